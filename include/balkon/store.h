@@ -1,0 +1,130 @@
+/* The repository layer: SQLite behind functions that speak our types.
+ *
+ * Only src/store/ includes sqlite3.h. The database runs in WAL mode with
+ * synchronous=NORMAL: a process crash loses nothing committed, a power loss may roll back
+ * the last commits but never corrupts. The schema is migrated on open by PRAGMA user_version.
+ *
+ * Time series: raw samples are buffered in memory by balkon_store_append and written in
+ * one transaction per balkon_store_flush. Every flush also refreshes the roll-ups
+ * (5-minute and 1-hour buckets holding avg/min/max/count) of the buckets it touched, so
+ * coarse queries over long ranges never scan raw data. Old raw samples and old 5-minute
+ * buckets are deleted by balkon_store_prune according to the retention options; the
+ * 1-hour buckets keep a year and more in a few megabytes.
+ *
+ * The store is used from the loop thread only. */
+#ifndef BALKON_STORE_H
+#define BALKON_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct balkon_store;
+
+struct balkon_store_options {
+    const char *path;            /* database file; ":memory:" works for tests */
+    int raw_retention_days;      /* raw samples older than this are deleted (default 7) */
+    int rollup_5m_retention_days;/* 5-minute buckets (default 180) */
+    int rollup_1h_retention_days;/* 1-hour buckets (default 3650) */
+    size_t max_pending;          /* samples buffered before append forces a flush (default 65536) */
+};
+
+/* Opens (creating if needed) and migrates the database. On failure returns a BALKON_E_*
+ * code, *out stays NULL and a message naming the file and the problem is written to msg.
+ * A database from a newer schema version is refused with BALKON_E_VERSION.
+ * The caller owns *out and closes it with balkon_store_close. */
+int balkon_store_open(const struct balkon_store_options *options, struct balkon_store **out,
+                      char *msg, size_t msg_size);
+
+/* Flushes what is pending, checkpoints the WAL and closes. Accepts NULL. */
+void balkon_store_close(struct balkon_store *store);
+
+/* The last error's text from SQLite with context; valid until the next store call. */
+const char *balkon_store_errmsg(const struct balkon_store *store);
+
+/* The schema version the database is at (PRAGMA user_version). */
+int balkon_store_schema_version(struct balkon_store *store);
+/* The schema version this build migrates to. */
+int balkon_store_schema_latest(void);
+
+/* --- Time series ------------------------------------------------------------------ */
+
+/* Looks up or registers a series by name ("pv_w", "device.meter.grid_w") and its unit
+ * ("W", "%", "Wh"). Ids are cached in memory, so calling this per sample is cheap. */
+int balkon_store_series_id(struct balkon_store *store, const char *name, const char *unit,
+                           int64_t *id_out);
+
+/* Buffers one sample. A later sample for the same series and ts_ms replaces the earlier
+ * one. Forces a flush when max_pending samples are buffered. */
+int balkon_store_append(struct balkon_store *store, int64_t series_id, int64_t ts_ms,
+                        double value);
+
+/* Writes all buffered samples in one transaction and refreshes the touched roll-ups.
+ * On failure the samples stay buffered (up to max_pending; the oldest are dropped
+ * beyond that, and the count of dropped samples grows). */
+int balkon_store_flush(struct balkon_store *store);
+
+size_t balkon_store_pending(const struct balkon_store *store);
+uint64_t balkon_store_dropped(const struct balkon_store *store);
+
+/* The newest sample timestamp stored for any series, or INT64_MIN if there is none. */
+int64_t balkon_store_last_ts(struct balkon_store *store);
+
+struct balkon_bucket {
+    int64_t ts_ms;  /* bucket start */
+    double avg;     /* time-weighted by sample count */
+    double min;
+    double max;
+    uint32_t count; /* raw samples in the bucket */
+};
+
+/* Downsamples a series over [from_ms, to_ms) into buckets of step_ms aligned to
+ * multiples of step_ms (UTC). Empty buckets are left out. Reads the coarsest source that
+ * still resolves step_ms (1-hour roll-up for step >= 1 h, 5-minute for >= 5 min, raw
+ * otherwise), and falls back to a coarser source where raw data was already pruned.
+ * Returns BALKON_E_NOTFOUND for an unknown series. *out is allocated (caller frees it
+ * with free) and *count set; both are NULL/0 when nothing is in range. */
+int balkon_store_query(struct balkon_store *store, const char *series, int64_t from_ms,
+                       int64_t to_ms, int64_t step_ms, struct balkon_bucket **out,
+                       size_t *count);
+
+struct balkon_series_info {
+    char name[64];
+    char unit[16];
+    int64_t first_ts_ms; /* INT64_MIN when it has no samples */
+    int64_t last_ts_ms;
+};
+
+/* Lists every registered series. *out allocated, caller frees with free. */
+int balkon_store_list_series(struct balkon_store *store, struct balkon_series_info **out,
+                             size_t *count);
+
+/* Applies retention relative to now_ms: deletes raw samples and 5-minute buckets older
+ * than their retention, at most max_rows rows per call so the loop is never blocked
+ * for long. *deleted_out (may be NULL) gets the number of rows deleted. */
+int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_rows,
+                       int64_t *deleted_out);
+
+/* --- Device registry -------------------------------------------------------------- */
+
+struct balkon_device_record {
+    char id[32];
+    char type[32];
+    char roles[64];    /* comma-separated: "meter,inverter,battery,plug" */
+    char model[64];
+    char firmware[32];
+    int64_t first_seen_ms;
+    int64_t last_seen_ms;
+};
+
+/* Inserts or updates a device; first_seen_ms is kept from the first insert. */
+int balkon_store_device_upsert(struct balkon_store *store,
+                               const struct balkon_device_record *device);
+/* *out allocated, caller frees with free. */
+int balkon_store_device_list(struct balkon_store *store, struct balkon_device_record **out,
+                             size_t *count);
+
+/* Size of the database file plus its WAL, in bytes. */
+int64_t balkon_store_size_bytes(struct balkon_store *store);
+
+#endif

@@ -1,0 +1,29 @@
+/* Time helpers. All timestamps are UTC milliseconds since the Unix epoch (ts_ms). */
+#ifndef BALKON_TIMEUTIL_H
+#define BALKON_TIMEUTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BALKON_MS_PER_S INT64_C(1000)
+#define BALKON_MS_PER_MIN INT64_C(60000)
+#define BALKON_MS_PER_HOUR INT64_C(3600000)
+#define BALKON_MS_PER_DAY INT64_C(86400000)
+
+/* Wall-clock now (CLOCK_REALTIME). */
+int64_t balkon_wall_now_ms(void);
+
+/* Writes "2026-06-21T12:00:00Z" (or with ".123" when ms are not zero) into buf.
+ * Returns buf. buf must hold BALKON_ISO_MAX bytes. */
+#define BALKON_ISO_MAX 32
+char *balkon_format_iso(int64_t ts_ms, char *buf, size_t size);
+
+/* Parses an ISO-8601 date-time ("2026-06-21T12:00:00Z", "...+02:00", fractional seconds
+ * allowed), a plain date ("2026-06-21", taken as 00:00 UTC), or a number of Unix seconds.
+ * Returns 0 or BALKON_E_PARSE. */
+int balkon_parse_time(const char *text, int64_t *ts_ms_out);
+
+/* Floors ts_ms to a multiple of step_ms (works for negative timestamps too). */
+int64_t balkon_floor_ms(int64_t ts_ms, int64_t step_ms);
+
+#endif
