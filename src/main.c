@@ -1,1 +1,94 @@
-int main(void) { return 0; }
+/* balkonsolard: the command line. Everything else lives in libbalkon. */
+#include "balkon/config.h"
+#include "balkon/daemon.h"
+#include "balkon/log.h"
+#include "balkon/version.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: balkonsolard --config FILE [options]\n"
+            "\n"
+            "Energy manager for balcony solar with a home battery.\n"
+            "\n"
+            "  -c, --config FILE     configuration file (JSON; see docs/configuration.md)\n"
+            "      --db FILE         SQLite database (overrides storage.path)\n"
+            "      --listen ADDR:PORT  dashboard and API address (overrides http.listen)\n"
+            "      --log-level LEVEL error, warn, notice, info or debug (overrides log.level)\n"
+            "      --check-config    validate the configuration, print every problem, exit\n"
+            "      --config-doc      print the configuration reference (markdown) and exit\n"
+            "      --version         print the version and exit\n"
+            "  -h, --help            this text\n"
+            "\n"
+            "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the configuration.\n");
+}
+
+int main(int argc, char **argv)
+{
+    enum { OPT_DB = 256, OPT_LISTEN, OPT_LOG_LEVEL, OPT_CHECK, OPT_DOC, OPT_VERSION };
+    static const struct option long_options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, OPT_DB},
+        {"listen", required_argument, NULL, OPT_LISTEN},
+        {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+        {"check-config", no_argument, NULL, OPT_CHECK},
+        {"config-doc", no_argument, NULL, OPT_DOC},
+        {"version", no_argument, NULL, OPT_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    struct balkon_daemon_options options = {0};
+    int check_only = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "c:h", long_options, NULL)) != -1) {
+        switch (opt) {
+        case 'c': options.config_path = optarg; break;
+        case OPT_DB: options.db_path = optarg; break;
+        case OPT_LISTEN: options.listen = optarg; break;
+        case OPT_LOG_LEVEL: {
+            enum balkon_log_level level;
+            if (balkon_log_level_parse(optarg, &level) < 0) {
+                fprintf(stderr, "balkonsolard: --log-level: must be one of error, warn, notice, "
+                                "info, debug; got \"%s\"\n", optarg);
+                return 2;
+            }
+            balkon_log_set_level(level);
+            options.log_level = optarg;
+            break;
+        }
+        case OPT_CHECK: check_only = 1; break;
+        case OPT_DOC: balkon_config_write_doc(stdout); return 0;
+        case OPT_VERSION: printf("balkonsolard %s\n", BALKON_VERSION); return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "balkonsolard: unexpected argument \"%s\"\n", argv[optind]);
+        usage(stderr);
+        return 2;
+    }
+    if (!options.config_path) {
+        fprintf(stderr, "balkonsolard: --config FILE is required (try --config config/demo.json)\n");
+        return 2;
+    }
+    if (check_only) {
+        struct balkon_config config;
+        struct balkon_config_errors errors;
+        if (balkon_config_load(options.config_path, &config, &errors) < 0) {
+            for (size_t i = 0; i < errors.count; i++)
+                fprintf(stderr, "%s: %s\n", options.config_path, errors.items[i]);
+            if (errors.dropped)
+                fprintf(stderr, "%s: ... and %zu more problems\n", options.config_path,
+                        errors.dropped);
+            return 2;
+        }
+        printf("%s: configuration is valid\n", options.config_path);
+        return 0;
+    }
+    return balkon_daemon_run(&options);
+}

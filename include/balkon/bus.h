@@ -1,0 +1,130 @@
+/* The in-process event bus: the only way modules talk to each other.
+ *
+ * Every event has a type (enum bus_event) and a payload struct (struct ev_*). Subscribers
+ * register a callback per event type; publishing delivers the payload to every subscriber
+ * of that type, in subscription order, on the loop thread.
+ *
+ * Ordering: all subscribers see all events in one global order. A publish from inside a
+ * handler does not run the other handlers re-entrantly; the bus copies the payload into a
+ * queue and delivers it once the current event has reached every subscriber.
+ *
+ * Ownership: a payload is borrowed by the handler for the duration of the callback only;
+ * copy what you keep. The publisher keeps ownership of what it passes to balkon_bus_publish
+ * and may free or reuse it as soon as publish returns (the bus deep-copies queued payloads,
+ * including the arrays some events point to).
+ *
+ * Single-threaded: call only from the loop thread. */
+#ifndef BALKON_BUS_H
+#define BALKON_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define BALKON_ID_MAX 32      /* device ids, incl. the terminating NUL */
+#define BALKON_SERIES_MAX 64  /* series names, incl. the terminating NUL */
+
+enum bus_event {
+    BUS_EV_METER_READING = 0, /* struct ev_meter_reading */
+    BUS_EV_DEVICE_STATE,      /* struct ev_device_state */
+    BUS_EV_SITE_STATUS,       /* struct ev_site_status */
+    BUS_EV_SAMPLE,            /* struct ev_sample */
+    BUS_EV_CONFIG_CHANGED,    /* struct ev_config_changed */
+    BUS_EV_SHUTDOWN,          /* struct ev_shutdown */
+    BUS_EV__COUNT
+};
+
+/* A smart meter's reading of the grid connection. */
+struct ev_meter_reading {
+    char device_id[BALKON_ID_MAX];
+    int64_t ts_ms;
+    double grid_w;      /* + import / - export */
+};
+
+enum device_role {
+    DEVICE_ROLE_METER = 1 << 0,
+    DEVICE_ROLE_INVERTER = 1 << 1,
+    DEVICE_ROLE_BATTERY = 1 << 2,
+    DEVICE_ROLE_PLUG = 1 << 3,
+};
+
+#define EV_DEVICE_VALUES_MAX 12
+
+struct device_value {
+    char name[24];  /* "power_w", "soc_pct", "limit_w", "temperature_c" */
+    double value;
+};
+
+/* A device's latest state; published whenever it is read or changes. */
+struct ev_device_state {
+    char device_id[BALKON_ID_MAX];
+    char type[BALKON_ID_MAX];   /* driver type, "simulator" */
+    char model[48];
+    unsigned roles;             /* DEVICE_ROLE_* bits */
+    bool online;
+    int64_t ts_ms;              /* when this state was read */
+    size_t value_count;
+    struct device_value values[EV_DEVICE_VALUES_MAX];
+};
+
+/* The site's power balance, averaged over one sample interval.
+ * home_w = pv_w + battery_w + grid_w. */
+struct ev_site_status {
+    int64_t ts_ms;          /* end of the interval */
+    int64_t interval_ms;
+    double pv_w;
+    double home_w;
+    double grid_w;          /* + import / - export */
+    double battery_w;       /* + discharge / - charge */
+    double soc_pct;         /* NAN when no battery reports one */
+};
+
+/* One measured value of a named time series, ready to be stored. */
+struct ev_sample {
+    char series[BALKON_SERIES_MAX];
+    char unit[16];
+    int64_t ts_ms;
+    double value;
+};
+
+struct balkon_config;
+/* The config was (re)loaded and validated. The pointer stays valid until the next
+ * BUS_EV_CONFIG_CHANGED; previous is NULL on the first load. */
+struct ev_config_changed {
+    const struct balkon_config *config;
+    const struct balkon_config *previous;
+};
+
+/* The daemon is stopping: flush what you buffer. */
+struct ev_shutdown {
+    int signal; /* SIGTERM, SIGINT, or 0 */
+};
+
+struct balkon_bus;
+
+typedef void (*balkon_bus_cb)(enum bus_event event, const void *payload, void *user);
+
+/* Creates a bus. The caller owns it and frees it with balkon_bus_free. */
+struct balkon_bus *balkon_bus_new(void);
+/* Frees the bus and drops undelivered events. Accepts NULL. */
+void balkon_bus_free(struct balkon_bus *bus);
+
+/* Subscribes cb to event. The same (cb, user) pair may subscribe once per event type.
+ * Returns 0, BALKON_E_INVAL, or BALKON_E_NOMEM. Subscribing from inside a handler is
+ * allowed; the new subscriber receives events published after the call. */
+int balkon_bus_subscribe(struct balkon_bus *bus, enum bus_event event, balkon_bus_cb cb,
+                         void *user);
+/* Removes a subscription; safe from inside a handler (also one's own). */
+void balkon_bus_unsubscribe(struct balkon_bus *bus, enum bus_event event, balkon_bus_cb cb,
+                            void *user);
+
+/* Delivers payload to every subscriber of event. Returns 0, BALKON_E_INVAL (unknown
+ * event or NULL payload) or BALKON_E_NOMEM (a nested publish could not be queued). */
+int balkon_bus_publish(struct balkon_bus *bus, enum bus_event event, const void *payload);
+
+/* Number of events published so far (for stats and tests). */
+uint64_t balkon_bus_published(const struct balkon_bus *bus);
+
+const char *balkon_bus_event_name(enum bus_event event);
+
+#endif

@@ -1,0 +1,126 @@
+/* Configuration: one JSON file, loaded and validated against one table of rows.
+ *
+ * The table (src/core/config_table.c) names every option with its JSON path, type,
+ * default, bounds and documentation. The same table validates the file, fills
+ * struct balkon_config, writes the redacted JSON for GET /api/v1/config and generates
+ * docs/configuration.md (`balkonsolard --config-doc`), so the three never disagree.
+ *
+ * Comments (// and slash-star) are allowed in the file. Secret options accept
+ * "env:NAME" to take the value from the environment variable NAME. */
+#ifndef BALKON_CONFIG_H
+#define BALKON_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BALKON_MAX_PLANES 8
+#define BALKON_MAX_DEVICES 16
+
+struct balkon_plane_config {
+    char name[32];
+    double tilt_deg;
+    double azimuth_deg; /* 0 = south, -90 = east, 90 = west */
+    double peak_w;
+};
+
+struct balkon_device_config {
+    char id[32];
+    char type[32];
+    char name[64];
+};
+
+struct balkon_config {
+    struct {
+        char name[64];
+        double latitude_deg;
+        double longitude_deg;
+        char timezone[64];
+    } site;
+    struct {
+        struct balkon_plane_config planes[BALKON_MAX_PLANES];
+        size_t plane_count;
+        double system_loss_pct;
+    } pv;
+    struct {
+        double ac_limit_w;
+        double efficiency_pct;
+    } inverter;
+    struct {
+        double capacity_wh;
+        double max_charge_w;
+        double max_discharge_w;
+        double charge_efficiency_pct;
+        double discharge_efficiency_pct;
+        double soc_min_pct;
+        double soc_max_pct;
+        char coupling[8]; /* "ac" or "dc" */
+    } battery;
+    struct {
+        double annual_kwh;
+    } household;
+    struct {
+        double speed;
+        char start[40];
+        double step_s;
+        double cloudiness_pct;
+        double initial_soc_pct;
+        int64_t seed;
+    } simulation;
+    struct {
+        struct balkon_device_config items[BALKON_MAX_DEVICES];
+        size_t count;
+    } devices;
+    struct {
+        char listen[64];
+        int64_t max_body_bytes;
+    } http;
+    struct {
+        char path[256];
+        double flush_interval_s;
+        double sample_interval_s;
+        int64_t raw_retention_days;
+        int64_t rollup_5m_retention_days;
+        int64_t rollup_1h_retention_days;
+    } storage;
+    struct {
+        char level[8];
+    } log;
+};
+
+/* Problems found while loading, each "json.path: problem". Bounded: beyond
+ * BALKON_CONFIG_MAX_ERRORS the rest are counted in `dropped`. */
+#define BALKON_CONFIG_MAX_ERRORS 32
+struct balkon_config_errors {
+    size_t count;
+    size_t dropped;
+    char items[BALKON_CONFIG_MAX_ERRORS][256];
+};
+
+/* Fills config with every option's default. */
+void balkon_config_defaults(struct balkon_config *config);
+
+/* Parses and validates JSON text. Returns 0, or BALKON_E_PARSE / BALKON_E_INVAL with every
+ * problem listed in errors; config is only fully valid on 0. */
+int balkon_config_parse(const char *json_text, struct balkon_config *config,
+                        struct balkon_config_errors *errors);
+
+/* Reads a file and parses it. A missing or unreadable file is one error naming the path. */
+int balkon_config_load(const char *path, struct balkon_config *config,
+                       struct balkon_config_errors *errors);
+
+/* Copies the options that only take effect after a restart from running into next, and
+ * lists their paths (comma-separated) in changed when they differed. */
+void balkon_config_keep_restart_options(const struct balkon_config *running,
+                                        struct balkon_config *next, char *changed,
+                                        size_t changed_size);
+
+/* The config as JSON with secrets replaced by "***". Returns a cJSON tree the caller
+ * frees with cJSON_Delete. */
+struct cJSON *balkon_config_to_json(const struct balkon_config *config);
+
+/* Writes docs/configuration.md's text (markdown) to out. */
+void balkon_config_write_doc(FILE *out);
+
+#endif

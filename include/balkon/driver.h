@@ -1,0 +1,33 @@
+/* Device drivers. The config's `type` picks a row of the driver table
+ * (src/devices/devices_list.h); no other code switches on a device type.
+ *
+ * A driver instance reads its device and publishes what it learns on the bus:
+ * BUS_EV_METER_READING for meters, BUS_EV_DEVICE_STATE for every device it exposes (one
+ * config entry may expose several, like the simulator's meter, inverter and battery). */
+#ifndef BALKON_DRIVER_H
+#define BALKON_DRIVER_H
+
+#include <stddef.h>
+
+struct balkon_ctx;
+struct balkon_device_config;
+
+struct balkon_driver {
+    const char *type;
+    const char *description;
+    /* Starts an instance. On failure writes "devices[i] (id): problem" context into msg and
+     * returns a BALKON_E_* code; nothing is left running. */
+    int (*start)(struct balkon_ctx *ctx, const struct balkon_device_config *device,
+                 void **instance, char *msg, size_t msg_size);
+    /* Applies a reloaded config (the ctx's config is already the new one). May be NULL. */
+    void (*reconfigure)(void *instance);
+    /* Closes the instance's handles; its memory is released once they are closed. */
+    void (*stop)(void *instance);
+};
+
+/* The driver for a config `type`, or NULL. */
+const struct balkon_driver *balkon_driver_find(const char *type);
+/* Writes the known types, comma-separated and quoted, for error messages and docs. */
+void balkon_driver_list_types(char *out, size_t size);
+
+#endif

@@ -1,0 +1,44 @@
+/* A module: one concern of the daemon (devices, site balance, recorder, HTTP …).
+ *
+ * Modules talk to each other only through the bus. The store is a repository layer, not
+ * a module: modules may call it for their own reads and writes. A module's start registers
+ * its handles on the loop and its bus subscriptions; stop closes its handles (their memory
+ * is released in their close callbacks); free releases the rest once the loop has ended.
+ * If start fails, the module has cleaned up after itself and stop/free are not called. */
+#ifndef BALKON_MODULE_H
+#define BALKON_MODULE_H
+
+#include "balkon/clock.h"
+
+#include <stddef.h>
+#include <uv.h>
+
+struct balkon_bus;
+struct balkon_store;
+struct balkon_config;
+
+/* What every module is given. Owned by the daemon; valid from start to free. */
+struct balkon_ctx {
+    uv_loop_t *loop;
+    struct balkon_bus *bus;
+    struct balkon_clock clock;
+    struct balkon_store *store;
+    const struct balkon_config *config; /* the running config; replaced on reload */
+    int64_t started_ms;                 /* wall time the daemon started */
+};
+
+struct balkon_module {
+    const char *name;
+    /* Returns 0 or a BALKON_E_* code after logging what went wrong. *state is the module's. */
+    int (*start)(struct balkon_ctx *ctx, void **state);
+    void (*stop)(void *state);
+    void (*free)(void *state);
+};
+
+/* The modules, in start order (stopped in reverse). */
+extern const struct balkon_module balkon_module_devices;
+extern const struct balkon_module balkon_module_site;
+extern const struct balkon_module balkon_module_recorder;
+extern const struct balkon_module balkon_module_http;
+
+#endif

@@ -1,0 +1,195 @@
+/* The event bus. Delivery is synchronous for a publish made outside any handler and
+ * queued (FIFO, payload copied) for a publish made from inside one, which is what keeps
+ * one global order without re-entrant handler calls. */
+#include "balkon/bus.h"
+
+#include "balkon/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* How to copy an event's payload when it must be queued. Events whose payload points to
+ * arrays of their own add copy/release functions here; flat payloads are memcpy'd. */
+struct event_desc {
+    const char *name;
+    size_t size;
+    int (*copy)(void *dst, const void *src);
+    void (*release)(void *payload);
+};
+
+static const struct event_desc event_descs[BUS_EV__COUNT] = {
+    [BUS_EV_METER_READING] = {"meter_reading", sizeof(struct ev_meter_reading), NULL, NULL},
+    [BUS_EV_DEVICE_STATE] = {"device_state", sizeof(struct ev_device_state), NULL, NULL},
+    [BUS_EV_SITE_STATUS] = {"site_status", sizeof(struct ev_site_status), NULL, NULL},
+    [BUS_EV_SAMPLE] = {"sample", sizeof(struct ev_sample), NULL, NULL},
+    [BUS_EV_CONFIG_CHANGED] = {"config_changed", sizeof(struct ev_config_changed), NULL, NULL},
+    [BUS_EV_SHUTDOWN] = {"shutdown", sizeof(struct ev_shutdown), NULL, NULL},
+};
+
+struct subscription {
+    balkon_bus_cb cb; /* NULL once unsubscribed during a dispatch; compacted afterwards */
+    void *user;
+};
+
+struct subscriber_list {
+    struct subscription *items;
+    size_t count;
+    size_t capacity;
+};
+
+struct queued_event {
+    struct queued_event *next;
+    enum bus_event event;
+    max_align_t payload[]; /* event_descs[event].size bytes */
+};
+
+struct balkon_bus {
+    struct subscriber_list subs[BUS_EV__COUNT];
+    struct queued_event *head;
+    struct queued_event *tail;
+    int dispatch_depth;
+    bool needs_compaction;
+    uint64_t published;
+};
+
+struct balkon_bus *balkon_bus_new(void) { return calloc(1, sizeof(struct balkon_bus)); }
+
+static void free_queued(struct queued_event *q)
+{
+    const struct event_desc *desc = &event_descs[q->event];
+    if (desc->release)
+        desc->release(q->payload);
+    free(q);
+}
+
+void balkon_bus_free(struct balkon_bus *bus)
+{
+    if (!bus)
+        return;
+    for (int i = 0; i < BUS_EV__COUNT; i++)
+        free(bus->subs[i].items);
+    while (bus->head) {
+        struct queued_event *next = bus->head->next;
+        free_queued(bus->head);
+        bus->head = next;
+    }
+    free(bus);
+}
+
+const char *balkon_bus_event_name(enum bus_event event)
+{
+    if ((unsigned)event >= BUS_EV__COUNT)
+        return "unknown";
+    return event_descs[event].name;
+}
+
+uint64_t balkon_bus_published(const struct balkon_bus *bus) { return bus->published; }
+
+int balkon_bus_subscribe(struct balkon_bus *bus, enum bus_event event, balkon_bus_cb cb,
+                         void *user)
+{
+    if (!bus || !cb || (unsigned)event >= BUS_EV__COUNT)
+        return BALKON_E_INVAL;
+    struct subscriber_list *list = &bus->subs[event];
+    for (size_t i = 0; i < list->count; i++)
+        if (list->items[i].cb == cb && list->items[i].user == user)
+            return BALKON_E_INVAL;
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 4;
+        struct subscription *items = realloc(list->items, capacity * sizeof *items);
+        if (!items)
+            return BALKON_E_NOMEM;
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = (struct subscription){cb, user};
+    return 0;
+}
+
+static void compact(struct balkon_bus *bus)
+{
+    for (int e = 0; e < BUS_EV__COUNT; e++) {
+        struct subscriber_list *list = &bus->subs[e];
+        size_t kept = 0;
+        for (size_t i = 0; i < list->count; i++)
+            if (list->items[i].cb)
+                list->items[kept++] = list->items[i];
+        list->count = kept;
+    }
+    bus->needs_compaction = false;
+}
+
+void balkon_bus_unsubscribe(struct balkon_bus *bus, enum bus_event event, balkon_bus_cb cb,
+                            void *user)
+{
+    if (!bus || (unsigned)event >= BUS_EV__COUNT)
+        return;
+    struct subscriber_list *list = &bus->subs[event];
+    for (size_t i = 0; i < list->count; i++) {
+        if (list->items[i].cb == cb && list->items[i].user == user) {
+            /* Removing in place would shift the array under a running dispatch loop. */
+            list->items[i].cb = NULL;
+            bus->needs_compaction = true;
+        }
+    }
+    if (bus->dispatch_depth == 0)
+        compact(bus);
+}
+
+static void deliver(struct balkon_bus *bus, enum bus_event event, const void *payload)
+{
+    struct subscriber_list *list = &bus->subs[event];
+    /* Subscribers added during this delivery are past `count` and see only later events. */
+    size_t count = list->count;
+    for (size_t i = 0; i < count; i++) {
+        struct subscription sub = list->items[i];
+        if (sub.cb)
+            sub.cb(event, payload, sub.user);
+    }
+}
+
+int balkon_bus_publish(struct balkon_bus *bus, enum bus_event event, const void *payload)
+{
+    if (!bus || !payload || (unsigned)event >= BUS_EV__COUNT)
+        return BALKON_E_INVAL;
+    const struct event_desc *desc = &event_descs[event];
+    bus->published++;
+
+    if (bus->dispatch_depth > 0) {
+        struct queued_event *q = malloc(sizeof *q + desc->size);
+        if (!q)
+            return BALKON_E_NOMEM;
+        q->next = NULL;
+        q->event = event;
+        if (desc->copy) {
+            int rc = desc->copy(q->payload, payload);
+            if (rc < 0) {
+                free(q);
+                return rc;
+            }
+        } else {
+            memcpy(q->payload, payload, desc->size);
+        }
+        if (bus->tail)
+            bus->tail->next = q;
+        else
+            bus->head = q;
+        bus->tail = q;
+        return 0;
+    }
+
+    bus->dispatch_depth++;
+    deliver(bus, event, payload);
+    while (bus->head) {
+        struct queued_event *q = bus->head;
+        bus->head = q->next;
+        if (!bus->head)
+            bus->tail = NULL;
+        deliver(bus, q->event, q->payload);
+        free_queued(q);
+    }
+    bus->dispatch_depth--;
+    if (bus->needs_compaction)
+        compact(bus);
+    return 0;
+}

@@ -1,0 +1,272 @@
+/* Every configuration option, one row each. Validation, defaults, the redacted JSON of
+ * GET /api/v1/config and docs/configuration.md all come from these rows. */
+#include "config_schema.h"
+
+#include "balkon/driver.h"
+#include "balkon/timeutil.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#define FIELD(type, member) offsetof(type, member), sizeof(((type *)0)->member)
+
+#define NUM(T, key, member, def, lo, hi, flags, unit, doc)                                     \
+    {key, CFG_NUMBER, FIELD(T, member), (flags) | CFG_HAS_MIN | CFG_HAS_MAX, lo, hi, def,      \
+     NULL, NULL, 0, unit, doc}
+#define NUM_POS(T, key, member, def, hi, flags, unit, doc)                                     \
+    NUM(T, key, member, def, 0, hi, (flags) | CFG_MIN_EXCL, unit, doc)
+#define INT(T, key, member, def, lo, hi, flags, unit, doc)                                     \
+    {key, CFG_INT, FIELD(T, member), (flags) | CFG_HAS_MIN | CFG_HAS_MAX, lo, hi, def, NULL,   \
+     NULL, 0, unit, doc}
+#define STR(T, key, member, def, flags, doc)                                                   \
+    {key, CFG_STRING, FIELD(T, member), flags, 0, 0, def, NULL, NULL, 0, NULL, doc}
+#define ENUM(T, key, member, def, choices, flags, doc)                                         \
+    {key, CFG_ENUM, FIELD(T, member), flags, 0, 0, def, choices, NULL, 0, NULL, doc}
+#define OBJ(T, key, member, table, doc)                                                        \
+    {key, CFG_OBJECT, FIELD(T, member), 0, 0, 0, NULL, NULL, &table, 0, NULL, doc}
+#define ARR(T, key, member, elem, count_member, lo, hi, def, table, doc)                       \
+    {key, CFG_ARRAY, offsetof(T, member), sizeof(elem), CFG_HAS_MIN | CFG_HAS_MAX, lo, hi,     \
+     def, NULL, &table, offsetof(T, count_member), NULL, doc}
+#define TABLE(name, rows_, check_)                                                             \
+    static const struct cfg_table name = {rows_, sizeof rows_ / sizeof rows_[0], check_}
+
+typedef struct balkon_config C;
+
+/* --- site ------------------------------------------------------------------------- */
+typedef __typeof__(((C *)0)->site) site_t;
+static void check_site(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const site_t *site = object;
+    if (!site->timezone[0])
+        return;
+    /* The zone must exist in the system's tz database, else localtime silently uses UTC. */
+    char file[128];
+    snprintf(file, sizeof file, "/usr/share/zoneinfo/%s", site->timezone);
+    FILE *f = strstr(site->timezone, "..") ? NULL : fopen(file, "rb");
+    if (!f)
+        cfg_error(errors, path, "timezone", "unknown time zone \"%s\" (expected e.g. \"Europe/Berlin\")",
+                  site->timezone);
+    else
+        fclose(f);
+}
+static const struct cfg_row site_rows[] = {
+    STR(site_t, "name", name, "\"My balcony\"", 0, "A name for the site, shown on the dashboard."),
+    NUM(site_t, "latitude", latitude_deg, "52.52", -90, 90, 0, "°", "Latitude of the modules, north positive."),
+    NUM(site_t, "longitude", longitude_deg, "13.40", -180, 180, 0, "°", "Longitude of the modules, east positive."),
+    STR(site_t, "timezone", timezone, "\"Europe/Berlin\"", CFG_RESTART,
+        "IANA time zone for local times (household rhythm, day boundaries). Empty: the system's."),
+};
+TABLE(site_table, site_rows, check_site);
+
+/* --- pv ----------------------------------------------------------------------------- */
+typedef struct balkon_plane_config plane_t;
+static const struct cfg_row plane_rows[] = {
+    STR(plane_t, "name", name, "\"plane\"", 0, "A name for this module plane."),
+    NUM(plane_t, "tilt", tilt_deg, "35", 0, 90, 0, "°", "Tilt from horizontal: 0 flat, 90 vertical (railing)."),
+    NUM(plane_t, "azimuth", azimuth_deg, "0", -180, 180, 0, "°", "Facing: 0 south, -90 east, 90 west, 180 north."),
+    NUM_POS(plane_t, "peak_w", peak_w, NULL, 2000, CFG_REQUIRED, "Wp",
+            "Peak DC power of the modules on this plane."),
+};
+TABLE(plane_table, plane_rows, NULL);
+
+typedef __typeof__(((C *)0)->pv) pv_t;
+static void check_pv(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const pv_t *pv = object;
+    double total_w = 0;
+    for (size_t i = 0; i < pv->plane_count; i++)
+        total_w += pv->planes[i].peak_w;
+    /* German rules allow up to 2000 Wp of modules on a balcony plant. */
+    if (total_w > 2000)
+        cfg_error(errors, path, "planes", "total peak power must be <= 2000 Wp, got %g Wp", total_w);
+}
+static const struct cfg_row pv_rows[] = {
+    ARR(pv_t, "planes", planes, plane_t, plane_count, 1, BALKON_MAX_PLANES,
+        "[{\"name\":\"south\",\"tilt\":35,\"azimuth\":0,\"peak_w\":890}]", plane_table,
+        "Module planes; balcony plants often have two facing different ways."),
+    NUM(pv_t, "system_loss_pct", system_loss_pct, "10", 0, 50, 0, "%",
+        "DC losses before the inverter: wiring, soiling, mismatch."),
+};
+TABLE(pv_table, pv_rows, check_pv);
+
+/* --- inverter ----------------------------------------------------------------------- */
+typedef __typeof__(((C *)0)->inverter) inverter_t;
+static const struct cfg_row inverter_rows[] = {
+    NUM_POS(inverter_t, "ac_limit_w", ac_limit_w, "800", 800, 0, "W",
+            "AC cap on everything fed through the connection (German rule: 800 VA)."),
+    NUM_POS(inverter_t, "efficiency_pct", efficiency_pct, "96", 100, 0, "%",
+            "Micro-inverter DC to AC efficiency."),
+};
+TABLE(inverter_table, inverter_rows, NULL);
+
+/* --- battery ------------------------------------------------------------------------ */
+typedef __typeof__(((C *)0)->battery) battery_t;
+static const char *const coupling_choices[] = {"ac", "dc", NULL};
+static void check_battery(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const battery_t *b = object;
+    if (b->soc_min_pct >= b->soc_max_pct)
+        cfg_error(errors, path, "soc_min_pct", "must be below soc_max_pct (%g), got %g",
+                  b->soc_max_pct, b->soc_min_pct);
+}
+static const struct cfg_row battery_rows[] = {
+    NUM(battery_t, "capacity_wh", capacity_wh, "2240", 0, 100000, CFG_MIN_EXCL, "Wh",
+        "Usable capacity of the battery."),
+    NUM(battery_t, "max_charge_w", max_charge_w, "800", 0, 10000, CFG_MIN_EXCL, "W",
+        "Largest charging power (AC side)."),
+    NUM(battery_t, "max_discharge_w", max_discharge_w, "800", 0, 10000, CFG_MIN_EXCL, "W",
+        "Largest discharging power (AC side)."),
+    NUM(battery_t, "charge_efficiency_pct", charge_efficiency_pct, "95", 50, 100, 0, "%",
+        "Energy stored per energy taken in."),
+    NUM(battery_t, "discharge_efficiency_pct", discharge_efficiency_pct, "95", 50, 100, 0, "%",
+        "Energy delivered per energy drawn from the cells."),
+    NUM(battery_t, "soc_min_pct", soc_min_pct, "10", 0, 100, 0, "%", "Never discharge below this."),
+    NUM(battery_t, "soc_max_pct", soc_max_pct, "100", 0, 100, CFG_MIN_EXCL, "%", "Never charge above this."),
+    ENUM(battery_t, "coupling", coupling, "\"ac\"", coupling_choices, 0,
+         "\"ac\": on its own plug, can charge from the grid (Marstek Venus, SolarFlow AC); "
+         "\"dc\": between modules and inverter, charges from PV only (Solarbank, SolarFlow)."),
+};
+TABLE(battery_table, battery_rows, check_battery);
+
+/* --- household ---------------------------------------------------------------------- */
+typedef __typeof__(((C *)0)->household) household_t;
+static const struct cfg_row household_rows[] = {
+    NUM_POS(household_t, "annual_kwh", annual_kwh, "3000", 100000, 0, "kWh",
+            "Yearly consumption; scales the standard household profile."),
+};
+TABLE(household_table, household_rows, NULL);
+
+/* --- simulation --------------------------------------------------------------------- */
+typedef __typeof__(((C *)0)->simulation) simulation_t;
+static void check_simulation(const void *object, const char *path,
+                             struct balkon_config_errors *errors)
+{
+    const simulation_t *sim = object;
+    int64_t ts_ms;
+    if (sim->start[0] && strcmp(sim->start, "now") != 0 && balkon_parse_time(sim->start, &ts_ms))
+        cfg_error(errors, path, "start",
+                  "must be \"now\" or an ISO-8601 time like \"2026-06-21T04:00:00Z\", got \"%s\"",
+                  sim->start);
+}
+static const struct cfg_row simulation_rows[] = {
+    NUM(simulation_t, "speed", speed, "1", 1, 3600, CFG_RESTART, "×",
+        "Simulated seconds per wall-clock second; 60 shows a day in 24 minutes."),
+    STR(simulation_t, "start", start, "\"now\"", CFG_RESTART,
+        "Simulated start time, \"now\" or ISO-8601. A restart resumes after the newest stored sample when that is later."),
+    NUM(simulation_t, "step_s", step_s, "1", 0.1, 60, 0, "s", "Simulated time per physics step (a meter reading each)."),
+    NUM(simulation_t, "cloudiness_pct", cloudiness_pct, "40", 0, 100, 0, "%", "Long-run mean cloud cover."),
+    NUM(simulation_t, "initial_soc_pct", initial_soc_pct, "50", 0, 100, CFG_RESTART, "%", "Battery charge at start."),
+    INT(simulation_t, "seed", seed, "1", 0, 9007199254740991.0, CFG_RESTART, NULL,
+        "Random seed; the same seed replays the same weather and appliances."),
+};
+TABLE(simulation_table, simulation_rows, check_simulation);
+
+/* --- devices ------------------------------------------------------------------------ */
+typedef struct balkon_device_config device_t;
+static void check_device(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const device_t *device = object;
+    for (const char *c = device->id; *c; c++) {
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '-')) {
+            cfg_error(errors, path, "id", "may contain only letters, digits, '_' and '-', got \"%s\"",
+                      device->id);
+            return;
+        }
+    }
+    if (device->type[0] && !balkon_driver_find(device->type)) {
+        char types[256];
+        balkon_driver_list_types(types, sizeof types);
+        cfg_error(errors, path, "type", "unknown device type \"%s\" (known: %s)", device->type,
+                  types);
+    }
+}
+static const struct cfg_row device_rows[] = {
+    STR(device_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+        "Unique id, used in the API and series names: letters, digits, '_', '-'."),
+    STR(device_t, "type", type, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+         "Driver: \"simulator\" (a whole simulated site: meter, PV inverter and battery, "
+         "from the site, pv, inverter, battery and household sections)."),
+    STR(device_t, "name", name, "\"\"", 0, "A display name."),
+};
+TABLE(device_table, device_rows, check_device);
+
+typedef __typeof__(((C *)0)->devices) devices_t;
+
+/* --- http --------------------------------------------------------------------------- */
+typedef __typeof__(((C *)0)->http) http_t;
+static void check_http(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const http_t *http = object;
+    const char *colon = strrchr(http->listen, ':');
+    int port = -1;
+    char tail;
+    if (!colon || colon == http->listen || sscanf(colon + 1, "%d%c", &port, &tail) != 1 ||
+        port < 0 || port > 65535)
+        cfg_error(errors, path, "listen", "must be ADDRESS:PORT like \"0.0.0.0:8080\", got \"%s\"",
+                  http->listen);
+}
+static const struct cfg_row http_rows[] = {
+    STR(http_t, "listen", listen, "\"127.0.0.1:8080\"", CFG_RESTART,
+        "Address and port of the dashboard and API. \"0.0.0.0:8080\" to reach it from the LAN; port 0 picks a free one."),
+    INT(http_t, "max_body_bytes", max_body_bytes, "65536", 1024, 1048576, 0, "B",
+        "Largest request body accepted; larger ones get 413."),
+};
+TABLE(http_table, http_rows, check_http);
+
+/* --- storage ------------------------------------------------------------------------ */
+typedef __typeof__(((C *)0)->storage) storage_t;
+static const struct cfg_row storage_rows[] = {
+    STR(storage_t, "path", path, "\"balkonsolar.db\"", CFG_RESTART | CFG_NONEMPTY,
+        "SQLite database file (--db overrides)."),
+    NUM(storage_t, "flush_interval_s", flush_interval_s, "5", 0.5, 60, 0, "s",
+        "Buffered samples are written at least this often (wall-clock)."),
+    NUM(storage_t, "sample_interval_s", sample_interval_s, "5", 1, 300, 0, "s",
+        "Measurements are averaged and stored once per interval (simulated time)."),
+    INT(storage_t, "raw_retention_days", raw_retention_days, "7", 1, 3650, 0, "d",
+        "Raw samples are kept this long, then only their roll-ups."),
+    INT(storage_t, "rollup_5m_retention_days", rollup_5m_retention_days, "180", 1, 36500, 0, "d",
+        "5-minute roll-ups are kept this long."),
+    INT(storage_t, "rollup_1h_retention_days", rollup_1h_retention_days, "3650", 1, 36500, 0, "d",
+        "1-hour roll-ups are kept this long."),
+};
+TABLE(storage_table, storage_rows, NULL);
+
+/* --- log ---------------------------------------------------------------------------- */
+typedef __typeof__(((C *)0)->log) log_t;
+static const char *const level_choices[] = {"error", "warn", "notice", "info", "debug", NULL};
+static const struct cfg_row log_rows[] = {
+    ENUM(log_t, "level", level, "\"info\"", level_choices, 0, "Least important level logged (--log-level overrides)."),
+};
+TABLE(log_table, log_rows, NULL);
+
+/* --- root --------------------------------------------------------------------------- */
+static void check_root(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const C *config = object;
+    for (size_t i = 0; i < config->devices.count; i++)
+        for (size_t j = 0; j < i; j++)
+            if (config->devices.items[i].id[0] &&
+                strcmp(config->devices.items[i].id, config->devices.items[j].id) == 0) {
+                char key[48];
+                snprintf(key, sizeof key, "devices[%zu].id", i);
+                cfg_error(errors, NULL, key, "duplicate id \"%s\" (also devices[%zu])",
+                          config->devices.items[i].id, j);
+            }
+}
+static const struct cfg_row root_rows[] = {
+    OBJ(C, "site", site, site_table, "Where the plant is."),
+    OBJ(C, "pv", pv, pv_table, "The modules."),
+    OBJ(C, "inverter", inverter, inverter_table, "The micro-inverter and the connection's AC cap."),
+    OBJ(C, "battery", battery, battery_table, "The home battery."),
+    OBJ(C, "household", household, household_table, "The household's consumption."),
+    OBJ(C, "simulation", simulation, simulation_table, "The simulated clock and weather (demo and tests)."),
+    ARR(C, "devices", devices.items, device_t, devices.count, 0, BALKON_MAX_DEVICES, "[]",
+        device_table, "Devices the daemon reads and drives."),
+    OBJ(C, "http", http, http_table, "The dashboard and REST API."),
+    OBJ(C, "storage", storage, storage_table, "The SQLite database."),
+    OBJ(C, "log", log, log_table, "Logging."),
+};
+const struct cfg_table balkon_config_root = {root_rows, sizeof root_rows / sizeof root_rows[0],
+                                             check_root};

@@ -1,0 +1,202 @@
+/* Driver "simulator": a whole simulated site behind one config entry.
+ *
+ * It steps the physics of src/devices/sim/ on the daemon's clock (which may run faster
+ * than wall time) and exposes three devices the way real drivers do:
+ *   <id>-meter     role meter:    BUS_EV_METER_READING grid_w, state value power_w
+ *   <id>-inverter  role inverter: power_w (AC), dc_power_w, clipped_w
+ *   <id>-battery   role battery:  power_w (+ discharge), soc_pct, energy_wh
+ * Device states are published before the meter reading of the same step, so whoever
+ * balances the site sees a consistent set at every reading. The battery runs in its
+ * vendor-style automatic mode (cover the load, store the surplus). */
+#include "balkon/driver.h"
+
+#include "balkon/bus.h"
+#include "balkon/config.h"
+#include "balkon/error.h"
+#include "balkon/log.h"
+#include "balkon/module.h"
+#include "balkon/sim.h"
+#include "balkon/timeutil.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Never take more physics steps per timer tick than this; a loop that fell far behind
+ * (suspended laptop, debugger) jumps instead of spinning to catch up. */
+#define MAX_STEPS_PER_TICK 2000
+#define MIN_TICK_MS 10
+
+struct simulator {
+    struct balkon_ctx *ctx;
+    uv_timer_t timer;
+    struct sim_world *world;
+    char id[BALKON_ID_MAX];
+    int64_t step_ms;
+    int64_t last_ts_ms;
+};
+
+static void params_from_config(const struct balkon_config *config, double initial_soc_pct,
+                               struct sim_params *params)
+{
+    memset(params, 0, sizeof *params);
+    params->latitude_deg = config->site.latitude_deg;
+    params->longitude_deg = config->site.longitude_deg;
+    params->plane_count = config->pv.plane_count;
+    for (size_t i = 0; i < config->pv.plane_count && i < SIM_MAX_PLANES; i++) {
+        params->planes[i].tilt_deg = config->pv.planes[i].tilt_deg;
+        params->planes[i].azimuth_deg = config->pv.planes[i].azimuth_deg;
+        params->planes[i].peak_w = config->pv.planes[i].peak_w;
+    }
+    params->inverter_ac_limit_w = config->inverter.ac_limit_w;
+    params->inverter_efficiency = config->inverter.efficiency_pct / 100.0;
+    params->system_loss_fraction = config->pv.system_loss_pct / 100.0;
+    params->battery_capacity_wh = config->battery.capacity_wh;
+    params->battery_max_charge_w = config->battery.max_charge_w;
+    params->battery_max_discharge_w = config->battery.max_discharge_w;
+    params->battery_charge_efficiency = config->battery.charge_efficiency_pct / 100.0;
+    params->battery_discharge_efficiency = config->battery.discharge_efficiency_pct / 100.0;
+    params->battery_soc_min_pct = config->battery.soc_min_pct;
+    params->battery_soc_max_pct = config->battery.soc_max_pct;
+    params->battery_initial_soc_pct = initial_soc_pct;
+    params->battery_coupling =
+        strcmp(config->battery.coupling, "dc") == 0 ? SIM_COUPLING_DC : SIM_COUPLING_AC;
+    params->annual_load_kwh = config->household.annual_kwh;
+    params->cloudiness = config->simulation.cloudiness_pct / 100.0;
+    params->seed = (uint64_t)config->simulation.seed;
+}
+
+static void add_value(struct ev_device_state *state, const char *name, double value)
+{
+    if (state->value_count >= EV_DEVICE_VALUES_MAX)
+        return;
+    struct device_value *v = &state->values[state->value_count++];
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->value = value;
+}
+
+static void init_state(struct ev_device_state *state, const struct simulator *sim,
+                       const char *suffix, const char *model, unsigned roles, int64_t ts_ms)
+{
+    memset(state, 0, sizeof *state);
+    snprintf(state->device_id, sizeof state->device_id, "%.20s-%s", sim->id, suffix);
+    snprintf(state->type, sizeof state->type, "simulator");
+    snprintf(state->model, sizeof state->model, "%s", model);
+    state->roles = roles;
+    state->online = true;
+    state->ts_ms = ts_ms;
+}
+
+static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *snap)
+{
+    const struct balkon_config *config = sim->ctx->config;
+    struct ev_device_state state;
+
+    init_state(&state, sim, "inverter", "Simulated micro-inverter", DEVICE_ROLE_INVERTER,
+               snap->ts_ms);
+    add_value(&state, "power_w", snap->pv_w);
+    add_value(&state, "dc_power_w", snap->pv_dc_w);
+    add_value(&state, "clipped_w", snap->pv_clipped_w);
+    add_value(&state, "limit_w", config->inverter.ac_limit_w);
+    balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
+
+    init_state(&state, sim, "battery", "Simulated battery", DEVICE_ROLE_BATTERY, snap->ts_ms);
+    add_value(&state, "power_w", snap->battery_w);
+    add_value(&state, "soc_pct", snap->soc_pct);
+    add_value(&state, "energy_wh", snap->battery_energy_wh);
+    balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
+
+    init_state(&state, sim, "meter", "Simulated smart meter", DEVICE_ROLE_METER, snap->ts_ms);
+    add_value(&state, "power_w", snap->grid_w);
+    balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
+
+    struct ev_meter_reading reading = {.ts_ms = snap->ts_ms, .grid_w = snap->grid_w};
+    memcpy(reading.device_id, state.device_id, sizeof reading.device_id);
+    balkon_bus_publish(sim->ctx->bus, BUS_EV_METER_READING, &reading);
+}
+
+static void tick_cb(uv_timer_t *timer)
+{
+    struct simulator *sim = timer->data;
+    int64_t now_ms = balkon_clock_now_ms(&sim->ctx->clock);
+    struct sim_snapshot snap;
+    int steps = 0;
+    while (sim->last_ts_ms + sim->step_ms <= now_ms) {
+        if (++steps > MAX_STEPS_PER_TICK) {
+            log_warn("simulator", "%s: %.0f s behind the clock; skipping ahead", sim->id,
+                     (double)(now_ms - sim->last_ts_ms) / 1000.0);
+            sim->last_ts_ms = balkon_floor_ms(now_ms, sim->step_ms) - sim->step_ms;
+        }
+        sim->last_ts_ms += sim->step_ms;
+        sim_world_step(sim->world, sim->last_ts_ms, &snap);
+        publish_snapshot(sim, &snap);
+    }
+}
+
+static int simulator_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
+                           void **instance, char *msg, size_t msg_size)
+{
+    struct sim_params params;
+    params_from_config(ctx->config, ctx->config->simulation.initial_soc_pct, &params);
+    if (sim_params_validate(&params, msg, msg_size) < 0)
+        return BALKON_E_INVAL;
+
+    struct simulator *sim = calloc(1, sizeof *sim);
+    if (!sim)
+        return BALKON_E_NOMEM;
+    sim->ctx = ctx;
+    snprintf(sim->id, sizeof sim->id, "%s", device->id);
+    sim->step_ms = (int64_t)(ctx->config->simulation.step_s * 1000.0);
+    int64_t now_ms = balkon_clock_now_ms(&ctx->clock);
+    sim->last_ts_ms = balkon_floor_ms(now_ms, sim->step_ms);
+    sim->world = sim_world_new(&params, sim->last_ts_ms);
+    if (!sim->world) {
+        free(sim);
+        snprintf(msg, msg_size, "cannot create the simulated world");
+        return BALKON_E_NOMEM;
+    }
+    uv_timer_init(ctx->loop, &sim->timer);
+    sim->timer.data = sim;
+    uint64_t period_ms = balkon_clock_wall_ms(&ctx->clock, sim->step_ms);
+    if (period_ms < MIN_TICK_MS)
+        period_ms = MIN_TICK_MS;
+    uv_timer_start(&sim->timer, tick_cb, 0, period_ms);
+    *instance = sim;
+    return 0;
+}
+
+static void simulator_reconfigure(void *instance)
+{
+    struct simulator *sim = instance;
+    struct sim_params params;
+    char msg[256] = "rejected by the simulator";
+    params_from_config(sim->ctx->config, sim->ctx->config->simulation.initial_soc_pct, &params);
+    if (sim_params_validate(&params, msg, sizeof msg) < 0 ||
+        sim_world_reconfigure(sim->world, &params) < 0) {
+        log_error("simulator", "%s: new settings not applied: %s", sim->id, msg);
+        return;
+    }
+    log_info("simulator", "%s: settings applied", sim->id);
+}
+
+static void close_cb(uv_handle_t *handle)
+{
+    struct simulator *sim = handle->data;
+    sim_world_free(sim->world);
+    free(sim);
+}
+
+static void simulator_stop(void *instance)
+{
+    struct simulator *sim = instance;
+    uv_timer_stop(&sim->timer);
+    uv_close((uv_handle_t *)&sim->timer, close_cb);
+}
+
+const struct balkon_driver balkon_driver_simulator = {
+    .type = "simulator",
+    .description = "simulated meter, PV inverter and battery",
+    .start = simulator_start,
+    .reconfigure = simulator_reconfigure,
+    .stop = simulator_stop,
+};

@@ -1,0 +1,40 @@
+/* GET /api/v1/devices: every device the drivers have reported, with its roles, online
+ * state, last reading time and latest values. */
+#include "http_internal.h"
+
+static void add_roles(cJSON *device, unsigned roles)
+{
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } names[] = {{DEVICE_ROLE_METER, "meter"},
+                 {DEVICE_ROLE_INVERTER, "inverter"},
+                 {DEVICE_ROLE_BATTERY, "battery"},
+                 {DEVICE_ROLE_PLUG, "plug"}};
+    cJSON *array = cJSON_AddArrayToObject(device, "roles");
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (roles & names[i].bit)
+            cJSON_AddItemToArray(array, cJSON_CreateString(names[i].name));
+}
+
+void api_devices_get(struct http_state *state, const struct http_request *request,
+                     struct http_response *response)
+{
+    cJSON *json = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(json, "devices");
+    for (size_t i = 0; i < state->device_count; i++) {
+        const struct ev_device_state *d = &state->devices[i];
+        cJSON *device = cJSON_CreateObject();
+        cJSON_AddStringToObject(device, "id", d->device_id);
+        cJSON_AddStringToObject(device, "type", d->type);
+        cJSON_AddStringToObject(device, "model", d->model);
+        add_roles(device, d->roles);
+        cJSON_AddBoolToObject(device, "online", d->online);
+        http_add_time(device, "last_seen", d->ts_ms);
+        cJSON *values = cJSON_AddObjectToObject(device, "values");
+        for (size_t v = 0; v < d->value_count; v++)
+            cJSON_AddNumberToObject(values, d->values[v].name, d->values[v].value);
+        cJSON_AddItemToArray(list, device);
+    }
+    http_reply_json(response, 200, json);
+}

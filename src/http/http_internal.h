@@ -1,0 +1,80 @@
+/* Private to src/http: the request/response types the router and handlers share. */
+#ifndef BALKON_HTTP_INTERNAL_H
+#define BALKON_HTTP_INTERNAL_H
+
+#include "balkon/bus.h"
+#include "balkon/module.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct MHD_Connection;
+
+#define HTTP_MAX_DEVICES 48
+
+/* What the HTTP module knows, kept up to date from the bus. */
+struct http_state {
+    struct balkon_ctx *ctx;
+    bool have_status;
+    struct ev_site_status status;
+    struct ev_device_state devices[HTTP_MAX_DEVICES];
+    size_t device_count;
+};
+
+struct http_request {
+    const char *method;
+    const char *path;
+    struct MHD_Connection *connection;
+    const char *body;
+    size_t body_size;
+};
+
+struct http_response {
+    int status;
+    const char *content_type;
+    char *body;              /* owned unless body_static */
+    size_t body_size;
+    bool body_static;
+    const char *cache_control;
+    char etag[24];           /* "" for none */
+    char allow[48];          /* Allow header for 405 */
+};
+
+typedef void (*http_handler)(struct http_state *state, const struct http_request *request,
+                             struct http_response *response);
+
+struct http_route {
+    const char *method;
+    const char *path;
+    http_handler handler;
+};
+
+/* Routes a request to its handler: 404 for an unknown path, 405 (with Allow) for a known
+ * path and another method, static assets for everything outside /api/. */
+void http_route(struct http_state *state, const struct http_request *request,
+                struct http_response *response);
+
+/* Sets a JSON body from a cJSON tree (consumed) with the given status. */
+void http_reply_json(struct http_response *response, int status, cJSON *json);
+/* Sets {"error": "..."} with the given status. */
+void http_reply_error(struct http_response *response, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Query-string value or NULL. */
+const char *http_query(const struct http_request *request, const char *name);
+
+/* Serves an embedded asset; false when there is none at path. */
+bool http_serve_asset(const struct http_request *request, struct http_response *response);
+
+/* ISO string helper for JSON answers. */
+void http_add_time(cJSON *object, const char *key, int64_t ts_ms);
+
+/* Handlers, one file per resource. */
+void api_health_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_status_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_series_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_devices_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_config_get(struct http_state *, const struct http_request *, struct http_response *);
+
+#endif

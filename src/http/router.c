@@ -1,0 +1,97 @@
+/* The route table and the JSON reply helpers. */
+#include "http_internal.h"
+
+#include "balkon/timeutil.h"
+
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const struct http_route routes[] = {
+    {"GET", "/api/v1/health", api_health_get},
+    {"GET", "/api/v1/status", api_status_get},
+    {"GET", "/api/v1/series", api_series_get},
+    {"GET", "/api/v1/devices", api_devices_get},
+    {"GET", "/api/v1/config", api_config_get},
+};
+
+void http_route(struct http_state *state, const struct http_request *request,
+                struct http_response *response)
+{
+    bool path_known = false;
+    char allow[48] = "";
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (strcmp(routes[i].path, request->path) != 0)
+            continue;
+        if (strcmp(routes[i].method, request->method) == 0 ||
+            (strcmp(request->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+            routes[i].handler(state, request, response);
+            return;
+        }
+        path_known = true;
+        size_t len = strlen(allow);
+        snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", routes[i].method);
+    }
+    if (path_known) {
+        http_reply_error(response, 405, "method %s not allowed on %s (allowed: %s)",
+                         request->method, request->path, allow);
+        snprintf(response->allow, sizeof response->allow, "%s", allow);
+        return;
+    }
+    if (strncmp(request->path, "/api/", 5) != 0) {
+        if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0) {
+            http_reply_error(response, 405, "method %s not allowed on %s (allowed: GET)",
+                             request->method, request->path);
+            snprintf(response->allow, sizeof response->allow, "GET, HEAD");
+            return;
+        }
+        if (http_serve_asset(request, response))
+            return;
+    }
+    http_reply_error(response, 404, "no such resource: %s", request->path);
+}
+
+void http_reply_json(struct http_response *response, int status, cJSON *json)
+{
+    char *text = json ? cJSON_PrintUnformatted(json) : NULL;
+    cJSON_Delete(json);
+    if (!text) {
+        response->status = 500;
+        response->content_type = "application/json";
+        response->body = (char *)"{\"error\":\"out of memory\"}";
+        response->body_size = strlen(response->body);
+        response->body_static = true;
+        return;
+    }
+    response->status = status;
+    response->content_type = "application/json";
+    response->body = text;
+    response->body_size = strlen(text);
+    response->body_static = false;
+    response->cache_control = "no-store";
+}
+
+void http_reply_error(struct http_response *response, int status, const char *fmt, ...)
+{
+    char message[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "error", message);
+    http_reply_json(response, status, json);
+}
+
+const char *http_query(const struct http_request *request, const char *name)
+{
+    return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+void http_add_time(cJSON *object, const char *key, int64_t ts_ms)
+{
+    char iso[BALKON_ISO_MAX];
+    cJSON_AddStringToObject(object, key, balkon_format_iso(ts_ms, iso, sizeof iso));
+}

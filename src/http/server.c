@@ -1,0 +1,295 @@
+/* The HTTP module: libmicrohttpd driven from the libuv loop.
+ *
+ * MHD runs without threads of its own (MHD_USE_EPOLL, no internal polling thread). Its
+ * epoll fd is watched by a uv_poll_t and MHD_run is called on every wake; a uv_timer_t
+ * follows MHD_get_timeout so connection timeouts fire even when no socket is ready. All
+ * handlers therefore run on the loop thread, next to the bus, with no locks.
+ *
+ * The LAN is not a friendly place: every connection has a timeout, each client IP a
+ * connection limit, and request bodies a size limit (413 beyond it). */
+#include "http_internal.h"
+
+#include "balkon/bus.h"
+#include "balkon/config.h"
+#include "balkon/error.h"
+#include "balkon/log.h"
+#include "balkon/module.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#define CONNECTION_TIMEOUT_S 30
+#define CONNECTION_LIMIT 64
+#define PER_IP_CONNECTION_LIMIT 16
+
+struct http_server {
+    struct http_state state;
+    struct MHD_Daemon *daemon;
+    uv_poll_t poll;
+    uv_timer_t timer;
+    int handles_open;
+    bool stopping;
+};
+
+/* Per-request context, allocated on the first call of the access handler and freed in
+ * the request-completed callback. */
+struct request_ctx {
+    char *body;
+    size_t body_size;
+    bool too_large;
+};
+
+static void run_mhd(struct http_server *server);
+
+static void poll_cb(uv_poll_t *poll, int status, int events) { run_mhd(poll->data); }
+static void timer_cb(uv_timer_t *timer) { run_mhd(timer->data); }
+
+static void run_mhd(struct http_server *server)
+{
+    if (server->stopping)
+        return;
+    MHD_run(server->daemon);
+    MHD_UNSIGNED_LONG_LONG timeout_ms;
+    if (MHD_get_timeout(server->daemon, &timeout_ms) == MHD_YES)
+        uv_timer_start(&server->timer, timer_cb, timeout_ms, 0);
+    else
+        uv_timer_stop(&server->timer);
+}
+
+static enum MHD_Result send_response(struct MHD_Connection *connection,
+                                     struct http_response *reply)
+{
+    struct MHD_Response *response = MHD_create_response_from_buffer(
+        reply->body_size, reply->body,
+        reply->body_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
+    if (!response) {
+        if (!reply->body_static)
+            free(reply->body);
+        return MHD_NO;
+    }
+    if (reply->content_type)
+        MHD_add_response_header(response, "Content-Type", reply->content_type);
+    if (reply->cache_control)
+        MHD_add_response_header(response, "Cache-Control", reply->cache_control);
+    if (reply->etag[0])
+        MHD_add_response_header(response, "ETag", reply->etag);
+    if (reply->allow[0])
+        MHD_add_response_header(response, "Allow", reply->allow);
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+    enum MHD_Result result = MHD_queue_response(connection, (unsigned)reply->status, response);
+    MHD_destroy_response(response);
+    return result;
+}
+
+static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, const char *url,
+                                 const char *method, const char *version,
+                                 const char *upload_data, size_t *upload_data_size,
+                                 void **con_cls)
+{
+    struct http_server *server = cls;
+    struct request_ctx *ctx = *con_cls;
+    if (!ctx) {
+        ctx = calloc(1, sizeof *ctx);
+        if (!ctx)
+            return MHD_NO;
+        *con_cls = ctx;
+        return MHD_YES;
+    }
+    if (*upload_data_size > 0) {
+        size_t max_bytes = (size_t)server->state.ctx->config->http.max_body_bytes;
+        if (!ctx->too_large && ctx->body_size + *upload_data_size <= max_bytes) {
+            char *grown = realloc(ctx->body, ctx->body_size + *upload_data_size + 1);
+            if (!grown)
+                return MHD_NO;
+            memcpy(grown + ctx->body_size, upload_data, *upload_data_size);
+            ctx->body = grown;
+            ctx->body_size += *upload_data_size;
+            ctx->body[ctx->body_size] = '\0';
+        } else {
+            ctx->too_large = true;
+        }
+        *upload_data_size = 0;
+        return MHD_YES;
+    }
+
+    struct http_response reply = {0};
+    if (ctx->too_large) {
+        http_reply_error(&reply, 413, "request body larger than %lld bytes (http.max_body_bytes)",
+                         (long long)server->state.ctx->config->http.max_body_bytes);
+    } else {
+        struct http_request request = {
+            .method = method,
+            .path = url,
+            .connection = connection,
+            .body = ctx->body ? ctx->body : "",
+            .body_size = ctx->body_size,
+        };
+        http_route(&server->state, &request, &reply);
+        /* A matching ETag turns the answer into a bodiless 304. */
+        const char *if_none_match =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "If-None-Match");
+        if (reply.status == 200 && reply.etag[0] && if_none_match &&
+            strcmp(if_none_match, reply.etag) == 0) {
+            if (!reply.body_static)
+                free(reply.body);
+            reply.status = 304;
+            reply.body = (char *)"";
+            reply.body_size = 0;
+            reply.body_static = true;
+        }
+    }
+    if (reply.status >= 500)
+        log_error("http", "%s %s: %d %.*s", method, url, reply.status, (int)reply.body_size,
+                  reply.body);
+    else
+        log_debug("http", "%s %s: %d", method, url, reply.status);
+    return send_response(connection, &reply);
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *connection, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct request_ctx *ctx = *con_cls;
+    if (ctx) {
+        free(ctx->body);
+        free(ctx);
+        *con_cls = NULL;
+    }
+}
+
+static void on_site_status(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    state->status = *(const struct ev_site_status *)payload;
+    state->have_status = true;
+}
+
+static void on_device_state(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    const struct ev_device_state *device = payload;
+    for (size_t i = 0; i < state->device_count; i++) {
+        if (strcmp(state->devices[i].device_id, device->device_id) == 0) {
+            state->devices[i] = *device;
+            return;
+        }
+    }
+    if (state->device_count < HTTP_MAX_DEVICES)
+        state->devices[state->device_count++] = *device;
+}
+
+/* Parses "ADDRESS:PORT" or "[IPv6]:PORT". Returns 0 or BALKON_E_INVAL. */
+static int parse_listen(const char *listen, struct sockaddr_storage *addr, bool *ipv6)
+{
+    char host[64];
+    const char *colon = strrchr(listen, ':');
+    if (!colon || (size_t)(colon - listen) >= sizeof host)
+        return BALKON_E_INVAL;
+    memcpy(host, listen, (size_t)(colon - listen));
+    host[colon - listen] = '\0';
+    int port = atoi(colon + 1);
+    memset(addr, 0, sizeof *addr);
+    size_t len = strlen(host);
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']') {
+        host[len - 1] = '\0';
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)addr;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        *ipv6 = true;
+        return inet_pton(AF_INET6, host + 1, &a6->sin6_addr) == 1 ? 0 : BALKON_E_INVAL;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)addr;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    *ipv6 = false;
+    return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : BALKON_E_INVAL;
+}
+
+static int http_start(struct balkon_ctx *ctx, void **out)
+{
+    const char *listen = ctx->config->http.listen;
+    struct sockaddr_storage addr;
+    bool ipv6;
+    if (parse_listen(listen, &addr, &ipv6) < 0) {
+        log_error("http", "http.listen: cannot parse \"%s\" as ADDRESS:PORT", listen);
+        return BALKON_E_INVAL;
+    }
+    struct http_server *server = calloc(1, sizeof *server);
+    if (!server)
+        return BALKON_E_NOMEM;
+    server->state.ctx = ctx;
+    unsigned flags = MHD_USE_EPOLL | (ipv6 ? MHD_USE_IPv6 : 0);
+    server->daemon = MHD_start_daemon(
+        flags, 0, NULL, NULL, access_cb, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_CONNECTION_LIMIT,
+        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, server, MHD_OPTION_END);
+    if (!server->daemon) {
+        log_error("http", "http.listen: cannot listen on %s (address in use or not local?)",
+                  listen);
+        free(server);
+        return BALKON_E_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    const union MHD_DaemonInfo *port_info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    uv_poll_init(ctx->loop, &server->poll, info->epoll_fd);
+    server->poll.data = server;
+    uv_poll_start(&server->poll, UV_READABLE, poll_cb);
+    uv_timer_init(ctx->loop, &server->timer);
+    server->timer.data = server;
+    server->handles_open = 2;
+
+    balkon_bus_subscribe(ctx->bus, BUS_EV_SITE_STATUS, on_site_status, &server->state);
+    balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_device_state, &server->state);
+
+    char host[64];
+    snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
+    log_notice("http", "listening on http://%s:%u/",
+               host,
+               port_info ? (unsigned)port_info->port : 0);
+    *out = server;
+    run_mhd(server);
+    return 0;
+}
+
+static void close_cb(uv_handle_t *handle)
+{
+    struct http_server *server = handle->data;
+    server->handles_open--;
+}
+
+static void http_stop(void *state)
+{
+    struct http_server *server = state;
+    server->stopping = true;
+    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_SITE_STATUS, on_site_status,
+                           &server->state);
+    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_DEVICE_STATE, on_device_state,
+                           &server->state);
+    uv_poll_stop(&server->poll);
+    uv_close((uv_handle_t *)&server->poll, close_cb);
+    uv_close((uv_handle_t *)&server->timer, close_cb);
+}
+
+static void http_free(void *state)
+{
+    struct http_server *server = state;
+    /* The epoll fd belongs to MHD: it may be closed only after the poll handle is. */
+    MHD_stop_daemon(server->daemon);
+    free(server);
+}
+
+const struct balkon_module balkon_module_http = {
+    .name = "http",
+    .start = http_start,
+    .stop = http_stop,
+    .free = http_free,
+};

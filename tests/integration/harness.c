@@ -1,0 +1,292 @@
+#include "harness.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *binary(void)
+{
+    const char *path = getenv("BALKONSOLARD");
+    if (!path) {
+        fprintf(stderr, "BALKONSOLARD is not set (run the tests through ctest)\n");
+        exit(1);
+    }
+    return path;
+}
+
+void harness_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+void harness_init(struct daemon_proc *d)
+{
+    memset(d, 0, sizeof *d);
+    snprintf(d->dir, sizeof d->dir, "/tmp/balkon-test-XXXXXX");
+    if (!mkdtemp(d->dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    snprintf(d->config_path, sizeof d->config_path, "%s/config.json", d->dir);
+    snprintf(d->db_path, sizeof d->db_path, "%s/test.db", d->dir);
+    snprintf(d->log_path, sizeof d->log_path, "%s/daemon.log", d->dir);
+}
+
+void harness_write_config(struct daemon_proc *d, const char *json)
+{
+    /* Write then rename, as an editor would, so a reload never reads half a file. */
+    char tmp[320];
+    snprintf(tmp, sizeof tmp, "%s.tmp", d->config_path);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fputs(json, f) < 0 || fclose(f) != 0) {
+        perror(tmp);
+        exit(1);
+    }
+    rename(tmp, d->config_path);
+}
+
+const char *harness_log(struct daemon_proc *d)
+{
+    static char buffer[1 << 20];
+    FILE *f = fopen(d->log_path, "r");
+    size_t n = 0;
+    if (f) {
+        n = fread(buffer, 1, sizeof buffer - 1, f);
+        fclose(f);
+    }
+    buffer[n] = '\0';
+    return buffer;
+}
+
+bool harness_wait_log(struct daemon_proc *d, const char *text, int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    while (now_ms() < deadline) {
+        if (strstr(harness_log(d), text))
+            return true;
+        harness_sleep_ms(50);
+    }
+    return false;
+}
+
+bool harness_start(struct daemon_proc *d, const char *extra_arg)
+{
+    /* Truncate the log so "listening on" refers to this start. */
+    FILE *f = fopen(d->log_path, "w");
+    if (f)
+        fclose(f);
+    pid_t pid = fork();
+    if (pid < 0)
+        return false;
+    if (pid == 0) {
+        int fd = open(d->log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+        dup2(fd, STDERR_FILENO);
+        dup2(fd, STDOUT_FILENO);
+        execl(binary(), binary(), "--config", d->config_path, "--db", d->db_path, "--listen",
+              "127.0.0.1:0", "--log-level", "debug", extra_arg, (char *)NULL);
+        _exit(127);
+    }
+    d->pid = pid;
+    long deadline = now_ms() + 15000;
+    while (now_ms() < deadline) {
+        const char *log = harness_log(d);
+        const char *at = strstr(log, "listening on http://127.0.0.1:");
+        if (at) {
+            d->port = atoi(at + strlen("listening on http://127.0.0.1:"));
+            return d->port > 0;
+        }
+        int status;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "daemon exited early:\n%s\n", log);
+            d->pid = 0;
+            return false;
+        }
+        harness_sleep_ms(20);
+    }
+    fprintf(stderr, "daemon did not start listening:\n%s\n", harness_log(d));
+    return false;
+}
+
+int harness_signal_and_wait(struct daemon_proc *d, int signum, int timeout_ms, long *elapsed_ms)
+{
+    long start = now_ms();
+    kill(d->pid, signum);
+    while (now_ms() - start < timeout_ms) {
+        int status;
+        if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+            if (elapsed_ms)
+                *elapsed_ms = now_ms() - start;
+            d->pid = 0;
+            return status;
+        }
+        harness_sleep_ms(5);
+    }
+    kill(d->pid, SIGKILL);
+    waitpid(d->pid, NULL, 0);
+    d->pid = 0;
+    if (elapsed_ms)
+        *elapsed_ms = now_ms() - start;
+    return -1;
+}
+
+int harness_run_cli(const char *const args[], char *out, size_t size)
+{
+    int fds[2];
+    if (pipe(fds) < 0)
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[1], STDERR_FILENO);
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        const char *argv[32] = {binary()};
+        for (int i = 0; args[i] && i < 30; i++)
+            argv[i + 1] = args[i];
+        execv(binary(), (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t used = 0;
+    ssize_t n;
+    while ((n = read(fds[0], out + used, size - 1 - used)) > 0)
+        used += (size_t)n;
+    out[used] = '\0';
+    close(fds[0]);
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void harness_cleanup(struct daemon_proc *d)
+{
+    if (d->pid > 0) {
+        kill(d->pid, SIGKILL);
+        waitpid(d->pid, NULL, 0);
+    }
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", d->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", d->dir);
+}
+
+struct buffer {
+    char *data;
+    size_t size;
+};
+
+static size_t write_cb(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    struct buffer *b = user;
+    size_t n = size * nmemb;
+    char *grown = realloc(b->data, b->size + n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + b->size, ptr, n);
+    b->data = grown;
+    b->size += n;
+    b->data[b->size] = '\0';
+    return n;
+}
+
+static void copy_header(const char *line, const char *name, char *out, size_t size)
+{
+    size_t len = strlen(name);
+    if (strncasecmp(line, name, len) != 0 || line[len] != ':')
+        return;
+    const char *value = line + len + 1;
+    while (*value == ' ')
+        value++;
+    snprintf(out, size, "%s", value);
+    out[strcspn(out, "\r\n")] = '\0';
+}
+
+static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    struct http_reply *reply = user;
+    char line[512];
+    size_t n = size * nmemb < sizeof line - 1 ? size * nmemb : sizeof line - 1;
+    memcpy(line, ptr, n);
+    line[n] = '\0';
+    copy_header(line, "Content-Type", reply->content_type, sizeof reply->content_type);
+    copy_header(line, "ETag", reply->etag, sizeof reply->etag);
+    copy_header(line, "Allow", reply->allow, sizeof reply->allow);
+    return size * nmemb;
+}
+
+struct http_reply harness_http(struct daemon_proc *d, const char *method, const char *path,
+                               const char *body, size_t body_size, const char *if_none_match)
+{
+    struct http_reply reply = {0};
+    struct buffer b = {calloc(1, 1), 0};
+    char url[512];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", d->port, path);
+    CURL *curl = curl_easy_init();
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &reply);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    struct curl_slist *headers = NULL;
+    if (if_none_match) {
+        char h[128];
+        snprintf(h, sizeof h, "If-None-Match: %s", if_none_match);
+        headers = curl_slist_append(headers, h);
+    }
+    if (body) {
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)body_size);
+    }
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    CURLcode rc = curl_easy_perform(curl);
+    if (rc != CURLE_OK)
+        fprintf(stderr, "%s %s: %s\n", method, url, curl_easy_strerror(rc));
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &reply.status);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    reply.body = b.data;
+    reply.size = b.size;
+    return reply;
+}
+
+void http_reply_free(struct http_reply *reply)
+{
+    free(reply->body);
+    reply->body = NULL;
+}
+
+cJSON *harness_get_json(struct daemon_proc *d, const char *path)
+{
+    struct http_reply reply = harness_http(d, "GET", path, NULL, 0, NULL);
+    if (reply.status != 200) {
+        fprintf(stderr, "GET %s: HTTP %ld: %s\n", path, reply.status, reply.body);
+        http_reply_free(&reply);
+        return NULL;
+    }
+    cJSON *json = cJSON_Parse(reply.body);
+    http_reply_free(&reply);
+    return json;
+}

@@ -1,0 +1,58 @@
+/* Runs the real balkonsolard for integration tests: writes a config into a temporary
+ * directory, starts the binary on an ephemeral loopback port, talks HTTP to it with
+ * libcurl and stops it with signals. */
+#ifndef BALKON_TEST_HARNESS_H
+#define BALKON_TEST_HARNESS_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct daemon_proc {
+    pid_t pid;
+    int port;
+    char dir[256];       /* temporary directory holding config, db and log */
+    char config_path[300];
+    char db_path[300];
+    char log_path[300];
+};
+
+struct http_reply {
+    long status;
+    char *body;          /* NUL-terminated, owned; free with http_reply_free */
+    size_t size;
+    char content_type[128];
+    char etag[64];
+    char allow[64];
+};
+
+/* Creates a fresh temporary directory for a daemon (config, db, log live there). */
+void harness_init(struct daemon_proc *d);
+/* Writes the config file. */
+void harness_write_config(struct daemon_proc *d, const char *json);
+/* Starts the daemon and waits (up to 15 s) until it listens. Returns false on failure. */
+bool harness_start(struct daemon_proc *d, const char *extra_arg);
+/* Sends a signal and waits up to timeout_ms for exit. Returns the exit status (as from
+ * waitpid) or -1 on timeout (the process is then killed). *elapsed_ms gets the time. */
+int harness_signal_and_wait(struct daemon_proc *d, int signum, int timeout_ms, long *elapsed_ms);
+/* Runs balkonsolard with args to completion; returns its exit code and captures stderr
+ * into out (NUL-terminated, up to size). */
+int harness_run_cli(const char *const args[], char *out, size_t size);
+/* The daemon's log so far (static buffer). */
+const char *harness_log(struct daemon_proc *d);
+/* Waits until the log contains text; false on timeout. */
+bool harness_wait_log(struct daemon_proc *d, const char *text, int timeout_ms);
+/* Removes the temporary directory. */
+void harness_cleanup(struct daemon_proc *d);
+
+/* HTTP against the daemon. method "GET", "POST", ...; body may be NULL. */
+struct http_reply harness_http(struct daemon_proc *d, const char *method, const char *path,
+                               const char *body, size_t body_size, const char *if_none_match);
+void http_reply_free(struct http_reply *reply);
+/* GET path, assert 200 and return the parsed JSON (caller deletes). */
+cJSON *harness_get_json(struct daemon_proc *d, const char *path);
+
+void harness_sleep_ms(int ms);
+
+#endif
