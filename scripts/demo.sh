@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs the daemon in demo mode: simulated meter,
+# inverter and battery, an embedded SQLite database, simulated time at 60x.
+#   BALKON_DEMO_LISTEN=0.0.0.0:8080 scripts/demo.sh   to open it to phones on the LAN
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/install-deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBALKON_TESTS=OFF -DBALKON_BENCH=OFF >/dev/null
+cmake --build build -j"$(nproc)" --target balkonsolard >/dev/null
+
+listen="${BALKON_DEMO_LISTEN:-127.0.0.1:8080}"
+host="${listen%:*}"
+[[ "$host" == "0.0.0.0" ]] && host="$(hostname -I 2>/dev/null | awk '{print $1}')"
+echo
+echo "  BalkonSolar demo: open http://${host:-127.0.0.1}:${listen##*:}/ in a browser"
+echo "  (simulated site, a day every 24 minutes; Ctrl+C stops it)"
+echo
+exec build/balkonsolard --config config/demo.json --db build/demo.db --listen "$listen"
