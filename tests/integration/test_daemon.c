@@ -25,6 +25,23 @@ static const char *CONFIG_FMT =
     "  \"storage\": {\"flush_interval_s\": %g}\n"
     "}\n";
 
+/* One daemon per test; teardown kills it and removes its directory even when an
+ * assertion failed midway. */
+static struct daemon_proc daemon_under_test;
+
+static int setup(void **state)
+{
+    harness_init(&daemon_under_test);
+    *state = &daemon_under_test;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    harness_cleanup(&daemon_under_test);
+    return 0;
+}
+
 static void write_config(struct daemon_proc *d, const char *name, double capacity_wh, double flush_s)
 {
     char json[2048];
@@ -85,21 +102,20 @@ static int series_count(struct daemon_proc *d, const char *query, double *first_
 
 static void test_end_to_end_stop_and_restart(void **state)
 {
-    struct daemon_proc d;
-    harness_init(&d);
-    write_config(&d, "Integration", 2240, 0.5);
-    assert_true(harness_start(&d, NULL));
+    struct daemon_proc *d = *state;
+    write_config(d, "Integration", 2240, 0.5);
+    assert_true(harness_start(d, NULL));
 
-    cJSON *health = harness_get_json(&d, "/api/v1/health");
+    cJSON *health = harness_get_json(d, "/api/v1/health");
     assert_non_null(health);
     assert_string_equal(cJSON_GetObjectItem(health, "status")->valuestring, "ok");
     cJSON_Delete(health);
 
     /* Values flow and move: two readings a wall second apart differ in time and value. */
-    cJSON *first = wait_for_status(&d);
+    cJSON *first = wait_for_status(d);
     assert_balanced(first);
     harness_sleep_ms(1200);
-    cJSON *second = wait_for_status(&d);
+    cJSON *second = wait_for_status(d);
     assert_balanced(second);
     assert_true(number(second, "ts_ms") > number(first, "ts_ms"));
     assert_true(number(second, "home_w") != number(first, "home_w") ||
@@ -108,10 +124,10 @@ static void test_end_to_end_stop_and_restart(void **state)
 
     /* Around 06:00-08:00 UTC on 21 June the sun is up: PV must have produced. */
     harness_sleep_ms(1500);
-    int points = series_count(&d, "/api/v1/series?name=pv_w&from=2026-06-21T06:00:00Z&to=2026-06-21T12:00:00Z&step=300",
+    int points = series_count(d, "/api/v1/series?name=pv_w&from=2026-06-21T06:00:00Z&to=2026-06-21T12:00:00Z&step=300",
                               NULL, NULL);
     assert_true(points >= 3);
-    cJSON *pv = harness_get_json(&d, "/api/v1/series?name=pv_w&from=2026-06-21T06:00:00Z&to=2026-06-21T12:00:00Z&step=300");
+    cJSON *pv = harness_get_json(d, "/api/v1/series?name=pv_w&from=2026-06-21T06:00:00Z&to=2026-06-21T12:00:00Z&step=300");
     double max_pv = 0;
     cJSON *v;
     cJSON_ArrayForEach(v, cJSON_GetObjectItem(pv, "max")) if (v->valuedouble > max_pv) max_pv = v->valuedouble;
@@ -121,7 +137,7 @@ static void test_end_to_end_stop_and_restart(void **state)
     cJSON_Delete(pv);
 
     /* Series list includes site and device series. */
-    cJSON *list = harness_get_json(&d, "/api/v1/series");
+    cJSON *list = harness_get_json(d, "/api/v1/series");
     char *text = cJSON_PrintUnformatted(list);
     assert_non_null(strstr(text, "\"name\":\"grid_w\""));
     assert_non_null(strstr(text, "\"name\":\"soc_pct\""));
@@ -130,7 +146,7 @@ static void test_end_to_end_stop_and_restart(void **state)
     cJSON_Delete(list);
 
     /* Devices: the simulator's meter, inverter and battery, online, with values. */
-    cJSON *devices = harness_get_json(&d, "/api/v1/devices");
+    cJSON *devices = harness_get_json(d, "/api/v1/devices");
     cJSON *arr = cJSON_GetObjectItem(devices, "devices");
     assert_int_equal(cJSON_GetArraySize(arr), 3);
     cJSON *dev;
@@ -151,14 +167,14 @@ static void test_end_to_end_stop_and_restart(void **state)
     assert_int_equal(seen, 7);
     cJSON_Delete(devices);
 
-    cJSON *config = harness_get_json(&d, "/api/v1/config");
+    cJSON *config = harness_get_json(d, "/api/v1/config");
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring,
                         "Integration");
     cJSON_Delete(config);
 
     /* What the first half hour looks like before the stop (once it is written). */
     for (int i = 0; i < 100; i++) {
-        cJSON *now = wait_for_status(&d);
+        cJSON *now = wait_for_status(d);
         double ts = number(now, "ts_ms");
         cJSON_Delete(now);
         if (ts >= 1782023400000.0 + 5 * 60000.0) /* 06:35Z: past the range and a flush */
@@ -168,95 +184,91 @@ static void test_end_to_end_stop_and_restart(void **state)
     harness_sleep_ms(600);
     const char *early = "/api/v1/series?name=home_w&from=2026-06-21T06:00:00Z&to=2026-06-21T06:30:00Z&step=60";
     double first_ts_before = 0, first_avg_before = 0;
-    int points_before = series_count(&d, early, &first_ts_before, &first_avg_before);
+    int points_before = series_count(d, early, &first_ts_before, &first_avg_before);
     assert_int_equal(points_before, 30);
 
     /* Stop: graceful, within 2 s, exit code 0. */
     double stop_ts = number(second, "ts_ms");
     cJSON_Delete(second);
     long elapsed_ms;
-    int status = harness_signal_and_wait(&d, SIGTERM, 5000, &elapsed_ms);
+    int status = harness_signal_and_wait(d, SIGTERM, 5000, &elapsed_ms);
     assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
     assert_true(elapsed_ms < 2000);
-    assert_non_null(strstr(harness_log(&d), "stopped"));
+    assert_non_null(strstr(harness_log(d), "stopped"));
     print_message("graceful stop took %ld ms\n", elapsed_ms);
 
     /* Restart on the same database: the earlier data is there, and the clock resumes
      * after it instead of writing over it. */
-    assert_true(harness_start(&d, NULL));
+    assert_true(harness_start(d, NULL));
     double first_ts_after = 0, first_avg_after = 0;
-    assert_int_equal(series_count(&d, early, &first_ts_after, &first_avg_after), points_before);
+    assert_int_equal(series_count(d, early, &first_ts_after, &first_avg_after), points_before);
     assert_true(first_ts_after == first_ts_before && first_avg_after == first_avg_before);
-    assert_true(harness_wait_log(&d, "resuming the clock after the newest stored sample", 1000));
-    cJSON *resumed = wait_for_status(&d);
+    assert_true(harness_wait_log(d, "resuming the clock after the newest stored sample", 1000));
+    cJSON *resumed = wait_for_status(d);
     assert_true(number(resumed, "ts_ms") > stop_ts);
     cJSON_Delete(resumed);
-    status = harness_signal_and_wait(&d, SIGINT, 5000, &elapsed_ms);
+    status = harness_signal_and_wait(d, SIGINT, 5000, &elapsed_ms);
     assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    harness_cleanup(&d);
 }
 
 static void test_stop_writes_what_is_buffered(void **state)
 {
     /* The flush timer never fires within this test (60 s), so every sample found after
      * the restart was written by the graceful stop. */
-    struct daemon_proc d;
-    harness_init(&d);
-    write_config(&d, "Buffered", 2240, 60);
-    assert_true(harness_start(&d, NULL));
-    cJSON *status = wait_for_status(&d);
+    struct daemon_proc *d = *state;
+    write_config(d, "Buffered", 2240, 60);
+    assert_true(harness_start(d, NULL));
+    cJSON *status = wait_for_status(d);
     cJSON_Delete(status);
     harness_sleep_ms(500);
     /* Nothing is in the database yet: the series is unknown (404) or empty. */
-    struct http_reply r = harness_http(&d, "GET", "/api/v1/series?name=grid_w&from=2026-06-21T00:00:00Z&to=2026-06-22T00:00:00Z&step=60", NULL, 0, NULL);
+    struct http_reply r = harness_http(d, "GET", "/api/v1/series?name=grid_w&from=2026-06-21T00:00:00Z&to=2026-06-22T00:00:00Z&step=60", NULL, 0, NULL);
     assert_true(r.status == 404 || strstr(r.body, "\"ts\":[]") != NULL);
     http_reply_free(&r);
-    assert_true(harness_signal_and_wait(&d, SIGTERM, 5000, NULL) >= 0);
-    assert_true(harness_start(&d, NULL));
-    assert_true(series_count(&d, "/api/v1/series?name=grid_w&from=2026-06-21T00:00:00Z&to=2026-06-22T00:00:00Z&step=60", NULL, NULL) > 0);
-    assert_true(harness_signal_and_wait(&d, SIGTERM, 5000, NULL) >= 0);
-    harness_cleanup(&d);
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
+    assert_true(harness_start(d, NULL));
+    assert_true(series_count(d, "/api/v1/series?name=grid_w&from=2026-06-21T00:00:00Z&to=2026-06-22T00:00:00Z&step=60", NULL, NULL) > 0);
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
 }
 
 static void test_http_errors(void **state)
 {
-    struct daemon_proc d;
-    harness_init(&d);
-    write_config(&d, "Errors", 2240, 1);
-    assert_true(harness_start(&d, NULL));
+    struct daemon_proc *d = *state;
+    write_config(d, "Errors", 2240, 1);
+    assert_true(harness_start(d, NULL));
 
-    struct http_reply r = harness_http(&d, "GET", "/api/v1/nothing", NULL, 0, NULL);
+    struct http_reply r = harness_http(d, "GET", "/api/v1/nothing", NULL, 0, NULL);
     assert_int_equal(r.status, 404);
     assert_string_equal(r.content_type, "application/json");
     assert_non_null(strstr(r.body, "\"error\""));
     http_reply_free(&r);
 
-    r = harness_http(&d, "DELETE", "/api/v1/status", NULL, 0, NULL);
+    r = harness_http(d, "DELETE", "/api/v1/status", NULL, 0, NULL);
     assert_int_equal(r.status, 405);
     assert_string_equal(r.allow, "GET");
     http_reply_free(&r);
 
-    r = harness_http(&d, "GET", "/api/v1/series?name=pv_w&from=yesterday", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/api/v1/series?name=pv_w&from=yesterday", NULL, 0, NULL);
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body, "from: expected an ISO-8601 time or Unix seconds"));
     http_reply_free(&r);
 
-    r = harness_http(&d, "GET", "/api/v1/series?name=pv_w&from=2026-06-22&to=2026-06-21", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/api/v1/series?name=pv_w&from=2026-06-22&to=2026-06-21", NULL, 0, NULL);
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body, "from: must be before to"));
     http_reply_free(&r);
 
-    r = harness_http(&d, "GET", "/api/v1/series?name=pv_w&step=fast", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/api/v1/series?name=pv_w&step=fast", NULL, 0, NULL);
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body, "step: expected seconds"));
     http_reply_free(&r);
 
-    r = harness_http(&d, "GET", "/api/v1/series?name=pv_w&from=2020-01-01&to=2026-01-01&step=1", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/api/v1/series?name=pv_w&from=2020-01-01&to=2026-01-01&step=1", NULL, 0, NULL);
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body, "step: too small for the range"));
     http_reply_free(&r);
 
-    r = harness_http(&d, "GET", "/api/v1/series?name=no_such_series", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/api/v1/series?name=no_such_series", NULL, 0, NULL);
     assert_int_equal(r.status, 404);
     assert_non_null(strstr(r.body, "no series \\\"no_such_series\\\""));
     http_reply_free(&r);
@@ -264,14 +276,14 @@ static void test_http_errors(void **state)
     size_t big_size = 100 * 1024;
     char *big = malloc(big_size);
     memset(big, 'x', big_size);
-    r = harness_http(&d, "POST", "/api/v1/status", big, big_size, NULL);
+    r = harness_http(d, "POST", "/api/v1/status", big, big_size, NULL);
     assert_int_equal(r.status, 413);
     assert_non_null(strstr(r.body, "http.max_body_bytes"));
     http_reply_free(&r);
     free(big);
 
     /* The dashboard: embedded, right type, revalidated with its ETag. */
-    r = harness_http(&d, "GET", "/", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/", NULL, 0, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "text/html; charset=utf-8");
     assert_non_null(strstr(r.body, "BalkonSolar"));
@@ -279,105 +291,100 @@ static void test_http_errors(void **state)
     char etag[64];
     snprintf(etag, sizeof etag, "%s", r.etag);
     http_reply_free(&r);
-    r = harness_http(&d, "GET", "/index.html", NULL, 0, etag);
+    r = harness_http(d, "GET", "/index.html", NULL, 0, etag);
     assert_int_equal(r.status, 304);
     assert_int_equal(r.size, 0);
     http_reply_free(&r);
-    r = harness_http(&d, "GET", "/app.js", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/app.js", NULL, 0, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "text/javascript; charset=utf-8");
     http_reply_free(&r);
-    r = harness_http(&d, "GET", "/style.css", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/style.css", NULL, 0, NULL);
     assert_string_equal(r.content_type, "text/css; charset=utf-8");
     http_reply_free(&r);
 
     /* After all of that the daemon still runs. */
-    cJSON *health = harness_get_json(&d, "/api/v1/health");
+    cJSON *health = harness_get_json(d, "/api/v1/health");
     assert_non_null(health);
     cJSON_Delete(health);
-    assert_true(harness_signal_and_wait(&d, SIGTERM, 5000, NULL) >= 0);
-    harness_cleanup(&d);
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
 }
 
 static void test_sighup_reload(void **state)
 {
-    struct daemon_proc d;
-    harness_init(&d);
-    write_config(&d, "Before", 2240, 1);
-    assert_true(harness_start(&d, NULL));
+    struct daemon_proc *d = *state;
+    write_config(d, "Before", 2240, 1);
+    assert_true(harness_start(d, NULL));
 
     /* An invalid new config is refused with its errors; the old one stays. */
-    harness_write_config(&d, "{\"battery\": {\"capacity_wh\": -5}, \"pv\": {\"planes\": [{\"tilt\": 30}]}}");
-    kill(d.pid, SIGHUP);
-    assert_true(harness_wait_log(&d, "new config rejected; keeping the running one", 5000));
-    const char *log = harness_log(&d);
+    harness_write_config(d, "{\"battery\": {\"capacity_wh\": -5}, \"pv\": {\"planes\": [{\"tilt\": 30}]}}");
+    kill(d->pid, SIGHUP);
+    assert_true(harness_wait_log(d, "new config rejected; keeping the running one", 5000));
+    const char *log = harness_log(d);
     assert_non_null(strstr(log, "battery.capacity_wh: must be > 0 and <= 100000, got -5"));
     assert_non_null(strstr(log, "pv.planes[0].peak_w: is required"));
-    cJSON *config = harness_get_json(&d, "/api/v1/config");
+    cJSON *config = harness_get_json(d, "/api/v1/config");
     assert_non_null(config);
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring, "Before");
     cJSON_Delete(config);
 
     /* A valid one is applied without a restart. */
-    write_config(&d, "After", 1500, 1);
-    kill(d.pid, SIGHUP);
-    assert_true(harness_wait_log(&d, "config reloaded", 5000));
-    config = harness_get_json(&d, "/api/v1/config");
+    write_config(d, "After", 1500, 1);
+    kill(d->pid, SIGHUP);
+    assert_true(harness_wait_log(d, "config reloaded", 5000));
+    config = harness_get_json(d, "/api/v1/config");
     assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring, "After");
     assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(config, "battery"), "capacity_wh")->valuedouble, 1500);
     cJSON_Delete(config);
-    assert_true(harness_wait_log(&d, "sim: settings applied", 2000));
+    assert_true(harness_wait_log(d, "sim: settings applied", 2000));
 
     /* The file vanishing is survived too. */
-    remove(d.config_path);
-    kill(d.pid, SIGHUP);
+    remove(d->config_path);
+    kill(d->pid, SIGHUP);
     harness_sleep_ms(300);
-    assert_non_null(strstr(harness_log(&d), "cannot open: No such file or directory"));
-    cJSON *health = harness_get_json(&d, "/api/v1/health");
+    assert_non_null(strstr(harness_log(d), "cannot open: No such file or directory"));
+    cJSON *health = harness_get_json(d, "/api/v1/health");
     assert_non_null(health);
     cJSON_Delete(health);
-    assert_true(harness_signal_and_wait(&d, SIGTERM, 5000, NULL) >= 0);
-    harness_cleanup(&d);
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
 }
 
 static void test_invalid_config_is_refused(void **state)
 {
-    struct daemon_proc d;
-    harness_init(&d);
-    harness_write_config(&d, "{\n  \"battery\": {\"capacity_wh\": -5, \"coupling\": \"wireless\"},\n"
+    struct daemon_proc *d = *state;
+    harness_write_config(d, "{\n  \"battery\": {\"capacity_wh\": -5, \"coupling\": \"wireless\"},\n"
                              "  \"devices\": [{\"id\": \"x\", \"type\": \"toaster\"}]\n}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d.config_path, NULL};
+    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
     assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
     assert_non_null(strstr(out, "battery.capacity_wh: must be > 0 and <= 100000, got -5"));
     assert_non_null(strstr(out, "battery.coupling: must be one of \"ac\", \"dc\", got \"wireless\""));
     assert_non_null(strstr(out, "devices[0].type: unknown device type \"toaster\""));
 
-    const char *run[] = {"--config", d.config_path, "--db", d.db_path, NULL};
+    const char *run[] = {"--config", d->config_path, "--db", d->db_path, NULL};
     assert_int_equal(harness_run_cli(run, out, sizeof out), 2);
     assert_non_null(strstr(out, "battery.capacity_wh: must be > 0"));
 
-    write_config(&d, "Fine", 2240, 1);
+    write_config(d, "Fine", 2240, 1);
     assert_int_equal(harness_run_cli(check, out, sizeof out), 0);
     assert_non_null(strstr(out, "configuration is valid"));
 
     const char *version[] = {"--version", NULL};
     assert_int_equal(harness_run_cli(version, out, sizeof out), 0);
     assert_non_null(strstr(out, "balkonsolard "));
-    const char *bad[] = {"--log-level", "loud", "--config", d.config_path, NULL};
+    const char *bad[] = {"--log-level", "loud", "--config", d->config_path, NULL};
     assert_int_equal(harness_run_cli(bad, out, sizeof out), 2);
     assert_non_null(strstr(out, "--log-level: must be one of"));
-    harness_cleanup(&d);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_end_to_end_stop_and_restart),
-        cmocka_unit_test(test_stop_writes_what_is_buffered),
-        cmocka_unit_test(test_http_errors),
-        cmocka_unit_test(test_sighup_reload),
-        cmocka_unit_test(test_invalid_config_is_refused),
+        cmocka_unit_test_setup_teardown(test_end_to_end_stop_and_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_writes_what_is_buffered, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_http_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sighup_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_config_is_refused, setup, teardown),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }
