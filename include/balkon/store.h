@@ -42,6 +42,10 @@ void balkon_store_close(struct balkon_store *store);
 /* The last error's text from SQLite with context; valid until the next store call. */
 const char *balkon_store_errmsg(const struct balkon_store *store);
 
+/* How long a write waits for another connection's lock before failing with
+ * BALKON_E_BUSY (default 2000 ms). The loop blocks for that long at most. */
+void balkon_store_set_busy_timeout(struct balkon_store *store, int timeout_ms);
+
 /* The schema version the database is at (PRAGMA user_version). */
 int balkon_store_schema_version(struct balkon_store *store);
 /* The schema version this build migrates to. */

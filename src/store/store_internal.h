@@ -1,0 +1,123 @@
+/* What the files of src/store/ share: the store struct, the cached statements and the
+ * error helpers. Nothing outside src/store/ includes this header. */
+#ifndef BALKON_STORE_INTERNAL_H
+#define BALKON_STORE_INTERNAL_H
+
+#include "balkon/store.h"
+
+#include <sqlite3.h>
+#include <stdarg.h>
+
+#define STORE_MS_5M INT64_C(300000)
+#define STORE_MS_1H INT64_C(3600000)
+
+/* One slot per hot-path statement. Each is prepared on first use by store_stmt with the
+ * SQL written next to the code that runs it, and finalized by balkon_store_close. */
+enum store_stmt_id {
+    STMT_SERIES_FIND,
+    STMT_SERIES_INSERT,
+    STMT_RAW_INSERT,
+    STMT_ROLLUP_5M,
+    STMT_ROLLUP_1H,
+    STMT_QUERY_RAW,
+    STMT_QUERY_5M,
+    STMT_QUERY_1H,
+    STMT_SERIES_LIST,
+    STMT_SERIES_SPAN,
+    STMT_LAST_TS,
+    STMT_META_SET,
+    STMT_PRUNE_BOUND_RAW,
+    STMT_PRUNE_BOUND_5M,
+    STMT_PRUNE_BOUND_1H,
+    STMT_PRUNE_DELETE_RAW,
+    STMT_PRUNE_DELETE_5M,
+    STMT_PRUNE_DELETE_1H,
+    STMT_DEVICE_UPSERT,
+    STMT_DEVICE_LIST,
+    STMT_COUNT
+};
+
+/* A buffered sample, waiting for the next flush. */
+struct store_sample {
+    int64_t series_id;
+    int64_t ts_ms;
+    double value;
+};
+
+/* A roll-up bucket touched by a flush; series_id first so sorting groups by series. */
+struct store_bucket_key {
+    int64_t series_id;
+    int64_t bucket_ts_ms;
+};
+
+/* The name -> id cache: open addressing, linear probing, power-of-two size. */
+struct store_series_entry {
+    char *name; /* NULL marks an empty slot */
+    char unit[16];
+    int64_t id;
+};
+
+struct balkon_store {
+    sqlite3 *db;
+    char *path;
+    int64_t raw_retention_ms;
+    int64_t rollup_5m_retention_ms;
+    int64_t rollup_1h_retention_ms;
+    size_t max_pending;
+
+    sqlite3_stmt *stmts[STMT_COUNT];
+    char errmsg[512];
+
+    /* Series cache. max_series_id lets append reject unknown ids in O(1): ids come from
+     * INTEGER PRIMARY KEY and series are never deleted, so every id in 1..max exists. */
+    struct store_series_entry *series;
+    size_t series_cap;
+    size_t series_len;
+    int64_t max_series_id;
+
+    /* Pending samples: a ring that grows up to max_pending, oldest at head. */
+    struct store_sample *pending;
+    size_t pending_cap;
+    size_t pending_head;
+    size_t pending_len;
+    uint64_t dropped;
+    bool forced_flush_failed; /* no forced flush from append until a flush succeeds */
+
+    /* Scratch for the buckets a flush touched, kept between flushes to avoid mallocs. */
+    struct store_bucket_key *touched;
+    size_t touched_cap;
+
+    /* Retention horizons applied so far (persisted in store_meta): raw samples before
+     * raw_pruned_before_ms and 5-minute buckets before rollup_5m_pruned_before_ms may be
+     * gone. Both are aligned to the next coarser bucket, so pruning removes whole buckets. */
+    int64_t raw_pruned_before_ms;
+    int64_t rollup_5m_pruned_before_ms;
+};
+
+/* db.c */
+int store_stmt(struct balkon_store *store, enum store_stmt_id id, const char *sql,
+               sqlite3_stmt **out);
+int store_sqlite_err(struct balkon_store *store, int sqlite_rc, const char *context);
+int store_set_error(struct balkon_store *store, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int store_exec(struct balkon_store *store, const char *sql, const char *context);
+int store_begin(struct balkon_store *store);
+int store_commit(struct balkon_store *store);
+void store_rollback(struct balkon_store *store);
+int store_err_from_sqlite(int sqlite_rc);
+
+/* migrations.c */
+/* Refuses a database from a newer schema before anything writes to the file. */
+int store_schema_check(struct balkon_store *store, char *msg, size_t msg_size);
+int store_migrate(struct balkon_store *store, char *msg, size_t msg_size);
+
+/* samples.c */
+void store_samples_free(struct balkon_store *store);
+int store_series_load(struct balkon_store *store);
+/* Returns 1 and sets *id_out when the series exists, 0 when not, or a BALKON_E_* code. */
+int store_series_lookup(struct balkon_store *store, const char *name, int64_t *id_out);
+
+/* retention.c */
+int store_meta_load(struct balkon_store *store);
+
+#endif
