@@ -1,0 +1,350 @@
+/* libcurl's multi-socket interface on libuv.
+ *
+ * libcurl tells us which sockets to watch (CURLMOPT_SOCKETFUNCTION) and when to wake it
+ * (CURLMOPT_TIMERFUNCTION); we keep one uv_poll_t per socket and one uv_timer_t, and hand
+ * readiness back with curl_multi_socket_action. A poll handle is stopped as soon as libcurl
+ * says CURL_POLL_REMOVE and closed before libcurl closes the fd (we get the REMOVE first),
+ * so the loop never watches a closed descriptor. */
+#include "balkon/http_client.h"
+
+#include "balkon/error.h"
+#include "balkon/log.h"
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000L
+#define DEFAULT_TIMEOUT_MS 20000L
+#define DEFAULT_MAX_RESPONSE_BYTES (4u * 1024 * 1024)
+
+struct transfer {
+    struct transfer *next;
+    struct balkon_http_client *client;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *request_body;
+    char *body;
+    size_t body_size;
+    size_t max_bytes;
+    bool too_large;
+    long retry_after_s;
+    char error[CURL_ERROR_SIZE];
+    balkon_http_cb cb;
+    void *user;
+};
+
+struct socket_ctx {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    struct balkon_http_client *client;
+};
+
+struct balkon_http_client {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    struct transfer *transfers;
+    size_t active;
+    bool closing;
+};
+
+static void check_done(struct balkon_http_client *client);
+
+static void finish(struct transfer *t, CURLcode code)
+{
+    struct balkon_http_result result = {.retry_after_s = t->retry_after_s};
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &result.status);
+    curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &result.elapsed_s);
+    if (t->too_large) {
+        result.transport_error = CURLE_FILESIZE_EXCEEDED;
+        snprintf(result.error, sizeof result.error, "response larger than %zu bytes", t->max_bytes);
+    } else if (code != CURLE_OK) {
+        result.transport_error = (int)code;
+        snprintf(result.error, sizeof result.error, "%s", t->error[0] ? t->error : curl_easy_strerror(code));
+    }
+    result.body = t->body ? t->body : "";
+    result.body_size = t->body_size;
+    t->cb(&result, t->user);
+}
+
+static void free_transfer(struct transfer *t)
+{
+    struct balkon_http_client *client = t->client;
+    for (struct transfer **p = &client->transfers; *p; p = &(*p)->next) {
+        if (*p == t) {
+            *p = t->next;
+            break;
+        }
+    }
+    curl_multi_remove_handle(client->multi, t->easy);
+    curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    free(t->request_body);
+    free(t->body);
+    free(t);
+    client->active--;
+}
+
+static void check_done(struct balkon_http_client *client)
+{
+    CURLMsg *msg;
+    int pending;
+    while ((msg = curl_multi_info_read(client->multi, &pending))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        struct transfer *t;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        CURLcode code = msg->data.result;
+        finish(t, code);
+        free_transfer(t);
+    }
+}
+
+static void poll_cb(uv_poll_t *poll, int status, int events)
+{
+    struct socket_ctx *sock = poll->data;
+    struct balkon_http_client *client = sock->client;
+    int flags = 0;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    int running;
+    curl_multi_socket_action(client->multi, sock->fd, flags, &running);
+    check_done(client);
+}
+
+static void timer_cb(uv_timer_t *timer)
+{
+    struct balkon_http_client *client = timer->data;
+    int running;
+    curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(client);
+}
+
+static int start_timeout_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct balkon_http_client *client = userp;
+    if (timeout_ms < 0)
+        uv_timer_stop(&client->timer);
+    else
+        uv_timer_start(&client->timer, timer_cb, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+static void close_socket_cb(uv_handle_t *handle) { free(handle->data); }
+
+static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp)
+{
+    struct balkon_http_client *client = userp;
+    struct socket_ctx *sock = socketp;
+    if (action == CURL_POLL_REMOVE) {
+        if (sock) {
+            uv_poll_stop(&sock->poll);
+            curl_multi_assign(client->multi, fd, NULL);
+            uv_close((uv_handle_t *)&sock->poll, close_socket_cb);
+        }
+        return 0;
+    }
+    if (!sock) {
+        sock = calloc(1, sizeof *sock);
+        if (!sock)
+            return -1;
+        sock->fd = fd;
+        sock->client = client;
+        if (uv_poll_init_socket(client->loop, &sock->poll, fd) < 0) {
+            free(sock);
+            return -1;
+        }
+        sock->poll.data = sock;
+        curl_multi_assign(client->multi, fd, sock);
+    }
+    int events = 0;
+    if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
+        events |= UV_READABLE;
+    if (action == CURL_POLL_OUT || action == CURL_POLL_INOUT)
+        events |= UV_WRITABLE;
+    uv_poll_start(&sock->poll, events, poll_cb);
+    return 0;
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *user)
+{
+    struct transfer *t = user;
+    size_t n = size * nmemb;
+    if (t->body_size + n > t->max_bytes) {
+        t->too_large = true;
+        return 0; /* makes libcurl abort the transfer */
+    }
+    char *grown = realloc(t->body, t->body_size + n + 1);
+    if (!grown)
+        return 0;
+    memcpy(grown + t->body_size, data, n);
+    t->body = grown;
+    t->body_size += n;
+    t->body[t->body_size] = '\0';
+    return n;
+}
+
+/* Retry-After is either delay-seconds or an HTTP date (RFC 9110). */
+static long parse_retry_after(const char *value)
+{
+    while (*value == ' ')
+        value++;
+    char *end;
+    long seconds = strtol(value, &end, 10);
+    if (end != value && (*end == '\0' || *end == '\r' || *end == '\n'))
+        return seconds < 0 ? 0 : seconds;
+    time_t when = curl_getdate(value, NULL);
+    if (when < 0)
+        return -1;
+    long delta = (long)(when - time(NULL));
+    return delta < 0 ? 0 : delta;
+}
+
+static size_t header_cb(char *data, size_t size, size_t nmemb, void *user)
+{
+    struct transfer *t = user;
+    size_t n = size * nmemb;
+    static const char name[] = "retry-after:";
+    if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+        char value[128];
+        size_t len = n - (sizeof name - 1);
+        if (len >= sizeof value)
+            len = sizeof value - 1;
+        memcpy(value, data + sizeof name - 1, len);
+        value[len] = '\0';
+        t->retry_after_s = parse_retry_after(value);
+    }
+    return n;
+}
+
+int balkon_http_client_new(uv_loop_t *loop, struct balkon_http_client **out)
+{
+    static bool curl_ready;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return BALKON_E_IO;
+        curl_ready = true;
+    }
+    struct balkon_http_client *client = calloc(1, sizeof *client);
+    if (!client)
+        return BALKON_E_NOMEM;
+    client->loop = loop;
+    client->multi = curl_multi_init();
+    if (!client->multi) {
+        free(client);
+        return BALKON_E_NOMEM;
+    }
+    curl_multi_setopt(client->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl_multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);
+    curl_multi_setopt(client->multi, CURLMOPT_TIMERFUNCTION, start_timeout_cb);
+    curl_multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
+    uv_timer_init(loop, &client->timer);
+    client->timer.data = client;
+    *out = client;
+    return 0;
+}
+
+int balkon_http_fetch(struct balkon_http_client *client, const struct balkon_http_request *request,
+                      balkon_http_cb cb, void *user)
+{
+    if (!client || client->closing || !request || !request->url || !cb)
+        return BALKON_E_INVAL;
+    struct transfer *t = calloc(1, sizeof *t);
+    if (!t)
+        return BALKON_E_NOMEM;
+    t->client = client;
+    t->cb = cb;
+    t->user = user;
+    t->retry_after_s = -1;
+    t->max_bytes = request->max_response_bytes ? request->max_response_bytes : DEFAULT_MAX_RESPONSE_BYTES;
+    t->easy = curl_easy_init();
+    if (!t->easy) {
+        free(t);
+        return BALKON_E_NOMEM;
+    }
+    CURL *e = t->easy;
+    curl_easy_setopt(e, CURLOPT_URL, request->url);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     request->connect_timeout_ms > 0 ? request->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, request->timeout_ms > 0 ? request->timeout_ms : DEFAULT_TIMEOUT_MS);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "BalkonSolar/0.1 (+https://github.com/balkonsolar)");
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    for (size_t i = 0; i < BALKON_HTTP_MAX_HEADERS && request->headers[i]; i++)
+        t->headers = curl_slist_append(t->headers, request->headers[i]);
+    if (t->headers)
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+    if (request->body) {
+        t->request_body = malloc(request->body_size + 1);
+        if (!t->request_body) {
+            curl_easy_cleanup(e);
+            curl_slist_free_all(t->headers);
+            free(t);
+            return BALKON_E_NOMEM;
+        }
+        memcpy(t->request_body, request->body, request->body_size);
+        t->request_body[request->body_size] = '\0';
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request_body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)request->body_size);
+    }
+    if (request->method && strcmp(request->method, "GET") != 0)
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request->method);
+    t->next = client->transfers;
+    client->transfers = t;
+    client->active++;
+    if (curl_multi_add_handle(client->multi, e) != CURLM_OK) {
+        t->cb = NULL;
+        free_transfer(t);
+        return BALKON_E_IO;
+    }
+    return 0;
+}
+
+size_t balkon_http_client_active(const struct balkon_http_client *client)
+{
+    return client ? client->active : 0;
+}
+
+static void client_closed_cb(uv_handle_t *handle)
+{
+    struct balkon_http_client *client = handle->data;
+    curl_multi_cleanup(client->multi);
+    free(client);
+}
+
+void balkon_http_client_close(struct balkon_http_client *client)
+{
+    if (!client || client->closing)
+        return;
+    client->closing = true;
+    while (client->transfers) {
+        struct transfer *t = client->transfers;
+        struct balkon_http_result result = {.transport_error = CURLE_ABORTED_BY_CALLBACK,
+                                            .retry_after_s = -1, .body = ""};
+        snprintf(result.error, sizeof result.error, "cancelled");
+        t->cb(&result, t->user);
+        /* Removing the easy handle makes libcurl report CURL_POLL_REMOVE for its sockets,
+         * which closes their poll handles. */
+        free_transfer(t);
+    }
+    uv_timer_stop(&client->timer);
+    uv_close((uv_handle_t *)&client->timer, client_closed_cb);
+}

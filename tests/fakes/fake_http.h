@@ -1,0 +1,37 @@
+/* A fake HTTP server for tests, on 127.0.0.1 with an ephemeral port, running in its own
+ * threads (libmicrohttpd, a thread per connection, so a delayed answer blocks nobody).
+ * Routes match by path prefix; the newest matching route wins. It counts hits per route
+ * and remembers the last request of each, so tests can assert what was sent. */
+#ifndef BALKON_FAKE_HTTP_H
+#define BALKON_FAKE_HTTP_H
+
+#include <stddef.h>
+
+struct fake_http;
+
+struct fake_http *fake_http_start(void);
+void fake_http_stop(struct fake_http *fake);
+int fake_http_port(const struct fake_http *fake);
+/* "http://127.0.0.1:PORT" */
+const char *fake_http_base(const struct fake_http *fake);
+
+/* Answers requests whose path starts with prefix. body is copied. extra_header may be NULL
+ * ("Retry-After: 120"). delay_ms > 0 waits before answering. */
+void fake_http_route(struct fake_http *fake, const char *prefix, int status,
+                     const char *content_type, const char *body, size_t body_size,
+                     const char *extra_header, int delay_ms);
+/* The same with the body read from a file; {{BASE}} in it becomes fake_http_base(). */
+void fake_http_route_file(struct fake_http *fake, const char *prefix, int status,
+                          const char *content_type, const char *file_path,
+                          const char *extra_header, int delay_ms);
+
+int fake_http_hits(struct fake_http *fake, const char *prefix);
+/* Copies of the last request to a prefix: "METHOD /path?query", its body and its
+ * Authorization header. Empty strings when there was none. */
+void fake_http_last(struct fake_http *fake, const char *prefix, char *line, size_t line_size,
+                    char *body, size_t body_size, char *authorization, size_t auth_size);
+
+/* Reads a whole file (test helper); caller frees. NULL on failure. */
+char *fake_read_file(const char *path, size_t *size);
+
+#endif
