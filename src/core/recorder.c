@@ -102,7 +102,8 @@ static void on_device_state(enum bus_event event, const void *payload, void *use
         snprintf(seen->id, sizeof seen->id, "%s", state->device_id);
         seen->upserted_ms = INT64_MIN;
     }
-    bool due = state->ts_ms - seen->upserted_ms >= DEVICE_UPSERT_PERIOD_MS;
+    bool due = seen->upserted_ms == INT64_MIN ||
+               state->ts_ms - seen->upserted_ms >= DEVICE_UPSERT_PERIOD_MS;
     if (!due && seen->online == state->online)
         return;
     struct balkon_device_record record = {.first_seen_ms = state->ts_ms,

@@ -163,8 +163,8 @@ static void on_meter_reading(enum bus_event event, const void *payload, void *us
         emit_interval(site);
     site->interval_end_ms = end_ms;
 
-    int64_t step_ms = reading->ts_ms - site->last_reading_ms;
-    if (site->last_reading_ms != INT64_MIN && step_ms > 0 && step_ms <= MAX_STEP_MS) {
+    int64_t step_ms = site->last_reading_ms == INT64_MIN ? 0 : reading->ts_ms - site->last_reading_ms;
+    if (step_ms > 0 && step_ms <= MAX_STEP_MS) {
         double pv_w, battery_w, soc_pct;
         sum_devices(site, &pv_w, &battery_w, &soc_pct);
         site->pv_wms += pv_w * (double)step_ms;
