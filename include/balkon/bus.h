@@ -48,6 +48,11 @@ enum device_role {
     DEVICE_ROLE_PLUG = 1 << 3,
 };
 
+#define DEVICE_ROLE_COUNT 4
+
+/* "meter", "inverter", "battery" or "plug" for one DEVICE_ROLE_* bit; NULL otherwise. */
+const char *balkon_device_role_name(unsigned role_bit);
+
 #define EV_DEVICE_VALUES_MAX 12
 
 struct device_value {

@@ -76,6 +76,17 @@ void balkon_bus_free(struct balkon_bus *bus)
     free(bus);
 }
 
+const char *balkon_device_role_name(unsigned role_bit)
+{
+    switch (role_bit) {
+    case DEVICE_ROLE_METER: return "meter";
+    case DEVICE_ROLE_INVERTER: return "inverter";
+    case DEVICE_ROLE_BATTERY: return "battery";
+    case DEVICE_ROLE_PLUG: return "plug";
+    }
+    return NULL;
+}
+
 const char *balkon_bus_event_name(enum bus_event event)
 {
     if ((unsigned)event >= BUS_EV__COUNT)

@@ -71,19 +71,12 @@ static void flush_cb(uv_timer_t *timer) { flush(timer->data); }
 
 static void roles_text(unsigned roles, char *out, size_t size)
 {
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } names[] = {{DEVICE_ROLE_METER, "meter"},
-                 {DEVICE_ROLE_INVERTER, "inverter"},
-                 {DEVICE_ROLE_BATTERY, "battery"},
-                 {DEVICE_ROLE_PLUG, "plug"}};
     out[0] = '\0';
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (!(roles & names[i].bit))
+    for (int bit = 0; bit < DEVICE_ROLE_COUNT; bit++) {
+        if (!(roles & (1u << bit)))
             continue;
         size_t len = strlen(out);
-        snprintf(out + len, size - len, "%s%s", len ? "," : "", names[i].name);
+        snprintf(out + len, size - len, "%s%s", len ? "," : "", balkon_device_role_name(1u << bit));
     }
 }
 

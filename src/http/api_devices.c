@@ -2,19 +2,14 @@
  * state, last reading time and latest values. */
 #include "http_internal.h"
 
+#include <math.h>
+
 static void add_roles(cJSON *device, unsigned roles)
 {
-    static const struct {
-        unsigned bit;
-        const char *name;
-    } names[] = {{DEVICE_ROLE_METER, "meter"},
-                 {DEVICE_ROLE_INVERTER, "inverter"},
-                 {DEVICE_ROLE_BATTERY, "battery"},
-                 {DEVICE_ROLE_PLUG, "plug"}};
     cJSON *array = cJSON_AddArrayToObject(device, "roles");
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (roles & names[i].bit)
-            cJSON_AddItemToArray(array, cJSON_CreateString(names[i].name));
+    for (int bit = 0; bit < DEVICE_ROLE_COUNT; bit++)
+        if (roles & (1u << bit))
+            cJSON_AddItemToArray(array, cJSON_CreateString(balkon_device_role_name(1u << bit)));
 }
 
 void api_devices_get(struct http_state *state, const struct http_request *request,
@@ -33,7 +28,7 @@ void api_devices_get(struct http_state *state, const struct http_request *reques
         http_add_time(device, "last_seen", d->ts_ms);
         cJSON *values = cJSON_AddObjectToObject(device, "values");
         for (size_t v = 0; v < d->value_count; v++)
-            cJSON_AddNumberToObject(values, d->values[v].name, d->values[v].value);
+            cJSON_AddNumberToObject(values, d->values[v].name, round(d->values[v].value * 1000) / 1000);
         cJSON_AddItemToArray(list, device);
     }
     http_reply_json(response, 200, json);
