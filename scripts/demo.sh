@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBALKON_TESTS=OFF -DBALKON_BENCH=OFF >/dev/null
-cmake --build build -j"$(nproc)" --target balkonsolard >/dev/null
+cmake -S . -B build-demo -DCMAKE_BUILD_TYPE=Release -DBALKON_TESTS=OFF -DBALKON_BENCH=OFF >/dev/null
+cmake --build build-demo -j"$(nproc)" --target balkonsolard >/dev/null
 
 listen="${BALKON_DEMO_LISTEN:-127.0.0.1:8080}"
 host="${listen%:*}"
@@ -16,4 +16,4 @@ echo
 echo "  BalkonSolar demo: open http://${host:-127.0.0.1}:${listen##*:}/ in a browser"
 echo "  (simulated site, a day every 24 minutes; Ctrl+C stops it)"
 echo
-exec build/balkonsolard --config config/demo.json --db build/demo.db --listen "$listen"
+exec build-demo/balkonsolard --config config/demo.json --db build-demo/demo.db --listen "$listen"

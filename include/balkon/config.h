@@ -31,6 +31,36 @@ struct balkon_device_config {
     char name[64];
 };
 
+#define BALKON_MAX_PROVIDERS 12
+#define BALKON_MAX_TOU_ZONES 16
+
+/* A time-of-use zone: on the given days, from `from` to `to` (local "HH:MM", `to` may be
+ * "24:00" and may be before `from` to wrap past midnight) the price is price_per_kwh. */
+struct balkon_tou_zone {
+    char days[32]; /* "mon-fri", "sat,sun", "daily" */
+    char from[6];
+    char to[6];
+    double price_per_kwh;
+};
+
+struct balkon_provider_config {
+    char id[32];
+    char type[32];
+    bool enabled;
+    char base_url[256];  /* "" = the provider's public API */
+    char token[256];     /* secret: API token or key */
+    char area[32];       /* bidding zone, country, region or postal code, per type */
+    char product[64];    /* Octopus product code */
+    char site_id[64];    /* Solcast rooftop site id */
+    double charges_per_kwh; /* grid fees, levies and margin added to market prices, before VAT */
+    double vat_pct;
+    double price_per_kwh;   /* "fixed": the price */
+    struct balkon_tou_zone zones[BALKON_MAX_TOU_ZONES];
+    size_t zone_count;
+    double interval_min;    /* fetch interval; 0 = the provider's default */
+    double timeout_s;
+};
+
 struct balkon_config {
     struct {
         char name[64];
@@ -73,6 +103,14 @@ struct balkon_config {
         size_t count;
     } devices;
     struct {
+        double feed_in_per_kwh;
+        char currency[4];
+    } tariff;
+    struct {
+        struct balkon_provider_config items[BALKON_MAX_PROVIDERS];
+        size_t count;
+    } providers;
+    struct {
         char listen[64];
         int64_t max_body_bytes;
     } http;
@@ -97,6 +135,12 @@ struct balkon_config_errors {
     size_t dropped;
     char items[BALKON_CONFIG_MAX_ERRORS][256];
 };
+
+/* Adds "path.key: message" to errors (for the type-specific checks of drivers and
+ * providers). path may be NULL or "" for a top-level key. */
+void balkon_config_add_error(struct balkon_config_errors *errors, const char *path,
+                             const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Fills config with every option's default. */
 void balkon_config_defaults(struct balkon_config *config);

@@ -128,6 +128,79 @@ int balkon_store_device_upsert(struct balkon_store *store,
 int balkon_store_device_list(struct balkon_store *store, struct balkon_device_record **out,
                              size_t *count);
 
+/* --- Prices, forecasts and grid signals --------------------------------------------- */
+
+/* Every series here lives on the grid of 15-minute UTC slots (slot_s 900), the same grid
+ * the providers normalise to. Writing a provider's slots replaces what it wrote before
+ * for the same slots (latest fetch wins); forecasts instead keep every issue, so their
+ * accuracy can be measured later. */
+
+struct balkon_price_slot {
+    int64_t slot_ts_ms;
+    int32_t slot_s;
+    double price_per_kwh;  /* consumer price in the series' currency, all-in */
+    double market_per_kwh; /* wholesale price before charges and VAT; NAN when unknown */
+};
+
+/* Writes one provider's prices in one transaction. currency: "EUR", "GBP". */
+int balkon_store_prices_put(struct balkon_store *store, const char *provider,
+                            const char *currency, int64_t fetched_ts_ms,
+                            const struct balkon_price_slot *slots, size_t count);
+/* Slots of one provider in [from_ms, to_ms), ascending. *out allocated (free it);
+ * currency (4 bytes) gets the series' currency, "" when there is none. */
+int balkon_store_prices_get(struct balkon_store *store, const char *provider, int64_t from_ms,
+                            int64_t to_ms, struct balkon_price_slot **out, size_t *count,
+                            char currency[4]);
+/* End of the last stored slot (slot_ts_ms + slot_s) and when it was fetched; both
+ * INT64_MIN when the provider has no prices. */
+int balkon_store_prices_coverage(struct balkon_store *store, const char *provider,
+                                 int64_t *end_ms, int64_t *fetched_ts_ms);
+
+struct balkon_forecast_slot {
+    int64_t slot_ts_ms;
+    int32_t slot_s;
+    int64_t issued_ts_ms;
+    double value_w; /* mean power over the slot */
+    double p10_w;   /* NAN when the provider gives no band */
+    double p90_w;
+};
+
+/* Stores one issued forecast (every slot gets issued_ts_ms) in one transaction. kind: "pv",
+ * "load". A forecast issued again at the same time for the same slot replaces it. */
+int balkon_store_forecast_put(struct balkon_store *store, const char *kind, const char *provider,
+                              int64_t issued_ts_ms, const struct balkon_forecast_slot *slots,
+                              size_t count);
+/* For each slot in [from_ms, to_ms), the newest forecast issued at or before
+ * issued_before_ms (INT64_MAX: the newest of all), ascending by slot. */
+int balkon_store_forecast_get(struct balkon_store *store, const char *kind, const char *provider,
+                              int64_t from_ms, int64_t to_ms, int64_t issued_before_ms,
+                              struct balkon_forecast_slot **out, size_t *count);
+/* For each slot in [from_ms, to_ms), the newest forecast issued before the slot began:
+ * what was known in advance, for accuracy measurements. */
+int balkon_store_forecast_get_ahead(struct balkon_store *store, const char *kind,
+                                    const char *provider, int64_t from_ms, int64_t to_ms,
+                                    struct balkon_forecast_slot **out, size_t *count);
+/* When the newest forecast was issued and where it ends; INT64_MIN when there is none. */
+int balkon_store_forecast_coverage(struct balkon_store *store, const char *kind,
+                                   const char *provider, int64_t *issued_ts_ms, int64_t *end_ms);
+
+struct balkon_signal_slot {
+    int64_t slot_ts_ms;
+    int32_t slot_s;
+    double value;
+};
+
+/* Grid signals by kind: "renewable_share_pct", "grid_signal" (-1 congestion, 0 red,
+ * 1 yellow, 2 green), "co2_g_per_kwh", "green_index" (0..100). Latest fetch wins. */
+int balkon_store_signal_put(struct balkon_store *store, const char *kind, const char *provider,
+                            int64_t fetched_ts_ms, const struct balkon_signal_slot *slots,
+                            size_t count);
+int balkon_store_signal_get(struct balkon_store *store, const char *kind, const char *provider,
+                            int64_t from_ms, int64_t to_ms, struct balkon_signal_slot **out,
+                            size_t *count);
+int balkon_store_signal_coverage(struct balkon_store *store, const char *kind,
+                                 const char *provider, int64_t *end_ms, int64_t *fetched_ts_ms);
+
 /* Size of the database file plus its WAL, in bytes. */
 int64_t balkon_store_size_bytes(struct balkon_store *store);
 

@@ -15,8 +15,8 @@
 
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 
-void cfg_error(struct balkon_config_errors *errors, const char *path, const char *key,
-               const char *fmt, ...)
+void balkon_config_add_error(struct balkon_config_errors *errors, const char *path,
+                             const char *key, const char *fmt, ...)
 {
     if (errors->count >= BALKON_CONFIG_MAX_ERRORS) {
         errors->dropped++;

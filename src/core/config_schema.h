@@ -58,7 +58,6 @@ int cfg_parse(const struct cfg_table *table, const char *json_text, void *base,
               struct balkon_config_errors *errors);
 struct cJSON *cfg_to_json(const struct cfg_table *table, const void *base);
 
-void cfg_error(struct balkon_config_errors *errors, const char *path, const char *key,
-               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+#define cfg_error balkon_config_add_error
 
 #endif

@@ -3,6 +3,7 @@
 #include "config_schema.h"
 
 #include "balkon/driver.h"
+#include "balkon/provider.h"
 #include "balkon/timeutil.h"
 
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #define INT(T, key, member, def, lo, hi, flags, unit, doc)                                     \
     {key, CFG_INT, FIELD(T, member), (flags) | CFG_HAS_MIN | CFG_HAS_MAX, lo, hi, def, NULL,   \
      NULL, 0, unit, doc}
+#define BOOL(T, key, member, def, flags, doc)                                                  \
+    {key, CFG_BOOL, FIELD(T, member), flags, 0, 0, def, NULL, NULL, 0, NULL, doc}
 #define STR(T, key, member, def, flags, doc)                                                   \
     {key, CFG_STRING, FIELD(T, member), flags, 0, 0, def, NULL, NULL, 0, NULL, doc}
 #define ENUM(T, key, member, def, choices, flags, doc)                                         \
@@ -165,17 +168,21 @@ TABLE(simulation_table, simulation_rows, check_simulation);
 
 /* --- devices ------------------------------------------------------------------------ */
 typedef struct balkon_device_config device_t;
-static void check_device(const void *object, const char *path, struct balkon_config_errors *errors)
+static void check_id(const char *id, const char *path, struct balkon_config_errors *errors)
 {
-    const device_t *device = object;
-    for (const char *c = device->id; *c; c++) {
+    for (const char *c = id; *c; c++) {
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
               *c == '_' || *c == '-')) {
-            cfg_error(errors, path, "id", "may contain only letters, digits, '_' and '-', got \"%s\"",
-                      device->id);
+            cfg_error(errors, path, "id", "may contain only letters, digits, '_' and '-', got \"%s\"", id);
             return;
         }
     }
+}
+
+static void check_device(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const device_t *device = object;
+    check_id(device->id, path, errors);
     if (device->type[0] && !balkon_driver_find(device->type)) {
         char types[256];
         balkon_driver_list_types(types, sizeof types);
@@ -194,6 +201,79 @@ static const struct cfg_row device_rows[] = {
 TABLE(device_table, device_rows, check_device);
 
 typedef __typeof__(((C *)0)->devices) devices_t;
+
+/* --- tariff ------------------------------------------------------------------------ */
+typedef __typeof__(((C *)0)->tariff) tariff_t;
+static void check_tariff(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const tariff_t *tariff = object;
+    const char *c = tariff->currency;
+    if (strlen(c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' || c[2] < 'A' || c[2] > 'Z')
+        cfg_error(errors, path, "currency", "must be a 3-letter code like \"EUR\", got \"%s\"", c);
+}
+static const struct cfg_row tariff_rows[] = {
+    NUM(tariff_t, "feed_in_per_kwh", feed_in_per_kwh, "0", -1, 5, 0, "per kWh",
+        "What exported energy earns; most balcony plants are not paid for export."),
+    STR(tariff_t, "currency", currency, "\"EUR\"", 0, "Currency of prices and savings."),
+};
+TABLE(tariff_table, tariff_rows, check_tariff);
+
+/* --- providers ---------------------------------------------------------------------- */
+typedef struct balkon_tou_zone zone_t;
+static const struct cfg_row zone_rows[] = {
+    STR(zone_t, "days", days, "\"daily\"", 0,
+        "Days: \"daily\", \"mon-fri\", \"sat,sun\", \"mon,wed-fri\" (mon tue wed thu fri sat sun)."),
+    STR(zone_t, "from", from, "\"00:00\"", 0, "Local start time HH:MM."),
+    STR(zone_t, "to", to, "\"24:00\"", 0, "Local end time HH:MM (exclusive; before `from` wraps past midnight)."),
+    NUM(zone_t, "price_per_kwh", price_per_kwh, NULL, -5, 5, CFG_REQUIRED, "per kWh", "Price in this zone, all-in."),
+};
+TABLE(zone_table, zone_rows, NULL);
+
+typedef struct balkon_provider_config provider_t;
+static void check_provider(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const provider_t *p = object;
+    check_id(p->id, path, errors);
+    if (!p->type[0])
+        return;
+    const struct balkon_provider *provider = balkon_provider_find(p->type);
+    if (!provider) {
+        char types[512];
+        balkon_provider_list_types(types, sizeof types);
+        cfg_error(errors, path, "type", "unknown provider type \"%s\" (known: %s)", p->type, types);
+        return;
+    }
+    if (p->base_url[0] && strncmp(p->base_url, "http://", 7) != 0 && strncmp(p->base_url, "https://", 8) != 0)
+        cfg_error(errors, path, "base_url", "must start with http:// or https://, got \"%s\"", p->base_url);
+    if (provider->check)
+        provider->check(p, path, errors);
+}
+static const struct cfg_row provider_rows[] = {
+    STR(provider_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+        "Unique id, used in the API and the database: letters, digits, '_', '-'."),
+    STR(provider_t, "type", type, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+        "Provider: see docs/providers.md for the types and the options each needs."),
+    BOOL(provider_t, "enabled", enabled, "true", 0, "Fetch from this provider."),
+    STR(provider_t, "base_url", base_url, "\"\"", 0,
+        "Override the provider's API address (a proxy, or a test server). Empty: the public API."),
+    STR(provider_t, "token", token, "\"\"", CFG_SECRET,
+        "API token or key (Tibber, ENTSO-E, Solcast; optional for Forecast.Solar and Corrently)."),
+    STR(provider_t, "area", area, "\"\"", 0,
+        "Bidding zone (\"DE-LU\"), country (\"de\", \"at\"), Octopus region letter or postal code, per type."),
+    STR(provider_t, "product", product, "\"\"", 0, "Octopus product code, e.g. \"AGILE-24-10-01\"."),
+    STR(provider_t, "site_id", site_id, "\"\"", 0, "Solcast rooftop site resource id."),
+    NUM(provider_t, "charges_per_kwh", charges_per_kwh, "0", -1, 5, 0, "per kWh",
+        "Added to market prices before VAT: grid fees, levies, supplier margin."),
+    NUM(provider_t, "vat_pct", vat_pct, "19", 0, 100, 0, "%",
+        "VAT applied to market price plus charges (not to all-in prices like Tibber's)."),
+    NUM(provider_t, "price_per_kwh", price_per_kwh, "0", -5, 5, 0, "per kWh", "\"fixed\": the all-in price."),
+    ARR(provider_t, "zones", zones, zone_t, zone_count, 0, BALKON_MAX_TOU_ZONES, "[]", zone_table,
+        "\"tou\": the time-of-use zones; a later zone overrides an earlier one where they overlap."),
+    NUM(provider_t, "interval_min", interval_min, "0", 0, 1440, 0, "min",
+        "Fetch interval for forecasts and signals; 0 = the provider's default (respecting its rate limit)."),
+    NUM(provider_t, "timeout_s", timeout_s, "20", 1, 120, 0, "s", "Overall timeout of one request."),
+};
+TABLE(provider_table, provider_rows, check_provider);
 
 /* --- http --------------------------------------------------------------------------- */
 typedef __typeof__(((C *)0)->http) http_t;
@@ -243,18 +323,30 @@ static const struct cfg_row log_rows[] = {
 TABLE(log_table, log_rows, NULL);
 
 /* --- root --------------------------------------------------------------------------- */
+/* Ids must be unique within their list: they name rows in the database. */
+static void check_unique_ids(const char *list, const char *first_id, size_t stride, size_t count,
+                             struct balkon_config_errors *errors)
+{
+    for (size_t i = 0; i < count; i++) {
+        const char *id = first_id + i * stride;
+        for (size_t j = 0; j < i && id[0]; j++) {
+            if (strcmp(id, first_id + j * stride) == 0) {
+                char key[48];
+                snprintf(key, sizeof key, "%s[%zu].id", list, i);
+                cfg_error(errors, NULL, key, "duplicate id \"%s\" (also %s[%zu])", id, list, j);
+                break;
+            }
+        }
+    }
+}
+
 static void check_root(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const C *config = object;
-    for (size_t i = 0; i < config->devices.count; i++)
-        for (size_t j = 0; j < i; j++)
-            if (config->devices.items[i].id[0] &&
-                strcmp(config->devices.items[i].id, config->devices.items[j].id) == 0) {
-                char key[48];
-                snprintf(key, sizeof key, "devices[%zu].id", i);
-                cfg_error(errors, NULL, key, "duplicate id \"%s\" (also devices[%zu])",
-                          config->devices.items[i].id, j);
-            }
+    check_unique_ids("devices", config->devices.items[0].id, sizeof config->devices.items[0],
+                     config->devices.count, errors);
+    check_unique_ids("providers", config->providers.items[0].id, sizeof config->providers.items[0],
+                     config->providers.count, errors);
 }
 static const struct cfg_row root_rows[] = {
     OBJ(C, "site", site, site_table, "Where the plant is."),
@@ -265,6 +357,9 @@ static const struct cfg_row root_rows[] = {
     OBJ(C, "simulation", simulation, simulation_table, "The simulated clock and weather (demo and tests)."),
     ARR(C, "devices", devices.items, device_t, devices.count, 0, BALKON_MAX_DEVICES, "[]",
         device_table, "Devices the daemon reads and drives."),
+    OBJ(C, "tariff", tariff, tariff_table, "What energy costs and earns."),
+    ARR(C, "providers", providers.items, provider_t, providers.count, 0, BALKON_MAX_PROVIDERS, "[]",
+        provider_table, "Sources of electricity prices, solar forecasts and grid signals."),
     OBJ(C, "http", http, http_table, "The dashboard and REST API."),
     OBJ(C, "storage", storage, storage_table, "The SQLite database."),
     OBJ(C, "log", log, log_table, "Logging."),

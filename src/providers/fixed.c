@@ -1,0 +1,30 @@
+/* Provider "fixed": one all-in price for every slot, for households on a flat tariff.
+ * Computed locally from today's local midnight to the end of tomorrow, so strategies see
+ * the same 15-minute series whatever the tariff. */
+#include "balkon/provider.h"
+
+#include "balkon/config.h"
+#include "local_days.h"
+
+#include <math.h>
+
+static void generate(const struct provider_env *env, struct provider_result *result)
+{
+    result->consumer_price = true;
+    struct provider_point point = {
+        .start_ms = local_midnight_ms(env->now_ms),
+        .end_ms = local_midnight_after_ms(env->now_ms, 2),
+        .value = env->provider->price_per_kwh,
+        .p10 = NAN, .p90 = NAN, .aux = NAN,
+    };
+    provider_result_add(result, &point);
+}
+
+const struct balkon_provider balkon_provider_fixed = {
+    .type = "fixed",
+    .kind = PROVIDER_KIND_PRICE,
+    .description = "one fixed price (price_per_kwh)",
+    .schedule = PROVIDER_SCHEDULE_LOCAL,
+    .limits = {-5, 5},
+    .generate = generate,
+};
