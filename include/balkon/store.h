@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "balkon/series.h"
+
 struct balkon_store;
 
 struct balkon_store_options {
@@ -135,13 +137,6 @@ int balkon_store_device_list(struct balkon_store *store, struct balkon_device_re
  * for the same slots (latest fetch wins); forecasts instead keep every issue, so their
  * accuracy can be measured later. */
 
-struct balkon_price_slot {
-    int64_t slot_ts_ms;
-    int32_t slot_s;
-    double price_per_kwh;  /* consumer price in the series' currency, all-in */
-    double market_per_kwh; /* wholesale price before charges and VAT; NAN when unknown */
-};
-
 /* Writes one provider's prices in one transaction. currency: "EUR", "GBP". */
 int balkon_store_prices_put(struct balkon_store *store, const char *provider,
                             const char *currency, int64_t fetched_ts_ms,
@@ -155,15 +150,6 @@ int balkon_store_prices_get(struct balkon_store *store, const char *provider, in
  * INT64_MIN when the provider has no prices. */
 int balkon_store_prices_coverage(struct balkon_store *store, const char *provider,
                                  int64_t *end_ms, int64_t *fetched_ts_ms);
-
-struct balkon_forecast_slot {
-    int64_t slot_ts_ms;
-    int32_t slot_s;
-    int64_t issued_ts_ms;
-    double value_w; /* mean power over the slot */
-    double p10_w;   /* NAN when the provider gives no band */
-    double p90_w;
-};
 
 /* Stores one issued forecast (every slot gets issued_ts_ms) in one transaction. kind: "pv",
  * "load". A forecast issued again at the same time for the same slot replaces it. */
@@ -183,12 +169,6 @@ int balkon_store_forecast_get_ahead(struct balkon_store *store, const char *kind
 /* When the newest forecast was issued and where it ends; INT64_MIN when there is none. */
 int balkon_store_forecast_coverage(struct balkon_store *store, const char *kind,
                                    const char *provider, int64_t *issued_ts_ms, int64_t *end_ms);
-
-struct balkon_signal_slot {
-    int64_t slot_ts_ms;
-    int32_t slot_s;
-    double value;
-};
 
 /* Grid signals by kind: "renewable_share_pct", "grid_signal" (-1 congestion, 0 red,
  * 1 yellow, 2 green), "co2_g_per_kwh", "green_index" (0..100). Latest fetch wins. */
