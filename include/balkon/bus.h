@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "balkon/series.h"
+
 #define BALKON_ID_MAX 32      /* device ids, incl. the terminating NUL */
 #define BALKON_SERIES_MAX 64  /* series names, incl. the terminating NUL */
 
@@ -31,6 +33,10 @@ enum bus_event {
     BUS_EV_SAMPLE,            /* struct ev_sample */
     BUS_EV_CONFIG_CHANGED,    /* struct ev_config_changed */
     BUS_EV_SHUTDOWN,          /* struct ev_shutdown */
+    BUS_EV_PRICES,            /* struct ev_prices */
+    BUS_EV_FORECAST,          /* struct ev_forecast */
+    BUS_EV_SIGNAL,            /* struct ev_signal */
+    BUS_EV_PROVIDER_STATUS,   /* struct ev_provider_status */
     BUS_EV__COUNT
 };
 
@@ -103,6 +109,59 @@ struct ev_config_changed {
 /* The daemon is stopping: flush what you buffer. */
 struct ev_shutdown {
     int signal; /* SIGTERM, SIGINT, or 0 */
+};
+
+/* A provider's consumer prices for the coming slots (after a fetch, or loaded at start).
+ * The slots array belongs to the publisher; a queued copy gets its own. */
+struct ev_prices {
+    char provider[BALKON_ID_MAX];
+    char currency[4];
+    bool primary;      /* the first enabled price provider: the one strategies use */
+    size_t count;
+    const struct balkon_price_slot *slots;
+};
+
+/* A forecast for the coming slots, e.g. kind "pv" (summed over the planes, AC-capped). */
+struct ev_forecast {
+    char kind[16];
+    char provider[BALKON_ID_MAX];
+    int64_t issued_ts_ms;
+    size_t count;
+    const struct balkon_forecast_slot *slots;
+};
+
+/* A grid signal series: kind "renewable_share_pct", "grid_signal", "co2_g_per_kwh",
+ * "green_index". */
+struct ev_signal {
+    char kind[24];
+    char provider[BALKON_ID_MAX];
+    size_t count;
+    const struct balkon_signal_slot *slots;
+};
+
+enum provider_state {
+    PROVIDER_STATE_WAITING = 0, /* not run yet */
+    PROVIDER_STATE_OK,          /* the last run succeeded */
+    PROVIDER_STATE_FAILING,     /* the last run failed; the stored data is kept */
+    PROVIDER_STATE_DISABLED,
+};
+
+/* A provider's health, published after every run. */
+struct ev_provider_status {
+    char provider[BALKON_ID_MAX];
+    char type[BALKON_ID_MAX];
+    char kind[16];               /* "price", "pv", "signal" */
+    enum provider_state state;
+    int64_t last_attempt_ms;     /* INT64_MIN: never */
+    int64_t last_success_ms;     /* INT64_MIN: never */
+    int64_t next_run_ms;
+    int64_t data_until_ms;       /* end of the newest stored slot, INT64_MIN: none */
+    bool stale;                  /* the data is older than the provider's rhythm allows */
+    int consecutive_failures;
+    size_t slot_count;           /* slots of the last successful run */
+    size_t rejected_count;       /* entries it rejected as implausible */
+    char last_error[256];        /* "" when the last run succeeded */
+    char url[256];               /* the last request, secrets masked */
 };
 
 struct balkon_bus;

@@ -174,6 +174,10 @@ struct balkon_provider {
     int publication_hour;      /* DAY_AHEAD: local hour after which tomorrow is expected */
     const char *default_base_url;
     struct provider_limits limits;
+    /* Signals: the kinds `value` and `aux` are stored as ("renewable_share_pct",
+     * "grid_signal", "co2_g_per_kwh", "green_index"); aux_kind NULL when aux is unused. */
+    const char *value_kind;
+    const char *aux_kind;
 
     /* Checks the type-specific options (token present, area known …). May be NULL. */
     void (*check)(const struct balkon_provider_config *provider, const char *path,

@@ -17,6 +17,12 @@ struct event_desc {
     void (*release)(void *payload);
 };
 
+/* Events that point to a slot array get a deep copy when queued. The array is stored right
+ * after the payload struct in one allocation, so release has nothing to do. */
+static int copy_prices(void *dst, const void *src);
+static int copy_forecast(void *dst, const void *src);
+static int copy_signal(void *dst, const void *src);
+
 static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_METER_READING] = {"meter_reading", sizeof(struct ev_meter_reading), NULL, NULL},
     [BUS_EV_DEVICE_STATE] = {"device_state", sizeof(struct ev_device_state), NULL, NULL},
@@ -24,7 +30,62 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_SAMPLE] = {"sample", sizeof(struct ev_sample), NULL, NULL},
     [BUS_EV_CONFIG_CHANGED] = {"config_changed", sizeof(struct ev_config_changed), NULL, NULL},
     [BUS_EV_SHUTDOWN] = {"shutdown", sizeof(struct ev_shutdown), NULL, NULL},
+    [BUS_EV_PRICES] = {"prices", sizeof(struct ev_prices), copy_prices, NULL},
+    [BUS_EV_FORECAST] = {"forecast", sizeof(struct ev_forecast), copy_forecast, NULL},
+    [BUS_EV_SIGNAL] = {"signal", sizeof(struct ev_signal), copy_signal, NULL},
+    [BUS_EV_PROVIDER_STATUS] = {"provider_status", sizeof(struct ev_provider_status), NULL, NULL},
 };
+
+/* Bytes a queued copy needs beyond the payload struct. */
+static size_t extra_size(enum bus_event event, const void *payload)
+{
+    switch (event) {
+    case BUS_EV_PRICES: return ((const struct ev_prices *)payload)->count * sizeof(struct balkon_price_slot);
+    case BUS_EV_FORECAST: return ((const struct ev_forecast *)payload)->count * sizeof(struct balkon_forecast_slot);
+    case BUS_EV_SIGNAL: return ((const struct ev_signal *)payload)->count * sizeof(struct balkon_signal_slot);
+    default: return 0;
+    }
+}
+
+static void *tail_of(void *dst, size_t size)
+{
+    /* The copy's array starts right after the struct, suitably aligned. */
+    size_t offset = (size + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t);
+    return (char *)dst + offset;
+}
+
+static int copy_prices(void *dst, const void *src)
+{
+    struct ev_prices *to = dst;
+    *to = *(const struct ev_prices *)src;
+    struct balkon_price_slot *slots = tail_of(dst, sizeof *to);
+    if (to->count)
+        memcpy(slots, to->slots, to->count * sizeof *slots);
+    to->slots = slots;
+    return 0;
+}
+
+static int copy_forecast(void *dst, const void *src)
+{
+    struct ev_forecast *to = dst;
+    *to = *(const struct ev_forecast *)src;
+    struct balkon_forecast_slot *slots = tail_of(dst, sizeof *to);
+    if (to->count)
+        memcpy(slots, to->slots, to->count * sizeof *slots);
+    to->slots = slots;
+    return 0;
+}
+
+static int copy_signal(void *dst, const void *src)
+{
+    struct ev_signal *to = dst;
+    *to = *(const struct ev_signal *)src;
+    struct balkon_signal_slot *slots = tail_of(dst, sizeof *to);
+    if (to->count)
+        memcpy(slots, to->slots, to->count * sizeof *slots);
+    to->slots = slots;
+    return 0;
+}
 
 struct subscription {
     balkon_bus_cb cb; /* NULL once unsubscribed during a dispatch; compacted afterwards */
@@ -167,7 +228,9 @@ int balkon_bus_publish(struct balkon_bus *bus, enum bus_event event, const void 
     bus->published++;
 
     if (bus->dispatch_depth > 0) {
-        struct queued_event *q = malloc(sizeof *q + desc->size);
+        size_t align = _Alignof(max_align_t);
+        size_t payload_size = (desc->size + align - 1) / align * align + extra_size(event, payload);
+        struct queued_event *q = malloc(sizeof *q + payload_size);
         if (!q)
             return BALKON_E_NOMEM;
         q->next = NULL;

@@ -245,7 +245,8 @@ static void check_provider(const void *object, const char *path, struct balkon_c
     }
     if (p->base_url[0] && strncmp(p->base_url, "http://", 7) != 0 && strncmp(p->base_url, "https://", 8) != 0)
         cfg_error(errors, path, "base_url", "must start with http:// or https://, got \"%s\"", p->base_url);
-    if (provider->check)
+    /* A disabled provider may stay half-configured (no token yet); it is not run. */
+    if (provider->check && p->enabled)
         provider->check(p, path, errors);
 }
 static const struct cfg_row provider_rows[] = {

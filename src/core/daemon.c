@@ -26,6 +26,7 @@ static const struct balkon_module *const modules[] = {
     &balkon_module_site,
     &balkon_module_http,
     &balkon_module_devices,
+    &balkon_module_providers,
 };
 #define MODULE_COUNT (sizeof modules / sizeof modules[0])
 

@@ -3,6 +3,7 @@
 #define BALKON_HTTP_INTERNAL_H
 
 #include "balkon/bus.h"
+#include "balkon/config.h"
 #include "balkon/module.h"
 
 #include <cjson/cJSON.h>
@@ -20,6 +21,8 @@ struct http_state {
     struct ev_site_status status;
     struct ev_device_state devices[HTTP_MAX_DEVICES];
     size_t device_count;
+    struct ev_provider_status providers[BALKON_MAX_PROVIDERS];
+    size_t provider_count;
 };
 
 struct http_request {
@@ -75,6 +78,25 @@ void api_health_get(struct http_state *, const struct http_request *, struct htt
 void api_status_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_series_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_devices_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_prices_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_forecast_solar_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_forecast_accuracy_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_signal_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_providers_get(struct http_state *, const struct http_request *, struct http_response *);
+
+/* Parses from/to query parameters (ISO-8601 or Unix seconds) with defaults; on a bad value
+ * replies 400 naming the parameter and returns false. */
+bool http_query_range(const struct http_request *request, struct http_response *response,
+                      int64_t default_from_ms, int64_t default_to_ms, int64_t *from_ms, int64_t *to_ms);
+/* The provider named by the query's `provider`, or the first enabled one of kind
+ * (enum provider_kind); replies 404 and returns NULL when there is none. */
+const struct balkon_provider_config *http_pick_provider(struct http_state *state,
+                                                        const struct http_request *request,
+                                                        struct http_response *response, int kind,
+                                                        const char *what);
+/* Adds a number, or null when it is not finite. */
+void http_add_number(cJSON *array_or_object, const char *key, double value);
+
 void api_config_get(struct http_state *, const struct http_request *, struct http_response *);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include "balkon/timeutil.h"
 
+#include <math.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,6 +16,11 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/series", api_series_get},
     {"GET", "/api/v1/devices", api_devices_get},
     {"GET", "/api/v1/config", api_config_get},
+    {"GET", "/api/v1/prices", api_prices_get},
+    {"GET", "/api/v1/forecast/solar", api_forecast_solar_get},
+    {"GET", "/api/v1/forecast/solar/accuracy", api_forecast_accuracy_get},
+    {"GET", "/api/v1/signal", api_signal_get},
+    {"GET", "/api/v1/providers", api_providers_get},
 };
 
 void http_route(struct http_state *state, const struct http_request *request,
@@ -88,6 +94,41 @@ void http_reply_error(struct http_response *response, int status, const char *fm
 const char *http_query(const struct http_request *request, const char *name)
 {
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool http_query_range(const struct http_request *request, struct http_response *response,
+                      int64_t default_from_ms, int64_t default_to_ms, int64_t *from_ms, int64_t *to_ms)
+{
+    static const char *const names[2] = {"from", "to"};
+    int64_t *targets[2] = {from_ms, to_ms};
+    *from_ms = default_from_ms;
+    *to_ms = default_to_ms;
+    for (int i = 0; i < 2; i++) {
+        const char *text = http_query(request, names[i]);
+        if (text && balkon_parse_time(text, targets[i]) < 0) {
+            http_reply_error(response, 400, "%s: expected an ISO-8601 time or Unix seconds, got \"%.40s\"",
+                             names[i], text);
+            return false;
+        }
+    }
+    if (*from_ms >= *to_ms) {
+        http_reply_error(response, 400, "from: must be before to");
+        return false;
+    }
+    if (*to_ms - *from_ms > 400 * BALKON_MS_PER_DAY) {
+        http_reply_error(response, 400, "to: the range may span at most 400 days");
+        return false;
+    }
+    return true;
+}
+
+void http_add_number(cJSON *target, const char *key, double value)
+{
+    cJSON *item = isfinite(value) ? cJSON_CreateNumber(value) : cJSON_CreateNull();
+    if (cJSON_IsArray(target))
+        cJSON_AddItemToArray(target, item);
+    else
+        cJSON_AddItemToObject(target, key, item);
 }
 
 void http_add_time(cJSON *object, const char *key, int64_t ts_ms)

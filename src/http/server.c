@@ -184,6 +184,27 @@ static void on_device_state(enum bus_event event, const void *payload, void *use
         state->devices[state->device_count++] = *device;
 }
 
+static void on_provider_status(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    const struct ev_provider_status *status = payload;
+    for (size_t i = 0; i < state->provider_count; i++) {
+        if (strcmp(state->providers[i].provider, status->provider) == 0) {
+            state->providers[i] = *status;
+            return;
+        }
+    }
+    if (state->provider_count < BALKON_MAX_PROVIDERS)
+        state->providers[state->provider_count++] = *status;
+}
+
+static void on_config_changed(enum bus_event event, const void *payload, void *user)
+{
+    /* Providers are rebuilt on a change; statuses of removed ones must not linger. */
+    struct http_state *state = user;
+    state->provider_count = 0;
+}
+
 /* Parses "ADDRESS:PORT" or "[IPv6]:PORT". Returns 0 or BALKON_E_INVAL. */
 static int parse_listen(const char *listen, struct sockaddr_storage *addr, bool *ipv6)
 {
@@ -249,6 +270,8 @@ static int http_start(struct balkon_ctx *ctx, void **out)
 
     balkon_bus_subscribe(ctx->bus, BUS_EV_SITE_STATUS, on_site_status, &server->state);
     balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_device_state, &server->state);
+    balkon_bus_subscribe(ctx->bus, BUS_EV_PROVIDER_STATUS, on_provider_status, &server->state);
+    balkon_bus_subscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, &server->state);
 
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
@@ -273,6 +296,10 @@ static void http_stop(void *state)
     balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_SITE_STATUS, on_site_status,
                            &server->state);
     balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_DEVICE_STATE, on_device_state,
+                           &server->state);
+    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_PROVIDER_STATUS, on_provider_status,
+                           &server->state);
+    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed,
                            &server->state);
     uv_poll_stop(&server->poll);
     uv_close((uv_handle_t *)&server->poll, close_cb);

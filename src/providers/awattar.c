@@ -1,4 +1,124 @@
-/* Work in progress: the awattar adapter. */
+/* Provider "awattar": EPEX day-ahead prices for Germany and Austria from aWATTar.
+ *
+ * Request:  GET https://api.awattar.de/v1/marketdata?start=<ms>&end=<ms>
+ *           (api.awattar.at with area "at"). start/end are UTC epoch milliseconds; without
+ *           them the API answers now … +24 h. No auth; fair use ~100 requests/day.
+ *
+ * Reply:    {"object": "list",
+ *            "data": [{"start_timestamp": 1768431600000, "end_timestamp": 1768435200000,
+ *                      "marketprice": 84.3, "unit": "Eur/MWh"}, …],
+ *            "url": "/de/v1/marketdata"}
+ *           Timestamps are UTC epoch ms, end exclusive. marketprice is the wholesale price
+ *           in EUR/MWh (no VAT, no fees) and may be negative. Entries are hourly or
+ *           15-minute: the length of each is end − start, never assumed.
+ *
+ * Mapping:  value = marketprice / 1000 (EUR/kWh). `unit` is compared case-insensitively
+ *           with "Eur/MWh"; any other (or a missing) unit refuses the whole reply as
+ *           "unit". data: [] is "no_data"; marketprice null is kept as a null point (the
+ *           normaliser rejects it "null_value"). HTTP errors take the common reading. */
 #include "balkon/provider.h"
 
-const struct balkon_provider balkon_provider_awattar = {.type = "awattar"};
+#include "balkon/config.h"
+#include "balkon/error.h"
+#include "json_util.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define AWATTAR_DE "https://api.awattar.de"
+#define AWATTAR_AT "https://api.awattar.at"
+
+static void check(const struct balkon_provider_config *provider, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    if (provider->area[0] && strcasecmp(provider->area, "de") != 0 && strcasecmp(provider->area, "at") != 0)
+        balkon_config_add_error(errors, path, "area",
+                                "must be \"de\" or \"at\" for type \"awattar\", got \"%s\"", provider->area);
+}
+
+static int build_request(const struct provider_env *env, int part, struct provider_request *request)
+{
+    bool austria = strcasecmp(env->provider->area, "at") == 0;
+    char base[512];
+    if (!price_base_url(env, austria ? AWATTAR_AT : AWATTAR_DE, base, sizeof base)) {
+        snprintf(request->url_for_log, sizeof request->url_for_log, "awattar: base_url too long");
+        return BALKON_E_INVAL;
+    }
+    int64_t start_ms, end_ms;
+    price_window(env, &start_ms, &end_ms);
+    snprintf(request->method, sizeof request->method, "GET");
+    int n = snprintf(request->url, sizeof request->url, "%s/v1/marketdata?start=%lld&end=%lld", base,
+                     (long long)start_ms, (long long)end_ms);
+    if (n < 0 || (size_t)n >= sizeof request->url) {
+        snprintf(request->url_for_log, sizeof request->url_for_log, "awattar: URL too long");
+        return BALKON_E_INVAL;
+    }
+    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
+    return 0;
+}
+
+static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
+                  struct provider_result *result)
+{
+    if (!provider_check_status(reply, result))
+        return;
+    cJSON *root = json_parse_reply(reply, result);
+    if (!root)
+        return;
+    size_t keep = result->count;
+    const cJSON *data = json_member(root, "data");
+    if (!cJSON_IsArray(data)) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "data[] missing or not an array");
+        goto done;
+    }
+    if (cJSON_GetArraySize(data) == 0) {
+        provider_result_fail(result, PROVIDER_ERR_NO_DATA, "HTTP 200 but data[] is empty");
+        goto done;
+    }
+    int index = 0;
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, data)
+    {
+        int64_t start_ms, end_ms;
+        if (!json_int64(json_member(entry, "start_timestamp"), &start_ms) ||
+            !json_int64(json_member(entry, "end_timestamp"), &end_ms)) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "data[%d]: start/end_timestamp missing or not ms", index);
+            goto done;
+        }
+        const char *unit = json_string(entry, "unit");
+        if (!unit || strcasecmp(unit, "Eur/MWh") != 0) {
+            provider_result_fail(result, PROVIDER_ERR_UNIT, "data[%d]: unit \"%.32s\", expected \"Eur/MWh\"",
+                                 index, unit ? unit : "(none)");
+            goto done;
+        }
+        const cJSON *price = json_member(entry, "marketprice");
+        double eur_per_mwh = NAN;
+        if (!cJSON_IsNull(price) && !json_number(price, &eur_per_mwh)) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "data[%d]: marketprice is not a number", index);
+            goto done;
+        }
+        if (!price_add(result, start_ms, end_ms, eur_per_mwh / 1000, index))
+            goto done;
+        index++;
+    }
+done:
+    if (result->error != PROVIDER_OK)
+        price_rollback(result, keep);
+    cJSON_Delete(root);
+}
+
+const struct balkon_provider balkon_provider_awattar = {
+    .type = "awattar",
+    .kind = PROVIDER_KIND_PRICE,
+    .description = "aWATTar day-ahead market prices, Germany or Austria (area \"de\"/\"at\")",
+    .schedule = PROVIDER_SCHEDULE_DAY_AHEAD,
+    .publication_hour = 13,
+    .default_base_url = AWATTAR_DE,
+    .limits = {-5, 5},
+    .check = check,
+    .build_request = build_request,
+    .parse = parse,
+};

@@ -1,4 +1,178 @@
-/* Work in progress: the corrently adapter. */
+/* Provider "corrently": the GrünstromIndex (green power index, 0…100) for a German postal
+ * code (area), with the CO2 intensity of the grid mix. Works without a token (fair use); an
+ * optional bearer token raises the limits.
+ *
+ * Request  GET /v2.0/gsi/prediction?zip=10115      [Authorization: Bearer <token>]
+ * Reply    {"forecast": [{"epochtime": 1782028800, "gsi": 58.9, "timeStamp": 1782028800000,
+ *           "co2_g_standard": 308, "co2_g_oekostrom": 54,
+ *           "timeframe": {"start": 1782028800000, "end": 1782032400000}, …}, …],
+ *           "location": {…}, "license": "CC-BY-4.0 STROMDAO GmbH", …}
+ *          hourly entries; epochtime is SECONDS, timeStamp and timeframe.* MILLISECONDS.
+ *          On failure the body carries "err": true and "message" -> provider_error.
+ *
+ * Mapping  interval = [timeframe.start, timeframe.end) (without timeframe: epochtime … +1 h);
+ *          value = gsi; aux = co2_g_standard in g/kWh, NAN when null. co2_g_oekostrom is
+ *          the CO2 of a green-power product, not of the grid, and is never used instead.
+ *          gsi null -> rejected "null_value". */
 #include "balkon/provider.h"
 
-const struct balkon_provider balkon_provider_corrently = {.type = "corrently"};
+#include "balkon/config.h"
+#include "balkon/error.h"
+#include "balkon/timeutil.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_BASE_URL "https://api.corrently.io"
+#define MAX_ABS_TIME_MS 1e14 /* year ~5000 */
+
+/* The postal code goes into the query unescaped: only letters and digits. */
+static bool postal_code_ok(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            return false;
+    return true;
+}
+
+/* The token goes into a header: printable ASCII without spaces, so no header injection. */
+static bool header_safe(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f)
+            return false;
+    return true;
+}
+
+static void check(const struct balkon_provider_config *provider, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    if (!provider->area[0])
+        balkon_config_add_error(errors, path, "area", "type \"corrently\" needs a German postal code, e.g. \"10115\"");
+    else if (!postal_code_ok(provider->area))
+        balkon_config_add_error(errors, path, "area", "must be a postal code like \"10115\", got \"%s\"",
+                                provider->area);
+    if (!header_safe(provider->token))
+        balkon_config_add_error(errors, path, "token", "must be printable ASCII without spaces");
+}
+
+static int build_request(const struct provider_env *env, int part, struct provider_request *request)
+{
+    const struct balkon_provider_config *pc = env->provider;
+    memset(request, 0, sizeof *request);
+    snprintf(request->method, sizeof request->method, "GET");
+    if (!pc->area[0] || !postal_code_ok(pc->area) || !header_safe(pc->token)) {
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "corrently: area must be a postal code, token plain text");
+        return BALKON_E_INVAL;
+    }
+    const char *base = pc->base_url[0] ? pc->base_url : DEFAULT_BASE_URL;
+    size_t base_len = strlen(base);
+    while (base_len > 0 && base[base_len - 1] == '/')
+        base_len--;
+    int n = snprintf(request->url, sizeof request->url, "%.*s/v2.0/gsi/prediction?zip=%s", (int)base_len,
+                     base, pc->area);
+    if (n < 0 || (size_t)n >= sizeof request->url) {
+        request->url[0] = '\0';
+        snprintf(request->url_for_log, sizeof request->url_for_log, "corrently: base_url too long");
+        return BALKON_E_INVAL;
+    }
+    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
+    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+    if (pc->token[0]) {
+        int h = snprintf(request->headers[1], sizeof request->headers[1], "Authorization: Bearer %s", pc->token);
+        if (h < 0 || (size_t)h >= sizeof request->headers[1]) {
+            memset(request, 0, sizeof *request);
+            snprintf(request->url_for_log, sizeof request->url_for_log, "corrently: token too long");
+            return BALKON_E_INVAL;
+        }
+    }
+    return 0;
+}
+
+/* A member that must be a plausible millisecond time. */
+static bool time_ms(const cJSON *object, const char *name, double scale, int64_t *out)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || fabs(item->valuedouble * scale) > MAX_ABS_TIME_MS)
+        return false;
+    *out = (int64_t)llround(item->valuedouble * scale);
+    return true;
+}
+
+static void parse_forecast(const cJSON *forecast, struct provider_result *result)
+{
+    int index = 0;
+    for (const cJSON *item = forecast->child; item; item = item->next, index++) {
+        const cJSON *timeframe = cJSON_GetObjectItemCaseSensitive(item, "timeframe");
+        const cJSON *gsi = cJSON_GetObjectItemCaseSensitive(item, "gsi");
+        const cJSON *co2 = cJSON_GetObjectItemCaseSensitive(item, "co2_g_standard");
+        int64_t start_ms = 0, end_ms = 0;
+        bool times_ok;
+        if (cJSON_IsObject(timeframe)) {
+            times_ok = time_ms(timeframe, "start", 1, &start_ms) && time_ms(timeframe, "end", 1, &end_ms);
+        } else {
+            times_ok = time_ms(item, "epochtime", 1000, &start_ms);
+            end_ms = times_ok ? start_ms + BALKON_MS_PER_HOUR : 0;
+        }
+        if (!cJSON_IsObject(item) || !times_ok || (!cJSON_IsNumber(gsi) && !cJSON_IsNull(gsi))) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "forecast[%d]: time or gsi missing", index);
+            return;
+        }
+        struct provider_point point = {
+            .start_ms = start_ms, .end_ms = end_ms,
+            .value = cJSON_IsNumber(gsi) ? gsi->valuedouble : NAN, /* NAN: rejected "null_value" */
+            .p10 = NAN, .p90 = NAN,
+            .aux = cJSON_IsNumber(co2) ? co2->valuedouble : NAN,
+            .source_index = index,
+        };
+        if (provider_result_add(result, &point) != 0) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+            return;
+        }
+    }
+}
+
+static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
+                  struct provider_result *result)
+{
+    if (!provider_check_status(reply, result))
+        return;
+    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    if (!cJSON_IsObject(root)) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+        goto done;
+    }
+    if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "err"))) {
+        const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
+        provider_result_fail(result, PROVIDER_ERR_PROVIDER, "err: %.200s",
+                             cJSON_IsString(message) ? message->valuestring : "(no message)");
+        goto done;
+    }
+    const cJSON *forecast = cJSON_GetObjectItemCaseSensitive(root, "forecast");
+    if (!cJSON_IsArray(forecast)) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "forecast[] missing");
+        goto done;
+    }
+    parse_forecast(forecast, result);
+done:
+    cJSON_Delete(root);
+}
+
+const struct balkon_provider balkon_provider_corrently = {
+    .type = "corrently",
+    .kind = PROVIDER_KIND_SIGNAL,
+    .description = "GrünstromIndex and grid CO2 from Corrently (area: postal code; token optional)",
+    .schedule = PROVIDER_SCHEDULE_INTERVAL,
+    .default_interval_min = 60,
+    .default_base_url = DEFAULT_BASE_URL,
+    .limits = {0, 100}, /* the index runs 0…100 */
+    .value_kind = "green_index",
+    .aux_kind = "co2_g_per_kwh",
+    .check = check,
+    .build_request = build_request,
+    .parse = parse,
+};

@@ -1,4 +1,158 @@
-/* Work in progress: the energy_charts_signal adapter. */
+/* Provider "energy_charts_signal": Fraunhofer ISE's "Stromampel" for Germany: the renewable
+ * share of the grid mix and a traffic light, optionally for a postal code (area). No key;
+ * data CC BY 4.0.
+ *
+ * Request  GET /signal?country=de[&postal_code=10115]
+ * Reply    {"unix_seconds": [1782028800, …], "share": [41.0, …], "signal": [0, …],
+ *           "substitute": false, "deprecated": false}
+ *          parallel arrays; unix_seconds = slot START (UTC s), 15-minute spacing; share in %,
+ *          signal −1 (grid congestion), 0 red, 1 yellow, 2 green; substitute = the values
+ *          are an estimate (regional data missing). Trailing nulls occur. A window without
+ *          data answers HTTP 404 "no content available".
+ *
+ * Mapping  the length of entry i is unix_seconds[i+1] − unix_seconds[i] (the last reuses the
+ *          previous one, a single entry is 15 min); value = share, aux = signal.
+ *          share or signal null -> rejected "null_value"; a signal outside −1…2 (or not a
+ *          whole number) -> rejected "out_of_range". */
 #include "balkon/provider.h"
 
-const struct balkon_provider balkon_provider_energy_charts_signal = {.type = "energy_charts_signal"};
+#include "balkon/config.h"
+#include "balkon/error.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_BASE_URL "https://api.energy-charts.info"
+#define MAX_ABS_TIME_S 1e11 /* year ~5000: anything beyond is not a timestamp */
+
+/* The postal code goes into the query unescaped: only letters and digits. */
+static bool postal_code_ok(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            return false;
+    return true;
+}
+
+static void check(const struct balkon_provider_config *provider, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    if (!postal_code_ok(provider->area))
+        balkon_config_add_error(errors, path, "area",
+                                "must be empty (all of Germany) or a postal code like \"10115\", got \"%s\"",
+                                provider->area);
+}
+
+static int build_request(const struct provider_env *env, int part, struct provider_request *request)
+{
+    const struct balkon_provider_config *pc = env->provider;
+    memset(request, 0, sizeof *request);
+    snprintf(request->method, sizeof request->method, "GET");
+    if (!postal_code_ok(pc->area)) {
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "energy_charts_signal: area must be a postal code");
+        return BALKON_E_INVAL;
+    }
+    const char *base = pc->base_url[0] ? pc->base_url : DEFAULT_BASE_URL;
+    size_t base_len = strlen(base);
+    while (base_len > 0 && base[base_len - 1] == '/')
+        base_len--;
+    int n = snprintf(request->url, sizeof request->url, "%.*s/signal?country=de%s%s", (int)base_len, base,
+                     pc->area[0] ? "&postal_code=" : "", pc->area);
+    if (n < 0 || (size_t)n >= sizeof request->url) {
+        request->url[0] = '\0';
+        snprintf(request->url_for_log, sizeof request->url_for_log, "energy_charts_signal: base_url too long");
+        return BALKON_E_INVAL;
+    }
+    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
+    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+    return 0;
+}
+
+static bool is_time(const cJSON *item)
+{
+    return cJSON_IsNumber(item) && isfinite(item->valuedouble) && fabs(item->valuedouble) <= MAX_ABS_TIME_S;
+}
+
+static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *signal,
+                         struct provider_result *result)
+{
+    int64_t previous_length_ms = PROVIDER_SLOT_MS;
+    const cJSON *t = times->child, *sh = share->child, *sg = signal->child;
+    for (int i = 0; t && sh && sg; i++, t = t->next, sh = sh->next, sg = sg->next) {
+        if (!is_time(t) || (t->next && !is_time(t->next))) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[%d] is not a unix time", i);
+            return;
+        }
+        if ((!cJSON_IsNumber(sh) && !cJSON_IsNull(sh)) || (!cJSON_IsNumber(sg) && !cJSON_IsNull(sg))) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "share[%d] or signal[%d] is not a number", i, i);
+            return;
+        }
+        int64_t start_ms = (int64_t)llround(t->valuedouble * 1000.0);
+        int64_t length_ms = t->next ? (int64_t)llround(t->next->valuedouble * 1000.0) - start_ms
+                                    : previous_length_ms;
+        previous_length_ms = length_ms;
+        if (cJSON_IsNull(sh) || cJSON_IsNull(sg)) {
+            provider_result_reject(result, i, "null_value");
+            continue;
+        }
+        double light = sg->valuedouble;
+        if (!(light >= -1 && light <= 2) || light != floor(light)) {
+            provider_result_reject(result, i, "out_of_range");
+            continue;
+        }
+        struct provider_point point = {.start_ms = start_ms, .end_ms = start_ms + length_ms,
+                                       .value = sh->valuedouble, .p10 = NAN, .p90 = NAN,
+                                       .aux = light, .source_index = i};
+        if (provider_result_add(result, &point) != 0) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+            return;
+        }
+    }
+}
+
+static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
+                  struct provider_result *result)
+{
+    if (reply->status == 404) { /* "no content available": nothing for this window yet */
+        provider_result_fail(result, PROVIDER_ERR_NO_DATA, "HTTP 404: no content available");
+        return;
+    }
+    if (!provider_check_status(reply, result))
+        return;
+    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    const cJSON *times = cJSON_GetObjectItemCaseSensitive(root, "unix_seconds");
+    const cJSON *share = cJSON_GetObjectItemCaseSensitive(root, "share");
+    const cJSON *signal = cJSON_GetObjectItemCaseSensitive(root, "signal");
+    if (!cJSON_IsArray(times) || !cJSON_IsArray(share) || !cJSON_IsArray(signal)) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds, share or signal missing");
+        goto done;
+    }
+    int count = cJSON_GetArraySize(times);
+    if (cJSON_GetArraySize(share) != count || cJSON_GetArraySize(signal) != count) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "arrays of different lengths");
+        goto done;
+    }
+    result->substitute = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "substitute"));
+    parse_arrays(times, share, signal, result);
+done:
+    cJSON_Delete(root);
+}
+
+const struct balkon_provider balkon_provider_energy_charts_signal = {
+    .type = "energy_charts_signal",
+    .kind = PROVIDER_KIND_SIGNAL,
+    .description = "renewable share and grid traffic light from Energy-Charts (area: postal code, optional)",
+    .schedule = PROVIDER_SCHEDULE_INTERVAL,
+    .default_interval_min = 60,
+    .default_base_url = DEFAULT_BASE_URL,
+    .limits = {0, 100}, /* % renewable share */
+    .value_kind = "renewable_share_pct",
+    .aux_kind = "grid_signal",
+    .check = check,
+    .parse = parse,
+    .build_request = build_request,
+};

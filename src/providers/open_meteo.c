@@ -1,4 +1,210 @@
-/* Work in progress: the open_meteo adapter. */
+/* Provider "open_meteo": irradiance on each PV plane from Open-Meteo, turned into AC power
+ * with our PV model (pv_model.h). One request per plane; no key.
+ *
+ * Request  GET /v1/forecast?latitude=52.52&longitude=13.41
+ *              &minutely_15=global_tilted_irradiance,temperature_2m&tilt=35&azimuth=0
+ *              &forecast_days=3&timeformat=unixtime
+ *          (azimuth: 0 south, -90 east, 90 west — the same convention as our config)
+ * Reply    {"utc_offset_seconds": 0, "minutely_15_units": {"time": "unixtime",
+ *           "global_tilted_irradiance": "W/m²", "temperature_2m": "°C"},
+ *           "minutely_15": {"time": [1782000900, …], "global_tilted_irradiance": [0.0, …],
+ *           "temperature_2m": [13.6, …]}}
+ *          or the same with "hourly" / "hourly_units" (used when minutely_15 is absent or
+ *          empty). Errors: HTTP 400 {"error": true, "reason": "…"}.
+ *
+ * Radiation is the average over the interval ENDING at the timestamp: a minutely_15 value
+ * stamped 10:15 is the slot starting 10:00, an hourly one stamped 11:00 covers 10:00-11:00.
+ * temperature_2m is an instant value and is carried unchanged in aux (°C). Negative GTI (a
+ * model artefact) is clamped to 0; null GTI (end of the horizon) is rejected "null_value".
+ *
+ * parse() leaves value = GTI in W/m²; finish() turns one plane's slots into AC power in W
+ * (without the inverter cap: the caller caps the sum of the planes, pv_model_cap()). */
 #include "balkon/provider.h"
 
-const struct balkon_provider balkon_provider_open_meteo = {.type = "open_meteo"};
+#include "balkon/config.h"
+#include "balkon/error.h"
+#include "pv_model.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DEFAULT_BASE_URL "https://api.open-meteo.com"
+#define MAX_ABS_TIME_S 1e11 /* year ~5000: anything beyond is not a timestamp */
+
+static int parts(const struct provider_env *env)
+{
+    size_t count = env->config->pv.plane_count;
+    return (int)(count > BALKON_MAX_PLANES ? BALKON_MAX_PLANES : count);
+}
+
+/* A number for a URL without trailing zeros: 52.5200 -> "52.52", 35.0 -> "35". */
+static void format_number(char *out, size_t size, double value)
+{
+    snprintf(out, size, "%.4f", value);
+    if (strchr(out, '.')) {
+        size_t len = strlen(out);
+        while (len > 0 && out[len - 1] == '0')
+            out[--len] = '\0';
+        if (len > 0 && out[len - 1] == '.')
+            out[--len] = '\0';
+    }
+    if (strcmp(out, "-0") == 0)
+        snprintf(out, size, "0");
+}
+
+static int build_request(const struct provider_env *env, int part, struct provider_request *request)
+{
+    memset(request, 0, sizeof *request);
+    snprintf(request->method, sizeof request->method, "GET");
+    if (part < 0 || part >= parts(env)) {
+        snprintf(request->url_for_log, sizeof request->url_for_log, "open_meteo: no PV plane %d", part);
+        return BALKON_E_INVAL;
+    }
+    const struct balkon_plane_config *plane = &env->config->pv.planes[part];
+    const char *base = env->provider->base_url[0] ? env->provider->base_url : DEFAULT_BASE_URL;
+    size_t base_len = strlen(base);
+    while (base_len > 0 && base[base_len - 1] == '/')
+        base_len--;
+    char lat[32], lon[32], tilt[32], azimuth[32];
+    format_number(lat, sizeof lat, env->config->site.latitude_deg);
+    format_number(lon, sizeof lon, env->config->site.longitude_deg);
+    format_number(tilt, sizeof tilt, plane->tilt_deg);
+    format_number(azimuth, sizeof azimuth, plane->azimuth_deg);
+    int n = snprintf(request->url, sizeof request->url,
+                     "%.*s/v1/forecast?latitude=%s&longitude=%s"
+                     "&minutely_15=global_tilted_irradiance,temperature_2m&tilt=%s&azimuth=%s"
+                     "&forecast_days=3&timeformat=unixtime",
+                     (int)base_len, base, lat, lon, tilt, azimuth);
+    if (n < 0 || (size_t)n >= sizeof request->url) {
+        request->url[0] = '\0';
+        snprintf(request->url_for_log, sizeof request->url_for_log, "open_meteo: base_url too long");
+        return BALKON_E_INVAL;
+    }
+    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
+    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+    return 0;
+}
+
+/* A unit string, when the response declares one, must be the expected one. */
+static bool unit_ok(const cJSON *units, const char *field, const char *expected, char *got, size_t size)
+{
+    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(units, field);
+    if (!cJSON_IsString(unit) || strcmp(unit->valuestring, expected) == 0)
+        return true;
+    snprintf(got, size, "%s", unit->valuestring);
+    return false;
+}
+
+static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
+                        struct provider_result *result)
+{
+    char got[64];
+    if (cJSON_IsObject(units)) {
+        if (!unit_ok(units, "time", "unixtime", got, sizeof got) ||
+            !unit_ok(units, "global_tilted_irradiance", "W/m²", got, sizeof got) ||
+            !unit_ok(units, "temperature_2m", "°C", got, sizeof got)) {
+            provider_result_fail(result, PROVIDER_ERR_UNIT, "unexpected unit \"%s\"", got);
+            return;
+        }
+    }
+    const cJSON *times = cJSON_GetObjectItemCaseSensitive(block, "time");
+    const cJSON *gti = cJSON_GetObjectItemCaseSensitive(block, "global_tilted_irradiance");
+    const cJSON *temperature = cJSON_GetObjectItemCaseSensitive(block, "temperature_2m");
+    if (!cJSON_IsArray(times) || !cJSON_IsArray(gti)) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "time or global_tilted_irradiance missing");
+        return;
+    }
+    int count = cJSON_GetArraySize(times);
+    if (cJSON_GetArraySize(gti) != count ||
+        (temperature && (!cJSON_IsArray(temperature) || cJSON_GetArraySize(temperature) != count))) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "arrays of different lengths");
+        return;
+    }
+    const cJSON *t = times->child, *g = gti->child;
+    const cJSON *c = temperature ? temperature->child : NULL;
+    for (int i = 0; t && g; i++, t = t->next, g = g->next, c = c ? c->next : NULL) {
+        if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || fabs(t->valuedouble) > MAX_ABS_TIME_S) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "time[%d] is not a unix time", i);
+            return;
+        }
+        if (!cJSON_IsNumber(g) && !cJSON_IsNull(g)) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "global_tilted_irradiance[%d] is not a number", i);
+            return;
+        }
+        int64_t end_ms = (int64_t)llround(t->valuedouble * 1000.0);
+        struct provider_point point = {
+            .start_ms = end_ms - step_ms,
+            .end_ms = end_ms,
+            /* null stays NAN, which the normaliser rejects as "null_value" */
+            .value = cJSON_IsNumber(g) ? fmax(0.0, g->valuedouble) : NAN,
+            .p10 = NAN, .p90 = NAN,
+            .aux = cJSON_IsNumber(c) ? c->valuedouble : NAN,
+            .source_index = i,
+        };
+        if (provider_result_add(result, &point) != 0) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+            return;
+        }
+    }
+}
+
+static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
+                  struct provider_result *result)
+{
+    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    if (reply->status == 400 || reply->status == 422) {
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(root, "reason");
+        if (cJSON_IsString(reason))
+            provider_result_fail(result, PROVIDER_ERR_BAD_REQUEST, "HTTP %ld, reason: %.200s",
+                                 reply->status, reason->valuestring);
+    }
+    if (!provider_check_status(reply, result))
+        goto done;
+    if (!cJSON_IsObject(root)) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+        goto done;
+    }
+    const cJSON *minutely = cJSON_GetObjectItemCaseSensitive(root, "minutely_15");
+    const cJSON *hourly = cJSON_GetObjectItemCaseSensitive(root, "hourly");
+    const cJSON *minutely_time = cJSON_GetObjectItemCaseSensitive(minutely, "time");
+    if (cJSON_IsObject(minutely) && cJSON_GetArraySize(minutely_time) > 0)
+        parse_block(minutely, cJSON_GetObjectItemCaseSensitive(root, "minutely_15_units"),
+                    PROVIDER_SLOT_MS, result);
+    else if (cJSON_IsObject(hourly))
+        parse_block(hourly, cJSON_GetObjectItemCaseSensitive(root, "hourly_units"),
+                    4 * PROVIDER_SLOT_MS, result);
+    else if (cJSON_IsObject(minutely))
+        parse_block(minutely, NULL, PROVIDER_SLOT_MS, result); /* empty: no_data later */
+    else
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "neither minutely_15 nor hourly in the reply");
+done:
+    cJSON_Delete(root);
+}
+
+/* Irradiance on plane `part` -> AC power of that plane, slot by slot. The AC cap is not
+ * applied here: it limits the sum of all planes, which only the caller sees. */
+static void finish(const struct provider_env *env, int part, struct provider_slots *slots)
+{
+    if (part < 0)
+        return;
+    for (size_t i = 0; i < slots->count; i++) {
+        struct provider_slot *slot = &slots->items[i];
+        slot->value = pv_model_ac_w(env->config, (size_t)part, slot->value, slot->aux);
+    }
+}
+
+const struct balkon_provider balkon_provider_open_meteo = {
+    .type = "open_meteo",
+    .kind = PROVIDER_KIND_PV,
+    .description = "PV forecast from Open-Meteo irradiance and our PV model, one request per plane",
+    .schedule = PROVIDER_SCHEDULE_INTERVAL,
+    .default_interval_min = 30,
+    .default_base_url = DEFAULT_BASE_URL,
+    .limits = {0, 1500}, /* W/m² of irradiance at parse time, before finish() */
+    .parts = parts,
+    .build_request = build_request,
+    .parse = parse,
+    .finish = finish,
+};

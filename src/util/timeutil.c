@@ -125,3 +125,14 @@ int balkon_parse_time(const char *text, int64_t *ts_ms_out)
     *ts_ms_out = total_s * 1000 + ms;
     return 0;
 }
+
+int64_t balkon_local_midnight_ms(int64_t ts_ms, int days)
+{
+    time_t t = (time_t)(balkon_floor_ms(ts_ms, 1000) / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    tm.tm_mday += days;
+    tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+    tm.tm_isdst = -1; /* let mktime find whether that midnight is in summer time */
+    return (int64_t)mktime(&tm) * 1000;
+}

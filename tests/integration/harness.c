@@ -213,8 +213,11 @@ static void copy_header(const char *line, const char *name, char *out, size_t si
     const char *value = line + len + 1;
     while (*value == ' ')
         value++;
-    snprintf(out, size, "%s", value);
-    out[strcspn(out, "\r\n")] = '\0';
+    size_t value_len = strcspn(value, "\r\n");
+    if (value_len >= size)
+        value_len = size - 1;
+    memcpy(out, value, value_len);
+    out[value_len] = '\0';
 }
 
 static size_t header_cb(char *ptr, size_t size, size_t nmemb, void *user)

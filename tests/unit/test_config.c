@@ -272,7 +272,9 @@ static void assert_keys_present(const cJSON *reference, const cJSON *example, co
 static void test_example_and_demo_configs_are_valid_and_complete(void **state)
 {
     char *text = read_source_file("config/balkonsolar.example.json");
-    assert_int_equal(parse(text), 0);
+    setenv("TIBBER_TOKEN", "example-token", 1); /* the example reads it from the environment */
+    if (parse(text) != 0)
+        fail_msg("config/balkonsolar.example.json: %s", errors.items[0]);
     cJSON *reference = balkon_config_to_json(&config);
     cJSON_Minify(text);
     cJSON *example = cJSON_Parse(text);

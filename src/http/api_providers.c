@@ -1,0 +1,62 @@
+/* GET /api/v1/providers: each configured provider's health: state, whether its data is
+ * stale and how old, the last error, when it runs next, the last request (secrets masked). */
+#include "http_internal.h"
+
+#include "balkon/timeutil.h"
+
+static const char *state_name(enum provider_state state)
+{
+    switch (state) {
+    case PROVIDER_STATE_WAITING: return "waiting";
+    case PROVIDER_STATE_OK: return "ok";
+    case PROVIDER_STATE_FAILING: return "failing";
+    case PROVIDER_STATE_DISABLED: return "disabled";
+    }
+    return "unknown";
+}
+
+static void add_time_or_null(cJSON *json, const char *key, int64_t ts_ms)
+{
+    if (ts_ms == INT64_MIN)
+        cJSON_AddNullToObject(json, key);
+    else
+        http_add_time(json, key, ts_ms);
+}
+
+void api_providers_get(struct http_state *state, const struct http_request *request,
+                       struct http_response *response)
+{
+    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
+    cJSON *json = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(json, "providers");
+    for (size_t i = 0; i < state->provider_count; i++) {
+        const struct ev_provider_status *p = &state->providers[i];
+        cJSON *item = cJSON_CreateObject();
+        cJSON_AddStringToObject(item, "id", p->provider);
+        cJSON_AddStringToObject(item, "type", p->type);
+        cJSON_AddStringToObject(item, "kind", p->kind);
+        cJSON_AddStringToObject(item, "state", state_name(p->state));
+        cJSON_AddBoolToObject(item, "stale", p->stale);
+        add_time_or_null(item, "last_attempt", p->last_attempt_ms);
+        add_time_or_null(item, "last_success", p->last_success_ms);
+        if (p->last_success_ms == INT64_MIN)
+            cJSON_AddNullToObject(item, "age_s");
+        else
+            cJSON_AddNumberToObject(item, "age_s", (double)(now_ms - p->last_success_ms) / 1000.0);
+        if (p->state == PROVIDER_STATE_DISABLED)
+            cJSON_AddNullToObject(item, "next_run");
+        else
+            http_add_time(item, "next_run", p->next_run_ms);
+        add_time_or_null(item, "data_until", p->data_until_ms);
+        cJSON_AddNumberToObject(item, "consecutive_failures", p->consecutive_failures);
+        cJSON_AddNumberToObject(item, "slot_count", (double)p->slot_count);
+        cJSON_AddNumberToObject(item, "rejected_count", (double)p->rejected_count);
+        if (p->last_error[0])
+            cJSON_AddStringToObject(item, "last_error", p->last_error);
+        else
+            cJSON_AddNullToObject(item, "last_error");
+        cJSON_AddStringToObject(item, "url", p->url);
+        cJSON_AddItemToArray(list, item);
+    }
+    http_reply_json(response, 200, json);
+}

@@ -1,0 +1,147 @@
+/* Shared helpers of the price providers; see json_util.h. */
+#include "json_util.h"
+
+#include "balkon/config.h"
+#include "balkon/timeutil.h"
+#include "local_days.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+cJSON *json_parse_reply(const struct provider_reply *reply, struct provider_result *result)
+{
+    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    if (!root)
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "response body is not valid JSON (%zu bytes)",
+                             reply->body_size);
+    return root;
+}
+
+const cJSON *json_member(const cJSON *object, const char *key)
+{
+    return cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
+}
+
+const char *json_string(const cJSON *object, const char *key)
+{
+    const cJSON *item = json_member(object, key);
+    return cJSON_IsString(item) && item->valuestring ? item->valuestring : NULL;
+}
+
+bool json_number(const cJSON *item, double *out)
+{
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble))
+        return false;
+    *out = item->valuedouble;
+    return true;
+}
+
+bool json_int64(const cJSON *item, int64_t *out)
+{
+    double v;
+    if (!json_number(item, &v) || fabs(v) >= 9007199254740992.0 || v != floor(v))
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+bool iso_time(const char *text, int64_t *out_ms)
+{
+    /* "YYYY-MM-DD" first, so balkon_parse_time never takes its bare-number path (whose
+     * conversion of a huge number would be undefined). */
+    if (!text || strlen(text) < 16 || !isdigit((unsigned char)text[0]) || text[4] != '-' ||
+        text[7] != '-' || (text[10] != 'T' && text[10] != 't' && text[10] != ' '))
+        return false;
+    return balkon_parse_time(text, out_ms) == 0;
+}
+
+bool json_time(const cJSON *item, int64_t *out_ms)
+{
+    return cJSON_IsString(item) && iso_time(item->valuestring, out_ms);
+}
+
+bool price_add(struct provider_result *result, int64_t start_ms, int64_t end_ms, double value,
+               int source_index)
+{
+    struct provider_point point = {.start_ms = start_ms, .end_ms = end_ms, .value = value,
+                                   .p10 = NAN, .p90 = NAN, .aux = NAN, .source_index = source_index};
+    if (provider_result_add(result, &point) == 0)
+        return true;
+    provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory after %zu points", result->count);
+    return false;
+}
+
+void price_rollback(struct provider_result *result, size_t keep)
+{
+    if (result->count > keep)
+        result->count = keep;
+}
+
+void price_window(const struct provider_env *env, int64_t *start_ms, int64_t *end_ms)
+{
+    *start_ms = local_midnight_ms(env->now_ms);
+    *end_ms = local_midnight_after_ms(env->now_ms, 2);
+}
+
+bool price_base_url(const struct provider_env *env, const char *fallback, char *out, size_t size)
+{
+    const char *base = env->provider && env->provider->base_url[0] ? env->provider->base_url : fallback;
+    size_t len = strlen(base);
+    while (len > 0 && base[len - 1] == '/')
+        len--;
+    if (len >= size)
+        return false;
+    memcpy(out, base, len);
+    out[len] = '\0';
+    return true;
+}
+
+bool url_encode(const char *text, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        bool plain = isalnum(*p) || *p == '-' || *p == '.' || *p == '_' || *p == '~';
+        if (n + (plain ? 1 : 3) >= size)
+            return false;
+        if (plain) {
+            out[n++] = (char)*p;
+        } else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    if (size == 0)
+        return false;
+    out[n] = '\0';
+    return true;
+}
+
+/* The "scheme://authority" prefix of url (up to the first '/', '?' or '#' after it), or
+ * 0 when url is not absolute. */
+static size_t origin_len(const char *url)
+{
+    const char *sep = strstr(url, "://");
+    if (!sep || sep == url)
+        return 0;
+    for (const char *p = url; p < sep; p++)
+        if (!isalpha((unsigned char)*p))
+            return 0;
+    const char *authority = sep + 3;
+    size_t len = strcspn(authority, "/?#");
+    if (len == 0)
+        return 0;
+    return (size_t)(authority - url) + len;
+}
+
+bool url_same_origin(const char *url, const char *base)
+{
+    size_t a = origin_len(url), b = origin_len(base);
+    /* Host names are case-insensitive; userinfo ("user@") would let a look-alike through,
+     * so an '@' in the authority never matches. */
+    return a > 0 && a == b && strncasecmp(url, base, a) == 0 && !memchr(url, '@', a);
+}

@@ -1,0 +1,52 @@
+/* Helpers shared by the price providers (awattar, energy_charts, entsoe, tibber, octopus):
+ * type-checked reads of cJSON values that never trust the payload, and the few request
+ * pieces every one of them builds (base URL, fetch window, percent-encoding, points). */
+#ifndef BALKON_PROVIDERS_JSON_UTIL_H
+#define BALKON_PROVIDERS_JSON_UTIL_H
+
+#include "balkon/provider.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Parses reply->body (reply->body_size bytes) as JSON. On failure sets PROVIDER_ERR_PARSE
+ * and returns NULL. The caller owns the tree (cJSON_Delete). */
+cJSON *json_parse_reply(const struct provider_reply *reply, struct provider_result *result);
+
+/* object[key] when object is an object, else NULL. */
+const cJSON *json_member(const cJSON *object, const char *key);
+/* The string value of object[key], or NULL when absent or not a string. */
+const char *json_string(const cJSON *object, const char *key);
+/* A finite number: true and *out set, false otherwise (null, absent, wrong type). */
+bool json_number(const cJSON *item, double *out);
+/* A whole number with |v| < 2^53 (so the conversion is exact and defined). */
+bool json_int64(const cJSON *item, int64_t *out);
+/* An ISO 8601 date-time string ("2026-02-10T00:00:00.000+01:00", "…T22:00Z") as UTC ms.
+ * Refuses bare numbers and anything malformed. */
+bool json_time(const cJSON *item, int64_t *out_ms);
+/* The same for a C string. */
+bool iso_time(const char *text, int64_t *out_ms);
+
+/* Appends a price point [start_ms, end_ms) with value (NAN = absent: the normaliser rejects
+ * it as "null_value"), p10/p90/aux NAN. Returns false (after setting the error) when out
+ * of memory. */
+bool price_add(struct provider_result *result, int64_t start_ms, int64_t end_ms, double value,
+               int source_index);
+/* Drops points added after the first `keep` (a page that failed half-way adds nothing). */
+void price_rollback(struct provider_result *result, size_t keep);
+
+/* The fetch window of every day-ahead provider: local midnight today (process TZ) to local
+ * midnight of the day after tomorrow, in UTC ms. */
+void price_window(const struct provider_env *env, int64_t *start_ms, int64_t *end_ms);
+/* The configured base URL, else fallback, without a trailing '/'. Returns false when it
+ * does not fit. */
+bool price_base_url(const struct provider_env *env, const char *fallback, char *out, size_t size);
+/* Percent-encodes text (all but RFC 3986 unreserved characters) into out. Returns false
+ * when it does not fit. */
+bool url_encode(const char *text, char *out, size_t size);
+/* Whether url is absolute (scheme://) and has the same scheme, host and port as base. */
+bool url_same_origin(const char *url, const char *base);
+
+#endif
