@@ -4,6 +4,8 @@
 
 #include "balkon/timeutil.h"
 
+#include <math.h>
+
 static const char *state_name(enum provider_state state)
 {
     switch (state) {
@@ -43,10 +45,13 @@ void api_providers_get(struct http_state *state, const struct http_request *requ
             cJSON_AddNullToObject(item, "age_s");
         else
             cJSON_AddNumberToObject(item, "age_s", (double)(now_ms - p->last_success_ms) / 1000.0);
-        if (p->state == PROVIDER_STATE_DISABLED)
+        if (p->state == PROVIDER_STATE_DISABLED) {
             cJSON_AddNullToObject(item, "next_run");
-        else
+            cJSON_AddNullToObject(item, "next_run_in_s");
+        } else {
             http_add_time(item, "next_run", p->next_run_ms);
+            cJSON_AddNumberToObject(item, "next_run_in_s", round((double)(p->next_run_ms - now_ms) / 1000.0));
+        }
         add_time_or_null(item, "data_until", p->data_until_ms);
         cJSON_AddNumberToObject(item, "consecutive_failures", p->consecutive_failures);
         cJSON_AddNumberToObject(item, "slot_count", (double)p->slot_count);

@@ -9,6 +9,7 @@
 #include "balkon/error.h"
 
 #include <stdio.h>
+#include <math.h>
 #include <string.h>
 
 struct trace {
@@ -130,6 +131,46 @@ static void test_rejects_bad_arguments(void **state)
     balkon_bus_free(NULL);
 }
 
+/* A prices event published from inside a handler is queued; the publisher's array is gone
+ * (here: overwritten) by the time it is delivered, so the bus must have copied it. */
+static double delivered_sum;
+static size_t delivered_count;
+
+static void republish_prices(enum bus_event e, const void *payload, void *user)
+{
+    struct balkon_bus *bus = user;
+    struct balkon_price_slot slots[3];
+    for (int i = 0; i < 3; i++)
+        slots[i] = (struct balkon_price_slot){.slot_ts_ms = i * 900000, .slot_s = 900, .price_per_kwh = 0.1 * (i + 1)};
+    struct ev_prices ev = {.provider = "nested", .count = 3, .slots = slots};
+    balkon_bus_publish(bus, BUS_EV_PRICES, &ev);
+    memset(slots, 0xff, sizeof slots);
+}
+
+static void sum_prices(enum bus_event e, const void *payload, void *user)
+{
+    const struct ev_prices *ev = payload;
+    if (strcmp(ev->provider, "nested") != 0)
+        return;
+    delivered_count = ev->count;
+    for (size_t i = 0; i < ev->count; i++)
+        delivered_sum += ev->slots[i].price_per_kwh;
+}
+
+static void test_queued_slot_arrays_are_copied(void **state)
+{
+    struct balkon_bus *bus = balkon_bus_new();
+    delivered_sum = 0;
+    delivered_count = 0;
+    balkon_bus_subscribe(bus, BUS_EV_SAMPLE, republish_prices, bus);
+    balkon_bus_subscribe(bus, BUS_EV_PRICES, sum_prices, NULL);
+    struct ev_sample s = {.series = "trigger"};
+    balkon_bus_publish(bus, BUS_EV_SAMPLE, &s);
+    assert_int_equal(delivered_count, 3);
+    assert_true(fabs(delivered_sum - 0.6) < 1e-12);
+    balkon_bus_free(bus);
+}
+
 static void test_frees_undelivered_when_freed(void **state)
 {
     /* Nothing queued survives outside a dispatch; freeing must be clean under ASan. */
@@ -151,6 +192,7 @@ int main(void)
         cmocka_unit_test(test_unsubscribe_inside_handler),
         cmocka_unit_test(test_events_are_separate),
         cmocka_unit_test(test_rejects_bad_arguments),
+        cmocka_unit_test(test_queued_slot_arrays_are_copied),
         cmocka_unit_test(test_frees_undelivered_when_freed),
     };
     return cmocka_run_group_tests_name("bus", tests, NULL, NULL);

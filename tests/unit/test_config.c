@@ -134,6 +134,34 @@ static void test_cross_field_checks(void **state)
                      "simulation.start: must be \"now\" or an ISO-8601 time like \"2026-06-21T04:00:00Z\", got \"yesterday\"");
 }
 
+static void test_provider_errors(void **state)
+{
+    expect_one_error("{\"providers\":[{\"type\":\"awattar\"}]}", "providers[0].id: is required");
+    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"nordpool\"}]}",
+                     "providers[0].type: unknown provider type \"nordpool\" (known: \"fixed\", \"tou\", \"awattar\", "
+                     "\"energy_charts\", \"entsoe\", \"tibber\", \"octopus\", \"open_meteo\", \"forecast_solar\", "
+                     "\"solcast\", \"energy_charts_signal\", \"corrently\", \"uk_carbon\")");
+    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"area\":\"fr\"}]}",
+                     "providers[0].area: must be \"de\" or \"at\" for type \"awattar\", got \"fr\"");
+    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\"},{\"id\":\"p\",\"type\":\"awattar\"}]}",
+                     "providers[1].id: duplicate id \"p\" (also providers[0])");
+    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"vat_pct\":-1}]}",
+                     "providers[0].vat_pct: must be between 0 and 100, got -1");
+    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"base_url\":\"ftp://x\"}]}",
+                     "providers[0].base_url: must start with http:// or https://, got \"ftp://x\"");
+    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"tou\",\"zones\":[{\"days\":\"mon-fri\","
+                     "\"from\":\"25:00\",\"to\":\"06:00\",\"price_per_kwh\":0.2}]}]}",
+                     "providers[0].zones[0].from: must be a time HH:MM, got \"25:00\"");
+    /* Both missing options of one provider are reported, not just the first. */
+    assert_true(parse("{\"providers\":[{\"id\":\"p\",\"type\":\"solcast\"}]}") < 0);
+    assert_int_equal(errors.count, 2);
+    assert_string_equal(errors.items[0], "providers[0].token: type \"solcast\" needs the API key");
+    assert_string_equal(errors.items[1], "providers[0].site_id: type \"solcast\" needs the rooftop site's resource id");
+    /* A disabled provider may be incomplete: it is not used. */
+    assert_int_equal(parse("{\"providers\":[{\"id\":\"p\",\"type\":\"solcast\",\"enabled\":false}]}"), 0);
+    expect_one_error("{\"tariff\":{\"currency\":\"euro\"}}", "tariff.currency: is too long (at most 3 characters)");
+}
+
 static void test_reports_every_problem(void **state)
 {
     int rc = parse("{\"battery\":{\"capacity_wh\":-1,\"max_charge_w\":\"x\"},\"site\":{\"latitude\":200},\"nope\":1}");
@@ -301,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_unknown_keys),
         cmocka_unit_test(test_object_and_array_errors),
         cmocka_unit_test(test_cross_field_checks),
+        cmocka_unit_test(test_provider_errors),
         cmocka_unit_test(test_reports_every_problem),
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_secret_from_environment_and_redacted),
