@@ -304,6 +304,8 @@ static void test_retry_after_is_honoured(void **state)
     /* Retry-After: 120 beats our own first backoff of about 30 s. */
     double next_s = number(market, "next_run_in_s");
     assert_true(next_s >= 110 && next_s <= 121);
+    /* Nothing for today is stored: whoever reads the prices is told they are stale. */
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(market, "stale")));
     cJSON_Delete(market);
     harness_sleep_ms(1000);
     assert_int_equal(fake_http_hits(f->fake, "/ec/price"), 1);
@@ -361,6 +363,37 @@ static void test_failure_keeps_the_last_good_data(void **state)
     assert_non_null(strstr(harness_log(&f->daemon), "keeping the stored data"));
 }
 
+static void test_forecast_accuracy_against_measured_pv(void **state)
+{
+    struct fixture *f = *state;
+    serve_fixture(f->fake, "/om/", "open_meteo/minutely_15", 0);
+    char providers[512];
+    snprintf(providers, sizeof providers, "{\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%s/om\"}",
+             fake_http_base(f->fake));
+    /* 600x from 08:00Z: the forecast is issued at once, then two simulated hours pass. */
+    write_config(f, 600, "2026-06-21T08:00:00Z", providers);
+    assert_true(harness_start(&f->daemon, NULL));
+    cJSON_Delete(wait_provider(&f->daemon, "sky", "ok", 5000));
+    harness_sleep_ms(13000);
+    cJSON *accuracy = harness_get_json(&f->daemon, "/api/v1/forecast/solar/accuracy?days=1");
+    assert_non_null(accuracy);
+    const cJSON *sky = cJSON_GetArrayItem(cJSON_GetObjectItem(accuracy, "providers"), 0);
+    assert_non_null(sky);
+    assert_string_equal(text(sky, "provider"), "sky");
+    /* Only slots that began after the forecast was issued and are measured are compared. */
+    double slots = number(sky, "slots");
+    assert_true(slots >= 6 && slots <= 10);
+    assert_true(number(sky, "mae_w") >= 0);
+    const cJSON *day = cJSON_GetArrayItem(cJSON_GetObjectItem(sky, "days"), 0);
+    assert_string_equal(text(day, "date"), "2026-06-21");
+    assert_true(number(day, "forecast_wh") > 500);
+    assert_true(number(day, "actual_wh") > 100);
+    /* The bias is the forecast minus what was measured, per slot on average. */
+    double bias_w = number(day, "bias_w");
+    assert_true(fabs(bias_w - (number(day, "forecast_wh") - number(day, "actual_wh")) * 4 / number(day, "slots")) < 1.0);
+    cJSON_Delete(accuracy);
+}
+
 static void expect_status(struct daemon_proc *d, const char *path, long status, const char *field)
 {
     struct http_reply reply = harness_http(d, "GET", path, NULL, 0, NULL);
@@ -392,6 +425,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_after_is_honoured, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_is_an_error_not_a_hang, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_keeps_the_last_good_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forecast_accuracy_against_measured_pv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_queries_name_the_parameter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
