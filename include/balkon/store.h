@@ -181,6 +181,47 @@ int balkon_store_signal_get(struct balkon_store *store, const char *kind, const 
 int balkon_store_signal_coverage(struct balkon_store *store, const char *kind,
                                  const char *provider, int64_t *end_ms, int64_t *fetched_ts_ms);
 
+/* --- Plans ------------------------------------------------------------------------- */
+
+/* One 15-minute slot of a stored plan. battery_w: + discharge / − charge; soc_pct at the
+ * slot's end; money in the plan's currency for the slot. */
+struct balkon_plan_slot_row {
+    int64_t slot_ts_ms;
+    char mode[16];
+    double battery_w;
+    double soc_pct;
+    double pv_w;
+    double load_w;
+    double import_w;
+    double export_w;
+    double price_per_kwh;
+    double cost;
+    double cost_no_battery;
+    double cost_self_consumption;
+};
+
+struct balkon_plan_record {
+    int64_t id;
+    int64_t created_ts_ms;
+    char strategy[32];
+    char currency[4];
+    int32_t slot_s;
+    char *summary_json;                 /* owned; free with balkon_plan_record_free */
+    struct balkon_plan_slot_row *slots; /* owned */
+    size_t count;
+};
+
+/* Stores a plan and its slots in one transaction; *id_out (may be NULL) gets its id. */
+int balkon_store_plan_put(struct balkon_store *store, const struct balkon_plan_record *plan,
+                          int64_t *id_out);
+/* The newest plan created at or before at_ms (INT64_MAX: the newest of all). Returns
+ * BALKON_E_NOTFOUND when there is none. Free with balkon_plan_record_free. */
+int balkon_store_plan_get(struct balkon_store *store, int64_t at_ms, struct balkon_plan_record *out);
+void balkon_plan_record_free(struct balkon_plan_record *plan);
+/* Deletes plans created before before_ms (a plan is replaced every 15 minutes; old ones
+ * only serve to look back a few days). Returns the number deleted or an error. */
+int balkon_store_plans_prune(struct balkon_store *store, int64_t before_ms);
+
 /* Size of the database file plus its WAL, in bytes. */
 int64_t balkon_store_size_bytes(struct balkon_store *store);
 

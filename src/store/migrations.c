@@ -165,6 +165,31 @@ static const struct migration migrations[] = {
       * of a provider's rows (about 90 ms for that year, far more on a Raspberry Pi). With
       * it, one seek; it costs about 30 bytes per forecast row. */
      "CREATE INDEX forecasts_by_issue ON forecasts(kind, provider, issued_ts_ms);"},
+    /* version 3 */
+    {"plans with their baselines per slot",
+     /* Nothing wrote plan_slots before version 3, so it is rebuilt rather than altered.
+      * A plan slot holds what the optimizer expects and what the two baselines (no
+      * battery, plain self-consumption) would cost with the same forecasts, so the
+      * dashboard can show the plan's expected benefit slot by slot. battery_w: +
+      * discharge / − charge, as everywhere in the API. Money is in plans.currency. */
+     "DROP TABLE plan_slots;"
+     "ALTER TABLE plans ADD COLUMN currency TEXT NOT NULL DEFAULT 'EUR';"
+     "CREATE TABLE plan_slots ("
+     "  plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+     "  slot_ts_ms INTEGER NOT NULL,"
+     "  mode TEXT NOT NULL,"
+     "  battery_w REAL NOT NULL,"
+     "  soc_pct REAL NOT NULL,"
+     "  pv_w REAL NOT NULL,"
+     "  load_w REAL NOT NULL,"
+     "  import_w REAL NOT NULL,"
+     "  export_w REAL NOT NULL,"
+     "  price_per_kwh REAL NOT NULL,"
+     "  cost REAL NOT NULL,"
+     "  cost_no_battery REAL NOT NULL,"
+     "  cost_self_consumption REAL NOT NULL,"
+     "  PRIMARY KEY (plan_id, slot_ts_ms)"
+     ") STRICT, WITHOUT ROWID;"},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
