@@ -418,9 +418,9 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
         char host[256];
         host_of(s->result.next_url, host, sizeof host);
         if (strcmp(host, s->request_host) != 0)
-            return fail_run(s, "pagination points to another host; not followed", -1, INT64_MIN);
+            { fail_run(s, "pagination points to another host; not followed", -1, INT64_MIN); return; }
         if (++s->page >= MAX_PAGES)
-            return fail_run(s, "more pages than expected; not followed", -1, INT64_MIN);
+            { fail_run(s, "more pages than expected; not followed", -1, INT64_MIN); return; }
         char next[1024];
         snprintf(next, sizeof next, "%s", s->result.next_url);
         { start_request(s, next); return; }
