@@ -6,9 +6,12 @@
 
 #include "balkon/error.h"
 #include "balkon/log.h"
+#include "balkon/daytype.h"
 #include "balkon/timeutil.h"
 
 #include <stdint.h>
+#include <stdlib.h>
+#include <time.h>
 #include <string.h>
 
 static int64_t parsed(const char *text)
@@ -70,12 +73,34 @@ static void test_errors_and_levels(void **state)
     assert_string_equal(balkon_log_level_name(BALKON_LOG_DEBUG), "debug");
 }
 
+static void test_holidays_and_day_types(void **state)
+{
+    /* Easter 2026 is 5 April, 2027 is 28 March, 2024 was 31 March. */
+    assert_true(balkon_is_public_holiday_de(2026, 4, 3));   /* Good Friday */
+    assert_true(balkon_is_public_holiday_de(2026, 4, 6));   /* Easter Monday */
+    assert_true(balkon_is_public_holiday_de(2026, 5, 14));  /* Ascension */
+    assert_true(balkon_is_public_holiday_de(2026, 5, 25));  /* Whit Monday */
+    assert_true(balkon_is_public_holiday_de(2027, 3, 29));  /* Easter Monday */
+    assert_true(balkon_is_public_holiday_de(2024, 5, 9));   /* Ascension */
+    assert_true(balkon_is_public_holiday_de(2026, 10, 3));
+    assert_true(balkon_is_public_holiday_de(2026, 12, 26));
+    assert_false(balkon_is_public_holiday_de(2026, 4, 7));
+    assert_false(balkon_is_public_holiday_de(2026, 11, 1));  /* regional only */
+    setenv("TZ", "Europe/Berlin", 1);
+    tzset();
+    assert_int_equal(balkon_day_type_of(INT64_C(1781992800000) + 1), BALKON_DAY_SUNDAY);   /* Sun 2026-06-21 00:00 local */
+    assert_int_equal(balkon_day_type_of(INT64_C(1781992800000) - 1), BALKON_DAY_SATURDAY); /* Sat 23:59:59 local */
+    assert_int_equal(balkon_day_type_of(INT64_C(1782079200000)), BALKON_DAY_WORKDAY);      /* Mon 2026-06-22 */
+    assert_int_equal(balkon_day_type_of(INT64_C(1779660000000)), BALKON_DAY_SUNDAY);       /* Whit Monday 2026-05-25 */
+    assert_string_equal(balkon_day_type_name(BALKON_DAY_SATURDAY), "saturday");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_time_forms),   cmocka_unit_test(test_parse_time_rejects),
         cmocka_unit_test(test_format_iso),         cmocka_unit_test(test_floor),
-        cmocka_unit_test(test_errors_and_levels),
+        cmocka_unit_test(test_errors_and_levels), cmocka_unit_test(test_holidays_and_day_types),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
