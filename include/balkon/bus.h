@@ -160,6 +160,8 @@ struct ev_provider_status {
     int consecutive_failures;
     size_t slot_count;           /* slots of the last successful run */
     size_t rejected_count;       /* entries it rejected as implausible */
+    size_t hole_count;           /* missing slots inside the last run's range (not filled) */
+    int64_t first_hole_ms;       /* the first of them; INT64_MIN: none */
     char last_error[256];        /* "" when the last run succeeded */
     char url[256];               /* the last request, secrets masked */
 };

@@ -134,7 +134,7 @@ struct provider_slot {
 struct provider_slots {
     struct provider_slot *items; /* owned; free with provider_slots_free */
     size_t count;
-    /* Gaps inside the covered range, e.g. a missing hour: reported, not filled. */
+    /* Slots missing inside the covered range (a missing hour is 4): reported, not filled. */
     size_t hole_count;
     int64_t first_hole_ms;
 };

@@ -56,6 +56,8 @@ void api_providers_get(struct http_state *state, const struct http_request *requ
         cJSON_AddNumberToObject(item, "consecutive_failures", p->consecutive_failures);
         cJSON_AddNumberToObject(item, "slot_count", (double)p->slot_count);
         cJSON_AddNumberToObject(item, "rejected_count", (double)p->rejected_count);
+        cJSON_AddNumberToObject(item, "hole_count", (double)p->hole_count);
+        add_time_or_null(item, "first_hole", p->first_hole_ms);
         if (p->last_error[0])
             cJSON_AddStringToObject(item, "last_error", p->last_error);
         else

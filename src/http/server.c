@@ -200,9 +200,19 @@ static void on_provider_status(enum bus_event event, const void *payload, void *
 
 static void on_config_changed(enum bus_event event, const void *payload, void *user)
 {
-    /* Providers are rebuilt on a change; statuses of removed ones must not linger. */
+    /* Statuses of removed providers must not linger; the others stay until their next
+     * status (a reload that leaves providers[] alone does not restart them). */
     struct http_state *state = user;
-    state->provider_count = 0;
+    const struct balkon_config *config = ((const struct ev_config_changed *)payload)->config;
+    size_t kept = 0;
+    for (size_t i = 0; i < state->provider_count; i++) {
+        bool present = false;
+        for (size_t j = 0; j < config->providers.count && !present; j++)
+            present = strcmp(config->providers.items[j].id, state->providers[i].provider) == 0;
+        if (present)
+            state->providers[kept++] = state->providers[i];
+    }
+    state->provider_count = kept;
 }
 
 /* Parses "ADDRESS:PORT" or "[IPv6]:PORT". Returns 0 or BALKON_E_INVAL. */

@@ -73,20 +73,27 @@ static const struct {
     const char *name;
     const char *eic;
 } zones[] = {
-    {"DE-LU", "10Y1001A1001A82H"},   {"AT", "10YAT-APG------L"},      {"BE", "10YBE----------2"},
-    {"BG", "10YCA-BULGARIA-R"},      {"CH", "10YCH-SWISSGRIDZ"},      {"CZ", "10YCZ-CEPS-----N"},
-    {"DK1", "10YDK-1--------W"},     {"DK2", "10YDK-2--------M"},     {"EE", "10Y1001A1001A39I"},
-    {"ES", "10YES-REE------0"},      {"FI", "10YFI-1--------U"},      {"FR", "10YFR-RTE------C"},
-    {"GR", "10YGR-HTSO-----Y"},      {"HR", "10YHR-HEP------M"},      {"HU", "10YHU-MAVIR----U"},
-    {"IE-SEM", "10Y1001A1001A59C"},  {"IT-NORD", "10Y1001A1001A73I"}, {"IT-CNOR", "10Y1001A1001A70O"},
-    {"IT-CSUD", "10Y1001A1001A71M"}, {"IT-SUD", "10Y1001A1001A788"},  {"IT-CALA", "10Y1001C--00096J"},
-    {"IT-SICI", "10Y1001A1001A75E"}, {"IT-SARD", "10Y1001A1001A74G"}, {"LT", "10YLT-1001A0008Q"},
-    {"LV", "10YLV-1001A00074"},      {"NL", "10YNL----------L"},      {"NO1", "10YNO-1--------2"},
-    {"NO2", "10YNO-2--------T"},     {"NO3", "10YNO-3--------J"},     {"NO4", "10YNO-4--------9"},
-    {"NO5", "10Y1001A1001A48H"},     {"PL", "10YPL-AREA-----S"},      {"PT", "10YPT-REN------W"},
-    {"RO", "10YRO-TEL------P"},      {"RS", "10YCS-SERBIATSOV"},      {"SE1", "10Y1001A1001A44P"},
-    {"SE2", "10Y1001A1001A45N"},     {"SE3", "10Y1001A1001A46L"},     {"SE4", "10Y1001A1001A47J"},
-    {"SI", "10YSI-ELES-----O"},      {"SK", "10YSK-SEPS-----K"},
+    {"DE-LU", "10Y1001A1001A82H"},   {"AT", "10YAT-APG------L"},
+    {"BE", "10YBE----------2"},      {"BG", "10YCA-BULGARIA-R"},
+    {"CH", "10YCH-SWISSGRIDZ"},      {"CZ", "10YCZ-CEPS-----N"},
+    {"DK1", "10YDK-1--------W"},     {"DK2", "10YDK-2--------M"},
+    {"EE", "10Y1001A1001A39I"},      {"ES", "10YES-REE------0"},
+    {"FI", "10YFI-1--------U"},      {"FR", "10YFR-RTE------C"},
+    {"GR", "10YGR-HTSO-----Y"},      {"HR", "10YHR-HEP------M"},
+    {"HU", "10YHU-MAVIR----U"},      {"IE-SEM", "10Y1001A1001A59C"},
+    {"IT-NORD", "10Y1001A1001A73I"}, {"IT-CNOR", "10Y1001A1001A70O"},
+    {"IT-CSUD", "10Y1001A1001A71M"}, {"IT-SUD", "10Y1001A1001A788"},
+    {"IT-CALA", "10Y1001C--00096J"}, {"IT-SICI", "10Y1001A1001A75E"},
+    {"IT-SARD", "10Y1001A1001A74G"}, {"LT", "10YLT-1001A0008Q"},
+    {"LV", "10YLV-1001A00074"},      {"NL", "10YNL----------L"},
+    {"NO1", "10YNO-1--------2"},     {"NO2", "10YNO-2--------T"},
+    {"NO3", "10YNO-3--------J"},     {"NO4", "10YNO-4--------9"},
+    {"NO5", "10Y1001A1001A48H"},     {"PL", "10YPL-AREA-----S"},
+    {"PT", "10YPT-REN------W"},      {"RO", "10YRO-TEL------P"},
+    {"RS", "10YCS-SERBIATSOV"},      {"SE1", "10Y1001A1001A44P"},
+    {"SE2", "10Y1001A1001A45N"},     {"SE3", "10Y1001A1001A46L"},
+    {"SE4", "10Y1001A1001A47J"},     {"SI", "10YSI-ELES-----O"},
+    {"SK", "10YSK-SEPS-----K"},
 };
 
 /* An EIC character's value for the check character: 0-9, A-Z = 10-35, '-' = 36. */
@@ -159,13 +166,13 @@ static void check(const struct balkon_provider_config *provider, const char *pat
 }
 
 /* ts_ms as UTC yyyyMMddHHmm. */
-static bool utc_stamp(int64_t ts_ms, char out[16])
+static bool utc_stamp(int64_t ts_ms, char out[32])
 {
     time_t t = (time_t)(ts_ms / 1000);
     struct tm tm;
     if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
         return false;
-    snprintf(out, 16, "%04d%02d%02d%02d%02d", tm.tm_year + 1900, (tm.tm_mon + 1) % 100,
+    snprintf(out, 32, "%04d%02d%02d%02d%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
              tm.tm_mday % 100, tm.tm_hour % 100, tm.tm_min % 100);
     return true;
 }
@@ -174,7 +181,7 @@ static int build_request(const struct provider_env *env, int part, struct provid
 {
     const struct balkon_provider_config *pc = env->provider;
     const char *eic = zone_eic(pc->area);
-    char base[512], token[3 * sizeof pc->token + 1], first[16], last[16];
+    char base[512], token[3 * sizeof pc->token + 1], first[32], last[32];
     int64_t start_ms, end_ms;
     price_window(env, &start_ms, &end_ms);
     if (!eic || !pc->token[0]) {
@@ -268,8 +275,8 @@ struct reader {
     const struct xml_doc *doc;
     const char *ns;
     struct provider_result *result;
-    size_t keep;  /* points of earlier replies, not ours */
-    int ordinal;  /* index of the next Point among all Points of the document */
+    size_t keep; /* points of earlier replies, not ours */
+    int ordinal; /* index of the next Point among all Points of the document */
 };
 
 static bool add_point(struct reader *r, int64_t start_ms, int64_t step_ms, double eur_per_mwh,
@@ -303,7 +310,7 @@ static bool read_period(struct reader *r, int period, const char *where, bool a0
     if (end_ms <= start_ms || (end_ms - start_ms) % step_ms != 0 ||
         (end_ms - start_ms) / step_ms > MAX_POSITIONS) {
         provider_result_fail(result, PROVIDER_ERR_PARSE,
-                             "%s: timeInterval is not a whole number (1 … %d) of %s steps", where,
+                             "%s: timeInterval is not a whole number (1 to %d) of %s steps", where,
                              MAX_POSITIONS, text);
         return false;
     }
@@ -317,9 +324,10 @@ static bool read_period(struct reader *r, int period, const char *where, bool a0
         double eur_per_mwh;
         if (!child_text(doc, point, r->ns, "position", text, sizeof text) ||
             !whole_number(text, &position) || position < 1 || position > positions) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "%s.Point[%d]: position \"%.16s\" is not a whole number in 1 … %d",
-                                 where, k, text, positions);
+            provider_result_fail(
+                result, PROVIDER_ERR_PARSE,
+                "%s.Point[%d]: position \"%.16s\" is not a whole number from 1 to %d", where, k,
+                text, positions);
             return false;
         }
         if (position <= previous) {
@@ -336,7 +344,8 @@ static bool read_period(struct reader *r, int period, const char *where, bool a0
             return false;
         }
         for (int p = previous + 1; a03 && previous > 0 && p < position; p++)
-            if (!add_point(r, start_ms + (p - 1) * step_ms, step_ms, previous_price, previous_index))
+            if (!add_point(r, start_ms + (p - 1) * step_ms, step_ms, previous_price,
+                           previous_index))
                 return false;
         if (!add_point(r, start_ms + (int64_t)(position - 1) * step_ms, step_ms, eur_per_mwh,
                        r->ordinal))
@@ -364,8 +373,8 @@ static bool read_series(struct reader *r, int series, int index)
     if (!child_text(doc, series, r->ns, "currency_Unit.name", text, sizeof text) ||
         strcmp(text, "EUR") != 0) {
         provider_result_fail(result, PROVIDER_ERR_UNIT,
-                             "TimeSeries[%d]: currency_Unit.name \"%.16s\", expected \"EUR\"", index,
-                             text);
+                             "TimeSeries[%d]: currency_Unit.name \"%.16s\", expected \"EUR\"",
+                             index, text);
         return false;
     }
     if (!child_text(doc, series, r->ns, "price_Measure_Unit.name", text, sizeof text) ||
@@ -381,8 +390,8 @@ static bool read_series(struct reader *r, int series, int index)
         a03 = strcmp(text, "A03") == 0;
         if (!a03 && strcmp(text, "A01") != 0) {
             provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "TimeSeries[%d]: curveType \"%.16s\" is neither A01 nor A03", index,
-                                 text);
+                                 "TimeSeries[%d]: curveType \"%.16s\" is neither A01 nor A03",
+                                 index, text);
             return false;
         }
     }
@@ -503,11 +512,10 @@ static void parse(const struct provider_env *env, int part, const struct provide
         ns_starts(&doc, 0, ACKNOWLEDGEMENT_NS) && root_ns(&doc, ns, sizeof ns)) {
         char code[16], text[160];
         read_reason(&doc, ns, code, text);
-        provider_result_fail(result,
-                             strcmp(code, NO_MATCHING_DATA) == 0 ? PROVIDER_ERR_NO_DATA
-                                                                 : PROVIDER_ERR_PROVIDER,
-                             "Acknowledgement_MarketDocument, Reason %s: %s",
-                             code[0] ? code : "(none)", text);
+        provider_result_fail(
+            result,
+            strcmp(code, NO_MATCHING_DATA) == 0 ? PROVIDER_ERR_NO_DATA : PROVIDER_ERR_PROVIDER,
+            "Acknowledgement_MarketDocument, Reason %s: %s", code[0] ? code : "(none)", text);
     } else if (xml_is(&doc, 0, NULL, "Publication_MarketDocument") &&
                ns_starts(&doc, 0, PUBLICATION_NS) && root_ns(&doc, ns, sizeof ns)) {
         struct reader r = {.doc = &doc, .ns = ns, .result = result, .keep = result->count};

@@ -19,6 +19,7 @@
 #include "balkon/provider.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
+#include "json_util.h"
 #include "local_days.h"
 
 #include <math.h>
@@ -42,11 +43,13 @@ struct fetch_state {
     int part;
     int part_count;
     int page;
-    char request_host[256];
+    char request_origin[1024]; /* the run's first URL: pages must stay on its origin */
     struct provider_result result;
     struct provider_slot *combined; /* the parts' slots, summed per slot (PV planes) */
     size_t combined_count;
     struct ev_provider_status status;
+    size_t run_hole_count;      /* holes the normaliser found in this run's parts */
+    int64_t run_first_hole_ms;
 };
 
 struct fetcher {
@@ -360,6 +363,13 @@ static void store_and_publish(struct fetch_state *s)
     s->status.last_error[0] = '\0';
     s->status.slot_count = n;
     s->status.rejected_count = s->result.rejected_count;
+    s->status.hole_count = s->run_hole_count;
+    s->status.first_hole_ms = s->run_first_hole_ms;
+    if (s->run_hole_count) {
+        char iso[BALKON_ISO_MAX];
+        log_warn("providers", "%s: %zu slots missing inside the data (first at %s); left empty, not guessed",
+                 s->config.id, s->run_hole_count, balkon_format_iso(s->run_first_hole_ms, iso, sizeof iso));
+    }
     if (s->result.rejected_count)
         log_warn("providers", "%s: rejected %zu implausible entries (first: #%d, %s); kept the rest",
                  s->config.id, s->result.rejected_count, s->result.rejected[0].index, s->result.rejected[0].reason);
@@ -386,14 +396,6 @@ static void store_and_publish(struct fetch_state *s)
 
 static void start_request(struct fetch_state *s, const char *url);
 
-static void host_of(const char *url, char *out, size_t size)
-{
-    const char *start = strstr(url, "://");
-    start = start ? start + 3 : url;
-    size_t len = strcspn(start, "/?#");
-    snprintf(out, size, "%.*s", (int)(len < size ? len : size - 1), start);
-}
-
 static void reply_cb(const struct balkon_http_result *http, void *user)
 {
     struct fetch_state *s = user;
@@ -415,10 +417,8 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
         { fail_run(s, error, s->result.retry_after_s, s->result.retry_at_ms); return; }
     }
     if (s->result.next_url[0]) {
-        char host[256];
-        host_of(s->result.next_url, host, sizeof host);
-        if (strcmp(host, s->request_host) != 0)
-            { fail_run(s, "pagination points to another host; not followed", -1, INT64_MIN); return; }
+        if (!url_same_origin(s->result.next_url, s->request_origin))
+            { fail_run(s, "pagination points to another server; not followed", -1, INT64_MIN); return; }
         if (++s->page >= MAX_PAGES)
             { fail_run(s, "more pages than expected; not followed", -1, INT64_MIN); return; }
         char next[1024];
@@ -433,6 +433,11 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
         char error[300];
         snprintf(error, sizeof error, "%s: %s", provider_error_token(s->result.error), s->result.detail);
         { fail_run(s, error, -1, INT64_MIN); return; }
+    }
+    if (slots.hole_count) {
+        s->run_hole_count += slots.hole_count;
+        if (s->run_first_hole_ms == INT64_MIN || slots.first_hole_ms < s->run_first_hole_ms)
+            s->run_first_hole_ms = slots.first_hole_ms;
     }
     if (s->provider->finish)
         s->provider->finish(&env, s->part, &slots);
@@ -457,7 +462,7 @@ static void start_request(struct fetch_state *s, const char *url)
     if (!url) {
         s->page = 0;
         url = request.url;
-        host_of(request.url, s->request_host, sizeof s->request_host);
+        snprintf(s->request_origin, sizeof s->request_origin, "%s", request.url);
     }
     snprintf(s->status.url, sizeof s->status.url, "%.255s", s->page ? url : request.url_for_log);
     struct balkon_http_request http = {
@@ -481,6 +486,8 @@ static void run_cb(uv_timer_t *timer)
         return;
     s->running = true;
     s->status.last_attempt_ms = now_ms(s);
+    s->run_hole_count = 0;
+    s->run_first_hole_ms = INT64_MIN;
     provider_result_init(&s->result);
     s->part = 0;
     if (s->provider->schedule == PROVIDER_SCHEDULE_LOCAL) {
@@ -567,6 +574,7 @@ static int start_states(struct fetcher *f)
         snprintf(s->status.type, sizeof s->status.type, "%s", pc->type);
         snprintf(s->status.kind, sizeof s->status.kind, "%s", kind_name(s->provider->kind));
         s->status.last_attempt_ms = s->status.last_success_ms = INT64_MIN;
+        s->status.first_hole_ms = INT64_MIN;
         if (!pc->enabled) {
             s->status.state = PROVIDER_STATE_DISABLED;
             publish_status(s);

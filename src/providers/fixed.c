@@ -7,10 +7,20 @@
 #include "local_days.h"
 
 #include <math.h>
+#include <stdio.h>
+
+static void check(const struct balkon_provider_config *provider, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    /* 0 is the option's default; nobody pays nothing for power, so it was left out. */
+    if (provider->price_per_kwh == 0)
+        balkon_config_add_error(errors, path, "price_per_kwh", "type \"fixed\" needs the price, e.g. 0.32");
+}
 
 static void generate(const struct provider_env *env, struct provider_result *result)
 {
     result->consumer_price = true;
+    snprintf(result->currency, sizeof result->currency, "%s", env->config->tariff.currency);
     struct provider_point point = {
         .start_ms = local_midnight_ms(env->now_ms),
         .end_ms = local_midnight_after_ms(env->now_ms, 2),
@@ -26,5 +36,6 @@ const struct balkon_provider balkon_provider_fixed = {
     .description = "one fixed price (price_per_kwh)",
     .schedule = PROVIDER_SCHEDULE_LOCAL,
     .limits = {-5, 5},
+    .check = check,
     .generate = generate,
 };

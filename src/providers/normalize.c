@@ -86,9 +86,11 @@ int provider_normalize(struct provider_result *result, const struct provider_lim
         out->count = kept;
     }
     for (size_t i = 1; i < out->count; i++) {
-        if (out->items[i].start_ms != out->items[i - 1].start_ms + PROVIDER_SLOT_MS) {
-            if (out->hole_count++ == 0)
-                out->first_hole_ms = out->items[i - 1].start_ms + PROVIDER_SLOT_MS;
+        int64_t expected_ms = out->items[i - 1].start_ms + PROVIDER_SLOT_MS;
+        if (out->items[i].start_ms != expected_ms) {
+            if (out->hole_count == 0)
+                out->first_hole_ms = expected_ms;
+            out->hole_count += (size_t)((out->items[i].start_ms - expected_ms) / PROVIDER_SLOT_MS);
         }
     }
     if (out->count == 0 && result->error == PROVIDER_OK)

@@ -44,7 +44,7 @@
 
 #define TIBBER_URL "https://api.tibber.com"
 #define PRICE_FIELDS                                                                               \
-    "currentSubscription { priceInfo(resolution: QUARTER_HOURLY) { current { currency } "         \
+    "currentSubscription { priceInfo(resolution: QUARTER_HOURLY) { current { currency } "          \
     "today { total startsAt } tomorrow { total startsAt } } }"
 #define MAX_SPACING_MS (4 * PROVIDER_SLOT_MS) /* hourly prices, the coarsest Tibber gives */
 
@@ -72,8 +72,7 @@ static void check(const struct balkon_provider_config *provider, const char *pat
                                 "is required for type \"tibber\": a personal access token from "
                                 "developer.tibber.com");
     else if (!token_valid(provider->token))
-        balkon_config_add_error(errors, path, "token",
-                                "contains spaces or control characters");
+        balkon_config_add_error(errors, path, "token", "contains spaces or control characters");
     if (provider->site_id[0] && !home_id_valid(provider->site_id))
         balkon_config_add_error(errors, path, "site_id",
                                 "must be a Tibber home id (a UUID) for type \"tibber\", got \"%s\"",
@@ -184,7 +183,8 @@ static bool read_currency(const cJSON *price_info, struct provider_result *resul
     if (!current || cJSON_IsNull(current))
         return true;
     const cJSON *currency = json_member(current, "currency");
-    if (!cJSON_IsObject(current) || (currency && !cJSON_IsNull(currency) && !cJSON_IsString(currency))) {
+    if (!cJSON_IsObject(current) ||
+        (currency && !cJSON_IsNull(currency) && !cJSON_IsString(currency))) {
         provider_result_fail(result, PROVIDER_ERR_PARSE,
                              "priceInfo.current is not an object or its currency not a string");
         return false;

@@ -95,6 +95,7 @@ static void generate(const struct provider_env *env, struct provider_result *res
 {
     const struct balkon_provider_config *pc = env->provider;
     result->consumer_price = true;
+    snprintf(result->currency, sizeof result->currency, "%s", env->config->tariff.currency);
     int64_t start_ms = local_midnight_ms(env->now_ms);
     int64_t end_ms = local_midnight_after_ms(env->now_ms, 2);
     int index = 0;

@@ -363,6 +363,53 @@ static void test_failure_keeps_the_last_good_data(void **state)
     assert_non_null(strstr(harness_log(&f->daemon), "keeping the stored data"));
 }
 
+static void test_implausible_entries_are_reported_and_the_rest_kept(void **state)
+{
+    struct fixture *f = *state;
+    serve_fixture(f->fake, "/ec/price", "energy_charts/null_values", 0);
+    char providers[512];
+    snprintf(providers, sizeof providers, "{\"id\": \"market\", \"type\": \"energy_charts\", \"base_url\": \"%s/ec\"}",
+             fake_http_base(f->fake));
+    write_config(f, 1, "2026-06-22T08:00:00Z", providers);
+    assert_true(harness_start(&f->daemon, NULL));
+    cJSON *market = wait_provider(&f->daemon, "market", "ok", 5000);
+    /* Three null prices: dropped and counted; the two inside the day leave a hole. */
+    assert_true(number(market, "slot_count") == 93);
+    assert_true(number(market, "rejected_count") == 3);
+    assert_true(number(market, "hole_count") == 2);
+    assert_string_equal(text(market, "first_hole"), "2026-06-22T08:00:00Z");
+    cJSON_Delete(market);
+    cJSON *prices = harness_get_json(&f->daemon, "/api/v1/prices");
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(prices, "price")), 93);
+    cJSON_Delete(prices);
+    assert_non_null(strstr(harness_log(&f->daemon), "rejected 3 implausible entries"));
+}
+
+static void test_tibber_auth_error_inside_http_200(void **state)
+{
+    struct fixture *f = *state;
+    serve_fixture(f->fake, "/tb/", "tibber/auth_error", 0);
+    char providers[512];
+    snprintf(providers, sizeof providers,
+             "{\"id\": \"tibber\", \"type\": \"tibber\", \"base_url\": \"%s/tb\", \"token\": \"not-my-token\"}",
+             fake_http_base(f->fake));
+    write_config(f, 1, "2026-02-10T08:00:00Z", providers);
+    assert_true(harness_start(&f->daemon, NULL));
+    cJSON *tibber = wait_provider(&f->daemon, "tibber", "failing", 5000);
+    assert_non_null(strstr(text(tibber, "last_error"), "auth"));
+    cJSON_Delete(tibber);
+    char line[256], body[4096], authorization[256];
+    fake_http_last(f->fake, "/tb/", line, sizeof line, body, sizeof body, authorization, sizeof authorization);
+    assert_string_equal(line, "POST /tb/v1-beta/gql");
+    assert_string_equal(authorization, "Bearer not-my-token");
+    assert_non_null(strstr(body, "QUARTER_HOURLY"));
+    /* The token never reaches the log or the API. */
+    assert_null(strstr(harness_log(&f->daemon), "not-my-token"));
+    struct http_reply reply = harness_http(&f->daemon, "GET", "/api/v1/providers", NULL, 0, NULL);
+    assert_null(strstr(reply.body, "not-my-token"));
+    http_reply_free(&reply);
+}
+
 static void test_forecast_accuracy_against_measured_pv(void **state)
 {
     struct fixture *f = *state;
@@ -425,6 +472,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_retry_after_is_honoured, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_is_an_error_not_a_hang, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_keeps_the_last_good_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_implausible_entries_are_reported_and_the_rest_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tibber_auth_error_inside_http_200, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forecast_accuracy_against_measured_pv, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_queries_name_the_parameter, setup, teardown),
     };

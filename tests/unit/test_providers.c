@@ -67,6 +67,33 @@ static char *read_body(const char *dir, const char *name, size_t *size)
     return NULL;
 }
 
+/* Replaces every "{{BASE}}" in body (size bytes; takes ownership) with base. */
+static char *replace_base(char *body, size_t *size, const char *base)
+{
+    static const char marker[] = "{{BASE}}";
+    size_t marker_len = sizeof marker - 1, base_len = strlen(base), count = 0;
+    for (const char *p = strstr(body, marker); p; p = strstr(p + marker_len, marker))
+        count++;
+    if (!count)
+        return body;
+    size_t out_size = *size + count * base_len - count * marker_len;
+    char *out = malloc(out_size + 1), *w = out;
+    assert_non_null(out);
+    const char *r = body;
+    for (const char *p = strstr(r, marker); p; p = strstr(r, marker)) {
+        memcpy(w, r, (size_t)(p - r));
+        w += p - r;
+        memcpy(w, base, base_len);
+        w += base_len;
+        r = p + marker_len;
+    }
+    size_t rest = strlen(r);
+    memcpy(w, r, rest + 1);
+    free(body);
+    *size = out_size;
+    return out;
+}
+
 static void parse_case(const struct balkon_provider *provider, const struct provider_env *env,
                        const char *dir, struct provider_result *result)
 {
@@ -82,6 +109,8 @@ static void parse_case(const struct balkon_provider *provider, const struct prov
             char *body = read_body(dir, name, &size);
             if (!body)
                 break;
+            /* Pages link to the server that serves them: here, the provider's own API. */
+            body = replace_base(body, &size, provider->default_base_url);
             result->next_url[0] = '\0';
             reply.body = body;
             reply.body_size = size;

@@ -743,8 +743,8 @@ static void test_fresh_database_has_latest_schema(void **state)
 {
     struct fixture *f = *state;
     struct balkon_store *store = open_store(f);
-    assert_int_equal(balkon_store_schema_latest(), 2);
-    assert_int_equal(balkon_store_schema_version(store), 2);
+    assert_int_equal(balkon_store_schema_latest(), 3);
+    assert_int_equal(balkon_store_schema_version(store), 3);
 
     sqlite3 *db = peer_open(f->path);
     assert_int_equal(peer_int(db, "SELECT count(*) FROM pragma_table_list WHERE name = 'signals'"
@@ -777,6 +777,13 @@ static void test_migration_from_version_1_keeps_prices(void **state)
                   "  slot_ts_ms INTEGER NOT NULL, slot_s INTEGER NOT NULL CHECK (slot_s > 0),"
                   "  issued_ts_ms INTEGER NOT NULL, value_w REAL NOT NULL, p10_w REAL, p90_w REAL,"
                   "  PRIMARY KEY (kind, provider, slot_ts_ms, issued_ts_ms)) STRICT, WITHOUT ROWID;"
+                  "CREATE TABLE plans (id INTEGER PRIMARY KEY, created_ts_ms INTEGER NOT NULL,"
+                  "  strategy TEXT NOT NULL, horizon_start_ts_ms INTEGER NOT NULL,"
+                  "  slot_s INTEGER NOT NULL CHECK (slot_s > 0), summary_json TEXT NOT NULL DEFAULT '{}') STRICT;"
+                  "CREATE TABLE plan_slots (plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+                  "  slot_ts_ms INTEGER NOT NULL, mode TEXT NOT NULL, battery_w REAL NOT NULL,"
+                  "  soc_pct REAL NOT NULL, grid_w REAL NOT NULL, cost_eur REAL NOT NULL,"
+                  "  PRIMARY KEY (plan_id, slot_ts_ms)) STRICT, WITHOUT ROWID;"
                   "INSERT INTO prices VALUES ('awattar', 1699920000000, 900, 0.3125, 0.0875,"
                   "  1699916400000);"
                   "INSERT INTO prices VALUES ('awattar', 1699920900000, 900, 0.2950, NULL,"
