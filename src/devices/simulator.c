@@ -16,6 +16,7 @@
 #include "balkon/log.h"
 #include "balkon/module.h"
 #include "balkon/sim.h"
+#include "balkon/sim_config.h"
 #include "balkon/timeutil.h"
 
 #include <stdio.h>
@@ -35,36 +36,6 @@ struct simulator {
     int64_t step_ms;
     int64_t last_ts_ms;
 };
-
-static void params_from_config(const struct balkon_config *config, double initial_soc_pct,
-                               struct sim_params *params)
-{
-    memset(params, 0, sizeof *params);
-    params->latitude_deg = config->site.latitude_deg;
-    params->longitude_deg = config->site.longitude_deg;
-    params->plane_count = config->pv.plane_count;
-    for (size_t i = 0; i < config->pv.plane_count && i < SIM_MAX_PLANES; i++) {
-        params->planes[i].tilt_deg = config->pv.planes[i].tilt_deg;
-        params->planes[i].azimuth_deg = config->pv.planes[i].azimuth_deg;
-        params->planes[i].peak_w = config->pv.planes[i].peak_w;
-    }
-    params->inverter_ac_limit_w = config->inverter.ac_limit_w;
-    params->inverter_efficiency = config->inverter.efficiency_pct / 100.0;
-    params->system_loss_fraction = config->pv.system_loss_pct / 100.0;
-    params->battery_capacity_wh = config->battery.capacity_wh;
-    params->battery_max_charge_w = config->battery.max_charge_w;
-    params->battery_max_discharge_w = config->battery.max_discharge_w;
-    params->battery_charge_efficiency = config->battery.charge_efficiency_pct / 100.0;
-    params->battery_discharge_efficiency = config->battery.discharge_efficiency_pct / 100.0;
-    params->battery_soc_min_pct = config->battery.soc_min_pct;
-    params->battery_soc_max_pct = config->battery.soc_max_pct;
-    params->battery_initial_soc_pct = initial_soc_pct;
-    params->battery_coupling =
-        strcmp(config->battery.coupling, "dc") == 0 ? SIM_COUPLING_DC : SIM_COUPLING_AC;
-    params->annual_load_kwh = config->household.annual_kwh;
-    params->cloudiness = config->simulation.cloudiness_pct / 100.0;
-    params->seed = (uint64_t)config->simulation.seed;
-}
 
 static void add_value(struct ev_device_state *state, const char *name, double value)
 {
@@ -137,7 +108,7 @@ static int simulator_start(struct balkon_ctx *ctx, const struct balkon_device_co
                            void **instance, char *msg, size_t msg_size)
 {
     struct sim_params params;
-    params_from_config(ctx->config, ctx->config->simulation.initial_soc_pct, &params);
+    balkon_sim_params_from_config(ctx->config, ctx->config->simulation.initial_soc_pct, &params);
     if (sim_params_validate(&params, msg, msg_size) < 0)
         return BALKON_E_INVAL;
 
@@ -170,7 +141,7 @@ static void simulator_reconfigure(void *instance)
     struct simulator *sim = instance;
     struct sim_params params;
     char msg[256] = "rejected by the simulator";
-    params_from_config(sim->ctx->config, sim->ctx->config->simulation.initial_soc_pct, &params);
+    balkon_sim_params_from_config(sim->ctx->config, sim->ctx->config->simulation.initial_soc_pct, &params);
     if (sim_params_validate(&params, msg, sizeof msg) < 0 ||
         sim_world_reconfigure(sim->world, &params) < 0) {
         log_error("simulator", "%s: new settings not applied: %s", sim->id, msg);

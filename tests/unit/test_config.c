@@ -140,7 +140,7 @@ static void test_provider_errors(void **state)
     expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"nordpool\"}]}",
                      "providers[0].type: unknown provider type \"nordpool\" (known: \"fixed\", \"tou\", \"awattar\", "
                      "\"energy_charts\", \"entsoe\", \"tibber\", \"octopus\", \"open_meteo\", \"forecast_solar\", "
-                     "\"solcast\", \"energy_charts_signal\", \"corrently\", \"uk_carbon\")");
+                     "\"solcast\", \"energy_charts_signal\", \"corrently\", \"uk_carbon\", \"sim_solar\")");
     expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"area\":\"fr\"}]}",
                      "providers[0].area: must be \"de\" or \"at\" for type \"awattar\", got \"fr\"");
     expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\"},{\"id\":\"p\",\"type\":\"awattar\"}]}",
