@@ -37,6 +37,8 @@ enum bus_event {
     BUS_EV_FORECAST,          /* struct ev_forecast */
     BUS_EV_SIGNAL,            /* struct ev_signal */
     BUS_EV_PROVIDER_STATUS,   /* struct ev_provider_status */
+    BUS_EV_PLAN,              /* struct ev_plan */
+    BUS_EV_STRATEGY_REQUEST,  /* struct ev_strategy_request */
     BUS_EV__COUNT
 };
 
@@ -137,6 +139,24 @@ struct ev_signal {
     char provider[BALKON_ID_MAX];
     size_t count;
     const struct balkon_signal_slot *slots;
+};
+
+/* A new battery plan (after a replan). slots[0] is the slot in force now; the real-time
+ * control follows its mode and power. The slots array belongs to the publisher; a queued
+ * copy gets its own. */
+struct ev_plan {
+    int64_t id;              /* the stored plan's id */
+    int64_t created_ts_ms;
+    char strategy[32];
+    char reason[32];         /* what triggered it: "start", "timer", "prices", "forecast", … */
+    size_t count;
+    const struct balkon_plan_slot_row *slots;
+};
+
+/* Someone (the API) asks for another strategy at run time. name was checked against the
+ * strategy table; "" returns to the config's strategy. */
+struct ev_strategy_request {
+    char name[32];
 };
 
 enum provider_state {

@@ -33,6 +33,15 @@ struct balkon_device_config {
 
 #define BALKON_MAX_PROVIDERS 12
 #define BALKON_MAX_TOU_ZONES 16
+#define BALKON_MAX_SCHEDULE_WINDOWS 16
+
+/* A fixed_schedule window: local times, the battery mode and its power (0 = its limit). */
+struct balkon_schedule_window {
+    char from[6];
+    char to[6];
+    char mode[16];
+    double power_w;
+};
 
 /* A time-of-use zone: on the given days, from `from` to `to` (local "HH:MM", `to` may be
  * "24:00" and may be before `from` to wrap past midnight) the price is price_per_kwh. */
@@ -104,8 +113,26 @@ struct balkon_config {
     } devices;
     struct {
         double feed_in_per_kwh;
+        double import_per_kwh;
         char currency[4];
     } tariff;
+    struct {
+        char strategy[32];
+        double horizon_h;
+        double soc_step_wh;
+        double wear_cost_per_kwh;
+        bool allow_grid_charge;
+        double terminal_value_per_kwh; /* < 0: automatic */
+        double replan_interval_min;
+        double history_days;
+        struct balkon_schedule_window schedule[BALKON_MAX_SCHEDULE_WINDOWS];
+        size_t schedule_count;
+    } optimizer;
+    struct {
+        double modules_price;
+        double battery_price;
+        char installed[16]; /* "YYYY-MM-DD"; "" = the first stored sample */
+    } investment;
     struct {
         struct balkon_provider_config items[BALKON_MAX_PROVIDERS];
         size_t count;

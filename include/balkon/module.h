@@ -41,5 +41,6 @@ extern const struct balkon_module balkon_module_site;
 extern const struct balkon_module balkon_module_recorder;
 extern const struct balkon_module balkon_module_http;
 extern const struct balkon_module balkon_module_providers;
+extern const struct balkon_module balkon_module_planner;
 
 #endif

@@ -27,4 +27,21 @@ struct balkon_signal_slot {
     double value;
 };
 
+/* One 15-minute slot of a stored plan. battery_w: + discharge / − charge; soc_pct at the
+ * slot's end; money in the plan's currency for the slot. */
+struct balkon_plan_slot_row {
+    int64_t slot_ts_ms;
+    char mode[16];
+    double battery_w;
+    double soc_pct;
+    double pv_w;
+    double load_w;
+    double import_w;
+    double export_w;
+    double price_per_kwh;
+    double cost;
+    double cost_no_battery;
+    double cost_self_consumption;
+};
+
 #endif

@@ -183,23 +183,6 @@ int balkon_store_signal_coverage(struct balkon_store *store, const char *kind,
 
 /* --- Plans ------------------------------------------------------------------------- */
 
-/* One 15-minute slot of a stored plan. battery_w: + discharge / − charge; soc_pct at the
- * slot's end; money in the plan's currency for the slot. */
-struct balkon_plan_slot_row {
-    int64_t slot_ts_ms;
-    char mode[16];
-    double battery_w;
-    double soc_pct;
-    double pv_w;
-    double load_w;
-    double import_w;
-    double export_w;
-    double price_per_kwh;
-    double cost;
-    double cost_no_battery;
-    double cost_self_consumption;
-};
-
 struct balkon_plan_record {
     int64_t id;
     int64_t created_ts_ms;

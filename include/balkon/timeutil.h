@@ -27,6 +27,9 @@ int balkon_parse_time(const char *text, int64_t *ts_ms_out);
  * ts_ms; days 0 is that day's own midnight. DST-safe: days may have 23 or 25 hours. */
 int64_t balkon_local_midnight_ms(int64_t ts_ms, int days);
 
+/* Minutes since midnight of "HH:MM" (00:00 … 24:00), or -1 when malformed. */
+int balkon_parse_hhmm(const char *text);
+
 /* Floors ts_ms to a multiple of step_ms (works for negative timestamps too). */
 int64_t balkon_floor_ms(int64_t ts_ms, int64_t step_ms);
 

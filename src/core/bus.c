@@ -22,6 +22,7 @@ struct event_desc {
 static int copy_prices(void *dst, const void *src);
 static int copy_forecast(void *dst, const void *src);
 static int copy_signal(void *dst, const void *src);
+static int copy_plan(void *dst, const void *src);
 
 static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_METER_READING] = {"meter_reading", sizeof(struct ev_meter_reading), NULL, NULL},
@@ -34,6 +35,8 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_FORECAST] = {"forecast", sizeof(struct ev_forecast), copy_forecast, NULL},
     [BUS_EV_SIGNAL] = {"signal", sizeof(struct ev_signal), copy_signal, NULL},
     [BUS_EV_PROVIDER_STATUS] = {"provider_status", sizeof(struct ev_provider_status), NULL, NULL},
+    [BUS_EV_PLAN] = {"plan", sizeof(struct ev_plan), copy_plan, NULL},
+    [BUS_EV_STRATEGY_REQUEST] = {"strategy_request", sizeof(struct ev_strategy_request), NULL, NULL},
 };
 
 /* Bytes a queued copy needs beyond the payload struct. */
@@ -43,6 +46,7 @@ static size_t extra_size(enum bus_event event, const void *payload)
     case BUS_EV_PRICES: return ((const struct ev_prices *)payload)->count * sizeof(struct balkon_price_slot);
     case BUS_EV_FORECAST: return ((const struct ev_forecast *)payload)->count * sizeof(struct balkon_forecast_slot);
     case BUS_EV_SIGNAL: return ((const struct ev_signal *)payload)->count * sizeof(struct balkon_signal_slot);
+    case BUS_EV_PLAN: return ((const struct ev_plan *)payload)->count * sizeof(struct balkon_plan_slot_row);
     default: return 0;
     }
 }
@@ -81,6 +85,17 @@ static int copy_signal(void *dst, const void *src)
     struct ev_signal *to = dst;
     *to = *(const struct ev_signal *)src;
     struct balkon_signal_slot *slots = tail_of(dst, sizeof *to);
+    if (to->count)
+        memcpy(slots, to->slots, to->count * sizeof *slots);
+    to->slots = slots;
+    return 0;
+}
+
+static int copy_plan(void *dst, const void *src)
+{
+    struct ev_plan *to = dst;
+    *to = *(const struct ev_plan *)src;
+    struct balkon_plan_slot_row *slots = tail_of(dst, sizeof *to);
     if (to->count)
         memcpy(slots, to->slots, to->count * sizeof *slots);
     to->slots = slots;

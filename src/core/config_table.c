@@ -3,6 +3,7 @@
 #include "config_schema.h"
 
 #include "balkon/driver.h"
+#include "balkon/optimizer.h"
 #include "balkon/provider.h"
 #include "balkon/timeutil.h"
 
@@ -214,9 +215,82 @@ static void check_tariff(const void *object, const char *path, struct balkon_con
 static const struct cfg_row tariff_rows[] = {
     NUM(tariff_t, "feed_in_per_kwh", feed_in_per_kwh, "0", -1, 5, 0, "per kWh",
         "What exported energy earns; most balcony plants are not paid for export."),
+    NUM(tariff_t, "import_per_kwh", import_per_kwh, "0.35", -5, 5, 0, "per kWh",
+        "Price of imported energy when no price provider has data for a slot (all-in)."),
     STR(tariff_t, "currency", currency, "\"EUR\"", 0, "Currency of prices and savings."),
 };
 TABLE(tariff_table, tariff_rows, check_tariff);
+
+
+/* --- optimizer ---------------------------------------------------------------------- */
+typedef struct balkon_schedule_window window_t;
+static void check_window(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const window_t *w = object;
+    if (balkon_parse_hhmm(w->from) < 0)
+        cfg_error(errors, path, "from", "must be a time HH:MM, got \"%s\"", w->from);
+    if (balkon_parse_hhmm(w->to) < 0)
+        cfg_error(errors, path, "to", "must be a time HH:MM, got \"%s\"", w->to);
+    enum balkon_opt_mode mode;
+    if (balkon_opt_mode_parse(w->mode, &mode) < 0)
+        cfg_error(errors, path, "mode",
+                  "must be one of \"idle\", \"charge\", \"discharge\", \"hold\", \"grid_charge\", got \"%s\"", w->mode);
+}
+static const struct cfg_row window_rows[] = {
+    STR(window_t, "from", from, NULL, CFG_REQUIRED, "Local start time HH:MM."),
+    STR(window_t, "to", to, NULL, CFG_REQUIRED, "Local end time HH:MM (exclusive; before `from` wraps past midnight)."),
+    STR(window_t, "mode", mode, NULL, CFG_REQUIRED,
+        "Battery mode: \"idle\", \"charge\" (from surplus), \"discharge\" (cover the load), \"hold\", \"grid_charge\"."),
+    NUM(window_t, "power_w", power_w, "0", 0, 10000, 0, "W", "Power limit of the mode; 0 = the battery's limit."),
+};
+TABLE(window_table, window_rows, check_window);
+
+typedef __typeof__(((C *)0)->optimizer) optimizer_t;
+static void check_optimizer(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const optimizer_t *o = object;
+    if (!balkon_opt_strategy_find(o->strategy))
+        cfg_error(errors, path, "strategy",
+                  "unknown strategy \"%s\" (known: \"self_consumption\", \"optimal\", \"fixed_schedule\")", o->strategy);
+    else if (strcmp(o->strategy, "fixed_schedule") == 0 && o->schedule_count == 0)
+        cfg_error(errors, path, "schedule", "strategy \"fixed_schedule\" needs at least one window");
+}
+static const struct cfg_row optimizer_rows[] = {
+    STR(optimizer_t, "strategy", strategy, "\"optimal\"", 0,
+        "How the battery is planned: \"optimal\" (cheapest by dynamic programming), \"self_consumption\" (what vendor batteries do), \"fixed_schedule\" (the windows below). PUT /api/v1/strategy switches at run time."),
+    NUM(optimizer_t, "horizon_h", horizon_h, "48", 1, 96, 0, "h", "How far ahead to plan (limited by the prices known)."),
+    NUM(optimizer_t, "soc_step_wh", soc_step_wh, "2", 0.5, 1000, 0, "Wh",
+        "Resolution of the optimal plan's state of charge: finer stores small surpluses better (2 Wh: about 0.6 ms per plan on a PC)."),
+    NUM(optimizer_t, "wear_cost_per_kwh", wear_cost_per_kwh, "0.03", 0, 5, 0, "per kWh",
+        "Battery wear per kWh moved in or out (purchase price / (2 × capacity × cycle life) is a fair estimate)."),
+    BOOL(optimizer_t, "allow_grid_charge", allow_grid_charge, "false", 0,
+         "Let the optimal plan charge an AC-coupled battery from the grid when prices make it worth it."),
+    NUM(optimizer_t, "terminal_value_per_kwh", terminal_value_per_kwh, "-1", -1, 5, 0, "per kWh",
+        "Value of energy left in the battery at the horizon's end; -1 = automatic (median import price × discharge efficiency)."),
+    NUM(optimizer_t, "replan_interval_min", replan_interval_min, "15", 1, 60, 0, "min",
+        "Replan this often (and at once when prices, the solar forecast or the config change)."),
+    NUM(optimizer_t, "history_days", history_days, "56", 7, 365, 0, "days", "Household history the load forecast learns from."),
+    ARR(optimizer_t, "schedule", schedule, window_t, schedule_count, 0, BALKON_MAX_SCHEDULE_WINDOWS, "[]", window_table,
+        "\"fixed_schedule\": windows of local time with a battery mode, e.g. hold until 17:00, then discharge. The first matching window wins; outside them, self-consumption."),
+};
+TABLE(optimizer_table, optimizer_rows, check_optimizer);
+
+/* --- investment --------------------------------------------------------------------- */
+typedef __typeof__(((C *)0)->investment) investment_t;
+static void check_investment(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const investment_t *inv = object;
+    int64_t ts_ms;
+    if (inv->installed[0] && (strlen(inv->installed) != 10 || balkon_parse_time(inv->installed, &ts_ms) < 0))
+        cfg_error(errors, path, "installed", "must be a date YYYY-MM-DD, got \"%s\"", inv->installed);
+}
+static const struct cfg_row investment_rows[] = {
+    NUM(investment_t, "modules_price", modules_price, "0", 0, 100000, 0, NULL,
+        "What the modules, inverter and mounting cost, in tariff.currency (for the payback estimate)."),
+    NUM(investment_t, "battery_price", battery_price, "0", 0, 100000, 0, NULL, "What the battery cost."),
+    STR(investment_t, "installed", installed, "\"\"", 0, "Installation date YYYY-MM-DD; empty = since the first measurement."),
+};
+TABLE(investment_table, investment_rows, check_investment);
 
 /* --- providers ---------------------------------------------------------------------- */
 typedef struct balkon_tou_zone zone_t;
@@ -359,6 +433,8 @@ static const struct cfg_row root_rows[] = {
     ARR(C, "devices", devices.items, device_t, devices.count, 0, BALKON_MAX_DEVICES, "[]",
         device_table, "Devices the daemon reads and drives."),
     OBJ(C, "tariff", tariff, tariff_table, "What energy costs and earns."),
+    OBJ(C, "optimizer", optimizer, optimizer_table, "How the battery is planned."),
+    OBJ(C, "investment", investment, investment_table, "What the plant cost, for savings and payback."),
     ARR(C, "providers", providers.items, provider_t, providers.count, 0, BALKON_MAX_PROVIDERS, "[]",
         provider_table, "Sources of electricity prices, solar forecasts and grid signals."),
     OBJ(C, "http", http, http_table, "The dashboard and REST API."),

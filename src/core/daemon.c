@@ -27,6 +27,7 @@ static const struct balkon_module *const modules[] = {
     &balkon_module_http,
     &balkon_module_devices,
     &balkon_module_providers,
+    &balkon_module_planner,
 };
 #define MODULE_COUNT (sizeof modules / sizeof modules[0])
 

@@ -65,13 +65,15 @@ void api_forecast_solar_get(struct http_state *state, const struct http_request 
     http_reply_json(response, 200, json);
 }
 
-/* One provider's accuracy over `days` local days ending today. */
-static cJSON *provider_accuracy(struct http_state *state, const struct balkon_provider_config *pc, int days)
+/* One forecast's accuracy over `days` local days ending today: what was forecast (kind,
+ * provider) before each slot began against the measured series. */
+static cJSON *forecast_accuracy(struct http_state *state, const char *kind, const char *provider,
+                                const char *series, int days)
 {
     struct balkon_store *store = state->ctx->store;
     int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
     cJSON *item = cJSON_CreateObject();
-    cJSON_AddStringToObject(item, "provider", pc->id);
+    cJSON_AddStringToObject(item, "provider", provider);
     cJSON *list = cJSON_AddArrayToObject(item, "days");
     double total_abs = 0, total_bias = 0;
     size_t total_n = 0;
@@ -81,8 +83,8 @@ static cJSON *provider_accuracy(struct http_state *state, const struct balkon_pr
         struct balkon_forecast_slot *forecast = NULL;
         struct balkon_bucket *measured = NULL;
         size_t nf = 0, nm = 0;
-        if (balkon_store_forecast_get_ahead(store, "pv", pc->id, day_ms, end_ms, &forecast, &nf) < 0 ||
-            balkon_store_query(store, "pv_w", day_ms, end_ms, 900000, &measured, &nm) < 0) {
+        if (balkon_store_forecast_get_ahead(store, kind, provider, day_ms, end_ms, &forecast, &nf) < 0 ||
+            balkon_store_query(store, series, day_ms, end_ms, 900000, &measured, &nm) < 0) {
             free(forecast);
             free(measured);
             continue; /* no measurements yet (unknown series) or a read error: no row */
@@ -131,20 +133,29 @@ static cJSON *provider_accuracy(struct http_state *state, const struct balkon_pr
     return item;
 }
 
+/* ?days= (1..90, default 7); false after replying 400. */
+static bool query_days(const struct http_request *request, struct http_response *response, int *days)
+{
+    *days = 7;
+    const char *text = http_query(request, "days");
+    if (!text)
+        return true;
+    char *end;
+    long value = strtol(text, &end, 10);
+    if (!*text || *end || value < 1 || value > 90) {
+        http_reply_error(response, 400, "days: must be a whole number from 1 to 90, got \"%.20s\"", text);
+        return false;
+    }
+    *days = (int)value;
+    return true;
+}
+
 void api_forecast_accuracy_get(struct http_state *state, const struct http_request *request,
                                struct http_response *response)
 {
-    int days = 7;
-    const char *text = http_query(request, "days");
-    if (text) {
-        char *end;
-        long value = strtol(text, &end, 10);
-        if (*end || value < 1 || value > 90) {
-            http_reply_error(response, 400, "days: must be a whole number from 1 to 90, got \"%.20s\"", text);
-            return;
-        }
-        days = (int)value;
-    }
+    int days;
+    if (!query_days(request, response, &days))
+        return;
     const struct balkon_config *config = state->ctx->config;
     cJSON *json = cJSON_CreateObject();
     cJSON_AddNumberToObject(json, "days", days);
@@ -155,7 +166,55 @@ void api_forecast_accuracy_get(struct http_state *state, const struct http_reque
     for (size_t i = 0; i < config->providers.count; i++) {
         const struct balkon_provider *provider = balkon_provider_find(config->providers.items[i].type);
         if (provider && provider->kind == PROVIDER_KIND_PV)
-            cJSON_AddItemToArray(list, provider_accuracy(state, &config->providers.items[i], days));
+            cJSON_AddItemToArray(list, forecast_accuracy(state, "pv", config->providers.items[i].id, "pv_w", days));
     }
+    http_reply_json(response, 200, json);
+}
+
+/* GET /api/v1/forecast/load?from=&to=&days=
+ *   The newest household load forecast per slot (made by the planner from the measured
+ *   history blended with the standard profile), and its accuracy over the last `days`. */
+void api_forecast_load_get(struct http_state *state, const struct http_request *request,
+                           struct http_response *response)
+{
+    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
+    int64_t from_ms, to_ms;
+    int days;
+    if (!http_query_range(request, response, balkon_floor_ms(now_ms, 900000), now_ms + 2 * BALKON_MS_PER_DAY,
+                          &from_ms, &to_ms) ||
+        !query_days(request, response, &days))
+        return;
+    struct balkon_forecast_slot *slots = NULL;
+    size_t count = 0;
+    if (balkon_store_forecast_get(state->ctx->store, "load", "household", from_ms, to_ms, INT64_MAX, &slots,
+                                  &count) < 0) {
+        http_reply_error(response, 500, "cannot read the load forecast: %s", balkon_store_errmsg(state->ctx->store));
+        return;
+    }
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "unit", "W");
+    cJSON_AddNumberToObject(json, "slot_s", 900);
+    http_add_time(json, "from", from_ms);
+    http_add_time(json, "to", to_ms);
+    cJSON *ts = cJSON_AddArrayToObject(json, "ts");
+    cJSON *power = cJSON_AddArrayToObject(json, "power_w");
+    double energy_wh = 0;
+    int64_t issued_ms = INT64_MIN;
+    for (size_t i = 0; i < count; i++) {
+        cJSON_AddItemToArray(ts, cJSON_CreateNumber((double)slots[i].slot_ts_ms));
+        http_add_number(power, NULL, round(slots[i].value_w * 10) / 10);
+        energy_wh += slots[i].value_w * slots[i].slot_s / 3600.0;
+        if (slots[i].issued_ts_ms > issued_ms)
+            issued_ms = slots[i].issued_ts_ms;
+    }
+    free(slots);
+    if (issued_ms != INT64_MIN)
+        http_add_time(json, "issued", issued_ms);
+    else
+        cJSON_AddNullToObject(json, "issued");
+    cJSON_AddNumberToObject(json, "energy_wh", round(energy_wh));
+    cJSON *accuracy = forecast_accuracy(state, "load", "household", "home_w", days);
+    cJSON_DeleteItemFromObject(accuracy, "provider");
+    cJSON_AddItemToObject(json, "accuracy", accuracy);
     http_reply_json(response, 200, json);
 }

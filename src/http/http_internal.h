@@ -83,6 +83,11 @@ void api_forecast_solar_get(struct http_state *, const struct http_request *, st
 void api_forecast_accuracy_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_signal_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_providers_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_forecast_load_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_plan_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_strategy_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_strategy_put(struct http_state *, const struct http_request *, struct http_response *);
+void api_savings_get(struct http_state *, const struct http_request *, struct http_response *);
 
 /* Parses from/to query parameters (ISO-8601 or Unix seconds) with defaults; on a bad value
  * replies 400 naming the parameter and returns false. */

@@ -21,6 +21,11 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/forecast/solar/accuracy", api_forecast_accuracy_get},
     {"GET", "/api/v1/signal", api_signal_get},
     {"GET", "/api/v1/providers", api_providers_get},
+    {"GET", "/api/v1/forecast/load", api_forecast_load_get},
+    {"GET", "/api/v1/plan", api_plan_get},
+    {"GET", "/api/v1/strategy", api_strategy_get},
+    {"PUT", "/api/v1/strategy", api_strategy_put},
+    {"GET", "/api/v1/savings", api_savings_get},
 };
 
 void http_route(struct http_state *state, const struct http_request *request,

@@ -6,6 +6,7 @@
 #include "balkon/provider.h"
 
 #include "balkon/config.h"
+#include "balkon/timeutil.h"
 #include "local_days.h"
 
 #include <math.h>
@@ -49,16 +50,6 @@ static unsigned parse_days(const char *text)
 }
 
 /* "HH:MM" -> minutes since midnight; "24:00" allowed. -1 on error. */
-static int parse_minutes(const char *text)
-{
-    int h, m;
-    char tail;
-    if (sscanf(text, "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || m < 0 || m > 59 || h > 24 ||
-        (h == 24 && m != 0) || strlen(text) != 5)
-        return -1;
-    return h * 60 + m;
-}
-
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
@@ -72,9 +63,9 @@ static void check(const struct balkon_provider_config *provider, const char *pat
             balkon_config_add_error(errors, zone_path, "days",
                                "must be \"daily\" or day names like \"mon-fri\" or \"sat,sun\", got \"%s\"",
                                zone->days);
-        if (parse_minutes(zone->from) < 0)
+        if (balkon_parse_hhmm(zone->from) < 0)
             balkon_config_add_error(errors, zone_path, "from", "must be a time HH:MM, got \"%s\"", zone->from);
-        if (parse_minutes(zone->to) < 0)
+        if (balkon_parse_hhmm(zone->to) < 0)
             balkon_config_add_error(errors, zone_path, "to", "must be a time HH:MM, got \"%s\"", zone->to);
     }
 }
@@ -84,7 +75,7 @@ static void check(const struct balkon_provider_config *provider, const char *pat
 static bool covers(const struct balkon_tou_zone *zone, int wday, int minute)
 {
     unsigned days = parse_days(zone->days);
-    int from = parse_minutes(zone->from), to = parse_minutes(zone->to);
+    int from = balkon_parse_hhmm(zone->from), to = balkon_parse_hhmm(zone->to);
     if (from < to)
         return (days >> wday & 1) && minute >= from && minute < to;
     int yesterday = (wday + 6) % 7;

@@ -136,3 +136,13 @@ int64_t balkon_local_midnight_ms(int64_t ts_ms, int days)
     tm.tm_isdst = -1; /* let mktime find whether that midnight is in summer time */
     return (int64_t)mktime(&tm) * 1000;
 }
+
+int balkon_parse_hhmm(const char *text)
+{
+    int h, m;
+    char tail;
+    if (strlen(text) != 5 || sscanf(text, "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || m < 0 || m > 59 ||
+        h > 24 || (h == 24 && m != 0))
+        return -1;
+    return h * 60 + m;
+}

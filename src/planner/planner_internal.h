@@ -1,0 +1,47 @@
+/* The planner module's parts: gathering the inputs of a plan from the store and the
+ * config, and the household load forecast. */
+#ifndef BALKON_PLANNER_INTERNAL_H
+#define BALKON_PLANNER_INTERNAL_H
+
+#include "balkon/optimizer.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct balkon_store;
+struct balkon_config;
+
+#define PLANNER_SLOT_MS INT64_C(900000)
+
+/* What a plan is made of, and how much of it is real data rather than a fallback. */
+struct planner_inputs {
+    int64_t start_ms;                 /* first slot's start */
+    size_t count;
+    struct balkon_opt_slot slots[BALKON_OPT_MAX_SLOTS];
+    int64_t slot_ts_ms[BALKON_OPT_MAX_SLOTS];
+    size_t price_slots;               /* slots with a provider's price (others: tariff) */
+    size_t pv_slots;                  /* slots with a solar forecast (others: 0 W) */
+    double load_history_share;        /* mean share of measured history in the load forecast */
+    char price_provider[32];          /* "" when none */
+    char pv_provider[32];
+    char currency[4];
+};
+
+/* Fills the slots from now's slot on: prices of the first enabled price provider (the
+ * horizon ends with the last known price, but never below 4 slots), the newest solar
+ * forecast of the first enabled PV provider, and the load forecast (stored as forecast
+ * kind "load", provider "household"). Returns 0 or a BALKON_E_* code with msg set. */
+int planner_gather(struct balkon_store *store, const struct balkon_config *config, int64_t now_ms,
+                   struct planner_inputs *inputs, char *msg, size_t msg_size);
+
+/* Forecasts the household's load for the slots starting at slot_ts_ms[0..count) from the
+ * stored history of home_w, stores it, and writes W per slot into load_w. Returns the
+ * mean share of measured history in it (0 = all standard profile), or a negative
+ * BALKON_E_* code. */
+int planner_forecast_load(struct balkon_store *store, const struct balkon_config *config, int64_t now_ms,
+                          const int64_t *slot_ts_ms, size_t count, double *load_w, double *history_share);
+
+/* The local minute of day (0..1439) and day of year (1..366) of ts_ms. */
+void planner_local_time(int64_t ts_ms, int *minute_of_day, int *day_of_year);
+
+#endif
