@@ -134,3 +134,18 @@ int planner_gather(struct balkon_store *store, const struct balkon_config *confi
         in->slots[i].load_w = load_w[i];
     return 0;
 }
+
+void planner_battery_from_config(const struct balkon_config *config, struct balkon_opt_battery *battery)
+{
+    battery->capacity_wh = config->battery.capacity_wh;
+    battery->soc_min_pct = config->battery.soc_min_pct;
+    battery->soc_max_pct = config->battery.soc_max_pct;
+    battery->max_charge_w = config->battery.max_charge_w;
+    battery->max_discharge_w = config->battery.max_discharge_w;
+    battery->charge_efficiency = config->battery.charge_efficiency_pct / 100.0;
+    battery->discharge_efficiency = config->battery.discharge_efficiency_pct / 100.0;
+    battery->wear_cost_per_kwh = config->optimizer.wear_cost_per_kwh;
+    battery->coupling = strcmp(config->battery.coupling, "dc") == 0 ? BALKON_OPT_COUPLING_DC : BALKON_OPT_COUPLING_AC;
+    battery->ac_limit_w = config->inverter.ac_limit_w;
+    battery->allow_grid_charge = config->optimizer.allow_grid_charge;
+}

@@ -46,21 +46,6 @@ static const char *strategy_of(const struct planner *p)
     return p->override[0] ? p->override : p->ctx->config->optimizer.strategy;
 }
 
-static void battery_from_config(const struct balkon_config *config, struct balkon_opt_battery *battery)
-{
-    battery->capacity_wh = config->battery.capacity_wh;
-    battery->soc_min_pct = config->battery.soc_min_pct;
-    battery->soc_max_pct = config->battery.soc_max_pct;
-    battery->max_charge_w = config->battery.max_charge_w;
-    battery->max_discharge_w = config->battery.max_discharge_w;
-    battery->charge_efficiency = config->battery.charge_efficiency_pct / 100.0;
-    battery->discharge_efficiency = config->battery.discharge_efficiency_pct / 100.0;
-    battery->wear_cost_per_kwh = config->optimizer.wear_cost_per_kwh;
-    battery->coupling = strcmp(config->battery.coupling, "dc") == 0 ? BALKON_OPT_COUPLING_DC : BALKON_OPT_COUPLING_AC;
-    battery->ac_limit_w = config->inverter.ac_limit_w;
-    battery->allow_grid_charge = config->optimizer.allow_grid_charge;
-}
-
 static size_t windows_from_config(const struct balkon_config *config, struct balkon_opt_window *windows)
 {
     size_t n = 0;
@@ -199,7 +184,7 @@ static void replan(struct planner *p)
     balkon_opt_problem_init(&problem);
     problem.slots = p->inputs->slots;
     problem.slot_count = p->inputs->count;
-    battery_from_config(config, &problem.battery);
+    planner_battery_from_config(config, &problem.battery);
     double capacity_wh = problem.battery.capacity_wh;
     /* Before the first measurement (devices still connecting), assume the lower bound:
      * the plan is redone as soon as the battery reports. */

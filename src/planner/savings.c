@@ -12,6 +12,8 @@
  * roll-ups are left (storage.rollup_5m_retention_days). */
 #include "balkon/savings.h"
 
+#include "planner_internal.h"
+
 #include "balkon/config.h"
 #include "balkon/error.h"
 #include "balkon/optimizer.h"
@@ -111,14 +113,9 @@ static int replay_chunk(struct run *r, const struct measured *m, size_t n, int s
     problem.slots = slots;
     problem.slot_count = n;
     problem.slot_s = slot_s;
-    problem.battery = (struct balkon_opt_battery){
-        .capacity_wh = c->battery.capacity_wh, .soc_min_pct = c->battery.soc_min_pct,
-        .soc_max_pct = c->battery.soc_max_pct, .max_charge_w = c->battery.max_charge_w,
-        .max_discharge_w = c->battery.max_discharge_w,
-        .charge_efficiency = c->battery.charge_efficiency_pct / 100.0,
-        .discharge_efficiency = c->battery.discharge_efficiency_pct / 100.0,
-        .coupling = strcmp(c->battery.coupling, "dc") == 0 ? BALKON_OPT_COUPLING_DC : BALKON_OPT_COUPLING_AC,
-        .ac_limit_w = c->inverter.ac_limit_w};
+    planner_battery_from_config(c, &problem.battery);
+    problem.battery.wear_cost_per_kwh = 0; /* savings are money spent; wear is not */
+    problem.battery.allow_grid_charge = false;
     if (!r->sc_soc_known) {
         double soc_pct = isfinite(m[0].soc_pct) ? m[0].soc_pct : c->battery.soc_min_pct;
         r->sc_soc_wh = c->battery.capacity_wh * soc_pct / 100.0;

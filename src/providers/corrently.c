@@ -16,6 +16,8 @@
  *          gsi null -> rejected "null_value". */
 #include "balkon/provider.h"
 
+#include "json_util.h"
+
 #include "balkon/config.h"
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
@@ -29,33 +31,15 @@
 #define DEFAULT_BASE_URL "https://api.corrently.io"
 #define MAX_ABS_TIME_MS 1e14 /* year ~5000 */
 
-/* The postal code goes into the query unescaped: only letters and digits. */
-static bool postal_code_ok(const char *text)
-{
-    for (const char *p = text; *p; p++)
-        if (!isalnum((unsigned char)*p))
-            return false;
-    return true;
-}
-
-/* The token goes into a header: printable ASCII without spaces, so no header injection. */
-static bool header_safe(const char *text)
-{
-    for (const char *p = text; *p; p++)
-        if (*p <= ' ' || *p >= 0x7f)
-            return false;
-    return true;
-}
-
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
     if (!provider->area[0])
         balkon_config_add_error(errors, path, "area", "type \"corrently\" needs a German postal code, e.g. \"10115\"");
-    else if (!postal_code_ok(provider->area))
+    else if (!text_alnum(provider->area))
         balkon_config_add_error(errors, path, "area", "must be a postal code like \"10115\", got \"%s\"",
                                 provider->area);
-    if (!header_safe(provider->token))
+    if (!text_header_safe(provider->token))
         balkon_config_add_error(errors, path, "token", "must be printable ASCII without spaces");
 }
 
@@ -64,7 +48,7 @@ static int build_request(const struct provider_env *env, int part, struct provid
     const struct balkon_provider_config *pc = env->provider;
     memset(request, 0, sizeof *request);
     snprintf(request->method, sizeof request->method, "GET");
-    if (!pc->area[0] || !postal_code_ok(pc->area) || !header_safe(pc->token)) {
+    if (!pc->area[0] || !text_alnum(pc->area) || !text_header_safe(pc->token)) {
         snprintf(request->url_for_log, sizeof request->url_for_log,
                  "corrently: area must be a postal code, token plain text");
         return BALKON_E_INVAL;

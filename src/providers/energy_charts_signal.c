@@ -16,6 +16,8 @@
  *          whole number) -> rejected "out_of_range". */
 #include "balkon/provider.h"
 
+#include "json_util.h"
+
 #include "balkon/config.h"
 #include "balkon/error.h"
 
@@ -28,19 +30,10 @@
 #define DEFAULT_BASE_URL "https://api.energy-charts.info"
 #define MAX_ABS_TIME_S 1e11 /* year ~5000: anything beyond is not a timestamp */
 
-/* The postal code goes into the query unescaped: only letters and digits. */
-static bool postal_code_ok(const char *text)
-{
-    for (const char *p = text; *p; p++)
-        if (!isalnum((unsigned char)*p))
-            return false;
-    return true;
-}
-
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
-    if (!postal_code_ok(provider->area))
+    if (!text_alnum(provider->area))
         balkon_config_add_error(errors, path, "area",
                                 "must be empty (all of Germany) or a postal code like \"10115\", got \"%s\"",
                                 provider->area);
@@ -51,7 +44,7 @@ static int build_request(const struct provider_env *env, int part, struct provid
     const struct balkon_provider_config *pc = env->provider;
     memset(request, 0, sizeof *request);
     snprintf(request->method, sizeof request->method, "GET");
-    if (!postal_code_ok(pc->area)) {
+    if (!text_alnum(pc->area)) {
         snprintf(request->url_for_log, sizeof request->url_for_log,
                  "energy_charts_signal: area must be a postal code");
         return BALKON_E_INVAL;

@@ -145,3 +145,19 @@ bool url_same_origin(const char *url, const char *base)
      * so an '@' in the authority never matches. */
     return a > 0 && a == b && strncasecmp(url, base, a) == 0 && !memchr(url, '@', a);
 }
+
+bool text_alnum(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (!isalnum((unsigned char)*p))
+            return false;
+    return true;
+}
+
+bool text_header_safe(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (*p <= ' ' || *p >= 0x7f)
+            return false;
+    return true;
+}

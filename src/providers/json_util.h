@@ -1,4 +1,4 @@
-/* Helpers shared by the price providers (awattar, energy_charts, entsoe, tibber, octopus):
+/* Helpers shared by the providers:
  * type-checked reads of cJSON values that never trust the payload, and the few request
  * pieces every one of them builds (base URL, fetch window, percent-encoding, points). */
 #ifndef BALKON_PROVIDERS_JSON_UTIL_H
@@ -46,6 +46,10 @@ bool price_base_url(const struct provider_env *env, const char *fallback, char *
 /* Percent-encodes text (all but RFC 3986 unreserved characters) into out. Returns false
  * when it does not fit. */
 bool url_encode(const char *text, char *out, size_t size);
+/* Only ASCII letters and digits (a postal code that goes into a query unescaped). */
+bool text_alnum(const char *text);
+/* Printable ASCII without spaces: safe to put into an HTTP header (no header injection). */
+bool text_header_safe(const char *text);
 /* Whether url is absolute (scheme://) and has the same scheme, host and port as base. */
 bool url_same_origin(const char *url, const char *base);
 

@@ -17,6 +17,8 @@
  *          rejected "misaligned" by the normaliser. */
 #include "balkon/provider.h"
 
+#include "json_util.h"
+
 #include "balkon/config.h"
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
@@ -39,21 +41,12 @@ static bool url_safe(const char *text)
     return true;
 }
 
-/* The key goes into a header: printable ASCII without spaces, so no header injection. */
-static bool header_safe(const char *text)
-{
-    for (const char *p = text; *p; p++)
-        if (*p <= ' ' || *p >= 0x7f)
-            return false;
-    return true;
-}
-
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
     if (!provider->token[0])
         balkon_config_add_error(errors, path, "token", "type \"solcast\" needs the API key");
-    else if (!header_safe(provider->token))
+    else if (!text_header_safe(provider->token))
         balkon_config_add_error(errors, path, "token", "must be printable ASCII without spaces");
     if (!provider->site_id[0])
         balkon_config_add_error(errors, path, "site_id",
@@ -69,7 +62,7 @@ static int build_request(const struct provider_env *env, int part, struct provid
     const struct balkon_provider_config *pc = env->provider;
     memset(request, 0, sizeof *request);
     snprintf(request->method, sizeof request->method, "GET");
-    if (!pc->token[0] || !header_safe(pc->token) || !pc->site_id[0] || !url_safe(pc->site_id)) {
+    if (!pc->token[0] || !text_header_safe(pc->token) || !pc->site_id[0] || !url_safe(pc->site_id)) {
         snprintf(request->url_for_log, sizeof request->url_for_log,
                  "solcast: token and site_id are required and must be plain text");
         return BALKON_E_INVAL;
