@@ -13,18 +13,20 @@
  *     and the plan's objective, and how much dearer it is than at 1 Wh.
  * (c) A year (default 365 days of 2025, TZ Europe/Berlin) of the simulator's PV (1780 Wp on
  *     two planes behind an 800 W inverter) and household (3000 kWh), with a synthetic
- *     day-ahead price that dips when the sun shines. Replayed with the same measured PV and
- *     load for: no battery; self_consumption; optimal with forecasts, re-planned every 15
- *     minutes (model-predictive) from the SoC the replay reached, prices known as day-ahead
- *     markets publish them (tomorrow's from 13:00), load forecast by the load-profile maths
- *     from the 56 days before each midnight, PV forecast by persistence (the same slot on
- *     the last past day) - no peeking - with the current slot's command run as
+ *     day-ahead price that dips when the sun shines, replayed by the replay engine
+ *     (include/balkon/replay.h, the one behind `balkonsolard simulate`) with the same
+ *     measured PV and load for: no battery; self_consumption; optimal with forecasts,
+ *     re-planned every 15 minutes (model-predictive) the way the planner does it, prices
+ *     known as day-ahead markets publish them (tomorrow's from 13:00), load forecast from
+ *     the 56 days before each decision, PV forecast by persistence (the same slot on the last
+ *     past day) - no peeking - with the current slot's command run as
  *     balkon_opt_command_follow makes it, and once more with the planned power taken
  *     literally; and optimal with perfect foresight (the same DP, horizons and execution
  *     given the true PV and load). For an AC battery that may charge from the grid and for a
  *     DC-coupled one. Every battery starts empty. */
 #include "balkon/error.h"
 #include "balkon/optimizer.h"
+#include "balkon/replay.h"
 #include "balkon/sim.h"
 
 #include <math.h>
@@ -232,26 +234,16 @@ static int bench_resolution(void)
 
 /* --- (c) a simulated year ------------------------------------------------------------- */
 
+/* The replay engine's data (include/balkon/replay.h) for the simulated year. */
 struct year {
-    size_t count;       /* slots, history and look-ahead included */
-    size_t first, last; /* the replayed slots [first, last) */
-    int64_t *ts_ms;
-    double *pv_w, *load_w, *price;
-    int *minute, *day_type, *doy, *day;
-    size_t *day_start; /* first slot of each local day (by day ordinal from 0) */
+    struct balkon_replay_series series;
+    size_t *day_start; /* first slot of each local day; [days] = count */
     size_t days;
 };
 
 static void year_free(struct year *y)
 {
-    free(y->ts_ms);
-    free(y->pv_w);
-    free(y->load_w);
-    free(y->price);
-    free(y->minute);
-    free(y->day_type);
-    free(y->doy);
-    free(y->day);
+    free(y->series.slots);
     free(y->day_start);
 }
 
@@ -259,15 +251,6 @@ static int64_t local_midnight_ms(int year, int month, int day)
 {
     struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_isdst = -1};
     return (int64_t)mktime(&tm) * 1000;
-}
-
-/* German fixed public holidays count as Sundays (the movable ones are left out). */
-static int day_type_of(const struct tm *tm)
-{
-    int md = (tm->tm_mon + 1) * 100 + tm->tm_mday;
-    if (tm->tm_wday == 0 || md == 101 || md == 501 || md == 1003 || md == 1225 || md == 1226)
-        return BALKON_DAY_SUNDAY;
-    return tm->tm_wday == 6 ? BALKON_DAY_SATURDAY : BALKON_DAY_WORKDAY;
 }
 
 /* The price: a day-ahead market that follows demand (morning and evening peaks, winter
@@ -314,19 +297,13 @@ static int year_make(struct year *y, int days)
     size_t day_cap = (size_t)(HISTORY_DAYS + days + LOOKAHEAD_DAYS + 2);
 
     memset(y, 0, sizeof(*y));
-    y->ts_ms = calloc(cap, sizeof(int64_t));
-    y->pv_w = calloc(cap, sizeof(double));
-    y->load_w = calloc(cap, sizeof(double));
-    y->price = calloc(cap, sizeof(double));
-    y->minute = calloc(cap, sizeof(int));
-    y->day_type = calloc(cap, sizeof(int));
-    y->doy = calloc(cap, sizeof(int));
-    y->day = calloc(cap, sizeof(int));
+    y->series.slots = calloc(cap, sizeof(*y->series.slots));
     y->day_start = calloc(day_cap, sizeof(size_t));
+    size_t *day_of = calloc(cap, sizeof(size_t));
     struct sim_world *world = sim_world_new(&sp, start_ms);
-    if (!y->ts_ms || !y->pv_w || !y->load_w || !y->price || !y->minute || !y->day_type || !y->doy ||
-        !y->day || !y->day_start || !world) {
+    if (!y->series.slots || !y->day_start || !day_of || !world) {
         sim_world_free(world);
+        free(day_of);
         year_free(y);
         return BALKON_E_NOMEM;
     }
@@ -334,6 +311,7 @@ static int year_make(struct year *y, int days)
     rng_state = 2025;
     int last_yday = -1;
     for (size_t i = 0; i < cap; i++) {
+        struct balkon_replay_slot *slot = &y->series.slots[i];
         int64_t ts = start_ms + (int64_t)i * SLOT_MS;
         struct sim_snapshot snap;
         sim_world_step(world, ts + SLOT_MS, &snap);
@@ -344,206 +322,87 @@ static int year_make(struct year *y, int days)
             y->day_start[y->days++] = i;
             last_yday = tm.tm_yday;
         }
-        y->ts_ms[i] = ts;
-        y->pv_w[i] = snap.pv_dc_w * sp.inverter_efficiency; /* AC potential, before the cap */
-        y->load_w[i] = snap.home_w;
-        y->price[i] = consumer_price(&tm, y->pv_w[i]);
-        y->minute[i] = tm.tm_hour * 60 + tm.tm_min;
-        y->day_type[i] = day_type_of(&tm);
-        y->doy[i] = tm.tm_yday + 1;
-        y->day[i] = (int)y->days - 1;
+        day_of[i] = y->days - 1;
+        slot->ts_ms = ts;
+        slot->measured = true;
+        slot->pv_w = snap.pv_dc_w * sp.inverter_efficiency; /* AC potential, before the cap */
+        slot->load_w = snap.home_w;
+        slot->import_price_per_kwh = consumer_price(&tm, slot->pv_w);
+        slot->price_known = true;
+        slot->minute_of_day = tm.tm_hour * 60 + tm.tm_min;
+        slot->day_of_year = tm.tm_yday + 1;
+        slot->day_type = balkon_day_type_of(ts);
         if (ts == replay_ms)
-            y->first = i;
+            y->series.first = i;
     }
-    y->count = cap;
-    y->last = y->day_start[HISTORY_DAYS + (size_t)days];
+    y->day_start[y->days] = cap;
+    /* Day-ahead prices: tomorrow's are published at 13:00; before, today's are known. */
+    for (size_t i = 0; i < cap; i++) {
+        size_t day = day_of[i] + (y->series.slots[i].minute_of_day >= 13 * 60 ? 2 : 1);
+        y->series.slots[i].prices_until = y->day_start[day < y->days ? day : y->days];
+    }
+    y->series.count = cap;
+    y->series.last = y->day_start[HISTORY_DAYS + (size_t)days];
+    free(day_of);
     sim_world_free(world);
     return BALKON_OK;
 }
 
-/* What a strategy did over the year. */
-struct tally {
-    const char *name;
-    double cost, wear, import_kwh, export_kwh, throughput_kwh, soc_wh;
-    double solve_s;
-    size_t solves;
-};
-
-static void tally_step(struct tally *t, const struct balkon_opt_slot_result *r)
+static void print_tally(const struct balkon_replay_report *r, enum balkon_replay_strategy s,
+                        const char *label)
 {
-    t->cost += r->cost;
-    t->wear += r->wear_cost;
-    t->import_kwh += r->import_w * 0.25 / 1000.0;
-    t->export_kwh += r->export_w * 0.25 / 1000.0;
-    t->throughput_kwh += fabs(r->soc_wh - t->soc_wh) / 1000.0;
-    t->soc_wh = r->soc_wh;
-}
-
-/* Index of the last past slot (before `now`) at the same time of day as slot s. */
-static size_t persistence_index(size_t s, size_t now)
-{
-    size_t back = ((s - now) / DAY_SLOTS + 1) * DAY_SLOTS;
-    return s - back;
-}
-
-/* End of the prices known at slot t: the end of tomorrow from 13:00, else of today. */
-static size_t known_until(const struct year *y, size_t t)
-{
-    size_t day = (size_t)y->day[t] + (y->minute[t] >= 13 * 60 ? 2 : 1);
-    return day < y->days ? y->day_start[day] : y->count;
-}
-
-struct replay {
-    struct year *y;
-    struct balkon_opt_battery battery;
-    struct balkon_opt_workspace *ws;
-    struct balkon_load_profile profile;
-    struct balkon_load_sample *history;
-    struct balkon_opt_slot slots[BALKON_OPT_MAX_SLOTS];
-    double load_abs_err, load_err, pv_abs_err;
-    size_t forecast_count;
-};
-
-static void rebuild_profile(struct replay *r, size_t t)
-{
-    struct year *y = r->y;
-    size_t from = y->day_start[(size_t)y->day[t] - HISTORY_DAYS], n = 0;
-    for (size_t i = from; i < t; i++)
-        r->history[n++] = (struct balkon_load_sample){
-            y->ts_ms[i], y->load_w[i], (enum balkon_day_type)y->day_type[i], y->minute[i]};
-    struct balkon_load_profile_params params;
-    balkon_load_profile_params_init(&params);
-    params.now_ms = y->ts_ms[t];
-    params.annual_kwh = 3000.0;
-    balkon_load_profile_build(r->history, n, &params, &r->profile);
-}
-
-/* Plans from slot t with forecasts (or the truth) and runs slot t with the measured data. */
-static int mpc_step(struct replay *r, size_t t, bool foresight, bool follow, struct tally *tally)
-{
-    struct year *y = r->y;
-    size_t end = known_until(y, t);
-    struct balkon_opt_problem p;
-    struct balkon_opt_command commands[BALKON_OPT_MAX_SLOTS];
-    const struct balkon_opt_strategy *optimal = balkon_opt_strategy_find("optimal");
-
-    balkon_opt_problem_init(&p);
-    for (size_t s = t; s < end; s++) {
-        double pv = foresight ? y->pv_w[s] : y->pv_w[persistence_index(s, t)];
-        double load =
-            foresight ? y->load_w[s]
-                      : balkon_load_forecast_w(&r->profile, (enum balkon_day_type)y->day_type[s],
-                                               y->minute[s], y->doy[s]);
-        r->slots[s - t] = (struct balkon_opt_slot){y->price[s], 0.0, pv, load, y->minute[s]};
-        if (!foresight && follow && s == t) {
-            r->load_abs_err += fabs(load - y->load_w[s]);
-            r->load_err += load - y->load_w[s];
-            r->pv_abs_err += fabs(pv - y->pv_w[s]);
-            r->forecast_count++;
-        }
-    }
-    p.slots = r->slots;
-    p.slot_count = end - t;
-    p.battery = r->battery;
-    p.initial_soc_wh = tally->soc_wh;
-    double t0 = now_s();
-    int err = optimal->plan_fn(&p, r->ws, commands);
-    tally->solve_s += now_s() - t0;
-    tally->solves++;
-    if (err)
-        return err;
-
-    struct balkon_opt_slot actual = {y->price[t], 0.0, y->pv_w[t], y->load_w[t], y->minute[t]};
-    struct balkon_opt_slot_result res;
-    struct balkon_opt_command command =
-        follow ? balkon_opt_command_follow(&r->battery, commands[0]) : commands[0];
-    balkon_opt_step(&r->battery, &actual, 900, tally->soc_wh, command, &res);
-    tally_step(tally, &res);
-    return BALKON_OK;
-}
-
-static void print_tally(const struct tally *t, const struct tally *none, const struct tally *best)
-{
-    double total = t->cost + t->wear;
-    double saved = none->cost - total;
-    double best_saved = none->cost - (best->cost + best->wear);
-    printf("    %-37s %8.2f EUR %8.2f EUR %6.1f %% | %7.0f %7.0f %6.0f kWh | %5.0f Wh", t->name,
-           total, saved, best_saved > 0 ? 100.0 * saved / best_saved : 0.0, t->import_kwh,
-           t->export_kwh, t->throughput_kwh, t->soc_wh);
-    if (t->solves)
-        printf(" | %.3f ms/solve", 1e3 * t->solve_s / (double)t->solves);
+    const struct balkon_replay_tally *t = &r->tally[s];
+    double none = r->tally[BALKON_REPLAY_NO_BATTERY].totals.objective;
+    double saved = none - t->totals.objective;
+    double best_saved = none - r->tally[BALKON_REPLAY_PERFECT_FORESIGHT].totals.objective;
+    printf("    %-37s %8.2f EUR %8.2f EUR %6.1f %% | %7.0f %7.0f %6.0f kWh | %5.0f Wh", label,
+           t->totals.objective, saved, best_saved > 0 ? 100.0 * saved / best_saved : 0.0,
+           t->totals.import_wh / 1000.0, t->totals.export_wh / 1000.0,
+           t->totals.throughput_wh / 1000.0, t->totals.soc_end_wh);
+    if (t->plans)
+        printf(" | %.3f ms/solve, %zu fall-backs", 1e3 * t->plan_s / (double)t->plans, t->fallbacks);
     printf("\n");
 }
 
 static int replay_battery(struct year *y, enum balkon_opt_coupling coupling)
 {
-    static struct replay r;
-    struct tally none = {.name = "no battery"}, self = {.name = "self_consumption"},
-                 forecast = {.name = "optimal, forecasts"},
-                 literal = {.name = "optimal, forecasts, powers as planned"},
-                 perfect = {.name = "optimal, perfect foresight"};
-    struct balkon_opt_battery nothing = battery_224(coupling);
-    int err = BALKON_OK;
+    struct balkon_replay_params params;
+    struct balkon_replay_report report;
+    char msg[256];
 
-    memset(&r, 0, sizeof(r));
-    r.y = y;
-    r.battery = battery_224(coupling);
-    nothing.capacity_wh = 0.0;
-    /* Every battery starts empty, so that no strategy spends energy it did not pay for. */
-    self.soc_wh = forecast.soc_wh = literal.soc_wh = perfect.soc_wh = 224.0;
-    r.ws = balkon_opt_workspace_new();
-    r.history = calloc((size_t)(HISTORY_DAYS + 1) * 100, sizeof(*r.history));
-    if (!r.ws || !r.history) {
-        err = BALKON_E_NOMEM;
-        goto done;
+    /* The planner's way (src/replay/engine.c); the SoC grid of (a), prices as published. */
+    balkon_replay_params_init(&params);
+    params.battery = battery_224(coupling);
+    params.soc_step_wh = 10.0;
+    params.horizon_slots = 192;
+    params.history_days = HISTORY_DAYS;
+    params.annual_kwh = 3000.0;
+    params.strategies = BALKON_REPLAY_BIT(BALKON_REPLAY_SELF_CONSUMPTION) |
+                        BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) |
+                        BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL_AS_PLANNED) |
+                        BALKON_REPLAY_BIT(BALKON_REPLAY_PERFECT_FORESIGHT);
+    int err = balkon_replay_run(&y->series, &params, &report, msg, sizeof(msg));
+    if (err) {
+        fprintf(stderr, "bench_optimizer: replay: %s\n", msg);
+        return err;
     }
-
-    double t0 = now_s();
-    for (size_t t = y->first; t < y->last; t++) {
-        if (t == y->day_start[y->day[t]])
-            rebuild_profile(&r, t);
-        struct balkon_opt_slot actual = {y->price[t], 0.0, y->pv_w[t], y->load_w[t], y->minute[t]};
-        struct balkon_opt_slot_result res;
-        balkon_opt_step(&nothing, &actual, 900, 0.0, (struct balkon_opt_command){0, 0}, &res);
-        tally_step(&none, &res);
-        /* Self-consumption decides on the slot's own measured PV and load. */
-        struct balkon_opt_problem one;
-        struct balkon_opt_command command;
-        balkon_opt_problem_init(&one);
-        one.slots = &actual;
-        one.slot_count = 1;
-        one.battery = r.battery;
-        one.initial_soc_wh = self.soc_wh;
-        balkon_opt_strategy_find("self_consumption")->plan_fn(&one, NULL, &command);
-        balkon_opt_step(&r.battery, &actual, 900, self.soc_wh, command, &res);
-        tally_step(&self, &res);
-        if ((err = mpc_step(&r, t, false, true, &forecast)) ||
-            (err = mpc_step(&r, t, false, false, &literal)) ||
-            (err = mpc_step(&r, t, true, true, &perfect)))
-            goto done;
-    }
-    double elapsed = now_s() - t0;
 
     printf("    %s-coupled 2.24 kWh, 800 W, 95 %%/95 %%, wear 0.03 EUR/kWh%s; %zu slots in "
            "%.1f s\n",
            coupling == BALKON_OPT_COUPLING_AC ? "AC" : "DC",
-           r.battery.allow_grid_charge ? ", grid charging allowed" : "", y->last - y->first,
-           elapsed);
+           params.battery.allow_grid_charge ? ", grid charging allowed" : "", report.slots,
+           report.elapsed_s);
     printf("    %-37s %12s %12s %8s | %7s %7s %10s | %8s\n", "strategy", "annual cost", "saved",
            "of best", "import", "export", "throughput", "SoC end");
-    print_tally(&none, &none, &perfect);
-    print_tally(&self, &none, &perfect);
-    print_tally(&forecast, &none, &perfect);
-    print_tally(&literal, &none, &perfect);
-    print_tally(&perfect, &none, &perfect);
+    print_tally(&report, BALKON_REPLAY_NO_BATTERY, "no battery");
+    print_tally(&report, BALKON_REPLAY_SELF_CONSUMPTION, "self_consumption");
+    print_tally(&report, BALKON_REPLAY_OPTIMAL, "optimal, forecasts");
+    print_tally(&report, BALKON_REPLAY_OPTIMAL_AS_PLANNED, "optimal, forecasts, powers as planned");
+    print_tally(&report, BALKON_REPLAY_PERFECT_FORESIGHT, "optimal, perfect foresight");
     printf("    forecast errors at the slot being run: load MAE %.0f W, bias %+.0f W; PV "
            "(persistence) MAE %.0f W\n\n",
-           r.load_abs_err / (double)r.forecast_count, r.load_err / (double)r.forecast_count,
-           r.pv_abs_err / (double)r.forecast_count);
-done:
-    balkon_opt_workspace_free(r.ws);
-    free(r.history);
-    return err;
+           report.load_mae_w, report.load_bias_w, report.pv_mae_w);
+    return BALKON_OK;
 }
 
 static int bench_year(int days)
@@ -554,19 +413,20 @@ static int bench_year(int days)
     if (err)
         return err;
     double pv_kwh = 0.0, load_kwh = 0.0, price_sum = 0.0, price_min = 1e9, price_max = -1e9;
-    for (size_t t = y.first; t < y.last; t++) {
-        pv_kwh += y.pv_w[t] * 0.25 / 1000.0;
-        load_kwh += y.load_w[t] * 0.25 / 1000.0;
-        price_sum += y.price[t];
-        price_min = fmin(price_min, y.price[t]);
-        price_max = fmax(price_max, y.price[t]);
+    for (size_t t = y.series.first; t < y.series.last; t++) {
+        const struct balkon_replay_slot *slot = &y.series.slots[t];
+        pv_kwh += slot->pv_w * 0.25 / 1000.0;
+        load_kwh += slot->load_w * 0.25 / 1000.0;
+        price_sum += slot->import_price_per_kwh;
+        price_min = fmin(price_min, slot->import_price_per_kwh);
+        price_max = fmax(price_max, slot->import_price_per_kwh);
     }
     printf("(c) replay of %d days from 2025-01-01 (TZ %s): PV potential %.0f kWh, load %.0f kWh, "
            "price %.3f..%.3f EUR/kWh (mean %.3f), feed-in unpaid; data made in %.1f s\n",
            days, getenv("TZ"), pv_kwh, load_kwh, price_min, price_max,
-           price_sum / (double)(y.last - y.first), now_s() - t0);
-    printf("    annual cost = grid money + wear; saved = vs no battery; of best = share of the "
-           "perfect-foresight saving\n");
+           price_sum / (double)(y.series.last - y.series.first), now_s() - t0);
+    printf("    annual cost = grid money + wear - the energy gained in the battery by the end; "
+           "saved = vs no battery;\n    of best = share of the perfect-foresight saving\n");
     if ((err = replay_battery(&y, BALKON_OPT_COUPLING_AC)) == BALKON_OK)
         err = replay_battery(&y, BALKON_OPT_COUPLING_DC);
     year_free(&y);

@@ -2,6 +2,7 @@
 #include "balkon/config.h"
 #include "balkon/daemon.h"
 #include "balkon/log.h"
+#include "balkon/replay.h"
 #include "balkon/version.h"
 
 #include <getopt.h>
@@ -12,6 +13,8 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "Usage: balkonsolard --config FILE [options]\n"
+            "       balkonsolard simulate --config FILE [options]   replay days with a battery size\n"
+            "                                                     and compare strategies (--help)\n"
             "\n"
             "Energy manager for balcony solar with a home battery.\n"
             "\n"
@@ -41,6 +44,8 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
+    if (argc > 1 && strcmp(argv[1], "simulate") == 0)
+        return balkon_replay_main(argc - 1, argv + 1);
     struct balkon_daemon_options options = {0};
     int check_only = 0;
     int opt;

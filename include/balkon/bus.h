@@ -39,6 +39,9 @@ enum bus_event {
     BUS_EV_PROVIDER_STATUS,   /* struct ev_provider_status */
     BUS_EV_PLAN,              /* struct ev_plan */
     BUS_EV_STRATEGY_REQUEST,  /* struct ev_strategy_request */
+    BUS_EV_DEVICE_COMMAND,    /* struct ev_device_command */
+    BUS_EV_COMMAND_RESULT,    /* struct ev_command_result */
+    BUS_EV_CONTROL_STATUS,    /* struct ev_control_status */
     BUS_EV__COUNT
 };
 
@@ -157,6 +160,43 @@ struct ev_plan {
  * strategy table; "" returns to the config's strategy. */
 struct ev_strategy_request {
     char name[32];
+};
+
+/* A command for a device: "switch" (value 0/1), "limit" (W: an inverter's output limit,
+ * non-persistent), "setpoint" (W, + discharge / − charge: a battery's power). source says
+ * who asked ("control", "api", "plan"). */
+struct ev_device_command {
+    char device_id[BALKON_ID_MAX];
+    char command[16];
+    double value;
+    char source[16];
+    uint64_t request_id;   /* set by the publisher; echoed in the result */
+};
+
+/* How a command ended: ok after the device confirmed the new value (read back). */
+struct ev_command_result {
+    char device_id[BALKON_ID_MAX];
+    char command[16];
+    double value;
+    uint64_t request_id;
+    bool ok;
+    char detail[128];      /* "" when ok; otherwise why ("timeout", "read back 0, expected 1") */
+};
+
+/* The real-time control's state after each step, for the API and the dashboard. */
+struct ev_control_status {
+    int64_t ts_ms;
+    bool enabled;
+    char battery_id[BALKON_ID_MAX];   /* the battery it drives; "" when none */
+    char mode[16];                    /* the plan's mode for this slot ("self_consumption" without a plan) */
+    char state[16];                   /* "tracking", "settling", "holding", "limited", "failsafe", "off" */
+    double target_w;
+    double grid_w;                    /* NAN before the first reading */
+    double error_w;
+    double setpoint_w;                /* the last setpoint sent; NAN before the first */
+    double battery_w;
+    uint64_t commands_sent;
+    int64_t last_command_ts_ms;       /* INT64_MIN: none yet */
 };
 
 enum provider_state {

@@ -29,6 +29,17 @@ struct balkon_device_config {
     char id[32];
     char type[32];
     char name[64];
+    char host[128];       /* address on the LAN: "192.168.1.50" or "shelly-em.local" */
+    int64_t port;         /* 0 = the protocol's default */
+    char user[64];
+    char password[128];   /* secret */
+    char serial[64];      /* OpenDTU: the inverter's serial; Zendure: the device key */
+    int64_t channel;      /* Shelly switch/EM channel, Tasmota relay number */
+    char path[256];       /* generic HTTP meter: URL path; generic MQTT: topic */
+    char power_key[128];  /* generic devices: where the power is in the JSON ("a.b[0].c") */
+    double poll_interval_s;
+    double timeout_s;
+    double max_power_w;   /* inverters and batteries: the highest limit we may set */
 };
 
 #define BALKON_MAX_PROVIDERS 12
@@ -105,6 +116,8 @@ struct balkon_config {
         double step_s;
         double cloudiness_pct;
         double initial_soc_pct;
+        double battery_latency_s;
+        bool meter_enabled;
         int64_t seed;
     } simulation;
     struct {
@@ -128,6 +141,16 @@ struct balkon_config {
         struct balkon_schedule_window schedule[BALKON_MAX_SCHEDULE_WINDOWS];
         size_t schedule_count;
     } optimizer;
+    struct {
+        bool enabled;
+        char battery[32];       /* device id; "" = the first battery */
+        double target_grid_w;
+        double deadband_w;
+        double max_step_w;
+        double settle_s;
+        double meter_stale_s;
+        double safe_output_w;
+    } control;
     struct {
         double modules_price;
         double battery_price;

@@ -11,6 +11,8 @@
 
 struct balkon_ctx;
 struct balkon_device_config;
+struct balkon_config_errors;
+struct ev_device_command;
 
 struct balkon_driver {
     const char *type;
@@ -23,6 +25,15 @@ struct balkon_driver {
     void (*reconfigure)(void *instance);
     /* Closes the instance's handles; its memory is released once they are closed. */
     void (*stop)(void *instance);
+    /* Checks the type-specific options (host set, serial present …) with
+     * balkon_config_add_error(errors, path, key, …). May be NULL. */
+    void (*check)(const struct balkon_device_config *device, const char *path,
+                  struct balkon_config_errors *errors);
+    /* Starts a command for one of the instance's devices. Returns 0 when it is under way
+     * (the driver publishes BUS_EV_COMMAND_RESULT when it is done and verified), or a
+     * BALKON_E_* code with the reason in msg when it refuses it (unknown command, value out
+     * of range, device offline). May be NULL: the device takes no commands. */
+    int (*command)(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size);
 };
 
 /* The driver for a config `type`, or NULL. */

@@ -42,5 +42,6 @@ extern const struct balkon_module balkon_module_recorder;
 extern const struct balkon_module balkon_module_http;
 extern const struct balkon_module balkon_module_providers;
 extern const struct balkon_module balkon_module_planner;
+extern const struct balkon_module balkon_module_control;
 
 #endif

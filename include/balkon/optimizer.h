@@ -42,7 +42,8 @@
  *   HOLD         never discharge; PV that would otherwise be exported (or clipped at the
  *                AC cap) charges the battery. limit_w is not used.
  *   CHARGE       charge from PV surplus only (never raising the import), at most limit_w.
- *   DISCHARGE    cover the load, at most limit_w. The battery never exports (zero export,
+ *   DISCHARGE    cover the load, at most limit_w; PV surplus the plan did not expect is
+ *                stored rather than exported. The battery never exports (zero export,
  *                as the controllers of this field do).
  *   GRID_CHARGE  charge at limit_w even while the home imports: AC coupling takes the
  *                energy from the grid, DC coupling diverts PV into the cells while the grid
@@ -194,6 +195,11 @@ void balkon_opt_step(const struct balkon_opt_battery *battery, const struct balk
                      int slot_s, double soc_wh, struct balkon_opt_command command,
                      struct balkon_opt_slot_result *out);
 
+/* Adds one slot's realised flows and money (dt_h hours long) to t. Throughput, end SoC and
+ * the objective are the caller's: they depend on the SoC it tracks. */
+void balkon_opt_totals_add(struct balkon_opt_totals *t, const struct balkon_opt_slot *slot,
+                           const struct balkon_opt_slot_result *r, double dt_h);
+
 /* The command to run against measured PV and load when a plan (made on forecasts) says
  * `planned`: keep the plan's decision but not its forecast amounts. CHARGE stores all the
  * surplus there is, DISCHARGE covers all the load there is (each up to the battery's power
@@ -243,6 +249,23 @@ const struct balkon_opt_strategy *balkon_opt_strategy_find(const char *name);
 int balkon_opt_plan(const struct balkon_opt_problem *problem, const char *strategy,
                     struct balkon_opt_workspace *ws, struct balkon_opt_plan *out, char *msg,
                     size_t msg_size);
+
+/* The plan the daemon runs (the planner module and the replay engine call this): the
+ * strategy decides on prices nudged by a hundredth of a cent per kWh, falling over the
+ * horizon, so that ties between using stored energy now or later at the same price go to
+ * now; its commands are then run as the control runs them (balkon_opt_command_follow; a
+ * grid charge importing less than one SoC step counts as a PV charge) and simulated, with
+ * both baselines, on the true prices. An "optimal" plan that comes out behind
+ * self-consumption is replaced by it (*fell_back). out->plan holds the followed run.
+ * Returns as balkon_opt_plan. */
+int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const char *strategy,
+                             struct balkon_opt_workspace *ws, struct balkon_opt_plan *out,
+                             bool *fell_back, char *msg, size_t msg_size);
+
+/* The daemon's automatic terminal value: the horizon's lowest import price after discharge
+ * losses and wear, at least 0 (a stored kWh is only surely worth the cheapest price it can
+ * replace; the median made plans hoard energy the household could use now). */
+double balkon_opt_lowest_price_value_per_kwh(const struct balkon_opt_problem *problem);
 
 /* The optimal strategy's minimum objective over its SoC grid, without building commands
  * (for tests and benchmarks). Returns 0 or an error code. */

@@ -130,6 +130,22 @@ int balkon_store_device_upsert(struct balkon_store *store,
 int balkon_store_device_list(struct balkon_store *store, struct balkon_device_record **out,
                              size_t *count);
 
+/* --- Command log ------------------------------------------------------------------ */
+
+struct balkon_command_record {
+    int64_t ts_ms;
+    char device_id[32];
+    char command[16];
+    char value[32];
+    char result[160];  /* "ok" or why it failed */
+};
+
+int balkon_store_command_log(struct balkon_store *store, const struct balkon_command_record *record);
+/* The newest `limit` commands, of one device or (device_id NULL) all, newest first. *out
+ * allocated (free it). */
+int balkon_store_command_list(struct balkon_store *store, const char *device_id, size_t limit,
+                              struct balkon_command_record **out, size_t *count);
+
 /* --- Prices, forecasts and grid signals --------------------------------------------- */
 
 /* Every series here lives on the grid of 15-minute UTC slots (slot_s 900), the same grid

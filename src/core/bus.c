@@ -37,6 +37,9 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_PROVIDER_STATUS] = {"provider_status", sizeof(struct ev_provider_status), NULL, NULL},
     [BUS_EV_PLAN] = {"plan", sizeof(struct ev_plan), copy_plan, NULL},
     [BUS_EV_STRATEGY_REQUEST] = {"strategy_request", sizeof(struct ev_strategy_request), NULL, NULL},
+    [BUS_EV_DEVICE_COMMAND] = {"device_command", sizeof(struct ev_device_command), NULL, NULL},
+    [BUS_EV_COMMAND_RESULT] = {"command_result", sizeof(struct ev_command_result), NULL, NULL},
+    [BUS_EV_CONTROL_STATUS] = {"control_status", sizeof(struct ev_control_status), NULL, NULL},
 };
 
 /* Bytes a queued copy needs beyond the payload struct. */

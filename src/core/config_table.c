@@ -162,6 +162,10 @@ static const struct cfg_row simulation_rows[] = {
     NUM(simulation_t, "cloudiness_pct", cloudiness_pct, "70", 0, 100, 0, "%",
         "Long-run mean cloud cover; 70 gives Berlin-like yields (about 1000 kWh per kWp and year)."),
     NUM(simulation_t, "initial_soc_pct", initial_soc_pct, "50", 0, 100, CFG_RESTART, "%", "Battery charge at start."),
+    NUM(simulation_t, "battery_latency_s", battery_latency_s, "2", 0, 30, 0, "s",
+        "How long the simulated battery takes to apply a new setpoint (real ones: 2-10 s)."),
+    BOOL(simulation_t, "meter_enabled", meter_enabled, "true", 0,
+         "false simulates a failed smart meter: no readings arrive (to see the control's failsafe)."),
     INT(simulation_t, "seed", seed, "1", 0, 9007199254740991.0, CFG_RESTART, NULL,
         "Random seed; the same seed replays the same weather and appliances."),
 };
@@ -184,12 +188,18 @@ static void check_device(const void *object, const char *path, struct balkon_con
 {
     const device_t *device = object;
     check_id(device->id, path, errors);
-    if (device->type[0] && !balkon_driver_find(device->type)) {
+    if (!device->type[0])
+        return;
+    const struct balkon_driver *driver = balkon_driver_find(device->type);
+    if (!driver) {
         char types[256];
         balkon_driver_list_types(types, sizeof types);
         cfg_error(errors, path, "type", "unknown device type \"%s\" (known: %s)", device->type,
                   types);
+        return;
     }
+    if (driver->check)
+        driver->check(device, path, errors);
 }
 static const struct cfg_row device_rows[] = {
     STR(device_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
@@ -198,6 +208,19 @@ static const struct cfg_row device_rows[] = {
          "Driver: \"simulator\" (a whole simulated site: meter, PV inverter and battery, "
          "from the site, pv, inverter, battery and household sections)."),
     STR(device_t, "name", name, "\"\"", 0, "A display name."),
+    STR(device_t, "host", host, "\"\"", 0, "The device's address on the LAN (IP or host name); see docs/devices.md per type."),
+    INT(device_t, "port", port, "0", 0, 65535, 0, NULL, "Port; 0 = the protocol's default."),
+    STR(device_t, "user", user, "\"\"", 0, "User name where the device asks for one (OpenDTU: \"admin\")."),
+    STR(device_t, "password", password, "\"\"", CFG_SECRET, "Password, or \"env:NAME\"."),
+    STR(device_t, "serial", serial, "\"\"", 0, "OpenDTU: the inverter's serial number."),
+    INT(device_t, "channel", channel, "0", 0, 16, 0, NULL, "Shelly switch or meter channel, Tasmota relay (0 = the first)."),
+    STR(device_t, "path", path, "\"\"", 0, "Generic HTTP meter: the URL path to read, e.g. \"/status\"."),
+    STR(device_t, "power_key", power_key, "\"\"", 0,
+        "Generic devices: where the power in W is in the reply, e.g. \"emeters[0].power\"."),
+    NUM(device_t, "poll_interval_s", poll_interval_s, "2", 0.5, 300, 0, "s", "How often an HTTP device is read."),
+    NUM(device_t, "timeout_s", timeout_s, "3", 0.5, 60, 0, "s", "Timeout of one request to the device."),
+    NUM(device_t, "max_power_w", max_power_w, "800", 0, 10000, 0, "W",
+        "Inverters and batteries: the highest output limit the control may set."),
 };
 TABLE(device_table, device_rows, check_device);
 
@@ -274,6 +297,28 @@ static const struct cfg_row optimizer_rows[] = {
         "\"fixed_schedule\": windows of local time with a battery mode, e.g. hold until 17:00, then discharge. The first matching window wins; outside them, self-consumption."),
 };
 TABLE(optimizer_table, optimizer_rows, check_optimizer);
+
+/* --- control ------------------------------------------------------------------------ */
+typedef __typeof__(((C *)0)->control) control_t;
+static void check_control(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const control_t *c = object;
+    if (c->safe_output_w > 800)
+        cfg_error(errors, path, "safe_output_w", "must not exceed the 800 W feed-in cap, got %g", c->safe_output_w);
+}
+static const struct cfg_row control_rows[] = {
+    BOOL(control_t, "enabled", enabled, "true", 0,
+         "Drive the battery second by second (zero export), in the mode the plan gives for each slot."),
+    STR(control_t, "battery", battery, "\"\"", 0, "The battery device to drive (as in GET /api/v1/devices); empty = the first battery."),
+    NUM(control_t, "target_grid_w", target_grid_w, "20", -800, 800, 0, "W",
+        "Grid power to hold: a little import (+20) so that nothing flows out for free."),
+    NUM(control_t, "deadband_w", deadband_w, "15", 0, 500, 0, "W", "Grid errors smaller than this change nothing."),
+    NUM(control_t, "max_step_w", max_step_w, "400", 10, 2000, 0, "W", "Largest change of the battery's power per command."),
+    NUM(control_t, "settle_s", settle_s, "3", 0, 60, 0, "s", "How long the battery takes to follow a command (its latency)."),
+    NUM(control_t, "meter_stale_s", meter_stale_s, "15", 2, 600, 0, "s", "No meter reading for this long: failsafe."),
+    NUM(control_t, "safe_output_w", safe_output_w, "0", 0, 800, 0, "W", "The battery's output in failsafe."),
+};
+TABLE(control_table, control_rows, check_control);
 
 /* --- investment --------------------------------------------------------------------- */
 typedef __typeof__(((C *)0)->investment) investment_t;
@@ -435,6 +480,7 @@ static const struct cfg_row root_rows[] = {
     OBJ(C, "tariff", tariff, tariff_table, "What energy costs and earns."),
     OBJ(C, "optimizer", optimizer, optimizer_table, "How the battery is planned."),
     OBJ(C, "investment", investment, investment_table, "What the plant cost, for savings and payback."),
+    OBJ(C, "control", control, control_table, "The real-time control of the battery."),
     ARR(C, "providers", providers.items, provider_t, providers.count, 0, BALKON_MAX_PROVIDERS, "[]",
         provider_table, "Sources of electricity prices, solar forecasts and grid signals."),
     OBJ(C, "http", http, http_table, "The dashboard and REST API."),

@@ -28,6 +28,7 @@ static const struct balkon_module *const modules[] = {
     &balkon_module_devices,
     &balkon_module_providers,
     &balkon_module_planner,
+    &balkon_module_control,
 };
 #define MODULE_COUNT (sizeof modules / sizeof modules[0])
 

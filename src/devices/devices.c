@@ -7,6 +7,9 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/store.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,7 @@ void balkon_driver_list_types(char *out, size_t size)
 struct running_device {
     const struct balkon_driver *driver;
     void *instance;
+    char id[32]; /* the config id; the instance's devices are "id" or "id-<part>" */
 };
 
 struct devices {
@@ -56,6 +60,56 @@ static void on_config_changed(enum bus_event event, const void *payload, void *u
     for (size_t i = 0; i < devices->count; i++)
         if (devices->items[i].driver->reconfigure)
             devices->items[i].driver->reconfigure(devices->items[i].instance);
+}
+
+static struct running_device *owner_of(struct devices *devices, const char *device_id)
+{
+    for (size_t i = 0; i < devices->count; i++) {
+        size_t len = strlen(devices->items[i].id);
+        if (strncmp(device_id, devices->items[i].id, len) == 0 && (device_id[len] == '\0' || device_id[len] == '-'))
+            return &devices->items[i];
+    }
+    return NULL;
+}
+
+static void publish_refusal(struct devices *devices, const struct ev_device_command *command, const char *why)
+{
+    struct ev_command_result result = {.value = command->value, .request_id = command->request_id};
+    snprintf(result.device_id, sizeof result.device_id, "%s", command->device_id);
+    snprintf(result.command, sizeof result.command, "%s", command->command);
+    snprintf(result.detail, sizeof result.detail, "%s", why);
+    balkon_bus_publish(devices->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
+}
+
+/* Commands go to the driver instance that owns the device; a refusal is a result too. */
+static void on_command(enum bus_event event, const void *payload, void *user)
+{
+    struct devices *devices = user;
+    const struct ev_device_command *command = payload;
+    struct running_device *owner = owner_of(devices, command->device_id);
+    if (!owner)
+        { publish_refusal(devices, command, "no such device"); return; }
+    if (!owner->driver->command)
+        { publish_refusal(devices, command, "this device takes no commands"); return; }
+    char msg[128] = "";
+    if (owner->driver->command(owner->instance, command, msg, sizeof msg) < 0)
+        publish_refusal(devices, command, msg[0] ? msg : "refused");
+}
+
+/* Every command's outcome goes into the command log. */
+static void on_result(enum bus_event event, const void *payload, void *user)
+{
+    struct devices *devices = user;
+    const struct ev_command_result *result = payload;
+    struct balkon_command_record record = {.ts_ms = balkon_clock_now_ms(&devices->ctx->clock)};
+    snprintf(record.device_id, sizeof record.device_id, "%s", result->device_id);
+    snprintf(record.command, sizeof record.command, "%s", result->command);
+    snprintf(record.value, sizeof record.value, "%g", result->value);
+    snprintf(record.result, sizeof record.result, "%s", result->ok ? "ok" : result->detail);
+    if (balkon_store_command_log(devices->ctx->store, &record) < 0)
+        log_warn("devices", "cannot log a command: %s", balkon_store_errmsg(devices->ctx->store));
+    if (!result->ok)
+        log_warn("devices", "%s: %s %g failed: %s", result->device_id, result->command, result->value, result->detail);
 }
 
 static int devices_start(struct balkon_ctx *ctx, void **state)
@@ -75,11 +129,19 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
                       msg[0] ? msg : balkon_strerror(rc));
             continue;
         }
-        devices->items[devices->count++] = (struct running_device){driver, instance};
+        struct running_device *running = &devices->items[devices->count++];
+        *running = (struct running_device){.driver = driver, .instance = instance};
+        snprintf(running->id, sizeof running->id, "%s", device->id);
         log_info("devices", "%s: started (%s)", device->id, driver->description);
     }
     int rc = balkon_bus_subscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
+    if (rc == 0)
+        rc = balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_COMMAND, on_command, devices);
+    if (rc == 0)
+        rc = balkon_bus_subscribe(ctx->bus, BUS_EV_COMMAND_RESULT, on_result, devices);
     if (rc < 0) {
+        balkon_bus_unsubscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
+        balkon_bus_unsubscribe(ctx->bus, BUS_EV_DEVICE_COMMAND, on_command, devices);
         for (size_t i = 0; i < devices->count; i++)
             devices->items[i].driver->stop(devices->items[i].instance);
         free(devices);
@@ -93,6 +155,8 @@ static void devices_stop(void *state)
 {
     struct devices *devices = state;
     balkon_bus_unsubscribe(devices->ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
+    balkon_bus_unsubscribe(devices->ctx->bus, BUS_EV_DEVICE_COMMAND, on_command, devices);
+    balkon_bus_unsubscribe(devices->ctx->bus, BUS_EV_COMMAND_RESULT, on_result, devices);
     for (size_t i = 0; i < devices->count; i++)
         devices->items[i].driver->stop(devices->items[i].instance);
     devices->count = 0;

@@ -35,6 +35,10 @@ struct simulator {
     char id[BALKON_ID_MAX];
     int64_t step_ms;
     int64_t last_ts_ms;
+    /* A battery command waiting out the simulated latency. */
+    bool pending;
+    int64_t pending_apply_ms;
+    struct ev_device_command pending_command;
 };
 
 static void add_value(struct ev_device_state *state, const char *name, double value)
@@ -78,12 +82,57 @@ static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *s
     balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
 
     init_state(&state, sim, "meter", "Simulated smart meter", DEVICE_ROLE_METER, snap->ts_ms);
+    if (!config->simulation.meter_enabled)
+        return; /* a failed meter says nothing; its last state ages until it counts as offline */
     add_value(&state, "power_w", snap->grid_w);
     balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
 
     struct ev_meter_reading reading = {.ts_ms = snap->ts_ms, .grid_w = snap->grid_w};
     memcpy(reading.device_id, state.device_id, sizeof reading.device_id);
     balkon_bus_publish(sim->ctx->bus, BUS_EV_METER_READING, &reading);
+}
+
+/* The battery takes the setpoint once its latency has passed, and reports it back. */
+static void apply_command(struct simulator *sim)
+{
+    const struct ev_device_command *c = &sim->pending_command;
+    sim->pending = false;
+    bool automatic = strcmp(c->command, "auto") == 0;
+    sim_world_set_battery_mode(sim->world, automatic ? SIM_BATTERY_AUTO : SIM_BATTERY_SETPOINT, c->value);
+    struct ev_command_result result = {.value = c->value, .request_id = c->request_id, .ok = true};
+    snprintf(result.device_id, sizeof result.device_id, "%s", c->device_id);
+    snprintf(result.command, sizeof result.command, "%s", c->command);
+    balkon_bus_publish(sim->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
+}
+
+/* "setpoint" (W, + discharge / − charge) or "auto" (the battery's own self-consumption
+ * logic, as a vendor battery with its own meter runs) for the "<id>-battery" device. A
+ * newer command replaces one still waiting, as a real device's last write wins. */
+static int simulator_command(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size)
+{
+    struct simulator *sim = instance;
+    const struct balkon_config *config = sim->ctx->config;
+    char battery_id[BALKON_ID_MAX];
+    snprintf(battery_id, sizeof battery_id, "%.20s-battery", sim->id);
+    if (strcmp(command->device_id, battery_id) != 0) {
+        snprintf(msg, msg_size, "%s takes no commands (only %s does)", command->device_id, battery_id);
+        return BALKON_E_INVAL;
+    }
+    if (strcmp(command->command, "setpoint") == 0) {
+        if (!(command->value <= config->battery.max_discharge_w && command->value >= -config->battery.max_charge_w)) {
+            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g", -config->battery.max_charge_w,
+                     config->battery.max_discharge_w, command->value);
+            return BALKON_E_RANGE;
+        }
+    } else if (strcmp(command->command, "auto") != 0) {
+        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"", command->command);
+        return BALKON_E_INVAL;
+    }
+    sim->pending_command = *command;
+    sim->pending_apply_ms = balkon_clock_now_ms(&sim->ctx->clock) +
+                            (int64_t)(config->simulation.battery_latency_s * 1000.0);
+    sim->pending = true;
+    return 0;
 }
 
 static void tick_cb(uv_timer_t *timer)
@@ -99,6 +148,8 @@ static void tick_cb(uv_timer_t *timer)
             sim->last_ts_ms = balkon_floor_ms(now_ms, sim->step_ms) - sim->step_ms;
         }
         sim->last_ts_ms += sim->step_ms;
+        if (sim->pending && sim->last_ts_ms >= sim->pending_apply_ms)
+            apply_command(sim);
         sim_world_step(sim->world, sim->last_ts_ms, &snap);
         publish_snapshot(sim, &snap);
     }
@@ -170,4 +221,5 @@ const struct balkon_driver balkon_driver_simulator = {
     .start = simulator_start,
     .reconfigure = simulator_reconfigure,
     .stop = simulator_stop,
+    .command = simulator_command,
 };

@@ -23,11 +23,16 @@ struct http_state {
     size_t device_count;
     struct ev_provider_status providers[BALKON_MAX_PROVIDERS];
     size_t provider_count;
+    struct ev_command_result last_result; /* the newest command result, for the API's answer */
+    uint64_t next_request_id;
+    bool have_control;
+    struct ev_control_status control;
 };
 
 struct http_request {
     const char *method;
     const char *path;
+    char path_param[64]; /* the {id} of a route like /api/v1/devices/{id}/command */
     struct MHD_Connection *connection;
     const char *body;
     size_t body_size;
@@ -88,6 +93,9 @@ void api_plan_get(struct http_state *, const struct http_request *, struct http_
 void api_strategy_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_strategy_put(struct http_state *, const struct http_request *, struct http_response *);
 void api_savings_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_device_command_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_commands_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_control_get(struct http_state *, const struct http_request *, struct http_response *);
 
 /* Parses from/to query parameters (ISO-8601 or Unix seconds) with defaults; on a bad value
  * replies 400 naming the parameter and returns false. */

@@ -26,15 +26,41 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/strategy", api_strategy_get},
     {"PUT", "/api/v1/strategy", api_strategy_put},
     {"GET", "/api/v1/savings", api_savings_get},
+    {"POST", "/api/v1/devices/{id}/command", api_device_command_post},
+    {"GET", "/api/v1/commands", api_commands_get},
+    {"GET", "/api/v1/control", api_control_get},
 };
 
-void http_route(struct http_state *state, const struct http_request *request,
+/* Whether path matches pattern, where a "{id}" segment matches one non-empty segment
+ * (copied into param). */
+static bool path_matches(const char *pattern, const char *path, char *param, size_t param_size)
+{
+    while (*pattern && *path) {
+        if (strncmp(pattern, "{id}", 4) == 0) {
+            size_t len = strcspn(path, "/");
+            if (len == 0 || len >= param_size)
+                return false;
+            memcpy(param, path, len);
+            param[len] = '\0';
+            pattern += 4;
+            path += len;
+            continue;
+        }
+        if (*pattern++ != *path++)
+            return false;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+void http_route(struct http_state *state, const struct http_request *request_in,
                 struct http_response *response)
 {
+    struct http_request routed = *request_in;
+    const struct http_request *request = &routed;
     bool path_known = false;
     char allow[48] = "";
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (strcmp(routes[i].path, request->path) != 0)
+        if (!path_matches(routes[i].path, request->path, routed.path_param, sizeof routed.path_param))
             continue;
         if (strcmp(routes[i].method, request->method) == 0 ||
             (strcmp(request->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {

@@ -198,6 +198,19 @@ static void on_provider_status(enum bus_event event, const void *payload, void *
         state->providers[state->provider_count++] = *status;
 }
 
+static void on_command_result(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    state->last_result = *(const struct ev_command_result *)payload;
+}
+
+static void on_control_status(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    state->control = *(const struct ev_control_status *)payload;
+    state->have_control = true;
+}
+
 static void on_config_changed(enum bus_event event, const void *payload, void *user)
 {
     /* Statuses of removed providers must not linger; the others stay until their next
@@ -282,6 +295,8 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_device_state, &server->state);
     balkon_bus_subscribe(ctx->bus, BUS_EV_PROVIDER_STATUS, on_provider_status, &server->state);
     balkon_bus_subscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, &server->state);
+    balkon_bus_subscribe(ctx->bus, BUS_EV_COMMAND_RESULT, on_command_result, &server->state);
+    balkon_bus_subscribe(ctx->bus, BUS_EV_CONTROL_STATUS, on_control_status, &server->state);
 
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
@@ -311,6 +326,8 @@ static void http_stop(void *state)
                            &server->state);
     balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed,
                            &server->state);
+    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_COMMAND_RESULT, on_command_result, &server->state);
+    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_CONTROL_STATUS, on_control_status, &server->state);
     uv_poll_stop(&server->poll);
     uv_close((uv_handle_t *)&server->poll, close_cb);
     uv_close((uv_handle_t *)&server->timer, close_cb);

@@ -170,7 +170,11 @@ static double command_power_w(const struct balkon_opt_battery *battery,
     case BALKON_OPT_GRID_CHARGE:
         return -min2(limit_w, min2(bounds->max_charge_w, room_w));
     case BALKON_OPT_DISCHARGE:
-        return min2(limit_w, min2(bounds->max_discharge_w, avail_w));
+        if (bounds->max_discharge_w > 0.0)
+            return min2(limit_w, min2(bounds->max_discharge_w, avail_w));
+        /* A surplus the plan did not expect: store it rather than give it away, as a
+         * battery covering its home's load does (and as the control runs this mode). */
+        return -min2(bounds->max_charge_surplus_w, room_w);
     case BALKON_OPT_IDLE:
     default:
         return 0.0;

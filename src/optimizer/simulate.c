@@ -6,8 +6,8 @@
 #include "balkon/error.h"
 #include "optimizer_internal.h"
 
-static void add_totals(const struct balkon_opt_slot *slot, const struct balkon_opt_slot_result *r,
-                       double dt_h, struct balkon_opt_totals *t)
+void balkon_opt_totals_add(struct balkon_opt_totals *t, const struct balkon_opt_slot *slot,
+                           const struct balkon_opt_slot_result *r, double dt_h)
 {
     t->import_wh += r->import_w * dt_h;
     t->export_wh += r->export_w * dt_h;
@@ -52,7 +52,7 @@ int balkon_opt_simulate(const struct balkon_opt_problem *problem,
         balkon_opt_step(battery, &problem->slots[i], problem->slot_s, soc_wh, commands[i], r);
         t->throughput_wh += fabs(r->soc_wh - soc_wh);
         soc_wh = r->soc_wh;
-        add_totals(&problem->slots[i], r, dt_h, t);
+        balkon_opt_totals_add(t, &problem->slots[i], r, dt_h);
     }
     t->soc_end_wh = soc_wh;
     t->stored_value =

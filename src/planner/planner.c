@@ -8,6 +8,8 @@
  * distinct reason. */
 #include "planner_internal.h"
 
+#include "balkon/plan_config.h"
+
 #include "balkon/bus.h"
 #include "balkon/config.h"
 #include "balkon/error.h"
@@ -44,35 +46,6 @@ struct planner {
 static const char *strategy_of(const struct planner *p)
 {
     return p->override[0] ? p->override : p->ctx->config->optimizer.strategy;
-}
-
-static size_t windows_from_config(const struct balkon_config *config, struct balkon_opt_window *windows)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < config->optimizer.schedule_count && n < BALKON_OPT_MAX_WINDOWS; i++) {
-        const struct balkon_schedule_window *w = &config->optimizer.schedule[i];
-        struct balkon_opt_window *out = &windows[n];
-        out->from_minute = balkon_parse_hhmm(w->from);
-        out->to_minute = balkon_parse_hhmm(w->to);
-        out->power_w = w->power_w;
-        if (out->from_minute >= 0 && out->to_minute >= 0 && balkon_opt_mode_parse(w->mode, &out->mode) == 0)
-            n++;
-    }
-    return n;
-}
-
-/* What a kWh left in the battery at the horizon's end is worth: the cheapest import it
- * can surely replace later (the horizon's lowest price, after discharge losses and wear).
- * Valuing it higher makes plans hoard energy the household could use now; lower, they
- * empty the battery just before the horizon ends. */
-static double automatic_terminal_value(const struct planner_inputs *in, const struct balkon_opt_battery *battery)
-{
-    double lowest = INFINITY;
-    for (size_t i = 0; i < in->count; i++)
-        lowest = fmin(lowest, in->slots[i].import_price_per_kwh);
-    if (!isfinite(lowest))
-        return 0;
-    return fmax(0, lowest * battery->discharge_efficiency - battery->wear_cost_per_kwh);
 }
 
 static void add_totals(cJSON *parent, const char *key, const struct balkon_opt_totals *t)
@@ -141,30 +114,6 @@ static void fill_rows(struct planner *p, double capacity_wh)
     }
 }
 
-/* The control runs each slot's decision against what really happens (store all surplus
- * when charging, cover all load when discharging; see balkon_opt_command_follow), so the
- * plan shown and stored is that behaviour simulated on the forecasts, not the dynamic
- * programme's grid-rounded amounts. */
-static void follow_plan(struct planner *p, const struct balkon_opt_problem *problem)
-{
-    struct balkon_opt_command commands[BALKON_OPT_MAX_SLOTS];
-    /* Grid import below one SoC step only rounds a PV charge up to the grid: charging
-     * from surplus is what was meant, not a purchase. */
-    double slot_h = problem->slot_s / 3600.0;
-    double rounding_w = problem->soc_step_wh / slot_h / problem->battery.charge_efficiency + 0.5;
-    for (size_t i = 0; i < problem->slot_count; i++) {
-        const struct balkon_opt_slot_result *r = &p->plan->plan.slots[i];
-        struct balkon_opt_command planned = {r->mode, r->limit_w};
-        if (planned.mode == BALKON_OPT_GRID_CHARGE && r->import_w <= rounding_w)
-            planned.mode = BALKON_OPT_CHARGE;
-        commands[i] = balkon_opt_command_follow(&problem->battery, planned);
-    }
-    struct balkon_opt_problem followed = *problem;
-    followed.terminal_value_auto = false;
-    followed.terminal_value_per_kwh = p->plan->terminal_value_per_kwh;
-    balkon_opt_simulate(&followed, commands, &p->plan->plan);
-}
-
 static void fail(struct planner *p, const char *msg)
 {
     if (strcmp(msg, p->last_error) != 0)
@@ -184,7 +133,7 @@ static void replan(struct planner *p)
     balkon_opt_problem_init(&problem);
     problem.slots = p->inputs->slots;
     problem.slot_count = p->inputs->count;
-    planner_battery_from_config(config, &problem.battery);
+    balkon_battery_from_config(config, &problem.battery);
     double capacity_wh = problem.battery.capacity_wh;
     /* Before the first measurement (devices still connecting), assume the lower bound:
      * the plan is redone as soon as the battery reports. */
@@ -194,22 +143,15 @@ static void replan(struct planner *p)
     problem.terminal_value_auto = false;
     problem.terminal_value_per_kwh = config->optimizer.terminal_value_per_kwh >= 0
                                          ? config->optimizer.terminal_value_per_kwh
-                                         : automatic_terminal_value(p->inputs, &problem.battery);
+                                         : balkon_opt_lowest_price_value_per_kwh(&problem);
     struct balkon_opt_window windows[BALKON_OPT_MAX_WINDOWS];
     problem.windows = windows;
-    problem.window_count = windows_from_config(config, windows);
+    problem.window_count = balkon_windows_from_config(config, windows);
 
     const char *strategy = strategy_of(p);
-    if (balkon_opt_plan(&problem, strategy, p->ws, p->plan, msg, sizeof msg) < 0)
+    if (balkon_opt_plan_followed(&problem, strategy, p->ws, p->plan, &p->fell_back, msg, sizeof msg) < 0)
         { fail(p, msg); return; }
     p->last_error[0] = '\0';
-    follow_plan(p, &problem);
-    /* The programme is exact on its SoC grid; followed in continuous amounts it can end up
-     * a hair behind plain self-consumption. Then self-consumption is the better plan. */
-    p->fell_back = strcmp(strategy, "optimal") == 0 &&
-                   p->plan->plan.totals.objective > p->plan->self_consumption.totals.objective;
-    if (p->fell_back)
-        p->plan->plan = p->plan->self_consumption;
 
     fill_rows(p, capacity_wh);
     char *summary = summary_json(p, soc_pct);

@@ -41,9 +41,6 @@ int planner_gather(struct balkon_store *store, const struct balkon_config *confi
 int planner_forecast_load(struct balkon_store *store, const struct balkon_config *config, int64_t now_ms,
                           const int64_t *slot_ts_ms, size_t count, double *load_w, double *history_share);
 
-/* The config's battery and connection as the optimizer sees them. */
-void planner_battery_from_config(const struct balkon_config *config, struct balkon_opt_battery *battery);
-
 /* The local minute of day (0..1439) and day of year (1..366) of ts_ms. */
 void planner_local_time(int64_t ts_ms, int *minute_of_day, int *day_of_year);
 

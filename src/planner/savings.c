@@ -12,7 +12,7 @@
  * roll-ups are left (storage.rollup_5m_retention_days). */
 #include "balkon/savings.h"
 
-#include "planner_internal.h"
+#include "balkon/plan_config.h"
 
 #include "balkon/config.h"
 #include "balkon/error.h"
@@ -113,7 +113,7 @@ static int replay_chunk(struct run *r, const struct measured *m, size_t n, int s
     problem.slots = slots;
     problem.slot_count = n;
     problem.slot_s = slot_s;
-    planner_battery_from_config(c, &problem.battery);
+    balkon_battery_from_config(c, &problem.battery);
     problem.battery.wear_cost_per_kwh = 0; /* savings are money spent; wear is not */
     problem.battery.allow_grid_charge = false;
     if (!r->sc_soc_known) {

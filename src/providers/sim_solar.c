@@ -11,44 +11,66 @@
 #include "balkon/provider.h"
 
 #include "balkon/config.h"
+#include "balkon/error.h"
 #include "balkon/sim.h"
 #include "balkon/sim_config.h"
+#include "balkon/sim_solar.h"
 #include "local_days.h"
 
 #include <math.h>
+#include <stdlib.h>
 
-static double cloud_factor(double cloudiness)
+double balkon_sim_solar_cloud_factor(double cloudiness)
 {
     return fmax(0.0, 1.0 - 0.2245 * cloudiness - 0.575 * cloudiness * cloudiness);
 }
 
-static void generate(const struct provider_env *env, struct provider_result *result)
+int balkon_sim_solar_forecast(const struct balkon_config *config, int64_t start_ms, size_t count,
+                              double *pv_w)
 {
     struct sim_params params;
-    balkon_sim_params_from_config(env->config, 50, &params);
-    double factor = cloud_factor(params.cloudiness);
+    balkon_sim_params_from_config(config, 50, &params);
+    double factor = balkon_sim_solar_cloud_factor(params.cloudiness);
     params.cloudiness = 0;
     params.battery_capacity_wh = 0;
+    struct sim_world *world = sim_world_new(&params, start_ms);
+    if (!world)
+        return BALKON_E_INVAL;
+    for (size_t i = 0; i < count; i++) {
+        struct sim_snapshot snapshot;
+        sim_world_step(world, start_ms + (int64_t)(i + 1) * PROVIDER_SLOT_MS, &snapshot);
+        pv_w[i] = snapshot.pv_w * factor;
+    }
+    sim_world_free(world);
+    return BALKON_OK;
+}
+
+static void generate(const struct provider_env *env, struct provider_result *result)
+{
     int64_t start_ms = local_midnight_ms(env->now_ms);
     int64_t end_ms = local_midnight_after_ms(env->now_ms, 2);
-    struct sim_world *world = sim_world_new(&params, start_ms);
-    if (!world) {
-        provider_result_fail(result, PROVIDER_ERR_PROVIDER, "the PV model refused the site's parameters");
+    size_t count = (size_t)((end_ms - start_ms) / PROVIDER_SLOT_MS);
+    double *pv_w = malloc(count * sizeof *pv_w);
+    if (!pv_w) {
+        provider_result_fail(result, PROVIDER_ERR_PROVIDER, "out of memory");
         return;
     }
-    int index = 0;
-    for (int64_t slot_ms = start_ms; slot_ms < end_ms; slot_ms += PROVIDER_SLOT_MS) {
-        struct sim_snapshot snapshot;
-        sim_world_step(world, slot_ms + PROVIDER_SLOT_MS, &snapshot);
+    if (balkon_sim_solar_forecast(env->config, start_ms, count, pv_w) < 0) {
+        provider_result_fail(result, PROVIDER_ERR_PROVIDER, "the PV model refused the site's parameters");
+        free(pv_w);
+        return;
+    }
+    for (size_t i = 0; i < count; i++) {
+        int64_t slot_ms = start_ms + (int64_t)i * PROVIDER_SLOT_MS;
         struct provider_point point = {.start_ms = slot_ms, .end_ms = slot_ms + PROVIDER_SLOT_MS,
-                                       .value = snapshot.pv_w * factor, .p10 = NAN, .p90 = NAN,
-                                       .aux = NAN, .source_index = index++};
+                                       .value = pv_w[i], .p10 = NAN, .p90 = NAN,
+                                       .aux = NAN, .source_index = (int)i};
         if (provider_result_add(result, &point) < 0) {
             provider_result_fail(result, PROVIDER_ERR_PROVIDER, "out of memory");
             break;
         }
     }
-    sim_world_free(world);
+    free(pv_w);
 }
 
 const struct balkon_provider balkon_provider_sim_solar = {

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -174,6 +175,59 @@ int harness_run_cli(const char *const args[], char *out, size_t size)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int harness_run_cli_output(const char *const args[], char *out, size_t out_size, char *err,
+                           size_t err_size)
+{
+    int fds[2][2];
+    if (pipe(fds[0]) < 0)
+        return -1;
+    if (pipe(fds[1]) < 0) {
+        close(fds[0][0]);
+        close(fds[0][1]);
+        return -1;
+    }
+    pid_t pid = fork();
+    if (pid == 0) {
+        dup2(fds[0][1], STDOUT_FILENO);
+        dup2(fds[1][1], STDERR_FILENO);
+        close(fds[0][0]);
+        close(fds[1][0]);
+        const char *argv[32] = {binary()};
+        for (int i = 0; args[i] && i < 30; i++)
+            argv[i + 1] = args[i];
+        execv(binary(), (char *const *)argv);
+        _exit(127);
+    }
+    close(fds[0][1]);
+    close(fds[1][1]);
+    /* Both pipes are drained together, so a child filling one never blocks on it. */
+    struct pollfd pfd[2] = {{fds[0][0], POLLIN, 0}, {fds[1][0], POLLIN, 0}};
+    char *buf[2] = {out, err};
+    size_t size[2] = {out_size, err_size}, used[2] = {0, 0};
+    int open_count = 2;
+    while (open_count > 0 && poll(pfd, 2, -1) >= 0) {
+        for (int i = 0; i < 2; i++) {
+            if (pfd[i].fd < 0 || !pfd[i].revents)
+                continue;
+            char scratch[4096];
+            size_t room = size[i] - 1 - used[i];
+            ssize_t n = room ? read(pfd[i].fd, buf[i] + used[i], room) : read(pfd[i].fd, scratch, sizeof scratch);
+            if (n <= 0) {
+                close(pfd[i].fd);
+                pfd[i].fd = -1;
+                open_count--;
+            } else if (room) {
+                used[i] += (size_t)n;
+            }
+        }
+    }
+    out[used[0]] = '\0';
+    err[used[1]] = '\0';
+    int status;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 void harness_cleanup(struct daemon_proc *d)
 {
     if (d->pid > 0) {
@@ -292,4 +346,20 @@ cJSON *harness_get_json(struct daemon_proc *d, const char *path)
     cJSON *json = cJSON_Parse(reply.body);
     http_reply_free(&reply);
     return json;
+}
+
+static struct daemon_proc fixture_daemon;
+
+int harness_setup(void **state)
+{
+    harness_init(&fixture_daemon);
+    *state = &fixture_daemon;
+    return 0;
+}
+
+int harness_teardown(void **state)
+{
+    (void)state;
+    harness_cleanup(&fixture_daemon);
+    return 0;
 }

@@ -39,12 +39,19 @@ int harness_signal_and_wait(struct daemon_proc *d, int signum, int timeout_ms, l
 /* Runs balkonsolard with args to completion; returns its exit code and captures stderr
  * into out (NUL-terminated, up to size). */
 int harness_run_cli(const char *const args[], char *out, size_t size);
+/* Like harness_run_cli, with stdout captured into out and stderr into err apart. */
+int harness_run_cli_output(const char *const args[], char *out, size_t out_size, char *err,
+                           size_t err_size);
 /* The daemon's log so far (static buffer). */
 const char *harness_log(struct daemon_proc *d);
 /* Waits until the log contains text; false on timeout. */
 bool harness_wait_log(struct daemon_proc *d, const char *text, int timeout_ms);
 /* Removes the temporary directory. */
 void harness_cleanup(struct daemon_proc *d);
+/* cmocka fixtures for tests that need one daemon: *state becomes a fresh daemon_proc;
+ * teardown kills it and removes its directory even when an assertion failed midway. */
+int harness_setup(void **state);
+int harness_teardown(void **state);
 
 /* HTTP against the daemon. method "GET", "POST", ...; body may be NULL. */
 struct http_reply harness_http(struct daemon_proc *d, const char *method, const char *path,

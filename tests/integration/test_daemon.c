@@ -15,34 +15,20 @@
 #include <sys/wait.h>
 
 /* A summer morning in Berlin at 600x: one wall second is ten simulated minutes. */
-static const char *CONFIG_FMT =
-    "{\n"
-    "  \"site\": {\"name\": \"%s\", \"latitude\": 52.52, \"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
-    "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
-    "  \"battery\": {\"capacity_wh\": %g},\n"
-    "  \"simulation\": {\"speed\": 600, \"start\": \"2026-06-21T06:00:00Z\", \"cloudiness_pct\": 20},\n"
-    "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-    "  \"storage\": {\"flush_interval_s\": %g}\n"
-    "}\n";
+static const char *CONFIG_FMT = "{\n"
+                                "  \"site\": {\"name\": \"%s\", \"latitude\": 52.52, "
+                                "\"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
+                                "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, "
+                                "\"azimuth\": 0, \"peak_w\": 890}]},\n"
+                                "  \"battery\": {\"capacity_wh\": %g},\n"
+                                "  \"simulation\": {\"speed\": 600, \"start\": "
+                                "\"2026-06-21T06:00:00Z\", \"cloudiness_pct\": 20},\n"
+                                "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+                                "  \"storage\": {\"flush_interval_s\": %g}\n"
+                                "}\n";
 
-/* One daemon per test; teardown kills it and removes its directory even when an
- * assertion failed midway. */
-static struct daemon_proc daemon_under_test;
-
-static int setup(void **state)
-{
-    harness_init(&daemon_under_test);
-    *state = &daemon_under_test;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    harness_cleanup(&daemon_under_test);
-    return 0;
-}
-
-static void write_config(struct daemon_proc *d, const char *name, double capacity_wh, double flush_s)
+static void write_config(struct daemon_proc *d, const char *name, double capacity_wh,
+                         double flush_s)
 {
     char json[2048];
     snprintf(json, sizeof json, CONFIG_FMT, name, capacity_wh, flush_s);
@@ -84,7 +70,8 @@ static void assert_balanced(const cJSON *s)
     assert_true(soc >= 10 - 1e-6 && soc <= 100 + 1e-6);
 }
 
-static int series_count(struct daemon_proc *d, const char *query, double *first_ts, double *first_avg)
+static int series_count(struct daemon_proc *d, const char *query, double *first_ts,
+                        double *first_avg)
 {
     cJSON *series = harness_get_json(d, query);
     assert_non_null(series);
@@ -124,13 +111,16 @@ static void test_end_to_end_stop_and_restart(void **state)
 
     /* Around 06:00-08:00 UTC on 21 June the sun is up: PV must have produced. */
     harness_sleep_ms(1500);
-    int points = series_count(d, "/api/v1/series?name=pv_w&from=2026-06-21T06:00:00Z&to=2026-06-21T12:00:00Z&step=300",
-                              NULL, NULL);
+    int points = series_count(
+        d, "/api/v1/series?name=pv_w&from=2026-06-21T06:00:00Z&to=2026-06-21T12:00:00Z&step=300",
+        NULL, NULL);
     assert_true(points >= 3);
-    cJSON *pv = harness_get_json(d, "/api/v1/series?name=pv_w&from=2026-06-21T06:00:00Z&to=2026-06-21T12:00:00Z&step=300");
+    cJSON *pv = harness_get_json(
+        d, "/api/v1/series?name=pv_w&from=2026-06-21T06:00:00Z&to=2026-06-21T12:00:00Z&step=300");
     double max_pv = 0;
     cJSON *v;
-    cJSON_ArrayForEach(v, cJSON_GetObjectItem(pv, "max")) if (v->valuedouble > max_pv) max_pv = v->valuedouble;
+    cJSON_ArrayForEach(v, cJSON_GetObjectItem(pv, "max")) if (v->valuedouble > max_pv) max_pv =
+        v->valuedouble;
     assert_true(max_pv > 50);
     assert_string_equal(cJSON_GetObjectItem(pv, "unit")->valuestring, "W");
     assert_int_equal((int)number(pv, "step_s"), 300);
@@ -168,8 +158,9 @@ static void test_end_to_end_stop_and_restart(void **state)
     cJSON_Delete(devices);
 
     cJSON *config = harness_get_json(d, "/api/v1/config");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring,
-                        "Integration");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring,
+        "Integration");
     cJSON_Delete(config);
 
     /* What the first half hour looks like before the stop (once it is written). */
@@ -182,7 +173,8 @@ static void test_end_to_end_stop_and_restart(void **state)
         harness_sleep_ms(100);
     }
     harness_sleep_ms(600);
-    const char *early = "/api/v1/series?name=home_w&from=2026-06-21T06:00:00Z&to=2026-06-21T06:30:00Z&step=60";
+    const char *early =
+        "/api/v1/series?name=home_w&from=2026-06-21T06:00:00Z&to=2026-06-21T06:30:00Z&step=60";
     double first_ts_before = 0, first_avg_before = 0;
     int points_before = series_count(d, early, &first_ts_before, &first_avg_before);
     assert_int_equal(points_before, 30);
@@ -222,12 +214,19 @@ static void test_stop_writes_what_is_buffered(void **state)
     cJSON_Delete(status);
     harness_sleep_ms(500);
     /* Nothing is in the database yet: the series is unknown (404) or empty. */
-    struct http_reply r = harness_http(d, "GET", "/api/v1/series?name=grid_w&from=2026-06-21T00:00:00Z&to=2026-06-22T00:00:00Z&step=60", NULL, 0, NULL);
+    struct http_reply r = harness_http(
+        d, "GET",
+        "/api/v1/series?name=grid_w&from=2026-06-21T00:00:00Z&to=2026-06-22T00:00:00Z&step=60",
+        NULL, 0, NULL);
     assert_true(r.status == 404 || strstr(r.body, "\"ts\":[]") != NULL);
     http_reply_free(&r);
     assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
     assert_true(harness_start(d, NULL));
-    assert_true(series_count(d, "/api/v1/series?name=grid_w&from=2026-06-21T00:00:00Z&to=2026-06-22T00:00:00Z&step=60", NULL, NULL) > 0);
+    assert_true(
+        series_count(
+            d,
+            "/api/v1/series?name=grid_w&from=2026-06-21T00:00:00Z&to=2026-06-22T00:00:00Z&step=60",
+            NULL, NULL) > 0);
     assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
 }
 
@@ -253,7 +252,8 @@ static void test_http_errors(void **state)
     assert_non_null(strstr(r.body, "from: expected an ISO-8601 time or Unix seconds"));
     http_reply_free(&r);
 
-    r = harness_http(d, "GET", "/api/v1/series?name=pv_w&from=2026-06-22&to=2026-06-21", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/api/v1/series?name=pv_w&from=2026-06-22&to=2026-06-21", NULL, 0,
+                     NULL);
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body, "from: must be before to"));
     http_reply_free(&r);
@@ -263,7 +263,8 @@ static void test_http_errors(void **state)
     assert_non_null(strstr(r.body, "step: expected seconds"));
     http_reply_free(&r);
 
-    r = harness_http(d, "GET", "/api/v1/series?name=pv_w&from=2020-01-01&to=2026-01-01&step=1", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/api/v1/series?name=pv_w&from=2020-01-01&to=2026-01-01&step=1",
+                     NULL, 0, NULL);
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body, "step: too small for the range"));
     http_reply_free(&r);
@@ -317,7 +318,8 @@ static void test_sighup_reload(void **state)
     assert_true(harness_start(d, NULL));
 
     /* An invalid new config is refused with its errors; the old one stays. */
-    harness_write_config(d, "{\"battery\": {\"capacity_wh\": -5}, \"pv\": {\"planes\": [{\"tilt\": 30}]}}");
+    harness_write_config(
+        d, "{\"battery\": {\"capacity_wh\": -5}, \"pv\": {\"planes\": [{\"tilt\": 30}]}}");
     kill(d->pid, SIGHUP);
     assert_true(harness_wait_log(d, "new config rejected; keeping the running one", 5000));
     const char *log = harness_log(d);
@@ -325,7 +327,8 @@ static void test_sighup_reload(void **state)
     assert_non_null(strstr(log, "pv.planes[0].peak_w: is required"));
     cJSON *config = harness_get_json(d, "/api/v1/config");
     assert_non_null(config);
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring, "Before");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring, "Before");
     cJSON_Delete(config);
 
     /* A valid one is applied without a restart. */
@@ -333,8 +336,11 @@ static void test_sighup_reload(void **state)
     kill(d->pid, SIGHUP);
     assert_true(harness_wait_log(d, "config reloaded", 5000));
     config = harness_get_json(d, "/api/v1/config");
-    assert_string_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring, "After");
-    assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(config, "battery"), "capacity_wh")->valuedouble, 1500);
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(config, "site"), "name")->valuestring, "After");
+    assert_int_equal((int)cJSON_GetObjectItem(cJSON_GetObjectItem(config, "battery"), "capacity_wh")
+                         ->valuedouble,
+                     1500);
     cJSON_Delete(config);
     assert_true(harness_wait_log(d, "sim: settings applied", 2000));
 
@@ -353,12 +359,13 @@ static void test_invalid_config_is_refused(void **state)
 {
     struct daemon_proc *d = *state;
     harness_write_config(d, "{\n  \"battery\": {\"capacity_wh\": -5, \"coupling\": \"wireless\"},\n"
-                             "  \"devices\": [{\"id\": \"x\", \"type\": \"toaster\"}]\n}\n");
+                            "  \"devices\": [{\"id\": \"x\", \"type\": \"toaster\"}]\n}\n");
     char out[4096];
     const char *check[] = {"--check-config", "--config", d->config_path, NULL};
     assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
     assert_non_null(strstr(out, "battery.capacity_wh: must be > 0 and <= 100000, got -5"));
-    assert_non_null(strstr(out, "battery.coupling: must be one of \"ac\", \"dc\", got \"wireless\""));
+    assert_non_null(
+        strstr(out, "battery.coupling: must be one of \"ac\", \"dc\", got \"wireless\""));
     assert_non_null(strstr(out, "devices[0].type: unknown device type \"toaster\""));
 
     const char *run[] = {"--config", d->config_path, "--db", d->db_path, NULL};
@@ -380,11 +387,14 @@ static void test_invalid_config_is_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_end_to_end_stop_and_restart, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_stop_writes_what_is_buffered, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_http_errors, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_sighup_reload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_invalid_config_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_end_to_end_stop_and_restart, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_stop_writes_what_is_buffered, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_http_errors, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_sighup_reload, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_config_is_refused, harness_setup,
+                                        harness_teardown),
     };
     return cmocka_run_group_tests_name("daemon", tests, NULL, NULL);
 }

@@ -15,41 +15,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-static struct daemon_proc daemon_under_test;
-
-static int setup(void **state)
-{
-    harness_init(&daemon_under_test);
-    *state = &daemon_under_test;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    harness_cleanup(&daemon_under_test);
-    return 0;
-}
-
 /* Berlin, two railing planes, an 800 W inverter, a 2.24 kWh AC battery; a day/night
  * tariff and our own solar forecast, so no network is needed. 600x: a wall second is ten
  * simulated minutes. */
-static void write_config_prices(struct daemon_proc *d, const char *optimizer, double day_price, double night_price)
+static void write_config_prices(struct daemon_proc *d, const char *optimizer, double day_price,
+                                double night_price)
 {
     char json[4096];
     snprintf(json, sizeof json,
              "{\n"
              "  \"site\": {\"name\": \"planner test\", \"latitude\": 52.52, \"longitude\": 13.40,"
              " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"pv\": {\"planes\": [{\"name\": \"east\", \"tilt\": 60, \"azimuth\": -90, \"peak_w\": 445},"
+             "  \"pv\": {\"planes\": [{\"name\": \"east\", \"tilt\": 60, \"azimuth\": -90, "
+             "\"peak_w\": 445},"
              " {\"name\": \"west\", \"tilt\": 60, \"azimuth\": 90, \"peak_w\": 445}]},\n"
              "  \"inverter\": {\"ac_limit_w\": 800},\n"
              "  \"battery\": {\"capacity_wh\": 2240, \"soc_min_pct\": 10, \"soc_max_pct\": 95},\n"
-             "  \"simulation\": {\"speed\": 600, \"start\": \"2026-06-22T04:00:00Z\", \"cloudiness_pct\": 30},\n"
+             "  \"simulation\": {\"speed\": 600, \"start\": \"2026-06-22T04:00:00Z\", "
+             "\"cloudiness_pct\": 30},\n"
              "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
              "  \"providers\": [\n"
              "    {\"id\": \"tariff\", \"type\": \"tou\", \"zones\": [\n"
-             "      {\"days\": \"daily\", \"from\": \"06:00\", \"to\": \"22:00\", \"price_per_kwh\": %g},\n"
-             "      {\"days\": \"daily\", \"from\": \"22:00\", \"to\": \"06:00\", \"price_per_kwh\": %g}]},\n"
+             "      {\"days\": \"daily\", \"from\": \"06:00\", \"to\": \"22:00\", "
+             "\"price_per_kwh\": %g},\n"
+             "      {\"days\": \"daily\", \"from\": \"22:00\", \"to\": \"06:00\", "
+             "\"price_per_kwh\": %g}]},\n"
              "    {\"id\": \"forecast\", \"type\": \"sim_solar\"}],\n"
              "  \"tariff\": {\"feed_in_per_kwh\": 0},\n"
              "  \"investment\": {\"modules_price\": 450, \"battery_price\": 700},\n"
@@ -147,8 +137,9 @@ static void test_cheap_nights_are_used_when_grid_charging_is_allowed(void **stat
 {
     struct daemon_proc *d = *state;
     /* A wide day/night spread: filling the battery at night for the morning pays. */
-    write_config_prices(d, "{\"strategy\": \"optimal\", \"allow_grid_charge\": true, \"wear_cost_per_kwh\": 0.02}",
-                        0.45, 0.10);
+    write_config_prices(
+        d, "{\"strategy\": \"optimal\", \"allow_grid_charge\": true, \"wear_cost_per_kwh\": 0.02}",
+        0.45, 0.10);
     assert_true(harness_start(d, NULL));
     cJSON *plan = wait_plan(d, 0, 5000);
     const cJSON *summary = cJSON_GetObjectItem(plan, "summary");
@@ -173,7 +164,8 @@ static void expect_put(struct daemon_proc *d, const char *body, long status, con
 {
     struct http_reply reply = harness_http(d, "PUT", "/api/v1/strategy", body, strlen(body), NULL);
     if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("PUT %s: expected %ld with \"%s\", got %ld: %s", body, status, needle, reply.status, reply.body);
+        fail_msg("PUT %s: expected %ld with \"%s\", got %ld: %s", body, status, needle,
+                 reply.status, reply.body);
     http_reply_free(&reply);
 }
 
@@ -190,15 +182,17 @@ static void test_strategy_switches_at_run_time_and_on_reload(void **state)
     assert_string_equal(text(cJSON_GetObjectItem(plan, "summary"), "reason"), "strategy");
     cJSON_Delete(plan);
 
-    expect_put(d, "{\"strategy\": \"cheapest\"}", 400, "strategy: unknown strategy \\\"cheapest\\\"");
+    expect_put(d, "{\"strategy\": \"cheapest\"}", 400,
+               "strategy: unknown strategy \\\"cheapest\\\"");
     expect_put(d, "{\"strategy\": 3}", 400, "strategy: is required and must be a string");
     expect_put(d, "[1,2", 400, "body: expected a JSON object");
     expect_put(d, "{\"strategy\": \"fixed_schedule\"}", 400, "optimizer.schedule");
 
     /* A new strategy in the config file wins over the run-time choice. */
-    write_config(d, "{\"strategy\": \"fixed_schedule\", \"schedule\": ["
-                    "{\"from\": \"06:00\", \"to\": \"17:00\", \"mode\": \"hold\"},"
-                    "{\"from\": \"17:00\", \"to\": \"06:00\", \"mode\": \"discharge\", \"power_w\": 400}]}");
+    write_config(
+        d, "{\"strategy\": \"fixed_schedule\", \"schedule\": ["
+           "{\"from\": \"06:00\", \"to\": \"17:00\", \"mode\": \"hold\"},"
+           "{\"from\": \"17:00\", \"to\": \"06:00\", \"mode\": \"discharge\", \"power_w\": 400}]}");
     kill(d->pid, SIGHUP);
     assert_true(harness_wait_log(d, "(fixed_schedule, config)", 5000));
     plan = wait_plan(d, 0, 1000);
@@ -237,7 +231,8 @@ static void test_load_forecast_and_savings_from_measurements(void **state)
     const cJSON *power = cJSON_GetObjectItem(load, "power_w");
     assert_true(cJSON_GetArraySize(power) >= 150);
     const cJSON *value;
-    cJSON_ArrayForEach(value, power) assert_true(value->valuedouble > 0 && value->valuedouble < 5000);
+    cJSON_ArrayForEach(value, power)
+        assert_true(value->valuedouble > 0 && value->valuedouble < 5000);
     /* Forecasts made before each slot began, compared with what the meter then saw. */
     const cJSON *accuracy = cJSON_GetObjectItem(load, "accuracy");
     assert_true(number(accuracy, "slots") >= 8);
@@ -252,7 +247,8 @@ static void test_load_forecast_and_savings_from_measurements(void **state)
     /* The sun was up: the modules saved money, and without them it costs the whole load. */
     assert_true(number(total, "saved_vs_no_pv") > 0);
     assert_true(number(total, "cost_no_pv") >= number(total, "cost_no_battery"));
-    assert_true(fabs(number(total, "cost_no_pv") - number(total, "load_kwh") * 0.40) < 0.02 + 0.1 * number(total, "load_kwh"));
+    assert_true(fabs(number(total, "cost_no_pv") - number(total, "load_kwh") * 0.40) <
+                0.02 + 0.1 * number(total, "load_kwh"));
     const cJSON *period = cJSON_GetArrayItem(cJSON_GetObjectItem(savings, "periods"), 0);
     assert_string_equal(text(period, "period"), "2026-06-22");
     const cJSON *payback = cJSON_GetObjectItem(savings, "payback");
@@ -272,10 +268,14 @@ static void test_load_forecast_and_savings_from_measurements(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_plan_obeys_limits_and_beats_self_consumption, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_cheap_nights_are_used_when_grid_charging_is_allowed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_strategy_switches_at_run_time_and_on_reload, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_load_forecast_and_savings_from_measurements, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plan_obeys_limits_and_beats_self_consumption,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_cheap_nights_are_used_when_grid_charging_is_allowed,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_strategy_switches_at_run_time_and_on_reload,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_load_forecast_and_savings_from_measurements,
+                                        harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -135,10 +135,12 @@ static void test_step_ac(void **state)
     assert_near(r.import_w, 250.0, EPS);
     assert_near(r.cost, 0.01875, EPS);
 
-    /* The battery never exports: discharge with PV covering the load does nothing. */
+    /* The battery never exports; with PV covering the load, "discharge" stores the
+     * surplus the plan did not expect instead of giving it away. */
     r = step(&b, 0.30, 0.10, 600, 500, 500, BALKON_OPT_DISCHARGE, 400);
-    assert_near(r.battery_w, 0.0, EPS);
-    assert_near(r.export_w, 100.0, EPS);
+    assert_near(r.battery_w, -100.0, EPS);
+    assert_near(r.export_w, 0.0, EPS);
+    assert_true(r.soc_wh > 500.0);
 }
 
 static void test_step_ac_cap_and_grid_charge(void **state)

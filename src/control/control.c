@@ -1,0 +1,249 @@
+/* The control module: on every meter reading, asks the controller (include/balkon/
+ * controller.h) for the battery setpoint that keeps the grid at its target in the mode the
+ * plan gives for the current slot, and sends it to the battery as a command. A one-second
+ * timer notices a meter that went quiet, so the failsafe engages without readings.
+ *
+ * The battery is the configured control.battery, else the first device that reports the
+ * battery role; PV is what devices with the inverter role report. */
+#include "balkon/controller.h"
+
+#include "balkon/bus.h"
+#include "balkon/config.h"
+#include "balkon/error.h"
+#include "balkon/log.h"
+#include "balkon/module.h"
+#include "balkon/timeutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WATCHDOG_MS 1000
+#define MAX_PLAN_SLOTS 400
+
+struct planned_slot {
+    int64_t ts_ms;
+    enum balkon_ctl_mode mode;
+    double power_w;
+};
+
+struct control {
+    struct balkon_ctx *ctx;
+    uv_timer_t watchdog;
+    struct balkon_ctl ctl;
+    char battery_id[BALKON_ID_MAX];
+    double battery_w, soc_pct, pv_w;
+    double grid_w;
+    int64_t meter_ts_ms;
+    struct planned_slot plan[MAX_PLAN_SLOTS];
+    size_t plan_count;
+    uint64_t commands_sent;
+    uint64_t next_request_id;
+    int64_t last_command_ms;
+    enum balkon_ctl_state last_state;
+};
+
+static void params_from_config(const struct balkon_config *config, struct balkon_ctl_params *p)
+{
+    balkon_ctl_params_init(p);
+    p->target_grid_w = config->control.target_grid_w;
+    p->deadband_w = config->control.deadband_w;
+    p->max_step_w = config->control.max_step_w;
+    p->settle_s = config->control.settle_s;
+    p->meter_stale_s = config->control.meter_stale_s;
+    p->safe_output_w = config->control.safe_output_w;
+    p->max_charge_w = config->battery.max_charge_w;
+    p->max_discharge_w = config->battery.max_discharge_w;
+    p->ac_limit_w = config->inverter.ac_limit_w;
+    p->soc_min_pct = config->battery.soc_min_pct;
+    p->soc_max_pct = config->battery.soc_max_pct;
+}
+
+/* The plan's command for the slot holding now_ms; self-consumption without a plan. */
+static const struct planned_slot *current_slot(const struct control *c, int64_t now_ms)
+{
+    for (size_t i = 0; i < c->plan_count; i++)
+        if (now_ms >= c->plan[i].ts_ms && now_ms < c->plan[i].ts_ms + 900000)
+            return &c->plan[i];
+    return NULL;
+}
+
+static void publish_status(struct control *c, int64_t now_ms, const char *mode)
+{
+    const struct balkon_config *config = c->ctx->config;
+    struct ev_control_status status = {
+        .ts_ms = now_ms,
+        .enabled = config->control.enabled,
+        .target_w = c->ctl.params.target_grid_w,
+        .grid_w = c->grid_w,
+        .error_w = c->ctl.error_w,
+        .setpoint_w = c->commands_sent ? c->ctl.setpoint_w : NAN,
+        .battery_w = c->battery_w,
+        .commands_sent = c->commands_sent,
+        .last_command_ts_ms = c->commands_sent ? c->last_command_ms : INT64_MIN,
+    };
+    snprintf(status.battery_id, sizeof status.battery_id, "%s", c->battery_id);
+    snprintf(status.mode, sizeof status.mode, "%s", mode);
+    snprintf(status.state, sizeof status.state, "%s",
+             !config->control.enabled || !c->battery_id[0] ? "off" : balkon_ctl_state_name(c->ctl.state));
+    balkon_bus_publish(c->ctx->bus, BUS_EV_CONTROL_STATUS, &status);
+}
+
+static void step(struct control *c)
+{
+    const struct balkon_config *config = c->ctx->config;
+    int64_t now_ms = balkon_clock_now_ms(&c->ctx->clock);
+    const struct planned_slot *slot = current_slot(c, now_ms);
+    enum balkon_ctl_mode mode = slot ? slot->mode : BALKON_CTL_SELF_CONSUMPTION;
+    if (!config->control.enabled || !c->battery_id[0] || c->meter_ts_ms == INT64_MIN) {
+        if (c->meter_ts_ms != INT64_MIN)
+            publish_status(c, now_ms, balkon_ctl_mode_name(mode));
+        return;
+    }
+    struct balkon_ctl_input in = {
+        .now_s = (double)now_ms / 1000.0,
+        .grid_w = c->grid_w,
+        .meter_ts_s = (double)c->meter_ts_ms / 1000.0,
+        .battery_w = c->battery_w,
+        .pv_w = c->pv_w,
+        .soc_pct = c->soc_pct,
+        .mode = mode,
+        .mode_power_w = slot && mode == BALKON_CTL_GRID_CHARGE ? fabs(slot->power_w) : 0,
+    };
+    double setpoint_w;
+    if (balkon_ctl_step(&c->ctl, &in, &setpoint_w)) {
+        struct ev_device_command command = {.value = setpoint_w, .request_id = ++c->next_request_id};
+        snprintf(command.device_id, sizeof command.device_id, "%s", c->battery_id);
+        snprintf(command.command, sizeof command.command, "setpoint");
+        snprintf(command.source, sizeof command.source, "control");
+        c->commands_sent++;
+        c->last_command_ms = now_ms;
+        balkon_bus_publish(c->ctx->bus, BUS_EV_DEVICE_COMMAND, &command);
+    }
+    if (c->ctl.state != c->last_state) {
+        if (c->ctl.state == BALKON_CTL_FAILSAFE)
+            log_warn("control", "no meter reading for %.0f s: failsafe, battery at %.0f W",
+                     in.now_s - in.meter_ts_s, c->ctl.setpoint_w);
+        else if (c->last_state == BALKON_CTL_FAILSAFE)
+            log_notice("control", "meter readings are back: tracking %+.0f W again", c->ctl.params.target_grid_w);
+        c->last_state = c->ctl.state;
+    }
+    publish_status(c, now_ms, balkon_ctl_mode_name(mode));
+}
+
+/* How a slot's plan is run against what really happens (as balkon_opt_command_follow
+ * does in the replay): "discharge" covers the load and also stores surplus the forecast
+ * missed (export earns nothing); "idle" becomes "hold"; the others stay. */
+static enum balkon_ctl_mode control_mode(const char *plan_mode)
+{
+    enum balkon_ctl_mode mode = balkon_ctl_mode_from_name(plan_mode);
+    if (mode == BALKON_CTL_DISCHARGE)
+        return BALKON_CTL_SELF_CONSUMPTION;
+    if (mode == BALKON_CTL_IDLE)
+        return BALKON_CTL_HOLD;
+    return mode;
+}
+
+static double value_of(const struct ev_device_state *state, const char *name)
+{
+    for (size_t i = 0; i < state->value_count; i++)
+        if (strcmp(state->values[i].name, name) == 0)
+            return state->values[i].value;
+    return NAN;
+}
+
+static void on_event(enum bus_event event, const void *payload, void *user)
+{
+    struct control *c = user;
+    switch (event) {
+    case BUS_EV_METER_READING: {
+        const struct ev_meter_reading *reading = payload;
+        c->grid_w = reading->grid_w;
+        c->meter_ts_ms = reading->ts_ms;
+        step(c);
+        break;
+    }
+    case BUS_EV_DEVICE_STATE: {
+        const struct ev_device_state *state = payload;
+        const char *wanted = c->ctx->config->control.battery;
+        if ((state->roles & DEVICE_ROLE_BATTERY) && state->online &&
+            (wanted[0] ? strcmp(state->device_id, wanted) == 0 : !c->battery_id[0] || strcmp(state->device_id, c->battery_id) == 0)) {
+            snprintf(c->battery_id, sizeof c->battery_id, "%s", state->device_id);
+            c->battery_w = value_of(state, "power_w");
+            c->soc_pct = value_of(state, "soc_pct");
+        }
+        if (state->roles & DEVICE_ROLE_INVERTER)
+            c->pv_w = value_of(state, "power_w");
+        break;
+    }
+    case BUS_EV_PLAN: {
+        const struct ev_plan *plan = payload;
+        bool self_consumption = strcmp(plan->strategy, "self_consumption") == 0;
+        c->plan_count = plan->count < MAX_PLAN_SLOTS ? plan->count : MAX_PLAN_SLOTS;
+        for (size_t i = 0; i < c->plan_count; i++)
+            c->plan[i] = (struct planned_slot){plan->slots[i].slot_ts_ms,
+                                               self_consumption ? BALKON_CTL_SELF_CONSUMPTION
+                                                                : control_mode(plan->slots[i].mode),
+                                               plan->slots[i].battery_w};
+        break;
+    }
+    case BUS_EV_CONFIG_CHANGED: {
+        struct balkon_ctl_params params;
+        params_from_config(c->ctx->config, &params);
+        c->ctl.params = params;
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static void watchdog_cb(uv_timer_t *timer) { step(timer->data); }
+
+static const enum bus_event EVENTS[] = {BUS_EV_METER_READING, BUS_EV_DEVICE_STATE, BUS_EV_PLAN, BUS_EV_CONFIG_CHANGED};
+#define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
+
+static int control_start(struct balkon_ctx *ctx, void **state)
+{
+    struct control *c = calloc(1, sizeof *c);
+    if (!c)
+        return BALKON_E_NOMEM;
+    c->ctx = ctx;
+    c->battery_w = c->soc_pct = c->pv_w = c->grid_w = NAN;
+    c->meter_ts_ms = INT64_MIN;
+    struct balkon_ctl_params params;
+    params_from_config(ctx->config, &params);
+    balkon_ctl_init(&c->ctl, &params);
+    c->last_state = c->ctl.state;
+    for (size_t i = 0; i < EVENT_COUNT; i++) {
+        int rc = balkon_bus_subscribe(ctx->bus, EVENTS[i], on_event, c);
+        if (rc < 0) {
+            for (size_t j = 0; j < i; j++)
+                balkon_bus_unsubscribe(ctx->bus, EVENTS[j], on_event, c);
+            free(c);
+            return rc;
+        }
+    }
+    uv_timer_init(ctx->loop, &c->watchdog);
+    c->watchdog.data = c;
+    uint64_t period_ms = balkon_clock_wall_ms(&ctx->clock, WATCHDOG_MS);
+    uv_timer_start(&c->watchdog, watchdog_cb, period_ms ? period_ms : 1, period_ms ? period_ms : 1);
+    *state = c;
+    return 0;
+}
+
+static void control_stop(void *state)
+{
+    struct control *c = state;
+    for (size_t i = 0; i < EVENT_COUNT; i++)
+        balkon_bus_unsubscribe(c->ctx->bus, EVENTS[i], on_event, c);
+    uv_close((uv_handle_t *)&c->watchdog, NULL);
+}
+
+const struct balkon_module balkon_module_control = {
+    .name = "control",
+    .start = control_start,
+    .stop = control_stop,
+    .free = free,
+};

@@ -1,0 +1,110 @@
+/* POST /api/v1/devices/{id}/command {"command": "setpoint", "value": 300}
+ *   Sends a command to a device: "switch" (plugs: value 1 on, 0 off), "limit" (inverters:
+ *   W, non-persistent), "setpoint" (batteries: W, + discharge / − charge), "auto"
+ *   (batteries: back to their own logic). 202 with the request id when the device's driver
+ *   took it (the outcome lands in the command log), 400 when it refused it (the reason),
+ *   404 for an unknown device. Note that the real-time control, when enabled, overrides a
+ *   manual battery setpoint at its next step.
+ * GET /api/v1/commands?device=&limit=
+ *   The command log, newest first. */
+#include "http_internal.h"
+
+#include "balkon/bus.h"
+#include "balkon/store.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool device_known(const struct http_state *state, const char *id)
+{
+    for (size_t i = 0; i < state->device_count; i++)
+        if (strcmp(state->devices[i].device_id, id) == 0)
+            return true;
+    return false;
+}
+
+void api_device_command_post(struct http_state *state, const struct http_request *request,
+                             struct http_response *response)
+{
+    if (!device_known(state, request->path_param)) {
+        http_reply_error(response, 404, "no such device: %s (see GET /api/v1/devices)", request->path_param);
+        return;
+    }
+    cJSON *body = request->body ? cJSON_ParseWithLength(request->body, request->body_size) : NULL;
+    if (!cJSON_IsObject(body)) {
+        cJSON_Delete(body);
+        http_reply_error(response, 400, "body: expected a JSON object like {\"command\": \"switch\", \"value\": 1}");
+        return;
+    }
+    static const char *const commands[] = {"switch", "limit", "setpoint", "auto"};
+    const cJSON *command = cJSON_GetObjectItemCaseSensitive(body, "command");
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(body, "value");
+    bool known = false;
+    for (size_t i = 0; cJSON_IsString(command) && i < sizeof commands / sizeof *commands; i++)
+        known |= strcmp(command->valuestring, commands[i]) == 0;
+    /* The API's request ids have the top bit set, so they never match the control's. */
+    struct ev_device_command ev = {.request_id = (UINT64_C(1) << 63) | ++state->next_request_id};
+    if (!known) {
+        http_reply_error(response, 400, "command: must be one of \"switch\", \"limit\", \"setpoint\", \"auto\"");
+    } else if (strcmp(command->valuestring, "auto") != 0 && (!cJSON_IsNumber(value) || !isfinite(value->valuedouble))) {
+        http_reply_error(response, 400, "value: is required for \"%s\" and must be a number", command->valuestring);
+    } else if (strcmp(command->valuestring, "switch") == 0 && value->valuedouble != 0 && value->valuedouble != 1) {
+        http_reply_error(response, 400, "value: \"switch\" takes 1 (on) or 0 (off), got %g", value->valuedouble);
+    } else {
+        snprintf(ev.device_id, sizeof ev.device_id, "%.31s", request->path_param);
+        snprintf(ev.command, sizeof ev.command, "%s", command->valuestring);
+        snprintf(ev.source, sizeof ev.source, "api");
+        ev.value = cJSON_IsNumber(value) ? value->valuedouble : 0;
+    }
+    cJSON_Delete(body);
+    if (!ev.device_id[0])
+        return;
+    balkon_bus_publish(state->ctx->bus, BUS_EV_DEVICE_COMMAND, &ev);
+    /* A refusal comes back while the publish runs; acceptance comes later. */
+    if (state->last_result.request_id == ev.request_id && !state->last_result.ok) {
+        http_reply_error(response, 400, "%s: %s", ev.command, state->last_result.detail);
+        return;
+    }
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddNumberToObject(json, "request_id", (double)(ev.request_id & ~(UINT64_C(1) << 63)));
+    cJSON_AddStringToObject(json, "device", ev.device_id);
+    cJSON_AddStringToObject(json, "command", ev.command);
+    cJSON_AddNumberToObject(json, "value", ev.value);
+    cJSON_AddStringToObject(json, "state", state->last_result.request_id == ev.request_id ? "done" : "pending");
+    http_reply_json(response, 202, json);
+}
+
+void api_commands_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+{
+    const char *device = http_query(request, "device");
+    long limit = 50;
+    const char *limit_text = http_query(request, "limit");
+    if (limit_text) {
+        char *end;
+        limit = strtol(limit_text, &end, 10);
+        if (!*limit_text || *end || limit < 1 || limit > 1000) {
+            http_reply_error(response, 400, "limit: must be a whole number from 1 to 1000, got \"%.20s\"", limit_text);
+            return;
+        }
+    }
+    struct balkon_command_record *records = NULL;
+    size_t count = 0;
+    if (balkon_store_command_list(state->ctx->store, device, (size_t)limit, &records, &count) < 0) {
+        http_reply_error(response, 500, "cannot read the command log: %s", balkon_store_errmsg(state->ctx->store));
+        return;
+    }
+    cJSON *json = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(json, "commands");
+    for (size_t i = 0; i < count; i++) {
+        cJSON *item = cJSON_CreateObject();
+        http_add_time(item, "ts", records[i].ts_ms);
+        cJSON_AddStringToObject(item, "device", records[i].device_id);
+        cJSON_AddStringToObject(item, "command", records[i].command);
+        cJSON_AddStringToObject(item, "value", records[i].value);
+        cJSON_AddStringToObject(item, "result", records[i].result);
+        cJSON_AddItemToArray(list, item);
+    }
+    free(records);
+    http_reply_json(response, 200, json);
+}

@@ -1,0 +1,31 @@
+/* GET /api/v1/control: what the real-time control is doing: the plan's mode, the grid
+ * target, the last reading and error, the setpoint it sent and the battery's power. */
+#include "http_internal.h"
+
+#include <math.h>
+
+void api_control_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+{
+    if (!state->have_control) {
+        http_reply_error(response, 404, "the control has not run yet (no meter reading, or control.enabled is false)");
+        return;
+    }
+    const struct ev_control_status *c = &state->control;
+    cJSON *json = cJSON_CreateObject();
+    http_add_time(json, "ts", c->ts_ms);
+    cJSON_AddBoolToObject(json, "enabled", c->enabled);
+    cJSON_AddStringToObject(json, "battery", c->battery_id);
+    cJSON_AddStringToObject(json, "mode", c->mode);
+    cJSON_AddStringToObject(json, "state", c->state);
+    http_add_number(json, "target_w", c->target_w);
+    http_add_number(json, "grid_w", round(c->grid_w * 10) / 10);
+    http_add_number(json, "error_w", round(c->error_w * 10) / 10);
+    http_add_number(json, "setpoint_w", round(c->setpoint_w * 10) / 10);
+    http_add_number(json, "battery_w", round(c->battery_w * 10) / 10);
+    cJSON_AddNumberToObject(json, "commands_sent", (double)c->commands_sent);
+    if (c->last_command_ts_ms == INT64_MIN)
+        cJSON_AddNullToObject(json, "last_command");
+    else
+        http_add_time(json, "last_command", c->last_command_ts_ms);
+    http_reply_json(response, 200, json);
+}

@@ -1,0 +1,251 @@
+/* A daemon's database as the replay's data: the household's load (home_w) and what PV
+ * delivered (pv_w) as 15-minute means, and the prices the first enabled price provider
+ * stored, known as early as the provider publishes them. The database is opened as the
+ * daemon opens it (which migrates an older schema) and only read.
+ *
+ * Where the 5-minute roll-ups were already pruned (storage.rollup_5m_retention_days) only
+ * hourly means are left: an hour without any 15-minute bucket takes its hourly mean in all
+ * four slots. Slots still without data are gaps: not replayed, not learnt from. */
+#include "replay_internal.h"
+
+#include "balkon/config.h"
+#include "balkon/error.h"
+#include "balkon/provider.h"
+#include "balkon/store.h"
+#include "balkon/timeutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define SLOT_MS ((int64_t)BALKON_REPLAY_SLOT_S * 1000)
+#define CHUNK_BUCKETS INT64_C(90000) /* below the store's per-query limit */
+
+/* Reads one series' means at step_ms into values (NaN where there are none). With
+ * only_empty, a bucket fills the slots it spans only where none of them has a value. */
+static int read_buckets(struct balkon_store *store, const char *name, const struct replay_data *data,
+                        int64_t step_ms, double *values, bool only_empty)
+{
+    const struct balkon_replay_series *series = &data->series;
+    int64_t start_ms = series->slots[0].ts_ms;
+    int64_t end_ms = start_ms + (int64_t)series->count * SLOT_MS;
+    int64_t per = step_ms / SLOT_MS;
+    for (int64_t from = balkon_floor_ms(start_ms, step_ms); from < end_ms; from += CHUNK_BUCKETS * step_ms) {
+        int64_t to = from + CHUNK_BUCKETS * step_ms < end_ms ? from + CHUNK_BUCKETS * step_ms : end_ms;
+        struct balkon_bucket *buckets = NULL;
+        size_t n = 0;
+        int err = balkon_store_query(store, name, from, to, step_ms, &buckets, &n);
+        if (err)
+            return err;
+        for (size_t i = 0; i < n; i++) {
+            int64_t first = (buckets[i].ts_ms - start_ms) / SLOT_MS;
+            bool empty = true;
+            for (int64_t k = first; only_empty && k < first + per; k++)
+                if (k >= 0 && (size_t)k < series->count && isfinite(values[k]))
+                    empty = false;
+            for (int64_t k = first; empty && k < first + per; k++)
+                if (k >= 0 && (size_t)k < series->count)
+                    values[k] = buckets[i].avg;
+        }
+        free(buckets);
+    }
+    return BALKON_OK;
+}
+
+static int read_series(struct balkon_store *store, const char *name, const struct replay_data *data,
+                       double *values)
+{
+    for (size_t i = 0; i < data->series.count; i++)
+        values[i] = NAN;
+    int err = read_buckets(store, name, data, SLOT_MS, values, false);
+    if (!err)
+        err = read_buckets(store, name, data, BALKON_MS_PER_HOUR, values, true);
+    return err;
+}
+
+/* The stored prices; tariff.import_per_kwh where none is stored. A slot's prices reach to
+ * the end of tomorrow for a computed tariff, and for a day-ahead market once its
+ * publication hour has passed (the end of today before). */
+static int read_prices(struct balkon_store *store, const struct balkon_config *config,
+                       struct replay_data *data)
+{
+    struct balkon_replay_series *series = &data->series;
+    const struct balkon_provider_config *pc = replay_price_provider(config);
+    const struct balkon_provider *provider = pc ? balkon_provider_find(pc->type) : NULL;
+    snprintf(data->currency, sizeof data->currency, "%s", config->tariff.currency);
+    for (size_t i = 0; i < series->count; i++) {
+        struct balkon_replay_slot *slot = &series->slots[i];
+        slot->import_price_per_kwh = config->tariff.import_per_kwh;
+        slot->feed_in_per_kwh = config->tariff.feed_in_per_kwh;
+        slot->price_known = false;
+        slot->prices_until = series->count;
+    }
+    if (!provider) {
+        snprintf(data->prices, sizeof data->prices,
+                 "tariff.import_per_kwh %.4g in every slot (no price provider configured)",
+                 config->tariff.import_per_kwh);
+        return BALKON_OK;
+    }
+    struct balkon_price_slot *prices = NULL;
+    size_t n = 0;
+    char currency[4] = "";
+    int64_t start_ms = series->slots[0].ts_ms;
+    int err = balkon_store_prices_get(store, pc->id, start_ms, start_ms + (int64_t)series->count * SLOT_MS,
+                                      &prices, &n, currency);
+    if (err)
+        return err;
+    if (n && currency[0])
+        snprintf(data->currency, sizeof data->currency, "%s", currency);
+    for (size_t i = 0; i < n; i++) {
+        int64_t offset = prices[i].slot_ts_ms - start_ms;
+        if (offset < 0 || offset % SLOT_MS || !isfinite(prices[i].price_per_kwh))
+            continue;
+        size_t k = (size_t)(offset / SLOT_MS);
+        if (k < series->count) {
+            series->slots[k].import_price_per_kwh = prices[i].price_per_kwh;
+            series->slots[k].price_known = true;
+        }
+    }
+    free(prices);
+    size_t known = 0;
+    for (size_t i = 0; i < series->count; i++) {
+        struct balkon_replay_slot *slot = &series->slots[i];
+        size_t day = data->day_of[i];
+        bool tomorrow = provider->schedule == PROVIDER_SCHEDULE_LOCAL ||
+                        (provider->schedule == PROVIDER_SCHEDULE_DAY_AHEAD &&
+                         slot->minute_of_day >= provider->publication_hour * 60);
+        size_t last_day = day + (tomorrow ? 2 : 1);
+        slot->prices_until = data->day_start[last_day < data->day_count ? last_day : data->day_count];
+        if (i >= series->first && i < series->last)
+            known += slot->price_known;
+    }
+    snprintf(data->prices, sizeof data->prices,
+             "stored by provider \"%s\" (%s) for %zu of the %zu slots; tariff.import_per_kwh %.4g "
+             "elsewhere",
+             pc->id, pc->type, known, series->last - series->first, config->tariff.import_per_kwh);
+    return BALKON_OK;
+}
+
+static int span_of(struct balkon_store *store, const char *path, int64_t *first_ms, int64_t *last_ms,
+                   char *msg, size_t msg_size)
+{
+    struct balkon_series_info *list = NULL;
+    size_t n = 0;
+    int err = balkon_store_list_series(store, &list, &n);
+    if (err) {
+        snprintf(msg, msg_size, "--db: cannot list the series of \"%s\": %s", path, balkon_store_errmsg(store));
+        return BALKON_E_INVAL;
+    }
+    int found = 0;
+    *first_ms = INT64_MIN;
+    *last_ms = INT64_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i].name, "home_w") != 0 && strcmp(list[i].name, "pv_w") != 0)
+            continue;
+        if (list[i].first_ts_ms == INT64_MIN)
+            continue;
+        found++;
+        *first_ms = list[i].first_ts_ms > *first_ms ? list[i].first_ts_ms : *first_ms;
+        *last_ms = list[i].last_ts_ms < *last_ms ? list[i].last_ts_ms : *last_ms;
+    }
+    free(list);
+    if (found < 2 || *first_ms > *last_ms) {
+        snprintf(msg, msg_size, "--db: \"%s\" holds no home_w and pv_w measurements (is it a "
+                 "balkonsolard database?)", path);
+        return BALKON_E_INVAL;
+    }
+    return BALKON_OK;
+}
+
+int replay_source_db(const struct replay_request *request, struct replay_data *data, char *msg,
+                     size_t msg_size)
+{
+    const struct balkon_config *config = request->config;
+    const char *path = request->db_path;
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        snprintf(msg, msg_size, "--db: cannot read \"%s\": %s", path, strerror(errno));
+        return BALKON_E_INVAL;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        snprintf(msg, msg_size, "--db: \"%s\" is not a database file", path);
+        return BALKON_E_INVAL;
+    }
+    struct balkon_store_options options = {.path = path};
+    struct balkon_store *store = NULL;
+    char why[256];
+    if (balkon_store_open(&options, &store, why, sizeof why) < 0) {
+        snprintf(msg, msg_size, "--db: %s", why);
+        return BALKON_E_INVAL;
+    }
+    int64_t first_ms, last_ms;
+    int err = span_of(store, path, &first_ms, &last_ms, msg, msg_size);
+    if (err)
+        goto done;
+
+    int64_t from_ms, to_ms;
+    if (request->from_ms != INT64_MIN) {
+        from_ms = request->from_ms;
+        to_ms = balkon_local_midnight_ms(from_ms, request->days);
+        if (to_ms <= first_ms || from_ms > last_ms) {
+            char a[16], b[16], c[16];
+            replay_format_day(from_ms, a, sizeof a);
+            replay_format_day(first_ms, b, sizeof b);
+            replay_format_day(last_ms, c, sizeof c);
+            snprintf(msg, msg_size, "--from: no measurements in the %d days from %s (\"%s\" holds %s to %s)",
+                     request->days, a, path, b, c);
+            err = BALKON_E_INVAL;
+            goto done;
+        }
+    } else {
+        /* The last N local days with data, the day of the newest sample included. */
+        to_ms = balkon_local_midnight_ms(last_ms, 1);
+        from_ms = balkon_local_midnight_ms(to_ms, -request->days);
+        if (from_ms < balkon_local_midnight_ms(first_ms, 0))
+            from_ms = balkon_local_midnight_ms(first_ms, 0);
+    }
+    int64_t start_ms = balkon_local_midnight_ms(from_ms, -(int)ceil(config->optimizer.history_days));
+    int lookahead_days = (int)(request->horizon_slots / BALKON_REPLAY_SLOTS_PER_DAY) + 2;
+    int64_t end_ms = balkon_local_midnight_ms(to_ms, lookahead_days);
+    if ((err = replay_data_alloc(data, start_ms, from_ms, to_ms, end_ms)) < 0) {
+        snprintf(msg, msg_size, "out of memory for %d days of slots", request->days);
+        goto done;
+    }
+    data->days = 0;
+    for (int64_t day = from_ms; day < to_ms; day = balkon_local_midnight_ms(day, 1))
+        data->days++;
+
+    double *load_w = malloc(data->series.count * sizeof *load_w);
+    double *pv_w = malloc(data->series.count * sizeof *pv_w);
+    if (!load_w || !pv_w) {
+        err = BALKON_E_NOMEM;
+        snprintf(msg, msg_size, "out of memory");
+    } else if ((err = read_series(store, "home_w", data, load_w)) ||
+               (err = read_series(store, "pv_w", data, pv_w)) ||
+               (err = read_prices(store, config, data))) {
+        snprintf(msg, msg_size, "%s: %s", path, balkon_store_errmsg(store));
+    } else {
+        for (size_t i = 0; i < data->series.count; i++) {
+            struct balkon_replay_slot *slot = &data->series.slots[i];
+            slot->measured = isfinite(load_w[i]) && isfinite(pv_w[i]);
+            slot->load_w = slot->measured ? fmax(0.0, load_w[i]) : 0.0;
+            slot->pv_w = slot->measured ? fmax(0.0, pv_w[i]) : 0.0;
+        }
+        char a[16], b[16];
+        replay_format_day(first_ms, a, sizeof a);
+        replay_format_day(last_ms, b, sizeof b);
+        snprintf(data->source, sizeof data->source,
+                 "measurements in %s (home_w and pv_w as 15-minute means; stored from %s to %s)",
+                 path, a, b);
+        snprintf(data->pv_forecast, sizeof data->pv_forecast,
+                 "persistence (the same time on the last day measured before)");
+    }
+    free(load_w);
+    free(pv_w);
+done:
+    balkon_store_close(store);
+    return err;
+}
