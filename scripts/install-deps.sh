@@ -10,7 +10,7 @@ build_packages=(
   libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev libmosquitto-dev
 )
 test_packages=(
-  libcmocka-dev sqlite3 glpk-utils
+  libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients
 )
 
 packages=("${build_packages[@]}")

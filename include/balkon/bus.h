@@ -42,6 +42,8 @@ enum bus_event {
     BUS_EV_DEVICE_COMMAND,    /* struct ev_device_command */
     BUS_EV_COMMAND_RESULT,    /* struct ev_command_result */
     BUS_EV_CONTROL_STATUS,    /* struct ev_control_status */
+    BUS_EV_DEVICE_ERROR,      /* struct ev_device_error */
+    BUS_EV_DEVICE_ONLINE,     /* struct ev_device_online */
     BUS_EV__COUNT
 };
 
@@ -76,8 +78,10 @@ struct ev_device_state {
     char device_id[BALKON_ID_MAX];
     char type[BALKON_ID_MAX];   /* driver type, "simulator" */
     char model[48];
+    char firmware[32];          /* "" when the device does not tell */
     unsigned roles;             /* DEVICE_ROLE_* bits */
     bool online;
+    char error[96];             /* why it is offline; "" when online */
     int64_t ts_ms;              /* when this state was read */
     size_t value_count;
     struct device_value values[EV_DEVICE_VALUES_MAX];
@@ -181,6 +185,26 @@ struct ev_command_result {
     uint64_t request_id;
     bool ok;
     char detail[128];      /* "" when ok; otherwise why ("timeout", "read back 0, expected 1") */
+};
+
+/* A driver could not read or reach a device. The devices module keeps the last one per
+ * device and shows it once the device counts as offline; one failed read alone does not
+ * make a device offline. */
+struct ev_device_error {
+    char device_id[BALKON_ID_MAX]; /* the config id, or one of its devices' ids */
+    int64_t ts_ms;
+    char detail[96];               /* "HTTP 401: wrong user or password", "timeout after 3 s" */
+};
+
+/* A device went offline (nothing read for longer than its staleness limit) or came back.
+ * Published by the devices module on every change, and once for every device at start
+ * when it is first seen or first missed. */
+struct ev_device_online {
+    char device_id[BALKON_ID_MAX];
+    int64_t ts_ms;
+    bool online;
+    int64_t last_seen_ms;          /* INT64_MIN: never seen */
+    char detail[96];               /* offline: why */
 };
 
 /* The real-time control's state after each step, for the API and the dashboard. */

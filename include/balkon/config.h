@@ -37,6 +37,15 @@ struct balkon_device_config {
     int64_t channel;      /* Shelly switch/EM channel, Tasmota relay number */
     char path[256];       /* generic HTTP meter: URL path; generic MQTT: topic */
     char power_key[128];  /* generic devices: where the power is in the JSON ("a.b[0].c") */
+    char protocol[8];     /* "http" or "mqtt" for devices that speak both (Tasmota, OpenDTU) */
+    char topic[128];      /* MQTT: the device's topic (Tasmota %topic%, OpenDTU base, generic state topic) */
+    char product_key[32]; /* Zendure: the product key of the topic */
+    char role[16];        /* generic devices: "meter", "inverter", "battery" or "plug" */
+    char soc_key[128];    /* generic devices: where the SoC in % is */
+    char state_key[128];  /* generic plugs: where the on/off state is */
+    char command_topic[128];   /* generic MQTT: "{command}" is replaced, e.g. "home/plug/set" */
+    char command_payload[128]; /* generic MQTT: "{value}" and "{command}" are replaced */
+    double power_scale;   /* generic devices: multiply the power by this (-1 flips the sign, 1000 for kW) */
     double poll_interval_s;
     double timeout_s;
     double max_power_w;   /* inverters and batteries: the highest limit we may set */

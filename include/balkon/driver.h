@@ -17,6 +17,10 @@ struct ev_device_command;
 struct balkon_driver {
     const char *type;
     const char *description;
+    unsigned roles;   /* DEVICE_ROLE_* bits its devices may have (for devices never seen) */
+    /* A device counts as offline after max(stale_s, 3 x poll_interval_s) without a state:
+     * push devices (MQTT) report less often than polled ones. */
+    double stale_s;
     /* Starts an instance. On failure writes "devices[i] (id): problem" context into msg and
      * returns a BALKON_E_* code; nothing is left running. */
     int (*start)(struct balkon_ctx *ctx, const struct balkon_device_config *device,

@@ -15,6 +15,12 @@ struct balkon_http_client;
 
 #define BALKON_HTTP_MAX_HEADERS 8
 
+enum balkon_http_auth {
+    BALKON_HTTP_AUTH_NONE = 0,
+    BALKON_HTTP_AUTH_BASIC,  /* OpenDTU, Shelly Gen1 */
+    BALKON_HTTP_AUTH_DIGEST, /* Shelly Gen2 (SHA-256) */
+};
+
 struct balkon_http_request {
     const char *method;     /* "GET" (default when NULL) or "POST" */
     const char *url;
@@ -24,6 +30,9 @@ struct balkon_http_request {
     long connect_timeout_ms; /* default 5000 */
     long timeout_ms;         /* default 20000 */
     size_t max_response_bytes; /* default 4 MiB; larger answers fail */
+    enum balkon_http_auth auth; /* with user and password; copied */
+    const char *user;
+    const char *password;
 };
 
 struct balkon_http_result {

@@ -40,6 +40,8 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_DEVICE_COMMAND] = {"device_command", sizeof(struct ev_device_command), NULL, NULL},
     [BUS_EV_COMMAND_RESULT] = {"command_result", sizeof(struct ev_command_result), NULL, NULL},
     [BUS_EV_CONTROL_STATUS] = {"control_status", sizeof(struct ev_control_status), NULL, NULL},
+    [BUS_EV_DEVICE_ERROR] = {"device_error", sizeof(struct ev_device_error), NULL, NULL},
+    [BUS_EV_DEVICE_ONLINE] = {"device_online", sizeof(struct ev_device_online), NULL, NULL},
 };
 
 /* Bytes a queued copy needs beyond the payload struct. */

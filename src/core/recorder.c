@@ -84,6 +84,8 @@ static void on_device_state(enum bus_event event, const void *payload, void *use
 {
     struct recorder *rec = user;
     const struct ev_device_state *state = payload;
+    if (state->ts_ms == INT64_MIN)
+        return; /* configured but never seen: nothing to record */
     struct seen_device *seen = NULL;
     for (size_t i = 0; i < rec->device_count && !seen; i++)
         if (strcmp(rec->devices[i].id, state->device_id) == 0)

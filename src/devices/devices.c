@@ -2,6 +2,8 @@
  * reloads on. A device that fails to start is logged and left out; the others run. */
 #include "balkon/driver.h"
 
+#include "devices_internal.h"
+
 #include "balkon/bus.h"
 #include "balkon/config.h"
 #include "balkon/error.h"
@@ -50,16 +52,63 @@ struct running_device {
 
 struct devices {
     struct balkon_ctx *ctx;
+    struct availability *availability;
     struct running_device items[BALKON_MAX_DEVICES];
     size_t count;
 };
 
+static const struct balkon_device_config *configured(const struct balkon_config *config, const char *id)
+{
+    for (size_t i = 0; i < config->devices.count; i++)
+        if (strcmp(config->devices.items[i].id, id) == 0)
+            return &config->devices.items[i];
+    return NULL;
+}
+
+static void start_device(struct devices *devices, size_t index, const struct balkon_device_config *device)
+{
+    const struct balkon_driver *driver = balkon_driver_find(device->type);
+    char msg[256] = "";
+    void *instance = NULL;
+    int rc = driver ? driver->start(devices->ctx, device, &instance, msg, sizeof msg) : BALKON_E_INVAL;
+    if (rc < 0) {
+        log_error("devices", "devices[%zu] (%s): not started: %s", index, device->id, msg[0] ? msg : balkon_strerror(rc));
+        return;
+    }
+    struct running_device *running = &devices->items[devices->count++];
+    *running = (struct running_device){.driver = driver, .instance = instance};
+    snprintf(running->id, sizeof running->id, "%s", device->id);
+    log_info("devices", "%s: started (%s)", device->id, driver->description);
+}
+
+/* A reload stops the devices that are gone or changed type, reconfigures the others and
+ * starts the new ones. */
 static void on_config_changed(enum bus_event event, const void *payload, void *user)
 {
     struct devices *devices = user;
-    for (size_t i = 0; i < devices->count; i++)
-        if (devices->items[i].driver->reconfigure)
-            devices->items[i].driver->reconfigure(devices->items[i].instance);
+    const struct balkon_config *config = devices->ctx->config;
+    size_t kept = 0;
+    for (size_t i = 0; i < devices->count; i++) {
+        struct running_device *running = &devices->items[i];
+        const struct balkon_device_config *device = configured(config, running->id);
+        if (!device || strcmp(device->type, running->driver->type) != 0) {
+            log_info("devices", "%s: stopped (%s)", running->id, device ? "type changed" : "removed from the config");
+            running->driver->stop(running->instance);
+            continue;
+        }
+        if (running->driver->reconfigure)
+            running->driver->reconfigure(running->instance);
+        devices->items[kept++] = *running;
+    }
+    devices->count = kept;
+    for (size_t i = 0; i < config->devices.count; i++) {
+        bool running = false;
+        for (size_t j = 0; j < devices->count && !running; j++)
+            running = strcmp(devices->items[j].id, config->devices.items[i].id) == 0;
+        if (!running)
+            start_device(devices, i, &config->devices.items[i]);
+    }
+    availability_reconfigure(devices->availability);
 }
 
 static struct running_device *owner_of(struct devices *devices, const char *device_id)
@@ -118,22 +167,13 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
     if (!devices)
         return BALKON_E_NOMEM;
     devices->ctx = ctx;
-    for (size_t i = 0; i < ctx->config->devices.count; i++) {
-        const struct balkon_device_config *device = &ctx->config->devices.items[i];
-        const struct balkon_driver *driver = balkon_driver_find(device->type);
-        char msg[256] = "";
-        void *instance = NULL;
-        int rc = driver ? driver->start(ctx, device, &instance, msg, sizeof msg) : BALKON_E_INVAL;
-        if (rc < 0) {
-            log_error("devices", "devices[%zu] (%s): not started: %s", i, device->id,
-                      msg[0] ? msg : balkon_strerror(rc));
-            continue;
-        }
-        struct running_device *running = &devices->items[devices->count++];
-        *running = (struct running_device){.driver = driver, .instance = instance};
-        snprintf(running->id, sizeof running->id, "%s", device->id);
-        log_info("devices", "%s: started (%s)", device->id, driver->description);
+    devices->availability = availability_start(ctx);
+    if (!devices->availability) {
+        free(devices);
+        return BALKON_E_NOMEM;
     }
+    for (size_t i = 0; i < ctx->config->devices.count; i++)
+        start_device(devices, i, &ctx->config->devices.items[i]);
     int rc = balkon_bus_subscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
     if (rc == 0)
         rc = balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_COMMAND, on_command, devices);
@@ -144,6 +184,7 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
         balkon_bus_unsubscribe(ctx->bus, BUS_EV_DEVICE_COMMAND, on_command, devices);
         for (size_t i = 0; i < devices->count; i++)
             devices->items[i].driver->stop(devices->items[i].instance);
+        availability_stop(devices->availability);
         free(devices);
         return rc;
     }
@@ -160,6 +201,8 @@ static void devices_stop(void *state)
     for (size_t i = 0; i < devices->count; i++)
         devices->items[i].driver->stop(devices->items[i].instance);
     devices->count = 0;
+    availability_stop(devices->availability);
+    devices->availability = NULL;
 }
 
 const struct balkon_module balkon_module_devices = {

@@ -218,6 +218,8 @@ static void simulator_stop(void *instance)
 const struct balkon_driver balkon_driver_simulator = {
     .type = "simulator",
     .description = "simulated meter, PV inverter and battery",
+    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY,
+    .stale_s = 10,
     .start = simulator_start,
     .reconfigure = simulator_reconfigure,
     .stop = simulator_stop,

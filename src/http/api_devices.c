@@ -24,8 +24,16 @@ void api_devices_get(struct http_state *state, const struct http_request *reques
         cJSON_AddStringToObject(device, "type", d->type);
         cJSON_AddStringToObject(device, "model", d->model);
         add_roles(device, d->roles);
+        cJSON_AddStringToObject(device, "firmware", d->firmware);
         cJSON_AddBoolToObject(device, "online", d->online);
-        http_add_time(device, "last_seen", d->ts_ms);
+        if (d->ts_ms == INT64_MIN)
+            cJSON_AddNullToObject(device, "last_seen");
+        else
+            http_add_time(device, "last_seen", d->ts_ms);
+        if (d->error[0])
+            cJSON_AddStringToObject(device, "error", d->error);
+        else
+            cJSON_AddNullToObject(device, "error");
         cJSON *values = cJSON_AddObjectToObject(device, "values");
         for (size_t v = 0; v < d->value_count; v++)
             cJSON_AddNumberToObject(values, d->values[v].name, round(d->values[v].value * 1000) / 1000);

@@ -307,6 +307,12 @@ int balkon_http_fetch(struct balkon_http_client *client, const struct balkon_htt
     }
     if (request->method && strcmp(request->method, "GET") != 0)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request->method);
+    if (request->auth != BALKON_HTTP_AUTH_NONE) {
+        curl_easy_setopt(e, CURLOPT_HTTPAUTH,
+                         request->auth == BALKON_HTTP_AUTH_DIGEST ? CURLAUTH_DIGEST : CURLAUTH_BASIC);
+        curl_easy_setopt(e, CURLOPT_USERNAME, request->user ? request->user : "");
+        curl_easy_setopt(e, CURLOPT_PASSWORD, request->password ? request->password : "");
+    }
     t->next = client->transfers;
     client->transfers = t;
     client->active++;

@@ -20,6 +20,8 @@ struct route {
     char header_name[64];
     char header_value[256];
     int delay_ms;
+    fake_http_handler handler;
+    void *handler_user;
     int hits;
     char last_line[1024];
     char last_body[4096];
@@ -92,10 +94,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
         snprintf(r->last_auth, sizeof r->last_auth, "%s", auth ? auth : "");
         status = r->status;
         delay_ms = r->delay_ms;
-        body = malloc(r->body_size + 1);
-        memcpy(body, r->body, r->body_size);
-        body_size = r->body_size;
-        snprintf(content_type, sizeof content_type, "%s", r->content_type);
+        if (r->handler) {
+            body = calloc(1, 65536);
+            snprintf(content_type, sizeof content_type, "application/json");
+            status = r->handler(r->handler_user, r->last_line, r->last_body, r->last_auth, body, 65536, content_type,
+                                sizeof content_type);
+            body_size = strlen(body);
+        } else {
+            body = malloc(r->body_size + 1);
+            memcpy(body, r->body, r->body_size);
+            body_size = r->body_size;
+            snprintf(content_type, sizeof content_type, "%s", r->content_type);
+        }
         snprintf(header_name, sizeof header_name, "%s", r->header_name);
         snprintf(header_value, sizeof header_value, "%s", r->header_value);
     }
@@ -103,6 +113,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
     if (delay_ms > 0) {
         struct timespec ts = {delay_ms / 1000, (long)(delay_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
+    }
+    if (status < 0) {
+        free(body);
+        return MHD_NO; /* hang up without an answer */
     }
     if (!body) {
         body = strdup("no route");
@@ -190,6 +204,22 @@ void fake_http_route(struct fake_http *fake, const char *prefix, int status,
     }
     pthread_mutex_unlock(&fake->lock);
 }
+
+void fake_http_route_handler(struct fake_http *fake, const char *prefix, fake_http_handler route_handler, void *user)
+{
+    fake_http_route(fake, prefix, 200, NULL, "", 0, NULL, 0);
+    pthread_mutex_lock(&fake->lock);
+    for (int i = 0; i < fake->route_count; i++) {
+        if (strcmp(fake->routes[i].prefix, prefix) == 0) {
+            fake->routes[i].handler = route_handler;
+            fake->routes[i].handler_user = user;
+        }
+    }
+    pthread_mutex_unlock(&fake->lock);
+}
+
+void fake_http_lock(struct fake_http *fake) { pthread_mutex_lock(&fake->lock); }
+void fake_http_unlock(struct fake_http *fake) { pthread_mutex_unlock(&fake->lock); }
 
 char *fake_read_file(const char *path, size_t *size)
 {

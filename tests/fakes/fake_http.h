@@ -25,6 +25,18 @@ void fake_http_route_file(struct fake_http *fake, const char *prefix, int status
                           const char *content_type, const char *file_path,
                           const char *extra_header, int delay_ms);
 
+/* A route that computes its answer: a fake device with state. Called on the server's
+ * thread with the fake's lock held (read shared state from the test under
+ * fake_http_lock). line is "METHOD /path?query" (query decoded), body the request body,
+ * authorization the header or "". Writes the reply into reply (NUL-terminated) and its
+ * content type, returns the HTTP status; a negative return closes the connection without
+ * an answer (a device that hangs up). */
+typedef int (*fake_http_handler)(void *user, const char *line, const char *body, const char *authorization,
+                                 char *reply, size_t reply_size, char *content_type, size_t content_type_size);
+void fake_http_route_handler(struct fake_http *fake, const char *prefix, fake_http_handler handler, void *user);
+void fake_http_lock(struct fake_http *fake);
+void fake_http_unlock(struct fake_http *fake);
+
 int fake_http_hits(struct fake_http *fake, const char *prefix);
 /* Copies of the last request to a prefix: "METHOD /path?query", its body and its
  * Authorization header. Empty strings when there was none. */

@@ -1,0 +1,124 @@
+/* What every networked driver shares, so a driver file holds only its device's protocol:
+ * a copy of its config, a poll timer, HTTP requests to the device (URL, auth, timeout from
+ * the config), building and publishing device states, reporting failures, and running
+ * commands with verification, retries and a rate limit (command_runner.c).
+ *
+ * A driver embeds struct dev_kit as its FIRST member, fills in its ops and calls
+ * dev_kit_start; dev_kit_stop closes the kit's handles and frees the driver (ops->free)
+ * once they are closed and no request is in flight. */
+#ifndef BALKON_DEVICE_KIT_H
+#define BALKON_DEVICE_KIT_H
+
+#include "balkon/bus.h"
+#include "balkon/config.h"
+#include "balkon/http_client.h"
+#include "balkon/module.h"
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct dev_kit;
+
+/* Called with the device's answer; result->body is valid during the call only. */
+typedef void (*dev_http_cb)(struct dev_kit *kit, const struct balkon_http_result *result, void *user);
+
+struct dev_kit_ops {
+    const char *log_name;   /* "shelly", "opendtu": the log lines' module */
+    int default_port;       /* used when the config's port is 0 */
+    enum balkon_http_auth auth;
+    /* Reads the device; called every poll_interval_s (the first time right away). NULL for
+     * push devices (MQTT), which publish as messages arrive. */
+    void (*poll)(struct dev_kit *kit);
+    /* Command runner (may be NULL when the device takes no commands). send starts the
+     * command and later calls dev_cmd_sent; read_back (may be NULL: the send's answer is
+     * the confirmation) reads the value and calls dev_cmd_read(). */
+    int (*send)(struct dev_kit *kit, const struct ev_device_command *command);
+    int (*read_back)(struct dev_kit *kit, const struct ev_device_command *command);
+    /* Releases the driver's own memory (the struct embedding the kit). */
+    void (*free)(struct dev_kit *kit);
+};
+
+/* A command in the runner: the newest wins; one runs at a time per device. */
+struct dev_cmd_state {
+    bool busy;
+    bool queued;
+    struct ev_device_command current;
+    struct ev_device_command next;
+    int attempt;
+    int64_t last_sent_ms;   /* INT64_MIN: never */
+    uv_timer_t timer;       /* rate limit, verification delay and retry backoff */
+    enum { CMD_IDLE, CMD_WAIT_SEND, CMD_SENDING, CMD_WAIT_VERIFY, CMD_VERIFYING } phase;
+    char last_error[96];
+};
+
+struct dev_kit {
+    struct balkon_ctx *ctx;
+    const struct dev_kit_ops *ops;
+    struct balkon_device_config config; /* a copy: the ctx's config may be replaced */
+    char base_url[192];                 /* "http://host:port", "" without a host */
+    uv_timer_t poll_timer;
+    struct balkon_http_client *http;
+    struct dev_cmd_state cmd;
+    int open_handles;
+    bool stopping;
+    /* Rules of the command runner; drivers may change them before dev_kit_start. */
+    double min_command_interval_s; /* rate limit: at most one command per this (default 1 s) */
+    double verify_delay_s;         /* wait before reading back (default 1 s) */
+    int max_attempts;              /* sends before giving up (default 3) */
+    double tolerance_w;            /* read back within this of the value counts (default 5 W) */
+};
+
+/* Starts the kit for driver instance kit (zeroed, ops set): copies the config, creates the
+ * HTTP client when the config has a host, starts polling. Returns 0 or BALKON_E_* with
+ * the reason in msg. On failure nothing is left running and ops->free is not called. */
+int dev_kit_start(struct dev_kit *kit, struct balkon_ctx *ctx, const struct balkon_device_config *config,
+                  const struct dev_kit_ops *ops, char *msg, size_t msg_size);
+/* Takes the reloaded config of the same id (the ctx's config is already the new one). */
+void dev_kit_reconfigure(struct dev_kit *kit);
+/* Stops polling and commands; frees the driver once every handle is closed. */
+void dev_kit_stop(struct dev_kit *kit);
+
+/* GET (body NULL) or POST path ("/rpc/EM.GetStatus?id=0") on the device, with the config's
+ * user/password and timeout. cb runs exactly once unless this returns an error. */
+int dev_http(struct dev_kit *kit, const char *path, const char *content_type, const char *body,
+             dev_http_cb cb, void *user);
+/* Checks an HTTP result: true for a 2xx answer; otherwise reports the failure (timeout,
+ * refused, 401 → "wrong user or password") with dev_failed and returns false. */
+bool dev_http_ok(struct dev_kit *kit, const struct balkon_http_result *result, const char *what);
+/* Parses a reply body as JSON, or reports "<what>: not JSON" and returns NULL. */
+cJSON *dev_parse_json(struct dev_kit *kit, const struct balkon_http_result *result, const char *what);
+
+/* The device's id: the config id, or "<id>-<suffix>" for one of several devices behind it. */
+void dev_id(const struct dev_kit *kit, const char *suffix, char *out, size_t size);
+/* Starts a device state for publishing (online, now, the kit's type). suffix may be NULL. */
+void dev_state_init(struct dev_kit *kit, struct ev_device_state *state, const char *suffix, unsigned roles);
+void dev_state_add(struct ev_device_state *state, const char *name, double value);
+void dev_publish_state(struct dev_kit *kit, const struct ev_device_state *state);
+/* A meter's grid power (+ import / - export) for the control and the site balance. */
+void dev_publish_meter(struct dev_kit *kit, const char *suffix, double grid_w);
+/* Reports a failed read (logged at most once per distinct message, kept until the device
+ * counts as offline). */
+void dev_failed(struct dev_kit *kit, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* --- Commands (command_runner.c) ------------------------------------------------------- */
+
+/* Accepts a validated command: runs it now, or after the one in flight (replacing a
+ * queued one, which is reported as superseded). */
+void dev_cmd_submit(struct dev_kit *kit, const struct ev_device_command *command);
+/* The driver's send finished: ok, or the reason it failed (retried with backoff). */
+void dev_cmd_sent(struct dev_kit *kit, bool ok, const char *detail);
+/* The driver read the value back (ok false: the read failed, detail says why). */
+void dev_cmd_read(struct dev_kit *kit, bool ok, double value, const char *detail);
+
+/* --- Reading replies ------------------------------------------------------------------- */
+
+/* The item at path in root: "emeters[0].power", "StatusSNS.ENERGY.Power", "a.b". NULL when
+ * any step is missing or of the wrong kind. */
+const cJSON *dev_json_path(const cJSON *root, const char *path);
+/* A finite number at path; also accepts a numeric string ("231.5"). */
+bool dev_json_number(const cJSON *root, const char *path, double *out);
+
+#endif
