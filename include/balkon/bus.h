@@ -44,6 +44,8 @@ enum bus_event {
     BUS_EV_CONTROL_STATUS,    /* struct ev_control_status */
     BUS_EV_DEVICE_ERROR,      /* struct ev_device_error */
     BUS_EV_DEVICE_ONLINE,     /* struct ev_device_online */
+    BUS_EV_LOADS_STATUS,      /* struct ev_loads_status */
+    BUS_EV_LOAD_OVERRIDE,     /* struct ev_load_override */
     BUS_EV__COUNT
 };
 
@@ -205,6 +207,40 @@ struct ev_device_online {
     bool online;
     int64_t last_seen_ms;          /* INT64_MIN: never seen */
     char detail[96];               /* offline: why */
+};
+
+#define EV_LOADS_MAX 8
+
+struct ev_load_status {
+    char id[BALKON_ID_MAX];
+    char name[64];
+    char plug[BALKON_ID_MAX];
+    char mode[16];                 /* "surplus", "cheap", "manual" */
+    bool on;                       /* what it was last switched to */
+    bool plug_online;
+    double power_w;                /* what the plug measures; NAN when unknown */
+    double run_today_min;
+    double run_target_min;         /* 0: surplus only */
+    char override[8];              /* "", "on" or "off" */
+    int64_t override_until_ms;     /* INT64_MIN: none */
+    int64_t next_start_ms;         /* the planned start; INT64_MIN: none */
+    char reason[96];               /* why it is on or off, in words */
+};
+
+/* Every deferrable load's state, after each decision round of the loads module. */
+struct ev_loads_status {
+    int64_t ts_ms;
+    size_t count;
+    struct ev_load_status items[EV_LOADS_MAX];
+};
+
+/* Someone switches a load by hand: state "on" or "off" for duration_s (0: until the end
+ * of the local day), or "auto" to hand it back. The loads module answers with the next
+ * BUS_EV_LOADS_STATUS. */
+struct ev_load_override {
+    char id[BALKON_ID_MAX];
+    char state[8];
+    double duration_s;
 };
 
 /* The real-time control's state after each step, for the API and the dashboard. */

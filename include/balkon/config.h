@@ -52,6 +52,23 @@ struct balkon_device_config {
 };
 
 #define BALKON_MAX_PROVIDERS 12
+#define BALKON_MAX_LOADS 8
+
+/* A deferrable load behind a smart plug: switched by surplus, cheap prices, its deadline
+ * or by hand (src/loads/). */
+struct balkon_load_config {
+    char id[32];
+    char name[64];
+    char plug[32];          /* the plug's device id (GET /api/v1/devices) */
+    char mode[16];          /* "surplus", "cheap" or "manual" */
+    double power_w;         /* what it draws while running */
+    double run_min;         /* minutes it must run per day; 0 = only when there is surplus */
+    char earliest[6];       /* local "HH:MM": not before */
+    char latest[6];         /* local "HH:MM": run_min done by then */
+    double min_on_s;
+    double min_off_s;
+    double battery_priority_soc_pct; /* below this SoC the battery's charging comes first */
+};
 #define BALKON_MAX_TOU_ZONES 16
 #define BALKON_MAX_SCHEDULE_WINDOWS 16
 
@@ -128,6 +145,7 @@ struct balkon_config {
         double battery_latency_s;
         bool meter_enabled;
         int64_t seed;
+        double plug_power_w;
     } simulation;
     struct {
         struct balkon_device_config items[BALKON_MAX_DEVICES];
@@ -159,7 +177,12 @@ struct balkon_config {
         double settle_s;
         double meter_stale_s;
         double safe_output_w;
+        double min_battery_voltage_v;
     } control;
+    struct {
+        struct balkon_load_config items[BALKON_MAX_LOADS];
+        size_t count;
+    } loads;
     struct {
         double modules_price;
         double battery_price;
@@ -173,6 +196,15 @@ struct balkon_config {
         char listen[64];
         int64_t max_body_bytes;
     } http;
+    struct {
+        bool enabled;
+        char host[128];
+        int64_t port;
+        char user[64];
+        char password[128]; /* secret */
+        char client_id[64];
+        int64_t keepalive_s;
+    } mqtt;
     struct {
         char path[256];
         double flush_interval_s;

@@ -46,6 +46,9 @@ struct balkon_ctl_params {
     double ac_limit_w;         /* PV + battery discharge through the connection (800) */
     double soc_min_pct;        /* no discharge at or below (until 1 % above again) */
     double soc_max_pct;        /* no charge at or above */
+    double min_voltage_v;      /* no discharge at or below this battery voltage (until
+                                  0.5 V above again); 0 = off. The SoC of a cold or aged
+                                  battery can read high while its voltage sags. */
     double meter_stale_s;      /* no meter reading for this long: failsafe */
     double safe_output_w;      /* setpoint in failsafe (clamped to 0..cap) */
 };
@@ -63,6 +66,7 @@ struct balkon_ctl_input {
     double pv_w;               /* the PV inverter's AC output; NAN if unknown (then the cap
                                   can only bound the battery alone) */
     double soc_pct;            /* NAN if unknown (the last known SoC blocks stay) */
+    double battery_voltage_v;  /* NAN if unknown */
     enum balkon_ctl_mode mode;
     double mode_power_w;       /* GRID_CHARGE: the charge power (0 = the battery's limit);
                                   others: an upper bound on |setpoint| (0 = the battery's
@@ -103,6 +107,7 @@ struct balkon_ctl {
     double probe_s, probe_w, probe_grid_w; /* a battery move waiting to show in the meter */
     bool settled;              /* the meter reflects the last setpoint */
     bool soc_low, soc_high;    /* SoC protection engaged (soc_low with 1 % hysteresis) */
+    bool voltage_low;          /* voltage protection engaged */
 };
 
 void balkon_ctl_init(struct balkon_ctl *ctl, const struct balkon_ctl_params *params);

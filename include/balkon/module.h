@@ -16,6 +16,7 @@
 struct balkon_bus;
 struct balkon_store;
 struct balkon_config;
+struct balkon_mqtt;
 
 /* What every module is given. Owned by the daemon; valid from start to free. */
 struct balkon_ctx {
@@ -25,6 +26,12 @@ struct balkon_ctx {
     struct balkon_store *store;
     const struct balkon_config *config; /* the running config; replaced on reload */
     int64_t started_ms;                 /* wall time the daemon started */
+    /* The one MQTT client (include/balkon/mqtt.h), NULL when mqtt.enabled is false. Owned
+     * by the daemon: made before the first module starts, closed after the last one
+     * stopped, kept across reloads (its settings need a restart). It may be disconnected
+     * at any time; subscriptions survive reconnects. A module's stop drops the module's
+     * subscriptions (balkon_mqtt_unsubscribe_all); its free must not use the client. */
+    struct balkon_mqtt *mqtt;
 };
 
 struct balkon_module {
@@ -43,5 +50,6 @@ extern const struct balkon_module balkon_module_http;
 extern const struct balkon_module balkon_module_providers;
 extern const struct balkon_module balkon_module_planner;
 extern const struct balkon_module balkon_module_control;
+extern const struct balkon_module balkon_module_loads;
 
 #endif

@@ -100,6 +100,9 @@ int sim_world_reconfigure(struct sim_world *world, const struct sim_params *para
 void sim_world_set_battery_mode(struct sim_world *world, enum sim_battery_mode mode,
                                 double setpoint_w);
 
+/* A load outside the household profile (a simulated smart plug's appliance), W ≥ 0. */
+void sim_world_set_extra_load(struct sim_world *world, double power_w);
+
 /* Advances the world to ts_ms (must not go backwards; steps longer than 60 s are split
  * internally) and writes the outcome into out. */
 void sim_world_step(struct sim_world *world, int64_t ts_ms, struct sim_snapshot *out);

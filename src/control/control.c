@@ -33,7 +33,8 @@ struct control {
     uv_timer_t watchdog;
     struct balkon_ctl ctl;
     char battery_id[BALKON_ID_MAX];
-    double battery_w, soc_pct, pv_w;
+    double battery_w, soc_pct, pv_w, battery_voltage_v;
+    bool battery_offline; /* then no commands: they would only fail; the event is raised */
     double grid_w;
     int64_t meter_ts_ms;
     struct planned_slot plan[MAX_PLAN_SLOTS];
@@ -58,6 +59,7 @@ static void params_from_config(const struct balkon_config *config, struct balkon
     p->ac_limit_w = config->inverter.ac_limit_w;
     p->soc_min_pct = config->battery.soc_min_pct;
     p->soc_max_pct = config->battery.soc_max_pct;
+    p->min_voltage_v = config->control.min_battery_voltage_v;
 }
 
 /* The plan's command for the slot holding now_ms; self-consumption without a plan. */
@@ -86,7 +88,9 @@ static void publish_status(struct control *c, int64_t now_ms, const char *mode)
     snprintf(status.battery_id, sizeof status.battery_id, "%s", c->battery_id);
     snprintf(status.mode, sizeof status.mode, "%s", mode);
     snprintf(status.state, sizeof status.state, "%s",
-             !config->control.enabled || !c->battery_id[0] ? "off" : balkon_ctl_state_name(c->ctl.state));
+             !config->control.enabled || !c->battery_id[0] ? "off"
+             : c->battery_offline                         ? "battery_offline"
+                                                          : balkon_ctl_state_name(c->ctl.state));
     balkon_bus_publish(c->ctx->bus, BUS_EV_CONTROL_STATUS, &status);
 }
 
@@ -96,7 +100,7 @@ static void step(struct control *c)
     int64_t now_ms = balkon_clock_now_ms(&c->ctx->clock);
     const struct planned_slot *slot = current_slot(c, now_ms);
     enum balkon_ctl_mode mode = slot ? slot->mode : BALKON_CTL_SELF_CONSUMPTION;
-    if (!config->control.enabled || !c->battery_id[0] || c->meter_ts_ms == INT64_MIN) {
+    if (!config->control.enabled || !c->battery_id[0] || c->meter_ts_ms == INT64_MIN || c->battery_offline) {
         if (c->meter_ts_ms != INT64_MIN)
             publish_status(c, now_ms, balkon_ctl_mode_name(mode));
         return;
@@ -108,6 +112,7 @@ static void step(struct control *c)
         .battery_w = c->battery_w,
         .pv_w = c->pv_w,
         .soc_pct = c->soc_pct,
+        .battery_voltage_v = c->battery_voltage_v,
         .mode = mode,
         .mode_power_w = slot && mode == BALKON_CTL_GRID_CHARGE ? fabs(slot->power_w) : 0,
     };
@@ -167,11 +172,13 @@ static void on_event(enum bus_event event, const void *payload, void *user)
     case BUS_EV_DEVICE_STATE: {
         const struct ev_device_state *state = payload;
         const char *wanted = c->ctx->config->control.battery;
-        if ((state->roles & DEVICE_ROLE_BATTERY) && state->online &&
+        if ((state->roles & DEVICE_ROLE_BATTERY) &&
             (wanted[0] ? strcmp(state->device_id, wanted) == 0 : !c->battery_id[0] || strcmp(state->device_id, c->battery_id) == 0)) {
             snprintf(c->battery_id, sizeof c->battery_id, "%s", state->device_id);
-            c->battery_w = value_of(state, "power_w");
-            c->soc_pct = value_of(state, "soc_pct");
+            c->battery_offline = !state->online;
+            c->battery_w = state->online ? value_of(state, "power_w") : NAN;
+            c->soc_pct = state->online ? value_of(state, "soc_pct") : NAN;
+            c->battery_voltage_v = state->online ? value_of(state, "voltage_v") : NAN;
         }
         if (state->roles & DEVICE_ROLE_INVERTER)
             c->pv_w = value_of(state, "power_w");
@@ -210,7 +217,7 @@ static int control_start(struct balkon_ctx *ctx, void **state)
     if (!c)
         return BALKON_E_NOMEM;
     c->ctx = ctx;
-    c->battery_w = c->soc_pct = c->pv_w = c->grid_w = NAN;
+    c->battery_w = c->soc_pct = c->pv_w = c->grid_w = c->battery_voltage_v = NAN;
     c->meter_ts_ms = INT64_MIN;
     struct balkon_ctl_params params;
     params_from_config(ctx->config, &params);

@@ -50,6 +50,8 @@
 /* Discharging stopped at soc_min starts again only this much above it: a SoC estimate
  * jitters under load, and the cells should not be cycled at the bottom on every tick. */
 #define SOC_HYSTERESIS_PCT 1.0
+/* A sagging voltage recovers under a lighter load; only well above the limit counts. */
+#define VOLTAGE_HYSTERESIS_V 0.5
 #define EPS_W 0.5
 #define MAX_DEAD_TIME_S 30.0 /* longer is no answer (a Hoymiles takes ~18-25 s) */
 #define MAX_METER_LAG_S 10.0 /* longer is a load change, not the meter */
@@ -112,6 +114,17 @@ static double tolerance_w(const struct balkon_ctl *ctl)
     return fmax(2.0 * ctl->params.deadband_w, 0.05 * fabs(ctl->setpoint_w));
 }
 
+static void update_voltage(struct balkon_ctl *ctl, double voltage_v)
+{
+    const struct balkon_ctl_params *p = &ctl->params;
+    if (!(p->min_voltage_v > 0) || !isfinite(voltage_v))
+        return;
+    if (voltage_v <= p->min_voltage_v)
+        ctl->voltage_low = true;
+    else if (voltage_v >= p->min_voltage_v + VOLTAGE_HYSTERESIS_V)
+        ctl->voltage_low = false;
+}
+
 static void update_soc(struct balkon_ctl *ctl, double soc_pct)
 {
     const struct balkon_ctl_params *p = &ctl->params;
@@ -162,7 +175,8 @@ static void compute_bounds(struct balkon_ctl *ctl, const struct balkon_ctl_input
     }
 
     update_soc(ctl, in->soc_pct);
-    if (ctl->soc_low) {
+    update_voltage(ctl, in->battery_voltage_v);
+    if (ctl->soc_low || ctl->voltage_low) {
         b->hi = fmin(b->hi, 0.0);
         b->lo = fmin(b->lo, b->hi);
     }

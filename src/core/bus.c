@@ -42,6 +42,8 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_CONTROL_STATUS] = {"control_status", sizeof(struct ev_control_status), NULL, NULL},
     [BUS_EV_DEVICE_ERROR] = {"device_error", sizeof(struct ev_device_error), NULL, NULL},
     [BUS_EV_DEVICE_ONLINE] = {"device_online", sizeof(struct ev_device_online), NULL, NULL},
+    [BUS_EV_LOADS_STATUS] = {"loads_status", sizeof(struct ev_loads_status), NULL, NULL},
+    [BUS_EV_LOAD_OVERRIDE] = {"load_override", sizeof(struct ev_load_override), NULL, NULL},
 };
 
 /* Bytes a queued copy needs beyond the payload struct. */

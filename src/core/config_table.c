@@ -166,6 +166,8 @@ static const struct cfg_row simulation_rows[] = {
         "How long the simulated battery takes to apply a new setpoint (real ones: 2-10 s)."),
     BOOL(simulation_t, "meter_enabled", meter_enabled, "true", 0,
          "false simulates a failed smart meter: no readings arrive (to see the control's failsafe)."),
+    NUM(simulation_t, "plug_power_w", plug_power_w, "0", 0, 3000, CFG_RESTART, "W",
+        "A simulated smart plug \"<id>-plug\" with this load behind it (0 = none): for trying out loads."),
     INT(simulation_t, "seed", seed, "1", 0, 9007199254740991.0, CFG_RESTART, NULL,
         "Random seed; the same seed replays the same weather and appliances."),
 };
@@ -331,8 +333,44 @@ static const struct cfg_row control_rows[] = {
     NUM(control_t, "settle_s", settle_s, "3", 0, 60, 0, "s", "How long the battery takes to follow a command (its latency)."),
     NUM(control_t, "meter_stale_s", meter_stale_s, "15", 2, 600, 0, "s", "No meter reading for this long: failsafe."),
     NUM(control_t, "safe_output_w", safe_output_w, "0", 0, 800, 0, "W", "The battery's output in failsafe."),
+    NUM(control_t, "min_battery_voltage_v", min_battery_voltage_v, "0", 0, 1000, 0, "V",
+        "No discharge while the battery reports this voltage or less (until 0.5 V above); 0 = off."),
 };
 TABLE(control_table, control_rows, check_control);
+
+/* --- loads -------------------------------------------------------------------------- */
+typedef struct balkon_load_config load_t;
+static void check_load(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const load_t *l = object;
+    check_id(l->id, path, errors);
+    if (strcmp(l->mode, "surplus") != 0 && strcmp(l->mode, "cheap") != 0 && strcmp(l->mode, "manual") != 0)
+        cfg_error(errors, path, "mode", "must be one of \"surplus\", \"cheap\", \"manual\", got \"%s\"", l->mode);
+    if (balkon_parse_hhmm(l->earliest) < 0)
+        cfg_error(errors, path, "earliest", "must be a time HH:MM, got \"%s\"", l->earliest);
+    if (balkon_parse_hhmm(l->latest) < 0)
+        cfg_error(errors, path, "latest", "must be a time HH:MM, got \"%s\"", l->latest);
+    else if (balkon_parse_hhmm(l->earliest) >= 0 &&
+             balkon_parse_hhmm(l->latest) - balkon_parse_hhmm(l->earliest) < l->run_min)
+        cfg_error(errors, path, "latest", "leaves less than run_min (%g min) after earliest %s", l->run_min, l->earliest);
+}
+static const struct cfg_row load_rows[] = {
+    STR(load_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY, "Unique id: letters, digits, '_', '-'."),
+    STR(load_t, "name", name, "\"\"", 0, "A display name (\"Dishwasher\")."),
+    STR(load_t, "plug", plug, NULL, CFG_REQUIRED | CFG_NONEMPTY, "The smart plug's device id, as in GET /api/v1/devices."),
+    STR(load_t, "mode", mode, "\"surplus\"", 0,
+        "\"surplus\" (run on solar surplus), \"cheap\" (run in the cheapest hours before `latest`), \"manual\" (only by hand)."),
+    NUM(load_t, "power_w", power_w, "500", 1, 3600, 0, "W", "What the load draws while it runs."),
+    NUM(load_t, "run_min", run_min, "0", 0, 1440, 0, "min",
+        "Minutes it must run per day, finished by `latest`; 0 = only when there is surplus."),
+    STR(load_t, "earliest", earliest, "\"00:00\"", 0, "Local time HH:MM before which it is not started automatically."),
+    STR(load_t, "latest", latest, "\"23:59\"", 0, "Local time HH:MM by which run_min must be done."),
+    NUM(load_t, "min_on_s", min_on_s, "600", 0, 86400, 0, "s", "Once on, stay on at least this long (automatic switching)."),
+    NUM(load_t, "min_off_s", min_off_s, "300", 0, 86400, 0, "s", "Once off, stay off at least this long (automatic switching)."),
+    NUM(load_t, "battery_priority_soc_pct", battery_priority_soc_pct, "80", 0, 100, 0, "%",
+        "Below this battery charge, surplus charges the battery first."),
+};
+TABLE(load_table, load_rows, check_load);
 
 /* --- investment --------------------------------------------------------------------- */
 typedef __typeof__(((C *)0)->investment) investment_t;
@@ -430,6 +468,30 @@ static const struct cfg_row http_rows[] = {
 };
 TABLE(http_table, http_rows, check_http);
 
+/* --- mqtt --------------------------------------------------------------------------- */
+typedef __typeof__(((C *)0)->mqtt) mqtt_t;
+static void check_mqtt(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const mqtt_t *mqtt = object;
+    if (mqtt->enabled && !mqtt->host[0])
+        cfg_error(errors, path, "host", "is required when mqtt.enabled is true");
+}
+/* All restart-only: drivers hold subscriptions on the one client, which is made at start. */
+static const struct cfg_row mqtt_rows[] = {
+    BOOL(mqtt_t, "enabled", enabled, "false", CFG_RESTART,
+         "Connect to an MQTT broker, for devices that talk MQTT (protocol \"mqtt\")."),
+    STR(mqtt_t, "host", host, "\"\"", CFG_RESTART,
+        "The broker's address; an IP address is best (a name is resolved on the daemon's loop)."),
+    INT(mqtt_t, "port", port, "1883", 1, 65535, CFG_RESTART, NULL, "The broker's port (plain MQTT, no TLS)."),
+    STR(mqtt_t, "user", user, "\"\"", CFG_RESTART, "User name, if the broker asks for one."),
+    STR(mqtt_t, "password", password, "\"\"", CFG_SECRET | CFG_RESTART, "Password, if the broker asks for one."),
+    STR(mqtt_t, "client_id", client_id, "\"balkonsolar\"", CFG_RESTART | CFG_NONEMPTY,
+        "Client id; unique on the broker (a second client with the same id pushes us off)."),
+    INT(mqtt_t, "keepalive_s", keepalive_s, "30", 5, 600, CFG_RESTART, "s",
+        "Ping interval when nothing else is sent; a broker that stops answering is noticed within about twice this."),
+};
+TABLE(mqtt_table, mqtt_rows, check_mqtt);
+
 /* --- storage ------------------------------------------------------------------------ */
 typedef __typeof__(((C *)0)->storage) storage_t;
 static const struct cfg_row storage_rows[] = {
@@ -458,16 +520,16 @@ TABLE(log_table, log_rows, NULL);
 
 /* --- root --------------------------------------------------------------------------- */
 /* Ids must be unique within their list: they name rows in the database. */
-static void check_unique_ids(const char *list, const char *first_id, size_t stride, size_t count,
-                             struct balkon_config_errors *errors)
+static void check_unique(const char *list, const char *field, const char *first_id, size_t stride, size_t count,
+                         struct balkon_config_errors *errors)
 {
     for (size_t i = 0; i < count; i++) {
         const char *id = first_id + i * stride;
         for (size_t j = 0; j < i && id[0]; j++) {
             if (strcmp(id, first_id + j * stride) == 0) {
                 char key[48];
-                snprintf(key, sizeof key, "%s[%zu].id", list, i);
-                cfg_error(errors, NULL, key, "duplicate id \"%s\" (also %s[%zu])", id, list, j);
+                snprintf(key, sizeof key, "%s[%zu].%s", list, i, field);
+                cfg_error(errors, NULL, key, "duplicate %s \"%s\" (also %s[%zu])", field, id, list, j);
                 break;
             }
         }
@@ -477,10 +539,13 @@ static void check_unique_ids(const char *list, const char *first_id, size_t stri
 static void check_root(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const C *config = object;
-    check_unique_ids("devices", config->devices.items[0].id, sizeof config->devices.items[0],
-                     config->devices.count, errors);
-    check_unique_ids("providers", config->providers.items[0].id, sizeof config->providers.items[0],
-                     config->providers.count, errors);
+    check_unique("devices", "id", config->devices.items[0].id, sizeof config->devices.items[0], config->devices.count,
+                 errors);
+    check_unique("providers", "id", config->providers.items[0].id, sizeof config->providers.items[0],
+                 config->providers.count, errors);
+    check_unique("loads", "id", config->loads.items[0].id, sizeof config->loads.items[0], config->loads.count, errors);
+    check_unique("loads", "plug", config->loads.items[0].plug, sizeof config->loads.items[0], config->loads.count,
+                 errors);
 }
 static const struct cfg_row root_rows[] = {
     OBJ(C, "site", site, site_table, "Where the plant is."),
@@ -495,9 +560,12 @@ static const struct cfg_row root_rows[] = {
     OBJ(C, "optimizer", optimizer, optimizer_table, "How the battery is planned."),
     OBJ(C, "investment", investment, investment_table, "What the plant cost, for savings and payback."),
     OBJ(C, "control", control, control_table, "The real-time control of the battery."),
+    ARR(C, "loads", loads.items, load_t, loads.count, 0, BALKON_MAX_LOADS, "[]", load_table,
+        "Deferrable loads behind smart plugs (dishwasher, heater, pump), switched by surplus, price or deadline."),
     ARR(C, "providers", providers.items, provider_t, providers.count, 0, BALKON_MAX_PROVIDERS, "[]",
         provider_table, "Sources of electricity prices, solar forecasts and grid signals."),
     OBJ(C, "http", http, http_table, "The dashboard and REST API."),
+    OBJ(C, "mqtt", mqtt, mqtt_table, "The MQTT broker that MQTT devices talk through."),
     OBJ(C, "storage", storage, storage_table, "The SQLite database."),
     OBJ(C, "log", log, log_table, "Logging."),
 };

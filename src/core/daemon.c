@@ -11,6 +11,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/mqtt.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
 #include "balkon/version.h"
@@ -29,6 +30,7 @@ static const struct balkon_module *const modules[] = {
     &balkon_module_providers,
     &balkon_module_planner,
     &balkon_module_control,
+    &balkon_module_loads,
 };
 #define MODULE_COUNT (sizeof modules / sizeof modules[0])
 
@@ -119,6 +121,8 @@ static void stop(struct daemon *d, int signum)
         d->started--;
         modules[d->started]->stop(d->module_states[d->started]);
     }
+    balkon_mqtt_close(d->ctx.mqtt); /* after the modules: their stop unsubscribes */
+    d->ctx.mqtt = NULL;
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sighup, NULL);
@@ -146,6 +150,28 @@ static int open_store(struct daemon *d)
     int rc = balkon_store_open(&options, &d->ctx.store, msg, sizeof msg);
     if (rc < 0)
         log_error("store", "%s", msg[0] ? msg : balkon_strerror(rc));
+    return rc;
+}
+
+/* Makes the MQTT client when enabled; it connects in the background, so an unreachable
+ * broker does not stop the start (its devices report themselves offline instead). */
+static int open_mqtt(struct daemon *d)
+{
+    const struct balkon_config *config = d->ctx.config;
+    if (!config->mqtt.enabled)
+        return 0;
+    struct balkon_mqtt_settings settings = {
+        .host = config->mqtt.host,
+        .port = (int)config->mqtt.port,
+        .user = config->mqtt.user,
+        .password = config->mqtt.password,
+        .client_id = config->mqtt.client_id,
+        .keepalive_s = (int)config->mqtt.keepalive_s,
+    };
+    char error[256];
+    int rc = balkon_mqtt_new(d->ctx.loop, &settings, &d->ctx.mqtt, error, sizeof error);
+    if (rc < 0)
+        log_error("mqtt", "%s", error);
     return rc;
 }
 
@@ -196,6 +222,8 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
     balkon_clock_init(&d.ctx.clock, d.ctx.config->simulation.speed, clock_start_ms(&d));
     if (d.ctx.clock.speed != 1)
         log_notice("daemon", "simulated clock at %gx wall speed", d.ctx.clock.speed);
+    if (open_mqtt(&d) < 0)
+        goto done;
 
     for (; d.started < MODULE_COUNT; d.started++) {
         int rc = modules[d.started]->start(&d.ctx, &d.module_states[d.started]);

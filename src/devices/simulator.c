@@ -5,6 +5,8 @@
  *   <id>-meter     role meter:    BUS_EV_METER_READING grid_w, state value power_w
  *   <id>-inverter  role inverter: power_w (AC), dc_power_w, clipped_w
  *   <id>-battery   role battery:  power_w (+ discharge), soc_pct, energy_wh
+ *   <id>-plug      role plug:     on, power_w (only with simulation.plug_power_w > 0; its
+ *                  appliance adds to the household's load)
  * Device states are published before the meter reading of the same step, so whoever
  * balances the site sees a consistent set at every reading. The battery runs in its
  * vendor-style automatic mode (cover the load, store the surplus). */
@@ -39,6 +41,7 @@ struct simulator {
     bool pending;
     int64_t pending_apply_ms;
     struct ev_device_command pending_command;
+    bool plug_on;
 };
 
 static void add_value(struct ev_device_state *state, const char *name, double value)
@@ -81,6 +84,13 @@ static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *s
     add_value(&state, "energy_wh", snap->battery_energy_wh);
     balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
 
+    if (config->simulation.plug_power_w > 0) {
+        init_state(&state, sim, "plug", "Simulated smart plug", DEVICE_ROLE_PLUG, snap->ts_ms);
+        add_value(&state, "on", sim->plug_on);
+        add_value(&state, "power_w", sim->plug_on ? config->simulation.plug_power_w : 0.0);
+        balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
+    }
+
     init_state(&state, sim, "meter", "Simulated smart meter", DEVICE_ROLE_METER, snap->ts_ms);
     if (!config->simulation.meter_enabled)
         return; /* a failed meter says nothing; its last state ages until it counts as offline */
@@ -105,6 +115,22 @@ static void apply_command(struct simulator *sim)
     balkon_bus_publish(sim->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
 }
 
+/* A plug switches at once, as real ones do; the result is confirmed by its next state. */
+static int switch_plug(struct simulator *sim, const struct ev_device_command *command, char *msg, size_t msg_size)
+{
+    if (strcmp(command->command, "switch") != 0 || (command->value != 0 && command->value != 1)) {
+        snprintf(msg, msg_size, "a plug takes \"switch\" with 1 (on) or 0 (off)");
+        return BALKON_E_INVAL;
+    }
+    sim->plug_on = command->value == 1;
+    sim_world_set_extra_load(sim->world, sim->plug_on ? sim->ctx->config->simulation.plug_power_w : 0.0);
+    struct ev_command_result result = {.value = command->value, .request_id = command->request_id, .ok = true};
+    snprintf(result.device_id, sizeof result.device_id, "%s", command->device_id);
+    snprintf(result.command, sizeof result.command, "%s", command->command);
+    balkon_bus_publish(sim->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
+    return 0;
+}
+
 /* "setpoint" (W, + discharge / − charge) or "auto" (the battery's own self-consumption
  * logic, as a vendor battery with its own meter runs) for the "<id>-battery" device. A
  * newer command replaces one still waiting, as a real device's last write wins. */
@@ -112,8 +138,11 @@ static int simulator_command(void *instance, const struct ev_device_command *com
 {
     struct simulator *sim = instance;
     const struct balkon_config *config = sim->ctx->config;
-    char battery_id[BALKON_ID_MAX];
+    char battery_id[BALKON_ID_MAX], plug_id[BALKON_ID_MAX];
     snprintf(battery_id, sizeof battery_id, "%.20s-battery", sim->id);
+    snprintf(plug_id, sizeof plug_id, "%.20s-plug", sim->id);
+    if (config->simulation.plug_power_w > 0 && strcmp(command->device_id, plug_id) == 0)
+        return switch_plug(sim, command, msg, msg_size);
     if (strcmp(command->device_id, battery_id) != 0) {
         snprintf(msg, msg_size, "%s takes no commands (only %s does)", command->device_id, battery_id);
         return BALKON_E_INVAL;
@@ -218,7 +247,7 @@ static void simulator_stop(void *instance)
 const struct balkon_driver balkon_driver_simulator = {
     .type = "simulator",
     .description = "simulated meter, PV inverter and battery",
-    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY,
+    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
     .stale_s = 10,
     .start = simulator_start,
     .reconfigure = simulator_reconfigure,

@@ -27,6 +27,7 @@ struct http_state {
     uint64_t next_request_id;
     bool have_control;
     struct ev_control_status control;
+    struct ev_loads_status loads;
 };
 
 struct http_request {
@@ -96,6 +97,8 @@ void api_savings_get(struct http_state *, const struct http_request *, struct ht
 void api_device_command_post(struct http_state *, const struct http_request *, struct http_response *);
 void api_commands_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_control_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_loads_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_load_override_post(struct http_state *, const struct http_request *, struct http_response *);
 
 /* Parses from/to query parameters (ISO-8601 or Unix seconds) with defaults; on a bad value
  * replies 400 naming the parameter and returns false. */

@@ -29,6 +29,8 @@ static const struct http_route routes[] = {
     {"POST", "/api/v1/devices/{id}/command", api_device_command_post},
     {"GET", "/api/v1/commands", api_commands_get},
     {"GET", "/api/v1/control", api_control_get},
+    {"GET", "/api/v1/loads", api_loads_get},
+    {"POST", "/api/v1/loads/{id}/override", api_load_override_post},
 };
 
 /* Whether path matches pattern, where a "{id}" segment matches one non-empty segment

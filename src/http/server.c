@@ -211,6 +211,12 @@ static void on_control_status(enum bus_event event, const void *payload, void *u
     state->have_control = true;
 }
 
+static void on_loads_status(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    state->loads = *(const struct ev_loads_status *)payload;
+}
+
 static void on_config_changed(enum bus_event event, const void *payload, void *user)
 {
     /* Statuses of removed providers must not linger; the others stay until their next
@@ -297,6 +303,7 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     balkon_bus_subscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, &server->state);
     balkon_bus_subscribe(ctx->bus, BUS_EV_COMMAND_RESULT, on_command_result, &server->state);
     balkon_bus_subscribe(ctx->bus, BUS_EV_CONTROL_STATUS, on_control_status, &server->state);
+    balkon_bus_subscribe(ctx->bus, BUS_EV_LOADS_STATUS, on_loads_status, &server->state);
 
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
@@ -328,6 +335,7 @@ static void http_stop(void *state)
                            &server->state);
     balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_COMMAND_RESULT, on_command_result, &server->state);
     balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_CONTROL_STATUS, on_control_status, &server->state);
+    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_LOADS_STATUS, on_loads_status, &server->state);
     uv_poll_stop(&server->poll);
     uv_close((uv_handle_t *)&server->poll, close_cb);
     uv_close((uv_handle_t *)&server->timer, close_cb);

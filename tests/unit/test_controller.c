@@ -895,6 +895,40 @@ static void test_soc_limits(void **state)
     rig_free(r);
 }
 
+/* A battery whose voltage sags to the limit stops discharging, whatever its SoC says,
+ * and discharges again only 0.5 V above the limit. */
+static void test_voltage_protection(void **state)
+{
+    (void)state;
+    struct balkon_ctl_params p;
+    balkon_ctl_params_init(&p);
+    p.min_voltage_v = 46.0;
+    struct balkon_ctl c;
+    balkon_ctl_init(&c, &p);
+    struct balkon_ctl_input in = {.now_s = 100, .grid_w = 400, .meter_ts_s = 100, .battery_w = 0, .pv_w = 0,
+                                  .soc_pct = 60, .battery_voltage_v = 45.9, .mode = BALKON_CTL_SELF_CONSUMPTION};
+    double sp = NAN;
+    balkon_ctl_step(&c, &in, &sp);
+    assert_true(c.voltage_low);
+    assert_true(c.max_w <= 0.0);
+    /* Recovering to 46.3 V is not enough … */
+    in.now_s = in.meter_ts_s = 110;
+    in.battery_voltage_v = 46.3;
+    balkon_ctl_step(&c, &in, &sp);
+    assert_true(c.voltage_low);
+    assert_true(c.max_w <= 0.0);
+    /* … 46.6 V is; an unknown voltage changes nothing. */
+    in.now_s = in.meter_ts_s = 120;
+    in.battery_voltage_v = 46.6;
+    assert_true(balkon_ctl_step(&c, &in, &sp));
+    assert_false(c.voltage_low);
+    assert_true(sp > 0.0);
+    in.now_s = in.meter_ts_s = 130;
+    in.battery_voltage_v = NAN;
+    balkon_ctl_step(&c, &in, &sp);
+    assert_false(c.voltage_low);
+}
+
 /* The meter stops: after meter_stale_s the controller commands the safe output, clamped
  * to the cap, and tracks again once readings return. */
 static void test_failsafe(void **state)
@@ -1243,6 +1277,7 @@ int main(void)
         cmocka_unit_test_teardown(test_discharge_mode, free_live_rigs),
         cmocka_unit_test_teardown(test_grid_charge, free_live_rigs),
         cmocka_unit_test_teardown(test_soc_limits, free_live_rigs),
+        cmocka_unit_test(test_voltage_protection),
         cmocka_unit_test_teardown(test_failsafe, free_live_rigs),
         cmocka_unit_test_teardown(test_unknown_battery_power, free_live_rigs),
         cmocka_unit_test_teardown(test_unknown_battery_misconfigured, free_live_rigs),

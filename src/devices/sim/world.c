@@ -44,6 +44,7 @@ struct sim_world {
     struct sim_load load;
     struct sim_battery battery;
     struct sim_snapshot last;
+    double extra_load_w;
 };
 
 /* Time-weighted sums of a step's sub-steps. */
@@ -133,7 +134,7 @@ static void substep(struct sim_world *world, int64_t t0_ms, int64_t t1_ms, struc
         sim_air_temp_c(&world->weather, mid_ms, p->latitude_deg, p->longitude_deg, cover);
     double poa;
     double dc_w = sim_pv_dc_w(p, &sky, elevation_deg, azimuth_deg, air_c, &poa);
-    double home_w = sim_load_step(&world->load, t0_ms, t1_ms);
+    double home_w = sim_load_step(&world->load, t0_ms, t1_ms) + world->extra_load_w;
 
     double pv_w, battery_w, clipped_w;
     if (p->battery_coupling == SIM_COUPLING_DC)
@@ -220,6 +221,11 @@ void sim_world_set_battery_mode(struct sim_world *world, enum sim_battery_mode m
 {
     world->battery.mode = mode == SIM_BATTERY_SETPOINT ? SIM_BATTERY_SETPOINT : SIM_BATTERY_AUTO;
     world->battery.setpoint_w = isfinite(setpoint_w) ? setpoint_w : 0.0;
+}
+
+void sim_world_set_extra_load(struct sim_world *world, double power_w)
+{
+    world->extra_load_w = isfinite(power_w) && power_w > 0 ? power_w : 0.0;
 }
 
 static int64_t next_minute_ms(int64_t ts_ms)

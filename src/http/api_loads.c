@@ -1,0 +1,91 @@
+/* GET /api/v1/loads
+ *   Every deferrable load: on or off and why ("solar surplus 640 W", "cheapest window
+ *   starts 13:00 at 0.210 per kWh", "must finish by 18:00"), the plug's power, the run
+ *   time today against the target, the planned start and any manual override.
+ * POST /api/v1/loads/{id}/override {"state": "on"|"off"|"auto", "duration_min": 60}
+ *   Switches a load by hand for duration_min (absent or 0: until midnight), or hands it
+ *   back to the automatic ("auto"). Answers with the load's new state. */
+#include "http_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+static void add_time_or_null(cJSON *json, const char *key, int64_t ts_ms)
+{
+    if (ts_ms == INT64_MIN)
+        cJSON_AddNullToObject(json, key);
+    else
+        http_add_time(json, key, ts_ms);
+}
+
+static cJSON *load_json(const struct ev_load_status *l)
+{
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "id", l->id);
+    cJSON_AddStringToObject(json, "name", l->name);
+    cJSON_AddStringToObject(json, "plug", l->plug);
+    cJSON_AddStringToObject(json, "mode", l->mode);
+    cJSON_AddBoolToObject(json, "on", l->on);
+    cJSON_AddBoolToObject(json, "plug_online", l->plug_online);
+    http_add_number(json, "power_w", round(l->power_w * 10) / 10);
+    cJSON_AddNumberToObject(json, "run_today_min", round(l->run_today_min * 10) / 10);
+    cJSON_AddNumberToObject(json, "run_target_min", l->run_target_min);
+    if (l->override[0])
+        cJSON_AddStringToObject(json, "override", l->override);
+    else
+        cJSON_AddNullToObject(json, "override");
+    add_time_or_null(json, "override_until", l->override_until_ms);
+    add_time_or_null(json, "next_start", l->next_start_ms);
+    cJSON_AddStringToObject(json, "reason", l->reason);
+    return json;
+}
+
+void api_loads_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+{
+    cJSON *json = cJSON_CreateObject();
+    cJSON *list = cJSON_AddArrayToObject(json, "loads");
+    for (size_t i = 0; i < state->loads.count; i++)
+        cJSON_AddItemToArray(list, load_json(&state->loads.items[i]));
+    http_reply_json(response, 200, json);
+}
+
+static const struct ev_load_status *find_load(const struct http_state *state, const char *id)
+{
+    for (size_t i = 0; i < state->loads.count; i++)
+        if (strcmp(state->loads.items[i].id, id) == 0)
+            return &state->loads.items[i];
+    return NULL;
+}
+
+void api_load_override_post(struct http_state *state, const struct http_request *request,
+                            struct http_response *response)
+{
+    if (!find_load(state, request->path_param)) {
+        http_reply_error(response, 404, "no such load: %s (see GET /api/v1/loads)", request->path_param);
+        return;
+    }
+    cJSON *body = request->body ? cJSON_ParseWithLength(request->body, request->body_size) : NULL;
+    const cJSON *load_state = cJSON_GetObjectItemCaseSensitive(body, "state");
+    const cJSON *duration = cJSON_GetObjectItemCaseSensitive(body, "duration_min");
+    struct ev_load_override override = {0};
+    if (!cJSON_IsObject(body)) {
+        http_reply_error(response, 400, "body: expected a JSON object like {\"state\": \"on\", \"duration_min\": 60}");
+    } else if (!cJSON_IsString(load_state) || (strcmp(load_state->valuestring, "on") != 0 &&
+                                                strcmp(load_state->valuestring, "off") != 0 &&
+                                                strcmp(load_state->valuestring, "auto") != 0)) {
+        http_reply_error(response, 400, "state: must be \"on\", \"off\" or \"auto\"");
+    } else if (duration && !cJSON_IsNull(duration) &&
+               (!cJSON_IsNumber(duration) || !(duration->valuedouble >= 0 && duration->valuedouble <= 1440))) {
+        http_reply_error(response, 400, "duration_min: must be a number of minutes from 0 to 1440");
+    } else {
+        snprintf(override.id, sizeof override.id, "%.31s", request->path_param);
+        snprintf(override.state, sizeof override.state, "%s", load_state->valuestring);
+        override.duration_s = cJSON_IsNumber(duration) ? duration->valuedouble * 60.0 : 0.0;
+    }
+    cJSON_Delete(body);
+    if (!override.id[0])
+        return;
+    /* The loads module answers with a new status while this publish runs. */
+    balkon_bus_publish(state->ctx->bus, BUS_EV_LOAD_OVERRIDE, &override);
+    http_reply_json(response, 200, load_json(find_load(state, override.id)));
+}
