@@ -171,6 +171,7 @@ struct balkon_config {
     struct {
         bool enabled;
         char battery[32];       /* device id; "" = the first battery */
+        char inverter[32];      /* device id: drive this inverter's limit instead of a battery */
         double target_grid_w;
         double deadband_w;
         double max_step_w;

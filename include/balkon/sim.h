@@ -100,6 +100,10 @@ int sim_world_reconfigure(struct sim_world *world, const struct sim_params *para
 void sim_world_set_battery_mode(struct sim_world *world, enum sim_battery_mode mode,
                                 double setpoint_w);
 
+/* The PV inverter's output limit in W (a non-persistent limit as OpenDTU sets it);
+ * INFINITY or a negative value: none beyond its rating. */
+void sim_world_set_pv_limit(struct sim_world *world, double limit_w);
+
 /* A load outside the household profile (a simulated smart plug's appliance), W ≥ 0. */
 void sim_world_set_extra_load(struct sim_world *world, double power_w);
 

@@ -4,7 +4,13 @@
  * timer notices a meter that went quiet, so the failsafe engages without readings.
  *
  * The battery is the configured control.battery, else the first device that reports the
- * battery role; PV is what devices with the inverter role report. */
+ * battery role; PV is what devices with the inverter role report.
+ *
+ * With control.inverter set, the actuator is that inverter's non-persistent output limit
+ * instead (zero export without a controllable battery, or a DC-coupled battery behind the
+ * inverter as OpenDTU-OnBattery drives it): the same controller, with the inverter's
+ * output as the "discharge" it sets, no charging and no SoC rules (the PV behind the
+ * limit is not a battery to protect). */
 #include "balkon/controller.h"
 
 #include "balkon/bus.h"
@@ -60,6 +66,13 @@ static void params_from_config(const struct balkon_config *config, struct balkon
     p->soc_min_pct = config->battery.soc_min_pct;
     p->soc_max_pct = config->battery.soc_max_pct;
     p->min_voltage_v = config->control.min_battery_voltage_v;
+    if (config->control.inverter[0]) {
+        p->max_charge_w = 0.0;
+        p->max_discharge_w = config->inverter.ac_limit_w;
+        p->soc_min_pct = 0.0;
+        p->soc_max_pct = 100.0;
+        p->min_voltage_v = 0.0;
+    }
 }
 
 /* The plan's command for the slot holding now_ms; self-consumption without a plan. */
@@ -98,7 +111,8 @@ static void step(struct control *c)
 {
     const struct balkon_config *config = c->ctx->config;
     int64_t now_ms = balkon_clock_now_ms(&c->ctx->clock);
-    const struct planned_slot *slot = current_slot(c, now_ms);
+    bool inverter_mode = config->control.inverter[0] != '\0';
+    const struct planned_slot *slot = inverter_mode ? NULL : current_slot(c, now_ms);
     enum balkon_ctl_mode mode = slot ? slot->mode : BALKON_CTL_SELF_CONSUMPTION;
     if (!config->control.enabled || !c->battery_id[0] || c->meter_ts_ms == INT64_MIN || c->battery_offline) {
         if (c->meter_ts_ms != INT64_MIN)
@@ -110,8 +124,8 @@ static void step(struct control *c)
         .grid_w = c->grid_w,
         .meter_ts_s = (double)c->meter_ts_ms / 1000.0,
         .battery_w = c->battery_w,
-        .pv_w = c->pv_w,
-        .soc_pct = c->soc_pct,
+        .pv_w = inverter_mode ? 0.0 : c->pv_w,
+        .soc_pct = inverter_mode ? NAN : c->soc_pct,
         .battery_voltage_v = c->battery_voltage_v,
         .mode = mode,
         .mode_power_w = slot && mode == BALKON_CTL_GRID_CHARGE ? fabs(slot->power_w) : 0,
@@ -120,7 +134,7 @@ static void step(struct control *c)
     if (balkon_ctl_step(&c->ctl, &in, &setpoint_w)) {
         struct ev_device_command command = {.value = setpoint_w, .request_id = ++c->next_request_id};
         snprintf(command.device_id, sizeof command.device_id, "%s", c->battery_id);
-        snprintf(command.command, sizeof command.command, "setpoint");
+        snprintf(command.command, sizeof command.command, "%s", inverter_mode ? "limit" : "setpoint");
         snprintf(command.source, sizeof command.source, "control");
         c->commands_sent++;
         c->last_command_ms = now_ms;
@@ -172,6 +186,15 @@ static void on_event(enum bus_event event, const void *payload, void *user)
     case BUS_EV_DEVICE_STATE: {
         const struct ev_device_state *state = payload;
         const char *wanted = c->ctx->config->control.battery;
+        const char *inverter = c->ctx->config->control.inverter;
+        if (inverter[0]) {
+            if (strcmp(state->device_id, inverter) == 0) {
+                snprintf(c->battery_id, sizeof c->battery_id, "%s", state->device_id);
+                c->battery_offline = !state->online;
+                c->battery_w = state->online ? value_of(state, "power_w") : NAN;
+            }
+            break;
+        }
         if ((state->roles & DEVICE_ROLE_BATTERY) &&
             (wanted[0] ? strcmp(state->device_id, wanted) == 0 : !c->battery_id[0] || strcmp(state->device_id, c->battery_id) == 0)) {
             snprintf(c->battery_id, sizeof c->battery_id, "%s", state->device_id);

@@ -326,6 +326,8 @@ static const struct cfg_row control_rows[] = {
     BOOL(control_t, "enabled", enabled, "true", 0,
          "Drive the battery second by second (zero export), in the mode the plan gives for each slot."),
     STR(control_t, "battery", battery, "\"\"", 0, "The battery device to drive (as in GET /api/v1/devices); empty = the first battery."),
+    STR(control_t, "inverter", inverter, "\"\"", 0,
+        "Drive this inverter's non-persistent limit instead of a battery (zero export without a controllable battery, or a DC-coupled battery behind an OpenDTU inverter); empty = drive the battery."),
     NUM(control_t, "target_grid_w", target_grid_w, "20", -800, 800, 0, "W",
         "Grid power to hold: a little import (+20) so that nothing flows out for free."),
     NUM(control_t, "deadband_w", deadband_w, "15", 0, 500, 0, "W", "Grid errors smaller than this change nothing."),

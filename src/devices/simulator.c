@@ -3,7 +3,8 @@
  * It steps the physics of src/devices/sim/ on the daemon's clock (which may run faster
  * than wall time) and exposes three devices the way real drivers do:
  *   <id>-meter     role meter:    BUS_EV_METER_READING grid_w, state value power_w
- *   <id>-inverter  role inverter: power_w (AC), dc_power_w, clipped_w
+ *   <id>-inverter  role inverter: power_w (AC), dc_power_w, clipped_w, limit_w; takes
+ *                  "limit" (W, 0 … inverter.ac_limit_w) as OpenDTU's non-persistent limit
  *   <id>-battery   role battery:  power_w (+ discharge), soc_pct, energy_wh
  *   <id>-plug      role plug:     on, power_w (only with simulation.plug_power_w > 0; its
  *                  appliance adds to the household's load)
@@ -21,6 +22,7 @@
 #include "balkon/sim_config.h"
 #include "balkon/timeutil.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,10 @@ struct simulator {
     int64_t pending_apply_ms;
     struct ev_device_command pending_command;
     bool plug_on;
+    double limit_w; /* the inverter's output limit; NAN (its rating) until commanded */
+    bool limit_pending;
+    int64_t limit_apply_ms;
+    struct ev_device_command limit_command;
 };
 
 static void add_value(struct ev_device_state *state, const char *name, double value)
@@ -75,7 +81,7 @@ static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *s
     add_value(&state, "power_w", snap->pv_w);
     add_value(&state, "dc_power_w", snap->pv_dc_w);
     add_value(&state, "clipped_w", snap->pv_clipped_w);
-    add_value(&state, "limit_w", config->inverter.ac_limit_w);
+    add_value(&state, "limit_w", isfinite(sim->limit_w) ? sim->limit_w : config->inverter.ac_limit_w);
     balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
 
     init_state(&state, sim, "battery", "Simulated battery", DEVICE_ROLE_BATTERY, snap->ts_ms);
@@ -102,6 +108,14 @@ static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *s
     balkon_bus_publish(sim->ctx->bus, BUS_EV_METER_READING, &reading);
 }
 
+static void publish_result(struct simulator *sim, const struct ev_device_command *c)
+{
+    struct ev_command_result result = {.value = c->value, .request_id = c->request_id, .ok = true};
+    snprintf(result.device_id, sizeof result.device_id, "%s", c->device_id);
+    snprintf(result.command, sizeof result.command, "%s", c->command);
+    balkon_bus_publish(sim->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
+}
+
 /* The battery takes the setpoint once its latency has passed, and reports it back. */
 static void apply_command(struct simulator *sim)
 {
@@ -109,10 +123,29 @@ static void apply_command(struct simulator *sim)
     sim->pending = false;
     bool automatic = strcmp(c->command, "auto") == 0;
     sim_world_set_battery_mode(sim->world, automatic ? SIM_BATTERY_AUTO : SIM_BATTERY_SETPOINT, c->value);
-    struct ev_command_result result = {.value = c->value, .request_id = c->request_id, .ok = true};
-    snprintf(result.device_id, sizeof result.device_id, "%s", c->device_id);
-    snprintf(result.command, sizeof result.command, "%s", c->command);
-    balkon_bus_publish(sim->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
+    publish_result(sim, c);
+}
+
+/* An inverter's limit takes effect after the same latency as the battery's setpoint. */
+static int limit_inverter(struct simulator *sim, const struct ev_device_command *command, char *msg, size_t msg_size)
+{
+    const struct balkon_config *config = sim->ctx->config;
+    if (strcmp(command->command, "limit") != 0 || !(command->value >= 0 && command->value <= config->inverter.ac_limit_w)) {
+        snprintf(msg, msg_size, "an inverter takes \"limit\" from 0 to %g W", config->inverter.ac_limit_w);
+        return BALKON_E_RANGE;
+    }
+    sim->limit_command = *command;
+    sim->limit_apply_ms = balkon_clock_now_ms(&sim->ctx->clock) + (int64_t)(config->simulation.battery_latency_s * 1000.0);
+    sim->limit_pending = true;
+    return 0;
+}
+
+static void apply_limit(struct simulator *sim)
+{
+    sim->limit_pending = false;
+    sim->limit_w = sim->limit_command.value;
+    sim_world_set_pv_limit(sim->world, sim->limit_w);
+    publish_result(sim, &sim->limit_command);
 }
 
 /* A plug switches at once, as real ones do; the result is confirmed by its next state. */
@@ -124,10 +157,7 @@ static int switch_plug(struct simulator *sim, const struct ev_device_command *co
     }
     sim->plug_on = command->value == 1;
     sim_world_set_extra_load(sim->world, sim->plug_on ? sim->ctx->config->simulation.plug_power_w : 0.0);
-    struct ev_command_result result = {.value = command->value, .request_id = command->request_id, .ok = true};
-    snprintf(result.device_id, sizeof result.device_id, "%s", command->device_id);
-    snprintf(result.command, sizeof result.command, "%s", command->command);
-    balkon_bus_publish(sim->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
+    publish_result(sim, command);
     return 0;
 }
 
@@ -143,8 +173,13 @@ static int simulator_command(void *instance, const struct ev_device_command *com
     snprintf(plug_id, sizeof plug_id, "%.20s-plug", sim->id);
     if (config->simulation.plug_power_w > 0 && strcmp(command->device_id, plug_id) == 0)
         return switch_plug(sim, command, msg, msg_size);
+    char inverter_id[BALKON_ID_MAX];
+    snprintf(inverter_id, sizeof inverter_id, "%.20s-inverter", sim->id);
+    if (strcmp(command->device_id, inverter_id) == 0)
+        return limit_inverter(sim, command, msg, msg_size);
     if (strcmp(command->device_id, battery_id) != 0) {
-        snprintf(msg, msg_size, "%s takes no commands (only %s does)", command->device_id, battery_id);
+        snprintf(msg, msg_size, "%s takes no commands (only %s and %s do)", command->device_id, battery_id,
+                 inverter_id);
         return BALKON_E_INVAL;
     }
     if (strcmp(command->command, "setpoint") == 0) {
@@ -179,6 +214,8 @@ static void tick_cb(uv_timer_t *timer)
         sim->last_ts_ms += sim->step_ms;
         if (sim->pending && sim->last_ts_ms >= sim->pending_apply_ms)
             apply_command(sim);
+        if (sim->limit_pending && sim->last_ts_ms >= sim->limit_apply_ms)
+            apply_limit(sim);
         sim_world_step(sim->world, sim->last_ts_ms, &snap);
         publish_snapshot(sim, &snap);
     }
@@ -196,6 +233,7 @@ static int simulator_start(struct balkon_ctx *ctx, const struct balkon_device_co
     if (!sim)
         return BALKON_E_NOMEM;
     sim->ctx = ctx;
+    sim->limit_w = NAN;
     snprintf(sim->id, sizeof sim->id, "%s", device->id);
     sim->step_ms = (int64_t)(ctx->config->simulation.step_s * 1000.0);
     int64_t now_ms = balkon_clock_now_ms(&ctx->clock);

@@ -146,6 +146,56 @@ static void test_failsafe_when_the_meter_stops(void **state)
     assert_true(harness_wait_log(d, "sim-meter: back online", 6000));
 }
 
+/* No controllable battery, export not allowed: the control limits the inverter so that
+ * nothing flows out (OpenDTU-style zero export). A noon in June with 1.6 kWp behind an
+ * 800 W inverter and a household of ~100 W: without the limit 600+ W would be exported. */
+static void test_inverter_limit_holds_zero_export(void **state)
+{
+    struct daemon_proc *d = *state;
+    harness_write_config(d, "{\n"
+                            "  \"site\": {\"latitude\": 52.52, \"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
+                            "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 1600}]},\n"
+                            "  \"battery\": {\"capacity_wh\": 2240},\n"
+                            "  \"household\": {\"annual_kwh\": 1000},\n"
+                            "  \"simulation\": {\"speed\": 5, \"start\": \"2026-06-22T10:00:00Z\", \"cloudiness_pct\": 0,"
+                            " \"initial_soc_pct\": 100, \"battery_latency_s\": 3},\n"
+                            "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+                            "  \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
+                            "  \"control\": {\"inverter\": \"sim-inverter\", \"target_grid_w\": 20}\n"
+                            "}\n");
+    assert_true(harness_start(d, NULL));
+    /* The full battery rests (it would otherwise take nothing and cover the load itself). */
+    harness_sleep_ms(1000);
+    struct http_reply reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command",
+                                           "{\"command\":\"setpoint\",\"value\":0}", 34, NULL);
+    assert_int_equal(reply.status, 202);
+    http_reply_free(&reply);
+    harness_sleep_ms(10000);
+    int samples = 0, exporting = 0;
+    double abs_error_sum = 0;
+    for (int i = 0; i < 30; i++) {
+        cJSON *status = harness_get_json(d, "/api/v1/status");
+        double grid_w = number(status, "grid_w");
+        abs_error_sum += fabs(grid_w - 20);
+        exporting += grid_w < -50;
+        samples++;
+        cJSON_Delete(status);
+        harness_sleep_ms(400);
+    }
+    cJSON *control = harness_get_json(d, "/api/v1/control");
+    assert_string_equal(text(control, "battery"), "sim-inverter");
+    assert_true(number(control, "commands_sent") >= 1);
+    assert_true(number(control, "setpoint_w") < 400); /* the limit sits near the household's load */
+    cJSON_Delete(control);
+    if (abs_error_sum / samples > 60 || exporting > samples / 5)
+        fail_msg("export not held off: mean |grid - 20| %.1f W, %d of %d samples exporting\n%s",
+                 abs_error_sum / samples, exporting, samples, harness_log(d));
+    cJSON *commands = harness_get_json(d, "/api/v1/commands?device=sim-inverter&limit=1");
+    const cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItem(commands, "commands"), 0);
+    assert_string_equal(text(last, "command"), "limit");
+    cJSON_Delete(commands);
+}
+
 static void expect_post(struct daemon_proc *d, const char *path, const char *body, long status,
                         const char *needle)
 {
@@ -198,6 +248,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_grid_tracks_the_target_within_the_cap, harness_setup,
                                         harness_teardown),
+        cmocka_unit_test_setup_teardown(test_inverter_limit_holds_zero_export, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_failsafe_when_the_meter_stops, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_api_commands_are_validated_and_logged, harness_setup,

@@ -45,6 +45,7 @@ struct sim_world {
     struct sim_battery battery;
     struct sim_snapshot last;
     double extra_load_w;
+    double pv_limit_w;
 };
 
 /* Time-weighted sums of a step's sub-steps. */
@@ -81,7 +82,7 @@ static void couple_ac(struct sim_world *world, double dc_w, double home_w, doubl
                       double *pv_w, double *battery_w, double *clipped_w)
 {
     const struct sim_params *p = &world->params;
-    *pv_w = sim_inverter_ac_w(dc_w, p->inverter_efficiency, p->inverter_ac_limit_w, clipped_w);
+    *pv_w = sim_inverter_ac_w(dc_w, p->inverter_efficiency, fmin(p->inverter_ac_limit_w, world->pv_limit_w), clipped_w);
     double max_dis_w = fmin(sim_battery_max_discharge_w(p, &world->battery, dt_s),
                             fmax(p->inverter_ac_limit_w - *pv_w, 0.0));
     double max_ch_w = sim_battery_max_charge_w(p, &world->battery, dt_s);
@@ -179,6 +180,7 @@ struct sim_world *sim_world_new(const struct sim_params *params, int64_t start_t
     if (!world)
         return NULL;
     world->params = *params;
+    world->pv_limit_w = INFINITY;
     world->ts_ms = start_ts_ms;
     sim_weather_init(&world->weather, params->seed, params->cloudiness, start_ts_ms,
                      params->latitude_deg);
@@ -221,6 +223,11 @@ void sim_world_set_battery_mode(struct sim_world *world, enum sim_battery_mode m
 {
     world->battery.mode = mode == SIM_BATTERY_SETPOINT ? SIM_BATTERY_SETPOINT : SIM_BATTERY_AUTO;
     world->battery.setpoint_w = isfinite(setpoint_w) ? setpoint_w : 0.0;
+}
+
+void sim_world_set_pv_limit(struct sim_world *world, double limit_w)
+{
+    world->pv_limit_w = isfinite(limit_w) && limit_w >= 0 ? limit_w : INFINITY;
 }
 
 void sim_world_set_extra_load(struct sim_world *world, double power_w)
