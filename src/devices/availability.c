@@ -109,6 +109,17 @@ static void on_state(enum bus_event event, const void *payload, void *user)
     }
 }
 
+/* What a configured device that never answered shows: offline under its config id. */
+static void placeholder_state(const struct configured *c, struct ev_device_state *state)
+{
+    memset(state, 0, sizeof *state);
+    state->roles = c->roles;
+    state->ts_ms = INT64_MIN;
+    snprintf(state->device_id, sizeof state->device_id, "%s", c->id);
+    snprintf(state->type, sizeof state->type, "%s", c->type);
+    snprintf(state->error, sizeof state->error, "%s", c->last_error[0] ? c->last_error : "not seen since the start");
+}
+
 static void on_error(enum bus_event event, const void *payload, void *user)
 {
     struct availability *a = user;
@@ -116,11 +127,30 @@ static void on_error(enum bus_event event, const void *payload, void *user)
     struct configured *c = configured_of(a, error->device_id, NULL);
     if (!c)
         return;
+    bool changed = strcmp(c->last_error, error->detail) != 0;
     snprintf(c->last_error, sizeof c->last_error, "%s", error->detail);
     /* A device that keeps failing the same way is logged once, not every poll. */
     if (strcmp(c->logged_error, error->detail) != 0) {
         log_warn("devices", "%s: %s", error->device_id, error->detail);
         snprintf(c->logged_error, sizeof c->logged_error, "%s", error->detail);
+    }
+    if (!changed)
+        return;
+    /* Already offline: show the new reason, not the one it went offline with. */
+    size_t config_index = (size_t)(c - a->configured);
+    for (size_t i = 0; i < a->tracked_count; i++) {
+        struct tracked *t = &a->tracked[i];
+        if (t->config_index == config_index && !t->online) {
+            struct ev_device_state state = t->last_state;
+            state.online = false;
+            snprintf(state.error, sizeof state.error, "%s", c->last_error);
+            balkon_bus_publish(a->ctx->bus, BUS_EV_DEVICE_STATE, &state);
+        }
+    }
+    if (c->placeholder_published && !c->seen) {
+        struct ev_device_state state;
+        placeholder_state(c, &state);
+        balkon_bus_publish(a->ctx->bus, BUS_EV_DEVICE_STATE, &state);
     }
 }
 
@@ -151,10 +181,8 @@ static void go_offline(struct availability *a, struct tracked *t, int64_t now_ms
 /* A device that never answered: shown offline under its config id with the reason. */
 static void publish_placeholder(struct availability *a, struct configured *c, int64_t now_ms)
 {
-    struct ev_device_state state = {.roles = c->roles, .ts_ms = INT64_MIN};
-    snprintf(state.device_id, sizeof state.device_id, "%s", c->id);
-    snprintf(state.type, sizeof state.type, "%s", c->type);
-    snprintf(state.error, sizeof state.error, "%s", c->last_error[0] ? c->last_error : "not seen since the start");
+    struct ev_device_state state;
+    placeholder_state(c, &state);
     c->placeholder_published = true;
     log_warn("devices", "%s: offline: %s", c->id, state.error);
     publish_online(a, c->id, false, INT64_MIN, state.error);

@@ -1,6 +1,7 @@
 #include "fake_http.h"
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <time.h>
 
 #define MAX_ROUTES 64
+#define MAX_AUTH_RULES 16
 
 struct route {
     char prefix[256];
@@ -28,6 +30,16 @@ struct route {
     char last_auth[256];
 };
 
+/* A credential requirement for a path prefix (fake_http_require_digest/_basic). */
+struct auth_rule {
+    char prefix[256];
+    bool digest;
+    char realm[128];
+    char user[64];
+    char password[128];
+    int refused;
+};
+
 struct fake_http {
     struct MHD_Daemon *daemon;
     int port;
@@ -35,6 +47,9 @@ struct fake_http {
     pthread_mutex_t lock;
     struct route routes[MAX_ROUTES];
     int route_count;
+    struct auth_rule auth_rules[MAX_AUTH_RULES];
+    int auth_rule_count;
+    char digest_random[32]; /* MHD derives its digest nonces from this */
 };
 
 struct request_body {
@@ -48,6 +63,48 @@ static struct route *match(struct fake_http *fake, const char *url)
         if (strncmp(url, fake->routes[i].prefix, strlen(fake->routes[i].prefix)) == 0)
             return &fake->routes[i];
     return NULL;
+}
+
+/* The newest auth rule matching url, or -1. */
+static int match_auth(struct fake_http *fake, const char *url)
+{
+    for (int i = fake->auth_rule_count - 1; i >= 0; i--)
+        if (strncmp(url, fake->auth_rules[i].prefix, strlen(fake->auth_rules[i].prefix)) == 0)
+            return i;
+    return -1;
+}
+
+/* Checks the request's credentials against rule; on failure queues the 401 challenge (an
+ * empty body, as Shelly devices send it) and returns false with *result set. */
+static bool authorized(struct MHD_Connection *connection, const struct auth_rule *rule,
+                       enum MHD_Result *result)
+{
+    int stale = MHD_NO;
+    if (rule->digest) {
+        int rc = MHD_digest_auth_check2(connection, rule->realm, rule->user, rule->password, 300,
+                                        MHD_DIGEST_ALG_SHA256);
+        if (rc == MHD_YES)
+            return true;
+        stale = rc == MHD_INVALID_NONCE ? MHD_YES : MHD_NO;
+    } else {
+        char *password = NULL;
+        char *user = MHD_basic_auth_get_username_password(connection, &password);
+        bool ok = user && password && strcmp(user, rule->user) == 0 && strcmp(password, rule->password) == 0;
+        if (user)
+            MHD_free(user);
+        if (password)
+            MHD_free(password);
+        if (ok)
+            return true;
+    }
+    struct MHD_Response *response = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (rule->digest)
+        *result = MHD_queue_auth_fail_response2(connection, rule->realm, "fake", response, stale,
+                                                MHD_DIGEST_ALG_SHA256);
+    else
+        *result = MHD_queue_basic_auth_fail_response(connection, rule->realm, response);
+    MHD_destroy_response(response);
+    return false;
 }
 
 static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -78,6 +135,21 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
         rb->size += n;
         *upload_data_size = 0;
         return MHD_YES;
+    }
+    pthread_mutex_lock(&fake->lock);
+    int rule_index = match_auth(fake, url);
+    struct auth_rule rule;
+    if (rule_index >= 0)
+        rule = fake->auth_rules[rule_index];
+    pthread_mutex_unlock(&fake->lock);
+    if (rule_index >= 0) {
+        enum MHD_Result refused;
+        if (!authorized(connection, &rule, &refused)) {
+            pthread_mutex_lock(&fake->lock);
+            fake->auth_rules[rule_index].refused++;
+            pthread_mutex_unlock(&fake->lock);
+            return refused;
+        }
     }
     pthread_mutex_lock(&fake->lock);
     struct route *r = match(fake, url);
@@ -145,9 +217,13 @@ struct fake_http *fake_http_start(void)
     pthread_mutex_init(&fake->lock, NULL);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    /* Digest nonces only need to differ between runs of a test, not be secret. */
+    snprintf(fake->digest_random, sizeof fake->digest_random, "%lx-%p", (unsigned long)time(NULL), (void *)fake);
     fake->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
                                     0, NULL, NULL, handler, fake, MHD_OPTION_SOCK_ADDR, &addr,
-                                    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_END);
+                                    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+                                    MHD_OPTION_DIGEST_AUTH_RANDOM, sizeof fake->digest_random,
+                                    fake->digest_random, MHD_OPTION_NONCE_NC_SIZE, 256u, MHD_OPTION_END);
     if (!fake->daemon) {
         free(fake);
         return NULL;
@@ -267,6 +343,52 @@ void fake_http_route_file(struct fake_http *fake, const char *prefix, int status
     fake_http_route(fake, prefix, status, content_type, out, (size_t)(w - out), extra_header, delay_ms);
     free(out);
     free(data);
+}
+
+static void require_auth(struct fake_http *fake, const char *prefix, bool digest, const char *realm,
+                         const char *user, const char *password)
+{
+    pthread_mutex_lock(&fake->lock);
+    struct auth_rule *rule = NULL;
+    for (int i = 0; i < fake->auth_rule_count; i++)
+        if (strcmp(fake->auth_rules[i].prefix, prefix) == 0)
+            rule = &fake->auth_rules[i];
+    if (!rule && fake->auth_rule_count < MAX_AUTH_RULES)
+        rule = &fake->auth_rules[fake->auth_rule_count++];
+    if (rule) {
+        int refused = strcmp(rule->prefix, prefix) == 0 ? rule->refused : 0;
+        memset(rule, 0, sizeof *rule);
+        snprintf(rule->prefix, sizeof rule->prefix, "%s", prefix);
+        rule->digest = digest;
+        snprintf(rule->realm, sizeof rule->realm, "%s", realm);
+        snprintf(rule->user, sizeof rule->user, "%s", user);
+        snprintf(rule->password, sizeof rule->password, "%s", password);
+        rule->refused = refused;
+    }
+    pthread_mutex_unlock(&fake->lock);
+}
+
+void fake_http_require_digest(struct fake_http *fake, const char *prefix, const char *realm,
+                              const char *user, const char *password)
+{
+    require_auth(fake, prefix, true, realm, user, password);
+}
+
+void fake_http_require_basic(struct fake_http *fake, const char *prefix, const char *user,
+                             const char *password)
+{
+    require_auth(fake, prefix, false, "fake", user, password);
+}
+
+int fake_http_auth_refused(struct fake_http *fake, const char *prefix)
+{
+    pthread_mutex_lock(&fake->lock);
+    int refused = 0;
+    for (int i = 0; i < fake->auth_rule_count; i++)
+        if (strcmp(fake->auth_rules[i].prefix, prefix) == 0)
+            refused = fake->auth_rules[i].refused;
+    pthread_mutex_unlock(&fake->lock);
+    return refused;
 }
 
 int fake_http_hits(struct fake_http *fake, const char *prefix)

@@ -37,6 +37,19 @@ void fake_http_route_handler(struct fake_http *fake, const char *prefix, fake_ht
 void fake_http_lock(struct fake_http *fake);
 void fake_http_unlock(struct fake_http *fake);
 
+/* Makes requests whose path starts with prefix require credentials, like a device with a
+ * password set: digest with SHA-256 and qop "auth" in realm (Shelly Gen2: user "admin",
+ * realm = the device id), or basic (Shelly Gen1, OpenDTU). Without valid credentials the
+ * request gets 401 with an empty body and a challenge (WWW-Authenticate), and counts
+ * neither as a hit nor as the route's last request. Independent of the routes: routing a
+ * prefix again keeps its auth rule; the newest matching rule wins. */
+void fake_http_require_digest(struct fake_http *fake, const char *prefix, const char *realm,
+                              const char *user, const char *password);
+void fake_http_require_basic(struct fake_http *fake, const char *prefix, const char *user,
+                             const char *password);
+/* Requests refused for missing or wrong credentials under an auth rule's prefix. */
+int fake_http_auth_refused(struct fake_http *fake, const char *prefix);
+
 int fake_http_hits(struct fake_http *fake, const char *prefix);
 /* Copies of the last request to a prefix: "METHOD /path?query", its body and its
  * Authorization header. Empty strings when there was none. */

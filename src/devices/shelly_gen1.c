@@ -1,0 +1,438 @@
+/* Shelly Gen1 over its HTTP REST API: 3EM and EM (meters), Plug S, Plug, 1PM, 2.5 (plugs).
+ *
+ * Wire format (GET; docs: shelly-api-docs.shelly.cloud/gen1):
+ *   /shelly (no auth)  {"type":"SHEM-3","mac":"483FDAC37E3F","auth":true,
+ *                       "fw":"20230913-112003/v1.14.0-gcb84623","num_meters":3}  (no "gen")
+ *   /status on a 3EM   {"emeters":[{"power":51.08,"voltage":234.90,"is_valid":true,
+ *                       "total":1686297.2,"total_returned":428958.4},{…},{…}],
+ *                       "total_power":212.85,…}  (W signed, + import / - export; totals Wh)
+ *   /status on a plug  {"relays":[{"ison":false,…}],"meters":[{"power":4.7,"is_valid":true,
+ *                       "total":6472513}],"temperature":16.79,…}  (total in watt-MINUTES)
+ *   /relay/<channel>?turn=on|off  {"ison":true,"has_timer":false,…,"source":"http"}
+ * Auth (when "Restrict login" is set on the device): HTTP basic; 401 otherwise.
+ *
+ * The config's role picks what is read: "meter" (the default) reads the emeters: all three
+ * phases on a 3EM (grid = total_power, the signed sum), emeters[channel] on an EM. "plug"
+ * reads relays[channel] and meters[channel]. A "meter" whose /shelly type is a plug or
+ * switch (SHPLG…, SHSW…) is read as a plug. A phase that reports is_valid false makes the
+ * whole reading invalid: a meter reading without one phase would mislead the control. */
+#include "device_kit.h"
+
+#include "balkon/driver.h"
+#include "balkon/error.h"
+#include "balkon/log.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IDENTIFY_PERIOD_MS (5 * 60 * 1000)
+
+struct shelly1 {
+    struct dev_kit kit; /* first: the kit's callbacks hand out this pointer */
+    bool plug;          /* relays/meters, else emeters */
+    bool busy;          /* a poll's requests are in flight: the next poll is skipped */
+    bool identified;
+    uint64_t identified_wall_ms;
+    char model[48];
+    char firmware[32];
+};
+
+static const struct {
+    const char *type, *name;
+} MODELS[] = {
+    {"SHEM-3", "Shelly 3EM"},   {"SHEM", "Shelly EM"},       {"SHPLG-S", "Shelly Plug S"},
+    {"SHPLG-1", "Shelly Plug"}, {"SHPLG2-1", "Shelly Plug"}, {"SHPLG-U1", "Shelly Plug US"},
+    {"SHSW-PM", "Shelly 1PM"},  {"SHSW-25", "Shelly 2.5"},   {"SHSW-1", "Shelly 1"},
+};
+
+static bool is_plug_type(const char *type)
+{
+    return strncmp(type, "SHPLG", 5) == 0 || strncmp(type, "SHSW", 4) == 0;
+}
+
+static void default_user(struct dev_kit *kit)
+{
+    if (!kit->config.user[0])
+        snprintf(kit->config.user, sizeof kit->config.user, "admin");
+}
+
+/* The JSON object of a successful reply, or NULL with the reason in why. */
+static cJSON *reply_json(const struct balkon_http_result *result, const char *what, char *why,
+                         size_t why_size)
+{
+    if (result->transport_error) {
+        snprintf(why, why_size, "%s: %s", what, result->error);
+        return NULL;
+    }
+    if (result->status == 401 || result->status == 403) {
+        snprintf(why, why_size, "%s: HTTP %ld: wrong or missing user/password", what,
+                 result->status);
+        return NULL;
+    }
+    if (result->status < 200 || result->status >= 300) {
+        snprintf(why, why_size, "%s: HTTP %ld", what, result->status);
+        return NULL;
+    }
+    cJSON *json = cJSON_ParseWithLength(result->body, result->body_size);
+    if (cJSON_IsObject(json))
+        return json;
+    snprintf(why, why_size, "%s: the reply is not %s", what, json ? "a JSON object" : "JSON");
+    cJSON_Delete(json);
+    return NULL;
+}
+
+static void add_number(struct ev_device_state *state, const cJSON *json, const char *key,
+                       const char *name, double scale)
+{
+    double value;
+    if (dev_json_number(json, key, &value))
+        dev_state_add(state, name, value * scale);
+}
+
+/* One emeter's power, refusing a channel the device marks invalid. */
+static bool emeter_power(const cJSON *emeters, int index, double *power_w, char *problem,
+                         size_t size)
+{
+    const cJSON *emeter = cJSON_GetArrayItem(emeters, index);
+    if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(emeter, "is_valid"))) {
+        snprintf(problem, size, "emeters[%d] is_valid is false", index);
+        return false;
+    }
+    if (!dev_json_number(emeter, "power", power_w)) {
+        snprintf(problem, size, "emeters[%d].power missing", index);
+        return false;
+    }
+    return true;
+}
+
+/* A 3EM's or EM's /status → grid power and the per-phase values; false with the problem. */
+static bool parse_emeters(const cJSON *json, int channel, struct ev_device_state *state,
+                          double *grid_w, char *problem, size_t size)
+{
+    const cJSON *emeters = cJSON_GetObjectItemCaseSensitive(json, "emeters");
+    int count = cJSON_GetArraySize(emeters);
+    if (!cJSON_IsArray(emeters) || count == 0) {
+        snprintf(problem, size, "emeters missing (is this a meter? set role \"plug\" for plugs)");
+        return false;
+    }
+    if (count < 3) { /* Shelly EM: one channel is the grid */
+        if (channel >= count) {
+            snprintf(problem, size, "emeters[%d] missing: the device has %d", channel, count);
+            return false;
+        }
+        if (!emeter_power(emeters, channel, grid_w, problem, size))
+            return false;
+        const cJSON *emeter = cJSON_GetArrayItem(emeters, channel);
+        dev_state_add(state, "power_w", *grid_w);
+        add_number(state, emeter, "voltage", "voltage_v", 1);
+        add_number(state, emeter, "total", "energy_wh", 1);
+        add_number(state, emeter, "total_returned", "energy_export_wh", 1);
+        return true;
+    }
+    double sum_w = 0, phase_w[3], import_wh = 0, export_wh = 0;
+    bool have_energy = true;
+    for (int i = 0; i < 3; i++) {
+        if (!emeter_power(emeters, i, &phase_w[i], problem, size))
+            return false;
+        sum_w += phase_w[i];
+        double total, returned;
+        const cJSON *emeter = cJSON_GetArrayItem(emeters, i);
+        if (dev_json_number(emeter, "total", &total) &&
+            dev_json_number(emeter, "total_returned", &returned)) {
+            import_wh += total;
+            export_wh += returned;
+        } else {
+            have_energy = false;
+        }
+    }
+    if (!dev_json_number(json, "total_power", grid_w))
+        *grid_w = sum_w;
+    dev_state_add(state, "power_w", *grid_w);
+    char key[32], name[24];
+    for (int i = 0; i < 3; i++) {
+        snprintf(name, sizeof name, "power_l%d_w", i + 1);
+        dev_state_add(state, name, phase_w[i]);
+        snprintf(key, sizeof key, "emeters[%d].voltage", i);
+        snprintf(name, sizeof name, "voltage_l%d_v", i + 1);
+        add_number(state, json, key, name, 1);
+    }
+    if (have_energy) {
+        dev_state_add(state, "energy_wh", import_wh);
+        dev_state_add(state, "energy_export_wh", export_wh);
+    }
+    return true;
+}
+
+/* A plug's /status (or relay object) → on/off and what it meters; false with the problem. */
+static bool parse_plug(const cJSON *json, int channel, struct ev_device_state *state, bool *on,
+                       char *problem, size_t size)
+{
+    char key[48];
+    snprintf(key, sizeof key, "relays[%d].ison", channel);
+    const cJSON *ison = dev_json_path(json, key);
+    if (!cJSON_IsBool(ison)) {
+        snprintf(problem, size, "%s missing", key);
+        return false;
+    }
+    *on = cJSON_IsTrue(ison);
+    dev_state_add(state, "on", *on ? 1 : 0);
+    snprintf(key, sizeof key, "meters[%d].power", channel);
+    add_number(state, json, key, "power_w", 1);
+    snprintf(key, sizeof key, "meters[%d].total", channel);
+    add_number(state, json, key, "energy_wh", 1.0 / 60.0); /* watt-minutes */
+    double temperature_c;
+    if (dev_json_number(json, "temperature", &temperature_c) ||
+        dev_json_number(json, "tmp.tC", &temperature_c))
+        dev_state_add(state, "temperature_c", temperature_c);
+    return true;
+}
+
+static void init_state(struct shelly1 *s, struct ev_device_state *state)
+{
+    dev_state_init(&s->kit, state, NULL, s->plug ? DEVICE_ROLE_PLUG : DEVICE_ROLE_METER);
+    snprintf(state->model, sizeof state->model, "%s", s->model);
+    snprintf(state->firmware, sizeof state->firmware, "%s", s->firmware);
+}
+
+/* Publishes what a /status reply holds; false with the problem in why. *on is the relay
+ * state of a plug. */
+static bool publish_status(struct shelly1 *s, const cJSON *json, bool *on, char *why,
+                           size_t why_size)
+{
+    struct ev_device_state state;
+    init_state(s, &state);
+    char problem[80];
+    int channel = (int)s->kit.config.channel;
+    double grid_w = NAN;
+    bool ok = s->plug ? parse_plug(json, channel, &state, on, problem, sizeof problem)
+                      : parse_emeters(json, channel, &state, &grid_w, problem, sizeof problem);
+    if (!ok) {
+        snprintf(why, why_size, "/status: %s", problem);
+        return false;
+    }
+    dev_publish_state(&s->kit, &state);
+    if (!s->plug)
+        dev_publish_meter(&s->kit, NULL, grid_w);
+    return true;
+}
+
+static void status_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)
+{
+    struct shelly1 *s = (struct shelly1 *)kit;
+    s->busy = false;
+    char why[96];
+    bool on;
+    cJSON *json = reply_json(result, "/status", why, sizeof why);
+    if (!json || !publish_status(s, json, &on, why, sizeof why))
+        dev_failed(kit, "%s", why);
+    cJSON_Delete(json);
+}
+
+static void read_status(struct shelly1 *s)
+{
+    s->busy = dev_http(&s->kit, "/status", NULL, NULL, status_cb, NULL) == 0;
+}
+
+/* Takes /shelly's type and firmware; false (reported) when it is not a Gen1 Shelly. */
+static bool take_identity(struct shelly1 *s, const cJSON *json)
+{
+    const cJSON *type = cJSON_GetObjectItemCaseSensitive(json, "type");
+    if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(json, "gen"))) {
+        dev_failed(&s->kit, "/shelly: a Gen2 or newer device: use type \"shelly_gen2\"");
+        return false;
+    }
+    if (!cJSON_IsString(type)) {
+        dev_failed(&s->kit, "/shelly: type missing: not a Shelly Gen1");
+        return false;
+    }
+    const char *name = NULL;
+    for (size_t i = 0; i < sizeof MODELS / sizeof *MODELS && !name; i++)
+        if (strcmp(MODELS[i].type, type->valuestring) == 0)
+            name = MODELS[i].name;
+    if (name)
+        snprintf(s->model, sizeof s->model, "%s (%s)", name, type->valuestring);
+    else
+        snprintf(s->model, sizeof s->model, "%s", type->valuestring);
+    /* "20230913-112003/v1.14.0-gcb84623": the version is after the build date. */
+    const cJSON *fw = cJSON_GetObjectItemCaseSensitive(json, "fw");
+    const char *firmware = cJSON_IsString(fw) ? fw->valuestring : "";
+    const char *slash = strchr(firmware, '/');
+    snprintf(s->firmware, sizeof s->firmware, "%s", slash ? slash + 1 : firmware);
+    bool plug = strcmp(s->kit.config.role, "plug") == 0 || is_plug_type(type->valuestring);
+    if (plug != s->plug)
+        log_info("shelly", "%s: %s: read as a %s", s->kit.config.id, s->model,
+                 plug ? "plug" : "meter");
+    s->plug = plug;
+    s->identified = true;
+    s->identified_wall_ms = uv_now(s->kit.ctx->loop);
+    return true;
+}
+
+static void identity_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)
+{
+    struct shelly1 *s = (struct shelly1 *)kit;
+    s->busy = false;
+    char why[96];
+    cJSON *json = reply_json(result, "/shelly", why, sizeof why);
+    bool go_on = true;
+    if (json) {
+        go_on = take_identity(s, json);
+    } else if (result->transport_error) {
+        dev_failed(kit, "%s", why);
+        go_on = false; /* unreachable: /status would only time out as well */
+    } else if (!s->identified) {
+        dev_failed(kit, "%s", why); /* /status may still work, with the config's role */
+    }
+    cJSON_Delete(json);
+    if (go_on)
+        read_status(s);
+}
+
+static void shelly1_poll(struct dev_kit *kit)
+{
+    struct shelly1 *s = (struct shelly1 *)kit;
+    if (s->busy)
+        return;
+    if (!s->identified || uv_now(kit->ctx->loop) - s->identified_wall_ms >= IDENTIFY_PERIOD_MS) {
+        s->busy = dev_http(kit, "/shelly", NULL, NULL, identity_cb, NULL) == 0;
+        if (s->busy)
+            return;
+    }
+    read_status(s);
+}
+
+/* --- Commands: "switch" on plugs ----------------------------------------------------- */
+
+/* The relay answers with its state object; a reply without ison is not a relay. */
+static void relay_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)
+{
+    char why[96] = "";
+    cJSON *json = reply_json(result, "/relay", why, sizeof why);
+    bool ok = json && cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(json, "ison"));
+    if (json && !ok)
+        snprintf(why, sizeof why, "/relay: ison missing in the reply");
+    dev_cmd_sent(kit, ok, why);
+    cJSON_Delete(json);
+}
+
+static int shelly1_send(struct dev_kit *kit, const struct ev_device_command *command)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/relay/%d?turn=%s", (int)kit->config.channel,
+             command->value != 0 ? "on" : "off");
+    return dev_http(kit, path, NULL, NULL, relay_cb, NULL);
+}
+
+/* The relay's state after the settling delay, from a full /status (also published). */
+static void read_back_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)
+{
+    struct shelly1 *s = (struct shelly1 *)kit;
+    char why[96] = "";
+    bool on = false;
+    cJSON *json = reply_json(result, "/status", why, sizeof why);
+    bool ok = json && publish_status(s, json, &on, why, sizeof why);
+    dev_cmd_read(kit, ok, on ? 1 : 0, why);
+    cJSON_Delete(json);
+}
+
+static int shelly1_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+{
+    return dev_http(kit, "/status", NULL, NULL, read_back_cb, NULL);
+}
+
+static int shelly1_command(void *instance, const struct ev_device_command *command, char *msg,
+                           size_t msg_size)
+{
+    struct shelly1 *s = instance;
+    if (!s->plug) {
+        snprintf(msg, msg_size, "%s is a meter and takes no commands", command->device_id);
+        return BALKON_E_INVAL;
+    }
+    if (strcmp(command->command, "switch") != 0) {
+        snprintf(msg, msg_size, "command: \"%s\" is not supported; a plug takes \"switch\"",
+                 command->command);
+        return BALKON_E_INVAL;
+    }
+    if (command->value != 0 && command->value != 1) {
+        snprintf(msg, msg_size, "switch: takes 1 (on) or 0 (off), got %g", command->value);
+        return BALKON_E_RANGE;
+    }
+    dev_cmd_submit(&s->kit, command);
+    return 0;
+}
+
+/* --- Life cycle ---------------------------------------------------------------------- */
+
+static void shelly1_free(struct dev_kit *kit)
+{
+    free(kit);
+}
+
+static const struct dev_kit_ops OPS = {
+    .log_name = "shelly",
+    .default_port = 80,
+    .auth = BALKON_HTTP_AUTH_BASIC,
+    .poll = shelly1_poll,
+    .send = shelly1_send,
+    .read_back = shelly1_read_back,
+    .free = shelly1_free,
+};
+
+static int shelly1_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
+                         void **instance, char *msg, size_t msg_size)
+{
+    struct shelly1 *s = calloc(1, sizeof *s);
+    if (!s)
+        return BALKON_E_NOMEM;
+    s->plug = strcmp(device->role, "plug") == 0;
+    int rc = dev_kit_start(&s->kit, ctx, device, &OPS, msg, msg_size);
+    if (rc < 0) {
+        free(s);
+        return rc;
+    }
+    default_user(&s->kit);
+    *instance = s;
+    return 0;
+}
+
+static void shelly1_reconfigure(void *instance)
+{
+    struct shelly1 *s = instance;
+    dev_kit_reconfigure(&s->kit);
+    default_user(&s->kit);
+    /* The host or role may have changed: identify again before trusting the old model. */
+    s->identified = false;
+    s->model[0] = s->firmware[0] = '\0';
+    s->plug = strcmp(s->kit.config.role, "plug") == 0;
+}
+
+static void shelly1_stop(void *instance)
+{
+    struct shelly1 *s = instance;
+    dev_kit_stop(&s->kit);
+}
+
+static void shelly1_check(const struct balkon_device_config *device, const char *path,
+                          struct balkon_config_errors *errors)
+{
+    if (!device->host[0])
+        balkon_config_add_error(errors, path, "host", "is required for type \"shelly_gen1\"");
+    if (strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
+        balkon_config_add_error(
+            errors, path, "role",
+            "must be \"meter\" or \"plug\" for type \"shelly_gen1\", got \"%s\"", device->role);
+}
+
+const struct balkon_driver balkon_driver_shelly_gen1 = {
+    .type = "shelly_gen1",
+    .description = "Shelly Gen1 meter (3EM, EM) or plug (Plug S, 1PM)",
+    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_PLUG,
+    .stale_s = 5.0,
+    .start = shelly1_start,
+    .reconfigure = shelly1_reconfigure,
+    .stop = shelly1_stop,
+    .check = shelly1_check,
+    .command = shelly1_command,
+};
