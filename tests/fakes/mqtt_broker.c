@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,8 +67,12 @@ static bool write_config(struct mqtt_broker *b)
     FILE *f = fopen(b->conf, "w");
     if (!f)
         return false;
+    /* Run as root, mosquitto drops to its own user, and changing credentials clears the
+     * parent-death signal that keeps a crashed test from leaving a broker behind; "user"
+     * naming ourselves keeps it (and has no effect for a non-root user). */
+    const struct passwd *me = getpwuid(getuid());
     fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
-               "log_type all\n", b->port);
+               "log_type all\nuser %s\n", b->port, me ? me->pw_name : "root");
     return fclose(f) == 0;
 }
 
