@@ -25,19 +25,6 @@ struct http_json {
     bool busy;          /* a request is in flight: the next poll is skipped */
 };
 
-static unsigned role_bit(const char *role)
-{
-    if (strcmp(role, "meter") == 0)
-        return DEVICE_ROLE_METER;
-    if (strcmp(role, "inverter") == 0)
-        return DEVICE_ROLE_INVERTER;
-    if (strcmp(role, "battery") == 0)
-        return DEVICE_ROLE_BATTERY;
-    if (strcmp(role, "plug") == 0)
-        return DEVICE_ROLE_PLUG;
-    return 0;
-}
-
 /* An on/off value in any of the usual spellings. */
 static bool parse_on(const cJSON *item, bool *on)
 {
@@ -72,7 +59,7 @@ static bool parse_reply(const struct balkon_device_config *config, const cJSON *
     }
     *power_w *= config->power_scale;
     dev_state_add(state, "power_w", *power_w);
-    unsigned role = role_bit(config->role);
+    unsigned role = dev_role_bit(config->role);
     if (role == DEVICE_ROLE_BATTERY && config->soc_key[0]) {
         double soc_pct;
         if (!dev_json_number(json, config->soc_key, &soc_pct)) {
@@ -103,7 +90,7 @@ static void reply_cb(struct dev_kit *kit, const struct balkon_http_result *resul
     if (!json)
         return;
     struct ev_device_state state;
-    unsigned role = role_bit(kit->config.role);
+    unsigned role = dev_role_bit(kit->config.role);
     dev_state_init(kit, &state, NULL, role);
     double power_w;
     char problem[160];
@@ -179,7 +166,7 @@ static void http_json_check(const struct balkon_device_config *device, const cha
         balkon_config_add_error(
             errors, path, "power_key",
             "is required for type \"http_json\" (where the power is, e.g. \"emeters[0].power\")");
-    if (!role_bit(device->role))
+    if (!dev_role_bit(device->role))
         balkon_config_add_error(
             errors, path, "role",
             "must be \"meter\", \"inverter\", \"battery\" or \"plug\", got \"%s\"", device->role);

@@ -421,7 +421,7 @@ static void shelly2_check(const struct balkon_device_config *device, const char 
 {
     if (!device->host[0])
         balkon_config_add_error(errors, path, "host", "is required for type \"shelly_gen2\"");
-    if (strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
+    if (device->role[0] && strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
         balkon_config_add_error(
             errors, path, "role",
             "must be \"meter\" or \"plug\" for type \"shelly_gen2\", got \"%s\"", device->role);

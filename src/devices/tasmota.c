@@ -620,7 +620,7 @@ static void tasmota_check(const struct balkon_device_config *device, const char 
     if (wants_mqtt(device) && strpbrk(device->topic, "+#"))
         balkon_config_add_error(errors, path, "topic",
                                 "must not contain MQTT wildcards, got \"%s\"", device->topic);
-    if (strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
+    if (device->role[0] && strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
         balkon_config_add_error(errors, path, "role",
                                 "must be \"meter\" or \"plug\" for type \"tasmota\", got \"%s\"",
                                 device->role);
