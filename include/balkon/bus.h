@@ -46,6 +46,9 @@ enum bus_event {
     BUS_EV_DEVICE_ONLINE,     /* struct ev_device_online */
     BUS_EV_LOADS_STATUS,      /* struct ev_loads_status */
     BUS_EV_LOAD_OVERRIDE,     /* struct ev_load_override */
+    BUS_EV_CONFIG_REPLACE,    /* struct ev_config_replace */
+    BUS_EV_CONFIG_REPLACED,   /* struct ev_config_replaced */
+    BUS_EV_DAEMON_STARTED,    /* struct ev_daemon_started */
     BUS_EV__COUNT
 };
 
@@ -248,7 +251,7 @@ struct ev_control_status {
     int64_t ts_ms;
     bool enabled;
     char battery_id[BALKON_ID_MAX];   /* the battery it drives; "" when none */
-    char mode[16];                    /* the plan's mode for this slot ("self_consumption" without a plan) */
+    char mode[24];                    /* the plan's mode for this slot ("self_consumption" without a plan) */
     char state[16];                   /* "tracking", "settling", "holding", "limited", "failsafe", "off" */
     double target_w;
     double grid_w;                    /* NAN before the first reading */
@@ -284,6 +287,43 @@ struct ev_provider_status {
     int64_t first_hole_ms;       /* the first of them; INT64_MIN: none */
     char last_error[256];        /* "" when the last run succeeded */
     char url[256];               /* the last request, secrets masked */
+};
+
+/* Someone (PUT /api/v1/config) sends a whole new config file's text. The daemon checks it
+ * with the config loader, writes the file (the previous one kept as <file>.bak), applies
+ * it as SIGHUP does and answers with BUS_EV_CONFIG_REPLACED carrying the same request_id,
+ * before the publish returns when the publish is made outside a handler. A secret that
+ * holds the API's mask ("***") keeps the file's current value. text belongs to the
+ * publisher; a queued copy gets its own. */
+struct ev_config_replace {
+    uint64_t request_id;
+    const char *text;        /* JSON, not necessarily NUL-terminated */
+    size_t size;
+};
+
+enum config_replace_result {
+    CONFIG_REPLACE_APPLIED = 0, /* written and applied */
+    CONFIG_REPLACE_INVALID,     /* refused: errors lists every problem; nothing changed */
+    CONFIG_REPLACE_NO_FILE,     /* the daemon runs without a config file; nothing changed */
+    CONFIG_REPLACE_FAILED,      /* the file could not be written (message); nothing changed */
+};
+
+struct balkon_config_errors;
+/* The daemon's answer to BUS_EV_CONFIG_REPLACE. */
+struct ev_config_replaced {
+    uint64_t request_id;
+    enum config_replace_result result;
+    char message[256];             /* NO_FILE / FAILED: why, in words */
+    char restart_required[512];    /* APPLIED: changed options that need a restart, ", "-separated */
+    /* INVALID: "path: message" lines as the config loader writes them. Owned by the daemon,
+     * valid until the next BUS_EV_CONFIG_REPLACED. */
+    const struct balkon_config_errors *errors;
+};
+
+/* Every module has started and the loop is about to run: what the daemon runs with, for
+ * the API. Published once. */
+struct ev_daemon_started {
+    char config_path[256];   /* the config file (resolved to an absolute path); "" for none */
 };
 
 struct balkon_bus;

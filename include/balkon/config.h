@@ -259,4 +259,20 @@ struct cJSON *balkon_config_to_json(const struct balkon_config *config);
 /* Writes docs/configuration.md's text (markdown) to out. */
 void balkon_config_write_doc(FILE *out);
 
+/* For a whole config sent back by the API (PUT /api/v1/config): every secret in next that
+ * holds the mask of balkon_config_to_json ("***") gets the value current (the config file
+ * as it is, parsed) has at the same place, so secrets a client never saw survive, and an
+ * "env:NAME" stays a reference. Items of arrays are matched by their "id", else by
+ * position. A mask with nothing to keep adds an error naming its path. Returns 0 or
+ * BALKON_E_INVAL. current may be NULL (no readable file). */
+int balkon_config_keep_secrets(struct cJSON *next, const struct cJSON *current,
+                               struct balkon_config_errors *errors);
+
+/* Replaces the config file at path with text, atomically: a temporary file in the same
+ * directory (same permissions) is written and fsync'd, the old file is kept as
+ * "<path>.bak", then the temporary one is renamed over path. A symlink at path is
+ * followed (the file it points to is replaced). On failure nothing has changed, and msg
+ * says what went wrong. Returns 0 or BALKON_E_IO / BALKON_E_NOMEM. */
+int balkon_config_write_file(const char *path, const char *text, char *msg, size_t msg_size);
+
 #endif

@@ -146,6 +146,24 @@ int balkon_store_command_log(struct balkon_store *store, const struct balkon_com
 int balkon_store_command_list(struct balkon_store *store, const char *device_id, size_t limit,
                               struct balkon_command_record **out, size_t *count);
 
+/* --- Notifications ---------------------------------------------------------------- */
+
+struct balkon_notification_record {
+    int64_t id;
+    int64_t ts_ms;
+    char rule[48];
+    char severity[16];
+    char title[128];
+    char message[512];
+    char state[16];          /* "open" until resolved */
+    int64_t resolved_ts_ms;  /* INT64_MIN: not resolved */
+};
+
+/* The newest `limit` notifications, newest first (longer texts are cut to the record's
+ * fields). *out allocated (free it). */
+int balkon_store_notification_list(struct balkon_store *store, size_t limit,
+                                   struct balkon_notification_record **out, size_t *count);
+
 /* --- Prices, forecasts and grid signals --------------------------------------------- */
 
 /* Every series here lives on the grid of 15-minute UTC slots (slot_s 900), the same grid

@@ -23,6 +23,7 @@ static int copy_prices(void *dst, const void *src);
 static int copy_forecast(void *dst, const void *src);
 static int copy_signal(void *dst, const void *src);
 static int copy_plan(void *dst, const void *src);
+static int copy_config_replace(void *dst, const void *src);
 
 static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_METER_READING] = {"meter_reading", sizeof(struct ev_meter_reading), NULL, NULL},
@@ -44,6 +45,9 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_DEVICE_ONLINE] = {"device_online", sizeof(struct ev_device_online), NULL, NULL},
     [BUS_EV_LOADS_STATUS] = {"loads_status", sizeof(struct ev_loads_status), NULL, NULL},
     [BUS_EV_LOAD_OVERRIDE] = {"load_override", sizeof(struct ev_load_override), NULL, NULL},
+    [BUS_EV_CONFIG_REPLACE] = {"config_replace", sizeof(struct ev_config_replace), copy_config_replace, NULL},
+    [BUS_EV_CONFIG_REPLACED] = {"config_replaced", sizeof(struct ev_config_replaced), NULL, NULL},
+    [BUS_EV_DAEMON_STARTED] = {"daemon_started", sizeof(struct ev_daemon_started), NULL, NULL},
 };
 
 /* Bytes a queued copy needs beyond the payload struct. */
@@ -54,6 +58,7 @@ static size_t extra_size(enum bus_event event, const void *payload)
     case BUS_EV_FORECAST: return ((const struct ev_forecast *)payload)->count * sizeof(struct balkon_forecast_slot);
     case BUS_EV_SIGNAL: return ((const struct ev_signal *)payload)->count * sizeof(struct balkon_signal_slot);
     case BUS_EV_PLAN: return ((const struct ev_plan *)payload)->count * sizeof(struct balkon_plan_slot_row);
+    case BUS_EV_CONFIG_REPLACE: return ((const struct ev_config_replace *)payload)->size;
     default: return 0;
     }
 }
@@ -106,6 +111,17 @@ static int copy_plan(void *dst, const void *src)
     if (to->count)
         memcpy(slots, to->slots, to->count * sizeof *slots);
     to->slots = slots;
+    return 0;
+}
+
+static int copy_config_replace(void *dst, const void *src)
+{
+    struct ev_config_replace *to = dst;
+    *to = *(const struct ev_config_replace *)src;
+    char *text = tail_of(dst, sizeof *to);
+    if (to->size)
+        memcpy(text, to->text, to->size);
+    to->text = text;
     return 0;
 }
 

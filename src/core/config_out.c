@@ -21,7 +21,7 @@ static cJSON *row_to_json(const struct cfg_row *row, const void *base)
     case CFG_STRING:
     case CFG_ENUM:
         if ((row->flags & CFG_SECRET) && field[0])
-            return cJSON_CreateString("***");
+            return cJSON_CreateString(CFG_SECRET_MASK);
         return cJSON_CreateString(field);
     case CFG_OBJECT:
         return object_to_json(row->sub, field);

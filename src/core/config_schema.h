@@ -22,6 +22,9 @@ enum cfg_flags {
     CFG_NONEMPTY = 1 << 6, /* strings: must not be empty */
 };
 
+/* What a secret's value is replaced by in API answers (when it is not empty). */
+#define CFG_SECRET_MASK "***"
+
 struct cfg_table;
 
 struct cfg_row {

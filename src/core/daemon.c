@@ -16,11 +16,15 @@
 #include "balkon/timeutil.h"
 #include "balkon/version.h"
 
+#include <cjson/cJSON.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#define CONFIG_FILE_MAX_BYTES (1024 * 1024) /* as the loader's limit */
 
 static const struct balkon_module *const modules[] = {
     &balkon_module_recorder, /* first, so it hears every sample the others publish */
@@ -41,6 +45,7 @@ struct daemon {
      * BUS_EV_CONFIG_CHANGED payload can show both. */
     struct balkon_config configs[2];
     int current;
+    struct balkon_config_errors replace_errors; /* the last refused PUT's, for its answer */
     void *module_states[MODULE_COUNT];
     size_t started;
     uv_signal_t sigint, sigterm, sighup;
@@ -55,16 +60,10 @@ static void log_errors(const char *path, const struct balkon_config_errors *erro
         log_error("config", "%s: ... and %zu more problems", path, errors->dropped);
 }
 
-/* Loads the file and applies the command line's overrides. Returns 0 or an error code
- * after logging every problem. */
-static int load_config(struct daemon *d, struct balkon_config *config)
+/* Applies the command line's overrides to a config the loader accepted. Returns 0 or
+ * BALKON_E_INVAL after logging the problem. */
+static int apply_overrides(struct daemon *d, struct balkon_config *config)
 {
-    struct balkon_config_errors errors;
-    int rc = balkon_config_load(d->options->config_path, config, &errors);
-    if (rc < 0) {
-        log_errors(d->options->config_path, &errors);
-        return rc;
-    }
     const struct balkon_daemon_options *o = d->options;
     if (o->db_path && snprintf(config->storage.path, sizeof config->storage.path, "%s",
                                o->db_path) >= (int)sizeof config->storage.path) {
@@ -81,6 +80,23 @@ static int load_config(struct daemon *d, struct balkon_config *config)
     return 0;
 }
 
+/* Loads the file (or, without one, the defaults) and applies the command line's
+ * overrides. Returns 0 or an error code after logging every problem. */
+static int load_config(struct daemon *d, struct balkon_config *config)
+{
+    if (!d->options->config_path) {
+        balkon_config_defaults(config);
+        return apply_overrides(d, config);
+    }
+    struct balkon_config_errors errors;
+    int rc = balkon_config_load(d->options->config_path, config, &errors);
+    if (rc < 0) {
+        log_errors(d->options->config_path, &errors);
+        return rc;
+    }
+    return apply_overrides(d, config);
+}
+
 static void apply_log_level(const struct balkon_config *config)
 {
     enum balkon_log_level level;
@@ -88,17 +104,15 @@ static void apply_log_level(const struct balkon_config *config)
         balkon_log_set_level(level);
 }
 
-static void reload(struct daemon *d)
+/* Makes the spare slot (d->configs[!d->current], already loaded and valid) the running
+ * config, the same way for SIGHUP and PUT /api/v1/config: options that need a restart
+ * keep their running values (their paths go to changed), then every module hears
+ * BUS_EV_CONFIG_CHANGED. */
+static void apply_config(struct daemon *d, char *changed, size_t changed_size)
 {
     const struct balkon_config *running = &d->configs[d->current];
     struct balkon_config *next = &d->configs[!d->current];
-    log_notice("daemon", "SIGHUP: reloading %s", d->options->config_path);
-    if (load_config(d, next) < 0) {
-        log_error("daemon", "new config rejected; keeping the running one");
-        return;
-    }
-    char changed[512];
-    balkon_config_keep_restart_options(running, next, changed, sizeof changed);
+    balkon_config_keep_restart_options(running, next, changed, changed_size);
     if (changed[0])
         log_warn("daemon", "changes to %s take effect after a restart", changed);
     d->current = !d->current;
@@ -106,7 +120,184 @@ static void reload(struct daemon *d)
     apply_log_level(next);
     struct ev_config_changed event = {.config = next, .previous = running};
     balkon_bus_publish(d->ctx.bus, BUS_EV_CONFIG_CHANGED, &event);
+}
+
+static void reload(struct daemon *d)
+{
+    if (!d->options->config_path) {
+        log_warn("daemon", "SIGHUP: there is no config file to reload (started without --config)");
+        return;
+    }
+    log_notice("daemon", "SIGHUP: reloading %s", d->options->config_path);
+    if (load_config(d, &d->configs[!d->current]) < 0) {
+        log_error("daemon", "new config rejected; keeping the running one");
+        return;
+    }
+    char changed[512];
+    apply_config(d, changed, sizeof changed);
     log_notice("daemon", "config reloaded");
+}
+
+/* The config file as it is now, parsed (comments allowed), or NULL when it cannot be read
+ * or is not JSON. The caller deletes it. */
+static cJSON *read_config_json(const char *path)
+{
+    FILE *file = fopen(path, "rb");
+    if (!file)
+        return NULL;
+    char *text = malloc(CONFIG_FILE_MAX_BYTES + 1);
+    size_t len = text ? fread(text, 1, CONFIG_FILE_MAX_BYTES, file) : 0;
+    fclose(file);
+    if (!text)
+        return NULL;
+    text[len] = '\0';
+    cJSON_Minify(text);
+    cJSON *json = cJSON_Parse(text);
+    free(text);
+    return json;
+}
+
+/* A config read from GET /api/v1/config shows the command line's overrides (--db,
+ * --listen, --log-level); sent back unchanged, they must not end up in the file. Where
+ * next has exactly the override's value, the file's own value is kept (or the key left
+ * out when the file had none, so the default stays). */
+static void keep_file_value(cJSON *next, const cJSON *current, const char *section,
+                            const char *key, const char *override)
+{
+    cJSON *object = cJSON_GetObjectItemCaseSensitive(next, section);
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
+    if (!override || !cJSON_IsString(item) || strcmp(item->valuestring, override) != 0)
+        return;
+    const cJSON *file_value =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(current, section), key);
+    cJSON *kept = cJSON_IsString(file_value) ? cJSON_CreateString(file_value->valuestring) : NULL;
+    if (!kept || !cJSON_ReplaceItemInObjectCaseSensitive(object, key, kept)) {
+        cJSON_Delete(kept);
+        cJSON_DeleteItemFromObjectCaseSensitive(object, key);
+    }
+}
+
+static void append_errors(struct balkon_config_errors *to, const struct balkon_config_errors *from)
+{
+    for (size_t i = 0; i < from->count; i++) {
+        if (to->count < BALKON_CONFIG_MAX_ERRORS)
+            memcpy(to->items[to->count++], from->items[i], sizeof to->items[0]);
+        else
+            to->dropped++;
+    }
+    to->dropped += from->dropped;
+}
+
+/* The new file's text: a note on where it came from, then the JSON. */
+static char *file_text_of(const cJSON *json, const char *path)
+{
+    char *body = cJSON_Print(json);
+    if (!body)
+        return NULL;
+    char iso[BALKON_ISO_MAX];
+    const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    size_t size = strlen(body) + strlen(name) + 256;
+    char *text = malloc(size);
+    if (text)
+        snprintf(text, size,
+                 "// Written by PUT /api/v1/config at %s. Comments of the file before were not\n"
+                 "// kept; that file is %s.bak.\n%s\n",
+                 balkon_format_iso(balkon_wall_now_ms(), iso, sizeof iso), name, body);
+    free(body);
+    return text;
+}
+
+/* PUT /api/v1/config, through the bus: the sent JSON becomes the config file and the
+ * running config, or nothing changes. It is checked by the file's loader, written
+ * atomically, then applied exactly as SIGHUP applies a file. */
+static void replace_config(struct daemon *d, const struct ev_config_replace *request,
+                           struct ev_config_replaced *reply)
+{
+    struct balkon_config_errors *errors = &d->replace_errors;
+    memset(errors, 0, sizeof *errors);
+    reply->errors = errors;
+    const char *path = d->options->config_path;
+    if (!path) {
+        reply->result = CONFIG_REPLACE_NO_FILE;
+        snprintf(reply->message, sizeof reply->message,
+                 "the daemon was started without --config and runs on the defaults, so there is "
+                 "no config file to write; start it with --config FILE");
+        return;
+    }
+    char *raw = malloc(request->size + 1);
+    char *minified = malloc(request->size + 1);
+    struct balkon_config *config = malloc(sizeof *config);
+    cJSON *next = NULL, *current = NULL;
+    char *text = NULL;
+    reply->result = CONFIG_REPLACE_FAILED;
+    if (!raw || !minified || !config) {
+        snprintf(reply->message, sizeof reply->message, "out of memory");
+        goto done;
+    }
+    memcpy(raw, request->text, request->size);
+    raw[request->size] = '\0';
+    memcpy(minified, raw, request->size + 1);
+    cJSON_Minify(minified);
+    next = cJSON_Parse(minified);
+    reply->result = CONFIG_REPLACE_INVALID;
+    if (!cJSON_IsObject(next)) {
+        /* The loader says what is wrong, in the words it uses for a file. */
+        balkon_config_parse(raw, config, errors);
+        if (!errors->count)
+            balkon_config_add_error(errors, NULL, "(config)", "must be a JSON object");
+        goto done;
+    }
+    current = read_config_json(path);
+    balkon_config_keep_secrets(next, current, errors);
+    const struct balkon_daemon_options *o = d->options;
+    keep_file_value(next, current, "storage", "path", o->db_path);
+    keep_file_value(next, current, "http", "listen", o->listen);
+    keep_file_value(next, current, "log", "level", o->log_level);
+    text = file_text_of(next, path);
+    if (!text) {
+        reply->result = CONFIG_REPLACE_FAILED;
+        snprintf(reply->message, sizeof reply->message, "out of memory");
+        goto done;
+    }
+    struct balkon_config_errors loader_errors;
+    balkon_config_parse(text, config, &loader_errors);
+    append_errors(errors, &loader_errors);
+    if (errors->count || errors->dropped)
+        goto done;
+    reply->result = CONFIG_REPLACE_FAILED;
+    if (apply_overrides(d, config) < 0) {
+        snprintf(reply->message, sizeof reply->message, "the command line's overrides do not fit");
+        goto done;
+    }
+    if (balkon_config_write_file(path, text, reply->message, sizeof reply->message) < 0)
+        goto done;
+    d->configs[!d->current] = *config;
+    apply_config(d, reply->restart_required, sizeof reply->restart_required);
+    reply->result = CONFIG_REPLACE_APPLIED;
+    log_notice("daemon", "config from PUT /api/v1/config written to %s (the previous file is %s.bak) and applied",
+               path, path);
+
+done:
+    if (reply->result == CONFIG_REPLACE_INVALID)
+        log_warn("daemon", "PUT /api/v1/config refused with %zu problems; nothing changed",
+                 errors->count + errors->dropped);
+    else if (reply->result == CONFIG_REPLACE_FAILED)
+        log_error("daemon", "PUT /api/v1/config failed, nothing changed: %s", reply->message);
+    cJSON_Delete(next);
+    cJSON_Delete(current);
+    free(text);
+    free(config);
+    free(minified);
+    free(raw);
+}
+
+static void on_config_replace(enum bus_event event, const void *payload, void *user)
+{
+    struct daemon *d = user;
+    const struct ev_config_replace *request = payload;
+    struct ev_config_replaced reply = {.request_id = request->request_id};
+    replace_config(d, request, &reply);
+    balkon_bus_publish(d->ctx.bus, BUS_EV_CONFIG_REPLACED, &reply);
 }
 
 static void stop(struct daemon *d, int signum)
@@ -117,6 +308,7 @@ static void stop(struct daemon *d, int signum)
     log_notice("daemon", "stopping (signal %d)", signum);
     struct ev_shutdown event = {.signal = signum};
     balkon_bus_publish(d->ctx.bus, BUS_EV_SHUTDOWN, &event);
+    balkon_bus_unsubscribe(d->ctx.bus, BUS_EV_CONFIG_REPLACE, on_config_replace, d);
     while (d->started > 0) {
         d->started--;
         modules[d->started]->stop(d->module_states[d->started]);
@@ -206,7 +398,8 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
         setenv("TZ", d.ctx.config->site.timezone, 1);
         tzset();
     }
-    log_notice("daemon", "balkonsolard %s starting with %s", BALKON_VERSION, options->config_path);
+    log_notice("daemon", "balkonsolard %s starting with %s", BALKON_VERSION,
+               options->config_path ? options->config_path : "the defaults (no --config)");
 
     signal(SIGPIPE, SIG_IGN);
     if (open_store(&d) < 0)
@@ -217,7 +410,7 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
     d.ctx.loop = &loop;
     d.ctx.bus = balkon_bus_new();
     d.ctx.started_ms = balkon_wall_now_ms();
-    if (!d.ctx.bus)
+    if (!d.ctx.bus || balkon_bus_subscribe(d.ctx.bus, BUS_EV_CONFIG_REPLACE, on_config_replace, &d) < 0)
         goto done;
     balkon_clock_init(&d.ctx.clock, d.ctx.config->simulation.speed, clock_start_ms(&d));
     if (d.ctx.clock.speed != 1)
@@ -245,6 +438,14 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
 
     size_t started = d.started;
     if (all_started) {
+        struct ev_daemon_started info = {0};
+        char real[PATH_MAX];
+        if (options->config_path &&
+            snprintf(info.config_path, sizeof info.config_path, "%s",
+                     realpath(options->config_path, real) ? real : options->config_path) >=
+                (int)sizeof info.config_path)
+            log_warn("daemon", "the config path is too long to show in the API");
+        balkon_bus_publish(d.ctx.bus, BUS_EV_DAEMON_STARTED, &info);
         log_notice("daemon", "running");
         uv_run(&loop, UV_RUN_DEFAULT);
         exit_code = 0;

@@ -78,16 +78,9 @@ void api_device_command_post(struct http_state *state, const struct http_request
 void api_commands_get(struct http_state *state, const struct http_request *request, struct http_response *response)
 {
     const char *device = http_query(request, "device");
-    long limit = 50;
-    const char *limit_text = http_query(request, "limit");
-    if (limit_text) {
-        char *end;
-        limit = strtol(limit_text, &end, 10);
-        if (!*limit_text || *end || limit < 1 || limit > 1000) {
-            http_reply_error(response, 400, "limit: must be a whole number from 1 to 1000, got \"%.20s\"", limit_text);
-            return;
-        }
-    }
+    long limit;
+    if (!http_query_limit(request, response, 50, 1000, &limit))
+        return;
     struct balkon_command_record *records = NULL;
     size_t count = 0;
     if (balkon_store_command_list(state->ctx->store, device, (size_t)limit, &records, &count) < 0) {

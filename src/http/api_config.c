@@ -1,10 +1,97 @@
-/* GET /api/v1/config: the running configuration, secrets replaced by "***". */
+/* GET /api/v1/config: the running configuration, secrets replaced by "***".
+ * PUT /api/v1/config: a whole new config (the shape GET answers with; "***" keeps a
+ *   secret as it is). The daemon checks it with the file's loader, rewrites the config
+ *   file (the previous one kept as <file>.bak) and applies it as SIGHUP does; this module
+ *   only asks over the bus (BUS_EV_CONFIG_REPLACE) and turns the answer into HTTP. */
 #include "http_internal.h"
 
 #include "balkon/config.h"
+
+#include <string.h>
 
 void api_config_get(struct http_state *state, const struct http_request *request,
                     struct http_response *response)
 {
     http_reply_json(response, 200, balkon_config_to_json(state->ctx->config));
+}
+
+/* {"error":"config has N errors","errors":[{"path":..,"message":..},…]}: the loader's
+ * "path: message" lines split at the first ": ". */
+static cJSON *errors_json(const struct balkon_config_errors *errors)
+{
+    size_t total = errors->count + errors->dropped;
+    char summary[96];
+    snprintf(summary, sizeof summary, "config has %zu error%s%s", total, total == 1 ? "" : "s",
+             errors->dropped ? " (the first listed)" : "");
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "error", summary);
+    cJSON *list = cJSON_AddArrayToObject(json, "errors");
+    for (size_t i = 0; i < errors->count; i++) {
+        const char *line = errors->items[i];
+        const char *colon = strstr(line, ": ");
+        cJSON *item = cJSON_CreateObject();
+        if (colon) {
+            char path[256];
+            snprintf(path, sizeof path, "%.*s", (int)(colon - line), line);
+            cJSON_AddStringToObject(item, "path", path);
+            cJSON_AddStringToObject(item, "message", colon + 2);
+        } else {
+            cJSON_AddStringToObject(item, "path", "(config)");
+            cJSON_AddStringToObject(item, "message", line);
+        }
+        cJSON_AddItemToArray(list, item);
+    }
+    return json;
+}
+
+static cJSON *restart_json(const char *changed)
+{
+    cJSON *list = cJSON_CreateArray();
+    while (*changed) {
+        size_t len = strcspn(changed, ",");
+        char path[128];
+        snprintf(path, sizeof path, "%.*s", (int)len, changed);
+        cJSON_AddItemToArray(list, cJSON_CreateString(path));
+        changed += len;
+        while (*changed == ',' || *changed == ' ')
+            changed++;
+    }
+    return list;
+}
+
+void api_config_put(struct http_state *state, const struct http_request *request,
+                    struct http_response *response)
+{
+    struct ev_config_replace ask = {
+        .request_id = ++state->next_config_request_id,
+        .text = request->body,
+        .size = request->body_size,
+    };
+    state->config_reply.request_id = 0;
+    /* The daemon answers (BUS_EV_CONFIG_REPLACED) before the publish returns. */
+    balkon_bus_publish(state->ctx->bus, BUS_EV_CONFIG_REPLACE, &ask);
+    const struct ev_config_replaced *reply = &state->config_reply;
+    if (reply->request_id != ask.request_id) {
+        http_reply_error(response, 503,
+                         "the config cannot be replaced now (the daemon did not answer)");
+        return;
+    }
+    switch (reply->result) {
+    case CONFIG_REPLACE_APPLIED: {
+        cJSON *json = cJSON_CreateObject();
+        cJSON_AddItemToObject(json, "config", balkon_config_to_json(state->ctx->config));
+        cJSON_AddItemToObject(json, "restart_required", restart_json(reply->restart_required));
+        http_reply_json(response, 200, json);
+        return;
+    }
+    case CONFIG_REPLACE_INVALID:
+        http_reply_json(response, 400, errors_json(state->config_errors));
+        return;
+    case CONFIG_REPLACE_NO_FILE:
+        http_reply_error(response, 409, "%s", reply->message);
+        return;
+    case CONFIG_REPLACE_FAILED:
+        break;
+    }
+    http_reply_error(response, 500, "the config was not changed: %s", reply->message);
 }

@@ -1,15 +1,14 @@
 /* GET /api/v1/control: what the real-time control is doing: the plan's mode, the grid
- * target, the last reading and error, the setpoint it sent and the battery's power. */
+ * target, the last reading and error, the setpoint it sent and the battery's power. Also
+ * the `control` event of GET /api/v1/events. */
 #include "http_internal.h"
 
 #include <math.h>
 
-void api_control_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+cJSON *api_control_json(const struct http_state *state)
 {
-    if (!state->have_control) {
-        http_reply_error(response, 404, "the control has not run yet (no meter reading, or control.enabled is false)");
-        return;
-    }
+    if (!state->have_control)
+        return NULL;
     const struct ev_control_status *c = &state->control;
     cJSON *json = cJSON_CreateObject();
     http_add_time(json, "ts", c->ts_ms);
@@ -27,5 +26,14 @@ void api_control_get(struct http_state *state, const struct http_request *reques
         cJSON_AddNullToObject(json, "last_command");
     else
         http_add_time(json, "last_command", c->last_command_ts_ms);
-    http_reply_json(response, 200, json);
+    return json;
+}
+
+void api_control_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+{
+    if (!state->have_control) {
+        http_reply_error(response, 404, "the control has not run yet (no meter reading, or control.enabled is false)");
+        return;
+    }
+    http_reply_json(response, 200, api_control_json(state));
 }

@@ -1,5 +1,5 @@
 /* GET /api/v1/devices: every device the drivers have reported, with its roles, online
- * state, last reading time and latest values. */
+ * state, last reading time and latest values; also the `devices` event of GET /api/v1/events. */
 #include "http_internal.h"
 
 #include <math.h>
@@ -12,8 +12,7 @@ static void add_roles(cJSON *device, unsigned roles)
             cJSON_AddItemToArray(array, cJSON_CreateString(balkon_device_role_name(1u << bit)));
 }
 
-void api_devices_get(struct http_state *state, const struct http_request *request,
-                     struct http_response *response)
+cJSON *api_devices_json(const struct http_state *state)
 {
     cJSON *json = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(json, "devices");
@@ -39,5 +38,11 @@ void api_devices_get(struct http_state *state, const struct http_request *reques
             cJSON_AddNumberToObject(values, d->values[v].name, round(d->values[v].value * 1000) / 1000);
         cJSON_AddItemToArray(list, device);
     }
-    http_reply_json(response, 200, json);
+    return json;
+}
+
+void api_devices_get(struct http_state *state, const struct http_request *request,
+                     struct http_response *response)
+{
+    http_reply_json(response, 200, api_devices_json(state));
 }

@@ -1,7 +1,8 @@
 /* GET /api/v1/loads
  *   Every deferrable load: on or off and why ("solar surplus 640 W", "cheapest window
  *   starts 13:00 at 0.210 per kWh", "must finish by 18:00"), the plug's power, the run
- *   time today against the target, the planned start and any manual override.
+ *   time today against the target, the planned start and any manual override. Also the
+ *   `loads` event of GET /api/v1/events.
  * POST /api/v1/loads/{id}/override {"state": "on"|"off"|"auto", "duration_min": 60}
  *   Switches a load by hand for duration_min (absent or 0: until midnight), or hands it
  *   back to the automatic ("auto"). Answers with the load's new state. */
@@ -40,13 +41,18 @@ static cJSON *load_json(const struct ev_load_status *l)
     return json;
 }
 
-void api_loads_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+cJSON *api_loads_json(const struct http_state *state)
 {
     cJSON *json = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(json, "loads");
     for (size_t i = 0; i < state->loads.count; i++)
         cJSON_AddItemToArray(list, load_json(&state->loads.items[i]));
-    http_reply_json(response, 200, json);
+    return json;
+}
+
+void api_loads_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+{
+    http_reply_json(response, 200, api_loads_json(state));
 }
 
 static const struct ev_load_status *find_load(const struct http_state *state, const char *id)

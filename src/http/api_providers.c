@@ -1,5 +1,6 @@
 /* GET /api/v1/providers: each configured provider's health: state, whether its data is
- * stale and how old, the last error, when it runs next, the last request (secrets masked). */
+ * stale and how old, the last error, when it runs next, the last request (secrets masked).
+ * Also the `providers` event of GET /api/v1/events. */
 #include "http_internal.h"
 
 #include "balkon/timeutil.h"
@@ -25,8 +26,7 @@ static void add_time_or_null(cJSON *json, const char *key, int64_t ts_ms)
         http_add_time(json, key, ts_ms);
 }
 
-void api_providers_get(struct http_state *state, const struct http_request *request,
-                       struct http_response *response)
+cJSON *api_providers_json(const struct http_state *state)
 {
     int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
     cJSON *json = cJSON_CreateObject();
@@ -65,5 +65,11 @@ void api_providers_get(struct http_state *state, const struct http_request *requ
         cJSON_AddStringToObject(item, "url", p->url);
         cJSON_AddItemToArray(list, item);
     }
-    http_reply_json(response, 200, json);
+    return json;
+}
+
+void api_providers_get(struct http_state *state, const struct http_request *request,
+                       struct http_response *response)
+{
+    http_reply_json(response, 200, api_providers_json(state));
 }

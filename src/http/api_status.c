@@ -1,4 +1,5 @@
-/* GET /api/v1/status: the site's power balance now (the latest sample interval).
+/* GET /api/v1/status: the site's power balance now (the latest sample interval); also the
+ * `status` event of GET /api/v1/events.
  * Signs: grid_w + import / - export, battery_w + discharge / - charge. Before the first
  * interval is complete every value is null. */
 #include "http_internal.h"
@@ -13,8 +14,7 @@ static void add_number_or_null(cJSON *json, const char *key, bool have, double v
         cJSON_AddNullToObject(json, key);
 }
 
-void api_status_get(struct http_state *state, const struct http_request *request,
-                    struct http_response *response)
+cJSON *api_status_json(const struct http_state *state)
 {
     const struct ev_site_status *s = &state->status;
     bool have = state->have_status;
@@ -33,5 +33,11 @@ void api_status_get(struct http_state *state, const struct http_request *request
         cJSON_AddNullToObject(json, "ts_ms");
         cJSON_AddNullToObject(json, "interval_s");
     }
-    http_reply_json(response, 200, json);
+    return json;
+}
+
+void api_status_get(struct http_state *state, const struct http_request *request,
+                    struct http_response *response)
+{
+    http_reply_json(response, 200, api_status_json(state));
 }

@@ -11,6 +11,8 @@
 #include <stddef.h>
 
 struct MHD_Connection;
+struct MHD_Response;
+struct http_events;
 
 #define HTTP_MAX_DEVICES 48
 
@@ -28,6 +30,13 @@ struct http_state {
     bool have_control;
     struct ev_control_status control;
     struct ev_loads_status loads;
+    bool have_plan;
+    struct { int64_t id; int64_t created_ts_ms; char strategy[32]; } plan; /* the newest BUS_EV_PLAN */
+    char config_path[256];                 /* from BUS_EV_DAEMON_STARTED; "" = none */
+    uint64_t next_config_request_id;
+    struct ev_config_replaced config_reply; /* the daemon's answer to the last PUT /config */
+    struct balkon_config_errors *config_errors; /* its problems, copied (owned, allocated) */
+    struct http_events *events;            /* the GET /api/v1/events streams */
 };
 
 struct http_request {
@@ -48,6 +57,10 @@ struct http_response {
     const char *cache_control;
     char etag[24];           /* "" for none */
     char allow[48];          /* Allow header for 405 */
+    struct MHD_Response *stream; /* a response the handler made itself (an event stream, or
+                                  * one with headers of its own); when set, queued as is with
+                                  * status (plus the common headers) and destroyed by the server;
+                                  * the other fields are then ignored */
 };
 
 typedef void (*http_handler)(struct http_state *state, const struct http_request *request,
@@ -114,5 +127,62 @@ const struct balkon_provider_config *http_pick_provider(struct http_state *state
 void http_add_number(cJSON *array_or_object, const char *key, double value);
 
 void api_config_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_config_put(struct http_state *, const struct http_request *, struct http_response *);
+void api_events_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_system_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_notifications_get(struct http_state *, const struct http_request *, struct http_response *);
+
+/* The bodies of GET status, devices, control, loads and providers, built in one place for
+ * the GET answer and the event stream. Each returns a new tree (the caller deletes it);
+ * api_control_json returns NULL before the control has run. */
+cJSON *api_status_json(const struct http_state *state);
+cJSON *api_devices_json(const struct http_state *state);
+cJSON *api_control_json(const struct http_state *state);
+cJSON *api_loads_json(const struct http_state *state);
+cJSON *api_providers_json(const struct http_state *state);
+
+/* Parses the query's `limit` (1 to max, default def); replies 400 and returns false when
+ * it is malformed. */
+bool http_query_limit(const struct http_request *request, struct http_response *response, long def,
+                      long max, long *limit);
+
+/* --- Server-Sent Events (events.c) ---------------------------------------------------- */
+
+/* The event types of GET /api/v1/events. The first HTTP_EVENT_THROTTLED_COUNT carry state
+ * (the newest wins, at most one per client and second); the others are occurrences that
+ * always go. */
+enum http_event_type {
+    HTTP_EVENT_STATUS,
+    HTTP_EVENT_DEVICES,
+    HTTP_EVENT_CONTROL,
+    HTTP_EVENT_LOADS,
+    HTTP_EVENT_PLAN,
+    HTTP_EVENT_PROVIDERS,
+    HTTP_EVENT_THROTTLED_COUNT,
+    HTTP_EVENT_COMMAND = HTTP_EVENT_THROTTLED_COUNT,
+    HTTP_EVENT_DEVICE_ONLINE,
+    HTTP_EVENT_TYPE_COUNT
+};
+
+#define HTTP_EVENTS_MAX_CLIENTS 16
+
+/* Makes the hub of the event streams. wake(wake_arg) must make MHD run soon (not from
+ * inside the call: it may come from a bus handler that MHD_run itself caused), after a
+ * suspended connection was resumed. Returns NULL when out of memory. */
+struct http_events *http_events_new(struct http_state *state, uv_loop_t *loop,
+                                    void (*wake)(void *wake_arg), void *wake_arg);
+/* The state behind a throttled type changed (state already updated): every client gets
+ * it, now or as soon as its throttle allows. */
+void http_events_changed(struct http_events *events, enum http_event_type type);
+/* An occurrence (HTTP_EVENT_COMMAND, HTTP_EVENT_DEVICE_ONLINE) for every client; data is
+ * consumed. */
+void http_events_push(struct http_events *events, enum http_event_type type, cJSON *data);
+size_t http_events_client_count(const struct http_events *events);
+/* Ends every stream (their readers finish at once) and closes the hub's timer. After
+ * this, MHD_stop_daemon may run: no connection is left suspended. */
+void http_events_stop(struct http_events *events);
+/* Frees the hub, after MHD_stop_daemon (which releases the streams) and the loop's end.
+ * Accepts NULL. */
+void http_events_free(struct http_events *events);
 
 #endif

@@ -16,6 +16,10 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/series", api_series_get},
     {"GET", "/api/v1/devices", api_devices_get},
     {"GET", "/api/v1/config", api_config_get},
+    {"PUT", "/api/v1/config", api_config_put},
+    {"GET", "/api/v1/events", api_events_get},
+    {"GET", "/api/v1/system", api_system_get},
+    {"GET", "/api/v1/notifications", api_notifications_get},
     {"GET", "/api/v1/prices", api_prices_get},
     {"GET", "/api/v1/forecast/solar", api_forecast_solar_get},
     {"GET", "/api/v1/forecast/solar/accuracy", api_forecast_accuracy_get},
@@ -127,6 +131,22 @@ void http_reply_error(struct http_response *response, int status, const char *fm
 const char *http_query(const struct http_request *request, const char *name)
 {
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool http_query_limit(const struct http_request *request, struct http_response *response, long def,
+                      long max, long *limit)
+{
+    *limit = def;
+    const char *text = http_query(request, "limit");
+    if (!text)
+        return true;
+    char *end;
+    *limit = strtol(text, &end, 10);
+    if (!*text || *end || *limit < 1 || *limit > max) {
+        http_reply_error(response, 400, "limit: must be a whole number from 1 to %ld, got \"%.20s\"", max, text);
+        return false;
+    }
+    return true;
 }
 
 bool http_query_range(const struct http_request *request, struct http_response *response,

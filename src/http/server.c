@@ -6,7 +6,11 @@
  * handlers therefore run on the loop thread, next to the bus, with no locks.
  *
  * The LAN is not a friendly place: every connection has a timeout, each client IP a
- * connection limit, and request bodies a size limit (413 beyond it). */
+ * connection limit, and request bodies a size limit (413 beyond it).
+ *
+ * GET /api/v1/events streams (events.c) suspend their connection while they have nothing
+ * to send (MHD_ALLOW_SUSPEND_RESUME); the bus handlers here keep http_state current and
+ * tell the streams what changed. */
 #include "http_internal.h"
 
 #include "balkon/bus.h"
@@ -16,6 +20,7 @@
 #include "balkon/module.h"
 
 #include <arpa/inet.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -25,7 +30,9 @@
 
 #define CONNECTION_TIMEOUT_S 30
 #define CONNECTION_LIMIT 64
-#define PER_IP_CONNECTION_LIMIT 16
+/* Room for every event stream (HTTP_EVENTS_MAX_CLIENTS) from one address plus a browser's
+ * usual six parallel requests and some. */
+#define PER_IP_CONNECTION_LIMIT (HTTP_EVENTS_MAX_CLIENTS + 8)
 
 struct http_server {
     struct http_state state;
@@ -49,6 +56,15 @@ static void run_mhd(struct http_server *server);
 static void poll_cb(uv_poll_t *poll, int status, int events) { run_mhd(poll->data); }
 static void timer_cb(uv_timer_t *timer) { run_mhd(timer->data); }
 
+/* An event stream was resumed: MHD must run to send its data. Not from here (a bus handler,
+ * maybe under MHD_run itself), but on the loop's next turn. */
+static void wake_cb(void *arg)
+{
+    struct http_server *server = arg;
+    if (!server->stopping)
+        uv_timer_start(&server->timer, timer_cb, 0, 0);
+}
+
 static void run_mhd(struct http_server *server)
 {
     if (server->stopping)
@@ -64,6 +80,13 @@ static void run_mhd(struct http_server *server)
 static enum MHD_Result send_response(struct MHD_Connection *connection,
                                      struct http_response *reply)
 {
+    if (reply->stream) {
+        MHD_add_response_header(reply->stream, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(reply->stream, "Referrer-Policy", "no-referrer");
+        enum MHD_Result result = MHD_queue_response(connection, (unsigned)reply->status, reply->stream);
+        MHD_destroy_response(reply->stream);
+        return result;
+    }
     struct MHD_Response *response = MHD_create_response_from_buffer(
         reply->body_size, reply->body,
         reply->body_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
@@ -144,7 +167,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
             reply.body_static = true;
         }
     }
-    if (reply.status >= 500)
+    if (reply.status >= 500 && !reply.stream)
         log_error("http", "%s %s: %d %.*s", method, url, reply.status, (int)reply.body_size,
                   reply.body);
     else
@@ -168,40 +191,98 @@ static void on_site_status(enum bus_event event, const void *payload, void *user
     struct http_state *state = user;
     state->status = *(const struct ev_site_status *)payload;
     state->have_status = true;
+    http_events_changed(state->events, HTTP_EVENT_STATUS);
 }
 
 static void on_device_state(enum bus_event event, const void *payload, void *user)
 {
     struct http_state *state = user;
     const struct ev_device_state *device = payload;
-    for (size_t i = 0; i < state->device_count; i++) {
-        if (strcmp(state->devices[i].device_id, device->device_id) == 0) {
-            state->devices[i] = *device;
-            return;
-        }
-    }
-    if (state->device_count < HTTP_MAX_DEVICES)
-        state->devices[state->device_count++] = *device;
+    size_t i = 0;
+    while (i < state->device_count && strcmp(state->devices[i].device_id, device->device_id) != 0)
+        i++;
+    if (i == HTTP_MAX_DEVICES)
+        return;
+    state->devices[i] = *device;
+    if (i == state->device_count)
+        state->device_count++;
+    http_events_changed(state->events, HTTP_EVENT_DEVICES);
 }
 
 static void on_provider_status(enum bus_event event, const void *payload, void *user)
 {
     struct http_state *state = user;
     const struct ev_provider_status *status = payload;
-    for (size_t i = 0; i < state->provider_count; i++) {
-        if (strcmp(state->providers[i].provider, status->provider) == 0) {
-            state->providers[i] = *status;
-            return;
-        }
-    }
-    if (state->provider_count < BALKON_MAX_PROVIDERS)
-        state->providers[state->provider_count++] = *status;
+    size_t i = 0;
+    while (i < state->provider_count && strcmp(state->providers[i].provider, status->provider) != 0)
+        i++;
+    if (i == BALKON_MAX_PROVIDERS)
+        return;
+    state->providers[i] = *status;
+    if (i == state->provider_count)
+        state->provider_count++;
+    http_events_changed(state->events, HTTP_EVENT_PROVIDERS);
 }
 
 static void on_command_result(enum bus_event event, const void *payload, void *user)
 {
     struct http_state *state = user;
-    state->last_result = *(const struct ev_command_result *)payload;
+    const struct ev_command_result *result = payload;
+    state->last_result = *result;
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "device", result->device_id);
+    cJSON_AddStringToObject(json, "command", result->command);
+    http_add_number(json, "value", round(result->value * 1000) / 1000);
+    cJSON_AddBoolToObject(json, "ok", result->ok);
+    if (result->detail[0])
+        cJSON_AddStringToObject(json, "detail", result->detail);
+    else
+        cJSON_AddNullToObject(json, "detail");
+    http_events_push(state->events, HTTP_EVENT_COMMAND, json);
+}
+
+static void on_device_online(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    const struct ev_device_online *online = payload;
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddStringToObject(json, "device", online->device_id);
+    cJSON_AddBoolToObject(json, "online", online->online);
+    if (online->detail[0] && !online->online)
+        cJSON_AddStringToObject(json, "detail", online->detail);
+    else
+        cJSON_AddNullToObject(json, "detail");
+    http_events_push(state->events, HTTP_EVENT_DEVICE_ONLINE, json);
+}
+
+static void on_plan(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    const struct ev_plan *plan = payload;
+    state->plan.id = plan->id;
+    state->plan.created_ts_ms = plan->created_ts_ms;
+    snprintf(state->plan.strategy, sizeof state->plan.strategy, "%s", plan->strategy);
+    state->have_plan = true;
+    http_events_changed(state->events, HTTP_EVENT_PLAN);
+}
+
+static void on_config_replaced(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    const struct ev_config_replaced *reply = payload;
+    state->config_reply = *reply;
+    state->config_reply.errors = NULL;
+    if (reply->errors && state->config_errors)
+        *state->config_errors = *reply->errors;
+    else if (state->config_errors)
+        memset(state->config_errors, 0, sizeof *state->config_errors);
+}
+
+static void on_daemon_started(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    const struct ev_daemon_started *info = payload;
+    snprintf(state->config_path, sizeof state->config_path, "%s", info->config_path);
 }
 
 static void on_control_status(enum bus_event event, const void *payload, void *user)
@@ -209,12 +290,14 @@ static void on_control_status(enum bus_event event, const void *payload, void *u
     struct http_state *state = user;
     state->control = *(const struct ev_control_status *)payload;
     state->have_control = true;
+    http_events_changed(state->events, HTTP_EVENT_CONTROL);
 }
 
 static void on_loads_status(enum bus_event event, const void *payload, void *user)
 {
     struct http_state *state = user;
     state->loads = *(const struct ev_loads_status *)payload;
+    http_events_changed(state->events, HTTP_EVENT_LOADS);
 }
 
 static void on_config_changed(enum bus_event event, const void *payload, void *user)
@@ -231,7 +314,35 @@ static void on_config_changed(enum bus_event event, const void *payload, void *u
         if (present)
             state->providers[kept++] = state->providers[i];
     }
-    state->provider_count = kept;
+    if (kept != state->provider_count) {
+        state->provider_count = kept;
+        http_events_changed(state->events, HTTP_EVENT_PROVIDERS);
+    }
+}
+
+static const struct {
+    enum bus_event event;
+    balkon_bus_cb cb;
+} subscriptions[] = {
+    {BUS_EV_SITE_STATUS, on_site_status},
+    {BUS_EV_DEVICE_STATE, on_device_state},
+    {BUS_EV_PROVIDER_STATUS, on_provider_status},
+    {BUS_EV_CONFIG_CHANGED, on_config_changed},
+    {BUS_EV_COMMAND_RESULT, on_command_result},
+    {BUS_EV_CONTROL_STATUS, on_control_status},
+    {BUS_EV_LOADS_STATUS, on_loads_status},
+    {BUS_EV_DEVICE_ONLINE, on_device_online},
+    {BUS_EV_PLAN, on_plan},
+    {BUS_EV_CONFIG_REPLACED, on_config_replaced},
+    {BUS_EV_DAEMON_STARTED, on_daemon_started},
+};
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
+
+static void unsubscribe_all(struct http_server *server)
+{
+    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
+        balkon_bus_unsubscribe(server->state.ctx->bus, subscriptions[i].event, subscriptions[i].cb,
+                               &server->state);
 }
 
 /* Parses "ADDRESS:PORT" or "[IPv6]:PORT". Returns 0 or BALKON_E_INVAL. */
@@ -271,10 +382,14 @@ static int http_start(struct balkon_ctx *ctx, void **out)
         return BALKON_E_INVAL;
     }
     struct http_server *server = calloc(1, sizeof *server);
-    if (!server)
+    if (server)
+        server->state.config_errors = calloc(1, sizeof *server->state.config_errors);
+    if (!server || !server->state.config_errors) {
+        free(server);
         return BALKON_E_NOMEM;
+    }
     server->state.ctx = ctx;
-    unsigned flags = MHD_USE_EPOLL | (ipv6 ? MHD_USE_IPv6 : 0);
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (ipv6 ? MHD_USE_IPv6 : 0);
     server->daemon = MHD_start_daemon(
         flags, 0, NULL, NULL, access_cb, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
@@ -284,8 +399,16 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     if (!server->daemon) {
         log_error("http", "http.listen: cannot listen on %s (address in use or not local?)",
                   listen);
+        free(server->state.config_errors);
         free(server);
         return BALKON_E_IO;
+    }
+    server->state.events = http_events_new(&server->state, ctx->loop, wake_cb, server);
+    if (!server->state.events) {
+        MHD_stop_daemon(server->daemon);
+        free(server->state.config_errors);
+        free(server);
+        return BALKON_E_NOMEM;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     const union MHD_DaemonInfo *port_info =
@@ -297,13 +420,8 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     server->timer.data = server;
     server->handles_open = 2;
 
-    balkon_bus_subscribe(ctx->bus, BUS_EV_SITE_STATUS, on_site_status, &server->state);
-    balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_device_state, &server->state);
-    balkon_bus_subscribe(ctx->bus, BUS_EV_PROVIDER_STATUS, on_provider_status, &server->state);
-    balkon_bus_subscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, &server->state);
-    balkon_bus_subscribe(ctx->bus, BUS_EV_COMMAND_RESULT, on_command_result, &server->state);
-    balkon_bus_subscribe(ctx->bus, BUS_EV_CONTROL_STATUS, on_control_status, &server->state);
-    balkon_bus_subscribe(ctx->bus, BUS_EV_LOADS_STATUS, on_loads_status, &server->state);
+    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
+        balkon_bus_subscribe(ctx->bus, subscriptions[i].event, subscriptions[i].cb, &server->state);
 
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
@@ -325,17 +443,8 @@ static void http_stop(void *state)
 {
     struct http_server *server = state;
     server->stopping = true;
-    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_SITE_STATUS, on_site_status,
-                           &server->state);
-    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_DEVICE_STATE, on_device_state,
-                           &server->state);
-    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_PROVIDER_STATUS, on_provider_status,
-                           &server->state);
-    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed,
-                           &server->state);
-    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_COMMAND_RESULT, on_command_result, &server->state);
-    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_CONTROL_STATUS, on_control_status, &server->state);
-    balkon_bus_unsubscribe(server->state.ctx->bus, BUS_EV_LOADS_STATUS, on_loads_status, &server->state);
+    unsubscribe_all(server);
+    http_events_stop(server->state.events);
     uv_poll_stop(&server->poll);
     uv_close((uv_handle_t *)&server->poll, close_cb);
     uv_close((uv_handle_t *)&server->timer, close_cb);
@@ -346,6 +455,8 @@ static void http_free(void *state)
     struct http_server *server = state;
     /* The epoll fd belongs to MHD: it may be closed only after the poll handle is. */
     MHD_stop_daemon(server->daemon);
+    http_events_free(server->state.events); /* after MHD released the streams */
+    free(server->state.config_errors);
     free(server);
 }
 
