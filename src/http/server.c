@@ -41,6 +41,7 @@ struct http_server {
     uv_timer_t timer;
     int handles_open;
     bool stopping;
+    bool wake_pending; /* a stream was resumed: MHD must run again */
 };
 
 /* Per-request context, allocated on the first call of the access handler and freed in
@@ -61,6 +62,7 @@ static void timer_cb(uv_timer_t *timer) { run_mhd(timer->data); }
 static void wake_cb(void *arg)
 {
     struct http_server *server = arg;
+    server->wake_pending = true;
     if (!server->stopping)
         uv_timer_start(&server->timer, timer_cb, 0, 0);
 }
@@ -69,9 +71,14 @@ static void run_mhd(struct http_server *server)
 {
     if (server->stopping)
         return;
+    server->wake_pending = false;
     MHD_run(server->daemon);
     MHD_UNSIGNED_LONG_LONG timeout_ms;
-    if (MHD_get_timeout(server->daemon, &timeout_ms) == MHD_YES)
+    /* A stream resumed while MHD ran (a POST's command result, say) needs another run at
+     * once; MHD's own timeout would leave it waiting for the next socket event. */
+    if (server->wake_pending)
+        uv_timer_start(&server->timer, timer_cb, 0, 0);
+    else if (MHD_get_timeout(server->daemon, &timeout_ms) == MHD_YES)
         uv_timer_start(&server->timer, timer_cb, timeout_ms, 0);
     else
         uv_timer_stop(&server->timer);

@@ -296,11 +296,11 @@ static void test_http_errors(void **state)
     assert_int_equal(r.status, 304);
     assert_int_equal(r.size, 0);
     http_reply_free(&r);
-    r = harness_http(d, "GET", "/app.js", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/dist/app.js", NULL, 0, NULL);
     assert_int_equal(r.status, 200);
     assert_string_equal(r.content_type, "text/javascript; charset=utf-8");
     http_reply_free(&r);
-    r = harness_http(d, "GET", "/style.css", NULL, 0, NULL);
+    r = harness_http(d, "GET", "/dist/app.css", NULL, 0, NULL);
     assert_string_equal(r.content_type, "text/css; charset=utf-8");
     http_reply_free(&r);
 

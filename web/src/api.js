@@ -1,0 +1,47 @@
+// The REST client. Answers the service worker served from its cache (daemon unreachable) carry
+// the header X-Balkon-Cache; listeners hear about that so the offline banner can show.
+const listeners = new Set();
+export const onCacheAnswer = (fn) => listeners.add(fn);
+
+export class ApiError extends Error {
+  constructor(status, body, path) {
+    super(body?.error || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+    this.path = path;
+  }
+}
+
+async function request(method, path, body) {
+  const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(`/api/v1${path}`, init);
+  if (method === 'GET') {
+    const cached = response.headers.get('X-Balkon-Cache') === '1';
+    for (const fn of listeners) fn(cached);
+  }
+  let json = null;
+  try {
+    json = await response.json();
+  } catch {
+    /* a body that is not JSON: the status says enough */
+  }
+  if (!response.ok) throw new ApiError(response.status, json, path);
+  return json;
+}
+
+export const get = (path) => request('GET', path);
+export const put = (path, body) => request('PUT', path, body);
+export const post = (path, body) => request('POST', path, body);
+// GET that answers null for 404 (endpoints that may not exist yet or have nothing yet).
+export const getOptional = (path) => get(path).catch((e) => {
+  if (e instanceof ApiError && e.status === 404) return null;
+  throw e;
+});
+
+export const query = (params) =>
+  Object.entries(params).filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');

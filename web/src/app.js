@@ -1,0 +1,133 @@
+// The shell: navigation (bottom tab bar on phones, side bar on wide screens), the language and
+// theme switches, the offline banner and the hash router (#/live, #/plan, …).
+import { useEffect, useState } from 'preact/hooks';
+import { html } from './html.js';
+import { lang, onLang, setLang, t } from './i18n.js';
+import { getState, subscribe } from './store.js';
+import { icon } from './icons.js';
+import { fmtTimeSec } from './fmt.js';
+import { LiveView } from './views/live.js';
+import { PlanView } from './views/plan.js';
+import { HistoryView } from './views/history.js';
+import { SavingsView } from './views/savings.js';
+import { DevicesView } from './views/devices.js';
+import { NotificationsView } from './views/notifications.js';
+import { SettingsView } from './views/settings.js';
+
+export const VIEWS = {
+  live: LiveView, plan: PlanView, history: HistoryView, savings: SavingsView,
+  devices: DevicesView, notifications: NotificationsView, settings: SettingsView,
+};
+
+export function parseRoute(hash) {
+  const [name, ...rest] = hash.replace(/^#\/?/, '').split('/');
+  if (!VIEWS[name]) return { name: 'live', params: {} };
+  return { name, params: name === 'history' ? { range: rest[0] } : {} };
+}
+
+// Theme: the stored choice, else the system's (prefers-color-scheme). data-theme on <html>.
+const THEME_KEY = 'balkon.theme';
+const systemDark = matchMedia('(prefers-color-scheme: dark)');
+function storedTheme() {
+  try {
+    return localStorage.getItem(THEME_KEY);
+  } catch {
+    return null;
+  }
+}
+export const effectiveTheme = () => storedTheme() || (systemDark.matches ? 'dark' : 'light');
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  document.querySelector('meta[name="theme-color"]')?.setAttribute('content', theme === 'dark' ? '#12161b' : '#f6f7f9');
+}
+
+function useStore() {
+  const [, setTick] = useState(0);
+  useEffect(() => subscribe(() => setTick((n) => n + 1)), []);
+  return getState();
+}
+
+function OfflineBanner({ s }) {
+  const [online, setOnline] = useState(navigator.onLine);
+  useEffect(() => {
+    const up = () => setOnline(true), down = () => setOnline(false);
+    addEventListener('online', up);
+    addEventListener('offline', down);
+    return () => {
+      removeEventListener('online', up);
+      removeEventListener('offline', down);
+    };
+  }, []);
+  const offline = !online || s.sse === 'down' || s.fromCache;
+  if (!offline) return null;
+  const since = s.status?.ts_ms ? fmtTimeSec(s.status.ts_ms) : null;
+  return html`<div class="offline-banner" role="status" data-testid="offline-banner">
+    <strong>${s.fromCache || !online ? t('offline.title') : t('offline.stream')}</strong>
+    ${' '}${since ? t('offline.lastKnown', { t: since }) : t('offline.reconnecting')}
+  </div>`;
+}
+
+export function App() {
+  const s = useStore();
+  const [route, setRoute] = useState(() => parseRoute(location.hash));
+  const [theme, setTheme] = useState(effectiveTheme);
+  const [, setLangTick] = useState(lang());
+
+  useEffect(() => {
+    const onHash = () => {
+      setRoute(parseRoute(location.hash));
+      document.getElementById('main')?.focus({ preventScroll: true });
+      scrollTo(0, 0);
+    };
+    addEventListener('hashchange', onHash);
+    const onSystem = () => { if (!storedTheme()) setTheme(effectiveTheme()); };
+    systemDark.addEventListener('change', onSystem);
+    onLang((l) => setLangTick(l));
+    return () => {
+      removeEventListener('hashchange', onHash);
+      systemDark.removeEventListener('change', onSystem);
+    };
+  }, []);
+  useEffect(() => applyTheme(theme), [theme]);
+  useEffect(() => {
+    const site = s.config?.site?.name;
+    document.title = `${t(`nav.${route.name}`)} · ${site || 'BalkonSolar'}`;
+  });
+
+  const toggleTheme = () => {
+    const next = theme === 'dark' ? 'light' : 'dark';
+    try {
+      localStorage.setItem(THEME_KEY, next);
+    } catch {
+      /* not remembered */
+    }
+    applyTheme(next); // at once, not after the next render
+    setTheme(next);
+  };
+  const View = VIEWS[route.name];
+  const themeKey = `${theme}|${lang()}`;
+
+  return html`<div class="app">
+    <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById('main').focus(); }}>${t('chrome.skip')}</a>
+    <header class="top">
+      <div class="brand">${icon('pv')}<span>${s.config?.site?.name || 'BalkonSolar'}</span></div>
+      <div class="tools">
+        <button type="button" class="tool" data-testid="lang-toggle" onClick=${() => setLang(lang() === 'de' ? 'en' : 'de')}
+          aria-label=${t('chrome.langLabel')} lang=${lang() === 'de' ? 'en' : 'de'}>${lang() === 'de' ? 'EN' : 'DE'}</button>
+        <button type="button" class="tool" data-testid="theme-toggle" onClick=${toggleTheme}
+          aria-label=${theme === 'dark' ? t('chrome.toLight') : t('chrome.toDark')} aria-pressed=${theme === 'dark' ? 'true' : 'false'}
+          data-theme-now=${theme}>${icon(theme === 'dark' ? 'sun' : 'moon')}</button>
+      </div>
+    </header>
+    <nav class="nav" aria-label=${t('chrome.nav')}>
+      <ul>${Object.keys(VIEWS).map((name) => html`<li><a href=${`#/${name}`} data-testid=${`nav-${name}`}
+        aria-current=${route.name === name ? 'page' : undefined} aria-label=${t(`nav.${name}`)}>${icon(name)}<span
+        data-short=${t(`nav.short.${name}`)}>${t(`nav.${name}`)}</span></a></li>`)}</ul>
+    </nav>
+    <main id="main" tabindex="-1">
+      <${OfflineBanner} s=${s} />
+      ${s.error && !s.status && html`<p class="error" role="alert">${t('chrome.unreachable', { e: s.error })}</p>`}
+      <${View} key=${route.name} s=${s} route=${route} themeKey=${themeKey} />
+    </main>
+  </div>`;
+}

@@ -1,0 +1,44 @@
+// Every user-visible string, in English and German. t('key', {name: value}) fills {name}.
+// The language comes from the stored choice, else navigator.language; lang-toggle switches.
+import { dict } from './strings.js';
+
+const KEY = 'balkon.lang';
+let current = pick();
+const listeners = new Set();
+
+function pick() {
+  let stored = null;
+  try {
+    stored = localStorage.getItem(KEY);
+  } catch {
+    /* storage blocked: no memory */
+  }
+  if (stored === 'de' || stored === 'en') return stored;
+  const langs = navigator.languages?.length ? navigator.languages : [navigator.language || 'en'];
+  for (const l of langs) {
+    const base = String(l).slice(0, 2).toLowerCase();
+    if (base === 'de' || base === 'en') return base;
+  }
+  return 'en';
+}
+
+export const lang = () => current;
+export function setLang(l) {
+  current = l === 'de' ? 'de' : 'en';
+  try {
+    localStorage.setItem(KEY, current);
+  } catch {
+    /* not remembered */
+  }
+  document.documentElement.lang = current;
+  for (const fn of listeners) fn(current);
+}
+export const onLang = (fn) => listeners.add(fn);
+
+export function t(key, vars) {
+  let s = dict[current][key] ?? dict.en[key] ?? key;
+  if (vars) s = s.replace(/\{(\w+)\}/g, (m, k) => (vars[k] ?? m));
+  return s;
+}
+// A string that may be missing (e.g. a label for an unknown value): the fallback instead.
+export const tOr = (key, fallback) => dict[current][key] ?? dict.en[key] ?? fallback;

@@ -1,0 +1,108 @@
+// Live: the power flow, the battery, the price now, the plan's mode and today's energy.
+import { html } from '../html.js';
+import { t, tOr } from '../i18n.js';
+import { kwh, localDate, money, pricePerKwh, serverNow, fmtTimeSec } from '../fmt.js';
+import { FlowPicture, SocGauge } from '../flow.js';
+
+// The slot of a column-wise answer (ts = slot starts, Unix ms) that holds the instant.
+export function slotIndex(body, ms) {
+  if (!body?.ts?.length) return -1;
+  const slotMs = (body.slot_s || 900) * 1000;
+  for (let i = body.ts.length - 1; i >= 0; i--) {
+    if (body.ts[i] <= ms) return ms < body.ts[i] + slotMs ? i : -1;
+  }
+  return -1;
+}
+
+// Where the current price stands among today's, by the API's rule (src/http/api_prices.c): the
+// share of today's slots that are cheaper; below 1/3 "cheap", from 2/3 on "expensive".
+export function priceNow(prices, now) {
+  const i = slotIndex(prices, now);
+  if (i < 0) return null;
+  const day = localDate(now);
+  const today = prices.ts.map((ts, k) => [ts, prices.price[k]])
+    .filter(([ts, p]) => p != null && localDate(ts) === day).map(([, p]) => p);
+  const value = prices.price[i];
+  let level = prices.summary?.now_level || 'normal';
+  if (today.length >= 3 && value != null) {
+    const rank = today.filter((p) => p < value).length / today.length;
+    level = rank < 1 / 3 ? 'cheap' : rank < 2 / 3 ? 'normal' : 'expensive';
+  }
+  return { value, level, min: Math.min(...today), max: Math.max(...today),
+    avg: today.length ? today.reduce((a, b) => a + b, 0) / today.length : null };
+}
+
+export function planModeNow(plan, now) {
+  const i = slotIndex(plan, now);
+  if (i >= 0) return { mode: plan.mode[i], battery_w: plan.battery_w[i] };
+  return plan?.now ? { mode: plan.now.mode, battery_w: plan.now.battery_w } : null;
+}
+
+function Stat({ testid, label, value, hint }) {
+  return html`<div class="stat"><dt>${label}</dt>
+    <dd data-testid=${testid}>${value}</dd>${hint && html`<dd class="hint">${hint}</dd>`}</div>`;
+}
+
+export function LiveView({ s }) {
+  const now = serverNow();
+  const currency = s.config?.tariff?.currency || s.prices?.currency || 'EUR';
+  const price = s.prices ? priceNow(s.prices, now) : null;
+  const mode = s.plan ? planModeNow(s.plan, now) : null;
+  const today = s.today;
+  const selfWh = today ? Math.max(0, today.pv_wh - today.export_wh) : null;
+  const saved = s.savingsToday?.total;
+  const bat = s.status?.battery_w;
+  const batState = bat == null || s.status?.soc_pct == null ? t('live.noBattery')
+    : Math.abs(bat) < 5 ? t('live.batteryIdle') : bat > 0 ? t('flow.discharging') : t('flow.charging');
+
+  return html`<section class="view live" data-testid="view-live" aria-labelledby="h-live">
+    <h1 id="h-live" class="view-title">${t('nav.live')}</h1>
+    <div class="live-grid">
+      <article class="card flow-card">
+        <${FlowPicture} status=${s.status} />
+        <p class="updated">${t('live.updated')} <time data-testid="live-updated"
+          datetime=${s.status?.ts || ''}>${s.status?.ts_ms ? fmtTimeSec(s.status.ts_ms) : '–'}</time></p>
+      </article>
+
+      <article class="card battery-card" aria-labelledby="h-battery">
+        <h2 id="h-battery">${t('live.battery')}</h2>
+        <div class="battery-row">
+          <${SocGauge} soc=${s.status?.soc_pct} />
+          <dl class="stats">
+            <${Stat} label=${t('live.batteryState')} value=${batState} />
+            <div class="stat"><dt>${t('live.planMode')}</dt>
+              <dd data-testid="plan-mode" data-mode=${mode?.mode || ''}>${mode ? tOr(`mode.${mode.mode}`, mode.mode)
+                : s.plan === null ? t('live.noPlan') : '–'}</dd>
+              ${s.control && html`<dd class="hint">${t('live.control', {
+                mode: tOr(`mode.${s.control.mode}`, s.control.mode), state: tOr(`control.${s.control.state}`, s.control.state) })}</dd>`}
+            </div>
+          </dl>
+        </div>
+      </article>
+
+      <article class="card price-card" aria-labelledby="h-price">
+        <h2 id="h-price">${t('live.priceNow')}</h2>
+        <p class="big"><span data-testid="price-now">${price ? pricePerKwh(price.value, currency) : '–'}</span>
+          ${price && html` <span class=${`chip ${price.level}`} data-testid="price-level"
+            data-level=${price.level}>${t(`price.${price.level}`)}</span>`}</p>
+        ${price && html`<p class="hint">${t('live.priceRange', { min: pricePerKwh(price.min, currency),
+          avg: pricePerKwh(price.avg, currency), max: pricePerKwh(price.max, currency) })}</p>`}
+        ${s.prices?.stale && html`<p class="warn">${t('live.pricesStale')}</p>`}
+        ${s.prices === null && html`<p class="hint">${t('live.noPrices')}</p>`}
+      </article>
+
+      <article class="card today-card" aria-labelledby="h-today">
+        <h2 id="h-today">${t('live.today')}</h2>
+        <dl class="stats grid2">
+          <${Stat} testid="today-produced" label=${t('live.produced')} value=${today ? kwh(today.pv_wh) : '–'} />
+          <${Stat} testid="today-self-consumed" label=${t('live.selfConsumed')} value=${today ? kwh(selfWh) : '–'}
+            hint=${today && today.pv_wh > 0 ? t('live.ofProduced', { pct: Math.round((100 * selfWh) / today.pv_wh) }) : ''} />
+          <${Stat} testid="today-exported" label=${t('live.exported')} value=${today ? kwh(today.export_wh) : '–'} />
+          <${Stat} testid="today-imported" label=${t('live.imported')} value=${today ? kwh(today.import_wh) : '–'} />
+          <${Stat} testid="today-saved" label=${t('live.saved')} value=${saved ? money(saved.saved_vs_no_pv, s.savingsToday.currency || currency) : '–'}
+            hint=${saved ? t('live.savedBattery', { v: money(saved.saved_vs_no_battery, s.savingsToday.currency || currency) }) : t('live.savedLater')} />
+        </dl>
+      </article>
+    </div>
+  </section>`;
+}
