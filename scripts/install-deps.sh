@@ -9,19 +9,33 @@ build_packages=(
   build-essential cmake pkg-config git ca-certificates tzdata
   libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev libmosquitto-dev
 )
+# The browser tests (tests/browser/) drive Debian's Chromium (/usr/bin/chromium) with
+# playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.
 test_packages=(
   libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients
+  chromium fonts-liberation
 )
+# Node.js and npm run the browser tests. They are looked up as commands, not as packages:
+# a machine may have them from elsewhere (NodeSource's nodejs bundles npm, and Debian's npm
+# package would conflict with it). Only when a command is missing is Debian's package added.
+test_commands=(node:nodejs npm:npm)
 
 packages=("${build_packages[@]}")
+commands=()
 if [[ "${1:-}" == "--test" ]]; then
   packages+=("${test_packages[@]}")
+  commands+=("${test_commands[@]}")
 fi
 
 missing=()
 for package in "${packages[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$package")
+  fi
+done
+for entry in ${commands[@]+"${commands[@]}"}; do
+  if ! command -v "${entry%%:*}" >/dev/null; then
+    missing+=("${entry#*:}")
   fi
 done
 
