@@ -166,8 +166,8 @@ static void test_inverter_limit_holds_zero_export(void **state)
     assert_true(harness_start(d, NULL));
     /* The full battery rests (it would otherwise take nothing and cover the load itself). */
     harness_sleep_ms(1000);
-    struct http_reply reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command",
-                                           "{\"command\":\"setpoint\",\"value\":0}", 34, NULL);
+    const char *rest = "{\"command\":\"setpoint\",\"value\":0}";
+    struct http_reply reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command", rest, strlen(rest), NULL);
     assert_int_equal(reply.status, 202);
     http_reply_free(&reply);
     harness_sleep_ms(10000);
