@@ -12,7 +12,7 @@ build_packages=(
 # The browser tests (tests/browser/) drive Debian's Chromium (/usr/bin/chromium) with
 # playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.
 test_packages=(
-  libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients
+  libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients python3-aiosmtpd
   chromium fonts-liberation
 )
 # Node.js and npm run the browser tests. They are looked up as commands, not as packages:

@@ -49,6 +49,14 @@ enum bus_event {
     BUS_EV_CONFIG_REPLACE,    /* struct ev_config_replace */
     BUS_EV_CONFIG_REPLACED,   /* struct ev_config_replaced */
     BUS_EV_DAEMON_STARTED,    /* struct ev_daemon_started */
+    BUS_EV_NOTIFY_REQUEST,    /* struct ev_notify_request */
+    BUS_EV_NOTIFY_REPLY,      /* struct ev_notify_reply */
+    BUS_EV_CONTROL_TARGET,    /* struct ev_control_target */
+    BUS_EV_METRICS_REQUEST,   /* struct ev_metrics_request */
+    BUS_EV_METRICS_REPLY,     /* struct ev_metrics_reply */
+    BUS_EV_RECOMMENDATIONS,   /* struct ev_recommendations */
+    BUS_EV_RECOMMENDATION,    /* struct ev_recommendation */
+    BUS_EV_RECOMMENDATIONS_QUERY, /* struct ev_recommendations_query */
     BUS_EV__COUNT
 };
 
@@ -324,6 +332,115 @@ struct ev_config_replaced {
  * the API. Published once. */
 struct ev_daemon_started {
     char config_path[256];   /* the config file (resolved to an absolute path); "" for none */
+};
+
+/* The API asks the notification module something: action "status" (every channel's
+ * health) or "test" (send a test message through channel). The module answers with
+ * BUS_EV_NOTIFY_REPLY carrying the same request_id, before the publish returns when the
+ * publish is made outside a handler. */
+struct ev_notify_request {
+    uint64_t request_id;
+    char action[16];
+    char channel[BALKON_ID_MAX];
+};
+
+#define EV_NOTIFY_CHANNELS_MAX 8
+
+struct ev_notify_channel {
+    char id[BALKON_ID_MAX];
+    char type[16];
+    bool healthy;            /* the last delivery succeeded, or none was tried yet */
+    uint64_t sent;           /* messages delivered */
+    uint64_t failed;         /* messages given up on after every retry */
+    int64_t last_sent_ms;    /* wall time; INT64_MIN: never */
+    int64_t last_error_ms;   /* wall time; INT64_MIN: never */
+    char last_error[160];    /* "" when the last delivery succeeded */
+    char last_test[160];     /* "pending", "ok", the test's error, or "" */
+};
+
+/* The notification module's answer: status 200 (done), 202 (test queued), 404 (no such
+ * channel), 503 (notifications disabled); message in words. */
+struct ev_notify_reply {
+    uint64_t request_id;
+    int status;
+    char message[160];
+    size_t count;
+    struct ev_notify_channel channels[EV_NOTIFY_CHANNELS_MAX];
+};
+
+/* Someone (MQTT's Home Assistant number) sets the control's grid target at run time.
+ * The control module accepts -800..800 W and logs what it refuses; the target holds
+ * until the next such event or a reload that changes control.target_grid_w. */
+struct ev_control_target {
+    double target_grid_w;    /* + import / - export */
+    char source[16];         /* "mqtt", "api" */
+};
+
+/* GET /metrics asks the metrics module (src/metrics/) for what only it counts; it answers
+ * with BUS_EV_METRICS_REPLY carrying the same request_id, before the publish returns when
+ * the publish is made outside a handler. */
+struct ev_metrics_request {
+    uint64_t request_id;
+};
+
+#define EV_METRICS_DEVICES_MAX 48
+
+struct ev_metrics_reply {
+    uint64_t request_id;
+    /* Energy since the daemon started, integrated from BUS_EV_SITE_STATUS (never falls). */
+    double pv_wh, home_wh, grid_import_wh, grid_export_wh, battery_charge_wh, battery_discharge_wh;
+    /* The loop's lag: how late a 1 s wall timer fires. */
+    double loop_lag_ms;            /* the latest */
+    double loop_lag_max_ms;        /* the largest since start */
+    double loop_lag_sum_ms;
+    uint64_t loop_lag_count;
+    uint64_t commands_ok, commands_failed; /* BUS_EV_COMMAND_RESULT */
+    size_t device_count;
+    struct {
+        char device_id[BALKON_ID_MAX];
+        uint64_t errors;           /* BUS_EV_DEVICE_ERROR */
+    } devices[EV_METRICS_DEVICES_MAX];
+    size_t provider_count;
+    struct {
+        char provider[BALKON_ID_MAX];
+        uint64_t runs, failures;   /* BUS_EV_PROVIDER_STATUS with a new last attempt */
+        int64_t last_attempt_ms;
+    } providers[EV_METRICS_DEVICES_MAX];
+};
+
+#define EV_RECOMMENDATIONS_MAX 8
+
+/* One appliance's recommended start (src/recommend/, docs/recommendations.md). */
+struct ev_recommendation {
+    char id[BALKON_ID_MAX];
+    char name[64];
+    char plug[BALKON_ID_MAX];      /* "" without a plug */
+    bool auto_start;               /* the plug is switched on at start and off after the run */
+    char status[12];               /* "ok", "no_fit", "no_data", "running" (auto-started), "done" */
+    int64_t start_ms;              /* the recommended (or, running/done, the actual) start; INT64_MIN: none */
+    int64_t end_ms;                /* INT64_MIN: none */
+    int64_t latest_ms;             /* the deadline it was computed for */
+    double cost;                   /* the run's cost at start; NAN: unknown */
+    double cost_now;               /* the run's cost when started now (or at `earliest`); NAN: unknown */
+    double saving;                 /* cost_now - cost; NAN: unknown */
+    char currency[4];
+    char sentence[192];            /* "Start the dishwasher at 13:15 (done by 15:15): 0.35 EUR cheaper than starting now." */
+};
+
+/* Every appliance's recommendation, after each recomputation (a new plan, every 15
+ * simulated minutes, a config change, an automatic start or stop). */
+struct ev_recommendations {
+    int64_t ts_ms;
+    size_t count;
+    struct ev_recommendation items[EV_RECOMMENDATIONS_MAX];
+};
+
+/* The API asks the recommend module for the current recommendations: the module copies
+ * them into *out before the publish returns (out stays as it was when no module answers).
+ * Only for publishes outside a handler: a queued query would write into memory that is
+ * gone, so the bus refuses to queue it (publish returns BALKON_E_INVAL). */
+struct ev_recommendations_query {
+    struct ev_recommendations *out;
 };
 
 struct balkon_bus;

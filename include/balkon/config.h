@@ -69,6 +69,19 @@ struct balkon_load_config {
     double min_off_s;
     double battery_priority_soc_pct; /* below this SoC the battery's charging comes first */
 };
+#define BALKON_MAX_APPLIANCES 8
+
+/* An appliance to recommend a start time for (src/recommend/, docs/recommendations.md). */
+struct balkon_appliance_config {
+    char id[32];
+    char name[64];
+    double duration_min;    /* one run */
+    double energy_kwh;      /* one run */
+    char latest[6];         /* local "HH:MM": finished by */
+    char earliest[6];       /* local "HH:MM": not started before; "" = now */
+    char plug[32];          /* a smart plug's device id; "" = none */
+    bool auto_start;        /* switch the plug on at the recommended start, off after the run */
+};
 #define BALKON_MAX_TOU_ZONES 16
 #define BALKON_MAX_SCHEDULE_WINDOWS 16
 
@@ -105,6 +118,23 @@ struct balkon_provider_config {
     size_t zone_count;
     double interval_min;    /* fetch interval; 0 = the provider's default */
     double timeout_s;
+};
+
+#define BALKON_MAX_NOTIFY_CHANNELS 8
+
+/* One notification channel (src/notify/): which fields matter depends on type. */
+struct balkon_notify_channel_config {
+    char id[32];
+    char type[16];         /* "ntfy", "telegram", "pushover", "gotify", "webhook", "email", "mqtt" */
+    char url[256];         /* the server or API base; email: "smtp://host:port" */
+    char token[160];       /* secret: Telegram bot token, Pushover app token, Gotify app token, ntfy token */
+    char chat_id[64];      /* telegram */
+    char user[128];        /* pushover user key; email login */
+    char password[128];    /* secret: email password */
+    char to[256];          /* email recipient */
+    char from[128];        /* email sender */
+    char topic[128];       /* ntfy topic; mqtt topic */
+    char min_severity[16]; /* "info", "warning", "critical" */
 };
 
 struct balkon_config {
@@ -185,6 +215,10 @@ struct balkon_config {
         size_t count;
     } loads;
     struct {
+        struct balkon_appliance_config items[BALKON_MAX_APPLIANCES];
+        size_t count;
+    } appliances;
+    struct {
         double modules_price;
         double battery_price;
         char installed[16]; /* "YYYY-MM-DD"; "" = the first stored sample */
@@ -205,7 +239,37 @@ struct balkon_config {
         char password[128]; /* secret */
         char client_id[64];
         int64_t keepalive_s;
+        char prefix[64];           /* our topics: <prefix>/status, <prefix>/state/... */
+        bool ha_discovery;         /* publish Home Assistant discovery configs */
+        char discovery_prefix[64]; /* Home Assistant's discovery prefix */
+        double publish_interval_s; /* live state at most this often (wall clock) */
     } mqtt;
+    struct {
+        bool enabled;
+        char quiet_hours_from[8]; /* "HH:MM"; equal to quiet_hours_to: no quiet hours */
+        char quiet_hours_to[8];
+        int64_t max_per_hour;
+        struct balkon_notify_channel_config channels[BALKON_MAX_NOTIFY_CHANNELS];
+        size_t channel_count;
+        struct {
+            bool device_offline;
+            bool meter_stale;
+            bool battery_empty;
+            bool battery_full;
+            bool export_cap;
+            double export_cap_margin_w;
+            bool negative_price;
+            bool price_spike;
+            double price_spike_factor;
+            bool cheap_window;
+            bool provider_failing;
+            double provider_failing_min;
+            bool optimizer_fallback;
+            bool recommendations;
+            bool daily_summary;
+            char daily_summary_at[8]; /* local "HH:MM" */
+        } rules;
+    } notifications;
     struct {
         char path[256];
         double flush_interval_s;

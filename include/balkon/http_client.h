@@ -33,6 +33,12 @@ struct balkon_http_request {
     enum balkon_http_auth auth; /* with user and password; copied */
     const char *user;
     const char *password;
+    /* E-mail instead of HTTP: with mail_from set, url is "smtp://host:port" (or smtps://),
+     * body is the whole message (headers, blank line, text; CRLF line ends) sent to
+     * mail_rcpt, and user/password log in when user is set (auth is ignored). status is
+     * the SMTP server's last reply code. */
+    const char *mail_from;
+    const char *mail_rcpt;
 };
 
 struct balkon_http_result {

@@ -51,5 +51,9 @@ extern const struct balkon_module balkon_module_providers;
 extern const struct balkon_module balkon_module_planner;
 extern const struct balkon_module balkon_module_control;
 extern const struct balkon_module balkon_module_loads;
+extern const struct balkon_module balkon_module_metrics;
+extern const struct balkon_module balkon_module_ha;
+extern const struct balkon_module balkon_module_notify;
+extern const struct balkon_module balkon_module_recommend;
 
 #endif

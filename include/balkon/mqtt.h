@@ -32,6 +32,13 @@ struct balkon_mqtt_settings {
     const char *password;
     const char *client_id; /* "balkonsolar"; must be unique on the broker */
     int keepalive_s;       /* 0 = 30; at least 5 */
+    /* The last will: the broker publishes will_payload on will_topic (qos 1) when the
+     * connection ends without a DISCONNECT: a crash, a kill, a lost network. A clean
+     * balkon_mqtt_close sends DISCONNECT, so whoever wants the will's message then
+     * publishes it first. NULL or "" = no will. */
+    const char *will_topic;
+    const char *will_payload; /* NULL = empty */
+    bool will_retain;
 };
 
 /* A message matching a subscription. topic and payload are borrowed for the duration of
@@ -55,7 +62,17 @@ int balkon_mqtt_new(uv_loop_t *loop, const struct balkon_mqtt_settings *settings
 int balkon_mqtt_subscribe(struct balkon_mqtt *m, const char *topic_filter,
                           balkon_mqtt_message_cb cb, void *user);
 
-/* Drops every subscription made with user (a driver's stop). No callback for user runs
+/* Called after every (re)connect, once the subscriptions are on their way again: where a
+ * publisher republishes what a restarted broker forgot (retained state, "online"). Runs on
+ * the loop thread and may publish. */
+typedef void (*balkon_mqtt_connect_cb)(void *user);
+
+/* Registers cb for every connect from now on (not for a connection that is already up:
+ * check balkon_mqtt_connected). Lasts until balkon_mqtt_unsubscribe_all(m, user).
+ * Returns 0, BALKON_E_INVAL or BALKON_E_NOMEM. */
+int balkon_mqtt_on_connect(struct balkon_mqtt *m, balkon_mqtt_connect_cb cb, void *user);
+
+/* Drops every subscription and connect callback made with user (a driver's stop). No callback for user runs
  * after this returns. Filters nobody else uses are unsubscribed at the broker. */
 void balkon_mqtt_unsubscribe_all(struct balkon_mqtt *m, void *user);
 

@@ -159,6 +159,15 @@ struct balkon_notification_record {
     int64_t resolved_ts_ms;  /* INT64_MIN: not resolved */
 };
 
+/* Stores a new notification (id ignored; state "" = "open"); *id_out (may be NULL) gets
+ * its id. Texts longer than the record's fields are cut. */
+int balkon_store_notification_add(struct balkon_store *store,
+                                  const struct balkon_notification_record *record, int64_t *id_out);
+/* Moves a notification to another state ("resolved", "expired") at ts_ms; resolved_ts_ms
+ * is set to ts_ms. BALKON_E_NOTFOUND when there is no such id. */
+int balkon_store_notification_set_state(struct balkon_store *store, int64_t id, const char *state,
+                                        int64_t ts_ms);
+
 /* The newest `limit` notifications, newest first (longer texts are cut to the record's
  * fields). *out allocated (free it). */
 int balkon_store_notification_list(struct balkon_store *store, size_t limit,

@@ -49,6 +49,7 @@ struct control {
     uint64_t next_request_id;
     int64_t last_command_ms;
     enum balkon_ctl_state last_state;
+    double target_override_w; /* from BUS_EV_CONTROL_TARGET; NAN: the config's */
 };
 
 static void params_from_config(const struct balkon_config *config, struct balkon_ctl_params *p)
@@ -219,9 +220,27 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         break;
     }
     case BUS_EV_CONFIG_CHANGED: {
+        const struct ev_config_changed *changed = payload;
+        /* A run-time target holds until the config's own target changes. */
+        if (changed->previous && changed->previous->control.target_grid_w != changed->config->control.target_grid_w)
+            c->target_override_w = NAN;
         struct balkon_ctl_params params;
         params_from_config(c->ctx->config, &params);
+        if (isfinite(c->target_override_w))
+            params.target_grid_w = c->target_override_w;
         c->ctl.params = params;
+        break;
+    }
+    case BUS_EV_CONTROL_TARGET: {
+        const struct ev_control_target *target = payload;
+        if (!isfinite(target->target_grid_w) || target->target_grid_w < -800 || target->target_grid_w > 800) {
+            log_warn("control", "grid target from %s refused: must be -800..800 W, got %g", target->source,
+                     target->target_grid_w);
+            break;
+        }
+        c->target_override_w = target->target_grid_w;
+        c->ctl.params.target_grid_w = target->target_grid_w;
+        log_notice("control", "grid target set to %+.0f W by %s", target->target_grid_w, target->source);
         break;
     }
     default:
@@ -231,7 +250,8 @@ static void on_event(enum bus_event event, const void *payload, void *user)
 
 static void watchdog_cb(uv_timer_t *timer) { step(timer->data); }
 
-static const enum bus_event EVENTS[] = {BUS_EV_METER_READING, BUS_EV_DEVICE_STATE, BUS_EV_PLAN, BUS_EV_CONFIG_CHANGED};
+static const enum bus_event EVENTS[] = {BUS_EV_METER_READING, BUS_EV_DEVICE_STATE, BUS_EV_PLAN, BUS_EV_CONFIG_CHANGED,
+                                        BUS_EV_CONTROL_TARGET};
 #define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
 
 static int control_start(struct balkon_ctx *ctx, void **state)
@@ -242,6 +262,7 @@ static int control_start(struct balkon_ctx *ctx, void **state)
     c->ctx = ctx;
     c->battery_w = c->soc_pct = c->pv_w = c->grid_w = c->battery_voltage_v = NAN;
     c->meter_ts_ms = INT64_MIN;
+    c->target_override_w = NAN;
     struct balkon_ctl_params params;
     params_from_config(ctx->config, &params);
     balkon_ctl_init(&c->ctl, &params);

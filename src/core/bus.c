@@ -24,6 +24,8 @@ static int copy_forecast(void *dst, const void *src);
 static int copy_signal(void *dst, const void *src);
 static int copy_plan(void *dst, const void *src);
 static int copy_config_replace(void *dst, const void *src);
+/* For queries whose payload points to the asker's stack: they cannot wait in the queue. */
+static int refuse_queue(void *dst, const void *src);
 
 static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_METER_READING] = {"meter_reading", sizeof(struct ev_meter_reading), NULL, NULL},
@@ -48,6 +50,15 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_CONFIG_REPLACE] = {"config_replace", sizeof(struct ev_config_replace), copy_config_replace, NULL},
     [BUS_EV_CONFIG_REPLACED] = {"config_replaced", sizeof(struct ev_config_replaced), NULL, NULL},
     [BUS_EV_DAEMON_STARTED] = {"daemon_started", sizeof(struct ev_daemon_started), NULL, NULL},
+    [BUS_EV_NOTIFY_REQUEST] = {"notify_request", sizeof(struct ev_notify_request), NULL, NULL},
+    [BUS_EV_NOTIFY_REPLY] = {"notify_reply", sizeof(struct ev_notify_reply), NULL, NULL},
+    [BUS_EV_CONTROL_TARGET] = {"control_target", sizeof(struct ev_control_target), NULL, NULL},
+    [BUS_EV_METRICS_REQUEST] = {"metrics_request", sizeof(struct ev_metrics_request), NULL, NULL},
+    [BUS_EV_METRICS_REPLY] = {"metrics_reply", sizeof(struct ev_metrics_reply), NULL, NULL},
+    [BUS_EV_RECOMMENDATIONS] = {"recommendations", sizeof(struct ev_recommendations), NULL, NULL},
+    [BUS_EV_RECOMMENDATION] = {"recommendation", sizeof(struct ev_recommendation), NULL, NULL},
+    [BUS_EV_RECOMMENDATIONS_QUERY] = {"recommendations_query", sizeof(struct ev_recommendations_query),
+                                      refuse_queue, NULL},
 };
 
 /* Bytes a queued copy needs beyond the payload struct. */
@@ -304,4 +315,11 @@ int balkon_bus_publish(struct balkon_bus *bus, enum bus_event event, const void 
     if (bus->needs_compaction)
         compact(bus);
     return 0;
+}
+
+static int refuse_queue(void *dst, const void *src)
+{
+    (void)dst;
+    (void)src;
+    return BALKON_E_INVAL;
 }

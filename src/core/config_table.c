@@ -375,6 +375,51 @@ static const struct cfg_row load_rows[] = {
 };
 TABLE(load_table, load_rows, check_load);
 
+/* --- appliances -------------------------------------------------------------------- */
+typedef struct balkon_appliance_config appliance_t;
+static void check_appliance(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const appliance_t *a = object;
+    check_id(a->id, path, errors);
+    int latest = balkon_parse_hhmm(a->latest);
+    int earliest = a->earliest[0] ? balkon_parse_hhmm(a->earliest) : 0;
+    if (latest < 0)
+        cfg_error(errors, path, "latest", "must be a time HH:MM, got \"%s\"", a->latest);
+    if (earliest < 0)
+        cfg_error(errors, path, "earliest", "must be a time HH:MM or \"\" (now), got \"%s\"", a->earliest);
+    if (a->auto_start && !a->plug[0])
+        cfg_error(errors, path, "auto_start", "needs a plug (the smart plug's device id) to start the appliance");
+}
+/* An auto-started appliance's plug must not also be a load's: the loads module would
+ * switch it back. */
+static void check_appliance_plugs(const C *config, struct balkon_config_errors *errors)
+{
+    for (size_t i = 0; i < config->appliances.count; i++) {
+        const appliance_t *a = &config->appliances.items[i];
+        for (size_t j = 0; a->auto_start && j < config->loads.count; j++) {
+            if (strcmp(a->plug, config->loads.items[j].plug) == 0) {
+                char key[48];
+                snprintf(key, sizeof key, "appliances[%zu].plug", i);
+                cfg_error(errors, NULL, key, "\"%s\" is also the plug of loads[%zu]; an auto-started appliance needs a plug of its own",
+                          a->plug, j);
+            }
+        }
+    }
+}
+static const struct cfg_row appliance_rows[] = {
+    STR(appliance_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY, "Unique id: letters, digits, '_', '-'."),
+    STR(appliance_t, "name", name, "\"\"", 0, "A display name, used in the recommendation (\"Dishwasher\")."),
+    NUM(appliance_t, "duration_min", duration_min, NULL, 1, 1440, CFG_REQUIRED, "min", "How long one run takes."),
+    NUM(appliance_t, "energy_kwh", energy_kwh, NULL, 0, 50, CFG_REQUIRED | CFG_MIN_EXCL, "kWh",
+        "Energy of one run (taken as drawn evenly over the run)."),
+    STR(appliance_t, "latest", latest, NULL, CFG_REQUIRED, "Local time HH:MM by which the run must be finished."),
+    STR(appliance_t, "earliest", earliest, "\"\"", 0, "Local time HH:MM before which it should not start; \"\" = from now."),
+    STR(appliance_t, "plug", plug, "\"\"", 0, "The smart plug it hangs on (device id, GET /api/v1/devices); \"\" = none."),
+    BOOL(appliance_t, "auto_start", auto_start, "false", 0,
+         "Switch the plug on at the recommended start and off after duration_min (needs plug; once per day)."),
+};
+TABLE(appliance_table, appliance_rows, check_appliance);
+
 /* --- investment --------------------------------------------------------------------- */
 typedef __typeof__(((C *)0)->investment) investment_t;
 static void check_investment(const void *object, const char *path, struct balkon_config_errors *errors)
@@ -478,6 +523,16 @@ static void check_mqtt(const void *object, const char *path, struct balkon_confi
     const mqtt_t *mqtt = object;
     if (mqtt->enabled && !mqtt->host[0])
         cfg_error(errors, path, "host", "is required when mqtt.enabled is true");
+    /* Topic prefixes: one or more levels, no wildcards, no empty level at either end. */
+    const char *prefixes[2][2] = {{"prefix", mqtt->prefix}, {"discovery_prefix", mqtt->discovery_prefix}};
+    for (int i = 0; i < 2; i++) {
+        const char *p = prefixes[i][1];
+        size_t len = strlen(p);
+        if (strpbrk(p, "+#") || p[0] == '/' || (len && p[len - 1] == '/') || strstr(p, "//"))
+            cfg_error(errors, path, prefixes[i][0],
+                      "must be topic levels without wildcards or empty levels, like \"balkonsolar\" or "
+                      "\"home/solar\", got \"%s\"", p);
+    }
 }
 /* All restart-only: drivers hold subscriptions on the one client, which is made at start. */
 static const struct cfg_row mqtt_rows[] = {
@@ -492,8 +547,118 @@ static const struct cfg_row mqtt_rows[] = {
         "Client id; unique on the broker (a second client with the same id pushes us off)."),
     INT(mqtt_t, "keepalive_s", keepalive_s, "30", 5, 600, CFG_RESTART, "s",
         "Ping interval when nothing else is sent; a broker that stops answering is noticed within about twice this."),
+    STR(mqtt_t, "prefix", prefix, "\"balkonsolar\"", CFG_RESTART | CFG_NONEMPTY,
+        "Our topics: <prefix>/status (online/offline, the last will) and <prefix>/state/... (docs/mqtt.md)."),
+    BOOL(mqtt_t, "ha_discovery", ha_discovery, "true", CFG_RESTART,
+         "Publish Home Assistant MQTT discovery configs, so every entity appears in Home Assistant by itself."),
+    STR(mqtt_t, "discovery_prefix", discovery_prefix, "\"homeassistant\"", CFG_RESTART | CFG_NONEMPTY,
+        "Home Assistant's discovery prefix (its MQTT integration's setting)."),
+    NUM(mqtt_t, "publish_interval_s", publish_interval_s, "10", 1, 3600, 0, "s",
+        "Live state is published at most this often (wall clock), and at least as often when it changes."),
 };
 TABLE(mqtt_table, mqtt_rows, check_mqtt);
+
+/* --- notifications ------------------------------------------------------------------ */
+static const char *const notify_type_choices[] = {"ntfy", "telegram", "pushover", "gotify", "webhook", "email", "mqtt", NULL};
+static const char *const severity_choices[] = {"info", "warning", "critical", NULL};
+typedef struct balkon_notify_channel_config channel_t;
+static void check_channel(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const channel_t *c = object;
+    check_id(c->id, path, errors);
+    const char *t = c->type;
+    bool http_url = strncmp(c->url, "http://", 7) == 0 || strncmp(c->url, "https://", 8) == 0;
+    if (c->url[0] && strcmp(t, "email") != 0 && !http_url)
+        cfg_error(errors, path, "url", "must start with http:// or https://, got \"%s\"", c->url);
+    if ((strcmp(t, "ntfy") == 0 || strcmp(t, "gotify") == 0 || strcmp(t, "webhook") == 0) && !c->url[0])
+        cfg_error(errors, path, "url", "is required for a %s channel", t);
+    if ((strcmp(t, "ntfy") == 0 || strcmp(t, "mqtt") == 0) && !c->topic[0])
+        cfg_error(errors, path, "topic", "is required for a %s channel", t);
+    if ((strcmp(t, "telegram") == 0 || strcmp(t, "pushover") == 0 || strcmp(t, "gotify") == 0) && !c->token[0])
+        cfg_error(errors, path, "token", "is required for a %s channel", t);
+    if (strcmp(t, "telegram") == 0 && !c->chat_id[0])
+        cfg_error(errors, path, "chat_id", "is required for a telegram channel");
+    if (strcmp(t, "pushover") == 0 && !c->user[0])
+        cfg_error(errors, path, "user", "is required for a pushover channel (the user key)");
+    if (strcmp(t, "email") == 0) {
+        if (strncmp(c->url, "smtp://", 7) != 0 && strncmp(c->url, "smtps://", 8) != 0)
+            cfg_error(errors, path, "url", "must be smtp://host:port or smtps://host:port for an email channel, got \"%s\"", c->url);
+        if (!c->from[0] || !strchr(c->from, '@'))
+            cfg_error(errors, path, "from", "must be an e-mail address, got \"%s\"", c->from);
+        if (!c->to[0] || !strchr(c->to, '@'))
+            cfg_error(errors, path, "to", "must be an e-mail address, got \"%s\"", c->to);
+    }
+    if (strcmp(t, "mqtt") == 0 && (strchr(c->topic, '#') || strchr(c->topic, '+')))
+        cfg_error(errors, path, "topic", "must not contain MQTT wildcards, got \"%s\"", c->topic);
+}
+static const struct cfg_row channel_rows[] = {
+    STR(channel_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY, "Unique id: letters, digits, '_', '-'."),
+    ENUM(channel_t, "type", type, NULL, notify_type_choices, CFG_REQUIRED,
+         "\"ntfy\", \"telegram\", \"pushover\", \"gotify\", \"webhook\" (JSON POST), \"email\" (SMTP) or \"mqtt\"."),
+    STR(channel_t, "url", url, "\"\"", 0,
+        "Server: ntfy \"https://ntfy.sh\", gotify \"http://gotify.lan\", webhook the full URL, email \"smtp://mail.example.org:587\"; telegram/pushover: API base (empty = the public API)."),
+    STR(channel_t, "token", token, "\"\"", CFG_SECRET,
+        "Telegram bot token, Pushover application token, Gotify application token, ntfy access token (optional)."),
+    STR(channel_t, "chat_id", chat_id, "\"\"", 0, "Telegram: the chat to write to."),
+    STR(channel_t, "user", user, "\"\"", 0, "Pushover: the user key. Email: the SMTP login (empty = none)."),
+    STR(channel_t, "password", password, "\"\"", CFG_SECRET, "Email: the SMTP password."),
+    STR(channel_t, "to", to, "\"\"", 0, "Email: the recipient's address."),
+    STR(channel_t, "from", from, "\"\"", 0, "Email: the sender's address."),
+    STR(channel_t, "topic", topic, "\"\"", 0, "ntfy: the topic. mqtt: the topic published to (on the broker of the mqtt section)."),
+    ENUM(channel_t, "min_severity", min_severity, "\"info\"", severity_choices, 0,
+         "Least severe alert sent here: \"info\", \"warning\" or \"critical\"."),
+};
+TABLE(channel_table, channel_rows, check_channel);
+
+typedef __typeof__(((C *)0)->notifications.rules) rules_t;
+static void check_rules(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const rules_t *r = object;
+    if (balkon_parse_hhmm(r->daily_summary_at) < 0 || balkon_parse_hhmm(r->daily_summary_at) >= 24 * 60)
+        cfg_error(errors, path, "daily_summary_at", "must be a time HH:MM, got \"%s\"", r->daily_summary_at);
+}
+static const struct cfg_row rules_rows[] = {
+    BOOL(rules_t, "device_offline", device_offline, "true", 0, "Warn when a device goes offline (and when it is back)."),
+    BOOL(rules_t, "meter_stale", meter_stale, "true", 0, "Critical: no meter data, the control is in failsafe."),
+    BOOL(rules_t, "battery_empty", battery_empty, "true", 0, "Tell when the battery reaches battery.soc_min."),
+    BOOL(rules_t, "battery_full", battery_full, "false", 0, "Tell when the battery reaches battery.soc_max."),
+    BOOL(rules_t, "export_cap", export_cap, "false", 0, "Tell when the inverter output reaches inverter.ac_limit_w (minus the margin)."),
+    NUM(rules_t, "export_cap_margin_w", export_cap_margin_w, "20", 0, 800, 0, "W", "How close to the AC limit counts as reached."),
+    BOOL(rules_t, "negative_price", negative_price, "true", 0, "Tell when a price in the next 24 h is below zero."),
+    BOOL(rules_t, "price_spike", price_spike, "true", 0, "Warn when a price in the next 24 h exceeds price_spike_factor × the median."),
+    NUM(rules_t, "price_spike_factor", price_spike_factor, "2", 1.1, 100, 0, "×", "What counts as a spike, relative to the median price of the next 24 h."),
+    BOOL(rules_t, "cheap_window", cheap_window, "false", 0, "Tell when a slot in the cheapest quarter of the next 24 h starts."),
+    BOOL(rules_t, "provider_failing", provider_failing, "true", 0, "Warn when a provider has failed for longer than provider_failing_min."),
+    NUM(rules_t, "provider_failing_min", provider_failing_min, "60", 0, 10080, 0, "min", "How long a provider may fail before it is reported."),
+    BOOL(rules_t, "optimizer_fallback", optimizer_fallback, "true", 0, "Warn when the planner falls back to plain self-consumption."),
+    BOOL(rules_t, "recommendations", recommendations, "true", 0,
+         "Tell the appliances' recommended start times (\"start the washing machine at 13:15: 0.35 EUR cheaper\") when they change."),
+    BOOL(rules_t, "daily_summary", daily_summary, "false", 0, "Send a summary of the day (energy, saving, tomorrow's plan)."),
+    STR(rules_t, "daily_summary_at", daily_summary_at, "\"21:00\"", 0, "Local time HH:MM of the daily summary."),
+};
+TABLE(rules_table, rules_rows, check_rules);
+
+typedef __typeof__(((C *)0)->notifications) notifications_t;
+static void check_notifications(const void *object, const char *path, struct balkon_config_errors *errors)
+{
+    const notifications_t *n = object;
+    if (balkon_parse_hhmm(n->quiet_hours_from) < 0)
+        cfg_error(errors, path, "quiet_hours_from", "must be a time HH:MM, got \"%s\"", n->quiet_hours_from);
+    if (balkon_parse_hhmm(n->quiet_hours_to) < 0)
+        cfg_error(errors, path, "quiet_hours_to", "must be a time HH:MM, got \"%s\"", n->quiet_hours_to);
+}
+static const struct cfg_row notifications_rows[] = {
+    BOOL(notifications_t, "enabled", enabled, "false", 0, "Watch the alert rules and send what they find through the channels."),
+    STR(notifications_t, "quiet_hours_from", quiet_hours_from, "\"00:00\"", 0,
+        "Local start HH:MM of the quiet hours, in which only critical alerts are sent (equal to quiet_hours_to: none)."),
+    STR(notifications_t, "quiet_hours_to", quiet_hours_to, "\"00:00\"", 0, "Local end HH:MM of the quiet hours (exclusive; before the start wraps past midnight)."),
+    INT(notifications_t, "max_per_hour", max_per_hour, "20", 1, 1000, 0, NULL,
+        "At most this many alerts are sent per hour (all channels together count one per alert); the rest are only stored."),
+    ARR(notifications_t, "channels", channels, channel_t, channel_count, 0, BALKON_MAX_NOTIFY_CHANNELS, "[]",
+        channel_table, "Where alerts are sent."),
+    OBJ(notifications_t, "rules", rules, rules_table, "Which alerts are watched for, and their thresholds."),
+};
+TABLE(notifications_table, notifications_rows, check_notifications);
 
 /* --- storage ------------------------------------------------------------------------ */
 typedef __typeof__(((C *)0)->storage) storage_t;
@@ -546,9 +711,20 @@ static void check_root(const void *object, const char *path, struct balkon_confi
                  errors);
     check_unique("providers", "id", config->providers.items[0].id, sizeof config->providers.items[0],
                  config->providers.count, errors);
+    check_unique("notifications.channels", "id", config->notifications.channels[0].id,
+                 sizeof config->notifications.channels[0], config->notifications.channel_count, errors);
+    for (size_t i = 0; i < config->notifications.channel_count; i++)
+        if (strcmp(config->notifications.channels[i].type, "mqtt") == 0 && !config->mqtt.enabled) {
+            char key[64];
+            snprintf(key, sizeof key, "notifications.channels[%zu].type", i);
+            cfg_error(errors, NULL, key, "\"mqtt\" needs the mqtt section enabled (mqtt.enabled true)");
+        }
     check_unique("loads", "id", config->loads.items[0].id, sizeof config->loads.items[0], config->loads.count, errors);
     check_unique("loads", "plug", config->loads.items[0].plug, sizeof config->loads.items[0], config->loads.count,
                  errors);
+    check_unique("appliances", "id", config->appliances.items[0].id, sizeof config->appliances.items[0],
+                 config->appliances.count, errors);
+    check_appliance_plugs(config, errors);
 }
 static const struct cfg_row root_rows[] = {
     OBJ(C, "site", site, site_table, "Where the plant is."),
@@ -565,10 +741,13 @@ static const struct cfg_row root_rows[] = {
     OBJ(C, "control", control, control_table, "The real-time control of the battery."),
     ARR(C, "loads", loads.items, load_t, loads.count, 0, BALKON_MAX_LOADS, "[]", load_table,
         "Deferrable loads behind smart plugs (dishwasher, heater, pump), switched by surplus, price or deadline."),
+    ARR(C, "appliances", appliances.items, appliance_t, appliances.count, 0, BALKON_MAX_APPLIANCES, "[]",
+        appliance_table, "Appliances you start yourself (washing machine, dishwasher): the API, dashboard and notifications recommend the cheapest, sunniest start."),
     ARR(C, "providers", providers.items, provider_t, providers.count, 0, BALKON_MAX_PROVIDERS, "[]",
         provider_table, "Sources of electricity prices, solar forecasts and grid signals."),
     OBJ(C, "http", http, http_table, "The dashboard and REST API."),
     OBJ(C, "mqtt", mqtt, mqtt_table, "The MQTT broker that MQTT devices talk through."),
+    OBJ(C, "notifications", notifications, notifications_table, "Alerts and where they are sent (docs/notifications.md)."),
     OBJ(C, "storage", storage, storage_table, "The SQLite database."),
     OBJ(C, "log", log, log_table, "Logging."),
 };

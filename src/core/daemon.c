@@ -29,12 +29,16 @@
 static const struct balkon_module *const modules[] = {
     &balkon_module_recorder, /* first, so it hears every sample the others publish */
     &balkon_module_site,
+    &balkon_module_metrics, /* before the devices, so it counts their first errors */
     &balkon_module_http,
     &balkon_module_devices,
     &balkon_module_providers,
     &balkon_module_planner,
     &balkon_module_control,
     &balkon_module_loads,
+    &balkon_module_notify,
+    &balkon_module_recommend,
+    &balkon_module_ha,
 };
 #define MODULE_COUNT (sizeof modules / sizeof modules[0])
 
@@ -352,6 +356,8 @@ static int open_mqtt(struct daemon *d)
     const struct balkon_config *config = d->ctx.config;
     if (!config->mqtt.enabled)
         return 0;
+    char will_topic[80];
+    snprintf(will_topic, sizeof will_topic, "%s/status", config->mqtt.prefix);
     struct balkon_mqtt_settings settings = {
         .host = config->mqtt.host,
         .port = (int)config->mqtt.port,
@@ -359,6 +365,9 @@ static int open_mqtt(struct daemon *d)
         .password = config->mqtt.password,
         .client_id = config->mqtt.client_id,
         .keepalive_s = (int)config->mqtt.keepalive_s,
+        .will_topic = will_topic,
+        .will_payload = "offline", /* the mqtt publisher (src/ha/) says "online" on connect */
+        .will_retain = true,
     };
     char error[256];
     int rc = balkon_mqtt_new(d->ctx.loop, &settings, &d->ctx.mqtt, error, sizeof error);

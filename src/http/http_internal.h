@@ -112,6 +112,7 @@ void api_commands_get(struct http_state *, const struct http_request *, struct h
 void api_control_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_loads_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_load_override_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_recommendations_get(struct http_state *, const struct http_request *, struct http_response *);
 
 /* Parses from/to query parameters (ISO-8601 or Unix seconds) with defaults; on a bad value
  * replies 400 naming the parameter and returns false. */
@@ -131,6 +132,9 @@ void api_config_put(struct http_state *, const struct http_request *, struct htt
 void api_events_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_system_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_notifications_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_metrics_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_notifications_channels_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_notifications_test_post(struct http_state *, const struct http_request *, struct http_response *);
 
 /* The bodies of GET status, devices, control, loads and providers, built in one place for
  * the GET answer and the event stream. Each returns a new tree (the caller deletes it);

@@ -12,6 +12,7 @@
 
 static const struct http_route routes[] = {
     {"GET", "/api/v1/health", api_health_get},
+    {"GET", "/metrics", api_metrics_get},
     {"GET", "/api/v1/status", api_status_get},
     {"GET", "/api/v1/series", api_series_get},
     {"GET", "/api/v1/devices", api_devices_get},
@@ -20,6 +21,8 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/events", api_events_get},
     {"GET", "/api/v1/system", api_system_get},
     {"GET", "/api/v1/notifications", api_notifications_get},
+    {"GET", "/api/v1/notifications/channels", api_notifications_channels_get},
+    {"POST", "/api/v1/notifications/test", api_notifications_test_post},
     {"GET", "/api/v1/prices", api_prices_get},
     {"GET", "/api/v1/forecast/solar", api_forecast_solar_get},
     {"GET", "/api/v1/forecast/solar/accuracy", api_forecast_accuracy_get},
@@ -35,6 +38,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/control", api_control_get},
     {"GET", "/api/v1/loads", api_loads_get},
     {"POST", "/api/v1/loads/{id}/override", api_load_override_post},
+    {"GET", "/api/v1/recommendations", api_recommendations_get},
 };
 
 /* Whether path matches pattern, where a "{id}" segment matches one non-empty segment

@@ -28,6 +28,9 @@ struct transfer {
     CURL *easy;
     struct curl_slist *headers;
     char *request_body;
+    size_t request_size;
+    size_t request_sent;    /* SMTP: how much of request_body was uploaded */
+    struct curl_slist *rcpt;
     char *body;
     size_t body_size;
     size_t max_bytes;
@@ -84,6 +87,7 @@ static void free_transfer(struct transfer *t)
     curl_multi_remove_handle(client->multi, t->easy);
     curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
+    curl_slist_free_all(t->rcpt);
     free(t->request_body);
     free(t->body);
     free(t);
@@ -226,6 +230,18 @@ static size_t header_cb(char *data, size_t size, size_t nmemb, void *user)
     return n;
 }
 
+/* SMTP: libcurl pulls the message through this. */
+static size_t read_cb(char *buffer, size_t size, size_t nitems, void *user)
+{
+    struct transfer *t = user;
+    size_t n = t->request_size - t->request_sent;
+    if (n > size * nitems)
+        n = size * nitems;
+    memcpy(buffer, t->request_body + t->request_sent, n);
+    t->request_sent += n;
+    return n;
+}
+
 int balkon_http_client_new(uv_loop_t *loop, struct balkon_http_client **out)
 {
     static bool curl_ready;
@@ -302,12 +318,27 @@ int balkon_http_fetch(struct balkon_http_client *client, const struct balkon_htt
         }
         memcpy(t->request_body, request->body, request->body_size);
         t->request_body[request->body_size] = '\0';
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request_body);
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)request->body_size);
+        t->request_size = request->body_size;
+        if (!request->mail_from) {
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request_body);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)request->body_size);
+        }
     }
-    if (request->method && strcmp(request->method, "GET") != 0)
+    if (request->mail_from) {
+        t->rcpt = curl_slist_append(NULL, request->mail_rcpt ? request->mail_rcpt : "");
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        curl_easy_setopt(e, CURLOPT_MAIL_FROM, request->mail_from);
+        curl_easy_setopt(e, CURLOPT_MAIL_RCPT, t->rcpt);
+        curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+        curl_easy_setopt(e, CURLOPT_READDATA, t);
+        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        if (request->user && request->user[0]) {
+            curl_easy_setopt(e, CURLOPT_USERNAME, request->user);
+            curl_easy_setopt(e, CURLOPT_PASSWORD, request->password ? request->password : "");
+        }
+    } else if (request->method && strcmp(request->method, "GET") != 0)
         curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request->method);
-    if (request->auth != BALKON_HTTP_AUTH_NONE) {
+    if (request->auth != BALKON_HTTP_AUTH_NONE && !request->mail_from) {
         curl_easy_setopt(e, CURLOPT_HTTPAUTH,
                          request->auth == BALKON_HTTP_AUTH_DIGEST ? CURLAUTH_DIGEST : CURLAUTH_BASIC);
         curl_easy_setopt(e, CURLOPT_USERNAME, request->user ? request->user : "");

@@ -50,6 +50,12 @@ struct sub {
     char filter[];
 };
 
+struct conn_cb {
+    struct conn_cb *next;
+    balkon_mqtt_connect_cb cb; /* NULL once dropped; freed by prune_subs */
+    void *user;
+};
+
 struct balkon_mqtt {
     uv_loop_t *loop;
     struct mosquitto *mosq;
@@ -67,6 +73,7 @@ struct balkon_mqtt {
     int keepalive_s;
     char endpoint[272]; /* "host:port", for messages */
     struct sub *subs;
+    struct conn_cb *conn_cbs;
     int dispatching; /* depth of on_message: subs are unlinked only at 0 */
     bool closing;
     char refusal[128];      /* the broker's CONNACK reason until on_disconnect reports it */
@@ -228,6 +235,8 @@ static bool filter_in_use(const struct balkon_mqtt *m, const char *filter, const
     return false;
 }
 
+static void prune_subs(struct balkon_mqtt *m);
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct balkon_mqtt *m = obj;
@@ -250,6 +259,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
         if (s->cb && !earlier)
             subscribe_at_broker(m, s->filter);
     }
+    m->dispatching++;
+    for (struct conn_cb *c = m->conn_cbs; c && !m->closing && m->state == ST_CONNECTED; c = c->next)
+        if (c->cb)
+            c->cb(c->user);
+    m->dispatching--;
+    if (m->dispatching == 0 && !m->closing)
+        prune_subs(m);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -263,6 +279,16 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
 
 static void prune_subs(struct balkon_mqtt *m)
 {
+    struct conn_cb **c = &m->conn_cbs;
+    while (*c) {
+        struct conn_cb *cc = *c;
+        if (cc->cb) {
+            c = &cc->next;
+        } else {
+            *c = cc->next;
+            free(cc);
+        }
+    }
     struct sub **p = &m->subs;
     while (*p) {
         struct sub *s = *p;
@@ -372,6 +398,18 @@ int balkon_mqtt_new(uv_loop_t *loop, const struct balkon_mqtt_settings *settings
         free(m);
         return fail_new(BALKON_E_NOMEM, error, error_size, "cannot create the libmosquitto client");
     }
+    if (s->will_topic && s->will_topic[0]) {
+        size_t will_len = s->will_payload ? strlen(s->will_payload) : 0;
+        int rc = mosquitto_pub_topic_check(s->will_topic) == MOSQ_ERR_SUCCESS
+                     ? mosquitto_will_set(m->mosq, s->will_topic, (int)will_len, s->will_payload, 1, s->will_retain)
+                     : MOSQ_ERR_INVAL;
+        if (rc != MOSQ_ERR_SUCCESS) {
+            mosquitto_destroy(m->mosq);
+            free(m);
+            return fail_new(BALKON_E_INVAL, error, error_size, "will topic \"%.64s\" is not a valid topic",
+                            s->will_topic);
+        }
+    }
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_message_callback_set(m->mosq, on_message);
@@ -417,10 +455,29 @@ int balkon_mqtt_subscribe(struct balkon_mqtt *m, const char *topic_filter, balko
     return 0;
 }
 
+int balkon_mqtt_on_connect(struct balkon_mqtt *m, balkon_mqtt_connect_cb cb, void *user)
+{
+    if (!m || m->closing || !cb)
+        return BALKON_E_INVAL;
+    struct conn_cb *c = calloc(1, sizeof *c);
+    if (!c)
+        return BALKON_E_NOMEM;
+    c->cb = cb;
+    c->user = user;
+    struct conn_cb **tail = &m->conn_cbs;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = c;
+    return 0;
+}
+
 void balkon_mqtt_unsubscribe_all(struct balkon_mqtt *m, void *user)
 {
     if (!m)
         return;
+    for (struct conn_cb *c = m->conn_cbs; c; c = c->next)
+        if (c->user == user)
+            c->cb = NULL;
     bool sent = false;
     for (struct sub *s = m->subs; s; s = s->next) {
         if (!s->cb || s->user != user)
@@ -488,6 +545,8 @@ static void closed_cb(uv_handle_t *handle)
     m->dispatching = 0;
     for (struct sub *s = m->subs; s; s = s->next)
         s->cb = NULL;
+    for (struct conn_cb *c = m->conn_cbs; c; c = c->next)
+        c->cb = NULL;
     prune_subs(m);
     free(m);
 }

@@ -48,3 +48,53 @@ int balkon_store_notification_list(struct balkon_store *store, size_t limit,
     *count = n;
     return 0;
 }
+
+int balkon_store_notification_add(struct balkon_store *store,
+                                  const struct balkon_notification_record *record, int64_t *id_out)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "INSERT INTO notifications (ts_ms, rule, severity, title, message, state,"
+                                " resolved_ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_err(store, rc, "notification add");
+    sqlite3_bind_int64(st, 1, record->ts_ms);
+    sqlite3_bind_text(st, 2, record->rule, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, record->severity, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 4, record->title, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 5, record->message, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, record->state[0] ? record->state : "open", -1, SQLITE_TRANSIENT);
+    if (record->resolved_ts_ms == INT64_MIN)
+        sqlite3_bind_null(st, 7);
+    else
+        sqlite3_bind_int64(st, 7, record->resolved_ts_ms);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_sqlite_err(store, rc, "notification add");
+    if (id_out)
+        *id_out = sqlite3_last_insert_rowid(store->db);
+    return 0;
+}
+
+int balkon_store_notification_set_state(struct balkon_store *store, int64_t id, const char *state,
+                                        int64_t ts_ms)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "UPDATE notifications SET state = ?2, resolved_ts_ms = ?3 WHERE id = ?1", -1,
+                                &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_err(store, rc, "notification state");
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, state, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 3, ts_ms);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_sqlite_err(store, rc, "notification state");
+    if (sqlite3_changes(store->db) == 0)
+        return store_set_error(store, BALKON_E_NOTFOUND, "notification %lld: not found", (long long)id);
+    return 0;
+}

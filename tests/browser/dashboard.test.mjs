@@ -302,6 +302,28 @@ describe('dashboard', { timeout: 280000 }, () => {
     assertNoPageErrors(page);
   });
 
+  it('live view recommends when to start the demo\'s washing machine', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const rec = await waitFor('GET /api/v1/recommendations to have the washer computed from a plan', async () => {
+      const { recommendations } = await session.api('/api/v1/recommendations');
+      const washer = recommendations?.find((r) => r.id === 'washer');
+      return washer && washer.status !== 'no_data' && washer;
+    }, { timeoutMs: 30000, intervalMs: 250 });
+    assert.equal(rec.name, 'Washing machine');
+
+    const page = await session.newPage();
+    await page.goto('/');
+    await openView(page, 'live');
+    const item = await waitForTestId(page, 'recommendation-washer');
+    await waitFor('the card to show the washing machine\'s advice', async () => {
+      const text = (await item.textContent()).trim();
+      return text.includes('Washing machine') && !text.includes('no plan') && text;
+    }, { timeoutMs: 10000 });
+    // The server's sentence (English) is the item's title; the status matches the API.
+    assert.match(await item.getAttribute('title'), /washing machine/i);
+    assert.ok(['ok', 'no_fit', 'running', 'done'].includes(await item.getAttribute('data-status')));
+    assertNoPageErrors(page);
+  });
+
   // (c)
   it('devices view lists every device and switches the demo plug', { timeout: TEST_TIMEOUT_MS }, async () => {
     const { devices } = await session.api('/api/v1/devices');

@@ -28,6 +28,7 @@ struct route {
     char last_line[1024];
     char last_body[4096];
     char last_auth[256];
+    char last_headers[4096]; /* "Name: value\n" per request header */
 };
 
 /* A credential requirement for a path prefix (fake_http_require_digest/_basic). */
@@ -116,6 +117,15 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
     return MHD_YES;
 }
 
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    char *out = cls;
+    size_t len = strlen(out);
+    snprintf(out + len, 4096 - len, "%s: %s\n", key, value ? value : "");
+    return MHD_YES;
+}
+
 static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, const char *url,
                                const char *method, const char *version, const char *upload_data,
                                size_t *upload_data_size, void **con_cls)
@@ -164,6 +174,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
         snprintf(r->last_body, sizeof r->last_body, "%.*s", (int)rb->size, rb->data);
         const char *auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Authorization");
         snprintf(r->last_auth, sizeof r->last_auth, "%s", auth ? auth : "");
+        r->last_headers[0] = '\0';
+        MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_header, r->last_headers);
         status = r->status;
         delay_ms = r->delay_ms;
         if (r->handler) {
@@ -417,5 +429,15 @@ void fake_http_last(struct fake_http *fake, const char *prefix, char *line, size
         if (body) snprintf(body, body_size, "%s", r->last_body);
         if (authorization) snprintf(authorization, auth_size, "%s", r->last_auth);
     }
+    pthread_mutex_unlock(&fake->lock);
+}
+
+void fake_http_last_headers(struct fake_http *fake, const char *prefix, char *out, size_t size)
+{
+    pthread_mutex_lock(&fake->lock);
+    out[0] = '\0';
+    for (int i = 0; i < fake->route_count; i++)
+        if (strcmp(fake->routes[i].prefix, prefix) == 0)
+            snprintf(out, size, "%s", fake->routes[i].last_headers);
     pthread_mutex_unlock(&fake->lock);
 }

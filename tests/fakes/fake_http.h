@@ -56,6 +56,10 @@ int fake_http_hits(struct fake_http *fake, const char *prefix);
 void fake_http_last(struct fake_http *fake, const char *prefix, char *line, size_t line_size,
                     char *body, size_t body_size, char *authorization, size_t auth_size);
 
+/* The last request's headers to a prefix, one "Name: value\n" line each, as received
+ * (names as the client spelled them). Empty when there was none. */
+void fake_http_last_headers(struct fake_http *fake, const char *prefix, char *out, size_t size);
+
 /* Reads a whole file (test helper); caller frees. NULL on failure. */
 char *fake_read_file(const char *path, size_t *size);
 

@@ -1,7 +1,8 @@
 /* The MQTT client on libuv against a real mosquitto broker: wildcard subscriptions,
  * shared filters, publishing (and retain), a broker killed and restarted on the same port
  * (reconnect and resubscribe), publishing while disconnected, unsubscribing (also from a
- * callback), bad settings, unreachable and silent brokers, and the config section. */
+ * callback), bad settings, unreachable and silent brokers, the last will (a client killed
+ * with SIGKILL), connect callbacks across a broker restart, and the config section. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct inbox {
@@ -365,6 +367,17 @@ static void test_config_section(void **state)
     assert_int_equal(config.mqtt.port, 1883);
     assert_int_equal(config.mqtt.keepalive_s, 30);
     assert_string_equal(config.mqtt.client_id, "balkonsolar");
+    assert_string_equal(config.mqtt.prefix, "balkonsolar");
+    assert_true(config.mqtt.ha_discovery);
+    assert_string_equal(config.mqtt.discovery_prefix, "homeassistant");
+    assert_true(config.mqtt.publish_interval_s == 10);
+    assert_int_equal(balkon_config_parse("{\"mqtt\":{\"prefix\":\"home/solar\"}}", &config, &errors), 0);
+    assert_true(balkon_config_parse("{\"mqtt\":{\"prefix\":\"a/#\",\"discovery_prefix\":\"ha/\","
+                                    "\"publish_interval_s\":0}}", &config, &errors) < 0);
+    assert_int_equal(errors.count, 3);
+    assert_string_equal(errors.items[0], "mqtt.publish_interval_s: must be between 1 and 3600, got 0");
+    assert_non_null(strstr(errors.items[1], "mqtt.prefix: must be topic levels without wildcards"));
+    assert_non_null(strstr(errors.items[2], "mqtt.discovery_prefix: must be topic levels"));
 
     assert_true(balkon_config_parse("{\"mqtt\":{\"enabled\":true}}", &config, &errors) < 0);
     assert_int_equal(errors.count, 1);
@@ -392,6 +405,120 @@ static void test_config_section(void **state)
     assert_string_equal(next.mqtt.host, "10.0.0.2");
 }
 
+/* A child process connects with a will and is killed with SIGKILL: no DISCONNECT, so
+ * the broker publishes the will, retained. A clean close publishes nothing. */
+static void test_last_will_on_kill(void **state)
+{
+    if (!broker)
+        skip();
+    struct mqtt_test_client *watcher = test_client();
+    assert_true(mqtt_test_subscribe(watcher, "will/#"));
+    int ready[2];
+    assert_int_equal(pipe(ready), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        uv_loop_t child_loop;
+        uv_loop_init(&child_loop);
+        struct balkon_mqtt_settings settings = {.host = "127.0.0.1", .port = mqtt_broker_port(broker),
+                                                .client_id = "balkon-will", .will_topic = "will/status",
+                                                .will_payload = "offline", .will_retain = true};
+        struct balkon_mqtt *m = NULL;
+        char error[256];
+        if (balkon_mqtt_new(&child_loop, &settings, &m, error, sizeof error) < 0)
+            _exit(1);
+        for (int i = 0; i < 500 && !balkon_mqtt_connected(m); i++)
+            uv_run(&child_loop, UV_RUN_ONCE);
+        if (write(ready[1], balkon_mqtt_connected(m) ? "1" : "0", 1) != 1)
+            _exit(1);
+        for (;;)
+            uv_run(&child_loop, UV_RUN_DEFAULT); /* keeps the connection alive until killed */
+    }
+    close(ready[1]);
+    char flag = 0;
+    assert_int_equal(read(ready[0], &flag, 1), 1);
+    close(ready[0]);
+    assert_int_equal(flag, '1');
+    char payload[64];
+    assert_false(mqtt_test_wait_message(watcher, "will/status", payload, sizeof payload, 300)); /* not yet */
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_true(mqtt_test_wait_message(watcher, "will/status", payload, sizeof payload, 5000));
+    assert_string_equal(payload, "offline");
+    struct mqtt_test_client *late = test_client(); /* retained */
+    assert_true(mqtt_test_subscribe(late, "will/#"));
+    assert_true(mqtt_test_wait_message(late, "will/status", payload, sizeof payload, 2000));
+    assert_string_equal(payload, "offline");
+    mqtt_test_client_free(late);
+
+    /* A clean close sends DISCONNECT: no will. */
+    struct balkon_mqtt_settings settings = {.host = "127.0.0.1", .port = mqtt_broker_port(broker),
+                                            .client_id = "balkon-will-2", .will_topic = "will/clean",
+                                            .will_payload = "offline"};
+    char error[256];
+    assert_int_equal(balkon_mqtt_new(&loop, &settings, &client, error, sizeof error), 0);
+    assert_true(run_until(connected, NULL, 5000));
+    balkon_mqtt_close(client);
+    client = NULL;
+    run_for(300);
+    assert_false(mqtt_test_wait_message(watcher, "will/clean", payload, sizeof payload, 500));
+    mqtt_test_client_free(watcher);
+
+    struct balkon_mqtt *bad = NULL;
+    settings.will_topic = "will/+/bad";
+    assert_int_equal(balkon_mqtt_new(&loop, &settings, &bad, error, sizeof error), BALKON_E_INVAL);
+    assert_non_null(strstr(error, "will topic"));
+}
+
+static void on_connected(void *user)
+{
+    int *count = user;
+    (*count)++;
+    assert_int_equal(balkon_mqtt_publish(client, "avail/status", "online", 6, 1, true), 0);
+}
+
+static bool connects_reached(const void *arg) { return *(const int *)arg >= 2; }
+
+/* Connect callbacks run on every connect, may publish, and stop with unsubscribe_all. */
+static void test_connect_callback_after_restart(void **state)
+{
+    if (!broker)
+        skip();
+    int connects = 0;
+    struct balkon_mqtt_settings settings = {.host = "127.0.0.1", .port = mqtt_broker_port(broker)};
+    char error[256];
+    assert_int_equal(balkon_mqtt_new(&loop, &settings, &client, error, sizeof error), 0);
+    assert_int_equal(balkon_mqtt_on_connect(client, on_connected, &connects), 0);
+    assert_int_equal(balkon_mqtt_on_connect(client, NULL, &connects), BALKON_E_INVAL);
+    assert_true(run_until(connected, NULL, 5000));
+    assert_int_equal(connects, 1);
+    struct mqtt_test_client *watcher = test_client();
+    assert_true(mqtt_test_subscribe(watcher, "avail/#"));
+    char payload[64];
+    assert_true(wait_test_message(watcher, "avail/status", payload, sizeof payload));
+    assert_string_equal(payload, "online");
+    mqtt_test_client_free(watcher);
+
+    mqtt_broker_kill(broker); /* no persistence: the retained "online" is gone */
+    assert_true(run_until(disconnected, NULL, 5000));
+    assert_true(mqtt_broker_restart(broker));
+    if (!run_until(connects_reached, &connects, 15000))
+        fail_msg("no second connect: %s", balkon_mqtt_status(client));
+    watcher = test_client();
+    assert_true(mqtt_test_subscribe(watcher, "avail/#"));
+    assert_true(wait_test_message(watcher, "avail/status", payload, sizeof payload));
+    assert_string_equal(payload, "online"); /* republished by the callback */
+    mqtt_test_client_free(watcher);
+
+    balkon_mqtt_unsubscribe_all(client, &connects);
+    mqtt_broker_kill(broker);
+    assert_true(run_until(disconnected, NULL, 5000));
+    assert_true(mqtt_broker_restart(broker));
+    assert_true(run_until(connected, NULL, 15000));
+    run_for(200);
+    assert_int_equal(connects, 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -404,6 +531,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unresolvable_host, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silent_server_times_out, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_while_connecting, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_last_will_on_kill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_connect_callback_after_restart, setup, teardown),
         cmocka_unit_test(test_config_section),
     };
     return cmocka_run_group_tests_name("mqtt", tests, NULL, NULL);

@@ -17,6 +17,7 @@ const state = {
   control: null,
   loads: null,
   plan: undefined, // undefined: not loaded yet; null: no plan yet (404)
+  recommendations: null, // GET /recommendations, refetched with every plan
   prices: undefined,
   providers: null,
   today: null, // { day, until_ms, pv_wh, import_wh, export_wh }
@@ -116,6 +117,9 @@ function applyStatus(status) {
 export function loadPlan() {
   return getOptional('/plan').then((plan) => set({ plan })).catch((e) => set({ error: e.message }));
 }
+export function loadRecommendations() {
+  return getOptional('/recommendations').then((recommendations) => set({ recommendations })).catch(() => {});
+}
 export function loadPrices() {
   return getOptional('/prices').then((prices) => set({ prices })).catch(() => set({ prices: null }));
 }
@@ -137,7 +141,7 @@ async function loadSnapshot(full) {
         .catch(() => {}));
     await Promise.all(parts);
   }
-  await Promise.all([loadPlan(), loadPrices(), loadToday()]);
+  await Promise.all([loadPlan(), loadPrices(), loadToday(), loadRecommendations()]);
 }
 
 export async function start() {
@@ -174,6 +178,7 @@ const HANDLERS = {
   plan: () => {
     loadPlan();
     loadPrices(); // plans follow new prices
+    loadRecommendations(); // recomputed with every plan
     loadToday(); // and every 15 minutes: a good moment to re-sync the day's totals
   },
   command: (c) => update((s) => {

@@ -1,7 +1,7 @@
 // Live: the power flow, the battery, the price now, the plan's mode and today's energy.
 import { html } from '../html.js';
 import { t, tOr } from '../i18n.js';
-import { kwh, localDate, money, pricePerKwh, serverNow, fmtTimeSec } from '../fmt.js';
+import { kwh, localDate, money, pricePerKwh, serverNow, fmtTime, fmtTimeSec, parseTime } from '../fmt.js';
 import { FlowPicture, SocGauge } from '../flow.js';
 
 // The slot of a column-wise answer (ts = slot starts, Unix ms) that holds the instant.
@@ -41,6 +41,32 @@ export function planModeNow(plan, now) {
 function Stat({ testid, label, value, hint }) {
   return html`<div class="stat"><dt>${label}</dt>
     <dd data-testid=${testid}>${value}</dd>${hint && html`<dd class="hint">${hint}</dd>`}</div>`;
+}
+
+// One appliance's advice in the page's language, from the fields of GET /api/v1/recommendations
+// (the API's own `sentence` is English; it goes to the title).
+export function recommendationText(r, computedMs) {
+  const start = parseTime(r.start), end = parseTime(r.end);
+  const vars = { name: r.name, time: fmtTime(start), end: fmtTime(end), start: fmtTime(start),
+    latest: fmtTime(parseTime(r.latest)), saving: money(r.saving, r.currency) };
+  if (r.status === 'no_fit') return t('rec.noFit', vars);
+  if (r.status === 'running') return t('rec.running', vars);
+  if (r.status === 'done') return t('rec.done', vars);
+  if (r.status !== 'ok' || start == null) return t('rec.noData', vars);
+  if (r.saving >= 0.005) return t('rec.startAt', vars);
+  return start <= (computedMs ?? start) ? t('rec.startNow', vars) : t('rec.startAtBest', vars);
+}
+
+function RecommendationsCard({ recs }) {
+  const list = recs?.recommendations;
+  if (!list?.length) return null;
+  const computed = parseTime(recs.computed);
+  return html`<article class="card rec-card" aria-labelledby="h-rec" data-testid="recommendations">
+    <h2 id="h-rec">${t('rec.title')}</h2>
+    <ul class="rec-list">${list.map((r) => html`<li key=${r.id} data-testid=${`recommendation-${r.id}`}
+      data-status=${r.status} title=${r.sentence}>${recommendationText(r, computed)}${r.auto_start
+        && html` <span class="chip">${t('rec.auto')}</span>`}</li>`)}</ul>
+  </article>`;
 }
 
 export function LiveView({ s }) {
@@ -103,6 +129,8 @@ export function LiveView({ s }) {
             hint=${saved ? t('live.savedBattery', { v: money(saved.saved_vs_no_battery, s.savingsToday.currency || currency) }) : t('live.savedLater')} />
         </dl>
       </article>
+
+      <${RecommendationsCard} recs=${s.recommendations} />
     </div>
   </section>`;
 }

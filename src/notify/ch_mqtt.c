@@ -1,0 +1,23 @@
+/* MQTT: the message as JSON (the webhook's format) published to <topic> on the broker of
+ * the mqtt section, qos 1, not retained (an alert is an event, not a state). */
+#include "notify_internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static int build(const struct balkon_notify_channel_config *c, const struct notify_message *m,
+                 struct notify_request *out, char *error, size_t error_size)
+{
+    out->kind = NOTIFY_REQ_MQTT;
+    snprintf(out->topic, sizeof out->topic, "%s", c->topic);
+    char *body = notify_message_json(m);
+    bool ok = body && notify_set_body(out, body);
+    free(body);
+    if (!ok) {
+        snprintf(error, error_size, "message too long for MQTT");
+        return -1;
+    }
+    return 0;
+}
+
+const struct notify_channel_type notify_channel_mqtt = {.type = "mqtt", .build = build};
