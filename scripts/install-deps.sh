@@ -11,9 +11,11 @@ build_packages=(
 )
 # The browser tests (tests/browser/) drive Debian's Chromium (/usr/bin/chromium) with
 # playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.
+# clang builds the libFuzzer targets (scripts/fuzz.sh, the fuzz/all test).
 test_packages=(
-  libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients python3-aiosmtpd
+  libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients python3-aiosmtpd curl
   chromium fonts-liberation
+  clang
 )
 # Node.js and npm run the browser tests. They are looked up as commands, not as packages:
 # a machine may have them from elsewhere (NodeSource's nodejs bundles npm, and Debian's npm

@@ -12,6 +12,7 @@
 #include "balkon/log.h"
 #include "balkon/module.h"
 #include "balkon/mqtt.h"
+#include "balkon/sd_notify.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
 #include "balkon/version.h"
@@ -39,6 +40,7 @@ static const struct balkon_module *const modules[] = {
     &balkon_module_notify,
     &balkon_module_recommend,
     &balkon_module_ha,
+    &balkon_module_systemd, /* last: READY=1 once every other module runs */
 };
 #define MODULE_COUNT (sizeof modules / sizeof modules[0])
 
@@ -327,9 +329,11 @@ static void stop(struct daemon *d, int signum)
 static void signal_cb(uv_signal_t *handle, int signum)
 {
     struct daemon *d = handle->data;
-    if (signum == SIGHUP)
+    if (signum == SIGHUP) {
+        balkon_sd_notify_reloading(); /* systemd waits for READY=1, also after a refusal */
         reload(d);
-    else
+        balkon_sd_notify("READY=1");
+    } else
         stop(d, signum);
 }
 
@@ -427,6 +431,17 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
     if (open_mqtt(&d) < 0)
         goto done;
 
+    /* Signals first: a module may already announce itself (the HTTP server's "listening"),
+     * and a SIGHUP or SIGTERM sent then must not hit the default action. They are handled
+     * once the loop runs. */
+    uv_signal_init(&loop, &d.sigint);
+    uv_signal_init(&loop, &d.sigterm);
+    uv_signal_init(&loop, &d.sighup);
+    d.sigint.data = d.sigterm.data = d.sighup.data = &d;
+    uv_signal_start(&d.sigint, signal_cb, SIGINT);
+    uv_signal_start(&d.sigterm, signal_cb, SIGTERM);
+    uv_signal_start(&d.sighup, signal_cb, SIGHUP);
+
     for (; d.started < MODULE_COUNT; d.started++) {
         int rc = modules[d.started]->start(&d.ctx, &d.module_states[d.started]);
         if (rc < 0) {
@@ -437,13 +452,6 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
     }
     bool all_started = d.started == MODULE_COUNT;
 
-    uv_signal_init(&loop, &d.sigint);
-    uv_signal_init(&loop, &d.sigterm);
-    uv_signal_init(&loop, &d.sighup);
-    d.sigint.data = d.sigterm.data = d.sighup.data = &d;
-    uv_signal_start(&d.sigint, signal_cb, SIGINT);
-    uv_signal_start(&d.sigterm, signal_cb, SIGTERM);
-    uv_signal_start(&d.sighup, signal_cb, SIGHUP);
 
     size_t started = d.started;
     if (all_started) {

@@ -154,21 +154,26 @@ int dev_http(struct dev_kit *kit, const char *path, const char *content_type, co
     return rc;
 }
 
+bool dev_http_problem(const struct balkon_http_result *result, const char *what, char *why, size_t why_size)
+{
+    if (result->transport_error)
+        snprintf(why, why_size, "%.40s: %.50s", what, result->error);
+    else if (result->status == 401 || result->status == 403)
+        snprintf(why, why_size, "%.40s: HTTP %ld: wrong or missing user/password", what, result->status);
+    else if (result->status < 200 || result->status >= 300)
+        snprintf(why, why_size, "%.40s: HTTP %ld", what, result->status);
+    else
+        return false;
+    return true;
+}
+
 bool dev_http_ok(struct dev_kit *kit, const struct balkon_http_result *result, const char *what)
 {
-    if (result->transport_error) {
-        dev_failed(kit, "%s: %s", what, result->error);
-        return false;
-    }
-    if (result->status == 401 || result->status == 403) {
-        dev_failed(kit, "%s: HTTP %ld: wrong or missing user/password", what, result->status);
-        return false;
-    }
-    if (result->status < 200 || result->status >= 300) {
-        dev_failed(kit, "%s: HTTP %ld", what, result->status);
-        return false;
-    }
-    return true;
+    char why[96];
+    if (!dev_http_problem(result, what, why, sizeof why))
+        return true;
+    dev_failed(kit, "%s", why);
+    return false;
 }
 
 cJSON *dev_parse_json(struct dev_kit *kit, const struct balkon_http_result *result, const char *what)

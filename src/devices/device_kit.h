@@ -85,6 +85,9 @@ void dev_kit_stop(struct dev_kit *kit);
  * user/password and timeout. cb runs exactly once unless this returns an error. */
 int dev_http(struct dev_kit *kit, const char *path, const char *content_type, const char *body,
              dev_http_cb cb, void *user);
+/* Why an HTTP exchange failed ("what: timed out", "what: HTTP 401: wrong or missing
+ * user/password", "what: HTTP 500") into why; false when it brought a 2xx answer. */
+bool dev_http_problem(const struct balkon_http_result *result, const char *what, char *why, size_t why_size);
 /* Checks an HTTP result: true for a 2xx answer; otherwise reports the failure (timeout,
  * refused, 401 → "wrong user or password") with dev_failed and returns false. */
 bool dev_http_ok(struct dev_kit *kit, const struct balkon_http_result *result, const char *what);

@@ -121,7 +121,7 @@ static bool parse_message(const struct balkon_device_config *config, unsigned ro
             out->has_on = parse_on(dev_json_path(json, config->state_key), &out->on);
         if (!out->has_power && !out->has_soc && !out->has_on) {
             const char *key = config->power_key[0] ? config->power_key : config->state_key;
-            snprintf(why, why_size, "%s missing or not a number%s", key[0] ? key : "power_key",
+            snprintf(why, why_size, "%.60s missing or not a number%s", key[0] ? key : "power_key",
                      role == DEVICE_ROLE_PLUG && config->state_key[0] ? " or on/off" : "");
         }
     } else {

@@ -183,14 +183,8 @@ static bool parse_live(const cJSON *root, const char *serial, struct opendtu_liv
 static void http_problem(const struct balkon_http_result *result, const char *what, char *why,
                          size_t why_size)
 {
-    why[0] = '\0';
-    if (result->transport_error)
-        snprintf(why, why_size, "%s: %s", what, result->error);
-    else if (result->status == 401 || result->status == 403)
-        snprintf(why, why_size, "%s: HTTP %ld: wrong or missing user/password", what,
-                 result->status);
-    else if (result->status < 200 || result->status >= 300)
-        snprintf(why, why_size, "%s: HTTP %ld", what, result->status);
+    if (!dev_http_problem(result, what, why, why_size))
+        why[0] = '\0';
 }
 
 static void live_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)

@@ -62,19 +62,8 @@ static void default_user(struct dev_kit *kit)
 static cJSON *reply_json(const struct balkon_http_result *result, const char *what, char *why,
                          size_t why_size)
 {
-    if (result->transport_error) {
-        snprintf(why, why_size, "%s: %s", what, result->error);
+    if (dev_http_problem(result, what, why, why_size))
         return NULL;
-    }
-    if (result->status == 401 || result->status == 403) {
-        snprintf(why, why_size, "%s: HTTP %ld: wrong or missing user/password", what,
-                 result->status);
-        return NULL;
-    }
-    if (result->status < 200 || result->status >= 300) {
-        snprintf(why, why_size, "%s: HTTP %ld", what, result->status);
-        return NULL;
-    }
     cJSON *json = cJSON_ParseWithLength(result->body, result->body_size);
     if (cJSON_IsObject(json))
         return json;

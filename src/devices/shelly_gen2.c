@@ -87,7 +87,7 @@ static cJSON *rpc_reply(const struct balkon_http_result *result, const char *wha
                         size_t why_size)
 {
     if (result->transport_error) {
-        snprintf(why, why_size, "%s: %s", what, result->error);
+        snprintf(why, why_size, "%.40s: %.50s", what, result->error);
         return NULL;
     }
     if (result->status == 401 || result->status == 403) {

@@ -93,7 +93,7 @@ static bool parse_sensor(const struct tasmota *t, const cJSON *sns, const char *
         return false;
     }
     if (!dev_json_number(sns, t->key, power_w) && t->key_required) {
-        snprintf(why, why_size, "%s%s missing or not a number", prefix, t->key);
+        snprintf(why, why_size, "%s%.60s missing or not a number", prefix, t->key);
         return false;
     }
     double kwh;
@@ -157,16 +157,8 @@ static int cm(struct tasmota *t, const char *command, dev_http_cb cb)
 static cJSON *cm_reply(const struct balkon_http_result *result, const char *what, char *why,
                        size_t why_size)
 {
-    if (result->transport_error) {
-        snprintf(why, why_size, "%s: %s", what, result->error);
+    if (dev_http_problem(result, what, why, why_size))
         return NULL;
-    }
-    if (result->status < 200 || result->status >= 300) {
-        snprintf(why, why_size, "%s: HTTP %ld%s", what, result->status,
-                 result->status == 401 || result->status == 403 ? ": wrong or missing user/password"
-                                                                : "");
-        return NULL;
-    }
     cJSON *json = cJSON_ParseWithLength(result->body, result->body_size);
     if (!cJSON_IsObject(json)) {
         snprintf(why, why_size, "%s: the reply is not a JSON object", what);

@@ -44,7 +44,7 @@ static void add_time(cJSON *json, const char *key, int64_t ts_ms)
 
 static void state_topic(const struct ha *ha, const char *suffix, char *topic, size_t size)
 {
-    snprintf(topic, size, "%s/state/%s", ha->prefix, suffix);
+    snprintf(topic, size, "%s/state/%.120s", ha->prefix, suffix);
 }
 
 double ha_price_now(const struct ha *ha, int64_t now_ms)

@@ -103,7 +103,7 @@ static const char *reason_text(const struct balkon_mqtt *m, int rc, int errno_va
         snprintf(buf, size, "%s", strerror(errno_value));
         break;
     case MOSQ_ERR_EAI: /* libmosquitto leaves getaddrinfo's code in errno */
-        snprintf(buf, size, "cannot resolve \"%s\": %s", m->host, gai_strerror(errno_value));
+        snprintf(buf, size, "cannot resolve \"%.60s\": %s", m->host, gai_strerror(errno_value));
         break;
     case MOSQ_ERR_CONN_LOST:
         snprintf(buf, size, "closed by the broker");

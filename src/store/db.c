@@ -178,6 +178,23 @@ static void store_free(struct balkon_store *store)
     free(store);
 }
 
+/* For the fault tests only (tests/integration/test_faults.c, docs/faults.md): a full disk
+ * cannot be made without privileges, so BALKON_TEST_DB_MAX_PAGES caps the database at that
+ * many pages (PRAGMA max_page_count), past which SQLite fails writes with SQLITE_FULL just
+ * as on a full disk. Pages freed by another connection (DROP TABLE) become usable again,
+ * which is how the test gives the space back. */
+static void apply_test_max_pages(struct balkon_store *store)
+{
+    const char *pages = getenv("BALKON_TEST_DB_MAX_PAGES");
+    if (!pages || !pages[0])
+        return;
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", strtoll(pages, NULL, 10));
+    if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) == SQLITE_OK)
+        log_warn("store", "%s: test mode: at most %s pages (BALKON_TEST_DB_MAX_PAGES)", store->path,
+                 pages);
+}
+
 static int apply_pragmas(struct balkon_store *store, char *msg, size_t msg_size)
 {
     sqlite3_stmt *st = NULL;
@@ -206,6 +223,7 @@ static int apply_pragmas(struct balkon_store *store, char *msg, size_t msg_size)
             return store_err_from_sqlite(rc);
         }
     }
+    apply_test_max_pages(store);
     return 0;
 }
 

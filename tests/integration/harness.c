@@ -89,6 +89,11 @@ bool harness_wait_log(struct daemon_proc *d, const char *text, int timeout_ms)
 
 bool harness_start(struct daemon_proc *d, const char *extra_arg)
 {
+    return harness_start_env(d, extra_arg, NULL);
+}
+
+bool harness_start_env(struct daemon_proc *d, const char *extra_arg, const char *const env[])
+{
     /* Truncate the log so "listening on" refers to this start. */
     FILE *f = fopen(d->log_path, "w");
     if (f)
@@ -100,6 +105,8 @@ bool harness_start(struct daemon_proc *d, const char *extra_arg)
         int fd = open(d->log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
         dup2(fd, STDERR_FILENO);
         dup2(fd, STDOUT_FILENO);
+        for (size_t i = 0; env && env[i]; i++)
+            putenv((char *)env[i]);
         execl(binary(), binary(), "--config", d->config_path, "--db", d->db_path, "--listen",
               "127.0.0.1:0", "--log-level", "debug", extra_arg, (char *)NULL);
         _exit(127);

@@ -33,6 +33,9 @@ void harness_init(struct daemon_proc *d);
 void harness_write_config(struct daemon_proc *d, const char *json);
 /* Starts the daemon and waits (up to 15 s) until it listens. Returns false on failure. */
 bool harness_start(struct daemon_proc *d, const char *extra_arg);
+/* Like harness_start, with env ("NAME=value" strings, NULL-terminated) added to the
+ * daemon's environment. */
+bool harness_start_env(struct daemon_proc *d, const char *extra_arg, const char *const env[]);
 /* Sends a signal and waits up to timeout_ms for exit. Returns the exit status (as from
  * waitpid) or -1 on timeout (the process is then killed). *elapsed_ms gets the time. */
 int harness_signal_and_wait(struct daemon_proc *d, int signum, int timeout_ms, long *elapsed_ms);

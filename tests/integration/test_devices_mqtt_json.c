@@ -187,7 +187,7 @@ static void test_mqtt_json(void **state)
     assert_string_equal(payload, "ON");
     assert_true(mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
     assert_string_equal(wait_result(d, "plug", "switch", "1", 5000), "ok");
-    item = wait_value(d, "plug", "on", 1, 1000);
+    item = wait_value(d, "plug", "on", 1, 3000);
     assert_true(value(item, "power_w") == 35);
     cJSON_Delete(item);
 

@@ -1,0 +1,377 @@
+/* Safety under faults (issue 8, item 4), against the real balkonsolard; docs/faults.md says
+ * which behaviour each fault has and which test proves it. Here:
+ *  - a full database: control goes on, the error is logged once, samples wait in memory,
+ *    writing recovers when space returns, nothing stored is lost;
+ *  - price and PV forecast providers answering 500: a plan is still made on the tariff's
+ *    price without PV, the providers show "failing", a provider_failing alert is stored;
+ *  - the meter going silent with a safe output of 800 W in the morning sun: the battery is
+ *    commanded to the safe output cut to what the 800 W cap leaves beside the PV;
+ *  - the config file deleted while running: SIGHUP keeps the running config, PUT
+ *    /api/v1/config writes the file again. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "fake_http.h"
+#include "harness.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *text(const cJSON *json, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItem(json, key);
+    return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+static double number(const cJSON *json, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItem(json, key);
+    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
+}
+
+/* The control is working (tracking, settling, limited, ...), not off or in failsafe. */
+static bool control_runs(const cJSON *control)
+{
+    const char *state = text(control, "state");
+    return state[0] && strcmp(state, "failsafe") != 0 && strcmp(state, "off") != 0;
+}
+
+/* Runs one SQL statement with the sqlite3 tool (waiting up to 5 s for the daemon's write
+ * lock) and returns the first line of its output (static buffer). */
+static const char *sql(const char *db_path, const char *statement)
+{
+    static char line[512];
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "sqlite3 -batch -noheader -cmd '.timeout 5000' '%s' \"%s\" 2>&1",
+             db_path, statement);
+    FILE *p = popen(cmd, "r");
+    line[0] = '\0';
+    if (p) {
+        if (!fgets(line, sizeof line, p))
+            line[0] = '\0';
+        pclose(p);
+    }
+    line[strcspn(line, "\n")] = '\0';
+    return line;
+}
+
+static long long sql_int(const char *db_path, const char *statement)
+{
+    const char *out = sql(db_path, statement);
+    char *end;
+    long long value = strtoll(out, &end, 10);
+    if (end == out)
+        fail_msg("sqlite3: %s: %s", statement, out);
+    return value;
+}
+
+static int count_occurrences(const char *haystack, const char *needle)
+{
+    int n = 0;
+    for (const char *at = strstr(haystack, needle); at; at = strstr(at + 1, needle))
+        n++;
+    return n;
+}
+
+/* --- A full database ----------------------------------------------------------------- */
+
+static const char *DB_FULL_CONFIG =
+    "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
+    " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
+    " \"battery\": {\"capacity_wh\": 2240},\n"
+    " \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T08:00:00Z\"},\n"
+    " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+    " \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
+    " \"storage\": {\"flush_interval_s\": 0.5, \"sample_interval_s\": 1}}\n";
+
+static cJSON *health(struct daemon_proc *d)
+{
+    cJSON *json = harness_get_json(d, "/api/v1/health");
+    assert_non_null(json);
+    return json;
+}
+
+static void test_db_full_control_goes_on_and_recovers(void **state)
+{
+    struct daemon_proc *d = *state;
+    harness_write_config(d, DB_FULL_CONFIG);
+    /* A first run makes the schema and some data. */
+    assert_true(harness_start(d, NULL));
+    harness_sleep_ms(1500);
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
+    long long rows_before = sql_int(d->db_path, "SELECT count(*) FROM samples_raw");
+    assert_true(rows_before > 0);
+
+    /* "The disk": the database may not grow past its size with 1 MB of filler in it. */
+    sql(d->db_path, "CREATE TABLE filler(b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+                    "SELECT i + 1 FROM n WHERE i < 256) INSERT INTO filler SELECT randomblob(4000) "
+                    "FROM n; PRAGMA wal_checkpoint(TRUNCATE);");
+    long long pages = sql_int(d->db_path, "PRAGMA page_count");
+    char limit[32];
+    snprintf(limit, sizeof limit, "%lld", pages);
+    setenv("BALKON_TEST_DB_MAX_PAGES", limit, 1);
+    bool started = harness_start(d, NULL);
+    unsetenv("BALKON_TEST_DB_MAX_PAGES");
+    assert_true(started);
+    if (!harness_wait_log(d, "cannot write measurements", 20000))
+        fail_msg("the database never filled up\n%s", harness_log(d));
+    assert_non_null(strstr(harness_log(d), "database or disk is full"));
+
+    /* Full: the control and the site go on, samples wait in memory. */
+    cJSON *status = harness_get_json(d, "/api/v1/status");
+    double ts_then = number(status, "ts_ms");
+    cJSON_Delete(status);
+    cJSON *h = health(d);
+    double pending_then = number(h, "db_pending_samples");
+    cJSON_Delete(h);
+    harness_sleep_ms(2000);
+    status = harness_get_json(d, "/api/v1/status");
+    assert_true(number(status, "ts_ms") > ts_then + 60000); /* 2 wall s = 120 simulated s */
+    cJSON_Delete(status);
+    cJSON *control = harness_get_json(d, "/api/v1/control");
+    assert_true(control_runs(control));
+    cJSON_Delete(control);
+    h = health(d);
+    double pending_full = number(h, "db_pending_samples");
+    cJSON_Delete(h);
+    assert_true(pending_full > pending_then);
+    /* Logged once, not at every flush. */
+    assert_int_equal(count_occurrences(harness_log(d), "cannot write measurements"), 1);
+    /* Nothing stored before is lost, and the file is sound. */
+    assert_true(sql_int(d->db_path, "SELECT count(*) FROM samples_raw") >= rows_before);
+    assert_string_equal(sql(d->db_path, "PRAGMA quick_check"), "ok");
+
+    /* Space returns: the filler goes, the buffered samples are written. */
+    assert_string_equal(sql(d->db_path, "DROP TABLE filler"), "");
+    if (!harness_wait_log(d, "writing measurements again (0 samples were dropped meanwhile)", 10000))
+        fail_msg("writing did not recover\n%s", harness_log(d));
+    harness_sleep_ms(1000);
+    h = health(d);
+    assert_true(number(h, "db_pending_samples") < pending_full);
+    cJSON_Delete(h);
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
+    assert_true(sql_int(d->db_path, "SELECT count(*) FROM samples_raw") > rows_before + (long long)pending_full);
+    assert_string_equal(sql(d->db_path, "PRAGMA integrity_check"), "ok");
+}
+
+/* --- Providers down -------------------------------------------------------------------- */
+
+static void test_providers_down_plan_falls_back_and_alerts(void **state)
+{
+    struct daemon_proc *d = *state;
+    struct fake_http *fake = fake_http_start();
+    assert_non_null(fake);
+    const char *err = "{\"error\": \"internal\"}";
+    fake_http_route(fake, "/aw/", 500, "application/json", err, strlen(err), NULL, 0);
+    fake_http_route(fake, "/om/", 500, "application/json", err, strlen(err), NULL, 0);
+    fake_http_route(fake, "/hook", 200, "text/plain", "ok", 2, NULL, 0);
+    char config[4096];
+    snprintf(config, sizeof config,
+             "{\"site\": {\"timezone\": \"Europe/Berlin\", \"latitude\": 52.52, \"longitude\": 13.4},\n"
+             " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
+             " \"battery\": {\"capacity_wh\": 2240},\n"
+             " \"tariff\": {\"import_per_kwh\": 0.31},\n"
+             " \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T08:00:00Z\"},\n"
+             " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+             " \"providers\": [{\"id\": \"prices\", \"type\": \"awattar\", \"base_url\": \"%1$s/aw\"},\n"
+             "   {\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%1$s/om\"}],\n"
+             " \"notifications\": {\"enabled\": true,\n"
+             "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%1$s/hook\"}],\n"
+             "  \"rules\": {\"provider_failing_min\": 0}}}\n",
+             fake_http_base(fake));
+    harness_write_config(d, config);
+    assert_true(harness_start(d, NULL));
+
+    /* Both providers failing, reported as such. */
+    bool failing = false;
+    for (int waited = 0; waited < 20000 && !failing; waited += 200) {
+        cJSON *providers = harness_get_json(d, "/api/v1/providers");
+        int n = 0;
+        const cJSON *item;
+        cJSON_ArrayForEach(item, cJSON_GetObjectItem(providers, "providers"))
+            n += strcmp(text(item, "state"), "failing") == 0;
+        cJSON_Delete(providers);
+        failing = n == 2;
+        if (!failing)
+            harness_sleep_ms(200);
+    }
+    if (!failing)
+        fail_msg("providers never reported failing\n%s", harness_log(d));
+    assert_true(fake_http_hits(fake, "/aw/") >= 1 && fake_http_hits(fake, "/om/") >= 1);
+
+    /* A plan is still made: the tariff's price, no PV forecast. */
+    cJSON *plan = NULL;
+    for (int waited = 0; waited < 20000 && !plan; waited += 200) {
+        struct http_reply reply = harness_http(d, "GET", "/api/v1/plan", NULL, 0, NULL);
+        if (reply.status == 200)
+            plan = cJSON_Parse(reply.body);
+        http_reply_free(&reply);
+        if (!plan)
+            harness_sleep_ms(200);
+    }
+    if (!plan)
+        fail_msg("no plan\n%s", harness_log(d));
+    const cJSON *summary = cJSON_GetObjectItem(plan, "summary");
+    if (!(number(summary, "slots") >= 4 && number(summary, "price_slots") == 0 &&
+          number(summary, "pv_forecast_slots") == 0))
+        fail_msg("plan: %s", cJSON_PrintUnformatted(summary));
+    /* Every slot took tariff.import_per_kwh: the plan's current slot shows it. */
+    const cJSON *current = cJSON_GetObjectItem(plan, "current");
+    if (current)
+        assert_true(fabs(number(current, "price_per_kwh") - 0.31) < 1e-6);
+    cJSON_Delete(plan);
+
+    /* An alert row per provider, and it was sent. */
+    int rows = 0;
+    for (int waited = 0; waited < 20000 && rows < 2; waited += 200) {
+        cJSON *list = harness_get_json(d, "/api/v1/notifications");
+        rows = 0;
+        const cJSON *item;
+        cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "notifications"))
+            rows += strcmp(text(item, "rule"), "provider_failing") == 0 &&
+                    strcmp(text(item, "state"), "open") == 0;
+        cJSON_Delete(list);
+        if (rows < 2)
+            harness_sleep_ms(200);
+    }
+    if (rows < 2)
+        fail_msg("%d provider_failing alerts\n%s", rows, harness_log(d));
+    assert_true(fake_http_hits(fake, "/hook") >= 1);
+    cJSON *control = harness_get_json(d, "/api/v1/control");
+    assert_true(control_runs(control));
+    cJSON_Delete(control);
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
+    fake_http_stop(fake);
+}
+
+/* --- Meter silent with a safe output in the sun ------------------------------------------- */
+
+static void write_meter_config(struct daemon_proc *d, bool meter)
+{
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"site\": {\"timezone\": \"Europe/Berlin\", \"latitude\": 52.52, \"longitude\": 13.4},\n"
+             " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
+             " \"battery\": {\"capacity_wh\": 2240},\n"
+             " \"simulation\": {\"speed\": 5, \"start\": \"2026-06-22T05:00:00Z\", \"cloudiness_pct\": 0,"
+             " \"initial_soc_pct\": 80, \"battery_latency_s\": 1, \"meter_enabled\": %s},\n"
+             " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+             " \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
+             " \"control\": {\"meter_stale_s\": 5, \"safe_output_w\": 800}}\n",
+             meter ? "true" : "false");
+    harness_write_config(d, json);
+}
+
+static void test_meter_silent_safe_output_under_the_cap(void **state)
+{
+    struct daemon_proc *d = *state;
+    write_meter_config(d, true);
+    assert_true(harness_start(d, NULL));
+    assert_true(harness_wait_log(d, "daemon: running", 5000));
+    harness_sleep_ms(3000);
+    write_meter_config(d, false);
+    kill(d->pid, SIGHUP);
+    cJSON *control = NULL;
+    for (int waited = 0; waited < 8000 && !control; waited += 100) {
+        cJSON *c = harness_get_json(d, "/api/v1/control");
+        if (strcmp(text(c, "state"), "failsafe") == 0)
+            control = c;
+        else
+            cJSON_Delete(c);
+        harness_sleep_ms(100);
+    }
+    if (!control)
+        fail_msg("no failsafe\n%s", harness_log(d));
+    cJSON_Delete(control);
+    /* A clear June morning: with PV producing, a safe output of 800 W must be cut to what
+     * the cap leaves. Watched for 15 simulated seconds. */
+    double max_total_w = 0, max_battery_w = 0, min_pv_w = 1e9, max_setpoint_w = 0;
+    for (int i = 0; i < 12; i++) {
+        harness_sleep_ms(250);
+        cJSON *status = harness_get_json(d, "/api/v1/status");
+        control = harness_get_json(d, "/api/v1/control");
+        double pv_w = number(status, "pv_w"), battery_w = number(status, "battery_w");
+        double setpoint_w = number(control, "setpoint_w");
+        assert_string_equal(text(control, "state"), "failsafe");
+        /* The safe output, cut to what the cap leaves beside the PV. */
+        assert_true(setpoint_w + pv_w <= 800 + 1);
+        assert_true(setpoint_w >= 800 - pv_w - 150);
+        max_setpoint_w = fmax(max_setpoint_w, setpoint_w);
+        max_total_w = fmax(max_total_w, pv_w + fmax(battery_w, 0));
+        max_battery_w = fmax(max_battery_w, battery_w);
+        min_pv_w = fmin(min_pv_w, pv_w);
+        cJSON_Delete(status);
+        cJSON_Delete(control);
+    }
+    printf("failsafe in the morning: PV >= %.0f W, setpoint <= %.0f W, measured battery <= %.0f W, "
+           "PV + battery <= %.0f W\n",
+           min_pv_w, max_setpoint_w, max_battery_w, max_total_w);
+    assert_true(min_pv_w > 50); /* the cap really cut the safe output of 800 W */
+    assert_true(max_total_w <= 800 + 1);
+    assert_true(harness_wait_log(d, "failsafe, battery at", 1000));
+}
+
+/* --- Config file deleted ------------------------------------------------------------------ */
+
+static void test_config_deleted_keeps_running_and_put_recreates(void **state)
+{
+    struct daemon_proc *d = *state;
+    harness_write_config(d, "{\"site\": {\"name\": \"Kept\"},\n"
+                            " \"simulation\": {\"speed\": 10},\n"
+                            " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}]}\n");
+    assert_true(harness_start(d, NULL));
+    /* "listening" comes before the signal handlers are installed; "running" after. */
+    assert_true(harness_wait_log(d, "daemon: running", 5000));
+    assert_int_equal(remove(d->config_path), 0);
+    kill(d->pid, SIGHUP);
+    if (!harness_wait_log(d, "new config rejected; keeping the running one", 5000))
+        fail_msg("%s", harness_log(d));
+    cJSON *config = harness_get_json(d, "/api/v1/config");
+    assert_non_null(config);
+    assert_string_equal(text(cJSON_GetObjectItem(config, "site"), "name"), "Kept");
+    /* The running config, sent back with a new name, becomes the file again. */
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(config, "site"), "name",
+                              cJSON_CreateString("Recreated"));
+    char *body = cJSON_PrintUnformatted(config);
+    cJSON_Delete(config);
+    struct http_reply reply = harness_http(d, "PUT", "/api/v1/config", body, strlen(body), NULL);
+    free(body);
+    if (reply.status != 200)
+        fail_msg("PUT: %ld %s", reply.status, reply.body);
+    http_reply_free(&reply);
+    struct stat st;
+    assert_int_equal(stat(d->config_path, &st), 0);
+    char *file = fake_read_file(d->config_path, NULL);
+    assert_non_null(file);
+    assert_non_null(strstr(file, "Recreated"));
+    free(file);
+    /* And SIGHUP reads it again. */
+    kill(d->pid, SIGHUP);
+    assert_true(harness_wait_log(d, "config reloaded", 5000));
+    cJSON *health = harness_get_json(d, "/api/v1/health");
+    assert_non_null(health);
+    cJSON_Delete(health);
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_db_full_control_goes_on_and_recovers, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_providers_down_plan_falls_back_and_alerts,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_meter_silent_safe_output_under_the_cap, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_config_deleted_keeps_running_and_put_recreates,
+                                        harness_setup, harness_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,233 @@
+/* The systemd notify protocol, with this test in systemd's place: it binds the unix
+ * datagram socket that $NOTIFY_SOCKET names, starts the real daemon with NOTIFY_SOCKET and
+ * WATCHDOG_USEC in its environment and reads what the daemon sends: READY=1 with a status
+ * line once it runs, watchdog pings, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 on
+ * SIGTERM. No READY=1 when a module cannot start; no pings for another process's watchdog. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *CONFIG = "{\n"
+                            "  \"site\": {\"name\": \"notify\", \"latitude\": 52.52, "
+                            "\"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
+                            "  \"simulation\": {\"speed\": 60},\n"
+                            "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}]\n"
+                            "}\n";
+
+/* Everything received so far, for the failure messages. */
+static char received[16384];
+
+static long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+/* Binds a datagram socket at name: a path, or "@name" for an abstract one. */
+static int bind_notify_socket(const char *name)
+{
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    size_t len = strlen(name);
+    assert_true(len < sizeof addr.sun_path);
+    memcpy(addr.sun_path, name, len);
+    socklen_t addr_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len);
+    if (name[0] == '@')
+        addr.sun_path[0] = '\0';
+    else
+        addr_len++;
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, addr_len), 0);
+    received[0] = '\0';
+    return fd;
+}
+
+/* Receives one datagram into msg within timeout_ms; false on timeout. */
+static bool receive(int fd, char *msg, size_t size, int timeout_ms)
+{
+    struct pollfd pfd = {fd, POLLIN, 0};
+    if (poll(&pfd, 1, timeout_ms) <= 0)
+        return false;
+    ssize_t n = recv(fd, msg, size - 1, 0);
+    if (n < 0)
+        return false;
+    msg[n] = '\0';
+    size_t used = strlen(received);
+    snprintf(received + used, sizeof received - used, "[%s]\n", msg);
+    return true;
+}
+
+/* Whether msg has line as one of its lines. */
+static bool has_line(const char *msg, const char *line)
+{
+    size_t len = strlen(line);
+    for (const char *at = msg; (at = strstr(at, line)) != NULL; at += len)
+        if ((at == msg || at[-1] == '\n') && (at[len] == '\0' || at[len] == '\n'))
+            return true;
+    return false;
+}
+
+/* Reads datagrams until one has line; copies it to msg. Others (pings, status) are skipped
+ * unless one of them has stop_line, which fails the wait. */
+static bool wait_for(int fd, const char *line, const char *stop_line, char *msg, size_t size,
+                     int timeout_ms)
+{
+    long deadline = now_ms() + timeout_ms;
+    long left;
+    while ((left = deadline - now_ms()) > 0) {
+        if (!receive(fd, msg, size, (int)left))
+            return false;
+        if (has_line(msg, line))
+            return true;
+        if (stop_line && has_line(msg, stop_line))
+            return false;
+    }
+    return false;
+}
+
+static int count_for(int fd, const char *line, int window_ms)
+{
+    int count = 0;
+    long deadline = now_ms() + window_ms;
+    long left;
+    char msg[1024];
+    while ((left = deadline - now_ms()) > 0)
+        if (receive(fd, msg, sizeof msg, (int)left) && has_line(msg, line))
+            count++;
+    return count;
+}
+
+static void test_ready_watchdog_reload_stop(void **state)
+{
+    struct daemon_proc *d = *state;
+    harness_write_config(d, CONFIG);
+    char path[300], env_socket[320];
+    snprintf(path, sizeof path, "%s/notify.sock", d->dir);
+    snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", path);
+    int fd = bind_notify_socket(path);
+    const char *env[] = {env_socket, "WATCHDOG_USEC=2000000", NULL};
+    assert_true(harness_start_env(d, NULL, env));
+
+    char msg[1024];
+    if (!wait_for(fd, "READY=1", NULL, msg, sizeof msg, 15000))
+        fail_msg("no READY=1; received:\n%s\nlog:\n%s", received, harness_log(d));
+    /* Ready means the API answers, and the status line says what runs. */
+    struct http_reply health = harness_http(d, "GET", "/api/v1/health", NULL, 0, NULL);
+    assert_int_equal(health.status, 200);
+    http_reply_free(&health);
+    assert_non_null(strstr(msg, "STATUS=running: "));
+    assert_non_null(strstr(msg, "devices online"));
+
+    /* The watchdog was 2 s: pings every second from the loop. */
+    int pings = count_for(fd, "WATCHDOG=1", 3000);
+    printf("watchdog pings in 3 s: %d\n", pings);
+    if (pings < 2)
+        fail_msg("%d watchdog pings in 3 s; received:\n%s", pings, received);
+
+    /* SIGHUP: RELOADING=1 (with the monotonic time systemd 253 asks for), then READY=1. */
+    kill(d->pid, SIGHUP);
+    if (!wait_for(fd, "RELOADING=1", "READY=1", msg, sizeof msg, 10000))
+        fail_msg("no RELOADING=1 before READY=1; received:\n%s", received);
+    assert_non_null(strstr(msg, "MONOTONIC_USEC="));
+    if (!wait_for(fd, "READY=1", NULL, msg, sizeof msg, 10000))
+        fail_msg("no READY=1 after the reload; received:\n%s", received);
+    assert_true(harness_wait_log(d, "config reloaded", 5000));
+
+    /* A config the loader refuses: still RELOADING=1 then READY=1, the old config runs. */
+    harness_write_config(d, "{ \"site\": { \"latitude\": 500 } }");
+    kill(d->pid, SIGHUP);
+    assert_true(wait_for(fd, "RELOADING=1", "READY=1", msg, sizeof msg, 10000));
+    if (!wait_for(fd, "READY=1", NULL, msg, sizeof msg, 10000))
+        fail_msg("no READY=1 after a refused reload; received:\n%s", received);
+    assert_true(harness_wait_log(d, "new config rejected", 5000));
+
+    /* SIGTERM: STOPPING=1, then a clean exit. */
+    kill(d->pid, SIGTERM);
+    if (!wait_for(fd, "STOPPING=1", NULL, msg, sizeof msg, 10000))
+        fail_msg("no STOPPING=1; received:\n%s", received);
+    int status = harness_signal_and_wait(d, 0, 10000, NULL); /* signal 0: just wait */
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    close(fd);
+}
+
+/* An abstract socket ("@name"), and WATCHDOG_PID naming another process: READY=1 comes,
+ * watchdog pings do not (that watchdog is not ours to ping). */
+static void test_abstract_socket_foreign_watchdog(void **state)
+{
+    struct daemon_proc *d = *state;
+    harness_write_config(d, CONFIG);
+    char name[64], env_socket[96];
+    snprintf(name, sizeof name, "@balkon-test-notify-%ld-%ld", (long)getpid(), now_ms());
+    snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", name);
+    int fd = bind_notify_socket(name);
+    const char *env[] = {env_socket, "WATCHDOG_USEC=1000000", "WATCHDOG_PID=1", NULL};
+    assert_true(harness_start_env(d, NULL, env));
+    char msg[1024];
+    if (!wait_for(fd, "READY=1", NULL, msg, sizeof msg, 15000))
+        fail_msg("no READY=1 on an abstract socket; received:\n%s", received);
+    int pings = count_for(fd, "WATCHDOG=1", 2500);
+    if (pings != 0)
+        fail_msg("%d pings for a watchdog that is not ours; received:\n%s", pings, received);
+    close(fd);
+}
+
+/* A module that cannot start (the HTTP port is taken): no READY=1, exit code 1. */
+static void test_no_ready_when_a_module_fails(void **state)
+{
+    struct daemon_proc *d = *state;
+    harness_write_config(d, CONFIG);
+    int taken = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(taken, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(taken, 1), 0);
+    socklen_t len = sizeof addr;
+    getsockname(taken, (struct sockaddr *)&addr, &len);
+    char listen_arg[64];
+    snprintf(listen_arg, sizeof listen_arg, "--listen=127.0.0.1:%d", ntohs(addr.sin_port));
+
+    char path[300], env_socket[320];
+    snprintf(path, sizeof path, "%s/notify.sock", d->dir);
+    snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", path);
+    int fd = bind_notify_socket(path);
+    const char *env[] = {env_socket, NULL};
+    assert_false(harness_start_env(d, listen_arg, env));
+    assert_true(harness_wait_log(d, "module http failed to start", 5000));
+    char msg[1024];
+    while (receive(fd, msg, sizeof msg, 0))
+        ;
+    if (strstr(received, "READY=1"))
+        fail_msg("READY=1 although the daemon did not start; received:\n%s", received);
+    close(fd);
+    close(taken);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ready_watchdog_reload_stop, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_abstract_socket_foreign_watchdog, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_no_ready_when_a_module_fails, harness_setup,
+                                        harness_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
