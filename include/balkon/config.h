@@ -256,6 +256,8 @@ struct balkon_config {
             bool meter_stale;
             bool battery_empty;
             bool battery_full;
+            bool battery_not_charging;
+            double not_charging_min;
             bool export_cap;
             double export_cap_margin_w;
             bool negative_price;

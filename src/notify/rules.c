@@ -2,8 +2,7 @@
  *
  * Each rule is switched in notifications.rules and calls notify_raise while its condition
  * holds and notify_clear once it is gone; the module de-duplicates, so a rule may raise on
- * every event. Left out: "battery not charging when it should" (it needs a model of when
- * surplus should have reached the battery that the plan does not publish yet). */
+ * every event. */
 #include "notify_internal.h"
 
 #include "balkon/config.h"
@@ -39,6 +38,7 @@ struct notify_rules {
     int64_t day_start_ms;
     double pv_wh, home_wh, import_wh, export_wh;
     int64_t summary_sent_day_ms;        /* local midnight of the day last summarised */
+    int64_t wasting_since_ms;           /* surplus exported past a battery with room; INT64_MIN: not now */
     char plan_summary[200];             /* tomorrow, from the newest plan */
 };
 
@@ -50,6 +50,7 @@ struct notify_rules *notify_rules_new(struct notify *n, struct balkon_ctx *ctx)
         r->ctx = ctx;
         r->day_start_ms = INT64_MIN;
         r->summary_sent_day_ms = INT64_MIN;
+        r->wasting_since_ms = INT64_MIN;
     }
     return r;
 }
@@ -212,6 +213,29 @@ static void send_summary(struct notify_rules *r, int64_t now_ms)
     r->summary_sent_day_ms = balkon_local_midnight_ms(now_ms, 0);
 }
 
+/* In every mode of the plan, surplus that would go to the grid charges the battery (hold
+ * and idle included: export earns little or nothing). So exporting while the battery has
+ * room and stands still means it does not do what it is told: a full BMS, a cold battery,
+ * a vendor app that took over, a lost connection. */
+static void check_not_charging(struct notify_rules *r, const struct ev_site_status *s)
+{
+    const struct balkon_config *c = cfg(r);
+    bool wasting = isfinite(s->soc_pct) && isfinite(s->battery_w) && isfinite(s->grid_w) &&
+                   s->soc_pct < c->battery.soc_max_pct - 2 && s->grid_w < -100 && s->battery_w > -20;
+    if (!wasting) {
+        r->wasting_since_ms = INT64_MIN;
+        if (s->grid_w > -20 || s->battery_w < -50)
+            notify_clear(r->n, "battery_not_charging", "battery");
+        return;
+    }
+    if (r->wasting_since_ms == INT64_MIN)
+        r->wasting_since_ms = s->ts_ms;
+    if (s->ts_ms - r->wasting_since_ms >= (int64_t)(c->notifications.rules.not_charging_min * 60000.0))
+        notify_raise(r->n, "battery_not_charging", "battery", NOTIFY_WARNING, false, "Battery not charging",
+                     "%.0f W of solar go to the grid while the battery is at %.0f%% and does not charge.",
+                     -s->grid_w, s->soc_pct);
+}
+
 static void on_site(struct notify_rules *r, const struct ev_site_status *s)
 {
     const struct balkon_config *c = cfg(r);
@@ -253,6 +277,8 @@ static void on_site(struct notify_rules *r, const struct ev_site_status *s)
                 notify_clear(r->n, "battery_full", "battery");
         }
     }
+    if (rules->battery_not_charging && c->battery.capacity_wh > 0)
+        check_not_charging(r, s);
     if (rules->export_cap && c->inverter.ac_limit_w > 0) {
         double out_w = s->pv_w + (s->battery_w > 0 ? s->battery_w : 0);
         double cap_w = c->inverter.ac_limit_w - rules->export_cap_margin_w;

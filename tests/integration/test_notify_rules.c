@@ -33,7 +33,7 @@ static void write_config(struct daemon_proc *d, struct fake_http *fake, bool met
              " \"control\": {\"enabled\": true},\n"
              " \"notifications\": {\"enabled\": true, %s\n"
              "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
-             "  \"rules\": {\"battery_empty\": false, \"optimizer_fallback\": false, \"provider_failing\": false,"
+             "  \"rules\": {\"battery_empty\": false, \"battery_not_charging\": false, \"optimizer_fallback\": false, \"provider_failing\": false,"
              " \"price_spike\": false, %s}}}\n",
              meter ? "true" : "false", extra, fake_http_base(fake), rules ? rules : "\"negative_price\": false");
     harness_write_config(d, config);
@@ -189,7 +189,7 @@ static void test_negative_price(void **state)
              "{\"from\": \"14:00\", \"to\": \"24:00\", \"price_per_kwh\": -0.05}]}],\n"
              " \"notifications\": {\"enabled\": true,\n"
              "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
-             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false,"
+             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false, \"battery_not_charging\": false,"
              " \"optimizer_fallback\": false, \"provider_failing\": false, \"price_spike\": false}}}\n",
              fake_http_base(fake));
     harness_write_config(d, config);
@@ -227,7 +227,7 @@ static void test_recommendation_is_notified(void **state)
              " \"energy_kwh\": 0.9, \"latest\": \"20:00\"}],\n"
              " \"notifications\": {\"enabled\": true,\n"
              "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
-             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false,"
+             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false, \"battery_not_charging\": false,"
              " \"optimizer_fallback\": false, \"provider_failing\": false, \"price_spike\": false,"
              " \"negative_price\": false}}}\n",
              fake_http_base(fake));
@@ -247,6 +247,61 @@ static void test_recommendation_is_notified(void **state)
     fake_http_stop(fake);
 }
 
+/* Surplus exported past a battery with room that does not charge (here: the control is
+ * off and the battery was told to hold 0 W) is reported once, after not_charging_min. */
+static void test_battery_not_charging(void **state)
+{
+    struct daemon_proc *d = *state;
+    struct fake_http *fake = fake_http_start();
+    fake_http_route(fake, "/hook", 200, "text/plain", "", 0, NULL, 0);
+    char config[4096];
+    snprintf(config, sizeof config,
+             "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
+             " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 1600}]},\n"
+             " \"battery\": {\"capacity_wh\": 2240},\n"
+             " \"household\": {\"annual_kwh\": 1000},\n"
+             " \"simulation\": {\"speed\": 20, \"start\": \"2026-06-22T10:00:00Z\", \"cloudiness_pct\": 0,"
+             " \"initial_soc_pct\": 50},\n"
+             " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+             " \"control\": {\"enabled\": false},\n"
+             " \"notifications\": {\"enabled\": true,\n"
+             "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
+             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false,"
+             " \"optimizer_fallback\": false, \"provider_failing\": false, \"price_spike\": false,"
+             " \"negative_price\": false, \"recommendations\": false, \"not_charging_min\": 2}}}\n",
+             fake_http_base(fake));
+    harness_write_config(d, config);
+    assert_true(harness_start(d, NULL));
+    assert_true(harness_wait_log(d, "daemon: running", 10000));
+    const char *hold = "{\"command\": \"setpoint\", \"value\": 0}";
+    struct http_reply reply = {0};
+    for (int i = 0; i < 50 && reply.status != 202; i++) { /* until the battery has reported */
+        http_reply_free(&reply);
+        harness_sleep_ms(100);
+        reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command", hold, strlen(hold), NULL);
+    }
+    assert_int_equal(reply.status, 202);
+    http_reply_free(&reply);
+    wait_rows(d, "battery_not_charging", "open", 1);
+    wait_hits(fake, 1, d);
+    char body[4096];
+    fake_http_last(fake, "/hook", NULL, 0, body, sizeof body, NULL, 0);
+    cJSON *last = cJSON_Parse(body);
+    assert_string_equal(cJSON_GetObjectItem(last, "rule")->valuestring, "battery_not_charging");
+    assert_non_null(strstr(cJSON_GetObjectItem(last, "message")->valuestring, "go to the grid while the battery is at"));
+    cJSON_Delete(last);
+    /* Once, not every interval. */
+    harness_sleep_ms(2000);
+    assert_int_equal(count_rows(d, "battery_not_charging", NULL), 1);
+    /* Back to its own logic, it charges: resolved. */
+    const char *automatic = "{\"command\": \"auto\"}";
+    reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command", automatic, strlen(automatic), NULL);
+    assert_int_equal(reply.status, 202);
+    http_reply_free(&reply);
+    wait_rows(d, "battery_not_charging", "resolved", 1);
+    fake_http_stop(fake);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rate_limit_caps, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_negative_price, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_recommendation_is_notified, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_battery_not_charging, harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
