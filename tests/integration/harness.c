@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -102,6 +103,8 @@ bool harness_start_env(struct daemon_proc *d, const char *extra_arg, const char 
     if (pid < 0)
         return false;
     if (pid == 0) {
+        /* A test that crashes or is killed takes its daemon with it. */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         int fd = open(d->log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
         dup2(fd, STDERR_FILENO);
         dup2(fd, STDOUT_FILENO);
