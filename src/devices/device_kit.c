@@ -18,12 +18,17 @@ struct dev_request {
     void *user;
 };
 
-static void handle_closed(uv_handle_t *handle)
+void dev_kit_release(struct dev_kit *kit)
 {
-    struct dev_kit *kit = handle->data;
-    if (--kit->open_handles == 0)
+    if (--kit->open_handles > 0)
+        return;
+    if (kit->ops->free)
         kit->ops->free(kit);
+    else
+        free(kit);
 }
+
+void dev_kit_handle_closed(uv_handle_t *handle) { dev_kit_release(handle->data); }
 
 static void build_base_url(struct dev_kit *kit)
 {
@@ -107,8 +112,8 @@ void dev_kit_stop(struct dev_kit *kit)
     kit->http = NULL;
     uv_timer_stop(&kit->poll_timer);
     uv_timer_stop(&kit->cmd.timer);
-    uv_close((uv_handle_t *)&kit->poll_timer, handle_closed);
-    uv_close((uv_handle_t *)&kit->cmd.timer, handle_closed);
+    uv_close((uv_handle_t *)&kit->poll_timer, dev_kit_handle_closed);
+    uv_close((uv_handle_t *)&kit->cmd.timer, dev_kit_handle_closed);
 }
 
 static void request_done(const struct balkon_http_result *result, void *user)
@@ -282,6 +287,25 @@ bool dev_json_number(const cJSON *root, const char *path, double *out)
         return false;
     *out = value;
     return true;
+}
+
+int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct ev_device_command *command, char *msg,
+                     size_t msg_size)
+{
+    if (!is_plug) {
+        snprintf(msg, msg_size, "%s is a meter and takes no commands", command->device_id);
+        return BALKON_E_INVAL;
+    }
+    if (strcmp(command->command, "switch") != 0) {
+        snprintf(msg, msg_size, "command: \"%s\" is not supported; a plug takes \"switch\"", command->command);
+        return BALKON_E_INVAL;
+    }
+    if (command->value != 0 && command->value != 1) {
+        snprintf(msg, msg_size, "switch: takes 1 (on) or 0 (off), got %g", command->value);
+        return BALKON_E_RANGE;
+    }
+    dev_cmd_submit(kit, command);
+    return 0;
 }
 
 unsigned dev_role_bit(const char *role)

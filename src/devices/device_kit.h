@@ -37,7 +37,8 @@ struct dev_kit_ops {
      * the confirmation) reads the value and calls dev_cmd_read(). */
     int (*send)(struct dev_kit *kit, const struct ev_device_command *command);
     int (*read_back)(struct dev_kit *kit, const struct ev_device_command *command);
-    /* Releases the driver's own memory (the struct embedding the kit). */
+    /* Releases the driver's own memory (the struct embedding the kit). NULL: free(kit),
+     * for drivers that own nothing beyond their struct. */
     void (*free)(struct dev_kit *kit);
 };
 
@@ -81,6 +82,12 @@ void dev_kit_reconfigure(struct dev_kit *kit);
 /* Stops polling and commands; frees the driver once every handle is closed. */
 void dev_kit_stop(struct dev_kit *kit);
 
+/* Close callback for a driver's own handles (data = the kit, counted in open_handles):
+ * the last one closed releases the driver. */
+void dev_kit_handle_closed(uv_handle_t *handle);
+/* Drops one handle or pending operation from open_handles (the last releases the driver). */
+void dev_kit_release(struct dev_kit *kit);
+
 /* GET (body NULL) or POST path ("/rpc/EM.GetStatus?id=0") on the device, with the config's
  * user/password and timeout. cb runs exactly once unless this returns an error. */
 int dev_http(struct dev_kit *kit, const char *path, const char *content_type, const char *body,
@@ -105,6 +112,11 @@ void dev_publish_meter(struct dev_kit *kit, const char *suffix, double grid_w);
 /* Reports a failed read (logged at most once per distinct message, kept until the device
  * counts as offline). */
 void dev_failed(struct dev_kit *kit, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The command op of a device that is a plug when is_plug (else a meter): accepts "switch"
+ * with 1 or 0 and submits it, refuses everything else with the reason in msg. */
+int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct ev_device_command *command, char *msg,
+                     size_t msg_size);
 
 /* --- Commands (command_runner.c) ------------------------------------------------------- */
 

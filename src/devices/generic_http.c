@@ -111,17 +111,11 @@ static void http_json_poll(struct dev_kit *kit)
         device->busy = dev_http(kit, kit->config.path, NULL, NULL, reply_cb, NULL) == 0;
 }
 
-static void http_json_free(struct dev_kit *kit)
-{
-    free(kit);
-}
-
 static const struct dev_kit_ops OPS = {
     .log_name = "http_json",
     .default_port = 80,
     .auth = BALKON_HTTP_AUTH_BASIC,
     .poll = http_json_poll,
-    .free = http_json_free,
 };
 
 static int http_json_start(struct balkon_ctx *ctx, const struct balkon_device_config *config,

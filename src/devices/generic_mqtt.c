@@ -306,13 +306,10 @@ static int mqtt_json_command(void *instance, const struct ev_device_command *com
 
 /* --- Driver ---------------------------------------------------------------------------- */
 
-static void mqtt_json_free(struct dev_kit *kit) { free(kit); }
-
 static const struct dev_kit_ops OPS = {
     .log_name = LOG,
     .send = mqtt_send,
     .read_back = mqtt_read_back,
-    .free = mqtt_json_free,
 };
 
 static void mqtt_json_stop(void *instance);
@@ -363,19 +360,12 @@ static void mqtt_json_reconfigure(void *instance)
     }
 }
 
-static void timer_closed(uv_handle_t *handle)
-{
-    struct dev_kit *kit = handle->data;
-    if (--kit->open_handles == 0)
-        kit->ops->free(kit);
-}
-
 static void mqtt_json_stop(void *instance)
 {
     struct mqtt_json *g = instance;
     balkon_mqtt_unsubscribe_all(g->kit.ctx->mqtt, g);
     uv_timer_stop(&g->wait_timer);
-    uv_close((uv_handle_t *)&g->wait_timer, timer_closed);
+    uv_close((uv_handle_t *)&g->wait_timer, dev_kit_handle_closed);
     dev_kit_stop(&g->kit);
 }
 

@@ -441,13 +441,6 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
 
 /* --- Socket, resolution and lifetime --------------------------------------------------- */
 
-static void handle_closed(uv_handle_t *handle)
-{
-    struct dev_kit *kit = handle->data;
-    if (--kit->open_handles == 0)
-        kit->ops->free(kit);
-}
-
 static long device_port(const struct marstek *m) { return m->kit.config.port ? (long)m->kit.config.port : DEFAULT_PORT; }
 
 /* Binds the device's own port when free (for firmwares that reply to port 30000), else any. */
@@ -481,8 +474,7 @@ static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     m->resolve_stale = false;
     if (m->kit.stopping) {
         uv_freeaddrinfo(res);
-        if (--m->kit.open_handles == 0)
-            m->kit.ops->free(&m->kit);
+        dev_kit_release(&m->kit);
         return;
     }
     m->kit.open_handles--;
@@ -621,7 +613,7 @@ static void socket_closed(uv_handle_t *handle)
     struct marstek *m = handle->data;
     m->udp_closing = false;
     if (m->kit.stopping) {
-        handle_closed(handle);
+        dev_kit_handle_closed(handle);
         return;
     }
     uv_udp_init(m->kit.ctx->loop, &m->udp);
@@ -656,9 +648,9 @@ static void marstek_stop(void *instance)
     if (m->resolving)
         uv_cancel((uv_req_t *)&m->resolver);
     uv_timer_stop(&m->timer);
-    uv_close((uv_handle_t *)&m->timer, handle_closed);
+    uv_close((uv_handle_t *)&m->timer, dev_kit_handle_closed);
     if (!m->udp_closing)
-        uv_close((uv_handle_t *)&m->udp, handle_closed);
+        uv_close((uv_handle_t *)&m->udp, dev_kit_handle_closed);
     else
         m->udp.data = m; /* socket_closed sees stopping and counts it */
 }

@@ -487,11 +487,6 @@ static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *c
 
 /* --- Driver ---------------------------------------------------------------------------- */
 
-static void opendtu_free(struct dev_kit *kit)
-{
-    free(kit);
-}
-
 static const struct dev_kit_ops http_ops = {
     .log_name = LOG,
     .default_port = 80,
@@ -499,14 +494,12 @@ static const struct dev_kit_ops http_ops = {
     .poll = poll,
     .send = http_send,
     .read_back = http_read_back,
-    .free = opendtu_free,
 };
 
 static const struct dev_kit_ops mqtt_ops = {
     .log_name = LOG,
     .send = mqtt_send,
     .read_back = mqtt_read_back,
-    .free = opendtu_free,
 };
 
 static bool wants_mqtt(const struct balkon_device_config *device)
@@ -564,20 +557,13 @@ static int opendtu_start(struct balkon_ctx *ctx, const struct balkon_device_conf
     return 0;
 }
 
-static void timer_closed(uv_handle_t *handle)
-{
-    struct dev_kit *kit = handle->data;
-    if (--kit->open_handles == 0)
-        kit->ops->free(kit);
-}
-
 static void opendtu_stop(void *instance)
 {
     struct opendtu *o = instance;
     if (o->mqtt)
         balkon_mqtt_unsubscribe_all(o->kit.ctx->mqtt, o);
     uv_timer_stop(&o->timer);
-    uv_close((uv_handle_t *)&o->timer, timer_closed);
+    uv_close((uv_handle_t *)&o->timer, dev_kit_handle_closed);
     dev_kit_stop(&o->kit);
 }
 

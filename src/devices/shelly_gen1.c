@@ -335,29 +335,10 @@ static int shelly1_command(void *instance, const struct ev_device_command *comma
                            size_t msg_size)
 {
     struct shelly1 *s = instance;
-    if (!s->plug) {
-        snprintf(msg, msg_size, "%s is a meter and takes no commands", command->device_id);
-        return BALKON_E_INVAL;
-    }
-    if (strcmp(command->command, "switch") != 0) {
-        snprintf(msg, msg_size, "command: \"%s\" is not supported; a plug takes \"switch\"",
-                 command->command);
-        return BALKON_E_INVAL;
-    }
-    if (command->value != 0 && command->value != 1) {
-        snprintf(msg, msg_size, "switch: takes 1 (on) or 0 (off), got %g", command->value);
-        return BALKON_E_RANGE;
-    }
-    dev_cmd_submit(&s->kit, command);
-    return 0;
+    return dev_plug_command(&s->kit, s->plug, command, msg, msg_size);
 }
 
 /* --- Life cycle ---------------------------------------------------------------------- */
-
-static void shelly1_free(struct dev_kit *kit)
-{
-    free(kit);
-}
 
 static const struct dev_kit_ops OPS = {
     .log_name = "shelly",
@@ -366,7 +347,6 @@ static const struct dev_kit_ops OPS = {
     .poll = shelly1_poll,
     .send = shelly1_send,
     .read_back = shelly1_read_back,
-    .free = shelly1_free,
 };
 
 static int shelly1_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,

@@ -348,29 +348,10 @@ static int shelly2_command(void *instance, const struct ev_device_command *comma
                            size_t msg_size)
 {
     struct shelly2 *s = instance;
-    if (s->component != COMP_SWITCH) {
-        snprintf(msg, msg_size, "%s is a meter and takes no commands", command->device_id);
-        return BALKON_E_INVAL;
-    }
-    if (strcmp(command->command, "switch") != 0) {
-        snprintf(msg, msg_size, "command: \"%s\" is not supported; a plug takes \"switch\"",
-                 command->command);
-        return BALKON_E_INVAL;
-    }
-    if (command->value != 0 && command->value != 1) {
-        snprintf(msg, msg_size, "switch: takes 1 (on) or 0 (off), got %g", command->value);
-        return BALKON_E_RANGE;
-    }
-    dev_cmd_submit(&s->kit, command);
-    return 0;
+    return dev_plug_command(&s->kit, s->component == COMP_SWITCH, command, msg, msg_size);
 }
 
 /* --- Life cycle ---------------------------------------------------------------------- */
-
-static void shelly2_free(struct dev_kit *kit)
-{
-    free(kit);
-}
 
 static const struct dev_kit_ops OPS = {
     .log_name = "shelly",
@@ -379,7 +360,6 @@ static const struct dev_kit_ops OPS = {
     .poll = shelly2_poll,
     .send = shelly2_send,
     .read_back = shelly2_read_back,
-    .free = shelly2_free,
 };
 
 static int shelly2_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,

@@ -478,11 +478,6 @@ static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *c
 
 /* --- Driver ------------------------------------------------------------------------- */
 
-static void tasmota_free(struct dev_kit *kit)
-{
-    free(kit);
-}
-
 static const struct dev_kit_ops http_ops = {
     .log_name = LOG,
     .default_port = 80,
@@ -490,14 +485,12 @@ static const struct dev_kit_ops http_ops = {
     .poll = poll,
     .send = http_send,
     .read_back = http_read_back,
-    .free = tasmota_free,
 };
 
 static const struct dev_kit_ops mqtt_ops = {
     .log_name = LOG,
     .send = mqtt_send,
     .read_back = mqtt_read_back,
-    .free = tasmota_free,
 };
 
 static bool wants_mqtt(const struct balkon_device_config *device)
@@ -556,20 +549,13 @@ static int tasmota_start(struct balkon_ctx *ctx, const struct balkon_device_conf
     return 0;
 }
 
-static void wait_timer_closed(uv_handle_t *handle)
-{
-    struct dev_kit *kit = handle->data;
-    if (--kit->open_handles == 0)
-        kit->ops->free(kit);
-}
-
 static void tasmota_stop(void *instance)
 {
     struct tasmota *t = instance;
     if (t->mqtt)
         balkon_mqtt_unsubscribe_all(t->kit.ctx->mqtt, t);
     uv_timer_stop(&t->wait_timer);
-    uv_close((uv_handle_t *)&t->wait_timer, wait_timer_closed);
+    uv_close((uv_handle_t *)&t->wait_timer, dev_kit_handle_closed);
     dev_kit_stop(&t->kit);
 }
 

@@ -426,20 +426,13 @@ static void zendure_reconfigure(void *instance)
     }
 }
 
-static void timer_closed(uv_handle_t *handle)
-{
-    struct dev_kit *kit = handle->data;
-    if (--kit->open_handles == 0)
-        kit->ops->free(kit);
-}
-
 static void zendure_stop(void *instance)
 {
     struct zendure *z = instance;
     if (z->mqtt)
         balkon_mqtt_unsubscribe_all(z->kit.ctx->mqtt, z);
     uv_timer_stop(&z->wait_timer);
-    uv_close((uv_handle_t *)&z->wait_timer, timer_closed);
+    uv_close((uv_handle_t *)&z->wait_timer, dev_kit_handle_closed);
     dev_kit_stop(&z->kit);
 }
 
