@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -372,4 +373,35 @@ int harness_teardown(void **state)
     (void)state;
     harness_cleanup(&fixture_daemon);
     return 0;
+}
+
+const char *harness_text(const cJSON *json, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
+    return cJSON_IsString(item) ? item->valuestring : "";
+}
+
+cJSON *harness_device(struct daemon_proc *d, const char *id)
+{
+    cJSON *all = harness_get_json(d, "/api/v1/devices");
+    const cJSON *item;
+    cJSON *found = NULL;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(all, "devices"))
+    {
+        if (!found && strcmp(harness_text(item, "id"), id) == 0)
+            found = cJSON_Duplicate(item, 1);
+    }
+    cJSON_Delete(all);
+    return found;
+}
+
+double harness_device_value(const cJSON *device, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(device, "values"), name);
+    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
+}
+
+bool harness_device_online(const cJSON *device)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(device, "online"));
 }

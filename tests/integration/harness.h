@@ -65,4 +65,13 @@ cJSON *harness_get_json(struct daemon_proc *d, const char *path);
 
 void harness_sleep_ms(int ms);
 
+/* Reading answers: json[key] as a string ("" when absent or not a string). */
+const char *harness_text(const cJSON *json, const char *key);
+/* The entry of GET /api/v1/devices with this id, as a copy the caller deletes; NULL when
+ * the daemon does not list it. */
+cJSON *harness_device(struct daemon_proc *d, const char *id);
+/* A device entry's values[name], NAN when absent; and its "online". */
+double harness_device_value(const cJSON *device, const char *name);
+bool harness_device_online(const cJSON *device);
+
 #endif

@@ -44,12 +44,6 @@ static double number(const cJSON *json, const char *key)
     return cJSON_IsNumber(item) ? item->valuedouble : NAN;
 }
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 static cJSON *wait_control_state(struct daemon_proc *d, const char *state, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
@@ -57,7 +51,7 @@ static cJSON *wait_control_state(struct daemon_proc *d, const char *state, int t
         if (reply.status == 200) {
             cJSON *control = cJSON_Parse(reply.body);
             http_reply_free(&reply);
-            if (strcmp(text(control, "state"), state) == 0)
+            if (strcmp(harness_text(control, "state"), state) == 0)
                 return control;
             cJSON_Delete(control);
         } else {
@@ -93,7 +87,7 @@ static void test_grid_tracks_the_target_within_the_cap(void **state)
             far += fabs(grid_w - 20) > 200;
             samples++;
         }
-        assert_string_equal(text(control, "battery"), "sim-battery");
+        assert_string_equal(harness_text(control, "battery"), "sim-battery");
         cJSON_Delete(status);
         cJSON_Delete(control);
         harness_sleep_ms(500);
@@ -133,8 +127,8 @@ static void test_failsafe_when_the_meter_stops(void **state)
     {
         bool online = cJSON_IsTrue(cJSON_GetObjectItem(device, "online"));
         online_count += online;
-        if (strcmp(text(device, "id"), "sim-meter") == 0)
-            meter_offline = !online && strstr(text(device, "error"), "nothing heard for") != NULL;
+        if (strcmp(harness_text(device, "id"), "sim-meter") == 0)
+            meter_offline = !online && strstr(harness_text(device, "error"), "nothing heard for") != NULL;
     }
     cJSON_Delete(devices);
     assert_true(meter_offline);
@@ -183,7 +177,7 @@ static void test_inverter_limit_holds_zero_export(void **state)
         harness_sleep_ms(400);
     }
     cJSON *control = harness_get_json(d, "/api/v1/control");
-    assert_string_equal(text(control, "battery"), "sim-inverter");
+    assert_string_equal(harness_text(control, "battery"), "sim-inverter");
     assert_true(number(control, "commands_sent") >= 1);
     assert_true(number(control, "setpoint_w") < 400); /* the limit sits near the household's load */
     cJSON_Delete(control);
@@ -192,7 +186,7 @@ static void test_inverter_limit_holds_zero_export(void **state)
                  abs_error_sum / samples, exporting, samples, harness_log(d));
     cJSON *commands = harness_get_json(d, "/api/v1/commands?device=sim-inverter&limit=1");
     const cJSON *last = cJSON_GetArrayItem(cJSON_GetObjectItem(commands, "commands"), 0);
-    assert_string_equal(text(last, "command"), "limit");
+    assert_string_equal(harness_text(last, "command"), "limit");
     cJSON_Delete(commands);
 }
 

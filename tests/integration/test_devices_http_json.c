@@ -57,43 +57,10 @@ static void write_config(struct daemon_proc *d, const char *devices)
     harness_write_config(d, json);
 }
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static double value(const cJSON *device, const char *name)
-{
-    const cJSON *item =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(device, "values"), name);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
 static double number_or_nan(const cJSON *json, const char *key)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
     return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
-static bool online(const cJSON *device)
-{
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(device, "online"));
-}
-
-static cJSON *find_device(struct daemon_proc *d, const char *id)
-{
-    cJSON *all = harness_get_json(d, "/api/v1/devices");
-    assert_non_null(all);
-    const cJSON *item;
-    cJSON *found = NULL;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(all, "devices"))
-    {
-        if (strcmp(text(item, "id"), id) == 0)
-            found = cJSON_Duplicate(item, 1);
-    }
-    cJSON_Delete(all);
-    return found;
 }
 
 /* Waits until the device is listed online with value `name`, or offline with an error. */
@@ -101,14 +68,14 @@ static cJSON *wait_device(struct daemon_proc *d, const char *id, bool want_onlin
                           int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *device = find_device(d, id);
-        if (device && online(device) == want_online &&
-            (want_online ? isfinite(value(device, name)) : text(device, "error")[0] != '\0'))
+        cJSON *device = harness_device(d, id);
+        if (device && harness_device_online(device) == want_online &&
+            (want_online ? isfinite(harness_device_value(device, name)) : harness_text(device, "error")[0] != '\0'))
             return device;
         cJSON_Delete(device);
         harness_sleep_ms(100);
     }
-    cJSON *device = find_device(d, id);
+    cJSON *device = harness_device(d, id);
     char *shown = device ? cJSON_PrintUnformatted(device) : NULL;
     fail_msg("%s never became %s; last seen as %s\n%s", id, want_online ? "online" : "offline",
              shown ? shown : "(not listed)", harness_log(d));
@@ -158,19 +125,19 @@ static void test_meter_battery_and_plug_reach_the_api(void **state)
     assert_true(harness_start(d, NULL));
 
     cJSON *reader = wait_device(d, "reader", true, "power_w", 10000);
-    assert_string_equal(text(reader, "type"), "http_json");
+    assert_string_equal(harness_text(reader, "type"), "http_json");
     assert_roles(reader, "meter");
-    assert_true(value(reader, "power_w") == -412.3);
+    assert_true(harness_device_value(reader, "power_w") == -412.3);
     cJSON_Delete(reader);
     cJSON *bat = wait_device(d, "bat", true, "soc_pct", 5000);
     assert_roles(bat, "battery");
-    assert_true(value(bat, "power_w") == -250);
-    assert_true(value(bat, "soc_pct") == 63.5);
+    assert_true(harness_device_value(bat, "power_w") == -250);
+    assert_true(harness_device_value(bat, "soc_pct") == 63.5);
     cJSON_Delete(bat);
     cJSON *lamp = wait_device(d, "lamp", true, "on", 5000);
     assert_roles(lamp, "plug");
-    assert_true(value(lamp, "on") == 1);
-    assert_true(value(lamp, "power_w") == 35);
+    assert_true(harness_device_value(lamp, "on") == 1);
+    assert_true(harness_device_value(lamp, "power_w") == 35);
     cJSON_Delete(lamp);
 
     /* The site's balance: exporting 412.3 W while the battery charges with 250 W. */
@@ -258,16 +225,16 @@ static void test_bad_replies_are_shown_and_the_daemon_keeps_running(void **state
                             "/broken: HTTP 500"};
     for (size_t i = 0; i < 3; i++) {
         cJSON *device = wait_device(d, ids[i], false, NULL, 12000);
-        assert_string_equal(text(device, "error"), errors[i]);
+        assert_string_equal(harness_text(device, "error"), errors[i]);
         cJSON_Delete(device);
     }
     /* The others keep running. */
     cJSON *good = wait_device(d, "good", true, "power_w", 2000);
-    assert_true(value(good, "power_w") == -100);
+    assert_true(harness_device_value(good, "power_w") == -100);
     cJSON_Delete(good);
     route_json(f->fake, "/garbage", 200, "{\"power\":\"17.5\"}");
     cJSON *back = wait_device(d, "garbage", true, "power_w", 5000);
-    assert_true(value(back, "power_w") == 17.5);
+    assert_true(harness_device_value(back, "power_w") == 17.5);
     cJSON_Delete(back);
 }
 

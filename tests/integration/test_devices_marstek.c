@@ -178,45 +178,19 @@ static void fake_stop(struct fake_venus *f)
 }
 
 /* The /api/v1/devices entry of one device, or NULL (caller deletes). */
-static cJSON *device(struct daemon_proc *d, const char *id)
-{
-    cJSON *all = harness_get_json(d, "/api/v1/devices");
-    const cJSON *item;
-    cJSON *found = NULL;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItem(all, "devices"))
-    {
-        if (strcmp(cJSON_GetObjectItem(item, "id")->valuestring, id) == 0)
-            found = cJSON_Duplicate(item, 1);
-    }
-    cJSON_Delete(all);
-    return found;
-}
-
-static double value(const cJSON *dev, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(dev, "values"), name);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 /* Waits until the device is online (or offline) with the value; returns it (caller deletes). */
 static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name, double want,
                           int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 250) {
-        cJSON *dev = device(d, id);
+        cJSON *dev = harness_device(d, id);
         if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) == online &&
-            (!name || fabs(value(dev, name) - want) < 0.01))
+            (!name || fabs(harness_device_value(dev, name) - want) < 0.01))
             return dev;
         cJSON_Delete(dev);
         harness_sleep_ms(250);
     }
-    cJSON *dev = device(d, id);
+    cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fputs(harness_log(d), stderr);
     fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-", want,
@@ -237,8 +211,8 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
         result[0] = '\0';
         cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
         {
-            if (!result[0] && strcmp(text(item, "command"), command) == 0 && strcmp(text(item, "value"), value) == 0)
-                snprintf(result, sizeof result, "%s", text(item, "result"));
+            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 && strcmp(harness_text(item, "value"), value) == 0)
+                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
         }
         cJSON_Delete(log);
         if (result[0])
@@ -308,23 +282,23 @@ static void test_marstek_devices(void **state)
     /* What a user sees of a good device: ES.GetStatus values, Marstek.GetDevice's model and
      * firmware, and the CT from EM.GetStatus as a meter of its own. */
     cJSON *dev = wait_device(d, "venus", true, "soc_pct", 55, 8000);
-    assert_true(value(dev, "power_w") == 120);
-    assert_true(value(dev, "capacity_wh") == 5120);
+    assert_true(harness_device_value(dev, "power_w") == 120);
+    assert_true(harness_device_value(dev, "capacity_wh") == 5120);
     cJSON_Delete(dev);
     dev = wait_device(d, "venus-meter", true, "power_w", 5, 12000);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring, "meter");
     cJSON_Delete(dev);
     cJSON_Delete(wait_device(d, "stubborn", true, "soc_pct", 55, 8000));
     for (int waited = 0;; waited += 250) {
-        dev = device(d, "venus");
-        if (strcmp(text(dev, "model"), "VenusE 3.0") == 0)
+        dev = harness_device(d, "venus");
+        if (strcmp(harness_text(dev, "model"), "VenusE 3.0") == 0)
             break;
         cJSON_Delete(dev);
         if (waited > 12000)
             fail_msg("no model from Marstek.GetDevice\n%s", (fputs(harness_log(d), stderr), ""));
         harness_sleep_ms(250);
     }
-    assert_string_equal(text(dev, "firmware"), "144");
+    assert_string_equal(harness_text(dev, "firmware"), "144");
     cJSON_Delete(dev);
 
     /* Refused before anything is sent. */
@@ -349,10 +323,10 @@ static void test_marstek_devices(void **state)
     assert_string_equal(stubborn_result, "mode is Auto, expected Passive (after 3 attempts)");
     /* Garbage and silence: offline with the reason, while the rest runs on. */
     dev = wait_device(d, "garbage", false, NULL, 0, 20000);
-    assert_string_equal(text(dev, "error"), "ES.GetStatus: the reply is not a JSON object");
+    assert_string_equal(harness_text(dev, "error"), "ES.GetStatus: the reply is not a JSON object");
     cJSON_Delete(dev);
     dev = wait_device(d, "silent", false, NULL, 0, 20000);
-    assert_string_equal(text(dev, "error"), "no reply to ES.GetStatus within 1 s");
+    assert_string_equal(harness_text(dev, "error"), "no reply to ES.GetStatus within 1 s");
     cJSON_Delete(dev);
 
     /* A device that stops answering keeps its last values until it counts as offline. */
@@ -364,7 +338,7 @@ static void test_marstek_devices(void **state)
     assert_non_null(strstr(venus.last_setmode, "\"mode\":\"Auto\",\"auto_cfg\":{\"enable\":1}"));
     pthread_mutex_unlock(&venus.lock);
     dev = wait_device(d, "stubborn", false, "soc_pct", 55, 25000);
-    assert_non_null(strstr(text(dev, "error"), "no reply to ES."));
+    assert_non_null(strstr(harness_text(dev, "error"), "no reply to ES."));
     cJSON_Delete(dev);
     cJSON_Delete(wait_device(d, "venus", true, "power_w", 120, 1000));
 

@@ -19,43 +19,17 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static cJSON *device(struct daemon_proc *d, const char *id)
-{
-    cJSON *all = harness_get_json(d, "/api/v1/devices");
-    const cJSON *item;
-    cJSON *found = NULL;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItem(all, "devices"))
-    {
-        if (strcmp(cJSON_GetObjectItem(item, "id")->valuestring, id) == 0)
-            found = cJSON_Duplicate(item, 1);
-    }
-    cJSON_Delete(all);
-    return found;
-}
-
-static double value(const cJSON *dev, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(dev, "values"), name);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 /* Waits until the device is online with the value; returns it (caller deletes). */
 static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name, double want, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = device(d, id);
-        if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) && fabs(value(dev, name) - want) < 0.01)
+        cJSON *dev = harness_device(d, id);
+        if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) && fabs(harness_device_value(dev, name) - want) < 0.01)
             return dev;
         cJSON_Delete(dev);
         harness_sleep_ms(100);
     }
-    cJSON *dev = device(d, id);
+    cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fputs(harness_log(d), stderr);
     fail_msg("%s never online with %s = %g: %s", id, name, want, dump ? dump : "(missing)");
@@ -74,9 +48,9 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
         result[0] = '\0';
         cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
         {
-            if (!result[0] && strcmp(text(item, "command"), command) == 0 &&
-                strcmp(text(item, "value"), value_text) == 0)
-                snprintf(result, sizeof result, "%s", text(item, "result"));
+            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
+                strcmp(harness_text(item, "value"), value_text) == 0)
+                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
         }
         cJSON_Delete(log);
         if (result[0])
@@ -157,10 +131,10 @@ static void test_mqtt_json(void **state)
     cJSON_Delete(item);
     cJSON_Delete(wait_value(d, "pv", "power_w", 412.5, 3000));
     item = wait_value(d, "bat", "power_w", -300, 3000);
-    assert_true(value(item, "soc_pct") == 55);
+    assert_true(harness_device_value(item, "soc_pct") == 55);
     cJSON_Delete(item);
     item = wait_value(d, "plug", "on", 0, 3000);
-    assert_true(value(item, "power_w") == 0);
+    assert_true(harness_device_value(item, "power_w") == 0);
     cJSON_Delete(item);
 
     /* Garbage is reported and changes nothing; the next good message counts. */
@@ -169,8 +143,8 @@ static void test_mqtt_json(void **state)
     assert_true(mqtt_test_publish(dev, "tele/meter/SENSOR", "[1,2,3]", false));
     assert_true(harness_wait_log(d, "tele/meter/SENSOR: not JSON or a number", 3000));
     assert_true(harness_wait_log(d, "tele/meter/SENSOR: SML.Power_curr missing or not a number", 3000));
-    item = device(d, "meter");
-    assert_true(value(item, "power_w") == -215);
+    item = harness_device(d, "meter");
+    assert_true(harness_device_value(item, "power_w") == -215);
     cJSON_Delete(item);
     assert_true(mqtt_test_publish(dev, "tele/meter/SENSOR", "{\"SML\":{\"Power_curr\":120}}", false));
     cJSON_Delete(wait_value(d, "meter", "power_w", 120, 3000));
@@ -188,7 +162,7 @@ static void test_mqtt_json(void **state)
     assert_true(mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
     assert_string_equal(wait_result(d, "plug", "switch", "1", 5000), "ok");
     item = wait_value(d, "plug", "on", 1, 3000);
-    assert_true(value(item, "power_w") == 35);
+    assert_true(harness_device_value(item, "power_w") == 35);
     cJSON_Delete(item);
 
     /* The inverter's limit: {command} in the topic, {value} in the payload; its output
@@ -217,7 +191,7 @@ static void test_mqtt_json(void **state)
     assert_false(mqtt_test_wait_message(dev, "home/plug1/set", payload, sizeof payload, 300));
 
     /* All of this left the daemon running and every device online. */
-    item = device(d, "meter");
+    item = harness_device(d, "meter");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(item, "online")));
     cJSON_Delete(item);
     stop_cleanly(d);

@@ -40,51 +40,17 @@ static void write_config(struct daemon_proc *d, const char *mqtt, const char *de
     harness_write_config(d, json);
 }
 
-static cJSON *device(struct daemon_proc *d, const char *id)
-{
-    cJSON *all = harness_get_json(d, "/api/v1/devices");
-    const cJSON *item;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItem(all, "devices"))
-    {
-        const cJSON *item_id = cJSON_GetObjectItem(item, "id");
-        if (cJSON_IsString(item_id) && strcmp(item_id->valuestring, id) == 0) {
-            cJSON *copy = cJSON_Duplicate(item, 1);
-            cJSON_Delete(all);
-            return copy;
-        }
-    }
-    cJSON_Delete(all);
-    return NULL;
-}
-
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static double value(const cJSON *dev, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItem(cJSON_GetObjectItem(dev, "values"), name);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
-static bool online(const cJSON *dev)
-{
-    return cJSON_IsTrue(cJSON_GetObjectItem(dev, "online"));
-}
-
 static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
                          int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = device(d, id);
-        if (dev && online(dev) && fabs(value(dev, name) - want) < 1e-6)
+        cJSON *dev = harness_device(d, id);
+        if (dev && harness_device_online(dev) && fabs(harness_device_value(dev, name) - want) < 1e-6)
             return dev;
         cJSON_Delete(dev);
         harness_sleep_ms(100);
     }
-    cJSON *dev = device(d, id);
+    cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fail_msg("%s: no %s = %g within %d ms: %s", id, name, want, timeout_ms,
              dump ? dump : "(absent)");
@@ -94,14 +60,14 @@ static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name
 static void wait_offline(struct daemon_proc *d, const char *id, const char *want, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = device(d, id);
-        bool done = dev && !online(dev) && strstr(text(dev, "error"), want);
+        cJSON *dev = harness_device(d, id);
+        bool done = dev && !harness_device_online(dev) && strstr(harness_text(dev, "error"), want);
         cJSON_Delete(dev);
         if (done)
             return;
         harness_sleep_ms(100);
     }
-    cJSON *dev = device(d, id);
+    cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fail_msg("%s: not offline with \"%s\" within %d ms: %s", id, want, timeout_ms,
              dump ? dump : "(absent)");
@@ -129,7 +95,7 @@ static const char *wait_command_result(struct daemon_proc *d, const char *id, in
         cJSON *log = harness_get_json(d, path);
         const cJSON *list = cJSON_GetObjectItem(log, "commands");
         if (cJSON_GetArraySize(list) >= count) {
-            snprintf(result, sizeof result, "%s", text(cJSON_GetArrayItem(list, 0), "result"));
+            snprintf(result, sizeof result, "%s", harness_text(cJSON_GetArrayItem(list, 0), "result"));
             cJSON_Delete(log);
             return result;
         }
@@ -395,35 +361,35 @@ static void test_http_inverter(void **state)
     assert_true(harness_start(d, NULL));
 
     cJSON *dev = wait_value(d, "hm", "power_w", 187.3, 10000);
-    assert_string_equal(text(dev, "model"), "Hoymiles via OpenDTU");
-    assert_string_equal(text(dev, "firmware"), "OpenDTU v24.11.7");
+    assert_string_equal(harness_text(dev, "model"), "Hoymiles via OpenDTU");
+    assert_string_equal(harness_text(dev, "firmware"), "OpenDTU v24.11.7");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
                         "inverter");
-    assert_float_equal(value(dev, "dc_power_w"), 195.5, 1e-6);
-    assert_float_equal(value(dev, "limit_w"), 800, 1e-6);
-    assert_float_equal(value(dev, "limit_pct"), 100, 1e-6);
-    assert_float_equal(value(dev, "energy_wh"), 456789, 1e-3);
-    assert_float_equal(value(dev, "yield_day_wh"), 1234, 1e-6);
-    assert_float_equal(value(dev, "temperature_c"), 31.2, 1e-6);
-    assert_float_equal(value(dev, "reachable"), 1, 1e-9);
-    assert_float_equal(value(dev, "producing"), 1, 1e-9);
-    assert_float_equal(value(dev, "data_age_s"), 3, 1e-9);
+    assert_float_equal(harness_device_value(dev, "dc_power_w"), 195.5, 1e-6);
+    assert_float_equal(harness_device_value(dev, "limit_w"), 800, 1e-6);
+    assert_float_equal(harness_device_value(dev, "limit_pct"), 100, 1e-6);
+    assert_float_equal(harness_device_value(dev, "energy_wh"), 456789, 1e-3);
+    assert_float_equal(harness_device_value(dev, "yield_day_wh"), 1234, 1e-6);
+    assert_float_equal(harness_device_value(dev, "temperature_c"), 31.2, 1e-6);
+    assert_float_equal(harness_device_value(dev, "reachable"), 1, 1e-9);
+    assert_float_equal(harness_device_value(dev, "producing"), 1, 1e-9);
+    assert_float_equal(harness_device_value(dev, "data_age_s"), 3, 1e-9);
     cJSON_Delete(dev);
 
     dev = wait_value(d, "old23", "power_w", 70.7, 10000);
-    assert_float_equal(value(dev, "dc_power_w"), 74.2, 1e-6);
-    assert_float_equal(value(dev, "energy_wh"), 12500, 1e-3);
-    assert_float_equal(value(dev, "temperature_c"), 22.5, 1e-6);
-    assert_float_equal(value(dev, "limit_w"), 600, 1e-6);
+    assert_float_equal(harness_device_value(dev, "dc_power_w"), 74.2, 1e-6);
+    assert_float_equal(harness_device_value(dev, "energy_wh"), 12500, 1e-3);
+    assert_float_equal(harness_device_value(dev, "temperature_c"), 22.5, 1e-6);
+    assert_float_equal(harness_device_value(dev, "limit_w"), 600, 1e-6);
     cJSON_Delete(dev);
     dev = wait_value(d, "old22", "power_w", 55.5, 10000);
-    assert_float_equal(value(dev, "dc_power_w"), 58.1, 1e-6);
-    assert_float_equal(value(dev, "yield_day_wh"), 99, 1e-6);
-    assert_float_equal(value(dev, "temperature_c"), 19.8, 1e-6);
+    assert_float_equal(harness_device_value(dev, "dc_power_w"), 58.1, 1e-6);
+    assert_float_equal(harness_device_value(dev, "yield_day_wh"), 99, 1e-6);
+    assert_float_equal(harness_device_value(dev, "temperature_c"), 19.8, 1e-6);
     cJSON_Delete(dev);
     dev = wait_value(d, "night", "reachable", 0, 10000);
-    assert_float_equal(value(dev, "power_w"), 0, 1e-9);
-    assert_true(isnan(value(dev, "limit_w"))); /* limit_absolute -1: unknown */
+    assert_float_equal(harness_device_value(dev, "power_w"), 0, 1e-9);
+    assert_true(isnan(harness_device_value(dev, "limit_w"))); /* limit_absolute -1: unknown */
     cJSON_Delete(dev);
 
     /* A limit: sent once as limit_type 0 with Basic auth, confirmed after two Pending reads. */
@@ -460,9 +426,9 @@ static void test_http_inverter(void **state)
     hm.reachable = false;
     fake_http_unlock(hm.http);
     dev = wait_value(d, "hm", "reachable", 0, 5000);
-    assert_float_equal(value(dev, "power_w"), 0, 1e-9);
-    assert_float_equal(value(dev, "producing"), 0, 1e-9);
-    assert_true(online(dev));
+    assert_float_equal(harness_device_value(dev, "power_w"), 0, 1e-9);
+    assert_float_equal(harness_device_value(dev, "producing"), 0, 1e-9);
+    assert_true(harness_device_online(dev));
     cJSON_Delete(dev);
 
     fake_http_stop(hm.http);
@@ -542,8 +508,8 @@ static void test_http_failures(void **state)
 
     /* The devices whose limits failed still read fine. */
     for (int i = 0; i < 4; i++) {
-        cJSON *dev = device(d, ids[i]);
-        assert_true(online(dev));
+        cJSON *dev = harness_device(d, ids[i]);
+        assert_true(harness_device_online(dev));
         cJSON_Delete(dev);
     }
     for (int i = 0; i < N; i++)
@@ -601,8 +567,8 @@ static void publish_until(struct daemon_proc *d, struct mqtt_test_client *c, con
 {
     for (int tries = 0; tries < 100; tries++) {
         assert_true(mqtt_test_publish(c, topic, payload, false));
-        cJSON *dev = device(d, id);
-        bool seen = dev && online(dev) && fabs(value(dev, name) - want) < 1e-6;
+        cJSON *dev = harness_device(d, id);
+        bool seen = dev && harness_device_online(dev) && fabs(harness_device_value(dev, name) - want) < 1e-6;
         cJSON_Delete(dev);
         if (seen)
             return;
@@ -646,13 +612,13 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/0/yieldtotal", "456.789", false));
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/device/fwbuildversion", "10012", false));
     publish_until(d, c, "solar/" SERIAL "/0/power", "123.4", "mdtu", "power_w", 123.4);
-    cJSON *dev = device(d, "mdtu");
-    assert_float_equal(value(dev, "dc_power_w"), 130.5, 1e-6);
-    assert_float_equal(value(dev, "limit_w"), 800, 1e-6);
-    assert_float_equal(value(dev, "limit_pct"), 100, 1e-6);
-    assert_float_equal(value(dev, "energy_wh"), 456789, 1e-3);
-    assert_float_equal(value(dev, "producing"), 1, 1e-9);
-    assert_string_equal(text(dev, "firmware"), "10012");
+    cJSON *dev = harness_device(d, "mdtu");
+    assert_float_equal(harness_device_value(dev, "dc_power_w"), 130.5, 1e-6);
+    assert_float_equal(harness_device_value(dev, "limit_w"), 800, 1e-6);
+    assert_float_equal(harness_device_value(dev, "limit_pct"), 100, 1e-6);
+    assert_float_equal(harness_device_value(dev, "energy_wh"), 456789, 1e-3);
+    assert_float_equal(harness_device_value(dev, "producing"), 1, 1e-9);
+    assert_string_equal(harness_text(dev, "firmware"), "10012");
     cJSON_Delete(dev);
 
     /* A limit goes out on the non-persistent topic, and is confirmed by the DTU's status. */
@@ -678,8 +644,8 @@ static void test_mqtt(void **state)
 
     /* Night: the DTU keeps publishing, the inverter is unreachable: online at 0 W. */
     publish_until(d, c, "solar/" SERIAL "/status/reachable", "0", "mdtu", "reachable", 0);
-    dev = device(d, "mdtu");
-    assert_float_equal(value(dev, "power_w"), 0, 1e-9);
+    dev = harness_device(d, "mdtu");
+    assert_float_equal(harness_device_value(dev, "power_w"), 0, 1e-9);
     cJSON_Delete(dev);
 
     assert_true(mqtt_test_publish(c, "solar/dtu/status", "offline", true));

@@ -66,54 +66,21 @@ static void write_config(struct daemon_proc *d, const char *devices)
 
 /* --- Reading the API ------------------------------------------------------------------ */
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static double value(const cJSON *device, const char *name)
-{
-    const cJSON *item =
-        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(device, "values"), name);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
-static bool online(const cJSON *device)
-{
-    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(device, "online"));
-}
-
 /* The /api/v1/devices entry of id, or NULL (caller deletes). */
-static cJSON *find_device(struct daemon_proc *d, const char *id)
-{
-    cJSON *all = harness_get_json(d, "/api/v1/devices");
-    assert_non_null(all);
-    const cJSON *item;
-    cJSON *found = NULL;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(all, "devices"))
-    {
-        if (strcmp(text(item, "id"), id) == 0)
-            found = cJSON_Duplicate(item, 1);
-    }
-    cJSON_Delete(all);
-    return found;
-}
-
 /* Waits until the device is listed online (with value `name`) or offline with an error. */
 static cJSON *wait_device(struct daemon_proc *d, const char *id, bool want_online, const char *name,
                           int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *device = find_device(d, id);
-        if (device && online(device) == want_online &&
-            (want_online ? !name || isfinite(value(device, name))
-                         : text(device, "error")[0] != '\0'))
+        cJSON *device = harness_device(d, id);
+        if (device && harness_device_online(device) == want_online &&
+            (want_online ? !name || isfinite(harness_device_value(device, name))
+                         : harness_text(device, "error")[0] != '\0'))
             return device;
         cJSON_Delete(device);
         harness_sleep_ms(100);
     }
-    cJSON *device = find_device(d, id);
+    cJSON *device = harness_device(d, id);
     char *shown = device ? cJSON_PrintUnformatted(device) : NULL;
     fail_msg("%s never became %s; last seen as %s\n%s", id, want_online ? "online" : "offline",
              shown ? shown : "(not listed)", harness_log(d));
@@ -156,8 +123,8 @@ static char *wait_command_result(struct daemon_proc *d, const char *device, int 
         char *result = NULL;
         cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(log, "commands"))
         {
-            if (!result && strcmp(text(item, "command"), "switch") == 0)
-                result = strdup(text(item, "result"));
+            if (!result && strcmp(harness_text(item, "command"), "switch") == 0)
+                result = strdup(harness_text(item, "result"));
         }
         cJSON_Delete(log);
         if (result)
@@ -278,16 +245,16 @@ static void test_gen2_meter_and_plug(void **state)
 
     /* The meter: what the Pro 3EM reports, as the user sees it. */
     cJSON *meter = wait_device(d, "grid", true, "power_w", 10000);
-    assert_string_equal(text(meter, "type"), "shelly_gen2");
-    assert_string_equal(text(meter, "model"), "Pro3EM (SPEM-003CEBEU, gen 2)");
-    assert_string_equal(text(meter, "firmware"), "1.4.4");
+    assert_string_equal(harness_text(meter, "type"), "shelly_gen2");
+    assert_string_equal(harness_text(meter, "model"), "Pro3EM (SPEM-003CEBEU, gen 2)");
+    assert_string_equal(harness_text(meter, "firmware"), "1.4.4");
     assert_roles(meter, "meter");
-    assert_true(value(meter, "power_w") == -312.5);
-    assert_true(value(meter, "power_l1_w") == -420.1);
-    assert_true(value(meter, "power_l2_w") == 52.3);
-    assert_true(value(meter, "power_l3_w") == 55.3);
-    assert_true(value(meter, "voltage_l3_v") == 230.8);
-    assert_true(value(meter, "current_l1_a") == 1.851);
+    assert_true(harness_device_value(meter, "power_w") == -312.5);
+    assert_true(harness_device_value(meter, "power_l1_w") == -420.1);
+    assert_true(harness_device_value(meter, "power_l2_w") == 52.3);
+    assert_true(harness_device_value(meter, "power_l3_w") == 55.3);
+    assert_true(harness_device_value(meter, "voltage_l3_v") == 230.8);
+    assert_true(harness_device_value(meter, "current_l1_a") == 1.851);
     cJSON_Delete(meter);
     /* Its reading is the site's grid power: exporting 312.5 W. */
     wait_status_grid_w(d, -312.5, 8000);
@@ -305,12 +272,12 @@ static void test_gen2_meter_and_plug(void **state)
     /* The plug: off, then switched on through the API and verified. */
     cJSON *fridge = wait_device(d, "fridge", true, "on", 5000);
     assert_roles(fridge, "plug");
-    assert_string_equal(text(fridge, "model"), "PlusPlugS (SNPL-00112EU, gen 2)");
-    assert_true(value(fridge, "on") == 0);
-    assert_true(value(fridge, "power_w") == 0);
-    assert_true(value(fridge, "voltage_v") == 231.4);
-    assert_true(value(fridge, "energy_wh") == 1234.567);
-    assert_true(value(fridge, "temperature_c") == 41.2);
+    assert_string_equal(harness_text(fridge, "model"), "PlusPlugS (SNPL-00112EU, gen 2)");
+    assert_true(harness_device_value(fridge, "on") == 0);
+    assert_true(harness_device_value(fridge, "power_w") == 0);
+    assert_true(harness_device_value(fridge, "voltage_v") == 231.4);
+    assert_true(harness_device_value(fridge, "energy_wh") == 1234.567);
+    assert_true(harness_device_value(fridge, "temperature_c") == 41.2);
     cJSON_Delete(fridge);
     post_command(d, "fridge", "{\"command\": \"limit\", \"value\": 100}", 400,
                  "a plug takes \\\"switch\\\"");
@@ -323,9 +290,9 @@ static void test_gen2_meter_and_plug(void **state)
     assert_int_equal(plug.sets, 1);
     assert_string_equal(plug.last_set, "GET /rpc/Switch.Set?id=0&on=true");
     fake_http_unlock(f->fakes[1]);
-    fridge = find_device(d, "fridge");
-    assert_true(value(fridge, "on") == 1);
-    assert_true(value(fridge, "power_w") == 612.4);
+    fridge = harness_device(d, "fridge");
+    assert_true(harness_device_value(fridge, "on") == 1);
+    assert_true(harness_device_value(fridge, "power_w") == 612.4);
     cJSON_Delete(fridge);
 }
 
@@ -375,7 +342,7 @@ static void test_gen2_wrong_or_missing_password(void **state)
     const char *ids[] = {"wrong", "nopass"};
     for (int i = 0; i < 2; i++) {
         cJSON *device = wait_device(d, ids[i], false, NULL, 12000);
-        assert_string_equal(text(device, "error"),
+        assert_string_equal(harness_text(device, "error"),
                             "EM.GetStatus: HTTP 401: wrong or missing user/password");
         cJSON_Delete(device);
     }
@@ -415,14 +382,14 @@ static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **
                             "EM.GetStatus: "};
     for (int i = 0; i < 3; i++) {
         cJSON *device = wait_device(d, ids[i], false, NULL, 12000);
-        if (strncmp(text(device, "error"), errors[i], strlen(errors[i])) != 0)
-            fail_msg("%s: error \"%s\", expected \"%s\"", ids[i], text(device, "error"), errors[i]);
+        if (strncmp(harness_text(device, "error"), errors[i], strlen(errors[i])) != 0)
+            fail_msg("%s: error \"%s\", expected \"%s\"", ids[i], harness_text(device, "error"), errors[i]);
         /* The last good values stay visible, marked offline. */
-        assert_true(value(device, "power_w") == -312.5);
+        assert_true(harness_device_value(device, "power_w") == -312.5);
         cJSON_Delete(device);
     }
-    cJSON *hanging = find_device(d, "hanging");
-    assert_non_null(strstr(text(hanging, "error"), "timed out"));
+    cJSON *hanging = harness_device(d, "hanging");
+    assert_non_null(strstr(harness_text(hanging, "error"), "timed out"));
     cJSON_Delete(hanging);
 
     /* Still serving, and a device that answers again is back. */
@@ -513,25 +480,25 @@ static void test_gen1_3em_and_plug_s(void **state)
     assert_true(harness_start(d, NULL));
 
     cJSON *em3 = wait_device(d, "em3", true, "power_w", 10000);
-    assert_string_equal(text(em3, "type"), "shelly_gen1");
-    assert_string_equal(text(em3, "model"), "Shelly 3EM (SHEM-3)");
-    assert_string_equal(text(em3, "firmware"), "v1.14.0-gcb84623");
+    assert_string_equal(harness_text(em3, "type"), "shelly_gen1");
+    assert_string_equal(harness_text(em3, "model"), "Shelly 3EM (SHEM-3)");
+    assert_string_equal(harness_text(em3, "firmware"), "v1.14.0-gcb84623");
     assert_roles(em3, "meter");
-    assert_true(value(em3, "power_w") == 212.85);
-    assert_true(value(em3, "power_l1_w") == 51.08);
-    assert_true(value(em3, "power_l2_w") == 155.02);
-    assert_true(value(em3, "voltage_l2_v") == 235.57);
-    assert_true(fabs(value(em3, "energy_wh") - 2771353.9) < 0.01);
-    assert_true(fabs(value(em3, "energy_export_wh") - 428962.5) < 0.01);
+    assert_true(harness_device_value(em3, "power_w") == 212.85);
+    assert_true(harness_device_value(em3, "power_l1_w") == 51.08);
+    assert_true(harness_device_value(em3, "power_l2_w") == 155.02);
+    assert_true(harness_device_value(em3, "voltage_l2_v") == 235.57);
+    assert_true(fabs(harness_device_value(em3, "energy_wh") - 2771353.9) < 0.01);
+    assert_true(fabs(harness_device_value(em3, "energy_export_wh") - 428962.5) < 0.01);
     cJSON_Delete(em3);
     wait_status_grid_w(d, 212.85, 8000);
 
     cJSON *washer = wait_device(d, "washer", true, "on", 5000);
     assert_roles(washer, "plug");
-    assert_string_equal(text(washer, "model"), "Shelly Plug S (SHPLG-S)");
-    assert_true(value(washer, "on") == 0);
-    assert_true(value(washer, "energy_wh") == 1000); /* 60000 watt-minutes */
-    assert_true(value(washer, "temperature_c") == 16.79);
+    assert_string_equal(harness_text(washer, "model"), "Shelly Plug S (SHPLG-S)");
+    assert_true(harness_device_value(washer, "on") == 0);
+    assert_true(harness_device_value(washer, "energy_wh") == 1000); /* 60000 watt-minutes */
+    assert_true(harness_device_value(washer, "temperature_c") == 16.79);
     cJSON_Delete(washer);
     char auth[256];
     fake_http_last(f->fakes[1], "/status", NULL, 0, NULL, 0, auth, sizeof auth);
@@ -546,9 +513,9 @@ static void test_gen1_3em_and_plug_s(void **state)
     assert_int_equal(plug.sets, 1);
     assert_string_equal(plug.last_set, "GET /relay/0?turn=on");
     fake_http_unlock(f->fakes[1]);
-    washer = find_device(d, "washer");
-    assert_true(value(washer, "on") == 1);
-    assert_true(value(washer, "power_w") == 87.25);
+    washer = harness_device(d, "washer");
+    assert_true(harness_device_value(washer, "on") == 1);
+    assert_true(harness_device_value(washer, "power_w") == 87.25);
     cJSON_Delete(washer);
     post_command(d, "em3", "{\"command\": \"switch\", \"value\": 1}", 400,
                  "is a meter and takes no commands");

@@ -38,52 +38,18 @@ static void write_config(struct daemon_proc *d, const char *mqtt, const char *de
 }
 
 /* The /api/v1/devices entry of one device (caller deletes), or NULL. */
-static cJSON *device(struct daemon_proc *d, const char *id)
-{
-    cJSON *all = harness_get_json(d, "/api/v1/devices");
-    const cJSON *item;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItem(all, "devices"))
-    {
-        const cJSON *item_id = cJSON_GetObjectItem(item, "id");
-        if (cJSON_IsString(item_id) && strcmp(item_id->valuestring, id) == 0) {
-            cJSON *copy = cJSON_Duplicate(item, 1);
-            cJSON_Delete(all);
-            return copy;
-        }
-    }
-    cJSON_Delete(all);
-    return NULL;
-}
-
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
-static double value(const cJSON *dev, const char *name)
-{
-    const cJSON *item = cJSON_GetObjectItem(cJSON_GetObjectItem(dev, "values"), name);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
-static bool online(const cJSON *dev)
-{
-    return cJSON_IsTrue(cJSON_GetObjectItem(dev, "online"));
-}
-
 /* Waits until the device is online with values[name] == want (NAN: just online). */
 static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
                          int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = device(d, id);
-        if (dev && online(dev) && (isnan(want) || fabs(value(dev, name) - want) < 1e-6))
+        cJSON *dev = harness_device(d, id);
+        if (dev && harness_device_online(dev) && (isnan(want) || fabs(harness_device_value(dev, name) - want) < 1e-6))
             return dev;
         cJSON_Delete(dev);
         harness_sleep_ms(100);
     }
-    cJSON *dev = device(d, id);
+    cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fail_msg("%s: no %s = %g within %d ms: %s", id, name, want, timeout_ms,
              dump ? dump : "(absent)");
@@ -94,14 +60,14 @@ static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name
 static void wait_offline(struct daemon_proc *d, const char *id, const char *want, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = device(d, id);
-        bool done = dev && !online(dev) && strstr(text(dev, "error"), want);
+        cJSON *dev = harness_device(d, id);
+        bool done = dev && !harness_device_online(dev) && strstr(harness_text(dev, "error"), want);
         cJSON_Delete(dev);
         if (done)
             return;
         harness_sleep_ms(100);
     }
-    cJSON *dev = device(d, id);
+    cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fail_msg("%s: not offline with \"%s\" within %d ms: %s", id, want, timeout_ms,
              dump ? dump : "(absent)");
@@ -131,7 +97,7 @@ static const char *wait_command_result(struct daemon_proc *d, const char *id, in
         cJSON *log = harness_get_json(d, path);
         const cJSON *list = cJSON_GetObjectItem(log, "commands");
         if (cJSON_GetArraySize(list) >= count) {
-            snprintf(result, sizeof result, "%s", text(cJSON_GetArrayItem(list, 0), "result"));
+            snprintf(result, sizeof result, "%s", harness_text(cJSON_GetArrayItem(list, 0), "result"));
             cJSON_Delete(log);
             return result;
         }
@@ -239,13 +205,13 @@ static void test_http_plug_switch(void **state)
     assert_true(harness_start(d, NULL));
 
     cJSON *dev = wait_value(d, "plug", "on", 0, 10000);
-    assert_string_equal(text(dev, "model"), "Nous A1T");
-    assert_string_equal(text(dev, "firmware"), "13.2.0(tasmota)");
+    assert_string_equal(harness_text(dev, "model"), "Nous A1T");
+    assert_string_equal(harness_text(dev, "firmware"), "13.2.0(tasmota)");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
                         "plug");
-    assert_float_equal(value(dev, "power_w"), 0, 1e-9);
-    assert_float_equal(value(dev, "energy_wh"), 6404, 1e-6);
-    assert_float_equal(value(dev, "voltage_v"), 226, 1e-9);
+    assert_float_equal(harness_device_value(dev, "power_w"), 0, 1e-9);
+    assert_float_equal(harness_device_value(dev, "energy_wh"), 6404, 1e-6);
+    assert_float_equal(harness_device_value(dev, "voltage_v"), 226, 1e-9);
     cJSON_Delete(dev);
     dev = wait_value(d, "stuck", "on", 0, 10000);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
@@ -262,7 +228,7 @@ static void test_http_plug_switch(void **state)
     assert_string_equal(wait_command_result(d, "plug", 1, 10000), "ok");
     assert_int_equal(plug_commands(&plug), 1);
     dev = wait_value(d, "plug", "on", 1, 5000);
-    assert_float_equal(value(dev, "power_w"), 87, 1e-9);
+    assert_float_equal(harness_device_value(dev, "power_w"), 87, 1e-9);
     cJSON_Delete(dev);
 
     post_command(d, "plug", "{\"command\": \"switch\", \"value\": 0}", 202, NULL);
@@ -319,8 +285,8 @@ static void test_http_meter(void **state)
     cJSON *dev = wait_value(d, "sml", "power_w", -71, 10000);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
                         "meter");
-    assert_string_equal(text(dev, "model"), "Tasmota");
-    assert_true(isnan(value(dev, "on")));
+    assert_string_equal(harness_text(dev, "model"), "Tasmota");
+    assert_true(isnan(harness_device_value(dev, "on")));
     cJSON_Delete(dev);
     cJSON_Delete(wait_value(d, "flipped", "power_w", -134, 10000));
 
@@ -385,11 +351,11 @@ static void test_http_failures(void **state)
     wait_offline(d, "unknown", "Status 8: the device answered Command Unknown", 5000);
 
     /* The last good value is kept, marked offline. */
-    cJSON *dev = device(d, "missing");
-    assert_float_equal(value(dev, "power_w"), 100, 1e-9);
+    cJSON *dev = harness_device(d, "missing");
+    assert_float_equal(harness_device_value(dev, "power_w"), 100, 1e-9);
     cJSON_Delete(dev);
-    dev = device(d, "healthy");
-    assert_true(online(dev));
+    dev = harness_device(d, "healthy");
+    assert_true(harness_device_online(dev));
     cJSON_Delete(dev);
 
     route_json(fakes[1], good, 0);
@@ -453,8 +419,8 @@ static void publish_until(struct daemon_proc *d, struct mqtt_test_client *c, con
 {
     for (int tries = 0; tries < 100; tries++) {
         assert_true(mqtt_test_publish(c, topic, payload, false));
-        cJSON *dev = device(d, id);
-        bool seen = dev && online(dev) && fabs(value(dev, name) - want) < 1e-6;
+        cJSON *dev = harness_device(d, id);
+        bool seen = dev && harness_device_online(dev) && fabs(harness_device_value(dev, name) - want) < 1e-6;
         cJSON_Delete(dev);
         if (seen)
             return;
@@ -494,7 +460,7 @@ static void test_mqtt(void **state)
     publish_until(d, c, "tele/meter_1/SENSOR",
                   "{\"Time\":\"2024-10-03T12:49:13\",\"SML\":{\"Power_curr\":-250}}", "mmeter",
                   "power_w", -250);
-    cJSON *dev = device(d, "mmeter");
+    cJSON *dev = harness_device(d, "mmeter");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
                         "meter");
     cJSON_Delete(dev);
@@ -512,9 +478,9 @@ static void test_mqtt(void **state)
         "\"SleepMode\":\"Dynamic\",\"Sleep\":50,\"LoadAvg\":19,\"MqttCount\":1,\"POWER\":\"OFF\","
         "\"Wifi\":{\"AP\":1,\"SSId\":\"xxxx\",\"Channel\":10,\"RSSI\":86,\"Signal\":-57}}",
         "mplug", "on", 0);
-    dev = device(d, "mplug");
-    assert_float_equal(value(dev, "energy_wh"), 381701, 1e-6);
-    assert_float_equal(value(dev, "voltage_v"), 239, 1e-9);
+    dev = harness_device(d, "mplug");
+    assert_float_equal(harness_device_value(dev, "energy_wh"), 381701, 1e-6);
+    assert_float_equal(harness_device_value(dev, "voltage_v"), 239, 1e-9);
     cJSON_Delete(dev);
 
     /* Switch on: the command goes out on cmnd/, the device answers on stat/. */
@@ -541,8 +507,8 @@ static void test_mqtt(void **state)
     /* The broker's last will: offline at once, with the reason. */
     assert_true(mqtt_test_publish(c, "tele/plug_1/LWT", "Offline", true));
     wait_offline(d, "mplug", "LWT Offline", 3000);
-    dev = device(d, "mmeter");
-    assert_true(online(dev));
+    dev = harness_device(d, "mmeter");
+    assert_true(harness_device_online(dev));
     cJSON_Delete(dev);
 
     mqtt_test_client_free(c);

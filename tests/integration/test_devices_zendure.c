@@ -27,44 +27,18 @@
 
 /* --- Helpers ------------------------------------------------------------------------ */
 
-static cJSON *device(struct daemon_proc *d, const char *id)
-{
-    cJSON *all = harness_get_json(d, "/api/v1/devices");
-    const cJSON *item;
-    cJSON *found = NULL;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItem(all, "devices"))
-    {
-        if (strcmp(cJSON_GetObjectItem(item, "id")->valuestring, id) == 0)
-            found = cJSON_Duplicate(item, 1);
-    }
-    cJSON_Delete(all);
-    return found;
-}
-
-static double value(const cJSON *dev, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(dev, "values"), name);
-    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name, double want,
                           int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 200) {
-        cJSON *dev = device(d, id);
+        cJSON *dev = harness_device(d, id);
         if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) == online &&
-            (!name || fabs(value(dev, name) - want) < 0.01))
+            (!name || fabs(harness_device_value(dev, name) - want) < 0.01))
             return dev;
         cJSON_Delete(dev);
         harness_sleep_ms(200);
     }
-    cJSON *dev = device(d, id);
+    cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fputs(harness_log(d), stderr);
     fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-", want,
@@ -84,9 +58,9 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
         result[0] = '\0';
         cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
         {
-            if (!result[0] && strcmp(text(item, "command"), command) == 0 &&
-                strcmp(text(item, "value"), value_text) == 0)
-                snprintf(result, sizeof result, "%s", text(item, "result"));
+            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
+                strcmp(harness_text(item, "value"), value_text) == 0)
+                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
         }
         cJSON_Delete(log);
         if (result[0])
@@ -208,13 +182,13 @@ static void test_http(void **state)
 
     /* The report as a user sees it (the recorded fields, with the fake's state). */
     cJSON *dev = wait_device(d, "sf", true, "soc_pct", 73, 5000);
-    assert_string_equal(text(dev, "model"), "solarFlow800");
-    assert_true(value(dev, "power_w") == -383); /* charging: outputPackPower 383, + discharge */
-    assert_true(value(dev, "ac_mode") == 1);
-    assert_true(value(dev, "solar_w") == 572);
-    assert_true(value(dev, "max_soc_pct") == 100);
-    assert_true(value(dev, "min_soc_pct") == 5);
-    assert_true(fabs(value(dev, "temperature_c") - 48.0) < 0.01);
+    assert_string_equal(harness_text(dev, "model"), "solarFlow800");
+    assert_true(harness_device_value(dev, "power_w") == -383); /* charging: outputPackPower 383, + discharge */
+    assert_true(harness_device_value(dev, "ac_mode") == 1);
+    assert_true(harness_device_value(dev, "solar_w") == 572);
+    assert_true(harness_device_value(dev, "max_soc_pct") == 100);
+    assert_true(harness_device_value(dev, "min_soc_pct") == 5);
+    assert_true(fabs(harness_device_value(dev, "temperature_c") - 48.0) < 0.01);
     cJSON_Delete(dev);
 
     post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 900}", 400,
@@ -248,7 +222,7 @@ static void test_http(void **state)
 
     /* HTTP 500: offline with the reason once stale (20 s), the others unaffected. */
     dev = wait_device(d, "broken", false, NULL, 0, 25000);
-    assert_string_equal(text(dev, "error"), "/properties/report: HTTP 500");
+    assert_string_equal(harness_text(dev, "error"), "/properties/report: HTTP 500");
     cJSON_Delete(dev);
     cJSON_Delete(wait_device(d, "sf", true, "soc_pct", 73, 1000));
 
@@ -294,9 +268,9 @@ static void test_mqtt(void **state)
                                   "\"socSet\":1000,\"minSoc\":100},\"packData\":[{\"sn\":\"P1\",\"socLevel\":64}]}",
                                   false));
     cJSON *dev = wait_device(d, "hub", true, "soc_pct", 64, 5000);
-    assert_true(value(dev, "power_w") == -150);
-    assert_true(value(dev, "limit_w") == 100);
-    assert_string_equal(text(dev, "model"), "SolarFlow Hub 1200");
+    assert_true(harness_device_value(dev, "power_w") == -150);
+    assert_true(harness_device_value(dev, "limit_w") == 100);
+    assert_string_equal(harness_text(dev, "model"), "SolarFlow Hub 1200");
     cJSON_Delete(dev);
 
     /* A partial report changes only what it carries; garbage is reported, not fatal. */
@@ -304,7 +278,7 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_publish(hub, REPORT, "{\"unexpected\":[1,2]}", false));
     assert_true(mqtt_test_publish(hub, REPORT, "{\"properties\":{\"packInputPower\":200,\"outputPackPower\":0}}", false));
     dev = wait_device(d, "hub", true, "power_w", 200, 5000);
-    assert_true(value(dev, "soc_pct") == 64);
+    assert_true(harness_device_value(dev, "soc_pct") == 64);
     cJSON_Delete(dev);
     assert_true(harness_wait_log(d, "properties/report: not JSON", 1000));
 

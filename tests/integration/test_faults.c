@@ -24,12 +24,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 static double number(const cJSON *json, const char *key)
 {
     const cJSON *item = cJSON_GetObjectItem(json, key);
@@ -39,7 +33,7 @@ static double number(const cJSON *json, const char *key)
 /* The control is working (tracking, settling, limited, ...), not off or in failsafe. */
 static bool control_runs(const cJSON *control)
 {
-    const char *state = text(control, "state");
+    const char *state = harness_text(control, "state");
     return state[0] && strcmp(state, "failsafe") != 0 && strcmp(state, "off") != 0;
 }
 
@@ -196,7 +190,7 @@ static void test_providers_down_plan_falls_back_and_alerts(void **state)
         int n = 0;
         const cJSON *item;
         cJSON_ArrayForEach(item, cJSON_GetObjectItem(providers, "providers"))
-            n += strcmp(text(item, "state"), "failing") == 0;
+            n += strcmp(harness_text(item, "state"), "failing") == 0;
         cJSON_Delete(providers);
         failing = n == 2;
         if (!failing)
@@ -235,8 +229,8 @@ static void test_providers_down_plan_falls_back_and_alerts(void **state)
         rows = 0;
         const cJSON *item;
         cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "notifications"))
-            rows += strcmp(text(item, "rule"), "provider_failing") == 0 &&
-                    strcmp(text(item, "state"), "open") == 0;
+            rows += strcmp(harness_text(item, "rule"), "provider_failing") == 0 &&
+                    strcmp(harness_text(item, "state"), "open") == 0;
         cJSON_Delete(list);
         if (rows < 2)
             harness_sleep_ms(200);
@@ -281,7 +275,7 @@ static void test_meter_silent_safe_output_under_the_cap(void **state)
     cJSON *control = NULL;
     for (int waited = 0; waited < 8000 && !control; waited += 100) {
         cJSON *c = harness_get_json(d, "/api/v1/control");
-        if (strcmp(text(c, "state"), "failsafe") == 0)
+        if (strcmp(harness_text(c, "state"), "failsafe") == 0)
             control = c;
         else
             cJSON_Delete(c);
@@ -299,7 +293,7 @@ static void test_meter_silent_safe_output_under_the_cap(void **state)
         control = harness_get_json(d, "/api/v1/control");
         double pv_w = number(status, "pv_w"), battery_w = number(status, "battery_w");
         double setpoint_w = number(control, "setpoint_w");
-        assert_string_equal(text(control, "state"), "failsafe");
+        assert_string_equal(harness_text(control, "state"), "failsafe");
         /* The safe output, cut to what the cap leaves beside the PV. */
         assert_true(setpoint_w + pv_w <= 800 + 1);
         assert_true(setpoint_w >= 800 - pv_w - 150);
@@ -335,7 +329,7 @@ static void test_config_deleted_keeps_running_and_put_recreates(void **state)
         fail_msg("%s", harness_log(d));
     cJSON *config = harness_get_json(d, "/api/v1/config");
     assert_non_null(config);
-    assert_string_equal(text(cJSON_GetObjectItem(config, "site"), "name"), "Kept");
+    assert_string_equal(harness_text(cJSON_GetObjectItem(config, "site"), "name"), "Kept");
     /* The running config, sent back with a new name, becomes the file again. */
     cJSON_ReplaceItemInObject(cJSON_GetObjectItem(config, "site"), "name",
                               cJSON_CreateString("Recreated"));

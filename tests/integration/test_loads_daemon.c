@@ -32,12 +32,6 @@ static void write_config(struct daemon_proc *d)
                             "}\n");
 }
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 /* The load's entry in GET /api/v1/loads once `on` is as expected (caller deletes the
  * returned list); fails after timeout_ms. */
 static cJSON *wait_load(struct daemon_proc *d, bool on, const char *reason_part, int timeout_ms, const cJSON **load)
@@ -46,7 +40,7 @@ static cJSON *wait_load(struct daemon_proc *d, bool on, const char *reason_part,
         cJSON *json = harness_get_json(d, "/api/v1/loads");
         const cJSON *first = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "loads"), 0);
         if (first && cJSON_IsTrue(cJSON_GetObjectItem(first, "on")) == on &&
-            strstr(text(first, "reason"), reason_part)) {
+            strstr(harness_text(first, "reason"), reason_part)) {
             *load = first;
             return json;
         }
@@ -66,7 +60,7 @@ static double plug_value(struct daemon_proc *d, const char *name)
     const cJSON *device;
     cJSON_ArrayForEach(device, cJSON_GetObjectItem(json, "devices"))
     {
-        if (strcmp(text(device, "id"), "sim-plug") == 0) {
+        if (strcmp(harness_text(device, "id"), "sim-plug") == 0) {
             const cJSON *v = cJSON_GetObjectItem(cJSON_GetObjectItem(device, "values"), name);
             value = cJSON_IsNumber(v) ? v->valuedouble : NAN;
         }
@@ -91,7 +85,7 @@ static void test_surplus_switches_the_plug_and_hand_overrides_win(void **state)
 
     const cJSON *load;
     cJSON *json = wait_load(d, true, "solar surplus", 20000, &load);
-    assert_string_equal(text(load, "name"), "Water heater");
+    assert_string_equal(harness_text(load, "name"), "Water heater");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(load, "plug_online")));
     cJSON_Delete(json);
     /* The plug really switched: it reports on and its appliance's power. */
@@ -104,7 +98,7 @@ static void test_surplus_switches_the_plug_and_hand_overrides_win(void **state)
     /* Off by hand for an hour: at once, whatever the surplus. */
     post(d, "/api/v1/loads/heater/override", "{\"state\": \"off\", \"duration_min\": 60}", 200, "\"on\":false");
     json = wait_load(d, false, "off by hand until", 2000, &load);
-    assert_string_equal(text(load, "override"), "off");
+    assert_string_equal(harness_text(load, "override"), "off");
     cJSON_Delete(json);
     for (int i = 0; i < 20 && plug_value(d, "on") != 0; i++)
         harness_sleep_ms(200);

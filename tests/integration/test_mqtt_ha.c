@@ -77,12 +77,6 @@ static cJSON *retained_json(struct daemon_proc *d, int port, const char *topic)
     return NULL;
 }
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 static double number(const cJSON *json, const char *key)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
@@ -98,22 +92,22 @@ static void check_sensor(struct daemon_proc *d, int port, const char *object,
     snprintf(topic, sizeof topic, "homeassistant/sensor/" NODE "/%s/config", object);
     cJSON *config = retained_json(d, port, topic);
     snprintf(want, sizeof want, NODE "_%s", object);
-    assert_string_equal(text(config, "unique_id"), want);
-    assert_string_equal(text(config, "device_class"), device_class);
-    assert_string_equal(text(config, "unit_of_measurement"), unit);
+    assert_string_equal(harness_text(config, "unique_id"), want);
+    assert_string_equal(harness_text(config, "device_class"), device_class);
+    assert_string_equal(harness_text(config, "unit_of_measurement"), unit);
     if (state_class)
-        assert_string_equal(text(config, "state_class"), state_class);
+        assert_string_equal(harness_text(config, "state_class"), state_class);
     else
         assert_null(cJSON_GetObjectItem(config, "state_class"));
-    assert_string_equal(text(config, "availability_topic"), PREFIX "/status");
-    assert_string_equal(text(config, "state_topic"), state_topic);
+    assert_string_equal(harness_text(config, "availability_topic"), PREFIX "/status");
+    assert_string_equal(harness_text(config, "state_topic"), state_topic);
     snprintf(want, sizeof want, "{{ value_json.%s }}", key);
-    assert_string_equal(text(config, "value_template"), want);
+    assert_string_equal(harness_text(config, "value_template"), want);
     const cJSON *device = cJSON_GetObjectItem(config, "device");
     assert_string_equal(
         cJSON_GetArrayItem(cJSON_GetObjectItem(device, "identifiers"), 0)->valuestring, NODE);
-    assert_string_equal(text(device, "name"), "HA test");
-    assert_true(text(config, "name")[0] != '\0');
+    assert_string_equal(harness_text(device, "name"), "HA test");
+    assert_true(harness_text(config, "name")[0] != '\0');
     cJSON_Delete(config);
 }
 
@@ -128,7 +122,7 @@ static void publish(int port, const char *topic, const char *payload)
 static bool strategy_is(struct daemon_proc *d, const char *name)
 {
     cJSON *json = harness_get_json(d, "/api/v1/strategy");
-    bool is = strcmp(text(json, "active"), name) == 0;
+    bool is = strcmp(harness_text(json, "active"), name) == 0;
     cJSON_Delete(json);
     return is;
 }
@@ -148,7 +142,7 @@ static double plug_on(struct daemon_proc *d)
     const cJSON *device;
     cJSON_ArrayForEach(device, cJSON_GetObjectItem(json, "devices"))
     {
-        if (strcmp(text(device, "id"), "sim-plug") == 0)
+        if (strcmp(harness_text(device, "id"), "sim-plug") == 0)
             on = number(cJSON_GetObjectItem(device, "values"), "on");
     }
     cJSON_Delete(json);
@@ -203,24 +197,24 @@ static void test_discovery_state_and_commands(void **state)
                  PREFIX "/state/device/sim-battery", "soc_pct");
 
     cJSON *select = retained_json(d, port, "homeassistant/select/" NODE "/strategy/config");
-    assert_string_equal(text(select, "command_topic"), PREFIX "/set/strategy");
-    assert_string_equal(text(select, "state_topic"), PREFIX "/state/strategy");
-    assert_string_equal(text(select, "availability_topic"), PREFIX "/status");
+    assert_string_equal(harness_text(select, "command_topic"), PREFIX "/set/strategy");
+    assert_string_equal(harness_text(select, "state_topic"), PREFIX "/state/strategy");
+    assert_string_equal(harness_text(select, "availability_topic"), PREFIX "/status");
     char *options = cJSON_PrintUnformatted(cJSON_GetObjectItem(select, "options"));
     assert_string_equal(options, "[\"self_consumption\",\"optimal\",\"fixed_schedule\"]");
     free(options);
     cJSON_Delete(select);
     cJSON *number_config =
         retained_json(d, port, "homeassistant/number/" NODE "/grid_target/config");
-    assert_string_equal(text(number_config, "command_topic"), PREFIX "/set/grid_target_w");
+    assert_string_equal(harness_text(number_config, "command_topic"), PREFIX "/set/grid_target_w");
     assert_true(number(number_config, "min") == -800 && number(number_config, "max") == 800);
-    assert_string_equal(text(number_config, "unit_of_measurement"), "W");
+    assert_string_equal(harness_text(number_config, "unit_of_measurement"), "W");
     cJSON_Delete(number_config);
     cJSON *plug_config =
         retained_json(d, port, "homeassistant/switch/" NODE "/plug_sim-plug/config");
-    assert_string_equal(text(plug_config, "command_topic"), PREFIX "/set/plug/sim-plug");
-    assert_string_equal(text(plug_config, "state_topic"), PREFIX "/state/plug/sim-plug");
-    assert_string_equal(text(plug_config, "payload_on"), "ON");
+    assert_string_equal(harness_text(plug_config, "command_topic"), PREFIX "/set/plug/sim-plug");
+    assert_string_equal(harness_text(plug_config, "state_topic"), PREFIX "/state/plug/sim-plug");
+    assert_string_equal(harness_text(plug_config, "payload_on"), "ON");
     cJSON_Delete(plug_config);
 
     /* Live state. */
@@ -236,7 +230,7 @@ static void test_discovery_state_and_commands(void **state)
     assert_true(number(site, "soc_pct") >= 0 && number(site, "soc_pct") <= 100);
     assert_true(isfinite(number(site, "grid_w")) && isfinite(number(site, "home_w")));
     assert_true(fabs(number(site, "price_per_kwh") - 0.32) < 1e-6);
-    assert_string_equal(text(site, "currency"), "EUR");
+    assert_string_equal(harness_text(site, "currency"), "EUR");
     cJSON_Delete(site);
     cJSON *energy = retained_json(d, port, PREFIX "/state/energy");
     assert_true(number(energy, "pv_kwh") >= 0);
@@ -247,9 +241,9 @@ static void test_discovery_state_and_commands(void **state)
     assert_true(number(device, "soc_pct") > 0);
     cJSON_Delete(device);
     cJSON *plan = retained_json(d, port, PREFIX "/state/plan");
-    assert_string_equal(text(plan, "strategy"), "self_consumption");
+    assert_string_equal(harness_text(plan, "strategy"), "self_consumption");
     assert_true(isfinite(number(plan, "expected_cost")));
-    assert_true(text(plan, "mode_now")[0] != '\0');
+    assert_true(harness_text(plan, "mode_now")[0] != '\0');
     cJSON_Delete(plan);
     assert_true(retained(port, PREFIX "/state/strategy", payload, sizeof payload, 5000));
     assert_string_equal(payload, "self_consumption");

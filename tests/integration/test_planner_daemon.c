@@ -62,12 +62,6 @@ static double number(const cJSON *json, const char *key)
     return item->valuedouble;
 }
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 /* Waits for a plan newer than after_id (0: any); returns it. */
 static cJSON *wait_plan(struct daemon_proc *d, double after_id, int timeout_ms)
 {
@@ -99,7 +93,7 @@ static void test_plan_obeys_limits_and_beats_self_consumption(void **state)
     write_config(d, "{\"strategy\": \"optimal\", \"wear_cost_per_kwh\": 0.02}");
     assert_true(harness_start(d, NULL));
     cJSON *plan = wait_plan(d, 0, 5000);
-    assert_string_equal(text(plan, "strategy"), "optimal");
+    assert_string_equal(harness_text(plan, "strategy"), "optimal");
     int n = cJSON_GetArraySize(cJSON_GetObjectItem(plan, "ts"));
     /* The tariff covers today and tomorrow: the plan reaches to the end of tomorrow. */
     assert_true(n >= 150 && n <= 192);
@@ -123,7 +117,7 @@ static void test_plan_obeys_limits_and_beats_self_consumption(void **state)
     assert_true(number(summary, "expected_saving_vs_no_battery") > 0.1);
     assert_true(number(none, "discharge_wh") == 0);
     cJSON *now = cJSON_GetObjectItem(plan, "now");
-    assert_true(strlen(text(now, "mode")) > 0);
+    assert_true(strlen(harness_text(now, "mode")) > 0);
 
     /* Model-predictive: a new plan every 15 simulated minutes (1.5 s here). */
     double first_id = number(plan, "id");
@@ -178,8 +172,8 @@ static void test_strategy_switches_at_run_time_and_on_reload(void **state)
 
     expect_put(d, "{\"strategy\": \"self_consumption\"}", 200, "\"active\":\"self_consumption\"");
     cJSON *plan = wait_plan(d, 0, 1000);
-    assert_string_equal(text(plan, "strategy"), "self_consumption");
-    assert_string_equal(text(cJSON_GetObjectItem(plan, "summary"), "reason"), "strategy");
+    assert_string_equal(harness_text(plan, "strategy"), "self_consumption");
+    assert_string_equal(harness_text(cJSON_GetObjectItem(plan, "summary"), "reason"), "strategy");
     cJSON_Delete(plan);
 
     expect_put(d, "{\"strategy\": \"cheapest\"}", 400,
@@ -196,7 +190,7 @@ static void test_strategy_switches_at_run_time_and_on_reload(void **state)
     kill(d->pid, SIGHUP);
     assert_true(harness_wait_log(d, "(fixed_schedule, config)", 5000));
     plan = wait_plan(d, 0, 1000);
-    assert_string_equal(text(plan, "strategy"), "fixed_schedule");
+    assert_string_equal(harness_text(plan, "strategy"), "fixed_schedule");
     /* Local 10:00 holds, local 18:00 discharges at no more than 400 W. */
     const cJSON *ts = cJSON_GetObjectItem(plan, "ts");
     int checked = 0;
@@ -250,7 +244,7 @@ static void test_load_forecast_and_savings_from_measurements(void **state)
     assert_true(fabs(number(total, "cost_no_pv") - number(total, "load_kwh") * 0.40) <
                 0.02 + 0.1 * number(total, "load_kwh"));
     const cJSON *period = cJSON_GetArrayItem(cJSON_GetObjectItem(savings, "periods"), 0);
-    assert_string_equal(text(period, "period"), "2026-06-22");
+    assert_string_equal(harness_text(period, "period"), "2026-06-22");
     const cJSON *payback = cJSON_GetObjectItem(savings, "payback");
     assert_true(number(payback, "investment") == 1150);
     cJSON_Delete(savings);

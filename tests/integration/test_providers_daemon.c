@@ -128,12 +128,6 @@ static cJSON *provider_status(struct daemon_proc *d, const char *id)
     return NULL;
 }
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 static double number(const cJSON *json, const char *key)
 {
     const cJSON *item = cJSON_GetObjectItem(json, key);
@@ -147,7 +141,7 @@ static cJSON *wait_provider(struct daemon_proc *d, const char *id, const char *s
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
         cJSON *status = provider_status(d, id);
-        if (strcmp(text(status, "state"), state) == 0)
+        if (strcmp(harness_text(status, "state"), state) == 0)
             return status;
         cJSON_Delete(status);
         harness_sleep_ms(100);
@@ -191,8 +185,8 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     /* Consumer price = (market + charges) × (1 + VAT), on 96 quarter-hours of the day. */
     cJSON *prices = harness_get_json(d, "/api/v1/prices");
     assert_non_null(prices);
-    assert_string_equal(text(prices, "provider"), "market");
-    assert_string_equal(text(prices, "unit"), "EUR/kWh");
+    assert_string_equal(harness_text(prices, "provider"), "market");
+    assert_string_equal(harness_text(prices, "unit"), "EUR/kWh");
     const cJSON *ts = cJSON_GetObjectItem(prices, "ts");
     const cJSON *price = cJSON_GetObjectItem(prices, "price");
     const cJSON *market = cJSON_GetObjectItem(prices, "market");
@@ -240,7 +234,7 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
 
     /* The broken provider is failing on its own; the others are untouched by it. */
     cJSON *broken = wait_provider(d, "broken", "failing", 10000);
-    assert_non_null(strstr(text(broken, "last_error"), "500"));
+    assert_non_null(strstr(harness_text(broken, "last_error"), "500"));
     assert_true(number(broken, "consecutive_failures") >= 1);
     assert_true(number(broken, "next_run_in_s") >= 20);
     cJSON_Delete(broken);
@@ -300,7 +294,7 @@ static void test_retry_after_is_honoured(void **state)
     write_config(f, 1, "2026-06-23T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     cJSON *market = wait_provider(&f->daemon, "market", "failing", 10000);
-    assert_non_null(strstr(text(market, "last_error"), "rate_limited"));
+    assert_non_null(strstr(harness_text(market, "last_error"), "rate_limited"));
     /* Retry-After: 120 beats our own first backoff of about 30 s. */
     double next_s = number(market, "next_run_in_s");
     assert_true(next_s >= 110 && next_s <= 121);
@@ -326,7 +320,7 @@ static void test_timeout_is_an_error_not_a_hang(void **state)
     /* The slow server does not hold up the other provider. */
     cJSON_Delete(wait_provider(&f->daemon, "sky", "ok", 3000));
     cJSON *grid = wait_provider(&f->daemon, "grid", "failing", 5000);
-    assert_non_null(strstr(text(grid, "last_error"), "no answer"));
+    assert_non_null(strstr(harness_text(grid, "last_error"), "no answer"));
     cJSON_Delete(grid);
     /* The daemon stays responsive and stops quickly even with a request hanging. */
     long elapsed_ms;
@@ -350,7 +344,7 @@ static void test_failure_keeps_the_last_good_data(void **state)
 
     fake_http_route(f->fake, "/ecs/signal", 200, "application/json", "{\"unix_seconds\": [1, 2", 22, NULL, 0);
     cJSON *grid = wait_provider(&f->daemon, "grid", "failing", 8000);
-    assert_non_null(strstr(text(grid, "last_error"), "parse"));
+    assert_non_null(strstr(harness_text(grid, "last_error"), "parse"));
     assert_true(fake_http_hits(f->fake, "/ecs/signal") >= 2);
     cJSON_Delete(grid);
 
@@ -377,7 +371,7 @@ static void test_implausible_entries_are_reported_and_the_rest_kept(void **state
     assert_true(number(market, "slot_count") == 93);
     assert_true(number(market, "rejected_count") == 3);
     assert_true(number(market, "hole_count") == 2);
-    assert_string_equal(text(market, "first_hole"), "2026-06-22T08:00:00Z");
+    assert_string_equal(harness_text(market, "first_hole"), "2026-06-22T08:00:00Z");
     cJSON_Delete(market);
     cJSON *prices = harness_get_json(&f->daemon, "/api/v1/prices");
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(prices, "price")), 93);
@@ -396,7 +390,7 @@ static void test_tibber_auth_error_inside_http_200(void **state)
     write_config(f, 1, "2026-02-10T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     cJSON *tibber = wait_provider(&f->daemon, "tibber", "failing", 5000);
-    assert_non_null(strstr(text(tibber, "last_error"), "auth"));
+    assert_non_null(strstr(harness_text(tibber, "last_error"), "auth"));
     cJSON_Delete(tibber);
     char line[256], body[4096], authorization[256];
     fake_http_last(f->fake, "/tb/", line, sizeof line, body, sizeof body, authorization, sizeof authorization);
@@ -426,13 +420,13 @@ static void test_forecast_accuracy_against_measured_pv(void **state)
     assert_non_null(accuracy);
     const cJSON *sky = cJSON_GetArrayItem(cJSON_GetObjectItem(accuracy, "providers"), 0);
     assert_non_null(sky);
-    assert_string_equal(text(sky, "provider"), "sky");
+    assert_string_equal(harness_text(sky, "provider"), "sky");
     /* Only slots that began after the forecast was issued and are measured are compared. */
     double slots = number(sky, "slots");
     assert_true(slots >= 6 && slots <= 10);
     assert_true(number(sky, "mae_w") >= 0);
     const cJSON *day = cJSON_GetArrayItem(cJSON_GetObjectItem(sky, "days"), 0);
-    assert_string_equal(text(day, "date"), "2026-06-21");
+    assert_string_equal(harness_text(day, "date"), "2026-06-21");
     assert_true(number(day, "forecast_wh") > 500);
     assert_true(number(day, "actual_wh") > 100);
     /* The bias is the forecast minus what was measured, per slot on average. */

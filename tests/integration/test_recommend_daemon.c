@@ -13,12 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *text(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsString(item) ? item->valuestring : "";
-}
-
 static double number(const cJSON *json, const char *key)
 {
     const cJSON *item = cJSON_GetObjectItem(json, key);
@@ -51,7 +45,7 @@ static const cJSON *wait_recommendation(struct daemon_proc *d, const char *id, c
         const cJSON *rec;
         cJSON_ArrayForEach(rec, cJSON_GetObjectItem(*json, "recommendations"))
         {
-            if (strcmp(text(rec, "id"), id) == 0 && strcmp(text(rec, "status"), status) == 0)
+            if (strcmp(harness_text(rec, "id"), id) == 0 && strcmp(harness_text(rec, "status"), status) == 0)
                 return rec;
         }
         cJSON_Delete(*json);
@@ -69,7 +63,7 @@ static double plug_on(struct daemon_proc *d)
     const cJSON *device;
     cJSON_ArrayForEach(device, cJSON_GetObjectItem(json, "devices"))
     {
-        if (strcmp(text(device, "id"), "sim-plug") == 0)
+        if (strcmp(harness_text(device, "id"), "sim-plug") == 0)
             value = number(cJSON_GetObjectItem(device, "values"), "on");
     }
     cJSON_Delete(json);
@@ -121,15 +115,15 @@ static void test_recommendations_name_the_appliance_and_a_start_before_latest(vo
 
     cJSON *json;
     const cJSON *rec = wait_recommendation(d, "washer", "ok", 20000, &json);
-    assert_string_equal(text(rec, "name"), "Washing machine");
-    assert_string_equal(text(rec, "currency"), "EUR");
+    assert_string_equal(harness_text(rec, "name"), "Washing machine");
+    assert_string_equal(harness_text(rec, "currency"), "EUR");
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(rec, "auto_start")));
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(rec, "plug")));
-    assert_non_null(strstr(text(rec, "sentence"), "washing machine"));
+    assert_non_null(strstr(harness_text(rec, "sentence"), "washing machine"));
     /* Ends by 20:00 Berlin (18:00 UTC) on the simulated day. */
-    int64_t start = iso_time(text(rec, "start")), end = iso_time(text(rec, "end"));
+    int64_t start = iso_time(harness_text(rec, "start")), end = iso_time(harness_text(rec, "end"));
     int64_t latest = iso_time("2026-06-22T18:00:00");
-    assert_int_equal(iso_time(text(rec, "latest")), latest);
+    assert_int_equal(iso_time(harness_text(rec, "latest")), latest);
     assert_int_equal(end - start, 120 * 60);
     assert_true(end <= latest);
     /* Starting at 07:00 pays the day price for most of it; the midday zone (or the sun) is
@@ -137,13 +131,13 @@ static void test_recommendations_name_the_appliance_and_a_start_before_latest(vo
     double saving = number(rec, "saving");
     assert_true(saving > 0);
     assert_float_equal(saving, number(rec, "cost_now") - number(rec, "cost"), 0.0002);
-    assert_true(start > iso_time(text(json, "computed")));
-    assert_non_null(strstr(text(rec, "sentence"), "cheaper than starting now"));
+    assert_true(start > iso_time(harness_text(json, "computed")));
+    assert_non_null(strstr(harness_text(rec, "sentence"), "cheaper than starting now"));
 
     /* Ten hours do not fit before 08:00: said in words. */
     const cJSON *dryer = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "recommendations"), 1);
-    assert_string_equal(text(dryer, "status"), "no_fit");
-    assert_non_null(strstr(text(dryer, "sentence"), "dryer (600 min) does not fit before 08:00"));
+    assert_string_equal(harness_text(dryer, "status"), "no_fit");
+    assert_non_null(strstr(harness_text(dryer, "sentence"), "dryer (600 min) does not fit before 08:00"));
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(dryer, "start")));
     cJSON_Delete(json);
     assert_true(harness_wait_log(d, "recommend: washer: Start the washing machine", 1000));
@@ -174,9 +168,9 @@ static void test_auto_start_switches_the_plug_on_and_off_after_the_run(void **st
     cJSON *json;
     const cJSON *rec = wait_recommendation(d, "dishwasher", "running", 20000, &json);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rec, "auto_start")));
-    assert_string_equal(text(rec, "plug"), "sim-plug");
-    assert_non_null(strstr(text(rec, "sentence"), "started automatically"));
-    assert_int_equal(iso_time(text(rec, "end")) - iso_time(text(rec, "start")), 20 * 60);
+    assert_string_equal(harness_text(rec, "plug"), "sim-plug");
+    assert_non_null(strstr(harness_text(rec, "sentence"), "started automatically"));
+    assert_int_equal(iso_time(harness_text(rec, "end")) - iso_time(harness_text(rec, "start")), 20 * 60);
     cJSON_Delete(json);
     if (!wait_plug(d, 1, 5000))
         fail_msg("the plug never switched on\n%s", harness_log(d));
