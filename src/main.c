@@ -1,4 +1,5 @@
 /* balkonsolard: the command line. Everything else lives in libbalkon. */
+#include "balkon/auth_cli.h"
 #include "balkon/config.h"
 #include "balkon/daemon.h"
 #include "balkon/log.h"
@@ -15,6 +16,8 @@ static void usage(FILE *out)
             "Usage: balkonsolard --config FILE [options]\n"
             "       balkonsolard simulate --config FILE [options]   replay days with a battery size\n"
             "                                                     and compare strategies (--help)\n"
+            "       balkonsolard password [--config FILE] [--db FILE] set the login password (stdin)\n"
+            "       balkonsolard token NAME [--config FILE] [--db FILE] print a new API token\n"
             "\n"
             "Energy manager for balcony solar with a home battery.\n"
             "\n"
@@ -46,6 +49,8 @@ int main(int argc, char **argv)
     };
     if (argc > 1 && strcmp(argv[1], "simulate") == 0)
         return balkon_replay_main(argc - 1, argv + 1);
+    if (argc > 1 && (strcmp(argv[1], "password") == 0 || strcmp(argv[1], "token") == 0))
+        return balkon_auth_cli_main(argc - 1, argv + 1);
     struct balkon_daemon_options options = {0};
     int check_only = 0;
     int opt;

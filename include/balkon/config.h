@@ -230,6 +230,9 @@ struct balkon_config {
     struct {
         char listen[64];
         int64_t max_body_bytes;
+        bool read_without_login;
+        char allowed_hosts[512]; /* comma-separated host names, beyond the built-in ones */
+        int64_t session_days;
     } http;
     struct {
         bool enabled;

@@ -248,6 +248,54 @@ void balkon_plan_record_free(struct balkon_plan_record *plan);
  * only serve to look back a few days). Returns the number deleted or an error. */
 int balkon_store_plans_prune(struct balkon_store *store, int64_t before_ms);
 
+/* --- Login (src/store/auth.c) ----------------------------------------------------- */
+
+#define BALKON_STORE_DIGEST_SIZE 65 /* SHA-256 as hex + NUL */
+
+/* The password's hash into hash (size bytes). BALKON_E_NOTFOUND when none is set yet. */
+int balkon_store_password_get(struct balkon_store *store, char *hash, size_t size);
+/* Sets (or replaces) the password's hash. */
+int balkon_store_password_set(struct balkon_store *store, const char *hash, int64_t now_ms);
+
+struct balkon_session_record {
+    char digest[BALKON_STORE_DIGEST_SIZE]; /* SHA-256 of the cookie's value */
+    char csrf[80];                         /* the token browser writes must echo */
+    int64_t created_ts_ms;
+    int64_t last_seen_ts_ms;
+    int64_t expires_ts_ms;
+};
+
+int balkon_store_session_add(struct balkon_store *store, const struct balkon_session_record *session);
+/* The session with this digest that has not expired at now_ms; BALKON_E_NOTFOUND otherwise. */
+int balkon_store_session_get(struct balkon_store *store, const char *digest, int64_t now_ms,
+                             struct balkon_session_record *out);
+/* Moves a session's last use and expiry forward. */
+int balkon_store_session_touch(struct balkon_store *store, const char *digest, int64_t last_seen_ts_ms,
+                               int64_t expires_ts_ms);
+int balkon_store_session_delete(struct balkon_store *store, const char *digest);
+/* Deletes every session but keep (NULL: every one), after a password change. */
+int balkon_store_sessions_delete_others(struct balkon_store *store, const char *keep);
+/* Deletes the sessions that expired before now_ms. */
+int balkon_store_sessions_prune(struct balkon_store *store, int64_t now_ms);
+
+struct balkon_token_record {
+    int64_t id;
+    char name[64];
+    int64_t created_ts_ms;
+    int64_t last_used_ts_ms; /* 0 = never */
+};
+
+/* Adds an API token by its digest; *id_out gets its id. */
+int balkon_store_token_add(struct balkon_store *store, const char *name, const char *digest,
+                           int64_t now_ms, int64_t *id_out);
+/* The token with this digest; BALKON_E_NOTFOUND when there is none. */
+int balkon_store_token_find(struct balkon_store *store, const char *digest, struct balkon_token_record *out);
+int balkon_store_token_touch(struct balkon_store *store, int64_t id, int64_t now_ms);
+/* Every token, oldest first. The caller frees *out. */
+int balkon_store_token_list(struct balkon_store *store, struct balkon_token_record **out, size_t *count);
+/* BALKON_E_NOTFOUND when there is no token with this id. */
+int balkon_store_token_delete(struct balkon_store *store, int64_t id);
+
 /* Size of the database file plus its WAL, in bytes. */
 int64_t balkon_store_size_bytes(struct balkon_store *store);
 

@@ -7,6 +7,7 @@
 #include "balkon/provider.h"
 #include "balkon/timeutil.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -507,12 +508,27 @@ static void check_http(const void *object, const char *path, struct balkon_confi
         port < 0 || port > 65535)
         cfg_error(errors, path, "listen", "must be ADDRESS:PORT like \"0.0.0.0:8080\", got \"%s\"",
                   http->listen);
+    /* Names only: letters, digits, '-', '.', separated by commas and optional spaces. */
+    for (const char *c = http->allowed_hosts; *c; c++) {
+        if (!isalnum((unsigned char)*c) && !strchr("-., ", *c)) {
+            cfg_error(errors, path, "allowed_hosts",
+                      "must be host names separated by commas (letters, digits, '-' and '.'), got '%c' in \"%s\"",
+                      *c, http->allowed_hosts);
+            break;
+        }
+    }
 }
 static const struct cfg_row http_rows[] = {
     STR(http_t, "listen", listen, "\"127.0.0.1:8080\"", CFG_RESTART,
         "Address and port of the dashboard and API. \"0.0.0.0:8080\" to reach it from the LAN; port 0 picks a free one."),
     INT(http_t, "max_body_bytes", max_body_bytes, "65536", 1024, 1048576, 0, "B",
         "Largest request body accepted; larger ones get 413."),
+    BOOL(http_t, "read_without_login", read_without_login, "false", 0,
+         "Whether the dashboard and the API's GET answers may be read without logging in. Every change (config, commands, strategy, plugs, tokens) always needs a login or an API token."),
+    STR(http_t, "allowed_hosts", allowed_hosts, "\"\"", 0,
+        "Host names the dashboard may be reached by, comma-separated (e.g. \"balkon.example.net\"), besides IP addresses, localhost and this machine's name (NAME, NAME.local, NAME.lan, NAME.home.arpa, NAME.fritz.box). Requests naming another host get 403: this stops DNS-rebinding attacks from web pages."),
+    INT(http_t, "session_days", session_days, "30", 1, 365, 0, "d",
+        "A login stays valid this many days after its last use."),
 };
 TABLE(http_table, http_rows, check_http);
 

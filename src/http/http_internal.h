@@ -13,6 +13,7 @@
 struct MHD_Connection;
 struct MHD_Response;
 struct http_events;
+struct http_auth;
 
 #define HTTP_MAX_DEVICES 48
 
@@ -37,6 +38,17 @@ struct http_state {
     struct ev_config_replaced config_reply; /* the daemon's answer to the last PUT /config */
     struct balkon_config_errors *config_errors; /* its problems, copied (owned, allocated) */
     struct http_events *events;            /* the GET /api/v1/events streams */
+    struct http_auth *auth;                /* login state: setup code, rate limits (auth.c) */
+};
+
+/* Who sent a request, as far as the server could tell (auth.c). */
+enum http_auth_via { HTTP_AUTH_NONE, HTTP_AUTH_SESSION, HTTP_AUTH_TOKEN };
+
+struct http_identity {
+    enum http_auth_via via;
+    char session_digest[65]; /* HTTP_AUTH_SESSION: the session's key */
+    char csrf[80];           /* HTTP_AUTH_SESSION: what browser writes must echo */
+    int64_t token_id;        /* HTTP_AUTH_TOKEN */
 };
 
 struct http_request {
@@ -46,6 +58,9 @@ struct http_request {
     struct MHD_Connection *connection;
     const char *body;
     size_t body_size;
+    char client_ip[48];                 /* the peer's address as text */
+    const struct http_identity *identity;
+    void *server_ctx;                   /* the server's per-request context (http_defer) */
 };
 
 struct http_response {
@@ -57,6 +72,9 @@ struct http_response {
     const char *cache_control;
     char etag[24];           /* "" for none */
     char allow[48];          /* Allow header for 405 */
+    char set_cookie[200];    /* Set-Cookie header; "" for none */
+    unsigned retry_after_s;  /* Retry-After header (429); 0 for none */
+    bool deferred;           /* set by http_defer: the answer comes later */
     struct MHD_Response *stream; /* a response the handler made itself (an event stream, or
                                   * one with headers of its own); when set, queued as is with
                                   * status (plus the common headers) and destroyed by the server;
@@ -66,11 +84,74 @@ struct http_response {
 typedef void (*http_handler)(struct http_state *state, const struct http_request *request,
                              struct http_response *response);
 
+/* Who may use a route. */
+enum http_access {
+    HTTP_ACCESS_PUBLIC,  /* anyone (health, the login itself) */
+    HTTP_ACCESS_READ,    /* logged in, or anyone with http.read_without_login */
+    HTTP_ACCESS_LOGIN,   /* logged in, even to read (the token list) */
+    HTTP_ACCESS_WRITE,   /* logged in; a browser session must also pass the CSRF check */
+};
+
 struct http_route {
     const char *method;
     const char *path;
     http_handler handler;
+    enum http_access access;
 };
+
+/* --- Login (auth.c, api_auth.c) ------------------------------------------------------- */
+
+/* Makes the login state: caches whether a password is set and, when none is, writes a
+ * fresh setup code to a file beside the database (logged: its path, never the code).
+ * NULL when out of memory. */
+struct http_auth *http_auth_new(struct http_state *state);
+void http_auth_free(struct http_auth *auth);
+
+/* Whether a request naming host (the Host header, may be NULL) may be served: IP
+ * addresses, localhost, this machine's names and http.allowed_hosts. */
+bool http_auth_host_allowed(const struct http_auth *auth, const char *host);
+
+/* Works out who sent the request (bearer token or session cookie). */
+void http_auth_identify(struct http_state *state, struct MHD_Connection *connection,
+                        struct http_identity *identity);
+
+/* Whether the request may use a route with this access; if not, fills response (401 or
+ * 403, with the reason) and returns false. */
+bool http_auth_check(struct http_state *state, const struct http_request *request,
+                     enum http_access access, struct http_response *response);
+
+/* Login attempts per client address: false (and a 429 in response) when the address has
+ * used up its attempts; otherwise counts one. A success forgets the address's attempts. */
+bool http_auth_attempt(struct http_auth *auth, const char *client_ip, struct http_response *response);
+void http_auth_attempt_succeeded(struct http_auth *auth, const char *client_ip);
+
+/* Whether a password is set (re-read from the store until one is: the CLI may set it
+ * while the daemon runs). */
+bool http_auth_password_set(struct http_auth *auth);
+/* Whether code is the current setup code (constant time); false when there is none. */
+bool http_auth_setup_code_ok(const struct http_auth *auth, const char *code);
+/* Where the setup code is written ("" once a password is set). */
+const char *http_auth_setup_code_path(const struct http_auth *auth);
+/* A password was set: forgets and deletes the setup code. */
+void http_auth_password_changed(struct http_auth *auth);
+
+/* Starts a session: stores it and sets the cookie on response; csrf gets the session's
+ * CSRF token. Returns 0 or an error (logged, and a 500 in response). */
+int http_auth_session_start(struct http_state *state, struct http_response *response,
+                            char csrf[80]);
+/* Clears the session cookie on response. */
+void http_auth_cookie_clear(struct http_response *response);
+
+/* --- Deferred answers (server.c) ------------------------------------------------------ */
+
+/* Answers a request later, after slow work (a password hash) ran on libuv's thread pool:
+ * work(arg) runs there and must touch nothing but arg; then done(state, arg, response)
+ * runs on the loop, fills the answer and frees arg. The connection waits, suspended, and
+ * the handler returns at once. arg is owned by the deferral from this call on. */
+void http_defer(struct http_state *state, const struct http_request *request,
+                struct http_response *response, void (*work)(void *arg),
+                void (*done)(struct http_state *state, void *arg, struct http_response *response),
+                void *arg);
 
 /* Routes a request to its handler: 404 for an unknown path, 405 (with Allow) for a known
  * path and another method, static assets for everything outside /api/. */
@@ -135,6 +216,14 @@ void api_notifications_get(struct http_state *, const struct http_request *, str
 void api_metrics_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_notifications_channels_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_notifications_test_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_setup_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_login_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_logout_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_password_put(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_tokens_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_tokens_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_token_delete(struct http_state *, const struct http_request *, struct http_response *);
 
 /* The bodies of GET status, devices, control, loads and providers, built in one place for
  * the GET answer and the event stream. Each returns a new tree (the caller deletes it);

@@ -11,34 +11,42 @@
 #include <string.h>
 
 static const struct http_route routes[] = {
-    {"GET", "/api/v1/health", api_health_get},
-    {"GET", "/metrics", api_metrics_get},
-    {"GET", "/api/v1/status", api_status_get},
-    {"GET", "/api/v1/series", api_series_get},
-    {"GET", "/api/v1/devices", api_devices_get},
-    {"GET", "/api/v1/config", api_config_get},
-    {"PUT", "/api/v1/config", api_config_put},
-    {"GET", "/api/v1/events", api_events_get},
-    {"GET", "/api/v1/system", api_system_get},
-    {"GET", "/api/v1/notifications", api_notifications_get},
-    {"GET", "/api/v1/notifications/channels", api_notifications_channels_get},
-    {"POST", "/api/v1/notifications/test", api_notifications_test_post},
-    {"GET", "/api/v1/prices", api_prices_get},
-    {"GET", "/api/v1/forecast/solar", api_forecast_solar_get},
-    {"GET", "/api/v1/forecast/solar/accuracy", api_forecast_accuracy_get},
-    {"GET", "/api/v1/signal", api_signal_get},
-    {"GET", "/api/v1/providers", api_providers_get},
-    {"GET", "/api/v1/forecast/load", api_forecast_load_get},
-    {"GET", "/api/v1/plan", api_plan_get},
-    {"GET", "/api/v1/strategy", api_strategy_get},
-    {"PUT", "/api/v1/strategy", api_strategy_put},
-    {"GET", "/api/v1/savings", api_savings_get},
-    {"POST", "/api/v1/devices/{id}/command", api_device_command_post},
-    {"GET", "/api/v1/commands", api_commands_get},
-    {"GET", "/api/v1/control", api_control_get},
-    {"GET", "/api/v1/loads", api_loads_get},
-    {"POST", "/api/v1/loads/{id}/override", api_load_override_post},
-    {"GET", "/api/v1/recommendations", api_recommendations_get},
+    {"GET", "/api/v1/health", api_health_get, HTTP_ACCESS_PUBLIC},
+    {"GET", "/api/v1/auth", api_auth_get, HTTP_ACCESS_PUBLIC},
+    {"POST", "/api/v1/auth/setup", api_auth_setup_post, HTTP_ACCESS_PUBLIC},
+    {"POST", "/api/v1/auth/login", api_auth_login_post, HTTP_ACCESS_PUBLIC},
+    {"POST", "/api/v1/auth/logout", api_auth_logout_post, HTTP_ACCESS_PUBLIC},
+    {"PUT", "/api/v1/auth/password", api_auth_password_put, HTTP_ACCESS_WRITE},
+    {"GET", "/api/v1/auth/tokens", api_auth_tokens_get, HTTP_ACCESS_LOGIN},
+    {"POST", "/api/v1/auth/tokens", api_auth_tokens_post, HTTP_ACCESS_WRITE},
+    {"DELETE", "/api/v1/auth/tokens/{id}", api_auth_token_delete, HTTP_ACCESS_WRITE},
+    {"GET", "/metrics", api_metrics_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/status", api_status_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/series", api_series_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/devices", api_devices_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/config", api_config_get, HTTP_ACCESS_READ},
+    {"PUT", "/api/v1/config", api_config_put, HTTP_ACCESS_WRITE},
+    {"GET", "/api/v1/events", api_events_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/system", api_system_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/notifications", api_notifications_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/notifications/channels", api_notifications_channels_get, HTTP_ACCESS_READ},
+    {"POST", "/api/v1/notifications/test", api_notifications_test_post, HTTP_ACCESS_WRITE},
+    {"GET", "/api/v1/prices", api_prices_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/forecast/solar", api_forecast_solar_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/forecast/solar/accuracy", api_forecast_accuracy_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/signal", api_signal_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/providers", api_providers_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/forecast/load", api_forecast_load_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/plan", api_plan_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/strategy", api_strategy_get, HTTP_ACCESS_READ},
+    {"PUT", "/api/v1/strategy", api_strategy_put, HTTP_ACCESS_WRITE},
+    {"GET", "/api/v1/savings", api_savings_get, HTTP_ACCESS_READ},
+    {"POST", "/api/v1/devices/{id}/command", api_device_command_post, HTTP_ACCESS_WRITE},
+    {"GET", "/api/v1/commands", api_commands_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/control", api_control_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/loads", api_loads_get, HTTP_ACCESS_READ},
+    {"POST", "/api/v1/loads/{id}/override", api_load_override_post, HTTP_ACCESS_WRITE},
+    {"GET", "/api/v1/recommendations", api_recommendations_get, HTTP_ACCESS_READ},
 };
 
 /* Whether path matches pattern, where a "{id}" segment matches one non-empty segment
@@ -74,7 +82,8 @@ void http_route(struct http_state *state, const struct http_request *request_in,
             continue;
         if (strcmp(routes[i].method, request->method) == 0 ||
             (strcmp(request->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
-            routes[i].handler(state, request, response);
+            if (http_auth_check(state, request, routes[i].access, response))
+                routes[i].handler(state, request, response);
             return;
         }
         path_known = true;
@@ -94,6 +103,7 @@ void http_route(struct http_state *state, const struct http_request *request_in,
             snprintf(response->allow, sizeof response->allow, "GET, HEAD");
             return;
         }
+        /* The dashboard's files are public: its shell must load to show the login. */
         if (http_serve_asset(request, response))
             return;
     }

@@ -44,12 +44,25 @@ struct http_server {
     bool wake_pending; /* a stream was resumed: MHD must run again */
 };
 
+/* A request whose answer is computed on libuv's thread pool (http_defer). */
+struct deferral {
+    uv_work_t work_req;
+    struct http_server *server;
+    struct MHD_Connection *connection;
+    void (*work)(void *arg);
+    void (*done)(struct http_state *state, void *arg, struct http_response *response);
+    void *arg;
+    struct http_response reply;
+    bool finished;
+};
+
 /* Per-request context, allocated on the first call of the access handler and freed in
  * the request-completed callback. */
 struct request_ctx {
     char *body;
     size_t body_size;
     bool too_large;
+    struct deferral *deferral; /* owned; set while a deferred answer is pending or ready */
 };
 
 static void run_mhd(struct http_server *server);
@@ -110,11 +123,79 @@ static enum MHD_Result send_response(struct MHD_Connection *connection,
         MHD_add_response_header(response, "ETag", reply->etag);
     if (reply->allow[0])
         MHD_add_response_header(response, "Allow", reply->allow);
+    if (reply->set_cookie[0])
+        MHD_add_response_header(response, "Set-Cookie", reply->set_cookie);
+    if (reply->retry_after_s) {
+        char seconds[16];
+        snprintf(seconds, sizeof seconds, "%u", reply->retry_after_s);
+        MHD_add_response_header(response, "Retry-After", seconds);
+    }
+    if (reply->status == 401)
+        MHD_add_response_header(response, "WWW-Authenticate", "Bearer realm=\"balkonsolar\"");
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
     enum MHD_Result result = MHD_queue_response(connection, (unsigned)reply->status, response);
     MHD_destroy_response(response);
     return result;
+}
+
+static void deferral_work_cb(uv_work_t *req)
+{
+    struct deferral *deferral = req->data;
+    deferral->work(deferral->arg);
+}
+
+static void deferral_after_cb(uv_work_t *req, int status)
+{
+    struct deferral *deferral = req->data;
+    deferral->done(&deferral->server->state, deferral->arg, &deferral->reply);
+    deferral->finished = true;
+    /* MHD calls access_cb again for this request, which sends the reply. */
+    MHD_resume_connection(deferral->connection);
+    wake_cb(deferral->server);
+}
+
+void http_defer(struct http_state *state, const struct http_request *request,
+                struct http_response *response, void (*work)(void *arg),
+                void (*done)(struct http_state *state, void *arg, struct http_response *response),
+                void *arg)
+{
+    struct http_server *server = (struct http_server *)state; /* state is its first member */
+    struct request_ctx *ctx = request->server_ctx;
+    struct deferral *deferral = calloc(1, sizeof *deferral);
+    if (!deferral) {
+        work(arg); /* out of memory: answer now, on the loop */
+        done(state, arg, response);
+        return;
+    }
+    deferral->server = server;
+    deferral->connection = request->connection;
+    deferral->work = work;
+    deferral->done = done;
+    deferral->arg = arg;
+    deferral->work_req.data = deferral;
+    if (uv_queue_work(state->ctx->loop, &deferral->work_req, deferral_work_cb, deferral_after_cb) < 0) {
+        free(deferral);
+        work(arg);
+        done(state, arg, response);
+        return;
+    }
+    ctx->deferral = deferral;
+    response->deferred = true;
+}
+
+static void client_ip(struct MHD_Connection *connection, char *out, size_t size)
+{
+    snprintf(out, size, "?");
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!info || !info->client_addr)
+        return;
+    const struct sockaddr *addr = info->client_addr;
+    if (addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out, (socklen_t)size);
+    else if (addr->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, out, (socklen_t)size);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, const char *url,
@@ -148,19 +229,46 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         return MHD_YES;
     }
 
+    if (ctx->deferral) {
+        if (!ctx->deferral->finished)
+            return MHD_YES; /* a spurious call while suspended */
+        struct http_response reply = ctx->deferral->reply;
+        free(ctx->deferral);
+        ctx->deferral = NULL;
+        log_debug("http", "%s %s: %d", method, url, reply.status);
+        return send_response(connection, &reply);
+    }
+
     struct http_response reply = {0};
+    const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    if (!http_auth_host_allowed(server->state.auth, host)) {
+        http_reply_error(&reply, 403,
+                         "Host \"%.100s\" is not allowed: add it to http.allowed_hosts (this guards against DNS rebinding)",
+                         host);
+        log_warn("http", "refused %s %s for Host \"%.100s\" (not in http.allowed_hosts)", method, url, host);
+        return send_response(connection, &reply);
+    }
     if (ctx->too_large) {
         http_reply_error(&reply, 413, "request body larger than %lld bytes (http.max_body_bytes)",
                          (long long)server->state.ctx->config->http.max_body_bytes);
     } else {
+        struct http_identity identity;
+        http_auth_identify(&server->state, connection, &identity);
         struct http_request request = {
             .method = method,
             .path = url,
             .connection = connection,
             .body = ctx->body ? ctx->body : "",
             .body_size = ctx->body_size,
+            .identity = &identity,
+            .server_ctx = ctx,
         };
+        client_ip(connection, request.client_ip, sizeof request.client_ip);
         http_route(&server->state, &request, &reply);
+        if (reply.deferred) {
+            MHD_suspend_connection(connection);
+            return MHD_YES;
+        }
         /* A matching ETag turns the answer into a bodiless 304. */
         const char *if_none_match =
             MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "If-None-Match");
@@ -187,6 +295,10 @@ static void completed_cb(void *cls, struct MHD_Connection *connection, void **co
 {
     struct request_ctx *ctx = *con_cls;
     if (ctx) {
+        /* A deferral's reply is ready by now (a suspended request never completes). */
+        if (ctx->deferral && !ctx->deferral->reply.body_static)
+            free(ctx->deferral->reply.body);
+        free(ctx->deferral);
         free(ctx->body);
         free(ctx);
         *con_cls = NULL;
@@ -411,7 +523,10 @@ static int http_start(struct balkon_ctx *ctx, void **out)
         return BALKON_E_IO;
     }
     server->state.events = http_events_new(&server->state, ctx->loop, wake_cb, server);
-    if (!server->state.events) {
+    server->state.auth = http_auth_new(&server->state);
+    if (!server->state.events || !server->state.auth) {
+        http_events_free(server->state.events);
+        http_auth_free(server->state.auth);
         MHD_stop_daemon(server->daemon);
         free(server->state.config_errors);
         free(server);
@@ -463,6 +578,7 @@ static void http_free(void *state)
     /* The epoll fd belongs to MHD: it may be closed only after the poll handle is. */
     MHD_stop_daemon(server->daemon);
     http_events_free(server->state.events); /* after MHD released the streams */
+    http_auth_free(server->state.auth);
     free(server->state.config_errors);
     free(server);
 }

@@ -190,6 +190,30 @@ static const struct migration migrations[] = {
      "  cost_self_consumption REAL NOT NULL,"
      "  PRIMARY KEY (plan_id, slot_ts_ms)"
      ") STRICT, WITHOUT ROWID;"},
+    /* version 4 */
+    {"login: the password hash, sessions and API tokens",
+     /* Only digests of sessions and tokens are kept (SHA-256 of 256 random bits), never the
+      * secrets themselves; the password only as its yescrypt hash. One password per
+      * installation: the row with id 1. */
+     "CREATE TABLE auth_password ("
+     "  id INTEGER PRIMARY KEY CHECK (id = 1),"
+     "  hash TEXT NOT NULL,"
+     "  set_ts_ms INTEGER NOT NULL"
+     ") STRICT;"
+     "CREATE TABLE auth_sessions ("
+     "  digest TEXT PRIMARY KEY,"
+     "  csrf TEXT NOT NULL,"
+     "  created_ts_ms INTEGER NOT NULL,"
+     "  last_seen_ts_ms INTEGER NOT NULL,"
+     "  expires_ts_ms INTEGER NOT NULL"
+     ") STRICT, WITHOUT ROWID;"
+     "CREATE TABLE auth_tokens ("
+     "  id INTEGER PRIMARY KEY,"
+     "  name TEXT NOT NULL,"
+     "  digest TEXT NOT NULL UNIQUE,"
+     "  created_ts_ms INTEGER NOT NULL,"
+     "  last_used_ts_ms INTEGER"
+     ") STRICT;"},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))
