@@ -8,7 +8,7 @@
 //
 // scripts/build-web.sh writes web/sw.js from this file, filling in the version (a hash of the
 // bundle, so a new bundle installs a new worker) and the list of shell files.
-const VERSION = "e81e40ce3cd4";
+const VERSION = "6318d8fcdf11";
 const SHELL = ["/","/index.html","/manifest.webmanifest","/icons/icon.svg","/icons/icon-192.png","/dist/app.css","/dist/app.js","/dist/chunks/uPlot.esm-EZLMJVM6.js"];
 const SHELL_CACHE = `balkon-shell-${VERSION}`;
 const API_CACHE = 'balkon-api-v1';
@@ -85,6 +85,8 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || url.pathname === '/api/v1/events') return;
+  // Who is logged in (and the session's CSRF token) must come fresh from the daemon.
+  if (url.pathname.startsWith('/api/v1/auth')) return;
   if (url.pathname.startsWith('/api/')) event.respondWith(api(request, url));
   else event.respondWith(shell(request, url));
 });

@@ -330,6 +330,7 @@ describe('dashboard', { timeout: 280000 }, () => {
     assert.ok(devices.some((d) => d.id === 'demo-plug'), 'the demo has no demo-plug');
     const page = await session.newPage();
     await page.goto('/');
+    await session.login(page); // switching is a change: it needs a login
     await openView(page, 'devices');
     for (const device of devices) {
       const row = await waitForTestId(page, `device-${device.id}`);
@@ -413,6 +414,7 @@ describe('dashboard', { timeout: 280000 }, () => {
     const page = await session.newPage();
     const isConfigPut = (r) => new URL(r.url()).pathname === '/api/v1/config' && r.request().method() === 'PUT';
     await page.goto('/');
+    await session.login(page);
     await openView(page, 'settings');
 
     // An invalid capacity: the server refuses it and the page says why, next to the field.

@@ -7,7 +7,7 @@
 // closes the browser and stops the daemon; if the test process dies first, an exit handler
 // kills the daemon and removes its directory, and playwright kills the browser it launched.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -141,6 +141,8 @@ export class Daemon {
     this.child = null;
     this.port = 0;
     this.exit = null; // {code, signal} once it ended
+    this.password = null; // the login password, set with `balkonsolard password` before start
+    this.token = null; // an API token for api(), made with `balkonsolard token`
   }
 
   get url() {
@@ -159,13 +161,22 @@ export class Daemon {
     return this.log().split('\n').slice(-lines).join('\n');
   }
 
-  static async start({ name = 'daemon', overrides = {}, attempts = 3 } = {}) {
+  // withPassword: false starts the daemon as on first start (no password, no token), so
+  // the dashboard asks for the setup code.
+  static async start({ name = 'daemon', overrides = {}, attempts = 3, withPassword = true } = {}) {
     const binary = process.env.BALKONSOLARD;
     if (!binary) throw new Error('BALKONSOLARD is not set (run the browser tests through ctest)');
     if (!fs.existsSync(binary)) throw new Error(`BALKONSOLARD=${binary} does not exist`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'balkon-browser-'));
     const daemon = new Daemon(dir, name);
     live.add(daemon);
+    if (withPassword) {
+      // As the owner would from a shell: the password on stdin, the token printed.
+      daemon.password = 'balcony-test-password';
+      execFileSync(binary, ['password', '--db', daemon.dbPath], { input: `${daemon.password}\n`, stdio: ['pipe', 'ignore', 'pipe'] });
+      daemon.token = execFileSync(binary, ['token', 'browser-tests', '--db', daemon.dbPath],
+        { stdio: ['ignore', 'pipe', 'pipe'] }).toString().trim();
+    }
     let lastError;
     for (let attempt = 1; attempt <= attempts; attempt++) {
       try {
@@ -215,10 +226,13 @@ export class Daemon {
   }
 
   // JSON from the daemon's API; throws on a non-2xx status unless allowError.
-  async api(pathname, { method = 'GET', body, allowError = false } = {}) {
+  // Sends the daemon's API token unless token is given (null: none).
+  async api(pathname, { method = 'GET', body, allowError = false, token = this.token } = {}) {
+    const headers = body === undefined ? {} : { 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = `Bearer ${token}`;
     const response = await fetch(this.url + pathname, {
       method,
-      headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+      headers,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(10000),
     });
@@ -315,6 +329,18 @@ export class Session {
     page.errors = [];
     page.on('pageerror', (err) => page.errors.push(err.message));
     return page;
+  }
+
+  // Logs the page in through the dashboard's login panel, as a person would.
+  async login(page) {
+    const button = page.locator('[data-testid="login-open"]');
+    const panel = page.locator('[data-testid="login"]');
+    await Promise.race([button.waitFor({ state: 'visible' }), panel.waitFor({ state: 'visible' })]);
+    if (!(await panel.isVisible())) await button.click();
+    await page.locator('[data-testid="login-password"]').fill(this.daemon.password);
+    await page.locator('[data-testid="login-submit"]').click();
+    await page.locator('[data-testid="logout"]').waitFor({ state: 'visible' });
+    await panel.waitFor({ state: 'detached' });
   }
 
   // Closes the pages opened so far (and their connections: an open dashboard holds its event

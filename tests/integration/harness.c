@@ -94,8 +94,24 @@ bool harness_start(struct daemon_proc *d, const char *extra_arg)
     return harness_start_env(d, extra_arg, NULL);
 }
 
+/* Makes an API token in the database with `balkonsolard token`, as a script's owner would. */
+static bool make_token(struct daemon_proc *d)
+{
+    char out[256], err[1024];
+    const char *args[] = {"token", "integration-test", "--db", d->db_path, NULL};
+    if (harness_run_cli_output(args, out, sizeof out, err, sizeof err) != 0 || strncmp(out, "bst_", 4) != 0) {
+        fprintf(stderr, "balkonsolard token failed: %s%s\n", out, err);
+        return false;
+    }
+    snprintf(d->token, sizeof d->token, "%.*s", (int)strcspn(out, "\n"), out);
+    return true;
+}
+
 bool harness_start_env(struct daemon_proc *d, const char *extra_arg, const char *const env[])
 {
+    d->token[0] = '\0';
+    if (!d->anonymous && !make_token(d))
+        return false;
     /* Truncate the log so "listening on" refers to this start. */
     FILE *f = fopen(d->log_path, "w");
     if (f)
@@ -316,6 +332,11 @@ struct http_reply harness_http(struct daemon_proc *d, const char *method, const 
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
     curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
     struct curl_slist *headers = NULL;
+    if (d->token[0]) {
+        char h[128];
+        snprintf(h, sizeof h, "Authorization: Bearer %s", d->token);
+        headers = curl_slist_append(headers, h);
+    }
     if (if_none_match) {
         char h[128];
         snprintf(h, sizeof h, "If-None-Match: %s", if_none_match);

@@ -16,6 +16,8 @@ struct daemon_proc {
     char config_path[300];
     char db_path[300];
     char log_path[300];
+    char token[96];      /* the API token harness_http sends; made by harness_start */
+    bool anonymous;      /* set before harness_start: no token, requests go unauthenticated */
 };
 
 struct http_reply {

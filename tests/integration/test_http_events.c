@@ -59,6 +59,7 @@ static long now_ms(void)
 
 struct stream {
     CURL *easy;
+    struct curl_slist *headers; /* the API token */
     char *text; /* everything received, NUL-terminated */
     size_t size;
     bool done; /* the server ended the stream or the connection failed */
@@ -96,6 +97,10 @@ static void stream_open(struct stream *s, struct daemon_proc *d)
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     curl_easy_setopt(s->easy, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    char authorization[128];
+    snprintf(authorization, sizeof authorization, "Authorization: Bearer %s", d->token);
+    s->headers = curl_slist_append(NULL, authorization);
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
     curl_multi_add_handle(multi, s->easy);
 }
 
@@ -105,6 +110,7 @@ static void stream_close(struct stream *s)
         curl_multi_remove_handle(multi, s->easy);
         curl_easy_cleanup(s->easy);
     }
+    curl_slist_free_all(s->headers);
     free(s->text);
     memset(s, 0, sizeof *s);
 }

@@ -10,6 +10,8 @@
 #include <cmocka.h>
 
 #include "balkon/daemon.h"
+#include "balkon/secret.h"
+#include "balkon/store.h"
 
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
@@ -25,6 +27,19 @@
 #include <unistd.h>
 
 static char dir[64], db_path[128], log_path[128];
+static char token[BALKON_TOKEN_TEXT_SIZE]; /* an API token, stored before the daemon starts */
+
+static void add_token(void)
+{
+    struct balkon_store_options options = {.path = db_path};
+    struct balkon_store *store;
+    char why[256], digest[BALKON_DIGEST_HEX_SIZE];
+    assert_int_equal(balkon_store_open(&options, &store, why, sizeof why), 0);
+    assert_int_equal(balkon_secret_token("bst_", token), 0);
+    assert_int_equal(balkon_secret_digest(token, digest), 0);
+    assert_int_equal(balkon_store_token_add(store, "test", digest, 0, NULL), 0);
+    balkon_store_close(store);
+}
 
 static void sleep_ms(int ms)
 {
@@ -85,9 +100,14 @@ static long request(int port, const char *method, const char *path, const char *
     curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
     if (body)
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+    char authorization[128];
+    snprintf(authorization, sizeof authorization, "Authorization: Bearer %s", token);
+    struct curl_slist *headers = curl_slist_append(NULL, authorization);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     long status = 0;
     if (curl_easy_perform(curl) == CURLE_OK)
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     return status;
 }
@@ -98,6 +118,7 @@ static void test_put_without_a_config_file_is_409(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(db_path, sizeof db_path, "%s/test.db", dir);
     snprintf(log_path, sizeof log_path, "%s/daemon.log", dir);
+    add_token();
     pid_t pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {

@@ -743,8 +743,8 @@ static void test_fresh_database_has_latest_schema(void **state)
 {
     struct fixture *f = *state;
     struct balkon_store *store = open_store(f);
-    assert_int_equal(balkon_store_schema_latest(), 3);
-    assert_int_equal(balkon_store_schema_version(store), 3);
+    assert_int_equal(balkon_store_schema_latest(), 4);
+    assert_int_equal(balkon_store_schema_version(store), 4);
 
     sqlite3 *db = peer_open(f->path);
     assert_int_equal(peer_int(db, "SELECT count(*) FROM pragma_table_list WHERE name = 'signals'"

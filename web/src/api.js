@@ -3,6 +3,14 @@
 const listeners = new Set();
 export const onCacheAnswer = (fn) => listeners.add(fn);
 
+// The session's CSRF token (from the login answer or GET /auth), sent with every change; the
+// session cookie itself is HttpOnly and never seen here. A 401 tells the listeners that a
+// login is needed.
+let csrf = null;
+export const setCsrf = (token) => { csrf = token || null; };
+const unauthorized = new Set();
+export const onUnauthorized = (fn) => unauthorized.add(fn);
+
 export class ApiError extends Error {
   constructor(status, body, path) {
     super(body?.error || `HTTP ${status}`);
@@ -18,6 +26,7 @@ async function request(method, path, body) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
+  if (method !== 'GET' && csrf) init.headers['X-CSRF-Token'] = csrf;
   const response = await fetch(`/api/v1${path}`, init);
   if (method === 'GET') {
     const cached = response.headers.get('X-Balkon-Cache') === '1';
@@ -29,6 +38,7 @@ async function request(method, path, body) {
   } catch {
     /* a body that is not JSON: the status says enough */
   }
+  if (response.status === 401 && !path.startsWith('/auth/')) for (const fn of unauthorized) fn(path);
   if (!response.ok) throw new ApiError(response.status, json, path);
   return json;
 }
@@ -36,6 +46,7 @@ async function request(method, path, body) {
 export const get = (path) => request('GET', path);
 export const put = (path, body) => request('PUT', path, body);
 export const post = (path, body) => request('POST', path, body);
+export const del = (path) => request('DELETE', path);
 // GET that answers null for 404 (endpoints that may not exist yet or have nothing yet).
 export const getOptional = (path) => get(path).catch((e) => {
   if (e instanceof ApiError && e.status === 404) return null;

@@ -3,7 +3,8 @@
 import { useEffect, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { lang, onLang, setLang, t } from './i18n.js';
-import { getState, subscribe } from './store.js';
+import { getState, openLogin, subscribe } from './store.js';
+import { post } from './api.js';
 import { icon } from './icons.js';
 import { fmtTimeSec } from './fmt.js';
 import { LiveView } from './views/live.js';
@@ -13,6 +14,7 @@ import { SavingsView } from './views/savings.js';
 import { DevicesView } from './views/devices.js';
 import { NotificationsView } from './views/notifications.js';
 import { SettingsView } from './views/settings.js';
+import { LoginPanel } from './views/login.js';
 
 export const VIEWS = {
   live: LiveView, plan: PlanView, history: HistoryView, savings: SavingsView,
@@ -67,6 +69,20 @@ function OfflineBanner({ s }) {
   </div>`;
 }
 
+// Log in (opens the login panel) or log out (ends the session, forgets the cached answers).
+function AuthButton({ auth }) {
+  if (!auth) return null;
+  if (auth.logged_in && auth.via !== 'session') return null; // a token's page: nothing to end
+  const logout = async () => {
+    await post('/auth/logout').catch(() => {});
+    await globalThis.caches?.delete('balkon-api-v1').catch(() => {});
+    location.reload();
+  };
+  return auth.logged_in
+    ? html`<button type="button" class="tool" data-testid="logout" onClick=${logout} aria-label=${t('login.logout')} title=${t('login.logout')}>${icon('unlock')}</button>`
+    : html`<button type="button" class="tool" data-testid="login-open" onClick=${() => openLogin(true)} aria-label=${t('login.title')} title=${t('login.title')}>${icon('lock')}</button>`;
+}
+
 export function App() {
   const s = useStore();
   const [route, setRoute] = useState(() => parseRoute(location.hash));
@@ -112,6 +128,7 @@ export function App() {
     <header class="top">
       <div class="brand">${icon('pv')}<span>${s.config?.site?.name || 'BalkonSolar'}</span></div>
       <div class="tools">
+        <${AuthButton} auth=${s.auth} />
         <button type="button" class="tool" data-testid="lang-toggle" onClick=${() => setLang(lang() === 'de' ? 'en' : 'de')}
           aria-label=${t('chrome.langLabel')} lang=${lang() === 'de' ? 'en' : 'de'}>${lang() === 'de' ? 'EN' : 'DE'}</button>
         <button type="button" class="tool" data-testid="theme-toggle" onClick=${toggleTheme}
@@ -127,7 +144,9 @@ export function App() {
     <main id="main" tabindex="-1">
       <${OfflineBanner} s=${s} />
       ${s.error && !s.status && html`<p class="error" role="alert">${t('chrome.unreachable', { e: s.error })}</p>`}
-      <${View} key=${route.name} s=${s} route=${route} themeKey=${themeKey} />
+      ${s.loginOpen && s.auth && html`<${LoginPanel} auth=${s.auth} canClose=${s.auth.read_without_login} />`}
+      ${!(s.loginOpen && s.auth && !s.auth.read_without_login && !s.auth.logged_in) &&
+        html`<${View} key=${route.name} s=${s} route=${route} themeKey=${themeKey} />`}
     </main>
   </div>`;
 }

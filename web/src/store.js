@@ -5,10 +5,12 @@
 // SSE events (docs/api.md, /api/v1/events): status, devices, control, loads, providers carry
 // the body of the GET of the same name; plan carries {id, created, strategy} (we refetch
 // /plan); command and device_online are single happenings.
-import { get, getOptional, query, onCacheAnswer } from './api.js';
+import { get, getOptional, query, onCacheAnswer, onUnauthorized, setCsrf } from './api.js';
 import { localDate, serverNow, setServerClock, setSiteTz, startOfDay } from './fmt.js';
 
 const state = {
+  auth: null, // GET /auth: {password_set, logged_in, via, read_without_login, setup_code_file?}
+  loginOpen: false, // the login (or first-password) panel is shown
   config: null,
   health: null,
   status: null,
@@ -48,6 +50,30 @@ function flush() {
   for (const fn of subscribers) fn(state);
 }
 const set = (patch) => update((s) => Object.assign(s, patch));
+
+// A request came back 401: the login ran out or is missing; ask for it.
+onUnauthorized(() => update((s) => {
+  s.auth = s.auth ? { ...s.auth, logged_in: false, via: 'none' } : s.auth;
+  s.loginOpen = true;
+}));
+
+export async function loadAuth() {
+  try {
+    const auth = await get('/auth');
+    setCsrf(auth.csrf_token);
+    set({ auth, loginOpen: !auth.logged_in && !auth.read_without_login });
+    return auth;
+  } catch {
+    return null; // offline: the cached state shows
+  }
+}
+export const openLogin = (open = true) => set({ loginOpen: open });
+// After a login: the new session's CSRF token, then everything anew (what failed before it).
+export async function loggedIn(csrfToken) {
+  setCsrf(csrfToken);
+  set({ loginOpen: false, error: null });
+  await start();
+}
 
 onCacheAnswer((cached) => {
   if (cached !== state.fromCache) set({ fromCache: cached });
@@ -145,6 +171,8 @@ async function loadSnapshot(full) {
 }
 
 export async function start() {
+  const auth = await loadAuth();
+  if (auth && !auth.logged_in && !auth.read_without_login) return; // the login panel shows
   try {
     const config = await get('/config');
     setSiteTz(config?.site?.timezone);

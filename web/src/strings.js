@@ -1,6 +1,18 @@
 // The dictionary: every user-visible text of the dashboard, English and German.
 // Keys group by view; f.<config path> are the settings' field labels.
 const en = {
+  'login.title': 'Log in', 'login.hint': 'Changes need a login. Enter the BalkonSolar password.',
+  'login.password': 'Password', 'login.submit': 'Log in', 'login.cancel': 'Cancel', 'login.logout': 'Log out',
+  'login.setupTitle': 'Set a password',
+  'login.setupHint': 'No password is set yet. Enter the setup code from the file {file} on the machine that runs BalkonSolar, then choose a password (at least 8 characters).',
+  'login.setupCode': 'Setup code', 'login.newPassword': 'New password', 'login.repeat': 'Repeat the password',
+  'login.setupSubmit': 'Set password', 'login.mismatch': 'The two passwords differ.', 'login.tooMany': '{e}',
+  'access.title': 'Access', 'access.password': 'Password', 'access.current': 'Current password', 'access.new': 'New password',
+  'access.change': 'Change password', 'access.changed': 'Password changed; other browsers have to log in again.',
+  'access.tokens': 'API tokens', 'access.tokensHint': 'For scripts and Home Assistant: send as "Authorization: Bearer TOKEN".',
+  'access.noTokens': 'No tokens yet.', 'access.created': 'made {t}', 'access.lastUsed': 'last used {t}', 'access.neverUsed': 'never used',
+  'access.revoke': 'Revoke', 'access.tokenName': 'Name, e.g. "backup script"', 'access.make': 'Make token',
+  'access.made': 'Token "{name}" made. Copy it now: it is not shown again.',
   'nav.live': 'Live', 'nav.plan': 'Plan', 'nav.history': 'History', 'nav.savings': 'Savings',
   'nav.devices': 'Devices', 'nav.notifications': 'Notifications', 'nav.settings': 'Settings',
   'nav.short.live': 'Live', 'nav.short.plan': 'Plan', 'nav.short.history': 'History', 'nav.short.savings': 'Savings',
@@ -163,6 +175,18 @@ const en = {
 };
 
 const de = {
+  'login.title': 'Anmelden', 'login.hint': 'Änderungen brauchen eine Anmeldung. Gib das BalkonSolar-Passwort ein.',
+  'login.password': 'Passwort', 'login.submit': 'Anmelden', 'login.cancel': 'Abbrechen', 'login.logout': 'Abmelden',
+  'login.setupTitle': 'Passwort festlegen',
+  'login.setupHint': 'Es ist noch kein Passwort gesetzt. Gib den Einrichtungscode aus der Datei {file} auf dem Rechner ein, auf dem BalkonSolar läuft, und wähle ein Passwort (mindestens 8 Zeichen).',
+  'login.setupCode': 'Einrichtungscode', 'login.newPassword': 'Neues Passwort', 'login.repeat': 'Passwort wiederholen',
+  'login.setupSubmit': 'Passwort festlegen', 'login.mismatch': 'Die beiden Passwörter sind verschieden.', 'login.tooMany': '{e}',
+  'access.title': 'Zugang', 'access.password': 'Passwort', 'access.current': 'Aktuelles Passwort', 'access.new': 'Neues Passwort',
+  'access.change': 'Passwort ändern', 'access.changed': 'Passwort geändert; andere Browser müssen sich neu anmelden.',
+  'access.tokens': 'API-Tokens', 'access.tokensHint': 'Für Skripte und Home Assistant: als "Authorization: Bearer TOKEN" senden.',
+  'access.noTokens': 'Noch keine Tokens.', 'access.created': 'erstellt {t}', 'access.lastUsed': 'zuletzt benutzt {t}', 'access.neverUsed': 'nie benutzt',
+  'access.revoke': 'Widerrufen', 'access.tokenName': 'Name, z. B. "Backup-Skript"', 'access.make': 'Token erstellen',
+  'access.made': 'Token "{name}" erstellt. Jetzt kopieren: es wird nicht noch einmal gezeigt.',
   'nav.live': 'Live', 'nav.plan': 'Plan', 'nav.history': 'Verlauf', 'nav.savings': 'Ersparnis',
   'nav.devices': 'Geräte', 'nav.notifications': 'Meldungen', 'nav.settings': 'Einstellungen',
   'nav.short.live': 'Live', 'nav.short.plan': 'Plan', 'nav.short.history': 'Verlauf', 'nav.short.savings': 'Ersparnis',

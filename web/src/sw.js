@@ -84,6 +84,8 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || url.pathname === '/api/v1/events') return;
+  // Who is logged in (and the session's CSRF token) must come fresh from the daemon.
+  if (url.pathname.startsWith('/api/v1/auth')) return;
   if (url.pathname.startsWith('/api/')) event.respondWith(api(request, url));
   else event.respondWith(shell(request, url));
 });

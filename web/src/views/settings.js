@@ -5,6 +5,7 @@
 // at run time (PUT /api/v1/strategy) without touching the config.
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
+import { AccessCard } from './access.js';
 import { t, tOr } from '../i18n.js';
 import { ApiError, get, put } from '../api.js';
 import { loadPlan, reloadConfig } from '../store.js';
@@ -267,6 +268,7 @@ export function SettingsView({ s }) {
   return html`<section class="view settings" data-testid="view-settings" aria-labelledby="h-settings">
     <h1 id="h-settings" class="view-title">${t('nav.settings')}</h1>
     <${StrategySwitch} strategy=${strategy} onChanged=${loadStrategy} />
+    <${AccessCard} auth=${s.auth} />
     <form class="settings-form" onSubmit=${save} noValidate>
       ${SECTIONS.map((sec) => html`<section class="card" key=${sec.id} aria-labelledby=${`h-sec-${sec.id}`}>
         <h2 id=${`h-sec-${sec.id}`}>${t(`settings.section.${sec.id}`)}</h2>
