@@ -15,5 +15,7 @@ host="${listen%:*}"
 echo
 echo "  BalkonSolar demo: open http://${host:-127.0.0.1}:${listen##*:}/ in a browser"
 echo "  (simulated site, a day every 24 minutes; Ctrl+C stops it)"
+echo "  Reading is open; a change (plug, strategy, settings) asks you to log in. On the first"
+echo "  start the dashboard asks for the setup code from build-demo/setup-code to set a password."
 echo
 exec build-demo/balkonsolard --config config/demo.json --db build-demo/demo.db --listen "$listen"

@@ -7,8 +7,13 @@
  *   3  PUT  /api/v1/config                 the daemon's reading of the body (its handler in
  *      src/core/daemon.c is static and writes the config file): minify, parse, put back the
  *      masked secrets from the running config, load the result with the config loader.
+ *   4  POST /api/v1/auth/login             api_auth_login_post (no password set: parse, 409)
+ *   5  POST /api/v1/auth/setup             api_auth_setup_post (a wrong code: parse, 403/429)
+ *   6  PUT  /api/v1/auth/password          api_auth_password_put (parse, 409)
+ * None of these reaches the password hash, so no work is queued on the (never run) loop.
  * Input: byte 0 picks the body's kind, the rest is the body. The state has the demo's
- * device and load, an in-memory store and a bus without subscribers. */
+ * device and load, an in-memory store, a bus without subscribers and the login state (its
+ * setup code in a temporary directory). */
 #include "../../src/http/http_internal.h"
 
 #include "balkon/bus.h"
@@ -46,7 +51,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         fprintf(stderr, "fuzz_api_bodies: %s\n", msg);
         abort();
     }
+    static char dir[] = "/tmp/balkon-fuzz-XXXXXX";
+    if (!mkdtemp(dir))
+        abort();
+    snprintf(config.storage.path, sizeof config.storage.path, "%s/fuzz.db", dir);
     state.ctx = &ctx;
+    state.auth = http_auth_new(&state);
     state.device_count = 1;
     snprintf(state.devices[0].device_id, sizeof state.devices[0].device_id, "demo-battery");
     state.loads.count = 1;
@@ -95,9 +105,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(body, data + 1, size - 1);
     body[size - 1] = '\0';
-    struct http_request request = {.body = body, .body_size = size - 1};
+    static const struct http_identity nobody = {.via = HTTP_AUTH_NONE};
+    struct http_request request = {.body = body, .body_size = size - 1, .identity = &nobody,
+                                   .client_ip = "192.0.2.1"};
     struct http_response response = {0};
-    switch (data[0] & 3) {
+    switch (data[0] % 7) {
     case 0:
         request.method = "POST";
         request.path = "/api/v1/devices/demo-battery/command";
@@ -115,10 +127,27 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         request.path = "/api/v1/strategy";
         api_strategy_put(&state, &request, &response);
         break;
+    case 4:
+        request.method = "POST";
+        request.path = "/api/v1/auth/login";
+        api_auth_login_post(&state, &request, &response);
+        break;
+    case 5:
+        request.method = "POST";
+        request.path = "/api/v1/auth/setup";
+        api_auth_setup_post(&state, &request, &response);
+        break;
+    case 6:
+        request.method = "PUT";
+        request.path = "/api/v1/auth/password";
+        api_auth_password_put(&state, &request, &response);
+        break;
     default:
         config_body(body, size - 1);
         break;
     }
+    if (response.deferred)
+        abort(); /* would leave work on a loop that never runs */
     /* Every answer is a status with a JSON body (the handlers above never stream). */
     if (response.status && (!response.body || response.status < 200 || response.status > 599))
         abort();

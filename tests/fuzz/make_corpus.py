@@ -66,6 +66,11 @@ def api_bodies():
         (2, '{"strategy": "optimal"}'), (2, '{"strategy": "fixed_schedule"}'), (2, '{"strategy": 1}'),
         (3, '{"site": {"name": "x"}, "providers": [{"id": "t", "type": "tibber", "token": "***"}]}'),
         (3, "not json"),
+        (4, '{"password": "correct horse battery"}'), (4, '{"password": ""}'), (4, '{"password": 7}'),
+        (5, '{"setup_code": "abcdefghjkmn", "password": "correct horse battery"}'),
+        (5, '{"setup_code": "x", "password": "short"}'),
+        (6, '{"current_password": "old password", "new_password": "new password"}'),
+        (6, '{"current_password": "old password"}'),
     ]:
         write("fuzz_api_bodies", bytes([kind]) + body.encode())
     demo = open(os.path.join(root, "config/demo.json"), "rb").read()
