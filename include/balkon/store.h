@@ -296,6 +296,12 @@ int balkon_store_token_list(struct balkon_store *store, struct balkon_token_reco
 /* BALKON_E_NOTFOUND when there is no token with this id. */
 int balkon_store_token_delete(struct balkon_store *store, int64_t id);
 
+/* Deletes forecasts whose slot lies before forecasts_before_ms and command log entries
+ * older than commands_before_ms, at most max_rows rows in all (call again while
+ * *deleted_out == max_rows). */
+int balkon_store_prune_history(struct balkon_store *store, int64_t forecasts_before_ms,
+                               int64_t commands_before_ms, int64_t max_rows, int64_t *deleted_out);
+
 /* Size of the database file plus its WAL, in bytes. */
 int64_t balkon_store_size_bytes(struct balkon_store *store);
 

@@ -40,15 +40,20 @@ struct recorder {
 static void flush(struct recorder *rec)
 {
     int rc = balkon_store_flush(rec->ctx->store);
+    struct ev_storage_status status = {.ok = rc == 0};
     if (rc < 0 && !rec->failing) {
         log_error("recorder", "cannot write measurements: %s; keeping up to the buffer's limit "
                               "in memory and retrying",
                   balkon_store_errmsg(rec->ctx->store));
         rec->failing = true;
+        snprintf(status.error, sizeof status.error, "%s", balkon_store_errmsg(rec->ctx->store));
+        balkon_bus_publish(rec->ctx->bus, BUS_EV_STORAGE_STATUS, &status);
     } else if (rc == 0 && rec->failing) {
+        status.dropped = balkon_store_dropped(rec->ctx->store);
         log_notice("recorder", "writing measurements again (%llu samples were dropped meanwhile)",
-                   (unsigned long long)balkon_store_dropped(rec->ctx->store));
+                   (unsigned long long)status.dropped);
         rec->failing = false;
+        balkon_bus_publish(rec->ctx->bus, BUS_EV_STORAGE_STATUS, &status);
     }
 }
 
@@ -137,6 +142,15 @@ static void prune_cb(uv_timer_t *timer)
         log_warn("recorder", "retention: %s", balkon_store_errmsg(rec->ctx->store));
         return;
     }
+    const struct balkon_config *config = rec->ctx->config;
+    int64_t now_ms = balkon_clock_now_ms(&rec->ctx->clock), history_deleted = 0;
+    if (deleted < PRUNE_CHUNK_ROWS &&
+        balkon_store_prune_history(rec->ctx->store,
+                                   now_ms - config->storage.forecast_retention_days * BALKON_MS_PER_DAY,
+                                   now_ms - config->storage.command_log_retention_days * BALKON_MS_PER_DAY,
+                                   PRUNE_CHUNK_ROWS - deleted, &history_deleted) < 0)
+        log_warn("recorder", "retention: %s", balkon_store_errmsg(rec->ctx->store));
+    deleted += history_deleted;
     if (deleted > 0)
         log_debug("recorder", "retention: deleted %lld old rows", (long long)deleted);
     /* A full chunk means more is waiting: come back soon rather than in a minute. */

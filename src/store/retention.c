@@ -163,3 +163,67 @@ int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_r
         *deleted_out = deleted;
     return 0;
 }
+
+/* --- Forecasts and the command log --------------------------------------------------- */
+
+/* Runs sql with ?1 = cutoff and ?2 = limit (plus ?3, ?4 = kind, provider when given);
+ * adds what it deleted to *deleted and takes it from *budget. */
+static int delete_chunk(struct balkon_store *store, const char *sql, int64_t cutoff_ms, int64_t *budget,
+                        int64_t *deleted, const char *kind, const char *provider)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_err(store, rc, "prune history");
+    sqlite3_bind_int64(st, 1, cutoff_ms);
+    sqlite3_bind_int64(st, 2, *budget);
+    if (kind) {
+        sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 4, provider, -1, SQLITE_TRANSIENT);
+    }
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_sqlite_err(store, rc, "prune history");
+    int64_t n = sqlite3_changes64(store->db);
+    *deleted += n;
+    *budget -= n;
+    return 0;
+}
+
+int balkon_store_prune_history(struct balkon_store *store, int64_t forecasts_before_ms,
+                               int64_t commands_before_ms, int64_t max_rows, int64_t *deleted_out)
+{
+    int64_t deleted = 0, budget = max_rows;
+    *deleted_out = 0;
+    /* Forecasts: per (kind, provider), so each delete is a range of the primary key
+     * (kind, provider, slot_ts_ms, issued_ts_ms) rather than a scan of the table. */
+    sqlite3_stmt *pairs;
+    int rc = sqlite3_prepare_v2(store->db, "SELECT DISTINCT kind, provider FROM forecasts", -1, &pairs, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_err(store, rc, "prune history");
+    int err = store_begin(store);
+    while (!err && budget > 0 && (rc = sqlite3_step(pairs)) == SQLITE_ROW)
+        err = delete_chunk(store,
+                           "DELETE FROM forecasts WHERE kind = ?3 AND provider = ?4 AND slot_ts_ms < ?1"
+                           " AND slot_ts_ms < ifnull((SELECT slot_ts_ms FROM forecasts WHERE kind = ?3"
+                           " AND provider = ?4 AND slot_ts_ms < ?1 ORDER BY slot_ts_ms LIMIT 1 OFFSET ?2), ?1)",
+                           forecasts_before_ms, &budget, &deleted, (const char *)sqlite3_column_text(pairs, 0),
+                           (const char *)sqlite3_column_text(pairs, 1));
+    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
+        err = store_sqlite_err(store, rc, "prune history");
+    sqlite3_finalize(pairs);
+    if (!err && budget > 0)
+        err = delete_chunk(store,
+                           "DELETE FROM command_log WHERE id IN"
+                           " (SELECT id FROM command_log WHERE ts_ms < ?1 ORDER BY ts_ms LIMIT ?2)",
+                           commands_before_ms, &budget, &deleted, NULL, NULL);
+    if (!err)
+        err = store_commit(store);
+    if (err) {
+        store_rollback(store);
+        return err;
+    }
+    *deleted_out = deleted;
+    return 0;
+}

@@ -739,6 +739,45 @@ static void test_signals_kinds_are_independent(void **state)
 
 /* --- Schema ------------------------------------------------------------------------- */
 
+/* Forecasts and the command log go after their retention, in bounded chunks, oldest
+ * first; newer rows and other tables stay. */
+static void test_prune_history(void **state)
+{
+    struct fixture *f = *state;
+    struct balkon_store *store = open_store(f);
+    struct balkon_forecast_slot slots[10];
+    for (int i = 0; i < 10; i++)
+        slots[i] = (struct balkon_forecast_slot){T0 + i * MS_HOUR, 3600, 0, 100.0 * i, NAN, NAN};
+    assert_int_equal(balkon_store_forecast_put(store, "pv", "a", T0 - MS_HOUR, slots, 10), 0);
+    assert_int_equal(balkon_store_forecast_put(store, "pv", "a", T0, slots, 10), 0);
+    assert_int_equal(balkon_store_forecast_put(store, "load", "b", T0, slots, 10), 0);
+    for (int i = 0; i < 6; i++) {
+        struct balkon_command_record record = {.ts_ms = T0 + i * MS_HOUR};
+        snprintf(record.device_id, sizeof record.device_id, "bat");
+        snprintf(record.command, sizeof record.command, "setpoint");
+        snprintf(record.result, sizeof record.result, "ok");
+        assert_int_equal(balkon_store_command_log(store, &record), 0);
+    }
+    /* Slots 0..4 and commands 0..2 are due: 5 + 5 + 5 forecast rows and 3 commands. A
+     * budget of 7 takes the first pair's 7 oldest rows (whole slots first). */
+    int64_t deleted = 0;
+    assert_int_equal(balkon_store_prune_history(store, T0 + 5 * MS_HOUR, T0 + 3 * MS_HOUR, 7, &deleted), 0);
+    assert_true(deleted <= 7 && deleted > 0);
+    int64_t total = deleted;
+    while (deleted > 0) {
+        assert_int_equal(balkon_store_prune_history(store, T0 + 5 * MS_HOUR, T0 + 3 * MS_HOUR, 7, &deleted), 0);
+        total += deleted;
+    }
+    assert_int_equal(total, 18);
+    balkon_store_flush(store);
+    sqlite3 *db = peer_open(f->path);
+    assert_int_equal(peer_int(db, "SELECT count(*) FROM forecasts"), 15);
+    assert_int_equal(peer_int(db, "SELECT min(slot_ts_ms) FROM forecasts") - T0, 5 * MS_HOUR);
+    assert_int_equal(peer_int(db, "SELECT count(*) FROM command_log"), 3);
+    assert_int_equal(peer_int(db, "SELECT min(ts_ms) FROM command_log") - T0, 3 * MS_HOUR);
+    sqlite3_close(db);
+}
+
 static void test_fresh_database_has_latest_schema(void **state)
 {
     struct fixture *f = *state;
@@ -869,6 +908,7 @@ int main(void)
         TEST(test_forecast_coverage),
         TEST(test_signals_kinds_are_independent),
         TEST(test_fresh_database_has_latest_schema),
+        TEST(test_prune_history),
         TEST(test_migration_from_version_1_keeps_prices),
         TEST(test_in_memory_store),
     };
