@@ -57,6 +57,7 @@ enum bus_event {
     BUS_EV_RECOMMENDATIONS,   /* struct ev_recommendations */
     BUS_EV_RECOMMENDATION,    /* struct ev_recommendation */
     BUS_EV_RECOMMENDATIONS_QUERY, /* struct ev_recommendations_query */
+    BUS_EV_STORAGE_STATUS,    /* struct ev_storage_status */
     BUS_EV__COUNT
 };
 
@@ -275,6 +276,14 @@ enum provider_state {
     PROVIDER_STATE_OK,          /* the last run succeeded */
     PROVIDER_STATE_FAILING,     /* the last run failed; the stored data is kept */
     PROVIDER_STATE_DISABLED,
+};
+
+/* The recorder could not write measurements (the disk is full, say), or can again. Sent on
+ * each change only. */
+struct ev_storage_status {
+    bool ok;
+    char error[200];      /* !ok: the database's message */
+    uint64_t dropped;     /* ok: samples lost while it failed (the buffer overflowed) */
 };
 
 /* A provider's health, published after every run. */

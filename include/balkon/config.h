@@ -270,6 +270,7 @@ struct balkon_config {
             bool provider_failing;
             double provider_failing_min;
             bool optimizer_fallback;
+            bool storage_failing;
             bool recommendations;
             bool daily_summary;
             char daily_summary_at[8]; /* local "HH:MM" */
@@ -282,6 +283,8 @@ struct balkon_config {
         int64_t raw_retention_days;
         int64_t rollup_5m_retention_days;
         int64_t rollup_1h_retention_days;
+        int64_t forecast_retention_days;
+        int64_t command_log_retention_days;
     } storage;
     struct {
         char level[8];

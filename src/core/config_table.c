@@ -651,6 +651,7 @@ static const struct cfg_row rules_rows[] = {
     BOOL(rules_t, "provider_failing", provider_failing, "true", 0, "Warn when a provider has failed for longer than provider_failing_min."),
     NUM(rules_t, "provider_failing_min", provider_failing_min, "60", 0, 10080, 0, "min", "How long a provider may fail before it is reported."),
     BOOL(rules_t, "optimizer_fallback", optimizer_fallback, "true", 0, "Warn when the planner falls back to plain self-consumption."),
+    BOOL(rules_t, "storage_failing", storage_failing, "true", 0, "Alert when measurements cannot be written (disk full, failing SD card), and when writing works again."),
     BOOL(rules_t, "recommendations", recommendations, "true", 0,
          "Tell the appliances' recommended start times (\"start the washing machine at 13:15: 0.35 EUR cheaper\") when they change."),
     BOOL(rules_t, "daily_summary", daily_summary, "false", 0, "Send a summary of the day (energy, saving, tomorrow's plan)."),
@@ -695,6 +696,10 @@ static const struct cfg_row storage_rows[] = {
         "5-minute roll-ups are kept this long."),
     INT(storage_t, "rollup_1h_retention_days", rollup_1h_retention_days, "3650", 1, 36500, 0, "d",
         "1-hour roll-ups are kept this long."),
+    INT(storage_t, "forecast_retention_days", forecast_retention_days, "90", 1, 3650, 0, "d",
+        "Solar and load forecasts (every issue of every slot, for the accuracy report) are kept this long after their slot."),
+    INT(storage_t, "command_log_retention_days", command_log_retention_days, "30", 1, 3650, 0, "d",
+        "Commands sent to devices are kept this long in the command log."),
 };
 TABLE(storage_table, storage_rows, NULL);
 

@@ -366,6 +366,21 @@ void notify_rules_on_event(struct notify_rules *r, enum bus_event event, const v
     case BUS_EV_PRICES: on_prices(r, payload); break;
     case BUS_EV_PROVIDER_STATUS: on_provider(r, payload); break;
     case BUS_EV_PLAN: on_plan(r, payload); break;
+    case BUS_EV_STORAGE_STATUS: {
+        /* The alert itself may not reach the full database; the channels still carry it. */
+        const struct ev_storage_status *ev = payload;
+        if (!cfg(r)->notifications.rules.storage_failing)
+            break;
+        if (ev->ok)
+            notify_clear(r->n, "storage_failing", "database");
+        else
+            notify_raise(r->n, "storage_failing", "database", NOTIFY_CRITICAL, false,
+                         "Cannot store measurements",
+                         "The database cannot be written: %s. Control goes on; measurements wait in memory "
+                         "until there is room again (free space on the disk or SD card).",
+                         ev->error);
+        break;
+    }
     case BUS_EV_RECOMMENDATION: {
         /* The recommendations module publishes only when an appliance's advice changes;
          * "no plan yet" and the auto-started runs are not worth a message. */

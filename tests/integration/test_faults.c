@@ -76,14 +76,30 @@ static int count_occurrences(const char *haystack, const char *needle)
 
 /* --- A full database ----------------------------------------------------------------- */
 
-static const char *DB_FULL_CONFIG =
+static const char *DB_FULL_CONFIG_FMT =
     "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
     " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
     " \"battery\": {\"capacity_wh\": 2240},\n"
     " \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T08:00:00Z\"},\n"
     " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
     " \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
+    " \"notifications\": {\"enabled\": true,\n"
+    "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}]},\n"
     " \"storage\": {\"flush_interval_s\": 0.5, \"sample_interval_s\": 1}}\n";
+
+/* Waits until the webhook's last request carries text; false after timeout_ms. */
+static bool hook_says(struct fake_http *fake, const char *text, int timeout_ms)
+{
+    char line[256], body[4096], authorization[64];
+    for (int waited = 0; waited < timeout_ms; waited += 100) {
+        fake_http_last(fake, "/hook", line, sizeof line, body, sizeof body, authorization, sizeof authorization);
+        if (strstr(body, text))
+            return true;
+        harness_sleep_ms(100);
+    }
+    fprintf(stderr, "the webhook's last body: %s\n", body);
+    return false;
+}
 
 static cJSON *health(struct daemon_proc *d)
 {
@@ -95,7 +111,12 @@ static cJSON *health(struct daemon_proc *d)
 static void test_db_full_control_goes_on_and_recovers(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, DB_FULL_CONFIG);
+    struct fake_http *fake = fake_http_start();
+    assert_non_null(fake);
+    fake_http_route(fake, "/hook", 200, "text/plain", "ok", 2, NULL, 0);
+    char config[2048];
+    snprintf(config, sizeof config, DB_FULL_CONFIG_FMT, fake_http_base(fake));
+    harness_write_config(d, config);
     /* A first run makes the schema and some data. */
     assert_true(harness_start(d, NULL));
     harness_sleep_ms(1500);
@@ -117,6 +138,10 @@ static void test_db_full_control_goes_on_and_recovers(void **state)
     if (!harness_wait_log(d, "cannot write measurements", 20000))
         fail_msg("the database never filled up\n%s", harness_log(d));
     assert_non_null(strstr(harness_log(d), "database or disk is full"));
+    /* The owner hears of it, though the alert cannot be stored. */
+    if (!hook_says(fake, "\"rule\":\"storage_failing\"", 10000) ||
+        !hook_says(fake, "\"severity\":\"critical\"", 1000) || !hook_says(fake, "database or disk is full", 1000))
+        fail_msg("no storage_failing alert at the webhook\n%s", harness_log(d));
 
     /* Full: the control and the site go on, samples wait in memory. */
     cJSON *status = harness_get_json(d, "/api/v1/status");
@@ -146,6 +171,8 @@ static void test_db_full_control_goes_on_and_recovers(void **state)
     assert_string_equal(sql(d->db_path, "DROP TABLE filler"), "");
     if (!harness_wait_log(d, "writing measurements again (0 samples were dropped meanwhile)", 10000))
         fail_msg("writing did not recover\n%s", harness_log(d));
+    if (!hook_says(fake, "\"state\":\"resolved\"", 10000) || !hook_says(fake, "storage_failing", 1000))
+        fail_msg("the storage_failing alert was not resolved\n%s", harness_log(d));
     harness_sleep_ms(1000);
     h = health(d);
     assert_true(number(h, "db_pending_samples") < pending_full);
@@ -153,6 +180,7 @@ static void test_db_full_control_goes_on_and_recovers(void **state)
     assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
     assert_true(sql_int(d->db_path, "SELECT count(*) FROM samples_raw") > rows_before + (long long)pending_full);
     assert_string_equal(sql(d->db_path, "PRAGMA integrity_check"), "ok");
+    fake_http_stop(fake);
 }
 
 /* --- Providers down -------------------------------------------------------------------- */
