@@ -296,6 +296,25 @@ static void test_discovery_state_and_commands(void **state)
      * comes back after the reconnect. */
     mqtt_broker_kill(broker);
     assert_true(harness_wait_log(d, "lost", 10000));
+    /* Meanwhile the daemon goes on without it: the site advances, the control keeps
+     * tracking, a plug still switches through the API. */
+    cJSON *before = harness_get_json(d, "/api/v1/status");
+    double ts_before = cJSON_GetObjectItem(before, "ts_ms")->valuedouble;
+    cJSON_Delete(before);
+    harness_sleep_ms(3000);
+    cJSON *after = harness_get_json(d, "/api/v1/status");
+    assert_true(cJSON_GetObjectItem(after, "ts_ms")->valuedouble > ts_before + 60000); /* 60x */
+    cJSON_Delete(after);
+    cJSON *control = harness_get_json(d, "/api/v1/control");
+    const char *control_state = harness_text(control, "state");
+    if (!control_state[0] || strcmp(control_state, "failsafe") == 0 || strcmp(control_state, "off") == 0)
+        fail_msg("control %s while the broker is gone\n%s", control_state, harness_log(d));
+    cJSON_Delete(control);
+    const char *on = "{\"command\": \"switch\", \"value\": 1}";
+    struct http_reply reply = harness_http(d, "POST", "/api/v1/devices/sim-plug/command", on, strlen(on), NULL);
+    assert_int_equal(reply.status, 202);
+    http_reply_free(&reply);
+    WAIT_FOR(plug_on(d) == 1, "the plug on without the broker", d);
     assert_true(mqtt_broker_restart(broker));
     assert_true(retained(port, PREFIX "/status", payload, sizeof payload, 20000));
     assert_string_equal(payload, "online");
