@@ -14,7 +14,7 @@ build_packages=(
 # playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.
 # clang builds the libFuzzer targets (scripts/fuzz.sh, the fuzz/all test).
 test_packages=(
-  libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients python3-aiosmtpd curl
+  libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients python3-aiosmtpd curl faketime
   chromium fonts-liberation
   clang
 )

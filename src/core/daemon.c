@@ -55,8 +55,33 @@ struct daemon {
     void *module_states[MODULE_COUNT];
     size_t started;
     uv_signal_t sigint, sigterm, sighup;
+    uv_timer_t clock_check; /* follows wall-clock jumps in real time (clock_check_cb) */
     bool stopping;
 };
+
+#define CLOCK_CHECK_MS 5000
+#define CLOCK_JUMP_MS 30000
+
+/* In real time the daemon's clock is the wall clock at start plus monotonic time since, so
+ * timers and control never stutter. The wall clock can still jump: a Raspberry Pi has no
+ * real-time clock and starts from the last shutdown's time until NTP corrects it, or the
+ * user sets the time. Prices, plans and the site's day follow the wall clock, so a jump
+ * beyond CLOCK_JUMP_MS moves the daemon's clock with it (monotonic timers stay as they are).
+ * A simulated clock (another speed or a start) never follows. */
+static void clock_check_cb(uv_timer_t *timer)
+{
+    struct daemon *d = timer->data;
+    const struct balkon_config *config = d->ctx.config;
+    if (config->simulation.speed != 1 ||
+        (config->simulation.start[0] && strcmp(config->simulation.start, "now") != 0))
+        return;
+    int64_t jump_ms = balkon_wall_now_ms() - balkon_clock_now_ms(&d->ctx.clock);
+    if (jump_ms > -CLOCK_JUMP_MS && jump_ms < CLOCK_JUMP_MS)
+        return;
+    log_warn("daemon", "the wall clock jumped by %+lld s (NTP or a manual change); following it",
+             (long long)(jump_ms / 1000));
+    d->ctx.clock.origin_ms += jump_ms;
+}
 
 static void log_errors(const char *path, const struct balkon_config_errors *errors)
 {
@@ -324,6 +349,7 @@ static void stop(struct daemon *d, int signum)
     uv_close((uv_handle_t *)&d->sigint, NULL);
     uv_close((uv_handle_t *)&d->sigterm, NULL);
     uv_close((uv_handle_t *)&d->sighup, NULL);
+    uv_close((uv_handle_t *)&d->clock_check, NULL);
 }
 
 static void signal_cb(uv_signal_t *handle, int signum)
@@ -441,6 +467,9 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
     uv_signal_start(&d.sigint, signal_cb, SIGINT);
     uv_signal_start(&d.sigterm, signal_cb, SIGTERM);
     uv_signal_start(&d.sighup, signal_cb, SIGHUP);
+    uv_timer_init(&loop, &d.clock_check);
+    d.clock_check.data = &d;
+    uv_timer_start(&d.clock_check, clock_check_cb, CLOCK_CHECK_MS, CLOCK_CHECK_MS);
 
     for (; d.started < MODULE_COUNT; d.started++) {
         int rc = modules[d.started]->start(&d.ctx, &d.module_states[d.started]);
