@@ -58,6 +58,7 @@ enum bus_event {
     BUS_EV_RECOMMENDATION,    /* struct ev_recommendation */
     BUS_EV_RECOMMENDATIONS_QUERY, /* struct ev_recommendations_query */
     BUS_EV_STORAGE_STATUS,    /* struct ev_storage_status */
+    BUS_EV_CLOCK_JUMPED,      /* struct ev_clock_jumped */
     BUS_EV__COUNT
 };
 
@@ -276,6 +277,12 @@ enum provider_state {
     PROVIDER_STATE_OK,          /* the last run succeeded */
     PROVIDER_STATE_FAILING,     /* the last run failed; the stored data is kept */
     PROVIDER_STATE_DISABLED,
+};
+
+/* The daemon's clock followed a wall-clock jump (daemon.c). Whoever keeps "last seen"
+ * times on that clock moves them by jump_ms, so a jump is neither silence nor a wait. */
+struct ev_clock_jumped {
+    int64_t jump_ms; /* + forward, - back */
 };
 
 /* The recorder could not write measurements (the disk is full, say), or can again. Sent on

@@ -118,6 +118,10 @@ void balkon_ctl_init(struct balkon_ctl *ctl, const struct balkon_ctl_params *par
  * a setpoint from before a restart. */
 bool balkon_ctl_step(struct balkon_ctl *ctl, const struct balkon_ctl_input *in, double *setpoint_w);
 
+/* The clock the inputs come from jumped by jump_s: every time the controller remembers
+ * moves with it, so waits and staleness go on as if nothing happened. */
+void balkon_ctl_shift(struct balkon_ctl *ctl, double jump_s);
+
 /* "tracking", "settling", "holding", "limited", "failsafe". */
 const char *balkon_ctl_state_name(enum balkon_ctl_state state);
 /* "idle", "charge", "discharge", "hold", "grid_charge", "self_consumption". */

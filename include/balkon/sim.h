@@ -110,6 +110,8 @@ void sim_world_set_extra_load(struct sim_world *world, double power_w);
 /* Advances the world to ts_ms (must not go backwards; steps longer than 60 s are split
  * internally) and writes the outcome into out. */
 void sim_world_step(struct sim_world *world, int64_t ts_ms, struct sim_snapshot *out);
+/* Moves the world's time by jump_ms without stepping its physics (the clock jumped). */
+void sim_world_shift(struct sim_world *world, int64_t jump_ms);
 
 /* --- Pure pieces, exposed so tests can check them against known values. --- */
 

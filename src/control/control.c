@@ -177,6 +177,14 @@ static void on_event(enum bus_event event, const void *payload, void *user)
 {
     struct control *c = user;
     switch (event) {
+    case BUS_EV_CLOCK_JUMPED: {
+        int64_t jump_ms = ((const struct ev_clock_jumped *)payload)->jump_ms;
+        if (c->meter_ts_ms != INT64_MIN)
+            c->meter_ts_ms += jump_ms;
+        c->last_command_ms += jump_ms;
+        balkon_ctl_shift(&c->ctl, (double)jump_ms / 1000.0);
+        break;
+    }
     case BUS_EV_METER_READING: {
         const struct ev_meter_reading *reading = payload;
         c->grid_w = reading->grid_w;
@@ -251,7 +259,7 @@ static void on_event(enum bus_event event, const void *payload, void *user)
 static void watchdog_cb(uv_timer_t *timer) { step(timer->data); }
 
 static const enum bus_event EVENTS[] = {BUS_EV_METER_READING, BUS_EV_DEVICE_STATE, BUS_EV_PLAN, BUS_EV_CONFIG_CHANGED,
-                                        BUS_EV_CONTROL_TARGET};
+                                        BUS_EV_CONTROL_TARGET, BUS_EV_CLOCK_JUMPED};
 #define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
 
 static int control_start(struct balkon_ctx *ctx, void **state)

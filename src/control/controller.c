@@ -486,3 +486,14 @@ enum balkon_ctl_mode balkon_ctl_mode_from_name(const char *name)
             return (enum balkon_ctl_mode)i;
     return BALKON_CTL_SELF_CONSUMPTION;
 }
+
+void balkon_ctl_shift(struct balkon_ctl *ctl, double jump_s)
+{
+    /* -inf, +inf and NAN (never, not yet, none) stay what they are. */
+    ctl->last_command_s += jump_s;
+    ctl->last_meter_ts_s += jump_s;
+    ctl->shown_s += jump_s;
+    ctl->waiting_since_s += jump_s;
+    ctl->unanswered_since_s += jump_s;
+    ctl->probe_s += jump_s;
+}

@@ -81,6 +81,8 @@ static void clock_check_cb(uv_timer_t *timer)
     log_warn("daemon", "the wall clock jumped by %+lld s (NTP or a manual change); following it",
              (long long)(jump_ms / 1000));
     d->ctx.clock.origin_ms += jump_ms;
+    struct ev_clock_jumped event = {.jump_ms = jump_ms};
+    balkon_bus_publish(d->ctx.bus, BUS_EV_CLOCK_JUMPED, &event);
 }
 
 static void log_errors(const char *path, const struct balkon_config_errors *errors)

@@ -180,6 +180,16 @@ static void on_meter_reading(enum bus_event event, const void *payload, void *us
     }
 }
 
+static void on_clock_jumped(enum bus_event event, const void *payload, void *user)
+{
+    struct site *site = user;
+    int64_t jump_ms = ((const struct ev_clock_jumped *)payload)->jump_ms;
+    if (site->last_reading_ms != INT64_MIN)
+        site->last_reading_ms += jump_ms;
+    if (site->interval_end_ms)
+        site->interval_end_ms += jump_ms;
+}
+
 static int site_start(struct balkon_ctx *ctx, void **state)
 {
     struct site *site = calloc(1, sizeof *site);
@@ -190,8 +200,11 @@ static int site_start(struct balkon_ctx *ctx, void **state)
     int rc = balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_device_state, site);
     if (rc == 0)
         rc = balkon_bus_subscribe(ctx->bus, BUS_EV_METER_READING, on_meter_reading, site);
+    if (rc == 0)
+        rc = balkon_bus_subscribe(ctx->bus, BUS_EV_CLOCK_JUMPED, on_clock_jumped, site);
     if (rc < 0) {
         balkon_bus_unsubscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_device_state, site);
+        balkon_bus_unsubscribe(ctx->bus, BUS_EV_METER_READING, on_meter_reading, site);
         free(site);
         return rc;
     }
@@ -204,6 +217,7 @@ static void site_stop(void *state)
     struct site *site = state;
     balkon_bus_unsubscribe(site->ctx->bus, BUS_EV_DEVICE_STATE, on_device_state, site);
     balkon_bus_unsubscribe(site->ctx->bus, BUS_EV_METER_READING, on_meter_reading, site);
+    balkon_bus_unsubscribe(site->ctx->bus, BUS_EV_CLOCK_JUMPED, on_clock_jumped, site);
 }
 
 const struct balkon_module balkon_module_site = {

@@ -205,6 +205,15 @@ static void check_cb(uv_timer_t *timer)
     }
 }
 
+static void on_clock_jumped(enum bus_event event, const void *payload, void *user)
+{
+    struct availability *a = user;
+    int64_t jump_ms = ((const struct ev_clock_jumped *)payload)->jump_ms;
+    a->started_ms += jump_ms;
+    for (size_t i = 0; i < a->tracked_count; i++)
+        a->tracked[i].last_seen_ms += jump_ms;
+}
+
 struct availability *availability_start(struct balkon_ctx *ctx)
 {
     struct availability *a = calloc(1, sizeof *a);
@@ -214,8 +223,10 @@ struct availability *availability_start(struct balkon_ctx *ctx)
     a->started_ms = balkon_clock_now_ms(&ctx->clock);
     availability_reconfigure(a);
     if (balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_state, a) < 0 ||
-        balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_ERROR, on_error, a) < 0) {
+        balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_ERROR, on_error, a) < 0 ||
+        balkon_bus_subscribe(ctx->bus, BUS_EV_CLOCK_JUMPED, on_clock_jumped, a) < 0) {
         balkon_bus_unsubscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_state, a);
+        balkon_bus_unsubscribe(ctx->bus, BUS_EV_DEVICE_ERROR, on_error, a);
         free(a);
         return NULL;
     }
@@ -267,6 +278,7 @@ void availability_stop(struct availability *a)
         return;
     balkon_bus_unsubscribe(a->ctx->bus, BUS_EV_DEVICE_STATE, on_state, a);
     balkon_bus_unsubscribe(a->ctx->bus, BUS_EV_DEVICE_ERROR, on_error, a);
+    balkon_bus_unsubscribe(a->ctx->bus, BUS_EV_CLOCK_JUMPED, on_clock_jumped, a);
     uv_timer_stop(&a->timer);
     uv_close((uv_handle_t *)&a->timer, closed_cb);
 }

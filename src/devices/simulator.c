@@ -221,6 +221,17 @@ static void tick_cb(uv_timer_t *timer)
     }
 }
 
+/* The clock jumped: the simulated site goes on from the new time, as a real one would. */
+static void on_clock_jumped(enum bus_event event, const void *payload, void *user)
+{
+    struct simulator *sim = user;
+    int64_t jump_ms = ((const struct ev_clock_jumped *)payload)->jump_ms;
+    sim->last_ts_ms += jump_ms;
+    sim->pending_apply_ms += jump_ms;
+    sim->limit_apply_ms += jump_ms;
+    sim_world_shift(sim->world, jump_ms);
+}
+
 static int simulator_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
                            void **instance, char *msg, size_t msg_size)
 {
@@ -250,6 +261,7 @@ static int simulator_start(struct balkon_ctx *ctx, const struct balkon_device_co
     if (period_ms < MIN_TICK_MS)
         period_ms = MIN_TICK_MS;
     uv_timer_start(&sim->timer, tick_cb, 0, period_ms);
+    balkon_bus_subscribe(ctx->bus, BUS_EV_CLOCK_JUMPED, on_clock_jumped, sim);
     *instance = sim;
     return 0;
 }
@@ -278,6 +290,7 @@ static void close_cb(uv_handle_t *handle)
 static void simulator_stop(void *instance)
 {
     struct simulator *sim = instance;
+    balkon_bus_unsubscribe(sim->ctx->bus, BUS_EV_CLOCK_JUMPED, on_clock_jumped, sim);
     uv_timer_stop(&sim->timer);
     uv_close((uv_handle_t *)&sim->timer, close_cb);
 }

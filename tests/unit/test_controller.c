@@ -562,6 +562,44 @@ static void test_single_steps(void **state)
     assert_int_equal(c.state, BALKON_CTL_SETTLING);
 }
 
+/* A clock jump, shifted, is nothing: the same readings two hours later (or three earlier)
+ * give the same answers as without the jump. Unshifted, a reading "from the past" is
+ * ignored and the meter goes stale. */
+static void test_clock_jump_shift(void **state)
+{
+    (void)state;
+    struct balkon_ctl_params p;
+    balkon_ctl_params_init(&p);
+    p.settle_s = 5.0;
+    p.meter_delay_s = 1.0;
+    const double jumps_s[] = {7200, -10800};
+    for (size_t j = 0; j < 2; j++) {
+        struct balkon_ctl plain, shifted;
+        balkon_ctl_init(&plain, &p);
+        balkon_ctl_init(&shifted, &p);
+        struct balkon_ctl_input in = {.now_s = 100, .grid_w = 1020, .meter_ts_s = 100, .battery_w = 300,
+                                      .pv_w = 0, .soc_pct = 50, .mode = BALKON_CTL_SELF_CONSUMPTION};
+        double sp_plain = NAN, sp_shifted = NAN;
+        assert_true(balkon_ctl_step(&plain, &in, &sp_plain));
+        assert_true(balkon_ctl_step(&shifted, &in, &sp_shifted));
+        balkon_ctl_shift(&shifted, jumps_s[j]);
+        for (int t = 101; t < 140; t++) {
+            in.now_s = in.meter_ts_s = t;
+            in.grid_w = t < 120 ? 600 : 20;
+            bool sent_plain = balkon_ctl_step(&plain, &in, &sp_plain);
+            struct balkon_ctl_input later = in;
+            later.now_s += jumps_s[j];
+            later.meter_ts_s += jumps_s[j];
+            bool sent_shifted = balkon_ctl_step(&shifted, &later, &sp_shifted);
+            assert_int_equal(sent_plain, sent_shifted);
+            if (sent_plain)
+                assert_true(fabs(sp_plain - sp_shifted) < 1e-9);
+            assert_int_equal(plain.state, shifted.state);
+            assert_int_not_equal(shifted.state, BALKON_CTL_FAILSAFE);
+        }
+    }
+}
+
 /* Limits apply at once, even while a correction is on its way and even on a timer step
  * without a new reading: PV rising under the cap, the plan changing the mode, the SoC
  * reaching its minimum. */
@@ -1267,6 +1305,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_defaults_and_names, free_live_rigs),
         cmocka_unit_test_teardown(test_single_steps, free_live_rigs),
+        cmocka_unit_test_teardown(test_clock_jump_shift, free_live_rigs),
         cmocka_unit_test_teardown(test_limits_apply_at_once, free_live_rigs),
         cmocka_unit_test_teardown(test_load_steps, free_live_rigs),
         cmocka_unit_test_teardown(test_kettle, free_live_rigs),

@@ -241,6 +241,11 @@ static int64_t next_minute_ms(int64_t ts_ms)
     return floor_ms + SUBSTEP_MS;
 }
 
+void sim_world_shift(struct sim_world *world, int64_t jump_ms)
+{
+    world->ts_ms += jump_ms;
+}
+
 void sim_world_step(struct sim_world *world, int64_t ts_ms, struct sim_snapshot *out)
 {
     if (ts_ms > world->ts_ms) {
