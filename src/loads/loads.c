@@ -278,6 +278,27 @@ static void on_override(enum bus_event event, const void *payload, void *user)
 
 static void on_config_changed(enum bus_event event, const void *payload, void *user) { apply_config(user); }
 
+/* The clock jumped: minimum on/off times, surplus and deficit delays and overrides keep
+ * their length. */
+static void on_clock_jumped(enum bus_event event, const void *payload, void *user)
+{
+    struct loads *loads = user;
+    int64_t jump_ms = ((const struct ev_clock_jumped *)payload)->jump_ms;
+    int64_t *times[4];
+    for (size_t i = 0; i < loads->count; i++) {
+        struct balkon_load_state *s = &loads->runs[i].state;
+        times[0] = &s->switched_ms;
+        times[1] = &s->surplus_since_ms;
+        times[2] = &s->deficit_since_ms;
+        times[3] = &s->override_until_ms;
+        for (size_t t = 0; t < 4; t++)
+            if (*times[t] != INT64_MIN && *times[t] != 0)
+                *times[t] += jump_ms;
+    }
+    if (loads->last_status_ms != INT64_MIN)
+        loads->last_status_ms += jump_ms;
+}
+
 static const struct {
     enum bus_event event;
     balkon_bus_cb cb;
@@ -285,6 +306,7 @@ static const struct {
     {BUS_EV_SITE_STATUS, on_site_status},     {BUS_EV_DEVICE_STATE, on_device_state},
     {BUS_EV_COMMAND_RESULT, on_command_result}, {BUS_EV_PRICES, on_prices},
     {BUS_EV_LOAD_OVERRIDE, on_override},       {BUS_EV_CONFIG_CHANGED, on_config_changed},
+    {BUS_EV_CLOCK_JUMPED, on_clock_jumped},
 };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
