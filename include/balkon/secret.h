@@ -18,6 +18,9 @@
 #define BALKON_PASSWORD_MIN_LEN 8
 #define BALKON_PASSWORD_MAX_LEN 256
 
+/* Fills out with size bytes of fresh randomness (getrandom). Returns 0 or BALKON_E_IO. */
+int balkon_secret_random(unsigned char *out, size_t size);
+
 /* Fills out with prefix followed by 64 hex digits of fresh randomness (getrandom).
  * Returns 0 or BALKON_E_IO. */
 int balkon_secret_token(const char *prefix, char out[BALKON_TOKEN_TEXT_SIZE]);

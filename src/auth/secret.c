@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-static int random_bytes(unsigned char *out, size_t size)
+int balkon_secret_random(unsigned char *out, size_t size)
 {
     size_t done = 0;
     while (done < size) {
@@ -43,7 +43,7 @@ int balkon_secret_token(const char *prefix, char out[BALKON_TOKEN_TEXT_SIZE])
     size_t prefix_len = strlen(prefix);
     if (prefix_len + 2 * sizeof bytes + 1 > BALKON_TOKEN_TEXT_SIZE)
         return BALKON_E_INVAL;
-    if (random_bytes(bytes, sizeof bytes) < 0)
+    if (balkon_secret_random(bytes, sizeof bytes) < 0)
         return BALKON_E_IO;
     memcpy(out, prefix, prefix_len);
     to_hex(bytes, sizeof bytes, out + prefix_len);

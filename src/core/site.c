@@ -186,8 +186,11 @@ static void on_clock_jumped(enum bus_event event, const void *payload, void *use
     int64_t jump_ms = ((const struct ev_clock_jumped *)payload)->jump_ms;
     if (site->last_reading_ms != INT64_MIN)
         site->last_reading_ms += jump_ms;
-    if (site->interval_end_ms)
-        site->interval_end_ms += jump_ms;
+    /* The interval under way ends here: the next one starts on the new time's grid. */
+    if (site->interval_end_ms) {
+        emit_interval(site);
+        site->interval_end_ms = 0;
+    }
 }
 
 static int site_start(struct balkon_ctx *ctx, void **state)

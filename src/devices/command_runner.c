@@ -60,6 +60,9 @@ static void send_now(uv_timer_t *timer)
 
 static void schedule_send(struct dev_kit *kit, int64_t not_before_ms)
 {
+    /* A send "in the future" means the clock jumped back: the rate limit counts from now. */
+    if (kit->cmd.last_sent_ms != INT64_MIN && kit->cmd.last_sent_ms > now_ms(kit))
+        kit->cmd.last_sent_ms = now_ms(kit);
     int64_t earliest_ms = kit->cmd.last_sent_ms == INT64_MIN
                               ? not_before_ms
                               : kit->cmd.last_sent_ms + (int64_t)(kit->min_command_interval_s * 1000.0);

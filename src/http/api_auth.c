@@ -42,17 +42,19 @@ static void reply_field_error(struct http_response *response, int status, const 
                               const char *problem)
 {
     cJSON *json = cJSON_CreateObject();
-    char message[256];
+    char message[512];
     snprintf(message, sizeof message, "%s: %s", field, problem);
     cJSON_AddStringToObject(json, "error", message);
     cJSON_AddStringToObject(json, "field", field);
     http_reply_json(response, status, json);
 }
 
-/* The body as a JSON object, or NULL after a 400. */
+/* The body as a JSON object, or NULL after a 400 (or the 403/415 of a cross-site try). */
 static cJSON *parse_body(const struct http_request *request, struct http_response *response,
                          const char *example)
 {
+    if (request->connection && !http_auth_same_site(request, response))
+        return NULL;
     cJSON *body = cJSON_ParseWithLength(request->body, request->body_size);
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
@@ -82,12 +84,19 @@ static bool string_field(const cJSON *body, const char *field, char *out, size_t
 static void hash_job_work(void *arg)
 {
     struct hash_job *job = arg;
-    if (job->kind != JOB_SETUP)
-        job->verified = balkon_password_verify(job->password, job->stored_hash);
-    if (job->kind == JOB_SETUP)
+    switch (job->kind) {
+    case JOB_SETUP:
         job->err = balkon_password_hash(job->password, job->new_hash);
-    else if (job->kind == JOB_CHANGE && job->verified)
-        job->err = balkon_password_hash(job->new_password, job->new_hash);
+        break;
+    case JOB_LOGIN:
+        job->verified = balkon_password_verify(job->password, job->stored_hash);
+        break;
+    case JOB_CHANGE:
+        job->verified = balkon_password_verify(job->password, job->stored_hash);
+        if (job->verified)
+            job->err = balkon_password_hash(job->new_password, job->new_hash);
+        break;
+    }
 }
 
 static void hash_job_free(struct hash_job *job)

@@ -33,6 +33,7 @@
 #define TOKEN_TOUCH_MS (60 * 1000)
 #define ATTEMPT_WINDOW_MS (15 * 60 * 1000)
 #define ATTEMPTS_PER_WINDOW 5
+#define ATTEMPTS_ALL_PER_WINDOW 30 /* from all addresses together */
 #define ATTEMPT_SLOTS 64
 
 struct attempt_slot {
@@ -48,6 +49,8 @@ struct http_auth {
     char setup_code_path[300];
     char machine_name[64]; /* lowercase, from gethostname */
     struct attempt_slot attempts[ATTEMPT_SLOTS];
+    int64_t all_window_start_ms; /* every address's attempts, against guessing from many */
+    int all_attempts;
 };
 
 /* --- Setup code ----------------------------------------------------------------------- */
@@ -70,19 +73,18 @@ static void setup_code_dir(const struct balkon_config *config, char *dir, size_t
 static int write_setup_code(struct http_auth *auth)
 {
     static const char alphabet[] = "23456789abcdefghjkmnpqrstuvwxyz";
-    char token[BALKON_TOKEN_TEXT_SIZE];
-    if (balkon_secret_token("", token) < 0)
+    unsigned char bytes[12];
+    if (balkon_secret_random(bytes, sizeof bytes) < 0)
         return BALKON_E_IO;
-    size_t n = 0;
-    for (size_t i = 0; i + 1 < 2 * 12 + 1 && n < 12; i += 2) {
-        unsigned byte = (unsigned)strtoul((char[]){token[i], token[i + 1], 0}, NULL, 16);
-        auth->setup_code[n++] = alphabet[byte % (sizeof alphabet - 1)];
-    }
-    auth->setup_code[n] = '\0';
+    for (size_t i = 0; i < sizeof bytes; i++)
+        auth->setup_code[i] = alphabet[bytes[i] % (sizeof alphabet - 1)];
+    auth->setup_code[sizeof bytes] = '\0';
     char dir[256];
     setup_code_dir(auth->state->ctx->config, dir, sizeof dir);
     snprintf(auth->setup_code_path, sizeof auth->setup_code_path, "%s/setup-code", dir);
-    int fd = open(auth->setup_code_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    /* A fresh file, never one planted beforehand (nor a link to one). */
+    unlink(auth->setup_code_path);
+    int fd = open(auth->setup_code_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
         log_error("http", "cannot write the setup code to %s: %s; set the password with "
                           "`balkonsolard password` instead", auth->setup_code_path, strerror(errno));
@@ -107,7 +109,9 @@ bool http_auth_password_set(struct http_auth *auth)
 {
     if (!auth->password_set) {
         char hash[BALKON_PASSWORD_HASH_SIZE];
-        if (balkon_store_password_get(auth->state->ctx->store, hash, sizeof hash) == 0)
+        int err = balkon_store_password_get(auth->state->ctx->store, hash, sizeof hash);
+        /* Only a database that says "none" means none: an error must not open the setup. */
+        if (err != BALKON_E_NOTFOUND)
             http_auth_password_changed(auth);
     }
     return auth->password_set;
@@ -124,7 +128,14 @@ void http_auth_password_changed(struct http_auth *auth)
 
 bool http_auth_setup_code_ok(const struct http_auth *auth, const char *code)
 {
-    return auth->setup_code[0] && balkon_secret_equal(auth->setup_code, code);
+    char lower[sizeof auth->setup_code];
+    size_t n = 0;
+    while (code[n] && n + 1 < sizeof lower) {
+        lower[n] = (char)tolower((unsigned char)code[n]);
+        n++;
+    }
+    lower[n] = '\0';
+    return auth->setup_code[0] && !code[n] && balkon_secret_equal(auth->setup_code, lower);
 }
 
 const char *http_auth_setup_code_path(const struct http_auth *auth)
@@ -232,9 +243,10 @@ static bool lookup_session(struct http_state *state, const char *cookie, struct 
     identity->via = HTTP_AUTH_SESSION;
     snprintf(identity->session_digest, sizeof identity->session_digest, "%s", digest);
     snprintf(identity->csrf, sizeof identity->csrf, "%s", session.csrf);
-    if (now_ms - session.last_seen_ts_ms > SESSION_TOUCH_MS)
+    if (now_ms - session.last_seen_ts_ms > SESSION_TOUCH_MS &&
         balkon_store_session_touch(state->ctx->store, digest, now_ms,
-                                   now_ms + state->ctx->config->http.session_days * 86400000LL);
+                                   now_ms + state->ctx->config->http.session_days * 86400000LL) == 0)
+        snprintf(identity->renew_cookie, sizeof identity->renew_cookie, "%s", cookie);
     return true;
 }
 
@@ -267,6 +279,21 @@ static bool origin_matches(struct MHD_Connection *connection)
     const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     const char *sep = strstr(origin, "://");
     return host && sep && strcasecmp(sep + 3, host) == 0;
+}
+
+bool http_auth_same_site(const struct http_request *request, struct http_response *response)
+{
+    const char *type = MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND,
+                                                   MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!type || strncasecmp(type, "application/json", 16) != 0) {
+        http_reply_error(response, 415, "Content-Type: must be application/json");
+        return false;
+    }
+    if (!origin_matches(request->connection)) {
+        http_reply_error(response, 403, "Origin: a login must come from this dashboard's own page");
+        return false;
+    }
+    return true;
 }
 
 bool http_auth_check(struct http_state *state, const struct http_request *request,
@@ -327,31 +354,69 @@ static struct attempt_slot *attempt_slot(struct http_auth *auth, const char *ip,
     return oldest;
 }
 
+/* The key an address's attempts count under: an IPv6 address by its /64, the block one
+ * host can pick addresses from at will. */
+static void attempt_key(const char *client_ip, char *key, size_t size)
+{
+    struct in6_addr a6;
+    if (strchr(client_ip, ':') && inet_pton(AF_INET6, client_ip, &a6) == 1) {
+        memset(a6.s6_addr + 8, 0, 8);
+        if (inet_ntop(AF_INET6, &a6, key, (socklen_t)size)) {
+            snprintf(key + strlen(key), size - strlen(key), "/64");
+            return;
+        }
+    }
+    snprintf(key, size, "%s", client_ip);
+}
+
+static bool refuse(struct http_response *response, int64_t window_start_ms, int64_t now_ms, const char *who)
+{
+    int64_t wait_s = (window_start_ms + ATTEMPT_WINDOW_MS - now_ms + 999) / 1000;
+    response->retry_after_s = (unsigned)(wait_s > 0 ? wait_s : 1);
+    http_reply_error(response, 429, "too many login attempts from %s: try again in %u min", who,
+                     (response->retry_after_s + 59) / 60);
+    log_warn("http", "login attempts from %s refused for %u s", who, response->retry_after_s);
+    return false;
+}
+
 bool http_auth_attempt(struct http_auth *auth, const char *client_ip, struct http_response *response)
 {
     int64_t now_ms = balkon_wall_now_ms();
-    struct attempt_slot *slot = attempt_slot(auth, client_ip, now_ms);
-    if (slot->attempts >= ATTEMPTS_PER_WINDOW) {
-        int64_t wait_s = (slot->window_start_ms + ATTEMPT_WINDOW_MS - now_ms + 999) / 1000;
-        response->retry_after_s = (unsigned)(wait_s > 0 ? wait_s : 1);
-        http_reply_error(response, 429, "too many login attempts from %s: try again in %u min",
-                         client_ip, (response->retry_after_s + 59) / 60);
-        log_warn("http", "login attempts from %s refused for %u s (%d tries in 15 min)", client_ip,
-                 response->retry_after_s, slot->attempts);
-        return false;
+    char key[64];
+    attempt_key(client_ip, key, sizeof key);
+    struct attempt_slot *slot = attempt_slot(auth, key, now_ms);
+    if (slot->attempts >= ATTEMPTS_PER_WINDOW)
+        return refuse(response, slot->window_start_ms, now_ms, key);
+    if (now_ms - auth->all_window_start_ms >= ATTEMPT_WINDOW_MS) {
+        auth->all_window_start_ms = now_ms;
+        auth->all_attempts = 0;
     }
+    if (auth->all_attempts >= ATTEMPTS_ALL_PER_WINDOW)
+        return refuse(response, auth->all_window_start_ms, now_ms, "all addresses");
     slot->attempts++;
+    auth->all_attempts++;
     return true;
 }
 
 void http_auth_attempt_succeeded(struct http_auth *auth, const char *client_ip)
 {
+    char key[64];
+    attempt_key(client_ip, key, sizeof key);
     for (size_t i = 0; i < ATTEMPT_SLOTS; i++)
-        if (strcmp(auth->attempts[i].ip, client_ip) == 0)
+        if (strcmp(auth->attempts[i].ip, key) == 0)
             memset(&auth->attempts[i], 0, sizeof auth->attempts[i]);
+    if (auth->all_attempts > 0) /* only failures count against everyone */
+        auth->all_attempts--;
 }
 
 /* --- Sessions ------------------------------------------------------------------------- */
+
+static void set_cookie(struct http_state *state, struct http_response *response, const char *value)
+{
+    snprintf(response->set_cookie, sizeof response->set_cookie,
+             COOKIE_NAME "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict", value,
+             (long long)state->ctx->config->http.session_days * 86400);
+}
 
 int http_auth_session_start(struct http_state *state, struct http_response *response, char csrf[80])
 {
@@ -375,11 +440,16 @@ int http_auth_session_start(struct http_state *state, struct http_response *resp
         http_reply_error(response, 500, "cannot start a session: %s", balkon_strerror(err));
         return err;
     }
-    snprintf(response->set_cookie, sizeof response->set_cookie,
-             COOKIE_NAME "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict", cookie,
-             (long long)max_age_s);
+    set_cookie(state, response, cookie);
     snprintf(csrf, 80, "%s", session.csrf);
     return 0;
+}
+
+void http_auth_renew_cookie(struct http_state *state, const struct http_identity *identity,
+                            struct http_response *response)
+{
+    if (identity->renew_cookie[0] && !response->set_cookie[0])
+        set_cookie(state, response, identity->renew_cookie);
 }
 
 void http_auth_cookie_clear(struct http_response *response)

@@ -49,6 +49,7 @@ struct http_identity {
     char session_digest[65]; /* HTTP_AUTH_SESSION: the session's key */
     char csrf[80];           /* HTTP_AUTH_SESSION: what browser writes must echo */
     int64_t token_id;        /* HTTP_AUTH_TOKEN */
+    char renew_cookie[80];   /* a session whose expiry moved: its cookie, to send again */
 };
 
 struct http_request {
@@ -120,6 +121,12 @@ void http_auth_identify(struct http_state *state, struct MHD_Connection *connect
 bool http_auth_check(struct http_state *state, const struct http_request *request,
                      enum http_access access, struct http_response *response);
 
+/* Whether a request that carries a password comes from this dashboard or a script, not
+ * from another site's page: JSON (a form or text/plain, which a page may send across
+ * sites without asking, is refused) and, when the browser names one, our own Origin. If
+ * not, a 403 in response. */
+bool http_auth_same_site(const struct http_request *request, struct http_response *response);
+
 /* Login attempts per client address: false (and a 429 in response) when the address has
  * used up its attempts; otherwise counts one. A success forgets the address's attempts. */
 bool http_auth_attempt(struct http_auth *auth, const char *client_ip, struct http_response *response);
@@ -139,6 +146,10 @@ void http_auth_password_changed(struct http_auth *auth);
  * CSRF token. Returns 0 or an error (logged, and a 500 in response). */
 int http_auth_session_start(struct http_state *state, struct http_response *response,
                             char csrf[80]);
+/* Sends a session's cookie again with a fresh Max-Age when its expiry moved (so the
+ * browser keeps it as long as the daemon does), unless the answer sets one itself. */
+void http_auth_renew_cookie(struct http_state *state, const struct http_identity *identity,
+                            struct http_response *response);
 /* Clears the session cookie on response. */
 void http_auth_cookie_clear(struct http_response *response);
 

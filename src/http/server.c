@@ -149,6 +149,12 @@ static void deferral_after_cb(uv_work_t *req, int status)
 {
     struct deferral *deferral = req->data;
     deferral->done(&deferral->server->state, deferral->arg, &deferral->reply);
+    if (!deferral->connection) { /* the request was completed meanwhile: nobody to answer */
+        if (!deferral->reply.body_static)
+            free(deferral->reply.body);
+        free(deferral);
+        return;
+    }
     deferral->finished = true;
     /* MHD calls access_cb again for this request, which sends the reply. */
     MHD_resume_connection(deferral->connection);
@@ -265,6 +271,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         };
         client_ip(connection, request.client_ip, sizeof request.client_ip);
         http_route(&server->state, &request, &reply);
+        http_auth_renew_cookie(&server->state, &identity, &reply);
         if (reply.deferred) {
             MHD_suspend_connection(connection);
             return MHD_YES;
@@ -295,10 +302,15 @@ static void completed_cb(void *cls, struct MHD_Connection *connection, void **co
 {
     struct request_ctx *ctx = *con_cls;
     if (ctx) {
-        /* A deferral's reply is ready by now (a suspended request never completes). */
-        if (ctx->deferral && !ctx->deferral->reply.body_static)
-            free(ctx->deferral->reply.body);
-        free(ctx->deferral);
+        /* A suspended request does not complete, so a deferral here is finished; should
+         * MHD ever complete one early, its work's callback frees it instead. */
+        if (ctx->deferral && !ctx->deferral->finished) {
+            ctx->deferral->connection = NULL;
+        } else if (ctx->deferral) {
+            if (!ctx->deferral->reply.body_static)
+                free(ctx->deferral->reply.body);
+            free(ctx->deferral);
+        }
         free(ctx->body);
         free(ctx);
         *con_cls = NULL;

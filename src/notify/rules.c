@@ -369,11 +369,9 @@ void notify_rules_on_event(struct notify_rules *r, enum bus_event event, const v
     case BUS_EV_STORAGE_STATUS: {
         /* The alert itself may not reach the full database; the channels still carry it. */
         const struct ev_storage_status *ev = payload;
-        if (!cfg(r)->notifications.rules.storage_failing)
-            break;
         if (ev->ok)
             notify_clear(r->n, "storage_failing", "database");
-        else
+        else if (cfg(r)->notifications.rules.storage_failing)
             notify_raise(r->n, "storage_failing", "database", NOTIFY_CRITICAL, false,
                          "Cannot store measurements",
                          "The database cannot be written: %s. Control goes on; measurements wait in memory "

@@ -12,6 +12,7 @@
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #define META_RAW_PRUNED "raw_pruned_before_ts_ms"
@@ -166,10 +167,10 @@ int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_r
 
 /* --- Forecasts and the command log --------------------------------------------------- */
 
-/* Runs sql with ?1 = cutoff and ?2 = limit (plus ?3, ?4 = kind, provider when given);
- * adds what it deleted to *deleted and takes it from *budget. */
+/* Runs sql with ?1 = cutoff and ?2 = limit; adds what it deleted to *deleted and takes it
+ * from *budget. */
 static int delete_chunk(struct balkon_store *store, const char *sql, int64_t cutoff_ms, int64_t *budget,
-                        int64_t *deleted, const char *kind, const char *provider)
+                        int64_t *deleted)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
@@ -177,10 +178,52 @@ static int delete_chunk(struct balkon_store *store, const char *sql, int64_t cut
         return store_sqlite_err(store, rc, "prune history");
     sqlite3_bind_int64(st, 1, cutoff_ms);
     sqlite3_bind_int64(st, 2, *budget);
-    if (kind) {
-        sqlite3_bind_text(st, 3, kind, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(st, 4, provider, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return store_sqlite_err(store, rc, "prune history");
+    int64_t n = sqlite3_changes64(store->db);
+    *deleted += n;
+    *budget -= n;
+    return 0;
+}
+
+/* Deletes up to *budget forecast rows of one (kind, provider) with slots before cutoff_ms,
+ * oldest first: the (budget+1)-th due row, by (slot, issue), bounds the chunk, so a chunk
+ * never exceeds the budget and always makes progress. */
+static int prune_forecast_pair(struct balkon_store *store, const char *kind, const char *provider,
+                               int64_t cutoff_ms, int64_t *budget, int64_t *deleted)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(store->db,
+                                "SELECT slot_ts_ms, issued_ts_ms FROM forecasts WHERE kind = ?1 AND provider = ?2"
+                                " AND slot_ts_ms < ?3 ORDER BY slot_ts_ms, issued_ts_ms LIMIT 1 OFFSET ?4",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_err(store, rc, "prune history");
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, cutoff_ms);
+    sqlite3_bind_int64(st, 4, *budget);
+    int64_t bound_slot_ms = cutoff_ms, bound_issue_ms = INT64_MIN;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        bound_slot_ms = sqlite3_column_int64(st, 0);
+        bound_issue_ms = sqlite3_column_int64(st, 1);
     }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return store_sqlite_err(store, rc, "prune history");
+    rc = sqlite3_prepare_v2(store->db,
+                            "DELETE FROM forecasts WHERE kind = ?1 AND provider = ?2"
+                            " AND (slot_ts_ms, issued_ts_ms) < (?3, ?4)",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return store_sqlite_err(store, rc, "prune history");
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, bound_slot_ms);
+    sqlite3_bind_int64(st, 4, bound_issue_ms);
     rc = sqlite3_step(st);
     sqlite3_finalize(st);
     if (rc != SQLITE_DONE)
@@ -197,27 +240,42 @@ int balkon_store_prune_history(struct balkon_store *store, int64_t forecasts_bef
     int64_t deleted = 0, budget = max_rows;
     *deleted_out = 0;
     /* Forecasts: per (kind, provider), so each delete is a range of the primary key
-     * (kind, provider, slot_ts_ms, issued_ts_ms) rather than a scan of the table. */
-    sqlite3_stmt *pairs;
-    int rc = sqlite3_prepare_v2(store->db, "SELECT DISTINCT kind, provider FROM forecasts", -1, &pairs, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "prune history");
+     * (kind, provider, slot_ts_ms, issued_ts_ms) rather than a scan of the table. The
+     * pairs are found by stepping through that key (one seek each), not by DISTINCT, which
+     * reads a whole index. */
+    char kind[32] = "", provider[64] = "";
     int err = store_begin(store);
-    while (!err && budget > 0 && (rc = sqlite3_step(pairs)) == SQLITE_ROW)
-        err = delete_chunk(store,
-                           "DELETE FROM forecasts WHERE kind = ?3 AND provider = ?4 AND slot_ts_ms < ?1"
-                           " AND slot_ts_ms < ifnull((SELECT slot_ts_ms FROM forecasts WHERE kind = ?3"
-                           " AND provider = ?4 AND slot_ts_ms < ?1 ORDER BY slot_ts_ms LIMIT 1 OFFSET ?2), ?1)",
-                           forecasts_before_ms, &budget, &deleted, (const char *)sqlite3_column_text(pairs, 0),
-                           (const char *)sqlite3_column_text(pairs, 1));
-    if (!err && rc != SQLITE_ROW && rc != SQLITE_DONE)
-        err = store_sqlite_err(store, rc, "prune history");
-    sqlite3_finalize(pairs);
+    while (!err && budget > 0) {
+        sqlite3_stmt *next;
+        int rc = sqlite3_prepare_v2(store->db,
+                                    "SELECT kind, provider FROM forecasts WHERE (kind, provider) > (?1, ?2)"
+                                    " ORDER BY kind, provider LIMIT 1",
+                                    -1, &next, NULL);
+        if (rc != SQLITE_OK) {
+            err = store_sqlite_err(store, rc, "prune history");
+            break;
+        }
+        sqlite3_bind_text(next, 1, kind, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(next, 2, provider, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(next);
+        if (rc == SQLITE_ROW) {
+            snprintf(kind, sizeof kind, "%s", (const char *)sqlite3_column_text(next, 0));
+            snprintf(provider, sizeof provider, "%s", (const char *)sqlite3_column_text(next, 1));
+        }
+        sqlite3_finalize(next);
+        if (rc == SQLITE_DONE)
+            break;
+        if (rc != SQLITE_ROW) {
+            err = store_sqlite_err(store, rc, "prune history");
+            break;
+        }
+        err = prune_forecast_pair(store, kind, provider, forecasts_before_ms, &budget, &deleted);
+    }
     if (!err && budget > 0)
         err = delete_chunk(store,
                            "DELETE FROM command_log WHERE id IN"
                            " (SELECT id FROM command_log WHERE ts_ms < ?1 ORDER BY ts_ms LIMIT ?2)",
-                           commands_before_ms, &budget, &deleted, NULL, NULL);
+                           commands_before_ms, &budget, &deleted);
     if (!err)
         err = store_commit(store);
     if (err) {

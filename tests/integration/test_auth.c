@@ -13,6 +13,7 @@
 #include "harness.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
 #include <curl/curl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -74,6 +75,9 @@ static size_t head_cb(char *ptr, size_t size, size_t nmemb, void *user)
     return n;
 }
 
+/* The address requests come from ("127.0.0.N": all of 127/8 is loopback); NULL: any. */
+static const char *source_ip;
+
 /* headers: NULL-terminated "Name: value" lines. */
 static struct reply request(struct daemon_proc *d, const char *method, const char *path, const char *body,
                          const char *const headers[])
@@ -90,6 +94,8 @@ static struct reply request(struct daemon_proc *d, const char *method, const cha
     curl_easy_setopt(curl, CURLOPT_HEADERDATA, &r);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    if (source_ip)
+        curl_easy_setopt(curl, CURLOPT_INTERFACE, source_ip);
     struct curl_slist *list = NULL;
     for (size_t i = 0; headers && headers[i]; i++)
         list = curl_slist_append(list, headers[i]);
@@ -359,6 +365,47 @@ static void test_password_from_the_command_line_while_running(void **state)
     assert_int_equal(harness_signal_and_wait(d, SIGTERM, 5000, NULL), 0);
 }
 
+static void test_cross_site_logins_and_many_addresses(void **state)
+{
+    struct daemon_proc *d = *state;
+    d->anonymous = true;
+    start(d, false);
+    char code[32], body[256];
+    read_setup_code(d, code, sizeof code);
+    /* What another site's page can send without asking: a form or text/plain. Refused
+     * before the password is looked at, so it costs the visitor no attempt either. */
+    for (int i = 0; i < 8; i++) {
+        struct reply r = request(d, "POST", "/api/v1/auth/login", NULL,
+                                 (const char *[]){"Content-Type: text/plain", NULL});
+        assert_int_equal(r.status, 415);
+    }
+    struct reply r = request(d, "POST", "/api/v1/auth/setup", "{}", (const char *[]){"Origin: http://evil.example", NULL});
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "Origin"));
+    /* The code is not case-sensitive (it is read off a screen). */
+    for (char *c = code; *c; c++)
+        *c = (char)toupper((unsigned char)*c);
+    snprintf(body, sizeof body, "{\"setup_code\": \"%s\", \"password\": \"%s\"}", code, PASSWORD);
+    assert_int_equal(request(d, "POST", "/api/v1/auth/setup", body, NULL).status, 200);
+
+    /* Guessing from many addresses: 5 each, 30 in all, then everyone waits. */
+    char ip[16];
+    for (int host = 2; host <= 7; host++) {
+        snprintf(ip, sizeof ip, "127.0.0.%d", host);
+        source_ip = ip;
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(login(d, "wrong password").status, 401);
+        assert_int_equal(login(d, "wrong password").status, 429);
+    }
+    source_ip = "127.0.0.8";
+    r = login(d, PASSWORD);
+    source_ip = NULL;
+    assert_int_equal(r.status, 429);
+    assert_non_null(strstr(r.body, "all addresses"));
+    assert_non_null(strstr(harness_log(d), "failed login from 127.0.0.7"));
+    assert_int_equal(harness_signal_and_wait(d, SIGTERM, 5000, NULL), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -366,6 +413,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_first_start_sessions_csrf_and_hosts, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_open_reading_still_guards_every_change, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_password_from_the_command_line_while_running, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_cross_site_logins_and_many_addresses, harness_setup, harness_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

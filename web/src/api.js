@@ -20,7 +20,15 @@ export class ApiError extends Error {
   }
 }
 
-async function request(method, path, body) {
+// The session's CSRF token anew (another tab logged in again and replaced the cookie).
+async function refreshCsrf() {
+  const response = await fetch('/api/v1/auth', { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  const auth = response.ok ? await response.json() : null;
+  csrf = auth?.csrf_token || null;
+  return Boolean(csrf);
+}
+
+async function request(method, path, body, retried = false) {
   const init = { method, headers: { Accept: 'application/json' }, cache: 'no-store' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
@@ -38,7 +46,11 @@ async function request(method, path, body) {
   } catch {
     /* a body that is not JSON: the status says enough */
   }
-  if (response.status === 401 && !path.startsWith('/auth/')) for (const fn of unauthorized) fn(path);
+  if (response.status === 403 && method !== 'GET' && !retried && /^X-CSRF-Token/.test(json?.error || '')
+      && await refreshCsrf().catch(() => false)) {
+    return request(method, path, body, true);
+  }
+  if (response.status === 401 && path !== '/auth/login' && path !== '/auth/setup') for (const fn of unauthorized) fn(path);
   if (!response.ok) throw new ApiError(response.status, json, path);
   return json;
 }

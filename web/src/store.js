@@ -52,10 +52,16 @@ function flush() {
 const set = (patch) => update((s) => Object.assign(s, patch));
 
 // A request came back 401: the login ran out or is missing; ask for it.
-onUnauthorized(() => update((s) => {
-  s.auth = s.auth ? { ...s.auth, logged_in: false, via: 'none' } : s.auth;
-  s.loginOpen = true;
-}));
+onUnauthorized(() => {
+  if (!state.auth) { // not known yet (the daemon was out of reach at start): ask it now
+    loadAuth().then(() => set({ loginOpen: true }));
+    return;
+  }
+  update((s) => {
+    s.auth = { ...s.auth, logged_in: false, via: 'none' };
+    s.loginOpen = true;
+  });
+});
 
 export async function loadAuth() {
   try {

@@ -5,7 +5,7 @@ import { useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { t } from '../i18n.js';
 import { ApiError, post } from '../api.js';
-import { loggedIn, openLogin } from '../store.js';
+import { loadAuth, loggedIn, openLogin } from '../store.js';
 
 export function LoginPanel({ auth, canClose }) {
   const setup = auth && !auth.password_set;
@@ -32,7 +32,10 @@ export function LoginPanel({ auth, canClose }) {
       await loggedIn(answer.csrf_token);
     } catch (e) {
       const field = e instanceof ApiError && e.body?.field;
-      if (e instanceof ApiError && e.status === 429) setErrors({ form: t('login.tooMany', { e: e.message }) });
+      if (e instanceof ApiError && e.status === 409) {
+        await loadAuth(); // a password was set meanwhile (or is still missing): show the right panel
+        setErrors({ form: e.message });
+      } else if (e instanceof ApiError && e.status === 429) setErrors({ form: t('login.tooMany', { e: e.message }) });
       else if (field) setErrors({ [field]: e.message.replace(/^[a-z_]+: /, '') });
       else setErrors({ form: e.message });
     } finally {
