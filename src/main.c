@@ -17,7 +17,7 @@ static void usage(FILE *out)
             "       balkonsolard simulate --config FILE [options]   replay days with a battery size\n"
             "                                                     and compare strategies (--help)\n"
             "       balkonsolard password [--config FILE] [--db FILE] set the login password (stdin)\n"
-            "       balkonsolard token NAME [--config FILE] [--db FILE] print a new API token\n"
+            "       balkonsolard token NAME [--read-only] [--config FILE] [--db FILE] print a new API token\n"
             "\n"
             "Energy manager for balcony solar with a home battery.\n"
             "\n"

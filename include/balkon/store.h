@@ -281,13 +281,14 @@ int balkon_store_sessions_prune(struct balkon_store *store, int64_t now_ms);
 struct balkon_token_record {
     int64_t id;
     char name[64];
+    bool read_only;          /* may read, never change anything */
     int64_t created_ts_ms;
     int64_t last_used_ts_ms; /* 0 = never */
 };
 
 /* Adds an API token by its digest; *id_out gets its id. */
 int balkon_store_token_add(struct balkon_store *store, const char *name, const char *digest,
-                           int64_t now_ms, int64_t *id_out);
+                           bool read_only, int64_t now_ms, int64_t *id_out);
 /* The token with this digest; BALKON_E_NOTFOUND when there is none. */
 int balkon_store_token_find(struct balkon_store *store, const char *digest, struct balkon_token_record *out);
 int balkon_store_token_touch(struct balkon_store *store, int64_t id, int64_t now_ms);

@@ -1,7 +1,7 @@
 /* The login's command line:
  *
  *   balkonsolard password [--config FILE] [--db FILE]       sets the password (from stdin)
- *   balkonsolard token NAME [--config FILE] [--db FILE]     prints a new API token
+ *   balkonsolard token NAME [--read-only] [--config FILE] [--db FILE]   prints a new API token
  *
  * Both write the database directly (SQLite's WAL lets them run beside the daemon, which
  * reads the password from the database on every login). A password set here ends every
@@ -24,7 +24,8 @@
 static int usage(FILE *out, int code)
 {
     fprintf(out, "Usage: balkonsolard password [--config FILE] [--db FILE]   set the password (read from stdin)\n"
-                 "       balkonsolard token NAME [--config FILE] [--db FILE] make an API token and print it\n");
+                 "       balkonsolard token NAME [--read-only] [--config FILE] [--db FILE]\n"
+                 "                                                     make an API token and print it\n");
     return code;
 }
 
@@ -111,7 +112,7 @@ done:
     return code;
 }
 
-static int make_token(struct balkon_store *store, const char *path, const char *name)
+static int make_token(struct balkon_store *store, const char *path, const char *name, bool read_only)
 {
     if (!name[0] || strlen(name) >= sizeof ((struct balkon_token_record *)0)->name) {
         fprintf(stderr, "balkonsolard: token: NAME must be 1 to 63 characters\n");
@@ -120,13 +121,13 @@ static int make_token(struct balkon_store *store, const char *path, const char *
     char token[BALKON_TOKEN_TEXT_SIZE], digest[BALKON_DIGEST_HEX_SIZE];
     int64_t id;
     if (balkon_secret_token("bst_", token) < 0 || balkon_secret_digest(token, digest) < 0 ||
-        balkon_store_token_add(store, name, digest, balkon_wall_now_ms(), &id) < 0) {
+        balkon_store_token_add(store, name, digest, read_only, balkon_wall_now_ms(), &id) < 0) {
         fprintf(stderr, "balkonsolard: cannot store the token in %s: %s\n", path, balkon_store_errmsg(store));
         return 1;
     }
     printf("%s\n", token);
-    fprintf(stderr, "API token %lld \"%s\" made; send it as \"Authorization: Bearer TOKEN\". It is not shown again.\n",
-            (long long)id, name);
+    fprintf(stderr, "API token %lld \"%s\"%s made; send it as \"Authorization: Bearer TOKEN\". It is not shown again.\n",
+            (long long)id, name, read_only ? " (read only)" : "");
     explicit_bzero(token, sizeof token);
     return 0;
 }
@@ -136,17 +137,20 @@ int balkon_auth_cli_main(int argc, char **argv)
     static const struct option long_options[] = {
         {"config", required_argument, NULL, 'c'},
         {"db", required_argument, NULL, 'd'},
+        {"read-only", no_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     const char *command = argv[0];
     const char *config_path = NULL, *db = NULL;
+    bool read_only = false;
     int opt;
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:h", long_options, NULL)) != -1) {
         switch (opt) {
         case 'c': config_path = optarg; break;
         case 'd': db = optarg; break;
+        case 'r': read_only = true; break;
         case 'h': return usage(stdout, 0);
         default: return usage(stderr, 2);
         }
@@ -165,7 +169,7 @@ int balkon_auth_cli_main(int argc, char **argv)
         return 1;
     }
     balkon_store_set_busy_timeout(store, 5000); /* the daemon may be writing */
-    int code = is_token ? make_token(store, path, argv[optind]) : set_password(store, path);
+    int code = is_token ? make_token(store, path, argv[optind], read_only) : set_password(store, path);
     balkon_store_close(store);
     return code;
 }

@@ -6,7 +6,7 @@
  * POST   /api/v1/auth/logout          ends this session
  * PUT    /api/v1/auth/password        {"current_password", "new_password"}
  * GET    /api/v1/auth/tokens          the API tokens (names and dates, never the tokens)
- * POST   /api/v1/auth/tokens          {"name"}: a new token, shown this once
+ * POST   /api/v1/auth/tokens          {"name", "read_only"}: a new token, shown this once
  * DELETE /api/v1/auth/tokens/{id}     revokes one
  *
  * Password hashing takes tens to hundreds of milliseconds on purpose, so it runs on
@@ -327,6 +327,7 @@ void api_auth_tokens_get(struct http_state *state, const struct http_request *re
         cJSON *item = cJSON_CreateObject();
         cJSON_AddNumberToObject(item, "id", (double)tokens[i].id);
         cJSON_AddStringToObject(item, "name", tokens[i].name);
+        cJSON_AddBoolToObject(item, "read_only", tokens[i].read_only);
         http_add_time(item, "created", tokens[i].created_ts_ms);
         if (tokens[i].last_used_ts_ms)
             http_add_time(item, "last_used", tokens[i].last_used_ts_ms);
@@ -345,6 +346,12 @@ void api_auth_tokens_post(struct http_state *state, const struct http_request *r
         return;
     char name[64];
     bool ok = string_field(body, "name", name, sizeof name, response);
+    const cJSON *read_only = cJSON_GetObjectItemCaseSensitive(body, "read_only");
+    if (ok && read_only && !cJSON_IsBool(read_only)) {
+        reply_field_error(response, 400, "read_only", "must be true or false");
+        ok = false;
+    }
+    bool is_read_only = cJSON_IsTrue(read_only);
     cJSON_Delete(body);
     if (!ok)
         return;
@@ -354,7 +361,7 @@ void api_auth_tokens_post(struct http_state *state, const struct http_request *r
     if (err == 0)
         err = balkon_secret_digest(token, digest);
     if (err == 0)
-        err = balkon_store_token_add(state->ctx->store, name, digest, balkon_wall_now_ms(), &id);
+        err = balkon_store_token_add(state->ctx->store, name, digest, is_read_only, balkon_wall_now_ms(), &id);
     if (err < 0) {
         http_reply_error(response, 500, "cannot make a token: %s", balkon_store_errmsg(state->ctx->store));
         return;
@@ -363,6 +370,7 @@ void api_auth_tokens_post(struct http_state *state, const struct http_request *r
     cJSON *json = cJSON_CreateObject();
     cJSON_AddNumberToObject(json, "id", (double)id);
     cJSON_AddStringToObject(json, "name", name);
+    cJSON_AddBoolToObject(json, "read_only", is_read_only);
     cJSON_AddStringToObject(json, "token", token);
     cJSON_AddStringToObject(json, "note", "shown only this once: send it as \"Authorization: Bearer TOKEN\"");
     explicit_bzero(token, sizeof token);

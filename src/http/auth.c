@@ -226,6 +226,7 @@ static bool lookup_token(struct http_state *state, const char *token, struct htt
         return false;
     identity->via = HTTP_AUTH_TOKEN;
     identity->token_id = record.id;
+    identity->read_only = record.read_only;
     int64_t now_ms = balkon_wall_now_ms();
     if (now_ms - record.last_used_ts_ms > TOKEN_TOUCH_MS)
         balkon_store_token_touch(state->ctx->store, record.id, now_ms);
@@ -313,6 +314,10 @@ bool http_auth_check(struct http_state *state, const struct http_request *reques
                          sent_token    ? "the API token is not valid (revoked or mistyped)"
                          : sent_cookie ? "the login has expired: log in again"
                                        : "log in first (or send an API token as \"Authorization: Bearer TOKEN\")");
+        return false;
+    }
+    if (access == HTTP_ACCESS_WRITE && identity->read_only) {
+        http_reply_error(response, 403, "this API token may only read (make one that may change things)");
         return false;
     }
     if (access == HTTP_ACCESS_WRITE && identity->via == HTTP_AUTH_SESSION) {

@@ -49,6 +49,7 @@ struct http_identity {
     char session_digest[65]; /* HTTP_AUTH_SESSION: the session's key */
     char csrf[80];           /* HTTP_AUTH_SESSION: what browser writes must echo */
     int64_t token_id;        /* HTTP_AUTH_TOKEN */
+    bool read_only;          /* HTTP_AUTH_TOKEN: a token that may only read */
     char renew_cookie[80];   /* a session whose expiry moved: its cookie, to send again */
 };
 

@@ -137,16 +137,17 @@ int balkon_store_sessions_prune(struct balkon_store *store, int64_t now_ms)
 }
 
 int balkon_store_token_add(struct balkon_store *store, const char *name, const char *digest,
-                           int64_t now_ms, int64_t *id_out)
+                           bool read_only, int64_t now_ms, int64_t *id_out)
 {
     sqlite3_stmt *st;
-    int err = prepare(store, "INSERT INTO auth_tokens(name, digest, created_ts_ms) VALUES (?1, ?2, ?3)",
+    int err = prepare(store, "INSERT INTO auth_tokens(name, digest, created_ts_ms, read_only) VALUES (?1, ?2, ?3, ?4)",
                       &st, "token");
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now_ms);
+    sqlite3_bind_int(st, 4, read_only ? 1 : 0);
     err = run(store, st, "token");
     if (err == 0 && id_out)
         *id_out = sqlite3_last_insert_rowid(store->db);
@@ -160,13 +161,14 @@ static void read_token(sqlite3_stmt *st, struct balkon_token_record *out)
     snprintf(out->name, sizeof out->name, "%s", (const char *)sqlite3_column_text(st, 1));
     out->created_ts_ms = sqlite3_column_int64(st, 2);
     out->last_used_ts_ms = sqlite3_column_int64(st, 3);
+    out->read_only = sqlite3_column_int(st, 4) != 0;
 }
 
 int balkon_store_token_find(struct balkon_store *store, const char *digest, struct balkon_token_record *out)
 {
     sqlite3_stmt *st;
     int err = prepare(store,
-                      "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0) FROM auth_tokens WHERE digest = ?1",
+                      "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only FROM auth_tokens WHERE digest = ?1",
                       &st, "token");
     if (err < 0)
         return err;
@@ -197,7 +199,7 @@ int balkon_store_token_list(struct balkon_store *store, struct balkon_token_reco
     *count = 0;
     sqlite3_stmt *st;
     int err = prepare(store,
-                      "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0) FROM auth_tokens ORDER BY id",
+                      "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only FROM auth_tokens ORDER BY id",
                       &st, "tokens");
     if (err < 0)
         return err;

@@ -210,6 +210,7 @@ static const struct migration migrations[] = {
      "CREATE TABLE auth_tokens ("
      "  id INTEGER PRIMARY KEY,"
      "  name TEXT NOT NULL,"
+     "  read_only INTEGER NOT NULL DEFAULT 0 CHECK (read_only IN (0, 1)),"
      "  digest TEXT NOT NULL UNIQUE,"
      "  created_ts_ms INTEGER NOT NULL,"
      "  last_used_ts_ms INTEGER"

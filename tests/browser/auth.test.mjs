@@ -109,6 +109,17 @@ describe('login', { timeout: 280000 }, () => {
       async () => (await byTestId(page, 'token-item').allTextContents()).some((t) => t.includes('backup script')));
     await screenshot(page, 'settings-access');
 
+    // A read-only one: marked in the list, refused for a change.
+    await byTestId(page, 'token-name').fill('metrics');
+    await byTestId(page, 'token-read-only-box').check();
+    await byTestId(page, 'token-make').click();
+    await waitFor('the new read-only token', async () => (await byTestId(page, 'new-token').textContent()).trim() !== token);
+    const reader = (await byTestId(page, 'new-token').textContent()).trim();
+    await waitForTestId(page, 'token-read-only');
+    const refusedReader = await session.api('/api/v1/strategy', { method: 'PUT', body: { strategy: 'optimal' }, token: reader, allowError: true });
+    assert.equal(refusedReader.status, 403, 'a read-only token changed the strategy');
+    assert.equal((await session.api('/api/v1/status', { token: reader, allowError: true })).status, 200);
+
     // A script with the token: may change the strategy; the list never shows the token.
     const write = await session.api('/api/v1/strategy', { method: 'PUT', body: { strategy: 'optimal' }, token });
     assert.equal(write.active, 'optimal');
@@ -116,7 +127,7 @@ describe('login', { timeout: 280000 }, () => {
     assert.ok(!JSON.stringify(list).includes(token), 'GET /api/v1/auth/tokens shows the token');
 
     await byTestId(page, 'token-revoke').first().click();
-    await waitFor('the token to leave the list', async () => (await byTestId(page, 'token-item').count()) === 0);
+    await waitFor('the token to leave the list', async () => (await byTestId(page, 'token-item').count()) === 1);
     const refused = await session.api('/api/v1/strategy', { method: 'PUT', body: { strategy: 'optimal' }, token, allowError: true });
     assert.equal(refused.status, 401, 'a revoked token still works');
     assert.ok(!session.daemon.log().includes(token), 'the token appears in the daemon log');

@@ -328,6 +328,38 @@ static void test_open_reading_still_guards_every_change(void **state)
     assert_int_equal(request(d, "DELETE", path, NULL, (const char *[]){bearer, NULL}).status, 204);
     assert_int_equal(request(d, "DELETE", path, NULL, (const char *[]){bearer, NULL}).status, 404);
     assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){second, NULL}).status, 401);
+
+    /* A read-only token (for Prometheus or a Home Assistant sensor) reads and changes nothing. */
+    r = request(d, "POST", "/api/v1/auth/tokens", "{\"name\": \"metrics\", \"read_only\": \"yes\"}",
+                (const char *[]){bearer, NULL});
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "read_only: must be true or false"));
+    r = request(d, "POST", "/api/v1/auth/tokens", "{\"name\": \"metrics\", \"read_only\": true}",
+                (const char *[]){bearer, NULL});
+    assert_int_equal(r.status, 201);
+    made = cJSON_Parse(r.body);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(made, "read_only")));
+    char reader[128];
+    snprintf(reader, sizeof reader, "Authorization: Bearer %s", harness_text(made, "token"));
+    cJSON_Delete(made);
+    assert_int_equal(request(d, "GET", "/metrics", NULL, (const char *[]){reader, NULL}).status, 200);
+    r = request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){reader, NULL});
+    assert_int_equal(r.status, 403);
+    assert_non_null(strstr(r.body, "may only read"));
+    assert_int_equal(request(d, "POST", "/api/v1/auth/tokens", "{\"name\": \"x\"}", (const char *[]){reader, NULL}).status, 403);
+    /* The same from the command line. */
+    char command[600], out[96] = "";
+    snprintf(command, sizeof command, "'%s' token scraper --read-only --db '%s' 2>/dev/null", getenv("BALKONSOLARD"), d->db_path);
+    FILE *cli = popen(command, "r");
+    assert_non_null(cli);
+    assert_non_null(fgets(out, sizeof out, cli));
+    assert_int_equal(pclose(cli), 0);
+    out[strcspn(out, "\n")] = '\0';
+    snprintf(reader, sizeof reader, "Authorization: Bearer %s", out);
+    assert_int_equal(request(d, "GET", "/api/v1/status", NULL, (const char *[]){reader, NULL}).status, 200);
+    assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){reader, NULL}).status, 403);
+    r = request(d, "GET", "/api/v1/auth/tokens", NULL, (const char *[]){bearer, NULL});
+    assert_non_null(strstr(r.body, "\"name\":\"scraper\",\"read_only\":true"));
     assert_null(strstr(harness_log(d), d->token));
     assert_int_equal(harness_signal_and_wait(d, SIGTERM, 5000, NULL), 0);
 }

@@ -37,7 +37,7 @@ static void add_token(void)
     assert_int_equal(balkon_store_open(&options, &store, why, sizeof why), 0);
     assert_int_equal(balkon_secret_token("bst_", token), 0);
     assert_int_equal(balkon_secret_digest(token, digest), 0);
-    assert_int_equal(balkon_store_token_add(store, "test", digest, 0, NULL), 0);
+    assert_int_equal(balkon_store_token_add(store, "test", digest, false, 0, NULL), 0);
     balkon_store_close(store);
 }
 

@@ -40,6 +40,7 @@ function PasswordForm() {
 function Tokens() {
   const [tokens, setTokens] = useState(null);
   const [name, setName] = useState('');
+  const [readOnly, setReadOnly] = useState(false);
   const [made, setMade] = useState(null);
   const [error, setError] = useState(null);
   const load = () => get('/auth/tokens').then((a) => setTokens(a.tokens)).catch((e) => setError(e.message));
@@ -48,7 +49,7 @@ function Tokens() {
     event.preventDefault();
     setError(null);
     try {
-      setMade(await post('/auth/tokens', { name: name.trim() }));
+      setMade(await post('/auth/tokens', { name: name.trim(), read_only: readOnly }));
       setName('');
       load();
     } catch (e) {
@@ -69,7 +70,7 @@ function Tokens() {
     <p class="hint">${t('access.tokensHint')}</p>
     ${tokens?.length === 0 && html`<p class="hint">${t('access.noTokens')}</p>`}
     ${tokens?.length > 0 && html`<ul class="token-list">${tokens.map((x) => html`<li key=${x.id} data-testid="token-item">
-      <span><strong>${x.name}</strong> · ${t('access.created', { t: fmtDateTime(Date.parse(x.created)) })}
+      <span><strong>${x.name}</strong>${x.read_only ? html` <span class="badge" data-testid="token-read-only">${t('access.readOnly')}</span>` : ''} · ${t('access.created', { t: fmtDateTime(Date.parse(x.created)) })}
         · ${x.last_used ? t('access.lastUsed', { t: fmtDateTime(Date.parse(x.last_used)) }) : t('access.neverUsed')}</span>
       <button type="button" class="secondary" data-testid="token-revoke" onClick=${() => revoke(x.id)}>${t('access.revoke')}</button>
     </li>`)}</ul>`}
@@ -79,6 +80,8 @@ function Tokens() {
       <label for="token-name" class="sr-only">${t('access.tokenName')}</label>
       <input id="token-name" data-testid="token-name" placeholder=${t('access.tokenName')} value=${name}
         onInput=${(e) => setName(e.currentTarget.value)} />
+      <label class="check"><input type="checkbox" data-testid="token-read-only-box" checked=${readOnly}
+        onChange=${(e) => setReadOnly(e.currentTarget.checked)} /> ${t('access.readOnly')}</label>
       <button type="submit" data-testid="token-make" disabled=${!name.trim()}>${t('access.make')}</button>
     </form>
     ${error && html`<p class="field-error" role="alert">${error}</p>`}
