@@ -7,7 +7,9 @@
 # SPEED is the simulation's (the demo's is 60); WARMUP_S of it runs first so that the series
 # have data (the recorder writes every storage.flush_interval_s, 5 s). At 3600 a 60 s warm-up
 # is 60 simulated hours, so the series' default window (the last 24 h) is full.
-# BALKON_BENCH_TOKEN, when set, is sent as a bearer token. Connections and threads:
+# BALKON_BENCH_AUTH=1 makes every request carry an API token (made with `balkonsolard token`
+# before the start), so the figures include the login check (a SHA-256 and a key lookup in
+# SQLite per request); without it the demo's open reading is measured. Connections and threads:
 # BALKON_BENCH_CONNECTIONS (default 16), BALKON_BENCH_THREADS (default 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,11 +24,14 @@ binary="$build/balkonsolard"
 command -v wrk >/dev/null || { echo "load: needs wrk: apt install wrk" >&2; exit 1; }
 command -v curl >/dev/null || { echo "load: needs curl" >&2; exit 1; }
 auth=()
-[[ -n "${BALKON_BENCH_TOKEN:-}" ]] && auth=(-H "Authorization: Bearer $BALKON_BENCH_TOKEN")
 
 dir=$(mktemp -d)
 pid=
 trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+if [[ "${BALKON_BENCH_AUTH:-}" == "1" ]]; then
+  token=$("$binary" token load-bench --db "$dir/load.db" 2>/dev/null)
+  auth=(-H "Authorization: Bearer $token")
+fi
 sed -E "s/\"speed\": *[0-9.]+/\"speed\": $speed/" config/demo.json >"$dir/load.json"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"

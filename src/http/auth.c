@@ -37,7 +37,7 @@
 #define ATTEMPT_SLOTS 64
 
 struct attempt_slot {
-    char ip[48];
+    char ip[64]; /* an address, or an IPv6 /64 */
     int64_t window_start_ms;
     int attempts;
 };
