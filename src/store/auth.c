@@ -71,10 +71,10 @@ int balkon_store_session_get(struct balkon_store *store, const char *digest, int
                              struct balkon_session_record *out)
 {
     sqlite3_stmt *st;
-    int err = prepare(store,
-                      "SELECT csrf, created_ts_ms, last_seen_ts_ms, expires_ts_ms FROM auth_sessions"
-                      " WHERE digest = ?1 AND expires_ts_ms > ?2",
-                      &st, "session");
+    int err = store_stmt(store, STMT_SESSION_GET,
+                         "SELECT csrf, created_ts_ms, last_seen_ts_ms, expires_ts_ms FROM auth_sessions"
+                         " WHERE digest = ?1 AND expires_ts_ms > ?2",
+                         &st);
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
@@ -88,7 +88,7 @@ int balkon_store_session_get(struct balkon_store *store, const char *digest, int
         out->last_seen_ts_ms = sqlite3_column_int64(st, 2);
         out->expires_ts_ms = sqlite3_column_int64(st, 3);
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc == SQLITE_ROW)
         return 0;
     return rc == SQLITE_DONE ? BALKON_E_NOTFOUND : store_sqlite_err(store, rc, "session");
@@ -167,16 +167,17 @@ static void read_token(sqlite3_stmt *st, struct balkon_token_record *out)
 int balkon_store_token_find(struct balkon_store *store, const char *digest, struct balkon_token_record *out)
 {
     sqlite3_stmt *st;
-    int err = prepare(store,
-                      "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only FROM auth_tokens WHERE digest = ?1",
-                      &st, "token");
+    int err = store_stmt(store, STMT_TOKEN_FIND,
+                         "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only FROM auth_tokens"
+                         " WHERE digest = ?1",
+                         &st);
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
         read_token(st, out);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     if (rc == SQLITE_ROW)
         return 0;
     return rc == SQLITE_DONE ? BALKON_E_NOTFOUND : store_sqlite_err(store, rc, "token");

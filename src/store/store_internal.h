@@ -34,6 +34,8 @@ enum store_stmt_id {
     STMT_PRUNE_DELETE_1H,
     STMT_DEVICE_UPSERT,
     STMT_DEVICE_LIST,
+    STMT_SESSION_GET, /* one per request with a session cookie */
+    STMT_TOKEN_FIND,  /* one per request with an API token */
     STMT_COUNT
 };
 
