@@ -38,6 +38,10 @@ int balkon_password_hash(const char *password, char out[BALKON_PASSWORD_HASH_SIZ
 /* Whether password matches hash (from balkon_password_hash). Slow on purpose. */
 bool balkon_password_verify(const char *password, const char *hash);
 
+/* Where the first-start setup code lives: "setup-code" beside the database (in the current
+ * directory for ":memory:" or a bare file name). */
+void balkon_setup_code_path(const char *db_path, char *out, size_t size);
+
 /* Why a new password is not acceptable ("at least 8 characters"), or NULL when it is. */
 const char *balkon_password_problem(const char *password);
 

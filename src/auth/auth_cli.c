@@ -101,8 +101,7 @@ static int set_password(struct balkon_store *store, const char *path)
     }
     /* The setup code beside the database is spent. */
     char setup_code[600];
-    const char *slash = strrchr(path, '/');
-    snprintf(setup_code, sizeof setup_code, "%.*ssetup-code", slash ? (int)(slash - path + 1) : 0, path);
+    balkon_setup_code_path(path, setup_code, sizeof setup_code);
     unlink(setup_code);
     fprintf(stderr, "password set; every browser has to log in again\n");
     code = 0;

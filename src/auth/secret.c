@@ -114,3 +114,12 @@ bool balkon_password_verify(const char *password, const char *hash)
     free(data);
     return ok;
 }
+
+void balkon_setup_code_path(const char *db_path, char *out, size_t size)
+{
+    const char *slash = strrchr(db_path, '/');
+    if (strcmp(db_path, ":memory:") == 0 || !slash)
+        snprintf(out, size, "setup-code");
+    else
+        snprintf(out, size, "%.*s/setup-code", (int)(slash - db_path), db_path);
+}

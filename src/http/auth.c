@@ -55,19 +55,6 @@ struct http_auth {
 
 /* --- Setup code ----------------------------------------------------------------------- */
 
-/* The directory for the setup code: the database's, or (in memory) the current one. */
-static void setup_code_dir(const struct balkon_config *config, char *dir, size_t size)
-{
-    const char *db = config->storage.path;
-    const char *slash = strrchr(db, '/');
-    if (strcmp(db, ":memory:") == 0 || !slash)
-        snprintf(dir, size, ".");
-    else if (slash == db)
-        snprintf(dir, size, "/");
-    else
-        snprintf(dir, size, "%.*s", (int)(slash - db), db);
-}
-
 /* Writes a fresh code, readable only by the daemon's user. Twelve characters from an
  * alphabet without look-alikes (0/O, 1/l): 58 bits, typed once from a terminal. */
 static int write_setup_code(struct http_auth *auth)
@@ -79,9 +66,8 @@ static int write_setup_code(struct http_auth *auth)
     for (size_t i = 0; i < sizeof bytes; i++)
         auth->setup_code[i] = alphabet[bytes[i] % (sizeof alphabet - 1)];
     auth->setup_code[sizeof bytes] = '\0';
-    char dir[256];
-    setup_code_dir(auth->state->ctx->config, dir, sizeof dir);
-    snprintf(auth->setup_code_path, sizeof auth->setup_code_path, "%s/setup-code", dir);
+    balkon_setup_code_path(auth->state->ctx->config->storage.path, auth->setup_code_path,
+                           sizeof auth->setup_code_path);
     /* A fresh file, never one planted beforehand (nor a link to one). */
     unlink(auth->setup_code_path);
     int fd = open(auth->setup_code_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);

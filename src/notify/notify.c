@@ -507,7 +507,7 @@ static void on_event(enum bus_event event, const void *payload, void *user)
 static const enum bus_event events[] = {
     BUS_EV_NOTIFY_REQUEST, BUS_EV_CONFIG_CHANGED, BUS_EV_DEVICE_ONLINE, BUS_EV_CONTROL_STATUS,
     BUS_EV_SITE_STATUS,    BUS_EV_PRICES,         BUS_EV_PROVIDER_STATUS, BUS_EV_PLAN, BUS_EV_RECOMMENDATION,
-    BUS_EV_STORAGE_STATUS,
+    BUS_EV_STORAGE_STATUS, BUS_EV_CLOCK_JUMPED,
 };
 #define EVENT_COUNT (sizeof events / sizeof events[0])
 

@@ -366,6 +366,15 @@ void notify_rules_on_event(struct notify_rules *r, enum bus_event event, const v
     case BUS_EV_PRICES: on_prices(r, payload); break;
     case BUS_EV_PROVIDER_STATUS: on_provider(r, payload); break;
     case BUS_EV_PLAN: on_plan(r, payload); break;
+    case BUS_EV_CLOCK_JUMPED: {
+        /* "Failing for 60 min" and "wasting since" keep their length across a jump. */
+        int64_t jump_ms = ((const struct ev_clock_jumped *)payload)->jump_ms;
+        for (size_t i = 0; i < r->failing_count; i++)
+            r->failing[i].since_ms += jump_ms;
+        if (r->wasting_since_ms != INT64_MIN)
+            r->wasting_since_ms += jump_ms;
+        break;
+    }
     case BUS_EV_STORAGE_STATUS: {
         /* The alert itself may not reach the full database; the channels still carry it. */
         const struct ev_storage_status *ev = payload;

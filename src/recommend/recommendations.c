@@ -374,6 +374,16 @@ static void on_config_changed(enum bus_event event, const void *payload, void *u
     compute(r, balkon_clock_now_ms(&r->ctx->clock));
 }
 
+/* The clock jumped: advise for the new time at once (a plug still to switch is sent now). */
+static void on_clock_jumped(enum bus_event event, const void *payload, void *user)
+{
+    struct recommender *r = user;
+    for (size_t i = 0; i < r->count; i++)
+        if (r->runs[i].send_at_ms != INT64_MIN)
+            r->runs[i].send_at_ms = INT64_MIN + 1;
+    compute(r, balkon_clock_now_ms(&r->ctx->clock));
+}
+
 static const struct {
     enum bus_event event;
     balkon_bus_cb cb;
@@ -384,6 +394,7 @@ static const struct {
     {BUS_EV_COMMAND_RESULT, on_command_result},
     {BUS_EV_RECOMMENDATIONS_QUERY, on_query},
     {BUS_EV_CONFIG_CHANGED, on_config_changed},
+    {BUS_EV_CLOCK_JUMPED, on_clock_jumped},
 };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
