@@ -8,25 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Prepares sql; on failure records the error under context. */
-static int prepare(struct balkon_store *store, const char *sql, sqlite3_stmt **st, const char *context)
-{
-    int rc = sqlite3_prepare_v2(store->db, sql, -1, st, NULL);
-    return rc == SQLITE_OK ? 0 : store_sqlite_err(store, rc, context);
-}
-
-/* Steps a statement that returns no rows, finalizes it; 0 or the error under context. */
-static int run(struct balkon_store *store, sqlite3_stmt *st, const char *context)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sqlite_err(store, rc, context);
-}
-
 int balkon_store_password_get(struct balkon_store *store, char *hash, size_t size)
 {
     sqlite3_stmt *st;
-    int err = prepare(store, "SELECT hash FROM auth_password WHERE id = 1", &st, "password");
+    int err = store_prepare(store, "SELECT hash FROM auth_password WHERE id = 1", &st, "password");
     if (err < 0)
         return err;
     int rc = sqlite3_step(st);
@@ -41,19 +26,19 @@ int balkon_store_password_get(struct balkon_store *store, char *hash, size_t siz
 int balkon_store_password_set(struct balkon_store *store, const char *hash, int64_t now_ms)
 {
     sqlite3_stmt *st;
-    int err = prepare(store, "INSERT OR REPLACE INTO auth_password(id, hash, set_ts_ms) VALUES (1, ?1, ?2)",
+    int err = store_prepare(store, "INSERT OR REPLACE INTO auth_password(id, hash, set_ts_ms) VALUES (1, ?1, ?2)",
                       &st, "password");
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now_ms);
-    return run(store, st, "password");
+    return store_run(store, st, "password");
 }
 
 int balkon_store_session_add(struct balkon_store *store, const struct balkon_session_record *session)
 {
     sqlite3_stmt *st;
-    int err = prepare(store,
+    int err = store_prepare(store,
                       "INSERT INTO auth_sessions(digest, csrf, created_ts_ms, last_seen_ts_ms, expires_ts_ms)"
                       " VALUES (?1, ?2, ?3, ?4, ?5)",
                       &st, "session");
@@ -64,7 +49,7 @@ int balkon_store_session_add(struct balkon_store *store, const struct balkon_ses
     sqlite3_bind_int64(st, 3, session->created_ts_ms);
     sqlite3_bind_int64(st, 4, session->last_seen_ts_ms);
     sqlite3_bind_int64(st, 5, session->expires_ts_ms);
-    return run(store, st, "session");
+    return store_run(store, st, "session");
 }
 
 int balkon_store_session_get(struct balkon_store *store, const char *digest, int64_t now_ms,
@@ -98,27 +83,27 @@ int balkon_store_session_touch(struct balkon_store *store, const char *digest, i
                                int64_t expires_ts_ms)
 {
     sqlite3_stmt *st;
-    int err = prepare(store, "UPDATE auth_sessions SET last_seen_ts_ms = ?2, expires_ts_ms = ?3 WHERE digest = ?1",
+    int err = store_prepare(store, "UPDATE auth_sessions SET last_seen_ts_ms = ?2, expires_ts_ms = ?3 WHERE digest = ?1",
                       &st, "session");
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, last_seen_ts_ms);
     sqlite3_bind_int64(st, 3, expires_ts_ms);
-    return run(store, st, "session");
+    return store_run(store, st, "session");
 }
 
 /* Runs a DELETE with one optional text (?1) and one number (?2) bound. */
 static int delete_where(struct balkon_store *store, const char *sql, const char *text, int64_t number)
 {
     sqlite3_stmt *st;
-    int err = prepare(store, sql, &st, "sessions");
+    int err = store_prepare(store, sql, &st, "sessions");
     if (err < 0)
         return err;
     if (text)
         sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, number);
-    return run(store, st, "sessions");
+    return store_run(store, st, "sessions");
 }
 
 int balkon_store_session_delete(struct balkon_store *store, const char *digest)
@@ -140,7 +125,7 @@ int balkon_store_token_add(struct balkon_store *store, const char *name, const c
                            bool read_only, int64_t now_ms, int64_t *id_out)
 {
     sqlite3_stmt *st;
-    int err = prepare(store, "INSERT INTO auth_tokens(name, digest, created_ts_ms, read_only) VALUES (?1, ?2, ?3, ?4)",
+    int err = store_prepare(store, "INSERT INTO auth_tokens(name, digest, created_ts_ms, read_only) VALUES (?1, ?2, ?3, ?4)",
                       &st, "token");
     if (err < 0)
         return err;
@@ -148,7 +133,7 @@ int balkon_store_token_add(struct balkon_store *store, const char *name, const c
     sqlite3_bind_text(st, 2, digest, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, now_ms);
     sqlite3_bind_int(st, 4, read_only ? 1 : 0);
-    err = run(store, st, "token");
+    err = store_run(store, st, "token");
     if (err == 0 && id_out)
         *id_out = sqlite3_last_insert_rowid(store->db);
     return err;
@@ -186,12 +171,12 @@ int balkon_store_token_find(struct balkon_store *store, const char *digest, stru
 int balkon_store_token_touch(struct balkon_store *store, int64_t id, int64_t now_ms)
 {
     sqlite3_stmt *st;
-    int err = prepare(store, "UPDATE auth_tokens SET last_used_ts_ms = ?2 WHERE id = ?1", &st, "token");
+    int err = store_prepare(store, "UPDATE auth_tokens SET last_used_ts_ms = ?2 WHERE id = ?1", &st, "token");
     if (err < 0)
         return err;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, now_ms);
-    return run(store, st, "token");
+    return store_run(store, st, "token");
 }
 
 int balkon_store_token_list(struct balkon_store *store, struct balkon_token_record **out, size_t *count)
@@ -199,7 +184,7 @@ int balkon_store_token_list(struct balkon_store *store, struct balkon_token_reco
     *out = NULL;
     *count = 0;
     sqlite3_stmt *st;
-    int err = prepare(store,
+    int err = store_prepare(store,
                       "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only FROM auth_tokens ORDER BY id",
                       &st, "tokens");
     if (err < 0)
@@ -233,11 +218,11 @@ int balkon_store_token_list(struct balkon_store *store, struct balkon_token_reco
 int balkon_store_token_delete(struct balkon_store *store, int64_t id)
 {
     sqlite3_stmt *st;
-    int err = prepare(store, "DELETE FROM auth_tokens WHERE id = ?1", &st, "token");
+    int err = store_prepare(store, "DELETE FROM auth_tokens WHERE id = ?1", &st, "token");
     if (err < 0)
         return err;
     sqlite3_bind_int64(st, 1, id);
-    err = run(store, st, "token");
+    err = store_run(store, st, "token");
     if (err < 0)
         return err;
     return sqlite3_changes(store->db) > 0 ? 0 : BALKON_E_NOTFOUND;

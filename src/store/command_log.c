@@ -22,9 +22,7 @@ int balkon_store_command_log(struct balkon_store *store, const struct balkon_com
     sqlite3_bind_text(st, 3, record->command, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, record->value, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, record->result, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    return rc == SQLITE_DONE ? 0 : store_sqlite_err(store, rc, "command log");
+    return store_run(store, st, "command log");
 }
 
 int balkon_store_command_list(struct balkon_store *store, const char *device_id, size_t limit,

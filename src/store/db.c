@@ -89,6 +89,19 @@ int store_stmt(struct balkon_store *store, enum store_stmt_id id, const char *sq
     return 0;
 }
 
+int store_prepare(struct balkon_store *store, const char *sql, sqlite3_stmt **st, const char *context)
+{
+    int rc = sqlite3_prepare_v2(store->db, sql, -1, st, NULL);
+    return rc == SQLITE_OK ? 0 : store_sqlite_err(store, rc, context);
+}
+
+int store_run(struct balkon_store *store, sqlite3_stmt *st, const char *context)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : store_sqlite_err(store, rc, context);
+}
+
 int store_exec(struct balkon_store *store, const char *sql, const char *context)
 {
     int rc = sqlite3_exec(store->db, sql, NULL, NULL, NULL);

@@ -167,21 +167,13 @@ int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_r
 
 /* --- Forecasts and the command log --------------------------------------------------- */
 
-/* Runs sql with ?1 = cutoff and ?2 = limit; adds what it deleted to *deleted and takes it
+/* Runs a prepared DELETE (finalizing it); adds what it deleted to *deleted and takes it
  * from *budget. */
-static int delete_chunk(struct balkon_store *store, const char *sql, int64_t cutoff_ms, int64_t *budget,
-                        int64_t *deleted)
+static int run_delete(struct balkon_store *store, sqlite3_stmt *st, int64_t *budget, int64_t *deleted)
 {
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(store->db, sql, -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "prune history");
-    sqlite3_bind_int64(st, 1, cutoff_ms);
-    sqlite3_bind_int64(st, 2, *budget);
-    rc = sqlite3_step(st);
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return store_sqlite_err(store, rc, "prune history");
+    int err = store_run(store, st, "prune history");
+    if (err < 0)
+        return err;
     int64_t n = sqlite3_changes64(store->db);
     *deleted += n;
     *budget -= n;
@@ -195,18 +187,18 @@ static int prune_forecast_pair(struct balkon_store *store, const char *kind, con
                                int64_t cutoff_ms, int64_t *budget, int64_t *deleted)
 {
     sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT slot_ts_ms, issued_ts_ms FROM forecasts WHERE kind = ?1 AND provider = ?2"
-                                " AND slot_ts_ms < ?3 ORDER BY slot_ts_ms, issued_ts_ms LIMIT 1 OFFSET ?4",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "prune history");
+    int err = store_prepare(store,
+                            "SELECT slot_ts_ms, issued_ts_ms FROM forecasts WHERE kind = ?1 AND provider = ?2"
+                            " AND slot_ts_ms < ?3 ORDER BY slot_ts_ms, issued_ts_ms LIMIT 1 OFFSET ?4",
+                            &st, "prune history");
+    if (err < 0)
+        return err;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, cutoff_ms);
     sqlite3_bind_int64(st, 4, *budget);
     int64_t bound_slot_ms = cutoff_ms, bound_issue_ms = INT64_MIN;
-    rc = sqlite3_step(st);
+    int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         bound_slot_ms = sqlite3_column_int64(st, 0);
         bound_issue_ms = sqlite3_column_int64(st, 1);
@@ -214,24 +206,56 @@ static int prune_forecast_pair(struct balkon_store *store, const char *kind, con
     sqlite3_finalize(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
         return store_sqlite_err(store, rc, "prune history");
-    rc = sqlite3_prepare_v2(store->db,
-                            "DELETE FROM forecasts WHERE kind = ?1 AND provider = ?2"
-                            " AND (slot_ts_ms, issued_ts_ms) < (?3, ?4)",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "prune history");
+    err = store_prepare(store,
+                        "DELETE FROM forecasts WHERE kind = ?1 AND provider = ?2"
+                        " AND (slot_ts_ms, issued_ts_ms) < (?3, ?4)",
+                        &st, "prune history");
+    if (err < 0)
+        return err;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, bound_slot_ms);
     sqlite3_bind_int64(st, 4, bound_issue_ms);
-    rc = sqlite3_step(st);
+    return run_delete(store, st, budget, deleted);
+}
+
+/* Deletes up to *budget command log entries older than before_ms, oldest first. */
+static int prune_commands(struct balkon_store *store, int64_t before_ms, int64_t *budget, int64_t *deleted)
+{
+    sqlite3_stmt *st;
+    int err = store_prepare(store,
+                            "DELETE FROM command_log WHERE id IN"
+                            " (SELECT id FROM command_log WHERE ts_ms < ?1 ORDER BY ts_ms LIMIT ?2)",
+                            &st, "prune history");
+    if (err < 0)
+        return err;
+    sqlite3_bind_int64(st, 1, before_ms);
+    sqlite3_bind_int64(st, 2, *budget);
+    return run_delete(store, st, budget, deleted);
+}
+
+/* The (kind, provider) of forecasts after the given pair ("", "" for the first), by a seek
+ * in the primary key: 1 and the pair in kind, provider; 0 after the last; or an error. */
+static int next_forecast_pair(struct balkon_store *store, char kind[32], char provider[64])
+{
+    sqlite3_stmt *st;
+    int err = store_prepare(store,
+                            "SELECT kind, provider FROM forecasts WHERE (kind, provider) > (?1, ?2)"
+                            " ORDER BY kind, provider LIMIT 1",
+                            &st, "prune history");
+    if (err < 0)
+        return err;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, provider, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        snprintf(kind, 32, "%s", (const char *)sqlite3_column_text(st, 0));
+        snprintf(provider, 64, "%s", (const char *)sqlite3_column_text(st, 1));
+    }
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return store_sqlite_err(store, rc, "prune history");
-    int64_t n = sqlite3_changes64(store->db);
-    *deleted += n;
-    *budget -= n;
-    return 0;
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return rc == SQLITE_ROW;
+    return store_sqlite_err(store, rc, "prune history");
 }
 
 int balkon_store_prune_history(struct balkon_store *store, int64_t forecasts_before_ms,
@@ -245,37 +269,13 @@ int balkon_store_prune_history(struct balkon_store *store, int64_t forecasts_bef
      * reads a whole index. */
     char kind[32] = "", provider[64] = "";
     int err = store_begin(store);
-    while (!err && budget > 0) {
-        sqlite3_stmt *next;
-        int rc = sqlite3_prepare_v2(store->db,
-                                    "SELECT kind, provider FROM forecasts WHERE (kind, provider) > (?1, ?2)"
-                                    " ORDER BY kind, provider LIMIT 1",
-                                    -1, &next, NULL);
-        if (rc != SQLITE_OK) {
-            err = store_sqlite_err(store, rc, "prune history");
-            break;
-        }
-        sqlite3_bind_text(next, 1, kind, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(next, 2, provider, -1, SQLITE_TRANSIENT);
-        rc = sqlite3_step(next);
-        if (rc == SQLITE_ROW) {
-            snprintf(kind, sizeof kind, "%s", (const char *)sqlite3_column_text(next, 0));
-            snprintf(provider, sizeof provider, "%s", (const char *)sqlite3_column_text(next, 1));
-        }
-        sqlite3_finalize(next);
-        if (rc == SQLITE_DONE)
-            break;
-        if (rc != SQLITE_ROW) {
-            err = store_sqlite_err(store, rc, "prune history");
-            break;
-        }
+    int found = 0;
+    while (!err && budget > 0 && (found = next_forecast_pair(store, kind, provider)) > 0)
         err = prune_forecast_pair(store, kind, provider, forecasts_before_ms, &budget, &deleted);
-    }
+    if (found < 0)
+        err = found;
     if (!err && budget > 0)
-        err = delete_chunk(store,
-                           "DELETE FROM command_log WHERE id IN"
-                           " (SELECT id FROM command_log WHERE ts_ms < ?1 ORDER BY ts_ms LIMIT ?2)",
-                           commands_before_ms, &budget, &deleted);
+        err = prune_commands(store, commands_before_ms, &budget, &deleted);
     if (!err)
         err = store_commit(store);
     if (err) {

@@ -103,6 +103,12 @@ int store_sqlite_err(struct balkon_store *store, int sqlite_rc, const char *cont
 int store_set_error(struct balkon_store *store, int err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int store_exec(struct balkon_store *store, const char *sql, const char *context);
+/* Prepares a one-off statement (the caller finalizes it, or store_run does); on failure
+ * records the error under context. */
+int store_prepare(struct balkon_store *store, const char *sql, sqlite3_stmt **st, const char *context);
+/* Steps a one-off statement that returns no rows and finalizes it; 0 or the error under
+ * context. */
+int store_run(struct balkon_store *store, sqlite3_stmt *st, const char *context);
 int store_begin(struct balkon_store *store);
 int store_commit(struct balkon_store *store);
 void store_rollback(struct balkon_store *store);
