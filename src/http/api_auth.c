@@ -55,13 +55,7 @@ static cJSON *parse_body(const struct http_request *request, struct http_respons
 {
     if (request->connection && !http_auth_same_site(request, response))
         return NULL;
-    cJSON *body = cJSON_ParseWithLength(request->body, request->body_size);
-    if (!cJSON_IsObject(body)) {
-        cJSON_Delete(body);
-        http_reply_error(response, 400, "body: expected a JSON object like %s", example);
-        return NULL;
-    }
-    return body;
+    return http_body_object(request, response, example);
 }
 
 /* Copies the string field into out (size bytes); false after a 400 naming the field. */

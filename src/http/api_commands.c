@@ -31,12 +31,9 @@ void api_device_command_post(struct http_state *state, const struct http_request
         http_reply_error(response, 404, "no such device: %s (see GET /api/v1/devices)", request->path_param);
         return;
     }
-    cJSON *body = request->body ? cJSON_ParseWithLength(request->body, request->body_size) : NULL;
-    if (!cJSON_IsObject(body)) {
-        cJSON_Delete(body);
-        http_reply_error(response, 400, "body: expected a JSON object like {\"command\": \"switch\", \"value\": 1}");
+    cJSON *body = http_body_object(request, response, "{\"command\": \"switch\", \"value\": 1}");
+    if (!body)
         return;
-    }
     static const char *const commands[] = {"switch", "limit", "setpoint", "auto"};
     const cJSON *command = cJSON_GetObjectItemCaseSensitive(body, "command");
     const cJSON *value = cJSON_GetObjectItemCaseSensitive(body, "value");

@@ -70,13 +70,13 @@ void api_load_override_post(struct http_state *state, const struct http_request 
         http_reply_error(response, 404, "no such load: %s (see GET /api/v1/loads)", request->path_param);
         return;
     }
-    cJSON *body = request->body ? cJSON_ParseWithLength(request->body, request->body_size) : NULL;
+    cJSON *body = http_body_object(request, response, "{\"state\": \"on\", \"duration_min\": 60}");
+    if (!body)
+        return;
     const cJSON *load_state = cJSON_GetObjectItemCaseSensitive(body, "state");
     const cJSON *duration = cJSON_GetObjectItemCaseSensitive(body, "duration_min");
     struct ev_load_override override = {0};
-    if (!cJSON_IsObject(body)) {
-        http_reply_error(response, 400, "body: expected a JSON object like {\"state\": \"on\", \"duration_min\": 60}");
-    } else if (!cJSON_IsString(load_state) || (strcmp(load_state->valuestring, "on") != 0 &&
+    if (!cJSON_IsString(load_state) || (strcmp(load_state->valuestring, "on") != 0 &&
                                                 strcmp(load_state->valuestring, "off") != 0 &&
                                                 strcmp(load_state->valuestring, "auto") != 0)) {
         http_reply_error(response, 400, "state: must be \"on\", \"off\" or \"auto\"");

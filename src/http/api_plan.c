@@ -112,12 +112,9 @@ void api_strategy_get(struct http_state *state, const struct http_request *reque
 
 void api_strategy_put(struct http_state *state, const struct http_request *request, struct http_response *response)
 {
-    cJSON *body = request->body ? cJSON_ParseWithLength(request->body, request->body_size) : NULL;
-    if (!cJSON_IsObject(body)) {
-        cJSON_Delete(body);
-        http_reply_error(response, 400, "body: expected a JSON object like {\"strategy\": \"optimal\"}");
+    cJSON *body = http_body_object(request, response, "{\"strategy\": \"optimal\"}");
+    if (!body)
         return;
-    }
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "strategy");
     if (!cJSON_IsString(name)) {
         cJSON_Delete(body);

@@ -176,6 +176,11 @@ void http_reply_json(struct http_response *response, int status, cJSON *json);
 void http_reply_error(struct http_response *response, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The request's body as a JSON object (the caller deletes it), or NULL after a 400
+ * "body: expected a JSON object like <example>". */
+cJSON *http_body_object(const struct http_request *request, struct http_response *response,
+                        const char *example);
+
 /* Query-string value or NULL. */
 const char *http_query(const struct http_request *request, const char *name);
 

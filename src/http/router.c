@@ -142,6 +142,18 @@ void http_reply_error(struct http_response *response, int status, const char *fm
     http_reply_json(response, status, json);
 }
 
+cJSON *http_body_object(const struct http_request *request, struct http_response *response,
+                        const char *example)
+{
+    cJSON *body = request->body ? cJSON_ParseWithLength(request->body, request->body_size) : NULL;
+    if (!cJSON_IsObject(body)) {
+        cJSON_Delete(body);
+        http_reply_error(response, 400, "body: expected a JSON object like %s", example);
+        return NULL;
+    }
+    return body;
+}
+
 const char *http_query(const struct http_request *request, const char *name)
 {
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
