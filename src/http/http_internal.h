@@ -61,7 +61,7 @@ struct http_request {
     const char *body;
     size_t body_size;
     char client_ip[48];                 /* the peer's address as text */
-    const struct http_identity *identity;
+    const struct http_identity *identity; /* set by the router for a matched route */
     void *server_ctx;                   /* the server's per-request context (http_defer) */
 };
 

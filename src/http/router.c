@@ -82,8 +82,13 @@ void http_route(struct http_state *state, const struct http_request *request_in,
             continue;
         if (strcmp(routes[i].method, request->method) == 0 ||
             (strcmp(request->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
+            /* Who asks is looked up for the API only: the dashboard's files are public. */
+            struct http_identity identity;
+            http_auth_identify(state, request->connection, &identity);
+            routed.identity = &identity;
             if (http_auth_check(state, request, routes[i].access, response))
                 routes[i].handler(state, request, response);
+            http_auth_renew_cookie(state, &identity, response);
             return;
         }
         path_known = true;

@@ -258,20 +258,16 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         http_reply_error(&reply, 413, "request body larger than %lld bytes (http.max_body_bytes)",
                          (long long)server->state.ctx->config->http.max_body_bytes);
     } else {
-        struct http_identity identity;
-        http_auth_identify(&server->state, connection, &identity);
         struct http_request request = {
             .method = method,
             .path = url,
             .connection = connection,
             .body = ctx->body ? ctx->body : "",
             .body_size = ctx->body_size,
-            .identity = &identity,
             .server_ctx = ctx,
         };
         client_ip(connection, request.client_ip, sizeof request.client_ip);
         http_route(&server->state, &request, &reply);
-        http_auth_renew_cookie(&server->state, &identity, &reply);
         if (reply.deferred) {
             MHD_suspend_connection(connection);
             return MHD_YES;
