@@ -15,6 +15,7 @@
 
 struct balkon_bus;
 struct balkon_store;
+struct balkon_store_readers;
 struct balkon_config;
 struct balkon_mqtt;
 
@@ -24,6 +25,9 @@ struct balkon_ctx {
     struct balkon_bus *bus;
     struct balkon_clock clock;
     struct balkon_store *store;
+    /* Read-only connections for reads on libuv's thread pool (balkon_store_readers_*);
+     * NULL for an in-memory database, whose reads then run on the loop. */
+    struct balkon_store_readers *readers;
     const struct balkon_config *config; /* the running config; replaced on reload */
     int64_t started_ms;                 /* wall time the daemon started */
     /* The one MQTT client (include/balkon/mqtt.h), NULL when mqtt.enabled is false. Owned

@@ -11,7 +11,9 @@
  * buckets are deleted by balkon_store_prune according to the retention options; the
  * 1-hour buckets keep a year and more in a few megabytes.
  *
- * The store is used from the loop thread only. */
+ * A store made by balkon_store_open is used from the loop thread only. Work on libuv's
+ * thread pool reads through readers instead (balkon_store_readers_*): read-only
+ * connections of their own, each used by one job at a time. */
 #ifndef BALKON_STORE_H
 #define BALKON_STORE_H
 
@@ -40,6 +42,43 @@ int balkon_store_open(const struct balkon_store_options *options, struct balkon_
 
 /* Flushes what is pending, checkpoints the WAL and closes. Accepts NULL. */
 void balkon_store_close(struct balkon_store *store);
+
+/* --- Readers: read-only connections for the thread pool ------------------------------ */
+
+struct balkon_store_readers;
+
+/* How many readers the daemon keeps: libuv's pool has 4 threads, the machine maybe 2
+ * cores; more connections would only cost page caches. */
+#define BALKON_STORE_READERS 2
+
+/* A pool of at most max read-only connections to the database at path, opened when first
+ * needed. NULL for ":memory:" (another connection cannot see it) or when out of memory:
+ * callers then read on the loop's own store. Free with balkon_store_readers_free after
+ * every job that acquired a reader has released it. */
+struct balkon_store_readers *balkon_store_readers_new(const char *path, size_t max);
+void balkon_store_readers_free(struct balkon_store_readers *readers);
+/* Lends a reader (thread-safe; waits while all max are lent). On failure *out is NULL and
+ * msg says why. Give it back with balkon_store_readers_release. */
+int balkon_store_readers_acquire(struct balkon_store_readers *readers, struct balkon_store **out,
+                                 char *msg, size_t msg_size);
+void balkon_store_readers_release(struct balkon_store_readers *readers,
+                                  struct balkon_store *reader);
+
+/* Opens one read-only connection (what the pool holds); closed by balkon_store_close. */
+int balkon_store_open_reader(const char *path, struct balkon_store **out, char *msg,
+                             size_t msg_size);
+
+/* Brackets a job's reads in one read transaction, so they all see the same commit (a
+ * flush or a prune between two of its queries cannot split a series). */
+int balkon_store_read_begin(struct balkon_store *store);
+void balkon_store_read_end(struct balkon_store *store);
+
+/* The database file the store was opened on. */
+const char *balkon_store_path(const struct balkon_store *store);
+
+/* Changes whenever stored samples change (a flush wrote some, a prune removed some): an
+ * answer computed from the samples stays true while this is unchanged. */
+uint64_t balkon_store_data_version(const struct balkon_store *store);
 
 /* The last error's text from SQLite with context; valid until the next store call. */
 const char *balkon_store_errmsg(const struct balkon_store *store);
@@ -100,6 +139,10 @@ struct balkon_series_info {
     int64_t first_ts_ms; /* INT64_MIN when it has no samples */
     int64_t last_ts_ms;
 };
+
+/* The unit a series was registered with ("" when it has none). BALKON_E_NOTFOUND for an
+ * unknown series. */
+int balkon_store_series_unit(struct balkon_store *store, const char *name, char *unit, size_t size);
 
 /* Lists every registered series. *out allocated, caller frees with free. */
 int balkon_store_list_series(struct balkon_store *store, struct balkon_series_info **out,

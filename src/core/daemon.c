@@ -376,9 +376,14 @@ static int open_store(struct daemon *d)
     };
     char msg[512] = "";
     int rc = balkon_store_open(&options, &d->ctx.store, msg, sizeof msg);
-    if (rc < 0)
+    if (rc < 0) {
         log_error("store", "%s", msg[0] ? msg : balkon_strerror(rc));
-    return rc;
+        return rc;
+    }
+    /* As many readers as the pool's threads that may run reads at once on 2 cores; an
+     * in-memory database has none and is read on the loop. */
+    d->ctx.readers = balkon_store_readers_new(config->storage.path, BALKON_STORE_READERS);
+    return 0;
 }
 
 /* Makes the MQTT client when enabled; it connects in the background, so an unreachable
@@ -506,6 +511,7 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
             modules[i - 1]->free(d.module_states[i - 1]);
 
 done:
+    balkon_store_readers_free(d.ctx.readers); /* uv_run returned: no job holds a reader */
     balkon_store_close(d.ctx.store);
     balkon_bus_free(d.ctx.bus);
     if (uv_loop_close(&loop) != 0)

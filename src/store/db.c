@@ -311,10 +311,79 @@ fail:
     return err;
 }
 
+/* A reader shares the file, not the struct: its statements, series cache and errors are
+ * its own, so it can run on another thread while the loop's connection writes (WAL lets
+ * readers see the last commit without waiting). Read-only, so a bug cannot write from the
+ * pool; no migration (the loop's open did it). */
+int balkon_store_open_reader(const char *path, struct balkon_store **out, char *msg,
+                             size_t msg_size)
+{
+    *out = NULL;
+    struct balkon_store *store = calloc(1, sizeof *store);
+    if (!store || !(store->path = strdup(path))) {
+        write_msg(msg, msg_size, "%s: out of memory", path);
+        free(store);
+        return BALKON_E_NOMEM;
+    }
+    store->reader = true;
+    store->raw_pruned_before_ms = INT64_MIN;
+    store->rollup_5m_pruned_before_ms = INT64_MIN;
+    int rc = sqlite3_open_v2(path, &store->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+    int err = 0;
+    if (rc != SQLITE_OK) {
+        write_msg(msg, msg_size, "%s: %s", path,
+                  store->db ? sqlite3_errmsg(store->db) : sqlite3_errstr(rc));
+        err = store_err_from_sqlite(rc);
+    } else {
+        sqlite3_busy_timeout(store->db, STORE_DEFAULT_BUSY_TIMEOUT_MS);
+        char sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", STORE_READER_CACHE_KIB);
+        if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+            write_msg(msg, msg_size, "%s: %s", path, sqlite3_errmsg(store->db));
+            err = BALKON_E_DB;
+        }
+    }
+    if (err) {
+        store_free(store);
+        return err;
+    }
+    *out = store;
+    return 0;
+}
+
+int balkon_store_read_begin(struct balkon_store *store)
+{
+    int err = store_exec(store, "BEGIN", "begin read");
+    if (!err && store->reader)
+        err = store_meta_load(store);
+    if (err)
+        store_rollback(store);
+    return err;
+}
+
+void balkon_store_read_end(struct balkon_store *store)
+{
+    store_rollback(store);
+}
+
+const char *balkon_store_path(const struct balkon_store *store)
+{
+    return store->path;
+}
+
+uint64_t balkon_store_data_version(const struct balkon_store *store)
+{
+    return store->data_version;
+}
+
 void balkon_store_close(struct balkon_store *store)
 {
     if (!store)
         return;
+    if (store->reader) {
+        store_free(store);
+        return;
+    }
     /* close returns nothing, so this is the one place that logs its own failures. */
     size_t pending = store->pending_len;
     if (pending && balkon_store_flush(store) != 0)

@@ -160,6 +160,8 @@ int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_r
     }
     store->raw_pruned_before_ms = raw_before;
     store->rollup_5m_pruned_before_ms = rollup_5m_before;
+    if (deleted)
+        store->data_version++;
     if (deleted_out)
         *deleted_out = deleted;
     return 0;

@@ -139,6 +139,24 @@ int store_series_lookup(struct balkon_store *store, const char *name, int64_t *i
     return series_find(store, name, id_out, unit);
 }
 
+int balkon_store_series_unit(struct balkon_store *store, const char *name, char *unit, size_t size)
+{
+    const struct store_series_entry *cached = cache_find(store, name);
+    if (cached) {
+        snprintf(unit, size, "%s", cached->unit);
+        return 0;
+    }
+    int64_t id;
+    char stored[SERIES_UNIT_MAX];
+    int found = series_find(store, name, &id, stored);
+    if (found < 0)
+        return found;
+    if (!found)
+        return store_set_error(store, BALKON_E_NOTFOUND, "no series named %s", name);
+    snprintf(unit, size, "%s", stored);
+    return 0;
+}
+
 int balkon_store_series_id(struct balkon_store *store, const char *name, const char *unit,
                            int64_t *id_out)
 {
@@ -395,6 +413,7 @@ int balkon_store_flush(struct balkon_store *store)
 
     store->pending_len = 0;
     store->pending_head = 0;
+    store->data_version++;
     store->dropped += rejected;
     store->forced_flush_failed = false;
     return 0;

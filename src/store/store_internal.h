@@ -8,6 +8,10 @@
 #include <sqlite3.h>
 #include <stdarg.h>
 
+/* A read-only connection's page cache (readers.c): the API's reads are short range scans,
+ * so a small cache serves them, and each of the pool's connections pays it. */
+#define STORE_READER_CACHE_KIB 512
+
 #define STORE_MS_5M INT64_C(300000)
 #define STORE_MS_1H INT64_C(3600000)
 
@@ -94,6 +98,11 @@ struct balkon_store {
      * gone. Both are aligned to the next coarser bucket, so pruning removes whole buckets. */
     int64_t raw_pruned_before_ms;
     int64_t rollup_5m_pruned_before_ms;
+
+    /* A read-only connection for the thread pool (readers.c): it never writes, and it
+     * reloads the retention horizons before a query, since the loop's connection moves them. */
+    bool reader;
+    uint64_t data_version; /* balkon_store_data_version: bumped by every flush and prune */
 };
 
 /* db.c */
