@@ -72,16 +72,21 @@ void api_device_command_post(struct http_state *state, const struct http_request
     http_reply_json(response, 202, json);
 }
 
-void api_commands_get(struct http_state *state, const struct http_request *request, struct http_response *response)
-{
-    const char *device = http_query(request, "device");
+struct commands_read {
+    bool one_device;
+    char device[64];
     long limit;
-    if (!http_query_limit(request, response, 50, 1000, &limit))
-        return;
+};
+
+static void read_commands(struct balkon_store *store, void *arg, struct http_response *response)
+{
+    const struct commands_read *q = arg;
     struct balkon_command_record *records = NULL;
     size_t count = 0;
-    if (balkon_store_command_list(state->ctx->store, device, (size_t)limit, &records, &count) < 0) {
-        http_reply_error(response, 500, "cannot read the command log: %s", balkon_store_errmsg(state->ctx->store));
+    if (balkon_store_command_list(store, q->one_device ? q->device : NULL, (size_t)q->limit,
+                                  &records, &count) < 0) {
+        http_reply_error(response, 500, "cannot read the command log: %s",
+                         balkon_store_errmsg(store));
         return;
     }
     cJSON *json = cJSON_CreateObject();
@@ -97,4 +102,25 @@ void api_commands_get(struct http_state *state, const struct http_request *reque
     }
     free(records);
     http_reply_json(response, 200, json);
+}
+
+void api_commands_get(struct http_state *state, const struct http_request *request,
+                      struct http_response *response)
+{
+    const char *device = http_query(request, "device");
+    struct commands_read *q = calloc(1, sizeof *q);
+    if (!q) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    if (!http_query_limit(request, response, 50, 1000, &q->limit)) {
+        free(q);
+        return;
+    }
+    if (device) {
+        q->one_device = true;
+        /* A longer id than any device has finds nothing, as before. */
+        snprintf(q->device, sizeof q->device, "%s", device);
+    }
+    http_read(state, request, response, read_commands, NULL, q);
 }

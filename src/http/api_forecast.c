@@ -8,6 +8,7 @@
  *   advance forecast are left out, and the number compared is reported. */
 #include "http_internal.h"
 
+#include "balkon/config.h"
 #include "balkon/provider.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
@@ -17,26 +18,30 @@
 #include <stdlib.h>
 #include <time.h>
 
-void api_forecast_solar_get(struct http_state *state, const struct http_request *request,
-                            struct http_response *response)
+/* What a forecast read needs, copied on the loop (the reads run on the thread pool). */
+struct forecast_read {
+    char provider[BALKON_ID_MAX];
+    int64_t now_ms;
+    int64_t from_ms;
+    int64_t to_ms;
+    int days;
+    size_t pv_provider_count; /* accuracy: the PV providers' ids */
+    char pv_providers[BALKON_MAX_PROVIDERS][BALKON_ID_MAX];
+};
+
+static void read_solar(struct balkon_store *store, void *arg, struct http_response *response)
 {
-    const struct balkon_provider_config *pc =
-        http_pick_provider(state, request, response, PROVIDER_KIND_PV, "solar forecast");
-    if (!pc)
-        return;
-    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
-    int64_t from_ms, to_ms;
-    if (!http_query_range(request, response, balkon_local_midnight_ms(now_ms, 0),
-                          balkon_local_midnight_ms(now_ms, 2), &from_ms, &to_ms))
-        return;
+    const struct forecast_read *q = arg;
+    int64_t from_ms = q->from_ms, to_ms = q->to_ms;
     struct balkon_forecast_slot *slots = NULL;
     size_t count = 0;
-    if (balkon_store_forecast_get(state->ctx->store, "pv", pc->id, from_ms, to_ms, INT64_MAX, &slots, &count) < 0) {
-        http_reply_error(response, 500, "cannot read the forecast: %s", balkon_store_errmsg(state->ctx->store));
+    if (balkon_store_forecast_get(store, "pv", q->provider, from_ms, to_ms, INT64_MAX, &slots,
+                                  &count) < 0) {
+        http_reply_error(response, 500, "cannot read the forecast: %s", balkon_store_errmsg(store));
         return;
     }
     cJSON *json = cJSON_CreateObject();
-    cJSON_AddStringToObject(json, "provider", pc->id);
+    cJSON_AddStringToObject(json, "provider", q->provider);
     cJSON_AddStringToObject(json, "unit", "W");
     cJSON_AddNumberToObject(json, "slot_s", 900);
     http_add_time(json, "from", from_ms);
@@ -65,13 +70,34 @@ void api_forecast_solar_get(struct http_state *state, const struct http_request 
     http_reply_json(response, 200, json);
 }
 
+void api_forecast_solar_get(struct http_state *state, const struct http_request *request,
+                            struct http_response *response)
+{
+    const struct balkon_provider_config *pc =
+        http_pick_provider(state, request, response, PROVIDER_KIND_PV, "solar forecast");
+    if (!pc)
+        return;
+    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
+    int64_t from_ms, to_ms;
+    if (!http_query_range(request, response, balkon_local_midnight_ms(now_ms, 0),
+                          balkon_local_midnight_ms(now_ms, 2), &from_ms, &to_ms))
+        return;
+    struct forecast_read *q = calloc(1, sizeof *q);
+    if (!q) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    snprintf(q->provider, sizeof q->provider, "%s", pc->id);
+    q->from_ms = from_ms;
+    q->to_ms = to_ms;
+    http_read(state, request, response, read_solar, NULL, q);
+}
+
 /* One forecast's accuracy over `days` local days ending today: what was forecast (kind,
  * provider) before each slot began against the measured series. */
-static cJSON *forecast_accuracy(struct http_state *state, const char *kind, const char *provider,
-                                const char *series, int days)
+static cJSON *forecast_accuracy(struct balkon_store *store, int64_t now_ms, const char *kind,
+                                const char *provider, const char *series, int days)
 {
-    struct balkon_store *store = state->ctx->store;
-    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
     cJSON *item = cJSON_CreateObject();
     cJSON_AddStringToObject(item, "provider", provider);
     cJSON *list = cJSON_AddArrayToObject(item, "days");
@@ -150,45 +176,58 @@ static bool query_days(const struct http_request *request, struct http_response 
     return true;
 }
 
+static void read_accuracy(struct balkon_store *store, void *arg, struct http_response *response)
+{
+    const struct forecast_read *q = arg;
+    cJSON *json = cJSON_CreateObject();
+    cJSON_AddNumberToObject(json, "days", q->days);
+    cJSON_AddStringToObject(json, "method",
+                            "forecast issued before each 15-minute slot vs measured PV power; "
+                            "bias = forecast - measured");
+    cJSON *list = cJSON_AddArrayToObject(json, "providers");
+    for (size_t i = 0; i < q->pv_provider_count; i++)
+        cJSON_AddItemToArray(
+            list, forecast_accuracy(store, q->now_ms, "pv", q->pv_providers[i], "pv_w", q->days));
+    http_reply_json(response, 200, json);
+}
+
 void api_forecast_accuracy_get(struct http_state *state, const struct http_request *request,
                                struct http_response *response)
 {
     int days;
     if (!query_days(request, response, &days))
         return;
+    struct forecast_read *q = calloc(1, sizeof *q);
+    if (!q) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    q->days = days;
+    q->now_ms = balkon_clock_now_ms(&state->ctx->clock);
     const struct balkon_config *config = state->ctx->config;
-    cJSON *json = cJSON_CreateObject();
-    cJSON_AddNumberToObject(json, "days", days);
-    cJSON_AddStringToObject(json, "method",
-                            "forecast issued before each 15-minute slot vs measured PV power; "
-                            "bias = forecast - measured");
-    cJSON *list = cJSON_AddArrayToObject(json, "providers");
-    for (size_t i = 0; i < config->providers.count; i++) {
+    for (size_t i = 0; i < config->providers.count && q->pv_provider_count < BALKON_MAX_PROVIDERS;
+         i++) {
         const struct balkon_provider *provider = balkon_provider_find(config->providers.items[i].type);
         if (provider && provider->kind == PROVIDER_KIND_PV)
-            cJSON_AddItemToArray(list, forecast_accuracy(state, "pv", config->providers.items[i].id, "pv_w", days));
+            snprintf(q->pv_providers[q->pv_provider_count++], BALKON_ID_MAX, "%s",
+                     config->providers.items[i].id);
     }
-    http_reply_json(response, 200, json);
+    http_read(state, request, response, read_accuracy, NULL, q);
 }
 
 /* GET /api/v1/forecast/load?from=&to=&days=
  *   The newest household load forecast per slot (made by the planner from the measured
  *   history blended with the standard profile), and its accuracy over the last `days`. */
-void api_forecast_load_get(struct http_state *state, const struct http_request *request,
-                           struct http_response *response)
+static void read_load(struct balkon_store *store, void *arg, struct http_response *response)
 {
-    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
-    int64_t from_ms, to_ms;
-    int days;
-    if (!http_query_range(request, response, balkon_floor_ms(now_ms, 900000), now_ms + 2 * BALKON_MS_PER_DAY,
-                          &from_ms, &to_ms) ||
-        !query_days(request, response, &days))
-        return;
+    const struct forecast_read *q = arg;
+    int64_t from_ms = q->from_ms, to_ms = q->to_ms;
     struct balkon_forecast_slot *slots = NULL;
     size_t count = 0;
-    if (balkon_store_forecast_get(state->ctx->store, "load", "household", from_ms, to_ms, INT64_MAX, &slots,
+    if (balkon_store_forecast_get(store, "load", "household", from_ms, to_ms, INT64_MAX, &slots,
                                   &count) < 0) {
-        http_reply_error(response, 500, "cannot read the load forecast: %s", balkon_store_errmsg(state->ctx->store));
+        http_reply_error(response, 500, "cannot read the load forecast: %s",
+                         balkon_store_errmsg(store));
         return;
     }
     cJSON *json = cJSON_CreateObject();
@@ -213,8 +252,27 @@ void api_forecast_load_get(struct http_state *state, const struct http_request *
     else
         cJSON_AddNullToObject(json, "issued");
     cJSON_AddNumberToObject(json, "energy_wh", round(energy_wh));
-    cJSON *accuracy = forecast_accuracy(state, "load", "household", "home_w", days);
+    cJSON *accuracy = forecast_accuracy(store, q->now_ms, "load", "household", "home_w", q->days);
     cJSON_DeleteItemFromObject(accuracy, "provider");
     cJSON_AddItemToObject(json, "accuracy", accuracy);
     http_reply_json(response, 200, json);
+}
+
+void api_forecast_load_get(struct http_state *state, const struct http_request *request,
+                           struct http_response *response)
+{
+    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
+    struct forecast_read *q = calloc(1, sizeof *q);
+    if (!q) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    q->now_ms = now_ms;
+    if (!http_query_range(request, response, balkon_floor_ms(now_ms, 900000),
+                          now_ms + 2 * BALKON_MS_PER_DAY, &q->from_ms, &q->to_ms) ||
+        !query_days(request, response, &q->days)) {
+        free(q);
+        return;
+    }
+    http_read(state, request, response, read_load, NULL, q);
 }

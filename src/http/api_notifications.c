@@ -16,17 +16,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-void api_notifications_get(struct http_state *state, const struct http_request *request,
-                           struct http_response *response)
+static void read_notifications(struct balkon_store *store, void *arg,
+                               struct http_response *response)
 {
-    long limit;
-    if (!http_query_limit(request, response, 50, 1000, &limit))
-        return;
+    long limit = *(const long *)arg;
     struct balkon_notification_record *records = NULL;
     size_t count = 0;
-    if (balkon_store_notification_list(state->ctx->store, (size_t)limit, &records, &count) < 0) {
+    if (balkon_store_notification_list(store, (size_t)limit, &records, &count) < 0) {
         http_reply_error(response, 500, "cannot read the notifications: %s",
-                         balkon_store_errmsg(state->ctx->store));
+                         balkon_store_errmsg(store));
         return;
     }
     cJSON *json = cJSON_CreateObject();
@@ -49,6 +47,21 @@ void api_notifications_get(struct http_state *state, const struct http_request *
     }
     free(records);
     http_reply_json(response, 200, json);
+}
+
+void api_notifications_get(struct http_state *state, const struct http_request *request,
+                           struct http_response *response)
+{
+    long *limit = malloc(sizeof *limit);
+    if (!limit) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    if (!http_query_limit(request, response, 50, 1000, limit)) {
+        free(limit);
+        return;
+    }
+    http_read(state, request, response, read_notifications, NULL, limit);
 }
 
 struct notify_wait {

@@ -2,8 +2,15 @@
  *   expected to save.
  * GET /api/v1/strategy: the strategies and the one in use.
  * PUT /api/v1/strategy {"strategy": "optimal"}: switches at run time (until the config's
- *   strategy changes); answers with the new plan's summary. */
+ *   strategy changes); answers with the new plan's summary.
+ *
+ * A plan changes every 15 minutes but is read far more often, so it is read and rendered
+ * once, on the thread pool, and kept (state->caches.plan) until the planner publishes the
+ * next: the slot columns as one finished text, with only the small "now" object (the slot
+ * in force, which moves with the clock) written per request. */
 #include "http_internal.h"
+
+#include "json_writer.h"
 
 #include "balkon/bus.h"
 #include "balkon/config.h"
@@ -11,88 +18,200 @@
 #include "balkon/optimizer.h"
 #include "balkon/store.h"
 
-#include <math.h>
+#include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
 
-static double rounded(double value, double scale) { return round(value * scale) / scale; }
+/* What the answer's "now" object needs of each slot. */
+struct plan_now {
+    int64_t slot_ts_ms;
+    char mode[16];
+    double battery_w;
+    double soc_pct;
+    double price_per_kwh;
+};
+
+struct http_plan {
+    int64_t id;
+    char strategy[32];
+    int32_t slot_s;
+    char *summary; /* the summary object as compact JSON */
+    char *head;    /* {"id":…,"summary":{…}  (open: "now" and the columns follow) */
+    size_t head_len;
+    char *columns; /* "ts":[…],…,"cost_self_consumption":[…]}  (the object's rest) */
+    size_t columns_len;
+    struct plan_now *now; /* one per slot */
+    size_t count;
+};
+
+void http_plan_free(struct http_plan *plan)
+{
+    if (!plan)
+        return;
+    free(plan->summary);
+    free(plan->head);
+    free(plan->columns);
+    free(plan->now);
+    free(plan);
+}
+
+/* The stored summary, re-printed compactly so the answer's bytes do not depend on how it
+ * was stored. */
+static char *compact_summary(const char *stored)
+{
+    cJSON *summary = cJSON_Parse(stored ? stored : "");
+    char *text = cJSON_PrintUnformatted(summary ? summary : cJSON_CreateObject());
+    cJSON_Delete(summary);
+    return text;
+}
+
+static char *render_head(const struct balkon_plan_record *record, const char *summary, size_t *len)
+{
+    struct json_writer w;
+    json_writer_init(&w, 256 + strlen(summary));
+    jw_object_begin(&w);
+    jw_key(&w, "id");
+    jw_int(&w, record->id);
+    jw_key(&w, "created");
+    jw_time(&w, record->created_ts_ms);
+    jw_key(&w, "strategy");
+    jw_string(&w, record->strategy);
+    jw_key(&w, "currency");
+    jw_string(&w, record->currency);
+    jw_key(&w, "slot_s");
+    jw_int(&w, record->slot_s);
+    jw_key(&w, "summary");
+    jw_raw_value(&w, summary, strlen(summary));
+    return json_writer_finish(&w, len);
+}
+
+/* Each column: its key, the field's offset in a slot row and its decimals. */
+static const struct {
+    const char *key;
+    size_t offset;
+    int decimals;
+} number_columns[] = {
+    {"battery_w", offsetof(struct balkon_plan_slot_row, battery_w), 1},
+    {"soc_pct", offsetof(struct balkon_plan_slot_row, soc_pct), 1},
+    {"pv_w", offsetof(struct balkon_plan_slot_row, pv_w), 1},
+    {"load_w", offsetof(struct balkon_plan_slot_row, load_w), 1},
+    {"import_w", offsetof(struct balkon_plan_slot_row, import_w), 1},
+    {"export_w", offsetof(struct balkon_plan_slot_row, export_w), 1},
+    {"price", offsetof(struct balkon_plan_slot_row, price_per_kwh), 5},
+    {"cost", offsetof(struct balkon_plan_slot_row, cost), 5},
+    {"cost_no_battery", offsetof(struct balkon_plan_slot_row, cost_no_battery), 5},
+    {"cost_self_consumption", offsetof(struct balkon_plan_slot_row, cost_self_consumption), 5},
+};
+
+static char *render_columns(const struct balkon_plan_record *record, size_t *len)
+{
+    struct json_writer w;
+    json_writer_init(&w, 256 + record->count * 120);
+    jw_key(&w, "ts");
+    jw_array_begin(&w);
+    for (size_t i = 0; i < record->count; i++)
+        jw_int(&w, record->slots[i].slot_ts_ms);
+    jw_array_end(&w);
+    jw_key(&w, "mode");
+    jw_array_begin(&w);
+    for (size_t i = 0; i < record->count; i++)
+        jw_string(&w, record->slots[i].mode);
+    jw_array_end(&w);
+    for (size_t c = 0; c < sizeof number_columns / sizeof *number_columns; c++) {
+        jw_key(&w, number_columns[c].key);
+        jw_array_begin(&w);
+        for (size_t i = 0; i < record->count; i++)
+            jw_number(&w,
+                      *(const double *)((const char *)&record->slots[i] + number_columns[c].offset),
+                      number_columns[c].decimals);
+        jw_array_end(&w);
+    }
+    jw_object_end(&w);
+    return json_writer_finish(&w, len);
+}
+
+/* Renders a stored plan; NULL when out of memory. */
+static struct http_plan *render_plan(const struct balkon_plan_record *record)
+{
+    struct http_plan *plan = calloc(1, sizeof *plan);
+    if (!plan)
+        return NULL;
+    plan->id = record->id;
+    plan->slot_s = record->slot_s;
+    snprintf(plan->strategy, sizeof plan->strategy, "%s", record->strategy);
+    plan->count = record->count;
+    plan->summary = compact_summary(record->summary_json);
+    plan->now = calloc(record->count ? record->count : 1, sizeof *plan->now);
+    if (!plan->summary || !plan->now)
+        goto fail;
+    plan->head = render_head(record, plan->summary, &plan->head_len);
+    plan->columns = render_columns(record, &plan->columns_len);
+    if (!plan->head || !plan->columns)
+        goto fail;
+    for (size_t i = 0; i < record->count; i++) {
+        const struct balkon_plan_slot_row *row = &record->slots[i];
+        struct plan_now *now = &plan->now[i];
+        now->slot_ts_ms = row->slot_ts_ms;
+        snprintf(now->mode, sizeof now->mode, "%s", row->mode);
+        now->battery_w = row->battery_w;
+        now->soc_pct = row->soc_pct;
+        now->price_per_kwh = row->price_per_kwh;
+    }
+    return plan;
+fail:
+    http_plan_free(plan);
+    return NULL;
+}
 
 /* The slot in force at now_ms, or the first one. */
-static size_t current_slot(const struct balkon_plan_record *plan, int64_t now_ms)
+static size_t current_slot(const struct http_plan *plan, int64_t now_ms)
 {
     for (size_t i = 0; i < plan->count; i++)
-        if (now_ms >= plan->slots[i].slot_ts_ms && now_ms < plan->slots[i].slot_ts_ms + plan->slot_s * 1000)
+        if (now_ms >= plan->now[i].slot_ts_ms &&
+            now_ms < plan->now[i].slot_ts_ms + plan->slot_s * 1000)
             return i;
     return 0;
 }
 
-static cJSON *plan_json(const struct balkon_plan_record *plan, int64_t now_ms)
+/* The whole answer at now_ms: the head, the slot in force, the columns. */
+static void reply_plan(const struct http_plan *plan, int64_t now_ms, struct http_response *response)
 {
-    cJSON *json = cJSON_CreateObject();
-    cJSON_AddNumberToObject(json, "id", (double)plan->id);
-    http_add_time(json, "created", plan->created_ts_ms);
-    cJSON_AddStringToObject(json, "strategy", plan->strategy);
-    cJSON_AddStringToObject(json, "currency", plan->currency);
-    cJSON_AddNumberToObject(json, "slot_s", plan->slot_s);
-    cJSON *summary = cJSON_Parse(plan->summary_json);
-    cJSON_AddItemToObject(json, "summary", summary ? summary : cJSON_CreateObject());
+    struct json_writer w;
+    json_writer_init(&w, plan->head_len + plan->columns_len + 160);
+    jw_raw_value(&w, plan->head, plan->head_len);
     if (plan->count) {
-        const struct balkon_plan_slot_row *now = &plan->slots[current_slot(plan, now_ms)];
-        cJSON *current = cJSON_AddObjectToObject(json, "now");
-        http_add_time(current, "slot", now->slot_ts_ms);
-        cJSON_AddStringToObject(current, "mode", now->mode);
-        cJSON_AddNumberToObject(current, "battery_w", rounded(now->battery_w, 10));
-        cJSON_AddNumberToObject(current, "soc_pct", rounded(now->soc_pct, 10));
-        cJSON_AddNumberToObject(current, "price_per_kwh", rounded(now->price_per_kwh, 1e5));
+        const struct plan_now *now = &plan->now[current_slot(plan, now_ms)];
+        jw_key(&w, "now");
+        jw_object_begin(&w);
+        jw_key(&w, "slot");
+        jw_time(&w, now->slot_ts_ms);
+        jw_key(&w, "mode");
+        jw_string(&w, now->mode);
+        jw_key(&w, "battery_w");
+        jw_number(&w, now->battery_w, 1);
+        jw_key(&w, "soc_pct");
+        jw_number(&w, now->soc_pct, 1);
+        jw_key(&w, "price_per_kwh");
+        jw_number(&w, now->price_per_kwh, 5);
+        jw_object_end(&w);
     }
-    static const char *const columns[] = {"ts", "mode", "battery_w", "soc_pct", "pv_w", "load_w", "import_w",
-                                          "export_w", "price", "cost", "cost_no_battery", "cost_self_consumption"};
-    cJSON *arrays[sizeof columns / sizeof *columns];
-    for (size_t c = 0; c < sizeof columns / sizeof *columns; c++)
-        arrays[c] = cJSON_AddArrayToObject(json, columns[c]);
-    for (size_t i = 0; i < plan->count; i++) {
-        const struct balkon_plan_slot_row *r = &plan->slots[i];
-        cJSON_AddItemToArray(arrays[0], cJSON_CreateNumber((double)r->slot_ts_ms));
-        cJSON_AddItemToArray(arrays[1], cJSON_CreateString(r->mode));
-        const double values[] = {rounded(r->battery_w, 10), rounded(r->soc_pct, 10), rounded(r->pv_w, 10),
-                                 rounded(r->load_w, 10), rounded(r->import_w, 10), rounded(r->export_w, 10),
-                                 rounded(r->price_per_kwh, 1e5), rounded(r->cost, 1e5),
-                                 rounded(r->cost_no_battery, 1e5), rounded(r->cost_self_consumption, 1e5)};
-        for (size_t v = 0; v < sizeof values / sizeof *values; v++)
-            cJSON_AddItemToArray(arrays[2 + v], cJSON_CreateNumber(values[v]));
-    }
-    return json;
+    jw_raw_value(&w, plan->columns, plan->columns_len);
+    size_t len;
+    char *text = json_writer_finish(&w, &len);
+    http_reply_text(response, text, len);
 }
 
-void api_plan_get(struct http_state *state, const struct http_request *request, struct http_response *response)
-{
-    struct balkon_plan_record plan;
-    int rc = balkon_store_plan_get(state->ctx->store, INT64_MAX, &plan);
-    if (rc == BALKON_E_NOTFOUND) {
-        http_reply_error(response, 404, "no plan yet: the planner runs a moment after start");
-        return;
-    }
-    if (rc < 0) {
-        http_reply_error(response, 500, "cannot read the plan: %s", balkon_store_errmsg(state->ctx->store));
-        return;
-    }
-    http_reply_json(response, 200, plan_json(&plan, balkon_clock_now_ms(&state->ctx->clock)));
-    balkon_plan_record_free(&plan);
-}
-
-static cJSON *strategies_json(struct http_state *state)
+static cJSON *strategies_json(const struct http_plan *plan, const char *configured)
 {
     cJSON *json = cJSON_CreateObject();
-    struct balkon_plan_record plan;
-    if (balkon_store_plan_get(state->ctx->store, INT64_MAX, &plan) == 0) {
-        cJSON_AddStringToObject(json, "active", plan.strategy);
-        cJSON *summary = cJSON_Parse(plan.summary_json);
+    if (plan) {
+        cJSON_AddStringToObject(json, "active", plan->strategy);
+        cJSON *summary = cJSON_Parse(plan->summary);
         cJSON_AddItemToObject(json, "summary", summary ? summary : cJSON_CreateObject());
-        balkon_plan_record_free(&plan);
     } else {
         cJSON_AddNullToObject(json, "active");
     }
-    cJSON_AddStringToObject(json, "configured", state->ctx->config->optimizer.strategy);
+    cJSON_AddStringToObject(json, "configured", configured);
     cJSON *list = cJSON_AddArrayToObject(json, "strategies");
     size_t count;
     const struct balkon_opt_strategy *const *strategies = balkon_opt_strategies(&count);
@@ -105,12 +224,97 @@ static cJSON *strategies_json(struct http_state *state)
     return json;
 }
 
-void api_strategy_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+/* A plan read on the pool, for GET /plan or the strategy answers. */
+struct plan_read {
+    bool strategies;     /* answer with the strategy list, not the plan */
+    char configured[32]; /* optimizer.strategy of the config */
+    int64_t now_ms;
+    struct http_plan *plan; /* the rendered plan, NULL when there is none (owned) */
+};
+
+static void read_plan(struct balkon_store *store, void *arg, struct http_response *reply)
 {
-    http_reply_json(response, 200, strategies_json(state));
+    struct plan_read *job = arg;
+    struct balkon_plan_record record;
+    int rc = balkon_store_plan_get(store, INT64_MAX, &record);
+    if (rc < 0 && rc != BALKON_E_NOTFOUND) {
+        http_reply_error(reply, 500, "cannot read the plan: %s", balkon_store_errmsg(store));
+        return;
+    }
+    if (rc == 0) {
+        job->plan = render_plan(&record);
+        balkon_plan_record_free(&record);
+        if (!job->plan) {
+            http_reply_error(reply, 503, "out of memory");
+            return;
+        }
+    }
+    if (job->strategies)
+        http_reply_json(reply, 200, strategies_json(job->plan, job->configured));
+    else if (!job->plan)
+        http_reply_error(reply, 404, "no plan yet: the planner runs a moment after start");
+    else
+        reply_plan(job->plan, job->now_ms, reply);
 }
 
-void api_strategy_put(struct http_state *state, const struct http_request *request, struct http_response *response)
+/* Back on the loop: keep the rendering if it is newer than the one kept. */
+static void plan_read_done(struct http_state *state, void *arg, struct http_response *response)
+{
+    struct plan_read *job = arg;
+    if (job->plan && (!state->caches.plan || state->caches.plan->id < job->plan->id)) {
+        http_plan_free(state->caches.plan);
+        state->caches.plan = job->plan;
+        job->plan = NULL;
+    }
+    http_plan_free(job->plan);
+}
+
+/* The kept rendering when it is the newest plan the planner published, else NULL. */
+static const struct http_plan *kept_plan(const struct http_state *state)
+{
+    const struct http_plan *plan = state->caches.plan;
+    return plan && state->have_plan && plan->id == state->plan.id ? plan : NULL;
+}
+
+static void answer(struct http_state *state, const struct http_request *request,
+                   struct http_response *response, bool strategies)
+{
+    const char *configured = state->ctx->config->optimizer.strategy;
+    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
+    const struct http_plan *plan = kept_plan(state);
+    if (plan && strategies) {
+        http_reply_json(response, 200, strategies_json(plan, configured));
+        return;
+    }
+    if (plan) {
+        reply_plan(plan, now_ms, response);
+        return;
+    }
+    struct plan_read *job = calloc(1, sizeof *job);
+    if (!job) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    job->strategies = strategies;
+    job->now_ms = now_ms;
+    snprintf(job->configured, sizeof job->configured, "%s", configured);
+    http_read(state, request, response, read_plan, plan_read_done, job);
+}
+
+void api_plan_get(struct http_state *state, const struct http_request *request,
+                  struct http_response *response)
+{
+    answer(state, request, response, false);
+}
+
+void api_strategy_get(struct http_state *state, const struct http_request *request,
+                      struct http_response *response)
+{
+    answer(state, request, response, true);
+}
+
+void api_strategy_put(struct http_state *state, const struct http_request *request,
+                      struct http_response *response)
 {
     cJSON *body = http_body_object(request, response, "{\"strategy\": \"optimal\"}");
     if (!body)
@@ -124,19 +328,23 @@ void api_strategy_put(struct http_state *state, const struct http_request *reque
     const struct balkon_opt_strategy *strategy = balkon_opt_strategy_find(name->valuestring);
     if (!strategy) {
         http_reply_error(response, 400,
-                         "strategy: unknown strategy \"%.40s\" (known: \"self_consumption\", \"optimal\", \"fixed_schedule\")",
+                         "strategy: unknown strategy \"%.40s\" (known: \"self_consumption\", "
+                         "\"optimal\", \"fixed_schedule\")",
                          name->valuestring);
         cJSON_Delete(body);
         return;
     }
     cJSON_Delete(body);
-    if (strcmp(strategy->name, "fixed_schedule") == 0 && state->ctx->config->optimizer.schedule_count == 0) {
-        http_reply_error(response, 400, "strategy: \"fixed_schedule\" needs windows in optimizer.schedule of the config");
+    if (strcmp(strategy->name, "fixed_schedule") == 0 &&
+        state->ctx->config->optimizer.schedule_count == 0) {
+        http_reply_error(
+            response, 400,
+            "strategy: \"fixed_schedule\" needs windows in optimizer.schedule of the config");
         return;
     }
     struct ev_strategy_request ev = {0};
     snprintf(ev.name, sizeof ev.name, "%s", strategy->name);
     /* The planner replans while this publish runs, so the answer shows the new plan. */
     balkon_bus_publish(state->ctx->bus, BUS_EV_STRATEGY_REQUEST, &ev);
-    http_reply_json(response, 200, strategies_json(state));
+    answer(state, request, response, true);
 }

@@ -7,11 +7,13 @@
  * default provider is the first enabled price provider. */
 #include "http_internal.h"
 
+#include "balkon/config.h"
 #include "balkon/provider.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,39 +51,44 @@ static const char *level_of(double price, const double *today, size_t n)
     return rank < 1.0 / 3 ? "cheap" : rank < 2.0 / 3 ? "normal" : "expensive";
 }
 
-void api_prices_get(struct http_state *state, const struct http_request *request,
-                    struct http_response *response)
+/* What a price read needs, copied on the loop. */
+struct prices_read {
+    char provider[BALKON_ID_MAX];
+    char tariff_currency[4];
+    double feed_in_per_kwh;
+    bool have_stale;
+    bool stale;
+    int64_t now_ms;
+    int64_t from_ms;
+    int64_t to_ms;
+};
+
+static void read_prices(struct balkon_store *store, void *arg, struct http_response *response)
 {
-    const struct balkon_provider_config *pc =
-        http_pick_provider(state, request, response, PROVIDER_KIND_PRICE, "price");
-    if (!pc)
-        return;
-    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
-    int64_t from_ms, to_ms;
-    if (!http_query_range(request, response, balkon_local_midnight_ms(now_ms, 0), balkon_local_midnight_ms(now_ms, 2), &from_ms, &to_ms))
-        return;
+    const struct prices_read *q = arg;
+    int64_t now_ms = q->now_ms;
     struct balkon_price_slot *slots = NULL;
     size_t count = 0;
     char currency[4] = "";
-    if (balkon_store_prices_get(state->ctx->store, pc->id, from_ms, to_ms, &slots, &count, currency) < 0) {
-        http_reply_error(response, 500, "cannot read prices: %s", balkon_store_errmsg(state->ctx->store));
+    if (balkon_store_prices_get(store, q->provider, q->from_ms, q->to_ms, &slots, &count,
+                                currency) < 0) {
+        http_reply_error(response, 500, "cannot read prices: %s", balkon_store_errmsg(store));
         return;
     }
     cJSON *json = cJSON_CreateObject();
-    cJSON_AddStringToObject(json, "provider", pc->id);
+    cJSON_AddStringToObject(json, "provider", q->provider);
     if (!currency[0])
-        snprintf(currency, sizeof currency, "%s", state->ctx->config->tariff.currency);
+        snprintf(currency, sizeof currency, "%s", q->tariff_currency);
     cJSON_AddStringToObject(json, "currency", currency);
     char unit[16];
     snprintf(unit, sizeof unit, "%s/kWh", currency);
     cJSON_AddStringToObject(json, "unit", unit);
     cJSON_AddNumberToObject(json, "slot_s", 900);
-    http_add_time(json, "from", from_ms);
-    http_add_time(json, "to", to_ms);
-    cJSON_AddNumberToObject(json, "feed_in_per_kwh", state->ctx->config->tariff.feed_in_per_kwh);
-    for (size_t i = 0; i < state->provider_count; i++)
-        if (strcmp(state->providers[i].provider, pc->id) == 0)
-            cJSON_AddBoolToObject(json, "stale", state->providers[i].stale);
+    http_add_time(json, "from", q->from_ms);
+    http_add_time(json, "to", q->to_ms);
+    cJSON_AddNumberToObject(json, "feed_in_per_kwh", q->feed_in_per_kwh);
+    if (q->have_stale)
+        cJSON_AddBoolToObject(json, "stale", q->stale);
     cJSON *ts = cJSON_AddArrayToObject(json, "ts");
     cJSON *price = cJSON_AddArrayToObject(json, "price");
     cJSON *market = cJSON_AddArrayToObject(json, "market");
@@ -102,8 +109,10 @@ void api_prices_get(struct http_state *state, const struct http_request *request
     struct balkon_price_slot *today = NULL;
     size_t today_count = 0;
     double *today_prices = NULL;
-    if (balkon_store_prices_get(state->ctx->store, pc->id, balkon_local_midnight_ms(now_ms, 0), balkon_local_midnight_ms(now_ms, 1),
-                                &today, &today_count, currency) == 0 && today_count) {
+    if (balkon_store_prices_get(store, q->provider, balkon_local_midnight_ms(now_ms, 0),
+                                balkon_local_midnight_ms(now_ms, 1), &today, &today_count,
+                                currency) == 0 &&
+        today_count) {
         today_prices = malloc(today_count * sizeof *today_prices);
         for (size_t i = 0; today_prices && i < today_count; i++) {
             today_prices[i] = today[i].price_per_kwh;
@@ -124,4 +133,34 @@ void api_prices_get(struct http_state *state, const struct http_request *request
     free(today_prices);
     free(today);
     http_reply_json(response, 200, json);
+}
+
+void api_prices_get(struct http_state *state, const struct http_request *request,
+                    struct http_response *response)
+{
+    const struct balkon_provider_config *pc =
+        http_pick_provider(state, request, response, PROVIDER_KIND_PRICE, "price");
+    if (!pc)
+        return;
+    struct prices_read *q = calloc(1, sizeof *q);
+    if (!q) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    q->now_ms = balkon_clock_now_ms(&state->ctx->clock);
+    if (!http_query_range(request, response, balkon_local_midnight_ms(q->now_ms, 0),
+                          balkon_local_midnight_ms(q->now_ms, 2), &q->from_ms, &q->to_ms)) {
+        free(q);
+        return;
+    }
+    snprintf(q->provider, sizeof q->provider, "%s", pc->id);
+    snprintf(q->tariff_currency, sizeof q->tariff_currency, "%s",
+             state->ctx->config->tariff.currency);
+    q->feed_in_per_kwh = state->ctx->config->tariff.feed_in_per_kwh;
+    for (size_t i = 0; i < state->provider_count; i++)
+        if (strcmp(state->providers[i].provider, pc->id) == 0) {
+            q->have_stale = true;
+            q->stale = state->providers[i].stale;
+        }
+    http_read(state, request, response, read_prices, NULL, q);
 }

@@ -62,39 +62,44 @@ static void add_payback(cJSON *json, const struct balkon_config *config, const s
                                                         : "from a full year or more");
 }
 
-void api_savings_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+/* A savings read: the range and a copy of the config (a reload may replace the running
+ * one while the read runs on the pool). */
+struct savings_read {
+    int64_t from_ms;
+    int64_t to_ms;
+    bool default_from; /* from was not given: since the first measurement of home_w */
+    int64_t now_ms;
+    const char *group_text; /* NULL: by the range's length */
+    enum balkon_savings_group group;
+    struct balkon_config config;
+};
+
+static void read_savings(struct balkon_store *store, void *arg, struct http_response *response)
 {
-    const struct balkon_config *config = state->ctx->config;
-    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
-    int64_t default_from_ms = 0;
-    if (!config->investment.installed[0] || balkon_parse_time(config->investment.installed, &default_from_ms) < 0) {
+    struct savings_read *q = arg;
+    const struct balkon_config *config = &q->config;
+    if (q->default_from) {
+        q->from_ms = q->now_ms - BALKON_MS_PER_DAY; /* when nothing was measured yet */
         struct balkon_series_info *series = NULL;
         size_t count = 0;
-        default_from_ms = now_ms - BALKON_MS_PER_DAY;
-        if (balkon_store_list_series(state->ctx->store, &series, &count) == 0)
+        if (balkon_store_list_series(store, &series, &count) == 0)
             for (size_t i = 0; i < count; i++)
                 if (strcmp(series[i].name, "home_w") == 0 && series[i].first_ts_ms != INT64_MIN)
-                    default_from_ms = series[i].first_ts_ms;
+                    q->from_ms = series[i].first_ts_ms;
         free(series);
+        if (!http_range_ok(response, q->from_ms, q->to_ms))
+            return;
     }
-    int64_t from_ms, to_ms;
-    if (!http_query_range(request, response, default_from_ms, now_ms, &from_ms, &to_ms))
-        return;
-    const char *group_text = http_query(request, "group");
-    enum balkon_savings_group group = to_ms - from_ms > 62 * BALKON_MS_PER_DAY ? BALKON_SAVINGS_BY_MONTH
-                                                                               : BALKON_SAVINGS_BY_DAY;
-    if (group_text && strcmp(group_text, "day") == 0)
-        group = BALKON_SAVINGS_BY_DAY;
-    else if (group_text && strcmp(group_text, "month") == 0)
-        group = BALKON_SAVINGS_BY_MONTH;
-    else if (group_text) {
-        http_reply_error(response, 400, "group: must be \"day\" or \"month\", got \"%.20s\"", group_text);
-        return;
-    }
+    int64_t from_ms = q->from_ms, to_ms = q->to_ms;
+    enum balkon_savings_group group = q->group;
+    if (!q->group_text)
+        group = to_ms - from_ms > 62 * BALKON_MS_PER_DAY ? BALKON_SAVINGS_BY_MONTH
+                                                         : BALKON_SAVINGS_BY_DAY;
 
     struct balkon_savings savings;
     char msg[256];
-    if (balkon_savings_compute(state->ctx->store, config, from_ms, to_ms, group, &savings, msg, sizeof msg) < 0) {
+    if (balkon_savings_compute(store, config, from_ms, to_ms, group, &savings, msg, sizeof msg) <
+        0) {
         http_reply_error(response, 500, "cannot compute the savings: %s", msg);
         return;
     }
@@ -118,4 +123,53 @@ void api_savings_get(struct http_state *state, const struct http_request *reques
     }
     balkon_savings_free(&savings);
     http_reply_json(response, 200, json);
+}
+
+void api_savings_get(struct http_state *state, const struct http_request *request,
+                     struct http_response *response)
+{
+    const struct balkon_config *config = state->ctx->config;
+    int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
+    struct savings_read *q = malloc(sizeof *q);
+    if (!q) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    int64_t default_from_ms = 0;
+    q->now_ms = now_ms;
+    q->default_from = !http_query(request, "from") &&
+                      (!config->investment.installed[0] ||
+                       balkon_parse_time(config->investment.installed, &default_from_ms) < 0);
+    if (q->default_from) {
+        /* From the first measurement, which the read looks up; it checks the range then. */
+        q->to_ms = now_ms;
+        const char *to_text = http_query(request, "to");
+        if (to_text && balkon_parse_time(to_text, &q->to_ms) < 0) {
+            free(q);
+            http_reply_error(response, 400,
+                             "to: expected an ISO-8601 time or Unix seconds, got \"%.40s\"",
+                             to_text);
+            return;
+        }
+    } else if (!http_query_range(request, response, default_from_ms, now_ms, &q->from_ms,
+                                 &q->to_ms)) {
+        free(q);
+        return;
+    }
+    const char *group_text = http_query(request, "group");
+    q->group_text = NULL;
+    q->group = BALKON_SAVINGS_BY_DAY;
+    if (group_text && strcmp(group_text, "day") == 0) {
+        q->group_text = "day";
+    } else if (group_text && strcmp(group_text, "month") == 0) {
+        q->group_text = "month";
+        q->group = BALKON_SAVINGS_BY_MONTH;
+    } else if (group_text) {
+        free(q);
+        http_reply_error(response, 400, "group: must be \"day\" or \"month\", got \"%.20s\"",
+                         group_text);
+        return;
+    }
+    q->config = *config;
+    http_read(state, request, response, read_savings, NULL, q);
 }

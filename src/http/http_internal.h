@@ -14,6 +14,18 @@ struct MHD_Connection;
 struct MHD_Response;
 struct http_events;
 struct http_auth;
+struct answer_cache;
+struct http_plan;
+
+/* Answers kept between requests (caches.c): read or rendered once, served many times. */
+struct http_caches {
+    struct answer_cache *series; /* GET /series answers until the samples change (api_series.c) */
+    struct http_plan *plan;      /* the newest plan, rendered (api_plan.c) */
+    char *status;                /* GET /status as text, made from status_of (api_status.c) */
+    size_t status_len;
+    struct ev_site_status status_of;
+    bool status_have; /* status holds the text for status_of */
+};
 
 #define HTTP_MAX_DEVICES 48
 
@@ -39,7 +51,15 @@ struct http_state {
     struct balkon_config_errors *config_errors; /* its problems, copied (owned, allocated) */
     struct http_events *events;            /* the GET /api/v1/events streams */
     struct http_auth *auth;                /* login state: setup code, rate limits (auth.c) */
+    struct http_caches caches;
 };
+
+/* Makes the caches and forgets them when what they were made from changes meaning (a
+ * clock jump, a new config). Returns 0 or BALKON_E_NOMEM. */
+int http_caches_start(struct http_state *state);
+void http_caches_stop(struct http_state *state);
+void http_caches_free(struct http_state *state);
+void http_plan_free(struct http_plan *plan);
 
 /* Who sent a request, as far as the server could tell (auth.c). */
 enum http_auth_via { HTTP_AUTH_NONE, HTTP_AUTH_SESSION, HTTP_AUTH_TOKEN };
@@ -165,6 +185,30 @@ void http_defer(struct http_state *state, const struct http_request *request,
                 void (*done)(struct http_state *state, void *arg, struct http_response *response),
                 void *arg);
 
+/* --- Reads on the thread pool (read_job.c) -------------------------------------------- */
+
+struct balkon_store;
+
+/* Reads from the store and fills the answer, on a pool thread: may use only store and arg
+ * (never http_state, the config or MHD), and fills reply with http_reply_json,
+ * http_reply_error or http_reply_text. */
+typedef void (*http_read_fn)(struct balkon_store *store, void *arg, struct http_response *reply);
+/* Back on the loop with the answer read filled in (e.g. to cache it); may be NULL. */
+typedef void (*http_read_done_fn)(struct http_state *state, void *arg,
+                                  struct http_response *response);
+
+/* Answers the request with read(store, arg) run on libuv's thread pool through a read-only
+ * connection inside one read transaction, then done on the loop. arg (malloc'd) is owned by
+ * the call from here on and freed with free(). With an in-memory database (no readers) it
+ * all runs now, on the loop. */
+void http_read(struct http_state *state, const struct http_request *request,
+               struct http_response *response, http_read_fn read, http_read_done_fn done,
+               void *arg);
+
+/* Sets an owned JSON text (from json_writer_finish) as a 200 answer, or a 500 when text is
+ * NULL (out of memory). */
+void http_reply_text(struct http_response *response, char *text, size_t len);
+
 /* Routes a request to its handler: 404 for an unknown path, 405 (with Allow) for a known
  * path and another method, static assets for everything outside /api/. */
 void http_route(struct http_state *state, const struct http_request *request,
@@ -216,6 +260,9 @@ void api_recommendations_get(struct http_state *, const struct http_request *, s
  * replies 400 naming the parameter and returns false. */
 bool http_query_range(const struct http_request *request, struct http_response *response,
                       int64_t default_from_ms, int64_t default_to_ms, int64_t *from_ms, int64_t *to_ms);
+/* Whether [from_ms, to_ms) is a range the API serves (from before to, at most 400 days);
+ * if not, a 400 in response. Pure: usable on the thread pool. */
+bool http_range_ok(struct http_response *response, int64_t from_ms, int64_t to_ms);
 /* The provider named by the query's `provider`, or the first enabled one of kind
  * (enum provider_kind); replies 404 and returns NULL when there is none. */
 const struct balkon_provider_config *http_pick_provider(struct http_state *state,

@@ -135,6 +135,20 @@ void http_reply_json(struct http_response *response, int status, cJSON *json)
     response->cache_control = "no-store";
 }
 
+void http_reply_text(struct http_response *response, char *text, size_t len)
+{
+    if (!text) {
+        http_reply_json(response, 500, NULL);
+        return;
+    }
+    response->status = 200;
+    response->content_type = "application/json";
+    response->body = text;
+    response->body_size = len;
+    response->body_static = false;
+    response->cache_control = "no-store";
+}
+
 void http_reply_error(struct http_response *response, int status, const char *fmt, ...)
 {
     char message[512];
@@ -195,11 +209,16 @@ bool http_query_range(const struct http_request *request, struct http_response *
             return false;
         }
     }
-    if (*from_ms >= *to_ms) {
+    return http_range_ok(response, *from_ms, *to_ms);
+}
+
+bool http_range_ok(struct http_response *response, int64_t from_ms, int64_t to_ms)
+{
+    if (from_ms >= to_ms) {
         http_reply_error(response, 400, "from: must be before to");
         return false;
     }
-    if (*to_ms - *from_ms > 400 * BALKON_MS_PER_DAY) {
+    if (to_ms - from_ms > 400 * BALKON_MS_PER_DAY) {
         http_reply_error(response, 400, "to: the range may span at most 400 days");
         return false;
     }

@@ -532,7 +532,9 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     }
     server->state.events = http_events_new(&server->state, ctx->loop, wake_cb, server);
     server->state.auth = http_auth_new(&server->state);
-    if (!server->state.events || !server->state.auth) {
+    if (!server->state.events || !server->state.auth || http_caches_start(&server->state) < 0) {
+        http_caches_stop(&server->state);
+        http_caches_free(&server->state);
         http_events_free(server->state.events);
         http_auth_free(server->state.auth);
         MHD_stop_daemon(server->daemon);
@@ -574,6 +576,7 @@ static void http_stop(void *state)
     struct http_server *server = state;
     server->stopping = true;
     unsubscribe_all(server);
+    http_caches_stop(&server->state);
     http_events_stop(server->state.events);
     uv_poll_stop(&server->poll);
     uv_close((uv_handle_t *)&server->poll, close_cb);
@@ -587,6 +590,7 @@ static void http_free(void *state)
     MHD_stop_daemon(server->daemon);
     http_events_free(server->state.events); /* after MHD released the streams */
     http_auth_free(server->state.auth);
+    http_caches_free(&server->state);
     free(server->state.config_errors);
     free(server);
 }

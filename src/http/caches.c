@@ -1,0 +1,45 @@
+/* The HTTP module's kept answers (struct http_caches): made at start, emptied when a clock
+ * jump or a new config changes what a kept answer would say, freed at the end. */
+#include "http_internal.h"
+
+#include "answer_cache.h"
+
+#include "balkon/bus.h"
+#include "balkon/error.h"
+
+#include <stdlib.h>
+
+/* A dashboard's working set: five curves of a year in days (~15 KB each) and of a day. */
+#define SERIES_CACHE_BYTES (512 * 1024)
+#define SERIES_CACHE_ENTRY_BYTES (128 * 1024)
+
+static void forget(enum bus_event event, const void *payload, void *user)
+{
+    struct http_state *state = user;
+    answer_cache_clear(state->caches.series);
+    state->caches.status_have = false;
+}
+
+int http_caches_start(struct http_state *state)
+{
+    state->caches.series = answer_cache_new(SERIES_CACHE_BYTES, SERIES_CACHE_ENTRY_BYTES);
+    if (!state->caches.series)
+        return BALKON_E_NOMEM;
+    balkon_bus_subscribe(state->ctx->bus, BUS_EV_CLOCK_JUMPED, forget, state);
+    balkon_bus_subscribe(state->ctx->bus, BUS_EV_CONFIG_CHANGED, forget, state);
+    return 0;
+}
+
+void http_caches_stop(struct http_state *state)
+{
+    balkon_bus_unsubscribe(state->ctx->bus, BUS_EV_CLOCK_JUMPED, forget, state);
+    balkon_bus_unsubscribe(state->ctx->bus, BUS_EV_CONFIG_CHANGED, forget, state);
+}
+
+void http_caches_free(struct http_state *state)
+{
+    answer_cache_free(state->caches.series);
+    http_plan_free(state->caches.plan);
+    free(state->caches.status);
+    state->caches = (struct http_caches){0};
+}

@@ -1,0 +1,94 @@
+/* Reads on libuv's thread pool: the API's store reads and the rendering of their answers.
+ *
+ * A handler checks the request on the loop, copies what the read needs into its own
+ * struct, and calls http_read; the read runs on a pool thread with a read-only connection
+ * of its own (balkon_store_readers_*), inside one read transaction, and fills the answer.
+ * The loop only sends it. So a year of data or a slow SD card delays that one answer,
+ * never the control loop.
+ *
+ * Pool threads run at a lower priority (nice 5): on a 2-core Pi four busy readers must not
+ * take the CPU from the loop thread, which runs the battery's control. */
+#include "http_internal.h"
+
+#include "balkon/log.h"
+#include "balkon/store.h"
+
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define POOL_THREAD_NICE 5
+
+struct read_job {
+    struct balkon_store_readers *readers;
+    http_read_fn read;
+    http_read_done_fn done;
+    void *arg; /* owned; freed with free() after done */
+    struct http_response reply;
+};
+
+/* Once per pool thread: nice applies per thread on Linux (a thread is a task of its own). */
+static void lower_priority(void)
+{
+    static _Thread_local bool lowered;
+    if (lowered)
+        return;
+    lowered = true;
+    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_THREAD_NICE) != 0)
+        log_debug("http", "cannot lower the priority of a pool thread");
+}
+
+static void run_read(struct balkon_store *store, struct read_job *job)
+{
+    if (balkon_store_read_begin(store) < 0) {
+        http_reply_error(&job->reply, 500, "cannot read the database: %s",
+                         balkon_store_errmsg(store));
+        return;
+    }
+    job->read(store, job->arg, &job->reply);
+    balkon_store_read_end(store);
+}
+
+static void work_cb(void *arg)
+{
+    struct read_job *job = arg;
+    lower_priority();
+    struct balkon_store *reader = NULL;
+    char msg[256] = "";
+    if (balkon_store_readers_acquire(job->readers, &reader, msg, sizeof msg) < 0) {
+        http_reply_error(&job->reply, 503, "cannot open the database for reading: %s", msg);
+        return;
+    }
+    run_read(reader, job);
+    balkon_store_readers_release(job->readers, reader);
+}
+
+static void done_cb(struct http_state *state, void *arg, struct http_response *response)
+{
+    struct read_job *job = arg;
+    *response = job->reply;
+    if (job->done)
+        job->done(state, job->arg, response);
+    free(job->arg);
+    free(job);
+}
+
+void http_read(struct http_state *state, const struct http_request *request,
+               struct http_response *response, http_read_fn read, http_read_done_fn done, void *arg)
+{
+    struct read_job *job = calloc(1, sizeof *job);
+    if (!job) {
+        free(arg);
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    *job =
+        (struct read_job){.readers = state->ctx->readers, .read = read, .done = done, .arg = arg};
+    if (!job->readers) { /* an in-memory database: only the loop's connection sees it */
+        run_read(state->ctx->store, job);
+        done_cb(state, job, response);
+        return;
+    }
+    http_defer(state, request, response, work_cb, done_cb, job);
+}
