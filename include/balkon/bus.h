@@ -269,6 +269,7 @@ struct ev_control_status {
     double setpoint_w;                /* the last setpoint sent; NAN before the first */
     double battery_w;
     uint64_t commands_sent;
+    uint64_t failsafes;               /* times it fell into failsafe since start */
     int64_t last_command_ts_ms;       /* INT64_MIN: none yet */
 };
 
@@ -400,16 +401,24 @@ struct ev_metrics_request {
 };
 
 #define EV_METRICS_DEVICES_MAX 48
+/* The loop lag histogram's upper bounds in ms (a last bucket, +Inf, follows). */
+#define EV_METRICS_LAG_BOUNDS_MS                                                                   \
+    {                                                                                              \
+        1, 2, 5, 10, 20, 50, 100, 200, 500, 1000                                                   \
+    }
+#define EV_METRICS_LAG_BUCKETS 11
 
 struct ev_metrics_reply {
     uint64_t request_id;
     /* Energy since the daemon started, integrated from BUS_EV_SITE_STATUS (never falls). */
     double pv_wh, home_wh, grid_import_wh, grid_export_wh, battery_charge_wh, battery_discharge_wh;
-    /* The loop's lag: how late a 1 s wall timer fires. */
+    /* The loop's lag: how late a 100 ms wall timer fires. */
     double loop_lag_ms;            /* the latest */
     double loop_lag_max_ms;        /* the largest since start */
     double loop_lag_sum_ms;
     uint64_t loop_lag_count;
+    uint64_t
+        loop_lag_buckets[EV_METRICS_LAG_BUCKETS]; /* how many lags fell at or below each bound */
     uint64_t commands_ok, commands_failed; /* BUS_EV_COMMAND_RESULT */
     size_t device_count;
     struct {

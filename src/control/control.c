@@ -46,6 +46,7 @@ struct control {
     struct planned_slot plan[MAX_PLAN_SLOTS];
     size_t plan_count;
     uint64_t commands_sent;
+    uint64_t failsafes; /* entries into failsafe, for the API: a quiet meter should be rare */
     uint64_t next_request_id;
     int64_t last_command_ms;
     enum balkon_ctl_state last_state;
@@ -97,6 +98,7 @@ static void publish_status(struct control *c, int64_t now_ms, const char *mode)
         .setpoint_w = c->commands_sent ? c->ctl.setpoint_w : NAN,
         .battery_w = c->battery_w,
         .commands_sent = c->commands_sent,
+        .failsafes = c->failsafes,
         .last_command_ts_ms = c->commands_sent ? c->last_command_ms : INT64_MIN,
     };
     snprintf(status.battery_id, sizeof status.battery_id, "%s", c->battery_id);
@@ -142,6 +144,8 @@ static void step(struct control *c)
         balkon_bus_publish(c->ctx->bus, BUS_EV_DEVICE_COMMAND, &command);
     }
     if (c->ctl.state != c->last_state) {
+        if (c->ctl.state == BALKON_CTL_FAILSAFE)
+            c->failsafes++;
         if (c->ctl.state == BALKON_CTL_FAILSAFE)
             log_warn("control", "no meter reading for %.0f s: failsafe, battery at %.0f W",
                      in.now_s - in.meter_ts_s, c->ctl.setpoint_w);

@@ -22,6 +22,7 @@ cJSON *api_control_json(const struct http_state *state)
     http_add_number(json, "setpoint_w", round(c->setpoint_w * 10) / 10);
     http_add_number(json, "battery_w", round(c->battery_w * 10) / 10);
     cJSON_AddNumberToObject(json, "commands_sent", (double)c->commands_sent);
+    cJSON_AddNumberToObject(json, "failsafes", (double)c->failsafes);
     if (c->last_command_ts_ms == INT64_MIN)
         cJSON_AddNullToObject(json, "last_command");
     else

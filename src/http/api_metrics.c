@@ -259,9 +259,20 @@ static void process_metrics(struct prom *p, struct http_state *state,
 {
     family(p, "balkonsolar_sse_clients", "gauge", "Open GET /api/v1/events streams.");
     sample(p, "balkonsolar_sse_clients", (double)http_events_client_count(state->events), NULL);
-    family(p, "balkonsolar_loop_lag_seconds", "summary",
-           "How late a 1 s timer fires on the event loop: time the loop was busy elsewhere.");
+    family(p, "balkonsolar_loop_lag_seconds", "histogram",
+           "How late a 100 ms timer fires on the event loop: time the loop was busy elsewhere.");
     if (have) {
+        static const double bounds_ms[] = EV_METRICS_LAG_BOUNDS_MS;
+        uint64_t cumulative = 0;
+        for (size_t i = 0; i < EV_METRICS_LAG_BUCKETS; i++) {
+            cumulative += m->loop_lag_buckets[i];
+            char le[16];
+            if (i < sizeof bounds_ms / sizeof *bounds_ms)
+                snprintf(le, sizeof le, "%g", bounds_ms[i] / 1000.0);
+            else
+                snprintf(le, sizeof le, "+Inf");
+            sample(p, "balkonsolar_loop_lag_seconds_bucket", (double)cumulative, "le", le, NULL);
+        }
         sample(p, "balkonsolar_loop_lag_seconds_sum", m->loop_lag_sum_ms / 1000.0, NULL);
         sample(p, "balkonsolar_loop_lag_seconds_count", (double)m->loop_lag_count, NULL);
     }

@@ -468,7 +468,7 @@ static void test_metrics(void **state)
     expect_family(&first, "balkonsolar_provider_fetch_errors_total", "counter");
     expect_family(&first, "balkonsolar_commands_total", "counter");
     expect_family(&first, "balkonsolar_sse_clients", "gauge");
-    expect_family(&first, "balkonsolar_loop_lag_seconds", "summary");
+    expect_family(&first, "balkonsolar_loop_lag_seconds", "histogram");
     expect_family(&first, "balkonsolar_process_resident_memory_bytes", "gauge");
     expect_family(&first, "balkonsolar_uptime_seconds", "gauge");
 
@@ -497,6 +497,12 @@ static void test_metrics(void **state)
     assert_true(value_of(&first, "balkonsolar_uptime_seconds", NULL) > 0);
     double lag = value_of(&first, "balkonsolar_loop_lag_seconds_sum", NULL);
     assert_true(lag >= 0 && isfinite(lag));
+    /* The histogram's buckets grow with their bound, and +Inf holds every measurement. */
+    double in_2ms = value_of(&first, "balkonsolar_loop_lag_seconds_bucket", "le=\"0.002\"");
+    double in_1s = value_of(&first, "balkonsolar_loop_lag_seconds_bucket", "le=\"1\"");
+    double in_all = value_of(&first, "balkonsolar_loop_lag_seconds_bucket", "le=\"+Inf\"");
+    assert_true(in_2ms >= 0 && in_2ms <= in_1s && in_1s <= in_all);
+    assert_true(in_all == value_of(&first, "balkonsolar_loop_lag_seconds_count", NULL));
 
     /* Counters never fall; energy keeps flowing in the simulated morning. */
     harness_sleep_ms(2500);
