@@ -1,81 +1,164 @@
 #!/usr/bin/env bash
-# Load: runs the demo site and points wrk at GET /api/v1/status and GET /api/v1/series while
-# the control loop runs, and prints requests/s, wrk's latency and the event loop's lag during
-# each run (p50/p99/max of the daemon's 1 s lag timer, read from GET /metrics once a second).
-# A figure, not a test. Needs wrk (Debian: apt install wrk) and curl.
-#   bench/load.sh [BUILD_DIR] [SECONDS] [SPEED] [WARMUP_S]   defaults: build 20 60 10
-# SPEED is the simulation's (the demo's is 60); WARMUP_S of it runs first so that the series
-# have data (the recorder writes every storage.flush_interval_s, 5 s). At 3600 a 60 s warm-up
-# is 60 simulated hours, so the series' default window (the last 24 h) is full.
-# BALKON_BENCH_AUTH=1 makes every request carry an API token (made with `balkonsolard token`
-# before the start), so the figures include the login check (a SHA-256 and a key lookup in
-# SQLite per request); without it the demo's open reading is measured. Connections and threads:
-# BALKON_BENCH_CONNECTIONS (default 16), BALKON_BENCH_THREADS (default 2).
+# Load: the demo daemon on a database holding a year of data, its API under wrk, side by side
+# with nginx serving a file of the same size as each answer, in the same run; then four
+# clients hammering the heaviest series while the control loop runs. Prints requests/s, the
+# ratio to nginx, latency, the event loop's lag (p50/p99/max from the daemon's lag histogram,
+# a 100 ms timer) and the control's failsafes. A figure, not a test.
+# Needs wrk and nginx (Debian: apt install wrk nginx-light; not test dependencies), curl and
+# python3.
+#   bench/load.sh [BUILD_DIR] [SECONDS] [YEAR_DB]
+# BUILD_DIR: a Release build (default build-rel). YEAR_DB: a database with a year of 5-second
+# data (default: made once by BUILD_DIR/bench/bench_store --days 365 into /tmp/balkon-year.db,
+# about a minute); it is copied, never changed.
+# BALKON_BENCH_AUTH=1 makes every request carry an API token, so the figures include the login
+# check. Connections and threads: BALKON_BENCH_CONNECTIONS (16), BALKON_BENCH_THREADS (2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-build="${1:-build}"
-seconds="${2:-20}"
-speed="${3:-60}"
-warmup="${4:-10}"
+build="${1:-build-rel}"
+seconds="${2:-10}"
+year_db="${3:-/tmp/balkon-year.db}"
 connections="${BALKON_BENCH_CONNECTIONS:-16}"
 threads="${BALKON_BENCH_THREADS:-2}"
 binary="$build/balkonsolard"
 [[ -x "$binary" ]] || { echo "no $binary: build first (cmake --build $build)" >&2; exit 1; }
-command -v wrk >/dev/null || { echo "load: needs wrk: apt install wrk" >&2; exit 1; }
-command -v curl >/dev/null || { echo "load: needs curl" >&2; exit 1; }
-auth=()
+for tool in wrk nginx curl python3; do
+  command -v "$tool" >/dev/null || [[ -x "/usr/sbin/$tool" ]] ||
+    { echo "load: needs $tool (apt install wrk nginx-light curl python3)" >&2; exit 1; }
+done
+nginx_bin=$(command -v nginx || echo /usr/sbin/nginx)
+if [[ ! -s "$year_db" ]]; then
+  echo "load: writing a year of data into $year_db (bench_store --days 365)" >&2
+  "$build/bench/bench_store" --days 365 --path "$year_db" >/dev/null
+fi
 
 dir=$(mktemp -d)
 pid=
-trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+nginx_pid=
+trap '[[ -n "$pid" ]] && kill "$pid" 2>/dev/null; [[ -n "$nginx_pid" ]] && kill "$nginx_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$dir"' EXIT
+cp "$year_db" "$dir/load.db"
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+auth=()
 if [[ "${BALKON_BENCH_AUTH:-}" == "1" ]]; then
   token=$("$binary" token load-bench --db "$dir/load.db" 2>/dev/null)
   auth=(-H "Authorization: Bearer $token")
 fi
-sed -E "s/\"speed\": *[0-9.]+/\"speed\": $speed/" config/demo.json >"$dir/load.json"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The year's last week of raw 5-second samples must survive the daemon's retention (its clock
+# starts now, months after the data ends), so the heaviest query has raw data to read.
+sed -E 's/"storage": *\{/"storage": { "raw_retention_days": 1000, "rollup_5m_retention_days": 1000,/' \
+  config/demo.json >"$dir/load.json"
+port=$(free_port)
 base="http://127.0.0.1:$port"
 "$binary" --config "$dir/load.json" --db "$dir/load.db" --listen "127.0.0.1:$port" --log-level warn \
   2>"$dir/log" &
 pid=$!
-for _ in $(seq 50); do curl -sf "${auth[@]}" "$base/api/v1/health" >/dev/null && break; sleep 0.2; done
-sleep "$warmup"
+for _ in $(seq 100); do curl -sf "${auth[@]}" "$base/api/v1/health" >/dev/null && break; sleep 0.2; done
+for _ in $(seq 100); do curl -sf "${auth[@]}" "$base/api/v1/plan" >/dev/null && break; sleep 0.2; done
 
-metric() { curl -sf "${auth[@]}" "$base/metrics" | awk -v k="$1" '$1 == k {print $2}'; }
-# The series the dashboard charts first: the first one the store lists.
-series=$(curl -sf "${auth[@]}" "$base/api/v1/series" | python3 -c \
-  'import json,sys; d=json.load(sys.stdin); l=d.get("series", d) if isinstance(d, dict) else d; print((l[0]["name"] if isinstance(l[0], dict) else l[0]) if l else "")')
-[[ -n "$series" ]] || { echo "load: no series stored after the warm-up" >&2; exit 1; }
-buckets=$(curl -sf "${auth[@]}" "$base/api/v1/series?name=$series" | python3 -c \
-  'import json,sys; d=json.load(sys.stdin); print(sum(1 for c in d["count"] if c), "of", len(d["ts"]), "buckets filled,", int(sum(d["count"])), "samples")')
-
-echo "load: demo at ${speed}x after a ${warmup} s warm-up; wrk -t$threads -c$connections -d${seconds}s; $(nproc) cores"
-printf "%-44s %10s %9s %9s %9s %9s %9s %9s\n" endpoint req/s lat_avg lat_p99 lag_p50 lag_p99 lag_max lag_n
-bench() {
-  local label=$1 url=$2
-  local samples="$dir/lag" before_max
-  : >"$samples"
-  (while :; do metric balkonsolar_loop_lag_last_seconds >>"$samples" || true; sleep 1; done) &
-  local sampler=$!
-  wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency "${auth[@]}" "$url" >"$dir/wrk" 2>&1
-  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
-  local rps lat p99
-  rps=$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk")
-  lat=$(awk '$1 == "Latency" {print $2; exit}' "$dir/wrk")
-  p99=$(awk '$1 == "99%" {print $2}' "$dir/wrk")
-  grep -q "Non-2xx" "$dir/wrk" && echo "load: $label: $(grep Non-2xx "$dir/wrk")" >&2
-  # The lag timer fires once a second, so each sample is (nearly) one measurement.
-  read -r p50 p99lag max n < <(python3 -c '
-import sys
-v = sorted(float(x) * 1000 for x in open(sys.argv[1]) if x.strip())
-q = lambda p: v[min(len(v) - 1, int(round(p * (len(v) - 1))))] if v else float("nan")
-print("%.1fms %.1fms %.1fms %d" % (q(0.5), q(0.99), max(v) if v else float("nan"), len(v)))' "$samples")
-  printf "%-44s %10s %9s %9s %9s %9s %9s %9s\n" "$label" "$rps" "$lat" "$p99" "$p50" "$p99lag" "$max" "$n"
+# nginx as the reference: two workers (one per core, as `auto` gives here), no logging.
+mkdir -p "$dir/www" "$dir/nginx"
+chmod 755 "$dir" "$dir/www" # nginx's workers run as another user
+nginx_port=$(free_port)
+cat >"$dir/nginx/nginx.conf" <<EOF
+worker_processes auto;
+daemon off;
+pid $dir/nginx/nginx.pid;
+error_log $dir/nginx/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  default_type application/json;
+  keepalive_requests 1000000;
+  client_body_temp_path $dir/nginx; proxy_temp_path $dir/nginx; fastcgi_temp_path $dir/nginx;
+  uwsgi_temp_path $dir/nginx; scgi_temp_path $dir/nginx;
+  server { listen 127.0.0.1:$nginx_port; root $dir/www; }
 }
-idle_sum=$(metric balkonsolar_loop_lag_seconds_sum); idle_count=$(metric balkonsolar_loop_lag_seconds_count)
-bench "/api/v1/status" "$base/api/v1/status"
-bench "/api/v1/series?name=$series (last 24 h)" "$base/api/v1/series?name=$series"
-echo "series $series: $buckets"
-echo "loop lag over the whole run (GET /metrics): mean $(awk -v a="$idle_sum" -v b="$(metric balkonsolar_loop_lag_seconds_sum)" \
-  -v c="$idle_count" -v d="$(metric balkonsolar_loop_lag_seconds_count)" 'BEGIN {printf "%.1f ms over %d ticks", (b - a) * 1000 / (d - c), d - c}'), max since start $(awk -v m="$(metric balkonsolar_loop_lag_max_seconds)" 'BEGIN {printf "%.0f ms", m * 1000}')"
+EOF
+"$nginx_bin" -c "$dir/nginx/nginx.conf" -p "$dir/nginx" &
+nginx_pid=$!
+for _ in $(seq 50); do curl -s "http://127.0.0.1:$nginx_port/" >/dev/null && break; sleep 0.1; done
+
+metrics() { curl -sf "${auth[@]}" "$base/metrics"; }
+failsafes() { curl -sf "${auth[@]}" "$base/api/v1/control" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("failsafes", 0))'; }
+# p50/p99/max of the loop lag between two /metrics scrapes, from the histogram's buckets
+# (a percentile is reported as its bucket's upper bound).
+lag_between() {
+  python3 - "$1" "$2" <<'EOF'
+import re, sys
+def parse(path):
+    buckets, mx = {}, 0.0
+    for line in open(path):
+        m = re.match(r'balkonsolar_loop_lag_seconds_bucket\{le="([^"]+)"\} (\S+)', line)
+        if m: buckets[m.group(1)] = float(m.group(2))
+        m = re.match(r'balkonsolar_loop_lag_max_seconds (\S+)', line)
+        if m: mx = float(m.group(1))
+    return buckets, mx
+a, _ = parse(sys.argv[1]); b, mx = parse(sys.argv[2])
+if '+Inf' not in b:  # a build from before the histogram: only the max since start
+    print('-', 'max<=%gms' % (mx * 1000), 0); sys.exit()
+les = sorted(b, key=lambda k: float('inf') if k == '+Inf' else float(k))
+n = b['+Inf'] - a.get('+Inf', 0)
+def q(p):
+    for le in les:
+        if b[le] - a.get(le, 0) >= p * n:
+            return '>1000ms' if le == '+Inf' else '<=%gms' % (float(le) * 1000)
+print(q(0.5), q(0.99), '%d' % n)
+EOF
+}
+wrk_run() { # url [script] -> "req/s latency_avg latency_p99"
+  local url=$1 script=${2:-}
+  local args=(-t"$threads" -c"$connections" -d"${seconds}s" --latency)
+  [[ -n "$script" ]] && args+=(-s "$script")
+  wrk "${args[@]}" "${auth[@]}" "$url" >"$dir/wrk" 2>&1
+  grep -q "Non-2xx" "$dir/wrk" && echo "load: $url: $(grep Non-2xx "$dir/wrk")" >&2
+  echo "$(awk '/^Requests\/sec:/ {print $2}' "$dir/wrk") $(awk '$1 == "Latency" {print $2; exit}' "$dir/wrk") $(awk '$1 == "99%" {print $2}' "$dir/wrk")"
+}
+
+echo "load: demo on a year of 5-second data; wrk -t$threads -c$connections -d${seconds}s; $(nproc) cores; nginx $("$nginx_bin" -v 2>&1 | sed 's/.*\///')"
+printf "%-34s %8s %9s %9s %9s %7s %9s %9s %9s\n" endpoint bytes req/s nginx ratio lat_p99 lag_p50 lag_p99 failsafe
+# The dashboard's views: a day in 15 minutes, a year in days (as web/src/views/history.js asks).
+day_from=$(date -u -d '2025-12-30T00:00:00+01:00' +%s); day_to=$((day_from + 86400))
+year_from=$(date -u -d '2025-01-01T00:00:00+01:00' +%s); year_to=$(date -u -d '2026-01-01T00:00:00+01:00' +%s)
+endpoints=(
+  "status|/api/v1/status"
+  "series day (15 min)|/api/v1/series?name=pv_w&from=$day_from&to=$day_to&step=15m"
+  "series year (1 d)|/api/v1/series?name=pv_w&from=$year_from&to=$year_to&step=1d"
+  "plan|/api/v1/plan"
+)
+for entry in "${endpoints[@]}"; do
+  label=${entry%%|*}; path=${entry#*|}
+  curl -sf "${auth[@]}" "$base$path" >"$dir/www/answer.json"
+  chmod 644 "$dir/www/answer.json"
+  bytes=$(stat -c %s "$dir/www/answer.json")
+  metrics >"$dir/m1"; f1=$(failsafes)
+  read -r rps _ p99 < <(wrk_run "$base$path")
+  metrics >"$dir/m2"; f2=$(failsafes)
+  read -r nginx_rps _ _ < <(wrk_run "http://127.0.0.1:$nginx_port/answer.json")
+  read -r lag50 lag99 _ < <(lag_between "$dir/m1" "$dir/m2")
+  ratio=$(python3 -c "print('%.2f' % ($rps / $nginx_rps))")
+  printf "%-34s %8s %9s %9s %9s %7s %9s %9s %9s\n" "$label" "$bytes" "$rps" "$nginx_rps" "$ratio" "$p99" "$lag50" "$lag99" "$((f2 - f1))"
+done
+
+# Four clients on the heaviest answer there is: 100,000 raw buckets (5 s steps over 5.8
+# days, about 2 MB), a different range per request so no answer comes from the cache.
+heavy_to=$(( $(date -u -d '2026-01-01T00:00:00Z' +%s) - 3600 ))
+cat >"$dir/heavy.lua" <<EOF
+local n = 0
+request = function()
+  n = n + 1
+  local to = $heavy_to - (n % 3600)
+  return wrk.format(nil, "/api/v1/series?name=pv_w&step=5s&from=" .. (to - 499995) .. "&to=" .. to)
+end
+EOF
+curl -sf "${auth[@]}" "$base/api/v1/series?name=pv_w&step=5s&from=$((heavy_to - 499995))&to=$heavy_to" >"$dir/heavy.json"
+heavy_bytes=$(stat -c %s "$dir/heavy.json")
+saved_connections=$connections; connections=4
+metrics >"$dir/m1"; f1=$(failsafes)
+h1=$(curl -s -o /dev/null -w '%{time_total}' "${auth[@]}" "$base/api/v1/health")
+read -r rps _ p99 < <(wrk_run "$base/" "$dir/heavy.lua")
+metrics >"$dir/m2"; f2=$(failsafes)
+connections=$saved_connections
+read -r lag50 lag99 n < <(lag_between "$dir/m1" "$dir/m2")
+printf "%-34s %8s %9s %9s %9s %7s %9s %9s %9s\n" "series 100k buckets, 4 clients" "$heavy_bytes" "$rps" "-" "-" "$p99" "$lag50" "$lag99" "$((f2 - f1))"
+stale=$(curl -sf "${auth[@]}" "$base/api/v1/notifications?limit=1000" | python3 -c 'import json,sys; print(sum(1 for n in json.load(sys.stdin)["notifications"] if n["rule"] == "meter_stale"))')
+echo "loop lag samples in the heavy run: $n; meter_stale alerts since start: $stale"
 echo "daemon RSS at the end: $(awk '$1 == "VmRSS:" {print $2}' "/proc/$pid/status") kB; warnings in its log: $(grep -c . "$dir/log" || true)"
