@@ -6,19 +6,13 @@
  * The loop only sends it. So a year of data or a slow SD card delays that one answer,
  * never the control loop.
  *
- * Pool threads run at a lower priority (nice 5): on a 2-core Pi four busy readers must not
- * take the CPU from the loop thread, which runs the battery's control. */
+ * Pool threads run at a lower priority (balkon/pool.h). */
 #include "http_internal.h"
 
-#include "balkon/log.h"
+#include "balkon/pool.h"
 #include "balkon/store.h"
 
 #include <stdlib.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
-#define POOL_THREAD_NICE 5
 
 struct read_job {
     struct balkon_store_readers *readers;
@@ -27,17 +21,6 @@ struct read_job {
     void *arg; /* owned; freed with free() after done */
     struct http_response reply;
 };
-
-/* Once per pool thread: nice applies per thread on Linux (a thread is a task of its own). */
-static void lower_priority(void)
-{
-    static _Thread_local bool lowered;
-    if (lowered)
-        return;
-    lowered = true;
-    if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), POOL_THREAD_NICE) != 0)
-        log_debug("http", "cannot lower the priority of a pool thread");
-}
 
 static void run_read(struct balkon_store *store, struct read_job *job)
 {
@@ -53,7 +36,7 @@ static void run_read(struct balkon_store *store, struct read_job *job)
 static void work_cb(void *arg)
 {
     struct read_job *job = arg;
-    lower_priority();
+    balkon_pool_thread_lower_priority();
     struct balkon_store *reader = NULL;
     char msg[256] = "";
     if (balkon_store_readers_acquire(job->readers, &reader, msg, sizeof msg) < 0) {

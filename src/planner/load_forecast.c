@@ -86,7 +86,6 @@ int planner_forecast_load(struct balkon_store *store, const struct balkon_config
         return rc;
     }
 
-    struct balkon_forecast_slot *stored = malloc(count * sizeof *stored);
     double share_sum = 0;
     for (size_t i = 0; i < count; i++) {
         int minute, day_of_year;
@@ -94,18 +93,28 @@ int planner_forecast_load(struct balkon_store *store, const struct balkon_config
         enum balkon_day_type type = balkon_day_type_of(slot_ts_ms[i]);
         load_w[i] = balkon_load_forecast_w(profile, type, minute, day_of_year);
         share_sum += balkon_load_history_share(profile, type, minute);
-        if (stored)
-            stored[i] = (struct balkon_forecast_slot){.slot_ts_ms = slot_ts_ms[i], .slot_s = 900,
-                                                       .issued_ts_ms = now_ms, .value_w = load_w[i],
-                                                       .p10_w = NAN, .p90_w = NAN};
     }
     free(profile);
     *history_share = count ? share_sum / (double)count : 0;
-    if (!stored)
-        return BALKON_E_NOMEM;
-    rc = balkon_store_forecast_put(store, "load", "household", now_ms, stored, count);
-    free(stored);
-    if (rc < 0)
-        log_warn("planner", "cannot store the load forecast: %s", balkon_store_errmsg(store));
     return 0;
+}
+
+void planner_store_load_forecast(struct balkon_store *store, int64_t issued_ms,
+                                 const struct planner_inputs *in)
+{
+    struct balkon_forecast_slot *stored = malloc(in->count * sizeof *stored);
+    if (!stored) {
+        log_warn("planner", "cannot store the load forecast: out of memory");
+        return;
+    }
+    for (size_t i = 0; i < in->count; i++)
+        stored[i] = (struct balkon_forecast_slot){.slot_ts_ms = in->slot_ts_ms[i],
+                                                  .slot_s = 900,
+                                                  .issued_ts_ms = issued_ms,
+                                                  .value_w = in->slots[i].load_w,
+                                                  .p10_w = NAN,
+                                                  .p90_w = NAN};
+    if (balkon_store_forecast_put(store, "load", "household", issued_ms, stored, in->count) < 0)
+        log_warn("planner", "cannot store the load forecast: %s", balkon_store_errmsg(store));
+    free(stored);
 }

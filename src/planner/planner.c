@@ -5,7 +5,15 @@
  *
  * Triggers are coalesced: a burst (providers publishing at start, a reload) gives one
  * replan a moment later. A failed replan keeps the previous plan and is logged once per
- * distinct reason. */
+ * distinct reason.
+ *
+ * A replan reads weeks of load history and solves a DP: 5-20 ms on a Pi-class core with a
+ * year of data, too long for the loop that runs the control. So the reading and solving
+ * run on libuv's thread pool (a job with a copy of the config and a reader), and only the
+ * writes (the plan, the load forecast) and the publish come back to the loop. One job at a
+ * time; a trigger during a job replans once it is done. A strategy switched at run time
+ * is planned on the loop at once, because the API answers with the new plan; a job still
+ * running then is outdated and its result dropped. */
 #include "planner_internal.h"
 
 #include "balkon/plan_config.h"
@@ -15,11 +23,13 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/pool.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,16 +41,38 @@ struct planner {
     struct balkon_ctx *ctx;
     uv_timer_t tick;      /* the periodic replan, on slot boundaries of simulated time */
     uv_timer_t soon;      /* coalesces event triggers */
-    struct balkon_opt_workspace *ws;
-    struct planner_inputs *inputs;
-    struct balkon_opt_plan *plan;
-    struct balkon_plan_slot_row *rows;
     char override[32];    /* strategy chosen at run time; "" = the config's */
     char reason[32];      /* why the pending replan was asked for */
     double soc_pct;       /* last measured; NAN until the first status */
     int64_t last_plan_ms;
     char last_error[256];
-    bool fell_back;       /* the optimal plan lost to self-consumption and was replaced */
+    uint64_t generation; /* replans begun; a job's result counts only if none began after it */
+    bool job_running;    /* a replan job is on the thread pool */
+    bool stopping;
+};
+
+/* One replan: what it starts from (copied, so the loop may go on changing its own), what
+ * it computes off the loop, and what comes back. */
+struct replan_job {
+    uv_work_t work;
+    struct planner *p;
+    struct balkon_store_readers *readers; /* NULL: computed on the loop with the store */
+    uint64_t generation;
+    int64_t now_ms;
+    double soc_pct;
+    char strategy[32];
+    char reason[32];
+    struct balkon_config config;
+    struct planner_inputs inputs;
+    struct balkon_opt_plan plan;
+    struct balkon_plan_slot_row rows[BALKON_OPT_MAX_SLOTS];
+    bool fell_back; /* the optimal plan lost to self-consumption and was replaced */
+    int err;
+    char msg[256];
+    double capacity_wh;
+    double soc_start_pct;
+    double compute_ms;
+    double gather_ms;
 };
 
 static const char *strategy_of(const struct planner *p)
@@ -63,12 +95,12 @@ static void add_totals(cJSON *parent, const char *key, const struct balkon_opt_t
 }
 
 /* What the plan expects, in a few numbers the dashboard and the notifier can quote. */
-static char *summary_json(const struct planner *p, double soc_start_pct)
+static char *summary_json(const struct replan_job *job)
 {
-    const struct planner_inputs *in = p->inputs;
-    const struct balkon_opt_plan *plan = p->plan;
+    const struct planner_inputs *in = &job->inputs;
+    const struct balkon_opt_plan *plan = &job->plan;
     cJSON *json = cJSON_CreateObject();
-    cJSON_AddStringToObject(json, "reason", p->reason);
+    cJSON_AddStringToObject(json, "reason", job->reason);
     cJSON_AddStringToObject(json, "currency", in->currency);
     cJSON_AddNumberToObject(json, "slots", (double)in->count);
     cJSON_AddNumberToObject(json, "price_slots", (double)in->price_slots);
@@ -76,9 +108,9 @@ static char *summary_json(const struct planner *p, double soc_start_pct)
     cJSON_AddStringToObject(json, "price_provider", in->price_provider);
     cJSON_AddStringToObject(json, "pv_provider", in->pv_provider);
     cJSON_AddNumberToObject(json, "load_history_share", round(in->load_history_share * 1000) / 1000);
-    cJSON_AddNumberToObject(json, "soc_start_pct", round(soc_start_pct * 10) / 10);
+    cJSON_AddNumberToObject(json, "soc_start_pct", round(job->soc_start_pct * 10) / 10);
     cJSON_AddNumberToObject(json, "terminal_value_per_kwh", round(plan->terminal_value_per_kwh * 10000) / 10000);
-    cJSON_AddBoolToObject(json, "self_consumption_fallback", p->fell_back);
+    cJSON_AddBoolToObject(json, "self_consumption_fallback", job->fell_back);
     add_totals(json, "plan", &plan->plan.totals);
     add_totals(json, "no_battery", &plan->no_battery.totals);
     add_totals(json, "self_consumption", &plan->self_consumption.totals);
@@ -93,24 +125,26 @@ static char *summary_json(const struct planner *p, double soc_start_pct)
     return text;
 }
 
-static void fill_rows(struct planner *p, double capacity_wh)
+static void fill_rows(struct replan_job *job)
 {
-    const struct planner_inputs *in = p->inputs;
+    const struct planner_inputs *in = &job->inputs;
+    const struct balkon_opt_plan *plan = &job->plan;
     for (size_t i = 0; i < in->count; i++) {
-        const struct balkon_opt_slot_result *r = &p->plan->plan.slots[i];
-        struct balkon_plan_slot_row *row = &p->rows[i];
+        const struct balkon_opt_slot_result *r = &plan->plan.slots[i];
+        struct balkon_plan_slot_row *row = &job->rows[i];
         row->slot_ts_ms = in->slot_ts_ms[i];
         snprintf(row->mode, sizeof row->mode, "%s", balkon_opt_mode_name(r->mode));
         row->battery_w = r->battery_w;
-        row->soc_pct = capacity_wh > 0 ? r->soc_wh / capacity_wh * 100 : 0;
+        row->soc_pct = job->capacity_wh > 0 ? r->soc_wh / job->capacity_wh * 100 : 0;
         row->pv_w = in->slots[i].pv_w;
         row->load_w = in->slots[i].load_w;
         row->import_w = r->import_w;
         row->export_w = r->export_w;
         row->price_per_kwh = in->slots[i].import_price_per_kwh;
         row->cost = r->cost + r->wear_cost;
-        row->cost_no_battery = p->plan->no_battery.slots[i].cost;
-        row->cost_self_consumption = p->plan->self_consumption.slots[i].cost + p->plan->self_consumption.slots[i].wear_cost;
+        row->cost_no_battery = plan->no_battery.slots[i].cost;
+        row->cost_self_consumption =
+            plan->self_consumption.slots[i].cost + plan->self_consumption.slots[i].wear_cost;
     }
 }
 
@@ -121,24 +155,25 @@ static void fail(struct planner *p, const char *msg)
     snprintf(p->last_error, sizeof p->last_error, "%s", msg);
 }
 
-static void replan(struct planner *p)
+/* Reads the inputs and solves: pure but for the reads, so it may run on a pool thread. */
+static void compute(struct replan_job *job, struct balkon_store *store)
 {
-    const struct balkon_config *config = p->ctx->config;
-    int64_t now_ms = balkon_clock_now_ms(&p->ctx->clock);
-    char msg[256];
-    if (planner_gather(p->ctx->store, config, now_ms, p->inputs, msg, sizeof msg) < 0)
-        { fail(p, msg); return; }
-
+    const struct balkon_config *config = &job->config;
+    uint64_t started_ns = uv_hrtime();
+    job->err = planner_gather(store, config, job->now_ms, &job->inputs, job->msg, sizeof job->msg);
+    job->gather_ms = (double)(uv_hrtime() - started_ns) / 1e6;
+    if (job->err < 0)
+        return;
     struct balkon_opt_problem problem;
     balkon_opt_problem_init(&problem);
-    problem.slots = p->inputs->slots;
-    problem.slot_count = p->inputs->count;
+    problem.slots = job->inputs.slots;
+    problem.slot_count = job->inputs.count;
     balkon_battery_from_config(config, &problem.battery);
-    double capacity_wh = problem.battery.capacity_wh;
+    job->capacity_wh = problem.battery.capacity_wh;
     /* Before the first measurement (devices still connecting), assume the lower bound:
      * the plan is redone as soon as the battery reports. */
-    double soc_pct = isfinite(p->soc_pct) ? p->soc_pct : config->battery.soc_min_pct;
-    problem.initial_soc_wh = capacity_wh * soc_pct / 100.0;
+    job->soc_start_pct = isfinite(job->soc_pct) ? job->soc_pct : config->battery.soc_min_pct;
+    problem.initial_soc_wh = job->capacity_wh * job->soc_start_pct / 100.0;
     problem.soc_step_wh = config->optimizer.soc_step_wh;
     problem.terminal_value_auto = false;
     problem.terminal_value_per_kwh = config->optimizer.terminal_value_per_kwh >= 0
@@ -148,43 +183,162 @@ static void replan(struct planner *p)
     problem.windows = windows;
     problem.window_count = balkon_windows_from_config(config, windows);
 
-    const char *strategy = strategy_of(p);
-    if (balkon_opt_plan_followed(&problem, strategy, p->ws, p->plan, &p->fell_back, msg, sizeof msg) < 0)
-        { fail(p, msg); return; }
-    p->last_error[0] = '\0';
+    struct balkon_opt_workspace *ws = balkon_opt_workspace_new();
+    if (!ws) {
+        job->err = BALKON_E_NOMEM;
+        snprintf(job->msg, sizeof job->msg, "out of memory");
+        return;
+    }
+    job->err = balkon_opt_plan_followed(&problem, job->strategy, ws, &job->plan, &job->fell_back,
+                                        job->msg, sizeof job->msg);
+    balkon_opt_workspace_free(ws);
+    if (job->err >= 0)
+        fill_rows(job);
+    job->compute_ms = (double)(uv_hrtime() - started_ns) / 1e6;
+}
 
-    fill_rows(p, capacity_wh);
-    char *summary = summary_json(p, soc_pct);
-    struct balkon_plan_record record = {.created_ts_ms = now_ms, .slot_s = 900, .summary_json = summary,
-                                        .slots = p->rows, .count = p->inputs->count};
-    snprintf(record.strategy, sizeof record.strategy, "%s", strategy);
-    snprintf(record.currency, sizeof record.currency, "%s", p->inputs->currency);
+/* Back on the loop: stores and publishes the plan the job made. */
+static void finish(struct planner *p, struct replan_job *job)
+{
+    if (job->err < 0) {
+        fail(p, job->msg);
+        return;
+    }
+    p->last_error[0] = '\0';
+    uint64_t started_ns = uv_hrtime();
+    struct balkon_store *store = p->ctx->store;
+    planner_store_load_forecast(store, job->now_ms, &job->inputs);
+    char *summary = summary_json(job);
+    struct balkon_plan_record record = {.created_ts_ms = job->now_ms,
+                                        .slot_s = 900,
+                                        .summary_json = summary,
+                                        .slots = job->rows,
+                                        .count = job->inputs.count};
+    snprintf(record.strategy, sizeof record.strategy, "%s", job->strategy);
+    snprintf(record.currency, sizeof record.currency, "%s", job->inputs.currency);
     int64_t id = 0;
-    if (balkon_store_plan_put(p->ctx->store, &record, &id) < 0) {
-        snprintf(msg, sizeof msg, "cannot store the plan: %s", balkon_store_errmsg(p->ctx->store));
+    if (balkon_store_plan_put(store, &record, &id) < 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "cannot store the plan: %s", balkon_store_errmsg(store));
         free(summary);
-        { fail(p, msg); return; }
+        fail(p, msg);
+        return;
     }
     free(summary);
-    balkon_store_plans_prune(p->ctx->store, now_ms - PLAN_RETENTION_MS);
-    p->last_plan_ms = now_ms;
+    balkon_store_plans_prune(store, job->now_ms - PLAN_RETENTION_MS);
+    p->last_plan_ms = job->now_ms;
 
-    struct ev_plan ev = {.id = id, .created_ts_ms = now_ms, .count = p->inputs->count, .slots = p->rows};
-    snprintf(ev.strategy, sizeof ev.strategy, "%s", strategy);
-    snprintf(ev.reason, sizeof ev.reason, "%s", p->reason);
-    const struct balkon_opt_totals *t = &p->plan->plan.totals;
-    balkon_log(strcmp(p->reason, "timer") == 0 ? BALKON_LOG_DEBUG : BALKON_LOG_INFO, "planner", "plan %lld (%s, %s): %zu slots, now %s %.0f W; expected cost %.2f %s (no battery %.2f, self-consumption %.2f)",
-        (long long)id, strategy, p->reason, p->inputs->count, p->rows[0].mode, p->rows[0].battery_w,
-        t->energy_cost + t->wear_cost, p->inputs->currency, p->plan->no_battery.totals.energy_cost,
-        p->plan->self_consumption.totals.energy_cost + p->plan->self_consumption.totals.wear_cost);
+    struct ev_plan ev = {
+        .id = id, .created_ts_ms = job->now_ms, .count = job->inputs.count, .slots = job->rows};
+    snprintf(ev.strategy, sizeof ev.strategy, "%s", job->strategy);
+    snprintf(ev.reason, sizeof ev.reason, "%s", job->reason);
+    const struct balkon_opt_totals *t = &job->plan.plan.totals;
+    balkon_log(
+        strcmp(job->reason, "timer") == 0 ? BALKON_LOG_DEBUG : BALKON_LOG_INFO, "planner",
+        "plan %lld (%s, %s): %zu slots, now %s %.0f W; expected cost %.2f %s (no battery %.2f, "
+        "self-consumption %.2f); %s %.1f ms (inputs %.1f ms), stored in %.1f ms",
+        (long long)id, job->strategy, job->reason, job->inputs.count, job->rows[0].mode,
+        job->rows[0].battery_w, t->energy_cost + t->wear_cost, job->inputs.currency,
+        job->plan.no_battery.totals.energy_cost,
+        job->plan.self_consumption.totals.energy_cost + job->plan.self_consumption.totals.wear_cost,
+        job->readers ? "computed off the loop in" : "computed on the loop in", job->compute_ms,
+        job->gather_ms, (double)(uv_hrtime() - started_ns) / 1e6);
     balkon_bus_publish(p->ctx->bus, BUS_EV_PLAN, &ev);
+}
+
+static struct replan_job *job_new(struct planner *p)
+{
+    struct replan_job *job = malloc(sizeof *job);
+    if (!job)
+        return NULL;
+    /* The large parts (config, inputs, plan, rows) are filled in whole before they are read. */
+    memset(job, 0, offsetof(struct replan_job, config));
+    job->fell_back = false;
+    job->err = 0;
+    job->msg[0] = '\0';
+    job->compute_ms = job->gather_ms = 0;
+    job->p = p;
+    job->generation = ++p->generation;
+    job->now_ms = balkon_clock_now_ms(&p->ctx->clock);
+    job->soc_pct = p->soc_pct;
+    snprintf(job->strategy, sizeof job->strategy, "%s", strategy_of(p));
+    snprintf(job->reason, sizeof job->reason, "%s", p->reason[0] ? p->reason : "timer");
+    job->config = *p->ctx->config;
+    return job;
+}
+
+static void job_work_cb(uv_work_t *work)
+{
+    struct replan_job *job = work->data;
+    balkon_pool_thread_lower_priority();
+    struct balkon_store *reader = NULL;
+    if (balkon_store_readers_acquire(job->readers, &reader, job->msg, sizeof job->msg) < 0) {
+        job->err = BALKON_E_IO;
+        return;
+    }
+    if (balkon_store_read_begin(reader) < 0) {
+        job->err = BALKON_E_IO;
+        snprintf(job->msg, sizeof job->msg, "cannot read the database: %s",
+                 balkon_store_errmsg(reader));
+    } else {
+        compute(job, reader);
+        balkon_store_read_end(reader);
+    }
+    balkon_store_readers_release(job->readers, reader);
+}
+
+static void request_replan(struct planner *p, const char *reason);
+
+static void job_after_cb(uv_work_t *work, int status)
+{
+    struct replan_job *job = work->data;
+    struct planner *p = job->p;
+    p->job_running = false;
+    /* A newer replan (a strategy switched meanwhile) outdates this one; so does the stop. */
+    if (!p->stopping && status == 0 && job->generation == p->generation)
+        finish(p, job);
+    free(job);
+    if (!p->stopping && p->reason[0])
+        request_replan(p, p->reason); /* asked for while the job ran */
+}
+
+/* Replans now, on the loop (for an answer that must show the new plan). */
+static void replan_on_loop(struct planner *p)
+{
+    struct replan_job *job = job_new(p);
+    if (!job) {
+        fail(p, "out of memory");
+        return;
+    }
+    compute(job, p->ctx->store);
+    finish(p, job);
+    free(job);
 }
 
 static void soon_cb(uv_timer_t *timer)
 {
     struct planner *p = timer->data;
-    replan(p);
+    if (p->job_running)
+        return;             /* the reason stays: the job's end replans again */
+    if (!p->ctx->readers) { /* an in-memory database: only the loop's connection sees it */
+        replan_on_loop(p);
+        p->reason[0] = '\0';
+        return;
+    }
+    struct replan_job *job = job_new(p);
+    if (!job) {
+        fail(p, "out of memory");
+        return;
+    }
     p->reason[0] = '\0';
+    job->readers = p->ctx->readers;
+    job->work.data = job;
+    if (uv_queue_work(p->ctx->loop, &job->work, job_work_cb, job_after_cb) < 0) {
+        free(job);
+        fail(p, "cannot queue the replan");
+        return;
+    }
+    p->job_running = true;
 }
 
 static void request_replan(struct planner *p, const char *reason)
@@ -247,10 +401,11 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         const struct ev_strategy_request *request = payload;
         snprintf(p->override, sizeof p->override, "%s", request->name);
         log_notice("planner", "strategy switched to \"%s\" at run time", strategy_of(p));
-        /* At once, not coalesced: the API answers with the new plan. */
+        /* At once, on the loop, not coalesced: the API answers with the new plan. */
         snprintf(p->reason, sizeof p->reason, "strategy");
         uv_timer_stop(&p->soon);
-        soon_cb(&p->soon);
+        replan_on_loop(p);
+        p->reason[0] = '\0';
         break;
     }
     default:
@@ -264,10 +419,6 @@ static const enum bus_event EVENTS[] = {BUS_EV_SITE_STATUS, BUS_EV_PRICES, BUS_E
 
 static void planner_release(struct planner *p)
 {
-    balkon_opt_workspace_free(p->ws);
-    free(p->inputs);
-    free(p->plan);
-    free(p->rows);
     free(p);
 }
 
@@ -278,15 +429,6 @@ static int planner_start(struct balkon_ctx *ctx, void **state)
         return BALKON_E_NOMEM;
     p->ctx = ctx;
     p->soc_pct = NAN;
-    p->ws = balkon_opt_workspace_new();
-    p->inputs = malloc(sizeof *p->inputs);
-    p->plan = malloc(sizeof *p->plan);
-    p->rows = calloc(BALKON_OPT_MAX_SLOTS, sizeof *p->rows);
-    if (!p->ws || !p->inputs || !p->plan || !p->rows) {
-        planner_release(p);
-        log_error("planner", "cannot start: out of memory");
-        return BALKON_E_NOMEM;
-    }
     for (size_t i = 0; i < EVENT_COUNT; i++) {
         int rc = balkon_bus_subscribe(ctx->bus, EVENTS[i], on_event, p);
         if (rc < 0) {
@@ -309,6 +451,7 @@ static int planner_start(struct balkon_ctx *ctx, void **state)
 static void planner_stop(void *state)
 {
     struct planner *p = state;
+    p->stopping = true; /* a job still running ends without a plan */
     for (size_t i = 0; i < EVENT_COUNT; i++)
         balkon_bus_unsubscribe(p->ctx->bus, EVENTS[i], on_event, p);
     uv_close((uv_handle_t *)&p->tick, NULL);

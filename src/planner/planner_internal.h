@@ -29,17 +29,21 @@ struct planner_inputs {
 
 /* Fills the slots from now's slot on: prices of the first enabled price provider (the
  * horizon ends with the last known price, but never below 4 slots), the newest solar
- * forecast of the first enabled PV provider, and the load forecast (stored as forecast
- * kind "load", provider "household"). Returns 0 or a BALKON_E_* code with msg set. */
+ * forecast of the first enabled PV provider, and the load forecast. Only reads, so it
+ * runs on the thread pool with a reader. Returns 0 or a BALKON_E_* code with msg set. */
 int planner_gather(struct balkon_store *store, const struct balkon_config *config, int64_t now_ms,
                    struct planner_inputs *inputs, char *msg, size_t msg_size);
 
 /* Forecasts the household's load for the slots starting at slot_ts_ms[0..count) from the
- * stored history of home_w, stores it, and writes W per slot into load_w. Returns the
- * mean share of measured history in it (0 = all standard profile), or a negative
- * BALKON_E_* code. */
+ * stored history of home_w and writes W per slot into load_w and the mean share of
+ * measured history in it into *history_share (0 = all standard profile). Returns 0 or a
+ * negative BALKON_E_* code. */
 int planner_forecast_load(struct balkon_store *store, const struct balkon_config *config, int64_t now_ms,
                           const int64_t *slot_ts_ms, size_t count, double *load_w, double *history_share);
+/* Stores the inputs' load forecast (forecast kind "load", provider "household"), issued at
+ * issued_ms, so its accuracy can be measured later; a failure is logged. */
+void planner_store_load_forecast(struct balkon_store *store, int64_t issued_ms,
+                                 const struct planner_inputs *in);
 
 /* The local minute of day (0..1439) and day of year (1..366) of ts_ms. */
 void planner_local_time(int64_t ts_ms, int *minute_of_day, int *day_of_year);
