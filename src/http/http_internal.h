@@ -293,6 +293,9 @@ enum http_event_type {
 };
 
 #define HTTP_EVENTS_MAX_CLIENTS 16
+/* Streams one client address may hold (an IPv6 address counts by its /64), so that one
+ * cannot take them all. */
+#define HTTP_EVENTS_PER_ADDRESS_MAX 8
 
 /* Makes the hub of the event streams. wake(wake_arg) must make MHD run soon (not from
  * inside the call: it may come from a bus handler that MHD_run itself caused), after a

@@ -1,8 +1,8 @@
 /* The HTTP server under connection abuse, against the real balkonsolard on loopback: a
  * burst of idle connections up to the connection limit, connections the server closes
  * itself, slowloris (headers sent one line at a time), one address opening every
- * connection it can. Whatever the abuse, GET /api/v1/health keeps answering, and after it the
- * server accepts again at once.
+ * connection it can, and one address holding every event stream. Whatever the abuse,
+ * GET /api/v1/health keeps answering, and after it the server accepts again at once.
  *
  * The abusers connect from 127.0.0.2 … 127.0.0.9 (the whole 127.0.0.0/8 is loopback on
  * Linux; the client socket is bound before connect), the checking client from 127.0.0.1,
@@ -33,6 +33,8 @@
 #define CONNECTION_LIMIT 64
 #define PER_ADDRESS_CONNECTION_LIMIT 32
 #define REQUEST_DEADLINE_MS 10000
+#define SSE_LIMIT 16
+#define SSE_PER_ADDRESS_LIMIT 8
 
 #define MAX_SOCKETS 128
 
@@ -376,6 +378,53 @@ static void test_one_address_cannot_take_every_connection(void **state)
     stop_cleanly(d);
 }
 
+/* Opens GET /api/v1/events from source and returns the answer's status (the stream is
+ * left open and never read). */
+static int open_stream(struct daemon_proc *d, const char *source, char *head, size_t head_size)
+{
+    int fd = connect_from(source, d->port);
+    if (fd < 0)
+        return -1;
+    keep(fd);
+    char request[256];
+    snprintf(request, sizeof request,
+             "GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer %s\r\n\r\n",
+             d->token);
+    if (!send_text(fd, request))
+        return -1;
+    return read_status(fd, 3000, head, head_size);
+}
+
+/* One address asks for every event stream and reads none: it gets its share, the rest
+ * 503, and another address still gets a stream. */
+static void test_one_address_cannot_take_every_event_stream(void **state)
+{
+    struct daemon_proc *d = *state;
+    harness_write_config(d, CONFIG);
+    assert_true(harness_start(d, NULL));
+    int granted = 0;
+    char refusal[512] = "";
+    for (int i = 0; i < SSE_LIMIT; i++) {
+        char head[512];
+        int status = open_stream(d, "127.0.0.2", head, sizeof head);
+        if (status == 200)
+            granted++;
+        else if (status == 503 && !refusal[0])
+            snprintf(refusal, sizeof refusal, "%s", head);
+        else if (status != 503)
+            fail_msg("event stream %d: %d", i, status);
+    }
+    printf("one address got %d of %d event streams; refusal: %.60s\n", granted, SSE_LIMIT, refusal);
+    assert_int_equal(granted, SSE_PER_ADDRESS_LIMIT);
+    char head[512];
+    int other = open_stream(d, "127.0.0.3", head, sizeof head);
+    printf("another address: %d\n", other);
+    assert_int_equal(other, 200);
+    assert_health_answers(d, "with one address at its stream limit");
+    close_all();
+    stop_cleanly(d);
+}
+
 static int teardown(void **state)
 {
     close_all();
@@ -393,6 +442,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_slowloris_is_cut_off_by_the_deadline, harness_setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_one_address_cannot_take_every_connection,
+                                        harness_setup, teardown),
+        cmocka_unit_test_setup_teardown(test_one_address_cannot_take_every_event_stream,
                                         harness_setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
