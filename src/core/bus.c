@@ -61,6 +61,8 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
                                       refuse_queue, NULL},
     [BUS_EV_STORAGE_STATUS] = {"storage_status", sizeof(struct ev_storage_status), NULL, NULL},
     [BUS_EV_CLOCK_JUMPED] = {"clock_jumped", sizeof(struct ev_clock_jumped), NULL, NULL},
+    [BUS_EV_HTTP_PROBE_ANSWERED] = {"http_probe_answered", sizeof(struct ev_http_probe_answered),
+                                    NULL, NULL},
 };
 
 /* Bytes a queued copy needs beyond the payload struct. */

@@ -22,7 +22,9 @@
  *   newcomer over a limit takes the place of the connection that has waited longest for its
  *   request (of its own address at the address's limit, of any at the global one), so a
  *   health check always gets in. A connection being answered is never evicted; when every
- *   one is, the newcomer gets a 503 and is closed. */
+ *   one is, the newcomer gets a 503 and is closed.
+ * - The self-probe's connection (probe.c) is admitted beyond the limits: it is there to
+ *   prove that the server accepts and answers, not that there is room. */
 #define _GNU_SOURCE /* accept4: the accepted socket non-blocking without another call */
 #include "listener.h"
 
@@ -48,6 +50,7 @@ struct conn {
     struct http_listener *listener;
     enum conn_state state;
     int fd;
+    bool probe;
     struct http_address_key key;
     char ip[INET6_ADDRSTRLEN];
     uint64_t waiting_since_ms; /* uv_now() when it began to wait for a request */
@@ -68,7 +71,9 @@ struct http_listener {
     void *run_arg;
     struct conn conns[HTTP_CONNECTION_SLOTS];
     struct conn *adding; /* the slot MHD_add_connection is filling in */
-    uint64_t refused;    /* since the last log line about it */
+    bool probe_expected;
+    struct sockaddr_storage probe_addr; /* where the self-probe connects from */
+    uint64_t refused;                   /* since the last log line about it */
     uint64_t refusal_logged_ms;
 };
 
@@ -108,6 +113,20 @@ static void address_text(const struct sockaddr *addr, char *out, size_t size)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, out, (socklen_t)size);
 }
 
+static bool same_endpoint(const struct sockaddr *a, const struct sockaddr_storage *b)
+{
+    if (a->sa_family != b->ss_family)
+        return false;
+    if (a->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+        const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+    const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port && IN6_ARE_ADDR_EQUAL(&x->sin6_addr, &y->sin6_addr);
+}
+
 static struct conn *conn_of(struct MHD_Connection *connection)
 {
     const union MHD_ConnectionInfo *info =
@@ -122,7 +141,7 @@ static struct conn *longest_waiting(struct http_listener *l, const struct http_a
     struct conn *oldest = NULL;
     for (size_t i = 0; i < HTTP_CONNECTION_SLOTS; i++) {
         struct conn *c = &l->conns[i];
-        if (c->state != CONN_WAITING || (key && !same_key(&c->key, key)))
+        if (c->state != CONN_WAITING || c->probe || (key && !same_key(&c->key, key)))
             continue;
         if (!oldest || c->waiting_since_ms < oldest->waiting_since_ms)
             oldest = c;
@@ -144,7 +163,7 @@ static const char *make_room(struct http_listener *l, const struct http_address_
     size_t all = 0, same = 0;
     for (size_t i = 0; i < HTTP_CONNECTION_SLOTS; i++) {
         const struct conn *c = &l->conns[i];
-        if (c->state == CONN_WAITING || c->state == CONN_ANSWERING) {
+        if ((c->state == CONN_WAITING || c->state == CONN_ANSWERING) && !c->probe) {
             all++;
             same += same_key(&c->key, key);
         }
@@ -226,7 +245,10 @@ static void admit(struct http_listener *l, int fd, const struct sockaddr *addr, 
     address_text(addr, ip, sizeof ip);
     struct http_address_key key;
     http_address_key(ip, &key);
-    const char *why = make_room(l, &key);
+    bool probe = l->probe_expected && same_endpoint(addr, &l->probe_addr);
+    if (probe)
+        l->probe_expected = false;
+    const char *why = probe ? NULL : make_room(l, &key);
     struct conn *c = why ? NULL : free_slot(l);
     if (!why && !c)
         why = "the server has no room for another connection: try again in a moment";
@@ -237,6 +259,7 @@ static void admit(struct http_listener *l, int fd, const struct sockaddr *addr, 
     *c = (struct conn){.listener = l,
                        .state = CONN_WAITING,
                        .fd = fd,
+                       .probe = probe,
                        .key = key,
                        .waiting_since_ms = uv_now(l->loop)};
     snprintf(c->ip, sizeof c->ip, "%s", ip);
@@ -462,4 +485,18 @@ void http_listener_waiting(struct MHD_Connection *connection)
         c->waiting_since_ms = uv_now(c->listener->loop);
         start_sweep(c->listener);
     }
+}
+
+bool http_listener_is_probe(struct MHD_Connection *connection)
+{
+    struct conn *c = conn_of(connection);
+    return c && c->probe;
+}
+
+void http_listener_expect_probe(struct http_listener *l, const struct sockaddr *local)
+{
+    size_t len =
+        local->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    memcpy(&l->probe_addr, local, len);
+    l->probe_expected = true;
 }

@@ -1,5 +1,5 @@
-/* Private to src/http: the accept side of the HTTP server (listener.c). Apart from http_internal.h
- * because it needs microhttpd.h. */
+/* Private to src/http: the accept side of the HTTP server (listener.c) and its loopback
+ * self-probe (probe.c). Apart from http_internal.h because it needs microhttpd.h. */
 #ifndef BALKON_HTTP_LISTENER_H
 #define BALKON_HTTP_LISTENER_H
 
@@ -10,8 +10,8 @@
 #include <sys/socket.h>
 #include <uv.h>
 
-/* Connections MHD may hold: the limit and room for those evicted but not yet reaped by
- * MHD. */
+/* Connections MHD may hold: the limit, room for those evicted but not yet reaped by MHD,
+ * and the self-probe. */
 #define HTTP_CONNECTION_SLOTS (2 * HTTP_CONNECTION_LIMIT)
 
 struct http_listener;
@@ -42,5 +42,21 @@ void http_listener_answering(struct MHD_Connection *connection);
 /* The connection's answer is done; kept alive, it waits for its next request, and the
  * request deadline starts again. */
 void http_listener_waiting(struct MHD_Connection *connection);
+/* Whether connection is the self-probe's. */
+bool http_listener_is_probe(struct MHD_Connection *connection);
+/* The self-probe has connected from local: that connection is admitted beyond the limits. */
+void http_listener_expect_probe(struct http_listener *listener, const struct sockaddr *local);
+
+struct http_probe;
+
+/* Probes the server every period_ms: connects to target (the listening address, with a
+ * wildcard one replaced by loopback) on the loop, sends GET /api/v1/health and publishes
+ * BUS_EV_HTTP_PROBE_ANSWERED when a 200 comes within the period. NULL when out of memory. */
+struct http_probe *http_probe_new(struct balkon_ctx *ctx, struct http_listener *listener,
+                                  const struct sockaddr *target, uint64_t period_ms);
+/* Stops probing and closes the handles. */
+void http_probe_stop(struct http_probe *probe);
+/* Frees the probe once the loop has closed its handles. Accepts NULL. */
+void http_probe_free(struct http_probe *probe);
 
 #endif

@@ -9,7 +9,8 @@
  * them to MHD (MHD_USE_NO_LISTEN_SOCKET) within a global and a per-address limit, and
  * closes a connection whose request has not arrived whole within a deadline; MHD's own
  * timeout closes a connection idle that long while it is answered; request bodies have a
- * size limit (413 beyond it).
+ * size limit (413 beyond it). Under a systemd watchdog, probe.c checks every few seconds
+ * that the server still accepts and answers (docs/architecture.md).
  *
  * GET /api/v1/events streams (events.c) suspend their connection while they have nothing
  * to send (MHD_ALLOW_SUSPEND_RESUME); the bus handlers here keep http_state current and
@@ -22,6 +23,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/sd_notify.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -40,6 +42,7 @@ struct http_server {
     struct http_state state;
     struct MHD_Daemon *daemon;
     struct http_listener *listener;
+    struct http_probe *probe; /* NULL without a watchdog */
     uv_poll_t poll;
     uv_timer_t timer;
     int handles_open;
@@ -306,7 +309,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
     if (reply.status >= 500 && !reply.stream)
         log_error("http", "%s %s: %d %.*s", method, url, reply.status, (int)reply.body_size,
                   reply.body);
-    else
+    else if (!http_listener_is_probe(connection)) /* every few seconds: not worth a line */
         log_debug("http", "%s %s: %d", method, url, reply.status);
     return send_response(connection, &reply);
 }
@@ -518,6 +521,23 @@ static int parse_listen(const char *listen, struct sockaddr_storage *addr, bool 
     return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : BALKON_E_INVAL;
 }
 
+/* Starts the self-probe when there is a watchdog to feed. */
+static void start_probe(struct http_server *server, struct sockaddr_storage *addr)
+{
+    uint64_t period_ms = balkon_sd_probe_period_ms();
+    if (!period_ms)
+        return;
+    uint16_t port = htons((uint16_t)http_listener_port(server->listener));
+    if (addr->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)addr)->sin6_port = port;
+    else
+        ((struct sockaddr_in *)addr)->sin_port = port;
+    server->probe =
+        http_probe_new(server->state.ctx, server->listener, (struct sockaddr *)addr, period_ms);
+    if (!server->probe)
+        log_error("http", "out of memory for the self-probe: the watchdog will not be fed");
+}
+
 /* Frees what http_start made, in the reverse order; for a start that failed midway. */
 static void discard(struct http_server *server)
 {
@@ -589,6 +609,7 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
     log_notice("http", "listening on http://%s:%u/", host, http_listener_port(server->listener));
+    start_probe(server, &addr);
     *out = server;
     run_mhd(server);
     return 0;
@@ -605,6 +626,7 @@ static void http_stop(void *state)
     struct http_server *server = state;
     server->stopping = true;
     unsubscribe_all(server);
+    http_probe_stop(server->probe);
     http_listener_stop(server->listener);
     http_events_stop(server->state.events);
     uv_poll_stop(&server->poll);
@@ -620,6 +642,7 @@ static void http_free(void *state)
     MHD_stop_daemon(server->daemon);
     http_events_free(server->state.events); /* after MHD released the streams */
     http_auth_free(server->state.auth);
+    http_probe_free(server->probe);
     http_listener_free(server->listener);
     free(server->state.config_errors);
     free(server);

@@ -196,17 +196,23 @@ static void test_every_event_is_registered(void **state)
 }
 
 static struct ev_clock_jumped jumped;
+static struct ev_http_probe_answered probed;
 
 static void republish_flat(enum bus_event e, const void *payload, void *user)
 {
     struct balkon_bus *bus = user;
     struct ev_clock_jumped jump = {.jump_ms = -7200000};
+    struct ev_http_probe_answered probe = {.answered_ms = 123456789, .latency_ms = 3};
     balkon_bus_publish(bus, BUS_EV_CLOCK_JUMPED, &jump);
+    balkon_bus_publish(bus, BUS_EV_HTTP_PROBE_ANSWERED, &probe);
 }
 
 static void keep_flat(enum bus_event e, const void *payload, void *user)
 {
-    jumped = *(const struct ev_clock_jumped *)payload;
+    if (e == BUS_EV_CLOCK_JUMPED)
+        jumped = *(const struct ev_clock_jumped *)payload;
+    else
+        probed = *(const struct ev_http_probe_answered *)payload;
 }
 
 /* Published from inside a handler, flat payloads are queued as copies: whole ones. */
@@ -215,9 +221,12 @@ static void test_queued_flat_payloads_arrive_whole(void **state)
     struct balkon_bus *bus = balkon_bus_new();
     balkon_bus_subscribe(bus, BUS_EV_SAMPLE, republish_flat, bus);
     balkon_bus_subscribe(bus, BUS_EV_CLOCK_JUMPED, keep_flat, NULL);
+    balkon_bus_subscribe(bus, BUS_EV_HTTP_PROBE_ANSWERED, keep_flat, NULL);
     struct ev_sample s = {.series = "trigger"};
     balkon_bus_publish(bus, BUS_EV_SAMPLE, &s);
     assert_int_equal(jumped.jump_ms, -7200000);
+    assert_int_equal(probed.answered_ms, 123456789);
+    assert_int_equal(probed.latency_ms, 3);
     balkon_bus_free(bus);
 }
 
