@@ -59,6 +59,7 @@ enum bus_event {
     BUS_EV_RECOMMENDATIONS_QUERY, /* struct ev_recommendations_query */
     BUS_EV_STORAGE_STATUS,    /* struct ev_storage_status */
     BUS_EV_CLOCK_JUMPED,      /* struct ev_clock_jumped */
+    BUS_EV_HTTP_PROBE_ANSWERED, /* struct ev_http_probe_answered */
     BUS_EV__COUNT
 };
 
@@ -284,6 +285,14 @@ enum provider_state {
  * times on that clock moves them by jump_ms, so a jump is neither silence nor a wait. */
 struct ev_clock_jumped {
     int64_t jump_ms; /* + forward, - back */
+};
+
+/* The HTTP server accepted a connection from the daemon itself and answered its
+ * GET /api/v1/health (src/http/probe.c): proof that it still serves, without which the
+ * systemd watchdog goes unfed (src/core/sd_notify.c). Probed only under a watchdog. */
+struct ev_http_probe_answered {
+    uint64_t answered_ms; /* uv_now() of the loop when the answer came */
+    uint64_t latency_ms;  /* from the connect to the answer's status line */
 };
 
 /* The recorder could not write measurements (the disk is full, say), or can again. Sent on

@@ -59,6 +59,10 @@ static const struct event_desc event_descs[BUS_EV__COUNT] = {
     [BUS_EV_RECOMMENDATION] = {"recommendation", sizeof(struct ev_recommendation), NULL, NULL},
     [BUS_EV_RECOMMENDATIONS_QUERY] = {"recommendations_query", sizeof(struct ev_recommendations_query),
                                       refuse_queue, NULL},
+    [BUS_EV_STORAGE_STATUS] = {"storage_status", sizeof(struct ev_storage_status), NULL, NULL},
+    [BUS_EV_CLOCK_JUMPED] = {"clock_jumped", sizeof(struct ev_clock_jumped), NULL, NULL},
+    [BUS_EV_HTTP_PROBE_ANSWERED] = {"http_probe_answered", sizeof(struct ev_http_probe_answered),
+                                    NULL, NULL},
 };
 
 /* Bytes a queued copy needs beyond the payload struct. */

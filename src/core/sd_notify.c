@@ -7,7 +7,11 @@
  *
  * The watchdog (WATCHDOG=1) is pinged at half of $WATCHDOG_USEC from a timer on the loop,
  * not from a thread: if the loop stalls, the pings stop and systemd restarts the daemon,
- * which is the point of having a watchdog. */
+ * which is the point of having a watchdog. A loop that turns is not enough, though: the
+ * HTTP server once stopped accepting for good while the loop pinged on. So a ping goes out
+ * only if the HTTP server answered its loopback self-probe (BUS_EV_HTTP_PROBE_ANSWERED,
+ * every quarter of $WATCHDOG_USEC) within the last PROBE_WINDOW_PERIODS probe periods:
+ * two probes in a row may fail (a loop briefly busy), not three. */
 #include "balkon/sd_notify.h"
 
 #include "balkon/bus.h"
@@ -29,6 +33,7 @@
 #include <unistd.h>
 
 #define STATUS_PERIOD_MS 30000
+#define PROBE_WINDOW_PERIODS 3
 #define TRACKED_DEVICES_MAX 64
 
 int balkon_sd_notify(const char *state)
@@ -82,6 +87,15 @@ uint64_t balkon_sd_watchdog_usec(void)
     return value;
 }
 
+uint64_t balkon_sd_probe_period_ms(void)
+{
+    const char *path = getenv("NOTIFY_SOCKET");
+    uint64_t watchdog_usec = balkon_sd_watchdog_usec();
+    if (!path || !path[0] || !watchdog_usec)
+        return 0;
+    return watchdog_usec >= 4000 ? watchdog_usec / 4000 : 1;
+}
+
 /* The module: what it knows for the status line, learned from the bus. */
 struct systemd_state {
     struct balkon_ctx *ctx;
@@ -89,6 +103,9 @@ struct systemd_state {
     uv_timer_t status;
     bool watchdog_on;
     bool status_on;
+    uint64_t probe_window_ms;   /* how old the last self-probe answer may be for a ping */
+    uint64_t probe_answered_ms; /* uv_now() of the last one (or of the start) */
+    bool unfed;                 /* pings withheld: logged once, and when they resume */
     size_t device_count;
     struct {
         char id[BALKON_ID_MAX];
@@ -118,7 +135,22 @@ static void send_status(struct systemd_state *s, const char *prefix)
 
 static void watchdog_cb(uv_timer_t *timer)
 {
-    balkon_sd_notify("WATCHDOG=1");
+    struct systemd_state *s = timer->data;
+    uint64_t silent_ms = uv_now(s->ctx->loop) - s->probe_answered_ms;
+    if (silent_ms <= s->probe_window_ms) {
+        if (s->unfed)
+            log_notice("systemd", "the HTTP server answers its self-probe again: feeding the "
+                                  "watchdog");
+        s->unfed = false;
+        balkon_sd_notify("WATCHDOG=1");
+        return;
+    }
+    if (!s->unfed)
+        log_error("systemd",
+                  "not feeding the watchdog: the HTTP server has not answered its "
+                  "self-probe for %" PRIu64 " ms; systemd will restart the daemon",
+                  silent_ms);
+    s->unfed = true;
 }
 
 static void status_cb(uv_timer_t *timer)
@@ -164,14 +196,18 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         snprintf(s->control, sizeof s->control, "%s", control->state);
         break;
     }
+    case BUS_EV_HTTP_PROBE_ANSWERED:
+        s->probe_answered_ms = ((const struct ev_http_probe_answered *)payload)->answered_ms;
+        break;
     default:
         break;
     }
 }
 
 static const enum bus_event events[] = {
-    BUS_EV_DAEMON_STARTED, BUS_EV_CONFIG_CHANGED, BUS_EV_SHUTDOWN,
-    BUS_EV_DEVICE_STATE,   BUS_EV_PLAN,           BUS_EV_CONTROL_STATUS,
+    BUS_EV_DAEMON_STARTED,      BUS_EV_CONFIG_CHANGED, BUS_EV_SHUTDOWN,
+    BUS_EV_DEVICE_STATE,        BUS_EV_PLAN,           BUS_EV_CONTROL_STATUS,
+    BUS_EV_HTTP_PROBE_ANSWERED,
 };
 #define EVENT_COUNT (sizeof events / sizeof events[0])
 
@@ -215,7 +251,13 @@ static int systemd_start(struct balkon_ctx *ctx, void **state)
         if (period_ms == 0)
             period_ms = 1;
         uv_timer_init(ctx->loop, &s->watchdog);
+        s->watchdog.data = s;
         s->watchdog_on = true;
+        /* The HTTP server probes itself from its start; the window counts from ours, so
+         * its first answer has a full window to come. */
+        s->probe_window_ms = PROBE_WINDOW_PERIODS * balkon_sd_probe_period_ms();
+        uv_update_time(ctx->loop);
+        s->probe_answered_ms = uv_now(ctx->loop);
         uv_timer_start(&s->watchdog, watchdog_cb, 0, period_ms);
         log_info("systemd", "watchdog: pinging every %" PRIu64 " ms", period_ms);
     }

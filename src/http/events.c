@@ -9,6 +9,11 @@
  * "detail"}; device_online {"device","online","detail"}. A new client first gets status,
  * devices, control (once the control has run) and loads at once.
  *
+ * At most HTTP_EVENTS_MAX_CLIENTS streams are open, HTTP_EVENTS_PER_ADDRESS_MAX of them to
+ * one client address (an IPv6 address by its /64): one machine, or one attacker, cannot
+ * take them all. Beyond either, 503. A stream is being answered, so the listener's request
+ * deadline does not apply to it (listener.c).
+ *
  * MHD polls its sockets from our loop (server.c), so a stream must never block it: each
  * stream is a callback response whose reader hands out what the client's buffer holds and,
  * when that is empty, suspends the connection and returns 0. Bus events fill the buffers
@@ -53,6 +58,7 @@ struct sse_client {
     struct sse_client *next;
     struct http_events *hub;
     struct MHD_Connection *connection;
+    struct http_address_key key; /* the client's address, for the per-address limit */
     bool suspended;
     bool failed; /* out of memory: the stream ends */
     char *out;   /* frames for the stream that MHD has not taken yet */
@@ -293,6 +299,15 @@ static void free_cb(void *cls)
     schedule(hub, uv_now(hub->loop));
 }
 
+/* The streams open to clients of key's address. */
+static size_t streams_from(const struct http_events *hub, const struct http_address_key *key)
+{
+    size_t count = 0;
+    for (const struct sse_client *c = hub->clients; c; c = c->next)
+        count += memcmp(&c->key, key, sizeof *key) == 0;
+    return count;
+}
+
 void api_events_get(struct http_state *state, const struct http_request *request,
                     struct http_response *response)
 {
@@ -309,6 +324,15 @@ void api_events_get(struct http_state *state, const struct http_request *request
             HTTP_EVENTS_MAX_CLIENTS);
         return;
     }
+    struct http_address_key key;
+    http_address_key(request->client_ip, &key);
+    if (streams_from(hub, &key) >= HTTP_EVENTS_PER_ADDRESS_MAX) {
+        http_reply_error(response, 503,
+                         "too many event streams from %s: %d are open, the most one address "
+                         "may hold; close one (another browser tab?) or poll the GET endpoints",
+                         request->client_ip, HTTP_EVENTS_PER_ADDRESS_MAX);
+        return;
+    }
     struct sse_client *c = calloc(1, sizeof *c);
     if (!c) {
         http_reply_error(response, 500, "out of memory");
@@ -316,6 +340,7 @@ void api_events_get(struct http_state *state, const struct http_request *request
     }
     c->hub = hub;
     c->connection = request->connection;
+    c->key = key;
     uint64_t now = uv_now(hub->loop);
     c->keepalive_ms = now;
     static const char retry[] = "retry: 3000\n\n";

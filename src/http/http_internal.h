@@ -174,6 +174,24 @@ void http_auth_renew_cookie(struct http_state *state, const struct http_identity
 /* Clears the session cookie on response. */
 void http_auth_cookie_clear(struct http_response *response);
 
+/* --- Connections (listener.c) -------------------------------------------------------- */
+
+/* Connections at once, all clients together, and per client address (the newcomer over a
+ * limit takes the place of the one that has waited longest for its request). */
+#define HTTP_CONNECTION_LIMIT 64
+#define HTTP_PER_ADDRESS_CONNECTION_LIMIT 32
+/* A connection's request (headers and body) must have arrived whole this long after the
+ * connection was accepted or its previous answer ended; then it is closed. */
+#define HTTP_REQUEST_DEADLINE_MS 10000
+
+/* What per-address limits count a client under: an IPv4 address, or an IPv6 address's
+ * /64 (the block one host may take addresses from at will). */
+struct http_address_key {
+    unsigned char bytes[16];
+};
+/* The key of a client address given as text; false when it is not an address. */
+bool http_address_key(const char *client_ip, struct http_address_key *key);
+
 /* --- Deferred answers (server.c) ------------------------------------------------------ */
 
 /* Answers a request later, after slow work (a password hash) ran on libuv's thread pool:
@@ -322,6 +340,9 @@ enum http_event_type {
 };
 
 #define HTTP_EVENTS_MAX_CLIENTS 16
+/* Streams one client address may hold (an IPv6 address counts by its /64), so that one
+ * cannot take them all. */
+#define HTTP_EVENTS_PER_ADDRESS_MAX 8
 
 /* Makes the hub of the event streams. wake(wake_arg) must make MHD run soon (not from
  * inside the call: it may come from a bus handler that MHD_run itself caused), after a

@@ -5,19 +5,25 @@
  * follows MHD_get_timeout so connection timeouts fire even when no socket is ready. All
  * handlers therefore run on the loop thread, next to the bus, with no locks.
  *
- * The LAN is not a friendly place: every connection has a timeout, each client IP a
- * connection limit, and request bodies a size limit (413 beyond it).
+ * The LAN is not a friendly place: listener.c accepts the connections itself and hands
+ * them to MHD (MHD_USE_NO_LISTEN_SOCKET) within a global and a per-address limit, and
+ * closes a connection whose request has not arrived whole within a deadline; MHD's own
+ * timeout closes a connection idle that long while it is answered; request bodies have a
+ * size limit (413 beyond it). Under a systemd watchdog, probe.c checks every few seconds
+ * that the server still accepts and answers (docs/architecture.md).
  *
  * GET /api/v1/events streams (events.c) suspend their connection while they have nothing
  * to send (MHD_ALLOW_SUSPEND_RESUME); the bus handlers here keep http_state current and
  * tell the streams what changed. */
 #include "http_internal.h"
+#include "listener.h"
 
 #include "balkon/bus.h"
 #include "balkon/config.h"
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/sd_notify.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -28,15 +34,15 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* MHD's timeout: how long a connection being answered may make no progress (a client
+ * that does not read its answer). One that waits for its request has the deadline. */
 #define CONNECTION_TIMEOUT_S 30
-#define CONNECTION_LIMIT 64
-/* Room for every event stream (HTTP_EVENTS_MAX_CLIENTS) from one address plus a browser's
- * usual six parallel requests and some. */
-#define PER_IP_CONNECTION_LIMIT (HTTP_EVENTS_MAX_CLIENTS + 8)
 
 struct http_server {
     struct http_state state;
     struct MHD_Daemon *daemon;
+    struct http_listener *listener;
+    struct http_probe *probe; /* NULL without a watchdog */
     uv_poll_t poll;
     uv_timer_t timer;
     int handles_open;
@@ -67,8 +73,18 @@ struct request_ctx {
 
 static void run_mhd(struct http_server *server);
 
-static void poll_cb(uv_poll_t *poll, int status, int events) { run_mhd(poll->data); }
-static void timer_cb(uv_timer_t *timer) { run_mhd(timer->data); }
+static void poll_cb(uv_poll_t *poll, int status, int events)
+{
+    run_mhd(poll->data);
+}
+static void timer_cb(uv_timer_t *timer)
+{
+    run_mhd(timer->data);
+}
+static void listener_run(void *server)
+{
+    run_mhd(server);
+}
 
 /* An event stream was resumed: MHD must run to send its data. Not from here (a bus handler,
  * maybe under MHD_run itself), but on the loop's next turn. */
@@ -97,13 +113,13 @@ static void run_mhd(struct http_server *server)
         uv_timer_stop(&server->timer);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *connection,
-                                     struct http_response *reply)
+static enum MHD_Result send_response(struct MHD_Connection *connection, struct http_response *reply)
 {
     if (reply->stream) {
         MHD_add_response_header(reply->stream, "X-Content-Type-Options", "nosniff");
         MHD_add_response_header(reply->stream, "Referrer-Policy", "no-referrer");
-        enum MHD_Result result = MHD_queue_response(connection, (unsigned)reply->status, reply->stream);
+        enum MHD_Result result =
+            MHD_queue_response(connection, (unsigned)reply->status, reply->stream);
         MHD_destroy_response(reply->stream);
         return result;
     }
@@ -180,7 +196,8 @@ void http_defer(struct http_state *state, const struct http_request *request,
     deferral->done = done;
     deferral->arg = arg;
     deferral->work_req.data = deferral;
-    if (uv_queue_work(state->ctx->loop, &deferral->work_req, deferral_work_cb, deferral_after_cb) < 0) {
+    if (uv_queue_work(state->ctx->loop, &deferral->work_req, deferral_work_cb, deferral_after_cb) <
+        0) {
         free(deferral);
         work(arg);
         done(state, arg, response);
@@ -205,9 +222,8 @@ static void client_ip(struct MHD_Connection *connection, char *out, size_t size)
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, const char *url,
-                                 const char *method, const char *version,
-                                 const char *upload_data, size_t *upload_data_size,
-                                 void **con_cls)
+                                 const char *method, const char *version, const char *upload_data,
+                                 size_t *upload_data_size, void **con_cls)
 {
     struct http_server *server = cls;
     struct request_ctx *ctx = *con_cls;
@@ -234,6 +250,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         *upload_data_size = 0;
         return MHD_YES;
     }
+    /* The request has arrived whole: the deadline for receiving it no longer applies. */
+    http_listener_answering(connection);
 
     if (ctx->deferral) {
         if (!ctx->deferral->finished)
@@ -246,12 +264,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
     }
 
     struct http_response reply = {0};
-    const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *host =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!http_auth_host_allowed(server->state.auth, host)) {
         http_reply_error(&reply, 403,
-                         "Host \"%.100s\" is not allowed: add it to http.allowed_hosts (this guards against DNS rebinding)",
+                         "Host \"%.100s\" is not allowed: add it to http.allowed_hosts (this "
+                         "guards against DNS rebinding)",
                          host);
-        log_warn("http", "refused %s %s for Host \"%.100s\" (not in http.allowed_hosts)", method, url, host);
+        log_warn("http", "refused %s %s for Host \"%.100s\" (not in http.allowed_hosts)", method,
+                 url, host);
         return send_response(connection, &reply);
     }
     if (ctx->too_large) {
@@ -288,7 +309,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
     if (reply.status >= 500 && !reply.stream)
         log_error("http", "%s %s: %d %.*s", method, url, reply.status, (int)reply.body_size,
                   reply.body);
-    else
+    else if (!http_listener_is_probe(connection)) /* every few seconds: not worth a line */
         log_debug("http", "%s %s: %d", method, url, reply.status);
     return send_response(connection, &reply);
 }
@@ -296,6 +317,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
 static void completed_cb(void *cls, struct MHD_Connection *connection, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    http_listener_waiting(connection); /* kept alive, it may send another request */
     struct request_ctx *ctx = *con_cls;
     if (ctx) {
         /* A suspended request does not complete, so a deferral here is finished; should
@@ -499,6 +521,37 @@ static int parse_listen(const char *listen, struct sockaddr_storage *addr, bool 
     return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : BALKON_E_INVAL;
 }
 
+/* Starts the self-probe when there is a watchdog to feed. */
+static void start_probe(struct http_server *server, struct sockaddr_storage *addr)
+{
+    uint64_t period_ms = balkon_sd_probe_period_ms();
+    if (!period_ms)
+        return;
+    uint16_t port = htons((uint16_t)http_listener_port(server->listener));
+    if (addr->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)addr)->sin6_port = port;
+    else
+        ((struct sockaddr_in *)addr)->sin_port = port;
+    server->probe =
+        http_probe_new(server->state.ctx, server->listener, (struct sockaddr *)addr, period_ms);
+    if (!server->probe)
+        log_error("http", "out of memory for the self-probe: the watchdog will not be fed");
+}
+
+/* Frees what http_start made, in the reverse order; for a start that failed midway. */
+static void discard(struct http_server *server)
+{
+    http_caches_stop(&server->state);
+    http_caches_free(&server->state);
+    http_events_free(server->state.events);
+    http_auth_free(server->state.auth);
+    if (server->daemon)
+        MHD_stop_daemon(server->daemon);
+    http_listener_free(server->listener);
+    free(server->state.config_errors);
+    free(server);
+}
+
 static int http_start(struct balkon_ctx *ctx, void **out)
 {
     const char *listen = ctx->config->http.listen;
@@ -516,50 +569,49 @@ static int http_start(struct balkon_ctx *ctx, void **out)
         return BALKON_E_NOMEM;
     }
     server->state.ctx = ctx;
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | (ipv6 ? MHD_USE_IPv6 : 0);
+    socklen_t addr_len = ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    server->listener = http_listener_new(ctx->loop, (struct sockaddr *)&addr, addr_len, listen);
+    if (!server->listener) {
+        discard(server);
+        return BALKON_E_IO;
+    }
+    /* MHD's connection limit only backs ours up (listener.c): room for every connection
+     * the listener may have handed over, including those it has shut but MHD not yet
+     * reaped. Its per-IP limit would count an IPv6 /64 as many addresses: ours does not. */
     server->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, access_cb, server, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)CONNECTION_LIMIT,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)PER_IP_CONNECTION_LIMIT,
-        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, server, MHD_OPTION_END);
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
+        access_cb, server, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_SLOTS, MHD_OPTION_NOTIFY_CONNECTION,
+        http_listener_notify_cb, server->listener, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
+        server, MHD_OPTION_END);
     if (!server->daemon) {
-        log_error("http", "http.listen: cannot listen on %s (address in use or not local?)",
-                  listen);
-        free(server->state.config_errors);
-        free(server);
+        log_error("http", "cannot start libmicrohttpd");
+        discard(server);
         return BALKON_E_IO;
     }
     server->state.events = http_events_new(&server->state, ctx->loop, wake_cb, server);
     server->state.auth = http_auth_new(&server->state);
     if (!server->state.events || !server->state.auth || http_caches_start(&server->state) < 0) {
-        http_caches_stop(&server->state);
-        http_caches_free(&server->state);
-        http_events_free(server->state.events);
-        http_auth_free(server->state.auth);
-        MHD_stop_daemon(server->daemon);
-        free(server->state.config_errors);
-        free(server);
+        discard(server);
         return BALKON_E_NOMEM;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_EPOLL_FD);
-    const union MHD_DaemonInfo *port_info =
-        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info =
+        MHD_get_daemon_info(server->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     uv_poll_init(ctx->loop, &server->poll, info->epoll_fd);
     server->poll.data = server;
     uv_poll_start(&server->poll, UV_READABLE, poll_cb);
     uv_timer_init(ctx->loop, &server->timer);
     server->timer.data = server;
     server->handles_open = 2;
+    http_listener_start(server->listener, server->daemon, listener_run, server);
 
     for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
         balkon_bus_subscribe(ctx->bus, subscriptions[i].event, subscriptions[i].cb, &server->state);
 
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
-    log_notice("http", "listening on http://%s:%u/",
-               host,
-               port_info ? (unsigned)port_info->port : 0);
+    log_notice("http", "listening on http://%s:%u/", host, http_listener_port(server->listener));
+    start_probe(server, &addr);
     *out = server;
     run_mhd(server);
     return 0;
@@ -577,6 +629,8 @@ static void http_stop(void *state)
     server->stopping = true;
     unsubscribe_all(server);
     http_caches_stop(&server->state);
+    http_probe_stop(server->probe);
+    http_listener_stop(server->listener);
     http_events_stop(server->state.events);
     uv_poll_stop(&server->poll);
     uv_close((uv_handle_t *)&server->poll, close_cb);
@@ -586,11 +640,14 @@ static void http_stop(void *state)
 static void http_free(void *state)
 {
     struct http_server *server = state;
-    /* The epoll fd belongs to MHD: it may be closed only after the poll handle is. */
+    /* The epoll fd belongs to MHD: it may be closed only after the poll handle is. MHD
+     * reports the connections it closes to the listener, which must outlive it. */
     MHD_stop_daemon(server->daemon);
     http_events_free(server->state.events); /* after MHD released the streams */
     http_auth_free(server->state.auth);
     http_caches_free(&server->state);
+    http_probe_free(server->probe);
+    http_listener_free(server->listener);
     free(server->state.config_errors);
     free(server);
 }

@@ -1,8 +1,10 @@
 /* GET /api/v1/events against the real balkonsolard with the simulator at 60x: the
  * snapshot on connect, live updates, the per-type throttle (the site status comes every
  * ~80 ms wall, the stream may carry at most one a second), commands as they end, the
- * client limit, cleanup on disconnect, a quiet stream outliving MHD's 30 s connection
- * timeout on keepalives alone, and a graceful stop within 2 s with streams open.
+ * client limit (16 streams from four addresses: one may hold 8), cleanup on disconnect, a
+ * quiet stream outliving MHD's 30 s connection timeout on keepalives alone (a stream is
+ * being answered, so the 10 s request deadline never applies to it), and a graceful stop
+ * within 2 s with streams open.
  *
  * The streams are read with libcurl's multi interface, so the test can hold many open at
  * once and keep reading while it also talks to the API. */
@@ -84,7 +86,8 @@ static size_t stream_write(char *ptr, size_t size, size_t nmemb, void *user)
     return n;
 }
 
-static void stream_open(struct stream *s, struct daemon_proc *d)
+/* Opens a stream from source, an address of 127.0.0.0/8 (NULL: the kernel's choice). */
+static void stream_open_from(struct stream *s, struct daemon_proc *d, const char *source)
 {
     memset(s, 0, sizeof *s);
     s->text = calloc(1, 1);
@@ -97,11 +100,27 @@ static void stream_open(struct stream *s, struct daemon_proc *d)
     curl_easy_setopt(s->easy, CURLOPT_PRIVATE, s);
     curl_easy_setopt(s->easy, CURLOPT_NOPROXY, "*");
     curl_easy_setopt(s->easy, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
+    if (source)
+        curl_easy_setopt(s->easy, CURLOPT_INTERFACE, source);
     char authorization[128];
     snprintf(authorization, sizeof authorization, "Authorization: Bearer %s", d->token);
     s->headers = curl_slist_append(NULL, authorization);
     curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->headers);
     curl_multi_add_handle(multi, s->easy);
+}
+
+static void stream_open(struct stream *s, struct daemon_proc *d)
+{
+    stream_open_from(s, d, NULL);
+}
+
+/* The i-th of 16 streams: four client addresses hold four each, as one address may hold
+ * only HTTP_EVENTS_PER_ADDRESS_MAX (8). */
+static void stream_open_nth(struct stream *s, struct daemon_proc *d, int i)
+{
+    char source[16];
+    snprintf(source, sizeof source, "127.0.0.%d", 1 + i % 4);
+    stream_open_from(s, d, source);
 }
 
 static void stream_close(struct stream *s)
@@ -344,7 +363,7 @@ static void test_client_limit_cleanup_and_stop(void **state)
     assert_true(harness_start(d, NULL));
 
     for (int i = 0; i < 16; i++)
-        stream_open(&streams[i], d);
+        stream_open_nth(&streams[i], d, i);
     for (int i = 0; i < 16; i++)
         assert_true(wait_for_text(&streams[i], "retry: 3000", 0, 5000));
     assert_int_equal((int)sse_clients(d), 16);
@@ -362,7 +381,7 @@ static void test_client_limit_cleanup_and_stop(void **state)
         pump(100);
     }
     assert_int_equal((int)sse_clients(d), 15);
-    stream_open(&streams[0], d);
+    stream_open_nth(&streams[0], d, 0);
     assert_true(wait_for_text(&streams[0], "event: status", 0, 5000));
 
     /* Everyone keeps getting events while all 16 are open. */

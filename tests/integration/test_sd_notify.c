@@ -2,7 +2,8 @@
  * datagram socket that $NOTIFY_SOCKET names, starts the real daemon with NOTIFY_SOCKET and
  * WATCHDOG_USEC in its environment and reads what the daemon sends: READY=1 with a status
  * line once it runs, watchdog pings, RELOADING=1 then READY=1 around SIGHUP, STOPPING=1 on
- * SIGTERM. No READY=1 when a module cannot start; no pings for another process's watchdog. */
+ * SIGTERM. No READY=1 when a module cannot start; no pings for another process's watchdog;
+ * no pings once the HTTP server stops answering (a test hook wedges it). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -168,6 +169,47 @@ static void test_ready_watchdog_reload_stop(void **state)
     close(fd);
 }
 
+/* The watchdog is fed only while the HTTP server answers its self-probe. The test hook
+ * BALKON_TEST_HTTP_WEDGE_MS stops the server accepting 3 s after the start, as the old
+ * connection-limit wedge did: the pings stop soon after although the loop turns on (it
+ * logs why), so systemd would restart the daemon; and it still stops cleanly. */
+static void test_wedged_http_server_starves_the_watchdog(void **state)
+{
+    struct daemon_proc *d = *state;
+    harness_write_config(d, CONFIG);
+    char path[300], env_socket[320];
+    snprintf(path, sizeof path, "%s/notify.sock", d->dir);
+    snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", path);
+    int fd = bind_notify_socket(path);
+    const char *env[] = {env_socket, "WATCHDOG_USEC=2000000", "BALKON_TEST_HTTP_WEDGE_MS=3000",
+                         NULL};
+    assert_true(harness_start_env(d, NULL, env));
+    char msg[1024];
+    if (!wait_for(fd, "READY=1", NULL, msg, sizeof msg, 15000))
+        fail_msg("no READY=1; received:\n%s\nlog:\n%s", received, harness_log(d));
+    int before = count_for(fd, "WATCHDOG=1", 2000);
+    printf("watchdog pings in 2 s before the wedge: %d\n", before);
+    if (before < 1)
+        fail_msg("no watchdog pings before the wedge; received:\n%s", received);
+
+    if (!harness_wait_log(d, "no longer accepting connections", 5000))
+        fail_msg("the test hook did not wedge the server:\n%s", harness_log(d));
+    /* A probe may have been answered just before: the window (3 probe periods, 1.5 s) and
+     * one ping period pass first. */
+    count_for(fd, "WATCHDOG=1", 2500);
+    int after = count_for(fd, "WATCHDOG=1", 3000);
+    printf("watchdog pings in 3 s after the wedge: %d\n", after);
+    if (after != 0)
+        fail_msg("%d watchdog pings while the HTTP server does not answer; received:\n%s", after,
+                 received);
+    assert_non_null(strstr(harness_log(d), "not feeding the watchdog"));
+
+    int status = harness_signal_and_wait(d, SIGTERM, 5000, NULL);
+    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the wedged daemon did not stop cleanly (status %d):\n%s", status, harness_log(d));
+    close(fd);
+}
+
 /* An abstract socket ("@name"), and WATCHDOG_PID naming another process: READY=1 comes,
  * watchdog pings do not (that watchdog is not ours to ping). */
 static void test_abstract_socket_foreign_watchdog(void **state)
@@ -223,6 +265,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_ready_watchdog_reload_stop, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_wedged_http_server_starves_the_watchdog, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_abstract_socket_foreign_watchdog, harness_setup,
                                         harness_teardown),

@@ -184,6 +184,52 @@ static void test_frees_undelivered_when_freed(void **state)
     balkon_bus_free(bus);
 }
 
+/* Every event is in the bus's table: a name for the log, and the size a queued copy takes
+ * (an event left out was queued as zero bytes and delivered as garbage). */
+static void test_every_event_is_registered(void **state)
+{
+    for (int e = 0; e < BUS_EV__COUNT; e++) {
+        const char *name = balkon_bus_event_name((enum bus_event)e);
+        if (!name || !name[0] || strcmp(name, "unknown") == 0)
+            fail_msg("event %d has no name in src/core/bus.c's table", e);
+    }
+}
+
+static struct ev_clock_jumped jumped;
+static struct ev_http_probe_answered probed;
+
+static void republish_flat(enum bus_event e, const void *payload, void *user)
+{
+    struct balkon_bus *bus = user;
+    struct ev_clock_jumped jump = {.jump_ms = -7200000};
+    struct ev_http_probe_answered probe = {.answered_ms = 123456789, .latency_ms = 3};
+    balkon_bus_publish(bus, BUS_EV_CLOCK_JUMPED, &jump);
+    balkon_bus_publish(bus, BUS_EV_HTTP_PROBE_ANSWERED, &probe);
+}
+
+static void keep_flat(enum bus_event e, const void *payload, void *user)
+{
+    if (e == BUS_EV_CLOCK_JUMPED)
+        jumped = *(const struct ev_clock_jumped *)payload;
+    else
+        probed = *(const struct ev_http_probe_answered *)payload;
+}
+
+/* Published from inside a handler, flat payloads are queued as copies: whole ones. */
+static void test_queued_flat_payloads_arrive_whole(void **state)
+{
+    struct balkon_bus *bus = balkon_bus_new();
+    balkon_bus_subscribe(bus, BUS_EV_SAMPLE, republish_flat, bus);
+    balkon_bus_subscribe(bus, BUS_EV_CLOCK_JUMPED, keep_flat, NULL);
+    balkon_bus_subscribe(bus, BUS_EV_HTTP_PROBE_ANSWERED, keep_flat, NULL);
+    struct ev_sample s = {.series = "trigger"};
+    balkon_bus_publish(bus, BUS_EV_SAMPLE, &s);
+    assert_int_equal(jumped.jump_ms, -7200000);
+    assert_int_equal(probed.answered_ms, 123456789);
+    assert_int_equal(probed.latency_ms, 3);
+    balkon_bus_free(bus);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +240,8 @@ int main(void)
         cmocka_unit_test(test_rejects_bad_arguments),
         cmocka_unit_test(test_queued_slot_arrays_are_copied),
         cmocka_unit_test(test_frees_undelivered_when_freed),
+        cmocka_unit_test(test_every_event_is_registered),
+        cmocka_unit_test(test_queued_flat_payloads_arrive_whole),
     };
     return cmocka_run_group_tests_name("bus", tests, NULL, NULL);
 }
