@@ -16,6 +16,7 @@ struct answer_entry {
     uint64_t hash;
     char *body; /* NULL while the first answer is still being read */
     size_t body_len;
+    void *ready; /* made from body by the caller (answer_cache.h), or NULL */
     uint64_t version;
     uint64_t last_used;
     bool refreshing; /* a read for this key is on its way */
@@ -27,6 +28,7 @@ struct answer_cache {
     size_t bytes;
     uint64_t uses;
     uint64_t epoch; /* bumped by answer_cache_clear: reads begun before it are not kept */
+    void (*drop_ready)(void *ready);
     struct answer_entry entries[ANSWER_CACHE_ENTRIES];
 };
 
@@ -38,18 +40,23 @@ static uint64_t hash_key(const char *key)
     return hash;
 }
 
-struct answer_cache *answer_cache_new(size_t max_bytes, size_t max_entry_bytes)
+struct answer_cache *answer_cache_new(size_t max_bytes, size_t max_entry_bytes,
+                                      void (*drop_ready)(void *ready))
 {
     struct answer_cache *cache = calloc(1, sizeof *cache);
     if (cache) {
         cache->max_bytes = max_bytes;
         cache->max_entry_bytes = max_entry_bytes;
+        cache->drop_ready = drop_ready;
     }
     return cache;
 }
 
 static void drop_body(struct answer_cache *cache, struct answer_entry *entry)
 {
+    if (entry->ready && cache->drop_ready)
+        cache->drop_ready(entry->ready);
+    entry->ready = NULL;
     cache->bytes -= entry->body_len;
     free(entry->body);
     entry->body = NULL;
@@ -117,21 +124,21 @@ static struct answer_entry *make_room(struct answer_cache *cache)
 }
 
 enum answer_lookup answer_cache_lookup(struct answer_cache *cache, const char *key,
-                                       uint64_t version, const char **body, size_t *body_len)
+                                       uint64_t version, const char **body, size_t *body_len,
+                                       void ***ready)
 {
+    if (ready)
+        *ready = NULL;
     uint64_t hash = hash_key(key);
     struct answer_entry *entry = find(cache, key, hash);
     if (entry) {
         entry->last_used = ++cache->uses;
-        if (entry->body && entry->version == version) {
+        if (entry->body && (entry->version == version || entry->refreshing)) {
             *body = entry->body;
             *body_len = entry->body_len;
-            return ANSWER_FRESH;
-        }
-        if (entry->body && entry->refreshing) {
-            *body = entry->body;
-            *body_len = entry->body_len;
-            return ANSWER_STALE;
+            if (ready)
+                *ready = &entry->ready;
+            return entry->version == version ? ANSWER_FRESH : ANSWER_STALE;
         }
         if (entry->refreshing)
             return ANSWER_READ; /* the first read is on its way: read too, it may be faster */

@@ -14,8 +14,11 @@
 
 struct answer_cache;
 
-/* NULL when out of memory. Answers longer than max_entry_bytes are not kept. */
-struct answer_cache *answer_cache_new(size_t max_bytes, size_t max_entry_bytes);
+/* NULL when out of memory. Answers longer than max_entry_bytes are not kept. An entry may
+ * carry one more thing made from its answer (a ready response): drop_ready(it) frees it
+ * when the answer goes (may be NULL when none is kept). */
+struct answer_cache *answer_cache_new(size_t max_bytes, size_t max_entry_bytes,
+                                      void (*drop_ready)(void *ready));
 /* Accepts NULL. */
 void answer_cache_free(struct answer_cache *cache);
 /* Forgets every answer (a clock jump, a new config): the next requests read anew. */
@@ -27,9 +30,12 @@ enum answer_lookup {
     ANSWER_READ,  /* read it: then answer_cache_put (or answer_cache_abandon on an error) */
 };
 
-/* *body stays valid until the next call into the cache. */
+/* *body stays valid until the next call into the cache; with ANSWER_FRESH or ANSWER_STALE,
+ * *ready (ready may be NULL) points at the entry's slot for a thing made from its answer,
+ * NULL until the caller puts one there (the cache then owns it). */
 enum answer_lookup answer_cache_lookup(struct answer_cache *cache, const char *key,
-                                       uint64_t version, const char **body, size_t *body_len);
+                                       uint64_t version, const char **body, size_t *body_len,
+                                       void ***ready);
 /* What a read must remember beside the version when it starts: an answer read before a
  * clear is refused. */
 uint64_t answer_cache_epoch(const struct answer_cache *cache);

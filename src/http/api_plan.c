@@ -19,6 +19,7 @@
 #include "balkon/store.h"
 
 #include <cjson/cJSON.h>
+#include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +43,11 @@ struct http_plan {
     size_t columns_len;
     struct plan_now *now; /* one per slot */
     size_t count;
+    /* The whole answer while slot answer_slot is in force, and its ready response. */
+    char *answer;
+    size_t answer_len;
+    size_t answer_slot;
+    struct MHD_Response *answer_ready;
 };
 
 void http_plan_free(struct http_plan *plan)
@@ -52,6 +58,9 @@ void http_plan_free(struct http_plan *plan)
     free(plan->head);
     free(plan->columns);
     free(plan->now);
+    free(plan->answer);
+    if (plan->answer_ready)
+        MHD_destroy_response(plan->answer_ready); /* connections still sending it keep it */
     free(plan);
 }
 
@@ -269,10 +278,43 @@ static void plan_read_done(struct http_state *state, void *arg, struct http_resp
     http_plan_free(job->plan);
 }
 
-/* The kept rendering when it is the newest plan the planner published, else NULL. */
-static const struct http_plan *kept_plan(const struct http_state *state)
+/* Answers from the kept plan: the whole text is written once per slot in force. */
+static void reply_kept_plan(struct http_plan *plan, int64_t now_ms, struct http_response *response)
 {
-    const struct http_plan *plan = state->caches.plan;
+    size_t slot = current_slot(plan, now_ms);
+    if (!plan->answer || plan->answer_slot != slot) {
+        free(plan->answer);
+        if (plan->answer_ready)
+            MHD_destroy_response(plan->answer_ready);
+        plan->answer = NULL;
+        plan->answer_ready = NULL;
+        struct http_response made = {0};
+        reply_plan(plan, now_ms, &made);
+        if (made.status != 200) {
+            *response = made;
+            return;
+        }
+        plan->answer = made.body;
+        plan->answer_len = made.body_size;
+        plan->answer_slot = slot;
+        made.body_static = true;
+        plan->answer_ready = http_response_ready(&made);
+    }
+    http_reply_text(response, plan->answer, plan->answer_len);
+    response->body_static = true;
+    response->ready = plan->answer_ready;
+    if (!response->ready) { /* out of memory for it: a copy of the text will do */
+        char *copy = malloc(plan->answer_len + 1);
+        if (copy)
+            memcpy(copy, plan->answer, plan->answer_len + 1);
+        http_reply_text(response, copy, plan->answer_len);
+    }
+}
+
+/* The kept rendering when it is the newest plan the planner published, else NULL. */
+static struct http_plan *kept_plan(const struct http_state *state)
+{
+    struct http_plan *plan = state->caches.plan;
     return plan && state->have_plan && plan->id == state->plan.id ? plan : NULL;
 }
 
@@ -281,13 +323,13 @@ static void answer(struct http_state *state, const struct http_request *request,
 {
     const char *configured = state->ctx->config->optimizer.strategy;
     int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
-    const struct http_plan *plan = kept_plan(state);
+    struct http_plan *plan = kept_plan(state);
     if (plan && strategies) {
         http_reply_json(response, 200, strategies_json(plan, configured));
         return;
     }
     if (plan) {
-        reply_plan(plan, now_ms, response);
+        reply_kept_plan(plan, now_ms, response);
         return;
     }
     struct plan_read *job = calloc(1, sizeof *job);

@@ -234,8 +234,19 @@ static bool parse_query(struct http_state *state, const struct http_request *req
     return true;
 }
 
-static void reply_copy(struct http_response *response, const char *body, size_t len)
+/* A kept answer: its ready response, made on first use (else a copy of its text). */
+static void reply_kept(struct http_response *response, const char *body, size_t len, void **ready)
 {
+    struct http_response kept = {0};
+    http_reply_text(&kept, (char *)body, len);
+    kept.body_static = true;
+    if (!*ready)
+        *ready = http_response_ready(&kept);
+    if (*ready) {
+        *response = kept;
+        response->ready = *ready;
+        return;
+    }
     char *copy = malloc(len + 1);
     if (copy) {
         memcpy(copy, body, len);
@@ -276,8 +287,10 @@ void api_series_get(struct http_state *state, const struct http_request *request
         q->data_version = balkon_store_data_version(state->ctx->store);
         const char *body;
         size_t len;
-        if (answer_cache_lookup(cache, q->key, q->data_version, &body, &len) != ANSWER_READ) {
-            reply_copy(response, body, len);
+        void **ready;
+        if (answer_cache_lookup(cache, q->key, q->data_version, &body, &len, &ready) !=
+            ANSWER_READ) {
+            reply_kept(response, body, len, ready);
             free(q);
             return;
         }

@@ -7,6 +7,7 @@
 #include "balkon/bus.h"
 #include "balkon/error.h"
 
+#include <microhttpd.h>
 #include <stdlib.h>
 
 /* A dashboard's working set: five curves of a year in days (~15 KB each) and of a day. */
@@ -20,9 +21,15 @@ static void forget(enum bus_event event, const void *payload, void *user)
     state->caches.status_have = false;
 }
 
+static void destroy_response(void *response)
+{
+    MHD_destroy_response(response); /* connections still sending it keep it */
+}
+
 int http_caches_start(struct http_state *state)
 {
-    state->caches.series = answer_cache_new(SERIES_CACHE_BYTES, SERIES_CACHE_ENTRY_BYTES);
+    state->caches.series =
+        answer_cache_new(SERIES_CACHE_BYTES, SERIES_CACHE_ENTRY_BYTES, destroy_response);
     if (!state->caches.series)
         return BALKON_E_NOMEM;
     balkon_bus_subscribe(state->ctx->bus, BUS_EV_CLOCK_JUMPED, forget, state);
@@ -41,5 +48,7 @@ void http_caches_free(struct http_state *state)
     answer_cache_free(state->caches.series);
     http_plan_free(state->caches.plan);
     free(state->caches.status);
+    if (state->caches.status_ready)
+        MHD_destroy_response(state->caches.status_ready);
     state->caches = (struct http_caches){0};
 }

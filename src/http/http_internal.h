@@ -23,6 +23,7 @@ struct http_caches {
     struct http_plan *plan;      /* the newest plan, rendered (api_plan.c) */
     char *status;                /* GET /status as text, made from status_of (api_status.c) */
     size_t status_len;
+    struct MHD_Response *status_ready; /* the same, ready to queue */
     struct ev_site_status status_of;
     bool status_have; /* status holds the text for status_of */
 };
@@ -97,6 +98,10 @@ struct http_response {
     char set_cookie[200];    /* Set-Cookie header; "" for none */
     unsigned retry_after_s;  /* Retry-After header (429); 0 for none */
     bool deferred;           /* set by http_defer: the answer comes later */
+    struct MHD_Response *ready;  /* a kept answer's response (http_response_ready), with body
+                                  * and the fields it was made from: queued as is and never
+                                  * destroyed here (its owner keeps it); body must stay valid
+                                  * for this call only (copied when a header must be added) */
     struct MHD_Response *stream; /* a response the handler made itself (an event stream, or
                                   * one with headers of its own); when set, queued as is with
                                   * status (plus the common headers) and destroyed by the server;
@@ -222,6 +227,11 @@ typedef void (*http_read_done_fn)(struct http_state *state, void *arg,
 void http_read(struct http_state *state, const struct http_request *request,
                struct http_response *response, http_read_fn read, http_read_done_fn done,
                void *arg);
+
+/* A response ready to be queued again and again (a kept answer): a copy of reply's body
+ * with its headers. The caller owns it (MHD_destroy_response) and passes it in
+ * http_response.ready. NULL when out of memory. */
+struct MHD_Response *http_response_ready(const struct http_response *reply);
 
 /* Sets an owned JSON text (from json_writer_finish) as a 200 answer, or a 500 when text is
  * NULL (out of memory). */

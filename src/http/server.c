@@ -36,6 +36,10 @@
 
 /* MHD's timeout: how long a connection being answered may make no progress (a client
  * that does not read its answer). One that waits for its request has the deadline. */
+/* Each connection's buffer for a request's headers and the answer's head. MHD clears it
+ * before every request, so its default of 32 KiB cost 5 % of a small answer's CPU; a
+ * dashboard's or a script's headers take 1-2 KiB (MHD answers 431 beyond the buffer). */
+#define CONNECTION_MEMORY_BYTES (16 * 1024)
 #define CONNECTION_TIMEOUT_S 30
 
 struct http_server {
@@ -47,6 +51,7 @@ struct http_server {
     uv_timer_t timer;
     int handles_open;
     bool stopping;
+    bool loop_ended;   /* http_free runs: the loop has ended */
     bool wake_pending; /* a stream was resumed: MHD must run again */
 };
 
@@ -113,24 +118,9 @@ static void run_mhd(struct http_server *server)
         uv_timer_stop(&server->timer);
 }
 
-static enum MHD_Result send_response(struct MHD_Connection *connection, struct http_response *reply)
+/* The headers the reply asks for, and those every answer carries. */
+static void add_headers(struct MHD_Response *response, const struct http_response *reply)
 {
-    if (reply->stream) {
-        MHD_add_response_header(reply->stream, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(reply->stream, "Referrer-Policy", "no-referrer");
-        enum MHD_Result result =
-            MHD_queue_response(connection, (unsigned)reply->status, reply->stream);
-        MHD_destroy_response(reply->stream);
-        return result;
-    }
-    struct MHD_Response *response = MHD_create_response_from_buffer(
-        reply->body_size, reply->body,
-        reply->body_static ? MHD_RESPMEM_PERSISTENT : MHD_RESPMEM_MUST_FREE);
-    if (!response) {
-        if (!reply->body_static)
-            free(reply->body);
-        return MHD_NO;
-    }
     if (reply->content_type)
         MHD_add_response_header(response, "Content-Type", reply->content_type);
     if (reply->cache_control)
@@ -150,6 +140,98 @@ static enum MHD_Result send_response(struct MHD_Connection *connection, struct h
         MHD_add_response_header(response, "WWW-Authenticate", "Bearer realm=\"balkonsolar\"");
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+}
+
+struct MHD_Response *http_response_ready(const struct http_response *reply)
+{
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(reply->body_size, reply->body, MHD_RESPMEM_MUST_COPY);
+    if (response)
+        add_headers(response, reply);
+    return response;
+}
+
+/* Freeing a large answer's buffer unmaps its pages, and those were written on a pool
+ * thread, so the kernel must flush other cores' TLBs: 1-3 ms for a 2.8 MB series, on the
+ * loop, after every send. Such buffers are freed on the pool instead. */
+#define FREE_OFF_LOOP_BYTES (256 * 1024)
+
+struct buffer_release {
+    uv_work_t work;
+    struct http_server *server;
+    char *buffer;
+};
+
+static void buffer_free_work_cb(uv_work_t *work)
+{
+    struct buffer_release *release = work->data;
+    free(release->buffer);
+}
+
+static void buffer_free_after_cb(uv_work_t *work, int status)
+{
+    free(work->data);
+}
+
+/* MHD is done with a large answer (called on the loop). */
+static void release_buffer_cb(void *cls)
+{
+    struct buffer_release *release = cls;
+    release->work.data = release;
+    /* From MHD_stop_daemon, after the loop's end, no work would run: free it here. */
+    if (release->server->loop_ended ||
+        uv_queue_work(release->server->state.ctx->loop, &release->work, buffer_free_work_cb,
+                      buffer_free_after_cb) < 0) {
+        free(release->buffer);
+        free(release);
+    }
+}
+
+/* A response owning reply's malloc'd body; a large one is freed off the loop. */
+static struct MHD_Response *response_owning_body(struct http_server *server,
+                                                 struct http_response *reply)
+{
+    if (reply->body_size >= FREE_OFF_LOOP_BYTES) {
+        struct buffer_release *release = malloc(sizeof *release);
+        if (release) {
+            *release = (struct buffer_release){.server = server, .buffer = reply->body};
+            struct MHD_Response *response = MHD_create_response_from_buffer_with_free_callback_cls(
+                reply->body_size, reply->body, release_buffer_cb, release);
+            if (response)
+                return response;
+            free(release);
+        }
+    }
+    return MHD_create_response_from_buffer(reply->body_size, reply->body, MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result send_response(struct http_server *server, struct MHD_Connection *connection,
+                                     struct http_response *reply)
+{
+    if (reply->stream) {
+        MHD_add_response_header(reply->stream, "X-Content-Type-Options", "nosniff");
+        MHD_add_response_header(reply->stream, "Referrer-Policy", "no-referrer");
+        enum MHD_Result result =
+            MHD_queue_response(connection, (unsigned)reply->status, reply->stream);
+        MHD_destroy_response(reply->stream);
+        return result;
+    }
+    /* A kept answer goes out as it is, unless this request needs a header of its own. */
+    if (reply->ready && !reply->set_cookie[0])
+        return MHD_queue_response(connection, (unsigned)reply->status, reply->ready);
+    enum MHD_ResponseMemoryMode mode = reply->ready         ? MHD_RESPMEM_MUST_COPY
+                                       : reply->body_static ? MHD_RESPMEM_PERSISTENT
+                                                            : MHD_RESPMEM_MUST_FREE;
+    struct MHD_Response *response =
+        mode == MHD_RESPMEM_MUST_FREE
+            ? response_owning_body(server, reply)
+            : MHD_create_response_from_buffer(reply->body_size, reply->body, mode);
+    if (!response) {
+        if (mode == MHD_RESPMEM_MUST_FREE)
+            free(reply->body);
+        return MHD_NO;
+    }
+    add_headers(response, reply);
     enum MHD_Result result = MHD_queue_response(connection, (unsigned)reply->status, response);
     MHD_destroy_response(response);
     return result;
@@ -260,7 +342,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
         free(ctx->deferral);
         ctx->deferral = NULL;
         log_debug("http", "%s %s: %d", method, url, reply.status);
-        return send_response(connection, &reply);
+        return send_response(server, connection, &reply);
     }
 
     struct http_response reply = {0};
@@ -273,7 +355,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
                          host);
         log_warn("http", "refused %s %s for Host \"%.100s\" (not in http.allowed_hosts)", method,
                  url, host);
-        return send_response(connection, &reply);
+        return send_response(server, connection, &reply);
     }
     if (ctx->too_large) {
         http_reply_error(&reply, 413, "request body larger than %lld bytes (http.max_body_bytes)",
@@ -311,7 +393,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
                   reply.body);
     else if (!http_listener_is_probe(connection)) /* every few seconds: not worth a line */
         log_debug("http", "%s %s: %d", method, url, reply.status);
-    return send_response(connection, &reply);
+    return send_response(server, connection, &reply);
 }
 
 static void completed_cb(void *cls, struct MHD_Connection *connection, void **con_cls,
@@ -581,6 +663,7 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     server->daemon = MHD_start_daemon(
         MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
         access_cb, server, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_SLOTS, MHD_OPTION_NOTIFY_CONNECTION,
         http_listener_notify_cb, server->listener, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
         server, MHD_OPTION_END);
@@ -642,6 +725,7 @@ static void http_free(void *state)
     struct http_server *server = state;
     /* The epoll fd belongs to MHD: it may be closed only after the poll handle is. MHD
      * reports the connections it closes to the listener, which must outlive it. */
+    server->loop_ended = true;
     MHD_stop_daemon(server->daemon);
     http_events_free(server->state.events); /* after MHD released the streams */
     http_auth_free(server->state.auth);

@@ -141,66 +141,83 @@ static void test_objects_and_arrays_as_cjson(void **state)
     cJSON_Delete(json);
 }
 
+static int drops;
+static void count_drop(void *ready)
+{
+    assert_ptr_equal(ready, &drops);
+    drops++;
+}
+
 static void test_cache_serves_only_the_current_version(void **state)
 {
-    struct answer_cache *cache = answer_cache_new(1024, 256);
+    struct answer_cache *cache = answer_cache_new(1024, 256, count_drop);
     assert_non_null(cache);
     const char *body;
     size_t len;
     uint64_t epoch = answer_cache_epoch(cache);
-    assert_int_equal(answer_cache_lookup(cache, "day", 1, &body, &len), ANSWER_READ);
+    assert_int_equal(answer_cache_lookup(cache, "day", 1, &body, &len, NULL), ANSWER_READ);
     answer_cache_put(cache, "day", epoch, 1, "v1", 2);
-    assert_int_equal(answer_cache_lookup(cache, "day", 1, &body, &len), ANSWER_FRESH);
+    void **ready;
+    assert_int_equal(answer_cache_lookup(cache, "day", 1, &body, &len, &ready), ANSWER_FRESH);
     assert_memory_equal(body, "v1", 2);
+    /* A thing made from the answer (a ready response) lives as long as the answer. */
+    assert_non_null(ready);
+    assert_null(*ready);
+    *ready = &drops;
+    assert_int_equal(answer_cache_lookup(cache, "day", 1, &body, &len, &ready), ANSWER_FRESH);
+    assert_ptr_equal(*ready, &drops);
 
     /* New data: the first asker reads; while it does, others get the previous answer. */
-    assert_int_equal(answer_cache_lookup(cache, "day", 2, &body, &len), ANSWER_READ);
-    assert_int_equal(answer_cache_lookup(cache, "day", 2, &body, &len), ANSWER_STALE);
+    assert_int_equal(answer_cache_lookup(cache, "day", 2, &body, &len, NULL), ANSWER_READ);
+    assert_int_equal(answer_cache_lookup(cache, "day", 2, &body, &len, NULL), ANSWER_STALE);
     assert_memory_equal(body, "v1", 2);
+    assert_int_equal(drops, 0);
     answer_cache_put(cache, "day", epoch, 2, "v2", 2);
-    assert_int_equal(answer_cache_lookup(cache, "day", 2, &body, &len), ANSWER_FRESH);
+    assert_int_equal(drops, 1); /* went with v1 */
+    assert_int_equal(answer_cache_lookup(cache, "day", 2, &body, &len, &ready), ANSWER_FRESH);
     assert_memory_equal(body, "v2", 2);
+    assert_null(*ready);
     /* A read that began before a newer one came back does not replace it. */
     answer_cache_put(cache, "day", epoch, 1, "v1", 2);
-    assert_int_equal(answer_cache_lookup(cache, "day", 2, &body, &len), ANSWER_FRESH);
+    assert_int_equal(answer_cache_lookup(cache, "day", 2, &body, &len, NULL), ANSWER_FRESH);
     assert_memory_equal(body, "v2", 2);
 
     /* A failed read: the next request reads again, and then there is nothing stale. */
-    assert_int_equal(answer_cache_lookup(cache, "day", 3, &body, &len), ANSWER_READ);
+    assert_int_equal(answer_cache_lookup(cache, "day", 3, &body, &len, NULL), ANSWER_READ);
     answer_cache_abandon(cache, "day");
-    assert_int_equal(answer_cache_lookup(cache, "day", 3, &body, &len), ANSWER_READ);
+    assert_int_equal(answer_cache_lookup(cache, "day", 3, &body, &len, NULL), ANSWER_READ);
 
     /* A clear (a clock jump): what was read before it is refused, even if it comes back. */
     answer_cache_clear(cache);
     answer_cache_put(cache, "day", epoch, 3, "old", 3);
-    assert_int_equal(answer_cache_lookup(cache, "day", 3, &body, &len), ANSWER_READ);
+    assert_int_equal(answer_cache_lookup(cache, "day", 3, &body, &len, NULL), ANSWER_READ);
     answer_cache_put(cache, "day", answer_cache_epoch(cache), 3, "v3", 2);
-    assert_int_equal(answer_cache_lookup(cache, "day", 3, &body, &len), ANSWER_FRESH);
+    assert_int_equal(answer_cache_lookup(cache, "day", 3, &body, &len, NULL), ANSWER_FRESH);
     assert_memory_equal(body, "v3", 2);
     answer_cache_free(cache);
 }
 
 static void test_cache_memory_is_bounded(void **state)
 {
-    struct answer_cache *cache = answer_cache_new(1000, 300);
+    struct answer_cache *cache = answer_cache_new(1000, 300, NULL);
     char big[400];
     memset(big, 'x', sizeof big);
     const char *body;
     size_t len;
     uint64_t epoch = answer_cache_epoch(cache);
-    assert_int_equal(answer_cache_lookup(cache, "too big", 1, &body, &len), ANSWER_READ);
+    assert_int_equal(answer_cache_lookup(cache, "too big", 1, &body, &len, NULL), ANSWER_READ);
     answer_cache_put(cache, "too big", epoch, 1, big, sizeof big);
     assert_int_equal(answer_cache_bytes(cache), 0);
     for (int i = 0; i < 100; i++) {
         char key[16];
         snprintf(key, sizeof key, "k%d", i);
-        assert_int_equal(answer_cache_lookup(cache, key, 1, &body, &len), ANSWER_READ);
+        assert_int_equal(answer_cache_lookup(cache, key, 1, &body, &len, NULL), ANSWER_READ);
         answer_cache_put(cache, key, epoch, 1, big, 250);
         assert_true(answer_cache_bytes(cache) <= 1000);
     }
     /* The newest stays; the oldest made room. */
-    assert_int_equal(answer_cache_lookup(cache, "k99", 1, &body, &len), ANSWER_FRESH);
-    assert_int_equal(answer_cache_lookup(cache, "k0", 1, &body, &len), ANSWER_READ);
+    assert_int_equal(answer_cache_lookup(cache, "k99", 1, &body, &len, NULL), ANSWER_FRESH);
+    assert_int_equal(answer_cache_lookup(cache, "k0", 1, &body, &len, NULL), ANSWER_READ);
     answer_cache_free(cache);
 }
 
