@@ -7,6 +7,8 @@
 # Needs wrk and nginx (Debian: apt install wrk nginx-light; not test dependencies), curl and
 # python3.
 #   bench/load.sh [BUILD_DIR] [SECONDS] [YEAR_DB]
+# SECONDS: each wrk run (default 5); every endpoint gets BALKON_BENCH_ROUNDS (3) pairs of runs,
+# the daemon and nginx in turn, and the median of the pairs' ratios is printed.
 # BUILD_DIR: a Release build (default build-rel). YEAR_DB: a database with a year of 5-second
 # data (default: made once by BUILD_DIR/bench/bench_store --days 365 into /tmp/balkon-year.db,
 # about a minute); it is copied, never changed.
@@ -15,7 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build-rel}"
-seconds="${2:-10}"
+seconds="${2:-5}"
+rounds="${BALKON_BENCH_ROUNDS:-3}"
 year_db="${3:-/tmp/balkon-year.db}"
 connections="${BALKON_BENCH_CONNECTIONS:-16}"
 threads="${BALKON_BENCH_THREADS:-2}"
@@ -79,10 +82,11 @@ for _ in $(seq 50); do curl -s "http://127.0.0.1:$nginx_port/" >/dev/null && bre
 
 metrics() { curl -sf "${auth[@]}" "$base/metrics"; }
 failsafes() { curl -sf "${auth[@]}" "$base/api/v1/control" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("failsafes", 0))'; }
-# p50/p99/max of the loop lag between two /metrics scrapes, from the histogram's buckets
-# (a percentile is reported as its bucket's upper bound).
+# p50/p99 of the loop lag over the daemon's runs, from the histogram's buckets between each
+# pair of /metrics scrapes (before, after): a percentile is reported as its bucket's upper
+# bound. Arguments: before1 after1 [before2 after2 ...].
 lag_between() {
-  python3 - "$1" "$2" <<'EOF'
+  python3 - "$@" <<'EOF'
 import re, sys
 def parse(path):
     buckets, mx = {}, 0.0
@@ -92,14 +96,18 @@ def parse(path):
         m = re.match(r'balkonsolar_loop_lag_max_seconds (\S+)', line)
         if m: mx = float(m.group(1))
     return buckets, mx
-a, _ = parse(sys.argv[1]); b, mx = parse(sys.argv[2])
-if '+Inf' not in b:  # a build from before the histogram: only the max since start
+delta, mx = {}, 0.0
+for i in range(1, len(sys.argv) - 1, 2):
+    a, _ = parse(sys.argv[i]); b, mx = parse(sys.argv[i + 1])
+    for le in b:
+        delta[le] = delta.get(le, 0) + b[le] - a.get(le, 0)
+if '+Inf' not in delta:  # a build from before the histogram: only the max since start
     print('-', 'max<=%gms' % (mx * 1000), 0); sys.exit()
-les = sorted(b, key=lambda k: float('inf') if k == '+Inf' else float(k))
-n = b['+Inf'] - a.get('+Inf', 0)
+les = sorted(delta, key=lambda k: float('inf') if k == '+Inf' else float(k))
+n = delta['+Inf']
 def q(p):
     for le in les:
-        if b[le] - a.get(le, 0) >= p * n:
+        if delta[le] >= p * n:
             return '>1000ms' if le == '+Inf' else '<=%gms' % (float(le) * 1000)
 print(q(0.5), q(0.99), '%d' % n)
 EOF
@@ -124,18 +132,28 @@ endpoints=(
   "series year (1 d)|/api/v1/series?name=pv_w&from=$year_from&to=$year_to&step=1d"
   "plan|/api/v1/plan"
 )
+to_ms() { python3 -c 'import re,sys; v,u=re.match(r"([\d.]+)(\w+)",sys.argv[1]).groups(); print(float(v)*{"us":0.001,"ms":1,"s":1000}[u])' "$1"; }
+median() { python3 -c 'import statistics,sys; print("%.2f" % statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+# Each endpoint: ROUNDS pairs of runs, the daemon then nginx, so the machine's drift hits
+# both alike; the ratio is taken pair by pair and its median printed.
 for entry in "${endpoints[@]}"; do
   label=${entry%%|*}; path=${entry#*|}
   curl -sf "${auth[@]}" "$base$path" >"$dir/www/answer.json"
   chmod 644 "$dir/www/answer.json"
   bytes=$(stat -c %s "$dir/www/answer.json")
-  metrics >"$dir/m1"; f1=$(failsafes)
-  read -r rps _ p99 < <(wrk_run "$base$path")
-  metrics >"$dir/m2"; f2=$(failsafes)
-  read -r nginx_rps _ _ < <(wrk_run "http://127.0.0.1:$nginx_port/answer.json")
-  read -r lag50 lag99 _ < <(lag_between "$dir/m1" "$dir/m2")
-  ratio=$(python3 -c "print('%.2f' % ($rps / $nginx_rps))")
-  printf "%-34s %8s %9s %9s %9s %7s %9s %9s %9s\n" "$label" "$bytes" "$rps" "$nginx_rps" "$ratio" "$p99" "$lag50" "$lag99" "$((f2 - f1))"
+  f1=$(failsafes); rates=(); nginx_rates=(); ratios=(); p99s=(); scrapes=()
+  for round in $(seq "$rounds"); do
+    metrics >"$dir/m$round.a"
+    read -r rps _ p99 < <(wrk_run "$base$path")
+    metrics >"$dir/m$round.b"
+    read -r nginx_rps _ _ < <(wrk_run "http://127.0.0.1:$nginx_port/answer.json")
+    rates+=("$rps"); nginx_rates+=("$nginx_rps"); p99s+=("$(to_ms "$p99")")
+    ratios+=("$(python3 -c "print($rps / $nginx_rps)")"); scrapes+=("$dir/m$round.a" "$dir/m$round.b")
+  done
+  f2=$(failsafes)
+  read -r lag50 lag99 _ < <(lag_between "${scrapes[@]}")
+  printf "%-34s %8s %9s %9s %9s %7s %9s %9s %9s\n" "$label" "$bytes" "$(median "${rates[@]}")" \
+    "$(median "${nginx_rates[@]}")" "$(median "${ratios[@]}")" "$(median "${p99s[@]}")ms" "$lag50" "$lag99" "$((f2 - f1))"
 done
 
 # Four clients on the heaviest answer there is: 100,000 raw buckets (5 s steps over 5.8
@@ -153,7 +171,7 @@ curl -sf "${auth[@]}" "$base/api/v1/series?name=pv_w&step=5s&from=$((heavy_to - 
 heavy_bytes=$(stat -c %s "$dir/heavy.json")
 saved_connections=$connections; connections=4
 metrics >"$dir/m1"; f1=$(failsafes)
-h1=$(curl -s -o /dev/null -w '%{time_total}' "${auth[@]}" "$base/api/v1/health")
+seconds=$((seconds * rounds))
 read -r rps _ p99 < <(wrk_run "$base/" "$dir/heavy.lua")
 metrics >"$dir/m2"; f2=$(failsafes)
 connections=$saved_connections
