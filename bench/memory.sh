@@ -9,6 +9,10 @@
 # per file). A figure, not a test. Needs sqlite3 and curl.
 #   bench/memory.sh [BUILD_DIR] [SECONDS] [CLIENTS]   defaults: build-rel 60 2
 # BALKON_BENCH_DB=FILE keeps the generated database there (and reuses it when it exists).
+# BALKON_BENCH_HTTPS=1 adds a price provider (awattar) whose base_url is a local TLS server
+# (openssl s_server with a throwaway self-signed certificate): the daemon then loads libcurl
+# and makes TLS handshakes (refused, the certificate is not trusted), so it pays what a site
+# with an HTTPS provider pays. BALKON_LIBCURL=libcurl-gnutls.so.4 picks the GnuTLS flavour.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build-rel}"
@@ -22,20 +26,27 @@ done
 
 dir=$(mktemp -d)
 pid=
-pids=()
+pids=()        # the event stream and the TLS server
+client_pids=() # the dashboard clients
 cleanup() {
-  for p in ${pids[@]+"${pids[@]}"}; do kill "$p" 2>/dev/null || true; done
+  for p in ${pids[@]+"${pids[@]}"} ${client_pids[@]+"${client_pids[@]}"}; do
+    kill "$p" 2>/dev/null || true
+  done
   [[ -n "$pid" ]] && kill "$pid" 2>/dev/null
   wait 2>/dev/null || true
   rm -rf "$dir"
 }
 trap cleanup EXIT
 db="${BALKON_BENCH_DB:-$dir/year.db}"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+port=$(free_port)
 base="http://127.0.0.1:$port/api/v1"
+config=config/demo.json
 
 start_daemon() {
-  "$binary" --config config/demo.json --db "$db" --listen "127.0.0.1:$port" --log-level warn \
+  "$binary" --config "$config" --db "$db" --listen "127.0.0.1:$port" --log-level warn \
     2>>"$dir/log" &
   pid=$!
   for _ in $(seq 100); do curl -sf "$base/health" >/dev/null && return 0; sleep 0.1; done
@@ -95,10 +106,24 @@ SQL
     "$(sqlite3 "$db" 'SELECT count(*) FROM samples_1h')" "$(echo "$(stat -c %s "$db") / 1000000" | bc -l)"
 fi
 
+if [[ "${BALKON_BENCH_HTTPS:-}" == "1" ]]; then
+  command -v openssl >/dev/null || { echo "memory: BALKON_BENCH_HTTPS needs openssl" >&2; exit 1; }
+  tls_port=$(free_port)
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+    -subj /CN=127.0.0.1 -keyout "$dir/tls.key" -out "$dir/tls.crt" 2>/dev/null
+  openssl s_server -accept "127.0.0.1:$tls_port" -cert "$dir/tls.crt" -key "$dir/tls.key" \
+    -www -quiet >/dev/null 2>&1 &
+  pids+=($!)
+  config="$dir/https.json"
+  sed "s|\"providers\": \[|\"providers\": [ { \"id\": \"market\", \"type\": \"awattar\", \"base_url\": \"https://127.0.0.1:$tls_port\" },|" \
+    config/demo.json >"$config"
+  grep -q '"market"' "$config" || { echo "memory: cannot add the HTTPS provider" >&2; exit 1; }
+fi
+
 start_daemon
 rss_of() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$pid/status"; }
-echo "memory: daemon $pid on $(basename "$db"), RSS after start $(rss_of VmRSS) kB;" \
-  "$clients dashboard client(s) for $seconds s"
+echo "memory: daemon $pid on $(basename "$db") with $(basename "$config"), RSS after start" \
+  "$(rss_of VmRSS) kB; $clients dashboard client(s) for $seconds s"
 
 # What one open dashboard asks (web/src/store.js, web/src/views/*.js), the history views
 # with the steps the dashboard uses (day 15m, week and month 1h, year 1d).
@@ -135,7 +160,7 @@ end=$(($(date +%s) + seconds))
 for ((c = 0; c < clients; c++)); do
   (rounds=0; while (($(date +%s) < end)); do dashboard_round; rounds=$((rounds + 1)); done
    echo "$rounds $requests" >"$dir/rounds.$c") &
-  pids+=($!)
+  client_pids+=($!)
 done
 peak_rss=0
 while (($(date +%s) < end)); do
@@ -144,7 +169,7 @@ while (($(date +%s) < end)); do
   ((rss > peak_rss)) && peak_rss=$rss
   printf "  t=%3ds  RSS %6d kB  threads %s\n" $((seconds - end + $(date +%s))) "$rss" "$(rss_of Threads)"
 done
-wait "${pids[@]:1}" 2>/dev/null || true
+wait "${client_pids[@]}" 2>/dev/null || true
 rounds=$(awk '{n += $1} END {print n}' "$dir"/rounds.*)
 requests=$(awk '{n += $2} END {print n}' "$dir"/rounds.*)
 sleep 2 # the last answers are sent and freed: what stays is the steady state
@@ -164,6 +189,11 @@ awk '
   sort -rn | head -25 | awk 'BEGIN { printf "  %7s %7s %7s  %s\n", "RSS", "PSS", "dirty", "mapping" }
                              { printf "  %7d %7d %7d  %s\n", $1, $2, $3, $4 }'
 echo "  libraries mapped: $(awk '$6 ~ /\.so/ {print $6}' "/proc/$pid/maps" | sort -u | wc -l)"
+if [[ "${BALKON_BENCH_HTTPS:-}" == "1" ]]; then
+  echo "  the HTTPS provider: $(curl -s "$base/providers" | python3 -c 'import json, sys
+p = next(p for p in json.load(sys.stdin)["providers"] if p["id"] == "market")
+print(p["state"] + ":", p["last_error"])')"
+fi
 echo
 echo "memory: steady RSS $(awk '$1 == "Rss:" {print $2}' "/proc/$pid/smaps_rollup") kB," \
   "PSS $(awk '$1 == "Pss:" {print $2}' "/proc/$pid/smaps_rollup") kB (peak RSS during the run $peak_rss kB)"
