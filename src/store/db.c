@@ -274,6 +274,7 @@ int balkon_store_open(const struct balkon_store_options *options, struct balkon_
     if (err)
         goto fail;
 
+    sqlite3_soft_heap_limit64((sqlite3_int64)STORE_HEAP_LIMIT_KIB * 1024);
     /* NOMUTEX: the store belongs to the loop thread, so SQLite's own locking is waste. */
     int rc =
         sqlite3_open_v2(store->path, &store->db,
