@@ -146,9 +146,13 @@ static void poll_cb(uv_poll_t *poll, int status, int events)
 static void fail_unloaded(struct balkon_http_client *client)
 {
     for (size_t n = client->active; n > 0 && client->transfers && !client->closing; n--) {
-        struct transfer *t = client->transfers;
-        while (t->next)
-            t = t->next;
+        struct transfer **last = &client->transfers;
+        while ((*last)->next)
+            last = &(*last)->next;
+        /* Unlinked before its callback, so a balkon_http_client_close from there does not
+         * cancel it a second time. free_transfer then finds it in no list. */
+        struct transfer *t = *last;
+        *last = NULL;
         struct balkon_http_result result = {
             .transport_error = CURLE_FAILED_INIT, .retry_after_s = -1, .body = ""};
         snprintf(result.error, sizeof result.error, "%s", client->load_error);

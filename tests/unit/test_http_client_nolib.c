@@ -1,8 +1,8 @@
-/* Without libcurl at run time (BALKON_LIBCURL names a library that does not exist): a
- * client is still made, every transfer fails through its callback (later, never inside
+/* Without libcurl at run time (BALKON_LIBCURL names a library that does not exist): a client
+ * is still made, every transfer fails through its callback (later, never inside
  * balkon_http_fetch) with an error that names the library and the package to install, and
- * closing the client cancels what has not failed yet. Its own executable, since libcurl is
- * loaded, or not, once per process. */
+ * closing the client, also from such a callback, cancels what has not failed yet. Its own
+ * executable, since libcurl is loaded, or not, once per process. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -69,11 +69,38 @@ static void test_transfers_fail_with_the_reason(void **state)
     assert_non_null(strstr(text, MISSING_SONAME));
 }
 
+static struct balkon_http_client *closing_client;
+
+static void close_cb(const struct balkon_http_result *r, void *user)
+{
+    done_cb(r, user);
+    balkon_http_client_close(closing_client);
+}
+
+/* A callback that closes the client: the others are cancelled, each callback runs once. */
+static void test_close_from_a_callback(void **state)
+{
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    assert_int_equal(balkon_http_client_new(&loop, &closing_client), 0);
+    struct outcome first = {0}, second = {0};
+    const struct balkon_http_request request = {.url = "http://127.0.0.1:1/x"};
+    assert_int_equal(balkon_http_fetch(closing_client, &request, close_cb, &first), 0);
+    assert_int_equal(balkon_http_fetch(closing_client, &request, done_cb, &second), 0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(first.calls, 1);
+    assert_non_null(strstr(first.error, MISSING_SONAME));
+    assert_int_equal(second.calls, 1);
+    assert_string_equal(second.error, "cancelled");
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void)
 {
     setenv("BALKON_LIBCURL", MISSING_SONAME, 1);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transfers_fail_with_the_reason),
+        cmocka_unit_test(test_close_from_a_callback),
     };
     return cmocka_run_group_tests_name("http_client_nolib", tests, NULL, NULL);
 }
