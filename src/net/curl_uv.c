@@ -88,15 +88,22 @@ static void finish(struct transfer *t, CURLcode code)
     t->cb(&result, t->user);
 }
 
-static void free_transfer(struct transfer *t)
+/* Takes t out of its client's list, so that a balkon_http_client_close from t's own
+ * callback does not cancel it a second time. Harmless when t is in no list. */
+static void unlink_transfer(struct transfer *t)
 {
-    struct balkon_http_client *client = t->client;
-    for (struct transfer **p = &client->transfers; *p; p = &(*p)->next) {
+    for (struct transfer **p = &t->client->transfers; *p; p = &(*p)->next) {
         if (*p == t) {
             *p = t->next;
             break;
         }
     }
+}
+
+static void free_transfer(struct transfer *t)
+{
+    struct balkon_http_client *client = t->client;
+    unlink_transfer(t);
     if (t->easy) {
         curl->multi_remove_handle(client->multi, t->easy);
         curl->easy_cleanup(t->easy);
@@ -119,8 +126,11 @@ static void check_done(struct balkon_http_client *client)
         struct transfer *t;
         curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         CURLcode code = msg->data.result;
+        unlink_transfer(t);
         finish(t, code);
         free_transfer(t);
+        if (client->closing) /* closed from the callback: the others are cancelled */
+            break;
     }
 }
 
@@ -146,13 +156,10 @@ static void poll_cb(uv_poll_t *poll, int status, int events)
 static void fail_unloaded(struct balkon_http_client *client)
 {
     for (size_t n = client->active; n > 0 && client->transfers && !client->closing; n--) {
-        struct transfer **last = &client->transfers;
-        while ((*last)->next)
-            last = &(*last)->next;
-        /* Unlinked before its callback, so a balkon_http_client_close from there does not
-         * cancel it a second time. free_transfer then finds it in no list. */
-        struct transfer *t = *last;
-        *last = NULL;
+        struct transfer *t = client->transfers;
+        while (t->next)
+            t = t->next;
+        unlink_transfer(t);
         struct balkon_http_result result = {
             .transport_error = CURLE_FAILED_INIT, .retry_after_s = -1, .body = ""};
         snprintf(result.error, sizeof result.error, "%s", client->load_error);

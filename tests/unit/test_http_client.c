@@ -190,6 +190,38 @@ static void test_close_cancels_in_flight(void **state)
                      -2);
 }
 
+static struct outcome closer_outcome;
+
+static void close_cb(const struct balkon_http_result *r, void *user)
+{
+    done_cb(r, user);
+    balkon_http_client_close(client);
+}
+
+/* A callback that closes the client while another transfer is in flight: that one is
+ * cancelled, and every callback runs once. */
+static void test_close_from_a_callback(void **state)
+{
+    fake_http_route(fake, "/fast", 200, "text/plain", "f", 1, NULL, 0);
+    fake_http_route(fake, "/slow", 200, "text/plain", "s", 1, NULL, 1000);
+    char fast[256], slow[256];
+    url(fast, sizeof fast, "/fast");
+    url(slow, sizeof slow, "/slow");
+    closer_outcome = (struct outcome){0};
+    struct outcome other = {0};
+    assert_int_equal(
+        balkon_http_fetch(client, &(struct balkon_http_request){.url = slow}, done_cb, &other), 0);
+    assert_int_equal(balkon_http_fetch(client, &(struct balkon_http_request){.url = fast}, close_cb,
+                                       &closer_outcome),
+                     0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(closer_outcome.calls, 1);
+    assert_int_equal(closer_outcome.status, 200);
+    assert_int_equal(other.calls, 1);
+    assert_string_equal(other.error, "cancelled");
+    client = NULL; /* closed; teardown's close accepts NULL */
+}
+
 /* libcurl is loaded on first use (src/net/curl_lib.c): the one it loads must speak TLS, and
  * an https:// URL must reach a TLS handshake. The fake server speaks plain HTTP, so the
  * handshake fails, which is the proof that TLS ran (an unsupported scheme fails earlier,
@@ -223,6 +255,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_cancels_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_from_a_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_https_goes_through_tls, setup, teardown),
     };
     return cmocka_run_group_tests_name("http_client", tests, NULL, NULL);
