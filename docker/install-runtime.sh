@@ -4,12 +4,15 @@
 # when everything is there (so CI can run it outside Docker).
 #   docker/install-runtime.sh          install what is missing
 #   docker/install-runtime.sh --list   print the packages, one a line
-# curl is for the image's HEALTHCHECK (docker/healthcheck.sh): libcurl4 is here anyway for
-# the daemon, so the curl package adds only its small executable.
+# libcurl4 and libmosquitto1 are not linked: the daemon loads them when the configuration
+# needs HTTP(S) or MQTT (docs/storage.md, "Memory"), so they are listed here although ldd
+# does not show them; OpenSSL (libssl3) comes with them. curl is for the image's HEALTHCHECK
+# (docker/healthcheck.sh): libcurl4 is here anyway, so the curl package adds only its small
+# executable.
 set -euo pipefail
 
 packages=(
-  libuv1 libmicrohttpd12 libcurl4 libcjson1 libsqlite3-0 libmosquitto1 libcrypt1 libssl3
+  libuv1 libmicrohttpd12 libcurl4 libcjson1 libsqlite3-0 libmosquitto1 libcrypt1
   ca-certificates tzdata curl
 )
 

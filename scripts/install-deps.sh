@@ -5,10 +5,13 @@
 #   scripts/install-deps.sh --test   also what the test suite needs
 set -euo pipefail
 
+# libcurl and libmosquitto are loaded at run time, not linked (src/net/curl_lib.c,
+# mosquitto_lib.c): the build uses their headers (and the tests link libcurl). No libssl-dev:
+# the token digests are our own SHA-256.
 build_packages=(
   build-essential cmake pkg-config git ca-certificates tzdata
   libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev libmosquitto-dev
-  libcrypt-dev libssl-dev
+  libcrypt-dev
 )
 # The browser tests (tests/browser/) drive Debian's Chromium (/usr/bin/chromium) with
 # playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.

@@ -7,8 +7,27 @@
 #include "balkon/version.h"
 
 #include <getopt.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
+
+/* glibc's malloc for a daemon that should stay within 10 MB (docs/storage.md, "Memory").
+ * Answers of the API are built in buffers of up to a few hundred KB and freed at once; by
+ * default glibc raises its mmap threshold to the largest such buffer freed so far, after
+ * which they come from the heap and the heap keeps their pages. A fixed threshold keeps
+ * big buffers in mmap (returned on free) and a fixed trim threshold returns the heap's
+ * free top. Threads (libuv's pool runs SQLite reads) share two arenas instead of one per
+ * thread (up to 8 per core, each with its own free pages). */
+#define MALLOC_MMAP_THRESHOLD_BYTES (64 * 1024)
+#define MALLOC_TRIM_THRESHOLD_BYTES (128 * 1024)
+#define MALLOC_ARENAS 2
+
+static void tune_malloc(void)
+{
+    mallopt(M_MMAP_THRESHOLD, MALLOC_MMAP_THRESHOLD_BYTES);
+    mallopt(M_TRIM_THRESHOLD, MALLOC_TRIM_THRESHOLD_BYTES);
+    mallopt(M_ARENA_MAX, MALLOC_ARENAS);
+}
 
 static void usage(FILE *out)
 {
@@ -100,5 +119,6 @@ int main(int argc, char **argv)
         printf("%s: configuration is valid\n", options.config_path);
         return 0;
     }
+    tune_malloc();
     return balkon_daemon_run(&options);
 }

@@ -3,10 +3,14 @@
  * Every transfer has a connect timeout and an overall timeout (libcurl has no overall
  * timeout by default and waits 300 s to connect), and a bound on the response size, so a
  * slow or hostile server can neither stall a module nor exhaust memory. Completion is
- * reported through a callback on the loop thread. */
+ * reported through a callback on the loop thread.
+ *
+ * libcurl is loaded with the first transfer of the process, not at start (src/net/curl_lib.h
+ * says why); when it cannot be loaded, transfers fail with the reason in result.error. */
 #ifndef BALKON_HTTP_CLIENT_H
 #define BALKON_HTTP_CLIENT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -22,14 +26,14 @@ enum balkon_http_auth {
 };
 
 struct balkon_http_request {
-    const char *method;     /* "GET" (default when NULL) or "POST" */
+    const char *method; /* "GET" (default when NULL) or "POST" */
     const char *url;
     const char *headers[BALKON_HTTP_MAX_HEADERS]; /* "Name: value", NULL-terminated */
-    const char *body;       /* POST body or NULL; copied */
+    const char *body;                             /* POST body or NULL; copied */
     size_t body_size;
-    long connect_timeout_ms; /* default 5000 */
-    long timeout_ms;         /* default 20000 */
-    size_t max_response_bytes; /* default 4 MiB; larger answers fail */
+    long connect_timeout_ms;    /* default 5000 */
+    long timeout_ms;            /* default 20000 */
+    size_t max_response_bytes;  /* default 4 MiB; larger answers fail */
     enum balkon_http_auth auth; /* with user and password; copied */
     const char *user;
     const char *password;
@@ -42,12 +46,12 @@ struct balkon_http_request {
 };
 
 struct balkon_http_result {
-    long status;          /* HTTP status, 0 when no answer came */
-    int transport_error;  /* 0, or a libcurl error code */
-    char error[256];      /* what went wrong in words, "" on a completed transfer */
-    const char *body;     /* NUL-terminated; valid during the callback only */
+    long status;         /* HTTP status, 0 when no answer came */
+    int transport_error; /* 0, or a libcurl error code */
+    char error[256];     /* what went wrong in words, "" on a completed transfer */
+    const char *body;    /* NUL-terminated; valid during the callback only */
     size_t body_size;
-    long retry_after_s;   /* from a Retry-After header (seconds or HTTP date), -1 if none */
+    long retry_after_s; /* from a Retry-After header (seconds or HTTP date), -1 if none */
     double elapsed_s;
 };
 
@@ -68,5 +72,10 @@ void balkon_http_client_close(struct balkon_http_client *client);
 
 /* Transfers in flight. */
 size_t balkon_http_client_active(const struct balkon_http_client *client);
+
+/* Loads libcurl if no transfer has yet, and describes it in text ("libcurl 7.88.1, TLS
+ * OpenSSL/3.0.15"); *tls tells whether it speaks TLS (https://, smtps://). Returns 0, or
+ * BALKON_E_NOTFOUND with why in text when libcurl cannot be loaded. On the loop thread. */
+int balkon_http_library(char *text, size_t text_size, bool *tls);
 
 #endif

@@ -1,13 +1,12 @@
-/* Random tokens (getrandom), SHA-256 digests (OpenSSL's libcrypto, which libcurl already
- * brings along) and password hashes (libxcrypt's yescrypt). */
+/* Random tokens (getrandom), SHA-256 digests (our own, src/util/sha256.c: the header says
+ * why not libcrypto's) and password hashes (libxcrypt's yescrypt). */
 #include "balkon/secret.h"
 
 #include "balkon/error.h"
+#include "balkon/sha256.h"
 
 #include <crypt.h>
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +46,15 @@ int balkon_secret_token(const char *prefix, char out[BALKON_TOKEN_TEXT_SIZE])
         return BALKON_E_IO;
     memcpy(out, prefix, prefix_len);
     to_hex(bytes, sizeof bytes, out + prefix_len);
-    OPENSSL_cleanse(bytes, sizeof bytes);
+    explicit_bzero(bytes, sizeof bytes);
     return 0;
 }
 
 int balkon_secret_digest(const char *text, char out[BALKON_DIGEST_HEX_SIZE])
 {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (!EVP_Digest(text, strlen(text), digest, &size, EVP_sha256(), NULL) || size != 32)
-        return BALKON_E_NOMEM;
-    to_hex(digest, size, out);
+    unsigned char digest[BALKON_SHA256_SIZE];
+    balkon_sha256(text, strlen(text), digest);
+    to_hex(digest, sizeof digest, out);
     return 0;
 }
 
@@ -66,7 +63,12 @@ bool balkon_secret_equal(const char *a, const char *b)
     size_t len = strlen(a);
     if (len != strlen(b))
         return false;
-    return CRYPTO_memcmp(a, b, len) == 0;
+    /* Every byte is compared whatever the first difference: the time tells no prefix. The
+     * volatile keeps the compiler from turning the loop into an early-exit memcmp. */
+    volatile unsigned char diff = 0;
+    for (size_t i = 0; i < len; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
+    return diff == 0;
 }
 
 const char *balkon_password_problem(const char *password)
@@ -96,7 +98,7 @@ int balkon_password_hash(const char *password, char out[BALKON_PASSWORD_HASH_SIZ
         err = BALKON_E_IO;
     else
         snprintf(out, BALKON_PASSWORD_HASH_SIZE, "%s", hash);
-    OPENSSL_cleanse(data, sizeof *data);
+    explicit_bzero(data, sizeof *data);
     free(data);
     return err;
 }
@@ -110,7 +112,7 @@ bool balkon_password_verify(const char *password, const char *hash)
         return false;
     const char *computed = crypt_rn(password, hash, data, sizeof *data);
     bool ok = computed && computed[0] != '*' && balkon_secret_equal(computed, hash);
-    OPENSSL_cleanse(data, sizeof *data);
+    explicit_bzero(data, sizeof *data);
     free(data);
     return ok;
 }

@@ -408,6 +408,13 @@ static int open_mqtt(struct daemon *d)
     };
     char error[256];
     int rc = balkon_mqtt_new(d->ctx.loop, &settings, &d->ctx.mqtt, error, sizeof error);
+    if (rc == BALKON_E_NOTFOUND) {
+        /* libmosquitto is missing, the configuration is fine: the rest of the site runs,
+         * and what needs MQTT says it is off. */
+        log_error("mqtt", "%s; MQTT stays off until it is installed and the daemon restarted",
+                  error);
+        return 0;
+    }
     if (rc < 0)
         log_error("mqtt", "%s", error);
     return rc;

@@ -4,13 +4,19 @@
  * (CURLMOPT_TIMERFUNCTION); we keep one uv_poll_t per socket and one uv_timer_t, and hand
  * readiness back with curl_multi_socket_action. A poll handle is stopped as soon as libcurl
  * says CURL_POLL_REMOVE and closed before libcurl closes the fd (we get the REMOVE first),
- * so the loop never watches a closed descriptor. */
+ * so the loop never watches a closed descriptor.
+ *
+ * libcurl itself is loaded with a client's first transfer (curl_lib.c), so a site that
+ * fetches nothing never maps it. When it cannot be loaded, every transfer completes (later,
+ * on the loop, as any other failure) with the reason in result.error, so each provider,
+ * device or channel shows why, and everything that needs no HTTP goes on. */
 #include "balkon/http_client.h"
+
+#include "curl_lib.h"
 
 #include "balkon/error.h"
 #include "balkon/log.h"
 
-#include <curl/curl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +35,7 @@ struct transfer {
     struct curl_slist *headers;
     char *request_body;
     size_t request_size;
-    size_t request_sent;    /* SMTP: how much of request_body was uploaded */
+    size_t request_sent; /* SMTP: how much of request_body was uploaded */
     struct curl_slist *rcpt;
     char *body;
     size_t body_size;
@@ -49,45 +55,61 @@ struct socket_ctx {
 
 struct balkon_http_client {
     uv_loop_t *loop;
-    CURLM *multi;
+    CURLM *multi;           /* NULL until the first transfer, and while libcurl cannot be loaded */
+    const char *load_error; /* why libcurl is not loaded, or NULL */
     uv_timer_t timer;
     struct transfer *transfers;
     size_t active;
     bool closing;
 };
 
+/* Set once libcurl is loaded; every libcurl call goes through it. */
+static const struct curl_lib *curl;
+
 static void check_done(struct balkon_http_client *client);
 
 static void finish(struct transfer *t, CURLcode code)
 {
     struct balkon_http_result result = {.retry_after_s = t->retry_after_s};
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &result.status);
-    curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &result.elapsed_s);
+    if (t->easy) {
+        curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &result.status);
+        curl->easy_getinfo(t->easy, CURLINFO_TOTAL_TIME, &result.elapsed_s);
+    }
     if (t->too_large) {
         result.transport_error = CURLE_FILESIZE_EXCEEDED;
         snprintf(result.error, sizeof result.error, "response larger than %zu bytes", t->max_bytes);
     } else if (code != CURLE_OK) {
         result.transport_error = (int)code;
-        snprintf(result.error, sizeof result.error, "%s", t->error[0] ? t->error : curl_easy_strerror(code));
+        snprintf(result.error, sizeof result.error, "%s",
+                 t->error[0] ? t->error : curl->easy_strerror(code));
     }
     result.body = t->body ? t->body : "";
     result.body_size = t->body_size;
     t->cb(&result, t->user);
 }
 
-static void free_transfer(struct transfer *t)
+/* Takes t out of its client's list, so that a balkon_http_client_close from t's own
+ * callback does not cancel it a second time. Harmless when t is in no list. */
+static void unlink_transfer(struct transfer *t)
 {
-    struct balkon_http_client *client = t->client;
-    for (struct transfer **p = &client->transfers; *p; p = &(*p)->next) {
+    for (struct transfer **p = &t->client->transfers; *p; p = &(*p)->next) {
         if (*p == t) {
             *p = t->next;
             break;
         }
     }
-    curl_multi_remove_handle(client->multi, t->easy);
-    curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
-    curl_slist_free_all(t->rcpt);
+}
+
+static void free_transfer(struct transfer *t)
+{
+    struct balkon_http_client *client = t->client;
+    unlink_transfer(t);
+    if (t->easy) {
+        curl->multi_remove_handle(client->multi, t->easy);
+        curl->easy_cleanup(t->easy);
+        curl->slist_free_all(t->headers);
+        curl->slist_free_all(t->rcpt);
+    }
     free(t->request_body);
     free(t->body);
     free(t);
@@ -98,14 +120,17 @@ static void check_done(struct balkon_http_client *client)
 {
     CURLMsg *msg;
     int pending;
-    while ((msg = curl_multi_info_read(client->multi, &pending))) {
+    while ((msg = curl->multi_info_read(client->multi, &pending))) {
         if (msg->msg != CURLMSG_DONE)
             continue;
         struct transfer *t;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         CURLcode code = msg->data.result;
+        unlink_transfer(t);
         finish(t, code);
         free_transfer(t);
+        if (client->closing) /* closed from the callback: the others are cancelled */
+            break;
     }
 }
 
@@ -121,15 +146,37 @@ static void poll_cb(uv_poll_t *poll, int status, int events)
     if (events & UV_WRITABLE)
         flags |= CURL_CSELECT_OUT;
     int running;
-    curl_multi_socket_action(client->multi, sock->fd, flags, &running);
+    curl->multi_socket_action(client->multi, sock->fd, flags, &running);
     check_done(client);
+}
+
+/* Without libcurl every transfer fails: this completes the ones queued so far, oldest
+ * first. Those a callback queues meanwhile wait for the next run of the timer, so a caller
+ * that retries at once cannot keep the loop here. */
+static void fail_unloaded(struct balkon_http_client *client)
+{
+    for (size_t n = client->active; n > 0 && client->transfers && !client->closing; n--) {
+        struct transfer *t = client->transfers;
+        while (t->next)
+            t = t->next;
+        unlink_transfer(t);
+        struct balkon_http_result result = {
+            .transport_error = CURLE_FAILED_INIT, .retry_after_s = -1, .body = ""};
+        snprintf(result.error, sizeof result.error, "%s", client->load_error);
+        t->cb(&result, t->user);
+        free_transfer(t);
+    }
 }
 
 static void timer_cb(uv_timer_t *timer)
 {
     struct balkon_http_client *client = timer->data;
+    if (!client->multi) {
+        fail_unloaded(client);
+        return;
+    }
     int running;
-    curl_multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    curl->multi_socket_action(client->multi, CURL_SOCKET_TIMEOUT, 0, &running);
     check_done(client);
 }
 
@@ -143,7 +190,10 @@ static int start_timeout_cb(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-static void close_socket_cb(uv_handle_t *handle) { free(handle->data); }
+static void close_socket_cb(uv_handle_t *handle)
+{
+    free(handle->data);
+}
 
 static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void *socketp)
 {
@@ -152,7 +202,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
     if (action == CURL_POLL_REMOVE) {
         if (sock) {
             uv_poll_stop(&sock->poll);
-            curl_multi_assign(client->multi, fd, NULL);
+            curl->multi_assign(client->multi, fd, NULL);
             uv_close((uv_handle_t *)&sock->poll, close_socket_cb);
         }
         return 0;
@@ -168,7 +218,7 @@ static int socket_cb(CURL *easy, curl_socket_t fd, int action, void *userp, void
             return -1;
         }
         sock->poll.data = sock;
-        curl_multi_assign(client->multi, fd, sock);
+        curl->multi_assign(client->multi, fd, sock);
     }
     int events = 0;
     if (action == CURL_POLL_IN || action == CURL_POLL_INOUT)
@@ -206,7 +256,7 @@ static long parse_retry_after(const char *value)
     long seconds = strtol(value, &end, 10);
     if (end != value && (*end == '\0' || *end == '\r' || *end == '\n'))
         return seconds < 0 ? 0 : seconds;
-    time_t when = curl_getdate(value, NULL);
+    time_t when = curl->getdate(value, NULL);
     if (when < 0)
         return -1;
     long delta = (long)(when - time(NULL));
@@ -244,28 +294,31 @@ static size_t read_cb(char *buffer, size_t size, size_t nitems, void *user)
 
 int balkon_http_client_new(uv_loop_t *loop, struct balkon_http_client **out)
 {
-    static bool curl_ready;
-    if (!curl_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-            return BALKON_E_IO;
-        curl_ready = true;
-    }
     struct balkon_http_client *client = calloc(1, sizeof *client);
     if (!client)
         return BALKON_E_NOMEM;
     client->loop = loop;
-    client->multi = curl_multi_init();
-    if (!client->multi) {
-        free(client);
-        return BALKON_E_NOMEM;
-    }
-    curl_multi_setopt(client->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
-    curl_multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);
-    curl_multi_setopt(client->multi, CURLMOPT_TIMERFUNCTION, start_timeout_cb);
-    curl_multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
     uv_timer_init(loop, &client->timer);
     client->timer.data = client;
     *out = client;
+    return 0;
+}
+
+/* The first transfer loads libcurl (once per process) and makes the client's multi handle.
+ * Returns 0 also when libcurl cannot be loaded: then client->load_error says why and the
+ * transfers fail through their callbacks. */
+static int start_multi(struct balkon_http_client *client)
+{
+    curl = curl_lib_get(&client->load_error);
+    if (!curl)
+        return 0;
+    client->multi = curl->multi_init();
+    if (!client->multi)
+        return BALKON_E_NOMEM;
+    curl->multi_setopt(client->multi, CURLMOPT_SOCKETFUNCTION, socket_cb);
+    curl->multi_setopt(client->multi, CURLMOPT_SOCKETDATA, client);
+    curl->multi_setopt(client->multi, CURLMOPT_TIMERFUNCTION, start_timeout_cb);
+    curl->multi_setopt(client->multi, CURLMOPT_TIMERDATA, client);
     return 0;
 }
 
@@ -274,6 +327,11 @@ int balkon_http_fetch(struct balkon_http_client *client, const struct balkon_htt
 {
     if (!client || client->closing || !request || !request->url || !cb)
         return BALKON_E_INVAL;
+    if (!client->multi && !client->load_error) {
+        int rc = start_multi(client);
+        if (rc < 0)
+            return rc;
+    }
     struct transfer *t = calloc(1, sizeof *t);
     if (!t)
         return BALKON_E_NOMEM;
@@ -281,38 +339,49 @@ int balkon_http_fetch(struct balkon_http_client *client, const struct balkon_htt
     t->cb = cb;
     t->user = user;
     t->retry_after_s = -1;
-    t->max_bytes = request->max_response_bytes ? request->max_response_bytes : DEFAULT_MAX_RESPONSE_BYTES;
-    t->easy = curl_easy_init();
+    t->max_bytes =
+        request->max_response_bytes ? request->max_response_bytes : DEFAULT_MAX_RESPONSE_BYTES;
+    if (!client->multi) {
+        /* No libcurl: fails in the timer's callback, since cb must not run before we return. */
+        t->next = client->transfers;
+        client->transfers = t;
+        client->active++;
+        uv_timer_start(&client->timer, timer_cb, 0, 0);
+        return 0;
+    }
+    t->easy = curl->easy_init();
     if (!t->easy) {
         free(t);
         return BALKON_E_NOMEM;
     }
     CURL *e = t->easy;
-    curl_easy_setopt(e, CURLOPT_URL, request->url);
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     request->connect_timeout_ms > 0 ? request->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, request->timeout_ms > 0 ? request->timeout_ms : DEFAULT_TIMEOUT_MS);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "BalkonSolar/0.1 (+https://github.com/balkonsolar)");
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl->easy_setopt(e, CURLOPT_URL, request->url);
+    curl->easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl->easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+    curl->easy_setopt(e, CURLOPT_WRITEDATA, t);
+    curl->easy_setopt(e, CURLOPT_HEADERFUNCTION, header_cb);
+    curl->easy_setopt(e, CURLOPT_HEADERDATA, t);
+    curl->easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
+    curl->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                      request->connect_timeout_ms > 0 ? request->connect_timeout_ms
+                                                      : DEFAULT_CONNECT_TIMEOUT_MS);
+    curl->easy_setopt(e, CURLOPT_TIMEOUT_MS,
+                      request->timeout_ms > 0 ? request->timeout_ms : DEFAULT_TIMEOUT_MS);
+    curl->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+    curl->easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+    curl->easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+    curl->easy_setopt(e, CURLOPT_USERAGENT, "BalkonSolar/0.1 (+https://github.com/balkonsolar)");
+    curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     for (size_t i = 0; i < BALKON_HTTP_MAX_HEADERS && request->headers[i]; i++)
-        t->headers = curl_slist_append(t->headers, request->headers[i]);
+        t->headers = curl->slist_append(t->headers, request->headers[i]);
     if (t->headers)
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+        curl->easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
     if (request->body) {
         t->request_body = malloc(request->body_size + 1);
         if (!t->request_body) {
-            curl_easy_cleanup(e);
-            curl_slist_free_all(t->headers);
+            curl->easy_cleanup(e);
+            curl->slist_free_all(t->headers);
             free(t);
             return BALKON_E_NOMEM;
         }
@@ -320,34 +389,35 @@ int balkon_http_fetch(struct balkon_http_client *client, const struct balkon_htt
         t->request_body[request->body_size] = '\0';
         t->request_size = request->body_size;
         if (!request->mail_from) {
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request_body);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)request->body_size);
+            curl->easy_setopt(e, CURLOPT_POSTFIELDS, t->request_body);
+            curl->easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)request->body_size);
         }
     }
     if (request->mail_from) {
-        t->rcpt = curl_slist_append(NULL, request->mail_rcpt ? request->mail_rcpt : "");
-        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
-        curl_easy_setopt(e, CURLOPT_MAIL_FROM, request->mail_from);
-        curl_easy_setopt(e, CURLOPT_MAIL_RCPT, t->rcpt);
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
-        curl_easy_setopt(e, CURLOPT_READDATA, t);
-        curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        t->rcpt = curl->slist_append(NULL, request->mail_rcpt ? request->mail_rcpt : "");
+        curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+        curl->easy_setopt(e, CURLOPT_MAIL_FROM, request->mail_from);
+        curl->easy_setopt(e, CURLOPT_MAIL_RCPT, t->rcpt);
+        curl->easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
+        curl->easy_setopt(e, CURLOPT_READDATA, t);
+        curl->easy_setopt(e, CURLOPT_UPLOAD, 1L);
         if (request->user && request->user[0]) {
-            curl_easy_setopt(e, CURLOPT_USERNAME, request->user);
-            curl_easy_setopt(e, CURLOPT_PASSWORD, request->password ? request->password : "");
+            curl->easy_setopt(e, CURLOPT_USERNAME, request->user);
+            curl->easy_setopt(e, CURLOPT_PASSWORD, request->password ? request->password : "");
         }
     } else if (request->method && strcmp(request->method, "GET") != 0)
-        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, request->method);
+        curl->easy_setopt(e, CURLOPT_CUSTOMREQUEST, request->method);
     if (request->auth != BALKON_HTTP_AUTH_NONE && !request->mail_from) {
-        curl_easy_setopt(e, CURLOPT_HTTPAUTH,
-                         request->auth == BALKON_HTTP_AUTH_DIGEST ? CURLAUTH_DIGEST : CURLAUTH_BASIC);
-        curl_easy_setopt(e, CURLOPT_USERNAME, request->user ? request->user : "");
-        curl_easy_setopt(e, CURLOPT_PASSWORD, request->password ? request->password : "");
+        curl->easy_setopt(e, CURLOPT_HTTPAUTH,
+                          request->auth == BALKON_HTTP_AUTH_DIGEST ? CURLAUTH_DIGEST
+                                                                   : CURLAUTH_BASIC);
+        curl->easy_setopt(e, CURLOPT_USERNAME, request->user ? request->user : "");
+        curl->easy_setopt(e, CURLOPT_PASSWORD, request->password ? request->password : "");
     }
     t->next = client->transfers;
     client->transfers = t;
     client->active++;
-    if (curl_multi_add_handle(client->multi, e) != CURLM_OK) {
+    if (curl->multi_add_handle(client->multi, e) != CURLM_OK) {
         t->cb = NULL;
         free_transfer(t);
         return BALKON_E_IO;
@@ -360,10 +430,27 @@ size_t balkon_http_client_active(const struct balkon_http_client *client)
     return client ? client->active : 0;
 }
 
+int balkon_http_library(char *text, size_t text_size, bool *tls)
+{
+    const char *error;
+    const struct curl_lib *lib = curl_lib_get(&error);
+    *tls = false;
+    if (!lib) {
+        snprintf(text, text_size, "%s", error);
+        return BALKON_E_NOTFOUND;
+    }
+    const curl_version_info_data *info = lib->version_info(CURLVERSION_NOW);
+    *tls = (info->features & CURL_VERSION_SSL) != 0;
+    snprintf(text, text_size, "libcurl %s, TLS %s", info->version,
+             info->ssl_version ? info->ssl_version : "none");
+    return 0;
+}
+
 static void client_closed_cb(uv_handle_t *handle)
 {
     struct balkon_http_client *client = handle->data;
-    curl_multi_cleanup(client->multi);
+    if (client->multi)
+        curl->multi_cleanup(client->multi);
     free(client);
 }
 
@@ -374,8 +461,8 @@ void balkon_http_client_close(struct balkon_http_client *client)
     client->closing = true;
     while (client->transfers) {
         struct transfer *t = client->transfers;
-        struct balkon_http_result result = {.transport_error = CURLE_ABORTED_BY_CALLBACK,
-                                            .retry_after_s = -1, .body = ""};
+        struct balkon_http_result result = {
+            .transport_error = CURLE_ABORTED_BY_CALLBACK, .retry_after_s = -1, .body = ""};
         snprintf(result.error, sizeof result.error, "cancelled");
         t->cb(&result, t->user);
         /* Removing the easy handle makes libcurl report CURL_POLL_REMOVE for its sockets,

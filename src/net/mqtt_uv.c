@@ -12,15 +12,19 @@
  * give up on it ourselves), before every reconnect and disconnect (which close the old
  * socket), and whenever mosquitto_socket() is no longer the descriptor it watches. Where
  * libmosquitto closed the socket first, the kernel has already dropped it from epoll,
- * and nothing can have reused the number in between, so the late stop is harmless. */
+ * and nothing can have reused the number in between, so the late stop is harmless.
+ *
+ * libmosquitto itself is loaded when the first client is made (mosquitto_lib.c), so a site
+ * without MQTT never maps it, nor the OpenSSL it links. */
 #include "balkon/mqtt.h"
 
 #include "balkon/error.h"
 #include "balkon/log.h"
 
+#include "mosquitto_lib.h"
+
 #include <errno.h>
 #include <limits.h>
-#include <mosquitto.h>
 #include <netdb.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -76,14 +80,21 @@ struct balkon_mqtt {
     struct conn_cb *conn_cbs;
     int dispatching; /* depth of on_message: subs are unlinked only at 0 */
     bool closing;
-    char refusal[128];      /* the broker's CONNACK reason until on_disconnect reports it */
+    char refusal[128];       /* the broker's CONNACK reason until on_disconnect reports it */
     char logged_reason[128]; /* the failure last logged as a warning: repeats go to debug */
     char status[512];
 };
 
+/* libmosquitto, loaded by the first balkon_mqtt_new (mosquitto_lib.c): every call into it
+ * goes through this table. Set before any client exists, so never NULL where it is used. */
+static const struct mosquitto_lib *libmosq;
+
 static void retry_cb(uv_timer_t *timer);
 
-static void poll_closed_cb(uv_handle_t *handle) { free(handle); }
+static void poll_closed_cb(uv_handle_t *handle)
+{
+    free(handle);
+}
 
 static void poll_detach(struct balkon_mqtt *m)
 {
@@ -115,7 +126,7 @@ static const char *reason_text(const struct balkon_mqtt *m, int rc, int errno_va
         snprintf(buf, size, "%s", m->refusal[0] ? m->refusal : "refused by the broker");
         break;
     default:
-        snprintf(buf, size, "%s", mosquitto_strerror(rc));
+        snprintf(buf, size, "%s", libmosq->strerror(rc));
         break;
     }
     size_t len = strlen(buf); /* libmosquitto's texts end in '.', ours continue after them */
@@ -158,7 +169,7 @@ static void poll_sync(struct balkon_mqtt *m)
 {
     if (m->closing)
         return;
-    int fd = mosquitto_socket(m->mosq);
+    int fd = libmosq->socket(m->mosq);
     if (m->poll && (m->poll_fd != fd || m->state == ST_WAITING))
         poll_detach(m);
     if (fd < 0 || m->state == ST_WAITING)
@@ -176,7 +187,7 @@ static void poll_sync(struct balkon_mqtt *m)
         m->poll_fd = fd;
         m->poll_events = 0;
     }
-    int events = UV_READABLE | (mosquitto_want_write(m->mosq) ? UV_WRITABLE : 0);
+    int events = UV_READABLE | (libmosq->want_write(m->mosq) ? UV_WRITABLE : 0);
     if (events != m->poll_events && uv_poll_start(m->poll, events, poll_cb) == 0)
         m->poll_events = events;
 }
@@ -212,18 +223,18 @@ static void poll_cb(uv_poll_t *handle, int status, int events)
     }
     int rc = MOSQ_ERR_SUCCESS;
     if (events & UV_READABLE)
-        rc = mosquitto_loop_read(m->mosq, 1);
+        rc = libmosq->loop_read(m->mosq, 1);
     /* Message callbacks may have closed the client, or the read may have ended the
      * connection; then the write has nothing to do. */
     if (rc == MOSQ_ERR_SUCCESS && !m->closing && handle == m->poll && (events & UV_WRITABLE))
-        rc = mosquitto_loop_write(m->mosq, 1);
+        rc = libmosq->loop_write(m->mosq, 1);
     after_call(m, rc);
 }
 
 static void subscribe_at_broker(struct balkon_mqtt *m, const char *filter)
 {
     if (m->state == ST_CONNECTED)
-        mosquitto_subscribe(m->mosq, NULL, filter, SUBSCRIBE_QOS);
+        libmosq->subscribe(m->mosq, NULL, filter, SUBSCRIBE_QOS);
 }
 
 /* Whether a live subscription other than except uses filter. */
@@ -243,7 +254,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     if (m->closing)
         return;
     if (rc != 0) { /* libmosquitto reports the disconnect next; keep the reason for it */
-        snprintf(m->refusal, sizeof m->refusal, "%s", mosquitto_connack_string(rc));
+        snprintf(m->refusal, sizeof m->refusal, "%s", libmosq->connack_string(rc));
         return;
     }
     m->state = ST_CONNECTED;
@@ -313,8 +324,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     m->dispatching++;
     for (struct sub *s = m->subs; s && !m->closing; s = s->next) {
         bool match = false;
-        if (s->cb && mosquitto_topic_matches_sub(s->filter, msg->topic, &match) == MOSQ_ERR_SUCCESS &&
-            match)
+        if (s->cb &&
+            libmosq->topic_matches_sub(s->filter, msg->topic, &match) == MOSQ_ERR_SUCCESS && match)
             s->cb(msg->topic, msg->payload ? msg->payload : "", (size_t)msg->payloadlen, s->user);
         if (s == last)
             break;
@@ -333,7 +344,7 @@ static void retry_cb(uv_timer_t *timer)
     m->refusal[0] = '\0';
     /* Non-blocking: the TCP connect completes, and CONNECT is sent, when the socket
      * becomes writable. Only resolving a host name blocks. */
-    int rc = mosquitto_connect_async(m->mosq, m->host, m->port, m->keepalive_s);
+    int rc = libmosq->connect_async(m->mosq, m->host, m->port, m->keepalive_s);
     after_call(m, rc == MOSQ_ERR_CONN_PENDING ? MOSQ_ERR_SUCCESS : rc);
 }
 
@@ -345,7 +356,7 @@ static void tick_cb(uv_timer_t *timer)
         snprintf(reason, sizeof reason, "no answer within %u s", CONNECT_TIMEOUT_S);
         connection_failed(m, reason);
     } else if (m->state == ST_CONNECTED) {
-        after_call(m, mosquitto_loop_misc(m->mosq));
+        after_call(m, libmosq->loop_misc(m->mosq));
     }
 }
 
@@ -365,7 +376,6 @@ static int fail_new(int rc, char *error, size_t size, const char *fmt, ...)
 int balkon_mqtt_new(uv_loop_t *loop, const struct balkon_mqtt_settings *settings,
                     struct balkon_mqtt **out, char *error, size_t error_size)
 {
-    static bool lib_ready;
     const struct balkon_mqtt_settings *s = settings;
     if (!loop || !s || !out)
         return fail_new(BALKON_E_INVAL, error, error_size, "no settings");
@@ -378,6 +388,10 @@ int balkon_mqtt_new(uv_loop_t *loop, const struct balkon_mqtt_settings *settings
     if (keepalive_s < 5 || keepalive_s > 65535) /* libmosquitto refuses less than 5 s */
         return fail_new(BALKON_E_RANGE, error, error_size, "keepalive_s must be 5..65535, got %d",
                         keepalive_s);
+    const char *load_error;
+    libmosq = mosquitto_lib_get(&load_error);
+    if (!libmosq)
+        return fail_new(BALKON_E_NOTFOUND, error, error_size, "%s", load_error);
     struct balkon_mqtt *m = calloc(1, sizeof *m);
     if (!m)
         return fail_new(BALKON_E_NOMEM, error, error_size, "out of memory");
@@ -386,33 +400,31 @@ int balkon_mqtt_new(uv_loop_t *loop, const struct balkon_mqtt_settings *settings
         return fail_new(BALKON_E_INVAL, error, error_size, "host is longer than %zu characters",
                         sizeof m->host - 1);
     }
-    if (!lib_ready) {
-        mosquitto_lib_init();
-        lib_ready = true;
-    }
-    const char *client_id = s->client_id && s->client_id[0] ? s->client_id : BALKON_MQTT_DEFAULT_CLIENT_ID;
-    m->mosq = mosquitto_new(client_id, true, m);
+    const char *client_id =
+        s->client_id && s->client_id[0] ? s->client_id : BALKON_MQTT_DEFAULT_CLIENT_ID;
+    m->mosq = libmosq->new (client_id, true, m);
     if (!m->mosq || (s->user && s->user[0] &&
-                     mosquitto_username_pw_set(m->mosq, s->user, s->password) != MOSQ_ERR_SUCCESS)) {
-        mosquitto_destroy(m->mosq);
+                     libmosq->username_pw_set(m->mosq, s->user, s->password) != MOSQ_ERR_SUCCESS)) {
+        libmosq->destroy(m->mosq);
         free(m);
         return fail_new(BALKON_E_NOMEM, error, error_size, "cannot create the libmosquitto client");
     }
     if (s->will_topic && s->will_topic[0]) {
         size_t will_len = s->will_payload ? strlen(s->will_payload) : 0;
-        int rc = mosquitto_pub_topic_check(s->will_topic) == MOSQ_ERR_SUCCESS
-                     ? mosquitto_will_set(m->mosq, s->will_topic, (int)will_len, s->will_payload, 1, s->will_retain)
+        int rc = libmosq->pub_topic_check(s->will_topic) == MOSQ_ERR_SUCCESS
+                     ? libmosq->will_set(m->mosq, s->will_topic, (int)will_len, s->will_payload, 1,
+                                         s->will_retain)
                      : MOSQ_ERR_INVAL;
         if (rc != MOSQ_ERR_SUCCESS) {
-            mosquitto_destroy(m->mosq);
+            libmosq->destroy(m->mosq);
             free(m);
-            return fail_new(BALKON_E_INVAL, error, error_size, "will topic \"%.64s\" is not a valid topic",
-                            s->will_topic);
+            return fail_new(BALKON_E_INVAL, error, error_size,
+                            "will topic \"%.64s\" is not a valid topic", s->will_topic);
         }
     }
-    mosquitto_connect_callback_set(m->mosq, on_connect);
-    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
-    mosquitto_message_callback_set(m->mosq, on_message);
+    libmosq->connect_callback_set(m->mosq, on_connect);
+    libmosq->disconnect_callback_set(m->mosq, on_disconnect);
+    libmosq->message_callback_set(m->mosq, on_message);
     m->loop = loop;
     m->port = port;
     m->keepalive_s = keepalive_s;
@@ -430,12 +442,12 @@ int balkon_mqtt_new(uv_loop_t *loop, const struct balkon_mqtt_settings *settings
     return 0;
 }
 
-int balkon_mqtt_subscribe(struct balkon_mqtt *m, const char *topic_filter, balkon_mqtt_message_cb cb,
-                          void *user)
+int balkon_mqtt_subscribe(struct balkon_mqtt *m, const char *topic_filter,
+                          balkon_mqtt_message_cb cb, void *user)
 {
     /* libmosquitto's check lets "" through; MQTT wants at least one character. */
     if (!m || m->closing || !topic_filter || !topic_filter[0] || !cb ||
-        mosquitto_sub_topic_check(topic_filter) != MOSQ_ERR_SUCCESS)
+        libmosq->sub_topic_check(topic_filter) != MOSQ_ERR_SUCCESS)
         return BALKON_E_INVAL;
     size_t len = strlen(topic_filter);
     struct sub *s = calloc(1, sizeof *s + len + 1);
@@ -484,7 +496,7 @@ void balkon_mqtt_unsubscribe_all(struct balkon_mqtt *m, void *user)
             continue;
         s->cb = NULL;
         if (m->state == ST_CONNECTED && !m->closing && !filter_in_use(m, s->filter, NULL)) {
-            mosquitto_unsubscribe(m->mosq, NULL, s->filter);
+            libmosq->unsubscribe(m->mosq, NULL, s->filter);
             sent = true;
         }
     }
@@ -498,13 +510,13 @@ int balkon_mqtt_publish(struct balkon_mqtt *m, const char *topic, const void *pa
                         int qos, bool retain)
 {
     if (!m || !topic || !topic[0] || qos < 0 || qos > 2 || (len && !payload) ||
-        mosquitto_pub_topic_check(topic) != MOSQ_ERR_SUCCESS)
+        libmosq->pub_topic_check(topic) != MOSQ_ERR_SUCCESS)
         return BALKON_E_INVAL;
     if (len > INT_MAX)
         return BALKON_E_TOOBIG;
     if (m->closing || m->state != ST_CONNECTED)
         return BALKON_E_IO;
-    int rc = mosquitto_publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
+    int rc = libmosq->publish(m->mosq, NULL, topic, (int)len, payload, qos, retain);
     /* A failed write is not the end of the connection yet: the poll sees the socket's
      * state next and reports it once. */
     poll_sync(m);
@@ -541,7 +553,7 @@ static void closed_cb(uv_handle_t *handle)
     struct balkon_mqtt *m = handle->data;
     if (--m->open_handles > 0)
         return;
-    mosquitto_destroy(m->mosq);
+    libmosq->destroy(m->mosq);
     m->dispatching = 0;
     for (struct sub *s = m->subs; s; s = s->next)
         s->cb = NULL;
@@ -557,9 +569,9 @@ void balkon_mqtt_close(struct balkon_mqtt *m)
         return;
     bool was_connected = m->state == ST_CONNECTED;
     m->closing = true;
-    poll_detach(m); /* before the disconnect closes the socket */
+    poll_detach(m);    /* before the disconnect closes the socket */
     if (was_connected) /* sends DISCONNECT now, unless called from one of our callbacks */
-        mosquitto_disconnect(m->mosq);
+        libmosq->disconnect(m->mosq);
     uv_timer_stop(&m->tick);
     uv_timer_stop(&m->retry);
     uv_close((uv_handle_t *)&m->tick, closed_cb);

@@ -29,6 +29,8 @@
 #include <time.h>
 
 #define CHUNK_SLOTS 96
+/* Rows read from the store at once: a week at 15 min, four at 1 h (32 KB of rows). */
+#define WINDOW_SLOTS (7 * 96)
 
 struct measured {
     int64_t ts_ms;
@@ -214,48 +216,73 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
     return 0;
 }
 
-static int process_segment(struct run *r, struct balkon_store *store, int64_t from_ms, int64_t to_ms,
-                           int64_t step_ms)
+/* Reads the measured series and the prices of rows [from_ms, to_ms) at step_ms. */
+static int read_window(struct run *r, struct balkon_store *store, int64_t from_ms, int64_t to_ms,
+                       int64_t step_ms, struct measured *rows, size_t row_count)
+{
+    for (size_t i = 0; i < row_count; i++)
+        rows[i] = (struct measured){.ts_ms = from_ms + (int64_t)i * step_ms,
+                                    .load_w = NAN,
+                                    .pv_w = NAN,
+                                    .grid_w = NAN,
+                                    .soc_pct = NAN};
+    int rc = read_series(store, "home_w", from_ms, to_ms, step_ms, rows, row_count,
+                         offsetof(struct measured, load_w));
+    if (!rc)
+        rc = read_series(store, "pv_w", from_ms, to_ms, step_ms, rows, row_count,
+                         offsetof(struct measured, pv_w));
+    if (!rc)
+        rc = read_series(store, "grid_w", from_ms, to_ms, step_ms, rows, row_count,
+                         offsetof(struct measured, grid_w));
+    if (!rc)
+        rc = read_series(store, "soc_pct", from_ms, to_ms, step_ms, rows, row_count,
+                         offsetof(struct measured, soc_pct));
+    if (!rc)
+        rc = read_prices(store, r->config, from_ms, to_ms, step_ms, rows, row_count,
+                         r->out->currency);
+    return rc;
+}
+
+/* The segment is read WINDOW_SLOTS rows at a time, so its memory is the same for a week or
+ * a year (a year at 15 min read at once took 2 MB); the chunks run across windows exactly
+ * as they would over the whole segment. */
+static int process_segment(struct run *r, struct balkon_store *store, int64_t from_ms,
+                           int64_t to_ms, int64_t step_ms)
 {
     from_ms = balkon_floor_ms(from_ms, step_ms);
     if (to_ms <= from_ms)
         return 0;
-    size_t row_count = (size_t)((to_ms - from_ms + step_ms - 1) / step_ms);
-    struct measured *rows = malloc(row_count * sizeof *rows);
+    struct measured *rows = malloc(WINDOW_SLOTS * sizeof *rows);
     if (!rows)
         return BALKON_E_NOMEM;
-    for (size_t i = 0; i < row_count; i++)
-        rows[i] = (struct measured){.ts_ms = from_ms + (int64_t)i * step_ms, .load_w = NAN, .pv_w = NAN,
-                                    .grid_w = NAN, .soc_pct = NAN};
-    int rc = read_series(store, "home_w", from_ms, to_ms, step_ms, rows, row_count, offsetof(struct measured, load_w));
-    if (!rc)
-        rc = read_series(store, "pv_w", from_ms, to_ms, step_ms, rows, row_count, offsetof(struct measured, pv_w));
-    if (!rc)
-        rc = read_series(store, "grid_w", from_ms, to_ms, step_ms, rows, row_count, offsetof(struct measured, grid_w));
-    if (!rc)
-        rc = read_series(store, "soc_pct", from_ms, to_ms, step_ms, rows, row_count, offsetof(struct measured, soc_pct));
-    if (!rc)
-        rc = read_prices(store, r->config, from_ms, to_ms, step_ms, rows, row_count, r->out->currency);
 
     /* Complete slots go in chunks of consecutive ones; a gap starts a new chunk. */
     struct measured chunk[CHUNK_SLOTS];
     size_t chunk_len = 0;
-    for (size_t i = 0; i < row_count && !rc; i++) {
-        if (!isfinite(rows[i].load_w) || !isfinite(rows[i].pv_w) || !isfinite(rows[i].grid_w)) {
-            r->out->skipped_slots++;
-            if (chunk_len)
+    int rc = 0;
+    const int64_t window_span_ms = WINDOW_SLOTS * step_ms;
+    for (int64_t window_ms = from_ms; window_ms < to_ms && !rc; window_ms += window_span_ms) {
+        int64_t window_end_ms =
+            to_ms - window_ms > window_span_ms ? window_ms + window_span_ms : to_ms;
+        size_t row_count = (size_t)((window_end_ms - window_ms + step_ms - 1) / step_ms);
+        rc = read_window(r, store, window_ms, window_end_ms, step_ms, rows, row_count);
+        for (size_t i = 0; i < row_count && !rc; i++) {
+            if (!isfinite(rows[i].load_w) || !isfinite(rows[i].pv_w) || !isfinite(rows[i].grid_w)) {
+                r->out->skipped_slots++;
+                if (chunk_len)
+                    rc = replay_chunk(r, chunk, chunk_len, (int)(step_ms / 1000));
+                chunk_len = 0;
+                continue;
+            }
+            if (chunk_len == CHUNK_SLOTS) {
                 rc = replay_chunk(r, chunk, chunk_len, (int)(step_ms / 1000));
-            chunk_len = 0;
-            continue;
+                chunk_len = 0;
+            }
+            chunk[chunk_len] = rows[i];
+            chunk[chunk_len].pv_w = fmax(0, rows[i].pv_w);
+            chunk[chunk_len].load_w = fmax(0, rows[i].load_w);
+            chunk_len++;
         }
-        if (chunk_len == CHUNK_SLOTS) {
-            rc = replay_chunk(r, chunk, chunk_len, (int)(step_ms / 1000));
-            chunk_len = 0;
-        }
-        chunk[chunk_len] = rows[i];
-        chunk[chunk_len].pv_w = fmax(0, rows[i].pv_w);
-        chunk[chunk_len].load_w = fmax(0, rows[i].load_w);
-        chunk_len++;
     }
     if (!rc && chunk_len)
         rc = replay_chunk(r, chunk, chunk_len, (int)(step_ms / 1000));

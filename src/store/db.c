@@ -4,8 +4,8 @@
  * Pragmas and why: WAL lets the dashboard read while the loop writes, and with
  * synchronous=NORMAL a commit costs no fsync (a power loss may roll back the last commits
  * but never corrupts, which suits an SD card). journal_size_limit keeps the WAL file from
- * staying large after a big transaction. foreign_keys is per connection, so it is set on
- * every open. */
+ * staying large after a big transaction. foreign_keys and cache_size are per connection, so
+ * they are set on every open (the cache's size: STORE_CACHE_KIB in store_internal.h). */
 #include "store_internal.h"
 
 #include "balkon/error.h"
@@ -24,10 +24,8 @@
 #define STORE_DEFAULT_BUSY_TIMEOUT_MS 2000
 
 static const char *const open_pragmas[] = {
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA temp_store=MEMORY",
-    "PRAGMA journal_size_limit=4194304",
+    "PRAGMA synchronous=NORMAL",         "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
+    "PRAGMA journal_size_limit=4194304", STORE_CACHE_PRAGMA,
 };
 
 int store_err_from_sqlite(int sqlite_rc)
@@ -89,7 +87,8 @@ int store_stmt(struct balkon_store *store, enum store_stmt_id id, const char *sq
     return 0;
 }
 
-int store_prepare(struct balkon_store *store, const char *sql, sqlite3_stmt **st, const char *context)
+int store_prepare(struct balkon_store *store, const char *sql, sqlite3_stmt **st,
+                  const char *context)
 {
     int rc = sqlite3_prepare_v2(store->db, sql, -1, st, NULL);
     return rc == SQLITE_OK ? 0 : store_sqlite_err(store, rc, context);
@@ -275,6 +274,7 @@ int balkon_store_open(const struct balkon_store_options *options, struct balkon_
     if (err)
         goto fail;
 
+    sqlite3_soft_heap_limit64((sqlite3_int64)STORE_HEAP_LIMIT_KIB * 1024);
     /* NOMUTEX: the store belongs to the loop thread, so SQLite's own locking is waste. */
     int rc =
         sqlite3_open_v2(store->path, &store->db,
@@ -336,9 +336,7 @@ int balkon_store_open_reader(const char *path, struct balkon_store **out, char *
         err = store_err_from_sqlite(rc);
     } else {
         sqlite3_busy_timeout(store->db, STORE_DEFAULT_BUSY_TIMEOUT_MS);
-        char sql[64];
-        snprintf(sql, sizeof sql, "PRAGMA cache_size=-%d", STORE_READER_CACHE_KIB);
-        if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) != SQLITE_OK) {
+        if (sqlite3_exec(store->db, STORE_CACHE_PRAGMA, NULL, NULL, NULL) != SQLITE_OK) {
             write_msg(msg, msg_size, "%s: %s", path, sqlite3_errmsg(store->db));
             err = BALKON_E_DB;
         }

@@ -2,9 +2,9 @@
 # The Docker image's scripts, run outside Docker (no engine in CI): docker/build.sh installs
 # the built tree into a temporary prefix (the install-only mode; the build itself is the
 # one ctest already tested), docker/install-runtime.sh's packages cover every library the
-# binary links, docker/entrypoint.sh makes the config on a first start and runs the daemon
-# on a /data stand-in, docker/healthcheck.sh tells a healthy daemon from a gone one, and
-# the compose config is valid. Needs BALKON_SOURCE_DIR and BALKON_BUILD_DIR (set by ctest).
+# binary links or loads, docker/entrypoint.sh makes the config on a first start and runs the
+# daemon on a /data stand-in, docker/healthcheck.sh tells a healthy daemon from a gone one,
+# and the compose config is valid. Needs BALKON_SOURCE_DIR and BALKON_BUILD_DIR (set by ctest).
 set -euo pipefail
 src=${BALKON_SOURCE_DIR:?}
 build=${BALKON_BUILD_DIR:?}
@@ -38,20 +38,29 @@ echo "== docker/install-runtime.sh"
 bash "$src/docker/install-runtime.sh" || fail "install-runtime.sh failed"
 mapfile -t runtime < <(bash "$src/docker/install-runtime.sh" --list)
 # Every library the binary links directly must come from a listed package (libc6 is in
-# every image; the sanitizers' runtimes only in sanitizer builds).
-while read -r lib path; do
+# every image; the sanitizers' runtimes only in sanitizer builds), and so must the two it
+# loads at run time when the configuration needs them (src/net/curl_lib.c and
+# mosquitto_lib.c: dlopen, so neither readelf nor ldd sees them).
+check_package() {
+  local lib=$1 path=$2 package
   [[ -n "$path" && -e "$path" ]] || fail "$lib does not resolve"
   package=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null || dpkg -S "$path" 2>/dev/null) ||
     fail "$lib ($path) belongs to no package"
   package=${package%%:*}
-  case "$package" in libc6 | libasan* | libubsan* | libgcc-s1) continue ;; esac
+  case "$package" in libc6 | libasan* | libubsan* | libgcc-s1) return 0 ;; esac
   printf '%s\n' "${runtime[@]}" | grep -qx "$package" ||
     fail "$lib is in $package, which docker/install-runtime.sh does not install"
   echo "  $lib: $package"
+}
+while read -r lib path; do
+  check_package "$lib" "$path"
 done < <(readelf -d "$prefix/bin/balkonsolard" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' |
          while read -r lib; do
            echo "$lib $(ldd "$prefix/bin/balkonsolard" | awk -v l="$lib" '$1 == l { print $3 }')"
          done)
+for lib in libcurl.so.4 libmosquitto.so.1; do
+  check_package "$lib (dlopen)" "$(/sbin/ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')"
+done
 
 # Starts the entrypoint in the background on DATA, on an ephemeral loopback port, with
 # more environment (NAME=value ...); sets pid and port.

@@ -1,5 +1,6 @@
 /* libcurl multi on libuv against a local fake server: bodies, statuses, Retry-After,
- * timeouts, size limits, POST bodies and headers, refused connections, cancellation. */
+ * timeouts, size limits, POST bodies and headers, refused connections, cancellation, and
+ * that the libcurl loaded at run time speaks TLS. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -7,6 +8,8 @@
 
 #include "balkon/http_client.h"
 #include "fake_http.h"
+
+#include <curl/curl.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,7 +131,10 @@ static void test_post_with_headers(void **state)
     url(u, sizeof u, "/gql");
     const char *body = "{\"query\":\"{ viewer { name } }\"}";
     struct outcome o = fetch(&(struct balkon_http_request){
-        .method = "POST", .url = u, .body = body, .body_size = strlen(body),
+        .method = "POST",
+        .url = u,
+        .body = body,
+        .body_size = strlen(body),
         .headers = {"Authorization: Bearer t0ken", "Content-Type: application/json"}});
     assert_int_equal(o.status, 200);
     char line[256], got_body[256], auth[256];
@@ -141,7 +147,8 @@ static void test_post_with_headers(void **state)
 static void test_refused_connection(void **state)
 {
     /* Port 1 on loopback: nothing listens there. */
-    struct outcome o = fetch(&(struct balkon_http_request){.url = "http://127.0.0.1:1/x", .timeout_ms = 2000});
+    struct outcome o =
+        fetch(&(struct balkon_http_request){.url = "http://127.0.0.1:1/x", .timeout_ms = 2000});
     assert_int_equal(o.status, 0);
     assert_int_not_equal(o.transport_error, 0);
     assert_true(o.error[0] != '\0');
@@ -154,7 +161,8 @@ static void test_parallel_transfers(void **state)
     url(u, sizeof u, "/p");
     struct outcome o[4] = {0};
     for (int i = 0; i < 4; i++)
-        assert_int_equal(balkon_http_fetch(client, &(struct balkon_http_request){.url = u}, done_cb, &o[i]), 0);
+        assert_int_equal(
+            balkon_http_fetch(client, &(struct balkon_http_request){.url = u}, done_cb, &o[i]), 0);
     assert_int_equal(balkon_http_client_active(client), 4);
     uint64_t start = uv_hrtime();
     uv_run(&loop, UV_RUN_DEFAULT);
@@ -171,13 +179,69 @@ static void test_close_cancels_in_flight(void **state)
     char u[256];
     url(u, sizeof u, "/never");
     struct outcome o = {0};
-    assert_int_equal(balkon_http_fetch(client, &(struct balkon_http_request){.url = u}, done_cb, &o), 0);
+    assert_int_equal(
+        balkon_http_fetch(client, &(struct balkon_http_request){.url = u}, done_cb, &o), 0);
     uv_run(&loop, UV_RUN_NOWAIT);
     balkon_http_client_close(client);
     assert_int_equal(o.calls, 1);
     assert_string_equal(o.error, "cancelled");
     client = NULL; /* teardown's close accepts NULL */
-    assert_int_equal(balkon_http_fetch(NULL, &(struct balkon_http_request){.url = u}, done_cb, &o), -2);
+    assert_int_equal(balkon_http_fetch(NULL, &(struct balkon_http_request){.url = u}, done_cb, &o),
+                     -2);
+}
+
+static struct outcome closer_outcome;
+
+static void close_cb(const struct balkon_http_result *r, void *user)
+{
+    done_cb(r, user);
+    balkon_http_client_close(client);
+}
+
+/* A callback that closes the client while another transfer is in flight: that one is
+ * cancelled, and every callback runs once. */
+static void test_close_from_a_callback(void **state)
+{
+    fake_http_route(fake, "/fast", 200, "text/plain", "f", 1, NULL, 0);
+    fake_http_route(fake, "/slow", 200, "text/plain", "s", 1, NULL, 1000);
+    char fast[256], slow[256];
+    url(fast, sizeof fast, "/fast");
+    url(slow, sizeof slow, "/slow");
+    closer_outcome = (struct outcome){0};
+    struct outcome other = {0};
+    assert_int_equal(
+        balkon_http_fetch(client, &(struct balkon_http_request){.url = slow}, done_cb, &other), 0);
+    assert_int_equal(balkon_http_fetch(client, &(struct balkon_http_request){.url = fast}, close_cb,
+                                       &closer_outcome),
+                     0);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(closer_outcome.calls, 1);
+    assert_int_equal(closer_outcome.status, 200);
+    assert_int_equal(other.calls, 1);
+    assert_string_equal(other.error, "cancelled");
+    client = NULL; /* closed; teardown's close accepts NULL */
+}
+
+/* libcurl is loaded on first use (src/net/curl_lib.c): the one it loads must speak TLS, and
+ * an https:// URL must reach a TLS handshake. The fake server speaks plain HTTP, so the
+ * handshake fails, which is the proof that TLS ran (an unsupported scheme fails earlier,
+ * with CURLE_UNSUPPORTED_PROTOCOL). */
+static void test_https_goes_through_tls(void **state)
+{
+    char text[256];
+    bool tls = false;
+    assert_int_equal(balkon_http_library(text, sizeof text, &tls), 0);
+    assert_true(tls);
+    assert_null(strstr(text, "TLS none"));
+    fake_http_route(fake, "/tls", 200, "text/plain", "plain", 5, NULL, 0);
+    char u[256];
+    url(u, sizeof u, "/tls");
+    assert_int_equal(strncmp(u, "http://", 7), 0);
+    char https[260];
+    snprintf(https, sizeof https, "https://%s", u + 7);
+    struct outcome o = fetch(&(struct balkon_http_request){.url = https, .timeout_ms = 5000});
+    assert_int_equal(o.status, 0);
+    assert_int_equal(o.transport_error, CURLE_SSL_CONNECT_ERROR);
 }
 
 int main(void)
@@ -191,6 +255,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_refused_connection, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_transfers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_cancels_in_flight, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_close_from_a_callback, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_https_goes_through_tls, setup, teardown),
     };
     return cmocka_run_group_tests_name("http_client", tests, NULL, NULL);
 }
