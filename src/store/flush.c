@@ -27,6 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define WAL_AUTOCHECKPOINT_PAGES 1000 /* SQLite's default, back on the store's connection */
+
 /* A connection as a write sees it: the store's or a writer's, with its statement cache
  * and the buffer its errors go to (the batch's, never the store's, on a worker). */
 struct conn {
@@ -462,6 +464,10 @@ int balkon_store_writer_open(struct balkon_store *store, int busy_timeout_ms,
     }
     writer->store = store;
     store->writer_attached = true;
+    /* A commit that fills the WAL past 1000 pages runs the checkpoint, which copies the WAL
+     * into the file and, with synchronous=NORMAL, waits for two fsyncs: seconds on a slow
+     * SD card. The writer commits every flush, so it takes them all off the loop. */
+    sqlite3_wal_autocheckpoint(store->db, 0);
     *out = writer;
     return 0;
 }
@@ -476,5 +482,6 @@ void balkon_store_writer_close(struct balkon_store_writer *writer)
         log_error("store", "%s: close the writer: %s", writer->store->path,
                   sqlite3_errmsg(writer->db));
     writer->store->writer_attached = false;
+    sqlite3_wal_autocheckpoint(writer->store->db, WAL_AUTOCHECKPOINT_PAGES);
     free(writer);
 }
