@@ -5,8 +5,8 @@
  * the last commits but never corrupts. The schema is migrated on open by PRAGMA user_version.
  *
  * Time series: raw samples are buffered in memory by balkon_store_append and written in
- * one transaction per balkon_store_flush. Every flush also refreshes the roll-ups
- * (5-minute and 1-hour buckets holding avg/min/max/count) of the buckets it touched, so
+ * one transaction per balkon_store_flush (or per batch, below). Every flush also adds to the
+ * roll-ups (5-minute and 1-hour buckets holding avg/min/max/count) of the buckets it touched, so
  * coarse queries over long ranges never scan raw data. Old raw samples and old 5-minute
  * buckets are deleted by balkon_store_prune according to the retention options; the
  * 1-hour buckets keep a year and more in a few megabytes.
