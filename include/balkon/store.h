@@ -5,15 +5,16 @@
  * the last commits but never corrupts. The schema is migrated on open by PRAGMA user_version.
  *
  * Time series: raw samples are buffered in memory by balkon_store_append and written in
- * one transaction per balkon_store_flush. Every flush also refreshes the roll-ups
- * (5-minute and 1-hour buckets holding avg/min/max/count) of the buckets it touched, so
+ * one transaction per balkon_store_flush (or per batch, below). Every flush also adds to the
+ * roll-ups (5-minute and 1-hour buckets holding avg/min/max/count) of the buckets it touched, so
  * coarse queries over long ranges never scan raw data. Old raw samples and old 5-minute
  * buckets are deleted by balkon_store_prune according to the retention options; the
  * 1-hour buckets keep a year and more in a few megabytes.
  *
- * A store made by balkon_store_open is used from the loop thread only. Work on libuv's
- * thread pool reads through readers instead (balkon_store_readers_*): read-only
- * connections of their own, each used by one job at a time. */
+ * A store made by balkon_store_open is used from the loop thread only, with two exceptions
+ * that have connections of their own: a batch write through a writer (below), and reads
+ * on libuv's thread pool through readers (balkon_store_readers_*), each used by one job at
+ * a time. */
 #ifndef BALKON_STORE_H
 #define BALKON_STORE_H
 
@@ -104,13 +105,56 @@ int balkon_store_series_id(struct balkon_store *store, const char *name, const c
 int balkon_store_append(struct balkon_store *store, int64_t series_id, int64_t ts_ms,
                         double value);
 
-/* Writes all buffered samples in one transaction and refreshes the touched roll-ups.
- * On failure the samples stay buffered (up to max_pending; the oldest are dropped
- * beyond that, and the count of dropped samples grows). */
+/* Writes all buffered samples in one transaction and adds them to the roll-ups, on the
+ * calling thread. On failure the samples stay buffered (up to max_pending; the oldest are
+ * dropped beyond that, and the count of dropped samples grows). BALKON_E_BUSY while a
+ * batch (below) is out. */
 int balkon_store_flush(struct balkon_store *store);
 
+/* Samples buffered and not yet stored, a batch being written included. */
 size_t balkon_store_pending(const struct balkon_store *store);
 uint64_t balkon_store_dropped(const struct balkon_store *store);
+
+/* --- Flushing on another thread (src/store/flush.c) ---------------------------------- */
+
+/* A big flush, or one that fails slowly on a full disk, must not stop the event loop, so
+ * the daemon writes samples on a worker thread in three steps:
+ *   balkon_store_batch_take    (loop thread) copies up to max_samples of the oldest
+ *                              buffered samples into a batch that the caller owns; they
+ *                              stay buffered (and counted in balkon_store_pending);
+ *   balkon_store_batch_write   (one worker thread) writes the batch in one transaction,
+ *                              raw samples and roll-ups, through a writer: a connection of
+ *                              its own, never the store's;
+ *   balkon_store_batch_finish  (loop thread) takes the outcome and frees the batch: on
+ *                              success its samples leave the buffer, on failure they stay.
+ * One batch is out at a time. A batch and a writer are used by one thread at a time and
+ * share nothing with the store, so there is no lock. */
+struct balkon_store_writer;
+struct balkon_store_batch;
+
+/* Opens the writer: a second connection to the store's file with the same settings, whose
+ * writes wait at most busy_timeout_ms for another connection's lock. While it is open,
+ * append never flushes by itself when the buffer is full: the writer's owner flushes.
+ * BALKON_E_INVAL for an in-memory database or an SQLite built without threads. The
+ * caller owns *out and closes it with balkon_store_writer_close (NULL accepted) after the
+ * last batch write returned and before the store is closed. */
+int balkon_store_writer_open(struct balkon_store *store, int busy_timeout_ms,
+                             struct balkon_store_writer **out);
+void balkon_store_writer_close(struct balkon_store_writer *writer);
+
+/* NULL when nothing is buffered, a batch is already out, or memory is short (the samples
+ * then simply stay buffered). */
+struct balkon_store_batch *balkon_store_batch_take(struct balkon_store *store, size_t max_samples);
+/* 0 or a BALKON_E_* code; then balkon_store_batch_errmsg says why. */
+int balkon_store_batch_write(struct balkon_store_writer *writer, struct balkon_store_batch *batch);
+const char *balkon_store_batch_errmsg(const struct balkon_store_batch *batch);
+/* rc is what the write returned. Frees the batch (NULL accepted) and returns rc; on
+ * failure the batch's error message becomes balkon_store_errmsg. */
+int balkon_store_batch_finish(struct balkon_store *store, struct balkon_store_batch *batch, int rc);
+
+/* Changes max_pending (for tests of a long outage: BALKON_TEST_MAX_PENDING, see
+ * docs/faults.md); what is buffered beyond it is dropped oldest first and counted. */
+void balkon_store_set_max_pending(struct balkon_store *store, size_t max_pending);
 
 /* The newest sample timestamp stored for any series, or INT64_MIN if there is none. */
 int64_t balkon_store_last_ts(struct balkon_store *store);

@@ -1,10 +1,23 @@
 /* The recorder module: writes what the bus measures into the store.
  *
- * Samples are buffered by the store and written in one transaction per flush, every
- * storage.flush_interval_s of wall time and on shutdown. Retention runs in small chunks
- * on a timer so the loop is never blocked for long. Devices are registered (first and
- * last seen) at most once a minute each. A failing database is logged when it starts
- * failing and when it recovers, not at every flush; the control loop never waits on it. */
+ * Samples are buffered by the store and written every storage.flush_interval_s of wall
+ * time, on shutdown, and at once when a batch's worth is waiting. The writing runs on
+ * libuv's thread pool through a writer, a database connection of its own (see
+ * include/balkon/store.h): a flush takes a millisecond on a healthy disk, but hundreds of
+ * them for the backlog after an outage, or until the commit fails on a full one, and the
+ * loop carries the control, which must never wait for the disk. One batch of at most
+ * FLUSH_BATCH_SAMPLES is out at a time; a longer backlog goes batch after batch, so a write
+ * through the loop's own connection (the command log, a notification) waits for the lock
+ * one batch's time at most.
+ *
+ * A failed flush keeps its samples buffered (up to the store's max_pending, the oldest
+ * dropped and counted beyond that) and is retried after a backoff of 1 s that doubles up
+ * to 60 s, so a failing disk costs one attempt per backoff. The failure is logged and
+ * published (BUS_EV_STORAGE_STATUS: the storage_failing alert) when it starts, and the
+ * recovery when the backlog is written, not at every attempt.
+ *
+ * Retention runs in small chunks on a timer so the loop is never blocked for long. Devices
+ * are registered (first and last seen) at most once a minute each. */
 #include "balkon/bus.h"
 #include "balkon/config.h"
 #include "balkon/error.h"
@@ -21,6 +34,13 @@
 #define PRUNE_CHUNK_ROWS 20000
 #define DEVICE_UPSERT_PERIOD_MS (60 * BALKON_MS_PER_S)
 #define RECORDER_MAX_DEVICES 48
+/* About 5 ms of writing in Release on the development machine (bench/bench_store). */
+#define FLUSH_BATCH_SAMPLES 4096
+#define BACKOFF_FIRST_MS 1000
+#define BACKOFF_MAX_MS (60 * 1000)
+/* The writer is off the loop, so it may wait for another process's lock (a backup, the
+ * sqlite3 shell) as long as the loop's connection does. */
+#define WRITER_BUSY_TIMEOUT_MS 2000
 
 struct seen_device {
     char id[BALKON_ID_MAX];
@@ -32,47 +52,152 @@ struct recorder {
     struct balkon_ctx *ctx;
     uv_timer_t flush_timer;
     uv_timer_t prune_timer;
+    uv_work_t flush_work;
+    struct balkon_store_writer *writer; /* NULL: flushes run on the loop (in-memory database) */
+    struct balkon_store_batch *batch;   /* owned by the flush job while one is out */
+    int batch_rc;                       /* set by the job on the worker, read after it */
     bool failing;
+    uint64_t backoff_ms;     /* 0 while flushes succeed */
+    uint64_t dropped_before; /* balkon_store_dropped when the failure began */
+    bool stopping;
+    bool append_error_logged;
     struct seen_device devices[RECORDER_MAX_DEVICES];
     size_t device_count;
 };
 
-static void flush(struct recorder *rec)
+static uint64_t flush_interval_ms(const struct recorder *rec)
 {
-    int rc = balkon_store_flush(rec->ctx->store);
-    struct ev_storage_status status = {.ok = rc == 0};
-    if (rc < 0 && !rec->failing) {
-        log_error("recorder", "cannot write measurements: %s; keeping up to the buffer's limit "
-                              "in memory and retrying",
-                  balkon_store_errmsg(rec->ctx->store));
-        rec->failing = true;
-        snprintf(status.error, sizeof status.error, "%s", balkon_store_errmsg(rec->ctx->store));
-        balkon_bus_publish(rec->ctx->bus, BUS_EV_STORAGE_STATUS, &status);
-    } else if (rc == 0 && rec->failing) {
-        status.dropped = balkon_store_dropped(rec->ctx->store);
-        log_notice("recorder", "writing measurements again (%llu samples were dropped meanwhile)",
-                   (unsigned long long)status.dropped);
-        rec->failing = false;
-        balkon_bus_publish(rec->ctx->bus, BUS_EV_STORAGE_STATUS, &status);
+    return (uint64_t)(rec->ctx->config->storage.flush_interval_s * 1000.0);
+}
+
+static void flush_cb(uv_timer_t *timer);
+
+static void start_flush_timer(struct recorder *rec)
+{
+    uint64_t flush_ms = flush_interval_ms(rec);
+    uv_timer_start(&rec->flush_timer, flush_cb, flush_ms, flush_ms);
+}
+
+static void flush_start(struct recorder *rec);
+
+static void flush_failed(struct recorder *rec)
+{
+    struct balkon_store *store = rec->ctx->store;
+    rec->backoff_ms = rec->backoff_ms ? rec->backoff_ms * 2 : BACKOFF_FIRST_MS;
+    if (rec->backoff_ms > BACKOFF_MAX_MS)
+        rec->backoff_ms = BACKOFF_MAX_MS;
+    if (!rec->stopping) /* the next attempt after the backoff, then the usual cadence */
+        uv_timer_start(&rec->flush_timer, flush_cb, rec->backoff_ms, flush_interval_ms(rec));
+    if (rec->failing)
+        return;
+    log_error("recorder",
+              "cannot write measurements: %s; keeping up to the buffer's limit in memory and "
+              "retrying (after 1 s, doubling up to 60 s)",
+              balkon_store_errmsg(store));
+    rec->failing = true;
+    rec->dropped_before = balkon_store_dropped(store);
+    struct ev_storage_status status = {.ok = false};
+    snprintf(status.error, sizeof status.error, "%s", balkon_store_errmsg(store));
+    balkon_bus_publish(rec->ctx->bus, BUS_EV_STORAGE_STATUS, &status);
+}
+
+static void flush_succeeded(struct recorder *rec)
+{
+    struct balkon_store *store = rec->ctx->store;
+    if (rec->backoff_ms) {
+        rec->backoff_ms = 0;
+        if (!rec->stopping)
+            start_flush_timer(rec);
     }
+    /* A backlog goes batch after batch, each its own job; writing works again once it is
+     * written. */
+    bool backlog = rec->writer && balkon_store_pending(store) >= FLUSH_BATCH_SAMPLES;
+    if (backlog)
+        flush_start(rec);
+    if (!rec->failing || backlog)
+        return;
+    struct ev_storage_status status = {
+        .ok = true, .dropped = balkon_store_dropped(store) - rec->dropped_before};
+    log_notice("recorder", "writing measurements again (%llu samples were dropped meanwhile)",
+               (unsigned long long)status.dropped);
+    rec->failing = false;
+    balkon_bus_publish(rec->ctx->bus, BUS_EV_STORAGE_STATUS, &status);
+}
+
+static void flush_done(struct recorder *rec, int rc)
+{
+    if (rc < 0)
+        flush_failed(rec);
+    else
+        flush_succeeded(rec);
+}
+
+/* On a thread of the pool: the batch and the writer are this job's alone until it ends. */
+static void flush_work_cb(uv_work_t *work)
+{
+    struct recorder *rec = work->data;
+    rec->batch_rc = balkon_store_batch_write(rec->writer, rec->batch);
+}
+
+static void flush_after_cb(uv_work_t *work, int status)
+{
+    struct recorder *rec = work->data;
+    struct balkon_store_batch *batch = rec->batch;
+    rec->batch = NULL;
+    /* Jobs are never cancelled, so status is 0; a cancelled one wrote nothing. */
+    int rc = balkon_store_batch_finish(rec->ctx->store, batch,
+                                       status == 0 ? rec->batch_rc : BALKON_E_IO);
+    flush_done(rec, rc);
+}
+
+/* Starts writing the oldest buffered samples, unless a batch is out already. */
+static void flush_start(struct recorder *rec)
+{
+    struct balkon_store *store = rec->ctx->store;
+    if (rec->batch)
+        return;
+    if (!rec->writer) {
+        if (balkon_store_pending(store) > 0)
+            flush_done(rec, balkon_store_flush(store));
+        return;
+    }
+    rec->batch = balkon_store_batch_take(store, FLUSH_BATCH_SAMPLES);
+    if (!rec->batch)
+        return;
+    rec->flush_work.data = rec;
+    if (uv_queue_work(rec->ctx->loop, &rec->flush_work, flush_work_cb, flush_after_cb) < 0) {
+        /* Only invalid arguments make this fail; write here rather than lose the batch. */
+        struct balkon_store_batch *batch = rec->batch;
+        rec->batch = NULL;
+        flush_done(rec, balkon_store_batch_finish(store, batch,
+                                                  balkon_store_batch_write(rec->writer, batch)));
+    }
+}
+
+/* The periodic flush; after a failure the timer's first expiry is the backoff's end. */
+static void flush_cb(uv_timer_t *timer)
+{
+    flush_start(timer->data);
 }
 
 static void on_sample(enum bus_event event, const void *payload, void *user)
 {
     struct recorder *rec = user;
+    struct balkon_store *store = rec->ctx->store;
     const struct ev_sample *sample = payload;
     int64_t series_id;
-    int rc = balkon_store_series_id(rec->ctx->store, sample->series, sample->unit, &series_id);
+    int rc = balkon_store_series_id(store, sample->series, sample->unit, &series_id);
     if (rc == 0)
-        rc = balkon_store_append(rec->ctx->store, series_id, sample->ts_ms, sample->value);
-    if (rc < 0 && !rec->failing) {
-        log_error("recorder", "cannot record %s: %s", sample->series,
-                  balkon_store_errmsg(rec->ctx->store));
-        rec->failing = true;
+        rc = balkon_store_append(store, series_id, sample->ts_ms, sample->value);
+    if (rc < 0 && !rec->append_error_logged) {
+        log_error("recorder", "cannot record %s: %s", sample->series, balkon_store_errmsg(store));
+        rec->append_error_logged = true;
     }
+    /* A batch's worth waiting (a fast simulation) need not wait for the timer; while
+     * failing, the backoff decides. */
+    if (rec->writer && !rec->backoff_ms && balkon_store_pending(store) >= FLUSH_BATCH_SAMPLES)
+        flush_start(rec);
 }
-
-static void flush_cb(uv_timer_t *timer) { flush(timer->data); }
 
 static void roles_text(unsigned roles, char *out, size_t size)
 {
@@ -118,19 +243,19 @@ static void on_device_state(enum bus_event event, const void *payload, void *use
     }
 }
 
-static void start_flush_timer(struct recorder *rec)
-{
-    uint64_t flush_ms = (uint64_t)(rec->ctx->config->storage.flush_interval_s * 1000.0);
-    uv_timer_start(&rec->flush_timer, flush_cb, flush_ms, flush_ms);
-}
-
 static void on_config_changed(enum bus_event event, const void *payload, void *user)
 {
-    start_flush_timer(user);
+    struct recorder *rec = user;
+    if (!rec->backoff_ms) /* a backoff under way keeps its time; recovery restarts the timer */
+        start_flush_timer(rec);
 }
 
-static void on_shutdown(enum bus_event event, const void *payload, void *user) { flush(user); }
-
+/* The last samples go out now; whatever is still buffered when the loop has ended is
+ * written by balkon_store_close. */
+static void on_shutdown(enum bus_event event, const void *payload, void *user)
+{
+    flush_start(user);
+}
 
 static void prune_cb(uv_timer_t *timer)
 {
@@ -180,10 +305,21 @@ static int recorder_start(struct balkon_ctx *ctx, void **state)
     if (!rec)
         return BALKON_E_NOMEM;
     rec->ctx = ctx;
+    /* Test hook (docs/faults.md): a small buffer, so a test can outlast it in seconds. */
+    const char *max_pending = getenv("BALKON_TEST_MAX_PENDING");
+    if (max_pending && max_pending[0]) {
+        balkon_store_set_max_pending(ctx->store, (size_t)strtoull(max_pending, NULL, 10));
+        log_warn("recorder", "test mode: at most %s samples buffered (BALKON_TEST_MAX_PENDING)",
+                 max_pending);
+    }
+    if (balkon_store_writer_open(ctx->store, WRITER_BUSY_TIMEOUT_MS, &rec->writer) < 0)
+        log_notice("recorder", "measurements are written on the event loop: %s",
+                   balkon_store_errmsg(ctx->store));
     for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++) {
         int rc = balkon_bus_subscribe(ctx->bus, subscriptions[i].event, subscriptions[i].cb, rec);
         if (rc < 0) {
             unsubscribe_all(rec);
+            balkon_store_writer_close(rec->writer);
             free(rec);
             return rc;
         }
@@ -198,18 +334,28 @@ static int recorder_start(struct balkon_ctx *ctx, void **state)
     return 0;
 }
 
+/* A batch still out keeps the loop running until it is written: the daemon runs the loop
+ * to the end before it frees the modules, so the writer is idle when it is closed. */
 static void recorder_stop(void *state)
 {
     struct recorder *rec = state;
     unsubscribe_all(rec);
-    flush(rec);
+    rec->stopping = true;
+    flush_start(rec);
     uv_close((uv_handle_t *)&rec->flush_timer, NULL);
     uv_close((uv_handle_t *)&rec->prune_timer, NULL);
+}
+
+static void recorder_free(void *state)
+{
+    struct recorder *rec = state;
+    balkon_store_writer_close(rec->writer);
+    free(rec);
 }
 
 const struct balkon_module balkon_module_recorder = {
     .name = "recorder",
     .start = recorder_start,
     .stop = recorder_stop,
-    .free = free,
+    .free = recorder_free,
 };

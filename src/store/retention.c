@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define META_RAW_PRUNED "raw_pruned_before_ts_ms"
 #define META_5M_PRUNED "rollup_5m_pruned_before_ts_ms"
 #define PRUNE_NOW_MAX_MS INT64_C(253402300799999) /* year 9999 */
 
@@ -50,7 +49,7 @@ int store_meta_load(struct balkon_store *store)
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         const char *key = (const char *)sqlite3_column_text(st, 0);
         int64_t value = sqlite3_column_int64(st, 1);
-        if (key && strcmp(key, META_RAW_PRUNED) == 0)
+        if (key && strcmp(key, STORE_META_RAW_PRUNED) == 0)
             store->raw_pruned_before_ms = value;
         else if (key && strcmp(key, META_5M_PRUNED) == 0)
             store->rollup_5m_pruned_before_ms = value;
@@ -146,7 +145,7 @@ int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_r
     /* The horizons are saved in the same transaction as the first deletions they allow. */
     int err = store_begin(store);
     if (!err && raw_before != store->raw_pruned_before_ms)
-        err = meta_set(store, META_RAW_PRUNED, raw_before);
+        err = meta_set(store, STORE_META_RAW_PRUNED, raw_before);
     if (!err && rollup_5m_before != store->rollup_5m_pruned_before_ms)
         err = meta_set(store, META_5M_PRUNED, rollup_5m_before);
     for (size_t t = 0; !err && t < sizeof prune_tiers / sizeof prune_tiers[0]; t++)

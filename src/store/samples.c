@@ -1,13 +1,10 @@
-/* Writing time series: the series registry with its in-memory name -> id cache, the
- * append buffer, and flush, which writes the buffer in one transaction and refreshes the
- * 5-minute and 1-hour roll-ups of every bucket it touched.
+/* Writing time series, the loop thread's side: the series registry with its in-memory
+ * name -> id cache, the append buffer, and the batches that carry the buffer to flush.c,
+ * which writes them (on this thread for balkon_store_flush, on a worker for the daemon).
  *
- * Roll-ups are recomputed, not incremented: a touched 5-minute bucket is rebuilt from its
- * raw samples and a touched hour from its 5-minute buckets. That makes a flush idempotent
- * and keeps the roll-ups right when samples arrive late or replace earlier ones. It relies
- * on the finer data of a touched bucket being complete, which retention.c guarantees by
- * pruning whole buckets only and flush guarantees by refusing samples older than the
- * raw retention horizon already applied (they are counted as dropped). */
+ * The buffer is a ring of at most max_pending samples. A batch is a copy of its oldest
+ * samples; they stay in the ring until the batch is written, so a failed write leaves the
+ * buffer as it was and nothing has to be merged back. */
 #include "store_internal.h"
 
 #include "balkon/error.h"
@@ -235,6 +232,27 @@ static int pending_grow(struct balkon_store *store)
     return 0;
 }
 
+/* The oldest sample goes; if it belongs to the batch being written it is dropped only
+ * should that batch fail. */
+static void drop_oldest(struct balkon_store *store)
+{
+    store->pending_head = (store->pending_head + 1) % store->pending_cap;
+    store->pending_len--;
+    if (store->inflight_len > 0) {
+        store->inflight_len--;
+        store->inflight_dropped++;
+    } else {
+        store->dropped++;
+    }
+}
+
+void balkon_store_set_max_pending(struct balkon_store *store, size_t max_pending)
+{
+    store->max_pending = max_pending ? max_pending : 1;
+    while (store->pending_len > store->max_pending)
+        drop_oldest(store);
+}
+
 int balkon_store_append(struct balkon_store *store, int64_t series_id, int64_t ts_ms, double value)
 {
     /* A sample the database would reject must not enter the buffer: it would make every
@@ -251,10 +269,8 @@ int balkon_store_append(struct balkon_store *store, int64_t series_id, int64_t t
                                "append: series %lld: timestamp %lld ms is out of range",
                                (long long)series_id, (long long)ts_ms);
 
-    if (store->pending_len == store->max_pending) {
-        store->pending_head = (store->pending_head + 1) % store->pending_cap;
-        store->pending_len--;
-        store->dropped++;
+    if (store->pending_len >= store->max_pending) {
+        drop_oldest(store);
     } else if (store->pending_len == store->pending_cap) {
         int err = pending_grow(store);
         if (err)
@@ -266,9 +282,10 @@ int balkon_store_append(struct balkon_store *store, int64_t series_id, int64_t t
 
     /* A forced flush that failed is not retried per append: each retry could block for
      * the busy timeout. The periodic flush retries, and success re-arms this. The
-     * sample itself is buffered, so append succeeds either way. */
+     * sample itself is buffered, so append succeeds either way. With a writer attached its
+     * owner flushes, off this thread. */
     if (store->pending_len >= store->max_pending && !store->forced_flush_failed &&
-        balkon_store_flush(store) != 0)
+        !store->writer_attached && !store->batch_out && balkon_store_flush(store) != 0)
         store->forced_flush_failed = true;
     return 0;
 }
@@ -283,144 +300,70 @@ uint64_t balkon_store_dropped(const struct balkon_store *store)
     return store->dropped;
 }
 
-/* --- Flush and roll-ups ------------------------------------------------------------- */
+/* --- Batches ------------------------------------------------------------------------ */
 
-static int compare_keys(const void *a, const void *b)
+struct balkon_store_batch *balkon_store_batch_take(struct balkon_store *store, size_t max_samples)
 {
-    const struct store_bucket_key *x = a, *y = b;
-    if (x->series_id != y->series_id)
-        return x->series_id < y->series_id ? -1 : 1;
-    if (x->bucket_ts_ms != y->bucket_ts_ms)
-        return x->bucket_ts_ms < y->bucket_ts_ms ? -1 : 1;
-    return 0;
-}
-
-/* Sorts and deduplicates keys in place; returns the new count. */
-static size_t unique_keys(struct store_bucket_key *keys, size_t n)
-{
-    if (n == 0)
-        return 0;
-    qsort(keys, n, sizeof *keys, compare_keys);
-    size_t out = 1;
-    for (size_t i = 1; i < n; i++)
-        if (compare_keys(&keys[i], &keys[out - 1]) != 0)
-            keys[out++] = keys[i];
-    return out;
-}
-
-static int refresh_buckets(struct balkon_store *store, enum store_stmt_id id, const char *sql,
-                           const struct store_bucket_key *keys, size_t n, const char *context)
-{
-    sqlite3_stmt *st;
-    int err = store_stmt(store, id, sql, &st);
-    for (size_t i = 0; !err && i < n; i++) {
-        sqlite3_bind_int64(st, 1, keys[i].series_id);
-        sqlite3_bind_int64(st, 2, keys[i].bucket_ts_ms);
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            err = store_sqlite_err(store, rc, context);
-        sqlite3_reset(st);
+    if (store->batch_out || store->pending_len == 0 || max_samples == 0)
+        return NULL;
+    size_t n = store->pending_len < max_samples ? store->pending_len : max_samples;
+    struct balkon_store_batch *batch = calloc(1, sizeof *batch);
+    if (batch)
+        batch->samples = malloc(n * sizeof *batch->samples);
+    if (!batch || !batch->samples) {
+        free(batch);
+        return NULL;
     }
-    return err;
+    for (size_t i = 0; i < n; i++)
+        batch->samples[i] = *pending_at(store, i);
+    batch->count = n;
+    store->batch_out = true;
+    store->inflight_len = n;
+    store->inflight_dropped = 0;
+    return batch;
 }
 
-/* A touched bucket always holds the sample just written, so the aggregates are never
- * over an empty set (avg NULL would violate NOT NULL). */
-static const char rollup_5m_sql[] =
-    "INSERT INTO samples_5m(series_id, bucket_ts_ms, avg, min, max, count)"
-    " SELECT ?1, ?2, avg(value), min(value), max(value), count(*) FROM samples_raw"
-    " WHERE series_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?2 + 300000"
-    " ON CONFLICT(series_id, bucket_ts_ms) DO UPDATE SET"
-    " avg = excluded.avg, min = excluded.min, max = excluded.max, count = excluded.count";
-
-static const char rollup_1h_sql[] =
-    "INSERT INTO samples_1h(series_id, bucket_ts_ms, avg, min, max, count)"
-    " SELECT ?1, ?2, sum(avg * count) / sum(count), min(min), max(max), sum(count)"
-    " FROM samples_5m WHERE series_id = ?1 AND bucket_ts_ms >= ?2"
-    " AND bucket_ts_ms < ?2 + 3600000"
-    " ON CONFLICT(series_id, bucket_ts_ms) DO UPDATE SET"
-    " avg = excluded.avg, min = excluded.min, max = excluded.max, count = excluded.count";
-
-/* Writes the raw samples and collects the 5-minute buckets they touch into
- * store->touched; samples behind the pruning horizon are counted in *rejected. */
-static int write_raw(struct balkon_store *store, size_t *n_keys, uint64_t *rejected)
+int balkon_store_batch_finish(struct balkon_store *store, struct balkon_store_batch *batch, int rc)
 {
-    sqlite3_stmt *st;
-    int err = store_stmt(store, STMT_RAW_INSERT,
-                         "INSERT OR REPLACE INTO samples_raw(series_id, ts_ms, value)"
-                         " VALUES (?1, ?2, ?3)",
-                         &st);
-    size_t n = 0;
-    for (size_t i = 0; !err && i < store->pending_len; i++) {
-        const struct store_sample *s = pending_at(store, i);
-        if (s->ts_ms < store->raw_pruned_before_ms) {
-            (*rejected)++;
-            continue;
-        }
-        sqlite3_bind_int64(st, 1, s->series_id);
-        sqlite3_bind_int64(st, 2, s->ts_ms);
-        sqlite3_bind_double(st, 3, s->value);
-        int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE)
-            err = store_sqlite_err(store, rc, "flush: write sample");
-        sqlite3_reset(st);
-        struct store_bucket_key key = {s->series_id, balkon_floor_ms(s->ts_ms, STORE_MS_5M)};
-        /* Samples mostly arrive in order: skip the obvious repeats before sorting. */
-        if (n == 0 || compare_keys(&key, &store->touched[n - 1]) != 0)
-            store->touched[n++] = key;
+    if (!batch)
+        return rc;
+    if (rc == 0) {
+        /* The written samples are the oldest ones still buffered; those the ring dropped
+         * meanwhile were written all the same. */
+        store->pending_head = (store->pending_head + store->inflight_len) % store->pending_cap;
+        store->pending_len -= store->inflight_len;
+        store->dropped += batch->rejected;
+        store->forced_flush_failed = false;
+        store->data_version++;
+    } else {
+        store->dropped += store->inflight_dropped;
+        snprintf(store->errmsg, sizeof store->errmsg, "%s", batch->errmsg);
     }
-    *n_keys = n;
-    return err;
+    if (store->pending_len == 0)
+        store->pending_head = 0;
+    store->inflight_len = 0;
+    store->inflight_dropped = 0;
+    store->batch_out = false;
+    free(batch->samples);
+    free(batch);
+    return rc;
+}
+
+const char *balkon_store_batch_errmsg(const struct balkon_store_batch *batch)
+{
+    return batch->errmsg;
 }
 
 int balkon_store_flush(struct balkon_store *store)
 {
     if (store->pending_len == 0)
         return 0;
-    if (store->touched_cap < store->pending_len) {
-        struct store_bucket_key *keys = realloc(store->touched, store->pending_len * sizeof *keys);
-        if (!keys)
-            return store_set_error(store, BALKON_E_NOMEM, "flush: out of memory");
-        store->touched = keys;
-        store->touched_cap = store->pending_len;
-    }
-
-    size_t n = 0;
-    uint64_t rejected = 0;
-    int err = store_begin(store);
-    if (err)
-        goto fail;
-    err = write_raw(store, &n, &rejected);
-    if (err)
-        goto fail;
-    n = unique_keys(store->touched, n);
-    err = refresh_buckets(store, STMT_ROLLUP_5M, rollup_5m_sql, store->touched, n,
-                          "flush: refresh 5-minute roll-up");
-    if (err)
-        goto fail;
-    /* Flooring keeps the sorted order, so equal hours are adjacent. */
-    for (size_t i = 0; i < n; i++)
-        store->touched[i].bucket_ts_ms =
-            balkon_floor_ms(store->touched[i].bucket_ts_ms, STORE_MS_1H);
-    n = unique_keys(store->touched, n);
-    err = refresh_buckets(store, STMT_ROLLUP_1H, rollup_1h_sql, store->touched, n,
-                          "flush: refresh 1-hour roll-up");
-    if (err)
-        goto fail;
-    err = store_commit(store);
-    if (err)
-        goto fail;
-
-    store->pending_len = 0;
-    store->pending_head = 0;
-    store->data_version++;
-    store->dropped += rejected;
-    store->forced_flush_failed = false;
-    return 0;
-
-fail:
-    store_rollback(store);
-    return err;
+    if (store->batch_out)
+        return store_set_error(store, BALKON_E_BUSY, "flush: a batch is being written");
+    struct balkon_store_batch *batch = balkon_store_batch_take(store, SIZE_MAX);
+    if (!batch)
+        return store_set_error(store, BALKON_E_NOMEM, "flush: out of memory");
+    return balkon_store_batch_finish(store, batch, store_batch_write_here(store, batch));
 }
 
 void store_samples_free(struct balkon_store *store)
@@ -429,5 +372,4 @@ void store_samples_free(struct balkon_store *store)
         free(store->series[i].name);
     free(store->series);
     free(store->pending);
-    free(store->touched);
 }

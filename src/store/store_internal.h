@@ -30,6 +30,8 @@
 
 #define STORE_MS_5M INT64_C(300000)
 #define STORE_MS_1H INT64_C(3600000)
+/* store_meta's key for the raw pruning horizon (retention.c writes it, flush.c reads it). */
+#define STORE_META_RAW_PRUNED "raw_pruned_before_ts_ms"
 
 /* One slot per hot-path statement. Each is prepared on first use by store_stmt with the
  * SQL written next to the code that runs it, and finalized by balkon_store_close. */
@@ -39,6 +41,11 @@ enum store_stmt_id {
     STMT_RAW_INSERT,
     STMT_ROLLUP_5M,
     STMT_ROLLUP_1H,
+    /* flush.c: incremental roll-ups and replaced samples */
+    STMT_RAW_UPDATE,
+    STMT_ROLLUP_5M_ADD,
+    STMT_ROLLUP_1H_ADD,
+    STMT_RAW_HORIZON,
     STMT_QUERY_RAW,
     STMT_QUERY_5M,
     STMT_QUERY_1H,
@@ -64,12 +71,6 @@ struct store_sample {
     int64_t series_id;
     int64_t ts_ms;
     double value;
-};
-
-/* A roll-up bucket touched by a flush; series_id first so sorting groups by series. */
-struct store_bucket_key {
-    int64_t series_id;
-    int64_t bucket_ts_ms;
 };
 
 /* The name -> id cache: open addressing, linear probing, power-of-two size. */
@@ -105,9 +106,14 @@ struct balkon_store {
     uint64_t dropped;
     bool forced_flush_failed; /* no forced flush from append until a flush succeeds */
 
-    /* Scratch for the buckets a flush touched, kept between flushes to avoid mallocs. */
-    struct store_bucket_key *touched;
-    size_t touched_cap;
+    /* A batch being written (flush.c): its samples are copied out but stay the oldest
+     * inflight_len of the ring until it succeeds, so a failure has nothing to merge back.
+     * Samples of it dropped meanwhile because the ring overflowed are counted in
+     * inflight_dropped, and count as dropped only if the batch fails. */
+    size_t inflight_len;
+    uint64_t inflight_dropped;
+    bool batch_out;
+    bool writer_attached; /* a writer's owner flushes: append never does */
 
     /* Retention horizons applied so far (persisted in store_meta): raw samples before
      * raw_pruned_before_ms and 5-minute buckets before rollup_5m_pruned_before_ms may be
@@ -150,6 +156,17 @@ void store_samples_free(struct balkon_store *store);
 int store_series_load(struct balkon_store *store);
 /* Returns 1 and sets *id_out when the series exists, 0 when not, or a BALKON_E_* code. */
 int store_series_lookup(struct balkon_store *store, const char *name, int64_t *id_out);
+
+/* flush.c */
+/* The batch being written; the caller of store_batch_write owns it. */
+struct balkon_store_batch {
+    struct store_sample *samples;
+    size_t count;
+    uint64_t rejected; /* behind the raw pruning horizon: dropped when the batch succeeds */
+    char errmsg[512];
+};
+/* Writes a batch through the store's own connection (the synchronous balkon_store_flush). */
+int store_batch_write_here(struct balkon_store *store, struct balkon_store_batch *batch);
 
 /* retention.c */
 int store_meta_load(struct balkon_store *store);

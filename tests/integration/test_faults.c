@@ -1,7 +1,9 @@
-/* Safety under faults (issue 8, item 4), against the real balkonsolard; docs/faults.md says
- * which behaviour each fault has and which test proves it. Here:
- *  - a full database: control goes on, the error is logged once, samples wait in memory,
- *    writing recovers when space returns, nothing stored is lost;
+/* Safety under faults (issue 8, item 4; issue 12), against the real balkonsolard;
+ * docs/faults.md says which behaviour each fault has and which test proves it. Here:
+ *  - a full database: control goes on without a failsafe or a false alert (the flushes run
+ *    off the loop), the error is logged once, samples wait in memory, writing recovers when
+ *    space returns, nothing stored or buffered is lost; and a full database that outlasts
+ *    the buffer: the buffer stays at its bound, the oldest are dropped and counted;
  *  - price and PV forecast providers answering 500: a plan is still made on the tariff's
  *    price without PV, the providers show "failing", a provider_failing alert is stored;
  *  - the meter going silent with a safe output of 800 W in the morning sun: the battery is
@@ -78,13 +80,19 @@ static int count_occurrences(const char *haystack, const char *needle)
 
 /* --- A full database ----------------------------------------------------------------- */
 
+/* 300x with 1-second samples: 13 series make about 3,900 samples per wall second, so a few
+ * seconds of full disk leave a backlog whose writing took the old loop-thread flush well
+ * over the 0.4 wall seconds (control.meter_stale_s 120 simulated) after which the control
+ * falls into failsafe. */
 static const char *DB_FULL_CONFIG_FMT =
     "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
-    " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
+    " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": "
+    "890}]},\n"
     " \"battery\": {\"capacity_wh\": 2240},\n"
-    " \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T08:00:00Z\"},\n"
+    " \"simulation\": {\"speed\": %d, \"start\": \"2026-06-22T08:00:00Z\"},\n"
     " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
     " \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
+    " \"control\": {\"meter_stale_s\": %d},\n"
     " \"notifications\": {\"enabled\": true,\n"
     "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}]},\n"
     " \"storage\": {\"flush_interval_s\": 0.5, \"sample_interval_s\": 1}}\n";
@@ -103,6 +111,40 @@ static bool hook_says(struct fake_http *fake, const char *text, int timeout_ms)
     return false;
 }
 
+/* Every alert the webhook received, by kind. The handler runs on the fake's thread with its
+ * lock held; the test reads under fake_http_lock. */
+struct alerts_seen {
+    int storage_open;
+    int storage_resolved;
+    int meter_stale;
+    int others;
+    char other[512];
+};
+
+static int count_alert(void *user, const char *line, const char *body, const char *authorization,
+                       char *reply, size_t reply_size, char *content_type, size_t content_type_size)
+{
+    struct alerts_seen *seen = user;
+    if (strstr(body, "\"rule\":\"storage_failing\""))
+        (*(strstr(body, "\"state\":\"resolved\"") ? &seen->storage_resolved
+                                                  : &seen->storage_open))++;
+    else if (strstr(body, "\"rule\":\"meter_stale\""))
+        seen->meter_stale++;
+    else if (++seen->others == 1)
+        snprintf(seen->other, sizeof seen->other, "%s", body);
+    snprintf(reply, reply_size, "ok");
+    snprintf(content_type, content_type_size, "text/plain");
+    return 200;
+}
+
+static struct alerts_seen alerts_now(struct fake_http *fake, const struct alerts_seen *seen)
+{
+    fake_http_lock(fake);
+    struct alerts_seen copy = *seen;
+    fake_http_unlock(fake);
+    return copy;
+}
+
 static cJSON *health(struct daemon_proc *d)
 {
     cJSON *json = harness_get_json(d, "/api/v1/health");
@@ -110,77 +152,210 @@ static cJSON *health(struct daemon_proc *d)
     return json;
 }
 
-static void test_db_full_control_goes_on_and_recovers(void **state)
+static double pending_samples(struct daemon_proc *d)
 {
-    struct daemon_proc *d = *state;
-    struct fake_http *fake = fake_http_start();
-    assert_non_null(fake);
-    fake_http_route(fake, "/hook", 200, "text/plain", "ok", 2, NULL, 0);
-    char config[2048];
-    snprintf(config, sizeof config, DB_FULL_CONFIG_FMT, fake_http_base(fake));
+    cJSON *h = health(d);
+    double pending = number(h, "db_pending_samples");
+    cJSON_Delete(h);
+    return pending;
+}
+
+/* A value of GET /metrics (Prometheus text), NAN when absent. */
+static double metric(struct daemon_proc *d, const char *name)
+{
+    struct http_reply reply = harness_http(d, "GET", "/metrics", NULL, 0, NULL);
+    double value = NAN;
+    size_t len = strlen(name);
+    for (const char *line = reply.body; reply.status == 200 && line && *line;) {
+        if (strncmp(line, name, len) == 0 && line[len] == ' ')
+            value = strtod(line + len + 1, NULL);
+        line = strchr(line, '\n');
+        line = line ? line + 1 : NULL;
+    }
+    http_reply_free(&reply);
+    return value;
+}
+
+/* The control as seen every 100 ms for duration_ms: *failsafe_polls counts the polls that
+ * found it in failsafe. */
+static void watch_control(struct daemon_proc *d, int duration_ms, int *failsafe_polls)
+{
+    for (int waited = 0; waited < duration_ms; waited += 100) {
+        cJSON *control = harness_get_json(d, "/api/v1/control");
+        *failsafe_polls += strcmp(harness_text(control, "state"), "failsafe") == 0;
+        cJSON_Delete(control);
+        harness_sleep_ms(100);
+    }
+}
+
+/* Starts the daemon on a database that may not grow past its size with filler_blobs x 4 kB
+ * of filler in it: "the disk" is full as soon as the free pages are used. A first run made
+ * the schema and some data; returns the raw rows stored by then. */
+static long long start_with_full_disk(struct daemon_proc *d, const char *config, int filler_blobs,
+                                      const char *max_pending)
+{
     harness_write_config(d, config);
-    /* A first run makes the schema and some data. */
     assert_true(harness_start(d, NULL));
     harness_sleep_ms(1500);
     assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
     long long rows_before = sql_int(d->db_path, "SELECT count(*) FROM samples_raw");
     assert_true(rows_before > 0);
 
-    /* "The disk": the database may not grow past its size with 1 MB of filler in it. */
-    sql(d->db_path, "CREATE TABLE filler(b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
-                    "SELECT i + 1 FROM n WHERE i < 256) INSERT INTO filler SELECT randomblob(4000) "
-                    "FROM n; PRAGMA wal_checkpoint(TRUNCATE);");
+    char fill[512];
+    snprintf(fill, sizeof fill,
+             "CREATE TABLE filler(b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL "
+             "SELECT i + 1 FROM n WHERE i < %d) INSERT INTO filler SELECT randomblob(4000) "
+             "FROM n; PRAGMA wal_checkpoint(TRUNCATE);",
+             filler_blobs);
+    sql(d->db_path, fill);
     long long pages = sql_int(d->db_path, "PRAGMA page_count");
-    char limit[32];
-    snprintf(limit, sizeof limit, "%lld", pages);
-    setenv("BALKON_TEST_DB_MAX_PAGES", limit, 1);
-    bool started = harness_start(d, NULL);
-    unsetenv("BALKON_TEST_DB_MAX_PAGES");
-    assert_true(started);
+    char limit[64], pending[64];
+    snprintf(limit, sizeof limit, "BALKON_TEST_DB_MAX_PAGES=%lld", pages);
+    snprintf(pending, sizeof pending, "BALKON_TEST_MAX_PENDING=%s", max_pending ? max_pending : "");
+    const char *env[] = {limit, pending, NULL};
+    assert_true(harness_start_env(d, NULL, env));
     if (!harness_wait_log(d, "cannot write measurements", 20000))
         fail_msg("the database never filled up\n%s", harness_log(d));
     assert_non_null(strstr(harness_log(d), "database or disk is full"));
+    return rows_before;
+}
+
+static void test_db_full_control_goes_on_and_recovers(void **state)
+{
+    struct daemon_proc *d = *state;
+    struct fake_http *fake = fake_http_start();
+    assert_non_null(fake);
+    static struct alerts_seen seen;
+    memset(&seen, 0, sizeof seen);
+    fake_http_route_handler(fake, "/hook", count_alert, &seen);
+    char config[2048];
+    snprintf(config, sizeof config, DB_FULL_CONFIG_FMT, 300, 120, fake_http_base(fake));
+    /* 8 MB of filler, so the space given back holds the whole backlog. */
+    long long rows_before = start_with_full_disk(d, config, 2048, NULL);
     /* The owner hears of it, though the alert cannot be stored. */
     if (!hook_says(fake, "\"rule\":\"storage_failing\"", 10000) ||
         !hook_says(fake, "\"severity\":\"critical\"", 1000) || !hook_says(fake, "database or disk is full", 1000))
         fail_msg("no storage_failing alert at the webhook\n%s", harness_log(d));
 
-    /* Full: the control and the site go on, samples wait in memory. */
+    /* Full for 8 s: the control and the site go on, samples wait in memory. */
     cJSON *status = harness_get_json(d, "/api/v1/status");
     double ts_then = number(status, "ts_ms");
     cJSON_Delete(status);
-    cJSON *h = health(d);
-    double pending_then = number(h, "db_pending_samples");
-    cJSON_Delete(h);
-    harness_sleep_ms(2000);
+    double pending_then = pending_samples(d);
+    int failsafe_polls = 0;
+    watch_control(d, 8000, &failsafe_polls);
     status = harness_get_json(d, "/api/v1/status");
-    assert_true(number(status, "ts_ms") > ts_then + 60000); /* 2 wall s = 120 simulated s */
+    assert_true(number(status, "ts_ms") > ts_then + 600000); /* 8 wall s = 2400 simulated s */
     cJSON_Delete(status);
-    cJSON *control = harness_get_json(d, "/api/v1/control");
-    assert_true(control_runs(control));
-    cJSON_Delete(control);
-    h = health(d);
-    double pending_full = number(h, "db_pending_samples");
-    cJSON_Delete(h);
+    double pending_full = pending_samples(d);
     assert_true(pending_full > pending_then);
-    /* Logged once, not at every flush. */
+    assert_true(pending_full > 10000); /* a backlog that takes a while to write */
+    /* Logged once, not at every retry. */
     assert_int_equal(count_occurrences(harness_log(d), "cannot write measurements"), 1);
     /* Nothing stored before is lost, and the file is sound. */
     assert_true(sql_int(d->db_path, "SELECT count(*) FROM samples_raw") >= rows_before);
     assert_string_equal(sql(d->db_path, "PRAGMA quick_check"), "ok");
 
-    /* Space returns: the filler goes, the buffered samples are written. */
+    /* Space returns: the filler goes, the backlog is written, and the control does not
+     * notice. The backoff is at most 8 s by now. */
     assert_string_equal(sql(d->db_path, "DROP TABLE filler"), "");
-    if (!harness_wait_log(d, "writing measurements again (0 samples were dropped meanwhile)", 10000))
+    for (int waited = 0; waited < 30000; waited += 1000) {
+        if (strstr(harness_log(d), "writing measurements again"))
+            break;
+        watch_control(d, 1000, &failsafe_polls);
+    }
+    watch_control(d, 2000, &failsafe_polls);
+    struct alerts_seen alerts = alerts_now(fake, &seen);
+    printf(
+        "disk full: %.0f samples buffered, loop lag max %.3f s, %d failsafe polls, %d meter_stale "
+        "alerts\n",
+        pending_full, metric(d, "balkonsolar_loop_lag_max_seconds"), failsafe_polls,
+        alerts.meter_stale);
+    /* The control never fell into failsafe, so no meter_stale alert, sent or stored. */
+    if (failsafe_polls > 0 || strstr(harness_log(d), "failsafe, battery at") ||
+        alerts.meter_stale > 0)
+        fail_msg("the control fell into failsafe (%d polls, %d meter_stale alerts)\n%s",
+                 failsafe_polls, alerts.meter_stale, harness_log(d));
+    if (!harness_wait_log(d, "writing measurements again (0 samples were dropped meanwhile)", 100))
         fail_msg("writing did not recover\n%s", harness_log(d));
-    if (!hook_says(fake, "\"state\":\"resolved\"", 10000) || !hook_says(fake, "storage_failing", 1000))
-        fail_msg("the storage_failing alert was not resolved\n%s", harness_log(d));
-    harness_sleep_ms(1000);
-    h = health(d);
-    assert_true(number(h, "db_pending_samples") < pending_full);
-    cJSON_Delete(h);
+    assert_true(pending_samples(d) < pending_full);
+    /* The one true alert came and went, once each. */
+    for (int waited = 0; waited < 10000 && alerts.storage_resolved == 0; waited += 100) {
+        harness_sleep_ms(100);
+        alerts = alerts_now(fake, &seen);
+    }
+    assert_int_equal(alerts.storage_open, 1);
+    assert_int_equal(alerts.storage_resolved, 1);
+    assert_int_equal(alerts.others, 0);
+    cJSON *list = harness_get_json(d, "/api/v1/notifications");
+    const cJSON *item;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "notifications"))
+        assert_string_not_equal(harness_text(item, "rule"), "meter_stale");
+    cJSON_Delete(list);
+
     assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
+    /* Every buffered sample was written. */
     assert_true(sql_int(d->db_path, "SELECT count(*) FROM samples_raw") > rows_before + (long long)pending_full);
+    assert_string_equal(sql(d->db_path, "PRAGMA integrity_check"), "ok");
+    fake_http_stop(fake);
+}
+
+/* A full disk that outlasts the buffer (here shrunk to 3,000 samples, about 4 wall s of
+ * this site at 60x): the buffer, and with it the memory, stays at its bound, the oldest
+ * samples are dropped and counted, and the newest are written when space returns. */
+static void test_db_full_longer_than_the_buffer(void **state)
+{
+    struct daemon_proc *d = *state;
+    struct fake_http *fake = fake_http_start();
+    assert_non_null(fake);
+    static struct alerts_seen seen;
+    memset(&seen, 0, sizeof seen);
+    fake_http_route_handler(fake, "/hook", count_alert, &seen);
+    char config[2048];
+    snprintf(config, sizeof config, DB_FULL_CONFIG_FMT, 60, 15, fake_http_base(fake));
+    long long rows_before = start_with_full_disk(d, config, 256, "3000");
+    assert_non_null(strstr(harness_log(d), "at most 3000 samples buffered"));
+
+    double pending_max = 0;
+    int failsafe_polls = 0;
+    for (int waited = 0; waited < 10000; waited += 500) {
+        pending_max = fmax(pending_max, pending_samples(d));
+        watch_control(d, 500, &failsafe_polls);
+    }
+    assert_true(pending_max == 3000); /* reached, never passed */
+    cJSON *status = harness_get_json(d, "/api/v1/status");
+    double ts_full_ms = number(status, "ts_ms");
+    cJSON_Delete(status);
+
+    assert_string_equal(sql(d->db_path, "DROP TABLE filler"), "");
+    for (int waited = 0; waited < 30000 && !strstr(harness_log(d), "writing measurements again");
+         waited += 500)
+        watch_control(d, 500, &failsafe_polls);
+    const char *again = strstr(harness_log(d), "writing measurements again (");
+    if (!again)
+        fail_msg("writing did not recover\n%s", harness_log(d));
+    long long dropped = strtoll(again + strlen("writing measurements again ("), NULL, 10);
+    assert_true(dropped > 1000); /* at least the 6 s beyond the bound, 780 samples each */
+    assert_int_equal(failsafe_polls, 0);
+    assert_null(strstr(harness_log(d), "failsafe, battery at"));
+    struct alerts_seen alerts = alerts_now(fake, &seen);
+    for (int waited = 0; waited < 10000 && alerts.storage_resolved == 0; waited += 100) {
+        harness_sleep_ms(100);
+        alerts = alerts_now(fake, &seen);
+    }
+    assert_int_equal(alerts.meter_stale, 0);
+    assert_int_equal(alerts.storage_open, 1);
+    assert_int_equal(alerts.storage_resolved, 1);
+
+    assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
+    /* The buffer's samples were written: the newest from before the space returned, the
+     * oldest of the outage gone. */
+    long long rows_after = sql_int(d->db_path, "SELECT count(*) FROM samples_raw");
+    assert_true(rows_after >= rows_before + 3000);
+    char query[160];
+    snprintf(query, sizeof query, "SELECT count(*) FROM samples_raw WHERE ts_ms >= %.0f",
+             ts_full_ms - 30000);
+    assert_true(sql_int(d->db_path, query) > 0);
     assert_string_equal(sql(d->db_path, "PRAGMA integrity_check"), "ok");
     fake_http_stop(fake);
 }
@@ -487,13 +662,16 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_db_full_control_goes_on_and_recovers, harness_setup,
                                         harness_teardown),
+        cmocka_unit_test_setup_teardown(test_db_full_longer_than_the_buffer, harness_setup,
+                                        harness_teardown),
         cmocka_unit_test_setup_teardown(test_providers_down_plan_falls_back_and_alerts,
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_meter_silent_safe_output_under_the_cap, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_config_deleted_keeps_running_and_put_recreates,
                                         harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_clock_jumps_are_followed, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_clock_jumps_are_followed, harness_setup,
+                                        harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "balkon/store.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -895,6 +896,263 @@ static void test_close_writes_pending_samples(void **state)
     sqlite3_close(db);
 }
 
+/* --- Incremental roll-ups ------------------------------------------------------------ */
+
+static uint64_t next_random(uint64_t *rng)
+{
+    *rng = *rng * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+    return *rng >> 33;
+}
+
+static int compare_samples(const void *a, const void *b)
+{
+    const struct sample *x = a, *y = b;
+    return x->ts_ms < y->ts_ms ? -1 : x->ts_ms > y->ts_ms;
+}
+
+/* Every roll-up row equals the aggregate of the data below it, as a rebuild would make it:
+ * each 5-minute row that of its raw samples, each hour that of its 5-minute rows. Count,
+ * min and max exactly; avg within rounding. */
+static void assert_rollups_rebuildable(const char *path)
+{
+    sqlite3 *db = peer_open(path);
+    static const char *const checks[][2] = {
+        {"5-minute",
+         "SELECT count(*) FROM samples_5m f JOIN (SELECT series_id, ts_ms / 300000 * 300000 AS b,"
+         " avg(value) AS a, min(value) AS lo, max(value) AS hi, count(*) AS n FROM samples_raw"
+         " GROUP BY 1, 2) r ON r.series_id = f.series_id AND r.b = f.bucket_ts_ms"
+         " WHERE f.count != r.n OR f.min != r.lo OR f.max != r.hi"
+         " OR abs(f.avg - r.a) > 1e-9 * max(1, abs(r.a))"},
+        {"1-hour",
+         "SELECT count(*) FROM samples_1h h JOIN (SELECT series_id, bucket_ts_ms / 3600000 * "
+         "3600000"
+         " AS b, sum(avg * count) / sum(count) AS a, min(min) AS lo, max(max) AS hi, sum(count) AS "
+         "n"
+         " FROM samples_5m GROUP BY 1, 2) f ON f.series_id = h.series_id AND f.b = h.bucket_ts_ms"
+         " WHERE h.count != f.n OR h.min != f.lo OR h.max != f.hi"
+         " OR abs(h.avg - f.a) > 1e-9 * max(1, abs(f.a))"},
+    };
+    for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
+        int64_t wrong = peer_int(db, checks[i][1]);
+        if (wrong != 0)
+            fail_msg("%lld %s roll-up rows differ from a rebuild", (long long)wrong, checks[i][0]);
+    }
+    /* And no bucket is missing or left over. */
+    assert_int_equal(peer_int(db, "SELECT count(*) FROM samples_5m"),
+                     peer_int(db, "SELECT count(*) FROM (SELECT DISTINCT series_id, ts_ms / 300000"
+                                  " FROM samples_raw)"));
+    assert_int_equal(peer_int(db, "SELECT count(*) FROM samples_1h"),
+                     peer_int(db, "SELECT count(*) FROM (SELECT DISTINCT series_id, ts_ms / 3600000"
+                                  " FROM samples_raw)"));
+    sqlite3_close(db);
+}
+
+/* Random flushes of samples that arrive in order, late, twice in one batch, and replacing
+ * stored ones: the roll-ups, added to flush by flush, end up exactly as rebuilt from the
+ * final raw samples, and queries agree with the brute-force expectation. */
+static void test_incremental_rollups_equal_a_rebuild(void **state)
+{
+    struct fixture *f = *state;
+    struct balkon_store *store = open_store(f->path);
+    enum { SERIES = 3, SLOTS = 3 * 720, APPENDS = 12000 };
+    int64_t ids[SERIES];
+    static const char *const names[SERIES] = {"grid_w", "pv_w", "soc_pct"};
+    for (int i = 0; i < SERIES; i++)
+        ids[i] = series(store, names[i], "W");
+    /* The final value of every (series, 5-second slot) of three hours; NAN = none. */
+    double *last = malloc(sizeof(double) * SERIES * SLOTS);
+    assert_non_null(last);
+    for (size_t i = 0; i < (size_t)SERIES * SLOTS; i++)
+        last[i] = NAN;
+    uint64_t rng = 12345;
+    int64_t cursor = 0; /* in-order arrivals move forward through the slots */
+    for (int n = 0; n < APPENDS; n++) {
+        int s = (int)(next_random(&rng) % SERIES);
+        int64_t slot;
+        uint64_t kind = next_random(&rng) % 10;
+        if (kind < 7 && cursor < SLOTS) /* in order */
+            slot = cursor++;
+        else /* late: anywhere before, often onto a stored sample */
+            slot = (int64_t)(next_random(&rng) % (uint64_t)(cursor ? cursor : 1));
+        double value = (double)(int64_t)(next_random(&rng) % 20001) / 10.0 - 1000.0;
+        append_ok(store, ids[s], T0 + slot * 5 * MS_S, value);
+        last[s * SLOTS + slot] = value;
+        if (next_random(&rng) % 40 == 0)
+            flush_ok(store);
+    }
+    flush_ok(store);
+    assert_int_equal(balkon_store_dropped(store), 0);
+    assert_rollups_rebuildable(f->path);
+
+    struct sample *want = calloc(SLOTS, sizeof *want);
+    assert_non_null(want);
+    for (int s = 0; s < SERIES; s++) {
+        size_t n = 0;
+        for (int64_t slot = 0; slot < SLOTS; slot++)
+            if (!isnan(last[s * SLOTS + slot]))
+                want[n++] = (struct sample){T0 + slot * 5 * MS_S, last[s * SLOTS + slot]};
+        qsort(want, n, sizeof *want, compare_samples);
+        check_query(store, names[s], want, n, T0, T0 + 4 * MS_HOUR, 5 * MS_S);
+        check_query(store, names[s], want, n, T0, T0 + 4 * MS_HOUR, MS_5M);
+        check_query(store, names[s], want, n, T0, T0 + 4 * MS_HOUR, MS_HOUR);
+    }
+    free(want);
+    free(last);
+    balkon_store_close(store);
+}
+
+/* --- Batches through a writer -------------------------------------------------------- */
+
+struct write_job {
+    struct balkon_store_writer *writer;
+    struct balkon_store_batch *batch;
+    int rc;
+};
+
+static void *write_job_run(void *arg)
+{
+    struct write_job *job = arg;
+    job->rc = balkon_store_batch_write(job->writer, job->batch);
+    return NULL;
+}
+
+/* Writes a batch on a thread of its own, as the daemon's thread pool does. */
+static int write_on_thread(struct balkon_store_writer *writer, struct balkon_store_batch *batch)
+{
+    struct write_job job = {writer, batch, 0};
+    pthread_t thread;
+    assert_int_equal(pthread_create(&thread, NULL, write_job_run, &job), 0);
+    assert_int_equal(pthread_join(thread, NULL), 0);
+    return job.rc;
+}
+
+static void test_batches_are_written_by_the_writer(void **state)
+{
+    struct fixture *f = *state;
+    struct balkon_store *store = open_store_with(f->path, 0, 0, 0, 100);
+    struct balkon_store_writer *writer = NULL;
+    assert_int_equal(balkon_store_writer_open(store, 2000, &writer), 0);
+    int64_t id = series(store, "grid_w", "W");
+    for (int i = 0; i < 150; i++)
+        append_ok(store, id, T0 + i * MS_S, i);
+    /* With a writer attached a full buffer does not flush on this thread: the oldest go. */
+    assert_int_equal(balkon_store_pending(store), 100);
+    assert_int_equal(balkon_store_dropped(store), 50);
+
+    struct balkon_store_batch *batch = balkon_store_batch_take(store, 60);
+    assert_non_null(batch);
+    assert_null(balkon_store_batch_take(store, 60)); /* one at a time */
+    assert_int_equal(balkon_store_flush(store), BALKON_E_BUSY);
+    append_ok(store, id, T0 + 150 * MS_S, 150); /* arrives meanwhile: drops a sample out */
+    assert_int_equal(balkon_store_pending(store), 100);
+    assert_int_equal(balkon_store_dropped(store), 50); /* not yet: the batch may succeed */
+    assert_int_equal(balkon_store_batch_finish(store, batch, write_on_thread(writer, batch)), 0);
+    /* All 60 were written, the one that had left the buffer too. */
+    assert_int_equal(balkon_store_pending(store), 41);
+    assert_int_equal(balkon_store_dropped(store), 50);
+    sqlite3 *db = peer_open(f->path);
+    assert_int_equal(peer_int(db, "SELECT count(*) FROM samples_raw"), 60);
+    assert_int_equal(peer_int(db, "SELECT min(ts_ms) FROM samples_raw"), T0 + 50 * MS_S);
+    assert_int_equal(peer_int(db, "SELECT sum(count) FROM samples_1h"), 60);
+
+    batch = balkon_store_batch_take(store, 1000);
+    assert_non_null(batch);
+    assert_int_equal(balkon_store_batch_finish(store, batch, write_on_thread(writer, batch)), 0);
+    assert_int_equal(balkon_store_pending(store), 0);
+    assert_null(balkon_store_batch_take(store, 1000)); /* nothing left */
+    assert_int_equal(peer_int(db, "SELECT count(*) FROM samples_raw"), 101);
+    assert_int_equal(peer_int(db, "SELECT max(ts_ms) FROM samples_raw"), T0 + 150 * MS_S);
+    sqlite3_close(db);
+    assert_rollups_rebuildable(f->path);
+    balkon_store_writer_close(writer);
+    balkon_store_writer_close(NULL);
+    balkon_store_close(store);
+}
+
+static void test_failed_batch_stays_buffered(void **state)
+{
+    struct fixture *f = *state;
+    struct balkon_store *store = open_store_with(f->path, 0, 0, 0, 20);
+    struct balkon_store_writer *writer = NULL;
+    assert_int_equal(balkon_store_writer_open(store, 10, &writer), 0);
+    int64_t id = series(store, "pv_w", "W");
+    for (int i = 0; i < 20; i++)
+        append_ok(store, id, T0 + i * MS_S, i);
+
+    sqlite3 *db = peer_open(f->path);
+    peer_exec(db, "BEGIN IMMEDIATE"); /* holds the write lock */
+    struct balkon_store_batch *batch = balkon_store_batch_take(store, 8);
+    assert_non_null(batch);
+    for (int i = 20; i < 23; i++) /* three of the batch's samples leave the full buffer */
+        append_ok(store, id, T0 + i * MS_S, i);
+    int rc = write_on_thread(writer, batch);
+    assert_int_equal(rc, BALKON_E_BUSY);
+    assert_non_null(strstr(balkon_store_batch_errmsg(batch), "database is locked"));
+    assert_int_equal(balkon_store_batch_finish(store, batch, rc), BALKON_E_BUSY);
+    assert_non_null(strstr(balkon_store_errmsg(store), "database is locked"));
+    /* Nothing written; the batch's samples are still buffered but for the three dropped. */
+    assert_int_equal(balkon_store_pending(store), 20);
+    assert_int_equal(balkon_store_dropped(store), 3);
+    assert_int_equal(peer_int(db, "SELECT count(*) FROM samples_raw"), 0);
+    peer_exec(db, "COMMIT");
+
+    batch = balkon_store_batch_take(store, 100);
+    assert_non_null(batch);
+    assert_int_equal(balkon_store_batch_finish(store, batch, write_on_thread(writer, batch)), 0);
+    assert_int_equal(balkon_store_pending(store), 0);
+    assert_int_equal(peer_int(db, "SELECT count(*) FROM samples_raw"), 20);
+    assert_int_equal(peer_int(db, "SELECT min(ts_ms) FROM samples_raw"), T0 + 3 * MS_S);
+    sqlite3_close(db);
+    balkon_store_writer_close(writer);
+    balkon_store_close(store);
+}
+
+/* A batch taken before a prune moved the raw horizon is written after it: the writer reads
+ * the horizon inside its own transaction, so the sample behind it is dropped, not used to
+ * rebuild a bucket whose raw samples are gone. */
+static void test_writer_honours_a_prune_made_meanwhile(void **state)
+{
+    struct fixture *f = *state;
+    struct balkon_store *store = open_store_with(f->path, 1, 2, 10, 0);
+    struct balkon_store_writer *writer = NULL;
+    assert_int_equal(balkon_store_writer_open(store, 2000, &writer), 0);
+    int64_t id = series(store, "pv_w", "W");
+    for (int64_t i = 0; i < 3 * 1440; i++)
+        append_ok(store, id, T0 + i * MS_MIN, 100);
+    flush_ok(store);
+
+    append_ok(store, id, T0 + MS_DAY + 30 * MS_S, 999); /* replaces nothing, late */
+    append_ok(store, id, T0 + 3 * MS_DAY, 5);
+    struct balkon_store_batch *batch = balkon_store_batch_take(store, 100);
+    assert_non_null(batch);
+    assert_int_equal(balkon_store_prune(store, T0 + 3 * MS_DAY, 1000000, NULL), 0);
+    assert_int_equal(balkon_store_batch_finish(store, batch, write_on_thread(writer, batch)), 0);
+    assert_int_equal(balkon_store_dropped(store), 1);
+    sqlite3 *db = peer_open(f->path);
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT count FROM samples_5m WHERE bucket_ts_ms = %lld",
+             (long long)(T0 + MS_DAY));
+    assert_int_equal(peer_int(db, sql), 5);
+    assert_close(peer_double(db, "SELECT max(max) FROM samples_1h"), 100);
+    assert_int_equal(peer_int(db, "SELECT max(ts_ms) FROM samples_raw"), T0 + 3 * MS_DAY);
+    sqlite3_close(db);
+    balkon_store_writer_close(writer);
+    balkon_store_close(store);
+}
+
+static void test_writer_needs_a_file(void **state)
+{
+    struct balkon_store_options options = {.path = ":memory:"};
+    struct balkon_store *store = NULL;
+    char msg[128];
+    assert_int_equal(balkon_store_open(&options, &store, msg, sizeof msg), 0);
+    struct balkon_store_writer *writer = (struct balkon_store_writer *)1;
+    assert_int_equal(balkon_store_writer_open(store, 100, &writer), BALKON_E_INVAL);
+    assert_null(writer);
+    assert_non_null(strstr(balkon_store_errmsg(store), "in-memory"));
+    balkon_store_close(store);
+}
+
 static void test_size_bytes(void **state)
 {
     struct fixture *f = *state;
@@ -941,6 +1199,11 @@ int main(void)
         TEST(test_failed_flush_keeps_samples),
         TEST(test_buffer_is_bounded_while_flushes_fail),
         TEST(test_close_writes_pending_samples),
+        TEST(test_incremental_rollups_equal_a_rebuild),
+        TEST(test_batches_are_written_by_the_writer),
+        TEST(test_failed_batch_stays_buffered),
+        TEST(test_writer_honours_a_prune_made_meanwhile),
+        TEST(test_writer_needs_a_file),
         TEST(test_size_bytes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
