@@ -16,7 +16,7 @@ struct answer_entry {
     uint64_t hash;
     char *body; /* NULL while the first answer is still being read */
     size_t body_len;
-    void *ready; /* made from body by the caller (answer_cache.h), or NULL */
+    void *ready; /* made from body (answer_cache.h), which it then owns; or NULL */
     uint64_t version;
     uint64_t last_used;
     bool refreshing; /* a read for this key is on its way */
@@ -28,6 +28,7 @@ struct answer_cache {
     size_t bytes;
     uint64_t uses;
     uint64_t epoch; /* bumped by answer_cache_clear: reads begun before it are not kept */
+    void *(*make_ready)(char *body, size_t len);
     void (*drop_ready)(void *ready);
     struct answer_entry entries[ANSWER_CACHE_ENTRIES];
 };
@@ -41,12 +42,14 @@ static uint64_t hash_key(const char *key)
 }
 
 struct answer_cache *answer_cache_new(size_t max_bytes, size_t max_entry_bytes,
+                                      void *(*make_ready)(char *body, size_t len),
                                       void (*drop_ready)(void *ready))
 {
     struct answer_cache *cache = calloc(1, sizeof *cache);
     if (cache) {
         cache->max_bytes = max_bytes;
         cache->max_entry_bytes = max_entry_bytes;
+        cache->make_ready = make_ready;
         cache->drop_ready = drop_ready;
     }
     return cache;
@@ -54,11 +57,12 @@ struct answer_cache *answer_cache_new(size_t max_bytes, size_t max_entry_bytes,
 
 static void drop_body(struct answer_cache *cache, struct answer_entry *entry)
 {
-    if (entry->ready && cache->drop_ready)
-        cache->drop_ready(entry->ready);
+    if (entry->ready)
+        cache->drop_ready(entry->ready); /* it owns the body */
+    else
+        free(entry->body);
     entry->ready = NULL;
     cache->bytes -= entry->body_len;
-    free(entry->body);
     entry->body = NULL;
     entry->body_len = 0;
 }
@@ -125,7 +129,7 @@ static struct answer_entry *make_room(struct answer_cache *cache)
 
 enum answer_lookup answer_cache_lookup(struct answer_cache *cache, const char *key,
                                        uint64_t version, const char **body, size_t *body_len,
-                                       void ***ready)
+                                       void **ready)
 {
     if (ready)
         *ready = NULL;
@@ -136,8 +140,10 @@ enum answer_lookup answer_cache_lookup(struct answer_cache *cache, const char *k
         if (entry->body && (entry->version == version || entry->refreshing)) {
             *body = entry->body;
             *body_len = entry->body_len;
+            if (!entry->ready && cache->make_ready)
+                entry->ready = cache->make_ready(entry->body, entry->body_len);
             if (ready)
-                *ready = &entry->ready;
+                *ready = entry->ready;
             return entry->version == version ? ANSWER_FRESH : ANSWER_STALE;
         }
         if (entry->refreshing)

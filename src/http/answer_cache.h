@@ -14,10 +14,12 @@
 
 struct answer_cache;
 
-/* NULL when out of memory. Answers longer than max_entry_bytes are not kept. An entry may
- * carry one more thing made from its answer (a ready response): drop_ready(it) frees it
- * when the answer goes (may be NULL when none is kept). */
+/* NULL when out of memory. Answers longer than max_entry_bytes are not kept. A kept answer
+ * may be turned into a ready thing (a response) on first use: make_ready(body, len) takes
+ * over the body on success (the cache then reads it through the ready thing and frees
+ * neither: drop_ready does), or returns NULL and leaves it to the cache. Both may be NULL. */
 struct answer_cache *answer_cache_new(size_t max_bytes, size_t max_entry_bytes,
+                                      void *(*make_ready)(char *body, size_t len),
                                       void (*drop_ready)(void *ready));
 /* Accepts NULL. */
 void answer_cache_free(struct answer_cache *cache);
@@ -31,11 +33,11 @@ enum answer_lookup {
 };
 
 /* *body stays valid until the next call into the cache; with ANSWER_FRESH or ANSWER_STALE,
- * *ready (ready may be NULL) points at the entry's slot for a thing made from its answer,
- * NULL until the caller puts one there (the cache then owns it). */
+ * *ready (ready may be NULL) is the answer's ready thing, made now if there was none (NULL
+ * when there is no make_ready or it failed). */
 enum answer_lookup answer_cache_lookup(struct answer_cache *cache, const char *key,
                                        uint64_t version, const char **body, size_t *body_len,
-                                       void ***ready);
+                                       void **ready);
 /* What a read must remember beside the version when it starts: an answer read before a
  * clear is refused. */
 uint64_t answer_cache_epoch(const struct answer_cache *cache);

@@ -43,12 +43,24 @@ struct http_plan {
     size_t columns_len;
     struct plan_now *now; /* one per slot */
     size_t count;
-    /* The whole answer while slot answer_slot is in force, and its ready response. */
+    /* The whole answer while slot answer_slot is in force (owned by answer_ready when
+     * that is set), and its kept response. */
     char *answer;
     size_t answer_len;
     size_t answer_slot;
     struct MHD_Response *answer_ready;
 };
+
+/* Forgets the kept answer (connections still sending it keep their reference). */
+static void forget_answer(struct http_plan *plan)
+{
+    if (plan->answer_ready)
+        MHD_destroy_response(plan->answer_ready); /* frees the text with its last reference */
+    else
+        free(plan->answer);
+    plan->answer = NULL;
+    plan->answer_ready = NULL;
+}
 
 void http_plan_free(struct http_plan *plan)
 {
@@ -58,9 +70,7 @@ void http_plan_free(struct http_plan *plan)
     free(plan->head);
     free(plan->columns);
     free(plan->now);
-    free(plan->answer);
-    if (plan->answer_ready)
-        MHD_destroy_response(plan->answer_ready); /* connections still sending it keep it */
+    forget_answer(plan);
     free(plan);
 }
 
@@ -283,11 +293,7 @@ static void reply_kept_plan(struct http_plan *plan, int64_t now_ms, struct http_
 {
     size_t slot = current_slot(plan, now_ms);
     if (!plan->answer || plan->answer_slot != slot) {
-        free(plan->answer);
-        if (plan->answer_ready)
-            MHD_destroy_response(plan->answer_ready);
-        plan->answer = NULL;
-        plan->answer_ready = NULL;
+        forget_answer(plan);
         struct http_response made = {0};
         reply_plan(plan, now_ms, &made);
         if (made.status != 200) {
@@ -297,18 +303,9 @@ static void reply_kept_plan(struct http_plan *plan, int64_t now_ms, struct http_
         plan->answer = made.body;
         plan->answer_len = made.body_size;
         plan->answer_slot = slot;
-        made.body_static = true;
-        plan->answer_ready = http_response_ready(&made);
+        plan->answer_ready = http_kept_response(plan->answer, plan->answer_len);
     }
-    http_reply_text(response, plan->answer, plan->answer_len);
-    response->body_static = true;
-    response->ready = plan->answer_ready;
-    if (!response->ready) { /* out of memory for it: a copy of the text will do */
-        char *copy = malloc(plan->answer_len + 1);
-        if (copy)
-            memcpy(copy, plan->answer, plan->answer_len + 1);
-        http_reply_text(response, copy, plan->answer_len);
-    }
+    http_reply_kept(response, plan->answer, plan->answer_len, plan->answer_ready);
 }
 
 /* The kept rendering when it is the newest plan the planner published, else NULL. */

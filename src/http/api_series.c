@@ -234,27 +234,6 @@ static bool parse_query(struct http_state *state, const struct http_request *req
     return true;
 }
 
-/* A kept answer: its ready response, made on first use (else a copy of its text). */
-static void reply_kept(struct http_response *response, const char *body, size_t len, void **ready)
-{
-    struct http_response kept = {0};
-    http_reply_text(&kept, (char *)body, len);
-    kept.body_static = true;
-    if (!*ready)
-        *ready = http_response_ready(&kept);
-    if (*ready) {
-        *response = kept;
-        response->ready = *ready;
-        return;
-    }
-    char *copy = malloc(len + 1);
-    if (copy) {
-        memcpy(copy, body, len);
-        copy[len] = '\0';
-    }
-    http_reply_text(response, copy, len);
-}
-
 void api_series_get(struct http_state *state, const struct http_request *request,
                     struct http_response *response)
 {
@@ -287,10 +266,10 @@ void api_series_get(struct http_state *state, const struct http_request *request
         q->data_version = balkon_store_data_version(state->ctx->store);
         const char *body;
         size_t len;
-        void **ready;
+        void *ready;
         if (answer_cache_lookup(cache, q->key, q->data_version, &body, &len, &ready) !=
             ANSWER_READ) {
-            reply_kept(response, body, len, ready);
+            http_reply_kept(response, body, len, ready);
             free(q);
             return;
         }

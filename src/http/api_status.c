@@ -87,24 +87,30 @@ static char *status_text(const struct http_state *state, size_t *len)
     return json_writer_finish(&w, len);
 }
 
-/* Makes the kept text and response for the current status. */
+/* Forgets the kept status (connections still sending it keep their reference). */
+void http_status_forget(struct http_caches *caches)
+{
+    if (caches->status_ready)
+        MHD_destroy_response(caches->status_ready); /* frees the text with its last reference */
+    else
+        free(caches->status);
+    caches->status_ready = NULL;
+    caches->status = NULL;
+    caches->status_have = false;
+}
+
+/* Writes the kept text and response for the current status. */
 static void keep_status(struct http_state *state)
 {
     struct http_caches *caches = &state->caches;
-    free(caches->status);
-    if (caches->status_ready)
-        MHD_destroy_response(caches->status_ready); /* connections still sending it keep it */
-    caches->status_ready = NULL;
+    http_status_forget(caches);
     caches->status = status_text(state, &caches->status_len);
     caches->status_of = state->status;
     if (!state->have_status)
         caches->status_of.ts_ms = INT64_MIN;
     caches->status_have = caches->status != NULL;
-    if (caches->status_have) {
-        struct http_response reply = {0};
-        http_reply_text(&reply, caches->status, caches->status_len);
-        caches->status_ready = http_response_ready(&reply);
-    }
+    if (caches->status_have)
+        caches->status_ready = http_kept_response(caches->status, caches->status_len);
 }
 
 void api_status_get(struct http_state *state, const struct http_request *request,
@@ -121,14 +127,5 @@ void api_status_get(struct http_state *state, const struct http_request *request
         http_reply_json(response, 500, NULL);
         return;
     }
-    if (!caches->status_ready) { /* out of memory for it: a copy of the text will do */
-        char *copy = malloc(caches->status_len + 1);
-        if (copy)
-            memcpy(copy, caches->status, caches->status_len + 1);
-        http_reply_text(response, copy, caches->status_len);
-        return;
-    }
-    http_reply_text(response, caches->status, caches->status_len);
-    response->body_static = true; /* the cache's, copied when a header must be added */
-    response->ready = caches->status_ready;
+    http_reply_kept(response, caches->status, caches->status_len, caches->status_ready);
 }

@@ -10,15 +10,22 @@
 #include <microhttpd.h>
 #include <stdlib.h>
 
-/* A dashboard's working set: five curves of a year in days (~15 KB each) and of a day. */
-#define SERIES_CACHE_BYTES (512 * 1024)
+/* A dashboard's working set: five curves of a day (3 KB each) or a year in days (15 KB
+ * each); a month in hours (30 KB each) is read anew after each flush. 256 KiB cost 0.3 MB
+ * of resident memory more (bench/memory.sh) for repeats the pool serves anyway. */
+#define SERIES_CACHE_BYTES (128 * 1024)
 #define SERIES_CACHE_ENTRY_BYTES (128 * 1024)
 
 static void forget(enum bus_event event, const void *payload, void *user)
 {
     struct http_state *state = user;
     answer_cache_clear(state->caches.series);
-    state->caches.status_have = false;
+    http_status_forget(&state->caches);
+}
+
+static void *make_response(char *body, size_t len)
+{
+    return http_kept_response(body, len);
 }
 
 static void destroy_response(void *response)
@@ -28,8 +35,8 @@ static void destroy_response(void *response)
 
 int http_caches_start(struct http_state *state)
 {
-    state->caches.series =
-        answer_cache_new(SERIES_CACHE_BYTES, SERIES_CACHE_ENTRY_BYTES, destroy_response);
+    state->caches.series = answer_cache_new(SERIES_CACHE_BYTES, SERIES_CACHE_ENTRY_BYTES,
+                                            make_response, destroy_response);
     if (!state->caches.series)
         return BALKON_E_NOMEM;
     balkon_bus_subscribe(state->ctx->bus, BUS_EV_CLOCK_JUMPED, forget, state);
@@ -47,8 +54,6 @@ void http_caches_free(struct http_state *state)
 {
     answer_cache_free(state->caches.series);
     http_plan_free(state->caches.plan);
-    free(state->caches.status);
-    if (state->caches.status_ready)
-        MHD_destroy_response(state->caches.status_ready);
+    http_status_forget(&state->caches);
     state->caches = (struct http_caches){0};
 }

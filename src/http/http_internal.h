@@ -21,14 +21,25 @@ struct http_plan;
 struct http_caches {
     struct answer_cache *series; /* GET /series answers until the samples change (api_series.c) */
     struct http_plan *plan;      /* the newest plan, rendered (api_plan.c) */
-    char *status;                /* GET /status as text, made from status_of (api_status.c) */
+    char *status;                /* GET /status as text, made from status_of (api_status.c);
+                                  * owned by status_ready when that is set */
     size_t status_len;
-    struct MHD_Response *status_ready; /* the same, ready to queue */
+    struct MHD_Response *status_ready; /* the kept response holding it */
     struct ev_site_status status_of;
     bool status_have; /* status holds the text for status_of */
 };
 
 #define HTTP_MAX_DEVICES 48
+
+/* At most limit gated deferrals run on the pool at once; the others wait in order on the
+ * loop, not on a pool thread, which the recorder's flushes and the planner need too. */
+struct deferral;
+struct http_gate {
+    unsigned limit;
+    unsigned running;
+    struct deferral *first; /* waiting, oldest first */
+    struct deferral *last;
+};
 
 /* What the HTTP module knows, kept up to date from the bus. */
 struct http_state {
@@ -53,6 +64,7 @@ struct http_state {
     struct http_events *events;            /* the GET /api/v1/events streams */
     struct http_auth *auth;                /* login state: setup code, rate limits (auth.c) */
     struct http_caches caches;
+    struct http_gate reads; /* store reads on the pool: at most one per reader (read_job.c) */
 };
 
 /* Makes the caches and forgets them when what they were made from changes meaning (a
@@ -61,6 +73,8 @@ int http_caches_start(struct http_state *state);
 void http_caches_stop(struct http_state *state);
 void http_caches_free(struct http_state *state);
 void http_plan_free(struct http_plan *plan);
+/* Forgets the kept GET /status answer (api_status.c). */
+void http_status_forget(struct http_caches *caches);
 
 /* Who sent a request, as far as the server could tell (auth.c). */
 enum http_auth_via { HTTP_AUTH_NONE, HTTP_AUTH_SESSION, HTTP_AUTH_TOKEN };
@@ -98,7 +112,7 @@ struct http_response {
     char set_cookie[200];    /* Set-Cookie header; "" for none */
     unsigned retry_after_s;  /* Retry-After header (429); 0 for none */
     bool deferred;           /* set by http_defer: the answer comes later */
-    struct MHD_Response *ready;  /* a kept answer's response (http_response_ready), with body
+    struct MHD_Response *ready;  /* a kept answer's response (http_reply_kept), with body
                                   * and the fields it was made from: queued as is and never
                                   * destroyed here (its owner keeps it); body must stay valid
                                   * for this call only (copied when a header must be added) */
@@ -228,14 +242,25 @@ void http_read(struct http_state *state, const struct http_request *request,
                struct http_response *response, http_read_fn read, http_read_done_fn done,
                void *arg);
 
-/* A response ready to be queued again and again (a kept answer): a copy of reply's body
- * with its headers. The caller owns it (MHD_destroy_response) and passes it in
- * http_response.ready. NULL when out of memory. */
-struct MHD_Response *http_response_ready(const struct http_response *reply);
+/* A kept answer's response, queued again and again: it takes over text (malloc'd JSON),
+ * which lives until its last reference goes (the keeper's MHD_destroy_response and every
+ * connection still sending it). NULL when out of memory (text is then still the caller's). */
+struct MHD_Response *http_kept_response(char *text, size_t len);
+/* Answers with a kept answer: its response (NULL: a copy of text). text must be valid for
+ * this call. */
+void http_reply_kept(struct http_response *response, const char *text, size_t len,
+                     struct MHD_Response *kept);
 
 /* Sets an owned JSON text (from json_writer_finish) as a 200 answer, or a 500 when text is
  * NULL (out of memory). */
 void http_reply_text(struct http_response *response, char *text, size_t len);
+
+/* http_defer through a gate. */
+void http_defer_gated(struct http_state *state, const struct http_request *request,
+                      struct http_response *response, void (*work)(void *arg),
+                      void (*done)(struct http_state *state, void *arg,
+                                   struct http_response *response),
+                      void *arg, struct http_gate *gate);
 
 /* Routes a request to its handler: 404 for an unknown path, 405 (with Allow) for a known
  * path and another method, static assets for everything outside /api/. */

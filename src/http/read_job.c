@@ -4,7 +4,9 @@
  * struct, and calls http_read; the read runs on a pool thread with a read-only connection
  * of its own (balkon_store_readers_*), inside one read transaction, and fills the answer.
  * The loop only sends it. So a year of data or a slow SD card delays that one answer,
- * never the control loop.
+ * never the control loop. At most one read per reader runs at a time; the others wait on
+ * the loop (the reads gate), so a flood of heavy reads never holds every pool thread and
+ * the recorder's flushes and the planner still get theirs.
  *
  * Pool threads run at a lower priority (balkon/pool.h). */
 #include "http_internal.h"
@@ -73,5 +75,6 @@ void http_read(struct http_state *state, const struct http_request *request,
         done_cb(state, job, response);
         return;
     }
-    http_defer(state, request, response, work_cb, done_cb, job);
+    state->reads.limit = BALKON_STORE_READERS;
+    http_defer_gated(state, request, response, work_cb, done_cb, job, &state->reads);
 }

@@ -65,6 +65,8 @@ struct deferral {
     void *arg;
     struct http_response reply;
     bool finished;
+    struct http_gate *gate; /* NULL: not gated */
+    struct deferral *next;  /* in the gate's queue */
 };
 
 /* Per-request context, allocated on the first call of the access handler and freed in
@@ -142,13 +144,33 @@ static void add_headers(struct MHD_Response *response, const struct http_respons
     MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
 }
 
-struct MHD_Response *http_response_ready(const struct http_response *reply)
+struct MHD_Response *http_kept_response(char *text, size_t len)
 {
     struct MHD_Response *response =
-        MHD_create_response_from_buffer(reply->body_size, reply->body, MHD_RESPMEM_MUST_COPY);
-    if (response)
-        add_headers(response, reply);
+        MHD_create_response_from_buffer_with_free_callback_cls(len, text, free, text);
+    if (response) {
+        struct http_response reply = {0};
+        http_reply_text(&reply, text, len);
+        add_headers(response, &reply);
+    }
     return response;
+}
+
+void http_reply_kept(struct http_response *response, const char *text, size_t len,
+                     struct MHD_Response *kept)
+{
+    if (!kept) { /* no response could be made for it: a copy of the text will do */
+        char *copy = malloc(len + 1);
+        if (copy) {
+            memcpy(copy, text, len);
+            copy[len] = '\0';
+        }
+        http_reply_text(response, copy, len);
+        return;
+    }
+    http_reply_text(response, (char *)text, len);
+    response->body_static = true; /* the kept response's, copied when a header must be added */
+    response->ready = kept;
 }
 
 /* Freeing a large answer's buffer unmaps its pages, and those were written on a pool
@@ -243,10 +265,39 @@ static void deferral_work_cb(uv_work_t *req)
     deferral->work(deferral->arg);
 }
 
+static void deferral_after_cb(uv_work_t *req, int status);
+
+/* Puts a deferral's work on the pool; if libuv refuses, does it here, on the loop. */
+static void deferral_start(struct deferral *deferral)
+{
+    if (uv_queue_work(deferral->server->state.ctx->loop, &deferral->work_req, deferral_work_cb,
+                      deferral_after_cb) < 0) {
+        deferral_work_cb(&deferral->work_req);
+        deferral_after_cb(&deferral->work_req, 0);
+    }
+}
+
+/* A gated deferral is done: the next one waiting in the gate may start. */
+static void gate_release(struct http_gate *gate)
+{
+    gate->running--;
+    struct deferral *next = gate->first;
+    if (!next)
+        return;
+    gate->first = next->next;
+    if (!gate->first)
+        gate->last = NULL;
+    gate->running++;
+    deferral_start(next);
+}
+
 static void deferral_after_cb(uv_work_t *req, int status)
 {
     struct deferral *deferral = req->data;
+    struct http_gate *gate = deferral->gate;
     deferral->done(&deferral->server->state, deferral->arg, &deferral->reply);
+    if (gate)
+        gate_release(gate);
     if (!deferral->connection) { /* the request was completed meanwhile: nobody to answer */
         if (!deferral->reply.body_static)
             free(deferral->reply.body);
@@ -264,6 +315,15 @@ void http_defer(struct http_state *state, const struct http_request *request,
                 void (*done)(struct http_state *state, void *arg, struct http_response *response),
                 void *arg)
 {
+    http_defer_gated(state, request, response, work, done, arg, NULL);
+}
+
+void http_defer_gated(struct http_state *state, const struct http_request *request,
+                      struct http_response *response, void (*work)(void *arg),
+                      void (*done)(struct http_state *state, void *arg,
+                                   struct http_response *response),
+                      void *arg, struct http_gate *gate)
+{
     struct http_server *server = (struct http_server *)state; /* state is its first member */
     struct request_ctx *ctx = request->server_ctx;
     struct deferral *deferral = calloc(1, sizeof *deferral);
@@ -278,12 +338,25 @@ void http_defer(struct http_state *state, const struct http_request *request,
     deferral->done = done;
     deferral->arg = arg;
     deferral->work_req.data = deferral;
-    if (uv_queue_work(state->ctx->loop, &deferral->work_req, deferral_work_cb, deferral_after_cb) <
-        0) {
-        free(deferral);
-        work(arg);
-        done(state, arg, response);
-        return;
+    deferral->gate = gate;
+    if (gate && gate->running >= gate->limit) { /* waits its turn on the loop, not the pool */
+        if (gate->last)
+            gate->last->next = deferral;
+        else
+            gate->first = deferral;
+        gate->last = deferral;
+    } else {
+        if (gate)
+            gate->running++;
+        if (uv_queue_work(state->ctx->loop, &deferral->work_req, deferral_work_cb,
+                          deferral_after_cb) < 0) {
+            if (gate)
+                gate->running--;
+            free(deferral);
+            work(arg);
+            done(state, arg, response);
+            return;
+        }
     }
     ctx->deferral = deferral;
     response->deferred = true;
