@@ -46,6 +46,7 @@ struct run {
     bool sc_soc_known;
     struct balkon_opt_workspace *ws;
     struct balkon_opt_plan *plan;
+    char error[160]; /* why the replay failed, when the store does not say */
 };
 
 static const char *primary_price_provider(const struct balkon_config *config)
@@ -126,8 +127,8 @@ static int replay_chunk(struct run *r, const struct measured *m, size_t n, int s
     problem.initial_soc_wh = r->sc_soc_wh;
     problem.terminal_value_auto = false;
     problem.terminal_value_per_kwh = 0;
-    char msg[160];
-    int rc = balkon_opt_plan(&problem, "self_consumption", r->ws, r->plan, msg, sizeof msg);
+    int rc =
+        balkon_opt_plan(&problem, "self_consumption", r->ws, r->plan, r->error, sizeof r->error);
     if (rc < 0)
         return rc;
     r->sc_soc_wh = r->plan->self_consumption.totals.soc_end_wh;
@@ -310,7 +311,11 @@ int balkon_savings_compute(struct balkon_store *store, const struct balkon_confi
     balkon_opt_workspace_free(r.ws);
     free(r.plan);
     if (rc < 0) {
-        snprintf(msg, msg_size, "%s", rc == BALKON_E_NOMEM ? "out of memory" : balkon_store_errmsg(store));
+        snprintf(msg, msg_size, "%s",
+                 r.error[0]                      ? r.error
+                 : rc == BALKON_E_NOMEM          ? "out of memory"
+                 : balkon_store_errmsg(store)[0] ? balkon_store_errmsg(store)
+                                                 : balkon_strerror(rc));
         balkon_savings_free(out);
     }
     return rc;
