@@ -155,8 +155,11 @@ static int read_status(int fd, int timeout_ms, char *head, size_t head_size)
         poll(&pfd, 1, (int)left);
     }
     buf[used] = '\0';
-    if (head)
-        snprintf(head, head_size, "%s", buf);
+    if (head) { /* the start of the answer, as much as fits */
+        size_t n = used < head_size - 1 ? used : head_size - 1;
+        memcpy(head, buf, n);
+        head[n] = '\0';
+    }
     int status = 0;
     return sscanf(buf, "HTTP/1.%*d %d", &status) == 1 ? status : -1;
 }
