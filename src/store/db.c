@@ -195,16 +195,23 @@ static void store_free(struct balkon_store *store)
  * many pages (PRAGMA max_page_count), past which SQLite fails writes with SQLITE_FULL just
  * as on a full disk. Pages freed by another connection (DROP TABLE) become usable again,
  * which is how the test gives the space back. */
-static void apply_test_max_pages(struct balkon_store *store)
+int store_connection_settings(sqlite3 *db, const char **step)
 {
+    for (size_t i = 0; i < sizeof open_pragmas / sizeof open_pragmas[0]; i++) {
+        *step = open_pragmas[i];
+        int rc = sqlite3_exec(db, open_pragmas[i], NULL, NULL, NULL);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    /* The test's full disk is a limit per connection: every connection that writes takes it,
+     * or one would write where another cannot. */
     const char *pages = getenv("BALKON_TEST_DB_MAX_PAGES");
     if (!pages || !pages[0])
-        return;
+        return SQLITE_OK;
+    *step = "BALKON_TEST_DB_MAX_PAGES";
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", strtoll(pages, NULL, 10));
-    if (sqlite3_exec(store->db, sql, NULL, NULL, NULL) == SQLITE_OK)
-        log_warn("store", "%s: test mode: at most %s pages (BALKON_TEST_DB_MAX_PAGES)", store->path,
-                 pages);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
 static int apply_pragmas(struct balkon_store *store, char *msg, size_t msg_size)
@@ -227,15 +234,16 @@ static int apply_pragmas(struct balkon_store *store, char *msg, size_t msg_size)
     if (!ok)
         return BALKON_E_DB;
 
-    for (size_t i = 0; i < sizeof open_pragmas / sizeof open_pragmas[0]; i++) {
-        rc = sqlite3_exec(store->db, open_pragmas[i], NULL, NULL, NULL);
-        if (rc != SQLITE_OK) {
-            write_msg(msg, msg_size, "%s: %s: %s", store->path, open_pragmas[i],
-                      sqlite3_errmsg(store->db));
-            return store_err_from_sqlite(rc);
-        }
+    const char *step = "";
+    rc = store_connection_settings(store->db, &step);
+    if (rc != SQLITE_OK) {
+        write_msg(msg, msg_size, "%s: %s: %s", store->path, step, sqlite3_errmsg(store->db));
+        return store_err_from_sqlite(rc) ? store_err_from_sqlite(rc) : BALKON_E_DB;
     }
-    apply_test_max_pages(store);
+    const char *pages = getenv("BALKON_TEST_DB_MAX_PAGES");
+    if (pages && pages[0])
+        log_warn("store", "%s: test mode: at most %s pages (BALKON_TEST_DB_MAX_PAGES)", store->path,
+                 pages);
     return 0;
 }
 

@@ -405,26 +405,6 @@ int balkon_store_batch_write(struct balkon_store_writer *writer, struct balkon_s
 
 /* --- The writer ---------------------------------------------------------------------- */
 
-/* The per-connection settings of db.c's open_pragmas; WAL mode is in the file already. */
-static const char *const writer_pragmas[] = {
-    "PRAGMA synchronous=NORMAL",
-    "PRAGMA foreign_keys=ON",
-    "PRAGMA temp_store=MEMORY",
-    "PRAGMA journal_size_limit=4194304",
-};
-
-/* The fault tests' full disk (BALKON_TEST_DB_MAX_PAGES, see db.c) is a per-connection
- * limit, so the writer takes it too, or it would write where the loop's connection cannot. */
-static int writer_test_max_pages(sqlite3 *db)
-{
-    const char *pages = getenv("BALKON_TEST_DB_MAX_PAGES");
-    if (!pages || !pages[0])
-        return SQLITE_OK;
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", strtoll(pages, NULL, 10));
-    return sqlite3_exec(db, sql, NULL, NULL, NULL);
-}
-
 int balkon_store_writer_open(struct balkon_store *store, int busy_timeout_ms,
                              struct balkon_store_writer **out)
 {
@@ -444,15 +424,8 @@ int balkon_store_writer_open(struct balkon_store *store, int busy_timeout_ms,
     const char *step = "open";
     if (rc == SQLITE_OK)
         rc = sqlite3_busy_timeout(writer->db, busy_timeout_ms);
-    for (size_t i = 0; rc == SQLITE_OK && i < sizeof writer_pragmas / sizeof writer_pragmas[0];
-         i++) {
-        step = writer_pragmas[i];
-        rc = sqlite3_exec(writer->db, writer_pragmas[i], NULL, NULL, NULL);
-    }
-    if (rc == SQLITE_OK) {
-        step = "BALKON_TEST_DB_MAX_PAGES";
-        rc = writer_test_max_pages(writer->db);
-    }
+    if (rc == SQLITE_OK) /* WAL mode is in the file already */
+        rc = store_connection_settings(writer->db, &step);
     if (rc != SQLITE_OK) {
         int err = store_set_error(
             store, store_err_from_sqlite(rc) ? store_err_from_sqlite(rc) : BALKON_E_DB,

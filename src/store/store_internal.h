@@ -147,6 +147,10 @@ int store_begin(struct balkon_store *store);
 int store_commit(struct balkon_store *store);
 void store_rollback(struct balkon_store *store);
 int store_err_from_sqlite(int sqlite_rc);
+/* Applies the settings every connection that writes needs (they are per connection:
+ * synchronous, foreign keys, temp store, journal size, page cache, the fault tests' page
+ * cap). Returns SQLITE_OK or SQLite's code with *step naming what failed. */
+int store_connection_settings(sqlite3 *db, const char **step);
 
 /* migrations.c */
 /* Refuses a database from a newer schema before anything writes to the file. */
