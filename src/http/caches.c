@@ -6,6 +6,7 @@
 
 #include "balkon/bus.h"
 #include "balkon/error.h"
+#include "balkon/store.h"
 
 #include <microhttpd.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ static void destroy_response(void *response)
 
 int http_caches_start(struct http_state *state)
 {
+    state->reads.limit = BALKON_STORE_READERS; /* read_job.c: one read per reader at a time */
     state->caches.series = answer_cache_new(SERIES_CACHE_BYTES, SERIES_CACHE_ENTRY_BYTES,
                                             make_response, destroy_response);
     if (!state->caches.series)

@@ -75,6 +75,5 @@ void http_read(struct http_state *state, const struct http_request *request,
         done_cb(state, job, response);
         return;
     }
-    state->reads.limit = BALKON_STORE_READERS;
     http_defer_gated(state, request, response, work_cb, done_cb, job, &state->reads);
 }
