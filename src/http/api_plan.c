@@ -43,24 +43,9 @@ struct http_plan {
     size_t columns_len;
     struct plan_now *now; /* one per slot */
     size_t count;
-    /* The whole answer while slot answer_slot is in force (owned by answer_ready when
-     * that is set), and its kept response. */
-    char *answer;
-    size_t answer_len;
+    struct http_kept answer; /* the whole answer while slot answer_slot is in force */
     size_t answer_slot;
-    struct MHD_Response *answer_ready;
 };
-
-/* Forgets the kept answer (connections still sending it keep their reference). */
-static void forget_answer(struct http_plan *plan)
-{
-    if (plan->answer_ready)
-        MHD_destroy_response(plan->answer_ready); /* frees the text with its last reference */
-    else
-        free(plan->answer);
-    plan->answer = NULL;
-    plan->answer_ready = NULL;
-}
 
 void http_plan_free(struct http_plan *plan)
 {
@@ -70,7 +55,7 @@ void http_plan_free(struct http_plan *plan)
     free(plan->head);
     free(plan->columns);
     free(plan->now);
-    forget_answer(plan);
+    http_kept_forget(&plan->answer);
     free(plan);
 }
 
@@ -215,9 +200,7 @@ static void reply_plan(const struct http_plan *plan, int64_t now_ms, struct http
         jw_object_end(&w);
     }
     jw_raw_value(&w, plan->columns, plan->columns_len);
-    size_t len;
-    char *text = json_writer_finish(&w, &len);
-    http_reply_text(response, text, len);
+    http_reply_written(response, &w);
 }
 
 static cJSON *strategies_json(const struct http_plan *plan, const char *configured)
@@ -292,20 +275,18 @@ static void plan_read_done(struct http_state *state, void *arg, struct http_resp
 static void reply_kept_plan(struct http_plan *plan, int64_t now_ms, struct http_response *response)
 {
     size_t slot = current_slot(plan, now_ms);
-    if (!plan->answer || plan->answer_slot != slot) {
-        forget_answer(plan);
+    if (!plan->answer.text || plan->answer_slot != slot) {
         struct http_response made = {0};
         reply_plan(plan, now_ms, &made);
         if (made.status != 200) {
+            http_kept_forget(&plan->answer);
             *response = made;
             return;
         }
-        plan->answer = made.body;
-        plan->answer_len = made.body_size;
+        http_kept_set(&plan->answer, made.body, made.body_size);
         plan->answer_slot = slot;
-        plan->answer_ready = http_kept_response(plan->answer, plan->answer_len);
     }
-    http_reply_kept(response, plan->answer, plan->answer_len, plan->answer_ready);
+    http_reply_kept(response, plan->answer.text, plan->answer.len, plan->answer.response);
 }
 
 /* The kept rendering when it is the newest plan the planner published, else NULL. */

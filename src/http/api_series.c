@@ -88,9 +88,7 @@ static void read_list(struct balkon_store *store, void *arg, struct http_respons
     jw_array_end(&w);
     jw_object_end(&w);
     free(infos);
-    size_t len;
-    char *text = json_writer_finish(&w, &len);
-    http_reply_text(reply, text, len);
+    http_reply_written(reply, &w);
 }
 
 /* One series query, from the handler to the pool and back. */
@@ -162,9 +160,7 @@ static void read_series(struct balkon_store *store, void *arg, struct http_respo
     jw_array_end(&w);
     jw_object_end(&w);
     free(buckets);
-    size_t len;
-    char *text = json_writer_finish(&w, &len);
-    http_reply_text(reply, text, len);
+    http_reply_written(reply, &w);
 }
 
 /* Back on the loop: keep a good answer for the next request of the same range. */

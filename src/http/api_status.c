@@ -87,45 +87,23 @@ static char *status_text(const struct http_state *state, size_t *len)
     return json_writer_finish(&w, len);
 }
 
-/* Forgets the kept status (connections still sending it keep their reference). */
-void http_status_forget(struct http_caches *caches)
-{
-    if (caches->status_ready)
-        MHD_destroy_response(caches->status_ready); /* frees the text with its last reference */
-    else
-        free(caches->status);
-    caches->status_ready = NULL;
-    caches->status = NULL;
-    caches->status_have = false;
-}
-
-/* Writes the kept text and response for the current status. */
-static void keep_status(struct http_state *state)
-{
-    struct http_caches *caches = &state->caches;
-    http_status_forget(caches);
-    caches->status = status_text(state, &caches->status_len);
-    caches->status_of = state->status;
-    if (!state->have_status)
-        caches->status_of.ts_ms = INT64_MIN;
-    caches->status_have = caches->status != NULL;
-    if (caches->status_have)
-        caches->status_ready = http_kept_response(caches->status, caches->status_len);
-}
-
 void api_status_get(struct http_state *state, const struct http_request *request,
                     struct http_response *response)
 {
     struct http_caches *caches = &state->caches;
-    bool same =
-        caches->status_have &&
-        (state->have_status ? memcmp(&caches->status_of, &state->status, sizeof state->status) == 0
-                            : caches->status_of.ts_ms == INT64_MIN);
-    if (!same)
-        keep_status(state);
-    if (!caches->status_have) {
+    bool same = caches->status.text && caches->status_of_have == state->have_status &&
+                (!state->have_status ||
+                 memcmp(&caches->status_of, &state->status, sizeof state->status) == 0);
+    if (!same) {
+        size_t len = 0;
+        char *text = status_text(state, &len);
+        http_kept_set(&caches->status, text, len);
+        caches->status_of = state->status;
+        caches->status_of_have = state->have_status;
+    }
+    if (!caches->status.text) {
         http_reply_json(response, 500, NULL);
         return;
     }
-    http_reply_kept(response, caches->status, caches->status_len, caches->status_ready);
+    http_reply_kept(response, caches->status.text, caches->status.len, caches->status.response);
 }

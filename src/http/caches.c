@@ -21,7 +21,7 @@ static void forget(enum bus_event event, const void *payload, void *user)
 {
     struct http_state *state = user;
     answer_cache_clear(state->caches.series);
-    http_status_forget(&state->caches);
+    http_kept_forget(&state->caches.status);
 }
 
 static void *make_response(char *body, size_t len)
@@ -56,6 +56,6 @@ void http_caches_free(struct http_state *state)
 {
     answer_cache_free(state->caches.series);
     http_plan_free(state->caches.plan);
-    http_status_forget(&state->caches);
+    http_kept_forget(&state->caches.status);
     state->caches = (struct http_caches){0};
 }

@@ -17,16 +17,22 @@ struct http_auth;
 struct answer_cache;
 struct http_plan;
 
+/* One kept answer: its text and the response that owns it (http_kept_response), so every
+ * request queues the same response. text is NULL when nothing is kept; response is NULL
+ * when none could be made (out of memory), and then text is owned here. */
+struct http_kept {
+    char *text;
+    size_t len;
+    struct MHD_Response *response;
+};
+
 /* Answers kept between requests (caches.c): read or rendered once, served many times. */
 struct http_caches {
     struct answer_cache *series; /* GET /series answers until the samples change (api_series.c) */
     struct http_plan *plan;      /* the newest plan, rendered (api_plan.c) */
-    char *status;                /* GET /status as text, made from status_of (api_status.c);
-                                  * owned by status_ready when that is set */
-    size_t status_len;
-    struct MHD_Response *status_ready; /* the kept response holding it */
+    struct http_kept status;     /* GET /status (api_status.c), made from status_of */
     struct ev_site_status status_of;
-    bool status_have; /* status holds the text for status_of */
+    bool status_of_have; /* state->have_status when status was made */
 };
 
 #define HTTP_MAX_DEVICES 48
@@ -73,8 +79,10 @@ int http_caches_start(struct http_state *state);
 void http_caches_stop(struct http_state *state);
 void http_caches_free(struct http_state *state);
 void http_plan_free(struct http_plan *plan);
-/* Forgets the kept GET /status answer (api_status.c). */
-void http_status_forget(struct http_caches *caches);
+/* Keeps text (malloc'd JSON, taken; NULL keeps nothing) in place of what kept held. */
+void http_kept_set(struct http_kept *kept, char *text, size_t len);
+/* Forgets a kept answer; connections still sending it keep their reference. */
+void http_kept_forget(struct http_kept *kept);
 
 /* Who sent a request, as far as the server could tell (auth.c). */
 enum http_auth_via { HTTP_AUTH_NONE, HTTP_AUTH_SESSION, HTTP_AUTH_TOKEN };
@@ -254,6 +262,9 @@ void http_reply_kept(struct http_response *response, const char *text, size_t le
 /* Sets an owned JSON text (from json_writer_finish) as a 200 answer, or a 500 when text is
  * NULL (out of memory). */
 void http_reply_text(struct http_response *response, char *text, size_t len);
+/* The same with what a JSON writer wrote (taken from it). */
+struct json_writer;
+void http_reply_written(struct http_response *response, struct json_writer *writer);
 
 /* http_defer through a gate. */
 void http_defer_gated(struct http_state *state, const struct http_request *request,

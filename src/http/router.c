@@ -1,6 +1,8 @@
 /* The route table and the JSON reply helpers. */
 #include "http_internal.h"
 
+#include "json_writer.h"
+
 #include "balkon/timeutil.h"
 
 #include <math.h>
@@ -147,6 +149,13 @@ void http_reply_text(struct http_response *response, char *text, size_t len)
     response->body_size = len;
     response->body_static = false;
     response->cache_control = "no-store";
+}
+
+void http_reply_written(struct http_response *response, struct json_writer *writer)
+{
+    size_t len = 0;
+    char *text = json_writer_finish(writer, &len);
+    http_reply_text(response, text, len);
 }
 
 void http_reply_error(struct http_response *response, int status, const char *fmt, ...)

@@ -156,6 +156,23 @@ struct MHD_Response *http_kept_response(char *text, size_t len)
     return response;
 }
 
+void http_kept_forget(struct http_kept *kept)
+{
+    if (kept->response)
+        MHD_destroy_response(kept->response); /* frees the text with its last reference */
+    else
+        free(kept->text);
+    *kept = (struct http_kept){0};
+}
+
+void http_kept_set(struct http_kept *kept, char *text, size_t len)
+{
+    http_kept_forget(kept);
+    if (!text)
+        return;
+    *kept = (struct http_kept){.text = text, .len = len, .response = http_kept_response(text, len)};
+}
+
 void http_reply_kept(struct http_response *response, const char *text, size_t len,
                      struct MHD_Response *kept)
 {
