@@ -7,12 +7,13 @@
 #ifndef BALKON_DRIVER_H
 #define BALKON_DRIVER_H
 
+#include "balkon/command.h"
+
 #include <stddef.h>
 
 struct balkon_ctx;
 struct balkon_device_config;
 struct balkon_config_errors;
-struct ev_device_command;
 
 struct balkon_driver {
     const char *type;
@@ -37,7 +38,8 @@ struct balkon_driver {
      * (the driver publishes BUS_EV_COMMAND_RESULT when it is done and verified), or a
      * BALKON_E_* code with the reason in msg when it refuses it (unknown command, value out
      * of range, device offline). May be NULL: the device takes no commands. */
-    int (*command)(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size);
+    int (*command)(void *instance, const struct device_command *command, char *msg,
+                   size_t msg_size);
 };
 
 /* The driver for a config `type`, or NULL. */

@@ -69,7 +69,7 @@ struct marstek {
     unsigned polls;
     bool status_ok, device_known, meter_role;
     char model[48], firmware[32], mode[16];
-    struct ev_device_command command; /* the runner's command being sent or verified */
+    struct device_command command;    /* the runner's command being sent or verified */
     bool passive;                     /* a setpoint of ours stands: refresh it */
     double passive_w;
     uint64_t passive_sent_ms;
@@ -539,7 +539,7 @@ static void marstek_poll(struct dev_kit *kit)
 }
 
 /* The runner's send: an ES.SetMode; its answer only says the datagram arrived. */
-static int send_command(struct dev_kit *kit, const struct ev_device_command *command)
+static int send_command(struct dev_kit *kit, const struct device_command *command)
 {
     struct marstek *m = (struct marstek *)kit;
     if (!m->bound)
@@ -552,7 +552,7 @@ static int send_command(struct dev_kit *kit, const struct ev_device_command *com
 }
 
 /* Verified by the mode (ES.GetMode) and, for a setpoint, the power (ES.GetStatus). */
-static int read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct marstek *m = (struct marstek *)kit;
     if (!m->bound)
@@ -669,7 +669,8 @@ static void marstek_check(const struct balkon_device_config *device, const char 
         balkon_config_add_error(errors, path, "max_power_w", "must be more than 0 W for a battery");
 }
 
-static int marstek_command(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size)
+static int marstek_command(void *instance, const struct device_command *command, char *msg,
+                           size_t msg_size)
 {
     struct marstek *m = instance;
     if (strcmp(command->device_id, m->kit.config.id) != 0) {

@@ -262,7 +262,7 @@ static void limit_sent_cb(struct dev_kit *kit, const struct balkon_http_result *
     dev_cmd_sent(kit, why[0] == '\0', why);
 }
 
-static int http_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_send(struct dev_kit *kit, const struct device_command *command)
 {
     /* Form-encoded as the web UI sends it; the serial is hex digits (checked), so the JSON
      * needs no escaping. limit_type 0: absolute and non-persistent, always. */
@@ -336,7 +336,7 @@ static int request_limit_status(struct opendtu *o)
     return dev_http(&o->kit, "/api/limit/status", NULL, NULL, limit_status_cb, o);
 }
 
-static int http_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct opendtu *o = (struct opendtu *)kit;
     o->pending_reads = 0;
@@ -439,7 +439,7 @@ static int mqtt_subscribe(struct opendtu *o, char *msg, size_t msg_size)
     return rc;
 }
 
-static int mqtt_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
 {
     struct opendtu *o = (struct opendtu *)kit;
     char topic[256], payload[16];
@@ -467,7 +467,7 @@ static void wait_timeout_cb(uv_timer_t *timer)
         dev_cmd_read(&o->kit, false, NAN, "no status/limit_absolute since the command");
 }
 
-static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct opendtu *o = (struct opendtu *)kit;
     if (o->limit_count != o->limit_count_at_send &&
@@ -612,7 +612,7 @@ static void opendtu_check(const struct balkon_device_config *device, const char 
                                 "must be > 0 for type \"opendtu\" (the highest limit to set)");
 }
 
-static int opendtu_command(void *instance, const struct ev_device_command *command, char *msg,
+static int opendtu_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
     struct opendtu *o = instance;
@@ -630,7 +630,7 @@ static int opendtu_command(void *instance, const struct ev_device_command *comma
         return BALKON_E_RANGE;
     }
     /* OpenDTU takes whole watts. */
-    struct ev_device_command rounded = *command;
+    struct device_command rounded = *command;
     rounded.value = round(command->value);
     dev_cmd_submit(&o->kit, &rounded);
     return 0;

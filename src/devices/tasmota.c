@@ -304,7 +304,7 @@ static void switch_read_cb(struct dev_kit *kit, const struct balkon_http_result 
     dev_cmd_read(kit, true, on, "");
 }
 
-static int http_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_send(struct dev_kit *kit, const struct device_command *command)
 {
     struct tasmota *t = (struct tasmota *)kit;
     char text[24];
@@ -312,7 +312,7 @@ static int http_send(struct dev_kit *kit, const struct ev_device_command *comman
     return cm(t, text, switch_sent_cb);
 }
 
-static int http_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct tasmota *t = (struct tasmota *)kit;
     char text[16];
@@ -433,7 +433,7 @@ static int mqtt_subscribe(struct tasmota *t, char *msg, size_t msg_size)
     return 0;
 }
 
-static int mqtt_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
 {
     struct tasmota *t = (struct tasmota *)kit;
     char name[160];
@@ -462,7 +462,7 @@ static void wait_timeout_cb(uv_timer_t *timer)
     dev_cmd_read(&t->kit, false, NAN, why);
 }
 
-static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct tasmota *t = (struct tasmota *)kit;
     if (t->stat_count != t->stat_count_at_send) {
@@ -606,7 +606,7 @@ static void tasmota_check(const struct balkon_device_config *device, const char 
         balkon_config_add_error(errors, path, "power_scale", "must not be 0");
 }
 
-static int tasmota_command(void *instance, const struct ev_device_command *command, char *msg,
+static int tasmota_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
     struct tasmota *t = instance;
