@@ -17,7 +17,7 @@
  *           <id>-meter  role meter (only with role "battery+meter"): its CT's total_power as
  *                       the grid reading (+ import), times power_scale
  *
- * The firmware is fragile (see /tmp/protocols/marstek_venus.md): bursts make it stop
+ * The firmware is fragile (docs/devices.md, "marstek_venus"): bursts make it stop
  * answering or lose its CT, so exactly one request is in flight and requests are at least
  * MIN_SPACING_MS apart whatever poll_interval_s says; commands go first, polls take turns.
  * Passive power has our sign (+ discharge / − charge), as ongrid_power does and as the

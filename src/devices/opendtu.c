@@ -1,5 +1,6 @@
 /* Driver "opendtu": one Hoymiles inverter (config `serial`) behind an OpenDTU, over its REST
- * API (polled) or its MQTT topics (pushed). Facts: /tmp/protocols/opendtu.md.
+ * API (polled) or its MQTT topics (pushed). The wire format as
+ * docs/devices.md ("opendtu") describes it.
  *
  * HTTP (port 80; Basic auth as "admin" with the DTU's password, needed for the POST, and
  * for reads too when "Allow readonly" is off):

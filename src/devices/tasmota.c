@@ -1,5 +1,6 @@
 /* Driver "tasmota": a Tasmota plug (relay + energy monitor) or a Tasmota smart-meter reader
- * (SML / IR head), over HTTP (polled) or MQTT (pushed). Facts: /tmp/protocols/tasmota.md.
+ * (SML / IR head), over HTTP (polled) or MQTT (pushed). The wire format as
+ * docs/devices.md ("tasmota") describes it.
  *
  * HTTP (port 80), every request `GET /cm?[user=U&password=P&]cmnd=<command>`:
  *   Status%200, once, for the model and firmware:
