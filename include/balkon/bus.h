@@ -323,6 +323,20 @@ int balkon_bus_subscribe(struct balkon_bus *bus, enum bus_event event, balkon_bu
 void balkon_bus_unsubscribe(struct balkon_bus *bus, enum bus_event event, balkon_bus_cb cb,
                             void *user);
 
+/* A module's subscriptions as one table, for the two calls below. */
+struct bus_subscription {
+    enum bus_event event;
+    balkon_bus_cb cb;
+};
+
+/* Subscribes (cb, user) for every row. On failure nothing stays subscribed and the
+ * BALKON_E_* code is returned. */
+int balkon_bus_subscribe_all(struct balkon_bus *bus, const struct bus_subscription *rows,
+                             size_t count, void *user);
+/* Removes every row's subscription of user; safe from inside a handler. */
+void balkon_bus_unsubscribe_all(struct balkon_bus *bus, const struct bus_subscription *rows,
+                                size_t count, void *user);
+
 /* Delivers payload to every subscriber of event. Returns 0, BALKON_E_INVAL (unknown
  * event or NULL payload) or BALKON_E_NOMEM (a nested publish could not be queued). */
 int balkon_bus_publish(struct balkon_bus *bus, enum bus_event event, const void *payload);

@@ -266,9 +266,11 @@ static int set_grid_target(void *self, double target_grid_w, const char *source,
     return 0;
 }
 
-static const enum bus_event EVENTS[] = {BUS_EV_METER_READING, BUS_EV_DEVICE_STATE, BUS_EV_PLAN,
-                                        BUS_EV_CONFIG_CHANGED, BUS_EV_CLOCK_JUMPED};
-#define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
+static const struct bus_subscription subscriptions[] = {
+    {BUS_EV_METER_READING, on_event},  {BUS_EV_DEVICE_STATE, on_event}, {BUS_EV_PLAN, on_event},
+    {BUS_EV_CONFIG_CHANGED, on_event}, {BUS_EV_CLOCK_JUMPED, on_event},
+};
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
 static int control_start(struct balkon_ctx *ctx, void **state)
 {
@@ -283,14 +285,10 @@ static int control_start(struct balkon_ctx *ctx, void **state)
     params_from_config(ctx->config, &params);
     balkon_ctl_init(&c->ctl, &params);
     c->last_state = c->ctl.state;
-    for (size_t i = 0; i < EVENT_COUNT; i++) {
-        int rc = balkon_bus_subscribe(ctx->bus, EVENTS[i], on_event, c);
-        if (rc < 0) {
-            for (size_t j = 0; j < i; j++)
-                balkon_bus_unsubscribe(ctx->bus, EVENTS[j], on_event, c);
-            free(c);
-            return rc;
-        }
+    int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, c);
+    if (rc < 0) {
+        free(c);
+        return rc;
     }
     uv_timer_init(ctx->loop, &c->watchdog);
     c->watchdog.data = c;
@@ -309,8 +307,7 @@ static void control_stop(void *state)
     struct control *c = state;
     if (c->ctx->services)
         c->ctx->services->control.self = NULL;
-    for (size_t i = 0; i < EVENT_COUNT; i++)
-        balkon_bus_unsubscribe(c->ctx->bus, EVENTS[i], on_event, c);
+    balkon_bus_unsubscribe_all(c->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, c);
     uv_close((uv_handle_t *)&c->watchdog, NULL);
 }
 

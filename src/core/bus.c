@@ -193,6 +193,26 @@ void balkon_bus_unsubscribe(struct balkon_bus *bus, enum bus_event event, balkon
         compact(bus);
 }
 
+int balkon_bus_subscribe_all(struct balkon_bus *bus, const struct bus_subscription *rows,
+                             size_t count, void *user)
+{
+    for (size_t i = 0; i < count; i++) {
+        int rc = balkon_bus_subscribe(bus, rows[i].event, rows[i].cb, user);
+        if (rc < 0) {
+            balkon_bus_unsubscribe_all(bus, rows, i, user);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+void balkon_bus_unsubscribe_all(struct balkon_bus *bus, const struct bus_subscription *rows,
+                                size_t count, void *user)
+{
+    for (size_t i = 0; i < count; i++)
+        balkon_bus_unsubscribe(bus, rows[i].event, rows[i].cb, user);
+}
+
 static void deliver(struct balkon_bus *bus, enum bus_event event, const void *payload)
 {
     struct subscriber_list *list = &bus->subs[event];

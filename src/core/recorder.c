@@ -282,10 +282,7 @@ static void prune_cb(uv_timer_t *timer)
     uv_timer_start(timer, prune_cb, deleted >= PRUNE_CHUNK_ROWS ? 100 : PRUNE_PERIOD_MS, 0);
 }
 
-static const struct {
-    enum bus_event event;
-    balkon_bus_cb cb;
-} subscriptions[] = {
+static const struct bus_subscription subscriptions[] = {
     {BUS_EV_SAMPLE, on_sample},
     {BUS_EV_DEVICE_STATE, on_device_state},
     {BUS_EV_SHUTDOWN, on_shutdown},
@@ -295,8 +292,7 @@ static const struct {
 
 static void unsubscribe_all(struct recorder *rec)
 {
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
-        balkon_bus_unsubscribe(rec->ctx->bus, subscriptions[i].event, subscriptions[i].cb, rec);
+    balkon_bus_unsubscribe_all(rec->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, rec);
 }
 
 static int recorder_start(struct balkon_ctx *ctx, void **state)
@@ -315,14 +311,11 @@ static int recorder_start(struct balkon_ctx *ctx, void **state)
     if (balkon_store_writer_open(ctx->store, WRITER_BUSY_TIMEOUT_MS, &rec->writer) < 0)
         log_notice("recorder", "measurements are written on the event loop: %s",
                    balkon_store_errmsg(ctx->store));
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++) {
-        int rc = balkon_bus_subscribe(ctx->bus, subscriptions[i].event, subscriptions[i].cb, rec);
-        if (rc < 0) {
-            unsubscribe_all(rec);
-            balkon_store_writer_close(rec->writer);
-            free(rec);
-            return rc;
-        }
+    int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, rec);
+    if (rc < 0) {
+        balkon_store_writer_close(rec->writer);
+        free(rec);
+        return rc;
     }
     uv_timer_init(ctx->loop, &rec->flush_timer);
     rec->flush_timer.data = rec;

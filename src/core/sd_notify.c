@@ -204,18 +204,21 @@ static void on_event(enum bus_event event, const void *payload, void *user)
     }
 }
 
-static const enum bus_event events[] = {
-    BUS_EV_DAEMON_STARTED,      BUS_EV_CONFIG_CHANGED, BUS_EV_SHUTDOWN,
-    BUS_EV_DEVICE_STATE,        BUS_EV_PLAN,           BUS_EV_CONTROL_STATUS,
-    BUS_EV_HTTP_PROBE_ANSWERED,
+static const struct bus_subscription subscriptions[] = {
+    {BUS_EV_DAEMON_STARTED, on_event},
+    {BUS_EV_CONFIG_CHANGED, on_event},
+    {BUS_EV_SHUTDOWN, on_event},
+    {BUS_EV_DEVICE_STATE, on_event},
+    {BUS_EV_PLAN, on_event},
+    {BUS_EV_CONTROL_STATUS, on_event},
+    {BUS_EV_HTTP_PROBE_ANSWERED, on_event},
 };
-#define EVENT_COUNT (sizeof events / sizeof events[0])
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
 static void systemd_stop(void *state)
 {
     struct systemd_state *s = state;
-    for (size_t i = 0; i < EVENT_COUNT; i++)
-        balkon_bus_unsubscribe(s->ctx->bus, events[i], on_event, s);
+    balkon_bus_unsubscribe_all(s->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, s);
     if (s->watchdog_on)
         uv_close((uv_handle_t *)&s->watchdog, NULL);
     if (s->status_on)
@@ -233,13 +236,10 @@ static int systemd_start(struct balkon_ctx *ctx, void **state)
     const char *socket_path = getenv("NOTIFY_SOCKET");
     if (!socket_path || !socket_path[0])
         return 0;
-    for (size_t i = 0; i < EVENT_COUNT; i++) {
-        int rc = balkon_bus_subscribe(ctx->bus, events[i], on_event, s);
-        if (rc < 0) {
-            systemd_stop(s);
-            free(s);
-            return rc;
-        }
+    int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, s);
+    if (rc < 0) {
+        free(s);
+        return rc;
     }
     uv_timer_init(ctx->loop, &s->status);
     s->status.data = s;

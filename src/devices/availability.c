@@ -214,6 +214,13 @@ static void on_clock_jumped(enum bus_event event, const void *payload, void *use
         a->tracked[i].last_seen_ms += jump_ms;
 }
 
+static const struct bus_subscription subscriptions[] = {
+    {BUS_EV_DEVICE_STATE, on_state},
+    {BUS_EV_DEVICE_ERROR, on_error},
+    {BUS_EV_CLOCK_JUMPED, on_clock_jumped},
+};
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
+
 struct availability *availability_start(struct balkon_ctx *ctx)
 {
     struct availability *a = calloc(1, sizeof *a);
@@ -222,11 +229,7 @@ struct availability *availability_start(struct balkon_ctx *ctx)
     a->ctx = ctx;
     a->started_ms = balkon_clock_now_ms(&ctx->clock);
     availability_reconfigure(a);
-    if (balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_state, a) < 0 ||
-        balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_ERROR, on_error, a) < 0 ||
-        balkon_bus_subscribe(ctx->bus, BUS_EV_CLOCK_JUMPED, on_clock_jumped, a) < 0) {
-        balkon_bus_unsubscribe(ctx->bus, BUS_EV_DEVICE_STATE, on_state, a);
-        balkon_bus_unsubscribe(ctx->bus, BUS_EV_DEVICE_ERROR, on_error, a);
+    if (balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, a) < 0) {
         free(a);
         return NULL;
     }
@@ -276,9 +279,7 @@ void availability_stop(struct availability *a)
 {
     if (!a)
         return;
-    balkon_bus_unsubscribe(a->ctx->bus, BUS_EV_DEVICE_STATE, on_state, a);
-    balkon_bus_unsubscribe(a->ctx->bus, BUS_EV_DEVICE_ERROR, on_error, a);
-    balkon_bus_unsubscribe(a->ctx->bus, BUS_EV_CLOCK_JUMPED, on_clock_jumped, a);
+    balkon_bus_unsubscribe_all(a->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, a);
     uv_timer_stop(&a->timer);
     uv_close((uv_handle_t *)&a->timer, closed_cb);
 }

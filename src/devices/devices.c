@@ -167,6 +167,12 @@ static void on_result(enum bus_event event, const void *payload, void *user)
         log_warn("devices", "%s: %s %g failed: %s", result->device_id, result->command, result->value, result->detail);
 }
 
+static const struct bus_subscription subscriptions[] = {
+    {BUS_EV_CONFIG_CHANGED, on_config_changed},
+    {BUS_EV_COMMAND_RESULT, on_result},
+};
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
+
 static int devices_start(struct balkon_ctx *ctx, void **state)
 {
     struct devices *devices = calloc(1, sizeof *devices);
@@ -180,12 +186,8 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
     }
     for (size_t i = 0; i < ctx->config->devices.count; i++)
         start_device(devices, i, &ctx->config->devices.items[i]);
-    int rc = balkon_bus_subscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
-    if (rc == 0)
-        rc = balkon_bus_subscribe(ctx->bus, BUS_EV_COMMAND_RESULT, on_result, devices);
+    int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, devices);
     if (rc < 0) {
-        balkon_bus_unsubscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
-        balkon_bus_unsubscribe(ctx->bus, BUS_EV_COMMAND_RESULT, on_result, devices);
         for (size_t i = 0; i < devices->count; i++)
             devices->items[i].driver->stop(devices->items[i].instance);
         availability_stop(devices->availability);
@@ -205,8 +207,7 @@ static void devices_stop(void *state)
     struct devices *devices = state;
     if (devices->ctx->services)
         devices->ctx->services->devices.self = NULL;
-    balkon_bus_unsubscribe(devices->ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
-    balkon_bus_unsubscribe(devices->ctx->bus, BUS_EV_COMMAND_RESULT, on_result, devices);
+    balkon_bus_unsubscribe_all(devices->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, devices);
     for (size_t i = 0; i < devices->count; i++)
         devices->items[i].driver->stop(devices->items[i].instance);
     devices->count = 0;

@@ -148,9 +148,11 @@ static void on_event(enum bus_event event, const void *payload, void *user)
     }
 }
 
-static const enum bus_event EVENTS[] = {BUS_EV_SITE_STATUS, BUS_EV_DEVICE_STATE, BUS_EV_PRICES,
-                                        BUS_EV_CONTROL_STATUS, BUS_EV_PLAN};
-#define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
+static const struct bus_subscription subscriptions[] = {
+    {BUS_EV_SITE_STATUS, on_event},    {BUS_EV_DEVICE_STATE, on_event}, {BUS_EV_PRICES, on_event},
+    {BUS_EV_CONTROL_STATUS, on_event}, {BUS_EV_PLAN, on_event},
+};
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
 static int ha_start(struct balkon_ctx *ctx, void **state)
 {
@@ -177,11 +179,9 @@ static int ha_start(struct balkon_ctx *ctx, void **state)
     int rc = balkon_mqtt_subscribe(ha->mqtt, filter, ha_command_cb, ha);
     if (rc == 0)
         rc = balkon_mqtt_on_connect(ha->mqtt, connect_cb, ha);
-    for (size_t i = 0; rc == 0 && i < EVENT_COUNT; i++)
-        rc = balkon_bus_subscribe(ctx->bus, EVENTS[i], on_event, ha);
+    if (rc == 0)
+        rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, ha);
     if (rc < 0) {
-        for (size_t i = 0; i < EVENT_COUNT; i++)
-            balkon_bus_unsubscribe(ctx->bus, EVENTS[i], on_event, ha);
         balkon_mqtt_unsubscribe_all(ha->mqtt, ha);
         free(ha);
         log_error("ha", "cannot start: %s", balkon_strerror(rc));
@@ -207,8 +207,7 @@ static void ha_stop(void *state)
     ha->stopping = true; /* a job of ha_energy.c still running publishes nothing */
     /* A clean disconnect follows, which does not fire the will: say it ourselves. */
     ha_publish_text(ha, "status", "offline", true);
-    for (size_t i = 0; i < EVENT_COUNT; i++)
-        balkon_bus_unsubscribe(ha->ctx->bus, EVENTS[i], on_event, ha);
+    balkon_bus_unsubscribe_all(ha->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, ha);
     balkon_mqtt_unsubscribe_all(ha->mqtt, ha);
     uv_close((uv_handle_t *)&ha->timer, NULL);
 }

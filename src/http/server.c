@@ -629,10 +629,7 @@ static void on_config_changed(enum bus_event event, const void *payload, void *u
     }
 }
 
-static const struct {
-    enum bus_event event;
-    balkon_bus_cb cb;
-} subscriptions[] = {
+static const struct bus_subscription subscriptions[] = {
     {BUS_EV_SITE_STATUS, on_site_status},
     {BUS_EV_DEVICE_STATE, on_device_state},
     {BUS_EV_PROVIDER_STATUS, on_provider_status},
@@ -648,8 +645,7 @@ static const struct {
 
 static void unsubscribe_all(struct http_server *server)
 {
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
-        balkon_bus_unsubscribe(server->state.ctx->bus, subscriptions[i].event, subscriptions[i].cb,
+    balkon_bus_unsubscribe_all(server->state.ctx->bus, subscriptions, SUBSCRIPTION_COUNT,
                                &server->state);
 }
 
@@ -765,8 +761,7 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     server->handles_open = 2;
     http_listener_start(server->listener, server->daemon, listener_run, server);
 
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
-        balkon_bus_subscribe(ctx->bus, subscriptions[i].event, subscriptions[i].cb, &server->state);
+    balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, &server->state);
 
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);

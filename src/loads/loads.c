@@ -304,21 +304,12 @@ static void on_clock_jumped(enum bus_event event, const void *payload, void *use
         loads->last_status_ms += jump_ms;
 }
 
-static const struct {
-    enum bus_event event;
-    balkon_bus_cb cb;
-} subscriptions[] = {
+static const struct bus_subscription subscriptions[] = {
     {BUS_EV_SITE_STATUS, on_site_status},       {BUS_EV_DEVICE_STATE, on_device_state},
     {BUS_EV_COMMAND_RESULT, on_command_result}, {BUS_EV_PRICES, on_prices},
     {BUS_EV_CONFIG_CHANGED, on_config_changed}, {BUS_EV_CLOCK_JUMPED, on_clock_jumped},
 };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
-
-static void unsubscribe(struct loads *loads)
-{
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
-        balkon_bus_unsubscribe(loads->ctx->bus, subscriptions[i].event, subscriptions[i].cb, loads);
-}
 
 static int loads_start(struct balkon_ctx *ctx, void **state)
 {
@@ -329,14 +320,11 @@ static int loads_start(struct balkon_ctx *ctx, void **state)
     loads->last_status_ms = INT64_MIN;
     loads->day_start_ms = balkon_local_midnight_ms(balkon_clock_now_ms(&ctx->clock), 0);
     apply_config(loads);
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++) {
-        int rc = balkon_bus_subscribe(ctx->bus, subscriptions[i].event, subscriptions[i].cb, loads);
-        if (rc < 0) {
-            log_error("loads", "cannot subscribe: %s", balkon_strerror(rc));
-            unsubscribe(loads);
-            free(loads);
-            return rc;
-        }
+    int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, loads);
+    if (rc < 0) {
+        log_error("loads", "cannot subscribe: %s", balkon_strerror(rc));
+        free(loads);
+        return rc;
     }
     if (ctx->services) {
         ctx->services->loads.override = override_service;
@@ -351,7 +339,7 @@ static void loads_stop(void *state)
     struct loads *loads = state;
     if (loads->ctx->services)
         loads->ctx->services->loads.self = NULL;
-    unsubscribe(loads);
+    balkon_bus_unsubscribe_all(loads->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, loads);
 }
 
 static void loads_free(void *state)

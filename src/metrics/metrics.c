@@ -128,9 +128,13 @@ static void on_event(enum bus_event event, const void *payload, void *user)
     }
 }
 
-static const enum bus_event EVENTS[] = {BUS_EV_SITE_STATUS, BUS_EV_DEVICE_ERROR,
-                                        BUS_EV_COMMAND_RESULT, BUS_EV_PROVIDER_STATUS};
-#define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
+static const struct bus_subscription subscriptions[] = {
+    {BUS_EV_SITE_STATUS, on_event},
+    {BUS_EV_DEVICE_ERROR, on_event},
+    {BUS_EV_COMMAND_RESULT, on_event},
+    {BUS_EV_PROVIDER_STATUS, on_event},
+};
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
 /* The metrics.read service. */
 static void read_service(void *self, struct balkon_metrics_snapshot *out)
@@ -145,12 +149,8 @@ static int metrics_start(struct balkon_ctx *ctx, void **state)
     if (!m)
         return BALKON_E_NOMEM;
     m->ctx = ctx;
-    int rc = 0;
-    for (size_t i = 0; rc == 0 && i < EVENT_COUNT; i++)
-        rc = balkon_bus_subscribe(ctx->bus, EVENTS[i], on_event, m);
+    int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, m);
     if (rc < 0) {
-        for (size_t i = 0; i < EVENT_COUNT; i++)
-            balkon_bus_unsubscribe(ctx->bus, EVENTS[i], on_event, m);
         free(m);
         return rc;
     }
@@ -171,8 +171,7 @@ static void metrics_stop(void *state)
     struct metrics *m = state;
     if (m->ctx->services)
         m->ctx->services->metrics.self = NULL;
-    for (size_t i = 0; i < EVENT_COUNT; i++)
-        balkon_bus_unsubscribe(m->ctx->bus, EVENTS[i], on_event, m);
+    balkon_bus_unsubscribe_all(m->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, m);
     uv_close((uv_handle_t *)&m->lag_timer, NULL);
 }
 

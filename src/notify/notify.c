@@ -507,12 +507,14 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         notify_rules_on_event(n->rules, event, payload);
 }
 
-static const enum bus_event events[] = {
-    BUS_EV_CONFIG_CHANGED, BUS_EV_DEVICE_ONLINE,   BUS_EV_CONTROL_STATUS, BUS_EV_SITE_STATUS,
-    BUS_EV_PRICES,         BUS_EV_PROVIDER_STATUS, BUS_EV_PLAN,           BUS_EV_RECOMMENDATION,
-    BUS_EV_STORAGE_STATUS, BUS_EV_CLOCK_JUMPED,
+static const struct bus_subscription subscriptions[] = {
+    {BUS_EV_CONFIG_CHANGED, on_event}, {BUS_EV_DEVICE_ONLINE, on_event},
+    {BUS_EV_CONTROL_STATUS, on_event}, {BUS_EV_SITE_STATUS, on_event},
+    {BUS_EV_PRICES, on_event},         {BUS_EV_PROVIDER_STATUS, on_event},
+    {BUS_EV_PLAN, on_event},           {BUS_EV_RECOMMENDATION, on_event},
+    {BUS_EV_STORAGE_STATUS, on_event}, {BUS_EV_CLOCK_JUMPED, on_event},
 };
-#define EVENT_COUNT (sizeof events / sizeof events[0])
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
 /* Alerts still open from an earlier run cannot be resolved by this one. */
 static void expire_old(struct notify *n)
@@ -543,8 +545,14 @@ static int notify_start(struct balkon_ctx *ctx, void **state)
     }
     apply_config(n);
     expire_old(n);
-    for (size_t i = 0; i < EVENT_COUNT; i++)
-        balkon_bus_subscribe(ctx->bus, events[i], on_event, n);
+    rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, n);
+    if (rc < 0) {
+        log_error("notify", "cannot subscribe: %s", balkon_strerror(rc));
+        balkon_http_client_close(n->http);
+        notify_rules_free(n->rules);
+        free(n);
+        return rc;
+    }
     if (ctx->services) {
         ctx->services->notify.status = status_service;
         ctx->services->notify.test = test_service;
@@ -559,8 +567,7 @@ static void notify_stop(void *state)
     struct notify *n = state;
     if (n->ctx->services)
         n->ctx->services->notify.self = NULL;
-    for (size_t i = 0; i < EVENT_COUNT; i++)
-        balkon_bus_unsubscribe(n->ctx->bus, events[i], on_event, n);
+    balkon_bus_unsubscribe_all(n->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, n);
     n->stopping = true;
     /* Waiting deliveries end now; those in flight end in their cancelled callback. */
     for (struct delivery *d = n->deliveries, *next; d; d = next) {

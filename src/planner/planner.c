@@ -417,9 +417,13 @@ static void set_strategy(void *self, const char *name)
     p->reason[0] = '\0';
 }
 
-static const enum bus_event EVENTS[] = {BUS_EV_SITE_STATUS, BUS_EV_PRICES, BUS_EV_FORECAST,
-                                        BUS_EV_CONFIG_CHANGED};
-#define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
+static const struct bus_subscription subscriptions[] = {
+    {BUS_EV_SITE_STATUS, on_event},
+    {BUS_EV_PRICES, on_event},
+    {BUS_EV_FORECAST, on_event},
+    {BUS_EV_CONFIG_CHANGED, on_event},
+};
+#define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
 static void planner_release(struct planner *p)
 {
@@ -433,15 +437,11 @@ static int planner_start(struct balkon_ctx *ctx, void **state)
         return BALKON_E_NOMEM;
     p->ctx = ctx;
     p->soc_pct = NAN;
-    for (size_t i = 0; i < EVENT_COUNT; i++) {
-        int rc = balkon_bus_subscribe(ctx->bus, EVENTS[i], on_event, p);
-        if (rc < 0) {
-            for (size_t j = 0; j < i; j++)
-                balkon_bus_unsubscribe(ctx->bus, EVENTS[j], on_event, p);
-            planner_release(p);
-            log_error("planner", "cannot subscribe: %s", balkon_strerror(rc));
-            return rc;
-        }
+    int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, p);
+    if (rc < 0) {
+        planner_release(p);
+        log_error("planner", "cannot subscribe: %s", balkon_strerror(rc));
+        return rc;
     }
     uv_timer_init(ctx->loop, &p->tick);
     uv_timer_init(ctx->loop, &p->soon);
@@ -465,8 +465,7 @@ static void planner_stop(void *state)
         p->ctx->services->savings.compute = NULL;
     }
     p->stopping = true; /* a job still running ends without a plan */
-    for (size_t i = 0; i < EVENT_COUNT; i++)
-        balkon_bus_unsubscribe(p->ctx->bus, EVENTS[i], on_event, p);
+    balkon_bus_unsubscribe_all(p->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, p);
     uv_close((uv_handle_t *)&p->tick, NULL);
     uv_close((uv_handle_t *)&p->soon, NULL);
 }

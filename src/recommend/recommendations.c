@@ -384,10 +384,7 @@ static void on_clock_jumped(enum bus_event event, const void *payload, void *use
     compute(r, balkon_clock_now_ms(&r->ctx->clock));
 }
 
-static const struct {
-    enum bus_event event;
-    balkon_bus_cb cb;
-} subscriptions[] = {
+static const struct bus_subscription subscriptions[] = {
     {BUS_EV_PLAN, on_plan},
     {BUS_EV_FORECAST, on_forecast},
     {BUS_EV_PRICES, on_prices},
@@ -397,12 +394,6 @@ static const struct {
 };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
-static void unsubscribe(struct recommender *r)
-{
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++)
-        balkon_bus_unsubscribe(r->ctx->bus, subscriptions[i].event, subscriptions[i].cb, r);
-}
-
 static int recommend_start(struct balkon_ctx *ctx, void **state)
 {
     struct recommender *r = calloc(1, sizeof *r);
@@ -410,14 +401,11 @@ static int recommend_start(struct balkon_ctx *ctx, void **state)
         return BALKON_E_NOMEM;
     r->ctx = ctx;
     apply_config(r);
-    for (size_t i = 0; i < SUBSCRIPTION_COUNT; i++) {
-        int rc = balkon_bus_subscribe(ctx->bus, subscriptions[i].event, subscriptions[i].cb, r);
-        if (rc < 0) {
-            log_error("recommend", "cannot subscribe: %s", balkon_strerror(rc));
-            unsubscribe(r);
-            free(r);
-            return rc;
-        }
+    int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, r);
+    if (rc < 0) {
+        log_error("recommend", "cannot subscribe: %s", balkon_strerror(rc));
+        free(r);
+        return rc;
     }
     /* Until the first plan: every appliance says so. */
     compute(r, balkon_clock_now_ms(&ctx->clock));
@@ -438,7 +426,7 @@ static void recommend_stop(void *state)
     struct recommender *r = state;
     if (r->ctx->services)
         r->ctx->services->recommend.self = NULL;
-    unsubscribe(r);
+    balkon_bus_unsubscribe_all(r->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, r);
     uv_close((uv_handle_t *)&r->timer, NULL);
 }
 
