@@ -13,6 +13,7 @@
 #include "balkon/log.h"
 #include "balkon/module.h"
 #include "balkon/timeutil.h"
+#include "balkon/values.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -80,20 +81,6 @@ static void publish_sample(struct site *site, const char *series, const char *un
     balkon_bus_publish(site->ctx->bus, BUS_EV_SAMPLE, &sample);
 }
 
-static const char *unit_of(const char *value_name)
-{
-    static const struct {
-        const char *suffix, *unit;
-    } units[] = {{"_w", "W"}, {"_wh", "Wh"}, {"_pct", "%"}, {"_c", "°C"}, {"_v", "V"}, {"_a", "A"}};
-    size_t len = strlen(value_name);
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        size_t suffix_len = strlen(units[i].suffix);
-        if (len > suffix_len && strcmp(value_name + len - suffix_len, units[i].suffix) == 0)
-            return units[i].unit;
-    }
-    return "";
-}
-
 static void emit_interval(struct site *site)
 {
     if (site->integrated_ms <= 0)
@@ -125,7 +112,7 @@ static void emit_interval(struct site *site)
             char series[BALKON_SERIES_MAX];
             snprintf(series, sizeof series, "device.%s.%s", state->device_id,
                      state->values[v].name);
-            publish_sample(site, series, unit_of(state->values[v].name), ts_ms,
+            publish_sample(site, series, balkon_value_info(state->values[v].name)->unit, ts_ms,
                            state->values[v].value);
         }
     }

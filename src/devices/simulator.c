@@ -87,7 +87,7 @@ static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *s
     init_state(&state, sim, "battery", "Simulated battery", DEVICE_ROLE_BATTERY, snap->ts_ms);
     add_value(&state, "power_w", snap->battery_w);
     add_value(&state, "soc_pct", snap->soc_pct);
-    add_value(&state, "energy_wh", snap->battery_energy_wh);
+    add_value(&state, "stored_wh", snap->battery_energy_wh);
     balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
 
     if (config->simulation.plug_power_w > 0) {

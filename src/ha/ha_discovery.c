@@ -7,13 +7,15 @@
  * state topic with a value_template. Units and classes follow Home Assistant's rules:
  * power W (measurement), energy kWh (total_increasing, a daily counter: a fall at
  * midnight is a reset), SoC as battery %, price and money as monetary (which allows no
- * "measurement" state class, so none). */
+ * "measurement" state class, so none). A device value's class and unit come from the
+ * value catalogue (balkon/values.h). */
 #include "ha_internal.h"
 
 #include "balkon/config.h"
 #include "balkon/log.h"
 #include "balkon/mqtt.h"
 #include "balkon/optimizer.h"
+#include "balkon/values.h"
 #include "balkon/version.h"
 
 #include <stdio.h>
@@ -168,34 +170,6 @@ void ha_publish_discovery(struct ha *ha)
     log_info("ha", "Home Assistant discovery sent to %s/", ha->discovery_prefix);
 }
 
-/* The class a device value gets, by its name's unit suffix; false: not a sensor. */
-static bool value_class(const char *name, const char **device_class, const char **unit,
-                        const char **state_class)
-{
-    size_t len = strlen(name);
-    *state_class = "measurement";
-    if (strcmp(name, "soc_pct") == 0) {
-        *device_class = "battery";
-        *unit = "%";
-    } else if (len > 2 && strcmp(name + len - 2, "_w") == 0) {
-        *device_class = "power";
-        *unit = "W";
-    } else if (len > 2 && strcmp(name + len - 2, "_v") == 0) {
-        *device_class = "voltage";
-        *unit = "V";
-    } else if (len > 2 && strcmp(name + len - 2, "_c") == 0) {
-        *device_class = "temperature";
-        *unit = "°C";
-    } else if (len > 4 && strcmp(name + len - 4, "_kwh") == 0) {
-        *device_class = "energy";
-        *unit = "kWh";
-        *state_class = "total_increasing";
-    } else {
-        return false;
-    }
-    return true;
-}
-
 void ha_publish_device_discovery(struct ha *ha, struct ha_device *device)
 {
     const struct ev_device_state *s = &device->state;
@@ -203,21 +177,20 @@ void ha_publish_device_discovery(struct ha *ha, struct ha_device *device)
     ha_sanitize(s->device_id, id, sizeof id);
     snprintf(state, sizeof state, "device/%s", id);
     for (size_t i = 0; i < s->value_count && i < EV_DEVICE_VALUES_MAX; i++) {
-        struct sensor_def def = {.state = state, .key = s->values[i].name};
-        if (!value_class(s->values[i].name, &def.device_class, &def.unit, &def.state_class))
+        /* What the value is comes from the catalogue (balkon/values.h): energy_wh is
+         * an energy counter in Wh, which Home Assistant's energy class accepts as is. */
+        const struct balkon_value_info *info = balkon_value_info(s->values[i].name);
+        if (!info->ha_class)
             continue;
+        struct sensor_def def = {.state = state,
+                                 .key = s->values[i].name,
+                                 .device_class = info->ha_class,
+                                 .unit = info->unit,
+                                 .state_class = balkon_value_ha_state_class(info->kind)};
         snprintf(object, sizeof object, "%s_%s", id, s->values[i].name);
-        /* "dc_power_w" → "dc power", "soc_pct" → "state of charge" */
         char words[24];
-        const char *value_name = s->values[i].name;
-        const char *unit_suffix = strrchr(value_name, '_');
-        snprintf(words, sizeof words, "%.*s",
-                 (int)(unit_suffix ? unit_suffix - value_name : (long)strlen(value_name)),
-                 value_name);
-        for (char *c = words; *c; c++)
-            *c = *c == '_' ? ' ' : *c;
-        snprintf(name, sizeof name, "%s %s", s->device_id,
-                 strcmp(value_name, "soc_pct") == 0 ? "state of charge" : words);
+        balkon_value_words(s->values[i].name, words, sizeof words);
+        snprintf(name, sizeof name, "%s %s", s->device_id, words);
         def.object = object;
         def.name = name;
         publish_sensor(ha, &def);

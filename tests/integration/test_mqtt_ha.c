@@ -22,7 +22,8 @@
 #define PREFIX "bstest"
 #define NODE "balkonsolar_bstest"
 
-static void write_config(struct daemon_proc *d, int port)
+/* extra_device: one more device's JSON object after the simulator, or NULL. */
+static void write_config(struct daemon_proc *d, int port, const char *extra_device)
 {
     char json[4096];
     snprintf(json, sizeof json,
@@ -35,7 +36,7 @@ static void write_config(struct daemon_proc *d, int port)
              "  \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T09:00:00Z\", "
              "\"cloudiness_pct\": 0,"
              " \"initial_soc_pct\": 50, \"plug_power_w\": 200},\n"
-             "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+             "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}%s%s],\n"
              "  \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": [\n"
              "      {\"days\": \"daily\", \"from\": \"00:00\", \"to\": \"24:00\", "
              "\"price_per_kwh\": 0.32}]},\n"
@@ -45,7 +46,7 @@ static void write_config(struct daemon_proc *d, int port)
              "\"client_id\": \"bstest\","
              " \"prefix\": \"" PREFIX "\", \"publish_interval_s\": 1}\n"
              "}\n",
-             port);
+             extra_device ? ", " : "", extra_device ? extra_device : "", port);
     harness_write_config(d, json);
 }
 
@@ -169,7 +170,7 @@ static void test_discovery_state_and_commands(void **state)
     if (!broker)
         skip();
     int port = mqtt_broker_port(broker);
-    write_config(d, port);
+    write_config(d, port, NULL);
     assert_true(harness_start(d, NULL));
 
     char payload[8192];
@@ -339,7 +340,7 @@ static void test_will_on_sigkill(void **state)
     if (!broker)
         skip();
     int port = mqtt_broker_port(broker);
-    write_config(d, port);
+    write_config(d, port, NULL);
     assert_true(harness_start(d, NULL));
     struct mqtt_test_client *watcher = mqtt_test_client_new(port);
     assert_non_null(watcher);
@@ -360,12 +361,57 @@ static void test_will_on_sigkill(void **state)
     mqtt_broker_stop(broker);
 }
 
+/* A device's energy counter becomes the energy sensor docs/mqtt.md promises: OpenDTU's
+ * energy_wh (YieldTotal, sent in kWh, kept in Wh) is an energy sensor in Wh that only grows,
+ * and the state Home Assistant reads under that unit is the same Wh figure. The simulated
+ * battery's stored energy goes up and down, so it is a stored-energy measurement. */
+static void test_device_energy_sensor(void **state)
+{
+    struct daemon_proc *d = *state;
+    struct mqtt_broker *broker = mqtt_broker_start();
+    if (!broker)
+        skip();
+    int port = mqtt_broker_port(broker);
+    write_config(d, port,
+                 "{\"id\": \"dtu\", \"type\": \"opendtu\", \"protocol\": \"mqtt\", "
+                 "\"serial\": \"116180400144\", \"max_power_w\": 800}");
+    assert_true(harness_start(d, NULL));
+
+    struct mqtt_test_client *dtu = mqtt_test_client_new(port);
+    assert_non_null(dtu);
+    char config[8192];
+    bool announced = false;
+    for (int i = 0; i < 40 && !announced; i++) {
+        /* A state goes out on each status/reachable; a sleeping inverter reports 0 W. */
+        assert_true(mqtt_test_publish(dtu, "solar/116180400144/0/yieldtotal", "456.789", false));
+        assert_true(mqtt_test_publish(dtu, "solar/116180400144/status/reachable", "0", false));
+        announced = retained(port, "homeassistant/sensor/" NODE "/dtu_energy_wh/config", config,
+                             sizeof config, 500);
+    }
+    mqtt_test_client_free(dtu);
+    if (!announced)
+        fputs(harness_log(d), stderr);
+    assert_true(announced);
+    check_sensor(d, port, "dtu_energy_wh", "energy", "Wh", "total_increasing",
+                 PREFIX "/state/device/dtu", "energy_wh");
+    cJSON *device = retained_json(d, port, PREFIX "/state/device/dtu");
+    assert_float_equal(number(device, "energy_wh"), 456789, 1e-6);
+    cJSON_Delete(device);
+
+    check_sensor(d, port, "sim-battery_stored_wh", "energy_storage", "Wh", "measurement",
+                 PREFIX "/state/device/sim-battery", "stored_wh");
+    int status = harness_signal_and_wait(d, SIGTERM, 10000, NULL);
+    assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    mqtt_broker_stop(broker);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_discovery_state_and_commands, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_will_on_sigkill, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_device_energy_sensor, harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests_name("mqtt_ha", tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include "balkon/log.h"
 #include "balkon/daytype.h"
 #include "balkon/timeutil.h"
+#include "balkon/values.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -95,12 +96,44 @@ static void test_holidays_and_day_types(void **state)
     assert_string_equal(balkon_day_type_name(BALKON_DAY_SATURDAY), "saturday");
 }
 
+/* The value catalogue: listed names, the suffix fallback for the rest, the words. */
+static void test_value_names(void **state)
+{
+    const struct balkon_value_info *v = balkon_value_info("energy_wh");
+    assert_string_equal(v->unit, "Wh");
+    assert_string_equal(v->ha_class, "energy");
+    assert_string_equal(balkon_value_ha_state_class(v->kind), "total_increasing");
+    v = balkon_value_info("stored_wh");
+    assert_string_equal(v->ha_class, "energy_storage");
+    assert_string_equal(balkon_value_ha_state_class(v->kind), "measurement");
+    assert_string_equal(balkon_value_info("soc_pct")->ha_class, "battery");
+    assert_null(balkon_value_info("limit_pct")->ha_class);
+    /* Unlisted names, by suffix. */
+    assert_string_equal(balkon_value_info("power_l2_w")->ha_class, "power");
+    assert_string_equal(balkon_value_info("voltage_l1_v")->unit, "V");
+    assert_string_equal(balkon_value_info("current_l3_a")->unit, "A");
+    v = balkon_value_info("import_kwh");
+    assert_string_equal(v->unit, "kWh");
+    assert_int_equal(v->kind, BALKON_VALUE_COUNTER);
+    assert_string_equal(balkon_value_info("solar_in_wh")->unit, "Wh");
+    assert_string_equal(balkon_value_info("mode")->unit, "");
+    assert_null(balkon_value_info("mode")->ha_class);
+    char words[24];
+    balkon_value_words("dc_power_w", words, sizeof words);
+    assert_string_equal(words, "dc power");
+    balkon_value_words("soc_pct", words, sizeof words);
+    assert_string_equal(words, "state of charge");
+    balkon_value_words("on", words, sizeof words);
+    assert_string_equal(words, "on");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_time_forms),   cmocka_unit_test(test_parse_time_rejects),
-        cmocka_unit_test(test_format_iso),         cmocka_unit_test(test_floor),
+        cmocka_unit_test(test_parse_time_forms),  cmocka_unit_test(test_parse_time_rejects),
+        cmocka_unit_test(test_format_iso),        cmocka_unit_test(test_floor),
         cmocka_unit_test(test_errors_and_levels), cmocka_unit_test(test_holidays_and_day_types),
+        cmocka_unit_test(test_value_names),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
