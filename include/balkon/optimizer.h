@@ -19,6 +19,7 @@
 #define BALKON_OPTIMIZER_H
 
 #include "balkon/daytype.h"
+#include "balkon/series.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,7 +27,6 @@
 
 /* Longest plan: four days of quarter-hours (a 48 h horizon needs 192, a DST day 92/100). */
 #define BALKON_OPT_MAX_SLOTS 384
-#define BALKON_OPT_DEFAULT_SLOT_S 900
 #define BALKON_OPT_DEFAULT_SOC_STEP_WH 10.0
 #define BALKON_OPT_DEFAULT_AC_LIMIT_W 800.0
 /* Most SoC grid points the dynamic programme accepts (capacity / soc_step_wh + 1). */

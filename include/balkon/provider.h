@@ -12,6 +12,8 @@
 #ifndef BALKON_PROVIDER_H
 #define BALKON_PROVIDER_H
 
+#include "balkon/series.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -19,8 +21,6 @@
 struct balkon_config;
 struct balkon_provider_config;
 struct balkon_config_errors;
-
-#define PROVIDER_SLOT_MS INT64_C(900000) /* the 15-minute grid everything is put on */
 
 enum provider_kind {
     PROVIDER_KIND_PRICE = 0,

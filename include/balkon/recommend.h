@@ -13,10 +13,10 @@
 #ifndef BALKON_RECOMMEND_H
 #define BALKON_RECOMMEND_H
 
+#include "balkon/series.h"
+
 #include <stddef.h>
 #include <stdint.h>
-
-#define BALKON_REC_SLOT_MS (15 * 60 * 1000)
 
 /* One 15-minute slot of the plan as the recommendation sees it. */
 struct balkon_rec_slot {

@@ -31,7 +31,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BALKON_REPLAY_SLOT_S 900
 #define BALKON_REPLAY_SLOTS_PER_DAY 96
 
 /* One 15-minute slot of the data. */

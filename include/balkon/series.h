@@ -5,6 +5,11 @@
 
 #include <stdint.h>
 
+/* The slot: the 15-minute UTC grid that prices, forecasts, signals, plans, the control's
+ * plan steps, recommendations and replays are all put on. */
+#define BALKON_SLOT_S 900
+#define BALKON_SLOT_MS (INT64_C(1000) * BALKON_SLOT_S)
+
 struct balkon_price_slot {
     int64_t slot_ts_ms;
     int32_t slot_s;

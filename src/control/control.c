@@ -81,7 +81,7 @@ static void params_from_config(const struct balkon_config *config, struct balkon
 static const struct planned_slot *current_slot(const struct control *c, int64_t now_ms)
 {
     for (size_t i = 0; i < c->plan_count; i++)
-        if (now_ms >= c->plan[i].ts_ms && now_ms < c->plan[i].ts_ms + 900000)
+        if (now_ms >= c->plan[i].ts_ms && now_ms < c->plan[i].ts_ms + BALKON_SLOT_MS)
             return &c->plan[i];
     return NULL;
 }

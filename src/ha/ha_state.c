@@ -82,7 +82,7 @@ void ha_plan_summarise(const struct ev_plan *plan, int64_t now_ms, struct ha_pla
         }
     }
     int64_t slot_ms =
-        plan->count > 1 ? plan->slots[1].slot_ts_ms - plan->slots[0].slot_ts_ms : 900000;
+        plan->count > 1 ? plan->slots[1].slot_ts_ms - plan->slots[0].slot_ts_ms : BALKON_SLOT_MS;
     out->until_ms = plan->slots[plan->count - 1].slot_ts_ms + slot_ms;
     out->valid = true;
 }

@@ -110,7 +110,7 @@ static cJSON *forecast_accuracy(struct balkon_store *store, int64_t now_ms, cons
         struct balkon_bucket *measured = NULL;
         size_t nf = 0, nm = 0;
         if (balkon_store_forecast_get_ahead(store, kind, provider, day_ms, end_ms, &forecast, &nf) < 0 ||
-            balkon_store_query(store, series, day_ms, end_ms, 900000, &measured, &nm) < 0) {
+            balkon_store_query(store, series, day_ms, end_ms, BALKON_SLOT_MS, &measured, &nm) < 0) {
             free(forecast);
             free(measured);
             continue; /* no measurements yet (unknown series) or a read error: no row */
@@ -268,7 +268,7 @@ void api_forecast_load_get(struct http_state *state, const struct http_request *
         return;
     }
     q->now_ms = now_ms;
-    if (!http_query_range(request, response, balkon_floor_ms(now_ms, 900000),
+    if (!http_query_range(request, response, balkon_floor_ms(now_ms, BALKON_SLOT_MS),
                           now_ms + 2 * BALKON_MS_PER_DAY, &q->from_ms, &q->to_ms) ||
         !query_days(request, response, &q->days)) {
         free(q);

@@ -48,7 +48,7 @@ int opt_fail(char *msg, size_t msg_size, int err, const char *fmt, ...)
 void balkon_opt_problem_init(struct balkon_opt_problem *problem)
 {
     memset(problem, 0, sizeof(*problem));
-    problem->slot_s = BALKON_OPT_DEFAULT_SLOT_S;
+    problem->slot_s = BALKON_SLOT_S;
     problem->soc_step_wh = BALKON_OPT_DEFAULT_SOC_STEP_WH;
     problem->terminal_value_auto = true;
     problem->battery.coupling = BALKON_OPT_COUPLING_AC;

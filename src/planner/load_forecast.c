@@ -31,7 +31,7 @@ static int read_history(struct balkon_store *store, int64_t from_ms, int64_t to_
     size_t n = 0;
     *out = NULL;
     *count = 0;
-    int rc = balkon_store_query(store, "home_w", from_ms, to_ms, PLANNER_SLOT_MS, &buckets, &n);
+    int rc = balkon_store_query(store, "home_w", from_ms, to_ms, BALKON_SLOT_MS, &buckets, &n);
     if (rc == BALKON_E_NOTFOUND || n == 0) {
         free(buckets);
         return 0; /* a new installation: the standard profile carries the forecast */

@@ -4,14 +4,13 @@
 #define BALKON_PLANNER_INTERNAL_H
 
 #include "balkon/optimizer.h"
+#include "balkon/series.h"
 
 #include <stddef.h>
 #include <stdint.h>
 
 struct balkon_store;
 struct balkon_config;
-
-#define PLANNER_SLOT_MS INT64_C(900000)
 
 /* What a plan is made of, and how much of it is real data rather than a fallback. */
 struct planner_inputs {

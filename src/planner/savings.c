@@ -307,7 +307,7 @@ int balkon_savings_compute(struct balkon_store *store, const struct balkon_confi
     if (!rc && from_ms < fine_from_ms)
         rc = process_segment(&r, store, from_ms, fine_from_ms, BALKON_MS_PER_HOUR);
     if (!rc)
-        rc = process_segment(&r, store, from_ms > fine_from_ms ? from_ms : fine_from_ms, to_ms, 900000);
+        rc = process_segment(&r, store, from_ms > fine_from_ms ? from_ms : fine_from_ms, to_ms, BALKON_SLOT_MS);
     balkon_opt_workspace_free(r.ws);
     free(r.plan);
     if (rc < 0) {

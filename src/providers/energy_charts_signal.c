@@ -73,7 +73,7 @@ static bool is_time(const cJSON *item)
 static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *signal,
                          struct provider_result *result)
 {
-    int64_t previous_length_ms = PROVIDER_SLOT_MS;
+    int64_t previous_length_ms = BALKON_SLOT_MS;
     const cJSON *t = times->child, *sh = share->child, *sg = signal->child;
     for (int i = 0; t && sh && sg; i++, t = t->next, sh = sh->next, sg = sg->next) {
         if (!is_time(t) || (t->next && !is_time(t->next))) {

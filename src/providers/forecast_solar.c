@@ -228,8 +228,8 @@ static void emit_slots(const struct sample *s, size_t count, struct provider_res
 {
     int64_t first = s[0].t_ms, last = s[count - 1].t_ms;
     size_t k = 0; /* the first segment that can still overlap the current slot */
-    for (int64_t start = balkon_floor_ms(first, PROVIDER_SLOT_MS); start < last; start += PROVIDER_SLOT_MS) {
-        int64_t end = start + PROVIDER_SLOT_MS;
+    for (int64_t start = balkon_floor_ms(first, BALKON_SLOT_MS); start < last; start += BALKON_SLOT_MS) {
+        int64_t end = start + BALKON_SLOT_MS;
         while (k + 1 < count && s[k + 1].t_ms <= start)
             k++;
         double energy = 0; /* W·ms */
@@ -244,7 +244,7 @@ static void emit_slots(const struct sample *s, size_t count, struct provider_res
             energy += (w_lo + w_hi) / 2.0 * (double)(hi - lo);
         }
         struct provider_point point = {.start_ms = start, .end_ms = end,
-                                       .value = energy / (double)PROVIDER_SLOT_MS,
+                                       .value = energy / (double)BALKON_SLOT_MS,
                                        .p10 = NAN, .p90 = NAN, .aux = NAN, .source_index = s[k].index};
         if (provider_result_add(result, &point) != 0) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");

@@ -34,7 +34,7 @@ int provider_normalize(struct provider_result *result, const struct provider_lim
             provider_result_reject(result, p->source_index, "null_value");
             continue;
         }
-        if (length_ms <= 0 || length_ms % PROVIDER_SLOT_MS != 0 || p->start_ms % PROVIDER_SLOT_MS != 0) {
+        if (length_ms <= 0 || length_ms % BALKON_SLOT_MS != 0 || p->start_ms % BALKON_SLOT_MS != 0) {
             provider_result_reject(result, p->source_index, "misaligned");
             continue;
         }
@@ -42,7 +42,7 @@ int provider_normalize(struct provider_result *result, const struct provider_lim
             provider_result_reject(result, p->source_index, "out_of_range");
             continue;
         }
-        size_t n = (size_t)(length_ms / PROVIDER_SLOT_MS);
+        size_t n = (size_t)(length_ms / BALKON_SLOT_MS);
         if (out->count + n > MAX_SLOTS) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "more than %d slots", MAX_SLOTS);
             break;
@@ -58,7 +58,7 @@ int provider_normalize(struct provider_result *result, const struct provider_lim
         }
         for (size_t k = 0; k < n; k++) {
             out->items[out->count++] = (struct provider_slot){
-                .start_ms = p->start_ms + (int64_t)k * PROVIDER_SLOT_MS,
+                .start_ms = p->start_ms + (int64_t)k * BALKON_SLOT_MS,
                 .value = p->value, .p10 = p->p10, .p90 = p->p90, .aux = p->aux};
         }
     }
@@ -86,11 +86,11 @@ int provider_normalize(struct provider_result *result, const struct provider_lim
         out->count = kept;
     }
     for (size_t i = 1; i < out->count; i++) {
-        int64_t expected_ms = out->items[i - 1].start_ms + PROVIDER_SLOT_MS;
+        int64_t expected_ms = out->items[i - 1].start_ms + BALKON_SLOT_MS;
         if (out->items[i].start_ms != expected_ms) {
             if (out->hole_count == 0)
                 out->first_hole_ms = expected_ms;
-            out->hole_count += (size_t)((out->items[i].start_ms - expected_ms) / PROVIDER_SLOT_MS);
+            out->hole_count += (size_t)((out->items[i].start_ms - expected_ms) / BALKON_SLOT_MS);
         }
     }
     if (out->count == 0 && result->error == PROVIDER_OK)

@@ -171,12 +171,12 @@ static void parse(const struct provider_env *env, int part, const struct provide
     const cJSON *minutely_time = cJSON_GetObjectItemCaseSensitive(minutely, "time");
     if (cJSON_IsObject(minutely) && cJSON_GetArraySize(minutely_time) > 0)
         parse_block(minutely, cJSON_GetObjectItemCaseSensitive(root, "minutely_15_units"),
-                    PROVIDER_SLOT_MS, result);
+                    BALKON_SLOT_MS, result);
     else if (cJSON_IsObject(hourly))
         parse_block(hourly, cJSON_GetObjectItemCaseSensitive(root, "hourly_units"),
-                    4 * PROVIDER_SLOT_MS, result);
+                    4 * BALKON_SLOT_MS, result);
     else if (cJSON_IsObject(minutely))
-        parse_block(minutely, NULL, PROVIDER_SLOT_MS, result); /* empty: no_data later */
+        parse_block(minutely, NULL, BALKON_SLOT_MS, result); /* empty: no_data later */
     else
         provider_result_fail(result, PROVIDER_ERR_PARSE, "neither minutely_15 nor hourly in the reply");
 done:

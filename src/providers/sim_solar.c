@@ -38,7 +38,7 @@ int balkon_sim_solar_forecast(const struct balkon_config *config, int64_t start_
         return BALKON_E_INVAL;
     for (size_t i = 0; i < count; i++) {
         struct sim_snapshot snapshot;
-        sim_world_step(world, start_ms + (int64_t)(i + 1) * PROVIDER_SLOT_MS, &snapshot);
+        sim_world_step(world, start_ms + (int64_t)(i + 1) * BALKON_SLOT_MS, &snapshot);
         pv_w[i] = snapshot.pv_w * factor;
     }
     sim_world_free(world);
@@ -49,7 +49,7 @@ static void generate(const struct provider_env *env, struct provider_result *res
 {
     int64_t start_ms = local_midnight_ms(env->now_ms);
     int64_t end_ms = local_midnight_after_ms(env->now_ms, 2);
-    size_t count = (size_t)((end_ms - start_ms) / PROVIDER_SLOT_MS);
+    size_t count = (size_t)((end_ms - start_ms) / BALKON_SLOT_MS);
     double *pv_w = malloc(count * sizeof *pv_w);
     if (!pv_w) {
         provider_result_fail(result, PROVIDER_ERR_PROVIDER, "out of memory");
@@ -61,8 +61,8 @@ static void generate(const struct provider_env *env, struct provider_result *res
         return;
     }
     for (size_t i = 0; i < count; i++) {
-        int64_t slot_ms = start_ms + (int64_t)i * PROVIDER_SLOT_MS;
-        struct provider_point point = {.start_ms = slot_ms, .end_ms = slot_ms + PROVIDER_SLOT_MS,
+        int64_t slot_ms = start_ms + (int64_t)i * BALKON_SLOT_MS;
+        struct provider_point point = {.start_ms = slot_ms, .end_ms = slot_ms + BALKON_SLOT_MS,
                                        .value = pv_w[i], .p10 = NAN, .p90 = NAN,
                                        .aux = NAN, .source_index = (int)i};
         if (provider_result_add(result, &point) < 0) {

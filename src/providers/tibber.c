@@ -46,7 +46,7 @@
 #define PRICE_FIELDS                                                                               \
     "currentSubscription { priceInfo(resolution: QUARTER_HOURLY) { current { currency } "          \
     "today { total startsAt } tomorrow { total startsAt } } }"
-#define MAX_SPACING_MS (4 * PROVIDER_SLOT_MS) /* hourly prices, the coarsest Tibber gives */
+#define MAX_SPACING_MS (4 * BALKON_SLOT_MS) /* hourly prices, the coarsest Tibber gives */
 
 /* Printable ASCII without spaces: a token goes into a header line, so no CR/LF. */
 static bool token_valid(const char *token)
@@ -243,7 +243,7 @@ static bool read_list(const cJSON *price_info, const char *name, struct entry *l
 
 static void add_entries(const struct entry *list, int count, struct provider_result *result)
 {
-    int64_t length_ms = PROVIDER_SLOT_MS; /* the resolution asked for */
+    int64_t length_ms = BALKON_SLOT_MS; /* the resolution asked for */
     for (int i = 0; i < count; i++) {
         int64_t this_ms = length_ms;
         if (i + 1 < count) {

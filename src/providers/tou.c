@@ -90,7 +90,7 @@ static void generate(const struct provider_env *env, struct provider_result *res
     int64_t start_ms = local_midnight_ms(env->now_ms);
     int64_t end_ms = local_midnight_after_ms(env->now_ms, 2);
     int index = 0;
-    for (int64_t slot_ms = start_ms; slot_ms < end_ms; slot_ms += PROVIDER_SLOT_MS, index++) {
+    for (int64_t slot_ms = start_ms; slot_ms < end_ms; slot_ms += BALKON_SLOT_MS, index++) {
         time_t t = (time_t)(slot_ms / 1000);
         struct tm tm;
         localtime_r(&t, &tm);
@@ -101,7 +101,7 @@ static void generate(const struct provider_env *env, struct provider_result *res
                 price = pc->zones[z].price_per_kwh;
         if (isnan(price))
             continue;
-        struct provider_point point = {.start_ms = slot_ms, .end_ms = slot_ms + PROVIDER_SLOT_MS,
+        struct provider_point point = {.start_ms = slot_ms, .end_ms = slot_ms + BALKON_SLOT_MS,
                                        .value = price, .p10 = NAN, .p90 = NAN, .aux = NAN,
                                        .source_index = index};
         provider_result_add(result, &point);

@@ -30,7 +30,7 @@ static int build_request(const struct provider_env *env, int part, struct provid
     const struct balkon_provider_config *pc = env->provider;
     memset(request, 0, sizeof *request);
     snprintf(request->method, sizeof request->method, "GET");
-    time_t from = (time_t)(balkon_floor_ms(env->now_ms, 2 * PROVIDER_SLOT_MS) / 1000);
+    time_t from = (time_t)(balkon_floor_ms(env->now_ms, 2 * BALKON_SLOT_MS) / 1000);
     struct tm tm;
     if (!gmtime_r(&from, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
         snprintf(request->url_for_log, sizeof request->url_for_log, "uk_carbon: clock out of range");

@@ -42,8 +42,8 @@ double balkon_rec_run_cost(const struct balkon_rec_appliance *appliance,
     int64_t covered_ms = 0;
     for (size_t i = 0; i < count; i++) {
         int64_t from = slots[i].slot_ts_ms > start_ms ? slots[i].slot_ts_ms : start_ms;
-        int64_t to = slots[i].slot_ts_ms + BALKON_REC_SLOT_MS < end_ms
-                         ? slots[i].slot_ts_ms + BALKON_REC_SLOT_MS
+        int64_t to = slots[i].slot_ts_ms + BALKON_SLOT_MS < end_ms
+                         ? slots[i].slot_ts_ms + BALKON_SLOT_MS
                          : end_ms;
         if (to <= from)
             continue;
@@ -133,12 +133,12 @@ void balkon_recommend(const struct balkon_rec_appliance *appliance,
         return;
     }
     /* The first allowed start, then every 15-minute boundary after it. */
-    int64_t boundary = (first_ms / BALKON_REC_SLOT_MS + 1) * BALKON_REC_SLOT_MS;
-    if (first_ms < 0 && first_ms % BALKON_REC_SLOT_MS)
-        boundary -= BALKON_REC_SLOT_MS;
+    int64_t boundary = (first_ms / BALKON_SLOT_MS + 1) * BALKON_SLOT_MS;
+    if (first_ms < 0 && first_ms % BALKON_SLOT_MS)
+        boundary -= BALKON_SLOT_MS;
     double best = NAN;
     for (int64_t start = first_ms; start + duration_ms <= window->latest_ms;
-         start = start == first_ms ? boundary : start + BALKON_REC_SLOT_MS) {
+         start = start == first_ms ? boundary : start + BALKON_SLOT_MS) {
         double cost = balkon_rec_run_cost(appliance, slots, count, start);
         if (isfinite(cost) && (!isfinite(best) || cost < best - COST_EPSILON)) {
             best = cost;

@@ -205,7 +205,7 @@ static void compute(struct recommender *r, int64_t now_ms)
         balkon_recommend(&appliance, slots, count, &window, currency_of(r), &run->result);
     }
     free(slots);
-    r->next_compute_ms = balkon_floor_ms(now_ms, BALKON_REC_SLOT_MS) + BALKON_REC_SLOT_MS;
+    r->next_compute_ms = balkon_floor_ms(now_ms, BALKON_SLOT_MS) + BALKON_SLOT_MS;
     publish(r, now_ms);
 }
 

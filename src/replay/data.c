@@ -14,8 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-#define SLOT_MS ((int64_t)BALKON_REPLAY_SLOT_S * 1000)
-
 void replay_data_free(struct replay_data *data)
 {
     free(data->series.slots);
@@ -28,7 +26,7 @@ void replay_data_free(struct replay_data *data)
 int replay_data_alloc(struct replay_data *data, int64_t start_ms, int64_t from_ms, int64_t to_ms,
                       int64_t end_ms)
 {
-    size_t count = (size_t)((end_ms - start_ms) / SLOT_MS);
+    size_t count = (size_t)((end_ms - start_ms) / BALKON_SLOT_MS);
     size_t day_cap = count / 92 + 3;
     data->series.slots = calloc(count ? count : 1, sizeof *data->series.slots);
     data->day_of = calloc(count ? count : 1, sizeof *data->day_of);
@@ -38,15 +36,15 @@ int replay_data_alloc(struct replay_data *data, int64_t start_ms, int64_t from_m
         return BALKON_E_NOMEM;
     }
     data->series.count = count;
-    data->series.first = (size_t)((from_ms - start_ms) / SLOT_MS);
-    data->series.last = (size_t)((to_ms - start_ms) / SLOT_MS);
+    data->series.first = (size_t)((from_ms - start_ms) / BALKON_SLOT_MS);
+    data->series.last = (size_t)((to_ms - start_ms) / BALKON_SLOT_MS);
     data->from_ms = from_ms;
     data->to_ms = to_ms;
     data->day_count = 0;
     int last_day = -1;
     for (size_t i = 0; i < count; i++) {
         struct balkon_replay_slot *slot = &data->series.slots[i];
-        slot->ts_ms = start_ms + (int64_t)i * SLOT_MS;
+        slot->ts_ms = start_ms + (int64_t)i * BALKON_SLOT_MS;
         time_t t = (time_t)(slot->ts_ms / 1000);
         struct tm tm;
         localtime_r(&t, &tm);
@@ -96,9 +94,9 @@ static int generate_day(const struct balkon_config *config, const struct balkon_
             snprintf(data->currency, sizeof data->currency, "%s", result.currency);
         for (size_t i = 0; i < slots.count; i++) {
             int64_t offset = slots.items[i].start_ms - series->slots[0].ts_ms;
-            if (offset < 0 || offset % SLOT_MS)
+            if (offset < 0 || offset % BALKON_SLOT_MS)
                 continue;
-            size_t k = (size_t)(offset / SLOT_MS);
+            size_t k = (size_t)(offset / BALKON_SLOT_MS);
             if (k >= first && k < end) {
                 series->slots[k].import_price_per_kwh = slots.items[i].value;
                 series->slots[k].price_known = true;

@@ -106,7 +106,7 @@ static void tally_step(struct engine *e, enum balkon_replay_strategy s,
                        const struct balkon_opt_slot *slot, const struct balkon_opt_slot_result *r)
 {
     struct balkon_opt_totals *t = &e->out->tally[s].totals;
-    balkon_opt_totals_add(t, slot, r, BALKON_REPLAY_SLOT_S / 3600.0);
+    balkon_opt_totals_add(t, slot, r, BALKON_SLOT_S / 3600.0);
     t->throughput_wh += fabs(r->soc_wh - e->soc_wh[s]);
     t->soc_end_wh = r->soc_wh;
     e->soc_wh[s] = r->soc_wh;
@@ -118,7 +118,7 @@ static void execute(struct engine *e, enum balkon_replay_strategy s,
                     struct balkon_opt_command command)
 {
     struct balkon_opt_slot_result r;
-    balkon_opt_step(battery, actual, BALKON_REPLAY_SLOT_S, e->soc_wh[s], command, &r);
+    balkon_opt_step(battery, actual, BALKON_SLOT_S, e->soc_wh[s], command, &r);
     tally_step(e, s, actual, &r);
 }
 
@@ -158,7 +158,7 @@ static int plan_first(struct engine *e, enum balkon_replay_strategy s, size_t n,
     balkon_opt_problem_init(&p);
     p.slots = e->horizon;
     p.slot_count = n;
-    p.slot_s = BALKON_REPLAY_SLOT_S;
+    p.slot_s = BALKON_SLOT_S;
     p.battery = e->params->battery;
     p.initial_soc_wh = soc_wh;
     p.soc_step_wh = e->params->soc_step_wh;
@@ -273,8 +273,8 @@ static int replay_slot(struct engine *e, size_t t)
     const struct balkon_opt_slot actual = {slot->import_price_per_kwh, slot->feed_in_per_kwh,
                                            slot->pv_w, slot->load_w, slot->minute_of_day};
     out->slots++;
-    out->load_wh += slot->load_w * BALKON_REPLAY_SLOT_S / 3600.0;
-    out->pv_wh += slot->pv_w * BALKON_REPLAY_SLOT_S / 3600.0;
+    out->load_wh += slot->load_w * BALKON_SLOT_S / 3600.0;
+    out->pv_wh += slot->pv_w * BALKON_SLOT_S / 3600.0;
     out->price_min = fmin(out->price_min, slot->import_price_per_kwh);
     out->price_max = fmax(out->price_max, slot->import_price_per_kwh);
     out->price_mean += slot->import_price_per_kwh;

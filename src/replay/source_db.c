@@ -21,7 +21,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define SLOT_MS ((int64_t)BALKON_REPLAY_SLOT_S * 1000)
 #define CHUNK_BUCKETS INT64_C(90000) /* below the store's per-query limit */
 
 /* Reads one series' means at step_ms into values (NaN where there are none). With
@@ -31,8 +30,8 @@ static int read_buckets(struct balkon_store *store, const char *name, const stru
 {
     const struct balkon_replay_series *series = &data->series;
     int64_t start_ms = series->slots[0].ts_ms;
-    int64_t end_ms = start_ms + (int64_t)series->count * SLOT_MS;
-    int64_t per = step_ms / SLOT_MS;
+    int64_t end_ms = start_ms + (int64_t)series->count * BALKON_SLOT_MS;
+    int64_t per = step_ms / BALKON_SLOT_MS;
     for (int64_t from = balkon_floor_ms(start_ms, step_ms); from < end_ms; from += CHUNK_BUCKETS * step_ms) {
         int64_t to = from + CHUNK_BUCKETS * step_ms < end_ms ? from + CHUNK_BUCKETS * step_ms : end_ms;
         struct balkon_bucket *buckets = NULL;
@@ -41,7 +40,7 @@ static int read_buckets(struct balkon_store *store, const char *name, const stru
         if (err)
             return err;
         for (size_t i = 0; i < n; i++) {
-            int64_t first = (buckets[i].ts_ms - start_ms) / SLOT_MS;
+            int64_t first = (buckets[i].ts_ms - start_ms) / BALKON_SLOT_MS;
             bool empty = true;
             for (int64_t k = first; only_empty && k < first + per; k++)
                 if (k >= 0 && (size_t)k < series->count && isfinite(values[k]))
@@ -60,7 +59,7 @@ static int read_series(struct balkon_store *store, const char *name, const struc
 {
     for (size_t i = 0; i < data->series.count; i++)
         values[i] = NAN;
-    int err = read_buckets(store, name, data, SLOT_MS, values, false);
+    int err = read_buckets(store, name, data, BALKON_SLOT_MS, values, false);
     if (!err)
         err = read_buckets(store, name, data, BALKON_MS_PER_HOUR, values, true);
     return err;
@@ -93,7 +92,7 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
     size_t n = 0;
     char currency[4] = "";
     int64_t start_ms = series->slots[0].ts_ms;
-    int err = balkon_store_prices_get(store, pc->id, start_ms, start_ms + (int64_t)series->count * SLOT_MS,
+    int err = balkon_store_prices_get(store, pc->id, start_ms, start_ms + (int64_t)series->count * BALKON_SLOT_MS,
                                       &prices, &n, currency);
     if (err)
         return err;
@@ -101,9 +100,9 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
         snprintf(data->currency, sizeof data->currency, "%s", currency);
     for (size_t i = 0; i < n; i++) {
         int64_t offset = prices[i].slot_ts_ms - start_ms;
-        if (offset < 0 || offset % SLOT_MS || !isfinite(prices[i].price_per_kwh))
+        if (offset < 0 || offset % BALKON_SLOT_MS || !isfinite(prices[i].price_per_kwh))
             continue;
-        size_t k = (size_t)(offset / SLOT_MS);
+        size_t k = (size_t)(offset / BALKON_SLOT_MS);
         if (k < series->count) {
             series->slots[k].import_price_per_kwh = prices[i].price_per_kwh;
             series->slots[k].price_known = true;

@@ -49,7 +49,7 @@ int replay_source_sim(const struct replay_request *request, struct replay_data *
     for (size_t i = 0; i < data->series.count; i++) {
         struct balkon_replay_slot *slot = &data->series.slots[i];
         struct sim_snapshot snapshot;
-        sim_world_step(world, slot->ts_ms + BALKON_REPLAY_SLOT_S * 1000, &snapshot);
+        sim_world_step(world, slot->ts_ms + BALKON_SLOT_MS, &snapshot);
         slot->measured = true;
         slot->pv_w = snapshot.pv_dc_w * params.inverter_efficiency;
         slot->load_w = snapshot.home_w;
