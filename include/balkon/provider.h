@@ -201,5 +201,11 @@ struct balkon_provider {
 const struct balkon_provider *balkon_provider_find(const char *type);
 /* The known types, comma-separated and quoted. */
 void balkon_provider_list_types(char *out, size_t size);
+/* The primary provider of a kind: the config's first enabled one of that kind. Its prices
+ * (or PV forecast) are the ones the planner plans with, the API shows by default, Home
+ * Assistant, the notifications, /metrics, the savings and the replay use. NULL when the
+ * config has none. */
+const struct balkon_provider_config *balkon_provider_primary(const struct balkon_config *config,
+                                                             enum provider_kind kind);
 
 #endif

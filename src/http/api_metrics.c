@@ -108,15 +108,12 @@ static void sample(struct prom *p, const char *name, double value, ...)
         put(p, " %.15g\n", value);
 }
 
-/* The first enabled price provider's price for the slot holding now_ms; NAN when none. */
+/* The primary price provider's price for the slot holding now_ms; NAN when none. */
 static double price_now(struct http_state *state, int64_t now_ms, char currency[4])
 {
-    const struct balkon_config *config = state->ctx->config;
-    for (size_t i = 0; i < config->providers.count; i++) {
-        const struct balkon_provider_config *pc = &config->providers.items[i];
-        const struct balkon_provider *provider = balkon_provider_find(pc->type);
-        if (!pc->enabled || !provider || provider->kind != PROVIDER_KIND_PRICE)
-            continue;
+    const struct balkon_provider_config *pc =
+        balkon_provider_primary(state->ctx->config, PROVIDER_KIND_PRICE);
+    if (pc) {
         struct balkon_price_slot *slots = NULL;
         size_t count = 0;
         double price = NAN;

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The provider named in the query, or the first enabled one of `kind`. */
+/* The provider named in the query, or the primary one of `kind`. */
 const struct balkon_provider_config *http_pick_provider(struct http_state *state,
                                                         const struct http_request *request,
                                                         struct http_response *response, int kind,
@@ -25,12 +25,16 @@ const struct balkon_provider_config *http_pick_provider(struct http_state *state
 {
     const struct balkon_config *config = state->ctx->config;
     const char *wanted = http_query(request, "provider");
-    for (size_t i = 0; i < config->providers.count; i++) {
+    if (!wanted) {
+        const struct balkon_provider_config *primary =
+            balkon_provider_primary(config, (enum provider_kind)kind);
+        if (primary)
+            return primary;
+    }
+    for (size_t i = 0; wanted && i < config->providers.count; i++) {
         const struct balkon_provider_config *pc = &config->providers.items[i];
         const struct balkon_provider *provider = balkon_provider_find(pc->type);
-        if (!provider || (int)provider->kind != kind)
-            continue;
-        if (wanted ? strcmp(wanted, pc->id) == 0 : pc->enabled)
+        if (provider && (int)provider->kind == kind && strcmp(wanted, pc->id) == 0)
             return pc;
     }
     if (wanted)

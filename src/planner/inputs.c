@@ -18,21 +18,16 @@
 
 #define MIN_SLOTS 4
 
-/* The first enabled provider of a kind, as the fetcher and the API pick it. */
+/* The primary provider's id of a kind, as the fetcher and the API pick it. */
 static const char *first_provider(const struct balkon_config *config, enum provider_kind kind)
 {
-    for (size_t i = 0; i < config->providers.count; i++) {
-        const struct balkon_provider_config *pc = &config->providers.items[i];
-        const struct balkon_provider *provider = balkon_provider_find(pc->type);
-        if (pc->enabled && provider && provider->kind == kind)
-            return pc->id;
-    }
-    return NULL;
+    const struct balkon_provider_config *pc = balkon_provider_primary(config, kind);
+    return pc ? pc->id : NULL;
 }
 
 static size_t slot_index(const struct planner_inputs *in, int64_t ts_ms)
 {
-    return (size_t)((ts_ms - in->start_ms) / PLANNER_SLOT_MS);
+    return (size_t)((ts_ms - in->start_ms) / BALKON_SLOT_MS);
 }
 
 /* Prices into the slots; returns the number of slots up to the last known price. */
@@ -50,7 +45,7 @@ static int fill_prices(struct balkon_store *store, const struct balkon_config *c
     struct balkon_price_slot *prices = NULL;
     size_t n = 0;
     char currency[4] = "";
-    int rc = balkon_store_prices_get(store, id, in->start_ms, in->start_ms + (int64_t)max_count * PLANNER_SLOT_MS,
+    int rc = balkon_store_prices_get(store, id, in->start_ms, in->start_ms + (int64_t)max_count * BALKON_SLOT_MS,
                                      &prices, &n, currency);
     if (rc < 0)
         return rc;
@@ -78,7 +73,7 @@ static int fill_pv(struct balkon_store *store, const struct balkon_config *confi
     struct balkon_forecast_slot *forecast = NULL;
     size_t n = 0;
     int rc = balkon_store_forecast_get(store, "pv", id, in->start_ms,
-                                       in->start_ms + (int64_t)in->count * PLANNER_SLOT_MS, INT64_MAX, &forecast, &n);
+                                       in->start_ms + (int64_t)in->count * BALKON_SLOT_MS, INT64_MAX, &forecast, &n);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -96,7 +91,7 @@ int planner_gather(struct balkon_store *store, const struct balkon_config *confi
                    struct planner_inputs *in, char *msg, size_t msg_size)
 {
     memset(in, 0, sizeof *in);
-    in->start_ms = balkon_floor_ms(now_ms, PLANNER_SLOT_MS);
+    in->start_ms = balkon_floor_ms(now_ms, BALKON_SLOT_MS);
     size_t max_count = (size_t)(config->optimizer.horizon_h * 4);
     if (max_count > BALKON_OPT_MAX_SLOTS)
         max_count = BALKON_OPT_MAX_SLOTS;
@@ -116,7 +111,7 @@ int planner_gather(struct balkon_store *store, const struct balkon_config *confi
         in->count = MIN_SLOTS;
 
     for (size_t i = 0; i < in->count; i++) {
-        in->slot_ts_ms[i] = in->start_ms + (int64_t)i * PLANNER_SLOT_MS;
+        in->slot_ts_ms[i] = in->start_ms + (int64_t)i * BALKON_SLOT_MS;
         in->slots[i].feed_in_per_kwh = config->tariff.feed_in_per_kwh;
         int day_of_year;
         planner_local_time(in->slot_ts_ms[i], &in->slots[i].minute_of_day, &day_of_year);

@@ -49,16 +49,6 @@ struct run {
     char error[160]; /* why the replay failed, when the store does not say */
 };
 
-static const char *primary_price_provider(const struct balkon_config *config)
-{
-    for (size_t i = 0; i < config->providers.count; i++) {
-        const struct balkon_provider *p = balkon_provider_find(config->providers.items[i].type);
-        if (config->providers.items[i].enabled && p && p->kind == PROVIDER_KIND_PRICE)
-            return config->providers.items[i].id;
-    }
-    return NULL;
-}
-
 static void label_of(int64_t ts_ms, enum balkon_savings_group group, char *label, size_t size)
 {
     time_t t = (time_t)(ts_ms / 1000);
@@ -181,7 +171,9 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
 {
     for (size_t i = 0; i < row_count; i++)
         rows[i].price = config->tariff.import_per_kwh;
-    const char *provider = primary_price_provider(config);
+    const struct balkon_provider_config *primary =
+        balkon_provider_primary(config, PROVIDER_KIND_PRICE);
+    const char *provider = primary ? primary->id : NULL;
     if (!provider)
         return 0;
     struct balkon_price_slot *prices = NULL;

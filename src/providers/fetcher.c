@@ -152,14 +152,12 @@ static void publish_status(struct fetch_state *s)
     balkon_bus_publish(s->fetcher->ctx->bus, BUS_EV_PROVIDER_STATUS, &s->status);
 }
 
+/* The states mirror the running config's providers (they restart when those change). */
 static bool is_primary_price(const struct fetch_state *s)
 {
-    for (size_t i = 0; i < s->fetcher->count; i++) {
-        const struct fetch_state *other = &s->fetcher->states[i];
-        if (other->provider->kind == PROVIDER_KIND_PRICE && other->config.enabled)
-            return other == s;
-    }
-    return false;
+    const struct balkon_provider_config *primary =
+        balkon_provider_primary(s->fetcher->ctx->config, PROVIDER_KIND_PRICE);
+    return primary && strcmp(primary->id, s->config.id) == 0;
 }
 
 /* Loads what the store holds for [from, to) and publishes it, so subscribers start with the

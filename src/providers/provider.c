@@ -2,6 +2,7 @@
  * HTTP statuses. */
 #include "balkon/provider.h"
 
+#include "balkon/config.h"
 #include "balkon/error.h"
 
 #include <math.h>
@@ -36,6 +37,18 @@ void balkon_provider_list_types(char *out, size_t size)
         size_t len = strlen(out);
         snprintf(out + len, size - len, "%s\"%s\"", i ? ", " : "", providers[i]->type);
     }
+}
+
+const struct balkon_provider_config *balkon_provider_primary(const struct balkon_config *config,
+                                                             enum provider_kind kind)
+{
+    for (size_t i = 0; i < config->providers.count; i++) {
+        const struct balkon_provider_config *pc = &config->providers.items[i];
+        const struct balkon_provider *provider = balkon_provider_find(pc->type);
+        if (pc->enabled && provider && provider->kind == kind)
+            return pc;
+    }
+    return NULL;
 }
 
 const char *provider_error_token(enum provider_error error)

@@ -63,17 +63,6 @@ int replay_data_alloc(struct replay_data *data, int64_t start_ms, int64_t from_m
     return BALKON_OK;
 }
 
-const struct balkon_provider_config *replay_price_provider(const struct balkon_config *config)
-{
-    for (size_t i = 0; i < config->providers.count; i++) {
-        const struct balkon_provider_config *pc = &config->providers.items[i];
-        const struct balkon_provider *provider = balkon_provider_find(pc->type);
-        if (pc->enabled && provider && provider->kind == PROVIDER_KIND_PRICE)
-            return pc;
-    }
-    return NULL;
-}
-
 /* One local day's prices as the fetcher makes them at 00:01: generated, normalised, and
  * taken for the slots of that day (tomorrow's come from tomorrow's run, the same numbers
  * for a computed tariff). */
@@ -111,7 +100,7 @@ static int generate_day(const struct balkon_config *config, const struct balkon_
 int replay_prices_from_config(const struct balkon_config *config, struct replay_data *data)
 {
     struct balkon_replay_series *series = &data->series;
-    const struct balkon_provider_config *pc = replay_price_provider(config);
+    const struct balkon_provider_config *pc = balkon_provider_primary(config, PROVIDER_KIND_PRICE);
     const struct balkon_provider *provider = pc ? balkon_provider_find(pc->type) : NULL;
     snprintf(data->currency, sizeof data->currency, "%s", config->tariff.currency);
     for (size_t i = 0; i < series->count; i++) {

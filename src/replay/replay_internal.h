@@ -44,9 +44,6 @@ void replay_data_free(struct replay_data *data); /* accepts NULL members */
 int replay_data_alloc(struct replay_data *data, int64_t start_ms, int64_t from_ms, int64_t to_ms,
                       int64_t end_ms);
 
-/* The first enabled price provider of the config (as the planner picks it), or NULL. */
-const struct balkon_provider_config *replay_price_provider(const struct balkon_config *config);
-
 /* Prices from the config the way the daemon gets them without a network: the first enabled
  * price provider when it is computed locally ("fixed", "tou"; generated each local day as
  * the fetcher does at 00:01, covering today and tomorrow), else tariff.import_per_kwh in

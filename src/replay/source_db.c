@@ -72,7 +72,7 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
                        struct replay_data *data)
 {
     struct balkon_replay_series *series = &data->series;
-    const struct balkon_provider_config *pc = replay_price_provider(config);
+    const struct balkon_provider_config *pc = balkon_provider_primary(config, PROVIDER_KIND_PRICE);
     const struct balkon_provider *provider = pc ? balkon_provider_find(pc->type) : NULL;
     snprintf(data->currency, sizeof data->currency, "%s", config->tariff.currency);
     for (size_t i = 0; i < series->count; i++) {
