@@ -241,6 +241,9 @@ struct balkon_opt_strategy {
 const struct balkon_opt_strategy *const *balkon_opt_strategies(size_t *count);
 /* The strategy of that name, or NULL. */
 const struct balkon_opt_strategy *balkon_opt_strategy_find(const char *name);
+/* The strategies' names in table order, quoted and comma-separated, for error messages:
+ * "\"self_consumption\", \"optimal\", …". Truncated to size. */
+void balkon_opt_strategy_list_names(char *out, size_t size);
 
 /* Plans with the named strategy and simulates its commands and both baselines (no battery;
  * self_consumption) on the problem's data into out. ws may be NULL. Returns 0,

@@ -55,12 +55,8 @@ int ha_parse_strategy(const char *payload, size_t len, char *name, size_t name_s
         return -1;
     const struct balkon_opt_strategy *strategy = balkon_opt_strategy_find(text);
     if (!strategy) {
-        size_t count, used = 0;
-        char known[160] = "";
-        const struct balkon_opt_strategy *const *all = balkon_opt_strategies(&count);
-        for (size_t i = 0; i < count && used < sizeof known; i++)
-            used += (size_t)snprintf(known + used, sizeof known - used, "%s\"%s\"", i ? ", " : "",
-                                     all[i]->name);
+        char known[160];
+        balkon_opt_strategy_list_names(known, sizeof known);
         snprintf(msg, msg_size, "unknown strategy \"%s\" (known: %s)", text, known);
         return -1;
     }

@@ -347,10 +347,10 @@ void api_strategy_put(struct http_state *state, const struct http_request *reque
     }
     const struct balkon_opt_strategy *strategy = balkon_opt_strategy_find(name->valuestring);
     if (!strategy) {
-        http_reply_error(response, 400,
-                         "strategy: unknown strategy \"%.40s\" (known: \"self_consumption\", "
-                         "\"optimal\", \"fixed_schedule\")",
-                         name->valuestring);
+        char known[128];
+        balkon_opt_strategy_list_names(known, sizeof known);
+        http_reply_error(response, 400, "strategy: unknown strategy \"%.40s\" (known: %s)",
+                         name->valuestring, known);
         cJSON_Delete(body);
         return;
     }

@@ -28,6 +28,15 @@ const struct balkon_opt_strategy *balkon_opt_strategy_find(const char *name)
     return NULL;
 }
 
+void balkon_opt_strategy_list_names(char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < STRATEGY_COUNT; i++) {
+        size_t len = strlen(out);
+        snprintf(out + len, size - len, "%s\"%s\"", i ? ", " : "", strategies[i]->name);
+    }
+}
+
 static int run_baselines(const struct balkon_opt_problem *problem,
                          struct balkon_opt_command *commands, struct balkon_opt_plan *out)
 {

@@ -177,7 +177,8 @@ static void test_strategy_switches_at_run_time_and_on_reload(void **state)
     cJSON_Delete(plan);
 
     expect_put(d, "{\"strategy\": \"cheapest\"}", 400,
-               "strategy: unknown strategy \\\"cheapest\\\"");
+               "strategy: unknown strategy \\\"cheapest\\\" (known: \\\"self_consumption\\\", "
+               "\\\"optimal\\\", \\\"fixed_schedule\\\")");
     expect_put(d, "{\"strategy\": 3}", 400, "strategy: is required and must be a string");
     expect_put(d, "[1,2", 400, "body: expected a JSON object");
     expect_put(d, "{\"strategy\": \"fixed_schedule\"}", 400, "optimizer.schedule");
