@@ -6,7 +6,11 @@
 // A field is [key, kind, options]; kinds: text, number, int, bool, select, secret, time, date,
 // tz. Labels come from the dictionary as f.<path without indices> (strings.js), units from here.
 
-export const DEVICE_TYPES = ['simulator', 'shelly_gen2', 'shelly_gen1', 'tasmota', 'opendtu', 'marstek_venus', 'zendure', 'http_json'];
+// The types and names below must match the daemon's own tables (src/devices/devices_list.h,
+// src/providers/providers_list.h, the schedule modes): tests/browser/settings_schema.test.mjs
+// compares them with what `balkonsolard --check-config` knows.
+export const DEVICE_TYPES = ['simulator', 'shelly_gen2', 'shelly_gen1', 'tasmota', 'opendtu', 'marstek_venus', 'zendure', 'http_json',
+  'mqtt_json'];
 export const PROVIDER_TYPES = ['fixed', 'tou', 'awattar', 'energy_charts', 'entsoe', 'tibber', 'octopus', 'open_meteo',
   'forecast_solar', 'solcast', 'energy_charts_signal', 'corrently', 'uk_carbon', 'sim_solar'];
 export const MODES = ['idle', 'charge', 'discharge', 'hold', 'grid_charge'];
@@ -30,6 +34,8 @@ const DEVICE_FIELD = {
   poll_interval_s: ['poll_interval_s', 'number', { unit: 's' }],
   timeout_s: ['timeout_s', 'number', { unit: 's' }],
   max_power_w: ['max_power_w', 'number', { unit: 'W' }],
+  command_topic: ['command_topic', 'text', {}],
+  command_payload: ['command_payload', 'text', {}],
 };
 const dev = (...keys) => keys.map((k) => DEVICE_FIELD[k]);
 // The options each driver reads (src/devices/<driver>.c).
@@ -43,6 +49,8 @@ export const DEVICE_FIELDS = {
   zendure: dev('protocol', 'host', 'serial', 'product_key', 'max_power_w', 'poll_interval_s'),
   http_json: dev('host', 'port', 'path', 'role', 'power_key', 'power_scale', 'soc_key', 'state_key', 'user', 'password',
     'poll_interval_s', 'timeout_s'),
+  mqtt_json: dev('topic', 'role', 'power_key', 'power_scale', 'soc_key', 'state_key', 'command_topic', 'command_payload',
+    'max_power_w', 'timeout_s'),
 };
 
 const PROVIDER_FIELD = {

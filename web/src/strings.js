@@ -171,7 +171,7 @@ const en = {
   'f.devices.port': 'Port (0 = default)', 'f.devices.user': 'User', 'f.devices.password': 'Password', 'f.devices.serial': 'Serial number',
   'f.devices.channel': 'Channel', 'f.devices.path': 'URL path', 'f.devices.power_key': 'Power key', 'f.devices.protocol': 'Protocol',
   'f.devices.topic': 'MQTT topic', 'f.devices.product_key': 'Product key', 'f.devices.role': 'Role', 'f.devices.soc_key': 'State-of-charge key',
-  'f.devices.state_key': 'On/off key', 'f.devices.power_scale': 'Power factor', 'f.devices.poll_interval_s': 'Read every',
+  'f.devices.state_key': 'On/off key', 'f.devices.command_topic': 'Command topic', 'f.devices.command_payload': 'Command payload', 'f.devices.power_scale': 'Power factor', 'f.devices.poll_interval_s': 'Read every',
   'f.devices.timeout_s': 'Timeout', 'f.devices.max_power_w': 'Max. power to set',
 };
 
@@ -346,7 +346,7 @@ const de = {
   'f.devices.port': 'Port (0 = Standard)', 'f.devices.user': 'Benutzer', 'f.devices.password': 'Passwort', 'f.devices.serial': 'Seriennummer',
   'f.devices.channel': 'Kanal', 'f.devices.path': 'URL-Pfad', 'f.devices.power_key': 'Schlüssel der Leistung', 'f.devices.protocol': 'Protokoll',
   'f.devices.topic': 'MQTT-Topic', 'f.devices.product_key': 'Produktschlüssel', 'f.devices.role': 'Rolle', 'f.devices.soc_key': 'Schlüssel des Ladestands',
-  'f.devices.state_key': 'Schlüssel an/aus', 'f.devices.power_scale': 'Leistungsfaktor', 'f.devices.poll_interval_s': 'Lesen alle',
+  'f.devices.state_key': 'Schlüssel an/aus', 'f.devices.command_topic': 'Befehls-Topic', 'f.devices.command_payload': 'Befehlsinhalt', 'f.devices.power_scale': 'Leistungsfaktor', 'f.devices.poll_interval_s': 'Lesen alle',
   'f.devices.timeout_s': 'Zeitlimit', 'f.devices.max_power_w': 'Max. einstellbare Leistung',
 };
 
