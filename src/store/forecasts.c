@@ -16,27 +16,15 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-static int check_names(struct balkon_store *store, const char *kind, const char *provider)
-{
-    if (!kind || !kind[0])
-        return store_set_error(store, BALKON_E_INVAL, "forecast: kind must not be empty");
-    if (!provider || !provider[0])
-        return store_set_error(store, BALKON_E_INVAL, "forecast %s: provider must not be empty",
-                               kind);
-    return 0;
-}
 
 /* What is wrong with one slot, or NULL. NAN in the band means "no band" and is stored as
  * NULL; an infinite band is a provider bug. */
-static const char *slot_problem(const struct balkon_forecast_slot *s)
+static const char *slot_problem(const void *slot)
 {
-    if (s->slot_s <= 0)
-        return "slot_s is not positive";
-    if (s->slot_ts_ms > INT64_MAX - (int64_t)s->slot_s * 1000)
-        return "the slot ends after the last representable time";
+    const struct balkon_forecast_slot *s = slot;
+    const char *problem = store_slot_span_problem(s->slot_ts_ms, s->slot_s);
+    if (problem)
+        return problem;
     if (!isfinite(s->value_w))
         return "value_w is not finite";
     if (isinf(s->p10_w) || isinf(s->p90_w))
@@ -44,80 +32,55 @@ static const char *slot_problem(const struct balkon_forecast_slot *s)
     return NULL;
 }
 
-static void bind_real_or_null(sqlite3_stmt *st, int index, double value)
-{
-    if (isnan(value))
-        sqlite3_bind_null(st, index);
-    else
-        sqlite3_bind_double(st, index, value);
-}
+struct put_rows {
+    const char *kind, *provider;
+    int64_t issued_ts_ms;
+    const struct balkon_forecast_slot *slots;
+};
 
-static double column_real_or_nan(sqlite3_stmt *st, int col)
+static void bind_row(sqlite3_stmt *st, size_t i, const void *ctx)
 {
-    return sqlite3_column_type(st, col) == SQLITE_NULL ? NAN : sqlite3_column_double(st, col);
+    const struct put_rows *rows = ctx;
+    const struct balkon_forecast_slot *s = &rows->slots[i];
+    sqlite3_bind_text(st, 1, rows->kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, rows->provider, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, s->slot_ts_ms);
+    sqlite3_bind_int(st, 4, s->slot_s);
+    sqlite3_bind_int64(st, 5, rows->issued_ts_ms);
+    sqlite3_bind_double(st, 6, s->value_w);
+    store_bind_real_or_null(st, 7, s->p10_w);
+    store_bind_real_or_null(st, 8, s->p90_w);
 }
 
 int balkon_store_forecast_put(struct balkon_store *store, const char *kind, const char *provider,
                               int64_t issued_ts_ms, const struct balkon_forecast_slot *slots,
                               size_t count)
 {
-    int err = check_names(store, kind, provider);
+    char what[160];
+    int err = store_slot_names(store, "forecast", kind, provider, what, sizeof what);
     if (err)
         return err;
-    if (count && !slots)
-        return store_set_error(store, BALKON_E_INVAL, "forecast %s/%s: %zu slots but no array",
-                               kind, provider, count);
-    for (size_t i = 0; i < count; i++) {
-        const char *problem = slot_problem(&slots[i]);
-        if (problem) {
-            char iso[BALKON_ISO_MAX];
-            balkon_format_iso(slots[i].slot_ts_ms, iso, sizeof iso);
-            return store_set_error(store, BALKON_E_INVAL, "forecast %s/%s: slot %s: %s", kind,
-                                   provider, iso, problem);
-        }
-    }
-    if (count == 0)
-        return 0;
+    err = store_check_slots(store, what, slots, sizeof *slots, count, slot_problem);
+    if (err || count == 0)
+        return err;
+    struct put_rows rows = {kind, provider, issued_ts_ms, slots};
+    return store_put_rows(store,
+                          "INSERT OR REPLACE INTO forecasts(kind, provider, slot_ts_ms,"
+                          " slot_s, issued_ts_ms, value_w, p10_w, p90_w)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                          "forecast put", count, bind_row, &rows);
+}
 
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "INSERT OR REPLACE INTO forecasts(kind, provider, slot_ts_ms,"
-                                " slot_s, issued_ts_ms, value_w, p10_w, p90_w)"
-                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "forecast put");
-    err = store_begin(store);
-    if (err)
-        goto fail;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 5, issued_ts_ms);
-    for (size_t i = 0; i < count; i++) {
-        const struct balkon_forecast_slot *s = &slots[i];
-        sqlite3_bind_int64(st, 3, s->slot_ts_ms);
-        sqlite3_bind_int(st, 4, s->slot_s);
-        sqlite3_bind_double(st, 6, s->value_w);
-        bind_real_or_null(st, 7, s->p10_w);
-        bind_real_or_null(st, 8, s->p90_w);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE) {
-            err = store_sqlite_err(store, rc, "forecast put");
-            goto fail;
-        }
-        sqlite3_reset(st);
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    err = store_commit(store);
-    if (err)
-        goto fail;
+static int read_row(sqlite3_stmt *st, void *item, void *ctx)
+{
+    struct balkon_forecast_slot *s = item;
+    s->slot_ts_ms = sqlite3_column_int64(st, 0);
+    s->slot_s = (int32_t)sqlite3_column_int(st, 1);
+    s->issued_ts_ms = sqlite3_column_int64(st, 2);
+    s->value_w = sqlite3_column_double(st, 3);
+    s->p10_w = store_column_real_or_nan(st, 4);
+    s->p90_w = store_column_real_or_nan(st, 5);
     return 0;
-
-fail:
-    sqlite3_finalize(st);
-    store_rollback(store);
-    return err;
 }
 
 /* One issue per slot in [from_ms, to_ms): the newest issued at or before issued_before_ms
@@ -127,61 +90,33 @@ static int select_newest(struct balkon_store *store, const char *kind, const cha
                          int64_t from_ms, int64_t to_ms, int64_t issued_before_ms, bool ahead,
                          struct balkon_forecast_slot **out, size_t *count)
 {
-    struct balkon_forecast_slot *list = NULL;
-    size_t len = 0, cap = 0;
     *out = NULL;
     *count = 0;
-    int err = check_names(store, kind, provider);
+    char what[160];
+    int err = store_slot_names(store, "forecast", kind, provider, what, sizeof what);
     if (err)
         return err;
 
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT slot_ts_ms, slot_s, max(issued_ts_ms), value_w, p10_w,"
-                                " p90_w FROM forecasts WHERE kind = ?1 AND provider = ?2"
-                                " AND slot_ts_ms >= ?3 AND slot_ts_ms < ?4"
-                                " AND issued_ts_ms <= ?5 AND (NOT ?6 OR issued_ts_ms <= slot_ts_ms)"
-                                " GROUP BY slot_ts_ms ORDER BY slot_ts_ms",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "forecast get");
+    err = store_prepare(store,
+                        "SELECT slot_ts_ms, slot_s, max(issued_ts_ms), value_w, p10_w,"
+                        " p90_w FROM forecasts WHERE kind = ?1 AND provider = ?2"
+                        " AND slot_ts_ms >= ?3 AND slot_ts_ms < ?4"
+                        " AND issued_ts_ms <= ?5 AND (NOT ?6 OR issued_ts_ms <= slot_ts_ms)"
+                        " GROUP BY slot_ts_ms ORDER BY slot_ts_ms",
+                        &st, "forecast get");
+    if (err)
+        return err;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, from_ms);
     sqlite3_bind_int64(st, 4, to_ms);
     sqlite3_bind_int64(st, 5, issued_before_ms);
     sqlite3_bind_int(st, 6, ahead);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 192;
-            struct balkon_forecast_slot *grown = realloc(list, cap * sizeof *grown);
-            if (!grown) {
-                err = store_set_error(store, BALKON_E_NOMEM, "forecast %s/%s: out of memory", kind,
-                                      provider);
-                goto fail;
-            }
-            list = grown;
-        }
-        struct balkon_forecast_slot *s = &list[len++];
-        s->slot_ts_ms = sqlite3_column_int64(st, 0);
-        s->slot_s = (int32_t)sqlite3_column_int(st, 1);
-        s->issued_ts_ms = sqlite3_column_int64(st, 2);
-        s->value_w = sqlite3_column_double(st, 3);
-        s->p10_w = column_real_or_nan(st, 4);
-        s->p90_w = column_real_or_nan(st, 5);
-    }
-    if (rc != SQLITE_DONE) {
-        err = store_sqlite_err(store, rc, "forecast get");
-        goto fail;
-    }
-    sqlite3_finalize(st);
+    void *list = NULL;
+    err = store_read_rows(store, st, what, "forecast get", sizeof **out, 192, read_row, NULL, &list,
+                          count);
     *out = list;
-    *count = len;
-    return 0;
-
-fail:
-    sqlite3_finalize(st);
-    free(list);
     return err;
 }
 
@@ -205,29 +140,22 @@ int balkon_store_forecast_coverage(struct balkon_store *store, const char *kind,
 {
     *issued_ts_ms = INT64_MIN;
     *end_ms = INT64_MIN;
-    int err = check_names(store, kind, provider);
+    char what[160];
+    int err = store_slot_names(store, "forecast", kind, provider, what, sizeof what);
     if (err)
         return err;
 
     /* The index forecasts_by_issue holds (kind, provider, issued_ts_ms, slot_ts_ms), so
      * its last entry is the newest issue's last slot: one seek. */
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT issued_ts_ms, slot_ts_ms + slot_s * 1000 FROM forecasts"
-                                " WHERE kind = ?1 AND provider = ?2"
-                                " ORDER BY issued_ts_ms DESC, slot_ts_ms DESC LIMIT 1",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "forecast coverage");
+    err = store_prepare(store,
+                        "SELECT issued_ts_ms, slot_ts_ms + slot_s * 1000 FROM forecasts"
+                        " WHERE kind = ?1 AND provider = ?2"
+                        " ORDER BY issued_ts_ms DESC, slot_ts_ms DESC LIMIT 1",
+                        &st, "forecast coverage");
+    if (err)
+        return err;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, provider, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *issued_ts_ms = sqlite3_column_int64(st, 0);
-        *end_ms = sqlite3_column_int64(st, 1);
-    } else if (rc != SQLITE_DONE) {
-        err = store_sqlite_err(store, rc, "forecast coverage");
-    }
-    sqlite3_finalize(st);
-    return err;
+    return store_read_coverage(store, st, "forecast coverage", issued_ts_ms, end_ms);
 }

@@ -12,7 +12,6 @@
 
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static bool is_currency(const char *currency)
@@ -26,13 +25,12 @@ static bool is_currency(const char *currency)
 }
 
 /* What is wrong with one slot, or NULL. */
-static const char *slot_problem(const struct balkon_price_slot *s)
+static const char *slot_problem(const void *slot)
 {
-    if (s->slot_s <= 0)
-        return "slot_s is not positive";
-    /* The slot's end must be representable: coverage reports it. */
-    if (s->slot_ts_ms > INT64_MAX - (int64_t)s->slot_s * 1000)
-        return "the slot ends after the last representable time";
+    const struct balkon_price_slot *s = slot;
+    const char *problem = store_slot_span_problem(s->slot_ts_ms, s->slot_s);
+    if (problem)
+        return problem;
     if (!isfinite(s->price_per_kwh))
         return "the price is not finite";
     if (isinf(s->market_per_kwh))
@@ -51,19 +49,28 @@ static int check_put(struct balkon_store *store, const char *provider, const cha
                                "prices %s: currency \"%.16s\" is not 3 uppercase letters "
                                "(\"EUR\", \"GBP\")",
                                provider, currency ? currency : "(null)");
-    if (count && !slots)
-        return store_set_error(store, BALKON_E_INVAL, "prices %s: %zu slots but no array", provider,
-                               count);
-    for (size_t i = 0; i < count; i++) {
-        const char *problem = slot_problem(&slots[i]);
-        if (problem) {
-            char iso[BALKON_ISO_MAX];
-            balkon_format_iso(slots[i].slot_ts_ms, iso, sizeof iso);
-            return store_set_error(store, BALKON_E_INVAL, "prices %s: slot %s: %s", provider, iso,
-                                   problem);
-        }
-    }
-    return 0;
+    char what[160];
+    snprintf(what, sizeof what, "prices %s", provider);
+    return store_check_slots(store, what, slots, sizeof *slots, count, slot_problem);
+}
+
+struct put_rows {
+    const char *provider, *currency;
+    int64_t fetched_ts_ms;
+    const struct balkon_price_slot *slots;
+};
+
+static void bind_row(sqlite3_stmt *st, size_t i, const void *ctx)
+{
+    const struct put_rows *rows = ctx;
+    const struct balkon_price_slot *s = &rows->slots[i];
+    sqlite3_bind_text(st, 1, rows->provider, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, s->slot_ts_ms);
+    sqlite3_bind_int(st, 3, s->slot_s);
+    sqlite3_bind_double(st, 4, s->price_per_kwh);
+    store_bind_real_or_null(st, 5, s->market_per_kwh);
+    sqlite3_bind_text(st, 6, rows->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, rows->fetched_ts_ms);
 }
 
 int balkon_store_prices_put(struct balkon_store *store, const char *provider, const char *currency,
@@ -73,62 +80,57 @@ int balkon_store_prices_put(struct balkon_store *store, const char *provider, co
     int err = check_put(store, provider, currency, slots, count);
     if (err || count == 0)
         return err;
+    struct put_rows rows = {provider, currency, fetched_ts_ms, slots};
+    return store_put_rows(store,
+                          "INSERT INTO prices(provider, slot_ts_ms, slot_s, price_per_kwh,"
+                          " market_per_kwh, currency, fetched_ts_ms)"
+                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                          " ON CONFLICT(provider, slot_ts_ms) DO UPDATE SET"
+                          " slot_s = excluded.slot_s, price_per_kwh = excluded.price_per_kwh,"
+                          " market_per_kwh = excluded.market_per_kwh,"
+                          " currency = excluded.currency,"
+                          " fetched_ts_ms = excluded.fetched_ts_ms",
+                          "prices put", count, bind_row, &rows);
+}
 
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "INSERT INTO prices(provider, slot_ts_ms, slot_s, price_per_kwh,"
-                                " market_per_kwh, currency, fetched_ts_ms)"
-                                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
-                                " ON CONFLICT(provider, slot_ts_ms) DO UPDATE SET"
-                                " slot_s = excluded.slot_s, price_per_kwh = excluded.price_per_kwh,"
-                                " market_per_kwh = excluded.market_per_kwh,"
-                                " currency = excluded.currency,"
-                                " fetched_ts_ms = excluded.fetched_ts_ms",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "prices put");
-    err = store_begin(store);
-    if (err)
-        goto fail;
-    sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 6, currency, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, fetched_ts_ms);
-    for (size_t i = 0; i < count; i++) {
-        const struct balkon_price_slot *s = &slots[i];
-        sqlite3_bind_int64(st, 2, s->slot_ts_ms);
-        sqlite3_bind_int(st, 3, s->slot_s);
-        sqlite3_bind_double(st, 4, s->price_per_kwh);
-        if (isnan(s->market_per_kwh))
-            sqlite3_bind_null(st, 5);
-        else
-            sqlite3_bind_double(st, 5, s->market_per_kwh);
-        rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE) {
-            err = store_sqlite_err(store, rc, "prices put");
-            goto fail;
-        }
-        sqlite3_reset(st);
+struct read_state {
+    struct balkon_store *store;
+    const char *provider;
+    bool first;
+    char currency[4]; /* the first row's */
+};
+
+static int read_row(sqlite3_stmt *st, void *item, void *ctx)
+{
+    struct read_state *r = ctx;
+    /* One currency per answer: a provider whose currency changed (a re-configured
+     * tariff) has rows in both, and a caller must not add pounds to euros. */
+    const char *row_currency = (const char *)sqlite3_column_text(st, 4);
+    if (!row_currency)
+        row_currency = "";
+    if (r->first) {
+        snprintf(r->currency, sizeof r->currency, "%s", row_currency);
+        r->first = false;
+    } else if (strcmp(r->currency, row_currency) != 0) {
+        char iso[BALKON_ISO_MAX];
+        balkon_format_iso(sqlite3_column_int64(st, 0), iso, sizeof iso);
+        return store_set_error(r->store, BALKON_E_RANGE,
+                               "prices %s: the range mixes currencies (%s, then %s from %s); "
+                               "ask for a range in one currency",
+                               r->provider, r->currency, row_currency, iso);
     }
-    sqlite3_finalize(st);
-    st = NULL;
-    err = store_commit(store);
-    if (err)
-        goto fail;
+    struct balkon_price_slot *s = item;
+    s->slot_ts_ms = sqlite3_column_int64(st, 0);
+    s->slot_s = (int32_t)sqlite3_column_int(st, 1);
+    s->price_per_kwh = sqlite3_column_double(st, 2);
+    s->market_per_kwh = store_column_real_or_nan(st, 3);
     return 0;
-
-fail:
-    sqlite3_finalize(st);
-    store_rollback(store);
-    return err;
 }
 
 int balkon_store_prices_get(struct balkon_store *store, const char *provider, int64_t from_ms,
                             int64_t to_ms, struct balkon_price_slot **out, size_t *count,
                             char currency[4])
 {
-    struct balkon_price_slot *list = NULL;
-    size_t len = 0, cap = 0;
-    char first_currency[4] = "";
     *out = NULL;
     *count = 0;
     if (currency)
@@ -137,64 +139,25 @@ int balkon_store_prices_get(struct balkon_store *store, const char *provider, in
         return store_set_error(store, BALKON_E_INVAL, "prices: provider must not be empty");
 
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT slot_ts_ms, slot_s, price_per_kwh, market_per_kwh, currency"
-                                " FROM prices WHERE provider = ?1 AND slot_ts_ms >= ?2"
-                                " AND slot_ts_ms < ?3 ORDER BY slot_ts_ms",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "prices get");
+    int err = store_prepare(store,
+                            "SELECT slot_ts_ms, slot_s, price_per_kwh, market_per_kwh, currency"
+                            " FROM prices WHERE provider = ?1 AND slot_ts_ms >= ?2"
+                            " AND slot_ts_ms < ?3 ORDER BY slot_ts_ms",
+                            &st, "prices get");
+    if (err)
+        return err;
     sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, from_ms);
     sqlite3_bind_int64(st, 3, to_ms);
-    int err = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        /* One currency per answer: a provider whose currency changed (a re-configured
-         * tariff) has rows in both, and a caller must not add pounds to euros. */
-        const char *row_currency = (const char *)sqlite3_column_text(st, 4);
-        if (!row_currency)
-            row_currency = "";
-        if (len == 0) {
-            snprintf(first_currency, sizeof first_currency, "%s", row_currency);
-        } else if (strcmp(first_currency, row_currency) != 0) {
-            char iso[BALKON_ISO_MAX];
-            balkon_format_iso(sqlite3_column_int64(st, 0), iso, sizeof iso);
-            err = store_set_error(store, BALKON_E_RANGE,
-                                  "prices %s: the range mixes currencies (%s, then %s from %s); "
-                                  "ask for a range in one currency",
-                                  provider, first_currency, row_currency, iso);
-            goto fail;
-        }
-        if (len == cap) {
-            cap = cap ? cap * 2 : 96;
-            struct balkon_price_slot *grown = realloc(list, cap * sizeof *grown);
-            if (!grown) {
-                err = store_set_error(store, BALKON_E_NOMEM, "prices %s: out of memory", provider);
-                goto fail;
-            }
-            list = grown;
-        }
-        struct balkon_price_slot *s = &list[len++];
-        s->slot_ts_ms = sqlite3_column_int64(st, 0);
-        s->slot_s = (int32_t)sqlite3_column_int(st, 1);
-        s->price_per_kwh = sqlite3_column_double(st, 2);
-        s->market_per_kwh =
-            sqlite3_column_type(st, 3) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 3);
-    }
-    if (rc != SQLITE_DONE) {
-        err = store_sqlite_err(store, rc, "prices get");
-        goto fail;
-    }
-    sqlite3_finalize(st);
+    char what[160];
+    snprintf(what, sizeof what, "prices %s", provider);
+    struct read_state r = {.store = store, .provider = provider, .first = true};
+    void *list = NULL;
+    err = store_read_rows(store, st, what, "prices get", sizeof **out, 96, read_row, &r, &list,
+                          count);
     *out = list;
-    *count = len;
-    if (currency)
-        memcpy(currency, first_currency, sizeof first_currency);
-    return 0;
-
-fail:
-    sqlite3_finalize(st);
-    free(list);
+    if (err == 0 && currency)
+        memcpy(currency, r.currency, sizeof r.currency);
     return err;
 }
 
@@ -207,21 +170,12 @@ int balkon_store_prices_coverage(struct balkon_store *store, const char *provide
         return store_set_error(store, BALKON_E_INVAL, "prices: provider must not be empty");
 
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT slot_ts_ms + slot_s * 1000, fetched_ts_ms FROM prices"
-                                " WHERE provider = ?1 ORDER BY slot_ts_ms DESC LIMIT 1",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return store_sqlite_err(store, rc, "prices coverage");
+    int err = store_prepare(store,
+                            "SELECT slot_ts_ms + slot_s * 1000, fetched_ts_ms FROM prices"
+                            " WHERE provider = ?1 ORDER BY slot_ts_ms DESC LIMIT 1",
+                            &st, "prices coverage");
+    if (err)
+        return err;
     sqlite3_bind_text(st, 1, provider, -1, SQLITE_STATIC);
-    rc = sqlite3_step(st);
-    int err = 0;
-    if (rc == SQLITE_ROW) {
-        *end_ms = sqlite3_column_int64(st, 0);
-        *fetched_ts_ms = sqlite3_column_int64(st, 1);
-    } else if (rc != SQLITE_DONE) {
-        err = store_sqlite_err(store, rc, "prices coverage");
-    }
-    sqlite3_finalize(st);
-    return err;
+    return store_read_coverage(store, st, "prices coverage", end_ms, fetched_ts_ms);
 }

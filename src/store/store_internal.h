@@ -177,4 +177,38 @@ int store_batch_write_here(struct balkon_store *store, struct balkon_store_batch
 /* retention.c */
 int store_meta_load(struct balkon_store *store);
 
+/* slot_rows.c: what prices, forecasts and signals share. Each is a table of 15-minute
+ * slots per provider (and kind); its slot type (balkon/series.h) starts with slot_ts_ms
+ * and slot_s. `what` prefixes the errors ("prices tibber", "signal co2_g_per_kwh/uk"). */
+
+/* Checks that a kind and a provider are named ("<table>: kind must not be empty") and
+ * writes "<table> <kind>/<provider>" into what, the prefix of later errors. */
+int store_slot_names(struct balkon_store *store, const char *table, const char *kind,
+                     const char *provider, char *what, size_t size);
+/* What is wrong with a slot's span, or NULL: slot_s must be positive, and the slot's end
+ * representable, since coverage reports it. */
+const char *store_slot_span_problem(int64_t slot_ts_ms, int32_t slot_s);
+/* Checks count slots of size bytes before anything is written: "<what>: N slots but no
+ * array", or the first problem(slot) as "<what>: slot <ISO start>: <problem>". */
+int store_check_slots(struct balkon_store *store, const char *what, const void *slots, size_t size,
+                      size_t count, const char *(*problem)(const void *slot));
+/* Runs sql once per row in one transaction, bind(st, i, ctx) binding row i; errors under
+ * context ("prices put"), and nothing written. */
+int store_put_rows(struct balkon_store *store, const char *sql, const char *context, size_t count,
+                   void (*bind)(sqlite3_stmt *st, size_t i, const void *ctx), const void *ctx);
+/* Steps st (prepared and bound) to its end, appending one item of size bytes per row as
+ * read(st, item, ctx) fills it; a nonzero return (its error set) stops the read. On
+ * success *out (malloc'd, the caller frees it; NULL when no row) and *count. Finalizes st. */
+int store_read_rows(struct balkon_store *store, sqlite3_stmt *st, const char *what,
+                    const char *context, size_t size, size_t first_cap,
+                    int (*read)(sqlite3_stmt *st, void *item, void *ctx), void *ctx, void **out,
+                    size_t *count);
+/* The newest row of a coverage query: its two integer columns into *a and *b, which stay
+ * INT64_MIN when the table has no row. Finalizes st. */
+int store_read_coverage(struct balkon_store *store, sqlite3_stmt *st, const char *context,
+                        int64_t *a, int64_t *b);
+/* NAN is stored as NULL (an unknown market price, no forecast band), and read back. */
+void store_bind_real_or_null(sqlite3_stmt *st, int index, double value);
+double store_column_real_or_nan(sqlite3_stmt *st, int col);
+
 #endif
