@@ -11,6 +11,7 @@
  * Device states are published before the meter reading of the same step, so whoever
  * balances the site sees a consistent set at every reading. The battery runs in its
  * vendor-style automatic mode (cover the load, store the surplus). */
+#include "devices_internal.h"
 #include "balkon/driver.h"
 
 #include "balkon/bus.h"
@@ -295,11 +296,8 @@ static void simulator_stop(void *instance)
     uv_close((uv_handle_t *)&sim->timer, close_cb);
 }
 
-const struct balkon_driver balkon_driver_simulator = {
-    .type = "simulator",
-    .description = "simulated meter, PV inverter and battery",
-    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
-    .stale_s = 10,
+const struct dev_driver_ops dev_driver_simulator = {
+    .driver = &balkon_driver_simulator,
     .start = simulator_start,
     .reconfigure = simulator_reconfigure,
     .stop = simulator_stop,

@@ -1,0 +1,14 @@
+/* The simulator driver as the configuration sees it; its runtime is src/devices/simulator.c. */
+#include "balkon/driver.h"
+
+#include "balkon/config_types.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+const struct balkon_driver balkon_driver_simulator = {
+    .type = "simulator",
+    .description = "simulated meter, PV inverter and battery",
+    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
+    .stale_s = 10,
+};

@@ -1,0 +1,43 @@
+/* The tasmota driver as the configuration sees it; its runtime is src/devices/tasmota.c. */
+#include "balkon/driver.h"
+
+#include "balkon/config_types.h"
+
+#include <stdbool.h>
+#include <string.h>
+
+static bool wants_mqtt(const struct balkon_device_config *device) { return strcmp(device->protocol, "mqtt") == 0; }
+
+static void check(const struct balkon_device_config *device, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    if (strcmp(device->protocol, "http") != 0 && !wants_mqtt(device))
+        balkon_config_add_error(errors, path, "protocol",
+                                "must be \"http\" or \"mqtt\" for type \"tasmota\", got \"%s\"",
+                                device->protocol);
+    else if (!wants_mqtt(device) && !device->host[0])
+        balkon_config_add_error(errors, path, "host",
+                                "is required for type \"tasmota\" with protocol \"http\"");
+    else if (wants_mqtt(device) && !device->topic[0])
+        balkon_config_add_error(
+            errors, path, "topic",
+            "is required for type \"tasmota\" with protocol \"mqtt\" (the device's %%topic%%, "
+            "e.g. \"tasmota_A1B2C3\")");
+    if (wants_mqtt(device) && strpbrk(device->topic, "+#"))
+        balkon_config_add_error(errors, path, "topic",
+                                "must not contain MQTT wildcards, got \"%s\"", device->topic);
+    if (device->role[0] && strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
+        balkon_config_add_error(errors, path, "role",
+                                "must be \"meter\" or \"plug\" for type \"tasmota\", got \"%s\"",
+                                device->role);
+    if (device->power_scale == 0)
+        balkon_config_add_error(errors, path, "power_scale", "must not be 0");
+}
+
+const struct balkon_driver balkon_driver_tasmota = {
+    .type = "tasmota",
+    .description = "Tasmota plug or smart-meter reader (HTTP or MQTT)",
+    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_PLUG,
+    .stale_s = 10.0,
+    .check = check,
+};
