@@ -47,4 +47,12 @@ void balkon_driver_list_types(char *out, size_t size);
 /* The DEVICE_ROLE_* bit of a config `role` of a single-role device ("" is a meter), or 0. */
 unsigned balkon_driver_role_bit(const char *role);
 
+/* Checks shared by drivers; the messages name the device's type. */
+/* "host" is set. */
+void balkon_driver_check_host(const struct balkon_device_config *device, const char *path,
+                              struct balkon_config_errors *errors);
+/* "role" is "" (a meter), "meter" or "plug". */
+void balkon_driver_check_meter_or_plug(const struct balkon_device_config *device, const char *path,
+                                       struct balkon_config_errors *errors);
+
 #endif

@@ -59,15 +59,20 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     return 0;
 }
 
-static void check(const struct balkon_notify_channel_config *c, const char *path, struct balkon_config_errors *errors)
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
 {
     if (strncmp(c->url, "smtp://", 7) != 0 && strncmp(c->url, "smtps://", 8) != 0)
-        balkon_config_add_error(errors, path, "url",
-                                "must be smtp://host:port or smtps://host:port for an email channel, got \"%s\"", c->url);
+        balkon_config_add_error(
+            errors, path, "url",
+            "must be smtp://host:port or smtps://host:port for an email channel, got \"%s\"",
+            c->url);
     if (!c->from[0] || !strchr(c->from, '@'))
-        balkon_config_add_error(errors, path, "from", "must be an e-mail address, got \"%s\"", c->from);
+        balkon_config_add_error(errors, path, "from", "must be an e-mail address, got \"%s\"",
+                                c->from);
     if (!c->to[0] || !strchr(c->to, '@'))
         balkon_config_add_error(errors, path, "to", "must be an e-mail address, got \"%s\"", c->to);
 }
 
-const struct notify_channel_type notify_channel_email = {.type = "email", .build = build, .check = check};
+const struct notify_channel_type notify_channel_email = {
+    .type = "email", .build = build, .check = check};

@@ -41,11 +41,13 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     return 0;
 }
 
-static void check(const struct balkon_notify_channel_config *c, const char *path, struct balkon_config_errors *errors)
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
 {
     notify_check_http_url(c, path, errors);
     notify_check_required(c, path, "url", c->url, errors);
     notify_check_required(c, path, "token", c->token, errors);
 }
 
-const struct notify_channel_type notify_channel_gotify = {.type = "gotify", .build = build, .check = check};
+const struct notify_channel_type notify_channel_gotify = {
+    .type = "gotify", .build = build, .check = check};

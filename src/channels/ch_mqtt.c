@@ -21,12 +21,15 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     return 0;
 }
 
-static void check(const struct balkon_notify_channel_config *c, const char *path, struct balkon_config_errors *errors)
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
 {
     notify_check_http_url(c, path, errors);
     notify_check_required(c, path, "topic", c->topic, errors);
     if (strchr(c->topic, '#') || strchr(c->topic, '+'))
-        balkon_config_add_error(errors, path, "topic", "must not contain MQTT wildcards, got \"%s\"", c->topic);
+        balkon_config_add_error(errors, path, "topic",
+                                "must not contain MQTT wildcards, got \"%s\"", c->topic);
 }
 
-const struct notify_channel_type notify_channel_mqtt = {.type = "mqtt", .build = build, .check = check};
+const struct notify_channel_type notify_channel_mqtt = {
+    .type = "mqtt", .build = build, .check = check};

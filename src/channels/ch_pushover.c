@@ -35,12 +35,15 @@ too_long:
     return -1;
 }
 
-static void check(const struct balkon_notify_channel_config *c, const char *path, struct balkon_config_errors *errors)
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
 {
     notify_check_http_url(c, path, errors);
     notify_check_required(c, path, "token", c->token, errors);
     if (!c->user[0])
-        balkon_config_add_error(errors, path, "user", "is required for a pushover channel (the user key)");
+        balkon_config_add_error(errors, path, "user",
+                                "is required for a pushover channel (the user key)");
 }
 
-const struct notify_channel_type notify_channel_pushover = {.type = "pushover", .build = build, .check = check};
+const struct notify_channel_type notify_channel_pushover = {
+    .type = "pushover", .build = build, .check = check};

@@ -53,10 +53,12 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     return 0;
 }
 
-static void check(const struct balkon_notify_channel_config *c, const char *path, struct balkon_config_errors *errors)
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
 {
     notify_check_http_url(c, path, errors);
     notify_check_required(c, path, "url", c->url, errors);
 }
 
-const struct notify_channel_type notify_channel_webhook = {.type = "webhook", .build = build, .check = check};
+const struct notify_channel_type notify_channel_webhook = {
+    .type = "webhook", .build = build, .check = check};

@@ -80,11 +80,12 @@ void notify_check_http_url(const struct balkon_notify_channel_config *c, const c
                            struct balkon_config_errors *errors)
 {
     if (c->url[0] && strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
-        balkon_config_add_error(errors, path, "url", "must start with http:// or https://, got \"%s\"", c->url);
+        balkon_config_add_error(errors, path, "url",
+                                "must start with http:// or https://, got \"%s\"", c->url);
 }
 
-void notify_check_required(const struct balkon_notify_channel_config *c, const char *path, const char *key,
-                           const char *value, struct balkon_config_errors *errors)
+void notify_check_required(const struct balkon_notify_channel_config *c, const char *path,
+                           const char *key, const char *value, struct balkon_config_errors *errors)
 {
     if (!value[0])
         balkon_config_add_error(errors, path, key, "is required for a %s channel", c->type);

@@ -19,8 +19,8 @@ struct dev_driver_ops {
     const struct balkon_driver *driver; /* type, description, roles, stale_s, check */
     /* Starts an instance. On failure writes "devices[i] (id): problem" context into msg and
      * returns a BALKON_E_* code; nothing is left running. */
-    int (*start)(struct balkon_ctx *ctx, const struct balkon_device_config *device,
-                 void **instance, char *msg, size_t msg_size);
+    int (*start)(struct balkon_ctx *ctx, const struct balkon_device_config *device, void **instance,
+                 char *msg, size_t msg_size);
     /* Applies a reloaded config (the ctx's config is already the new one). May be NULL. */
     void (*reconfigure)(void *instance);
     /* Closes the instance's handles; its memory is released once they are closed. */
@@ -29,7 +29,8 @@ struct dev_driver_ops {
      * (the driver publishes BUS_EV_COMMAND_RESULT when it is done and verified), or a
      * BALKON_E_* code with the reason in msg when it refuses it (unknown command, value out
      * of range, device offline). May be NULL: the device takes no commands. */
-    int (*command)(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size);
+    int (*command)(void *instance, const struct ev_device_command *command, char *msg,
+                   size_t msg_size);
 };
 
 /* The runtime of the driver for a config `type`, or NULL. */

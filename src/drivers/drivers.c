@@ -1,6 +1,8 @@
 /* The driver table (include/balkon/drivers_list.h) as the configuration reads it. */
 #include "balkon/driver.h"
 
+#include "balkon/config_types.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -33,10 +35,29 @@ unsigned balkon_driver_role_bit(const char *role)
     static const struct {
         const char *name;
         unsigned bit;
-    } roles[] = {{"", DEVICE_ROLE_METER},          {"meter", DEVICE_ROLE_METER}, {"inverter", DEVICE_ROLE_INVERTER},
-                 {"battery", DEVICE_ROLE_BATTERY}, {"plug", DEVICE_ROLE_PLUG}};
+    } roles[] = {{"", DEVICE_ROLE_METER},
+                 {"meter", DEVICE_ROLE_METER},
+                 {"inverter", DEVICE_ROLE_INVERTER},
+                 {"battery", DEVICE_ROLE_BATTERY},
+                 {"plug", DEVICE_ROLE_PLUG}};
     for (size_t i = 0; i < sizeof roles / sizeof *roles; i++)
         if (strcmp(role, roles[i].name) == 0)
             return roles[i].bit;
     return 0;
+}
+
+void balkon_driver_check_host(const struct balkon_device_config *device, const char *path,
+                              struct balkon_config_errors *errors)
+{
+    if (!device->host[0])
+        balkon_config_add_error(errors, path, "host", "is required for type \"%s\"", device->type);
+}
+
+void balkon_driver_check_meter_or_plug(const struct balkon_device_config *device, const char *path,
+                                       struct balkon_config_errors *errors)
+{
+    if (device->role[0] && strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
+        balkon_config_add_error(errors, path, "role",
+                                "must be \"meter\" or \"plug\" for type \"%s\", got \"%s\"",
+                                device->type, device->role);
 }

@@ -1,16 +1,13 @@
-/* The http_json driver as the configuration sees it; its runtime is src/devices/generic_http.c. */
+/* The http_json driver as the config sees it: type, roles, staleness and the checks of its
+ * options. How it talks to the device is in src/devices/generic_http.c. */
 #include "balkon/driver.h"
 
 #include "balkon/config_types.h"
 
-#include <stdbool.h>
-#include <string.h>
-
 static void check(const struct balkon_device_config *device, const char *path,
                   struct balkon_config_errors *errors)
 {
-    if (!device->host[0])
-        balkon_config_add_error(errors, path, "host", "is required for type \"http_json\"");
+    balkon_driver_check_host(device, path, errors);
     if (!device->path[0])
         balkon_config_add_error(errors, path, "path",
                                 "is required for type \"http_json\" (e.g. \"/status\")");

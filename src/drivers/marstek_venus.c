@@ -1,21 +1,22 @@
-/* The marstek_venus driver as the configuration sees it; its runtime is src/devices/marstek_venus.c. */
+/* The marstek_venus driver as the config sees it: type, roles, staleness and the checks of its
+ * options. How it talks to the device is in src/devices/marstek_venus.c. */
 #include "balkon/driver.h"
 
 #include "balkon/config_types.h"
 
-#include <stdbool.h>
 #include <string.h>
 
 static void check(const struct balkon_device_config *device, const char *path,
                   struct balkon_config_errors *errors)
 {
-    if (!device->host[0])
-        balkon_config_add_error(errors, path, "host", "is required for type \"marstek_venus\"");
+    balkon_driver_check_host(device, path, errors);
     /* "" (the default) is the battery alone. */
-    if (device->role[0] && strcmp(device->role, "battery") != 0 && strcmp(device->role, "battery+meter") != 0)
-        balkon_config_add_error(errors, path, "role",
-                                "must be \"battery\" or \"battery+meter\" for type \"marstek_venus\", got \"%s\"",
-                                device->role);
+    if (device->role[0] && strcmp(device->role, "battery") != 0 &&
+        strcmp(device->role, "battery+meter") != 0)
+        balkon_config_add_error(
+            errors, path, "role",
+            "must be \"battery\" or \"battery+meter\" for type \"marstek_venus\", got \"%s\"",
+            device->role);
     if (device->max_power_w <= 0)
         balkon_config_add_error(errors, path, "max_power_w", "must be more than 0 W for a battery");
 }

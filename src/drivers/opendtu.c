@@ -1,4 +1,5 @@
-/* The opendtu driver as the configuration sees it; its runtime is src/devices/opendtu.c. */
+/* The opendtu driver as the config sees it: type, roles, staleness and the checks of its
+ * options. How it talks to the device is in src/devices/opendtu.c. */
 #include "balkon/driver.h"
 
 #include "balkon/config_types.h"
@@ -6,7 +7,10 @@
 #include <stdbool.h>
 #include <string.h>
 
-static bool wants_mqtt(const struct balkon_device_config *device) { return strcmp(device->protocol, "mqtt") == 0; }
+static bool wants_mqtt(const struct balkon_device_config *device)
+{
+    return strcmp(device->protocol, "mqtt") == 0;
+}
 
 static void check(const struct balkon_device_config *device, const char *path,
                   struct balkon_config_errors *errors)

@@ -1,10 +1,8 @@
-/* The simulator driver as the configuration sees it; its runtime is src/devices/simulator.c. */
+/* The simulator driver as the config sees it: type, roles, staleness and the checks of its
+ * options. How it talks to the device is in src/devices/simulator.c. */
 #include "balkon/driver.h"
 
 #include "balkon/config_types.h"
-
-#include <stdbool.h>
-#include <string.h>
 
 const struct balkon_driver balkon_driver_simulator = {
     .type = "simulator",

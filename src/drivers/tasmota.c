@@ -1,4 +1,5 @@
-/* The tasmota driver as the configuration sees it; its runtime is src/devices/tasmota.c. */
+/* The tasmota driver as the config sees it: type, roles, staleness and the checks of its
+ * options. How it talks to the device is in src/devices/tasmota.c. */
 #include "balkon/driver.h"
 
 #include "balkon/config_types.h"
@@ -6,7 +7,10 @@
 #include <stdbool.h>
 #include <string.h>
 
-static bool wants_mqtt(const struct balkon_device_config *device) { return strcmp(device->protocol, "mqtt") == 0; }
+static bool wants_mqtt(const struct balkon_device_config *device)
+{
+    return strcmp(device->protocol, "mqtt") == 0;
+}
 
 static void check(const struct balkon_device_config *device, const char *path,
                   struct balkon_config_errors *errors)
@@ -26,10 +30,7 @@ static void check(const struct balkon_device_config *device, const char *path,
     if (wants_mqtt(device) && strpbrk(device->topic, "+#"))
         balkon_config_add_error(errors, path, "topic",
                                 "must not contain MQTT wildcards, got \"%s\"", device->topic);
-    if (device->role[0] && strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
-        balkon_config_add_error(errors, path, "role",
-                                "must be \"meter\" or \"plug\" for type \"tasmota\", got \"%s\"",
-                                device->role);
+    balkon_driver_check_meter_or_plug(device, path, errors);
     if (device->power_scale == 0)
         balkon_config_add_error(errors, path, "power_scale", "must not be 0");
 }

@@ -14,7 +14,8 @@
 #include <stdint.h>
 
 /* A channel's request carries at most what the HTTP client sends. */
-_Static_assert(NOTIFY_MAX_HEADERS + 1 == BALKON_HTTP_MAX_HEADERS, "notify_request.headers must match the HTTP client");
+_Static_assert(NOTIFY_MAX_HEADERS + 1 == BALKON_HTTP_MAX_HEADERS,
+               "notify_request.headers must match the HTTP client");
 
 /* --- Calls from the rules into the module (src/notify/notify.c) ----------------------- */
 struct notify;

@@ -5,8 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-void balkon_config_add_error(struct balkon_config_errors *errors, const char *path,
-                             const char *key, const char *fmt, ...)
+void balkon_config_add_error(struct balkon_config_errors *errors, const char *path, const char *key,
+                             const char *fmt, ...)
 {
     if (errors->count >= BALKON_CONFIG_MAX_ERRORS) {
         errors->dropped++;
