@@ -1,6 +1,6 @@
 /* Driver "simulator": a whole simulated site behind one config entry.
  *
- * It steps the physics of src/devices/sim/ on the daemon's clock (which may run faster
+ * It steps the physics of src/sim/ on the daemon's clock (which may run faster
  * than wall time) and exposes three devices the way real drivers do:
  *   <id>-meter     role meter:    BUS_EV_METER_READING grid_w, state value power_w
  *   <id>-inverter  role inverter: power_w (AC), dc_power_w, clipped_w, limit_w; takes
