@@ -291,10 +291,17 @@ typedef __typeof__(((C *)0)->optimizer) optimizer_t;
 static void check_optimizer(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const optimizer_t *o = object;
-    if (!balkon_opt_strategy_find(o->strategy))
-        cfg_error(errors, path, "strategy",
-                  "unknown strategy \"%s\" (known: \"self_consumption\", \"optimal\", \"fixed_schedule\")", o->strategy);
-    else if (strcmp(o->strategy, "fixed_schedule") == 0 && o->schedule_count == 0)
+    if (!balkon_opt_strategy_find(o->strategy)) {
+        /* The known names come from the strategy table (strategies_list.h). */
+        char known[256] = "";
+        size_t count;
+        const struct balkon_opt_strategy *const *all = balkon_opt_strategies(&count);
+        for (size_t i = 0; i < count; i++) {
+            size_t len = strlen(known);
+            snprintf(known + len, sizeof known - len, "%s\"%s\"", i ? ", " : "", all[i]->name);
+        }
+        cfg_error(errors, path, "strategy", "unknown strategy \"%s\" (known: %s)", o->strategy, known);
+    } else if (strcmp(o->strategy, "fixed_schedule") == 0 && o->schedule_count == 0)
         cfg_error(errors, path, "schedule", "strategy \"fixed_schedule\" needs at least one window");
 }
 static const struct cfg_row optimizer_rows[] = {
