@@ -1,6 +1,8 @@
-/* The in-process event bus: the only way modules talk to each other.
+/* The in-process event bus: how modules tell each other what happened.
  *
- * Every event has a type (enum bus_event) and a payload struct (struct ev_*). Subscribers
+ * Every event has a type (enum bus_event) and a payload struct (struct ev_*), listed once
+ * in include/balkon/bus_events.h. Events carry facts; an order or a question for one module
+ * is a direct call through the services (include/balkon/services.h). Subscribers
  * register a callback per event type; publishing delivers the payload to every subscriber
  * of that type, in subscription order, on the loop thread.
  *
@@ -28,39 +30,11 @@
 #define BALKON_SERIES_MAX 64  /* series names, incl. the terminating NUL */
 
 enum bus_event {
-    BUS_EV_METER_READING = 0, /* struct ev_meter_reading */
-    BUS_EV_DEVICE_STATE,      /* struct ev_device_state */
-    BUS_EV_SITE_STATUS,       /* struct ev_site_status */
-    BUS_EV_SAMPLE,            /* struct ev_sample */
-    BUS_EV_CONFIG_CHANGED,    /* struct ev_config_changed */
-    BUS_EV_SHUTDOWN,          /* struct ev_shutdown */
-    BUS_EV_PRICES,            /* struct ev_prices */
-    BUS_EV_FORECAST,          /* struct ev_forecast */
-    BUS_EV_SIGNAL,            /* struct ev_signal */
-    BUS_EV_PROVIDER_STATUS,   /* struct ev_provider_status */
-    BUS_EV_PLAN,              /* struct ev_plan */
-    BUS_EV_STRATEGY_REQUEST,  /* struct ev_strategy_request */
-    BUS_EV_DEVICE_COMMAND,    /* struct ev_device_command */
-    BUS_EV_COMMAND_RESULT,    /* struct ev_command_result */
-    BUS_EV_CONTROL_STATUS,    /* struct ev_control_status */
-    BUS_EV_DEVICE_ERROR,      /* struct ev_device_error */
-    BUS_EV_DEVICE_ONLINE,     /* struct ev_device_online */
-    BUS_EV_LOADS_STATUS,      /* struct ev_loads_status */
-    BUS_EV_LOAD_OVERRIDE,     /* struct ev_load_override */
-    BUS_EV_CONFIG_REPLACE,    /* struct ev_config_replace */
-    BUS_EV_CONFIG_REPLACED,   /* struct ev_config_replaced */
-    BUS_EV_DAEMON_STARTED,    /* struct ev_daemon_started */
-    BUS_EV_NOTIFY_REQUEST,    /* struct ev_notify_request */
-    BUS_EV_NOTIFY_REPLY,      /* struct ev_notify_reply */
-    BUS_EV_CONTROL_TARGET,    /* struct ev_control_target */
-    BUS_EV_METRICS_REQUEST,   /* struct ev_metrics_request */
-    BUS_EV_METRICS_REPLY,     /* struct ev_metrics_reply */
-    BUS_EV_RECOMMENDATIONS,   /* struct ev_recommendations */
-    BUS_EV_RECOMMENDATION,    /* struct ev_recommendation */
-    BUS_EV_RECOMMENDATIONS_QUERY, /* struct ev_recommendations_query */
-    BUS_EV_STORAGE_STATUS,    /* struct ev_storage_status */
-    BUS_EV_CLOCK_JUMPED,      /* struct ev_clock_jumped */
-    BUS_EV_HTTP_PROBE_ANSWERED, /* struct ev_http_probe_answered */
+#define BUS_EVENT(id, name) BUS_EV_##id,
+#define BUS_EVENT_ARRAY(id, name, items, count) BUS_EV_##id,
+#include "balkon/bus_events.h"
+#undef BUS_EVENT
+#undef BUS_EVENT_ARRAY
     BUS_EV__COUNT
 };
 
@@ -169,29 +143,13 @@ struct ev_plan {
     const struct balkon_plan_slot_row *slots;
 };
 
-/* Someone (the API) asks for another strategy at run time. name was checked against the
- * strategy table; "" returns to the config's strategy. */
-struct ev_strategy_request {
-    char name[32];
-};
-
-/* A command for a device: "switch" (value 0/1), "limit" (W: an inverter's output limit,
- * non-persistent), "setpoint" (W, + discharge / − charge: a battery's power). source says
- * who asked ("control", "api", "plan"). */
-struct ev_device_command {
-    char device_id[BALKON_ID_MAX];
-    char command[16];
-    double value;
-    char source[16];
-    uint64_t request_id;   /* set by the publisher; echoed in the result */
-};
-
 /* How a command ended: ok after the device confirmed the new value (read back). */
 struct ev_command_result {
     char device_id[BALKON_ID_MAX];
     char command[16];
     double value;
-    uint64_t request_id;
+    char source[16];     /* who sent it (struct device_command's source) */
+    uint64_t request_id; /* with source, what the sender matches its own results by */
     bool ok;
     char detail[128];      /* "" when ok; otherwise why ("timeout", "read back 0, expected 1") */
 };
@@ -239,15 +197,6 @@ struct ev_loads_status {
     int64_t ts_ms;
     size_t count;
     struct ev_load_status items[EV_LOADS_MAX];
-};
-
-/* Someone switches a load by hand: state "on" or "off" for duration_s (0: until the end
- * of the local day), or "auto" to hand it back. The loads module answers with the next
- * BUS_EV_LOADS_STATUS. */
-struct ev_load_override {
-    char id[BALKON_ID_MAX];
-    char state[8];
-    double duration_s;
 };
 
 /* The real-time control's state after each step, for the API and the dashboard. */
@@ -316,123 +265,10 @@ struct ev_provider_status {
     char url[256];               /* the last request, secrets masked */
 };
 
-/* Someone (PUT /api/v1/config) sends a whole new config file's text. The daemon checks it
- * with the config loader, writes the file (the previous one kept as <file>.bak), applies
- * it as SIGHUP does and answers with BUS_EV_CONFIG_REPLACED carrying the same request_id,
- * before the publish returns when the publish is made outside a handler. A secret that
- * holds the API's mask ("***") keeps the file's current value. text belongs to the
- * publisher; a queued copy gets its own. */
-struct ev_config_replace {
-    uint64_t request_id;
-    const char *text;        /* JSON, not necessarily NUL-terminated */
-    size_t size;
-};
-
-enum config_replace_result {
-    CONFIG_REPLACE_APPLIED = 0, /* written and applied */
-    CONFIG_REPLACE_INVALID,     /* refused: errors lists every problem; nothing changed */
-    CONFIG_REPLACE_NO_FILE,     /* the daemon runs without a config file; nothing changed */
-    CONFIG_REPLACE_FAILED,      /* the file could not be written (message); nothing changed */
-};
-
-struct balkon_config_errors;
-/* The daemon's answer to BUS_EV_CONFIG_REPLACE. */
-struct ev_config_replaced {
-    uint64_t request_id;
-    enum config_replace_result result;
-    char message[256];             /* NO_FILE / FAILED: why, in words */
-    char restart_required[512];    /* APPLIED: changed options that need a restart, ", "-separated */
-    /* INVALID: "path: message" lines as the config loader writes them. Owned by the daemon,
-     * valid until the next BUS_EV_CONFIG_REPLACED. */
-    const struct balkon_config_errors *errors;
-};
-
 /* Every module has started and the loop is about to run: what the daemon runs with, for
  * the API. Published once. */
 struct ev_daemon_started {
     char config_path[256];   /* the config file (resolved to an absolute path); "" for none */
-};
-
-/* The API asks the notification module something: action "status" (every channel's
- * health) or "test" (send a test message through channel). The module answers with
- * BUS_EV_NOTIFY_REPLY carrying the same request_id, before the publish returns when the
- * publish is made outside a handler. */
-struct ev_notify_request {
-    uint64_t request_id;
-    char action[16];
-    char channel[BALKON_ID_MAX];
-};
-
-#define EV_NOTIFY_CHANNELS_MAX 8
-
-struct ev_notify_channel {
-    char id[BALKON_ID_MAX];
-    char type[16];
-    bool healthy;            /* the last delivery succeeded, or none was tried yet */
-    uint64_t sent;           /* messages delivered */
-    uint64_t failed;         /* messages given up on after every retry */
-    int64_t last_sent_ms;    /* wall time; INT64_MIN: never */
-    int64_t last_error_ms;   /* wall time; INT64_MIN: never */
-    char last_error[160];    /* "" when the last delivery succeeded */
-    char last_test[160];     /* "pending", "ok", the test's error, or "" */
-};
-
-/* The notification module's answer: status 200 (done), 202 (test queued), 404 (no such
- * channel), 503 (notifications disabled); message in words. */
-struct ev_notify_reply {
-    uint64_t request_id;
-    int status;
-    char message[160];
-    size_t count;
-    struct ev_notify_channel channels[EV_NOTIFY_CHANNELS_MAX];
-};
-
-/* Someone (MQTT's Home Assistant number) sets the control's grid target at run time.
- * The control module accepts -800..800 W and logs what it refuses; the target holds
- * until the next such event or a reload that changes control.target_grid_w. */
-struct ev_control_target {
-    double target_grid_w;    /* + import / - export */
-    char source[16];         /* "mqtt", "api" */
-};
-
-/* GET /metrics asks the metrics module (src/metrics/) for what only it counts; it answers
- * with BUS_EV_METRICS_REPLY carrying the same request_id, before the publish returns when
- * the publish is made outside a handler. */
-struct ev_metrics_request {
-    uint64_t request_id;
-};
-
-#define EV_METRICS_DEVICES_MAX 48
-/* The loop lag histogram's upper bounds in ms (a last bucket, +Inf, follows). */
-#define EV_METRICS_LAG_BOUNDS_MS                                                                   \
-    {                                                                                              \
-        1, 2, 5, 10, 20, 50, 100, 200, 500, 1000                                                   \
-    }
-#define EV_METRICS_LAG_BUCKETS 11
-
-struct ev_metrics_reply {
-    uint64_t request_id;
-    /* Energy since the daemon started, integrated from BUS_EV_SITE_STATUS (never falls). */
-    double pv_wh, home_wh, grid_import_wh, grid_export_wh, battery_charge_wh, battery_discharge_wh;
-    /* The loop's lag: how late a 100 ms wall timer fires. */
-    double loop_lag_ms;            /* the latest */
-    double loop_lag_max_ms;        /* the largest since start */
-    double loop_lag_sum_ms;
-    uint64_t loop_lag_count;
-    uint64_t
-        loop_lag_buckets[EV_METRICS_LAG_BUCKETS]; /* how many lags fell at or below each bound */
-    uint64_t commands_ok, commands_failed; /* BUS_EV_COMMAND_RESULT */
-    size_t device_count;
-    struct {
-        char device_id[BALKON_ID_MAX];
-        uint64_t errors;           /* BUS_EV_DEVICE_ERROR */
-    } devices[EV_METRICS_DEVICES_MAX];
-    size_t provider_count;
-    struct {
-        char provider[BALKON_ID_MAX];
-        uint64_t runs, failures;   /* BUS_EV_PROVIDER_STATUS with a new last attempt */
-        int64_t last_attempt_ms;
-    } providers[EV_METRICS_DEVICES_MAX];
 };
 
 #define EV_RECOMMENDATIONS_MAX 8
@@ -460,14 +296,6 @@ struct ev_recommendations {
     int64_t ts_ms;
     size_t count;
     struct ev_recommendation items[EV_RECOMMENDATIONS_MAX];
-};
-
-/* The API asks the recommend module for the current recommendations: the module copies
- * them into *out before the publish returns (out stays as it was when no module answers).
- * Only for publishes outside a handler: a queued query would write into memory that is
- * gone, so the bus refuses to queue it (publish returns BALKON_E_INVAL). */
-struct ev_recommendations_query {
-    struct ev_recommendations *out;
 };
 
 struct balkon_bus;

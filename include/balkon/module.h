@@ -1,10 +1,11 @@
 /* A module: one concern of the daemon (devices, site balance, recorder, HTTP …).
  *
- * Modules talk to each other only through the bus. The store is a repository layer, not
- * a module: modules may call it for their own reads and writes. A module's start registers
- * its handles on the loop and its bus subscriptions; stop closes its handles (their memory
- * is released in their close callbacks); free releases the rest once the loop has ended.
- * If start fails, the module has cleaned up after itself and stop/free are not called. */
+ * Modules never include or call each other: they tell facts through the bus and ask each
+ * other through the services table (include/balkon/services.h). The store is a repository
+ * layer, not a module: modules may call it for their own reads and writes. A module's start
+ * registers its handles on the loop and its bus subscriptions; stop closes its handles (their
+ * memory is released in their close callbacks); free releases the rest once the loop has ended. If
+ * start fails, the module has cleaned up after itself and stop/free are not called. */
 #ifndef BALKON_MODULE_H
 #define BALKON_MODULE_H
 
@@ -18,6 +19,7 @@ struct balkon_store;
 struct balkon_store_readers;
 struct balkon_config;
 struct balkon_mqtt;
+struct balkon_services;
 
 /* What every module is given. Owned by the daemon; valid from start to free. */
 struct balkon_ctx {
@@ -36,6 +38,9 @@ struct balkon_ctx {
      * at any time; subscriptions survive reconnects. A module's stop drops the module's
      * subscriptions (balkon_mqtt_unsubscribe_all); its free must not use the client. */
     struct balkon_mqtt *mqtt;
+    /* Requests between modules (include/balkon/services.h). Owned by the daemon; each
+     * module fills its own entry while it runs. */
+    struct balkon_services *services;
 };
 
 /* Each module defines one `const struct balkon_module balkon_module_<name>`; the daemon,

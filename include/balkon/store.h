@@ -225,6 +225,8 @@ struct balkon_command_record {
     char command[16];
     char value[32];
     char result[160];  /* "ok" or why it failed */
+    char source[16];   /* who sent it: "control", "api", "mqtt", "loads", "recommend"; "" before */
+    uint64_t request_id; /* 0: not known (logged before ids were kept) */
 };
 
 int balkon_store_command_log(struct balkon_store *store, const struct balkon_command_record *record);

@@ -18,6 +18,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/services.h"
 #include "balkon/timeutil.h"
 
 #include <math.h>
@@ -47,10 +48,9 @@ struct control {
     size_t plan_count;
     uint64_t commands_sent;
     uint64_t failsafes; /* entries into failsafe, for the API: a quiet meter should be rare */
-    uint64_t next_request_id;
     int64_t last_command_ms;
     enum balkon_ctl_state last_state;
-    double target_override_w; /* from BUS_EV_CONTROL_TARGET; NAN: the config's */
+    double target_override_w; /* from control.set_grid_target; NAN: the config's */
 };
 
 static void params_from_config(const struct balkon_config *config, struct balkon_ctl_params *p)
@@ -135,13 +135,14 @@ static void step(struct control *c)
     };
     double setpoint_w;
     if (balkon_ctl_step(&c->ctl, &in, &setpoint_w)) {
-        struct ev_device_command command = {.value = setpoint_w, .request_id = ++c->next_request_id};
+        struct device_command command = {.value = setpoint_w};
         snprintf(command.device_id, sizeof command.device_id, "%s", c->battery_id);
         snprintf(command.command, sizeof command.command, "%s", inverter_mode ? "limit" : "setpoint");
         snprintf(command.source, sizeof command.source, "control");
         c->commands_sent++;
         c->last_command_ms = now_ms;
-        balkon_bus_publish(c->ctx->bus, BUS_EV_DEVICE_COMMAND, &command);
+        char why[128]; /* a refusal is logged by the devices module, as its result */
+        balkon_command_send(c->ctx->services, &command, why, sizeof why);
     }
     if (c->ctl.state != c->last_state) {
         if (c->ctl.state == BALKON_CTL_FAILSAFE)
@@ -243,18 +244,6 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         c->ctl.params = params;
         break;
     }
-    case BUS_EV_CONTROL_TARGET: {
-        const struct ev_control_target *target = payload;
-        if (!isfinite(target->target_grid_w) || target->target_grid_w < -800 || target->target_grid_w > 800) {
-            log_warn("control", "grid target from %s refused: must be -800..800 W, got %g", target->source,
-                     target->target_grid_w);
-            break;
-        }
-        c->target_override_w = target->target_grid_w;
-        c->ctl.params.target_grid_w = target->target_grid_w;
-        log_notice("control", "grid target set to %+.0f W by %s", target->target_grid_w, target->source);
-        break;
-    }
     default:
         break;
     }
@@ -262,8 +251,23 @@ static void on_event(enum bus_event event, const void *payload, void *user)
 
 static void watchdog_cb(uv_timer_t *timer) { step(timer->data); }
 
-static const enum bus_event EVENTS[] = {BUS_EV_METER_READING, BUS_EV_DEVICE_STATE, BUS_EV_PLAN, BUS_EV_CONFIG_CHANGED,
-                                        BUS_EV_CONTROL_TARGET, BUS_EV_CLOCK_JUMPED};
+/* The control.set_grid_target service (Home Assistant's number). */
+static int set_grid_target(void *self, double target_grid_w, const char *source, char *msg,
+                           size_t msg_size)
+{
+    struct control *c = self;
+    if (!isfinite(target_grid_w) || target_grid_w < -800 || target_grid_w > 800) {
+        snprintf(msg, msg_size, "must be -800..800 W, got %g", target_grid_w);
+        return BALKON_E_RANGE;
+    }
+    c->target_override_w = target_grid_w;
+    c->ctl.params.target_grid_w = target_grid_w;
+    log_notice("control", "grid target set to %+.0f W by %s", target_grid_w, source);
+    return 0;
+}
+
+static const enum bus_event EVENTS[] = {BUS_EV_METER_READING, BUS_EV_DEVICE_STATE, BUS_EV_PLAN,
+                                        BUS_EV_CONFIG_CHANGED, BUS_EV_CLOCK_JUMPED};
 #define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
 
 static int control_start(struct balkon_ctx *ctx, void **state)
@@ -292,6 +296,10 @@ static int control_start(struct balkon_ctx *ctx, void **state)
     c->watchdog.data = c;
     uint64_t period_ms = balkon_clock_wall_ms(&ctx->clock, WATCHDOG_MS);
     uv_timer_start(&c->watchdog, watchdog_cb, period_ms ? period_ms : 1, period_ms ? period_ms : 1);
+    if (ctx->services) {
+        ctx->services->control.set_grid_target = set_grid_target;
+        ctx->services->control.self = c;
+    }
     *state = c;
     return 0;
 }
@@ -299,6 +307,8 @@ static int control_start(struct balkon_ctx *ctx, void **state)
 static void control_stop(void *state)
 {
     struct control *c = state;
+    if (c->ctx->services)
+        c->ctx->services->control.self = NULL;
     for (size_t i = 0; i < EVENT_COUNT; i++)
         balkon_bus_unsubscribe(c->ctx->bus, EVENTS[i], on_event, c);
     uv_close((uv_handle_t *)&c->watchdog, NULL);

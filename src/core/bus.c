@@ -5,139 +5,79 @@
 
 #include "balkon/error.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* How to copy an event's payload when it must be queued. Events whose payload points to
- * arrays of their own add copy/release functions here; flat payloads are memcpy'd. */
+/* What the bus knows of an event, generated from include/balkon/bus_events.h. An event
+ * whose payload points to an array (item_size > 0) is queued with a copy of that array
+ * stored right after the struct, in the same allocation. */
 struct event_desc {
     const char *name;
     size_t size;
-    int (*copy)(void *dst, const void *src);
-    void (*release)(void *payload);
+    size_t items_offset; /* the array's pointer within the payload */
+    size_t count_offset; /* its element count (size_t) */
+    size_t item_size;    /* 0: a flat payload */
 };
 
-/* Events that point to a slot array get a deep copy when queued. The array is stored right
- * after the payload struct in one allocation, so release has nothing to do. */
-static int copy_prices(void *dst, const void *src);
-static int copy_forecast(void *dst, const void *src);
-static int copy_signal(void *dst, const void *src);
-static int copy_plan(void *dst, const void *src);
-static int copy_config_replace(void *dst, const void *src);
-/* For queries whose payload points to the asker's stack: they cannot wait in the queue. */
-static int refuse_queue(void *dst, const void *src);
-
-static const struct event_desc event_descs[BUS_EV__COUNT] = {
-    [BUS_EV_METER_READING] = {"meter_reading", sizeof(struct ev_meter_reading), NULL, NULL},
-    [BUS_EV_DEVICE_STATE] = {"device_state", sizeof(struct ev_device_state), NULL, NULL},
-    [BUS_EV_SITE_STATUS] = {"site_status", sizeof(struct ev_site_status), NULL, NULL},
-    [BUS_EV_SAMPLE] = {"sample", sizeof(struct ev_sample), NULL, NULL},
-    [BUS_EV_CONFIG_CHANGED] = {"config_changed", sizeof(struct ev_config_changed), NULL, NULL},
-    [BUS_EV_SHUTDOWN] = {"shutdown", sizeof(struct ev_shutdown), NULL, NULL},
-    [BUS_EV_PRICES] = {"prices", sizeof(struct ev_prices), copy_prices, NULL},
-    [BUS_EV_FORECAST] = {"forecast", sizeof(struct ev_forecast), copy_forecast, NULL},
-    [BUS_EV_SIGNAL] = {"signal", sizeof(struct ev_signal), copy_signal, NULL},
-    [BUS_EV_PROVIDER_STATUS] = {"provider_status", sizeof(struct ev_provider_status), NULL, NULL},
-    [BUS_EV_PLAN] = {"plan", sizeof(struct ev_plan), copy_plan, NULL},
-    [BUS_EV_STRATEGY_REQUEST] = {"strategy_request", sizeof(struct ev_strategy_request), NULL, NULL},
-    [BUS_EV_DEVICE_COMMAND] = {"device_command", sizeof(struct ev_device_command), NULL, NULL},
-    [BUS_EV_COMMAND_RESULT] = {"command_result", sizeof(struct ev_command_result), NULL, NULL},
-    [BUS_EV_CONTROL_STATUS] = {"control_status", sizeof(struct ev_control_status), NULL, NULL},
-    [BUS_EV_DEVICE_ERROR] = {"device_error", sizeof(struct ev_device_error), NULL, NULL},
-    [BUS_EV_DEVICE_ONLINE] = {"device_online", sizeof(struct ev_device_online), NULL, NULL},
-    [BUS_EV_LOADS_STATUS] = {"loads_status", sizeof(struct ev_loads_status), NULL, NULL},
-    [BUS_EV_LOAD_OVERRIDE] = {"load_override", sizeof(struct ev_load_override), NULL, NULL},
-    [BUS_EV_CONFIG_REPLACE] = {"config_replace", sizeof(struct ev_config_replace), copy_config_replace, NULL},
-    [BUS_EV_CONFIG_REPLACED] = {"config_replaced", sizeof(struct ev_config_replaced), NULL, NULL},
-    [BUS_EV_DAEMON_STARTED] = {"daemon_started", sizeof(struct ev_daemon_started), NULL, NULL},
-    [BUS_EV_NOTIFY_REQUEST] = {"notify_request", sizeof(struct ev_notify_request), NULL, NULL},
-    [BUS_EV_NOTIFY_REPLY] = {"notify_reply", sizeof(struct ev_notify_reply), NULL, NULL},
-    [BUS_EV_CONTROL_TARGET] = {"control_target", sizeof(struct ev_control_target), NULL, NULL},
-    [BUS_EV_METRICS_REQUEST] = {"metrics_request", sizeof(struct ev_metrics_request), NULL, NULL},
-    [BUS_EV_METRICS_REPLY] = {"metrics_reply", sizeof(struct ev_metrics_reply), NULL, NULL},
-    [BUS_EV_RECOMMENDATIONS] = {"recommendations", sizeof(struct ev_recommendations), NULL, NULL},
-    [BUS_EV_RECOMMENDATION] = {"recommendation", sizeof(struct ev_recommendation), NULL, NULL},
-    [BUS_EV_RECOMMENDATIONS_QUERY] = {"recommendations_query", sizeof(struct ev_recommendations_query),
-                                      refuse_queue, NULL},
-    [BUS_EV_STORAGE_STATUS] = {"storage_status", sizeof(struct ev_storage_status), NULL, NULL},
-    [BUS_EV_CLOCK_JUMPED] = {"clock_jumped", sizeof(struct ev_clock_jumped), NULL, NULL},
-    [BUS_EV_HTTP_PROBE_ANSWERED] = {"http_probe_answered", sizeof(struct ev_http_probe_answered),
-                                    NULL, NULL},
+#define ITEM_SIZE(name, items) sizeof(*((struct ev_##name *)0)->items)
+static const struct event_desc event_descs[] = {
+#define BUS_EVENT(id, name) [BUS_EV_##id] = {#name, sizeof(struct ev_##name), 0, 0, 0},
+#define BUS_EVENT_ARRAY(id, name, items, count)                                                    \
+    [BUS_EV_##id] = {#name, sizeof(struct ev_##name), offsetof(struct ev_##name, items),           \
+                     offsetof(struct ev_##name, count), ITEM_SIZE(name, items)},
+#include "balkon/bus_events.h"
+#undef BUS_EVENT
+#undef BUS_EVENT_ARRAY
 };
+_Static_assert(sizeof event_descs / sizeof event_descs[0] == BUS_EV__COUNT,
+               "every event of enum bus_event has a row");
 
-/* Bytes a queued copy needs beyond the payload struct. */
-static size_t extra_size(enum bus_event event, const void *payload)
+/* An array event's count must be a size_t and its items a pointer, or the copy below would
+ * read the wrong bytes. */
+#define BUS_EVENT(id, name)
+#define BUS_EVENT_ARRAY(id, name, items, count)                                                    \
+    _Static_assert(sizeof(((struct ev_##name *)0)->count) == sizeof(size_t),                       \
+                   "ev_" #name "." #count " is a size_t");                                         \
+    _Static_assert(sizeof(((struct ev_##name *)0)->items) == sizeof(void *),                       \
+                   "ev_" #name "." #items " is a pointer");
+#include "balkon/bus_events.h"
+#undef BUS_EVENT
+#undef BUS_EVENT_ARRAY
+
+static size_t aligned(size_t size)
 {
-    switch (event) {
-    case BUS_EV_PRICES: return ((const struct ev_prices *)payload)->count * sizeof(struct balkon_price_slot);
-    case BUS_EV_FORECAST: return ((const struct ev_forecast *)payload)->count * sizeof(struct balkon_forecast_slot);
-    case BUS_EV_SIGNAL: return ((const struct ev_signal *)payload)->count * sizeof(struct balkon_signal_slot);
-    case BUS_EV_PLAN: return ((const struct ev_plan *)payload)->count * sizeof(struct balkon_plan_slot_row);
-    case BUS_EV_CONFIG_REPLACE: return ((const struct ev_config_replace *)payload)->size;
-    default: return 0;
-    }
+    size_t align = _Alignof(max_align_t);
+    return (size + align - 1) / align * align;
 }
 
-static void *tail_of(void *dst, size_t size)
+static size_t item_count(const struct event_desc *desc, const void *payload)
 {
-    /* The copy's array starts right after the struct, suitably aligned. */
-    size_t offset = (size + _Alignof(max_align_t) - 1) / _Alignof(max_align_t) * _Alignof(max_align_t);
-    return (char *)dst + offset;
+    size_t count;
+    memcpy(&count, (const char *)payload + desc->count_offset, sizeof count);
+    return count;
 }
 
-static int copy_prices(void *dst, const void *src)
+/* Bytes a queued copy needs: the struct, then its array. */
+static size_t queued_size(const struct event_desc *desc, const void *payload)
 {
-    struct ev_prices *to = dst;
-    *to = *(const struct ev_prices *)src;
-    struct balkon_price_slot *slots = tail_of(dst, sizeof *to);
-    if (to->count)
-        memcpy(slots, to->slots, to->count * sizeof *slots);
-    to->slots = slots;
-    return 0;
+    if (!desc->item_size)
+        return desc->size;
+    return aligned(desc->size) + item_count(desc, payload) * desc->item_size;
 }
 
-static int copy_forecast(void *dst, const void *src)
+static void copy_payload(const struct event_desc *desc, void *dst, const void *src)
 {
-    struct ev_forecast *to = dst;
-    *to = *(const struct ev_forecast *)src;
-    struct balkon_forecast_slot *slots = tail_of(dst, sizeof *to);
-    if (to->count)
-        memcpy(slots, to->slots, to->count * sizeof *slots);
-    to->slots = slots;
-    return 0;
-}
-
-static int copy_signal(void *dst, const void *src)
-{
-    struct ev_signal *to = dst;
-    *to = *(const struct ev_signal *)src;
-    struct balkon_signal_slot *slots = tail_of(dst, sizeof *to);
-    if (to->count)
-        memcpy(slots, to->slots, to->count * sizeof *slots);
-    to->slots = slots;
-    return 0;
-}
-
-static int copy_plan(void *dst, const void *src)
-{
-    struct ev_plan *to = dst;
-    *to = *(const struct ev_plan *)src;
-    struct balkon_plan_slot_row *slots = tail_of(dst, sizeof *to);
-    if (to->count)
-        memcpy(slots, to->slots, to->count * sizeof *slots);
-    to->slots = slots;
-    return 0;
-}
-
-static int copy_config_replace(void *dst, const void *src)
-{
-    struct ev_config_replace *to = dst;
-    *to = *(const struct ev_config_replace *)src;
-    char *text = tail_of(dst, sizeof *to);
-    if (to->size)
-        memcpy(text, to->text, to->size);
-    to->text = text;
-    return 0;
+    memcpy(dst, src, desc->size);
+    if (!desc->item_size)
+        return;
+    size_t count = item_count(desc, src);
+    const void *items;
+    memcpy(&items, (const char *)src + desc->items_offset, sizeof items);
+    void *copy = (char *)dst + aligned(desc->size);
+    if (count)
+        memcpy(copy, items, count * desc->item_size);
+    memcpy((char *)dst + desc->items_offset, &copy, sizeof copy);
 }
 
 struct subscription {
@@ -168,14 +108,6 @@ struct balkon_bus {
 
 struct balkon_bus *balkon_bus_new(void) { return calloc(1, sizeof(struct balkon_bus)); }
 
-static void free_queued(struct queued_event *q)
-{
-    const struct event_desc *desc = &event_descs[q->event];
-    if (desc->release)
-        desc->release(q->payload);
-    free(q);
-}
-
 void balkon_bus_free(struct balkon_bus *bus)
 {
     if (!bus)
@@ -184,7 +116,7 @@ void balkon_bus_free(struct balkon_bus *bus)
         free(bus->subs[i].items);
     while (bus->head) {
         struct queued_event *next = bus->head->next;
-        free_queued(bus->head);
+        free(bus->head);
         bus->head = next;
     }
     free(bus);
@@ -281,22 +213,12 @@ int balkon_bus_publish(struct balkon_bus *bus, enum bus_event event, const void 
     bus->published++;
 
     if (bus->dispatch_depth > 0) {
-        size_t align = _Alignof(max_align_t);
-        size_t payload_size = (desc->size + align - 1) / align * align + extra_size(event, payload);
-        struct queued_event *q = malloc(sizeof *q + payload_size);
+        struct queued_event *q = malloc(sizeof *q + queued_size(desc, payload));
         if (!q)
             return BALKON_E_NOMEM;
         q->next = NULL;
         q->event = event;
-        if (desc->copy) {
-            int rc = desc->copy(q->payload, payload);
-            if (rc < 0) {
-                free(q);
-                return rc;
-            }
-        } else {
-            memcpy(q->payload, payload, desc->size);
-        }
+        copy_payload(desc, q->payload, payload);
         if (bus->tail)
             bus->tail->next = q;
         else
@@ -313,17 +235,10 @@ int balkon_bus_publish(struct balkon_bus *bus, enum bus_event event, const void 
         if (!bus->head)
             bus->tail = NULL;
         deliver(bus, q->event, q->payload);
-        free_queued(q);
+        free(q);
     }
     bus->dispatch_depth--;
     if (bus->needs_compaction)
         compact(bus);
     return 0;
-}
-
-static int refuse_queue(void *dst, const void *src)
-{
-    (void)dst;
-    (void)src;
-    return BALKON_E_INVAL;
 }

@@ -13,6 +13,7 @@
 #include "balkon/module.h"
 #include "balkon/mqtt.h"
 #include "balkon/sd_notify.h"
+#include "balkon/services.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
 #include "balkon/version.h"
@@ -51,7 +52,8 @@ struct daemon {
      * BUS_EV_CONFIG_CHANGED payload can show both. */
     struct balkon_config configs[2];
     int current;
-    struct balkon_config_errors replace_errors; /* the last refused PUT's, for its answer */
+    struct balkon_config_errors replace_errors; /* a refused PUT's, when the caller keeps none */
+    struct balkon_services services;
     void *module_states[MODULE_COUNT];
     size_t started;
     uv_signal_t sigint, sigterm, sighup;
@@ -240,15 +242,15 @@ static char *file_text_of(const cJSON *json, const char *path)
     return text;
 }
 
-/* PUT /api/v1/config, through the bus: the sent JSON becomes the config file and the
- * running config, or nothing changes. It is checked by the file's loader, written
+/* The config.replace service (PUT /api/v1/config): the sent JSON becomes the config file
+ * and the running config, or nothing changes. It is checked by the file's loader, written
  * atomically, then applied exactly as SIGHUP applies a file. */
-static void replace_config(struct daemon *d, const struct ev_config_replace *request,
-                           struct ev_config_replaced *reply)
+static void replace_config(void *self, const char *request_text, size_t request_size,
+                           struct balkon_config_replace_result *reply)
 {
-    struct balkon_config_errors *errors = &d->replace_errors;
+    struct daemon *d = self;
+    struct balkon_config_errors *errors = reply->errors ? reply->errors : &d->replace_errors;
     memset(errors, 0, sizeof *errors);
-    reply->errors = errors;
     const char *path = d->options->config_path;
     if (!path) {
         reply->result = CONFIG_REPLACE_NO_FILE;
@@ -257,8 +259,8 @@ static void replace_config(struct daemon *d, const struct ev_config_replace *req
                  "no config file to write; start it with --config FILE");
         return;
     }
-    char *raw = malloc(request->size + 1);
-    char *minified = malloc(request->size + 1);
+    char *raw = malloc(request_size + 1);
+    char *minified = malloc(request_size + 1);
     struct balkon_config *config = malloc(sizeof *config);
     cJSON *next = NULL, *current = NULL;
     char *text = NULL;
@@ -267,9 +269,9 @@ static void replace_config(struct daemon *d, const struct ev_config_replace *req
         snprintf(reply->message, sizeof reply->message, "out of memory");
         goto done;
     }
-    memcpy(raw, request->text, request->size);
-    raw[request->size] = '\0';
-    memcpy(minified, raw, request->size + 1);
+    memcpy(raw, request_text, request_size);
+    raw[request_size] = '\0';
+    memcpy(minified, raw, request_size + 1);
     cJSON_Minify(minified);
     next = cJSON_Parse(minified);
     reply->result = CONFIG_REPLACE_INVALID;
@@ -324,15 +326,6 @@ done:
     free(raw);
 }
 
-static void on_config_replace(enum bus_event event, const void *payload, void *user)
-{
-    struct daemon *d = user;
-    const struct ev_config_replace *request = payload;
-    struct ev_config_replaced reply = {.request_id = request->request_id};
-    replace_config(d, request, &reply);
-    balkon_bus_publish(d->ctx.bus, BUS_EV_CONFIG_REPLACED, &reply);
-}
-
 static void stop(struct daemon *d, int signum)
 {
     if (d->stopping)
@@ -341,7 +334,7 @@ static void stop(struct daemon *d, int signum)
     log_notice("daemon", "stopping (signal %d)", signum);
     struct ev_shutdown event = {.signal = signum};
     balkon_bus_publish(d->ctx.bus, BUS_EV_SHUTDOWN, &event);
-    balkon_bus_unsubscribe(d->ctx.bus, BUS_EV_CONFIG_REPLACE, on_config_replace, d);
+    d->services.config.self = NULL;
     while (d->started > 0) {
         d->started--;
         modules[d->started]->stop(d->module_states[d->started]);
@@ -463,8 +456,11 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
     d.ctx.loop = &loop;
     d.ctx.bus = balkon_bus_new();
     d.ctx.started_ms = balkon_wall_now_ms();
-    if (!d.ctx.bus || balkon_bus_subscribe(d.ctx.bus, BUS_EV_CONFIG_REPLACE, on_config_replace, &d) < 0)
+    if (!d.ctx.bus)
         goto done;
+    d.ctx.services = &d.services;
+    d.services.config.self = &d;
+    d.services.config.replace = replace_config;
     balkon_clock_init(&d.ctx.clock, d.ctx.config->simulation.speed, clock_start_ms(&d));
     if (d.ctx.clock.speed != 1)
         log_notice("daemon", "simulated clock at %gx wall speed", d.ctx.clock.speed);

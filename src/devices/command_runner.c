@@ -8,6 +8,7 @@
 #include "device_kit.h"
 
 #include "balkon/log.h"
+#include "balkon/services.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,17 +16,14 @@
 
 static int64_t now_ms(const struct dev_kit *kit) { return balkon_clock_now_ms(&kit->ctx->clock); }
 
-static void publish_result(struct dev_kit *kit, const struct ev_device_command *command, bool ok,
+static void publish_result(struct dev_kit *kit, const struct device_command *command, bool ok,
                            const char *detail)
 {
-    struct ev_command_result result = {.value = command->value, .request_id = command->request_id, .ok = ok};
-    snprintf(result.device_id, sizeof result.device_id, "%s", command->device_id);
-    snprintf(result.command, sizeof result.command, "%s", command->command);
-    snprintf(result.detail, sizeof result.detail, "%s", ok ? "" : detail);
+    struct ev_command_result result = balkon_command_result(command, ok, detail);
     balkon_bus_publish(kit->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
 }
 
-static void start(struct dev_kit *kit, const struct ev_device_command *command);
+static void start(struct dev_kit *kit, const struct device_command *command);
 
 static void finish(struct dev_kit *kit, bool ok, const char *detail)
 {
@@ -72,7 +70,7 @@ static void schedule_send(struct dev_kit *kit, int64_t not_before_ms)
     arm(kit, earliest_ms - now_ms(kit), send_now);
 }
 
-static void start(struct dev_kit *kit, const struct ev_device_command *command)
+static void start(struct dev_kit *kit, const struct device_command *command)
 {
     struct dev_cmd_state *cmd = &kit->cmd;
     cmd->busy = true;
@@ -97,7 +95,7 @@ static void retry_or_fail(struct dev_kit *kit, const char *detail)
     schedule_send(kit, now_ms(kit) + backoff_ms);
 }
 
-void dev_cmd_submit(struct dev_kit *kit, const struct ev_device_command *command)
+void dev_cmd_submit(struct dev_kit *kit, const struct device_command *command)
 {
     struct dev_cmd_state *cmd = &kit->cmd;
     if (!cmd->busy) {
@@ -140,7 +138,7 @@ void dev_cmd_sent(struct dev_kit *kit, bool ok, const char *detail)
 
 /* Switches are exact; powers within the kit's tolerance (devices round, and an inverter
  * reports its limit in its own steps). */
-static bool matches(const struct dev_kit *kit, const struct ev_device_command *command, double value)
+static bool matches(const struct dev_kit *kit, const struct device_command *command, double value)
 {
     double tolerance = strcmp(command->command, "switch") == 0 ? 0.5 : kit->tolerance_w;
     return fabs(value - command->value) <= tolerance;

@@ -289,8 +289,8 @@ bool dev_json_number(const cJSON *root, const char *path, double *out)
     return true;
 }
 
-int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct ev_device_command *command, char *msg,
-                     size_t msg_size)
+int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct device_command *command,
+                     char *msg, size_t msg_size)
 {
     if (!is_plug) {
         snprintf(msg, msg_size, "%s is a meter and takes no commands", command->device_id);

@@ -10,6 +10,7 @@
 #define BALKON_DEVICE_KIT_H
 
 #include "balkon/bus.h"
+#include "balkon/command.h"
 #include "balkon/config.h"
 #include "balkon/http_client.h"
 #include "balkon/module.h"
@@ -35,8 +36,8 @@ struct dev_kit_ops {
     /* Command runner (may be NULL when the device takes no commands). send starts the
      * command and later calls dev_cmd_sent; read_back (may be NULL: the send's answer is
      * the confirmation) reads the value and calls dev_cmd_read(). */
-    int (*send)(struct dev_kit *kit, const struct ev_device_command *command);
-    int (*read_back)(struct dev_kit *kit, const struct ev_device_command *command);
+    int (*send)(struct dev_kit *kit, const struct device_command *command);
+    int (*read_back)(struct dev_kit *kit, const struct device_command *command);
     /* Releases the driver's own memory (the struct embedding the kit). NULL: free(kit),
      * for drivers that own nothing beyond their struct. */
     void (*free)(struct dev_kit *kit);
@@ -46,8 +47,8 @@ struct dev_kit_ops {
 struct dev_cmd_state {
     bool busy;
     bool queued;
-    struct ev_device_command current;
-    struct ev_device_command next;
+    struct device_command current;
+    struct device_command next;
     int attempt;
     int64_t last_sent_ms;   /* INT64_MIN: never */
     uv_timer_t timer;       /* rate limit, verification delay and retry backoff */
@@ -115,14 +116,14 @@ void dev_failed(struct dev_kit *kit, const char *fmt, ...) __attribute__((format
 
 /* The command op of a device that is a plug when is_plug (else a meter): accepts "switch"
  * with 1 or 0 and submits it, refuses everything else with the reason in msg. */
-int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct ev_device_command *command, char *msg,
-                     size_t msg_size);
+int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct device_command *command,
+                     char *msg, size_t msg_size);
 
 /* --- Commands (command_runner.c) ------------------------------------------------------- */
 
 /* Accepts a validated command: runs it now, or after the one in flight (replacing a
  * queued one, which is reported as superseded). */
-void dev_cmd_submit(struct dev_kit *kit, const struct ev_device_command *command);
+void dev_cmd_submit(struct dev_kit *kit, const struct device_command *command);
 /* The driver's send finished: ok, or the reason it failed (retried with backoff). */
 void dev_cmd_sent(struct dev_kit *kit, bool ok, const char *detail);
 /* The driver read the value back (ok false: the read failed, detail says why). */

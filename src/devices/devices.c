@@ -9,6 +9,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/services.h"
 #include "balkon/store.h"
 
 #include <stdio.h>
@@ -111,28 +112,31 @@ static struct running_device *owner_of(struct devices *devices, const char *devi
     return NULL;
 }
 
-static void publish_refusal(struct devices *devices, const struct ev_device_command *command, const char *why)
+/* The devices.command service: a command goes to the driver instance that owns the
+ * device; a refusal is published as a result too, for the command log and the dashboard. */
+static int command_service(void *self, const struct device_command *command, char *msg,
+                           size_t msg_size)
 {
-    struct ev_command_result result = {.value = command->value, .request_id = command->request_id};
-    snprintf(result.device_id, sizeof result.device_id, "%s", command->device_id);
-    snprintf(result.command, sizeof result.command, "%s", command->command);
-    snprintf(result.detail, sizeof result.detail, "%s", why);
-    balkon_bus_publish(devices->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
-}
-
-/* Commands go to the driver instance that owns the device; a refusal is a result too. */
-static void on_command(enum bus_event event, const void *payload, void *user)
-{
-    struct devices *devices = user;
-    const struct ev_device_command *command = payload;
+    struct devices *devices = self;
     struct running_device *owner = owner_of(devices, command->device_id);
-    if (!owner)
-        { publish_refusal(devices, command, "no such device"); return; }
-    if (!owner->driver->command)
-        { publish_refusal(devices, command, "this device takes no commands"); return; }
-    char msg[128] = "";
-    if (owner->driver->command(owner->instance, command, msg, sizeof msg) < 0)
-        publish_refusal(devices, command, msg[0] ? msg : "refused");
+    char why[128] = "";
+    int rc = BALKON_E_NOTFOUND;
+    if (!owner) {
+        snprintf(why, sizeof why, "no such device");
+    } else if (!owner->driver->command) {
+        rc = BALKON_E_INVAL;
+        snprintf(why, sizeof why, "this device takes no commands");
+    } else {
+        rc = owner->driver->command(owner->instance, command, why, sizeof why);
+        if (rc >= 0)
+            return 0;
+        if (!why[0])
+            snprintf(why, sizeof why, "refused");
+    }
+    snprintf(msg, msg_size, "%s", why);
+    struct ev_command_result result = balkon_command_result(command, false, why);
+    balkon_bus_publish(devices->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
+    return rc;
 }
 
 /* Every command's outcome goes into the command log. */
@@ -145,6 +149,8 @@ static void on_result(enum bus_event event, const void *payload, void *user)
     snprintf(record.command, sizeof record.command, "%s", result->command);
     snprintf(record.value, sizeof record.value, "%g", result->value);
     snprintf(record.result, sizeof record.result, "%s", result->ok ? "ok" : result->detail);
+    snprintf(record.source, sizeof record.source, "%s", result->source);
+    record.request_id = result->request_id;
     if (balkon_store_command_log(devices->ctx->store, &record) < 0)
         log_warn("devices", "cannot log a command: %s", balkon_store_errmsg(devices->ctx->store));
     if (!result->ok)
@@ -166,17 +172,19 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
         start_device(devices, i, &ctx->config->devices.items[i]);
     int rc = balkon_bus_subscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
     if (rc == 0)
-        rc = balkon_bus_subscribe(ctx->bus, BUS_EV_DEVICE_COMMAND, on_command, devices);
-    if (rc == 0)
         rc = balkon_bus_subscribe(ctx->bus, BUS_EV_COMMAND_RESULT, on_result, devices);
     if (rc < 0) {
         balkon_bus_unsubscribe(ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
-        balkon_bus_unsubscribe(ctx->bus, BUS_EV_DEVICE_COMMAND, on_command, devices);
+        balkon_bus_unsubscribe(ctx->bus, BUS_EV_COMMAND_RESULT, on_result, devices);
         for (size_t i = 0; i < devices->count; i++)
             devices->items[i].driver->stop(devices->items[i].instance);
         availability_stop(devices->availability);
         free(devices);
         return rc;
+    }
+    if (ctx->services) {
+        ctx->services->devices.command = command_service;
+        ctx->services->devices.self = devices;
     }
     *state = devices;
     return 0;
@@ -185,8 +193,9 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
 static void devices_stop(void *state)
 {
     struct devices *devices = state;
+    if (devices->ctx->services)
+        devices->ctx->services->devices.self = NULL;
     balkon_bus_unsubscribe(devices->ctx->bus, BUS_EV_CONFIG_CHANGED, on_config_changed, devices);
-    balkon_bus_unsubscribe(devices->ctx->bus, BUS_EV_DEVICE_COMMAND, on_command, devices);
     balkon_bus_unsubscribe(devices->ctx->bus, BUS_EV_COMMAND_RESULT, on_result, devices);
     for (size_t i = 0; i < devices->count; i++)
         devices->items[i].driver->stop(devices->items[i].instance);

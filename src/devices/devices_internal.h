@@ -4,12 +4,12 @@
 #ifndef BALKON_DEVICES_INTERNAL_H
 #define BALKON_DEVICES_INTERNAL_H
 
+#include "balkon/command.h"
 #include "balkon/module.h"
 
 #include <stddef.h>
 
 struct balkon_device_config;
-struct ev_device_command;
 
 /* How a driver talks to its devices. Its instance reads the device and publishes what it
  * learns on the bus: BUS_EV_METER_READING for meters, BUS_EV_DEVICE_STATE for every device
@@ -29,7 +29,7 @@ struct dev_driver_ops {
      * (the driver publishes BUS_EV_COMMAND_RESULT when it is done and verified), or a
      * BALKON_E_* code with the reason in msg when it refuses it (unknown command, value out
      * of range, device offline). May be NULL: the device takes no commands. */
-    int (*command)(void *instance, const struct ev_device_command *command, char *msg,
+    int (*command)(void *instance, const struct device_command *command, char *msg,
                    size_t msg_size);
 };
 

@@ -147,7 +147,8 @@ static void publish(struct mqtt_json *g)
 
 /* The value a command is verified by, once a message after the send carried it: false
  * while none did. */
-static bool verified_value(const struct mqtt_json *g, const struct ev_device_command *command, double *value)
+static bool verified_value(const struct mqtt_json *g, const struct device_command *command,
+                           double *value)
 {
     if (strcmp(command->command, "switch") == 0) {
         *value = g->on;
@@ -197,7 +198,8 @@ static void state_msg(const char *topic, const void *payload, size_t len, void *
 /* --- Commands -------------------------------------------------------------------------- */
 
 /* Copies template into out with the placeholders replaced; false when it does not fit. */
-static bool expand(const char *template, const struct ev_device_command *command, char *out, size_t size)
+static bool expand(const char *template, const struct device_command *command, char *out,
+                   size_t size)
 {
     char number[32];
     snprintf(number, sizeof number, "%g", command->value);
@@ -230,7 +232,7 @@ static bool expand(const char *template, const struct ev_device_command *command
     return true;
 }
 
-static int mqtt_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
 {
     struct mqtt_json *g = (struct mqtt_json *)kit;
     char topic[256], payload[256];
@@ -262,7 +264,7 @@ static void wait_timeout_cb(uv_timer_t *timer)
     dev_cmd_read(&g->kit, false, NAN, why);
 }
 
-static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct mqtt_json *g = (struct mqtt_json *)kit;
     double value;
@@ -276,7 +278,8 @@ static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *c
     return 0;
 }
 
-static int mqtt_json_command(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size)
+static int mqtt_json_command(void *instance, const struct device_command *command, char *msg,
+                             size_t msg_size)
 {
     struct mqtt_json *g = instance;
     const char *takes = role_command(g->role);

@@ -17,7 +17,7 @@
  *           <id>-meter  role meter (only with role "battery+meter"): its CT's total_power as
  *                       the grid reading (+ import), times power_scale
  *
- * The firmware is fragile (see /tmp/protocols/marstek_venus.md): bursts make it stop
+ * The firmware is fragile (docs/devices.md, "marstek_venus"): bursts make it stop
  * answering or lose its CT, so exactly one request is in flight and requests are at least
  * MIN_SPACING_MS apart whatever poll_interval_s says; commands go first, polls take turns.
  * Passive power has our sign (+ discharge / − charge), as ongrid_power does and as the
@@ -70,7 +70,7 @@ struct marstek {
     unsigned polls;
     bool status_ok, device_known, meter_role;
     char model[48], firmware[32], mode[16];
-    struct ev_device_command command; /* the runner's command being sent or verified */
+    struct device_command command;    /* the runner's command being sent or verified */
     bool passive;                     /* a setpoint of ours stands: refresh it */
     double passive_w;
     uint64_t passive_sent_ms;
@@ -540,7 +540,7 @@ static void marstek_poll(struct dev_kit *kit)
 }
 
 /* The runner's send: an ES.SetMode; its answer only says the datagram arrived. */
-static int send_command(struct dev_kit *kit, const struct ev_device_command *command)
+static int send_command(struct dev_kit *kit, const struct device_command *command)
 {
     struct marstek *m = (struct marstek *)kit;
     if (!m->bound)
@@ -553,7 +553,7 @@ static int send_command(struct dev_kit *kit, const struct ev_device_command *com
 }
 
 /* Verified by the mode (ES.GetMode) and, for a setpoint, the power (ES.GetStatus). */
-static int read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct marstek *m = (struct marstek *)kit;
     if (!m->bound)
@@ -656,7 +656,8 @@ static void marstek_stop(void *instance)
         m->udp.data = m; /* socket_closed sees stopping and counts it */
 }
 
-static int marstek_command(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size)
+static int marstek_command(void *instance, const struct device_command *command, char *msg,
+                           size_t msg_size)
 {
     struct marstek *m = instance;
     if (strcmp(command->device_id, m->kit.config.id) != 0) {

@@ -1,5 +1,6 @@
 /* Driver "opendtu": one Hoymiles inverter (config `serial`) behind an OpenDTU, over its REST
- * API (polled) or its MQTT topics (pushed). Facts: /tmp/protocols/opendtu.md.
+ * API (polled) or its MQTT topics (pushed). The wire format as
+ * docs/devices.md ("opendtu") describes it.
  *
  * HTTP (port 80; Basic auth as "admin" with the DTU's password, needed for the POST, and
  * for reads too when "Allow readonly" is off):
@@ -263,7 +264,7 @@ static void limit_sent_cb(struct dev_kit *kit, const struct balkon_http_result *
     dev_cmd_sent(kit, why[0] == '\0', why);
 }
 
-static int http_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_send(struct dev_kit *kit, const struct device_command *command)
 {
     /* Form-encoded as the web UI sends it; the serial is hex digits (checked), so the JSON
      * needs no escaping. limit_type 0: absolute and non-persistent, always. */
@@ -337,7 +338,7 @@ static int request_limit_status(struct opendtu *o)
     return dev_http(&o->kit, "/api/limit/status", NULL, NULL, limit_status_cb, o);
 }
 
-static int http_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct opendtu *o = (struct opendtu *)kit;
     o->pending_reads = 0;
@@ -440,7 +441,7 @@ static int mqtt_subscribe(struct opendtu *o, char *msg, size_t msg_size)
     return rc;
 }
 
-static int mqtt_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
 {
     struct opendtu *o = (struct opendtu *)kit;
     char topic[256], payload[16];
@@ -468,7 +469,7 @@ static void wait_timeout_cb(uv_timer_t *timer)
         dev_cmd_read(&o->kit, false, NAN, "no status/limit_absolute since the command");
 }
 
-static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct opendtu *o = (struct opendtu *)kit;
     if (o->limit_count != o->limit_count_at_send &&
@@ -584,7 +585,7 @@ static void opendtu_reconfigure(void *instance)
     apply_config(o);
 }
 
-static int opendtu_command(void *instance, const struct ev_device_command *command, char *msg,
+static int opendtu_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
     struct opendtu *o = instance;
@@ -602,7 +603,7 @@ static int opendtu_command(void *instance, const struct ev_device_command *comma
         return BALKON_E_RANGE;
     }
     /* OpenDTU takes whole watts. */
-    struct ev_device_command rounded = *command;
+    struct device_command rounded = *command;
     rounded.value = round(command->value);
     dev_cmd_submit(&o->kit, &rounded);
     return 0;

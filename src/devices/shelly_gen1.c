@@ -307,7 +307,7 @@ static void relay_cb(struct dev_kit *kit, const struct balkon_http_result *resul
     cJSON_Delete(json);
 }
 
-static int shelly1_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int shelly1_send(struct dev_kit *kit, const struct device_command *command)
 {
     char path[64];
     snprintf(path, sizeof path, "/relay/%d?turn=%s", (int)kit->config.channel,
@@ -327,12 +327,12 @@ static void read_back_cb(struct dev_kit *kit, const struct balkon_http_result *r
     cJSON_Delete(json);
 }
 
-static int shelly1_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int shelly1_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     return dev_http(kit, "/status", NULL, NULL, read_back_cb, NULL);
 }
 
-static int shelly1_command(void *instance, const struct ev_device_command *command, char *msg,
+static int shelly1_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
     struct shelly1 *s = instance;

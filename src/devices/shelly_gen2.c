@@ -318,7 +318,7 @@ static void set_cb(struct dev_kit *kit, const struct balkon_http_result *result,
     cJSON_Delete(json);
 }
 
-static int shelly2_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int shelly2_send(struct dev_kit *kit, const struct device_command *command)
 {
     char path[64];
     snprintf(path, sizeof path, "/rpc/Switch.Set?id=%d&on=%s", (int)kit->config.channel,
@@ -338,14 +338,14 @@ static void read_back_cb(struct dev_kit *kit, const struct balkon_http_result *r
     cJSON_Delete(json);
 }
 
-static int shelly2_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int shelly2_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     char path[64];
     snprintf(path, sizeof path, "/rpc/Switch.GetStatus?id=%d", (int)kit->config.channel);
     return dev_http(kit, path, NULL, NULL, read_back_cb, NULL);
 }
 
-static int shelly2_command(void *instance, const struct ev_device_command *command, char *msg,
+static int shelly2_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
     struct shelly2 *s = instance;

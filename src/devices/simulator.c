@@ -43,12 +43,12 @@ struct simulator {
     /* A battery command waiting out the simulated latency. */
     bool pending;
     int64_t pending_apply_ms;
-    struct ev_device_command pending_command;
+    struct device_command pending_command;
     bool plug_on;
     double limit_w; /* the inverter's output limit; NAN (its rating) until commanded */
     bool limit_pending;
     int64_t limit_apply_ms;
-    struct ev_device_command limit_command;
+    struct device_command limit_command;
 };
 
 static void add_value(struct ev_device_state *state, const char *name, double value)
@@ -109,18 +109,16 @@ static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *s
     balkon_bus_publish(sim->ctx->bus, BUS_EV_METER_READING, &reading);
 }
 
-static void publish_result(struct simulator *sim, const struct ev_device_command *c)
+static void publish_result(struct simulator *sim, const struct device_command *c)
 {
-    struct ev_command_result result = {.value = c->value, .request_id = c->request_id, .ok = true};
-    snprintf(result.device_id, sizeof result.device_id, "%s", c->device_id);
-    snprintf(result.command, sizeof result.command, "%s", c->command);
+    struct ev_command_result result = balkon_command_result(c, true, NULL);
     balkon_bus_publish(sim->ctx->bus, BUS_EV_COMMAND_RESULT, &result);
 }
 
 /* The battery takes the setpoint once its latency has passed, and reports it back. */
 static void apply_command(struct simulator *sim)
 {
-    const struct ev_device_command *c = &sim->pending_command;
+    const struct device_command *c = &sim->pending_command;
     sim->pending = false;
     bool automatic = strcmp(c->command, "auto") == 0;
     sim_world_set_battery_mode(sim->world, automatic ? SIM_BATTERY_AUTO : SIM_BATTERY_SETPOINT, c->value);
@@ -128,7 +126,8 @@ static void apply_command(struct simulator *sim)
 }
 
 /* An inverter's limit takes effect after the same latency as the battery's setpoint. */
-static int limit_inverter(struct simulator *sim, const struct ev_device_command *command, char *msg, size_t msg_size)
+static int limit_inverter(struct simulator *sim, const struct device_command *command, char *msg,
+                          size_t msg_size)
 {
     const struct balkon_config *config = sim->ctx->config;
     if (strcmp(command->command, "limit") != 0 || !(command->value >= 0 && command->value <= config->inverter.ac_limit_w)) {
@@ -150,7 +149,8 @@ static void apply_limit(struct simulator *sim)
 }
 
 /* A plug switches at once, as real ones do; the result is confirmed by its next state. */
-static int switch_plug(struct simulator *sim, const struct ev_device_command *command, char *msg, size_t msg_size)
+static int switch_plug(struct simulator *sim, const struct device_command *command, char *msg,
+                       size_t msg_size)
 {
     if (strcmp(command->command, "switch") != 0 || (command->value != 0 && command->value != 1)) {
         snprintf(msg, msg_size, "a plug takes \"switch\" with 1 (on) or 0 (off)");
@@ -165,7 +165,8 @@ static int switch_plug(struct simulator *sim, const struct ev_device_command *co
 /* "setpoint" (W, + discharge / − charge) or "auto" (the battery's own self-consumption
  * logic, as a vendor battery with its own meter runs) for the "<id>-battery" device. A
  * newer command replaces one still waiting, as a real device's last write wins. */
-static int simulator_command(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size)
+static int simulator_command(void *instance, const struct device_command *command, char *msg,
+                             size_t msg_size)
 {
     struct simulator *sim = instance;
     const struct balkon_config *config = sim->ctx->config;

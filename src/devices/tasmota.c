@@ -1,5 +1,6 @@
 /* Driver "tasmota": a Tasmota plug (relay + energy monitor) or a Tasmota smart-meter reader
- * (SML / IR head), over HTTP (polled) or MQTT (pushed). Facts: /tmp/protocols/tasmota.md.
+ * (SML / IR head), over HTTP (polled) or MQTT (pushed). The wire format as
+ * docs/devices.md ("tasmota") describes it.
  *
  * HTTP (port 80), every request `GET /cm?[user=U&password=P&]cmnd=<command>`:
  *   Status%200, once, for the model and firmware:
@@ -305,7 +306,7 @@ static void switch_read_cb(struct dev_kit *kit, const struct balkon_http_result 
     dev_cmd_read(kit, true, on, "");
 }
 
-static int http_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_send(struct dev_kit *kit, const struct device_command *command)
 {
     struct tasmota *t = (struct tasmota *)kit;
     char text[24];
@@ -313,7 +314,7 @@ static int http_send(struct dev_kit *kit, const struct ev_device_command *comman
     return cm(t, text, switch_sent_cb);
 }
 
-static int http_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct tasmota *t = (struct tasmota *)kit;
     char text[16];
@@ -434,7 +435,7 @@ static int mqtt_subscribe(struct tasmota *t, char *msg, size_t msg_size)
     return 0;
 }
 
-static int mqtt_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
 {
     struct tasmota *t = (struct tasmota *)kit;
     char name[160];
@@ -463,7 +464,7 @@ static void wait_timeout_cb(uv_timer_t *timer)
     dev_cmd_read(&t->kit, false, NAN, why);
 }
 
-static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct tasmota *t = (struct tasmota *)kit;
     if (t->stat_count != t->stat_count_at_send) {
@@ -581,7 +582,7 @@ static void tasmota_reconfigure(void *instance)
     apply_config(t);
 }
 
-static int tasmota_command(void *instance, const struct ev_device_command *command, char *msg,
+static int tasmota_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
     struct tasmota *t = instance;

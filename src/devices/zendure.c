@@ -170,7 +170,7 @@ static void write_cb(struct dev_kit *kit, const struct balkon_http_result *resul
 }
 
 /* Discharge P: acMode 2 + outputLimit P; charge P: acMode 1 + inputLimit P; 0 holds. */
-static int http_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_send(struct dev_kit *kit, const struct device_command *command)
 {
     double w = round(command->value);
     char body[256];
@@ -183,7 +183,7 @@ static int http_send(struct dev_kit *kit, const struct ev_device_command *comman
 static void readback_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)
 {
     struct zendure *z = (struct zendure *)kit;
-    const struct ev_device_command *command = &kit->cmd.current;
+    const struct device_command *command = &kit->cmd.current;
     char why[96];
     cJSON *json;
     const cJSON *props = http_report(result, &json, why, sizeof why);
@@ -209,7 +209,7 @@ static void readback_cb(struct dev_kit *kit, const struct balkon_http_result *re
     cJSON_Delete(json);
 }
 
-static int http_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int http_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     return dev_http(kit, "/properties/report", NULL, NULL, readback_cb, NULL);
 }
@@ -288,7 +288,7 @@ static void report_msg(const char *topic, const void *payload, size_t len, void 
     }
 }
 
-static int mqtt_send(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
 {
     struct zendure *z = (struct zendure *)kit;
     double w = round(command->value);
@@ -321,7 +321,7 @@ static void wait_timeout_cb(uv_timer_t *timer)
 
 /* The hub confirms with a report carrying outputLimit: taken when one came since the
  * write, else waited for (and asked for). */
-static int mqtt_read_back(struct dev_kit *kit, const struct ev_device_command *command)
+static int mqtt_read_back(struct dev_kit *kit, const struct device_command *command)
 {
     struct zendure *z = (struct zendure *)kit;
     if (z->limit_since_send) {
@@ -437,7 +437,8 @@ static void zendure_stop(void *instance)
     dev_kit_stop(&z->kit);
 }
 
-static int zendure_command(void *instance, const struct ev_device_command *command, char *msg, size_t msg_size)
+static int zendure_command(void *instance, const struct device_command *command, char *msg,
+                           size_t msg_size)
 {
     struct zendure *z = instance;
     double max_w = z->kit.config.max_power_w;

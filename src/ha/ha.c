@@ -204,6 +204,7 @@ static void ha_stop(void *state)
     struct ha *ha = state;
     if (!ha)
         return;
+    ha->stopping = true; /* a job of ha_energy.c still running publishes nothing */
     /* A clean disconnect follows, which does not fire the will: say it ourselves. */
     ha_publish_text(ha, "status", "offline", true);
     for (size_t i = 0; i < EVENT_COUNT; i++)

@@ -1,17 +1,20 @@
-/* Commands from MQTT, validated as the API validates its own, then put on the bus:
+/* Commands from MQTT, validated as the API validates its own, then handed to the module
+ * that carries them out (include/balkon/services.h):
  *
- *   <prefix>/set/strategy       a strategy's name    → BUS_EV_STRATEGY_REQUEST (as PUT
- * /api/v1/strategy) <prefix>/set/grid_target_w  W, -800..800         → BUS_EV_CONTROL_TARGET
- *   <prefix>/set/plug/<id>      "ON" / "OFF"         → BUS_EV_DEVICE_COMMAND "switch" (as POST
- *                                                       /api/v1/devices/{id}/command)
+ *   <prefix>/set/strategy       a strategy's name  → planner.set_strategy (as PUT /api/v1/strategy)
+ *   <prefix>/set/grid_target_w  W, -800..800       → control.set_grid_target
+ *   <prefix>/set/plug/<id>      "ON" / "OFF"       → devices.command "switch", source "mqtt" (as
+ *                                                    POST /api/v1/devices/{id}/command)
  *
  * Anything else is logged with its topic and what is wrong, and ignored. Payloads are
  * bounded (MAX_PAYLOAD): a command is a word or a number. */
 #include "ha_internal.h"
 
 #include "balkon/config.h"
+#include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/optimizer.h"
+#include "balkon/services.h"
 
 #include <ctype.h>
 #include <math.h>
@@ -20,8 +23,6 @@
 #include <string.h>
 
 #define MAX_PAYLOAD 64
-/* Our request ids carry this bit (the API's the top bit, the loads module's bit 62). */
-#define HA_REQUEST_BIT (UINT64_C(1) << 61)
 
 /* The payload without surrounding white space, as a C string; -1 when too long or empty. */
 static int trimmed(const char *payload, size_t len, char *out, size_t size, char *msg,
@@ -105,26 +106,35 @@ int ha_parse_switch(const char *payload, size_t len, bool *on, char *msg, size_t
 
 static void set_strategy(struct ha *ha, const char *payload, size_t len, char *msg, size_t msg_size)
 {
-    struct ev_strategy_request ev = {0};
-    if (ha_parse_strategy(payload, len, ev.name, sizeof ev.name, msg, msg_size) < 0)
+    char name[32];
+    if (ha_parse_strategy(payload, len, name, sizeof name, msg, msg_size) < 0)
         return;
-    if (strcmp(ev.name, "fixed_schedule") == 0 && ha->ctx->config->optimizer.schedule_count == 0) {
+    if (strcmp(name, "fixed_schedule") == 0 && ha->ctx->config->optimizer.schedule_count == 0) {
         snprintf(msg, msg_size,
                  "\"fixed_schedule\" needs windows in optimizer.schedule of the config");
         return;
     }
-    log_notice("ha", "strategy \"%s\" requested over MQTT", ev.name);
-    balkon_bus_publish(ha->ctx->bus, BUS_EV_STRATEGY_REQUEST, &ev);
+    const struct balkon_services *services = ha->ctx->services;
+    if (!services->planner.self) {
+        snprintf(msg, msg_size, "the planner is not running");
+        return;
+    }
+    log_notice("ha", "strategy \"%s\" requested over MQTT", name);
+    services->planner.set_strategy(services->planner.self, name);
 }
 
 static void set_grid_target(struct ha *ha, const char *payload, size_t len, char *msg,
                             size_t msg_size)
 {
-    struct ev_control_target ev = {.target_grid_w = 0};
-    if (ha_parse_grid_target(payload, len, &ev.target_grid_w, msg, msg_size) < 0)
+    double target_grid_w = 0;
+    if (ha_parse_grid_target(payload, len, &target_grid_w, msg, msg_size) < 0)
         return;
-    snprintf(ev.source, sizeof ev.source, "mqtt");
-    balkon_bus_publish(ha->ctx->bus, BUS_EV_CONTROL_TARGET, &ev);
+    const struct balkon_services *services = ha->ctx->services;
+    if (!services->control.self)
+        snprintf(msg, msg_size, "the real-time control is not running");
+    else
+        services->control.set_grid_target(services->control.self, target_grid_w, "mqtt", msg,
+                                          msg_size);
 }
 
 static void switch_plug(struct ha *ha, const char *id, const char *payload, size_t len, char *msg,
@@ -148,14 +158,15 @@ static void switch_plug(struct ha *ha, const char *id, const char *payload, size
     bool on;
     if (ha_parse_switch(payload, len, &on, msg, msg_size) < 0)
         return;
-    static uint64_t next_request;
-    struct ev_device_command ev = {.value = on ? 1 : 0,
-                                   .request_id = HA_REQUEST_BIT | ++next_request};
+    struct device_command ev = {.value = on ? 1 : 0};
     snprintf(ev.device_id, sizeof ev.device_id, "%s", plug->state.device_id);
     snprintf(ev.command, sizeof ev.command, "switch");
     snprintf(ev.source, sizeof ev.source, "mqtt");
     log_notice("ha", "switching %s %s over MQTT", ev.device_id, on ? "on" : "off");
-    balkon_bus_publish(ha->ctx->bus, BUS_EV_DEVICE_COMMAND, &ev);
+    /* A refusal is logged by the devices module, as the command's result. */
+    char why[128];
+    if (balkon_command_send(ha->ctx->services, &ev, why, sizeof why) == BALKON_E_BUSY)
+        snprintf(msg, msg_size, "%s", why);
 }
 
 void ha_command_cb(const char *topic, const void *payload, size_t len, void *user)

@@ -54,10 +54,18 @@ struct ha {
     struct ha_plan_summary plan;
     struct ha_device devices[HA_MAX_DEVICES];
     size_t device_count;
+    bool energy_busy; /* a job of ha_energy.c is on the pool */
+    bool stopping;
 };
 
 /* ha_state.c: publishes every state topic (retained). */
 void ha_publish_state(struct ha *ha);
+/* Adds value rounded to step, or null when it is not finite. */
+void ha_add_number(cJSON *json, const char *key, double value, double step);
+/* Adds an ISO-8601 time, or null for INT64_MIN. */
+void ha_add_time(cJSON *json, const char *key, int64_t ts_ms);
+/* ha_energy.c: computes today's energy on the pool and publishes it when done. */
+void ha_energy_refresh(struct ha *ha, int64_t now_ms);
 /* The price slot holding now_ms, or NAN. */
 double ha_price_now(const struct ha *ha, int64_t now_ms);
 /* Summarises a plan (pure). */

@@ -17,7 +17,6 @@
 
 #include "balkon/config.h"
 #include "balkon/mqtt.h"
-#include "balkon/savings.h"
 #include "balkon/series.h"
 #include "balkon/timeutil.h"
 
@@ -25,7 +24,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void add_number(cJSON *json, const char *key, double value, double step)
+void ha_add_number(cJSON *json, const char *key, double value, double step)
 {
     if (isfinite(value))
         cJSON_AddNumberToObject(json, key, round(value / step) * step);
@@ -33,7 +32,7 @@ static void add_number(cJSON *json, const char *key, double value, double step)
         cJSON_AddNullToObject(json, key);
 }
 
-static void add_time(cJSON *json, const char *key, int64_t ts_ms)
+void ha_add_time(cJSON *json, const char *key, int64_t ts_ms)
 {
     char iso[BALKON_ISO_MAX];
     if (ts_ms == INT64_MIN)
@@ -93,43 +92,15 @@ static void publish_site(struct ha *ha, int64_t now_ms)
     char topic[HA_TOPIC_MAX];
     cJSON *json = cJSON_CreateObject();
     const struct ev_site_status *s = &ha->status;
-    add_number(json, "pv_w", ha->have_status ? s->pv_w : NAN, 0.1);
-    add_number(json, "home_w", ha->have_status ? s->home_w : NAN, 0.1);
-    add_number(json, "grid_w", ha->have_status ? s->grid_w : NAN, 0.1);
-    add_number(json, "battery_w", ha->have_status ? s->battery_w : NAN, 0.1);
-    add_number(json, "soc_pct", ha->have_status ? s->soc_pct : NAN, 0.1);
-    add_number(json, "price_per_kwh", ha_price_now(ha, now_ms), 0.0001);
+    ha_add_number(json, "pv_w", ha->have_status ? s->pv_w : NAN, 0.1);
+    ha_add_number(json, "home_w", ha->have_status ? s->home_w : NAN, 0.1);
+    ha_add_number(json, "grid_w", ha->have_status ? s->grid_w : NAN, 0.1);
+    ha_add_number(json, "battery_w", ha->have_status ? s->battery_w : NAN, 0.1);
+    ha_add_number(json, "soc_pct", ha->have_status ? s->soc_pct : NAN, 0.1);
+    ha_add_number(json, "price_per_kwh", ha_price_now(ha, now_ms), 0.0001);
     cJSON_AddStringToObject(json, "currency", ha->currency);
-    add_time(json, "ts", ha->have_status ? s->ts_ms : INT64_MIN);
+    ha_add_time(json, "ts", ha->have_status ? s->ts_ms : INT64_MIN);
     state_topic(ha, "site", topic, sizeof topic);
-    ha_publish_json(ha, topic, json);
-}
-
-/* Today's energy and money from the store: the same figures as GET /api/v1/savings. */
-static void publish_energy(struct ha *ha, int64_t now_ms)
-{
-    const struct balkon_config *config = ha->ctx->config;
-    int64_t midnight_ms = balkon_local_midnight_ms(now_ms, 0);
-    struct balkon_savings savings;
-    char msg[128];
-    if (balkon_savings_compute(ha->ctx->store, config, midnight_ms,
-                               now_ms > midnight_ms ? now_ms : midnight_ms + 1,
-                               BALKON_SAVINGS_BY_DAY, &savings, msg, sizeof msg) < 0)
-        return;
-    const struct balkon_savings_figures *f = &savings.total;
-    cJSON *json = cJSON_CreateObject();
-    add_number(json, "pv_kwh", f->pv_wh / 1000.0, 0.001);
-    add_number(json, "home_kwh", f->load_wh / 1000.0, 0.001);
-    add_number(json, "import_kwh", f->import_wh / 1000.0, 0.001);
-    add_number(json, "export_kwh", f->export_wh / 1000.0, 0.001);
-    add_number(json, "cost", f->cost_actual, 0.01);
-    add_number(json, "savings", f->cost_no_pv - f->cost_actual, 0.01);
-    cJSON_AddStringToObject(json, "currency",
-                            savings.currency[0] ? savings.currency : ha->currency);
-    add_time(json, "since", midnight_ms);
-    balkon_savings_free(&savings);
-    char topic[HA_TOPIC_MAX];
-    state_topic(ha, "energy", topic, sizeof topic);
     ha_publish_json(ha, topic, json);
 }
 
@@ -139,11 +110,11 @@ static void publish_control_and_plan(struct ha *ha)
     if (ha->have_control) {
         const struct ev_control_status *c = &ha->control;
         cJSON *json = cJSON_CreateObject();
-        add_number(json, "target_w", c->target_w, 1);
+        ha_add_number(json, "target_w", c->target_w, 1);
         cJSON_AddStringToObject(json, "state", c->state);
         cJSON_AddStringToObject(json, "mode", c->mode);
-        add_number(json, "setpoint_w", c->setpoint_w, 0.1);
-        add_number(json, "grid_w", c->grid_w, 0.1);
+        ha_add_number(json, "setpoint_w", c->setpoint_w, 0.1);
+        ha_add_number(json, "grid_w", c->grid_w, 0.1);
         state_topic(ha, "control", topic, sizeof topic);
         ha_publish_json(ha, topic, json);
     }
@@ -156,10 +127,10 @@ static void publish_control_and_plan(struct ha *ha)
             cJSON_AddStringToObject(json, "next_mode", p->next_mode);
         else
             cJSON_AddNullToObject(json, "next_mode");
-        add_time(json, "next_change", p->next_change_ms);
-        add_number(json, "expected_cost", p->expected_cost, 0.01);
-        add_number(json, "expected_saving", p->expected_saving, 0.01);
-        add_time(json, "until", p->until_ms);
+        ha_add_time(json, "next_change", p->next_change_ms);
+        ha_add_number(json, "expected_cost", p->expected_cost, 0.01);
+        ha_add_number(json, "expected_saving", p->expected_saving, 0.01);
+        ha_add_time(json, "until", p->until_ms);
         state_topic(ha, "plan", topic, sizeof topic);
         ha_publish_json(ha, topic, json);
         ha_publish_text(ha, "state/strategy", p->strategy, true);
@@ -175,7 +146,7 @@ static void publish_device(struct ha *ha, const struct ha_device *device)
     cJSON_AddBoolToObject(json, "online", s->online);
     cJSON_AddStringToObject(json, "type", s->type);
     for (size_t i = 0; i < s->value_count && i < EV_DEVICE_VALUES_MAX; i++)
-        add_number(json, s->values[i].name, s->online ? s->values[i].value : NAN, 0.001);
+        ha_add_number(json, s->values[i].name, s->online ? s->values[i].value : NAN, 0.001);
     snprintf(suffix, sizeof suffix, "device/%s", id);
     state_topic(ha, suffix, topic, sizeof topic);
     ha_publish_json(ha, topic, json);
@@ -192,7 +163,7 @@ void ha_publish_state(struct ha *ha)
 {
     int64_t now_ms = balkon_clock_now_ms(&ha->ctx->clock);
     publish_site(ha, now_ms);
-    publish_energy(ha, now_ms);
+    ha_energy_refresh(ha, now_ms);
     publish_control_and_plan(ha);
     for (size_t i = 0; i < ha->device_count; i++)
         publish_device(ha, &ha->devices[i]);

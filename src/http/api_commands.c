@@ -6,10 +6,12 @@
  *   404 for an unknown device. Note that the real-time control, when enabled, overrides a
  *   manual battery setpoint at its next step.
  * GET /api/v1/commands?device=&limit=
- *   The command log, newest first. */
+ *   The command log, newest first: each command's device, command, value, result, who sent
+ *   it (source: "control", "api", "mqtt", "loads", "recommend") and its request id. */
 #include "http_internal.h"
 
 #include "balkon/bus.h"
+#include "balkon/error.h"
 #include "balkon/store.h"
 
 #include <math.h>
@@ -40,8 +42,7 @@ void api_device_command_post(struct http_state *state, const struct http_request
     bool known = false;
     for (size_t i = 0; cJSON_IsString(command) && i < sizeof commands / sizeof *commands; i++)
         known |= strcmp(command->valuestring, commands[i]) == 0;
-    /* The API's request ids have the top bit set, so they never match the control's. */
-    struct ev_device_command ev = {.request_id = (UINT64_C(1) << 63) | ++state->next_request_id};
+    struct device_command ev = {0};
     if (!known) {
         http_reply_error(response, 400, "command: must be one of \"switch\", \"limit\", \"setpoint\", \"auto\"");
     } else if (strcmp(command->valuestring, "auto") != 0 && (!cJSON_IsNumber(value) || !isfinite(value->valuedouble))) {
@@ -57,18 +58,22 @@ void api_device_command_post(struct http_state *state, const struct http_request
     cJSON_Delete(body);
     if (!ev.device_id[0])
         return;
-    balkon_bus_publish(state->ctx->bus, BUS_EV_DEVICE_COMMAND, &ev);
-    /* A refusal comes back while the publish runs; acceptance comes later. */
-    if (state->last_result.request_id == ev.request_id && !state->last_result.ok) {
-        http_reply_error(response, 400, "%s: %s", ev.command, state->last_result.detail);
+    ev.request_id = balkon_command_id_next();
+    char why[128];
+    int rc = balkon_command_send(state->ctx->services, &ev, why, sizeof why);
+    if (rc < 0) {
+        http_reply_error(response, rc == BALKON_E_BUSY ? 503 : 400, "%s: %s", ev.command, why);
         return;
     }
+    /* A device that applies a command at once has reported it while the call ran. */
+    bool done = state->last_result.request_id == ev.request_id &&
+                strcmp(state->last_result.source, "api") == 0;
     cJSON *json = cJSON_CreateObject();
-    cJSON_AddNumberToObject(json, "request_id", (double)(ev.request_id & ~(UINT64_C(1) << 63)));
+    cJSON_AddNumberToObject(json, "request_id", (double)ev.request_id);
     cJSON_AddStringToObject(json, "device", ev.device_id);
     cJSON_AddStringToObject(json, "command", ev.command);
     cJSON_AddNumberToObject(json, "value", ev.value);
-    cJSON_AddStringToObject(json, "state", state->last_result.request_id == ev.request_id ? "done" : "pending");
+    cJSON_AddStringToObject(json, "state", done ? "done" : "pending");
     http_reply_json(response, 202, json);
 }
 
@@ -98,6 +103,11 @@ static void read_commands(struct balkon_store *store, void *arg, struct http_res
         cJSON_AddStringToObject(item, "command", records[i].command);
         cJSON_AddStringToObject(item, "value", records[i].value);
         cJSON_AddStringToObject(item, "result", records[i].result);
+        cJSON_AddStringToObject(item, "source", records[i].source);
+        if (records[i].request_id)
+            cJSON_AddNumberToObject(item, "request_id", (double)records[i].request_id);
+        else
+            cJSON_AddNullToObject(item, "request_id");
         cJSON_AddItemToArray(list, item);
     }
     free(records);

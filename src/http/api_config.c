@@ -2,7 +2,7 @@
  * PUT /api/v1/config: a whole new config (the shape GET answers with; "***" keeps a
  *   secret as it is). The daemon checks it with the file's loader, rewrites the config
  *   file (the previous one kept as <file>.bak) and applies it as SIGHUP does; this module
- *   only asks over the bus (BUS_EV_CONFIG_REPLACE) and turns the answer into HTTP. */
+ *   only calls the daemon's config.replace service and turns the answer into HTTP. */
 #include "http_internal.h"
 
 #include "balkon/config.h"
@@ -62,20 +62,15 @@ static cJSON *restart_json(const char *changed)
 void api_config_put(struct http_state *state, const struct http_request *request,
                     struct http_response *response)
 {
-    struct ev_config_replace ask = {
-        .request_id = ++state->next_config_request_id,
-        .text = request->body,
-        .size = request->body_size,
-    };
-    state->config_reply.request_id = 0;
-    /* The daemon answers (BUS_EV_CONFIG_REPLACED) before the publish returns. */
-    balkon_bus_publish(state->ctx->bus, BUS_EV_CONFIG_REPLACE, &ask);
-    const struct ev_config_replaced *reply = &state->config_reply;
-    if (reply->request_id != ask.request_id) {
+    const struct balkon_services *services = state->ctx->services;
+    if (!services->config.self) {
         http_reply_error(response, 503,
-                         "the config cannot be replaced now (the daemon did not answer)");
+                         "the config cannot be replaced now (the daemon is stopping)");
         return;
     }
+    struct balkon_config_replace_result answer = {.errors = state->config_errors};
+    const struct balkon_config_replace_result *reply = &answer;
+    services->config.replace(services->config.self, request->body, request->body_size, &answer);
     switch (reply->result) {
     case CONFIG_REPLACE_APPLIED: {
         cJSON *json = cJSON_CreateObject();

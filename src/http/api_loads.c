@@ -75,7 +75,7 @@ void api_load_override_post(struct http_state *state, const struct http_request 
         return;
     const cJSON *load_state = cJSON_GetObjectItemCaseSensitive(body, "state");
     const cJSON *duration = cJSON_GetObjectItemCaseSensitive(body, "duration_min");
-    struct ev_load_override override = {0};
+    struct balkon_load_request override = {0};
     if (!cJSON_IsString(load_state) || (strcmp(load_state->valuestring, "on") != 0 &&
                                                 strcmp(load_state->valuestring, "off") != 0 &&
                                                 strcmp(load_state->valuestring, "auto") != 0)) {
@@ -91,7 +91,16 @@ void api_load_override_post(struct http_state *state, const struct http_request 
     cJSON_Delete(body);
     if (!override.id[0])
         return;
-    /* The loads module answers with a new status while this publish runs. */
-    balkon_bus_publish(state->ctx->bus, BUS_EV_LOAD_OVERRIDE, &override);
+    const struct balkon_services *services = state->ctx->services;
+    if (!services->loads.self) {
+        http_reply_error(response, 503, "the loads module is not running");
+        return;
+    }
+    /* The loads module publishes the new status while the call runs. */
+    char why[128];
+    if (services->loads.override(services->loads.self, &override, why, sizeof why) < 0) {
+        http_reply_error(response, 404, "%s (see GET /api/v1/loads)", why);
+        return;
+    }
     http_reply_json(response, 200, load_json(find_load(state, override.id)));
 }

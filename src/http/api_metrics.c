@@ -108,14 +108,6 @@ static void sample(struct prom *p, const char *name, double value, ...)
         put(p, " %.15g\n", value);
 }
 
-static void reply_cb(enum bus_event event, const void *payload, void *user)
-{
-    struct ev_metrics_reply *out = user;
-    const struct ev_metrics_reply *reply = payload;
-    if (reply->request_id == out->request_id)
-        *out = *reply;
-}
-
 /* The first enabled price provider's price for the slot holding now_ms; NAN when none. */
 static double price_now(struct http_state *state, int64_t now_ms, char currency[4])
 {
@@ -185,7 +177,7 @@ static void site_metrics(struct prom *p, struct http_state *state)
 }
 
 static void counter_metrics(struct prom *p, struct http_state *state,
-                            const struct ev_metrics_reply *m, bool have)
+                            const struct balkon_metrics_snapshot *m, bool have)
 {
     family(p, "balkonsolar_energy_kwh_total", "counter",
            "Energy since the daemon started, by flow (each flow only grows).");
@@ -255,16 +247,16 @@ static void counter_metrics(struct prom *p, struct http_state *state,
 }
 
 static void process_metrics(struct prom *p, struct http_state *state,
-                            const struct ev_metrics_reply *m, bool have)
+                            const struct balkon_metrics_snapshot *m, bool have)
 {
     family(p, "balkonsolar_sse_clients", "gauge", "Open GET /api/v1/events streams.");
     sample(p, "balkonsolar_sse_clients", (double)http_events_client_count(state->events), NULL);
     family(p, "balkonsolar_loop_lag_seconds", "histogram",
            "How late a 100 ms timer fires on the event loop: time the loop was busy elsewhere.");
     if (have) {
-        static const double bounds_ms[] = EV_METRICS_LAG_BOUNDS_MS;
+        static const double bounds_ms[] = BALKON_METRICS_LAG_BOUNDS_MS;
         uint64_t cumulative = 0;
-        for (size_t i = 0; i < EV_METRICS_LAG_BUCKETS; i++) {
+        for (size_t i = 0; i < BALKON_METRICS_LAG_BUCKETS; i++) {
             cumulative += m->loop_lag_buckets[i];
             char le[16];
             if (i < sizeof bounds_ms / sizeof *bounds_ms)
@@ -300,21 +292,13 @@ static void process_metrics(struct prom *p, struct http_state *state,
 void api_metrics_get(struct http_state *state, const struct http_request *request,
                      struct http_response *response)
 {
-    static uint64_t next_request_id;
-    struct ev_metrics_reply counters = {.request_id = ++next_request_id};
-    struct ev_metrics_reply *reply = malloc(sizeof *reply);
-    bool have = false;
-    if (reply) {
-        reply->request_id = counters.request_id;
-        /* The metrics module answers while the publish runs (we are not inside a handler). */
-        if (balkon_bus_subscribe(state->ctx->bus, BUS_EV_METRICS_REPLY, reply_cb, reply) == 0) {
-            struct ev_metrics_request ask = {.request_id = counters.request_id};
-            reply->device_count = SIZE_MAX; /* unanswered */
-            balkon_bus_publish(state->ctx->bus, BUS_EV_METRICS_REQUEST, &ask);
-            balkon_bus_unsubscribe(state->ctx->bus, BUS_EV_METRICS_REPLY, reply_cb, reply);
-            have = reply->device_count != SIZE_MAX;
-        }
-    }
+    const struct balkon_services *services = state->ctx->services;
+    struct balkon_metrics_snapshot counters = {0};
+    /* Large (the devices' and providers' counters): not on the loop's stack. */
+    struct balkon_metrics_snapshot *reply = malloc(sizeof *reply);
+    bool have = reply && services->metrics.self;
+    if (have)
+        services->metrics.read(services->metrics.self, reply);
     struct prom p = {0};
     site_metrics(&p, state);
     counter_metrics(&p, state, have ? reply : &counters, have);

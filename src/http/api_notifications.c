@@ -4,8 +4,7 @@
  * POST /api/v1/notifications/test?channel=<id>: queues a test message through one channel
  *   and answers 202 at once; its outcome appears as last_test in .../channels.
  *
- * The last two ask the notification module over the bus (BUS_EV_NOTIFY_REQUEST); it answers
- * (BUS_EV_NOTIFY_REPLY) before the publish returns. */
+ * The last two call the notification module's services (notify.status, notify.test). */
 #include "http_internal.h"
 
 #include "balkon/store.h"
@@ -64,46 +63,28 @@ void api_notifications_get(struct http_state *state, const struct http_request *
     http_read(state, request, response, read_notifications, NULL, limit);
 }
 
-struct notify_wait {
-    uint64_t request_id;
-    bool answered;
-    struct ev_notify_reply reply;
-};
-
-static void on_reply(enum bus_event event, const void *payload, void *user)
-{
-    (void)event;
-    struct notify_wait *wait = user;
-    const struct ev_notify_reply *reply = payload;
-    if (reply->request_id == wait->request_id) {
-        wait->reply = *reply;
-        wait->answered = true;
-    }
-}
-
-/* Asks the notification module; false (and a 503 reply) when it did not answer. */
-static bool ask(struct http_state *state, const char *action, const char *channel, struct notify_wait *wait,
+/* Asks the notification module; false (and a 503 reply) when it is not running. channel
+ * NULL: every channel's status; otherwise a test message through it. */
+static bool ask(struct http_state *state, const char *channel, struct balkon_notify_status *out,
                 struct http_response *response)
 {
-    static uint64_t next_id;
-    struct ev_notify_request request = {.request_id = ++next_id};
-    snprintf(request.action, sizeof request.action, "%s", action);
-    snprintf(request.channel, sizeof request.channel, "%s", channel ? channel : "");
-    wait->request_id = request.request_id;
-    wait->answered = false;
-    balkon_bus_subscribe(state->ctx->bus, BUS_EV_NOTIFY_REPLY, on_reply, wait);
-    balkon_bus_publish(state->ctx->bus, BUS_EV_NOTIFY_REQUEST, &request);
-    balkon_bus_unsubscribe(state->ctx->bus, BUS_EV_NOTIFY_REPLY, on_reply, wait);
-    if (!wait->answered)
+    const struct balkon_services *services = state->ctx->services;
+    if (!services->notify.self) {
         http_reply_error(response, 503, "the notification module is not running");
-    return wait->answered;
+        return false;
+    }
+    if (channel)
+        services->notify.test(services->notify.self, channel, out);
+    else
+        services->notify.status(services->notify.self, out);
+    return true;
 }
 
-static cJSON *channels_json(const struct ev_notify_reply *reply)
+static cJSON *channels_json(const struct balkon_notify_status *reply)
 {
     cJSON *list = cJSON_CreateArray();
     for (size_t i = 0; i < reply->count; i++) {
-        const struct ev_notify_channel *c = &reply->channels[i];
+        const struct balkon_notify_channel_status *c = &reply->channels[i];
         cJSON *item = cJSON_CreateObject();
         cJSON_AddStringToObject(item, "id", c->id);
         cJSON_AddStringToObject(item, "type", c->type);
@@ -135,12 +116,12 @@ void api_notifications_channels_get(struct http_state *state, const struct http_
                                     struct http_response *response)
 {
     (void)request;
-    struct notify_wait wait;
-    if (!ask(state, "status", NULL, &wait, response))
+    struct balkon_notify_status status;
+    if (!ask(state, NULL, &status, response))
         return;
     cJSON *json = cJSON_CreateObject();
     cJSON_AddBoolToObject(json, "enabled", state->ctx->config->notifications.enabled);
-    cJSON_AddItemToObject(json, "channels", channels_json(&wait.reply));
+    cJSON_AddItemToObject(json, "channels", channels_json(&status));
     http_reply_json(response, 200, json);
 }
 
@@ -156,16 +137,16 @@ void api_notifications_test_post(struct http_state *state, const struct http_req
         http_reply_error(response, 400, "channel: too long (at most %d characters)", BALKON_ID_MAX - 1);
         return;
     }
-    struct notify_wait wait;
-    if (!ask(state, "test", channel, &wait, response))
+    struct balkon_notify_status status;
+    if (!ask(state, channel, &status, response))
         return;
-    if (wait.reply.status != 202) {
-        http_reply_error(response, wait.reply.status, "%s", wait.reply.message);
+    if (status.status != 202) {
+        http_reply_error(response, status.status, "%s", status.message);
         return;
     }
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "channel", channel);
     cJSON_AddStringToObject(json, "status", "queued");
-    cJSON_AddStringToObject(json, "message", wait.reply.message);
+    cJSON_AddStringToObject(json, "message", status.message);
     http_reply_json(response, 202, json);
 }

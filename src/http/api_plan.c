@@ -362,9 +362,12 @@ void api_strategy_put(struct http_state *state, const struct http_request *reque
             "strategy: \"fixed_schedule\" needs windows in optimizer.schedule of the config");
         return;
     }
-    struct ev_strategy_request ev = {0};
-    snprintf(ev.name, sizeof ev.name, "%s", strategy->name);
-    /* The planner replans while this publish runs, so the answer shows the new plan. */
-    balkon_bus_publish(state->ctx->bus, BUS_EV_STRATEGY_REQUEST, &ev);
+    const struct balkon_services *services = state->ctx->services;
+    if (!services->planner.self) {
+        http_reply_error(response, 503, "the planner is not running");
+        return;
+    }
+    /* The planner replans while the call runs, so the answer shows the new plan. */
+    services->planner.set_strategy(services->planner.self, strategy->name);
     answer(state, request, response, true);
 }

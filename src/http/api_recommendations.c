@@ -46,11 +46,12 @@ void api_recommendations_get(struct http_state *state, const struct http_request
 {
     static struct ev_recommendations current; /* too big for comfort on the stack; one thread */
     memset(&current, 0, sizeof current);
-    struct ev_recommendations_query query = {.out = &current};
-    if (balkon_bus_publish(state->ctx->bus, BUS_EV_RECOMMENDATIONS_QUERY, &query) < 0) {
+    const struct balkon_services *services = state->ctx->services;
+    if (!services->recommend.self) {
         http_reply_error(response, 503, "the recommendations cannot be read right now");
         return;
     }
+    services->recommend.current(services->recommend.self, &current);
     cJSON *json = cJSON_CreateObject();
     if (current.ts_ms)
         http_add_time(json, "computed", current.ts_ms);

@@ -71,6 +71,9 @@ struct savings_read {
     int64_t now_ms;
     const char *group_text; /* NULL: by the range's length */
     enum balkon_savings_group group;
+    /* The planner's savings.compute service, taken on the loop. */
+    int (*compute)(struct balkon_store *, const struct balkon_config *, int64_t, int64_t,
+                   enum balkon_savings_group, struct balkon_savings *, char *, size_t);
     struct balkon_config config;
 };
 
@@ -98,8 +101,7 @@ static void read_savings(struct balkon_store *store, void *arg, struct http_resp
 
     struct balkon_savings savings;
     char msg[256];
-    if (balkon_savings_compute(store, config, from_ms, to_ms, group, &savings, msg, sizeof msg) <
-        0) {
+    if (q->compute(store, config, from_ms, to_ms, group, &savings, msg, sizeof msg) < 0) {
         http_reply_error(response, 500, "cannot compute the savings: %s", msg);
         return;
     }
@@ -130,6 +132,10 @@ void api_savings_get(struct http_state *state, const struct http_request *reques
 {
     const struct balkon_config *config = state->ctx->config;
     int64_t now_ms = balkon_clock_now_ms(&state->ctx->clock);
+    if (!state->ctx->services->savings.compute) {
+        http_reply_error(response, 503, "the planner is not running");
+        return;
+    }
     struct savings_read *q = malloc(sizeof *q);
     if (!q) {
         http_reply_error(response, 503, "out of memory");
@@ -170,6 +176,7 @@ void api_savings_get(struct http_state *state, const struct http_request *reques
                          group_text);
         return;
     }
+    q->compute = state->ctx->services->savings.compute;
     q->config = *config;
     http_read(state, request, response, read_savings, NULL, q);
 }

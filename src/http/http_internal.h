@@ -5,6 +5,7 @@
 #include "balkon/bus.h"
 #include "balkon/config.h"
 #include "balkon/module.h"
+#include "balkon/services.h"
 
 #include <cjson/cJSON.h>
 #include <stdbool.h>
@@ -57,16 +58,13 @@ struct http_state {
     struct ev_provider_status providers[BALKON_MAX_PROVIDERS];
     size_t provider_count;
     struct ev_command_result last_result; /* the newest command result, for the API's answer */
-    uint64_t next_request_id;
     bool have_control;
     struct ev_control_status control;
     struct ev_loads_status loads;
     bool have_plan;
     struct { int64_t id; int64_t created_ts_ms; char strategy[32]; } plan; /* the newest BUS_EV_PLAN */
     char config_path[256];                 /* from BUS_EV_DAEMON_STARTED; "" = none */
-    uint64_t next_config_request_id;
-    struct ev_config_replaced config_reply; /* the daemon's answer to the last PUT /config */
-    struct balkon_config_errors *config_errors; /* its problems, copied (owned, allocated) */
+    struct balkon_config_errors *config_errors; /* a refused PUT /config's problems (owned) */
     struct http_events *events;            /* the GET /api/v1/events streams */
     struct http_auth *auth;                /* login state: setup code, rate limits (auth.c) */
     struct http_caches caches;

@@ -587,18 +587,6 @@ static void on_plan(enum bus_event event, const void *payload, void *user)
     http_events_changed(state->events, HTTP_EVENT_PLAN);
 }
 
-static void on_config_replaced(enum bus_event event, const void *payload, void *user)
-{
-    struct http_state *state = user;
-    const struct ev_config_replaced *reply = payload;
-    state->config_reply = *reply;
-    state->config_reply.errors = NULL;
-    if (reply->errors && state->config_errors)
-        *state->config_errors = *reply->errors;
-    else if (state->config_errors)
-        memset(state->config_errors, 0, sizeof *state->config_errors);
-}
-
 static void on_daemon_started(enum bus_event event, const void *payload, void *user)
 {
     struct http_state *state = user;
@@ -654,7 +642,6 @@ static const struct {
     {BUS_EV_LOADS_STATUS, on_loads_status},
     {BUS_EV_DEVICE_ONLINE, on_device_online},
     {BUS_EV_PLAN, on_plan},
-    {BUS_EV_CONFIG_REPLACED, on_config_replaced},
     {BUS_EV_DAEMON_STARTED, on_daemon_started},
 };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])

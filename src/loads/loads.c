@@ -12,6 +12,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/services.h"
 #include "balkon/timeutil.h"
 
 #include <math.h>
@@ -19,8 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Our request ids carry this bit, so we recognise our commands' results. */
-#define LOADS_REQUEST_BIT (UINT64_C(1) << 62)
 /* A plug reporting another state this long after our last command was switched by hand. */
 #define HAND_SWITCH_GRACE_MS (30 * 1000)
 #define RETRY_AFTER_FAILURE_MS (60 * 1000)
@@ -46,8 +45,7 @@ struct loads {
     struct balkon_price_slot *prices;
     size_t price_count;
     int64_t day_start_ms;
-    int64_t last_status_ms;      /* INT64_MIN: none yet */
-    uint64_t next_request;
+    int64_t last_status_ms; /* INT64_MIN: none yet */
 };
 
 static void load_params(struct loads *loads, struct load_run *run)
@@ -90,15 +88,16 @@ static void apply_config(struct loads *loads)
 
 static void send_switch(struct loads *loads, struct load_run *run, bool on, int64_t now_ms)
 {
-    struct ev_device_command command = {.value = on ? 1 : 0,
-                                        .request_id = LOADS_REQUEST_BIT | ++loads->next_request};
+    struct device_command command = {.value = on ? 1 : 0, .request_id = balkon_command_id_next()};
     snprintf(command.device_id, sizeof command.device_id, "%s", run->config.plug);
     snprintf(command.command, sizeof command.command, "switch");
     snprintf(command.source, sizeof command.source, "loads");
     run->last_command_ms = now_ms;
-    run->last_request_id = command.request_id;
     log_info("loads", "%s: switching %s (%s)", run->config.id, on ? "on" : "off", run->decision.reason);
-    balkon_bus_publish(loads->ctx->bus, BUS_EV_DEVICE_COMMAND, &command);
+    run->last_request_id = command.request_id; /* a refusal's result arrives during the call */
+    char why[128];
+    if (balkon_command_send(loads->ctx->services, &command, why, sizeof why) == BALKON_E_BUSY)
+        log_warn("loads", "%s: cannot switch: %s", run->config.id, why);
 }
 
 static void publish_status(struct loads *loads, int64_t now_ms)
@@ -222,7 +221,7 @@ static void on_command_result(enum bus_event event, const void *payload, void *u
 {
     struct loads *loads = user;
     const struct ev_command_result *result = payload;
-    if (!(result->request_id & LOADS_REQUEST_BIT) || result->ok)
+    if (strcmp(result->source, "loads") != 0 || result->ok)
         return;
     for (size_t i = 0; i < loads->count; i++) {
         struct load_run *run = &loads->runs[i];
@@ -252,10 +251,12 @@ static void on_prices(enum bus_event event, const void *payload, void *user)
     loads->price_count = prices->count;
 }
 
-static void on_override(enum bus_event event, const void *payload, void *user)
+/* The loads.override service. */
+static int override_service(void *self, const struct balkon_load_request *request, char *msg,
+                            size_t msg_size)
 {
-    struct loads *loads = user;
-    const struct ev_load_override *request = payload;
+    struct loads *loads = self;
+    int rc = BALKON_E_NOTFOUND;
     int64_t now_ms = balkon_clock_now_ms(&loads->ctx->clock);
     for (size_t i = 0; i < loads->count; i++) {
         struct load_run *run = &loads->runs[i];
@@ -273,7 +274,11 @@ static void on_override(enum bus_event event, const void *payload, void *user)
         struct ev_site_status site = {.ts_ms = now_ms, .pv_w = NAN, .home_w = NAN, .soc_pct = NAN};
         decide_one(loads, run, &site, now_ms);
         publish_status(loads, now_ms);
+        rc = 0;
     }
+    if (rc < 0)
+        snprintf(msg, msg_size, "no such load: %s", request->id);
+    return rc;
 }
 
 static void on_config_changed(enum bus_event event, const void *payload, void *user) { apply_config(user); }
@@ -303,10 +308,9 @@ static const struct {
     enum bus_event event;
     balkon_bus_cb cb;
 } subscriptions[] = {
-    {BUS_EV_SITE_STATUS, on_site_status},     {BUS_EV_DEVICE_STATE, on_device_state},
+    {BUS_EV_SITE_STATUS, on_site_status},       {BUS_EV_DEVICE_STATE, on_device_state},
     {BUS_EV_COMMAND_RESULT, on_command_result}, {BUS_EV_PRICES, on_prices},
-    {BUS_EV_LOAD_OVERRIDE, on_override},       {BUS_EV_CONFIG_CHANGED, on_config_changed},
-    {BUS_EV_CLOCK_JUMPED, on_clock_jumped},
+    {BUS_EV_CONFIG_CHANGED, on_config_changed}, {BUS_EV_CLOCK_JUMPED, on_clock_jumped},
 };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
@@ -334,11 +338,21 @@ static int loads_start(struct balkon_ctx *ctx, void **state)
             return rc;
         }
     }
+    if (ctx->services) {
+        ctx->services->loads.override = override_service;
+        ctx->services->loads.self = loads;
+    }
     *state = loads;
     return 0;
 }
 
-static void loads_stop(void *state) { unsubscribe(state); }
+static void loads_stop(void *state)
+{
+    struct loads *loads = state;
+    if (loads->ctx->services)
+        loads->ctx->services->loads.self = NULL;
+    unsubscribe(loads);
+}
 
 static void loads_free(void *state)
 {

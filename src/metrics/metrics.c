@@ -9,11 +9,12 @@
  *             the loop spent on something else (a slow handler, a big SQLite write), as a
  *             histogram, so a p99 can be read from it; ten wake-ups a second cost nothing.
  *
- * The HTTP module asks with BUS_EV_METRICS_REQUEST and gets BUS_EV_METRICS_REPLY. */
+ * The HTTP module reads them through the metrics.read service. */
 #include "balkon/bus.h"
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/services.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -26,7 +27,7 @@ struct metrics {
     struct balkon_ctx *ctx;
     uv_timer_t lag_timer;
     uint64_t due_ms; /* when the lag timer is due, in uv_now's milliseconds */
-    struct ev_metrics_reply counters;
+    struct balkon_metrics_snapshot counters;
 };
 
 static void lag_cb(uv_timer_t *timer)
@@ -36,13 +37,13 @@ static void lag_cb(uv_timer_t *timer)
     uint64_t now_us = uv_hrtime() / 1000u;
     uint64_t due_us = m->due_ms * 1000u;
     double lag_ms = now_us > due_us ? (double)(now_us - due_us) / 1000.0 : 0.0;
-    struct ev_metrics_reply *c = &m->counters;
+    struct balkon_metrics_snapshot *c = &m->counters;
     c->loop_lag_ms = lag_ms;
     c->loop_lag_sum_ms += lag_ms;
     c->loop_lag_count++;
     if (lag_ms > c->loop_lag_max_ms)
         c->loop_lag_max_ms = lag_ms;
-    static const double bounds_ms[] = EV_METRICS_LAG_BOUNDS_MS;
+    static const double bounds_ms[] = BALKON_METRICS_LAG_BOUNDS_MS;
     size_t bucket = 0;
     while (bucket < sizeof bounds_ms / sizeof *bounds_ms && lag_ms > bounds_ms[bucket])
         bucket++;
@@ -51,7 +52,7 @@ static void lag_cb(uv_timer_t *timer)
     uv_timer_start(&m->lag_timer, lag_cb, LAG_PERIOD_MS, 0);
 }
 
-static void add_energy(struct ev_metrics_reply *c, const struct ev_site_status *s)
+static void add_energy(struct balkon_metrics_snapshot *c, const struct ev_site_status *s)
 {
     double hours = (double)s->interval_ms / 3600000.0;
     if (!(hours > 0))
@@ -67,12 +68,12 @@ static void add_energy(struct ev_metrics_reply *c, const struct ev_site_status *
             fabs(s->battery_w) * hours;
 }
 
-static void count_error(struct ev_metrics_reply *c, const char *device_id)
+static void count_error(struct balkon_metrics_snapshot *c, const char *device_id)
 {
     size_t i = 0;
     while (i < c->device_count && strcmp(c->devices[i].device_id, device_id) != 0)
         i++;
-    if (i == EV_METRICS_DEVICES_MAX)
+    if (i == BALKON_METRICS_DEVICES_MAX)
         return;
     if (i == c->device_count) {
         snprintf(c->devices[i].device_id, sizeof c->devices[i].device_id, "%s", device_id);
@@ -81,12 +82,13 @@ static void count_error(struct ev_metrics_reply *c, const char *device_id)
     c->devices[i].errors++;
 }
 
-static void count_provider_run(struct ev_metrics_reply *c, const struct ev_provider_status *s)
+static void count_provider_run(struct balkon_metrics_snapshot *c,
+                               const struct ev_provider_status *s)
 {
     size_t i = 0;
     while (i < c->provider_count && strcmp(c->providers[i].provider, s->provider) != 0)
         i++;
-    if (i == EV_METRICS_DEVICES_MAX)
+    if (i == BALKON_METRICS_DEVICES_MAX)
         return;
     if (i == c->provider_count) {
         snprintf(c->providers[i].provider, sizeof c->providers[i].provider, "%s", s->provider);
@@ -121,21 +123,21 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         else
             m->counters.commands_failed++;
         break;
-    case BUS_EV_METRICS_REQUEST: {
-        struct ev_metrics_reply reply = m->counters;
-        reply.request_id = ((const struct ev_metrics_request *)payload)->request_id;
-        balkon_bus_publish(m->ctx->bus, BUS_EV_METRICS_REPLY, &reply);
-        break;
-    }
     default:
         break;
     }
 }
 
 static const enum bus_event EVENTS[] = {BUS_EV_SITE_STATUS, BUS_EV_DEVICE_ERROR,
-                                        BUS_EV_COMMAND_RESULT, BUS_EV_PROVIDER_STATUS,
-                                        BUS_EV_METRICS_REQUEST};
+                                        BUS_EV_COMMAND_RESULT, BUS_EV_PROVIDER_STATUS};
 #define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
+
+/* The metrics.read service. */
+static void read_service(void *self, struct balkon_metrics_snapshot *out)
+{
+    const struct metrics *m = self;
+    *out = m->counters;
+}
 
 static int metrics_start(struct balkon_ctx *ctx, void **state)
 {
@@ -156,6 +158,10 @@ static int metrics_start(struct balkon_ctx *ctx, void **state)
     m->lag_timer.data = m;
     m->due_ms = uv_now(ctx->loop) + LAG_PERIOD_MS;
     uv_timer_start(&m->lag_timer, lag_cb, LAG_PERIOD_MS, 0);
+    if (ctx->services) {
+        ctx->services->metrics.read = read_service;
+        ctx->services->metrics.self = m;
+    }
     *state = m;
     return 0;
 }
@@ -163,6 +169,8 @@ static int metrics_start(struct balkon_ctx *ctx, void **state)
 static void metrics_stop(void *state)
 {
     struct metrics *m = state;
+    if (m->ctx->services)
+        m->ctx->services->metrics.self = NULL;
     for (size_t i = 0; i < EVENT_COUNT; i++)
         balkon_bus_unsubscribe(m->ctx->bus, EVENTS[i], on_event, m);
     uv_close((uv_handle_t *)&m->lag_timer, NULL);

@@ -13,6 +13,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/services.h"
 #include "balkon/mqtt.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
@@ -40,7 +41,7 @@ struct open_alert {
 
 struct channel_run {
     struct balkon_notify_channel_config config;
-    struct ev_notify_channel status;
+    struct balkon_notify_channel_status status;
 };
 
 struct delivery {
@@ -130,7 +131,7 @@ static void delivery_result(struct delivery *d, bool ok, const char *error)
     }
     struct channel_run *run = find_channel(n, d->channel_id);
     if (run) {
-        struct ev_notify_channel *s = &run->status;
+        struct balkon_notify_channel_status *s = &run->status;
         int64_t now_ms = (int64_t)time(NULL) * 1000;
         if (ok) {
             if (!s->healthy)
@@ -378,30 +379,35 @@ void notify_once(struct notify *n, const char *rule, const char *subject, enum n
     send_message(n, &m);
 }
 
-static void reply(struct notify *n, uint64_t request_id, int status, const char *message)
+static void reply(const struct notify *n, int status, const char *message,
+                  struct balkon_notify_status *out)
 {
-    struct ev_notify_reply r = {.request_id = request_id, .status = status};
-    snprintf(r.message, sizeof r.message, "%s", message);
-    for (size_t i = 0; i < n->channel_count && i < EV_NOTIFY_CHANNELS_MAX; i++)
-        r.channels[r.count++] = n->channels[i].status;
-    balkon_bus_publish(n->ctx->bus, BUS_EV_NOTIFY_REPLY, &r);
+    *out = (struct balkon_notify_status){.status = status};
+    snprintf(out->message, sizeof out->message, "%s", message);
+    for (size_t i = 0; i < n->channel_count && i < BALKON_NOTIFY_CHANNELS_MAX; i++)
+        out->channels[out->count++] = n->channels[i].status;
 }
 
-static void on_request(struct notify *n, const struct ev_notify_request *req)
+/* The notify.status service. */
+static void status_service(void *self, struct balkon_notify_status *out)
 {
-    if (strcmp(req->action, "test") != 0) {
-        reply(n, req->request_id, 200, "");
-        return;
-    }
+    reply(self, 200, "", out);
+}
+
+/* The notify.test service. */
+static void test_service(void *self, const char *channel, struct balkon_notify_status *out)
+{
+    struct notify *n = self;
     if (!n->ctx->config->notifications.enabled) {
-        reply(n, req->request_id, 503, "notifications are disabled (notifications.enabled is false)");
+        reply(n, 503, "notifications are disabled (notifications.enabled is false)", out);
         return;
     }
-    struct channel_run *run = find_channel(n, req->channel);
+    struct channel_run *run = find_channel(n, channel);
     if (!run) {
         char msg[160];
-        snprintf(msg, sizeof msg, "no notification channel \"%s\" in notifications.channels", req->channel);
-        reply(n, req->request_id, 404, msg);
+        snprintf(msg, sizeof msg, "no notification channel \"%s\" in notifications.channels",
+                 channel);
+        reply(n, 404, msg, out);
         return;
     }
     struct notify_message m = {.severity = NOTIFY_INFO, .ts_ms = balkon_clock_now_ms(&n->ctx->clock)};
@@ -414,16 +420,13 @@ static void on_request(struct notify *n, const struct ev_notify_request *req)
     store_message(n, &m);
     /* A test ignores quiet hours, the rate limit and min_severity: it was asked for. */
     deliver(n, run, &m, true);
-    reply(n, req->request_id, 202, "test message queued; see GET /api/v1/notifications/channels for the outcome");
+    reply(n, 202, "test message queued; see GET /api/v1/notifications/channels for the outcome",
+          out);
 }
 
 static void on_event(enum bus_event event, const void *payload, void *user)
 {
     struct notify *n = user;
-    if (event == BUS_EV_NOTIFY_REQUEST) {
-        on_request(n, payload);
-        return;
-    }
     if (event == BUS_EV_CONFIG_CHANGED) {
         apply_config(n);
         if (!n->ctx->config->notifications.enabled)
@@ -435,8 +438,8 @@ static void on_event(enum bus_event event, const void *payload, void *user)
 }
 
 static const enum bus_event events[] = {
-    BUS_EV_NOTIFY_REQUEST, BUS_EV_CONFIG_CHANGED, BUS_EV_DEVICE_ONLINE, BUS_EV_CONTROL_STATUS,
-    BUS_EV_SITE_STATUS,    BUS_EV_PRICES,         BUS_EV_PROVIDER_STATUS, BUS_EV_PLAN, BUS_EV_RECOMMENDATION,
+    BUS_EV_CONFIG_CHANGED, BUS_EV_DEVICE_ONLINE,   BUS_EV_CONTROL_STATUS, BUS_EV_SITE_STATUS,
+    BUS_EV_PRICES,         BUS_EV_PROVIDER_STATUS, BUS_EV_PLAN,           BUS_EV_RECOMMENDATION,
     BUS_EV_STORAGE_STATUS, BUS_EV_CLOCK_JUMPED,
 };
 #define EVENT_COUNT (sizeof events / sizeof events[0])
@@ -472,6 +475,11 @@ static int notify_start(struct balkon_ctx *ctx, void **state)
     expire_old(n);
     for (size_t i = 0; i < EVENT_COUNT; i++)
         balkon_bus_subscribe(ctx->bus, events[i], on_event, n);
+    if (ctx->services) {
+        ctx->services->notify.status = status_service;
+        ctx->services->notify.test = test_service;
+        ctx->services->notify.self = n;
+    }
     *state = n;
     return 0;
 }
@@ -479,6 +487,8 @@ static int notify_start(struct balkon_ctx *ctx, void **state)
 static void notify_stop(void *state)
 {
     struct notify *n = state;
+    if (n->ctx->services)
+        n->ctx->services->notify.self = NULL;
     for (size_t i = 0; i < EVENT_COUNT; i++)
         balkon_bus_unsubscribe(n->ctx->bus, events[i], on_event, n);
     n->stopping = true;

@@ -24,6 +24,8 @@
 #include "balkon/log.h"
 #include "balkon/module.h"
 #include "balkon/pool.h"
+#include "balkon/savings.h"
+#include "balkon/services.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
 
@@ -397,24 +399,26 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         request_replan(p, "config");
         break;
     }
-    case BUS_EV_STRATEGY_REQUEST: {
-        const struct ev_strategy_request *request = payload;
-        snprintf(p->override, sizeof p->override, "%s", request->name);
-        log_notice("planner", "strategy switched to \"%s\" at run time", strategy_of(p));
-        /* At once, on the loop, not coalesced: the API answers with the new plan. */
-        snprintf(p->reason, sizeof p->reason, "strategy");
-        uv_timer_stop(&p->soon);
-        replan_on_loop(p);
-        p->reason[0] = '\0';
-        break;
-    }
     default:
         break;
     }
 }
 
+/* The planner.set_strategy service. */
+static void set_strategy(void *self, const char *name)
+{
+    struct planner *p = self;
+    snprintf(p->override, sizeof p->override, "%s", name);
+    log_notice("planner", "strategy switched to \"%s\" at run time", strategy_of(p));
+    /* At once, on the loop, not coalesced: the API answers with the new plan. */
+    snprintf(p->reason, sizeof p->reason, "strategy");
+    uv_timer_stop(&p->soon);
+    replan_on_loop(p);
+    p->reason[0] = '\0';
+}
+
 static const enum bus_event EVENTS[] = {BUS_EV_SITE_STATUS, BUS_EV_PRICES, BUS_EV_FORECAST,
-                                        BUS_EV_CONFIG_CHANGED, BUS_EV_STRATEGY_REQUEST};
+                                        BUS_EV_CONFIG_CHANGED};
 #define EVENT_COUNT (sizeof EVENTS / sizeof EVENTS[0])
 
 static void planner_release(struct planner *p)
@@ -444,6 +448,11 @@ static int planner_start(struct balkon_ctx *ctx, void **state)
     p->tick.data = p->soon.data = p;
     schedule_tick(p);
     request_replan(p, "start");
+    if (ctx->services) {
+        ctx->services->planner.set_strategy = set_strategy;
+        ctx->services->planner.self = p;
+        ctx->services->savings.compute = balkon_savings_compute;
+    }
     *state = p;
     return 0;
 }
@@ -451,6 +460,10 @@ static int planner_start(struct balkon_ctx *ctx, void **state)
 static void planner_stop(void *state)
 {
     struct planner *p = state;
+    if (p->ctx->services) {
+        p->ctx->services->planner.self = NULL;
+        p->ctx->services->savings.compute = NULL;
+    }
     p->stopping = true; /* a job still running ends without a plan */
     for (size_t i = 0; i < EVENT_COUNT; i++)
         balkon_bus_unsubscribe(p->ctx->bus, EVENTS[i], on_event, p);

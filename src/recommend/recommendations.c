@@ -5,7 +5,7 @@
  * every new plan, every 15 simulated minutes and on a config change. After each round it
  * publishes BUS_EV_RECOMMENDATIONS (all of them, for the API) and, for each appliance whose
  * advice changed, BUS_EV_RECOMMENDATION (the hook a notifier turns into a message). The
- * API reads the current list with BUS_EV_RECOMMENDATIONS_QUERY.
+ * API reads the current list through the recommend.current service.
  *
  * An appliance on a plug with auto_start gets the plug switched on at its recommended start
  * and off after its duration, once per deadline (day). */
@@ -16,6 +16,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/services.h"
 #include "balkon/timeutil.h"
 
 #include <math.h>
@@ -24,8 +25,6 @@
 #include <string.h>
 #include <time.h>
 
-/* Our request ids carry this bit, so we recognise our commands' results. */
-#define RECOMMEND_REQUEST_BIT (UINT64_C(1) << 61)
 /* How often (simulated time) the module looks at the clock: starts and stops are this exact. */
 #define TICK_MS (10 * 1000)
 #define RETRY_AFTER_FAILURE_MS (60 * 1000)
@@ -57,7 +56,6 @@ struct recommender {
     char currency[4]; /* the primary price provider's; "" = the tariff's */
     struct ev_recommendations current;
     int64_t next_compute_ms;
-    uint64_t next_request;
     uv_timer_t timer;
 };
 
@@ -213,8 +211,7 @@ static void compute(struct recommender *r, int64_t now_ms)
 
 static void send_switch(struct recommender *r, struct appliance_run *run, int64_t now_ms)
 {
-    struct ev_device_command command = {.value = run->want_on,
-                                        .request_id = RECOMMEND_REQUEST_BIT | ++r->next_request};
+    struct device_command command = {.value = run->want_on, .request_id = balkon_command_id_next()};
     snprintf(command.device_id, sizeof command.device_id, "%s", run->config.plug);
     snprintf(command.command, sizeof command.command, "switch");
     snprintf(command.source, sizeof command.source, "recommend");
@@ -222,7 +219,8 @@ static void send_switch(struct recommender *r, struct appliance_run *run, int64_
     run->send_at_ms = INT64_MIN;
     log_info("recommend", "%s: switching %s %s", run->config.id, run->config.plug,
              run->want_on ? "on" : "off");
-    balkon_bus_publish(r->ctx->bus, BUS_EV_DEVICE_COMMAND, &command);
+    char why[128]; /* a refusal arrives as a result, during the call */
+    balkon_command_send(r->ctx->services, &command, why, sizeof why);
 }
 
 /* Starts and stops automatic runs; true when one changed state. */
@@ -342,7 +340,7 @@ static void on_command_result(enum bus_event event, const void *payload, void *u
 {
     struct recommender *r = user;
     const struct ev_command_result *result = payload;
-    if (!(result->request_id & RECOMMEND_REQUEST_BIT))
+    if (strcmp(result->source, "recommend") != 0)
         return;
     for (size_t i = 0; i < r->count; i++) {
         struct appliance_run *run = &r->runs[i];
@@ -350,6 +348,9 @@ static void on_command_result(enum bus_event event, const void *payload, void *u
             continue;
         if (result->ok) {
             run->want_on = -1;
+            log_info("recommend", "%s: %s switched %s, confirmed (command %llu)", run->config.id,
+                     run->config.plug, result->value ? "on" : "off",
+                     (unsigned long long)result->request_id);
         } else {
             run->send_at_ms = balkon_clock_now_ms(&r->ctx->clock) + RETRY_AFTER_FAILURE_MS;
             log_warn("recommend", "%s: switching %s %s failed: %s; retrying in a minute",
@@ -359,12 +360,11 @@ static void on_command_result(enum bus_event event, const void *payload, void *u
     }
 }
 
-static void on_query(enum bus_event event, const void *payload, void *user)
+/* The recommend.current service. */
+static void current_service(void *self, struct ev_recommendations *out)
 {
-    struct recommender *r = user;
-    const struct ev_recommendations_query *query = payload;
-    if (query->out)
-        *query->out = r->current;
+    const struct recommender *r = self;
+    *out = r->current;
 }
 
 static void on_config_changed(enum bus_event event, const void *payload, void *user)
@@ -392,7 +392,6 @@ static const struct {
     {BUS_EV_FORECAST, on_forecast},
     {BUS_EV_PRICES, on_prices},
     {BUS_EV_COMMAND_RESULT, on_command_result},
-    {BUS_EV_RECOMMENDATIONS_QUERY, on_query},
     {BUS_EV_CONFIG_CHANGED, on_config_changed},
     {BUS_EV_CLOCK_JUMPED, on_clock_jumped},
 };
@@ -426,6 +425,10 @@ static int recommend_start(struct balkon_ctx *ctx, void **state)
     r->timer.data = r;
     uint64_t period = balkon_clock_wall_ms(&ctx->clock, TICK_MS);
     uv_timer_start(&r->timer, timer_cb, period, period);
+    if (ctx->services) {
+        ctx->services->recommend.current = current_service;
+        ctx->services->recommend.self = r;
+    }
     *state = r;
     return 0;
 }
@@ -433,6 +436,8 @@ static int recommend_start(struct balkon_ctx *ctx, void **state)
 static void recommend_stop(void *state)
 {
     struct recommender *r = state;
+    if (r->ctx->services)
+        r->ctx->services->recommend.self = NULL;
     unsubscribe(r);
     uv_close((uv_handle_t *)&r->timer, NULL);
 }

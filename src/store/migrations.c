@@ -215,6 +215,13 @@ static const struct migration migrations[] = {
      "  created_ts_ms INTEGER NOT NULL,"
      "  last_used_ts_ms INTEGER"
      ") STRICT;"},
+    /* version 5 */
+    {"command log: who sent each command, and its id",
+     /* Commands come from the control, the API, Home Assistant, the loads and the
+      * recommendations: the log says which, so "why did my plug switch?" has an answer.
+      * Rows from before say "". */
+     "ALTER TABLE command_log ADD COLUMN source TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE command_log ADD COLUMN request_id INTEGER;"},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

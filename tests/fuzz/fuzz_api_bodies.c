@@ -29,6 +29,7 @@
 
 static struct http_state state;
 static struct balkon_ctx ctx;
+static struct balkon_services services; /* no module runs: every request answers 503 */
 static struct balkon_config config;
 static cJSON *current_json; /* the running config as GET /api/v1/config shows it */
 
@@ -43,6 +44,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     balkon_config_defaults(&config);
     ctx.loop = &loop;
     ctx.bus = balkon_bus_new();
+    ctx.services = &services;
     ctx.config = &config;
     balkon_clock_init(&ctx.clock, 1, 0);
     struct balkon_store_options options = {.path = ":memory:"};

@@ -1,5 +1,5 @@
 /* The real balkonsolard with Hoymiles inverters behind fake OpenDTUs answering in the
- * documented formats (/tmp/protocols/opendtu.md: the 2024, 2023 and 2022 live-data shapes,
+ * documented formats (docs/devices.md, "opendtu": the 2024, 2023 and 2022 live-data shapes,
  * /api/limit/config and /api/limit/status), and one played through a real mosquitto broker.
  * What a user sees: values, a sleeping inverter online at 0 W, limits sent non-persistent
  * (limit_type 0, asserted on the wire) and verified through the limit status, each way a

@@ -1,5 +1,5 @@
 /* The real balkonsolard reading Shelly devices faked on loopback in their documented formats
- * (/tmp/protocols/shelly_gen2.md, shelly_gen1.md): a Gen2 Pro 3EM behind SHA-256 digest auth
+ * (docs/devices.md, "shelly_gen2" and "shelly_gen1"): a Gen2 Pro 3EM behind SHA-256 digest auth
  * whose reading reaches /api/v1/devices and /api/v1/status, a Gen2 plug switched and
  * verified, a plug that ignores Switch.Set, wrong and missing passwords, garbage, HTTP 500
  * with a Shelly error object and a device that hangs; a Gen1 3EM and a Plug S with basic

@@ -1,5 +1,5 @@
 /* The real balkonsolard with Tasmota devices: fake plugs and SML meter readers on HTTP
- * answering in Tasmota's documented formats (/tmp/protocols/tasmota.md), and devices played
+ * answering in Tasmota's documented formats (docs/devices.md, "tasmota"), and devices played
  * through a real mosquitto broker. What a user sees: values, model and firmware, the role
  * chosen from the config, switch commands verified (or failing with the reason), and each
  * kind of broken reply turning a device offline with its own error text while the others

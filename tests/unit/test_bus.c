@@ -230,6 +230,86 @@ static void test_queued_flat_payloads_arrive_whole(void **state)
     balkon_bus_free(bus);
 }
 
+/* Every array event (generated from include/balkon/bus_events.h) gets its own array when
+ * queued, and an empty one stays empty. */
+static size_t arrays_seen[BUS_EV__COUNT];
+static double arrays_value[BUS_EV__COUNT];
+
+static void republish_arrays(enum bus_event e, const void *payload, void *user)
+{
+    struct balkon_bus *bus = user;
+    struct balkon_forecast_slot forecast[2] = {{.slot_ts_ms = 0, .value_w = 410},
+                                               {.slot_ts_ms = 900000, .value_w = 5}};
+    struct balkon_signal_slot signal[1] = {{.slot_ts_ms = 0, .value = 61}};
+    struct balkon_plan_slot_row plan[2] = {{.slot_ts_ms = 0, .battery_w = -300},
+                                           {.slot_ts_ms = 900000, .battery_w = 2}};
+    struct ev_forecast f = {.kind = "pv", .count = 2, .slots = forecast};
+    struct ev_signal sg = {.kind = "co2_g_per_kwh", .count = 1, .slots = signal};
+    struct ev_plan p = {.id = 42, .count = 2, .slots = plan};
+    struct ev_prices empty = {.provider = "empty", .count = 0, .slots = NULL};
+    balkon_bus_publish(bus, BUS_EV_FORECAST, &f);
+    balkon_bus_publish(bus, BUS_EV_SIGNAL, &sg);
+    balkon_bus_publish(bus, BUS_EV_PLAN, &p);
+    balkon_bus_publish(bus, BUS_EV_PRICES, &empty);
+    memset(forecast, 0xff, sizeof forecast);
+    memset(signal, 0xff, sizeof signal);
+    memset(plan, 0xff, sizeof plan);
+}
+
+static void sum_arrays(enum bus_event e, const void *payload, void *user)
+{
+    double sum = 0;
+    size_t count = 0;
+    if (e == BUS_EV_FORECAST) {
+        const struct ev_forecast *f = payload;
+        for (count = 0; count < f->count; count++)
+            sum += f->slots[count].value_w;
+    } else if (e == BUS_EV_SIGNAL) {
+        const struct ev_signal *sg = payload;
+        for (count = 0; count < sg->count; count++)
+            sum += sg->slots[count].value;
+    } else if (e == BUS_EV_PLAN) {
+        const struct ev_plan *p = payload;
+        for (count = 0; count < p->count; count++)
+            sum += p->slots[count].battery_w;
+    } else if (e == BUS_EV_PRICES) {
+        count = ((const struct ev_prices *)payload)->count;
+    }
+    arrays_seen[e] = count;
+    arrays_value[e] = sum;
+}
+
+static void test_every_array_event_is_copied_when_queued(void **state)
+{
+    struct balkon_bus *bus = balkon_bus_new();
+    memset(arrays_seen, 0xff, sizeof arrays_seen);
+    balkon_bus_subscribe(bus, BUS_EV_SAMPLE, republish_arrays, bus);
+    enum bus_event arrays[] = {BUS_EV_FORECAST, BUS_EV_SIGNAL, BUS_EV_PLAN, BUS_EV_PRICES};
+    for (size_t i = 0; i < 4; i++)
+        balkon_bus_subscribe(bus, arrays[i], sum_arrays, NULL);
+    struct ev_sample s = {.series = "trigger"};
+    balkon_bus_publish(bus, BUS_EV_SAMPLE, &s);
+    assert_int_equal(arrays_seen[BUS_EV_FORECAST], 2);
+    assert_true(arrays_value[BUS_EV_FORECAST] == 415);
+    assert_int_equal(arrays_seen[BUS_EV_SIGNAL], 1);
+    assert_true(arrays_value[BUS_EV_SIGNAL] == 61);
+    assert_int_equal(arrays_seen[BUS_EV_PLAN], 2);
+    assert_true(arrays_value[BUS_EV_PLAN] == -298);
+    assert_int_equal(arrays_seen[BUS_EV_PRICES], 0);
+    balkon_bus_free(bus);
+}
+
+/* Names are the log's and the docs' words for events: one each. */
+static void test_event_names_are_unique(void **state)
+{
+    for (int a = 0; a < BUS_EV__COUNT; a++)
+        for (int b = a + 1; b < BUS_EV__COUNT; b++)
+            if (strcmp(balkon_bus_event_name((enum bus_event)a),
+                       balkon_bus_event_name((enum bus_event)b)) == 0)
+                fail_msg("events %d and %d are both \"%s\"", a, b,
+                         balkon_bus_event_name((enum bus_event)a));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -242,6 +322,8 @@ int main(void)
         cmocka_unit_test(test_frees_undelivered_when_freed),
         cmocka_unit_test(test_every_event_is_registered),
         cmocka_unit_test(test_queued_flat_payloads_arrive_whole),
+        cmocka_unit_test(test_every_array_event_is_copied_when_queued),
+        cmocka_unit_test(test_event_names_are_unique),
     };
     return cmocka_run_group_tests_name("bus", tests, NULL, NULL);
 }

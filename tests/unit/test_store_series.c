@@ -782,8 +782,8 @@ static void test_fresh_database_has_latest_schema(void **state)
 {
     struct fixture *f = *state;
     struct balkon_store *store = open_store(f);
-    assert_int_equal(balkon_store_schema_latest(), 4);
-    assert_int_equal(balkon_store_schema_version(store), 4);
+    assert_int_equal(balkon_store_schema_latest(), 5);
+    assert_int_equal(balkon_store_schema_version(store), 5);
 
     sqlite3 *db = peer_open(f->path);
     assert_int_equal(peer_int(db, "SELECT count(*) FROM pragma_table_list WHERE name = 'signals'"
@@ -799,37 +799,46 @@ static void test_fresh_database_has_latest_schema(void **state)
 }
 
 /* A version-1 file, built by hand with the version-1 definitions of the tables that open
- * and migration 2 touch, holding prices written before currencies existed. */
+ * and migrations 2 and 5 touch, holding prices written before currencies existed and a
+ * command logged before senders were. */
 static void test_migration_from_version_1_keeps_prices(void **state)
 {
     struct fixture *f = *state;
     sqlite3 *db = peer_open(f->path);
-    peer_exec(db, "CREATE TABLE series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
-                  "  unit TEXT NOT NULL DEFAULT '') STRICT;"
-                  "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value_int INTEGER NOT NULL)"
-                  "  STRICT, WITHOUT ROWID;"
-                  "CREATE TABLE prices (provider TEXT NOT NULL, slot_ts_ms INTEGER NOT NULL,"
-                  "  slot_s INTEGER NOT NULL CHECK (slot_s > 0), price_eur_per_kwh REAL NOT NULL,"
-                  "  market_eur_per_kwh REAL, fetched_ts_ms INTEGER NOT NULL,"
-                  "  PRIMARY KEY (provider, slot_ts_ms)) STRICT, WITHOUT ROWID;"
-                  "CREATE TABLE forecasts (kind TEXT NOT NULL, provider TEXT NOT NULL,"
-                  "  slot_ts_ms INTEGER NOT NULL, slot_s INTEGER NOT NULL CHECK (slot_s > 0),"
-                  "  issued_ts_ms INTEGER NOT NULL, value_w REAL NOT NULL, p10_w REAL, p90_w REAL,"
-                  "  PRIMARY KEY (kind, provider, slot_ts_ms, issued_ts_ms)) STRICT, WITHOUT ROWID;"
-                  "CREATE TABLE plans (id INTEGER PRIMARY KEY, created_ts_ms INTEGER NOT NULL,"
-                  "  strategy TEXT NOT NULL, horizon_start_ts_ms INTEGER NOT NULL,"
-                  "  slot_s INTEGER NOT NULL CHECK (slot_s > 0), summary_json TEXT NOT NULL DEFAULT '{}') STRICT;"
-                  "CREATE TABLE plan_slots (plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
-                  "  slot_ts_ms INTEGER NOT NULL, mode TEXT NOT NULL, battery_w REAL NOT NULL,"
-                  "  soc_pct REAL NOT NULL, grid_w REAL NOT NULL, cost_eur REAL NOT NULL,"
-                  "  PRIMARY KEY (plan_id, slot_ts_ms)) STRICT, WITHOUT ROWID;"
-                  "INSERT INTO prices VALUES ('awattar', 1699920000000, 900, 0.3125, 0.0875,"
-                  "  1699916400000);"
-                  "INSERT INTO prices VALUES ('awattar', 1699920900000, 900, 0.2950, NULL,"
-                  "  1699916400000);"
-                  "INSERT INTO forecasts VALUES ('pv', 'solcast', 1699920000000, 900,"
-                  "  1699916400000, 420, NULL, 510);"
-                  "PRAGMA user_version = 1;");
+    peer_exec(
+        db,
+        "CREATE TABLE series (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        "  unit TEXT NOT NULL DEFAULT '') STRICT;"
+        "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value_int INTEGER NOT NULL)"
+        "  STRICT, WITHOUT ROWID;"
+        "CREATE TABLE prices (provider TEXT NOT NULL, slot_ts_ms INTEGER NOT NULL,"
+        "  slot_s INTEGER NOT NULL CHECK (slot_s > 0), price_eur_per_kwh REAL NOT NULL,"
+        "  market_eur_per_kwh REAL, fetched_ts_ms INTEGER NOT NULL,"
+        "  PRIMARY KEY (provider, slot_ts_ms)) STRICT, WITHOUT ROWID;"
+        "CREATE TABLE forecasts (kind TEXT NOT NULL, provider TEXT NOT NULL,"
+        "  slot_ts_ms INTEGER NOT NULL, slot_s INTEGER NOT NULL CHECK (slot_s > 0),"
+        "  issued_ts_ms INTEGER NOT NULL, value_w REAL NOT NULL, p10_w REAL, p90_w REAL,"
+        "  PRIMARY KEY (kind, provider, slot_ts_ms, issued_ts_ms)) STRICT, WITHOUT ROWID;"
+        "CREATE TABLE plans (id INTEGER PRIMARY KEY, created_ts_ms INTEGER NOT NULL,"
+        "  strategy TEXT NOT NULL, horizon_start_ts_ms INTEGER NOT NULL,"
+        "  slot_s INTEGER NOT NULL CHECK (slot_s > 0), summary_json TEXT NOT NULL DEFAULT '{}') "
+        "STRICT;"
+        "CREATE TABLE plan_slots (plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,"
+        "  slot_ts_ms INTEGER NOT NULL, mode TEXT NOT NULL, battery_w REAL NOT NULL,"
+        "  soc_pct REAL NOT NULL, grid_w REAL NOT NULL, cost_eur REAL NOT NULL,"
+        "  PRIMARY KEY (plan_id, slot_ts_ms)) STRICT, WITHOUT ROWID;"
+        "CREATE TABLE command_log (id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL,"
+        "  device_id TEXT NOT NULL, command TEXT NOT NULL, value TEXT, result TEXT NOT NULL)"
+        "  STRICT;"
+        "INSERT INTO command_log(ts_ms, device_id, command, value, result)"
+        "  VALUES (1699920000000, 'plug', 'switch', '1', 'ok');"
+        "INSERT INTO prices VALUES ('awattar', 1699920000000, 900, 0.3125, 0.0875,"
+        "  1699916400000);"
+        "INSERT INTO prices VALUES ('awattar', 1699920900000, 900, 0.2950, NULL,"
+        "  1699916400000);"
+        "INSERT INTO forecasts VALUES ('pv', 'solcast', 1699920000000, 900,"
+        "  1699916400000, 420, NULL, 510);"
+        "PRAGMA user_version = 1;");
     sqlite3_close(db);
 
     struct balkon_store *store = open_store(f);
@@ -862,6 +871,15 @@ static void test_migration_from_version_1_keeps_prices(void **state)
     assert_same_or_both_nan(fc[0].p10_w, NAN);
     assert_same_or_both_nan(fc[0].p90_w, 510);
     free(fc);
+
+    /* The old command is kept; it says no sender and no id. */
+    struct balkon_command_record *commands = NULL;
+    assert_int_equal(balkon_store_command_list(store, "plug", 10, &commands, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(commands[0].result, "ok");
+    assert_string_equal(commands[0].source, "");
+    assert_int_equal(commands[0].request_id, 0);
+    free(commands);
 
     /* The migrated table takes new rows in another currency and signals work. */
     const struct balkon_price_slot gbp = {T0, 900, 0.24, NAN};
