@@ -9,6 +9,7 @@
 #ifndef BALKON_DRIVER_H
 #define BALKON_DRIVER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct balkon_device_config;
@@ -51,6 +52,9 @@ unsigned balkon_driver_role_bit(const char *role);
 /* "host" is set. */
 void balkon_driver_check_host(const struct balkon_device_config *device, const char *path,
                               struct balkon_config_errors *errors);
+/* "protocol" is "http" (then "host" is set) or "mqtt"; false after reporting a problem. */
+bool balkon_driver_check_transport(const struct balkon_device_config *device, const char *path,
+                                   struct balkon_config_errors *errors);
 /* "role" is "" (a meter), "meter" or "plug". */
 void balkon_driver_check_meter_or_plug(const struct balkon_device_config *device, const char *path,
                                        struct balkon_config_errors *errors);

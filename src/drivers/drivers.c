@@ -3,6 +3,7 @@
 
 #include "balkon/config_types.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -60,4 +61,22 @@ void balkon_driver_check_meter_or_plug(const struct balkon_device_config *device
         balkon_config_add_error(errors, path, "role",
                                 "must be \"meter\" or \"plug\" for type \"%s\", got \"%s\"",
                                 device->type, device->role);
+}
+
+bool balkon_driver_check_transport(const struct balkon_device_config *device, const char *path,
+                                   struct balkon_config_errors *errors)
+{
+    bool mqtt = strcmp(device->protocol, "mqtt") == 0;
+    if (!mqtt && strcmp(device->protocol, "http") != 0) {
+        balkon_config_add_error(errors, path, "protocol",
+                                "must be \"http\" or \"mqtt\" for type \"%s\", got \"%s\"",
+                                device->type, device->protocol);
+        return false;
+    }
+    if (!mqtt && !device->host[0]) {
+        balkon_config_add_error(errors, path, "host",
+                                "is required for type \"%s\" with protocol \"http\"", device->type);
+        return false;
+    }
+    return true;
 }

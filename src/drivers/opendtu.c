@@ -4,24 +4,12 @@
 
 #include "balkon/config_types.h"
 
-#include <stdbool.h>
 #include <string.h>
-
-static bool wants_mqtt(const struct balkon_device_config *device)
-{
-    return strcmp(device->protocol, "mqtt") == 0;
-}
 
 static void check(const struct balkon_device_config *device, const char *path,
                   struct balkon_config_errors *errors)
 {
-    if (strcmp(device->protocol, "http") != 0 && !wants_mqtt(device))
-        balkon_config_add_error(errors, path, "protocol",
-                                "must be \"http\" or \"mqtt\" for type \"opendtu\", got \"%s\"",
-                                device->protocol);
-    else if (!wants_mqtt(device) && !device->host[0])
-        balkon_config_add_error(errors, path, "host",
-                                "is required for type \"opendtu\" with protocol \"http\"");
+    balkon_driver_check_transport(device, path, errors);
     if (!device->serial[0]) {
         balkon_config_add_error(errors, path, "serial",
                                 "is required for type \"opendtu\" (the inverter's serial number, "

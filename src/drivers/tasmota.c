@@ -15,14 +15,8 @@ static bool wants_mqtt(const struct balkon_device_config *device)
 static void check(const struct balkon_device_config *device, const char *path,
                   struct balkon_config_errors *errors)
 {
-    if (strcmp(device->protocol, "http") != 0 && !wants_mqtt(device))
-        balkon_config_add_error(errors, path, "protocol",
-                                "must be \"http\" or \"mqtt\" for type \"tasmota\", got \"%s\"",
-                                device->protocol);
-    else if (!wants_mqtt(device) && !device->host[0])
-        balkon_config_add_error(errors, path, "host",
-                                "is required for type \"tasmota\" with protocol \"http\"");
-    else if (wants_mqtt(device) && !device->topic[0])
+    if (balkon_driver_check_transport(device, path, errors) && wants_mqtt(device) &&
+        !device->topic[0])
         balkon_config_add_error(
             errors, path, "topic",
             "is required for type \"tasmota\" with protocol \"mqtt\" (the device's %%topic%%, "

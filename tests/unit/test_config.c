@@ -238,6 +238,12 @@ static void test_registry_errors(void **state)
                      "devices[0].host: is required for type \"shelly_gen1\"");
     expect_one_error("{\"devices\":[{\"id\":\"s\",\"type\":\"shelly_gen2\",\"host\":\"h\",\"role\":\"battery\"}]}",
                      "devices[0].role: must be \"meter\" or \"plug\" for type \"shelly_gen2\", got \"battery\"");
+    expect_one_error("{\"devices\":[{\"id\":\"t\",\"type\":\"tasmota\",\"protocol\":\"udp\"}]}",
+                     "devices[0].protocol: must be \"http\" or \"mqtt\" for type \"tasmota\", got \"udp\"");
+    expect_one_error("{\"devices\":[{\"id\":\"t\",\"type\":\"tasmota\"}]}",
+                     "devices[0].host: is required for type \"tasmota\" with protocol \"http\"");
+    expect_one_error("{\"devices\":[{\"id\":\"o\",\"type\":\"opendtu\",\"serial\":\"1161\",\"max_power_w\":800}]}",
+                     "devices[0].host: is required for type \"opendtu\" with protocol \"http\"");
 }
 
 static void test_reports_every_problem(void **state)
