@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "balkon/driver.h"
 #include "balkon/series.h"
 
 #define BALKON_ID_MAX 32      /* device ids, incl. the terminating NUL */
@@ -44,15 +45,7 @@ struct ev_meter_reading {
     double grid_w;      /* + import / - export */
 };
 
-enum device_role {
-    DEVICE_ROLE_METER = 1 << 0,
-    DEVICE_ROLE_INVERTER = 1 << 1,
-    DEVICE_ROLE_BATTERY = 1 << 2,
-    DEVICE_ROLE_PLUG = 1 << 3,
-};
-
-#define DEVICE_ROLE_COUNT 4
-
+/* enum device_role (DEVICE_ROLE_*) is in balkon/driver.h. */
 /* "meter", "inverter", "battery" or "plug" for one DEVICE_ROLE_* bit; NULL otherwise. */
 const char *balkon_device_role_name(unsigned role_bit);
 

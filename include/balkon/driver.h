@@ -1,19 +1,28 @@
-/* Device drivers. The config's `type` picks a row of the driver table
- * (src/devices/devices_list.h); no other code switches on a device type.
+/* Device drivers as the configuration sees them. The config's `type` picks a row of the
+ * driver table (include/balkon/drivers_list.h); no other code switches on a device type.
  *
- * A driver instance reads its device and publishes what it learns on the bus:
- * BUS_EV_METER_READING for meters, BUS_EV_DEVICE_STATE for every device it exposes (one
- * config entry may expose several, like the simulator's meter, inverter and battery). */
+ * A driver has one line in that list and two halves in files of the same name: its
+ * descriptor in src/drivers/<file>.c (what it is and which options it needs: pure, so the
+ * config's validation, below every module, can reach it) and its runtime in
+ * src/devices/<file>.c (how it talks to the device: I/O, in the devices module,
+ * struct dev_driver_ops). */
 #ifndef BALKON_DRIVER_H
 #define BALKON_DRIVER_H
 
-#include "balkon/command.h"
-
+#include <stdbool.h>
 #include <stddef.h>
 
-struct balkon_ctx;
 struct balkon_device_config;
 struct balkon_config_errors;
+
+enum device_role {
+    DEVICE_ROLE_METER = 1 << 0,
+    DEVICE_ROLE_INVERTER = 1 << 1,
+    DEVICE_ROLE_BATTERY = 1 << 2,
+    DEVICE_ROLE_PLUG = 1 << 3,
+};
+
+#define DEVICE_ROLE_COUNT 4
 
 struct balkon_driver {
     const char *type;
@@ -22,29 +31,32 @@ struct balkon_driver {
     /* A device counts as offline after max(stale_s, 3 x poll_interval_s) without a state:
      * push devices (MQTT) report less often than polled ones. */
     double stale_s;
-    /* Starts an instance. On failure writes "devices[i] (id): problem" context into msg and
-     * returns a BALKON_E_* code; nothing is left running. */
-    int (*start)(struct balkon_ctx *ctx, const struct balkon_device_config *device,
-                 void **instance, char *msg, size_t msg_size);
-    /* Applies a reloaded config (the ctx's config is already the new one). May be NULL. */
-    void (*reconfigure)(void *instance);
-    /* Closes the instance's handles; its memory is released once they are closed. */
-    void (*stop)(void *instance);
     /* Checks the type-specific options (host set, serial present …) with
      * balkon_config_add_error(errors, path, key, …). May be NULL. */
     void (*check)(const struct balkon_device_config *device, const char *path,
                   struct balkon_config_errors *errors);
-    /* Starts a command for one of the instance's devices. Returns 0 when it is under way
-     * (the driver publishes BUS_EV_COMMAND_RESULT when it is done and verified), or a
-     * BALKON_E_* code with the reason in msg when it refuses it (unknown command, value out
-     * of range, device offline). May be NULL: the device takes no commands. */
-    int (*command)(void *instance, const struct device_command *command, char *msg,
-                   size_t msg_size);
 };
+
+#define BALKON_DRIVER(name) extern const struct balkon_driver balkon_driver_##name;
+#include "balkon/drivers_list.h"
+#undef BALKON_DRIVER
 
 /* The driver for a config `type`, or NULL. */
 const struct balkon_driver *balkon_driver_find(const char *type);
 /* Writes the known types, comma-separated and quoted, for error messages and docs. */
 void balkon_driver_list_types(char *out, size_t size);
+/* The DEVICE_ROLE_* bit of a config `role` of a single-role device ("" is a meter), or 0. */
+unsigned balkon_driver_role_bit(const char *role);
+
+/* Checks shared by drivers; the messages name the device's type. */
+/* "host" is set. */
+void balkon_driver_check_host(const struct balkon_device_config *device, const char *path,
+                              struct balkon_config_errors *errors);
+/* "protocol" is "http" (then "host" is set) or "mqtt"; false after reporting a problem. */
+bool balkon_driver_check_transport(const struct balkon_device_config *device, const char *path,
+                                   struct balkon_config_errors *errors);
+/* "role" is "" (a meter), "meter" or "plug". */
+void balkon_driver_check_meter_or_plug(const struct balkon_device_config *device, const char *path,
+                                       struct balkon_config_errors *errors);
 
 #endif

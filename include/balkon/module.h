@@ -43,6 +43,8 @@ struct balkon_ctx {
     struct balkon_services *services;
 };
 
+/* Each module defines one `const struct balkon_module balkon_module_<name>`; the daemon,
+ * which starts them, declares them (include/balkon/daemon.h). */
 struct balkon_module {
     const char *name;
     /* Returns 0 or a BALKON_E_* code after logging what went wrong. *state is the module's. */
@@ -50,19 +52,5 @@ struct balkon_module {
     void (*stop)(void *state);
     void (*free)(void *state);
 };
-
-/* The modules, in start order (stopped in reverse). */
-extern const struct balkon_module balkon_module_devices;
-extern const struct balkon_module balkon_module_site;
-extern const struct balkon_module balkon_module_recorder;
-extern const struct balkon_module balkon_module_http;
-extern const struct balkon_module balkon_module_providers;
-extern const struct balkon_module balkon_module_planner;
-extern const struct balkon_module balkon_module_control;
-extern const struct balkon_module balkon_module_loads;
-extern const struct balkon_module balkon_module_metrics;
-extern const struct balkon_module balkon_module_ha;
-extern const struct balkon_module balkon_module_notify;
-extern const struct balkon_module balkon_module_recommend;
 
 #endif

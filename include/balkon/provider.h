@@ -106,6 +106,10 @@ struct provider_reply {
  * the status was 200 (nothing set), false after setting the error. */
 bool provider_check_status(const struct provider_reply *reply, struct provider_result *result);
 
+/* Whether url is absolute (scheme://) and has the same scheme, host and port as base (the
+ * fetcher follows a next page only there). */
+bool url_same_origin(const char *url, const char *base);
+
 #define PROVIDER_MAX_HEADERS 4
 
 struct provider_request {

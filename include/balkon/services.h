@@ -30,7 +30,7 @@
 
 #include "balkon/bus.h"
 #include "balkon/command.h"
-#include "balkon/savings.h"
+#include "balkon/savings_types.h"
 
 #include <stdbool.h>
 #include <stddef.h>

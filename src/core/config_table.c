@@ -2,6 +2,7 @@
  * GET /api/v1/config and docs/configuration.md all come from these rows. */
 #include "config_schema.h"
 
+#include "balkon/channel.h"
 #include "balkon/driver.h"
 #include "balkon/optimizer.h"
 #include "balkon/provider.h"
@@ -290,10 +291,17 @@ typedef __typeof__(((C *)0)->optimizer) optimizer_t;
 static void check_optimizer(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const optimizer_t *o = object;
-    if (!balkon_opt_strategy_find(o->strategy))
-        cfg_error(errors, path, "strategy",
-                  "unknown strategy \"%s\" (known: \"self_consumption\", \"optimal\", \"fixed_schedule\")", o->strategy);
-    else if (strcmp(o->strategy, "fixed_schedule") == 0 && o->schedule_count == 0)
+    if (!balkon_opt_strategy_find(o->strategy)) {
+        /* The known names come from the strategy table (strategies_list.h). */
+        char known[256] = "";
+        size_t count;
+        const struct balkon_opt_strategy *const *all = balkon_opt_strategies(&count);
+        for (size_t i = 0; i < count; i++) {
+            size_t len = strlen(known);
+            snprintf(known + len, sizeof known - len, "%s\"%s\"", i ? ", " : "", all[i]->name);
+        }
+        cfg_error(errors, path, "strategy", "unknown strategy \"%s\" (known: %s)", o->strategy, known);
+    } else if (strcmp(o->strategy, "fixed_schedule") == 0 && o->schedule_count == 0)
         cfg_error(errors, path, "schedule", "strategy \"fixed_schedule\" needs at least one window");
 }
 static const struct cfg_row optimizer_rows[] = {
@@ -575,41 +583,19 @@ static const struct cfg_row mqtt_rows[] = {
 TABLE(mqtt_table, mqtt_rows, check_mqtt);
 
 /* --- notifications ------------------------------------------------------------------ */
-static const char *const notify_type_choices[] = {"ntfy", "telegram", "pushover", "gotify", "webhook", "email", "mqtt", NULL};
 static const char *const severity_choices[] = {"info", "warning", "critical", NULL};
 typedef struct balkon_notify_channel_config channel_t;
 static void check_channel(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const channel_t *c = object;
     check_id(c->id, path, errors);
-    const char *t = c->type;
-    bool http_url = strncmp(c->url, "http://", 7) == 0 || strncmp(c->url, "https://", 8) == 0;
-    if (c->url[0] && strcmp(t, "email") != 0 && !http_url)
-        cfg_error(errors, path, "url", "must start with http:// or https://, got \"%s\"", c->url);
-    if ((strcmp(t, "ntfy") == 0 || strcmp(t, "gotify") == 0 || strcmp(t, "webhook") == 0) && !c->url[0])
-        cfg_error(errors, path, "url", "is required for a %s channel", t);
-    if ((strcmp(t, "ntfy") == 0 || strcmp(t, "mqtt") == 0) && !c->topic[0])
-        cfg_error(errors, path, "topic", "is required for a %s channel", t);
-    if ((strcmp(t, "telegram") == 0 || strcmp(t, "pushover") == 0 || strcmp(t, "gotify") == 0) && !c->token[0])
-        cfg_error(errors, path, "token", "is required for a %s channel", t);
-    if (strcmp(t, "telegram") == 0 && !c->chat_id[0])
-        cfg_error(errors, path, "chat_id", "is required for a telegram channel");
-    if (strcmp(t, "pushover") == 0 && !c->user[0])
-        cfg_error(errors, path, "user", "is required for a pushover channel (the user key)");
-    if (strcmp(t, "email") == 0) {
-        if (strncmp(c->url, "smtp://", 7) != 0 && strncmp(c->url, "smtps://", 8) != 0)
-            cfg_error(errors, path, "url", "must be smtp://host:port or smtps://host:port for an email channel, got \"%s\"", c->url);
-        if (!c->from[0] || !strchr(c->from, '@'))
-            cfg_error(errors, path, "from", "must be an e-mail address, got \"%s\"", c->from);
-        if (!c->to[0] || !strchr(c->to, '@'))
-            cfg_error(errors, path, "to", "must be an e-mail address, got \"%s\"", c->to);
-    }
-    if (strcmp(t, "mqtt") == 0 && (strchr(c->topic, '#') || strchr(c->topic, '+')))
-        cfg_error(errors, path, "topic", "must not contain MQTT wildcards, got \"%s\"", c->topic);
+    const struct notify_channel_type *type = notify_channel_find(c->type);
+    if (type && type->check)
+        type->check(c, path, errors);
 }
 static const struct cfg_row channel_rows[] = {
     STR(channel_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY, "Unique id: letters, digits, '_', '-'."),
-    ENUM(channel_t, "type", type, NULL, notify_type_choices, CFG_REQUIRED,
+    ENUM(channel_t, "type", type, NULL, notify_channel_types, CFG_REQUIRED,
          "\"ntfy\", \"telegram\", \"pushover\", \"gotify\", \"webhook\" (JSON POST), \"email\" (SMTP) or \"mqtt\"."),
     STR(channel_t, "url", url, "\"\"", 0,
         "Server: ntfy \"https://ntfy.sh\", gotify \"http://gotify.lan\", webhook the full URL, email \"smtp://mail.example.org:587\"; telegram/pushover: API base (empty = the public API)."),

@@ -307,16 +307,3 @@ int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct device_comm
     dev_cmd_submit(kit, command);
     return 0;
 }
-
-unsigned dev_role_bit(const char *role)
-{
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } roles[] = {{"", DEVICE_ROLE_METER},          {"meter", DEVICE_ROLE_METER}, {"inverter", DEVICE_ROLE_INVERTER},
-                 {"battery", DEVICE_ROLE_BATTERY}, {"plug", DEVICE_ROLE_PLUG}};
-    for (size_t i = 0; i < sizeof roles / sizeof *roles; i++)
-        if (strcmp(role, roles[i].name) == 0)
-            return roles[i].bit;
-    return 0;
-}

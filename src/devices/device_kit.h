@@ -129,10 +129,6 @@ void dev_cmd_sent(struct dev_kit *kit, bool ok, const char *detail);
 /* The driver read the value back (ok false: the read failed, detail says why). */
 void dev_cmd_read(struct dev_kit *kit, bool ok, double value, const char *detail);
 
-/* The role bit of a generic device's `role`: "meter" (also "", the default), "inverter",
- * "battery", "plug"; 0 for anything else. */
-unsigned dev_role_bit(const char *role);
-
 /* --- Reading replies ------------------------------------------------------------------- */
 
 /* The item at path in root: "emeters[0].power", "StatusSNS.ENERGY.Power", "a.b". NULL when

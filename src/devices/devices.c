@@ -17,36 +17,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BALKON_DRIVER(name) extern const struct balkon_driver name;
-#include "devices_list.h"
+#define BALKON_DRIVER(name) extern const struct dev_driver_ops dev_driver_##name;
+#include "balkon/drivers_list.h"
 #undef BALKON_DRIVER
 
-static const struct balkon_driver *const drivers[] = {
-#define BALKON_DRIVER(name) &name,
-#include "devices_list.h"
+static const struct dev_driver_ops *const drivers[] = {
+#define BALKON_DRIVER(name) &dev_driver_##name,
+#include "balkon/drivers_list.h"
 #undef BALKON_DRIVER
 };
-#define DRIVER_COUNT (sizeof drivers / sizeof drivers[0])
 
-const struct balkon_driver *balkon_driver_find(const char *type)
+const struct dev_driver_ops *dev_driver_find(const char *type)
 {
-    for (size_t i = 0; i < DRIVER_COUNT; i++)
-        if (strcmp(drivers[i]->type, type) == 0)
+    for (size_t i = 0; i < sizeof drivers / sizeof drivers[0]; i++)
+        if (strcmp(drivers[i]->driver->type, type) == 0)
             return drivers[i];
     return NULL;
 }
 
-void balkon_driver_list_types(char *out, size_t size)
-{
-    out[0] = '\0';
-    for (size_t i = 0; i < DRIVER_COUNT; i++) {
-        size_t len = strlen(out);
-        snprintf(out + len, size - len, "%s\"%s\"", i ? ", " : "", drivers[i]->type);
-    }
-}
-
 struct running_device {
-    const struct balkon_driver *driver;
+    const struct dev_driver_ops *driver;
     void *instance;
     char id[32]; /* the config id; the instance's devices are "id" or "id-<part>" */
 };
@@ -68,7 +58,7 @@ static const struct balkon_device_config *configured(const struct balkon_config 
 
 static void start_device(struct devices *devices, size_t index, const struct balkon_device_config *device)
 {
-    const struct balkon_driver *driver = balkon_driver_find(device->type);
+    const struct dev_driver_ops *driver = dev_driver_find(device->type);
     char msg[256] = "";
     void *instance = NULL;
     int rc = driver ? driver->start(devices->ctx, device, &instance, msg, sizeof msg) : BALKON_E_INVAL;
@@ -79,7 +69,7 @@ static void start_device(struct devices *devices, size_t index, const struct bal
     struct running_device *running = &devices->items[devices->count++];
     *running = (struct running_device){.driver = driver, .instance = instance};
     snprintf(running->id, sizeof running->id, "%s", device->id);
-    log_info("devices", "%s: started (%s)", device->id, driver->description);
+    log_info("devices", "%s: started (%s)", device->id, driver->driver->description);
 }
 
 /* A reload stops the devices that are gone or changed type, reconfigures the others and
@@ -92,7 +82,7 @@ static void on_config_changed(enum bus_event event, const void *payload, void *u
     for (size_t i = 0; i < devices->count; i++) {
         struct running_device *running = &devices->items[i];
         const struct balkon_device_config *device = configured(config, running->id);
-        if (!device || strcmp(device->type, running->driver->type) != 0) {
+        if (!device || strcmp(device->type, running->driver->driver->type) != 0) {
             log_info("devices", "%s: stopped (%s)", running->id, device ? "type changed" : "removed from the config");
             running->driver->stop(running->instance);
             continue;

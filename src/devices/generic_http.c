@@ -12,6 +12,7 @@
  * when a password is set. Takes no commands. */
 #include "device_kit.h"
 
+#include "devices_internal.h"
 #include "balkon/driver.h"
 #include "balkon/error.h"
 
@@ -59,7 +60,7 @@ static bool parse_reply(const struct balkon_device_config *config, const cJSON *
     }
     *power_w *= config->power_scale;
     dev_state_add(state, "power_w", *power_w);
-    unsigned role = dev_role_bit(config->role);
+    unsigned role = balkon_driver_role_bit(config->role);
     if (role == DEVICE_ROLE_BATTERY && config->soc_key[0]) {
         double soc_pct;
         if (!dev_json_number(json, config->soc_key, &soc_pct)) {
@@ -90,7 +91,7 @@ static void reply_cb(struct dev_kit *kit, const struct balkon_http_result *resul
     if (!json)
         return;
     struct ev_device_state state;
-    unsigned role = dev_role_bit(kit->config.role);
+    unsigned role = balkon_driver_role_bit(kit->config.role);
     dev_state_init(kit, &state, NULL, role);
     double power_w;
     char problem[160];
@@ -145,36 +146,9 @@ static void http_json_stop(void *instance)
     dev_kit_stop(&device->kit);
 }
 
-static void http_json_check(const struct balkon_device_config *device, const char *path,
-                            struct balkon_config_errors *errors)
-{
-    if (!device->host[0])
-        balkon_config_add_error(errors, path, "host", "is required for type \"http_json\"");
-    if (!device->path[0])
-        balkon_config_add_error(errors, path, "path",
-                                "is required for type \"http_json\" (e.g. \"/status\")");
-    else if (device->path[0] != '/')
-        balkon_config_add_error(errors, path, "path", "must start with \"/\", got \"%s\"",
-                                device->path);
-    if (!device->power_key[0])
-        balkon_config_add_error(
-            errors, path, "power_key",
-            "is required for type \"http_json\" (where the power is, e.g. \"emeters[0].power\")");
-    if (!dev_role_bit(device->role))
-        balkon_config_add_error(
-            errors, path, "role",
-            "must be \"meter\", \"inverter\", \"battery\" or \"plug\", got \"%s\"", device->role);
-    if (device->power_scale == 0)
-        balkon_config_add_error(errors, path, "power_scale", "must not be 0");
-}
-
-const struct balkon_driver balkon_driver_http_json = {
-    .type = "http_json",
-    .description = "generic HTTP JSON device",
-    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
-    .stale_s = 5.0,
+const struct dev_driver_ops dev_driver_http_json = {
+    .driver = &balkon_driver_http_json,
     .start = http_json_start,
     .reconfigure = http_json_reconfigure,
     .stop = http_json_stop,
-    .check = http_json_check,
 };

@@ -22,6 +22,7 @@
  * by any new power reading (delivery only: the device's own logic has no value to check). */
 #include "device_kit.h"
 
+#include "devices_internal.h"
 #include "balkon/driver.h"
 #include "balkon/error.h"
 #include "balkon/log.h"
@@ -327,7 +328,7 @@ static int mqtt_json_start(struct balkon_ctx *ctx, const struct balkon_device_co
     struct mqtt_json *g = calloc(1, sizeof *g);
     if (!g)
         return BALKON_E_NOMEM;
-    g->role = dev_role_bit(device->role);
+    g->role = balkon_driver_role_bit(device->role);
     g->power_w = g->soc_pct = NAN;
     g->on = -1;
     g->kit.tolerance_w = 25.0; /* a setpoint is checked against the measured power */
@@ -372,37 +373,10 @@ static void mqtt_json_stop(void *instance)
     dev_kit_stop(&g->kit);
 }
 
-static void mqtt_json_check(const struct balkon_device_config *device, const char *path,
-                            struct balkon_config_errors *errors)
-{
-    unsigned role = dev_role_bit(device->role);
-    if (!device->topic[0])
-        balkon_config_add_error(errors, path, "topic", "is required for type \"mqtt_json\" (the topic it publishes on)");
-    if (!role)
-        balkon_config_add_error(errors, path, "role", "must be \"meter\", \"inverter\", \"battery\" or \"plug\", got \"%s\"",
-                                device->role);
-    if (device->power_scale == 0)
-        balkon_config_add_error(errors, path, "power_scale", "must not be 0");
-    if (!device->command_topic[0])
-        return;
-    if (role == DEVICE_ROLE_METER)
-        balkon_config_add_error(errors, path, "command_topic", "must be empty for a meter (it takes no commands)");
-    if (strpbrk(device->command_topic, "+#"))
-        balkon_config_add_error(errors, path, "command_topic", "must not contain MQTT wildcards, got \"%s\"",
-                                device->command_topic);
-    if (role == DEVICE_ROLE_PLUG && !device->state_key[0])
-        balkon_config_add_error(errors, path, "state_key",
-                                "is required for a plug with a command_topic (the switch is verified by it)");
-}
-
-const struct balkon_driver balkon_driver_mqtt_json = {
-    .type = "mqtt_json",
-    .description = "generic MQTT JSON device",
-    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
-    .stale_s = 60.0,
+const struct dev_driver_ops dev_driver_mqtt_json = {
+    .driver = &balkon_driver_mqtt_json,
     .start = mqtt_json_start,
     .reconfigure = mqtt_json_reconfigure,
     .stop = mqtt_json_stop,
-    .check = mqtt_json_check,
     .command = mqtt_json_command,
 };

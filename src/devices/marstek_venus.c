@@ -24,6 +24,7 @@
  * integrations using the spec send it, so a setpoint is sent and read back unchanged.
  * Some firmwares reply to port 30000 rather than to the request's source port: we send
  * from the device's port when we can bind it, so both kinds of reply reach us. */
+#include "devices_internal.h"
 #include "balkon/driver.h"
 
 #include "device_kit.h"
@@ -655,20 +656,6 @@ static void marstek_stop(void *instance)
         m->udp.data = m; /* socket_closed sees stopping and counts it */
 }
 
-static void marstek_check(const struct balkon_device_config *device, const char *path,
-                          struct balkon_config_errors *errors)
-{
-    if (!device->host[0])
-        balkon_config_add_error(errors, path, "host", "is required for type \"marstek_venus\"");
-    /* "" (the default) is the battery alone. */
-    if (device->role[0] && strcmp(device->role, "battery") != 0 && strcmp(device->role, "battery+meter") != 0)
-        balkon_config_add_error(errors, path, "role",
-                                "must be \"battery\" or \"battery+meter\" for type \"marstek_venus\", got \"%s\"",
-                                device->role);
-    if (device->max_power_w <= 0)
-        balkon_config_add_error(errors, path, "max_power_w", "must be more than 0 W for a battery");
-}
-
 static int marstek_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
@@ -691,14 +678,10 @@ static int marstek_command(void *instance, const struct device_command *command,
     return 0;
 }
 
-const struct balkon_driver balkon_driver_marstek_venus = {
-    .type = "marstek_venus",
-    .description = "Marstek Venus battery (local Open API over UDP)",
-    .roles = DEVICE_ROLE_BATTERY | DEVICE_ROLE_METER,
-    .stale_s = 15,
+const struct dev_driver_ops dev_driver_marstek_venus = {
+    .driver = &balkon_driver_marstek_venus,
     .start = marstek_start,
     .reconfigure = marstek_reconfigure,
     .stop = marstek_stop,
-    .check = marstek_check,
     .command = marstek_command,
 };

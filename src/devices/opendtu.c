@@ -37,6 +37,7 @@
  * the device stays online with power 0 and "reachable" 0. */
 #include "device_kit.h"
 
+#include "devices_internal.h"
 #include "balkon/driver.h"
 #include "balkon/error.h"
 #include "balkon/log.h"
@@ -584,35 +585,6 @@ static void opendtu_reconfigure(void *instance)
     apply_config(o);
 }
 
-static void opendtu_check(const struct balkon_device_config *device, const char *path,
-                          struct balkon_config_errors *errors)
-{
-    if (strcmp(device->protocol, "http") != 0 && !wants_mqtt(device))
-        balkon_config_add_error(errors, path, "protocol",
-                                "must be \"http\" or \"mqtt\" for type \"opendtu\", got \"%s\"",
-                                device->protocol);
-    else if (!wants_mqtt(device) && !device->host[0])
-        balkon_config_add_error(errors, path, "host",
-                                "is required for type \"opendtu\" with protocol \"http\"");
-    if (!device->serial[0]) {
-        balkon_config_add_error(errors, path, "serial",
-                                "is required for type \"opendtu\" (the inverter's serial number, "
-                                "e.g. \"116180400144\")");
-    } else {
-        size_t n = strspn(device->serial, "0123456789abcdefABCDEF");
-        if (device->serial[n] || n > 16)
-            balkon_config_add_error(errors, path, "serial",
-                                    "must be the inverter's serial (hex digits), got \"%s\"",
-                                    device->serial);
-    }
-    if (strpbrk(device->topic, "+#"))
-        balkon_config_add_error(errors, path, "topic",
-                                "must not contain MQTT wildcards, got \"%s\"", device->topic);
-    if (device->max_power_w <= 0)
-        balkon_config_add_error(errors, path, "max_power_w",
-                                "must be > 0 for type \"opendtu\" (the highest limit to set)");
-}
-
 static int opendtu_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
@@ -637,14 +609,10 @@ static int opendtu_command(void *instance, const struct device_command *command,
     return 0;
 }
 
-const struct balkon_driver balkon_driver_opendtu = {
-    .type = "opendtu",
-    .description = "Hoymiles inverter via OpenDTU (HTTP or MQTT)",
-    .roles = DEVICE_ROLE_INVERTER,
-    .stale_s = 15.0,
+const struct dev_driver_ops dev_driver_opendtu = {
+    .driver = &balkon_driver_opendtu,
     .start = opendtu_start,
     .reconfigure = opendtu_reconfigure,
     .stop = opendtu_stop,
-    .check = opendtu_check,
     .command = opendtu_command,
 };

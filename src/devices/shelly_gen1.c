@@ -18,6 +18,7 @@
  * whole reading invalid: a meter reading without one phase would mislead the control. */
 #include "device_kit.h"
 
+#include "devices_internal.h"
 #include "balkon/driver.h"
 #include "balkon/error.h"
 #include "balkon/log.h"
@@ -383,25 +384,10 @@ static void shelly1_stop(void *instance)
     dev_kit_stop(&s->kit);
 }
 
-static void shelly1_check(const struct balkon_device_config *device, const char *path,
-                          struct balkon_config_errors *errors)
-{
-    if (!device->host[0])
-        balkon_config_add_error(errors, path, "host", "is required for type \"shelly_gen1\"");
-    if (device->role[0] && strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
-        balkon_config_add_error(
-            errors, path, "role",
-            "must be \"meter\" or \"plug\" for type \"shelly_gen1\", got \"%s\"", device->role);
-}
-
-const struct balkon_driver balkon_driver_shelly_gen1 = {
-    .type = "shelly_gen1",
-    .description = "Shelly Gen1 meter (3EM, EM) or plug (Plug S, 1PM)",
-    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_PLUG,
-    .stale_s = 5.0,
+const struct dev_driver_ops dev_driver_shelly_gen1 = {
+    .driver = &balkon_driver_shelly_gen1,
     .start = shelly1_start,
     .reconfigure = shelly1_reconfigure,
     .stop = shelly1_stop,
-    .check = shelly1_check,
     .command = shelly1_command,
 };

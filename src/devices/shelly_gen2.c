@@ -23,6 +23,7 @@
  * for the model and firmware. */
 #include "device_kit.h"
 
+#include "devices_internal.h"
 #include "balkon/driver.h"
 #include "balkon/error.h"
 #include "balkon/log.h"
@@ -396,25 +397,10 @@ static void shelly2_stop(void *instance)
     dev_kit_stop(&s->kit);
 }
 
-static void shelly2_check(const struct balkon_device_config *device, const char *path,
-                          struct balkon_config_errors *errors)
-{
-    if (!device->host[0])
-        balkon_config_add_error(errors, path, "host", "is required for type \"shelly_gen2\"");
-    if (device->role[0] && strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
-        balkon_config_add_error(
-            errors, path, "role",
-            "must be \"meter\" or \"plug\" for type \"shelly_gen2\", got \"%s\"", device->role);
-}
-
-const struct balkon_driver balkon_driver_shelly_gen2 = {
-    .type = "shelly_gen2",
-    .description = "Shelly Gen2/Gen3 meter or plug (HTTP RPC)",
-    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_PLUG,
-    .stale_s = 5.0,
+const struct dev_driver_ops dev_driver_shelly_gen2 = {
+    .driver = &balkon_driver_shelly_gen2,
     .start = shelly2_start,
     .reconfigure = shelly2_reconfigure,
     .stop = shelly2_stop,
-    .check = shelly2_check,
     .command = shelly2_command,
 };

@@ -1,6 +1,6 @@
 /* Driver "simulator": a whole simulated site behind one config entry.
  *
- * It steps the physics of src/devices/sim/ on the daemon's clock (which may run faster
+ * It steps the physics of src/sim/ on the daemon's clock (which may run faster
  * than wall time) and exposes three devices the way real drivers do:
  *   <id>-meter     role meter:    BUS_EV_METER_READING grid_w, state value power_w
  *   <id>-inverter  role inverter: power_w (AC), dc_power_w, clipped_w, limit_w; takes
@@ -11,6 +11,7 @@
  * Device states are published before the meter reading of the same step, so whoever
  * balances the site sees a consistent set at every reading. The battery runs in its
  * vendor-style automatic mode (cover the load, store the surplus). */
+#include "devices_internal.h"
 #include "balkon/driver.h"
 
 #include "balkon/bus.h"
@@ -296,11 +297,8 @@ static void simulator_stop(void *instance)
     uv_close((uv_handle_t *)&sim->timer, close_cb);
 }
 
-const struct balkon_driver balkon_driver_simulator = {
-    .type = "simulator",
-    .description = "simulated meter, PV inverter and battery",
-    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
-    .stale_s = 10,
+const struct dev_driver_ops dev_driver_simulator = {
+    .driver = &balkon_driver_simulator,
     .start = simulator_start,
     .reconfigure = simulator_reconfigure,
     .stop = simulator_stop,

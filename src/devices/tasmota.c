@@ -27,6 +27,7 @@
  * which takes "switch"). */
 #include "device_kit.h"
 
+#include "devices_internal.h"
 #include "balkon/driver.h"
 #include "balkon/error.h"
 #include "balkon/log.h"
@@ -581,32 +582,6 @@ static void tasmota_reconfigure(void *instance)
     apply_config(t);
 }
 
-static void tasmota_check(const struct balkon_device_config *device, const char *path,
-                          struct balkon_config_errors *errors)
-{
-    if (strcmp(device->protocol, "http") != 0 && !wants_mqtt(device))
-        balkon_config_add_error(errors, path, "protocol",
-                                "must be \"http\" or \"mqtt\" for type \"tasmota\", got \"%s\"",
-                                device->protocol);
-    else if (!wants_mqtt(device) && !device->host[0])
-        balkon_config_add_error(errors, path, "host",
-                                "is required for type \"tasmota\" with protocol \"http\"");
-    else if (wants_mqtt(device) && !device->topic[0])
-        balkon_config_add_error(
-            errors, path, "topic",
-            "is required for type \"tasmota\" with protocol \"mqtt\" (the device's %%topic%%, "
-            "e.g. \"tasmota_A1B2C3\")");
-    if (wants_mqtt(device) && strpbrk(device->topic, "+#"))
-        balkon_config_add_error(errors, path, "topic",
-                                "must not contain MQTT wildcards, got \"%s\"", device->topic);
-    if (device->role[0] && strcmp(device->role, "meter") != 0 && strcmp(device->role, "plug") != 0)
-        balkon_config_add_error(errors, path, "role",
-                                "must be \"meter\" or \"plug\" for type \"tasmota\", got \"%s\"",
-                                device->role);
-    if (device->power_scale == 0)
-        balkon_config_add_error(errors, path, "power_scale", "must not be 0");
-}
-
 static int tasmota_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
@@ -627,14 +602,10 @@ static int tasmota_command(void *instance, const struct device_command *command,
     return 0;
 }
 
-const struct balkon_driver balkon_driver_tasmota = {
-    .type = "tasmota",
-    .description = "Tasmota plug or smart-meter reader (HTTP or MQTT)",
-    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_PLUG,
-    .stale_s = 10.0,
+const struct dev_driver_ops dev_driver_tasmota = {
+    .driver = &balkon_driver_tasmota,
     .start = tasmota_start,
     .reconfigure = tasmota_reconfigure,
     .stop = tasmota_stop,
-    .check = tasmota_check,
     .command = tasmota_command,
 };

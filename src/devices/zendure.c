@@ -23,6 +23,7 @@
  * Every write carries smartMode 1: with 0 the device writes each setting to flash, which a
  * controller changing the output every few seconds would wear out. For the same reason
  * "auto" (back to the app's own logic, i.e. smartMode 0) is refused. */
+#include "devices_internal.h"
 #include "balkon/driver.h"
 
 #include "device_kit.h"
@@ -436,35 +437,6 @@ static void zendure_stop(void *instance)
     dev_kit_stop(&z->kit);
 }
 
-static bool topic_safe(const char *text) { return !strpbrk(text, "+#/"); }
-
-static void zendure_check(const struct balkon_device_config *device, const char *path,
-                          struct balkon_config_errors *errors)
-{
-    bool mqtt = wants_mqtt(device);
-    if (!mqtt && strcmp(device->protocol, "http") != 0) {
-        balkon_config_add_error(errors, path, "protocol", "must be \"http\" or \"mqtt\" for type \"zendure\", got \"%s\"",
-                                device->protocol);
-        return;
-    }
-    if (!mqtt && !device->host[0])
-        balkon_config_add_error(errors, path, "host", "is required for type \"zendure\" with protocol \"http\"");
-    if (!device->serial[0])
-        balkon_config_add_error(errors, path, "serial",
-                                "is required for type \"zendure\" (the device's serial number%s)",
-                                mqtt ? ", its deviceKey in the MQTT topics" : ", sent with every write");
-    else if (mqtt && !topic_safe(device->serial))
-        balkon_config_add_error(errors, path, "serial", "must not contain '/', '+' or '#', got \"%s\"", device->serial);
-    if (mqtt && !device->product_key[0])
-        balkon_config_add_error(errors, path, "product_key",
-                                "is required for type \"zendure\" with protocol \"mqtt\" (e.g. \"73bkTV\" for a Hub 1200)");
-    else if (mqtt && !topic_safe(device->product_key))
-        balkon_config_add_error(errors, path, "product_key", "must not contain '/', '+' or '#', got \"%s\"",
-                                device->product_key);
-    if (device->max_power_w <= 0)
-        balkon_config_add_error(errors, path, "max_power_w", "must be more than 0 W for a battery");
-}
-
 static int zendure_command(void *instance, const struct device_command *command, char *msg,
                            size_t msg_size)
 {
@@ -488,14 +460,10 @@ static int zendure_command(void *instance, const struct device_command *command,
     return 0;
 }
 
-const struct balkon_driver balkon_driver_zendure = {
-    .type = "zendure",
-    .description = "Zendure SolarFlow battery (local HTTP API or MQTT)",
-    .roles = DEVICE_ROLE_BATTERY,
-    .stale_s = 20,
+const struct dev_driver_ops dev_driver_zendure = {
+    .driver = &balkon_driver_zendure,
     .start = zendure_start,
     .reconfigure = zendure_reconfigure,
     .stop = zendure_stop,
-    .check = zendure_check,
     .command = zendure_command,
 };

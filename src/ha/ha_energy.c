@@ -10,7 +10,6 @@
 #include "balkon/config.h"
 #include "balkon/log.h"
 #include "balkon/pool.h"
-#include "balkon/savings.h"
 #include "balkon/services.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"

@@ -8,7 +8,6 @@
 #include "http_internal.h"
 
 #include "balkon/config.h"
-#include "balkon/savings.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
 

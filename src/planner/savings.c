@@ -312,10 +312,3 @@ int balkon_savings_compute(struct balkon_store *store, const struct balkon_confi
     }
     return rc;
 }
-
-void balkon_savings_free(struct balkon_savings *savings)
-{
-    free(savings->periods);
-    savings->periods = NULL;
-    savings->period_count = 0;
-}

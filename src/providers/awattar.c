@@ -18,7 +18,7 @@
  *           normaliser rejects it "null_value"). HTTP errors take the common reading. */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "json_util.h"
 

@@ -18,7 +18,7 @@
 
 #include "json_util.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
 

@@ -22,7 +22,7 @@
  *           Retry-After → "rate_limited" (the 429 body is not documented and not read). */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "json_util.h"
 

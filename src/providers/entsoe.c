@@ -44,7 +44,7 @@
  *           Acknowledgement's reason in the detail when the body carries one. */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "json_util.h"
 #include "xml.h"

@@ -3,7 +3,7 @@
  * the same 15-minute series whatever the tariff. */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "local_days.h"
 
 #include <math.h>

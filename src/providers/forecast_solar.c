@@ -23,7 +23,7 @@
  * last one, nights in between are 0. The points produced are already 15-minute slots. */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
 

@@ -1,7 +1,7 @@
 /* Shared helpers of the price providers; see json_util.h. */
 #include "json_util.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/timeutil.h"
 #include "local_days.h"
 

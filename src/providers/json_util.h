@@ -50,7 +50,5 @@ bool url_encode(const char *text, char *out, size_t size);
 bool text_alnum(const char *text);
 /* Printable ASCII without spaces: safe to put into an HTTP header (no header injection). */
 bool text_header_safe(const char *text);
-/* Whether url is absolute (scheme://) and has the same scheme, host and port as base. */
-bool url_same_origin(const char *url, const char *base);
 
 #endif

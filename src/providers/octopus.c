@@ -28,7 +28,7 @@
  *           API's "detail" text when the body has one (404: unknown product or tariff). */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
 #include "json_util.h"

@@ -21,7 +21,7 @@
  * (without the inverter cap: the caller caps the sum of the planes, pv_model_cap()). */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "pv_model.h"
 

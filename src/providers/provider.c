@@ -2,7 +2,7 @@
  * HTTP statuses. */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 
 #include <math.h>

@@ -2,7 +2,7 @@
  * formulas and why the AC cap is left to the caller. */
 #include "pv_model.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 
 #include <math.h>
 

@@ -10,7 +10,7 @@
  * c = 0.70 (docs/simulator.md). */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "balkon/sim.h"
 #include "balkon/sim_config.h"

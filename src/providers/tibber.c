@@ -33,7 +33,7 @@
  *           the common reading (429 rate_limited …). */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "json_util.h"
 

@@ -5,7 +5,7 @@
  * status reports), never guessed. */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/timeutil.h"
 #include "local_days.h"
 

@@ -13,7 +13,7 @@
  *          endpoints answer in another shape. */
 #include "balkon/provider.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
 

@@ -5,7 +5,7 @@
  *   1  POST /api/v1/loads/{id}/override    api_load_override_post
  *   2  PUT  /api/v1/strategy               api_strategy_put
  *   3  PUT  /api/v1/config                 the daemon's reading of the body (its handler in
- *      src/core/daemon.c is static and writes the config file): minify, parse, put back the
+ *      src/daemon/daemon.c is static and writes the config file): minify, parse, put back the
  *      masked secrets from the running config, load the result with the config loader.
  *   4  POST /api/v1/auth/login             api_auth_login_post (no password set: parse, 409)
  *   5  POST /api/v1/auth/setup             api_auth_setup_post (a wrong code: parse, 403/429)

@@ -36,6 +36,26 @@ static void expect_one_error(const char *text, const char *expected)
 }
 
 
+/* Parses text and expects exactly these errors, in this order (NULL-terminated). */
+static void expect_errors(const char *text, const char *const *expected)
+{
+    int rc = parse(text);
+    size_t n = 0;
+    while (expected[n])
+        n++;
+    bool same = errors.count == n;
+    for (size_t i = 0; same && i < n; i++)
+        same = strcmp(errors.items[i], expected[i]) == 0;
+    if (!same) {
+        for (size_t i = 0; i < errors.count; i++)
+            print_error("  got: %s\n", errors.items[i]);
+        for (size_t i = 0; i < n; i++)
+            print_error("  expected: %s\n", expected[i]);
+        fail();
+    }
+    assert_true(rc < 0);
+}
+
 static void test_defaults_from_empty_object(void **state)
 {
     assert_int_equal(parse("{}"), 0);
@@ -165,6 +185,65 @@ static void test_provider_errors(void **state)
     /* A disabled provider may be incomplete: it is not used. */
     assert_int_equal(parse("{\"providers\":[{\"id\":\"p\",\"type\":\"solcast\",\"enabled\":false}]}"), 0);
     expect_one_error("{\"tariff\":{\"currency\":\"euro\"}}", "tariff.currency: is too long (at most 3 characters)");
+}
+
+/* Each channel type checks its own options (src/channels/ch_*.c); the messages are the ones
+ * the config has always given. */
+static void test_channel_errors(void **state)
+{
+#define CH(json) "{\"notifications\":{\"channels\":[" json "]}}"
+#define AT "notifications.channels[0]."
+    expect_errors(CH("{\"id\":\"n\",\"type\":\"ntfy\"}"),
+                  (const char *[]){AT "url: is required for a ntfy channel",
+                                   AT "topic: is required for a ntfy channel", NULL});
+    expect_one_error(CH("{\"id\":\"n\",\"type\":\"ntfy\",\"url\":\"ftp://x\",\"topic\":\"t\"}"),
+                     AT "url: must start with http:// or https://, got \"ftp://x\"");
+    expect_errors(CH("{\"id\":\"g\",\"type\":\"gotify\"}"),
+                  (const char *[]){AT "url: is required for a gotify channel",
+                                   AT "token: is required for a gotify channel", NULL});
+    expect_one_error(CH("{\"id\":\"w\",\"type\":\"webhook\"}"),
+                     AT "url: is required for a webhook channel");
+    expect_errors(CH("{\"id\":\"t\",\"type\":\"telegram\",\"url\":\"x\"}"),
+                  (const char *[]){AT "url: must start with http:// or https://, got \"x\"",
+                                   AT "token: is required for a telegram channel",
+                                   AT "chat_id: is required for a telegram channel", NULL});
+    expect_errors(CH("{\"id\":\"p\",\"type\":\"pushover\"}"),
+                  (const char *[]){AT "token: is required for a pushover channel",
+                                   AT "user: is required for a pushover channel (the user key)",
+                                   NULL});
+    expect_errors(CH("{\"id\":\"e\",\"type\":\"email\",\"url\":\"https://mail\",\"from\":\"me\"}"),
+                  (const char *[]){AT "url: must be smtp://host:port or smtps://host:port for an "
+                                      "email channel, got \"https://mail\"",
+                                   AT "from: must be an e-mail address, got \"me\"",
+                                   AT "to: must be an e-mail address, got \"\"", NULL});
+    expect_errors(CH("{\"id\":\"m\",\"type\":\"mqtt\",\"topic\":\"a/#\"}"),
+                  (const char *[]){AT "topic: must not contain MQTT wildcards, got \"a/#\"",
+                                   AT "type: \"mqtt\" needs the mqtt section enabled (mqtt.enabled true)",
+                                   NULL});
+    expect_errors(CH("{\"id\":\"m\",\"type\":\"mqtt\"}"),
+                  (const char *[]){AT "topic: is required for a mqtt channel",
+                                   AT "type: \"mqtt\" needs the mqtt section enabled (mqtt.enabled true)",
+                                   NULL});
+#undef AT
+#undef CH
+}
+
+/* The strategies' and drivers' messages come from their registries. */
+static void test_registry_errors(void **state)
+{
+    expect_one_error("{\"optimizer\":{\"strategy\":\"cheapest\"}}",
+                     "optimizer.strategy: unknown strategy \"cheapest\" (known: \"self_consumption\", "
+                     "\"optimal\", \"fixed_schedule\")");
+    expect_one_error("{\"devices\":[{\"id\":\"s\",\"type\":\"shelly_gen1\"}]}",
+                     "devices[0].host: is required for type \"shelly_gen1\"");
+    expect_one_error("{\"devices\":[{\"id\":\"s\",\"type\":\"shelly_gen2\",\"host\":\"h\",\"role\":\"battery\"}]}",
+                     "devices[0].role: must be \"meter\" or \"plug\" for type \"shelly_gen2\", got \"battery\"");
+    expect_one_error("{\"devices\":[{\"id\":\"t\",\"type\":\"tasmota\",\"protocol\":\"udp\"}]}",
+                     "devices[0].protocol: must be \"http\" or \"mqtt\" for type \"tasmota\", got \"udp\"");
+    expect_one_error("{\"devices\":[{\"id\":\"t\",\"type\":\"tasmota\"}]}",
+                     "devices[0].host: is required for type \"tasmota\" with protocol \"http\"");
+    expect_one_error("{\"devices\":[{\"id\":\"o\",\"type\":\"opendtu\",\"serial\":\"1161\",\"max_power_w\":800}]}",
+                     "devices[0].host: is required for type \"opendtu\" with protocol \"http\"");
 }
 
 static void test_reports_every_problem(void **state)
@@ -335,6 +414,8 @@ int main(void)
         cmocka_unit_test(test_object_and_array_errors),
         cmocka_unit_test(test_cross_field_checks),
         cmocka_unit_test(test_provider_errors),
+        cmocka_unit_test(test_channel_errors),
+        cmocka_unit_test(test_registry_errors),
         cmocka_unit_test(test_reports_every_problem),
         cmocka_unit_test(test_load_missing_file),
         cmocka_unit_test(test_secret_from_environment_and_redacted),

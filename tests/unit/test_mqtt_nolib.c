@@ -1,7 +1,7 @@
 /* Without libmosquitto at run time (BALKON_LIBMOSQUITTO names a library that does not
  * exist): balkon_mqtt_new fails with BALKON_E_NOTFOUND and an error that names the library
  * and the package to install, and nothing is left behind on the loop. (The daemon then runs
- * on without MQTT: src/core/daemon.c, open_mqtt.) Its own executable, since the library is
+ * on without MQTT: src/daemon/daemon.c, open_mqtt.) Its own executable, since the library is
  * loaded, or not, once per process. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests of the simulator's physics (src/devices/sim): meter balance, connection cap,
+/* Unit tests of the simulator's physics (src/sim): meter balance, connection cap,
  * battery bookkeeping, sun position, PV, household load, clouds, determinism, validation. */
 #include <math.h>
 #include <setjmp.h>

@@ -7,6 +7,7 @@
 
 #include "balkon/bus.h"
 #include "balkon/config.h"
+#include "balkon/daemon.h"
 #include "balkon/module.h"
 
 #include <math.h>

@@ -1,6 +1,6 @@
 /* fuzz_devices: the http_json driver's reply handlers (src/devices/generic_http.c). The driver's
  * table is renamed so that it does not clash with the library's copy. */
-#define balkon_driver_http_json fuzz_unused_driver_http_json
+#define dev_driver_http_json fuzz_unused_driver_http_json
 #include "../../../src/devices/generic_http.c"
 #include "../fuzz_devices.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_devices: the marstek_venus driver's reply handlers (src/devices/marstek_venus.c). The
  * driver's table is renamed so that it does not clash with the library's copy. */
-#define balkon_driver_marstek_venus fuzz_unused_driver_marstek_venus
+#define dev_driver_marstek_venus fuzz_unused_driver_marstek_venus
 #include "../../../src/devices/marstek_venus.c"
 #include "../fuzz_devices.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_devices: the opendtu driver's reply handlers (src/devices/opendtu.c). The driver's table
  * is renamed so that it does not clash with the library's copy. */
-#define balkon_driver_opendtu fuzz_unused_driver_opendtu
+#define dev_driver_opendtu fuzz_unused_driver_opendtu
 #include "../../../src/devices/opendtu.c"
 #include "../fuzz_devices.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_devices: the shelly_gen1 driver's reply handlers (src/devices/shelly_gen1.c). The driver's
  * table is renamed so that it does not clash with the library's copy. */
-#define balkon_driver_shelly_gen1 fuzz_unused_driver_shelly_gen1
+#define dev_driver_shelly_gen1 fuzz_unused_driver_shelly_gen1
 #include "../../../src/devices/shelly_gen1.c"
 #include "../fuzz_devices.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_devices: the shelly_gen2 driver's reply handlers (src/devices/shelly_gen2.c). The driver's
  * table is renamed so that it does not clash with the library's copy. */
-#define balkon_driver_shelly_gen2 fuzz_unused_driver_shelly_gen2
+#define dev_driver_shelly_gen2 fuzz_unused_driver_shelly_gen2
 #include "../../../src/devices/shelly_gen2.c"
 #include "../fuzz_devices.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_devices: the tasmota driver's reply handlers (src/devices/tasmota.c). The driver's table
  * is renamed so that it does not clash with the library's copy. */
-#define balkon_driver_tasmota fuzz_unused_driver_tasmota
+#define dev_driver_tasmota fuzz_unused_driver_tasmota
 #include "../../../src/devices/tasmota.c"
 #include "../fuzz_devices.h"
 

@@ -1,6 +1,6 @@
 /* fuzz_devices: the zendure driver's reply handlers (src/devices/zendure.c). The driver's table
  * is renamed so that it does not clash with the library's copy. */
-#define balkon_driver_zendure fuzz_unused_driver_zendure
+#define dev_driver_zendure fuzz_unused_driver_zendure
 #include "../../../src/devices/zendure.c"
 #include "../fuzz_devices.h"
 

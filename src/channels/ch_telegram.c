@@ -7,7 +7,7 @@
  *
  * Telegram answers 200 {"ok":true,…}; anything else is a failure (401 wrong token, 400 "chat
  * not found"). */
-#include "notify_internal.h"
+#include "balkon/channel.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -41,4 +41,13 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     return 0;
 }
 
-const struct notify_channel_type notify_channel_telegram = {.type = "telegram", .build = build};
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    notify_check_http_url(c, path, errors);
+    notify_check_required(c, path, "token", c->token, errors);
+    notify_check_required(c, path, "chat_id", c->chat_id, errors);
+}
+
+const struct notify_channel_type notify_channel_telegram = {
+    .type = "telegram", .build = build, .check = check};

@@ -1,6 +1,6 @@
 #include "balkon/sim_config.h"
 
-#include "balkon/config.h"
+#include "balkon/config_types.h"
 
 #include <string.h>
 

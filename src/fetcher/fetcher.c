@@ -19,8 +19,6 @@
 #include "balkon/provider.h"
 #include "balkon/store.h"
 #include "balkon/timeutil.h"
-#include "json_util.h"
-#include "local_days.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -98,9 +96,9 @@ static int64_t interval_ms(const struct fetch_state *s)
 static int64_t next_day_ahead_ms(struct fetch_state *s, int64_t end_ms)
 {
     int64_t now = now_ms(s);
-    int64_t tomorrow_end = local_midnight_after_ms(now, 2);
-    int64_t today_end = local_midnight_after_ms(now, 1);
-    int64_t publication = local_midnight_ms(now) + s->provider->publication_hour * BALKON_MS_PER_HOUR;
+    int64_t tomorrow_end = balkon_local_midnight_ms(now, 2);
+    int64_t today_end = balkon_local_midnight_ms(now, 1);
+    int64_t publication = balkon_local_midnight_ms(now, 0) + s->provider->publication_hour * BALKON_MS_PER_HOUR;
     int64_t spread = (int64_t)(jitter(s->fetcher) * 10 * BALKON_MS_PER_MIN);
     if (end_ms >= tomorrow_end) /* tomorrow is there: come back after tomorrow's publication */
         return today_end + s->provider->publication_hour * BALKON_MS_PER_HOUR + spread;
@@ -137,11 +135,11 @@ static bool is_stale(struct fetch_state *s)
     int64_t age_ms = now - s->status.last_success_ms;
     switch (s->provider->schedule) {
     case PROVIDER_SCHEDULE_DAY_AHEAD:
-        return s->status.data_until_ms < local_midnight_after_ms(now, 1) || age_ms > 26 * BALKON_MS_PER_HOUR;
+        return s->status.data_until_ms < balkon_local_midnight_ms(now, 1) || age_ms > 26 * BALKON_MS_PER_HOUR;
     case PROVIDER_SCHEDULE_INTERVAL:
         return age_ms > 2 * interval_ms(s) + 5 * BALKON_MS_PER_MIN;
     case PROVIDER_SCHEDULE_LOCAL:
-        return s->status.data_until_ms < local_midnight_after_ms(now, 1);
+        return s->status.data_until_ms < balkon_local_midnight_ms(now, 1);
     }
     return false;
 }
@@ -385,7 +383,7 @@ static void store_and_publish(struct fetch_state *s)
         next_ms = now + (int64_t)((double)interval_ms(s) * (0.9 + 0.2 * jitter(s->fetcher)));
         break;
     default:
-        next_ms = local_midnight_after_ms(now, 1) + BALKON_MS_PER_MIN;
+        next_ms = balkon_local_midnight_ms(now, 1) + BALKON_MS_PER_MIN;
         break;
     }
     schedule_at(s, next_ms);
@@ -522,13 +520,13 @@ static void start_state(struct fetch_state *s)
             first_ms = fetched_ms + interval_ms(s);
         break;
     case PROVIDER_SCHEDULE_LOCAL:
-        if (end_ms >= local_midnight_after_ms(now, 2))
-            first_ms = local_midnight_after_ms(now, 1) + BALKON_MS_PER_MIN;
+        if (end_ms >= balkon_local_midnight_ms(now, 2))
+            first_ms = balkon_local_midnight_ms(now, 1) + BALKON_MS_PER_MIN;
         break;
     }
     if (fetched_ms != INT64_MIN) {
         s->status.state = PROVIDER_STATE_OK;
-        publish_stored(s, local_midnight_ms(now), local_midnight_after_ms(now, 3));
+        publish_stored(s, balkon_local_midnight_ms(now, 0), balkon_local_midnight_ms(now, 3));
         if (first_ms > now)
             log_info("providers", "%s: using stored data until %lld; next fetch in %lld s", s->config.id,
                      (long long)(end_ms / 1000), (long long)((first_ms - now) / 1000));

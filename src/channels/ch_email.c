@@ -13,7 +13,7 @@
  *
  * Lines end in CRLF; libcurl does the dot-stuffing. Header values have CR/LF removed so a
  * title cannot inject headers. */
-#include "notify_internal.h"
+#include "balkon/channel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -59,4 +59,20 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     return 0;
 }
 
-const struct notify_channel_type notify_channel_email = {.type = "email", .build = build};
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    if (strncmp(c->url, "smtp://", 7) != 0 && strncmp(c->url, "smtps://", 8) != 0)
+        balkon_config_add_error(
+            errors, path, "url",
+            "must be smtp://host:port or smtps://host:port for an email channel, got \"%s\"",
+            c->url);
+    if (!c->from[0] || !strchr(c->from, '@'))
+        balkon_config_add_error(errors, path, "from", "must be an e-mail address, got \"%s\"",
+                                c->from);
+    if (!c->to[0] || !strchr(c->to, '@'))
+        balkon_config_add_error(errors, path, "to", "must be an e-mail address, got \"%s\"", c->to);
+}
+
+const struct notify_channel_type notify_channel_email = {
+    .type = "email", .build = build, .check = check};

@@ -7,7 +7,7 @@
  *
  * (info -1 quiet, warning 0 normal, critical 1 high; a resolution is -1.) Pushover answers
  * 200 {"status":1,…}; 4xx with {"errors":[…]} for a wrong token or user. */
-#include "notify_internal.h"
+#include "balkon/channel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -35,4 +35,15 @@ too_long:
     return -1;
 }
 
-const struct notify_channel_type notify_channel_pushover = {.type = "pushover", .build = build};
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    notify_check_http_url(c, path, errors);
+    notify_check_required(c, path, "token", c->token, errors);
+    if (!c->user[0])
+        balkon_config_add_error(errors, path, "user",
+                                "is required for a pushover channel (the user key)");
+}
+
+const struct notify_channel_type notify_channel_pushover = {
+    .type = "pushover", .build = build, .check = check};

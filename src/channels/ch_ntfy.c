@@ -7,7 +7,7 @@
  *   Authorization: Bearer <token> (only with a token)
  *
  *   <text>                        (the body is the message, plain UTF-8) */
-#include "notify_internal.h"
+#include "balkon/channel.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -34,4 +34,13 @@ too_long:
     return -1;
 }
 
-const struct notify_channel_type notify_channel_ntfy = {.type = "ntfy", .build = build};
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    notify_check_http_url(c, path, errors);
+    notify_check_required(c, path, "url", c->url, errors);
+    notify_check_required(c, path, "topic", c->topic, errors);
+}
+
+const struct notify_channel_type notify_channel_ntfy = {
+    .type = "ntfy", .build = build, .check = check};

@@ -1,7 +1,7 @@
 /* Private interfaces between the simulator's pieces: random numbers (rng.c), the sun and
  * clear sky (sun.c), clouds and air temperature (weather.c), the PV array and inverter
  * (pv.c), the household (h0_profile.c, load.c) and the battery (battery.c). world.c couples
- * them. Nothing outside src/devices/sim includes this header. */
+ * them. Nothing outside src/sim includes this header. */
 #ifndef BALKON_SIM_INTERNAL_H
 #define BALKON_SIM_INTERNAL_H
 

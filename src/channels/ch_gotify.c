@@ -7,7 +7,7 @@
  *
  * (info 2, warning 5, critical 8; a resolution 2.) Gotify answers 200 with the stored
  * message; 401 for a wrong token. */
-#include "notify_internal.h"
+#include "balkon/channel.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -41,4 +41,13 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     return 0;
 }
 
-const struct notify_channel_type notify_channel_gotify = {.type = "gotify", .build = build};
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    notify_check_http_url(c, path, errors);
+    notify_check_required(c, path, "url", c->url, errors);
+    notify_check_required(c, path, "token", c->token, errors);
+}
+
+const struct notify_channel_type notify_channel_gotify = {
+    .type = "gotify", .build = build, .check = check};

@@ -9,10 +9,11 @@
  *    "title":"…","message":"…","ts":"2026-06-01T12:00:00Z"}
  *
  * Any 2xx answer counts as delivered. */
-#include "notify_internal.h"
+#include "balkon/channel.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -52,4 +53,12 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     return 0;
 }
 
-const struct notify_channel_type notify_channel_webhook = {.type = "webhook", .build = build};
+static void check(const struct balkon_notify_channel_config *c, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    notify_check_http_url(c, path, errors);
+    notify_check_required(c, path, "url", c->url, errors);
+}
+
+const struct notify_channel_type notify_channel_webhook = {
+    .type = "webhook", .build = build, .check = check};

@@ -1,0 +1,100 @@
+/* The channel table and what the channels share: severities, bounded request building and
+ * the checks most channels make of their options. */
+#include "balkon/channel.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *notify_severity_name(enum notify_severity s)
+{
+    return s == NOTIFY_CRITICAL ? "critical" : s == NOTIFY_WARNING ? "warning" : "info";
+}
+
+enum notify_severity notify_severity_parse(const char *name)
+{
+    return strcmp(name, "critical") == 0 ? NOTIFY_CRITICAL : strcmp(name, "warning") == 0 ? NOTIFY_WARNING : NOTIFY_INFO;
+}
+
+const struct notify_channel_type *notify_channel_find(const char *type)
+{
+    static const struct notify_channel_type *const all[] = {
+#define NOTIFY_CHANNEL(name) &notify_channel_##name,
+#include "balkon/channels_list.h"
+#undef NOTIFY_CHANNEL
+    };
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+        if (strcmp(all[i]->type, type) == 0)
+            return all[i];
+    return NULL;
+}
+
+bool notify_urlencode(const char *text, char *out, size_t size)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+        if (n + 4 > size)
+            return false;
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+            out[n++] = (char)*p;
+        else {
+            out[n++] = '%';
+            out[n++] = hex[*p >> 4];
+            out[n++] = hex[*p & 15];
+        }
+    }
+    out[n] = '\0';
+    return true;
+}
+
+bool notify_add_header(struct notify_request *out, const char *fmt, ...)
+{
+    if (out->header_count >= sizeof out->headers / sizeof out->headers[0])
+        return false;
+    char *h = out->headers[out->header_count];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(h, sizeof out->headers[0], fmt, ap);
+    va_end(ap);
+    if (len < 0 || len >= (int)sizeof out->headers[0])
+        return false;
+    for (char *p = h; *p; p++) /* a value with a line break would inject headers */
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+    out->header_count++;
+    return true;
+}
+
+bool notify_set_body(struct notify_request *out, const char *body)
+{
+    size_t len = strlen(body);
+    if (len >= sizeof out->body)
+        return false;
+    memcpy(out->body, body, len + 1);
+    out->body_size = len;
+    return true;
+}
+
+void notify_check_http_url(const struct balkon_notify_channel_config *c, const char *path,
+                           struct balkon_config_errors *errors)
+{
+    if (c->url[0] && strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
+        balkon_config_add_error(errors, path, "url",
+                                "must start with http:// or https://, got \"%s\"", c->url);
+}
+
+void notify_check_required(const struct balkon_notify_channel_config *c, const char *path,
+                           const char *key, const char *value, struct balkon_config_errors *errors)
+{
+    if (!value[0])
+        balkon_config_add_error(errors, path, key, "is required for a %s channel", c->type);
+}
+
+/* The names in the list are the types: a channel's file sets .type to its list name. */
+const char *const notify_channel_types[] = {
+#define NOTIFY_CHANNEL(name) #name,
+#include "balkon/channels_list.h"
+#undef NOTIFY_CHANNEL
+    NULL,
+};

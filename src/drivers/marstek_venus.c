@@ -1,0 +1,30 @@
+/* The marstek_venus driver as the config sees it: type, roles, staleness and the checks of its
+ * options. How it talks to the device is in src/devices/marstek_venus.c. */
+#include "balkon/driver.h"
+
+#include "balkon/config_types.h"
+
+#include <string.h>
+
+static void check(const struct balkon_device_config *device, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    balkon_driver_check_host(device, path, errors);
+    /* "" (the default) is the battery alone. */
+    if (device->role[0] && strcmp(device->role, "battery") != 0 &&
+        strcmp(device->role, "battery+meter") != 0)
+        balkon_config_add_error(
+            errors, path, "role",
+            "must be \"battery\" or \"battery+meter\" for type \"marstek_venus\", got \"%s\"",
+            device->role);
+    if (device->max_power_w <= 0)
+        balkon_config_add_error(errors, path, "max_power_w", "must be more than 0 W for a battery");
+}
+
+const struct balkon_driver balkon_driver_marstek_venus = {
+    .type = "marstek_venus",
+    .description = "Marstek Venus battery (local Open API over UDP)",
+    .roles = DEVICE_ROLE_BATTERY | DEVICE_ROLE_METER,
+    .stale_s = 15,
+    .check = check,
+};

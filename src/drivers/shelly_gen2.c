@@ -1,0 +1,20 @@
+/* The shelly_gen2 driver as the config sees it: type, roles, staleness and the checks of its
+ * options. How it talks to the device is in src/devices/shelly_gen2.c. */
+#include "balkon/driver.h"
+
+#include "balkon/config_types.h"
+
+static void check(const struct balkon_device_config *device, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    balkon_driver_check_host(device, path, errors);
+    balkon_driver_check_meter_or_plug(device, path, errors);
+}
+
+const struct balkon_driver balkon_driver_shelly_gen2 = {
+    .type = "shelly_gen2",
+    .description = "Shelly Gen2/Gen3 meter or plug (HTTP RPC)",
+    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_PLUG,
+    .stale_s = 5.0,
+    .check = check,
+};
