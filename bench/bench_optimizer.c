@@ -360,7 +360,8 @@ static void print_tally(const struct balkon_replay_report *r, enum balkon_replay
            t->totals.import_wh / 1000.0, t->totals.export_wh / 1000.0,
            t->totals.throughput_wh / 1000.0, t->totals.soc_end_wh);
     if (t->plans)
-        printf(" | %.3f ms/solve, %zu fall-backs", 1e3 * t->plan_s / (double)t->plans, t->fallbacks);
+        printf(" | %.3f ms/solve, %zu fall-backs", 1e3 * t->plan_s / (double)t->plans,
+               t->fallbacks);
     printf("\n");
 }
 

@@ -40,25 +40,27 @@ static void tune_malloc(void)
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: balkonsolard --config FILE [options]\n"
-            "       balkonsolard simulate --config FILE [options]   replay days with a battery size\n"
-            "                                                     and compare strategies (--help)\n"
-            "       balkonsolard password [--config FILE] [--db FILE] set the login password (stdin)\n"
-            "       balkonsolard token NAME [--read-only] [--config FILE] [--db FILE] print a new API token\n"
-            "\n"
-            "Energy manager for balcony solar with a home battery.\n"
-            "\n"
-            "  -c, --config FILE     configuration file (JSON; see docs/configuration.md)\n"
-            "      --db FILE         SQLite database (overrides storage.path)\n"
-            "      --listen ADDR:PORT  dashboard and API address (overrides http.listen)\n"
-            "      --log-level LEVEL error, warn, notice, info or debug (overrides log.level)\n"
-            "      --check-config    validate the configuration, print every problem, exit\n"
-            "      --config-doc      print the configuration reference (markdown) and exit\n"
-            "      --version         print the version and exit\n"
-            "  -h, --help            this text\n"
-            "\n"
-            "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the configuration.\n");
+    fprintf(
+        out,
+        "Usage: balkonsolard --config FILE [options]\n"
+        "       balkonsolard simulate --config FILE [options]   replay days with a battery size\n"
+        "                                                     and compare strategies (--help)\n"
+        "       balkonsolard password [--config FILE] [--db FILE] set the login password (stdin)\n"
+        "       balkonsolard token NAME [--read-only] [--config FILE] [--db FILE] print a new API "
+        "token\n"
+        "\n"
+        "Energy manager for balcony solar with a home battery.\n"
+        "\n"
+        "  -c, --config FILE     configuration file (JSON; see docs/configuration.md)\n"
+        "      --db FILE         SQLite database (overrides storage.path)\n"
+        "      --listen ADDR:PORT  dashboard and API address (overrides http.listen)\n"
+        "      --log-level LEVEL error, warn, notice, info or debug (overrides log.level)\n"
+        "      --check-config    validate the configuration, print every problem, exit\n"
+        "      --config-doc      print the configuration reference (markdown) and exit\n"
+        "      --version         print the version and exit\n"
+        "  -h, --help            this text\n"
+        "\n"
+        "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP reloads the configuration.\n");
 }
 
 int main(int argc, char **argv)
@@ -84,25 +86,43 @@ int main(int argc, char **argv)
     int opt;
     while ((opt = getopt_long(argc, argv, "c:h", long_options, NULL)) != -1) {
         switch (opt) {
-        case 'c': options.config_path = optarg; break;
-        case OPT_DB: options.db_path = optarg; break;
-        case OPT_LISTEN: options.listen = optarg; break;
+        case 'c':
+            options.config_path = optarg;
+            break;
+        case OPT_DB:
+            options.db_path = optarg;
+            break;
+        case OPT_LISTEN:
+            options.listen = optarg;
+            break;
         case OPT_LOG_LEVEL: {
             enum balkon_log_level level;
             if (balkon_log_level_parse(optarg, &level) < 0) {
-                fprintf(stderr, "balkonsolard: --log-level: must be one of error, warn, notice, "
-                                "info, debug; got \"%s\"\n", optarg);
+                fprintf(stderr,
+                        "balkonsolard: --log-level: must be one of error, warn, notice, "
+                        "info, debug; got \"%s\"\n",
+                        optarg);
                 return 2;
             }
             balkon_log_set_level(level);
             options.log_level = optarg;
             break;
         }
-        case OPT_CHECK: check_only = 1; break;
-        case OPT_DOC: balkon_config_write_doc(stdout); return 0;
-        case OPT_VERSION: printf("balkonsolard %s\n", BALKON_VERSION); return 0;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case OPT_CHECK:
+            check_only = 1;
+            break;
+        case OPT_DOC:
+            balkon_config_write_doc(stdout);
+            return 0;
+        case OPT_VERSION:
+            printf("balkonsolard %s\n", BALKON_VERSION);
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -111,7 +131,8 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!options.config_path) {
-        fprintf(stderr, "balkonsolard: --config FILE is required (try --config config/demo.json)\n");
+        fprintf(stderr,
+                "balkonsolard: --config FILE is required (try --config config/demo.json)\n");
         return 2;
     }
     if (check_only) {

@@ -26,8 +26,8 @@
 #include "balkon/driver.h"
 #include "balkon/series.h"
 
-#define BALKON_ID_MAX 32      /* device ids, incl. the terminating NUL */
-#define BALKON_SERIES_MAX 64  /* series names, incl. the terminating NUL */
+#define BALKON_ID_MAX 32     /* device ids, incl. the terminating NUL */
+#define BALKON_SERIES_MAX 64 /* series names, incl. the terminating NUL */
 
 enum bus_event {
 #define BUS_EVENT(id, name) BUS_EV_##id,
@@ -42,7 +42,7 @@ enum bus_event {
 struct ev_meter_reading {
     char device_id[BALKON_ID_MAX];
     int64_t ts_ms;
-    double grid_w;      /* + import / - export */
+    double grid_w; /* + import / - export */
 };
 
 /* enum device_role (DEVICE_ROLE_*) is in balkon/driver.h. */
@@ -52,20 +52,20 @@ const char *balkon_device_role_name(unsigned role_bit);
 #define EV_DEVICE_VALUES_MAX 12
 
 struct device_value {
-    char name[24];  /* "power_w", "soc_pct", "limit_w", "temperature_c" */
+    char name[24]; /* "power_w", "soc_pct", "limit_w", "temperature_c" */
     double value;
 };
 
 /* A device's latest state; published whenever it is read or changes. */
 struct ev_device_state {
     char device_id[BALKON_ID_MAX];
-    char type[BALKON_ID_MAX];   /* driver type, "simulator" */
+    char type[BALKON_ID_MAX]; /* driver type, "simulator" */
     char model[48];
-    char firmware[32];          /* "" when the device does not tell */
-    unsigned roles;             /* DEVICE_ROLE_* bits */
+    char firmware[32]; /* "" when the device does not tell */
+    unsigned roles;    /* DEVICE_ROLE_* bits */
     bool online;
-    char error[96];             /* why it is offline; "" when online */
-    int64_t ts_ms;              /* when this state was read */
+    char error[96]; /* why it is offline; "" when online */
+    int64_t ts_ms;  /* when this state was read */
     size_t value_count;
     struct device_value values[EV_DEVICE_VALUES_MAX];
 };
@@ -73,13 +73,13 @@ struct ev_device_state {
 /* The site's power balance, averaged over one sample interval.
  * home_w = pv_w + battery_w + grid_w. */
 struct ev_site_status {
-    int64_t ts_ms;          /* end of the interval */
+    int64_t ts_ms; /* end of the interval */
     int64_t interval_ms;
     double pv_w;
     double home_w;
-    double grid_w;          /* + import / - export */
-    double battery_w;       /* + discharge / - charge */
-    double soc_pct;         /* NAN when no battery reports one */
+    double grid_w;    /* + import / - export */
+    double battery_w; /* + discharge / - charge */
+    double soc_pct;   /* NAN when no battery reports one */
 };
 
 /* One measured value of a named time series, ready to be stored. */
@@ -108,7 +108,7 @@ struct ev_shutdown {
 struct ev_prices {
     char provider[BALKON_ID_MAX];
     char currency[4];
-    bool primary;      /* the first enabled price provider: the one strategies use */
+    bool primary; /* the first enabled price provider: the one strategies use */
     size_t count;
     const struct balkon_price_slot *slots;
 };
@@ -135,10 +135,10 @@ struct ev_signal {
  * control follows its mode and power. The slots array belongs to the publisher; a queued
  * copy gets its own. */
 struct ev_plan {
-    int64_t id;              /* the stored plan's id */
+    int64_t id; /* the stored plan's id */
     int64_t created_ts_ms;
     char strategy[32];
-    char reason[32];         /* what triggered it: "start", "timer", "prices", "forecast", … */
+    char reason[32]; /* what triggered it: "start", "timer", "prices", "forecast", … */
     size_t count;
     const struct balkon_plan_slot_row *slots;
 };
@@ -151,7 +151,7 @@ struct ev_command_result {
     char source[16];     /* who sent it (struct device_command's source) */
     uint64_t request_id; /* with source, what the sender matches its own results by */
     bool ok;
-    char detail[128];      /* "" when ok; otherwise why ("timeout", "read back 0, expected 1") */
+    char detail[128]; /* "" when ok; otherwise why ("timeout", "read back 0, expected 1") */
 };
 
 /* A driver could not read or reach a device. The devices module keeps the last one per
@@ -160,7 +160,7 @@ struct ev_command_result {
 struct ev_device_error {
     char device_id[BALKON_ID_MAX]; /* the config id, or one of its devices' ids */
     int64_t ts_ms;
-    char detail[96];               /* "HTTP 401: wrong user or password", "timeout after 3 s" */
+    char detail[96]; /* "HTTP 401: wrong user or password", "timeout after 3 s" */
 };
 
 /* A device went offline (nothing read for longer than its staleness limit) or came back.
@@ -170,8 +170,8 @@ struct ev_device_online {
     char device_id[BALKON_ID_MAX];
     int64_t ts_ms;
     bool online;
-    int64_t last_seen_ms;          /* INT64_MIN: never seen */
-    char detail[96];               /* offline: why */
+    int64_t last_seen_ms; /* INT64_MIN: never seen */
+    char detail[96];      /* offline: why */
 };
 
 #define EV_LOADS_MAX 8
@@ -180,16 +180,16 @@ struct ev_load_status {
     char id[BALKON_ID_MAX];
     char name[64];
     char plug[BALKON_ID_MAX];
-    char mode[16];                 /* "surplus", "cheap", "manual" */
-    bool on;                       /* what it was last switched to */
+    char mode[16]; /* "surplus", "cheap", "manual" */
+    bool on;       /* what it was last switched to */
     bool plug_online;
-    double power_w;                /* what the plug measures; NAN when unknown */
+    double power_w; /* what the plug measures; NAN when unknown */
     double run_today_min;
-    double run_target_min;         /* 0: surplus only */
-    char override[8];              /* "", "on" or "off" */
-    int64_t override_until_ms;     /* INT64_MIN: none */
-    int64_t next_start_ms;         /* the planned start; INT64_MIN: none */
-    char reason[96];               /* why it is on or off, in words */
+    double run_target_min;     /* 0: surplus only */
+    char override[8];          /* "", "on" or "off" */
+    int64_t override_until_ms; /* INT64_MIN: none */
+    int64_t next_start_ms;     /* the planned start; INT64_MIN: none */
+    char reason[96];           /* why it is on or off, in words */
 };
 
 /* Every deferrable load's state, after each decision round of the loads module. */
@@ -203,17 +203,17 @@ struct ev_loads_status {
 struct ev_control_status {
     int64_t ts_ms;
     bool enabled;
-    char battery_id[BALKON_ID_MAX];   /* the battery it drives; "" when none */
-    char mode[24];                    /* the plan's mode for this slot ("self_consumption" without a plan) */
-    char state[16];                   /* "tracking", "settling", "holding", "limited", "failsafe", "off" */
+    char battery_id[BALKON_ID_MAX]; /* the battery it drives; "" when none */
+    char mode[24];  /* the plan's mode for this slot ("self_consumption" without a plan) */
+    char state[16]; /* "tracking", "settling", "holding", "limited", "failsafe", "off" */
     double target_w;
-    double grid_w;                    /* NAN before the first reading */
+    double grid_w; /* NAN before the first reading */
     double error_w;
-    double setpoint_w;                /* the last setpoint sent; NAN before the first */
+    double setpoint_w; /* the last setpoint sent; NAN before the first */
     double battery_w;
     uint64_t commands_sent;
-    uint64_t failsafes;               /* times it fell into failsafe since start */
-    int64_t last_command_ts_ms;       /* INT64_MIN: none yet */
+    uint64_t failsafes;         /* times it fell into failsafe since start */
+    int64_t last_command_ts_ms; /* INT64_MIN: none yet */
 };
 
 enum provider_state {
@@ -241,34 +241,34 @@ struct ev_http_probe_answered {
  * each change only. */
 struct ev_storage_status {
     bool ok;
-    char error[200];      /* !ok: the database's message */
-    uint64_t dropped;     /* ok: samples lost while it failed (the buffer overflowed) */
+    char error[200];  /* !ok: the database's message */
+    uint64_t dropped; /* ok: samples lost while it failed (the buffer overflowed) */
 };
 
 /* A provider's health, published after every run. */
 struct ev_provider_status {
     char provider[BALKON_ID_MAX];
     char type[BALKON_ID_MAX];
-    char kind[16];               /* "price", "pv", "signal" */
+    char kind[16]; /* "price", "pv", "signal" */
     enum provider_state state;
-    int64_t last_attempt_ms;     /* INT64_MIN: never */
-    int64_t last_success_ms;     /* INT64_MIN: never */
+    int64_t last_attempt_ms; /* INT64_MIN: never */
+    int64_t last_success_ms; /* INT64_MIN: never */
     int64_t next_run_ms;
-    int64_t data_until_ms;       /* end of the newest stored slot, INT64_MIN: none */
-    bool stale;                  /* the data is older than the provider's rhythm allows */
+    int64_t data_until_ms; /* end of the newest stored slot, INT64_MIN: none */
+    bool stale;            /* the data is older than the provider's rhythm allows */
     int consecutive_failures;
-    size_t slot_count;           /* slots of the last successful run */
-    size_t rejected_count;       /* entries it rejected as implausible */
-    size_t hole_count;           /* missing slots inside the last run's range (not filled) */
-    int64_t first_hole_ms;       /* the first of them; INT64_MIN: none */
-    char last_error[256];        /* "" when the last run succeeded */
-    char url[256];               /* the last request, secrets masked */
+    size_t slot_count;     /* slots of the last successful run */
+    size_t rejected_count; /* entries it rejected as implausible */
+    size_t hole_count;     /* missing slots inside the last run's range (not filled) */
+    int64_t first_hole_ms; /* the first of them; INT64_MIN: none */
+    char last_error[256];  /* "" when the last run succeeded */
+    char url[256];         /* the last request, secrets masked */
 };
 
 /* Every module has started and the loop is about to run: what the daemon runs with, for
  * the API. Published once. */
 struct ev_daemon_started {
-    char config_path[256];   /* the config file (resolved to an absolute path); "" for none */
+    char config_path[256]; /* the config file (resolved to an absolute path); "" for none */
 };
 
 #define EV_RECOMMENDATIONS_MAX 8
@@ -277,17 +277,18 @@ struct ev_daemon_started {
 struct ev_recommendation {
     char id[BALKON_ID_MAX];
     char name[64];
-    char plug[BALKON_ID_MAX];      /* "" without a plug */
-    bool auto_start;               /* the plug is switched on at start and off after the run */
-    char status[12];               /* "ok", "no_fit", "no_data", "running" (auto-started), "done" */
-    int64_t start_ms;              /* the recommended (or, running/done, the actual) start; INT64_MIN: none */
-    int64_t end_ms;                /* INT64_MIN: none */
-    int64_t latest_ms;             /* the deadline it was computed for */
-    double cost;                   /* the run's cost at start; NAN: unknown */
-    double cost_now;               /* the run's cost when started now (or at `earliest`); NAN: unknown */
-    double saving;                 /* cost_now - cost; NAN: unknown */
+    char plug[BALKON_ID_MAX]; /* "" without a plug */
+    bool auto_start;          /* the plug is switched on at start and off after the run */
+    char status[12];          /* "ok", "no_fit", "no_data", "running" (auto-started), "done" */
+    int64_t start_ms;  /* the recommended (or, running/done, the actual) start; INT64_MIN: none */
+    int64_t end_ms;    /* INT64_MIN: none */
+    int64_t latest_ms; /* the deadline it was computed for */
+    double cost;       /* the run's cost at start; NAN: unknown */
+    double cost_now;   /* the run's cost when started now (or at `earliest`); NAN: unknown */
+    double saving;     /* cost_now - cost; NAN: unknown */
     char currency[4];
-    char sentence[192];            /* "Start the dishwasher at 13:15 (done by 15:15): 0.35 EUR cheaper than starting now." */
+    char sentence[192]; /* "Start the dishwasher at 13:15 (done by 15:15): 0.35 EUR cheaper than
+                           starting now." */
 };
 
 /* Every appliance's recommendation, after each recomputation (a new plan, every 15

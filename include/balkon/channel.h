@@ -25,13 +25,13 @@ enum notify_severity notify_severity_parse(const char *name);
 
 /* What is sent: one alert, its resolution, a one-off message or a test. */
 struct notify_message {
-    char rule[48];       /* "device_offline", "test" */
-    char subject[48];    /* what it is about: a device or provider id, "meter", "prices" */
+    char rule[48];    /* "device_offline", "test" */
+    char subject[48]; /* what it is about: a device or provider id, "meter", "prices" */
     enum notify_severity severity;
-    char state[16];      /* "open", "resolved", "once" */
+    char state[16]; /* "open", "resolved", "once" */
     char title[128];
     char text[512];
-    int64_t ts_ms;       /* when it happened (the daemon's clock) */
+    int64_t ts_ms; /* when it happened (the daemon's clock) */
 };
 
 enum notify_request_kind { NOTIFY_REQ_HTTP = 0, NOTIFY_REQ_MQTT };
@@ -40,13 +40,13 @@ enum notify_request_kind { NOTIFY_REQ_HTTP = 0, NOTIFY_REQ_MQTT };
  * publish. Filled by a channel's build function; every buffer is its own. */
 struct notify_request {
     enum notify_request_kind kind;
-    char url[768];                              /* HTTP/SMTP */
+    char url[768]; /* HTTP/SMTP */
     char headers[NOTIFY_MAX_HEADERS][320];
     size_t header_count;
-    char topic[128];                            /* MQTT */
-    char body[6144];                            /* POST body, e-mail or MQTT payload */
+    char topic[128]; /* MQTT */
+    char body[6144]; /* POST body, e-mail or MQTT payload */
     size_t body_size;
-    bool email;                                 /* SMTP: mail_from/mail_rcpt from the config */
+    bool email; /* SMTP: mail_from/mail_rcpt from the config */
 };
 
 /* A channel type: turns a message into a request, without I/O (a pure function, so the
@@ -54,8 +54,9 @@ struct notify_request {
  * in error ("message too long"). */
 struct notify_channel_type {
     const char *type;
-    int (*build)(const struct balkon_notify_channel_config *channel, const struct notify_message *message,
-                 struct notify_request *out, char *error, size_t error_size);
+    int (*build)(const struct balkon_notify_channel_config *channel,
+                 const struct notify_message *message, struct notify_request *out, char *error,
+                 size_t error_size);
     /* Checks the type-specific options (URL, token, topic …) with
      * balkon_config_add_error(errors, path, key, …). May be NULL. */
     void (*check)(const struct balkon_notify_channel_config *channel, const char *path,
@@ -83,7 +84,8 @@ void notify_check_required(const struct balkon_notify_channel_config *channel, c
 /* Percent-encodes text for a URL query or a form body; false when it does not fit. */
 bool notify_urlencode(const char *text, char *out, size_t size);
 /* Appends "Name: value" to out's headers; false when full or too long. */
-bool notify_add_header(struct notify_request *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+bool notify_add_header(struct notify_request *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 /* Copies a cJSON-printed or other body; false when too long. */
 bool notify_set_body(struct notify_request *out, const char *body);
 

@@ -24,8 +24,8 @@ struct balkon_device_config {
     char id[32];
     char type[32];
     char name[64];
-    char host[128];       /* address on the LAN: "192.168.1.50" or "shelly-em.local" */
-    int64_t port;         /* 0 = the protocol's default */
+    char host[128]; /* address on the LAN: "192.168.1.50" or "shelly-em.local" */
+    int64_t port;   /* 0 = the protocol's default */
     char user[64];
     char password[128];   /* secret */
     char serial[64];      /* OpenDTU: the inverter's serial; Zendure: the device key */
@@ -33,17 +33,19 @@ struct balkon_device_config {
     char path[256];       /* generic HTTP meter: URL path; generic MQTT: topic */
     char power_key[128];  /* generic devices: where the power is in the JSON ("a.b[0].c") */
     char protocol[8];     /* "http" or "mqtt" for devices that speak both (Tasmota, OpenDTU) */
-    char topic[128];      /* MQTT: the device's topic (Tasmota %topic%, OpenDTU base, generic state topic) */
+    char topic[128];      /* MQTT: the device's topic (Tasmota %topic%, OpenDTU base, generic state
+                             topic) */
     char product_key[32]; /* Zendure: the product key of the topic */
     char role[16];        /* generic devices: "meter", "inverter", "battery" or "plug" */
     char soc_key[128];    /* generic devices: where the SoC in % is */
     char state_key[128];  /* generic plugs: where the on/off state is */
     char command_topic[128];   /* generic MQTT: "{command}" is replaced, e.g. "home/plug/set" */
     char command_payload[128]; /* generic MQTT: "{value}" and "{command}" are replaced */
-    double power_scale;   /* generic devices: multiply the power by this (-1 flips the sign, 1000 for kW) */
+    double power_scale; /* generic devices: multiply the power by this (-1 flips the sign, 1000 for
+                           kW) */
     double poll_interval_s;
     double timeout_s;
-    double max_power_w;   /* inverters and batteries: the highest limit we may set */
+    double max_power_w; /* inverters and batteries: the highest limit we may set */
 };
 
 #define BALKON_MAX_PROVIDERS 12
@@ -54,12 +56,12 @@ struct balkon_device_config {
 struct balkon_load_config {
     char id[32];
     char name[64];
-    char plug[32];          /* the plug's device id (GET /api/v1/devices) */
-    char mode[16];          /* "surplus", "cheap" or "manual" */
-    double power_w;         /* what it draws while running */
-    double run_min;         /* minutes it must run per day; 0 = only when there is surplus */
-    char earliest[6];       /* local "HH:MM": not before */
-    char latest[6];         /* local "HH:MM": run_min done by then */
+    char plug[32];    /* the plug's device id (GET /api/v1/devices) */
+    char mode[16];    /* "surplus", "cheap" or "manual" */
+    double power_w;   /* what it draws while running */
+    double run_min;   /* minutes it must run per day; 0 = only when there is surplus */
+    char earliest[6]; /* local "HH:MM": not before */
+    char latest[6];   /* local "HH:MM": run_min done by then */
     double min_on_s;
     double min_off_s;
     double battery_priority_soc_pct; /* below this SoC the battery's charging comes first */
@@ -70,12 +72,12 @@ struct balkon_load_config {
 struct balkon_appliance_config {
     char id[32];
     char name[64];
-    double duration_min;    /* one run */
-    double energy_kwh;      /* one run */
-    char latest[6];         /* local "HH:MM": finished by */
-    char earliest[6];       /* local "HH:MM": not started before; "" = now */
-    char plug[32];          /* a smart plug's device id; "" = none */
-    bool auto_start;        /* switch the plug on at the recommended start, off after the run */
+    double duration_min; /* one run */
+    double energy_kwh;   /* one run */
+    char latest[6];      /* local "HH:MM": finished by */
+    char earliest[6];    /* local "HH:MM": not started before; "" = now */
+    char plug[32];       /* a smart plug's device id; "" = none */
+    bool auto_start;     /* switch the plug on at the recommended start, off after the run */
 };
 #define BALKON_MAX_TOU_ZONES 16
 #define BALKON_MAX_SCHEDULE_WINDOWS 16
@@ -101,17 +103,17 @@ struct balkon_provider_config {
     char id[32];
     char type[32];
     bool enabled;
-    char base_url[256];  /* "" = the provider's public API */
-    char token[256];     /* secret: API token or key */
-    char area[32];       /* bidding zone, country, region or postal code, per type */
-    char product[64];    /* Octopus product code */
-    char site_id[64];    /* Solcast rooftop site id */
+    char base_url[256];     /* "" = the provider's public API */
+    char token[256];        /* secret: API token or key */
+    char area[32];          /* bidding zone, country, region or postal code, per type */
+    char product[64];       /* Octopus product code */
+    char site_id[64];       /* Solcast rooftop site id */
     double charges_per_kwh; /* grid fees, levies and margin added to market prices, before VAT */
     double vat_pct;
-    double price_per_kwh;   /* "fixed": the price */
+    double price_per_kwh; /* "fixed": the price */
     struct balkon_tou_zone zones[BALKON_MAX_TOU_ZONES];
     size_t zone_count;
-    double interval_min;    /* fetch interval; 0 = the provider's default */
+    double interval_min; /* fetch interval; 0 = the provider's default */
     double timeout_s;
 };
 
@@ -120,9 +122,10 @@ struct balkon_provider_config {
 /* One notification channel (src/notify/): which fields matter depends on type. */
 struct balkon_notify_channel_config {
     char id[32];
-    char type[16];         /* "ntfy", "telegram", "pushover", "gotify", "webhook", "email", "mqtt" */
-    char url[256];         /* the server or API base; email: "smtp://host:port" */
-    char token[160];       /* secret: Telegram bot token, Pushover app token, Gotify app token, ntfy token */
+    char type[16];   /* "ntfy", "telegram", "pushover", "gotify", "webhook", "email", "mqtt" */
+    char url[256];   /* the server or API base; email: "smtp://host:port" */
+    char token[160]; /* secret: Telegram bot token, Pushover app token, Gotify app token, ntfy token
+                      */
     char chat_id[64];      /* telegram */
     char user[128];        /* pushover user key; email login */
     char password[128];    /* secret: email password */
@@ -195,8 +198,8 @@ struct balkon_config {
     } optimizer;
     struct {
         bool enabled;
-        char battery[32];       /* device id; "" = the first battery */
-        char inverter[32];      /* device id: drive this inverter's limit instead of a battery */
+        char battery[32];  /* device id; "" = the first battery */
+        char inverter[32]; /* device id: drive this inverter's limit instead of a battery */
         double target_grid_w;
         double deadband_w;
         double max_step_w;
@@ -297,8 +300,7 @@ struct balkon_config_errors {
 
 /* Adds "path.key: message" to errors (for the type-specific checks of drivers and
  * providers). path may be NULL or "" for a top-level key. */
-void balkon_config_add_error(struct balkon_config_errors *errors, const char *path,
-                             const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void balkon_config_add_error(struct balkon_config_errors *errors, const char *path, const char *key,
+                             const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -15,42 +15,42 @@
 
 /* What the plan asks for in the current slot (the optimizer's modes). */
 enum balkon_ctl_mode {
-    BALKON_CTL_IDLE = 0,      /* battery off */
-    BALKON_CTL_CHARGE,        /* charge from surplus only (never import to charge) */
-    BALKON_CTL_DISCHARGE,     /* cover the load (never export from the battery, never charge) */
-    BALKON_CTL_HOLD,          /* never discharge; surplus charges */
-    BALKON_CTL_GRID_CHARGE,   /* charge at mode_power_w even while importing; more from
-                                 surplus that would otherwise be exported */
+    BALKON_CTL_IDLE = 0,         /* battery off */
+    BALKON_CTL_CHARGE,           /* charge from surplus only (never import to charge) */
+    BALKON_CTL_DISCHARGE,        /* cover the load (never export from the battery, never charge) */
+    BALKON_CTL_HOLD,             /* never discharge; surplus charges */
+    BALKON_CTL_GRID_CHARGE,      /* charge at mode_power_w even while importing; more from
+                                    surplus that would otherwise be exported */
     BALKON_CTL_SELF_CONSUMPTION, /* both: charge surplus, cover load (no plan yet) */
 };
 
 struct balkon_ctl_params {
-    double target_grid_w;      /* where the grid should sit while discharging (+20: a little
-                                  import, no free export); while charging the target is
-                                  min(target_grid_w, 0) − deadband_w, so that charging never
-                                  imports */
-    double deadband_w;         /* setpoint changes of this size or less are not sent */
-    double max_step_w;         /* slew limit: the largest step away from 0 W per command
-                                  (steps towards 0 W are not limited) */
-    double gain;               /* share of the error corrected per command when the battery
-                                  has to work harder, (0, 1]; backing off takes the whole
-                                  error */
-    double settle_s;           /* the battery's latency: how long until a setpoint shows in
-                                  its measured power (dead time plus ramp) */
-    double meter_delay_s;      /* how long after the battery has shown a change the meter
-                                  reflects it (the meter's averaging plus transport; 0 when
-                                  meter_ts_s already is the time the value was measured) */
-    double min_interval_s;     /* never command more often than this */
-    double max_charge_w;       /* battery limits, AC side */
+    double target_grid_w;  /* where the grid should sit while discharging (+20: a little
+                              import, no free export); while charging the target is
+                              min(target_grid_w, 0) − deadband_w, so that charging never
+                              imports */
+    double deadband_w;     /* setpoint changes of this size or less are not sent */
+    double max_step_w;     /* slew limit: the largest step away from 0 W per command
+                              (steps towards 0 W are not limited) */
+    double gain;           /* share of the error corrected per command when the battery
+                              has to work harder, (0, 1]; backing off takes the whole
+                              error */
+    double settle_s;       /* the battery's latency: how long until a setpoint shows in
+                              its measured power (dead time plus ramp) */
+    double meter_delay_s;  /* how long after the battery has shown a change the meter
+                              reflects it (the meter's averaging plus transport; 0 when
+                              meter_ts_s already is the time the value was measured) */
+    double min_interval_s; /* never command more often than this */
+    double max_charge_w;   /* battery limits, AC side */
     double max_discharge_w;
-    double ac_limit_w;         /* PV + battery discharge through the connection (800) */
-    double soc_min_pct;        /* no discharge at or below (until 1 % above again) */
-    double soc_max_pct;        /* no charge at or above */
-    double min_voltage_v;      /* no discharge at or below this battery voltage (until
-                                  0.5 V above again); 0 = off. The SoC of a cold or aged
-                                  battery can read high while its voltage sags. */
-    double meter_stale_s;      /* no meter reading for this long: failsafe */
-    double safe_output_w;      /* setpoint in failsafe (clamped to 0..cap) */
+    double ac_limit_w;    /* PV + battery discharge through the connection (800) */
+    double soc_min_pct;   /* no discharge at or below (until 1 % above again) */
+    double soc_max_pct;   /* no charge at or above */
+    double min_voltage_v; /* no discharge at or below this battery voltage (until
+                             0.5 V above again); 0 = off. The SoC of a cold or aged
+                             battery can read high while its voltage sags. */
+    double meter_stale_s; /* no meter reading for this long: failsafe */
+    double safe_output_w; /* setpoint in failsafe (clamped to 0..cap) */
 };
 
 /* Fills the defaults: target +20 W, deadband 15 W, step 400 W, gain 0.9, settle 3 s,
@@ -59,26 +59,26 @@ struct balkon_ctl_params {
 void balkon_ctl_params_init(struct balkon_ctl_params *params);
 
 struct balkon_ctl_input {
-    double now_s;              /* monotonic seconds (simulated time in the daemon) */
-    double grid_w;             /* the newest meter reading; NAN if none */
-    double meter_ts_s;         /* when it was taken (or arrived); a reading is used once */
-    double battery_w;          /* the battery's measured AC power; NAN if unknown */
-    double pv_w;               /* the PV inverter's AC output; NAN if unknown (then the cap
-                                  can only bound the battery alone) */
-    double soc_pct;            /* NAN if unknown (the last known SoC blocks stay) */
-    double battery_voltage_v;  /* NAN if unknown */
+    double now_s;             /* monotonic seconds (simulated time in the daemon) */
+    double grid_w;            /* the newest meter reading; NAN if none */
+    double meter_ts_s;        /* when it was taken (or arrived); a reading is used once */
+    double battery_w;         /* the battery's measured AC power; NAN if unknown */
+    double pv_w;              /* the PV inverter's AC output; NAN if unknown (then the cap
+                                 can only bound the battery alone) */
+    double soc_pct;           /* NAN if unknown (the last known SoC blocks stay) */
+    double battery_voltage_v; /* NAN if unknown */
     enum balkon_ctl_mode mode;
-    double mode_power_w;       /* GRID_CHARGE: the charge power (0 = the battery's limit);
-                                  others: an upper bound on |setpoint| (0 = the battery's
-                                  limit) */
+    double mode_power_w; /* GRID_CHARGE: the charge power (0 = the battery's limit);
+                            others: an upper bound on |setpoint| (0 = the battery's
+                            limit) */
 };
 
 enum balkon_ctl_state {
-    BALKON_CTL_TRACKING = 0,   /* following the target */
-    BALKON_CTL_SETTLING,       /* waiting for the last setpoint to show */
-    BALKON_CTL_HOLDING,        /* within the deadband: nothing to do */
-    BALKON_CTL_LIMITED,        /* at a limit (power, SoC, cap, mode) */
-    BALKON_CTL_FAILSAFE,       /* meter stale: safe output */
+    BALKON_CTL_TRACKING = 0, /* following the target */
+    BALKON_CTL_SETTLING,     /* waiting for the last setpoint to show */
+    BALKON_CTL_HOLDING,      /* within the deadband: nothing to do */
+    BALKON_CTL_LIMITED,      /* at a limit (power, SoC, cap, mode) */
+    BALKON_CTL_FAILSAFE,     /* meter stale: safe output */
 };
 
 /* The controller's memory between calls; zero-initialise, then balkon_ctl_init. The
@@ -86,28 +86,28 @@ enum balkon_ctl_state {
  * useful, never write them. */
 struct balkon_ctl {
     struct balkon_ctl_params params;
-    double setpoint_w;         /* the last setpoint sent (0 before the first) */
-    double last_command_s;     /* when it was sent; -inf before the first */
+    double setpoint_w;     /* the last setpoint sent (0 before the first) */
+    double last_command_s; /* when it was sent; -inf before the first */
     enum balkon_ctl_state state;
-    double error_w;            /* grid − target at the last step (NAN in failsafe) */
-    double min_w, max_w;       /* the setpoint's bounds at the last step (mode, SoC, cap) */
+    double error_w;      /* grid − target at the last step (NAN in failsafe) */
+    double min_w, max_w; /* the setpoint's bounds at the last step (mode, SoC, cap) */
 
-    double previous_setpoint_w; /* the setpoint before the last one */
-    double last_meter_ts_s;    /* the newest reading used; -inf before the first */
-    double shown_s;            /* when the battery showed the last setpoint; +inf not yet */
+    double previous_setpoint_w;  /* the setpoint before the last one */
+    double last_meter_ts_s;      /* the newest reading used; -inf before the first */
+    double shown_s;              /* when the battery showed the last setpoint; +inf not yet */
     double span_lo_w, span_hi_w; /* battery powers the meter's readings may still reflect */
-    double last_battery_w;     /* measured at the previous step; NAN if unknown */
-    double last_grid_w;        /* the previous meter reading; NAN before the first */
-    double waiting_since_s;    /* when the current wait for the meter began */
-    double dead_time_s;        /* learned: command to the battery's first move (0 = none yet) */
-    double meter_lag_s;        /* learned: the battery's move to the reading showing it */
-    double unanswered_since_s; /* the oldest command the battery has not moved for; NAN */
-    double unanswered_from_w;  /* the battery's measured power then */
-    double unanswered_grid_w;  /* and the meter's reading then */
+    double last_battery_w;       /* measured at the previous step; NAN if unknown */
+    double last_grid_w;          /* the previous meter reading; NAN before the first */
+    double waiting_since_s;      /* when the current wait for the meter began */
+    double dead_time_s;          /* learned: command to the battery's first move (0 = none yet) */
+    double meter_lag_s;          /* learned: the battery's move to the reading showing it */
+    double unanswered_since_s;   /* the oldest command the battery has not moved for; NAN */
+    double unanswered_from_w;    /* the battery's measured power then */
+    double unanswered_grid_w;    /* and the meter's reading then */
     double probe_s, probe_w, probe_grid_w; /* a battery move waiting to show in the meter */
-    bool settled;              /* the meter reflects the last setpoint */
-    bool soc_low, soc_high;    /* SoC protection engaged (soc_low with 1 % hysteresis) */
-    bool voltage_low;          /* voltage protection engaged */
+    bool settled;                          /* the meter reflects the last setpoint */
+    bool soc_low, soc_high; /* SoC protection engaged (soc_low with 1 % hysteresis) */
+    bool voltage_low;       /* voltage protection engaged */
 };
 
 void balkon_ctl_init(struct balkon_ctl *ctl, const struct balkon_ctl_params *params);

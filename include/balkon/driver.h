@@ -27,7 +27,7 @@ enum device_role {
 struct balkon_driver {
     const char *type;
     const char *description;
-    unsigned roles;   /* DEVICE_ROLE_* bits its devices may have (for devices never seen) */
+    unsigned roles; /* DEVICE_ROLE_* bits its devices may have (for devices never seen) */
     /* A device counts as offline after max(stale_s, 3 x poll_interval_s) without a state:
      * push devices (MQTT) report less often than polled ones. */
     double stale_s;

@@ -26,9 +26,9 @@ struct balkon_mqtt;
 
 /* Copied by balkon_mqtt_new; NULL, "" and 0 take the defaults noted. */
 struct balkon_mqtt_settings {
-    const char *host;      /* required: "192.168.1.10" or "broker.local" */
-    int port;              /* 0 = 1883 */
-    const char *user;      /* NULL or "" = no user name */
+    const char *host; /* required: "192.168.1.10" or "broker.local" */
+    int port;         /* 0 = 1883 */
+    const char *user; /* NULL or "" = no user name */
     const char *password;
     const char *client_id; /* "balkonsolar"; must be unique on the broker */
     int keepalive_s;       /* 0 = 30; at least 5 */
@@ -72,8 +72,8 @@ typedef void (*balkon_mqtt_connect_cb)(void *user);
  * Returns 0, BALKON_E_INVAL or BALKON_E_NOMEM. */
 int balkon_mqtt_on_connect(struct balkon_mqtt *m, balkon_mqtt_connect_cb cb, void *user);
 
-/* Drops every subscription and connect callback made with user (a driver's stop). No callback for user runs
- * after this returns. Filters nobody else uses are unsubscribed at the broker. */
+/* Drops every subscription and connect callback made with user (a driver's stop). No callback for
+ * user runs after this returns. Filters nobody else uses are unsubscribed at the broker. */
 void balkon_mqtt_unsubscribe_all(struct balkon_mqtt *m, void *user);
 
 /* Publishes (qos 0, 1 or 2). Returns 0 once handed to the socket, BALKON_E_IO when not

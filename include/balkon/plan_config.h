@@ -10,8 +10,10 @@
 
 struct balkon_config;
 
-void balkon_battery_from_config(const struct balkon_config *config, struct balkon_opt_battery *battery);
+void balkon_battery_from_config(const struct balkon_config *config,
+                                struct balkon_opt_battery *battery);
 /* The valid windows of optimizer.schedule (the config check refused invalid ones). */
-size_t balkon_windows_from_config(const struct balkon_config *config, struct balkon_opt_window *windows);
+size_t balkon_windows_from_config(const struct balkon_config *config,
+                                  struct balkon_opt_window *windows);
 
 #endif

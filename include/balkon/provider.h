@@ -30,16 +30,16 @@ enum provider_kind {
 
 enum provider_error {
     PROVIDER_OK = 0,
-    PROVIDER_ERR_HTTP,          /* unexpected HTTP status */
-    PROVIDER_ERR_RATE_LIMITED,  /* 429 or a rate-limit body; see retry_after_s / retry_at_ms */
-    PROVIDER_ERR_UNAVAILABLE,   /* 502/503, maintenance */
-    PROVIDER_ERR_AUTH,          /* 401/403, or an auth error inside a 200 (Tibber) */
-    PROVIDER_ERR_BAD_REQUEST,   /* 400/422 with a provider reason */
-    PROVIDER_ERR_PARSE,         /* not valid JSON/XML, or fields missing or of the wrong type */
-    PROVIDER_ERR_UNIT,          /* the response declares a unit we do not expect */
-    PROVIDER_ERR_NO_DATA,       /* nothing for this window */
-    PROVIDER_ERR_PROVIDER,      /* any other error the provider reports */
-    PROVIDER_ERR_TRANSPORT,     /* no answer: refused, timed out, too large */
+    PROVIDER_ERR_HTTP,         /* unexpected HTTP status */
+    PROVIDER_ERR_RATE_LIMITED, /* 429 or a rate-limit body; see retry_after_s / retry_at_ms */
+    PROVIDER_ERR_UNAVAILABLE,  /* 502/503, maintenance */
+    PROVIDER_ERR_AUTH,         /* 401/403, or an auth error inside a 200 (Tibber) */
+    PROVIDER_ERR_BAD_REQUEST,  /* 400/422 with a provider reason */
+    PROVIDER_ERR_PARSE,        /* not valid JSON/XML, or fields missing or of the wrong type */
+    PROVIDER_ERR_UNIT,         /* the response declares a unit we do not expect */
+    PROVIDER_ERR_NO_DATA,      /* nothing for this window */
+    PROVIDER_ERR_PROVIDER,     /* any other error the provider reports */
+    PROVIDER_ERR_TRANSPORT,    /* no answer: refused, timed out, too large */
 };
 
 /* "http", "rate_limited", … as used in the fixtures' expected.json. */
@@ -50,10 +50,10 @@ struct provider_point {
     int64_t start_ms;
     int64_t end_ms;
     double value;
-    double p10;   /* PV: lower band (W) */
-    double p90;   /* PV: upper band (W) */
-    double aux;   /* signal: traffic light (Energy-Charts) or CO2 g/kWh (Corrently);
-                     Open-Meteo: air temperature °C */
+    double p10;       /* PV: lower band (W) */
+    double p90;       /* PV: upper band (W) */
+    double aux;       /* signal: traffic light (Energy-Charts) or CO2 g/kWh (Corrently);
+                         Open-Meteo: air temperature °C */
     int source_index; /* index in the provider's own array, for rejection reports */
 };
 
@@ -68,12 +68,12 @@ struct provider_rejection {
 struct provider_result {
     enum provider_error error;
     char detail[256];
-    long retry_after_s;      /* -1 when not given */
-    int64_t retry_at_ms;     /* INT64_MIN when not given */
-    char currency[4];        /* prices: "EUR" unless the provider says otherwise */
-    bool consumer_price;     /* prices already all-in (Tibber total, Octopus inc VAT) */
-    bool substitute;         /* signal values are estimates (Energy-Charts) */
-    char next_url[1024];     /* pagination: the next page to fetch, "" when done */
+    long retry_after_s;  /* -1 when not given */
+    int64_t retry_at_ms; /* INT64_MIN when not given */
+    char currency[4];    /* prices: "EUR" unless the provider says otherwise */
+    bool consumer_price; /* prices already all-in (Tibber total, Octopus inc VAT) */
+    bool substitute;     /* signal values are estimates (Energy-Charts) */
+    char next_url[1024]; /* pagination: the next page to fetch, "" when done */
 
     struct provider_point *points; /* owned; free with provider_result_free */
     size_t count;
@@ -96,9 +96,9 @@ enum provider_error provider_result_fail(struct provider_result *result, enum pr
 /* An HTTP answer as a provider sees it. */
 struct provider_reply {
     long status;
-    const char *body;     /* NUL-terminated */
+    const char *body; /* NUL-terminated */
     size_t body_size;
-    long retry_after_s;   /* from Retry-After, -1 when absent */
+    long retry_after_s; /* from Retry-After, -1 when absent */
 };
 
 /* The default reading of a non-200 status: 429 rate_limited (with Retry-After),
@@ -113,10 +113,10 @@ bool url_same_origin(const char *url, const char *base);
 #define PROVIDER_MAX_HEADERS 4
 
 struct provider_request {
-    char method[8];       /* "GET" or "POST" */
+    char method[8]; /* "GET" or "POST" */
     char url[1024];
     char headers[PROVIDER_MAX_HEADERS][512]; /* "Name: value"; empty = unused */
-    char body[2048];      /* POST body, "" for none */
+    char body[2048];                         /* POST body, "" for none */
     /* The URL with secrets replaced by "***", for logs and the status API. */
     char url_for_log[1024];
 };
@@ -174,8 +174,8 @@ struct balkon_provider {
     enum provider_kind kind;
     const char *description;
     enum provider_schedule schedule;
-    int default_interval_min;  /* INTERVAL schedules; 0 otherwise */
-    int publication_hour;      /* DAY_AHEAD: local hour after which tomorrow is expected */
+    int default_interval_min; /* INTERVAL schedules; 0 otherwise */
+    int publication_hour;     /* DAY_AHEAD: local hour after which tomorrow is expected */
     const char *default_base_url;
     struct provider_limits limits;
     /* Signals: the kinds `value` and `aux` are stored as ("renewable_share_pct",
@@ -190,7 +190,8 @@ struct balkon_provider {
     int (*parts)(const struct provider_env *env);
     /* Builds request `part` of a run. Returns 0 or BALKON_E_INVAL (with a log-worthy
      * reason in request->url_for_log). NULL for LOCAL providers. */
-    int (*build_request)(const struct provider_env *env, int part, struct provider_request *request);
+    int (*build_request)(const struct provider_env *env, int part,
+                         struct provider_request *request);
     /* Parses one reply of request `part` into result (which may hold earlier pages). */
     void (*parse)(const struct provider_env *env, int part, const struct provider_reply *reply,
                   struct provider_result *result);

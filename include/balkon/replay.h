@@ -41,10 +41,10 @@ struct balkon_replay_slot {
     double load_w;
     double import_price_per_kwh; /* the consumer price charged for the slot */
     double feed_in_per_kwh;
-    bool price_known;      /* the price is a provider's (else a flat tariff's fallback) */
-    size_t prices_until;   /* index: prices of slots before it are published at this slot */
-    int minute_of_day;     /* local */
-    int day_of_year;       /* local, 1..366 */
+    bool price_known;    /* the price is a provider's (else a flat tariff's fallback) */
+    size_t prices_until; /* index: prices of slots before it are published at this slot */
+    int minute_of_day;   /* local */
+    int day_of_year;     /* local, 1..366 */
     enum balkon_day_type day_type;
 };
 
@@ -116,15 +116,15 @@ struct balkon_replay_tally {
      * cost the strategies are compared by. */
     struct balkon_opt_totals totals;
     double soc_start_wh;
-    size_t plans;      /* re-plans made (optimal, perfect_foresight) */
-    size_t fallbacks;  /* of them, how many fell back to self-consumption */
-    double plan_s;     /* time spent planning */
+    size_t plans;     /* re-plans made (optimal, perfect_foresight) */
+    size_t fallbacks; /* of them, how many fell back to self-consumption */
+    double plan_s;    /* time spent planning */
 };
 
 struct balkon_replay_report {
     struct balkon_replay_tally tally[BALKON_REPLAY_STRATEGY_COUNT];
-    size_t slots;  /* slots run */
-    size_t gaps;   /* slots of the range without data, skipped */
+    size_t slots;          /* slots run */
+    size_t gaps;           /* slots of the range without data, skipped */
     double load_wh, pv_wh; /* measured, over the slots run */
     double price_min, price_max, price_mean;
     /* How the energy a battery gained by the end is credited. With the automatic terminal

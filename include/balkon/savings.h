@@ -15,9 +15,9 @@ struct balkon_config;
 
 /* Computes the savings over [from_ms, to_ms). Returns 0 or a BALKON_E_* code (msg says
  * why). */
-int balkon_savings_compute(struct balkon_store *store, const struct balkon_config *config, int64_t from_ms,
-                           int64_t to_ms, enum balkon_savings_group group, struct balkon_savings *out,
-                           char *msg, size_t msg_size);
+int balkon_savings_compute(struct balkon_store *store, const struct balkon_config *config,
+                           int64_t from_ms, int64_t to_ms, enum balkon_savings_group group,
+                           struct balkon_savings *out, char *msg, size_t msg_size);
 /* Free the result with balkon_savings_free (balkon/savings_types.h). */
 
 #endif

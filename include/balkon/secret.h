@@ -13,7 +13,7 @@
 #define BALKON_TOKEN_BYTES 32
 /* A token as text: prefix + 64 hex digits + NUL. */
 #define BALKON_TOKEN_TEXT_SIZE 80
-#define BALKON_DIGEST_HEX_SIZE 65   /* SHA-256 as hex + NUL */
+#define BALKON_DIGEST_HEX_SIZE 65 /* SHA-256 as hex + NUL */
 #define BALKON_PASSWORD_HASH_SIZE 256
 #define BALKON_PASSWORD_MIN_LEN 8
 #define BALKON_PASSWORD_MAX_LEN 256

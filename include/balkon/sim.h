@@ -46,12 +46,12 @@ struct sim_params {
     struct sim_plane planes[SIM_MAX_PLANES];
     size_t plane_count;
 
-    double inverter_ac_limit_w;   /* AC cap on everything fed through the connection (800) */
-    double inverter_efficiency;   /* DC -> AC, e.g. 0.96 */
-    double system_loss_fraction;  /* wiring, soiling, mismatch, e.g. 0.10 */
+    double inverter_ac_limit_w;  /* AC cap on everything fed through the connection (800) */
+    double inverter_efficiency;  /* DC -> AC, e.g. 0.96 */
+    double system_loss_fraction; /* wiring, soiling, mismatch, e.g. 0.10 */
 
-    double battery_capacity_wh;   /* usable capacity; 0 = no battery */
-    double battery_max_charge_w;  /* AC-side limits */
+    double battery_capacity_wh;  /* usable capacity; 0 = no battery */
+    double battery_max_charge_w; /* AC-side limits */
     double battery_max_discharge_w;
     double battery_charge_efficiency;    /* energy stored / energy taken, e.g. 0.95 */
     double battery_discharge_efficiency; /* energy delivered / energy drawn, e.g. 0.95 */
@@ -60,26 +60,26 @@ struct sim_params {
     double battery_initial_soc_pct;
     enum sim_coupling battery_coupling;
 
-    double annual_load_kwh;       /* household consumption per year, e.g. 3000 */
-    double cloudiness;            /* long-run mean cloud cover, 0 = always clear, 1 = overcast */
+    double annual_load_kwh; /* household consumption per year, e.g. 3000 */
+    double cloudiness;      /* long-run mean cloud cover, 0 = always clear, 1 = overcast */
     uint64_t seed;
 };
 
 /* One step's outcome. Powers are averages over the step just taken; soc at its end. */
 struct sim_snapshot {
     int64_t ts_ms;
-    double pv_dc_w;         /* modules' DC output before the inverter */
-    double pv_w;            /* PV's AC contribution (after inverter efficiency and cap) */
-    double pv_clipped_w;    /* DC power lost to the AC cap (DC coupling stores some of it) */
-    double home_w;          /* household load */
-    double battery_w;       /* + discharge / - charge, AC side */
-    double grid_w;          /* + import / - export, what the meter reads */
+    double pv_dc_w;      /* modules' DC output before the inverter */
+    double pv_w;         /* PV's AC contribution (after inverter efficiency and cap) */
+    double pv_clipped_w; /* DC power lost to the AC cap (DC coupling stores some of it) */
+    double home_w;       /* household load */
+    double battery_w;    /* + discharge / - charge, AC side */
+    double grid_w;       /* + import / - export, what the meter reads */
     double soc_pct;
     double battery_energy_wh; /* energy stored now */
-    double poa_w_per_m2;    /* irradiance on the first plane (plane of array) */
+    double poa_w_per_m2;      /* irradiance on the first plane (plane of array) */
     double sun_elevation_deg;
     double air_temp_c;
-    double cloud_cover;     /* 0..1 */
+    double cloud_cover; /* 0..1 */
 };
 
 struct sim_world;

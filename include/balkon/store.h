@@ -27,11 +27,11 @@
 struct balkon_store;
 
 struct balkon_store_options {
-    const char *path;            /* database file; ":memory:" works for tests */
-    int raw_retention_days;      /* raw samples older than this are deleted (default 7) */
-    int rollup_5m_retention_days;/* 5-minute buckets (default 180) */
-    int rollup_1h_retention_days;/* 1-hour buckets (default 3650) */
-    size_t max_pending;          /* samples buffered before append forces a flush (default 65536) */
+    const char *path;             /* database file; ":memory:" works for tests */
+    int raw_retention_days;       /* raw samples older than this are deleted (default 7) */
+    int rollup_5m_retention_days; /* 5-minute buckets (default 180) */
+    int rollup_1h_retention_days; /* 1-hour buckets (default 3650) */
+    size_t max_pending; /* samples buffered before append forces a flush (default 65536) */
 };
 
 /* Opens (creating if needed) and migrates the database. On failure returns a BALKON_E_*
@@ -102,8 +102,7 @@ int balkon_store_series_id(struct balkon_store *store, const char *name, const c
 
 /* Buffers one sample. A later sample for the same series and ts_ms replaces the earlier
  * one. Forces a flush when max_pending samples are buffered. */
-int balkon_store_append(struct balkon_store *store, int64_t series_id, int64_t ts_ms,
-                        double value);
+int balkon_store_append(struct balkon_store *store, int64_t series_id, int64_t ts_ms, double value);
 
 /* Writes all buffered samples in one transaction and adds them to the roll-ups, on the
  * calling thread. On failure the samples stay buffered (up to max_pending; the oldest are
@@ -160,8 +159,8 @@ void balkon_store_set_max_pending(struct balkon_store *store, size_t max_pending
 int64_t balkon_store_last_ts(struct balkon_store *store);
 
 struct balkon_bucket {
-    int64_t ts_ms;  /* bucket start */
-    double avg;     /* time-weighted by sample count */
+    int64_t ts_ms; /* bucket start */
+    double avg;    /* time-weighted by sample count */
     double min;
     double max;
     uint32_t count; /* raw samples in the bucket */
@@ -174,8 +173,7 @@ struct balkon_bucket {
  * Returns BALKON_E_NOTFOUND for an unknown series. *out is allocated (caller frees it
  * with free) and *count set; both are NULL/0 when nothing is in range. */
 int balkon_store_query(struct balkon_store *store, const char *series, int64_t from_ms,
-                       int64_t to_ms, int64_t step_ms, struct balkon_bucket **out,
-                       size_t *count);
+                       int64_t to_ms, int64_t step_ms, struct balkon_bucket **out, size_t *count);
 
 struct balkon_series_info {
     char name[64];
@@ -203,7 +201,7 @@ int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_r
 struct balkon_device_record {
     char id[32];
     char type[32];
-    char roles[64];    /* comma-separated: "meter,inverter,battery,plug" */
+    char roles[64]; /* comma-separated: "meter,inverter,battery,plug" */
     char model[64];
     char firmware[32];
     int64_t first_seen_ms;
@@ -224,12 +222,13 @@ struct balkon_command_record {
     char device_id[32];
     char command[16];
     char value[32];
-    char result[160];  /* "ok" or why it failed */
-    char source[16];   /* who sent it: "control", "api", "mqtt", "loads", "recommend"; "" before */
+    char result[160]; /* "ok" or why it failed */
+    char source[16];  /* who sent it: "control", "api", "mqtt", "loads", "recommend"; "" before */
     uint64_t request_id; /* 0: not known (logged before ids were kept) */
 };
 
-int balkon_store_command_log(struct balkon_store *store, const struct balkon_command_record *record);
+int balkon_store_command_log(struct balkon_store *store,
+                             const struct balkon_command_record *record);
 /* The newest `limit` commands, of one device or (device_id NULL) all, newest first. *out
  * allocated (free it). */
 int balkon_store_command_list(struct balkon_store *store, const char *device_id, size_t limit,
@@ -244,8 +243,8 @@ struct balkon_notification_record {
     char severity[16];
     char title[128];
     char message[512];
-    char state[16];          /* "open" until resolved */
-    int64_t resolved_ts_ms;  /* INT64_MIN: not resolved */
+    char state[16];         /* "open" until resolved */
+    int64_t resolved_ts_ms; /* INT64_MIN: not resolved */
 };
 
 /* Stores a new notification (id ignored; state "" = "open"); *id_out (may be NULL) gets
@@ -270,9 +269,9 @@ int balkon_store_notification_list(struct balkon_store *store, size_t limit,
  * accuracy can be measured later. */
 
 /* Writes one provider's prices in one transaction. currency: "EUR", "GBP". */
-int balkon_store_prices_put(struct balkon_store *store, const char *provider,
-                            const char *currency, int64_t fetched_ts_ms,
-                            const struct balkon_price_slot *slots, size_t count);
+int balkon_store_prices_put(struct balkon_store *store, const char *provider, const char *currency,
+                            int64_t fetched_ts_ms, const struct balkon_price_slot *slots,
+                            size_t count);
 /* Slots of one provider in [from_ms, to_ms), ascending. *out allocated (free it);
  * currency (4 bytes) gets the series' currency, "" when there is none. */
 int balkon_store_prices_get(struct balkon_store *store, const char *provider, int64_t from_ms,
@@ -280,8 +279,8 @@ int balkon_store_prices_get(struct balkon_store *store, const char *provider, in
                             char currency[4]);
 /* End of the last stored slot (slot_ts_ms + slot_s) and when it was fetched; both
  * INT64_MIN when the provider has no prices. */
-int balkon_store_prices_coverage(struct balkon_store *store, const char *provider,
-                                 int64_t *end_ms, int64_t *fetched_ts_ms);
+int balkon_store_prices_coverage(struct balkon_store *store, const char *provider, int64_t *end_ms,
+                                 int64_t *fetched_ts_ms);
 
 /* Stores one issued forecast (every slot gets issued_ts_ms) in one transaction. kind: "pv",
  * "load". A forecast issued again at the same time for the same slot replaces it. */
@@ -310,8 +309,8 @@ int balkon_store_signal_put(struct balkon_store *store, const char *kind, const 
 int balkon_store_signal_get(struct balkon_store *store, const char *kind, const char *provider,
                             int64_t from_ms, int64_t to_ms, struct balkon_signal_slot **out,
                             size_t *count);
-int balkon_store_signal_coverage(struct balkon_store *store, const char *kind,
-                                 const char *provider, int64_t *end_ms, int64_t *fetched_ts_ms);
+int balkon_store_signal_coverage(struct balkon_store *store, const char *kind, const char *provider,
+                                 int64_t *end_ms, int64_t *fetched_ts_ms);
 
 /* --- Plans ------------------------------------------------------------------------- */
 
@@ -331,7 +330,8 @@ int balkon_store_plan_put(struct balkon_store *store, const struct balkon_plan_r
                           int64_t *id_out);
 /* The newest plan created at or before at_ms (INT64_MAX: the newest of all). Returns
  * BALKON_E_NOTFOUND when there is none. Free with balkon_plan_record_free. */
-int balkon_store_plan_get(struct balkon_store *store, int64_t at_ms, struct balkon_plan_record *out);
+int balkon_store_plan_get(struct balkon_store *store, int64_t at_ms,
+                          struct balkon_plan_record *out);
 void balkon_plan_record_free(struct balkon_plan_record *plan);
 /* Deletes plans created before before_ms (a plan is replaced every 15 minutes; old ones
  * only serve to look back a few days). Returns the number deleted or an error. */
@@ -354,13 +354,14 @@ struct balkon_session_record {
     int64_t expires_ts_ms;
 };
 
-int balkon_store_session_add(struct balkon_store *store, const struct balkon_session_record *session);
+int balkon_store_session_add(struct balkon_store *store,
+                             const struct balkon_session_record *session);
 /* The session with this digest that has not expired at now_ms; BALKON_E_NOTFOUND otherwise. */
 int balkon_store_session_get(struct balkon_store *store, const char *digest, int64_t now_ms,
                              struct balkon_session_record *out);
 /* Moves a session's last use and expiry forward. */
-int balkon_store_session_touch(struct balkon_store *store, const char *digest, int64_t last_seen_ts_ms,
-                               int64_t expires_ts_ms);
+int balkon_store_session_touch(struct balkon_store *store, const char *digest,
+                               int64_t last_seen_ts_ms, int64_t expires_ts_ms);
 int balkon_store_session_delete(struct balkon_store *store, const char *digest);
 /* Deletes every session but keep (NULL: every one), after a password change. */
 int balkon_store_sessions_delete_others(struct balkon_store *store, const char *keep);
@@ -370,7 +371,7 @@ int balkon_store_sessions_prune(struct balkon_store *store, int64_t now_ms);
 struct balkon_token_record {
     int64_t id;
     char name[64];
-    bool read_only;          /* may read, never change anything */
+    bool read_only; /* may read, never change anything */
     int64_t created_ts_ms;
     int64_t last_used_ts_ms; /* 0 = never */
 };
@@ -379,10 +380,12 @@ struct balkon_token_record {
 int balkon_store_token_add(struct balkon_store *store, const char *name, const char *digest,
                            bool read_only, int64_t now_ms, int64_t *id_out);
 /* The token with this digest; BALKON_E_NOTFOUND when there is none. */
-int balkon_store_token_find(struct balkon_store *store, const char *digest, struct balkon_token_record *out);
+int balkon_store_token_find(struct balkon_store *store, const char *digest,
+                            struct balkon_token_record *out);
 int balkon_store_token_touch(struct balkon_store *store, int64_t id, int64_t now_ms);
 /* Every token, oldest first. The caller frees *out. */
-int balkon_store_token_list(struct balkon_store *store, struct balkon_token_record **out, size_t *count);
+int balkon_store_token_list(struct balkon_store *store, struct balkon_token_record **out,
+                            size_t *count);
 /* BALKON_E_NOTFOUND when there is no token with this id. */
 int balkon_store_token_delete(struct balkon_store *store, int64_t id);
 

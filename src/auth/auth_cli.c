@@ -23,9 +23,12 @@
 
 static int usage(FILE *out, int code)
 {
-    fprintf(out, "Usage: balkonsolard password [--config FILE] [--db FILE]   set the password (read from stdin)\n"
-                 "       balkonsolard token NAME [--read-only] [--config FILE] [--db FILE]\n"
-                 "                                                     make an API token and print it\n");
+    fprintf(
+        out,
+        "Usage: balkonsolard password [--config FILE] [--db FILE]   set the password (read from "
+        "stdin)\n"
+        "       balkonsolard token NAME [--read-only] [--config FILE] [--db FILE]\n"
+        "                                                     make an API token and print it\n");
     return code;
 }
 
@@ -60,7 +63,8 @@ static int db_path(const char *config_path, const char *db, char *out, size_t si
         return 0;
     }
     if (!config_path) {
-        fprintf(stderr, "balkonsolard: give --db FILE or --config FILE (to use its storage.path)\n");
+        fprintf(stderr,
+                "balkonsolard: give --db FILE or --config FILE (to use its storage.path)\n");
         return BALKON_E_INVAL;
     }
     static struct balkon_config config; /* large */
@@ -96,7 +100,8 @@ static int set_password(struct balkon_store *store, const char *path)
     if (balkon_password_hash(password, hash) < 0 ||
         balkon_store_password_set(store, hash, balkon_wall_now_ms()) < 0 ||
         balkon_store_sessions_delete_others(store, NULL) < 0) {
-        fprintf(stderr, "balkonsolard: cannot store the password in %s: %s\n", path, balkon_store_errmsg(store));
+        fprintf(stderr, "balkonsolard: cannot store the password in %s: %s\n", path,
+                balkon_store_errmsg(store));
         goto done;
     }
     /* The setup code beside the database is spent. */
@@ -111,9 +116,10 @@ done:
     return code;
 }
 
-static int make_token(struct balkon_store *store, const char *path, const char *name, bool read_only)
+static int make_token(struct balkon_store *store, const char *path, const char *name,
+                      bool read_only)
 {
-    if (!name[0] || strlen(name) >= sizeof ((struct balkon_token_record *)0)->name) {
+    if (!name[0] || strlen(name) >= sizeof((struct balkon_token_record *)0)->name) {
         fprintf(stderr, "balkonsolard: token: NAME must be 1 to 63 characters\n");
         return 2;
     }
@@ -121,11 +127,14 @@ static int make_token(struct balkon_store *store, const char *path, const char *
     int64_t id;
     if (balkon_secret_token("bst_", token) < 0 || balkon_secret_digest(token, digest) < 0 ||
         balkon_store_token_add(store, name, digest, read_only, balkon_wall_now_ms(), &id) < 0) {
-        fprintf(stderr, "balkonsolard: cannot store the token in %s: %s\n", path, balkon_store_errmsg(store));
+        fprintf(stderr, "balkonsolard: cannot store the token in %s: %s\n", path,
+                balkon_store_errmsg(store));
         return 1;
     }
     printf("%s\n", token);
-    fprintf(stderr, "API token %lld \"%s\"%s made; send it as \"Authorization: Bearer TOKEN\". It is not shown again.\n",
+    fprintf(stderr,
+            "API token %lld \"%s\"%s made; send it as \"Authorization: Bearer TOKEN\". It is not "
+            "shown again.\n",
             (long long)id, name, read_only ? " (read only)" : "");
     explicit_bzero(token, sizeof token);
     return 0;
@@ -147,11 +156,19 @@ int balkon_auth_cli_main(int argc, char **argv)
     optind = 1;
     while ((opt = getopt_long(argc, argv, "c:h", long_options, NULL)) != -1) {
         switch (opt) {
-        case 'c': config_path = optarg; break;
-        case 'd': db = optarg; break;
-        case 'r': read_only = true; break;
-        case 'h': return usage(stdout, 0);
-        default: return usage(stderr, 2);
+        case 'c':
+            config_path = optarg;
+            break;
+        case 'd':
+            db = optarg;
+            break;
+        case 'r':
+            read_only = true;
+            break;
+        case 'h':
+            return usage(stdout, 0);
+        default:
+            return usage(stderr, 2);
         }
     }
     bool is_token = strcmp(command, "token") == 0;
@@ -168,7 +185,8 @@ int balkon_auth_cli_main(int argc, char **argv)
         return 1;
     }
     balkon_store_set_busy_timeout(store, 5000); /* the daemon may be writing */
-    int code = is_token ? make_token(store, path, argv[optind], read_only) : set_password(store, path);
+    int code =
+        is_token ? make_token(store, path, argv[optind], read_only) : set_password(store, path);
     balkon_store_close(store);
     return code;
 }

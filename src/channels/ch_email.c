@@ -47,11 +47,12 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     }
     text[n] = '\0';
     char body[4096];
-    int len = snprintf(body, sizeof body,
-                       "From: BalkonSolar <%s>\r\nTo: <%s>\r\nSubject: [BalkonSolar] %s\r\nDate: %s\r\n"
-                       "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                       "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
-                       c->from, c->to, title, date, text);
+    int len =
+        snprintf(body, sizeof body,
+                 "From: BalkonSolar <%s>\r\nTo: <%s>\r\nSubject: [BalkonSolar] %s\r\nDate: %s\r\n"
+                 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                 "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
+                 c->from, c->to, title, date, text);
     if (len < 0 || len >= (int)sizeof body || !notify_set_body(out, body)) {
         snprintf(error, error_size, "message too long for e-mail");
         return -1;

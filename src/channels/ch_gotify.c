@@ -22,17 +22,20 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     const char *slash = len && c->url[len - 1] == '/' ? "" : "/";
     char token[480];
     if (!notify_urlencode(c->token, token, sizeof token) ||
-        snprintf(out->url, sizeof out->url, "%s%smessage?token=%s", c->url, slash, token) >= (int)sizeof out->url) {
+        snprintf(out->url, sizeof out->url, "%s%smessage?token=%s", c->url, slash, token) >=
+            (int)sizeof out->url) {
         snprintf(error, error_size, "gotify URL too long");
         return -1;
     }
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "title", m->title);
     cJSON_AddStringToObject(json, "message", m->text);
-    cJSON_AddNumberToObject(json, "priority", strcmp(m->state, "resolved") == 0 ? 2 : priority[m->severity]);
+    cJSON_AddNumberToObject(json, "priority",
+                            strcmp(m->state, "resolved") == 0 ? 2 : priority[m->severity]);
     char *body = cJSON_PrintUnformatted(json);
     cJSON_Delete(json);
-    bool ok = body && notify_add_header(out, "Content-Type: application/json") && notify_set_body(out, body);
+    bool ok = body && notify_add_header(out, "Content-Type: application/json") &&
+              notify_set_body(out, body);
     free(body);
     if (!ok) {
         snprintf(error, error_size, "message too long for gotify");

@@ -20,14 +20,18 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     size_t len = strlen(base);
     const char *slash = base[len - 1] == '/' ? "" : "/";
     char token[480], user[400], title[400], text[1600];
-    if (snprintf(out->url, sizeof out->url, "%s%s1/messages.json", base, slash) >= (int)sizeof out->url ||
-        !notify_urlencode(c->token, token, sizeof token) || !notify_urlencode(c->user, user, sizeof user) ||
-        !notify_urlencode(m->title, title, sizeof title) || !notify_urlencode(m->text, text, sizeof text))
+    if (snprintf(out->url, sizeof out->url, "%s%s1/messages.json", base, slash) >=
+            (int)sizeof out->url ||
+        !notify_urlencode(c->token, token, sizeof token) ||
+        !notify_urlencode(c->user, user, sizeof user) ||
+        !notify_urlencode(m->title, title, sizeof title) ||
+        !notify_urlencode(m->text, text, sizeof text))
         goto too_long;
     char body[4096];
-    snprintf(body, sizeof body, "token=%s&user=%s&title=%s&message=%s&priority=%s", token, user, title, text,
-             strcmp(m->state, "resolved") == 0 ? "-1" : priority[m->severity]);
-    if (!notify_add_header(out, "Content-Type: application/x-www-form-urlencoded") || !notify_set_body(out, body))
+    snprintf(body, sizeof body, "token=%s&user=%s&title=%s&message=%s&priority=%s", token, user,
+             title, text, strcmp(m->state, "resolved") == 0 ? "-1" : priority[m->severity]);
+    if (!notify_add_header(out, "Content-Type: application/x-www-form-urlencoded") ||
+        !notify_set_body(out, body))
         goto too_long;
     return 0;
 too_long:

@@ -20,7 +20,8 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     const char *base = c->url[0] ? c->url : "https://api.telegram.org";
     size_t len = strlen(base);
     const char *slash = base[len - 1] == '/' ? "" : "/";
-    if (snprintf(out->url, sizeof out->url, "%s%sbot%s/sendMessage", base, slash, c->token) >= (int)sizeof out->url) {
+    if (snprintf(out->url, sizeof out->url, "%s%sbot%s/sendMessage", base, slash, c->token) >=
+        (int)sizeof out->url) {
         snprintf(error, error_size, "telegram URL too long");
         return -1;
     }
@@ -32,7 +33,8 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     cJSON_AddBoolToObject(json, "disable_web_page_preview", 1);
     char *body = cJSON_PrintUnformatted(json);
     cJSON_Delete(json);
-    bool ok = body && notify_add_header(out, "Content-Type: application/json") && notify_set_body(out, body);
+    bool ok = body && notify_add_header(out, "Content-Type: application/json") &&
+              notify_set_body(out, body);
     free(body);
     if (!ok) {
         snprintf(error, error_size, "message too long for telegram");

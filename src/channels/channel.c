@@ -13,7 +13,9 @@ const char *notify_severity_name(enum notify_severity s)
 
 enum notify_severity notify_severity_parse(const char *name)
 {
-    return strcmp(name, "critical") == 0 ? NOTIFY_CRITICAL : strcmp(name, "warning") == 0 ? NOTIFY_WARNING : NOTIFY_INFO;
+    return strcmp(name, "critical") == 0  ? NOTIFY_CRITICAL
+           : strcmp(name, "warning") == 0 ? NOTIFY_WARNING
+                                          : NOTIFY_INFO;
 }
 
 const struct notify_channel_type *notify_channel_find(const char *type)
@@ -36,7 +38,8 @@ bool notify_urlencode(const char *text, char *out, size_t size)
     for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
         if (n + 4 > size)
             return false;
-        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-_.~", *p))
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            strchr("-_.~", *p))
             out[n++] = (char)*p;
         else {
             out[n++] = '%';

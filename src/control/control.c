@@ -105,8 +105,8 @@ static void publish_status(struct control *c, int64_t now_ms, const char *mode)
     snprintf(status.mode, sizeof status.mode, "%s", mode);
     snprintf(status.state, sizeof status.state, "%s",
              !config->control.enabled || !c->battery_id[0] ? "off"
-             : c->battery_offline                         ? "battery_offline"
-                                                          : balkon_ctl_state_name(c->ctl.state));
+             : c->battery_offline                          ? "battery_offline"
+                                                           : balkon_ctl_state_name(c->ctl.state));
     balkon_bus_publish(c->ctx->bus, BUS_EV_CONTROL_STATUS, &status);
 }
 
@@ -117,7 +117,8 @@ static void step(struct control *c)
     bool inverter_mode = config->control.inverter[0] != '\0';
     const struct planned_slot *slot = inverter_mode ? NULL : current_slot(c, now_ms);
     enum balkon_ctl_mode mode = slot ? slot->mode : BALKON_CTL_SELF_CONSUMPTION;
-    if (!config->control.enabled || !c->battery_id[0] || c->meter_ts_ms == INT64_MIN || c->battery_offline) {
+    if (!config->control.enabled || !c->battery_id[0] || c->meter_ts_ms == INT64_MIN ||
+        c->battery_offline) {
         if (c->meter_ts_ms != INT64_MIN)
             publish_status(c, now_ms, balkon_ctl_mode_name(mode));
         return;
@@ -137,7 +138,8 @@ static void step(struct control *c)
     if (balkon_ctl_step(&c->ctl, &in, &setpoint_w)) {
         struct device_command command = {.value = setpoint_w};
         snprintf(command.device_id, sizeof command.device_id, "%s", c->battery_id);
-        snprintf(command.command, sizeof command.command, "%s", inverter_mode ? "limit" : "setpoint");
+        snprintf(command.command, sizeof command.command, "%s",
+                 inverter_mode ? "limit" : "setpoint");
         snprintf(command.source, sizeof command.source, "control");
         c->commands_sent++;
         c->last_command_ms = now_ms;
@@ -151,7 +153,8 @@ static void step(struct control *c)
             log_warn("control", "no meter reading for %.0f s: failsafe, battery at %.0f W",
                      in.now_s - in.meter_ts_s, c->ctl.setpoint_w);
         else if (c->last_state == BALKON_CTL_FAILSAFE)
-            log_notice("control", "meter readings are back: tracking %+.0f W again", c->ctl.params.target_grid_w);
+            log_notice("control", "meter readings are back: tracking %+.0f W again",
+                       c->ctl.params.target_grid_w);
         c->last_state = c->ctl.state;
     }
     publish_status(c, now_ms, balkon_ctl_mode_name(mode));
@@ -210,7 +213,8 @@ static void on_event(enum bus_event event, const void *payload, void *user)
             break;
         }
         if ((state->roles & DEVICE_ROLE_BATTERY) &&
-            (wanted[0] ? strcmp(state->device_id, wanted) == 0 : !c->battery_id[0] || strcmp(state->device_id, c->battery_id) == 0)) {
+            (wanted[0] ? strcmp(state->device_id, wanted) == 0
+                       : !c->battery_id[0] || strcmp(state->device_id, c->battery_id) == 0)) {
             snprintf(c->battery_id, sizeof c->battery_id, "%s", state->device_id);
             c->battery_offline = !state->online;
             c->battery_w = state->online ? value_of(state, "power_w") : NAN;
@@ -235,7 +239,8 @@ static void on_event(enum bus_event event, const void *payload, void *user)
     case BUS_EV_CONFIG_CHANGED: {
         const struct ev_config_changed *changed = payload;
         /* A run-time target holds until the config's own target changes. */
-        if (changed->previous && changed->previous->control.target_grid_w != changed->config->control.target_grid_w)
+        if (changed->previous &&
+            changed->previous->control.target_grid_w != changed->config->control.target_grid_w)
             c->target_override_w = NAN;
         struct balkon_ctl_params params;
         params_from_config(c->ctx->config, &params);
@@ -249,7 +254,10 @@ static void on_event(enum bus_event event, const void *payload, void *user)
     }
 }
 
-static void watchdog_cb(uv_timer_t *timer) { step(timer->data); }
+static void watchdog_cb(uv_timer_t *timer)
+{
+    step(timer->data);
+}
 
 /* The control.set_grid_target service (Home Assistant's number). */
 static int set_grid_target(void *self, double target_grid_w, const char *source, char *msg,

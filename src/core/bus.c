@@ -106,7 +106,10 @@ struct balkon_bus {
     uint64_t published;
 };
 
-struct balkon_bus *balkon_bus_new(void) { return calloc(1, sizeof(struct balkon_bus)); }
+struct balkon_bus *balkon_bus_new(void)
+{
+    return calloc(1, sizeof(struct balkon_bus));
+}
 
 void balkon_bus_free(struct balkon_bus *bus)
 {
@@ -125,10 +128,14 @@ void balkon_bus_free(struct balkon_bus *bus)
 const char *balkon_device_role_name(unsigned role_bit)
 {
     switch (role_bit) {
-    case DEVICE_ROLE_METER: return "meter";
-    case DEVICE_ROLE_INVERTER: return "inverter";
-    case DEVICE_ROLE_BATTERY: return "battery";
-    case DEVICE_ROLE_PLUG: return "plug";
+    case DEVICE_ROLE_METER:
+        return "meter";
+    case DEVICE_ROLE_INVERTER:
+        return "inverter";
+    case DEVICE_ROLE_BATTERY:
+        return "battery";
+    case DEVICE_ROLE_PLUG:
+        return "plug";
     }
     return NULL;
 }
@@ -140,10 +147,12 @@ const char *balkon_bus_event_name(enum bus_event event)
     return event_descs[event].name;
 }
 
-uint64_t balkon_bus_published(const struct balkon_bus *bus) { return bus->published; }
+uint64_t balkon_bus_published(const struct balkon_bus *bus)
+{
+    return bus->published;
+}
 
-int balkon_bus_subscribe(struct balkon_bus *bus, enum bus_event event, balkon_bus_cb cb,
-                         void *user)
+int balkon_bus_subscribe(struct balkon_bus *bus, enum bus_event event, balkon_bus_cb cb, void *user)
 {
     if (!bus || !cb || (unsigned)event >= BUS_EV__COUNT)
         return BALKON_E_INVAL;

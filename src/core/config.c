@@ -71,8 +71,8 @@ static void parse_object(const struct cfg_table *table, const cJSON *json, void 
                          const char *path, struct balkon_config_errors *errors);
 static void apply_defaults(const struct cfg_table *table, void *base);
 
-static void set_value(const struct cfg_row *row, const cJSON *item, void *base,
-                      const char *path, struct balkon_config_errors *errors)
+static void set_value(const struct cfg_row *row, const cJSON *item, void *base, const char *path,
+                      struct balkon_config_errors *errors)
 {
     char *field = (char *)base + row->offset;
     char got[64], bounds[64];
@@ -122,8 +122,7 @@ static void set_value(const struct cfg_row *row, const cJSON *item, void *base,
         if ((row->flags & CFG_SECRET) && strncmp(value, "env:", 4) == 0) {
             const char *env = getenv(value + 4);
             if (!env || !*env) {
-                cfg_error(errors, path, row->key, "environment variable %s is not set",
-                          value + 4);
+                cfg_error(errors, path, row->key, "environment variable %s is not set", value + 4);
                 return;
             }
             value = env;
@@ -287,7 +286,10 @@ static void apply_defaults(const struct cfg_table *table, void *base)
     }
 }
 
-void cfg_defaults(const struct cfg_table *table, void *base) { apply_defaults(table, base); }
+void cfg_defaults(const struct cfg_table *table, void *base)
+{
+    apply_defaults(table, base);
+}
 
 void balkon_config_defaults(struct balkon_config *config)
 {

@@ -67,8 +67,8 @@ static void keep_restart(const struct cfg_table *table, const void *running, voi
         char sub_path[128];
         snprintf(sub_path, sizeof sub_path, "%s%s%s", path, *path ? "." : "", row->key);
         if (row->type == CFG_OBJECT) {
-            keep_restart(row->sub, (const char *)running + row->offset,
-                         (char *)next + row->offset, sub_path, changed, changed_size);
+            keep_restart(row->sub, (const char *)running + row->offset, (char *)next + row->offset,
+                         sub_path, changed, changed_size);
             continue;
         }
         if (!(row->flags & CFG_RESTART))
@@ -97,21 +97,27 @@ void balkon_config_keep_restart_options(const struct balkon_config *running,
 static const char *type_name(const struct cfg_row *row)
 {
     switch (row->type) {
-    case CFG_NUMBER: return "number";
-    case CFG_INT: return "integer";
-    case CFG_BOOL: return "boolean";
-    case CFG_STRING: return row->flags & CFG_SECRET ? "secret string" : "string";
-    case CFG_ENUM: return "one of";
-    case CFG_OBJECT: return "object";
-    case CFG_ARRAY: return "array of objects";
+    case CFG_NUMBER:
+        return "number";
+    case CFG_INT:
+        return "integer";
+    case CFG_BOOL:
+        return "boolean";
+    case CFG_STRING:
+        return row->flags & CFG_SECRET ? "secret string" : "string";
+    case CFG_ENUM:
+        return "one of";
+    case CFG_OBJECT:
+        return "object";
+    case CFG_ARRAY:
+        return "array of objects";
     }
     return "?";
 }
 
 static void write_rows(FILE *out, const struct cfg_table *table, const char *path);
 
-static void write_table(FILE *out, const struct cfg_table *table, const char *path,
-                        const char *doc)
+static void write_table(FILE *out, const struct cfg_table *table, const char *path, const char *doc)
 {
     fprintf(out, "\n## `%s`\n\n%s\n\n", path, doc);
     fprintf(out, "| option | type | default | allowed | description |\n");
@@ -139,9 +145,8 @@ static void write_rows(FILE *out, const struct cfg_table *table, const char *pat
         snprintf(type, sizeof type, "%s%s%s%s", type_name(row), row->unit ? " (" : "",
                  row->unit ? row->unit : "", row->unit ? ")" : "");
         fprintf(out, "| `%s%s%s` | %s | %s%s%s | %s | %s%s%s%s |\n", path, *path ? "." : "",
-                row->key, type, row->def ? "`" : "", row->def ? row->def : "—",
-                row->def ? "`" : "", allowed, row->doc,
-                row->flags & CFG_REQUIRED ? " **Required.**" : "",
+                row->key, type, row->def ? "`" : "", row->def ? row->def : "—", row->def ? "`" : "",
+                allowed, row->doc, row->flags & CFG_REQUIRED ? " **Required.**" : "",
                 row->flags & CFG_SECRET ? " Accepts `env:NAME`." : "",
                 row->flags & CFG_RESTART ? " Takes effect after a restart." : "");
     }
@@ -153,8 +158,8 @@ static void write_rows(FILE *out, const struct cfg_table *table, const char *pat
         if (row->type == CFG_OBJECT || row->type == CFG_ARRAY) {
             char doc[512];
             if (row->type == CFG_ARRAY)
-                snprintf(doc, sizeof doc, "%s %g to %g items.%s%s%s", row->doc, row->min,
-                         row->max, row->def ? " Default: `" : "", row->def ? row->def : "",
+                snprintf(doc, sizeof doc, "%s %g to %g items.%s%s%s", row->doc, row->min, row->max,
+                         row->def ? " Default: `" : "", row->def ? row->def : "",
                          row->def ? "`." : "");
             else
                 snprintf(doc, sizeof doc, "%s", row->doc);

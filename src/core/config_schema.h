@@ -31,13 +31,13 @@ struct cfg_row {
     const char *key;
     enum cfg_type type;
     size_t offset;
-    size_t size;        /* strings: buffer size; arrays: element size */
+    size_t size; /* strings: buffer size; arrays: element size */
     unsigned flags;
-    double min, max;    /* numbers: value bounds; arrays: item count bounds */
-    const char *def;    /* default as JSON text, NULL for none */
-    const char *const *choices;     /* enums: NULL-terminated */
-    const struct cfg_table *sub;    /* objects and array elements */
-    size_t count_offset;            /* arrays: where the item count (size_t) lives */
+    double min, max;             /* numbers: value bounds; arrays: item count bounds */
+    const char *def;             /* default as JSON text, NULL for none */
+    const char *const *choices;  /* enums: NULL-terminated */
+    const struct cfg_table *sub; /* objects and array elements */
+    size_t count_offset;         /* arrays: where the item count (size_t) lives */
     const char *unit;
     const char *doc;
 };

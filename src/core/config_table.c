@@ -15,26 +15,40 @@
 
 #define FIELD(type, member) offsetof(type, member), sizeof(((type *)0)->member)
 
-#define NUM(T, key, member, def, lo, hi, flags, unit, doc)                                     \
-    {key, CFG_NUMBER, FIELD(T, member), (flags) | CFG_HAS_MIN | CFG_HAS_MAX, lo, hi, def,      \
-     NULL, NULL, 0, unit, doc}
-#define NUM_POS(T, key, member, def, hi, flags, unit, doc)                                     \
+#define NUM(T, key, member, def, lo, hi, flags, unit, doc)                                         \
+    {                                                                                              \
+        key, CFG_NUMBER, FIELD(T, member), (flags) | CFG_HAS_MIN | CFG_HAS_MAX, lo, hi, def, NULL, \
+            NULL, 0, unit, doc                                                                     \
+    }
+#define NUM_POS(T, key, member, def, hi, flags, unit, doc)                                         \
     NUM(T, key, member, def, 0, hi, (flags) | CFG_MIN_EXCL, unit, doc)
-#define INT(T, key, member, def, lo, hi, flags, unit, doc)                                     \
-    {key, CFG_INT, FIELD(T, member), (flags) | CFG_HAS_MIN | CFG_HAS_MAX, lo, hi, def, NULL,   \
-     NULL, 0, unit, doc}
-#define BOOL(T, key, member, def, flags, doc)                                                  \
-    {key, CFG_BOOL, FIELD(T, member), flags, 0, 0, def, NULL, NULL, 0, NULL, doc}
-#define STR(T, key, member, def, flags, doc)                                                   \
-    {key, CFG_STRING, FIELD(T, member), flags, 0, 0, def, NULL, NULL, 0, NULL, doc}
-#define ENUM(T, key, member, def, choices, flags, doc)                                         \
-    {key, CFG_ENUM, FIELD(T, member), flags, 0, 0, def, choices, NULL, 0, NULL, doc}
-#define OBJ(T, key, member, table, doc)                                                        \
-    {key, CFG_OBJECT, FIELD(T, member), 0, 0, 0, NULL, NULL, &table, 0, NULL, doc}
-#define ARR(T, key, member, elem, count_member, lo, hi, def, table, doc)                       \
-    {key, CFG_ARRAY, offsetof(T, member), sizeof(elem), CFG_HAS_MIN | CFG_HAS_MAX, lo, hi,     \
-     def, NULL, &table, offsetof(T, count_member), NULL, doc}
-#define TABLE(name, rows_, check_)                                                             \
+#define INT(T, key, member, def, lo, hi, flags, unit, doc)                                         \
+    {                                                                                              \
+        key, CFG_INT, FIELD(T, member), (flags) | CFG_HAS_MIN | CFG_HAS_MAX, lo, hi, def, NULL,    \
+            NULL, 0, unit, doc                                                                     \
+    }
+#define BOOL(T, key, member, def, flags, doc)                                                      \
+    {                                                                                              \
+        key, CFG_BOOL, FIELD(T, member), flags, 0, 0, def, NULL, NULL, 0, NULL, doc                \
+    }
+#define STR(T, key, member, def, flags, doc)                                                       \
+    {                                                                                              \
+        key, CFG_STRING, FIELD(T, member), flags, 0, 0, def, NULL, NULL, 0, NULL, doc              \
+    }
+#define ENUM(T, key, member, def, choices, flags, doc)                                             \
+    {                                                                                              \
+        key, CFG_ENUM, FIELD(T, member), flags, 0, 0, def, choices, NULL, 0, NULL, doc             \
+    }
+#define OBJ(T, key, member, table, doc)                                                            \
+    {                                                                                              \
+        key, CFG_OBJECT, FIELD(T, member), 0, 0, 0, NULL, NULL, &table, 0, NULL, doc               \
+    }
+#define ARR(T, key, member, elem, count_member, lo, hi, def, table, doc)                           \
+    {                                                                                              \
+        key, CFG_ARRAY, offsetof(T, member), sizeof(elem), CFG_HAS_MIN | CFG_HAS_MAX, lo, hi, def, \
+            NULL, &table, offsetof(T, count_member), NULL, doc                                     \
+    }
+#define TABLE(name, rows_, check_)                                                                 \
     static const struct cfg_table name = {rows_, sizeof rows_ / sizeof rows_[0], check_}
 
 typedef struct balkon_config C;
@@ -51,15 +65,17 @@ static void check_site(const void *object, const char *path, struct balkon_confi
     snprintf(file, sizeof file, "/usr/share/zoneinfo/%s", site->timezone);
     FILE *f = strstr(site->timezone, "..") ? NULL : fopen(file, "rb");
     if (!f)
-        cfg_error(errors, path, "timezone", "unknown time zone \"%s\" (expected e.g. \"Europe/Berlin\")",
-                  site->timezone);
+        cfg_error(errors, path, "timezone",
+                  "unknown time zone \"%s\" (expected e.g. \"Europe/Berlin\")", site->timezone);
     else
         fclose(f);
 }
 static const struct cfg_row site_rows[] = {
     STR(site_t, "name", name, "\"My balcony\"", 0, "A name for the site, shown on the dashboard."),
-    NUM(site_t, "latitude", latitude_deg, "52.52", -90, 90, 0, "°", "Latitude of the modules, north positive."),
-    NUM(site_t, "longitude", longitude_deg, "13.40", -180, 180, 0, "°", "Longitude of the modules, east positive."),
+    NUM(site_t, "latitude", latitude_deg, "52.52", -90, 90, 0, "°",
+        "Latitude of the modules, north positive."),
+    NUM(site_t, "longitude", longitude_deg, "13.40", -180, 180, 0, "°",
+        "Longitude of the modules, east positive."),
     STR(site_t, "timezone", timezone, "\"Europe/Berlin\"", CFG_RESTART,
         "IANA time zone for local times (household rhythm, day boundaries). Empty: the system's."),
 };
@@ -69,8 +85,10 @@ TABLE(site_table, site_rows, check_site);
 typedef struct balkon_plane_config plane_t;
 static const struct cfg_row plane_rows[] = {
     STR(plane_t, "name", name, "\"plane\"", 0, "A name for this module plane."),
-    NUM(plane_t, "tilt", tilt_deg, "35", 0, 90, 0, "°", "Tilt from horizontal: 0 flat, 90 vertical (railing)."),
-    NUM(plane_t, "azimuth", azimuth_deg, "0", -180, 180, 0, "°", "Facing: 0 south, -90 east, 90 west, 180 north."),
+    NUM(plane_t, "tilt", tilt_deg, "35", 0, 90, 0, "°",
+        "Tilt from horizontal: 0 flat, 90 vertical (railing)."),
+    NUM(plane_t, "azimuth", azimuth_deg, "0", -180, 180, 0, "°",
+        "Facing: 0 south, -90 east, 90 west, 180 north."),
     NUM_POS(plane_t, "peak_w", peak_w, NULL, 2000, CFG_REQUIRED, "Wp",
             "Peak DC power of the modules on this plane."),
 };
@@ -85,7 +103,8 @@ static void check_pv(const void *object, const char *path, struct balkon_config_
         total_w += pv->planes[i].peak_w;
     /* German rules allow up to 2000 Wp of modules on a balcony plant. */
     if (total_w > 2000)
-        cfg_error(errors, path, "planes", "total peak power must be <= 2000 Wp, got %g Wp", total_w);
+        cfg_error(errors, path, "planes", "total peak power must be <= 2000 Wp, got %g Wp",
+                  total_w);
 }
 static const struct cfg_row pv_rows[] = {
     ARR(pv_t, "planes", planes, plane_t, plane_count, 1, BALKON_MAX_PLANES,
@@ -128,7 +147,8 @@ static const struct cfg_row battery_rows[] = {
     NUM(battery_t, "discharge_efficiency_pct", discharge_efficiency_pct, "95", 50, 100, 0, "%",
         "Energy delivered per energy drawn from the cells."),
     NUM(battery_t, "soc_min_pct", soc_min_pct, "10", 0, 100, 0, "%", "Never discharge below this."),
-    NUM(battery_t, "soc_max_pct", soc_max_pct, "100", 0, 100, CFG_MIN_EXCL, "%", "Never charge above this."),
+    NUM(battery_t, "soc_max_pct", soc_max_pct, "100", 0, 100, CFG_MIN_EXCL, "%",
+        "Never charge above this."),
     ENUM(battery_t, "coupling", coupling, "\"ac\"", coupling_choices, 0,
          "\"ac\": on its own plug, can charge from the grid (Marstek Venus, SolarFlow AC); "
          "\"dc\": between modules and inverter, charges from PV only (Solarbank, SolarFlow)."),
@@ -159,17 +179,23 @@ static const struct cfg_row simulation_rows[] = {
     NUM(simulation_t, "speed", speed, "1", 1, 3600, CFG_RESTART, "×",
         "Simulated seconds per wall-clock second; 60 shows a day in 24 minutes."),
     STR(simulation_t, "start", start, "\"now\"", CFG_RESTART,
-        "Simulated start time, \"now\" or ISO-8601. A restart resumes after the newest stored sample when that is later."),
-    NUM(simulation_t, "step_s", step_s, "1", 0.1, 60, 0, "s", "Simulated time per physics step (a meter reading each)."),
+        "Simulated start time, \"now\" or ISO-8601. A restart resumes after the newest stored "
+        "sample when that is later."),
+    NUM(simulation_t, "step_s", step_s, "1", 0.1, 60, 0, "s",
+        "Simulated time per physics step (a meter reading each)."),
     NUM(simulation_t, "cloudiness_pct", cloudiness_pct, "70", 0, 100, 0, "%",
-        "Long-run mean cloud cover; 70 gives Berlin-like yields (about 1000 kWh per kWp and year)."),
-    NUM(simulation_t, "initial_soc_pct", initial_soc_pct, "50", 0, 100, CFG_RESTART, "%", "Battery charge at start."),
+        "Long-run mean cloud cover; 70 gives Berlin-like yields (about 1000 kWh per kWp and "
+        "year)."),
+    NUM(simulation_t, "initial_soc_pct", initial_soc_pct, "50", 0, 100, CFG_RESTART, "%",
+        "Battery charge at start."),
     NUM(simulation_t, "battery_latency_s", battery_latency_s, "2", 0, 30, 0, "s",
         "How long the simulated battery takes to apply a new setpoint (real ones: 2-10 s)."),
     BOOL(simulation_t, "meter_enabled", meter_enabled, "true", 0,
-         "false simulates a failed smart meter: no readings arrive (to see the control's failsafe)."),
+         "false simulates a failed smart meter: no readings arrive (to see the control's "
+         "failsafe)."),
     NUM(simulation_t, "plug_power_w", plug_power_w, "0", 0, 3000, CFG_RESTART, "W",
-        "A simulated smart plug \"<id>-plug\" with this load behind it (0 = none): for trying out loads."),
+        "A simulated smart plug \"<id>-plug\" with this load behind it (0 = none): for trying out "
+        "loads."),
     INT(simulation_t, "seed", seed, "1", 0, 9007199254740991.0, CFG_RESTART, NULL,
         "Random seed; the same seed replays the same weather and appliances."),
 };
@@ -182,7 +208,8 @@ static void check_id(const char *id, const char *path, struct balkon_config_erro
     for (const char *c = id; *c; c++) {
         if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
               *c == '_' || *c == '-')) {
-            cfg_error(errors, path, "id", "may contain only letters, digits, '_' and '-', got \"%s\"", id);
+            cfg_error(errors, path, "id",
+                      "may contain only letters, digits, '_' and '-', got \"%s\"", id);
             return;
         }
     }
@@ -209,35 +236,52 @@ static const struct cfg_row device_rows[] = {
     STR(device_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
         "Unique id, used in the API and series names: letters, digits, '_', '-'."),
     STR(device_t, "type", type, NULL, CFG_REQUIRED | CFG_NONEMPTY,
-         "Driver: see docs/devices.md for the types and the options each needs; \"simulator\" is a whole "
-         "simulated site (meter, PV inverter and battery from the site, pv, inverter, battery and household sections)."),
+        "Driver: see docs/devices.md for the types and the options each needs; \"simulator\" is a "
+        "whole "
+        "simulated site (meter, PV inverter and battery from the site, pv, inverter, battery and "
+        "household sections)."),
     STR(device_t, "name", name, "\"\"", 0, "A display name."),
-    STR(device_t, "host", host, "\"\"", 0, "The device's address on the LAN (IP or host name); see docs/devices.md per type."),
+    STR(device_t, "host", host, "\"\"", 0,
+        "The device's address on the LAN (IP or host name); see docs/devices.md per type."),
     INT(device_t, "port", port, "0", 0, 65535, 0, NULL, "Port; 0 = the protocol's default."),
-    STR(device_t, "user", user, "\"\"", 0, "User name where the device asks for one (OpenDTU: \"admin\")."),
+    STR(device_t, "user", user, "\"\"", 0,
+        "User name where the device asks for one (OpenDTU: \"admin\")."),
     STR(device_t, "password", password, "\"\"", CFG_SECRET, "Password, or \"env:NAME\"."),
     STR(device_t, "serial", serial, "\"\"", 0, "OpenDTU: the inverter's serial number."),
-    INT(device_t, "channel", channel, "0", 0, 16, 0, NULL, "Shelly switch or meter channel, Tasmota relay (0 = the first)."),
-    STR(device_t, "path", path, "\"\"", 0, "Generic HTTP meter: the URL path to read, e.g. \"/status\"."),
+    INT(device_t, "channel", channel, "0", 0, 16, 0, NULL,
+        "Shelly switch or meter channel, Tasmota relay (0 = the first)."),
+    STR(device_t, "path", path, "\"\"", 0,
+        "Generic HTTP meter: the URL path to read, e.g. \"/status\"."),
     STR(device_t, "power_key", power_key, "\"\"", 0,
         "Generic devices: where the power in W is in the reply, e.g. \"emeters[0].power\"."),
     STR(device_t, "protocol", protocol, "\"http\"", 0,
-        "Devices that speak both: \"http\" (polled) or \"mqtt\" (pushed through the mqtt section's broker)."),
+        "Devices that speak both: \"http\" (polled) or \"mqtt\" (pushed through the mqtt section's "
+        "broker)."),
     STR(device_t, "topic", topic, "\"\"", 0,
-        "MQTT: Tasmota's %topic%, OpenDTU's base topic (\"solar\"), the generic device's state topic."),
-    STR(device_t, "product_key", product_key, "\"\"", 0, "Zendure: the product key (serial holds the device key)."),
+        "MQTT: Tasmota's %topic%, OpenDTU's base topic (\"solar\"), the generic device's state "
+        "topic."),
+    STR(device_t, "product_key", product_key, "\"\"", 0,
+        "Zendure: the product key (serial holds the device key)."),
     STR(device_t, "role", role, "\"\"", 0,
-        "What the device is, where its type leaves a choice: generic devices \"meter\" (the default), \"inverter\", \"battery\", \"plug\"; Shelly/Tasmota \"meter\" or \"plug\"; Marstek \"battery\" (the default) or \"battery+meter\" (also its CT meter). See docs/devices.md."),
-    STR(device_t, "soc_key", soc_key, "\"\"", 0, "Generic batteries: where the state of charge in % is in the reply."),
-    STR(device_t, "state_key", state_key, "\"\"", 0, "Generic plugs: where the on/off state is (true/false, 1/0, \"ON\"/\"OFF\")."),
+        "What the device is, where its type leaves a choice: generic devices \"meter\" (the "
+        "default), \"inverter\", \"battery\", \"plug\"; Shelly/Tasmota \"meter\" or \"plug\"; "
+        "Marstek \"battery\" (the default) or \"battery+meter\" (also its CT meter). See "
+        "docs/devices.md."),
+    STR(device_t, "soc_key", soc_key, "\"\"", 0,
+        "Generic batteries: where the state of charge in % is in the reply."),
+    STR(device_t, "state_key", state_key, "\"\"", 0,
+        "Generic plugs: where the on/off state is (true/false, 1/0, \"ON\"/\"OFF\")."),
     STR(device_t, "command_topic", command_topic, "\"\"", 0,
         "Generic MQTT: the topic commands go to; \"{command}\" becomes the command name."),
     STR(device_t, "command_payload", command_payload, "\"{value}\"", 0,
         "Generic MQTT: the command's payload; \"{value}\" and \"{command}\" are replaced."),
     NUM(device_t, "power_scale", power_scale, "1", -1000000, 1000000, 0, NULL,
-        "Generic devices: the power is multiplied by this (-1 flips the sign, 1000 turns kW into W)."),
-    NUM(device_t, "poll_interval_s", poll_interval_s, "2", 0.5, 300, 0, "s", "How often an HTTP device is read."),
-    NUM(device_t, "timeout_s", timeout_s, "3", 0.5, 60, 0, "s", "Timeout of one request to the device."),
+        "Generic devices: the power is multiplied by this (-1 flips the sign, 1000 turns kW into "
+        "W)."),
+    NUM(device_t, "poll_interval_s", poll_interval_s, "2", 0.5, 300, 0, "s",
+        "How often an HTTP device is read."),
+    NUM(device_t, "timeout_s", timeout_s, "3", 0.5, 60, 0, "s",
+        "Timeout of one request to the device."),
     NUM(device_t, "max_power_w", max_power_w, "800", 0, 10000, 0, "W",
         "Inverters and batteries: the highest output limit the control may set."),
 };
@@ -251,7 +295,8 @@ static void check_tariff(const void *object, const char *path, struct balkon_con
 {
     const tariff_t *tariff = object;
     const char *c = tariff->currency;
-    if (strlen(c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' || c[2] < 'A' || c[2] > 'Z')
+    if (strlen(c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' || c[2] < 'A' ||
+        c[2] > 'Z')
         cfg_error(errors, path, "currency", "must be a 3-letter code like \"EUR\", got \"%s\"", c);
 }
 static const struct cfg_row tariff_rows[] = {
@@ -262,7 +307,6 @@ static const struct cfg_row tariff_rows[] = {
     STR(tariff_t, "currency", currency, "\"EUR\"", 0, "Currency of prices and savings."),
 };
 TABLE(tariff_table, tariff_rows, check_tariff);
-
 
 /* --- optimizer ---------------------------------------------------------------------- */
 typedef struct balkon_schedule_window window_t;
@@ -276,19 +320,25 @@ static void check_window(const void *object, const char *path, struct balkon_con
     enum balkon_opt_mode mode;
     if (balkon_opt_mode_parse(w->mode, &mode) < 0)
         cfg_error(errors, path, "mode",
-                  "must be one of \"idle\", \"charge\", \"discharge\", \"hold\", \"grid_charge\", got \"%s\"", w->mode);
+                  "must be one of \"idle\", \"charge\", \"discharge\", \"hold\", \"grid_charge\", "
+                  "got \"%s\"",
+                  w->mode);
 }
 static const struct cfg_row window_rows[] = {
     STR(window_t, "from", from, NULL, CFG_REQUIRED, "Local start time HH:MM."),
-    STR(window_t, "to", to, NULL, CFG_REQUIRED, "Local end time HH:MM (exclusive; before `from` wraps past midnight)."),
+    STR(window_t, "to", to, NULL, CFG_REQUIRED,
+        "Local end time HH:MM (exclusive; before `from` wraps past midnight)."),
     STR(window_t, "mode", mode, NULL, CFG_REQUIRED,
-        "Battery mode: \"idle\", \"charge\" (from surplus), \"discharge\" (cover the load), \"hold\", \"grid_charge\"."),
-    NUM(window_t, "power_w", power_w, "0", 0, 10000, 0, "W", "Power limit of the mode; 0 = the battery's limit."),
+        "Battery mode: \"idle\", \"charge\" (from surplus), \"discharge\" (cover the load), "
+        "\"hold\", \"grid_charge\"."),
+    NUM(window_t, "power_w", power_w, "0", 0, 10000, 0, "W",
+        "Power limit of the mode; 0 = the battery's limit."),
 };
 TABLE(window_table, window_rows, check_window);
 
 typedef __typeof__(((C *)0)->optimizer) optimizer_t;
-static void check_optimizer(const void *object, const char *path, struct balkon_config_errors *errors)
+static void check_optimizer(const void *object, const char *path,
+                            struct balkon_config_errors *errors)
 {
     const optimizer_t *o = object;
     if (!balkon_opt_strategy_find(o->strategy)) {
@@ -300,27 +350,39 @@ static void check_optimizer(const void *object, const char *path, struct balkon_
             size_t len = strlen(known);
             snprintf(known + len, sizeof known - len, "%s\"%s\"", i ? ", " : "", all[i]->name);
         }
-        cfg_error(errors, path, "strategy", "unknown strategy \"%s\" (known: %s)", o->strategy, known);
+        cfg_error(errors, path, "strategy", "unknown strategy \"%s\" (known: %s)", o->strategy,
+                  known);
     } else if (strcmp(o->strategy, "fixed_schedule") == 0 && o->schedule_count == 0)
-        cfg_error(errors, path, "schedule", "strategy \"fixed_schedule\" needs at least one window");
+        cfg_error(errors, path, "schedule",
+                  "strategy \"fixed_schedule\" needs at least one window");
 }
 static const struct cfg_row optimizer_rows[] = {
     STR(optimizer_t, "strategy", strategy, "\"optimal\"", 0,
-        "How the battery is planned: \"optimal\" (cheapest by dynamic programming), \"self_consumption\" (what vendor batteries do), \"fixed_schedule\" (the windows below). PUT /api/v1/strategy switches at run time."),
-    NUM(optimizer_t, "horizon_h", horizon_h, "48", 1, 96, 0, "h", "How far ahead to plan (limited by the prices known)."),
+        "How the battery is planned: \"optimal\" (cheapest by dynamic programming), "
+        "\"self_consumption\" (what vendor batteries do), \"fixed_schedule\" (the windows below). "
+        "PUT /api/v1/strategy switches at run time."),
+    NUM(optimizer_t, "horizon_h", horizon_h, "48", 1, 96, 0, "h",
+        "How far ahead to plan (limited by the prices known)."),
     NUM(optimizer_t, "soc_step_wh", soc_step_wh, "2", 0.5, 1000, 0, "Wh",
-        "Resolution of the optimal plan's state of charge: finer stores small surpluses better (2 Wh: about 0.6 ms per plan on a PC)."),
+        "Resolution of the optimal plan's state of charge: finer stores small surpluses better (2 "
+        "Wh: about 0.6 ms per plan on a PC)."),
     NUM(optimizer_t, "wear_cost_per_kwh", wear_cost_per_kwh, "0.03", 0, 5, 0, "per kWh",
-        "Battery wear per kWh moved in or out (purchase price / (2 × capacity × cycle life) is a fair estimate)."),
+        "Battery wear per kWh moved in or out (purchase price / (2 × capacity × cycle life) is a "
+        "fair estimate)."),
     BOOL(optimizer_t, "allow_grid_charge", allow_grid_charge, "false", 0,
-         "Let the optimal plan charge an AC-coupled battery from the grid when prices make it worth it."),
+         "Let the optimal plan charge an AC-coupled battery from the grid when prices make it "
+         "worth it."),
     NUM(optimizer_t, "terminal_value_per_kwh", terminal_value_per_kwh, "-1", -1, 5, 0, "per kWh",
-        "Value of energy left in the battery at the horizon's end; -1 = automatic (median import price × discharge efficiency)."),
+        "Value of energy left in the battery at the horizon's end; -1 = automatic (median import "
+        "price × discharge efficiency)."),
     NUM(optimizer_t, "replan_interval_min", replan_interval_min, "15", 1, 60, 0, "min",
         "Replan this often (and at once when prices, the solar forecast or the config change)."),
-    NUM(optimizer_t, "history_days", history_days, "56", 7, 365, 0, "days", "Household history the load forecast learns from."),
-    ARR(optimizer_t, "schedule", schedule, window_t, schedule_count, 0, BALKON_MAX_SCHEDULE_WINDOWS, "[]", window_table,
-        "\"fixed_schedule\": windows of local time with a battery mode, e.g. hold until 17:00, then discharge. The first matching window wins; outside them, self-consumption."),
+    NUM(optimizer_t, "history_days", history_days, "56", 7, 365, 0, "days",
+        "Household history the load forecast learns from."),
+    ARR(optimizer_t, "schedule", schedule, window_t, schedule_count, 0, BALKON_MAX_SCHEDULE_WINDOWS,
+        "[]", window_table,
+        "\"fixed_schedule\": windows of local time with a battery mode, e.g. hold until 17:00, "
+        "then discharge. The first matching window wins; outside them, self-consumption."),
 };
 TABLE(optimizer_table, optimizer_rows, check_optimizer);
 
@@ -330,23 +392,34 @@ static void check_control(const void *object, const char *path, struct balkon_co
 {
     const control_t *c = object;
     if (c->safe_output_w > 800)
-        cfg_error(errors, path, "safe_output_w", "must not exceed the 800 W feed-in cap, got %g", c->safe_output_w);
+        cfg_error(errors, path, "safe_output_w", "must not exceed the 800 W feed-in cap, got %g",
+                  c->safe_output_w);
 }
 static const struct cfg_row control_rows[] = {
     BOOL(control_t, "enabled", enabled, "true", 0,
-         "Drive the battery second by second (zero export), in the mode the plan gives for each slot."),
-    STR(control_t, "battery", battery, "\"\"", 0, "The battery device to drive (as in GET /api/v1/devices); empty = the first battery."),
+         "Drive the battery second by second (zero export), in the mode the plan gives for each "
+         "slot."),
+    STR(control_t, "battery", battery, "\"\"", 0,
+        "The battery device to drive (as in GET /api/v1/devices); empty = the first battery."),
     STR(control_t, "inverter", inverter, "\"\"", 0,
-        "Drive this inverter's non-persistent limit instead of a battery (zero export without a controllable battery, or a DC-coupled battery behind an OpenDTU inverter); empty = drive the battery."),
+        "Drive this inverter's non-persistent limit instead of a battery (zero export without a "
+        "controllable battery, or a DC-coupled battery behind an OpenDTU inverter); empty = drive "
+        "the battery."),
     NUM(control_t, "target_grid_w", target_grid_w, "20", -800, 800, 0, "W",
         "Grid power to hold: a little import (+20) so that nothing flows out for free."),
-    NUM(control_t, "deadband_w", deadband_w, "15", 0, 500, 0, "W", "Grid errors smaller than this change nothing."),
-    NUM(control_t, "max_step_w", max_step_w, "400", 10, 2000, 0, "W", "Largest change of the battery's power per command."),
-    NUM(control_t, "settle_s", settle_s, "3", 0, 60, 0, "s", "How long the battery takes to follow a command (its latency)."),
-    NUM(control_t, "meter_stale_s", meter_stale_s, "15", 2, 600, 0, "s", "No meter reading for this long: failsafe."),
-    NUM(control_t, "safe_output_w", safe_output_w, "0", 0, 800, 0, "W", "The battery's output in failsafe."),
+    NUM(control_t, "deadband_w", deadband_w, "15", 0, 500, 0, "W",
+        "Grid errors smaller than this change nothing."),
+    NUM(control_t, "max_step_w", max_step_w, "400", 10, 2000, 0, "W",
+        "Largest change of the battery's power per command."),
+    NUM(control_t, "settle_s", settle_s, "3", 0, 60, 0, "s",
+        "How long the battery takes to follow a command (its latency)."),
+    NUM(control_t, "meter_stale_s", meter_stale_s, "15", 2, 600, 0, "s",
+        "No meter reading for this long: failsafe."),
+    NUM(control_t, "safe_output_w", safe_output_w, "0", 0, 800, 0, "W",
+        "The battery's output in failsafe."),
     NUM(control_t, "min_battery_voltage_v", min_battery_voltage_v, "0", 0, 1000, 0, "V",
-        "No discharge while the battery reports this voltage or less (until 0.5 V above); 0 = off."),
+        "No discharge while the battery reports this voltage or less (until 0.5 V above); 0 = "
+        "off."),
 };
 TABLE(control_table, control_rows, check_control);
 
@@ -356,29 +429,39 @@ static void check_load(const void *object, const char *path, struct balkon_confi
 {
     const load_t *l = object;
     check_id(l->id, path, errors);
-    if (strcmp(l->mode, "surplus") != 0 && strcmp(l->mode, "cheap") != 0 && strcmp(l->mode, "manual") != 0)
-        cfg_error(errors, path, "mode", "must be one of \"surplus\", \"cheap\", \"manual\", got \"%s\"", l->mode);
+    if (strcmp(l->mode, "surplus") != 0 && strcmp(l->mode, "cheap") != 0 &&
+        strcmp(l->mode, "manual") != 0)
+        cfg_error(errors, path, "mode",
+                  "must be one of \"surplus\", \"cheap\", \"manual\", got \"%s\"", l->mode);
     if (balkon_parse_hhmm(l->earliest) < 0)
         cfg_error(errors, path, "earliest", "must be a time HH:MM, got \"%s\"", l->earliest);
     if (balkon_parse_hhmm(l->latest) < 0)
         cfg_error(errors, path, "latest", "must be a time HH:MM, got \"%s\"", l->latest);
     else if (balkon_parse_hhmm(l->earliest) >= 0 &&
              balkon_parse_hhmm(l->latest) - balkon_parse_hhmm(l->earliest) < l->run_min)
-        cfg_error(errors, path, "latest", "leaves less than run_min (%g min) after earliest %s", l->run_min, l->earliest);
+        cfg_error(errors, path, "latest", "leaves less than run_min (%g min) after earliest %s",
+                  l->run_min, l->earliest);
 }
 static const struct cfg_row load_rows[] = {
-    STR(load_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY, "Unique id: letters, digits, '_', '-'."),
+    STR(load_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+        "Unique id: letters, digits, '_', '-'."),
     STR(load_t, "name", name, "\"\"", 0, "A display name (\"Dishwasher\")."),
-    STR(load_t, "plug", plug, NULL, CFG_REQUIRED | CFG_NONEMPTY, "The smart plug's device id, as in GET /api/v1/devices."),
+    STR(load_t, "plug", plug, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+        "The smart plug's device id, as in GET /api/v1/devices."),
     STR(load_t, "mode", mode, "\"surplus\"", 0,
-        "\"surplus\" (run on solar surplus), \"cheap\" (run in the cheapest hours before `latest`), \"manual\" (only by hand)."),
+        "\"surplus\" (run on solar surplus), \"cheap\" (run in the cheapest hours before "
+        "`latest`), \"manual\" (only by hand)."),
     NUM(load_t, "power_w", power_w, "500", 1, 3600, 0, "W", "What the load draws while it runs."),
     NUM(load_t, "run_min", run_min, "0", 0, 1440, 0, "min",
         "Minutes it must run per day, finished by `latest`; 0 = only when there is surplus."),
-    STR(load_t, "earliest", earliest, "\"00:00\"", 0, "Local time HH:MM before which it is not started automatically."),
-    STR(load_t, "latest", latest, "\"23:59\"", 0, "Local time HH:MM by which run_min must be done."),
-    NUM(load_t, "min_on_s", min_on_s, "600", 0, 86400, 0, "s", "Once on, stay on at least this long (automatic switching)."),
-    NUM(load_t, "min_off_s", min_off_s, "300", 0, 86400, 0, "s", "Once off, stay off at least this long (automatic switching)."),
+    STR(load_t, "earliest", earliest, "\"00:00\"", 0,
+        "Local time HH:MM before which it is not started automatically."),
+    STR(load_t, "latest", latest, "\"23:59\"", 0,
+        "Local time HH:MM by which run_min must be done."),
+    NUM(load_t, "min_on_s", min_on_s, "600", 0, 86400, 0, "s",
+        "Once on, stay on at least this long (automatic switching)."),
+    NUM(load_t, "min_off_s", min_off_s, "300", 0, 86400, 0, "s",
+        "Once off, stay off at least this long (automatic switching)."),
     NUM(load_t, "battery_priority_soc_pct", battery_priority_soc_pct, "80", 0, 100, 0, "%",
         "Below this battery charge, surplus charges the battery first."),
 };
@@ -386,7 +469,8 @@ TABLE(load_table, load_rows, check_load);
 
 /* --- appliances -------------------------------------------------------------------- */
 typedef struct balkon_appliance_config appliance_t;
-static void check_appliance(const void *object, const char *path, struct balkon_config_errors *errors)
+static void check_appliance(const void *object, const char *path,
+                            struct balkon_config_errors *errors)
 {
     const appliance_t *a = object;
     check_id(a->id, path, errors);
@@ -395,9 +479,11 @@ static void check_appliance(const void *object, const char *path, struct balkon_
     if (latest < 0)
         cfg_error(errors, path, "latest", "must be a time HH:MM, got \"%s\"", a->latest);
     if (earliest < 0)
-        cfg_error(errors, path, "earliest", "must be a time HH:MM or \"\" (now), got \"%s\"", a->earliest);
+        cfg_error(errors, path, "earliest", "must be a time HH:MM or \"\" (now), got \"%s\"",
+                  a->earliest);
     if (a->auto_start && !a->plug[0])
-        cfg_error(errors, path, "auto_start", "needs a plug (the smart plug's device id) to start the appliance");
+        cfg_error(errors, path, "auto_start",
+                  "needs a plug (the smart plug's device id) to start the appliance");
 }
 /* An auto-started appliance's plug must not also be a load's: the loads module would
  * switch it back. */
@@ -409,40 +495,55 @@ static void check_appliance_plugs(const C *config, struct balkon_config_errors *
             if (strcmp(a->plug, config->loads.items[j].plug) == 0) {
                 char key[48];
                 snprintf(key, sizeof key, "appliances[%zu].plug", i);
-                cfg_error(errors, NULL, key, "\"%s\" is also the plug of loads[%zu]; an auto-started appliance needs a plug of its own",
+                cfg_error(errors, NULL, key,
+                          "\"%s\" is also the plug of loads[%zu]; an auto-started appliance needs "
+                          "a plug of its own",
                           a->plug, j);
             }
         }
     }
 }
 static const struct cfg_row appliance_rows[] = {
-    STR(appliance_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY, "Unique id: letters, digits, '_', '-'."),
-    STR(appliance_t, "name", name, "\"\"", 0, "A display name, used in the recommendation (\"Dishwasher\")."),
-    NUM(appliance_t, "duration_min", duration_min, NULL, 1, 1440, CFG_REQUIRED, "min", "How long one run takes."),
+    STR(appliance_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+        "Unique id: letters, digits, '_', '-'."),
+    STR(appliance_t, "name", name, "\"\"", 0,
+        "A display name, used in the recommendation (\"Dishwasher\")."),
+    NUM(appliance_t, "duration_min", duration_min, NULL, 1, 1440, CFG_REQUIRED, "min",
+        "How long one run takes."),
     NUM(appliance_t, "energy_kwh", energy_kwh, NULL, 0, 50, CFG_REQUIRED | CFG_MIN_EXCL, "kWh",
         "Energy of one run (taken as drawn evenly over the run)."),
-    STR(appliance_t, "latest", latest, NULL, CFG_REQUIRED, "Local time HH:MM by which the run must be finished."),
-    STR(appliance_t, "earliest", earliest, "\"\"", 0, "Local time HH:MM before which it should not start; \"\" = from now."),
-    STR(appliance_t, "plug", plug, "\"\"", 0, "The smart plug it hangs on (device id, GET /api/v1/devices); \"\" = none."),
+    STR(appliance_t, "latest", latest, NULL, CFG_REQUIRED,
+        "Local time HH:MM by which the run must be finished."),
+    STR(appliance_t, "earliest", earliest, "\"\"", 0,
+        "Local time HH:MM before which it should not start; \"\" = from now."),
+    STR(appliance_t, "plug", plug, "\"\"", 0,
+        "The smart plug it hangs on (device id, GET /api/v1/devices); \"\" = none."),
     BOOL(appliance_t, "auto_start", auto_start, "false", 0,
-         "Switch the plug on at the recommended start and off after duration_min (needs plug; once per day)."),
+         "Switch the plug on at the recommended start and off after duration_min (needs plug; once "
+         "per day)."),
 };
 TABLE(appliance_table, appliance_rows, check_appliance);
 
 /* --- investment --------------------------------------------------------------------- */
 typedef __typeof__(((C *)0)->investment) investment_t;
-static void check_investment(const void *object, const char *path, struct balkon_config_errors *errors)
+static void check_investment(const void *object, const char *path,
+                             struct balkon_config_errors *errors)
 {
     const investment_t *inv = object;
     int64_t ts_ms;
-    if (inv->installed[0] && (strlen(inv->installed) != 10 || balkon_parse_time(inv->installed, &ts_ms) < 0))
-        cfg_error(errors, path, "installed", "must be a date YYYY-MM-DD, got \"%s\"", inv->installed);
+    if (inv->installed[0] &&
+        (strlen(inv->installed) != 10 || balkon_parse_time(inv->installed, &ts_ms) < 0))
+        cfg_error(errors, path, "installed", "must be a date YYYY-MM-DD, got \"%s\"",
+                  inv->installed);
 }
 static const struct cfg_row investment_rows[] = {
     NUM(investment_t, "modules_price", modules_price, "0", 0, 100000, 0, NULL,
-        "What the modules, inverter and mounting cost, in tariff.currency (for the payback estimate)."),
-    NUM(investment_t, "battery_price", battery_price, "0", 0, 100000, 0, NULL, "What the battery cost."),
-    STR(investment_t, "installed", installed, "\"\"", 0, "Installation date YYYY-MM-DD; empty = since the first measurement."),
+        "What the modules, inverter and mounting cost, in tariff.currency (for the payback "
+        "estimate)."),
+    NUM(investment_t, "battery_price", battery_price, "0", 0, 100000, 0, NULL,
+        "What the battery cost."),
+    STR(investment_t, "installed", installed, "\"\"", 0,
+        "Installation date YYYY-MM-DD; empty = since the first measurement."),
 };
 TABLE(investment_table, investment_rows, check_investment);
 
@@ -450,15 +551,19 @@ TABLE(investment_table, investment_rows, check_investment);
 typedef struct balkon_tou_zone zone_t;
 static const struct cfg_row zone_rows[] = {
     STR(zone_t, "days", days, "\"daily\"", 0,
-        "Days: \"daily\", \"mon-fri\", \"sat,sun\", \"mon,wed-fri\" (mon tue wed thu fri sat sun)."),
+        "Days: \"daily\", \"mon-fri\", \"sat,sun\", \"mon,wed-fri\" (mon tue wed thu fri sat "
+        "sun)."),
     STR(zone_t, "from", from, "\"00:00\"", 0, "Local start time HH:MM."),
-    STR(zone_t, "to", to, "\"24:00\"", 0, "Local end time HH:MM (exclusive; before `from` wraps past midnight)."),
-    NUM(zone_t, "price_per_kwh", price_per_kwh, NULL, -5, 5, CFG_REQUIRED, "per kWh", "Price in this zone, all-in."),
+    STR(zone_t, "to", to, "\"24:00\"", 0,
+        "Local end time HH:MM (exclusive; before `from` wraps past midnight)."),
+    NUM(zone_t, "price_per_kwh", price_per_kwh, NULL, -5, 5, CFG_REQUIRED, "per kWh",
+        "Price in this zone, all-in."),
 };
 TABLE(zone_table, zone_rows, NULL);
 
 typedef struct balkon_provider_config provider_t;
-static void check_provider(const void *object, const char *path, struct balkon_config_errors *errors)
+static void check_provider(const void *object, const char *path,
+                           struct balkon_config_errors *errors)
 {
     const provider_t *p = object;
     check_id(p->id, path, errors);
@@ -471,8 +576,10 @@ static void check_provider(const void *object, const char *path, struct balkon_c
         cfg_error(errors, path, "type", "unknown provider type \"%s\" (known: %s)", p->type, types);
         return;
     }
-    if (p->base_url[0] && strncmp(p->base_url, "http://", 7) != 0 && strncmp(p->base_url, "https://", 8) != 0)
-        cfg_error(errors, path, "base_url", "must start with http:// or https://, got \"%s\"", p->base_url);
+    if (p->base_url[0] && strncmp(p->base_url, "http://", 7) != 0 &&
+        strncmp(p->base_url, "https://", 8) != 0)
+        cfg_error(errors, path, "base_url", "must start with http:// or https://, got \"%s\"",
+                  p->base_url);
     /* A disabled provider may stay half-configured (no token yet); it is not run. */
     if (provider->check && p->enabled)
         provider->check(p, path, errors);
@@ -488,19 +595,27 @@ static const struct cfg_row provider_rows[] = {
     STR(provider_t, "token", token, "\"\"", CFG_SECRET,
         "API token or key (Tibber, ENTSO-E, Solcast; optional for Forecast.Solar and Corrently)."),
     STR(provider_t, "area", area, "\"\"", 0,
-        "aWATTar: \"de\"/\"at\"; Energy-Charts and ENTSO-E: bidding zone (\"DE-LU\", \"AT\", \"DK1\"; ENTSO-E also an EIC code); Octopus: region letter A-P; Energy-Charts signal (optional) and Corrently: postal code."),
-    STR(provider_t, "product", product, "\"\"", 0, "Octopus product code, e.g. \"AGILE-24-10-01\"."),
-    STR(provider_t, "site_id", site_id, "\"\"", 0, "Solcast: rooftop site resource id. Tibber: optional home id (the first home otherwise)."),
+        "aWATTar: \"de\"/\"at\"; Energy-Charts and ENTSO-E: bidding zone (\"DE-LU\", \"AT\", "
+        "\"DK1\"; ENTSO-E also an EIC code); Octopus: region letter A-P; Energy-Charts signal "
+        "(optional) and Corrently: postal code."),
+    STR(provider_t, "product", product, "\"\"", 0,
+        "Octopus product code, e.g. \"AGILE-24-10-01\"."),
+    STR(provider_t, "site_id", site_id, "\"\"", 0,
+        "Solcast: rooftop site resource id. Tibber: optional home id (the first home otherwise)."),
     NUM(provider_t, "charges_per_kwh", charges_per_kwh, "0", -1, 5, 0, "per kWh",
         "Added to market prices before VAT: grid fees, levies, supplier margin."),
     NUM(provider_t, "vat_pct", vat_pct, "19", 0, 100, 0, "%",
         "VAT applied to market price plus charges (not to all-in prices like Tibber's)."),
-    NUM(provider_t, "price_per_kwh", price_per_kwh, "0", -5, 5, 0, "per kWh", "\"fixed\": the all-in price."),
+    NUM(provider_t, "price_per_kwh", price_per_kwh, "0", -5, 5, 0, "per kWh",
+        "\"fixed\": the all-in price."),
     ARR(provider_t, "zones", zones, zone_t, zone_count, 0, BALKON_MAX_TOU_ZONES, "[]", zone_table,
-        "\"tou\": the time-of-use zones; a later zone overrides an earlier one where they overlap."),
+        "\"tou\": the time-of-use zones; a later zone overrides an earlier one where they "
+        "overlap."),
     NUM(provider_t, "interval_min", interval_min, "0", 0, 1440, 0, "min",
-        "Fetch interval for forecasts and signals; 0 = the provider's default (respecting its rate limit)."),
-    NUM(provider_t, "timeout_s", timeout_s, "20", 1, 120, 0, "s", "Overall timeout of one request."),
+        "Fetch interval for forecasts and signals; 0 = the provider's default (respecting its rate "
+        "limit)."),
+    NUM(provider_t, "timeout_s", timeout_s, "20", 1, 120, 0, "s",
+        "Overall timeout of one request."),
 };
 TABLE(provider_table, provider_rows, check_provider);
 
@@ -520,7 +635,8 @@ static void check_http(const void *object, const char *path, struct balkon_confi
     for (const char *c = http->allowed_hosts; *c; c++) {
         if (!isalnum((unsigned char)*c) && !strchr("-., ", *c)) {
             cfg_error(errors, path, "allowed_hosts",
-                      "must be host names separated by commas (letters, digits, '-' and '.'), got '%c' in \"%s\"",
+                      "must be host names separated by commas (letters, digits, '-' and '.'), got "
+                      "'%c' in \"%s\"",
                       *c, http->allowed_hosts);
             break;
         }
@@ -528,13 +644,19 @@ static void check_http(const void *object, const char *path, struct balkon_confi
 }
 static const struct cfg_row http_rows[] = {
     STR(http_t, "listen", listen, "\"127.0.0.1:8080\"", CFG_RESTART,
-        "Address and port of the dashboard and API. \"0.0.0.0:8080\" to reach it from the LAN; port 0 picks a free one."),
+        "Address and port of the dashboard and API. \"0.0.0.0:8080\" to reach it from the LAN; "
+        "port 0 picks a free one."),
     INT(http_t, "max_body_bytes", max_body_bytes, "65536", 1024, 1048576, 0, "B",
         "Largest request body accepted; larger ones get 413."),
-    BOOL(http_t, "read_without_login", read_without_login, "false", 0,
-         "Whether the dashboard and the API's GET answers may be read without logging in. Every change (config, commands, strategy, plugs, tokens) always needs a login or an API token."),
+    BOOL(
+        http_t, "read_without_login", read_without_login, "false", 0,
+        "Whether the dashboard and the API's GET answers may be read without logging in. Every "
+        "change (config, commands, strategy, plugs, tokens) always needs a login or an API token."),
     STR(http_t, "allowed_hosts", allowed_hosts, "\"\"", 0,
-        "Host names the dashboard may be reached by, comma-separated (e.g. \"balkon.example.net\"), besides IP addresses, localhost and this machine's name (NAME, NAME.local, NAME.lan, NAME.home.arpa, NAME.fritz.box). Requests naming another host get 403: this stops DNS-rebinding attacks from web pages."),
+        "Host names the dashboard may be reached by, comma-separated (e.g. "
+        "\"balkon.example.net\"), besides IP addresses, localhost and this machine's name (NAME, "
+        "NAME.local, NAME.lan, NAME.home.arpa, NAME.fritz.box). Requests naming another host get "
+        "403: this stops DNS-rebinding attacks from web pages."),
     INT(http_t, "session_days", session_days, "30", 1, 365, 0, "d",
         "A login stays valid this many days after its last use."),
 };
@@ -548,14 +670,17 @@ static void check_mqtt(const void *object, const char *path, struct balkon_confi
     if (mqtt->enabled && !mqtt->host[0])
         cfg_error(errors, path, "host", "is required when mqtt.enabled is true");
     /* Topic prefixes: one or more levels, no wildcards, no empty level at either end. */
-    const char *prefixes[2][2] = {{"prefix", mqtt->prefix}, {"discovery_prefix", mqtt->discovery_prefix}};
+    const char *prefixes[2][2] = {{"prefix", mqtt->prefix},
+                                  {"discovery_prefix", mqtt->discovery_prefix}};
     for (int i = 0; i < 2; i++) {
         const char *p = prefixes[i][1];
         size_t len = strlen(p);
         if (strpbrk(p, "+#") || p[0] == '/' || (len && p[len - 1] == '/') || strstr(p, "//"))
-            cfg_error(errors, path, prefixes[i][0],
-                      "must be topic levels without wildcards or empty levels, like \"balkonsolar\" or "
-                      "\"home/solar\", got \"%s\"", p);
+            cfg_error(
+                errors, path, prefixes[i][0],
+                "must be topic levels without wildcards or empty levels, like \"balkonsolar\" or "
+                "\"home/solar\", got \"%s\"",
+                p);
     }
 }
 /* All restart-only: drivers hold subscriptions on the one client, which is made at start. */
@@ -564,21 +689,28 @@ static const struct cfg_row mqtt_rows[] = {
          "Connect to an MQTT broker, for devices that talk MQTT (protocol \"mqtt\")."),
     STR(mqtt_t, "host", host, "\"\"", CFG_RESTART,
         "The broker's address; an IP address is best (a name is resolved on the daemon's loop)."),
-    INT(mqtt_t, "port", port, "1883", 1, 65535, CFG_RESTART, NULL, "The broker's port (plain MQTT, no TLS)."),
+    INT(mqtt_t, "port", port, "1883", 1, 65535, CFG_RESTART, NULL,
+        "The broker's port (plain MQTT, no TLS)."),
     STR(mqtt_t, "user", user, "\"\"", CFG_RESTART, "User name, if the broker asks for one."),
-    STR(mqtt_t, "password", password, "\"\"", CFG_SECRET | CFG_RESTART, "Password, if the broker asks for one."),
+    STR(mqtt_t, "password", password, "\"\"", CFG_SECRET | CFG_RESTART,
+        "Password, if the broker asks for one."),
     STR(mqtt_t, "client_id", client_id, "\"balkonsolar\"", CFG_RESTART | CFG_NONEMPTY,
         "Client id; unique on the broker (a second client with the same id pushes us off)."),
     INT(mqtt_t, "keepalive_s", keepalive_s, "30", 5, 600, CFG_RESTART, "s",
-        "Ping interval when nothing else is sent; a broker that stops answering is noticed within about twice this."),
+        "Ping interval when nothing else is sent; a broker that stops answering is noticed within "
+        "about twice this."),
     STR(mqtt_t, "prefix", prefix, "\"balkonsolar\"", CFG_RESTART | CFG_NONEMPTY,
-        "Our topics: <prefix>/status (online/offline, the last will) and <prefix>/state/... (docs/mqtt.md)."),
+        "Our topics: <prefix>/status (online/offline, the last will) and <prefix>/state/... "
+        "(docs/mqtt.md)."),
     BOOL(mqtt_t, "ha_discovery", ha_discovery, "true", CFG_RESTART,
-         "Publish Home Assistant MQTT discovery configs, so every entity appears in Home Assistant by itself."),
-    STR(mqtt_t, "discovery_prefix", discovery_prefix, "\"homeassistant\"", CFG_RESTART | CFG_NONEMPTY,
+         "Publish Home Assistant MQTT discovery configs, so every entity appears in Home Assistant "
+         "by itself."),
+    STR(mqtt_t, "discovery_prefix", discovery_prefix, "\"homeassistant\"",
+        CFG_RESTART | CFG_NONEMPTY,
         "Home Assistant's discovery prefix (its MQTT integration's setting)."),
     NUM(mqtt_t, "publish_interval_s", publish_interval_s, "10", 1, 3600, 0, "s",
-        "Live state is published at most this often (wall clock), and at least as often when it changes."),
+        "Live state is published at most this often (wall clock), and at least as often when it "
+        "changes."),
 };
 TABLE(mqtt_table, mqtt_rows, check_mqtt);
 
@@ -594,19 +726,26 @@ static void check_channel(const void *object, const char *path, struct balkon_co
         type->check(c, path, errors);
 }
 static const struct cfg_row channel_rows[] = {
-    STR(channel_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY, "Unique id: letters, digits, '_', '-'."),
+    STR(channel_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+        "Unique id: letters, digits, '_', '-'."),
     ENUM(channel_t, "type", type, NULL, notify_channel_types, CFG_REQUIRED,
-         "\"ntfy\", \"telegram\", \"pushover\", \"gotify\", \"webhook\" (JSON POST), \"email\" (SMTP) or \"mqtt\"."),
+         "\"ntfy\", \"telegram\", \"pushover\", \"gotify\", \"webhook\" (JSON POST), \"email\" "
+         "(SMTP) or \"mqtt\"."),
     STR(channel_t, "url", url, "\"\"", 0,
-        "Server: ntfy \"https://ntfy.sh\", gotify \"http://gotify.lan\", webhook the full URL, email \"smtp://mail.example.org:587\"; telegram/pushover: API base (empty = the public API)."),
+        "Server: ntfy \"https://ntfy.sh\", gotify \"http://gotify.lan\", webhook the full URL, "
+        "email \"smtp://mail.example.org:587\"; telegram/pushover: API base (empty = the public "
+        "API)."),
     STR(channel_t, "token", token, "\"\"", CFG_SECRET,
-        "Telegram bot token, Pushover application token, Gotify application token, ntfy access token (optional)."),
+        "Telegram bot token, Pushover application token, Gotify application token, ntfy access "
+        "token (optional)."),
     STR(channel_t, "chat_id", chat_id, "\"\"", 0, "Telegram: the chat to write to."),
-    STR(channel_t, "user", user, "\"\"", 0, "Pushover: the user key. Email: the SMTP login (empty = none)."),
+    STR(channel_t, "user", user, "\"\"", 0,
+        "Pushover: the user key. Email: the SMTP login (empty = none)."),
     STR(channel_t, "password", password, "\"\"", CFG_SECRET, "Email: the SMTP password."),
     STR(channel_t, "to", to, "\"\"", 0, "Email: the recipient's address."),
     STR(channel_t, "from", from, "\"\"", 0, "Email: the sender's address."),
-    STR(channel_t, "topic", topic, "\"\"", 0, "ntfy: the topic. mqtt: the topic published to (on the broker of the mqtt section)."),
+    STR(channel_t, "topic", topic, "\"\"", 0,
+        "ntfy: the topic. mqtt: the topic published to (on the broker of the mqtt section)."),
     ENUM(channel_t, "min_severity", min_severity, "\"info\"", severity_choices, 0,
          "Least severe alert sent here: \"info\", \"warning\" or \"critical\"."),
 };
@@ -616,54 +755,83 @@ typedef __typeof__(((C *)0)->notifications.rules) rules_t;
 static void check_rules(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const rules_t *r = object;
-    if (balkon_parse_hhmm(r->daily_summary_at) < 0 || balkon_parse_hhmm(r->daily_summary_at) >= 24 * 60)
-        cfg_error(errors, path, "daily_summary_at", "must be a time HH:MM, got \"%s\"", r->daily_summary_at);
+    if (balkon_parse_hhmm(r->daily_summary_at) < 0 ||
+        balkon_parse_hhmm(r->daily_summary_at) >= 24 * 60)
+        cfg_error(errors, path, "daily_summary_at", "must be a time HH:MM, got \"%s\"",
+                  r->daily_summary_at);
 }
 static const struct cfg_row rules_rows[] = {
-    BOOL(rules_t, "device_offline", device_offline, "true", 0, "Warn when a device goes offline (and when it is back)."),
-    BOOL(rules_t, "meter_stale", meter_stale, "true", 0, "Critical: no meter data, the control is in failsafe."),
-    BOOL(rules_t, "battery_empty", battery_empty, "true", 0, "Tell when the battery reaches battery.soc_min."),
-    BOOL(rules_t, "battery_full", battery_full, "false", 0, "Tell when the battery reaches battery.soc_max."),
+    BOOL(rules_t, "device_offline", device_offline, "true", 0,
+         "Warn when a device goes offline (and when it is back)."),
+    BOOL(rules_t, "meter_stale", meter_stale, "true", 0,
+         "Critical: no meter data, the control is in failsafe."),
+    BOOL(rules_t, "battery_empty", battery_empty, "true", 0,
+         "Tell when the battery reaches battery.soc_min."),
+    BOOL(rules_t, "battery_full", battery_full, "false", 0,
+         "Tell when the battery reaches battery.soc_max."),
     BOOL(rules_t, "battery_not_charging", battery_not_charging, "true", 0,
-         "Warn when surplus flows to the grid while the battery has room and does not charge (for not_charging_min)."),
+         "Warn when surplus flows to the grid while the battery has room and does not charge (for "
+         "not_charging_min)."),
     NUM(rules_t, "not_charging_min", not_charging_min, "10", 1, 1440, 0, "min",
         "How long surplus may be exported past a battery with room before it is reported."),
-    BOOL(rules_t, "export_cap", export_cap, "false", 0, "Tell when the inverter output reaches inverter.ac_limit_w (minus the margin)."),
-    NUM(rules_t, "export_cap_margin_w", export_cap_margin_w, "20", 0, 800, 0, "W", "How close to the AC limit counts as reached."),
-    BOOL(rules_t, "negative_price", negative_price, "true", 0, "Tell when a price in the next 24 h is below zero."),
-    BOOL(rules_t, "price_spike", price_spike, "true", 0, "Warn when a price in the next 24 h exceeds price_spike_factor × the median."),
-    NUM(rules_t, "price_spike_factor", price_spike_factor, "2", 1.1, 100, 0, "×", "What counts as a spike, relative to the median price of the next 24 h."),
-    BOOL(rules_t, "cheap_window", cheap_window, "false", 0, "Tell when a slot in the cheapest quarter of the next 24 h starts."),
-    BOOL(rules_t, "provider_failing", provider_failing, "true", 0, "Warn when a provider has failed for longer than provider_failing_min."),
-    NUM(rules_t, "provider_failing_min", provider_failing_min, "60", 0, 10080, 0, "min", "How long a provider may fail before it is reported."),
-    BOOL(rules_t, "optimizer_fallback", optimizer_fallback, "true", 0, "Warn when the planner falls back to plain self-consumption."),
-    BOOL(rules_t, "storage_failing", storage_failing, "true", 0, "Alert when measurements cannot be written (disk full, failing SD card), and when writing works again."),
+    BOOL(rules_t, "export_cap", export_cap, "false", 0,
+         "Tell when the inverter output reaches inverter.ac_limit_w (minus the margin)."),
+    NUM(rules_t, "export_cap_margin_w", export_cap_margin_w, "20", 0, 800, 0, "W",
+        "How close to the AC limit counts as reached."),
+    BOOL(rules_t, "negative_price", negative_price, "true", 0,
+         "Tell when a price in the next 24 h is below zero."),
+    BOOL(rules_t, "price_spike", price_spike, "true", 0,
+         "Warn when a price in the next 24 h exceeds price_spike_factor × the median."),
+    NUM(rules_t, "price_spike_factor", price_spike_factor, "2", 1.1, 100, 0, "×",
+        "What counts as a spike, relative to the median price of the next 24 h."),
+    BOOL(rules_t, "cheap_window", cheap_window, "false", 0,
+         "Tell when a slot in the cheapest quarter of the next 24 h starts."),
+    BOOL(rules_t, "provider_failing", provider_failing, "true", 0,
+         "Warn when a provider has failed for longer than provider_failing_min."),
+    NUM(rules_t, "provider_failing_min", provider_failing_min, "60", 0, 10080, 0, "min",
+        "How long a provider may fail before it is reported."),
+    BOOL(rules_t, "optimizer_fallback", optimizer_fallback, "true", 0,
+         "Warn when the planner falls back to plain self-consumption."),
+    BOOL(rules_t, "storage_failing", storage_failing, "true", 0,
+         "Alert when measurements cannot be written (disk full, failing SD card), and when writing "
+         "works again."),
     BOOL(rules_t, "recommendations", recommendations, "true", 0,
-         "Tell the appliances' recommended start times (\"start the washing machine at 13:15: 0.35 EUR cheaper\") when they change."),
-    BOOL(rules_t, "daily_summary", daily_summary, "false", 0, "Send a summary of the day (energy, saving, tomorrow's plan)."),
-    STR(rules_t, "daily_summary_at", daily_summary_at, "\"21:00\"", 0, "Local time HH:MM of the daily summary."),
+         "Tell the appliances' recommended start times (\"start the washing machine at 13:15: 0.35 "
+         "EUR cheaper\") when they change."),
+    BOOL(rules_t, "daily_summary", daily_summary, "false", 0,
+         "Send a summary of the day (energy, saving, tomorrow's plan)."),
+    STR(rules_t, "daily_summary_at", daily_summary_at, "\"21:00\"", 0,
+        "Local time HH:MM of the daily summary."),
 };
 TABLE(rules_table, rules_rows, check_rules);
 
 typedef __typeof__(((C *)0)->notifications) notifications_t;
-static void check_notifications(const void *object, const char *path, struct balkon_config_errors *errors)
+static void check_notifications(const void *object, const char *path,
+                                struct balkon_config_errors *errors)
 {
     const notifications_t *n = object;
     if (balkon_parse_hhmm(n->quiet_hours_from) < 0)
-        cfg_error(errors, path, "quiet_hours_from", "must be a time HH:MM, got \"%s\"", n->quiet_hours_from);
+        cfg_error(errors, path, "quiet_hours_from", "must be a time HH:MM, got \"%s\"",
+                  n->quiet_hours_from);
     if (balkon_parse_hhmm(n->quiet_hours_to) < 0)
-        cfg_error(errors, path, "quiet_hours_to", "must be a time HH:MM, got \"%s\"", n->quiet_hours_to);
+        cfg_error(errors, path, "quiet_hours_to", "must be a time HH:MM, got \"%s\"",
+                  n->quiet_hours_to);
 }
 static const struct cfg_row notifications_rows[] = {
-    BOOL(notifications_t, "enabled", enabled, "false", 0, "Watch the alert rules and send what they find through the channels."),
+    BOOL(notifications_t, "enabled", enabled, "false", 0,
+         "Watch the alert rules and send what they find through the channels."),
     STR(notifications_t, "quiet_hours_from", quiet_hours_from, "\"00:00\"", 0,
-        "Local start HH:MM of the quiet hours, in which only critical alerts are sent (equal to quiet_hours_to: none)."),
-    STR(notifications_t, "quiet_hours_to", quiet_hours_to, "\"00:00\"", 0, "Local end HH:MM of the quiet hours (exclusive; before the start wraps past midnight)."),
+        "Local start HH:MM of the quiet hours, in which only critical alerts are sent (equal to "
+        "quiet_hours_to: none)."),
+    STR(notifications_t, "quiet_hours_to", quiet_hours_to, "\"00:00\"", 0,
+        "Local end HH:MM of the quiet hours (exclusive; before the start wraps past midnight)."),
     INT(notifications_t, "max_per_hour", max_per_hour, "20", 1, 1000, 0, NULL,
-        "At most this many alerts are sent per hour (all channels together count one per alert); the rest are only stored."),
-    ARR(notifications_t, "channels", channels, channel_t, channel_count, 0, BALKON_MAX_NOTIFY_CHANNELS, "[]",
-        channel_table, "Where alerts are sent."),
-    OBJ(notifications_t, "rules", rules, rules_table, "Which alerts are watched for, and their thresholds."),
+        "At most this many alerts are sent per hour (all channels together count one per alert); "
+        "the rest are only stored."),
+    ARR(notifications_t, "channels", channels, channel_t, channel_count, 0,
+        BALKON_MAX_NOTIFY_CHANNELS, "[]", channel_table, "Where alerts are sent."),
+    OBJ(notifications_t, "rules", rules, rules_table,
+        "Which alerts are watched for, and their thresholds."),
 };
 TABLE(notifications_table, notifications_rows, check_notifications);
 
@@ -683,7 +851,8 @@ static const struct cfg_row storage_rows[] = {
     INT(storage_t, "rollup_1h_retention_days", rollup_1h_retention_days, "3650", 1, 36500, 0, "d",
         "1-hour roll-ups are kept this long."),
     INT(storage_t, "forecast_retention_days", forecast_retention_days, "90", 1, 3650, 0, "d",
-        "Solar and load forecasts (every issue of every slot, for the accuracy report) are kept this long after their slot."),
+        "Solar and load forecasts (every issue of every slot, for the accuracy report) are kept "
+        "this long after their slot."),
     INT(storage_t, "command_log_retention_days", command_log_retention_days, "30", 1, 3650, 0, "d",
         "Commands sent to devices are kept this long in the command log."),
 };
@@ -693,14 +862,15 @@ TABLE(storage_table, storage_rows, NULL);
 typedef __typeof__(((C *)0)->log) log_t;
 static const char *const level_choices[] = {"error", "warn", "notice", "info", "debug", NULL};
 static const struct cfg_row log_rows[] = {
-    ENUM(log_t, "level", level, "\"info\"", level_choices, 0, "Least important level logged (--log-level overrides)."),
+    ENUM(log_t, "level", level, "\"info\"", level_choices, 0,
+         "Least important level logged (--log-level overrides)."),
 };
 TABLE(log_table, log_rows, NULL);
 
 /* --- root --------------------------------------------------------------------------- */
 /* Ids must be unique within their list: they name rows in the database. */
-static void check_unique(const char *list, const char *field, const char *first_id, size_t stride, size_t count,
-                         struct balkon_config_errors *errors)
+static void check_unique(const char *list, const char *field, const char *first_id, size_t stride,
+                         size_t count, struct balkon_config_errors *errors)
 {
     for (size_t i = 0; i < count; i++) {
         const char *id = first_id + i * stride;
@@ -708,7 +878,8 @@ static void check_unique(const char *list, const char *field, const char *first_
             if (strcmp(id, first_id + j * stride) == 0) {
                 char key[48];
                 snprintf(key, sizeof key, "%s[%zu].%s", list, i, field);
-                cfg_error(errors, NULL, key, "duplicate %s \"%s\" (also %s[%zu])", field, id, list, j);
+                cfg_error(errors, NULL, key, "duplicate %s \"%s\" (also %s[%zu])", field, id, list,
+                          j);
                 break;
             }
         }
@@ -718,23 +889,26 @@ static void check_unique(const char *list, const char *field, const char *first_
 static void check_root(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const C *config = object;
-    check_unique("devices", "id", config->devices.items[0].id, sizeof config->devices.items[0], config->devices.count,
-                 errors);
-    check_unique("providers", "id", config->providers.items[0].id, sizeof config->providers.items[0],
-                 config->providers.count, errors);
+    check_unique("devices", "id", config->devices.items[0].id, sizeof config->devices.items[0],
+                 config->devices.count, errors);
+    check_unique("providers", "id", config->providers.items[0].id,
+                 sizeof config->providers.items[0], config->providers.count, errors);
     check_unique("notifications.channels", "id", config->notifications.channels[0].id,
-                 sizeof config->notifications.channels[0], config->notifications.channel_count, errors);
+                 sizeof config->notifications.channels[0], config->notifications.channel_count,
+                 errors);
     for (size_t i = 0; i < config->notifications.channel_count; i++)
         if (strcmp(config->notifications.channels[i].type, "mqtt") == 0 && !config->mqtt.enabled) {
             char key[64];
             snprintf(key, sizeof key, "notifications.channels[%zu].type", i);
-            cfg_error(errors, NULL, key, "\"mqtt\" needs the mqtt section enabled (mqtt.enabled true)");
+            cfg_error(errors, NULL, key,
+                      "\"mqtt\" needs the mqtt section enabled (mqtt.enabled true)");
         }
-    check_unique("loads", "id", config->loads.items[0].id, sizeof config->loads.items[0], config->loads.count, errors);
-    check_unique("loads", "plug", config->loads.items[0].plug, sizeof config->loads.items[0], config->loads.count,
-                 errors);
-    check_unique("appliances", "id", config->appliances.items[0].id, sizeof config->appliances.items[0],
-                 config->appliances.count, errors);
+    check_unique("loads", "id", config->loads.items[0].id, sizeof config->loads.items[0],
+                 config->loads.count, errors);
+    check_unique("loads", "plug", config->loads.items[0].plug, sizeof config->loads.items[0],
+                 config->loads.count, errors);
+    check_unique("appliances", "id", config->appliances.items[0].id,
+                 sizeof config->appliances.items[0], config->appliances.count, errors);
     check_appliance_plugs(config, errors);
 }
 static const struct cfg_row root_rows[] = {
@@ -743,22 +917,28 @@ static const struct cfg_row root_rows[] = {
     OBJ(C, "inverter", inverter, inverter_table, "The micro-inverter and the connection's AC cap."),
     OBJ(C, "battery", battery, battery_table, "The home battery."),
     OBJ(C, "household", household, household_table, "The household's consumption."),
-    OBJ(C, "simulation", simulation, simulation_table, "The simulated clock and weather (demo and tests)."),
+    OBJ(C, "simulation", simulation, simulation_table,
+        "The simulated clock and weather (demo and tests)."),
     ARR(C, "devices", devices.items, device_t, devices.count, 0, BALKON_MAX_DEVICES, "[]",
         device_table, "Devices the daemon reads and drives."),
     OBJ(C, "tariff", tariff, tariff_table, "What energy costs and earns."),
     OBJ(C, "optimizer", optimizer, optimizer_table, "How the battery is planned."),
-    OBJ(C, "investment", investment, investment_table, "What the plant cost, for savings and payback."),
+    OBJ(C, "investment", investment, investment_table,
+        "What the plant cost, for savings and payback."),
     OBJ(C, "control", control, control_table, "The real-time control of the battery."),
     ARR(C, "loads", loads.items, load_t, loads.count, 0, BALKON_MAX_LOADS, "[]", load_table,
-        "Deferrable loads behind smart plugs (dishwasher, heater, pump), switched by surplus, price or deadline."),
-    ARR(C, "appliances", appliances.items, appliance_t, appliances.count, 0, BALKON_MAX_APPLIANCES, "[]",
-        appliance_table, "Appliances you start yourself (washing machine, dishwasher): the API, dashboard and notifications recommend the cheapest, sunniest start."),
+        "Deferrable loads behind smart plugs (dishwasher, heater, pump), switched by surplus, "
+        "price or deadline."),
+    ARR(C, "appliances", appliances.items, appliance_t, appliances.count, 0, BALKON_MAX_APPLIANCES,
+        "[]", appliance_table,
+        "Appliances you start yourself (washing machine, dishwasher): the API, dashboard and "
+        "notifications recommend the cheapest, sunniest start."),
     ARR(C, "providers", providers.items, provider_t, providers.count, 0, BALKON_MAX_PROVIDERS, "[]",
         provider_table, "Sources of electricity prices, solar forecasts and grid signals."),
     OBJ(C, "http", http, http_table, "The dashboard and REST API."),
     OBJ(C, "mqtt", mqtt, mqtt_table, "The MQTT broker that MQTT devices talk through."),
-    OBJ(C, "notifications", notifications, notifications_table, "Alerts and where they are sent (docs/notifications.md)."),
+    OBJ(C, "notifications", notifications, notifications_table,
+        "Alerts and where they are sent (docs/notifications.md)."),
     OBJ(C, "storage", storage, storage_table, "The SQLite database."),
     OBJ(C, "log", log, log_table, "Logging."),
 };

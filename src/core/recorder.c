@@ -270,10 +270,10 @@ static void prune_cb(uv_timer_t *timer)
     const struct balkon_config *config = rec->ctx->config;
     int64_t now_ms = balkon_clock_now_ms(&rec->ctx->clock), history_deleted = 0;
     if (deleted < PRUNE_CHUNK_ROWS &&
-        balkon_store_prune_history(rec->ctx->store,
-                                   now_ms - config->storage.forecast_retention_days * BALKON_MS_PER_DAY,
-                                   now_ms - config->storage.command_log_retention_days * BALKON_MS_PER_DAY,
-                                   PRUNE_CHUNK_ROWS - deleted, &history_deleted) < 0)
+        balkon_store_prune_history(
+            rec->ctx->store, now_ms - config->storage.forecast_retention_days * BALKON_MS_PER_DAY,
+            now_ms - config->storage.command_log_retention_days * BALKON_MS_PER_DAY,
+            PRUNE_CHUNK_ROWS - deleted, &history_deleted) < 0)
         log_warn("recorder", "retention: %s", balkon_store_errmsg(rec->ctx->store));
     deleted += history_deleted;
     if (deleted > 0)

@@ -32,8 +32,8 @@ struct site {
     struct balkon_ctx *ctx;
     struct known_device devices[SITE_MAX_DEVICES];
     size_t device_count;
-    int64_t last_reading_ms;   /* INT64_MIN before the first reading */
-    int64_t interval_end_ms;   /* end of the interval being accumulated, 0 = none */
+    int64_t last_reading_ms; /* INT64_MIN before the first reading */
+    int64_t interval_end_ms; /* end of the interval being accumulated, 0 = none */
     double integrated_ms;
     double pv_wms, battery_wms, grid_wms; /* power × time, W·ms */
 };
@@ -70,8 +70,8 @@ static void sum_devices(const struct site *site, double *pv_w, double *battery_w
     *soc_pct = soc_count ? soc_sum / soc_count : NAN;
 }
 
-static void publish_sample(struct site *site, const char *series, const char *unit,
-                           int64_t ts_ms, double value)
+static void publish_sample(struct site *site, const char *series, const char *unit, int64_t ts_ms,
+                           double value)
 {
     if (!isfinite(value))
         return;
@@ -150,7 +150,8 @@ static void on_meter_reading(enum bus_event event, const void *payload, void *us
         emit_interval(site);
     site->interval_end_ms = end_ms;
 
-    int64_t step_ms = site->last_reading_ms == INT64_MIN ? 0 : reading->ts_ms - site->last_reading_ms;
+    int64_t step_ms =
+        site->last_reading_ms == INT64_MIN ? 0 : reading->ts_ms - site->last_reading_ms;
     if (step_ms > 0 && step_ms <= MAX_STEP_MS) {
         double pv_w, battery_w, soc_pct;
         sum_devices(site, &pv_w, &battery_w, &soc_pct);

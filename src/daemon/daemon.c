@@ -30,17 +30,11 @@
 
 static const struct balkon_module *const modules[] = {
     &balkon_module_recorder, /* first, so it hears every sample the others publish */
-    &balkon_module_site,
-    &balkon_module_metrics, /* before the devices, so it counts their first errors */
-    &balkon_module_http,
-    &balkon_module_devices,
-    &balkon_module_providers,
-    &balkon_module_planner,
-    &balkon_module_control,
-    &balkon_module_loads,
-    &balkon_module_notify,
-    &balkon_module_recommend,
-    &balkon_module_ha,
+    &balkon_module_site,     &balkon_module_metrics, /* before the devices, so it counts their first
+                                                        errors */
+    &balkon_module_http,     &balkon_module_devices,   &balkon_module_providers,
+    &balkon_module_planner,  &balkon_module_control,   &balkon_module_loads,
+    &balkon_module_notify,   &balkon_module_recommend, &balkon_module_ha,
     &balkon_module_systemd, /* last: READY=1 once every other module runs */
 };
 #define MODULE_COUNT (sizeof modules / sizeof modules[0])
@@ -102,7 +96,8 @@ static int apply_overrides(struct daemon *d, struct balkon_config *config)
     const struct balkon_daemon_options *o = d->options;
     if (o->db_path && snprintf(config->storage.path, sizeof config->storage.path, "%s",
                                o->db_path) >= (int)sizeof config->storage.path) {
-        log_error("config", "--db: path longer than %zu characters", sizeof config->storage.path - 1);
+        log_error("config", "--db: path longer than %zu characters",
+                  sizeof config->storage.path - 1);
         return BALKON_E_INVAL;
     }
     if (o->listen && snprintf(config->http.listen, sizeof config->http.listen, "%s", o->listen) >=
@@ -196,8 +191,8 @@ static cJSON *read_config_json(const char *path)
  * --listen, --log-level); sent back unchanged, they must not end up in the file. Where
  * next has exactly the override's value, the file's own value is kept (or the key left
  * out when the file had none, so the default stays). */
-static void keep_file_value(cJSON *next, const cJSON *current, const char *section,
-                            const char *key, const char *override)
+static void keep_file_value(cJSON *next, const cJSON *current, const char *section, const char *key,
+                            const char *override)
 {
     cJSON *object = cJSON_GetObjectItemCaseSensitive(next, section);
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, key);
@@ -309,8 +304,10 @@ static void replace_config(void *self, const char *request_text, size_t request_
     d->configs[!d->current] = *config;
     apply_config(d, reply->restart_required, sizeof reply->restart_required);
     reply->result = CONFIG_REPLACE_APPLIED;
-    log_notice("daemon", "config from PUT /api/v1/config written to %s (the previous file is %s.bak) and applied",
-               path, path);
+    log_notice(
+        "daemon",
+        "config from PUT /api/v1/config written to %s (the previous file is %s.bak) and applied",
+        path, path);
 
 done:
     if (reply->result == CONFIG_REPLACE_INVALID)
@@ -490,7 +487,6 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
         }
     }
     bool all_started = d.started == MODULE_COUNT;
-
 
     size_t started = d.started;
     if (all_started) {

@@ -24,7 +24,7 @@ struct tracked {
     char device_id[BALKON_ID_MAX];
     size_t config_index;
     bool online;
-    bool announced;             /* an online/offline event went out for it */
+    bool announced; /* an online/offline event went out for it */
     int64_t last_seen_ms;
     struct ev_device_state last_state;
 };
@@ -37,7 +37,7 @@ struct configured {
     double stale_s;
     char last_error[96];
     char logged_error[96];
-    bool seen;                  /* one of its devices published a state */
+    bool seen; /* one of its devices published a state */
     bool placeholder_published;
 };
 
@@ -51,11 +51,13 @@ struct availability {
     size_t tracked_count;
 };
 
-static struct configured *configured_of(struct availability *a, const char *device_id, size_t *index)
+static struct configured *configured_of(struct availability *a, const char *device_id,
+                                        size_t *index)
 {
     for (size_t i = 0; i < a->configured_count; i++) {
         size_t len = strlen(a->configured[i].id);
-        if (strncmp(device_id, a->configured[i].id, len) == 0 && (device_id[len] == '\0' || device_id[len] == '-')) {
+        if (strncmp(device_id, a->configured[i].id, len) == 0 &&
+            (device_id[len] == '\0' || device_id[len] == '-')) {
             if (index)
                 *index = i;
             return &a->configured[i];
@@ -64,10 +66,11 @@ static struct configured *configured_of(struct availability *a, const char *devi
     return NULL;
 }
 
-static void publish_online(struct availability *a, const char *device_id, bool online, int64_t last_seen_ms,
-                           const char *detail)
+static void publish_online(struct availability *a, const char *device_id, bool online,
+                           int64_t last_seen_ms, const char *detail)
 {
-    struct ev_device_online ev = {.ts_ms = balkon_clock_now_ms(&a->ctx->clock), .online = online,
+    struct ev_device_online ev = {.ts_ms = balkon_clock_now_ms(&a->ctx->clock),
+                                  .online = online,
                                   .last_seen_ms = last_seen_ms};
     snprintf(ev.device_id, sizeof ev.device_id, "%s", device_id);
     snprintf(ev.detail, sizeof ev.detail, "%s", detail);
@@ -117,7 +120,8 @@ static void placeholder_state(const struct configured *c, struct ev_device_state
     state->ts_ms = INT64_MIN;
     snprintf(state->device_id, sizeof state->device_id, "%s", c->id);
     snprintf(state->type, sizeof state->type, "%s", c->type);
-    snprintf(state->error, sizeof state->error, "%s", c->last_error[0] ? c->last_error : "not seen since the start");
+    snprintf(state->error, sizeof state->error, "%s",
+             c->last_error[0] ? c->last_error : "not seen since the start");
 }
 
 static void on_error(enum bus_event event, const void *payload, void *user)
@@ -154,7 +158,8 @@ static void on_error(enum bus_event event, const void *payload, void *user)
     }
 }
 
-static bool is_stale(const struct availability *a, const struct configured *c, int64_t since_ms, int64_t now_ms)
+static bool is_stale(const struct availability *a, const struct configured *c, int64_t since_ms,
+                     int64_t now_ms)
 {
     uint64_t silent_wall_ms = balkon_clock_wall_ms(&a->ctx->clock, now_ms - since_ms);
     uint64_t limit_wall_ms = balkon_clock_wall_ms(&a->ctx->clock, (int64_t)(c->stale_s * 1000.0));
@@ -171,7 +176,8 @@ static void go_offline(struct availability *a, struct tracked *t, int64_t now_ms
     if (c->last_error[0])
         snprintf(state.error, sizeof state.error, "%s", c->last_error);
     else
-        snprintf(state.error, sizeof state.error, "nothing heard for %.0f s", (double)(now_ms - t->last_seen_ms) / 1000.0);
+        snprintf(state.error, sizeof state.error, "nothing heard for %.0f s",
+                 (double)(now_ms - t->last_seen_ms) / 1000.0);
     t->online = false;
     log_warn("devices", "%s: offline: %s", t->device_id, state.error);
     publish_online(a, t->device_id, false, t->last_seen_ms, state.error);
@@ -273,7 +279,10 @@ void availability_reconfigure(struct availability *a)
     a->tracked_count = kept;
 }
 
-static void closed_cb(uv_handle_t *handle) { free(handle->data); }
+static void closed_cb(uv_handle_t *handle)
+{
+    free(handle->data);
+}
 
 void availability_stop(struct availability *a)
 {

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static int64_t now_ms(const struct dev_kit *kit) { return balkon_clock_now_ms(&kit->ctx->clock); }
+static int64_t now_ms(const struct dev_kit *kit)
+{
+    return balkon_clock_now_ms(&kit->ctx->clock);
+}
 
 static void publish_result(struct dev_kit *kit, const struct device_command *command, bool ok,
                            const char *detail)
@@ -61,9 +64,10 @@ static void schedule_send(struct dev_kit *kit, int64_t not_before_ms)
     /* A send "in the future" means the clock jumped back: the rate limit counts from now. */
     if (kit->cmd.last_sent_ms != INT64_MIN && kit->cmd.last_sent_ms > now_ms(kit))
         kit->cmd.last_sent_ms = now_ms(kit);
-    int64_t earliest_ms = kit->cmd.last_sent_ms == INT64_MIN
-                              ? not_before_ms
-                              : kit->cmd.last_sent_ms + (int64_t)(kit->min_command_interval_s * 1000.0);
+    int64_t earliest_ms =
+        kit->cmd.last_sent_ms == INT64_MIN
+            ? not_before_ms
+            : kit->cmd.last_sent_ms + (int64_t)(kit->min_command_interval_s * 1000.0);
     if (earliest_ms < not_before_ms)
         earliest_ms = not_before_ms;
     kit->cmd.phase = CMD_WAIT_SEND;

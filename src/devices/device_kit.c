@@ -28,7 +28,10 @@ void dev_kit_release(struct dev_kit *kit)
         free(kit);
 }
 
-void dev_kit_handle_closed(uv_handle_t *handle) { dev_kit_release(handle->data); }
+void dev_kit_handle_closed(uv_handle_t *handle)
+{
+    dev_kit_release(handle->data);
+}
 
 static void build_base_url(struct dev_kit *kit)
 {
@@ -38,8 +41,8 @@ static void build_base_url(struct dev_kit *kit)
     long port = kit->config.port ? (long)kit->config.port : kit->ops->default_port;
     /* A literal IPv6 address needs brackets in a URL. */
     bool ipv6 = strchr(kit->config.host, ':') != NULL;
-    snprintf(kit->base_url, sizeof kit->base_url, "http://%s%s%s:%ld", ipv6 ? "[" : "", kit->config.host,
-             ipv6 ? "]" : "", port);
+    snprintf(kit->base_url, sizeof kit->base_url, "http://%s%s%s:%ld", ipv6 ? "[" : "",
+             kit->config.host, ipv6 ? "]" : "", port);
 }
 
 static void poll_cb(uv_timer_t *timer)
@@ -53,14 +56,16 @@ static void start_polling(struct dev_kit *kit)
 {
     if (!kit->ops->poll)
         return;
-    uint64_t period_ms = balkon_clock_wall_ms(&kit->ctx->clock, (int64_t)(kit->config.poll_interval_s * 1000.0));
+    uint64_t period_ms =
+        balkon_clock_wall_ms(&kit->ctx->clock, (int64_t)(kit->config.poll_interval_s * 1000.0));
     if (period_ms < 50)
         period_ms = 50;
     uv_timer_start(&kit->poll_timer, poll_cb, 0, period_ms);
 }
 
-int dev_kit_start(struct dev_kit *kit, struct balkon_ctx *ctx, const struct balkon_device_config *config,
-                  const struct dev_kit_ops *ops, char *msg, size_t msg_size)
+int dev_kit_start(struct dev_kit *kit, struct balkon_ctx *ctx,
+                  const struct balkon_device_config *config, const struct dev_kit_ops *ops,
+                  char *msg, size_t msg_size)
 {
     kit->ctx = ctx;
     kit->ops = ops;
@@ -159,12 +164,14 @@ int dev_http(struct dev_kit *kit, const char *path, const char *content_type, co
     return rc;
 }
 
-bool dev_http_problem(const struct balkon_http_result *result, const char *what, char *why, size_t why_size)
+bool dev_http_problem(const struct balkon_http_result *result, const char *what, char *why,
+                      size_t why_size)
 {
     if (result->transport_error)
         snprintf(why, why_size, "%.40s: %.50s", what, result->error);
     else if (result->status == 401 || result->status == 403)
-        snprintf(why, why_size, "%.40s: HTTP %ld: wrong or missing user/password", what, result->status);
+        snprintf(why, why_size, "%.40s: HTTP %ld: wrong or missing user/password", what,
+                 result->status);
     else if (result->status < 200 || result->status >= 300)
         snprintf(why, why_size, "%.40s: HTTP %ld", what, result->status);
     else
@@ -181,7 +188,8 @@ bool dev_http_ok(struct dev_kit *kit, const struct balkon_http_result *result, c
     return false;
 }
 
-cJSON *dev_parse_json(struct dev_kit *kit, const struct balkon_http_result *result, const char *what)
+cJSON *dev_parse_json(struct dev_kit *kit, const struct balkon_http_result *result,
+                      const char *what)
 {
     cJSON *json = cJSON_ParseWithLength(result->body, result->body_size);
     if (!json)
@@ -197,7 +205,8 @@ void dev_id(const struct dev_kit *kit, const char *suffix, char *out, size_t siz
         snprintf(out, size, "%s", kit->config.id);
 }
 
-void dev_state_init(struct dev_kit *kit, struct ev_device_state *state, const char *suffix, unsigned roles)
+void dev_state_init(struct dev_kit *kit, struct ev_device_state *state, const char *suffix,
+                    unsigned roles)
 {
     memset(state, 0, sizeof *state);
     dev_id(kit, suffix, state->device_id, sizeof state->device_id);
@@ -223,7 +232,8 @@ void dev_publish_state(struct dev_kit *kit, const struct ev_device_state *state)
 
 void dev_publish_meter(struct dev_kit *kit, const char *suffix, double grid_w)
 {
-    struct ev_meter_reading reading = {.ts_ms = balkon_clock_now_ms(&kit->ctx->clock), .grid_w = grid_w};
+    struct ev_meter_reading reading = {.ts_ms = balkon_clock_now_ms(&kit->ctx->clock),
+                                       .grid_w = grid_w};
     dev_id(kit, suffix, reading.device_id, sizeof reading.device_id);
     balkon_bus_publish(kit->ctx->bus, BUS_EV_METER_READING, &reading);
 }
@@ -297,7 +307,8 @@ int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct device_comm
         return BALKON_E_INVAL;
     }
     if (strcmp(command->command, "switch") != 0) {
-        snprintf(msg, msg_size, "command: \"%s\" is not supported; a plug takes \"switch\"", command->command);
+        snprintf(msg, msg_size, "command: \"%s\" is not supported; a plug takes \"switch\"",
+                 command->command);
         return BALKON_E_INVAL;
     }
     if (command->value != 0 && command->value != 1) {

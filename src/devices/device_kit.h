@@ -24,11 +24,12 @@
 struct dev_kit;
 
 /* Called with the device's answer; result->body is valid during the call only. */
-typedef void (*dev_http_cb)(struct dev_kit *kit, const struct balkon_http_result *result, void *user);
+typedef void (*dev_http_cb)(struct dev_kit *kit, const struct balkon_http_result *result,
+                            void *user);
 
 struct dev_kit_ops {
-    const char *log_name;   /* "shelly", "opendtu": the log lines' module */
-    int default_port;       /* used when the config's port is 0 */
+    const char *log_name; /* "shelly", "opendtu": the log lines' module */
+    int default_port;     /* used when the config's port is 0 */
     enum balkon_http_auth auth;
     /* Reads the device; called every poll_interval_s (the first time right away). NULL for
      * push devices (MQTT), which publish as messages arrive. */
@@ -50,8 +51,8 @@ struct dev_cmd_state {
     struct device_command current;
     struct device_command next;
     int attempt;
-    int64_t last_sent_ms;   /* INT64_MIN: never */
-    uv_timer_t timer;       /* rate limit, verification delay and retry backoff */
+    int64_t last_sent_ms; /* INT64_MIN: never */
+    uv_timer_t timer;     /* rate limit, verification delay and retry backoff */
     enum { CMD_IDLE, CMD_WAIT_SEND, CMD_SENDING, CMD_WAIT_VERIFY, CMD_VERIFYING } phase;
     char last_error[96];
 };
@@ -76,8 +77,9 @@ struct dev_kit {
 /* Starts the kit for driver instance kit (zeroed, ops set): copies the config, creates the
  * HTTP client when the config has a host, starts polling. Returns 0 or BALKON_E_* with
  * the reason in msg. On failure nothing is left running and ops->free is not called. */
-int dev_kit_start(struct dev_kit *kit, struct balkon_ctx *ctx, const struct balkon_device_config *config,
-                  const struct dev_kit_ops *ops, char *msg, size_t msg_size);
+int dev_kit_start(struct dev_kit *kit, struct balkon_ctx *ctx,
+                  const struct balkon_device_config *config, const struct dev_kit_ops *ops,
+                  char *msg, size_t msg_size);
 /* Takes the reloaded config of the same id (the ctx's config is already the new one). */
 void dev_kit_reconfigure(struct dev_kit *kit);
 /* Stops polling and commands; frees the driver once every handle is closed. */
@@ -95,17 +97,20 @@ int dev_http(struct dev_kit *kit, const char *path, const char *content_type, co
              dev_http_cb cb, void *user);
 /* Why an HTTP exchange failed ("what: timed out", "what: HTTP 401: wrong or missing
  * user/password", "what: HTTP 500") into why; false when it brought a 2xx answer. */
-bool dev_http_problem(const struct balkon_http_result *result, const char *what, char *why, size_t why_size);
+bool dev_http_problem(const struct balkon_http_result *result, const char *what, char *why,
+                      size_t why_size);
 /* Checks an HTTP result: true for a 2xx answer; otherwise reports the failure (timeout,
  * refused, 401 → "wrong user or password") with dev_failed and returns false. */
 bool dev_http_ok(struct dev_kit *kit, const struct balkon_http_result *result, const char *what);
 /* Parses a reply body as JSON, or reports "<what>: not JSON" and returns NULL. */
-cJSON *dev_parse_json(struct dev_kit *kit, const struct balkon_http_result *result, const char *what);
+cJSON *dev_parse_json(struct dev_kit *kit, const struct balkon_http_result *result,
+                      const char *what);
 
 /* The device's id: the config id, or "<id>-<suffix>" for one of several devices behind it. */
 void dev_id(const struct dev_kit *kit, const char *suffix, char *out, size_t size);
 /* Starts a device state for publishing (online, now, the kit's type). suffix may be NULL. */
-void dev_state_init(struct dev_kit *kit, struct ev_device_state *state, const char *suffix, unsigned roles);
+void dev_state_init(struct dev_kit *kit, struct ev_device_state *state, const char *suffix,
+                    unsigned roles);
 void dev_state_add(struct ev_device_state *state, const char *name, double value);
 void dev_publish_state(struct dev_kit *kit, const struct ev_device_state *state);
 /* A meter's grid power (+ import / - export) for the control and the site balance. */

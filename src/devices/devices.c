@@ -48,7 +48,8 @@ struct devices {
     size_t count;
 };
 
-static const struct balkon_device_config *configured(const struct balkon_config *config, const char *id)
+static const struct balkon_device_config *configured(const struct balkon_config *config,
+                                                     const char *id)
 {
     for (size_t i = 0; i < config->devices.count; i++)
         if (strcmp(config->devices.items[i].id, id) == 0)
@@ -56,14 +57,17 @@ static const struct balkon_device_config *configured(const struct balkon_config 
     return NULL;
 }
 
-static void start_device(struct devices *devices, size_t index, const struct balkon_device_config *device)
+static void start_device(struct devices *devices, size_t index,
+                         const struct balkon_device_config *device)
 {
     const struct dev_driver_ops *driver = dev_driver_find(device->type);
     char msg[256] = "";
     void *instance = NULL;
-    int rc = driver ? driver->start(devices->ctx, device, &instance, msg, sizeof msg) : BALKON_E_INVAL;
+    int rc =
+        driver ? driver->start(devices->ctx, device, &instance, msg, sizeof msg) : BALKON_E_INVAL;
     if (rc < 0) {
-        log_error("devices", "devices[%zu] (%s): not started: %s", index, device->id, msg[0] ? msg : balkon_strerror(rc));
+        log_error("devices", "devices[%zu] (%s): not started: %s", index, device->id,
+                  msg[0] ? msg : balkon_strerror(rc));
         return;
     }
     struct running_device *running = &devices->items[devices->count++];
@@ -83,7 +87,8 @@ static void on_config_changed(enum bus_event event, const void *payload, void *u
         struct running_device *running = &devices->items[i];
         const struct balkon_device_config *device = configured(config, running->id);
         if (!device || strcmp(device->type, running->driver->driver->type) != 0) {
-            log_info("devices", "%s: stopped (%s)", running->id, device ? "type changed" : "removed from the config");
+            log_info("devices", "%s: stopped (%s)", running->id,
+                     device ? "type changed" : "removed from the config");
             running->driver->stop(running->instance);
             continue;
         }
@@ -106,7 +111,8 @@ static struct running_device *owner_of(struct devices *devices, const char *devi
 {
     for (size_t i = 0; i < devices->count; i++) {
         size_t len = strlen(devices->items[i].id);
-        if (strncmp(device_id, devices->items[i].id, len) == 0 && (device_id[len] == '\0' || device_id[len] == '-'))
+        if (strncmp(device_id, devices->items[i].id, len) == 0 &&
+            (device_id[len] == '\0' || device_id[len] == '-'))
             return &devices->items[i];
     }
     return NULL;
@@ -154,7 +160,8 @@ static void on_result(enum bus_event event, const void *payload, void *user)
     if (balkon_store_command_log(devices->ctx->store, &record) < 0)
         log_warn("devices", "cannot log a command: %s", balkon_store_errmsg(devices->ctx->store));
     if (!result->ok)
-        log_warn("devices", "%s: %s %g failed: %s", result->device_id, result->command, result->value, result->detail);
+        log_warn("devices", "%s: %s %g failed: %s", result->device_id, result->command,
+                 result->value, result->detail);
 }
 
 static const struct bus_subscription subscriptions[] = {

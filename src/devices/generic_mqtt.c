@@ -58,9 +58,10 @@ struct reading {
 /* The command a role takes, or NULL (meters). */
 static const char *role_command(unsigned role)
 {
-    return role == DEVICE_ROLE_PLUG ? "switch" : role == DEVICE_ROLE_INVERTER ? "limit"
-                                             : role == DEVICE_ROLE_BATTERY    ? "setpoint"
-                                                                              : NULL;
+    return role == DEVICE_ROLE_PLUG       ? "switch"
+           : role == DEVICE_ROLE_INVERTER ? "limit"
+           : role == DEVICE_ROLE_BATTERY  ? "setpoint"
+                                          : NULL;
 }
 
 static bool parse_on_text(const char *text, bool *on)
@@ -90,8 +91,9 @@ static bool parse_on(const cJSON *item, bool *on)
 
 /* Reads one message (pure): false with the problem when it holds none of the configured
  * values. */
-static bool parse_message(const struct balkon_device_config *config, unsigned role, const char *payload,
-                          size_t len, struct reading *out, char *why, size_t why_size)
+static bool parse_message(const struct balkon_device_config *config, unsigned role,
+                          const char *payload, size_t len, struct reading *out, char *why,
+                          size_t why_size)
 {
     memset(out, 0, sizeof *out);
     while (len && isspace((unsigned char)payload[len - 1]))
@@ -246,7 +248,8 @@ static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
     /* Never retained: a retained command would be carried out again at every reconnect. */
     int rc = balkon_mqtt_publish(kit->ctx->mqtt, topic, payload, strlen(payload), 1, false);
     if (rc < 0) {
-        dev_cmd_sent(kit, false, rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
+        dev_cmd_sent(kit, false,
+                     rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
         return 0;
     }
     dev_cmd_sent(kit, true, "");
@@ -260,7 +263,8 @@ static void wait_timeout_cb(uv_timer_t *timer)
         return;
     g->awaiting = false;
     char why[96];
-    snprintf(why, sizeof why, "no state on %.50s within %g s", g->kit.config.topic, fmax(g->kit.config.timeout_s, 2.0));
+    snprintf(why, sizeof why, "no state on %.50s within %g s", g->kit.config.topic,
+             fmax(g->kit.config.timeout_s, 2.0));
     dev_cmd_read(&g->kit, false, NAN, why);
 }
 
@@ -291,8 +295,9 @@ static int mqtt_json_command(void *instance, const struct device_command *comman
     }
     bool automatic = g->role == DEVICE_ROLE_BATTERY && strcmp(command->command, "auto") == 0;
     if (strcmp(command->command, takes) != 0 && !automatic) {
-        snprintf(msg, msg_size, "command: \"%s\" is not supported; a %s takes \"%s\"%s", command->command,
-                 g->kit.config.role, takes, g->role == DEVICE_ROLE_BATTERY ? " or \"auto\"" : "");
+        snprintf(msg, msg_size, "command: \"%s\" is not supported; a %s takes \"%s\"%s",
+                 command->command, g->kit.config.role, takes,
+                 g->role == DEVICE_ROLE_BATTERY ? " or \"auto\"" : "");
         return BALKON_E_INVAL;
     }
     double lo = g->role == DEVICE_ROLE_BATTERY ? -max_w : 0, hi = max_w;
@@ -300,8 +305,10 @@ static int mqtt_json_command(void *instance, const struct device_command *comman
         snprintf(msg, msg_size, "switch: takes 1 (on) or 0 (off), got %g", command->value);
         return BALKON_E_RANGE;
     }
-    if (g->role != DEVICE_ROLE_PLUG && !automatic && !(command->value >= lo && command->value <= hi)) {
-        snprintf(msg, msg_size, "%s: must be between %g and %g W, got %g", takes, lo, hi, command->value);
+    if (g->role != DEVICE_ROLE_PLUG && !automatic &&
+        !(command->value >= lo && command->value <= hi)) {
+        snprintf(msg, msg_size, "%s: must be between %g and %g W, got %g", takes, lo, hi,
+                 command->value);
         return BALKON_E_RANGE;
     }
     dev_cmd_submit(&g->kit, command);
@@ -318,8 +325,8 @@ static const struct dev_kit_ops OPS = {
 
 static void mqtt_json_stop(void *instance);
 
-static int mqtt_json_start(struct balkon_ctx *ctx, const struct balkon_device_config *device, void **instance,
-                           char *msg, size_t msg_size)
+static int mqtt_json_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
+                           void **instance, char *msg, size_t msg_size)
 {
     if (!ctx->mqtt) {
         snprintf(msg, msg_size, "type \"mqtt_json\" needs the mqtt section enabled");

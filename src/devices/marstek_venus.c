@@ -47,13 +47,24 @@
 #define MODE_EVERY_POLLS 5
 #define INFO_RETRY_POLLS 15
 
-enum req { REQ_NONE, REQ_SET, REQ_REFRESH, REQ_VERIFY_MODE, REQ_VERIFY_STATUS, REQ_STATUS, REQ_METER, REQ_MODE,
-           REQ_DEVICE, REQ_COUNT };
+enum req {
+    REQ_NONE,
+    REQ_SET,
+    REQ_REFRESH,
+    REQ_VERIFY_MODE,
+    REQ_VERIFY_STATUS,
+    REQ_STATUS,
+    REQ_METER,
+    REQ_MODE,
+    REQ_DEVICE,
+    REQ_COUNT
+};
 
 static const char *const METHODS[REQ_COUNT] = {
-    [REQ_SET] = "ES.SetMode", [REQ_REFRESH] = "ES.SetMode", [REQ_VERIFY_MODE] = "ES.GetMode",
-    [REQ_VERIFY_STATUS] = "ES.GetStatus", [REQ_STATUS] = "ES.GetStatus", [REQ_METER] = "EM.GetStatus",
-    [REQ_MODE] = "ES.GetMode", [REQ_DEVICE] = "Marstek.GetDevice",
+    [REQ_SET] = "ES.SetMode",         [REQ_REFRESH] = "ES.SetMode",
+    [REQ_VERIFY_MODE] = "ES.GetMode", [REQ_VERIFY_STATUS] = "ES.GetStatus",
+    [REQ_STATUS] = "ES.GetStatus",    [REQ_METER] = "EM.GetStatus",
+    [REQ_MODE] = "ES.GetMode",        [REQ_DEVICE] = "Marstek.GetDevice",
 };
 
 struct marstek {
@@ -70,8 +81,8 @@ struct marstek {
     unsigned polls;
     bool status_ok, device_known, meter_role;
     char model[48], firmware[32], mode[16];
-    struct device_command command;    /* the runner's command being sent or verified */
-    bool passive;                     /* a setpoint of ours stands: refresh it */
+    struct device_command command; /* the runner's command being sent or verified */
+    bool passive;                  /* a setpoint of ours stands: refresh it */
     double passive_w;
     uint64_t passive_sent_ms;
     char rx[8192];
@@ -148,7 +159,8 @@ static void timeout_cb(uv_timer_t *timer)
 {
     struct marstek *m = timer->data;
     char detail[96];
-    snprintf(detail, sizeof detail, "no reply to %s within %g s", METHODS[m->in_flight], m->kit.config.timeout_s);
+    snprintf(detail, sizeof detail, "no reply to %s within %g s", METHODS[m->in_flight],
+             m->kit.config.timeout_s);
     fail_request(m, detail);
 }
 
@@ -169,7 +181,8 @@ static cJSON *build_params(struct marstek *m, enum req req)
     } else {
         cJSON_AddStringToObject(config, "mode", "Passive");
         cJSON *passive = cJSON_AddObjectToObject(config, "passive_cfg");
-        cJSON_AddNumberToObject(passive, "power", round(req == REQ_SET ? m->command.value : m->passive_w));
+        cJSON_AddNumberToObject(passive, "power",
+                                round(req == REQ_SET ? m->command.value : m->passive_w));
         cJSON_AddNumberToObject(passive, "cd_time", CD_TIME_S);
     }
     return params;
@@ -203,7 +216,10 @@ static void send_request(struct marstek *m, enum req req)
     uv_timer_start(&m->timer, timeout_cb, (uint64_t)(m->kit.config.timeout_s * 1000.0), 0);
 }
 
-static void spacing_cb(uv_timer_t *timer) { pump(timer->data); }
+static void spacing_cb(uv_timer_t *timer)
+{
+    pump(timer->data);
+}
 
 /* Sends the next due request when nothing is in flight and the spacing allows: commands
  * first, then the polls in turn so that none starves another. */
@@ -280,8 +296,8 @@ static void on_mode(struct marstek *m, const cJSON *result, enum req req)
         log_info("marstek", "%s: mode %s", m->kit.config.id, mode);
     snprintf(m->mode, sizeof m->mode, "%s", mode);
     if (m->passive && strcmp(mode, "Passive") != 0) {
-        log_info("marstek", "%s: left Passive (app, countdown or restart); setpoint %g W dropped", m->kit.config.id,
-                 m->passive_w);
+        log_info("marstek", "%s: left Passive (app, countdown or restart); setpoint %g W dropped",
+                 m->kit.config.id, m->passive_w);
         m->passive = false;
     }
     if (req != REQ_VERIFY_MODE)
@@ -321,8 +337,8 @@ static void on_result(struct marstek *m, enum req req, const cJSON *result)
         return;
     case REQ_SET: {
         const cJSON *set = cJSON_GetObjectItemCaseSensitive(result, "set_result");
-        log_debug("marstek", "%s: ES.SetMode set_result %s (verified by reading back)", m->kit.config.id,
-                  cJSON_IsTrue(set) ? "true" : "false");
+        log_debug("marstek", "%s: ES.SetMode set_result %s (verified by reading back)",
+                  m->kit.config.id, cJSON_IsTrue(set) ? "true" : "false");
         bool automatic = strcmp(m->command.command, "auto") == 0;
         m->passive = !automatic;
         m->passive_w = m->command.value;
@@ -362,10 +378,10 @@ static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b
     if (a->ss_family != b->sa_family)
         return false;
     if (b->sa_family == AF_INET)
-        return memcmp(&((const struct sockaddr_in *)a)->sin_addr, &((const struct sockaddr_in *)b)->sin_addr,
-                      sizeof(struct in_addr)) == 0;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
-                  sizeof(struct in6_addr)) == 0;
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
 }
 
 static void on_datagram(struct marstek *m, const char *data, size_t size)
@@ -382,10 +398,12 @@ static void on_datagram(struct marstek *m, const char *data, size_t size)
     }
     /* A reply carrying another id answers a request that already timed out. */
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(json, "id");
-    double id_value = cJSON_IsNumber(id) ? id->valuedouble : cJSON_IsString(id) ? atof(id->valuestring) : NAN;
+    double id_value = cJSON_IsNumber(id)   ? id->valuedouble
+                      : cJSON_IsString(id) ? atof(id->valuestring)
+                                           : NAN;
     if ((cJSON_IsNumber(id) || cJSON_IsString(id)) && id_value != m->in_flight_id) {
-        log_debug("marstek", "%s: ignored a late reply (id %g, waiting for %u)", m->kit.config.id, id_value,
-                  m->in_flight_id);
+        log_debug("marstek", "%s: ignored a late reply (id %g, waiting for %u)", m->kit.config.id,
+                  id_value, m->in_flight_id);
         cJSON_Delete(json);
         return;
     }
@@ -394,7 +412,8 @@ static void on_datagram(struct marstek *m, const char *data, size_t size)
     if (error) {
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(error, "code");
         const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
-        snprintf(detail, sizeof detail, "%s: error %g %s", method, cJSON_IsNumber(code) ? code->valuedouble : 0.0,
+        snprintf(detail, sizeof detail, "%s: error %g %s", method,
+                 cJSON_IsNumber(code) ? code->valuedouble : 0.0,
                  cJSON_IsString(message) ? message->valuestring : "");
         cJSON_Delete(json);
         fail_request(m, detail);
@@ -418,7 +437,8 @@ static void alloc_cb(uv_handle_t *handle, size_t suggested, uv_buf_t *buf)
     *buf = uv_buf_init(m->rx, sizeof m->rx);
 }
 
-static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags)
+static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags)
 {
     struct marstek *m = udp->data;
     if (nread < 0)
@@ -430,7 +450,8 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
         return;
     }
     if (flags & UV_UDP_PARTIAL) {
-        dev_failed(&m->kit, "%s: the reply is longer than %zu bytes", METHODS[m->in_flight], sizeof m->rx);
+        dev_failed(&m->kit, "%s: the reply is longer than %zu bytes", METHODS[m->in_flight],
+                   sizeof m->rx);
         return;
     }
     if (m->in_flight == REQ_NONE) {
@@ -442,7 +463,10 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
 
 /* --- Socket, resolution and lifetime --------------------------------------------------- */
 
-static long device_port(const struct marstek *m) { return m->kit.config.port ? (long)m->kit.config.port : DEFAULT_PORT; }
+static long device_port(const struct marstek *m)
+{
+    return m->kit.config.port ? (long)m->kit.config.port : DEFAULT_PORT;
+}
 
 /* Binds the device's own port when free (for firmwares that reply to port 30000), else any. */
 static int bind_socket(struct marstek *m)
@@ -454,7 +478,8 @@ static int bind_socket(struct marstek *m)
         uv_ip4_addr("0.0.0.0", (int)device_port(m), (struct sockaddr_in *)&local);
     int rc = uv_udp_bind(&m->udp, (const struct sockaddr *)&local, 0);
     if (rc < 0) {
-        log_info("marstek", "%s: local port %ld is taken (%s); using another, so replies must come to it",
+        log_info("marstek",
+                 "%s: local port %ld is taken (%s); using another, so replies must come to it",
                  m->kit.config.id, device_port(m), uv_strerror(rc));
         if (m->addr.ss_family == AF_INET6)
             ((struct sockaddr_in6 *)&local)->sin6_port = 0;
@@ -511,7 +536,8 @@ static void resolve(struct marstek *m)
         return;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
     m->resolver.data = m;
-    int rc = uv_getaddrinfo(m->kit.ctx->loop, &m->resolver, resolved_cb, m->kit.config.host, NULL, &hints);
+    int rc = uv_getaddrinfo(m->kit.ctx->loop, &m->resolver, resolved_cb, m->kit.config.host, NULL,
+                            &hints);
     if (rc < 0) {
         dev_failed(&m->kit, "cannot resolve %s: %s", m->kit.config.host, uv_strerror(rc));
         return;
@@ -566,7 +592,10 @@ static int read_back(struct dev_kit *kit, const struct device_command *command)
     return 0;
 }
 
-static void free_marstek(struct dev_kit *kit) { free(kit); }
+static void free_marstek(struct dev_kit *kit)
+{
+    free(kit);
+}
 
 static const struct dev_kit_ops OPS = {
     .log_name = "marstek",
@@ -582,8 +611,8 @@ static bool wants_meter(const struct balkon_device_config *device)
     return strcmp(device->role, "battery+meter") == 0;
 }
 
-static int marstek_start(struct balkon_ctx *ctx, const struct balkon_device_config *device, void **instance,
-                         char *msg, size_t msg_size)
+static int marstek_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
+                         void **instance, char *msg, size_t msg_size)
 {
     struct marstek *m = calloc(1, sizeof *m);
     if (!m)
@@ -661,17 +690,20 @@ static int marstek_command(void *instance, const struct device_command *command,
 {
     struct marstek *m = instance;
     if (strcmp(command->device_id, m->kit.config.id) != 0) {
-        snprintf(msg, msg_size, "%s takes no commands (only %s does)", command->device_id, m->kit.config.id);
+        snprintf(msg, msg_size, "%s takes no commands (only %s does)", command->device_id,
+                 m->kit.config.id);
         return BALKON_E_INVAL;
     }
     double max_w = m->kit.config.max_power_w;
     if (strcmp(command->command, "setpoint") == 0) {
         if (!(fabs(command->value) <= max_w)) {
-            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g", -max_w, max_w, command->value);
+            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g", -max_w, max_w,
+                     command->value);
             return BALKON_E_RANGE;
         }
     } else if (strcmp(command->command, "auto") != 0) {
-        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"", command->command);
+        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"",
+                 command->command);
         return BALKON_E_INVAL;
     }
     dev_cmd_submit(&m->kit, command);

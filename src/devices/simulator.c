@@ -82,7 +82,8 @@ static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *s
     add_value(&state, "power_w", snap->pv_w);
     add_value(&state, "dc_power_w", snap->pv_dc_w);
     add_value(&state, "clipped_w", snap->pv_clipped_w);
-    add_value(&state, "limit_w", isfinite(sim->limit_w) ? sim->limit_w : config->inverter.ac_limit_w);
+    add_value(&state, "limit_w",
+              isfinite(sim->limit_w) ? sim->limit_w : config->inverter.ac_limit_w);
     balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
 
     init_state(&state, sim, "battery", "Simulated battery", DEVICE_ROLE_BATTERY, snap->ts_ms);
@@ -121,7 +122,8 @@ static void apply_command(struct simulator *sim)
     const struct device_command *c = &sim->pending_command;
     sim->pending = false;
     bool automatic = strcmp(c->command, "auto") == 0;
-    sim_world_set_battery_mode(sim->world, automatic ? SIM_BATTERY_AUTO : SIM_BATTERY_SETPOINT, c->value);
+    sim_world_set_battery_mode(sim->world, automatic ? SIM_BATTERY_AUTO : SIM_BATTERY_SETPOINT,
+                               c->value);
     publish_result(sim, c);
 }
 
@@ -130,12 +132,15 @@ static int limit_inverter(struct simulator *sim, const struct device_command *co
                           size_t msg_size)
 {
     const struct balkon_config *config = sim->ctx->config;
-    if (strcmp(command->command, "limit") != 0 || !(command->value >= 0 && command->value <= config->inverter.ac_limit_w)) {
-        snprintf(msg, msg_size, "an inverter takes \"limit\" from 0 to %g W", config->inverter.ac_limit_w);
+    if (strcmp(command->command, "limit") != 0 ||
+        !(command->value >= 0 && command->value <= config->inverter.ac_limit_w)) {
+        snprintf(msg, msg_size, "an inverter takes \"limit\" from 0 to %g W",
+                 config->inverter.ac_limit_w);
         return BALKON_E_RANGE;
     }
     sim->limit_command = *command;
-    sim->limit_apply_ms = balkon_clock_now_ms(&sim->ctx->clock) + (int64_t)(config->simulation.battery_latency_s * 1000.0);
+    sim->limit_apply_ms = balkon_clock_now_ms(&sim->ctx->clock) +
+                          (int64_t)(config->simulation.battery_latency_s * 1000.0);
     sim->limit_pending = true;
     return 0;
 }
@@ -157,7 +162,8 @@ static int switch_plug(struct simulator *sim, const struct device_command *comma
         return BALKON_E_INVAL;
     }
     sim->plug_on = command->value == 1;
-    sim_world_set_extra_load(sim->world, sim->plug_on ? sim->ctx->config->simulation.plug_power_w : 0.0);
+    sim_world_set_extra_load(sim->world,
+                             sim->plug_on ? sim->ctx->config->simulation.plug_power_w : 0.0);
     publish_result(sim, command);
     return 0;
 }
@@ -180,18 +186,21 @@ static int simulator_command(void *instance, const struct device_command *comman
     if (strcmp(command->device_id, inverter_id) == 0)
         return limit_inverter(sim, command, msg, msg_size);
     if (strcmp(command->device_id, battery_id) != 0) {
-        snprintf(msg, msg_size, "%s takes no commands (only %s and %s do)", command->device_id, battery_id,
-                 inverter_id);
+        snprintf(msg, msg_size, "%s takes no commands (only %s and %s do)", command->device_id,
+                 battery_id, inverter_id);
         return BALKON_E_INVAL;
     }
     if (strcmp(command->command, "setpoint") == 0) {
-        if (!(command->value <= config->battery.max_discharge_w && command->value >= -config->battery.max_charge_w)) {
-            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g", -config->battery.max_charge_w,
-                     config->battery.max_discharge_w, command->value);
+        if (!(command->value <= config->battery.max_discharge_w &&
+              command->value >= -config->battery.max_charge_w)) {
+            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g",
+                     -config->battery.max_charge_w, config->battery.max_discharge_w,
+                     command->value);
             return BALKON_E_RANGE;
         }
     } else if (strcmp(command->command, "auto") != 0) {
-        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"", command->command);
+        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"",
+                 command->command);
         return BALKON_E_INVAL;
     }
     sim->pending_command = *command;
@@ -273,7 +282,8 @@ static void simulator_reconfigure(void *instance)
     struct simulator *sim = instance;
     struct sim_params params;
     char msg[256] = "rejected by the simulator";
-    balkon_sim_params_from_config(sim->ctx->config, sim->ctx->config->simulation.initial_soc_pct, &params);
+    balkon_sim_params_from_config(sim->ctx->config, sim->ctx->config->simulation.initial_soc_pct,
+                                  &params);
     if (sim_params_validate(&params, msg, sizeof msg) < 0 ||
         sim_world_reconfigure(sim->world, &params) < 0) {
         log_error("simulator", "%s: new settings not applied: %s", sim->id, msg);

@@ -47,16 +47,16 @@
 struct zendure {
     struct dev_kit kit; /* first: the kit's callbacks hand out this pointer */
     bool mqtt;
-    bool busy;               /* HTTP: a report request is in flight */
+    bool busy; /* HTTP: a report request is in flight */
     char model[48];
     /* MQTT */
-    cJSON *props;            /* merged reports; owned */
+    cJSON *props; /* merged reports; owned */
     char topic_report[160], topic_read[160], topic_write[160];
     uint64_t last_report_ms, last_getall_ms; /* uv_now; 0: never */
     unsigned message_id;
-    bool limit_since_send;   /* a report carried outputLimit after our last write */
+    bool limit_since_send; /* a report carried outputLimit after our last write */
     double limit_w;
-    bool awaiting;           /* read_back waits for that report */
+    bool awaiting; /* read_back waits for that report */
     uv_timer_t wait_timer;
 };
 
@@ -68,12 +68,13 @@ static double prop(const cJSON *props, const char *key)
 
 /* Builds the battery's state from (merged) properties; false with the reason when the
  * state of charge is missing. */
-static bool build_state(struct zendure *z, const cJSON *props, struct ev_device_state *state, char *why,
-                        size_t why_size)
+static bool build_state(struct zendure *z, const cJSON *props, struct ev_device_state *state,
+                        char *why, size_t why_size)
 {
     double soc = prop(props, "electricLevel");
     if (!(soc >= 0 && soc <= 100)) {
-        snprintf(why, why_size, "properties.electricLevel %s", isnan(soc) ? "missing" : "out of range");
+        snprintf(why, why_size, "properties.electricLevel %s",
+                 isnan(soc) ? "missing" : "out of range");
         return false;
     }
     dev_state_init(&z->kit, state, NULL, DEVICE_ROLE_BATTERY);
@@ -109,7 +110,8 @@ static bool publish(struct zendure *z, const cJSON *props, const char *what)
 /* --- HTTP ---------------------------------------------------------------------------- */
 
 /* The report's properties (inside json, which the caller deletes), or NULL with the reason. */
-static const cJSON *http_report(const struct balkon_http_result *result, cJSON **json, char *why, size_t why_size)
+static const cJSON *http_report(const struct balkon_http_result *result, cJSON **json, char *why,
+                                size_t why_size)
 {
     *json = NULL;
     if (result->transport_error) {
@@ -123,7 +125,8 @@ static const cJSON *http_report(const struct balkon_http_result *result, cJSON *
     *json = cJSON_ParseWithLength(result->body, result->body_size);
     const cJSON *props = cJSON_GetObjectItemCaseSensitive(*json, "properties");
     if (!cJSON_IsObject(props)) {
-        snprintf(why, why_size, "/properties/report: %s", *json ? "properties missing" : "the reply is not JSON");
+        snprintf(why, why_size, "/properties/report: %s",
+                 *json ? "properties missing" : "the reply is not JSON");
         return NULL;
     }
     return props;
@@ -175,7 +178,8 @@ static int http_send(struct dev_kit *kit, const struct device_command *command)
     double w = round(command->value);
     char body[256];
     snprintf(body, sizeof body,
-             "{\"sn\":\"%s\",\"properties\":{\"smartMode\":1,\"acMode\":%d,\"outputLimit\":%.0f,\"inputLimit\":%.0f}}",
+             "{\"sn\":\"%s\",\"properties\":{\"smartMode\":1,\"acMode\":%d,\"outputLimit\":%.0f,"
+             "\"inputLimit\":%.0f}}",
              kit->config.serial, w < 0 ? 1 : 2, w > 0 ? w : 0.0, w < 0 ? -w : 0.0);
     return dev_http(kit, "/properties/write", "application/json", body, write_cb, NULL);
 }
@@ -201,7 +205,8 @@ static void readback_cb(struct dev_kit *kit, const struct balkon_http_result *re
         snprintf(why, sizeof why, "acMode is %g, expected %d", mode, want_mode);
         dev_cmd_read(kit, false, NAN, why);
     } else if (isnan(limit)) {
-        snprintf(why, sizeof why, "/properties/report: %s missing", want_mode == 1 ? "inputLimit" : "outputLimit");
+        snprintf(why, sizeof why, "/properties/report: %s missing",
+                 want_mode == 1 ? "inputLimit" : "outputLimit");
         dev_cmd_read(kit, false, NAN, why);
     } else {
         dev_cmd_read(kit, true, limit, "");
@@ -219,8 +224,9 @@ static int http_read_back(struct dev_kit *kit, const struct device_command *comm
 static const char *hub_name(const char *product_key)
 {
     static const char *const names[][2] = {
-        {"73bkTV", "SolarFlow Hub 1200"}, {"A8yh63", "SolarFlow Hub 2000"}, {"gDa3tb", "Hyper 2000"},
-        {"yWF7hV", "AIO 2400"},           {"8bM93H", "ACE 1500"},
+        {"73bkTV", "SolarFlow Hub 1200"}, {"A8yh63", "SolarFlow Hub 2000"},
+        {"gDa3tb", "Hyper 2000"},         {"yWF7hV", "AIO 2400"},
+        {"8bM93H", "ACE 1500"},
     };
     for (size_t i = 0; i < sizeof names / sizeof *names; i++)
         if (strcmp(product_key, names[i][0]) == 0)
@@ -231,7 +237,8 @@ static const char *hub_name(const char *product_key)
 static void request_all(struct zendure *z)
 {
     static const char payload[] = "{\"properties\":[\"getAll\"]}";
-    if (balkon_mqtt_publish(z->kit.ctx->mqtt, z->topic_read, payload, strlen(payload), 0, false) < 0)
+    if (balkon_mqtt_publish(z->kit.ctx->mqtt, z->topic_read, payload, strlen(payload), 0, false) <
+        0)
         log_debug(LOG, "%s: cannot ask for a full report: %s", z->kit.config.id,
                   balkon_mqtt_status(z->kit.ctx->mqtt));
     else
@@ -296,11 +303,15 @@ static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
         w = fmax(HUB_STEP_W, round(w / HUB_STEP_W) * HUB_STEP_W);
     char payload[256];
     snprintf(payload, sizeof payload,
-             "{\"properties\":{\"outputLimit\":%.0f},\"deviceId\":\"%s\",\"messageId\":\"%u\",\"timestamp\":%lld}", w,
-             kit->config.serial, ++z->message_id, (long long)(balkon_clock_now_ms(&kit->ctx->clock) / 1000));
-    int rc = balkon_mqtt_publish(kit->ctx->mqtt, z->topic_write, payload, strlen(payload), 1, false);
+             "{\"properties\":{\"outputLimit\":%.0f},\"deviceId\":\"%s\",\"messageId\":\"%u\","
+             "\"timestamp\":%lld}",
+             w, kit->config.serial, ++z->message_id,
+             (long long)(balkon_clock_now_ms(&kit->ctx->clock) / 1000));
+    int rc =
+        balkon_mqtt_publish(kit->ctx->mqtt, z->topic_write, payload, strlen(payload), 1, false);
     if (rc < 0) {
-        dev_cmd_sent(kit, false, rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
+        dev_cmd_sent(kit, false,
+                     rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
         return 0;
     }
     z->limit_since_send = false;
@@ -315,7 +326,8 @@ static void wait_timeout_cb(uv_timer_t *timer)
         return;
     z->awaiting = false;
     char why[96];
-    snprintf(why, sizeof why, "no report with outputLimit within %g s", fmax(z->kit.config.timeout_s, 2.0));
+    snprintf(why, sizeof why, "no report with outputLimit within %g s",
+             fmax(z->kit.config.timeout_s, 2.0));
     dev_cmd_read(&z->kit, false, NAN, why);
 }
 
@@ -361,21 +373,27 @@ static const struct dev_kit_ops mqtt_ops = {
     .free = zendure_free,
 };
 
-static bool wants_mqtt(const struct balkon_device_config *device) { return strcmp(device->protocol, "mqtt") == 0; }
+static bool wants_mqtt(const struct balkon_device_config *device)
+{
+    return strcmp(device->protocol, "mqtt") == 0;
+}
 
 static void make_topics(struct zendure *z)
 {
     const struct balkon_device_config *c = &z->kit.config;
-    snprintf(z->topic_report, sizeof z->topic_report, "/%s/%s/properties/report", c->product_key, c->serial);
-    snprintf(z->topic_read, sizeof z->topic_read, "iot/%s/%s/properties/read", c->product_key, c->serial);
-    snprintf(z->topic_write, sizeof z->topic_write, "iot/%s/%s/properties/write", c->product_key, c->serial);
+    snprintf(z->topic_report, sizeof z->topic_report, "/%s/%s/properties/report", c->product_key,
+             c->serial);
+    snprintf(z->topic_read, sizeof z->topic_read, "iot/%s/%s/properties/read", c->product_key,
+             c->serial);
+    snprintf(z->topic_write, sizeof z->topic_write, "iot/%s/%s/properties/write", c->product_key,
+             c->serial);
     snprintf(z->model, sizeof z->model, "%s", hub_name(c->product_key));
 }
 
 static void zendure_stop(void *instance);
 
-static int zendure_start(struct balkon_ctx *ctx, const struct balkon_device_config *device, void **instance,
-                         char *msg, size_t msg_size)
+static int zendure_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
+                         void **instance, char *msg, size_t msg_size)
 {
     bool mqtt = wants_mqtt(device);
     if (mqtt && !ctx->mqtt) {
@@ -404,7 +422,8 @@ static int zendure_start(struct balkon_ctx *ctx, const struct balkon_device_conf
         make_topics(z);
         rc = balkon_mqtt_subscribe(ctx->mqtt, z->topic_report, report_msg, z);
         if (rc < 0) {
-            snprintf(msg, msg_size, "cannot subscribe to %s: %s", z->topic_report, balkon_strerror(rc));
+            snprintf(msg, msg_size, "cannot subscribe to %s: %s", z->topic_report,
+                     balkon_strerror(rc));
             zendure_stop(z); /* frees z once its handles are closed */
             return rc;
         }
@@ -420,7 +439,9 @@ static void zendure_reconfigure(void *instance)
     struct balkon_device_config *c = &z->kit.config;
     if (strcmp(old.protocol, c->protocol) != 0 || strcmp(old.product_key, c->product_key) != 0 ||
         (z->mqtt && strcmp(old.serial, c->serial) != 0)) {
-        log_notice(LOG, "%s: protocol, product_key and (with MQTT) serial take effect after a restart", c->id);
+        log_notice(LOG,
+                   "%s: protocol, product_key and (with MQTT) serial take effect after a restart",
+                   c->id);
         snprintf(c->protocol, sizeof c->protocol, "%s", old.protocol);
         snprintf(c->product_key, sizeof c->product_key, "%s", old.product_key);
         snprintf(c->serial, sizeof c->serial, "%s", old.serial);
@@ -443,11 +464,13 @@ static int zendure_command(void *instance, const struct device_command *command,
     struct zendure *z = instance;
     double max_w = z->kit.config.max_power_w;
     if (strcmp(command->command, "auto") == 0) {
-        snprintf(msg, msg_size, "auto: not supported: it needs smartMode 0, which writes every setting to flash");
+        snprintf(msg, msg_size,
+                 "auto: not supported: it needs smartMode 0, which writes every setting to flash");
         return BALKON_E_INVAL;
     }
     if (strcmp(command->command, "setpoint") != 0) {
-        snprintf(msg, msg_size, "command: \"%s\" is not supported; a battery takes \"setpoint\"", command->command);
+        snprintf(msg, msg_size, "command: \"%s\" is not supported; a battery takes \"setpoint\"",
+                 command->command);
         return BALKON_E_INVAL;
     }
     double min_w = z->mqtt ? 0 : -max_w;

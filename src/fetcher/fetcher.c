@@ -46,7 +46,7 @@ struct fetch_state {
     struct provider_slot *combined; /* the parts' slots, summed per slot (PV planes) */
     size_t combined_count;
     struct ev_provider_status status;
-    size_t run_hole_count;      /* holes the normaliser found in this run's parts */
+    size_t run_hole_count; /* holes the normaliser found in this run's parts */
     int64_t run_first_hole_ms;
 };
 
@@ -73,7 +73,10 @@ static double jitter(struct fetcher *f)
     return (double)((f->rng * 2685821657736338717ULL) >> 11) / 9007199254740992.0;
 }
 
-static int64_t now_ms(const struct fetch_state *s) { return balkon_clock_now_ms(&s->fetcher->ctx->clock); }
+static int64_t now_ms(const struct fetch_state *s)
+{
+    return balkon_clock_now_ms(&s->fetcher->ctx->clock);
+}
 
 static void run_cb(uv_timer_t *timer);
 
@@ -83,12 +86,14 @@ static void schedule_at(struct fetch_state *s, int64_t when_ms)
     if (delay_ms < 0)
         delay_ms = 0;
     s->status.next_run_ms = now_ms(s) + delay_ms;
-    uv_timer_start(&s->timer, run_cb, delay_ms ? balkon_clock_wall_ms(&s->fetcher->ctx->clock, delay_ms) : 0, 0);
+    uv_timer_start(&s->timer, run_cb,
+                   delay_ms ? balkon_clock_wall_ms(&s->fetcher->ctx->clock, delay_ms) : 0, 0);
 }
 
 static int64_t interval_ms(const struct fetch_state *s)
 {
-    double minutes = s->config.interval_min > 0 ? s->config.interval_min : s->provider->default_interval_min;
+    double minutes =
+        s->config.interval_min > 0 ? s->config.interval_min : s->provider->default_interval_min;
     return (int64_t)((minutes > 0 ? minutes : 60) * 60000.0);
 }
 
@@ -98,7 +103,8 @@ static int64_t next_day_ahead_ms(struct fetch_state *s, int64_t end_ms)
     int64_t now = now_ms(s);
     int64_t tomorrow_end = balkon_local_midnight_ms(now, 2);
     int64_t today_end = balkon_local_midnight_ms(now, 1);
-    int64_t publication = balkon_local_midnight_ms(now, 0) + s->provider->publication_hour * BALKON_MS_PER_HOUR;
+    int64_t publication =
+        balkon_local_midnight_ms(now, 0) + s->provider->publication_hour * BALKON_MS_PER_HOUR;
     int64_t spread = (int64_t)(jitter(s->fetcher) * 10 * BALKON_MS_PER_MIN);
     if (end_ms >= tomorrow_end) /* tomorrow is there: come back after tomorrow's publication */
         return today_end + s->provider->publication_hour * BALKON_MS_PER_HOUR + spread;
@@ -121,7 +127,8 @@ static int64_t data_end_ms(struct fetch_state *s, int64_t *fetched_ms)
         *fetched_ms = issued_ms;
         break;
     case PROVIDER_KIND_SIGNAL:
-        balkon_store_signal_coverage(store, s->provider->value_kind, s->config.id, &end_ms, fetched_ms);
+        balkon_store_signal_coverage(store, s->provider->value_kind, s->config.id, &end_ms,
+                                     fetched_ms);
         break;
     }
     return end_ms;
@@ -135,7 +142,8 @@ static bool is_stale(struct fetch_state *s)
     int64_t age_ms = now - s->status.last_success_ms;
     switch (s->provider->schedule) {
     case PROVIDER_SCHEDULE_DAY_AHEAD:
-        return s->status.data_until_ms < balkon_local_midnight_ms(now, 1) || age_ms > 26 * BALKON_MS_PER_HOUR;
+        return s->status.data_until_ms < balkon_local_midnight_ms(now, 1) ||
+               age_ms > 26 * BALKON_MS_PER_HOUR;
     case PROVIDER_SCHEDULE_INTERVAL:
         return age_ms > 2 * interval_ms(s) + 5 * BALKON_MS_PER_MIN;
     case PROVIDER_SCHEDULE_LOCAL:
@@ -168,7 +176,9 @@ static void publish_stored(struct fetch_state *s, int64_t from_ms, int64_t to_ms
     case PROVIDER_KIND_PRICE: {
         struct ev_prices ev = {.primary = is_primary_price(s)};
         struct balkon_price_slot *slots = NULL;
-        if (balkon_store_prices_get(store, s->config.id, from_ms, to_ms, &slots, &ev.count, ev.currency) == 0 && ev.count) {
+        if (balkon_store_prices_get(store, s->config.id, from_ms, to_ms, &slots, &ev.count,
+                                    ev.currency) == 0 &&
+            ev.count) {
             snprintf(ev.provider, sizeof ev.provider, "%s", s->config.id);
             ev.slots = slots;
             balkon_bus_publish(bus, BUS_EV_PRICES, &ev);
@@ -179,7 +189,9 @@ static void publish_stored(struct fetch_state *s, int64_t from_ms, int64_t to_ms
     case PROVIDER_KIND_PV: {
         struct ev_forecast ev = {.kind = "pv"};
         struct balkon_forecast_slot *slots = NULL;
-        if (balkon_store_forecast_get(store, "pv", s->config.id, from_ms, to_ms, INT64_MAX, &slots, &ev.count) == 0 && ev.count) {
+        if (balkon_store_forecast_get(store, "pv", s->config.id, from_ms, to_ms, INT64_MAX, &slots,
+                                      &ev.count) == 0 &&
+            ev.count) {
             snprintf(ev.provider, sizeof ev.provider, "%s", s->config.id);
             ev.issued_ts_ms = slots[ev.count - 1].issued_ts_ms;
             ev.slots = slots;
@@ -193,7 +205,9 @@ static void publish_stored(struct fetch_state *s, int64_t from_ms, int64_t to_ms
         for (int k = 0; k < 2 && kinds[k]; k++) {
             struct ev_signal ev = {0};
             struct balkon_signal_slot *slots = NULL;
-            if (balkon_store_signal_get(store, kinds[k], s->config.id, from_ms, to_ms, &slots, &ev.count) == 0 && ev.count) {
+            if (balkon_store_signal_get(store, kinds[k], s->config.id, from_ms, to_ms, &slots,
+                                        &ev.count) == 0 &&
+                ev.count) {
                 snprintf(ev.kind, sizeof ev.kind, "%s", kinds[k]);
                 snprintf(ev.provider, sizeof ev.provider, "%s", s->config.id);
                 ev.slots = slots;
@@ -215,7 +229,8 @@ static void finish_run(struct fetch_state *s)
     s->combined_count = 0;
 }
 
-static void fail_run(struct fetch_state *s, const char *error, long retry_after_s, int64_t retry_at_ms)
+static void fail_run(struct fetch_state *s, const char *error, long retry_after_s,
+                     int64_t retry_at_ms)
 {
     int64_t now = now_ms(s);
     s->status.state = PROVIDER_STATE_FAILING;
@@ -234,7 +249,8 @@ static void fail_run(struct fetch_state *s, const char *error, long retry_after_
     /* Log the first failure and every tenth, not every retry of a provider down for days. */
     if (s->status.consecutive_failures == 1 || s->status.consecutive_failures % 10 == 0)
         log_warn("providers", "%s: %s (attempt %d; keeping the stored data, retrying in %lld s)",
-                 s->config.id, error, s->status.consecutive_failures, (long long)((when_ms - now) / 1000));
+                 s->config.id, error, s->status.consecutive_failures,
+                 (long long)((when_ms - now) / 1000));
     finish_run(s);
     schedule_at(s, when_ms);
     publish_status(s);
@@ -280,14 +296,18 @@ static void store_and_publish(struct fetch_state *s)
     switch (s->provider->kind) {
     case PROVIDER_KIND_PRICE: {
         struct balkon_price_slot *slots = calloc(n ? n : 1, sizeof *slots);
-        if (!slots)
-            { fail_run(s, "out of memory", -1, INT64_MIN); return; }
+        if (!slots) {
+            fail_run(s, "out of memory", -1, INT64_MIN);
+            return;
+        }
         double vat = 1 + s->config.vat_pct / 100.0;
         for (size_t i = 0; i < n; i++) {
             double value = s->combined[i].value;
             slots[i] = (struct balkon_price_slot){
-                .slot_ts_ms = s->combined[i].start_ms, .slot_s = 900,
-                .price_per_kwh = s->result.consumer_price ? value : (value + s->config.charges_per_kwh) * vat,
+                .slot_ts_ms = s->combined[i].start_ms,
+                .slot_s = 900,
+                .price_per_kwh =
+                    s->result.consumer_price ? value : (value + s->config.charges_per_kwh) * vat,
                 .market_per_kwh = s->result.consumer_price ? NAN : value};
         }
         rc = balkon_store_prices_put(ctx->store, s->config.id, s->result.currency, now, slots, n);
@@ -302,13 +322,17 @@ static void store_and_publish(struct fetch_state *s)
     }
     case PROVIDER_KIND_PV: {
         struct balkon_forecast_slot *slots = calloc(n ? n : 1, sizeof *slots);
-        if (!slots)
-            { fail_run(s, "out of memory", -1, INT64_MIN); return; }
+        if (!slots) {
+            fail_run(s, "out of memory", -1, INT64_MIN);
+            return;
+        }
         /* The planes' sum goes through one inverter: cap it at the connection's AC limit. */
         double cap_w = ctx->config->inverter.ac_limit_w;
         for (size_t i = 0; i < n; i++)
             slots[i] = (struct balkon_forecast_slot){
-                .slot_ts_ms = s->combined[i].start_ms, .slot_s = 900, .issued_ts_ms = now,
+                .slot_ts_ms = s->combined[i].start_ms,
+                .slot_s = 900,
+                .issued_ts_ms = now,
                 .value_w = fmin(s->combined[i].value, cap_w),
                 .p10_w = isnan(s->combined[i].p10) ? NAN : fmin(s->combined[i].p10, cap_w),
                 .p90_w = isnan(s->combined[i].p90) ? NAN : fmin(s->combined[i].p90, cap_w)};
@@ -323,8 +347,10 @@ static void store_and_publish(struct fetch_state *s)
     }
     case PROVIDER_KIND_SIGNAL: {
         struct balkon_signal_slot *slots = calloc(n ? n : 1, sizeof *slots);
-        if (!slots)
-            { fail_run(s, "out of memory", -1, INT64_MIN); return; }
+        if (!slots) {
+            fail_run(s, "out of memory", -1, INT64_MIN);
+            return;
+        }
         const char *kinds[2] = {s->provider->value_kind, s->provider->aux_kind};
         for (int k = 0; k < 2 && kinds[k] && rc == 0; k++) {
             size_t m = 0;
@@ -348,7 +374,10 @@ static void store_and_publish(struct fetch_state *s)
     if (rc < 0) {
         char error[300];
         snprintf(error, sizeof error, "cannot store: %s", balkon_store_errmsg(ctx->store));
-        { fail_run(s, error, -1, INT64_MIN); return; }
+        {
+            fail_run(s, error, -1, INT64_MIN);
+            return;
+        }
     }
 
     int64_t fetched_ms;
@@ -363,12 +392,16 @@ static void store_and_publish(struct fetch_state *s)
     s->status.first_hole_ms = s->run_first_hole_ms;
     if (s->run_hole_count) {
         char iso[BALKON_ISO_MAX];
-        log_warn("providers", "%s: %zu slots missing inside the data (first at %s); left empty, not guessed",
-                 s->config.id, s->run_hole_count, balkon_format_iso(s->run_first_hole_ms, iso, sizeof iso));
+        log_warn("providers",
+                 "%s: %zu slots missing inside the data (first at %s); left empty, not guessed",
+                 s->config.id, s->run_hole_count,
+                 balkon_format_iso(s->run_first_hole_ms, iso, sizeof iso));
     }
     if (s->result.rejected_count)
-        log_warn("providers", "%s: rejected %zu implausible entries (first: #%d, %s); kept the rest",
-                 s->config.id, s->result.rejected_count, s->result.rejected[0].index, s->result.rejected[0].reason);
+        log_warn("providers",
+                 "%s: rejected %zu implausible entries (first: #%d, %s); kept the rest",
+                 s->config.id, s->result.rejected_count, s->result.rejected[0].index,
+                 s->result.rejected[0].reason);
     log_info("providers", "%s: %zu slots stored", s->config.id, n);
     finish_run(s);
 
@@ -400,35 +433,58 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
     if (http->transport_error) {
         char error[300];
         snprintf(error, sizeof error, "no answer: %s", http->error);
-        { fail_run(s, error, -1, INT64_MIN); return; }
+        {
+            fail_run(s, error, -1, INT64_MIN);
+            return;
+        }
     }
-    struct provider_env env = {.provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
-    struct provider_reply reply = {.status = http->status, .body = http->body, .body_size = http->body_size,
+    struct provider_env env = {
+        .provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
+    struct provider_reply reply = {.status = http->status,
+                                   .body = http->body,
+                                   .body_size = http->body_size,
                                    .retry_after_s = http->retry_after_s};
     s->result.next_url[0] = '\0';
     s->provider->parse(&env, s->part, &reply, &s->result);
     if (s->result.error != PROVIDER_OK) {
         char error[300];
-        snprintf(error, sizeof error, "%s: %s", provider_error_token(s->result.error), s->result.detail);
-        { fail_run(s, error, s->result.retry_after_s, s->result.retry_at_ms); return; }
+        snprintf(error, sizeof error, "%s: %s", provider_error_token(s->result.error),
+                 s->result.detail);
+        {
+            fail_run(s, error, s->result.retry_after_s, s->result.retry_at_ms);
+            return;
+        }
     }
     if (s->result.next_url[0]) {
-        if (!url_same_origin(s->result.next_url, s->request_origin))
-            { fail_run(s, "pagination points to another server; not followed", -1, INT64_MIN); return; }
-        if (++s->page >= MAX_PAGES)
-            { fail_run(s, "more pages than expected; not followed", -1, INT64_MIN); return; }
+        if (!url_same_origin(s->result.next_url, s->request_origin)) {
+            fail_run(s, "pagination points to another server; not followed", -1, INT64_MIN);
+            return;
+        }
+        if (++s->page >= MAX_PAGES) {
+            fail_run(s, "more pages than expected; not followed", -1, INT64_MIN);
+            return;
+        }
         char next[1024];
         snprintf(next, sizeof next, "%s", s->result.next_url);
-        { start_request(s, next); return; }
+        {
+            start_request(s, next);
+            return;
+        }
     }
     struct provider_slots slots;
-    if (provider_normalize(&s->result, &s->provider->limits, &slots) < 0)
-        { fail_run(s, "out of memory", -1, INT64_MIN); return; }
+    if (provider_normalize(&s->result, &s->provider->limits, &slots) < 0) {
+        fail_run(s, "out of memory", -1, INT64_MIN);
+        return;
+    }
     if (s->result.error != PROVIDER_OK) {
         provider_slots_free(&slots);
         char error[300];
-        snprintf(error, sizeof error, "%s: %s", provider_error_token(s->result.error), s->result.detail);
-        { fail_run(s, error, -1, INT64_MIN); return; }
+        snprintf(error, sizeof error, "%s: %s", provider_error_token(s->result.error),
+                 s->result.detail);
+        {
+            fail_run(s, error, -1, INT64_MIN);
+            return;
+        }
     }
     if (slots.hole_count) {
         s->run_hole_count += slots.hole_count;
@@ -439,22 +495,30 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
         s->provider->finish(&env, s->part, &slots);
     int rc = combine(s, &slots);
     provider_slots_free(&slots);
-    if (rc < 0)
-        { fail_run(s, "out of memory", -1, INT64_MIN); return; }
+    if (rc < 0) {
+        fail_run(s, "out of memory", -1, INT64_MIN);
+        return;
+    }
     /* Points of this part are placed; the next part starts with an empty point list but
      * keeps the flags (currency, consumer price) the parser set. */
     s->result.count = 0;
-    if (++s->part < s->part_count)
-        { start_request(s, NULL); return; }
+    if (++s->part < s->part_count) {
+        start_request(s, NULL);
+        return;
+    }
     store_and_publish(s);
 }
 
 static void start_request(struct fetch_state *s, const char *url)
 {
-    struct provider_env env = {.provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
+    struct provider_env env = {
+        .provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
     struct provider_request request = {0};
-    if (s->provider->build_request(&env, s->part, &request) < 0)
-        { fail_run(s, request.url_for_log[0] ? request.url_for_log : "cannot build the request", -1, INT64_MIN); return; }
+    if (s->provider->build_request(&env, s->part, &request) < 0) {
+        fail_run(s, request.url_for_log[0] ? request.url_for_log : "cannot build the request", -1,
+                 INT64_MIN);
+        return;
+    }
     if (!url) {
         s->page = 0;
         url = request.url;
@@ -487,18 +551,27 @@ static void run_cb(uv_timer_t *timer)
     provider_result_init(&s->result);
     s->part = 0;
     if (s->provider->schedule == PROVIDER_SCHEDULE_LOCAL) {
-        struct provider_env env = {.provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
+        struct provider_env env = {
+            .provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
         s->provider->generate(&env, &s->result);
         struct provider_slots slots;
-        if (provider_normalize(&s->result, &s->provider->limits, &slots) < 0)
-            { fail_run(s, "out of memory", -1, INT64_MIN); return; }
+        if (provider_normalize(&s->result, &s->provider->limits, &slots) < 0) {
+            fail_run(s, "out of memory", -1, INT64_MIN);
+            return;
+        }
         int rc = combine(s, &slots);
         provider_slots_free(&slots);
-        if (rc < 0 || s->result.error != PROVIDER_OK)
-            { fail_run(s, s->result.error ? s->result.detail : "out of memory", -1, INT64_MIN); return; }
-        { store_and_publish(s); return; }
+        if (rc < 0 || s->result.error != PROVIDER_OK) {
+            fail_run(s, s->result.error ? s->result.detail : "out of memory", -1, INT64_MIN);
+            return;
+        }
+        {
+            store_and_publish(s);
+            return;
+        }
     }
-    struct provider_env env = {.provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
+    struct provider_env env = {
+        .provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
     s->part_count = s->provider->parts ? s->provider->parts(&env) : 1;
     start_request(s, NULL);
 }
@@ -528,8 +601,9 @@ static void start_state(struct fetch_state *s)
         s->status.state = PROVIDER_STATE_OK;
         publish_stored(s, balkon_local_midnight_ms(now, 0), balkon_local_midnight_ms(now, 3));
         if (first_ms > now)
-            log_info("providers", "%s: using stored data until %lld; next fetch in %lld s", s->config.id,
-                     (long long)(end_ms / 1000), (long long)((first_ms - now) / 1000));
+            log_info("providers", "%s: using stored data until %lld; next fetch in %lld s",
+                     s->config.id, (long long)(end_ms / 1000),
+                     (long long)((first_ms - now) / 1000));
     }
     schedule_at(s, first_ms);
     publish_status(s);
@@ -594,7 +668,10 @@ static void retired_close_cb(uv_handle_t *handle)
     free(r);
 }
 
-static void retired_cb(uv_timer_t *timer) { uv_close((uv_handle_t *)timer, retired_close_cb); }
+static void retired_cb(uv_timer_t *timer)
+{
+    uv_close((uv_handle_t *)timer, retired_close_cb);
+}
 
 static void retire_states(struct fetcher *f)
 {
@@ -615,7 +692,8 @@ static void on_config_changed(enum bus_event event, const void *payload, void *u
     struct fetcher *f = user;
     const struct ev_config_changed *change = payload;
     if (change->previous && change->previous->providers.count == change->config->providers.count &&
-        memcmp(&change->previous->providers, &change->config->providers, sizeof change->config->providers) == 0)
+        memcmp(&change->previous->providers, &change->config->providers,
+               sizeof change->config->providers) == 0)
         return;
     log_info("providers", "provider settings changed: restarting the providers");
     stop_states(f);

@@ -111,7 +111,8 @@ static void reply_session(struct http_state *state, struct http_response *respon
     http_reply_json(response, 200, json);
 }
 
-static bool store_password(struct http_state *state, const char *hash, struct http_response *response)
+static bool store_password(struct http_state *state, const char *hash,
+                           struct http_response *response)
 {
     if (balkon_store_password_set(state->ctx->store, hash, balkon_wall_now_ms()) < 0) {
         log_error("http", "cannot store the password: %s", balkon_store_errmsg(state->ctx->store));
@@ -129,7 +130,8 @@ static void hash_job_done(struct http_state *state, void *arg, struct http_respo
     switch (job->kind) {
     case JOB_SETUP:
         if (job->err < 0) {
-            http_reply_error(response, 500, "cannot hash the password: %s", balkon_strerror(job->err));
+            http_reply_error(response, 500, "cannot hash the password: %s",
+                             balkon_strerror(job->err));
         } else if (http_auth_password_set(state->auth)) {
             http_reply_error(response, 409, "a password is set already: log in instead");
         } else if (store_password(state, job->new_hash, response)) {
@@ -150,15 +152,17 @@ static void hash_job_done(struct http_state *state, void *arg, struct http_respo
         break;
     case JOB_CHANGE:
         if (!job->verified) {
-            log_warn("http", "password change with a wrong current password from %s", job->client_ip);
+            log_warn("http", "password change with a wrong current password from %s",
+                     job->client_ip);
             reply_field_error(response, 403, "current_password", "wrong password");
         } else if (job->err < 0) {
-            http_reply_error(response, 500, "cannot hash the password: %s", balkon_strerror(job->err));
+            http_reply_error(response, 500, "cannot hash the password: %s",
+                             balkon_strerror(job->err));
         } else if (store_password(state, job->new_hash, response)) {
             http_auth_attempt_succeeded(state->auth, job->client_ip);
             /* Every other browser is logged out; API tokens stay (revoke them one by one). */
-            balkon_store_sessions_delete_others(state->ctx->store,
-                                                job->session_digest[0] ? job->session_digest : NULL);
+            balkon_store_sessions_delete_others(
+                state->ctx->store, job->session_digest[0] ? job->session_digest : NULL);
             log_notice("http", "password changed from %s; other sessions ended", job->client_ip);
             cJSON *json = cJSON_CreateObject();
             cJSON_AddBoolToObject(json, "changed", true);
@@ -183,22 +187,27 @@ static struct hash_job *hash_job_new(enum hash_job_kind kind, const struct http_
 }
 
 /* Reads the stored hash into job; false after a reply (none set: 409, store error: 500). */
-static bool load_hash(struct http_state *state, struct hash_job *job, struct http_response *response)
+static bool load_hash(struct http_state *state, struct hash_job *job,
+                      struct http_response *response)
 {
-    int err = balkon_store_password_get(state->ctx->store, job->stored_hash, sizeof job->stored_hash);
+    int err =
+        balkon_store_password_get(state->ctx->store, job->stored_hash, sizeof job->stored_hash);
     if (err == BALKON_E_NOTFOUND) {
-        http_reply_error(response, 409, "no password is set yet: set one with the setup code from %s",
+        http_reply_error(response, 409,
+                         "no password is set yet: set one with the setup code from %s",
                          http_auth_setup_code_path(state->auth));
         return false;
     }
     if (err < 0) {
-        http_reply_error(response, 500, "cannot read the password: %s", balkon_store_errmsg(state->ctx->store));
+        http_reply_error(response, 500, "cannot read the password: %s",
+                         balkon_store_errmsg(state->ctx->store));
         return false;
     }
     return true;
 }
 
-void api_auth_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_auth_get(struct http_state *state, const struct http_request *request,
+                  struct http_response *response)
 {
     cJSON *json = cJSON_CreateObject();
     bool password_set = http_auth_password_set(state->auth);
@@ -208,15 +217,17 @@ void api_auth_get(struct http_state *state, const struct http_request *request, 
     cJSON_AddBoolToObject(json, "read_without_login", state->ctx->config->http.read_without_login);
     const struct http_identity *identity = request->identity;
     cJSON_AddBoolToObject(json, "logged_in", identity->via != HTTP_AUTH_NONE);
-    cJSON_AddStringToObject(json, "via", identity->via == HTTP_AUTH_SESSION ? "session"
-                                         : identity->via == HTTP_AUTH_TOKEN ? "token"
-                                                                            : "none");
+    cJSON_AddStringToObject(json, "via",
+                            identity->via == HTTP_AUTH_SESSION ? "session"
+                            : identity->via == HTTP_AUTH_TOKEN ? "token"
+                                                               : "none");
     if (identity->via == HTTP_AUTH_SESSION)
         cJSON_AddStringToObject(json, "csrf_token", identity->csrf);
     http_reply_json(response, 200, json);
 }
 
-void api_auth_setup_post(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_auth_setup_post(struct http_state *state, const struct http_request *request,
+                         struct http_response *response)
 {
     if (http_auth_password_set(state->auth)) {
         http_reply_error(response, 409, "a password is set already: log in instead");
@@ -242,7 +253,8 @@ void api_auth_setup_post(struct http_state *state, const struct http_request *re
     if (!http_auth_setup_code_ok(state->auth, code)) {
         log_warn("http", "wrong setup code from %s", request->client_ip);
         char problem_text[400];
-        snprintf(problem_text, sizeof problem_text, "wrong code: it is in the file %s on the machine running balkonsolard",
+        snprintf(problem_text, sizeof problem_text,
+                 "wrong code: it is in the file %s on the machine running balkonsolard",
                  http_auth_setup_code_path(state->auth));
         reply_field_error(response, 403, "setup_code", problem_text);
         goto fail;
@@ -254,7 +266,8 @@ fail:
         hash_job_free(job);
 }
 
-void api_auth_login_post(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_auth_login_post(struct http_state *state, const struct http_request *request,
+                         struct http_response *response)
 {
     cJSON *body = parse_body(request, response, "{\"password\": \"...\"}");
     if (!body)
@@ -262,7 +275,8 @@ void api_auth_login_post(struct http_state *state, const struct http_request *re
     struct hash_job *job = hash_job_new(JOB_LOGIN, request, response);
     bool ok = job && string_field(body, "password", job->password, sizeof job->password, response);
     cJSON_Delete(body);
-    if (ok && load_hash(state, job, response) && http_auth_attempt(state->auth, request->client_ip, response)) {
+    if (ok && load_hash(state, job, response) &&
+        http_auth_attempt(state->auth, request->client_ip, response)) {
         http_defer(state, request, response, hash_job_work, hash_job_done, job);
         return;
     }
@@ -270,7 +284,8 @@ void api_auth_login_post(struct http_state *state, const struct http_request *re
         hash_job_free(job);
 }
 
-void api_auth_logout_post(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_auth_logout_post(struct http_state *state, const struct http_request *request,
+                          struct http_response *response)
 {
     if (request->identity->via == HTTP_AUTH_SESSION)
         balkon_store_session_delete(state->ctx->store, request->identity->session_digest);
@@ -280,14 +295,18 @@ void api_auth_logout_post(struct http_state *state, const struct http_request *r
     http_reply_json(response, 200, json);
 }
 
-void api_auth_password_put(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_auth_password_put(struct http_state *state, const struct http_request *request,
+                           struct http_response *response)
 {
-    cJSON *body = parse_body(request, response, "{\"current_password\": \"...\", \"new_password\": \"...\"}");
+    cJSON *body =
+        parse_body(request, response, "{\"current_password\": \"...\", \"new_password\": \"...\"}");
     if (!body)
         return;
     struct hash_job *job = hash_job_new(JOB_CHANGE, request, response);
-    bool ok = job && string_field(body, "current_password", job->password, sizeof job->password, response) &&
-              string_field(body, "new_password", job->new_password, sizeof job->new_password, response);
+    bool ok =
+        job &&
+        string_field(body, "current_password", job->password, sizeof job->password, response) &&
+        string_field(body, "new_password", job->new_password, sizeof job->new_password, response);
     cJSON_Delete(body);
     if (!ok)
         goto fail;
@@ -296,10 +315,12 @@ void api_auth_password_put(struct http_state *state, const struct http_request *
         reply_field_error(response, 400, "new_password", problem);
         goto fail;
     }
-    if (!load_hash(state, job, response) || !http_auth_attempt(state->auth, request->client_ip, response))
+    if (!load_hash(state, job, response) ||
+        !http_auth_attempt(state->auth, request->client_ip, response))
         goto fail;
     if (request->identity->via == HTTP_AUTH_SESSION)
-        snprintf(job->session_digest, sizeof job->session_digest, "%s", request->identity->session_digest);
+        snprintf(job->session_digest, sizeof job->session_digest, "%s",
+                 request->identity->session_digest);
     http_defer(state, request, response, hash_job_work, hash_job_done, job);
     return;
 fail:
@@ -307,12 +328,14 @@ fail:
         hash_job_free(job);
 }
 
-void api_auth_tokens_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_auth_tokens_get(struct http_state *state, const struct http_request *request,
+                         struct http_response *response)
 {
     struct balkon_token_record *tokens;
     size_t count;
     if (balkon_store_token_list(state->ctx->store, &tokens, &count) < 0) {
-        http_reply_error(response, 500, "cannot read the tokens: %s", balkon_store_errmsg(state->ctx->store));
+        http_reply_error(response, 500, "cannot read the tokens: %s",
+                         balkon_store_errmsg(state->ctx->store));
         return;
     }
     cJSON *json = cJSON_CreateObject();
@@ -333,7 +356,8 @@ void api_auth_tokens_get(struct http_state *state, const struct http_request *re
     http_reply_json(response, 200, json);
 }
 
-void api_auth_tokens_post(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_auth_tokens_post(struct http_state *state, const struct http_request *request,
+                          struct http_response *response)
 {
     cJSON *body = parse_body(request, response, "{\"name\": \"backup script\"}");
     if (!body)
@@ -355,28 +379,34 @@ void api_auth_tokens_post(struct http_state *state, const struct http_request *r
     if (err == 0)
         err = balkon_secret_digest(token, digest);
     if (err == 0)
-        err = balkon_store_token_add(state->ctx->store, name, digest, is_read_only, balkon_wall_now_ms(), &id);
+        err = balkon_store_token_add(state->ctx->store, name, digest, is_read_only,
+                                     balkon_wall_now_ms(), &id);
     if (err < 0) {
-        http_reply_error(response, 500, "cannot make a token: %s", balkon_store_errmsg(state->ctx->store));
+        http_reply_error(response, 500, "cannot make a token: %s",
+                         balkon_store_errmsg(state->ctx->store));
         return;
     }
-    log_notice("http", "API token %lld \"%s\" made from %s", (long long)id, name, request->client_ip);
+    log_notice("http", "API token %lld \"%s\" made from %s", (long long)id, name,
+               request->client_ip);
     cJSON *json = cJSON_CreateObject();
     cJSON_AddNumberToObject(json, "id", (double)id);
     cJSON_AddStringToObject(json, "name", name);
     cJSON_AddBoolToObject(json, "read_only", is_read_only);
     cJSON_AddStringToObject(json, "token", token);
-    cJSON_AddStringToObject(json, "note", "shown only this once: send it as \"Authorization: Bearer TOKEN\"");
+    cJSON_AddStringToObject(json, "note",
+                            "shown only this once: send it as \"Authorization: Bearer TOKEN\"");
     explicit_bzero(token, sizeof token);
     http_reply_json(response, 201, json);
 }
 
-void api_auth_token_delete(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_auth_token_delete(struct http_state *state, const struct http_request *request,
+                           struct http_response *response)
 {
     char *end;
     long long id = strtoll(request->path_param, &end, 10);
     if (*end || id <= 0) {
-        http_reply_error(response, 400, "id: must be a token's number, got \"%.20s\"", request->path_param);
+        http_reply_error(response, 400, "id: must be a token's number, got \"%.20s\"",
+                         request->path_param);
         return;
     }
     int err = balkon_store_token_delete(state->ctx->store, id);
@@ -385,7 +415,8 @@ void api_auth_token_delete(struct http_state *state, const struct http_request *
         return;
     }
     if (err < 0) {
-        http_reply_error(response, 500, "cannot revoke the token: %s", balkon_store_errmsg(state->ctx->store));
+        http_reply_error(response, 500, "cannot revoke the token: %s",
+                         balkon_store_errmsg(state->ctx->store));
         return;
     }
     log_notice("http", "API token %lld revoked from %s", id, request->client_ip);

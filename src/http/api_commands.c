@@ -30,7 +30,8 @@ void api_device_command_post(struct http_state *state, const struct http_request
                              struct http_response *response)
 {
     if (!device_known(state, request->path_param)) {
-        http_reply_error(response, 404, "no such device: %s (see GET /api/v1/devices)", request->path_param);
+        http_reply_error(response, 404, "no such device: %s (see GET /api/v1/devices)",
+                         request->path_param);
         return;
     }
     cJSON *body = http_body_object(request, response, "{\"command\": \"switch\", \"value\": 1}");
@@ -44,11 +45,16 @@ void api_device_command_post(struct http_state *state, const struct http_request
         known |= strcmp(command->valuestring, commands[i]) == 0;
     struct device_command ev = {0};
     if (!known) {
-        http_reply_error(response, 400, "command: must be one of \"switch\", \"limit\", \"setpoint\", \"auto\"");
-    } else if (strcmp(command->valuestring, "auto") != 0 && (!cJSON_IsNumber(value) || !isfinite(value->valuedouble))) {
-        http_reply_error(response, 400, "value: is required for \"%s\" and must be a number", command->valuestring);
-    } else if (strcmp(command->valuestring, "switch") == 0 && value->valuedouble != 0 && value->valuedouble != 1) {
-        http_reply_error(response, 400, "value: \"switch\" takes 1 (on) or 0 (off), got %g", value->valuedouble);
+        http_reply_error(response, 400,
+                         "command: must be one of \"switch\", \"limit\", \"setpoint\", \"auto\"");
+    } else if (strcmp(command->valuestring, "auto") != 0 &&
+               (!cJSON_IsNumber(value) || !isfinite(value->valuedouble))) {
+        http_reply_error(response, 400, "value: is required for \"%s\" and must be a number",
+                         command->valuestring);
+    } else if (strcmp(command->valuestring, "switch") == 0 && value->valuedouble != 0 &&
+               value->valuedouble != 1) {
+        http_reply_error(response, 400, "value: \"switch\" takes 1 (on) or 0 (off), got %g",
+                         value->valuedouble);
     } else {
         snprintf(ev.device_id, sizeof ev.device_id, "%.31s", request->path_param);
         snprintf(ev.command, sizeof ev.command, "%s", command->valuestring);

@@ -30,10 +30,13 @@ cJSON *api_control_json(const struct http_state *state)
     return json;
 }
 
-void api_control_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_control_get(struct http_state *state, const struct http_request *request,
+                     struct http_response *response)
 {
     if (!state->have_control) {
-        http_reply_error(response, 404, "the control has not run yet (no meter reading, or control.enabled is false)");
+        http_reply_error(
+            response, 404,
+            "the control has not run yet (no meter reading, or control.enabled is false)");
         return;
     }
     http_reply_json(response, 200, api_control_json(state));

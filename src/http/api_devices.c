@@ -35,7 +35,8 @@ cJSON *api_devices_json(const struct http_state *state)
             cJSON_AddNullToObject(device, "error");
         cJSON *values = cJSON_AddObjectToObject(device, "values");
         for (size_t v = 0; v < d->value_count; v++)
-            cJSON_AddNumberToObject(values, d->values[v].name, round(d->values[v].value * 1000) / 1000);
+            cJSON_AddNumberToObject(values, d->values[v].name,
+                                    round(d->values[v].value * 1000) / 1000);
         cJSON_AddItemToArray(list, device);
     }
     return json;

@@ -109,7 +109,8 @@ static cJSON *forecast_accuracy(struct balkon_store *store, int64_t now_ms, cons
         struct balkon_forecast_slot *forecast = NULL;
         struct balkon_bucket *measured = NULL;
         size_t nf = 0, nm = 0;
-        if (balkon_store_forecast_get_ahead(store, kind, provider, day_ms, end_ms, &forecast, &nf) < 0 ||
+        if (balkon_store_forecast_get_ahead(store, kind, provider, day_ms, end_ms, &forecast, &nf) <
+                0 ||
             balkon_store_query(store, series, day_ms, end_ms, BALKON_SLOT_MS, &measured, &nm) < 0) {
             free(forecast);
             free(measured);
@@ -160,7 +161,8 @@ static cJSON *forecast_accuracy(struct balkon_store *store, int64_t now_ms, cons
 }
 
 /* ?days= (1..90, default 7); false after replying 400. */
-static bool query_days(const struct http_request *request, struct http_response *response, int *days)
+static bool query_days(const struct http_request *request, struct http_response *response,
+                       int *days)
 {
     *days = 7;
     const char *text = http_query(request, "days");
@@ -169,7 +171,8 @@ static bool query_days(const struct http_request *request, struct http_response 
     char *end;
     long value = strtol(text, &end, 10);
     if (!*text || *end || value < 1 || value > 90) {
-        http_reply_error(response, 400, "days: must be a whole number from 1 to 90, got \"%.20s\"", text);
+        http_reply_error(response, 400, "days: must be a whole number from 1 to 90, got \"%.20s\"",
+                         text);
         return false;
     }
     *days = (int)value;
@@ -207,7 +210,8 @@ void api_forecast_accuracy_get(struct http_state *state, const struct http_reque
     const struct balkon_config *config = state->ctx->config;
     for (size_t i = 0; i < config->providers.count && q->pv_provider_count < BALKON_MAX_PROVIDERS;
          i++) {
-        const struct balkon_provider *provider = balkon_provider_find(config->providers.items[i].type);
+        const struct balkon_provider *provider =
+            balkon_provider_find(config->providers.items[i].type);
         if (provider && provider->kind == PROVIDER_KIND_PV)
             snprintf(q->pv_providers[q->pv_provider_count++], BALKON_ID_MAX, "%s",
                      config->providers.items[i].id);

@@ -15,7 +15,9 @@ void api_health_get(struct http_state *state, const struct http_request *request
                             (double)(balkon_wall_now_ms() - state->ctx->started_ms) / 1000.0);
     http_add_time(json, "now", balkon_clock_now_ms(&state->ctx->clock));
     cJSON_AddNumberToObject(json, "clock_speed", state->ctx->clock.speed);
-    cJSON_AddNumberToObject(json, "db_size_bytes", (double)balkon_store_size_bytes(state->ctx->store));
-    cJSON_AddNumberToObject(json, "db_pending_samples", (double)balkon_store_pending(state->ctx->store));
+    cJSON_AddNumberToObject(json, "db_size_bytes",
+                            (double)balkon_store_size_bytes(state->ctx->store));
+    cJSON_AddNumberToObject(json, "db_pending_samples",
+                            (double)balkon_store_pending(state->ctx->store));
     http_reply_json(response, 200, json);
 }

@@ -50,7 +50,8 @@ cJSON *api_loads_json(const struct http_state *state)
     return json;
 }
 
-void api_loads_get(struct http_state *state, const struct http_request *request, struct http_response *response)
+void api_loads_get(struct http_state *state, const struct http_request *request,
+                   struct http_response *response)
 {
     http_reply_json(response, 200, api_loads_json(state));
 }
@@ -67,7 +68,8 @@ void api_load_override_post(struct http_state *state, const struct http_request 
                             struct http_response *response)
 {
     if (!find_load(state, request->path_param)) {
-        http_reply_error(response, 404, "no such load: %s (see GET /api/v1/loads)", request->path_param);
+        http_reply_error(response, 404, "no such load: %s (see GET /api/v1/loads)",
+                         request->path_param);
         return;
     }
     cJSON *body = http_body_object(request, response, "{\"state\": \"on\", \"duration_min\": 60}");
@@ -77,11 +79,12 @@ void api_load_override_post(struct http_state *state, const struct http_request 
     const cJSON *duration = cJSON_GetObjectItemCaseSensitive(body, "duration_min");
     struct balkon_load_request override = {0};
     if (!cJSON_IsString(load_state) || (strcmp(load_state->valuestring, "on") != 0 &&
-                                                strcmp(load_state->valuestring, "off") != 0 &&
-                                                strcmp(load_state->valuestring, "auto") != 0)) {
+                                        strcmp(load_state->valuestring, "off") != 0 &&
+                                        strcmp(load_state->valuestring, "auto") != 0)) {
         http_reply_error(response, 400, "state: must be \"on\", \"off\" or \"auto\"");
     } else if (duration && !cJSON_IsNull(duration) &&
-               (!cJSON_IsNumber(duration) || !(duration->valuedouble >= 0 && duration->valuedouble <= 1440))) {
+               (!cJSON_IsNumber(duration) ||
+                !(duration->valuedouble >= 0 && duration->valuedouble <= 1440))) {
         http_reply_error(response, 400, "duration_min: must be a number of minutes from 0 to 1440");
     } else {
         snprintf(override.id, sizeof override.id, "%.31s", request->path_param);

@@ -130,11 +130,13 @@ void api_notifications_test_post(struct http_state *state, const struct http_req
 {
     const char *channel = http_query(request, "channel");
     if (!channel || !channel[0]) {
-        http_reply_error(response, 400, "channel: missing; give the id of a channel in notifications.channels");
+        http_reply_error(response, 400,
+                         "channel: missing; give the id of a channel in notifications.channels");
         return;
     }
     if (strlen(channel) >= BALKON_ID_MAX) {
-        http_reply_error(response, 400, "channel: too long (at most %d characters)", BALKON_ID_MAX - 1);
+        http_reply_error(response, 400, "channel: too long (at most %d characters)",
+                         BALKON_ID_MAX - 1);
         return;
     }
     struct balkon_notify_status status;

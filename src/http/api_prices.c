@@ -38,9 +38,11 @@ const struct balkon_provider_config *http_pick_provider(struct http_state *state
             return pc;
     }
     if (wanted)
-        http_reply_error(response, 404, "provider: no %s provider \"%.40s\" is configured", what, wanted);
+        http_reply_error(response, 404, "provider: no %s provider \"%.40s\" is configured", what,
+                         wanted);
     else
-        http_reply_error(response, 404, "no %s provider is configured (add one to providers[])", what);
+        http_reply_error(response, 404, "no %s provider is configured (add one to providers[])",
+                         what);
     return NULL;
 }
 
@@ -120,7 +122,8 @@ static void read_prices(struct balkon_store *store, void *arg, struct http_respo
         today_prices = malloc(today_count * sizeof *today_prices);
         for (size_t i = 0; today_prices && i < today_count; i++) {
             today_prices[i] = today[i].price_per_kwh;
-            if (now_ms >= today[i].slot_ts_ms && now_ms < today[i].slot_ts_ms + today[i].slot_s * 1000)
+            if (now_ms >= today[i].slot_ts_ms &&
+                now_ms < today[i].slot_ts_ms + today[i].slot_s * 1000)
                 now_price = today[i].price_per_kwh;
         }
     }

@@ -10,10 +10,14 @@
 static const char *state_name(enum provider_state state)
 {
     switch (state) {
-    case PROVIDER_STATE_WAITING: return "waiting";
-    case PROVIDER_STATE_OK: return "ok";
-    case PROVIDER_STATE_FAILING: return "failing";
-    case PROVIDER_STATE_DISABLED: return "disabled";
+    case PROVIDER_STATE_WAITING:
+        return "waiting";
+    case PROVIDER_STATE_OK:
+        return "ok";
+    case PROVIDER_STATE_FAILING:
+        return "failing";
+    case PROVIDER_STATE_DISABLED:
+        return "disabled";
     }
     return "unknown";
 }
@@ -50,7 +54,8 @@ cJSON *api_providers_json(const struct http_state *state)
             cJSON_AddNullToObject(item, "next_run_in_s");
         } else {
             http_add_time(item, "next_run", p->next_run_ms);
-            cJSON_AddNumberToObject(item, "next_run_in_s", round((double)(p->next_run_ms - now_ms) / 1000.0));
+            cJSON_AddNumberToObject(item, "next_run_in_s",
+                                    round((double)(p->next_run_ms - now_ms) / 1000.0));
         }
         add_time_or_null(item, "data_until", p->data_until_ms);
         cJSON_AddNumberToObject(item, "consecutive_failures", p->consecutive_failures);

@@ -15,7 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static double money(double value) { return round(value * 100) / 100; }
+static double money(double value)
+{
+    return round(value * 100) / 100;
+}
 
 static void add_figures(cJSON *json, const struct balkon_savings_figures *f)
 {
@@ -29,13 +32,16 @@ static void add_figures(cJSON *json, const struct balkon_savings_figures *f)
     cJSON_AddNumberToObject(json, "cost_no_battery", money(f->cost_no_battery));
     cJSON_AddNumberToObject(json, "cost_self_consumption", money(f->cost_self_consumption));
     cJSON_AddNumberToObject(json, "saved_vs_no_pv", money(f->cost_no_pv - f->cost_actual));
-    cJSON_AddNumberToObject(json, "saved_vs_no_battery", money(f->cost_no_battery - f->cost_actual));
-    cJSON_AddNumberToObject(json, "saved_vs_self_consumption", money(f->cost_self_consumption - f->cost_actual));
+    cJSON_AddNumberToObject(json, "saved_vs_no_battery",
+                            money(f->cost_no_battery - f->cost_actual));
+    cJSON_AddNumberToObject(json, "saved_vs_self_consumption",
+                            money(f->cost_self_consumption - f->cost_actual));
 }
 
 /* Years until the savings repay the price, extrapolating the measured days to a year.
  * Less than a year of data misses the seasons: "basis_days" says how much there was. */
-static void add_payback(cJSON *json, const struct balkon_config *config, const struct balkon_savings_figures *total)
+static void add_payback(cJSON *json, const struct balkon_config *config,
+                        const struct balkon_savings_figures *total)
 {
     cJSON *payback = cJSON_AddObjectToObject(json, "payback");
     double days = (double)total->slots * 0.25 / 24; /* approximate when hourly slots are mixed in */
@@ -46,19 +52,23 @@ static void add_payback(cJSON *json, const struct balkon_config *config, const s
         cJSON_AddNullToObject(payback, "annual_saving");
         cJSON_AddNullToObject(payback, "years");
         cJSON_AddNullToObject(payback, "battery_years");
-        cJSON_AddStringToObject(payback, "note", investment <= 0 ? "set investment.modules_price and battery_price"
-                                                                 : "needs at least a day of measurements");
+        cJSON_AddStringToObject(payback, "note",
+                                investment <= 0 ? "set investment.modules_price and battery_price"
+                                                : "needs at least a day of measurements");
         return;
     }
     double annual = (total->cost_no_pv - total->cost_actual) / days * 365;
     double battery_annual = (total->cost_no_battery - total->cost_actual) / days * 365;
     cJSON_AddNumberToObject(payback, "annual_saving", money(annual));
     http_add_number(payback, "years", annual > 0 ? round(investment / annual * 10) / 10 : NAN);
-    http_add_number(payback, "battery_years", battery_annual > 0 && config->investment.battery_price > 0
-                                                  ? round(config->investment.battery_price / battery_annual * 10) / 10
-                                                  : NAN);
-    cJSON_AddStringToObject(payback, "note", days < 365 ? "extrapolated from fewer than 365 days: seasons are not balanced"
-                                                        : "from a full year or more");
+    http_add_number(payback, "battery_years",
+                    battery_annual > 0 && config->investment.battery_price > 0
+                        ? round(config->investment.battery_price / battery_annual * 10) / 10
+                        : NAN);
+    cJSON_AddStringToObject(payback, "note",
+                            days < 365
+                                ? "extrapolated from fewer than 365 days: seasons are not balanced"
+                                : "from a full year or more");
 }
 
 /* A savings read: the range and a copy of the config (a reload may replace the running
@@ -108,9 +118,10 @@ static void read_savings(struct balkon_store *store, void *arg, struct http_resp
     cJSON_AddStringToObject(json, "currency", savings.currency);
     http_add_time(json, "from", from_ms);
     http_add_time(json, "to", to_ms);
-    cJSON_AddStringToObject(json, "method",
-                            "measured load and PV replayed without the plant, without the battery and with a "
-                            "self-consumption battery, at the same prices; cost = import x price - export x feed-in");
+    cJSON_AddStringToObject(
+        json, "method",
+        "measured load and PV replayed without the plant, without the battery and with a "
+        "self-consumption battery, at the same prices; cost = import x price - export x feed-in");
     cJSON_AddNumberToObject(json, "skipped_slots", (double)savings.skipped_slots);
     add_figures(cJSON_AddObjectToObject(json, "total"), &savings.total);
     add_payback(json, config, &savings.total);

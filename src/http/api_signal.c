@@ -104,8 +104,10 @@ void api_signal_get(struct http_state *state, const struct http_request *request
     }
     if (!known_kind) {
         free(q);
-        http_reply_error(response, 404, "kind: no configured provider gives \"%.40s\" (renewable_share_pct, "
-                                        "grid_signal, co2_g_per_kwh, green_index)", wanted);
+        http_reply_error(response, 404,
+                         "kind: no configured provider gives \"%.40s\" (renewable_share_pct, "
+                         "grid_signal, co2_g_per_kwh, green_index)",
+                         wanted);
         return;
     }
     http_read(state, request, response, read_signals, NULL, q);

@@ -90,15 +90,16 @@ bool http_serve_asset(const struct http_request *request, struct http_response *
         snprintf(gz_path, sizeof gz_path, "%s.gz", path);
         gz = find(gz_path, len + 3);
     }
-    const char *accept = request->connection
-        ? MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "Accept-Encoding")
-        : NULL;
+    const char *accept =
+        request->connection
+            ? MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "Accept-Encoding")
+            : NULL;
     const struct balkon_asset *sent = gz && accepts_gzip(accept) ? gz : plain;
 
     /* The ETag is the hash of the file itself; the compressed variant's is marked. */
     char etag[sizeof response->etag];
-    snprintf(etag, sizeof etag, "\"%016llx%s\"", (unsigned long long)fnv1a(plain->data, plain->size),
-             sent == gz ? "-gz" : "");
+    snprintf(etag, sizeof etag, "\"%016llx%s\"",
+             (unsigned long long)fnv1a(plain->data, plain->size), sent == gz ? "-gz" : "");
 
     response->status = 200;
     response->content_type = plain->content_type;
@@ -111,15 +112,16 @@ bool http_serve_asset(const struct http_request *request, struct http_response *
         return true;
 
     /* A revalidation that matches: the plain answer, which the server turns into a 304. */
-    const char *if_none_match = request->connection
-        ? MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "If-None-Match")
-        : NULL;
+    const char *if_none_match =
+        request->connection
+            ? MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "If-None-Match")
+            : NULL;
     if (if_none_match && strcmp(if_none_match, etag) == 0)
         return true;
 
     /* Otherwise the response is made here, for the headers the generic one does not have. */
-    struct MHD_Response *mhd = MHD_create_response_from_buffer(sent->size, (void *)sent->data,
-                                                               MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *mhd =
+        MHD_create_response_from_buffer(sent->size, (void *)sent->data, MHD_RESPMEM_PERSISTENT);
     if (!mhd)
         return true; /* the plain path still answers */
     MHD_add_response_header(mhd, "Content-Type", plain->content_type);

@@ -29,7 +29,7 @@
 #include <unistd.h>
 
 #define COOKIE_NAME "balkon_session"
-#define SESSION_TOUCH_MS (3600 * 1000)    /* a session's expiry moves at most hourly (SD card) */
+#define SESSION_TOUCH_MS (3600 * 1000) /* a session's expiry moves at most hourly (SD card) */
 #define TOKEN_TOUCH_MS (60 * 1000)
 #define ATTEMPT_WINDOW_MS (15 * 60 * 1000)
 #define ATTEMPTS_PER_WINDOW 5
@@ -70,10 +70,13 @@ static int write_setup_code(struct http_auth *auth)
                            sizeof auth->setup_code_path);
     /* A fresh file, never one planted beforehand (nor a link to one). */
     unlink(auth->setup_code_path);
-    int fd = open(auth->setup_code_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    int fd =
+        open(auth->setup_code_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) {
-        log_error("http", "cannot write the setup code to %s: %s; set the password with "
-                          "`balkonsolard password` instead", auth->setup_code_path, strerror(errno));
+        log_error("http",
+                  "cannot write the setup code to %s: %s; set the password with "
+                  "`balkonsolard password` instead",
+                  auth->setup_code_path, strerror(errno));
         auth->setup_code[0] = '\0';
         return BALKON_E_IO;
     }
@@ -86,8 +89,10 @@ static int write_setup_code(struct http_auth *auth)
         auth->setup_code[0] = '\0';
         return BALKON_E_IO;
     }
-    log_notice("http", "no password is set yet: open the dashboard and enter the setup code "
-                       "from %s (or run `balkonsolard password`)", auth->setup_code_path);
+    log_notice("http",
+               "no password is set yet: open the dashboard and enter the setup code "
+               "from %s (or run `balkonsolard password`)",
+               auth->setup_code_path);
     return 0;
 }
 
@@ -203,7 +208,8 @@ bool http_auth_host_allowed(const struct http_auth *auth, const char *host)
 
 /* --- Identifying a request ------------------------------------------------------------ */
 
-static bool lookup_token(struct http_state *state, const char *token, struct http_identity *identity)
+static bool lookup_token(struct http_state *state, const char *token,
+                         struct http_identity *identity)
 {
     char digest[BALKON_DIGEST_HEX_SIZE];
     struct balkon_token_record record;
@@ -219,7 +225,8 @@ static bool lookup_token(struct http_state *state, const char *token, struct htt
     return true;
 }
 
-static bool lookup_session(struct http_state *state, const char *cookie, struct http_identity *identity)
+static bool lookup_session(struct http_state *state, const char *cookie,
+                           struct http_identity *identity)
 {
     char digest[BALKON_DIGEST_HEX_SIZE];
     struct balkon_session_record session;
@@ -232,7 +239,8 @@ static bool lookup_session(struct http_state *state, const char *cookie, struct 
     snprintf(identity->csrf, sizeof identity->csrf, "%s", session.csrf);
     if (now_ms - session.last_seen_ts_ms > SESSION_TOUCH_MS &&
         balkon_store_session_touch(state->ctx->store, digest, now_ms,
-                                   now_ms + state->ctx->config->http.session_days * 86400000LL) == 0)
+                                   now_ms + state->ctx->config->http.session_days * 86400000LL) ==
+            0)
         snprintf(identity->renew_cookie, sizeof identity->renew_cookie, "%s", cookie);
     return true;
 }
@@ -263,7 +271,8 @@ static bool origin_matches(struct MHD_Connection *connection)
     const char *origin = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Origin");
     if (!origin)
         return true;
-    const char *host = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
+    const char *host =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     const char *sep = strstr(origin, "://");
     return host && sep && strcasecmp(sep + 3, host) == 0;
 }
@@ -294,27 +303,33 @@ bool http_auth_check(struct http_state *state, const struct http_request *reques
     if (identity->via == HTTP_AUTH_NONE) {
         bool sent_token = MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND,
                                                       MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
-        bool sent_cookie = MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND,
-                                                       COOKIE_NAME) != NULL;
-        http_reply_error(response, 401, "%s",
-                         sent_token    ? "the API token is not valid (revoked or mistyped)"
-                         : sent_cookie ? "the login has expired: log in again"
-                                       : "log in first (or send an API token as \"Authorization: Bearer TOKEN\")");
+        bool sent_cookie =
+            MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND, COOKIE_NAME) != NULL;
+        http_reply_error(
+            response, 401, "%s",
+            sent_token ? "the API token is not valid (revoked or mistyped)"
+            : sent_cookie
+                ? "the login has expired: log in again"
+                : "log in first (or send an API token as \"Authorization: Bearer TOKEN\")");
         return false;
     }
     if (access == HTTP_ACCESS_WRITE && identity->read_only) {
-        http_reply_error(response, 403, "this API token may only read (make one that may change things)");
+        http_reply_error(response, 403,
+                         "this API token may only read (make one that may change things)");
         return false;
     }
     if (access == HTTP_ACCESS_WRITE && identity->via == HTTP_AUTH_SESSION) {
-        const char *csrf = MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "X-CSRF-Token");
+        const char *csrf =
+            MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "X-CSRF-Token");
         if (!csrf || !balkon_secret_equal(csrf, identity->csrf)) {
-            http_reply_error(response, 403, "X-CSRF-Token: missing or not this session's "
-                                            "(reload the dashboard)");
+            http_reply_error(response, 403,
+                             "X-CSRF-Token: missing or not this session's "
+                             "(reload the dashboard)");
             return false;
         }
         if (!origin_matches(request->connection)) {
-            http_reply_error(response, 403, "Origin: a change must come from this dashboard's own page");
+            http_reply_error(response, 403,
+                             "Origin: a change must come from this dashboard's own page");
             return false;
         }
     }
@@ -360,7 +375,8 @@ static void attempt_key(const char *client_ip, char *key, size_t size)
     snprintf(key, size, "%s", client_ip);
 }
 
-static bool refuse(struct http_response *response, int64_t window_start_ms, int64_t now_ms, const char *who)
+static bool refuse(struct http_response *response, int64_t window_start_ms, int64_t now_ms,
+                   const char *who)
 {
     int64_t wait_s = (window_start_ms + ATTEMPT_WINDOW_MS - now_ms + 999) / 1000;
     response->retry_after_s = (unsigned)(wait_s > 0 ? wait_s : 1);
@@ -370,7 +386,8 @@ static bool refuse(struct http_response *response, int64_t window_start_ms, int6
     return false;
 }
 
-bool http_auth_attempt(struct http_auth *auth, const char *client_ip, struct http_response *response)
+bool http_auth_attempt(struct http_auth *auth, const char *client_ip,
+                       struct http_response *response)
 {
     int64_t now_ms = balkon_wall_now_ms();
     char key[64];

@@ -62,11 +62,15 @@ struct http_state {
     struct ev_control_status control;
     struct ev_loads_status loads;
     bool have_plan;
-    struct { int64_t id; int64_t created_ts_ms; char strategy[32]; } plan; /* the newest BUS_EV_PLAN */
-    char config_path[256];                 /* from BUS_EV_DAEMON_STARTED; "" = none */
+    struct {
+        int64_t id;
+        int64_t created_ts_ms;
+        char strategy[32];
+    } plan;                                     /* the newest BUS_EV_PLAN */
+    char config_path[256];                      /* from BUS_EV_DAEMON_STARTED; "" = none */
     struct balkon_config_errors *config_errors; /* a refused PUT /config's problems (owned) */
-    struct http_events *events;            /* the GET /api/v1/events streams */
-    struct http_auth *auth;                /* login state: setup code, rate limits (auth.c) */
+    struct http_events *events;                 /* the GET /api/v1/events streams */
+    struct http_auth *auth;                     /* login state: setup code, rate limits (auth.c) */
     struct http_caches caches;
     struct http_gate reads; /* store reads on the pool: at most one per reader (read_job.c) */
 };
@@ -101,23 +105,23 @@ struct http_request {
     struct MHD_Connection *connection;
     const char *body;
     size_t body_size;
-    char client_ip[48];                 /* the peer's address as text */
+    char client_ip[48];                   /* the peer's address as text */
     const struct http_identity *identity; /* set by the router for a matched route */
-    void *server_ctx;                   /* the server's per-request context (http_defer) */
+    void *server_ctx;                     /* the server's per-request context (http_defer) */
 };
 
 struct http_response {
     int status;
     const char *content_type;
-    char *body;              /* owned unless body_static */
+    char *body; /* owned unless body_static */
     size_t body_size;
     bool body_static;
     const char *cache_control;
-    char etag[24];           /* "" for none */
-    char allow[48];          /* Allow header for 405 */
-    char set_cookie[200];    /* Set-Cookie header; "" for none */
-    unsigned retry_after_s;  /* Retry-After header (429); 0 for none */
-    bool deferred;           /* set by http_defer: the answer comes later */
+    char etag[24];               /* "" for none */
+    char allow[48];              /* Allow header for 405 */
+    char set_cookie[200];        /* Set-Cookie header; "" for none */
+    unsigned retry_after_s;      /* Retry-After header (429); 0 for none */
+    bool deferred;               /* set by http_defer: the answer comes later */
     struct MHD_Response *ready;  /* a kept answer's response (http_reply_kept), with body
                                   * and the fields it was made from: queued as is and never
                                   * destroyed here (its owner keeps it); body must stay valid
@@ -133,10 +137,10 @@ typedef void (*http_handler)(struct http_state *state, const struct http_request
 
 /* Who may use a route. */
 enum http_access {
-    HTTP_ACCESS_PUBLIC,  /* anyone (health, the login itself) */
-    HTTP_ACCESS_READ,    /* logged in, or anyone with http.read_without_login */
-    HTTP_ACCESS_LOGIN,   /* logged in, even to read (the token list) */
-    HTTP_ACCESS_WRITE,   /* logged in; a browser session must also pass the CSRF check */
+    HTTP_ACCESS_PUBLIC, /* anyone (health, the login itself) */
+    HTTP_ACCESS_READ,   /* logged in, or anyone with http.read_without_login */
+    HTTP_ACCESS_LOGIN,  /* logged in, even to read (the token list) */
+    HTTP_ACCESS_WRITE,  /* logged in; a browser session must also pass the CSRF check */
 };
 
 struct http_route {
@@ -175,7 +179,8 @@ bool http_auth_same_site(const struct http_request *request, struct http_respons
 
 /* Login attempts per client address: false (and a 429 in response) when the address has
  * used up its attempts; otherwise counts one. A success forgets the address's attempts. */
-bool http_auth_attempt(struct http_auth *auth, const char *client_ip, struct http_response *response);
+bool http_auth_attempt(struct http_auth *auth, const char *client_ip,
+                       struct http_response *response);
 void http_auth_attempt_succeeded(struct http_auth *auth, const char *client_ip);
 
 /* Whether a password is set (re-read from the store until one is: the CLI may set it
@@ -302,26 +307,33 @@ void api_status_get(struct http_state *, const struct http_request *, struct htt
 void api_series_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_devices_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_prices_get(struct http_state *, const struct http_request *, struct http_response *);
-void api_forecast_solar_get(struct http_state *, const struct http_request *, struct http_response *);
-void api_forecast_accuracy_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_forecast_solar_get(struct http_state *, const struct http_request *,
+                            struct http_response *);
+void api_forecast_accuracy_get(struct http_state *, const struct http_request *,
+                               struct http_response *);
 void api_signal_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_providers_get(struct http_state *, const struct http_request *, struct http_response *);
-void api_forecast_load_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_forecast_load_get(struct http_state *, const struct http_request *,
+                           struct http_response *);
 void api_plan_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_strategy_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_strategy_put(struct http_state *, const struct http_request *, struct http_response *);
 void api_savings_get(struct http_state *, const struct http_request *, struct http_response *);
-void api_device_command_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_device_command_post(struct http_state *, const struct http_request *,
+                             struct http_response *);
 void api_commands_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_control_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_loads_get(struct http_state *, const struct http_request *, struct http_response *);
-void api_load_override_post(struct http_state *, const struct http_request *, struct http_response *);
-void api_recommendations_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_load_override_post(struct http_state *, const struct http_request *,
+                            struct http_response *);
+void api_recommendations_get(struct http_state *, const struct http_request *,
+                             struct http_response *);
 
 /* Parses from/to query parameters (ISO-8601 or Unix seconds) with defaults; on a bad value
  * replies 400 naming the parameter and returns false. */
 bool http_query_range(const struct http_request *request, struct http_response *response,
-                      int64_t default_from_ms, int64_t default_to_ms, int64_t *from_ms, int64_t *to_ms);
+                      int64_t default_from_ms, int64_t default_to_ms, int64_t *from_ms,
+                      int64_t *to_ms);
 /* Whether [from_ms, to_ms) is a range the API serves (from before to, at most 400 days);
  * if not, a 400 in response. Pure: usable on the thread pool. */
 bool http_range_ok(struct http_response *response, int64_t from_ms, int64_t to_ms);
@@ -338,18 +350,23 @@ void api_config_get(struct http_state *, const struct http_request *, struct htt
 void api_config_put(struct http_state *, const struct http_request *, struct http_response *);
 void api_events_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_system_get(struct http_state *, const struct http_request *, struct http_response *);
-void api_notifications_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_notifications_get(struct http_state *, const struct http_request *,
+                           struct http_response *);
 void api_metrics_get(struct http_state *, const struct http_request *, struct http_response *);
-void api_notifications_channels_get(struct http_state *, const struct http_request *, struct http_response *);
-void api_notifications_test_post(struct http_state *, const struct http_request *, struct http_response *);
+void api_notifications_channels_get(struct http_state *, const struct http_request *,
+                                    struct http_response *);
+void api_notifications_test_post(struct http_state *, const struct http_request *,
+                                 struct http_response *);
 void api_auth_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_auth_setup_post(struct http_state *, const struct http_request *, struct http_response *);
 void api_auth_login_post(struct http_state *, const struct http_request *, struct http_response *);
 void api_auth_logout_post(struct http_state *, const struct http_request *, struct http_response *);
-void api_auth_password_put(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_password_put(struct http_state *, const struct http_request *,
+                           struct http_response *);
 void api_auth_tokens_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_auth_tokens_post(struct http_state *, const struct http_request *, struct http_response *);
-void api_auth_token_delete(struct http_state *, const struct http_request *, struct http_response *);
+void api_auth_token_delete(struct http_state *, const struct http_request *,
+                           struct http_response *);
 
 /* The bodies of GET status, devices, control, loads and providers, built in one place for
  * the GET answer and the event stream. Each returns a new tree (the caller deletes it);

@@ -80,7 +80,8 @@ void http_route(struct http_state *state, const struct http_request *request_in,
     bool path_known = false;
     char allow[48] = "";
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (!path_matches(routes[i].path, request->path, routed.path_param, sizeof routed.path_param))
+        if (!path_matches(routes[i].path, request->path, routed.path_param,
+                          sizeof routed.path_param))
             continue;
         if (strcmp(routes[i].method, request->method) == 0 ||
             (strcmp(request->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
@@ -197,14 +198,16 @@ bool http_query_limit(const struct http_request *request, struct http_response *
     char *end;
     *limit = strtol(text, &end, 10);
     if (!*text || *end || *limit < 1 || *limit > max) {
-        http_reply_error(response, 400, "limit: must be a whole number from 1 to %ld, got \"%.20s\"", max, text);
+        http_reply_error(response, 400,
+                         "limit: must be a whole number from 1 to %ld, got \"%.20s\"", max, text);
         return false;
     }
     return true;
 }
 
 bool http_query_range(const struct http_request *request, struct http_response *response,
-                      int64_t default_from_ms, int64_t default_to_ms, int64_t *from_ms, int64_t *to_ms)
+                      int64_t default_from_ms, int64_t default_to_ms, int64_t *from_ms,
+                      int64_t *to_ms)
 {
     static const char *const names[2] = {"from", "to"};
     int64_t *targets[2] = {from_ms, to_ms};
@@ -213,7 +216,8 @@ bool http_query_range(const struct http_request *request, struct http_response *
     for (int i = 0; i < 2; i++) {
         const char *text = http_query(request, names[i]);
         if (text && balkon_parse_time(text, targets[i]) < 0) {
-            http_reply_error(response, 400, "%s: expected an ISO-8601 time or Unix seconds, got \"%.40s\"",
+            http_reply_error(response, 400,
+                             "%s: expected an ISO-8601 time or Unix seconds, got \"%.40s\"",
                              names[i], text);
             return false;
         }

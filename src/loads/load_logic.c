@@ -27,8 +27,8 @@ int balkon_load_mode_parse(const char *text)
 }
 
 /* The price integral over [start, end) in price x seconds; false when a gap is inside. */
-static bool window_cost(const struct balkon_price_slot *prices, size_t count, int64_t start_ms, int64_t end_ms,
-                        double *cost)
+static bool window_cost(const struct balkon_price_slot *prices, size_t count, int64_t start_ms,
+                        int64_t end_ms, double *cost)
 {
     double covered_s = 0.0, sum = 0.0;
     for (size_t i = 0; i < count; i++) {
@@ -45,8 +45,8 @@ static bool window_cost(const struct balkon_price_slot *prices, size_t count, in
     return covered_s >= (double)(end_ms - start_ms) / 1000.0 - 1.0;
 }
 
-int64_t balkon_load_cheapest_start(const struct balkon_price_slot *prices, size_t count, int64_t from_ms,
-                                   int64_t to_ms, double need_s, double *avg_price)
+int64_t balkon_load_cheapest_start(const struct balkon_price_slot *prices, size_t count,
+                                   int64_t from_ms, int64_t to_ms, double need_s, double *avg_price)
 {
     int64_t need_ms = (int64_t)(need_s * 1000.0);
     if (need_ms <= 0 || from_ms + need_ms > to_ms)
@@ -64,7 +64,8 @@ int64_t balkon_load_cheapest_start(const struct balkon_price_slot *prices, size_
         else
             start = prices[i / 2].slot_ts_ms + (int64_t)prices[i / 2].slot_s * 1000 - need_ms;
         double cost;
-        if (start < from_ms || start + need_ms > to_ms || !window_cost(prices, count, start, start + need_ms, &cost))
+        if (start < from_ms || start + need_ms > to_ms ||
+            !window_cost(prices, count, start, start + need_ms, &cost))
             continue;
         /* Ties go to the earlier start: done sooner, same money. */
         if (cost < best_cost - 1e-9 || (fabs(cost - best_cost) <= 1e-9 && start < best_start)) {
@@ -100,8 +101,9 @@ static void surplus_rule(const struct balkon_load_params *p, struct balkon_load_
         return;
     }
     double own_w = s->on ? (isfinite(in->load_w) ? in->load_w : p->power_w) : 0.0;
-    double battery_first_w =
-        isfinite(in->soc_pct) && in->soc_pct < p->battery_priority_soc_pct ? p->battery_max_charge_w : 0.0;
+    double battery_first_w = isfinite(in->soc_pct) && in->soc_pct < p->battery_priority_soc_pct
+                                 ? p->battery_max_charge_w
+                                 : 0.0;
     double available_w = in->pv_w - (in->home_w - own_w) - battery_first_w;
     bool enough = available_w >= (s->on ? 0.5 * p->power_w : p->power_w);
     if (enough) {
@@ -116,14 +118,17 @@ static void surplus_rule(const struct balkon_load_params *p, struct balkon_load_
     char text[24];
     snprintf(text, sizeof text, "%.0f", available_w);
     if (s->on)
-        decide(out, !(s->deficit_since_ms != INT64_MIN && in->now_ms - s->deficit_since_ms >= DEFICIT_DELAY_MS),
+        decide(out,
+               !(s->deficit_since_ms != INT64_MIN &&
+                 in->now_ms - s->deficit_since_ms >= DEFICIT_DELAY_MS),
                enough ? "solar surplus %s W" : "surplus down to %s W", text);
     else if (enough && in->now_ms - s->surplus_since_ms >= SURPLUS_DELAY_MS)
         decide(out, true, "solar surplus %s W", text);
     else if (battery_first_w > 0 && !enough)
         decide(out, false, "%s", "the battery charges first");
     else
-        decide(out, false, enough ? "surplus %s W, waiting a minute" : "not enough surplus (%s W)", text);
+        decide(out, false, enough ? "surplus %s W, waiting a minute" : "not enough surplus (%s W)",
+               text);
 }
 
 /* Rules 3 to 7: what the load should do without a manual override. */
@@ -158,7 +163,8 @@ static void automatic(const struct balkon_load_params *p, struct balkon_load_sta
     }
     if (p->mode == BALKON_LOAD_CHEAP && p->run_s > 0 && in->price_count > 0) {
         double avg = NAN;
-        int64_t start_ms = balkon_load_cheapest_start(in->prices, in->price_count, in->now_ms, in->latest_ms, left_s, &avg);
+        int64_t start_ms = balkon_load_cheapest_start(in->prices, in->price_count, in->now_ms,
+                                                      in->latest_ms, left_s, &avg);
         if (start_ms != INT64_MIN) {
             out->next_start_ms = start_ms;
             char text[48];
@@ -187,7 +193,8 @@ void balkon_load_decide(const struct balkon_load_params *p, struct balkon_load_s
         char until[8];
         hhmm(s->override_until_ms, until, sizeof until);
         decide(out, s->override == BALKON_LOAD_FORCE_ON,
-               s->override == BALKON_LOAD_FORCE_ON ? "on by hand until %s" : "off by hand until %s", until);
+               s->override == BALKON_LOAD_FORCE_ON ? "on by hand until %s" : "off by hand until %s",
+               until);
         return;
     }
     if (p->mode == BALKON_LOAD_MANUAL) {
@@ -202,8 +209,8 @@ void balkon_load_decide(const struct balkon_load_params *p, struct balkon_load_s
         bool deadline = out->on && strncmp(out->reason, "must finish", 11) == 0;
         if (since_s < min_s && !deadline) {
             out->on = s->on;
-            snprintf(out->reason, sizeof out->reason, "%s for at least %.0f min", s->on ? "stays on" : "stays off",
-                     min_s / 60.0);
+            snprintf(out->reason, sizeof out->reason, "%s for at least %.0f min",
+                     s->on ? "stays on" : "stays off", min_s / 60.0);
         }
     }
 }

@@ -31,11 +31,11 @@ struct load_run {
     struct balkon_load_decision decision;
     bool plug_seen;
     bool plug_online;
-    int plug_on;                 /* -1 unknown, else what the plug reports */
+    int plug_on; /* -1 unknown, else what the plug reports */
     double plug_w;
-    int64_t last_command_ms;     /* INT64_MIN: none */
+    int64_t last_command_ms; /* INT64_MIN: none */
     uint64_t last_request_id;
-    int64_t failed_ms;           /* our last command failed at; INT64_MIN: none */
+    int64_t failed_ms; /* our last command failed at; INT64_MIN: none */
 };
 
 struct loads {
@@ -58,7 +58,8 @@ static void load_params(struct loads *loads, struct load_run *run)
         .min_on_s = run->config.min_on_s,
         .min_off_s = run->config.min_off_s,
         .battery_priority_soc_pct = run->config.battery_priority_soc_pct,
-        .battery_max_charge_w = config->battery.capacity_wh > 0 ? config->battery.max_charge_w : 0.0,
+        .battery_max_charge_w =
+            config->battery.capacity_wh > 0 ? config->battery.max_charge_w : 0.0,
     };
 }
 
@@ -73,7 +74,8 @@ static void apply_config(struct loads *loads)
     for (size_t i = 0; i < config->loads.count; i++) {
         struct load_run *run = &loads->runs[loads->count++];
         memset(run, 0, sizeof *run);
-        run->state.switched_ms = run->state.surplus_since_ms = run->state.deficit_since_ms = INT64_MIN;
+        run->state.switched_ms = run->state.surplus_since_ms = run->state.deficit_since_ms =
+            INT64_MIN;
         run->last_command_ms = run->failed_ms = INT64_MIN;
         run->plug_on = -1;
         run->plug_w = NAN;
@@ -93,7 +95,8 @@ static void send_switch(struct loads *loads, struct load_run *run, bool on, int6
     snprintf(command.command, sizeof command.command, "switch");
     snprintf(command.source, sizeof command.source, "loads");
     run->last_command_ms = now_ms;
-    log_info("loads", "%s: switching %s (%s)", run->config.id, on ? "on" : "off", run->decision.reason);
+    log_info("loads", "%s: switching %s (%s)", run->config.id, on ? "on" : "off",
+             run->decision.reason);
     run->last_request_id = command.request_id; /* a refusal's result arrives during the call */
     char why[128];
     if (balkon_command_send(loads->ctx->services, &command, why, sizeof why) == BALKON_E_BUSY)
@@ -119,7 +122,8 @@ static void publish_status(struct loads *loads, int64_t now_ms)
                  run->state.override == BALKON_LOAD_FORCE_ON    ? "on"
                  : run->state.override == BALKON_LOAD_FORCE_OFF ? "off"
                                                                 : "");
-        item->override_until_ms = run->state.override == BALKON_LOAD_AUTO ? INT64_MIN : run->state.override_until_ms;
+        item->override_until_ms =
+            run->state.override == BALKON_LOAD_AUTO ? INT64_MIN : run->state.override_until_ms;
         item->next_start_ms = run->decision.next_start_ms;
         snprintf(item->reason, sizeof item->reason, "%s",
                  run->plug_seen ? (run->plug_online ? run->decision.reason : "the plug is offline")
@@ -131,7 +135,8 @@ static void publish_status(struct loads *loads, int64_t now_ms)
 /* Someone switched the plug itself: respect it for the rest of the day. */
 static void adopt_hand_switch(struct loads *loads, struct load_run *run, int64_t now_ms)
 {
-    if (run->plug_on < 0 || (run->plug_on == 1) == run->state.on || run->state.override != BALKON_LOAD_AUTO)
+    if (run->plug_on < 0 || (run->plug_on == 1) == run->state.on ||
+        run->state.override != BALKON_LOAD_AUTO)
         return;
     if (run->last_command_ms != INT64_MIN && now_ms - run->last_command_ms < HAND_SWITCH_GRACE_MS)
         return;
@@ -141,10 +146,12 @@ static void adopt_hand_switch(struct loads *loads, struct load_run *run, int64_t
     run->state.switched_ms = now_ms;
     run->state.override = run->state.on ? BALKON_LOAD_FORCE_ON : BALKON_LOAD_FORCE_OFF;
     run->state.override_until_ms = balkon_local_midnight_ms(now_ms, 1);
-    log_info("loads", "%s: switched %s at the plug; left so until midnight", run->config.id, run->state.on ? "on" : "off");
+    log_info("loads", "%s: switched %s at the plug; left so until midnight", run->config.id,
+             run->state.on ? "on" : "off");
 }
 
-static void decide_one(struct loads *loads, struct load_run *run, const struct ev_site_status *site, int64_t now_ms)
+static void decide_one(struct loads *loads, struct load_run *run, const struct ev_site_status *site,
+                       int64_t now_ms)
 {
     int64_t midnight_ms = loads->day_start_ms;
     struct balkon_load_inputs in = {
@@ -164,7 +171,8 @@ static void decide_one(struct loads *loads, struct load_run *run, const struct e
     if (!run->plug_online)
         return; /* nothing to command; decide again when it is back */
     bool differs_from_plug = run->plug_on >= 0 && (run->plug_on == 1) != run->decision.on;
-    bool retry = run->failed_ms != INT64_MIN && now_ms - run->failed_ms >= RETRY_AFTER_FAILURE_MS && differs_from_plug;
+    bool retry = run->failed_ms != INT64_MIN && now_ms - run->failed_ms >= RETRY_AFTER_FAILURE_MS &&
+                 differs_from_plug;
     if (run->decision.on != was_on || retry) {
         run->state.on = run->decision.on;
         run->state.switched_ms = now_ms;
@@ -265,9 +273,11 @@ static int override_service(void *self, const struct balkon_load_request *reques
         if (strcmp(request->state, "auto") == 0) {
             run->state.override = BALKON_LOAD_AUTO;
         } else {
-            run->state.override = strcmp(request->state, "on") == 0 ? BALKON_LOAD_FORCE_ON : BALKON_LOAD_FORCE_OFF;
-            run->state.override_until_ms = request->duration_s > 0 ? now_ms + (int64_t)(request->duration_s * 1000.0)
-                                                                   : balkon_local_midnight_ms(now_ms, 1);
+            run->state.override =
+                strcmp(request->state, "on") == 0 ? BALKON_LOAD_FORCE_ON : BALKON_LOAD_FORCE_OFF;
+            run->state.override_until_ms = request->duration_s > 0
+                                               ? now_ms + (int64_t)(request->duration_s * 1000.0)
+                                               : balkon_local_midnight_ms(now_ms, 1);
         }
         log_info("loads", "%s: %s by hand", run->config.id, request->state);
         /* Act at once rather than at the next site status: the user is watching. */
@@ -281,7 +291,10 @@ static int override_service(void *self, const struct balkon_load_request *reques
     return rc;
 }
 
-static void on_config_changed(enum bus_event event, const void *payload, void *user) { apply_config(user); }
+static void on_config_changed(enum bus_event event, const void *payload, void *user)
+{
+    apply_config(user);
+}
 
 /* The clock jumped: minimum on/off times, surplus and deficit delays and overrides keep
  * their length. */

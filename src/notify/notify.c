@@ -36,7 +36,7 @@ struct open_alert {
     enum notify_severity severity;
     bool quiet_resolve;
     char title[128];
-    int64_t id;            /* the stored row */
+    int64_t id; /* the stored row */
 };
 
 struct channel_run {
@@ -47,7 +47,7 @@ struct channel_run {
 struct delivery {
     struct delivery *next;
     struct notify *n;
-    uv_timer_t timer;      /* retry backoff; the delivery is freed in its close callback */
+    uv_timer_t timer; /* retry backoff; the delivery is freed in its close callback */
     char channel_id[32];
     struct notify_request request;
     struct balkon_notify_channel_config config;
@@ -64,7 +64,7 @@ struct notify {
     size_t channel_count;
     struct open_alert open[MAX_OPEN];
     size_t open_count;
-    uint64_t sent_ms[RATE_MAX];  /* wall times of the alerts sent, a ring */
+    uint64_t sent_ms[RATE_MAX]; /* wall times of the alerts sent, a ring */
     size_t sent_head, sent_count;
     bool rate_warned;
     struct delivery *deliveries;
@@ -94,14 +94,18 @@ static void apply_config(struct notify *n)
         run->status.healthy = true;
         run->status.last_sent_ms = run->status.last_error_ms = INT64_MIN;
         for (size_t j = 0; j < old_count; j++)
-            if (strcmp(old[j].config.id, run->config.id) == 0 && strcmp(old[j].config.type, run->config.type) == 0)
+            if (strcmp(old[j].config.id, run->config.id) == 0 &&
+                strcmp(old[j].config.type, run->config.type) == 0)
                 run->status = old[j].status;
         memcpy(run->status.id, run->config.id, sizeof run->status.id);
         memcpy(run->status.type, run->config.type, sizeof run->status.type);
     }
 }
 
-static void delivery_closed_cb(uv_handle_t *handle) { free(handle->data); }
+static void delivery_closed_cb(uv_handle_t *handle)
+{
+    free(handle->data);
+}
 
 static void delivery_end(struct delivery *d)
 {
@@ -115,7 +119,10 @@ static void delivery_end(struct delivery *d)
 
 static void attempt(struct delivery *d);
 
-static void retry_cb(uv_timer_t *timer) { attempt(timer->data); }
+static void retry_cb(uv_timer_t *timer)
+{
+    attempt(timer->data);
+}
 
 static void delivery_result(struct delivery *d, bool ok, const char *error)
 {
@@ -125,7 +132,8 @@ static void delivery_result(struct delivery *d, bool ok, const char *error)
         return;
     }
     if (!ok && d->attempt < MAX_ATTEMPTS) {
-        log_debug("notify", "%s: attempt %d failed (%s); retrying", d->channel_id, d->attempt, error);
+        log_debug("notify", "%s: attempt %d failed (%s); retrying", d->channel_id, d->attempt,
+                  error);
         uv_timer_start(&d->timer, retry_cb, (uint64_t)FIRST_RETRY_MS << (d->attempt - 1), 0);
         return;
     }
@@ -142,8 +150,8 @@ static void delivery_result(struct delivery *d, bool ok, const char *error)
             s->last_error[0] = '\0';
         } else {
             if (s->healthy)
-                log_warn("notify", "channel %s (%s) failed after %d attempts: %s", d->channel_id, run->config.type,
-                         MAX_ATTEMPTS, error);
+                log_warn("notify", "channel %s (%s) failed after %d attempts: %s", d->channel_id,
+                         run->config.type, MAX_ATTEMPTS, error);
             s->healthy = false;
             s->failed++;
             s->last_error_ms = now_ms;
@@ -165,7 +173,8 @@ static void http_done_cb(const struct balkon_http_result *result, void *user)
         snprintf(error, sizeof error, "%s", result->error);
     else if (!d->request.email && (result->status < 200 || result->status > 299)) {
         ok = false;
-        snprintf(error, sizeof error, "HTTP %ld: %.120s", result->status, result->body ? result->body : "");
+        snprintf(error, sizeof error, "HTTP %ld: %.120s", result->status,
+                 result->body ? result->body : "");
     }
     delivery_result(d, ok, error);
 }
@@ -176,7 +185,7 @@ static void attempt(struct delivery *d)
     d->attempt++;
     if (d->request.kind == NOTIFY_REQ_MQTT) {
         int rc = n->ctx->mqtt ? balkon_mqtt_publish(n->ctx->mqtt, d->request.topic, d->request.body,
-                                                     d->request.body_size, 1, false)
+                                                    d->request.body_size, 1, false)
                               : BALKON_E_IO;
         char error[200] = "";
         if (rc < 0)
@@ -208,7 +217,8 @@ static void attempt(struct delivery *d)
 
 /* Starts one channel's delivery. The retry timer runs in the delivery's own handle, so a
  * slow or failing channel never holds up the others. */
-static void deliver(struct notify *n, struct channel_run *run, const struct notify_message *m, bool test)
+static void deliver(struct notify *n, struct channel_run *run, const struct notify_message *m,
+                    bool test)
 {
     const struct notify_channel_type *type = notify_channel_find(run->config.type);
     struct delivery *d = calloc(1, sizeof *d);
@@ -261,7 +271,8 @@ static bool rate_allows(struct notify *n)
     int64_t max = n->ctx->config->notifications.max_per_hour;
     if ((int64_t)n->sent_count >= max || n->sent_count >= RATE_MAX) {
         if (!n->rate_warned)
-            log_warn("notify", "more than %lld alerts in an hour: holding the rest back (they are stored)",
+            log_warn("notify",
+                     "more than %lld alerts in an hour: holding the rest back (they are stored)",
                      (long long)max);
         n->rate_warned = true;
         return false;
@@ -274,7 +285,8 @@ static bool rate_allows(struct notify *n)
 static void send_message(struct notify *n, const struct notify_message *m)
 {
     if (m->severity != NOTIFY_CRITICAL && in_quiet_hours(n, m->ts_ms)) {
-        log_info("notify", "quiet hours: not sending \"%s\" (%s)", m->title, notify_severity_name(m->severity));
+        log_info("notify", "quiet hours: not sending \"%s\" (%s)", m->title,
+                 notify_severity_name(m->severity));
         return;
     }
     if (!rate_allows(n)) {
@@ -299,13 +311,14 @@ static int64_t store_message(struct notify *n, const struct notify_message *m)
         r.resolved_ts_ms = m->ts_ms;
     int64_t id = 0;
     if (balkon_store_notification_add(n->ctx->store, &r, &id) < 0)
-        log_error("notify", "cannot store \"%s\": %s", m->title, balkon_store_errmsg(n->ctx->store));
+        log_error("notify", "cannot store \"%s\": %s", m->title,
+                  balkon_store_errmsg(n->ctx->store));
     return id;
 }
 
-static void fill_message(struct notify_message *m, struct notify *n, const char *rule, const char *subject,
-                         enum notify_severity severity, const char *state, const char *title, const char *fmt,
-                         va_list ap)
+static void fill_message(struct notify_message *m, struct notify *n, const char *rule,
+                         const char *subject, enum notify_severity severity, const char *state,
+                         const char *title, const char *fmt, va_list ap)
 {
     memset(m, 0, sizeof *m);
     snprintf(m->rule, sizeof m->rule, "%s", rule);
@@ -317,8 +330,9 @@ static void fill_message(struct notify_message *m, struct notify *n, const char 
     m->ts_ms = balkon_clock_now_ms(&n->ctx->clock);
 }
 
-void notify_raise(struct notify *n, const char *rule, const char *subject, enum notify_severity severity,
-                  bool quiet_resolve, const char *title, const char *fmt, ...)
+void notify_raise(struct notify *n, const char *rule, const char *subject,
+                  enum notify_severity severity, bool quiet_resolve, const char *title,
+                  const char *fmt, ...)
 {
     for (size_t i = 0; i < n->open_count; i++)
         if (strcmp(n->open[i].rule, rule) == 0 && strcmp(n->open[i].subject, subject) == 0)
@@ -367,8 +381,8 @@ void notify_clear(struct notify *n, const char *rule, const char *subject)
         }
 }
 
-void notify_once(struct notify *n, const char *rule, const char *subject, enum notify_severity severity,
-                 const char *title, const char *fmt, ...)
+void notify_once(struct notify *n, const char *rule, const char *subject,
+                 enum notify_severity severity, const char *title, const char *fmt, ...)
 {
     struct notify_message m;
     va_list ap;
@@ -410,13 +424,14 @@ static void test_service(void *self, const char *channel, struct balkon_notify_s
         reply(n, 404, msg, out);
         return;
     }
-    struct notify_message m = {.severity = NOTIFY_INFO, .ts_ms = balkon_clock_now_ms(&n->ctx->clock)};
+    struct notify_message m = {.severity = NOTIFY_INFO,
+                               .ts_ms = balkon_clock_now_ms(&n->ctx->clock)};
     snprintf(m.rule, sizeof m.rule, "test");
     snprintf(m.subject, sizeof m.subject, "%s", run->config.id);
     snprintf(m.state, sizeof m.state, "once");
     snprintf(m.title, sizeof m.title, "BalkonSolar test message");
-    snprintf(m.text, sizeof m.text, "This is a test of the notification channel \"%s\" (%s).", run->config.id,
-             run->config.type);
+    snprintf(m.text, sizeof m.text, "This is a test of the notification channel \"%s\" (%s).",
+             run->config.id, run->config.type);
     store_message(n, &m);
     /* A test ignores quiet hours, the rate limit and min_severity: it was asked for. */
     deliver(n, run, &m, true);
@@ -455,7 +470,8 @@ static void expire_old(struct notify *n)
         return;
     for (size_t i = 0; i < count; i++)
         if (strcmp(list[i].state, "open") == 0)
-            balkon_store_notification_set_state(n->ctx->store, list[i].id, "expired", n->ctx->started_ms);
+            balkon_store_notification_set_state(n->ctx->store, list[i].id, "expired",
+                                                n->ctx->started_ms);
     free(list);
 }
 

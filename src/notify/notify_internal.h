@@ -22,13 +22,15 @@ struct notify;
 
 /* A condition holds: the first call per (rule, subject) stores and sends an alert, later
  * ones do nothing until notify_clear. quiet_resolve: the resolution is stored, not sent. */
-void notify_raise(struct notify *n, const char *rule, const char *subject, enum notify_severity severity,
-                  bool quiet_resolve, const char *title, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+void notify_raise(struct notify *n, const char *rule, const char *subject,
+                  enum notify_severity severity, bool quiet_resolve, const char *title,
+                  const char *fmt, ...) __attribute__((format(printf, 7, 8)));
 /* The condition cleared: stores the resolution and sends "Resolved: <title>". */
 void notify_clear(struct notify *n, const char *rule, const char *subject);
 /* A one-off message (the daily summary): stored and sent, nothing to resolve. */
-void notify_once(struct notify *n, const char *rule, const char *subject, enum notify_severity severity,
-                 const char *title, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void notify_once(struct notify *n, const char *rule, const char *subject,
+                 enum notify_severity severity, const char *title, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 
 /* --- The rules (src/notify/rules.c) --------------------------------------------------- */
 struct notify_rules;

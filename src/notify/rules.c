@@ -29,7 +29,7 @@ struct failing {
 struct notify_rules {
     struct notify *n;
     struct balkon_ctx *ctx;
-    struct balkon_price_slot *prices;   /* the primary provider's, owned */
+    struct balkon_price_slot *prices; /* the primary provider's, owned */
     size_t price_count;
     char currency[4];
     struct failing failing[MAX_FAILING];
@@ -37,9 +37,9 @@ struct notify_rules {
     /* Today's energy, integrated from the site status. */
     int64_t day_start_ms;
     double pv_wh, home_wh, import_wh, export_wh;
-    int64_t summary_sent_day_ms;        /* local midnight of the day last summarised */
-    int64_t wasting_since_ms;           /* surplus exported past a battery with room; INT64_MIN: not now */
-    char plan_summary[200];             /* tomorrow, from the newest plan */
+    int64_t summary_sent_day_ms; /* local midnight of the day last summarised */
+    int64_t wasting_since_ms;    /* surplus exported past a battery with room; INT64_MIN: not now */
+    char plan_summary[200];      /* tomorrow, from the newest plan */
 };
 
 struct notify_rules *notify_rules_new(struct notify *n, struct balkon_ctx *ctx)
@@ -62,7 +62,10 @@ void notify_rules_free(struct notify_rules *r)
     free(r);
 }
 
-static const struct balkon_config *cfg(const struct notify_rules *r) { return r->ctx->config; }
+static const struct balkon_config *cfg(const struct notify_rules *r)
+{
+    return r->ctx->config;
+}
 
 static void hhmm(int64_t ts_ms, char *out, size_t size)
 {
@@ -125,9 +128,11 @@ static void on_prices(struct notify_rules *r, const struct ev_prices *ev)
     if (c->notifications.rules.negative_price) {
         if (lowest && lowest->price_per_kwh < 0) {
             hhmm(lowest->slot_ts_ms, when, sizeof when);
-            notify_raise(r->n, "negative_price", ev->provider, NOTIFY_INFO, true, "Negative electricity price ahead",
-                         "The price drops to %.4f %s/kWh at %s: a good time to charge and to run loads.",
-                         lowest->price_per_kwh, ev->currency, when);
+            notify_raise(
+                r->n, "negative_price", ev->provider, NOTIFY_INFO, true,
+                "Negative electricity price ahead",
+                "The price drops to %.4f %s/kWh at %s: a good time to charge and to run loads.",
+                lowest->price_per_kwh, ev->currency, when);
         } else
             notify_clear(r->n, "negative_price", ev->provider);
     }
@@ -139,9 +144,10 @@ static void on_prices(struct notify_rules *r, const struct ev_prices *ev)
         double factor = c->notifications.rules.price_spike_factor;
         if (highest && median > 0 && highest->price_per_kwh > factor * median) {
             hhmm(highest->slot_ts_ms, when, sizeof when);
-            notify_raise(r->n, "price_spike", ev->provider, NOTIFY_WARNING, true, "Price spike ahead",
-                         "The price rises to %.4f %s/kWh at %s (%.1f× the median of the next 24 h).",
-                         highest->price_per_kwh, ev->currency, when, highest->price_per_kwh / median);
+            notify_raise(
+                r->n, "price_spike", ev->provider, NOTIFY_WARNING, true, "Price spike ahead",
+                "The price rises to %.4f %s/kWh at %s (%.1f× the median of the next 24 h).",
+                highest->price_per_kwh, ev->currency, when, highest->price_per_kwh / median);
         } else
             notify_clear(r->n, "price_spike", ev->provider);
     }
@@ -151,16 +157,18 @@ static void check_cheap_window(struct notify_rules *r, int64_t now_ms)
 {
     const struct balkon_price_slot *current = NULL;
     for (size_t i = 0; i < r->price_count; i++)
-        if (r->prices[i].slot_ts_ms <= now_ms && now_ms < r->prices[i].slot_ts_ms + r->prices[i].slot_s * 1000LL)
+        if (r->prices[i].slot_ts_ms <= now_ms &&
+            now_ms < r->prices[i].slot_ts_ms + r->prices[i].slot_s * 1000LL)
             current = &r->prices[i];
     double *v;
     size_t n = next_day_prices(r, now_ms, &v);
-    bool cheap = current && n >= 4 && current->price_per_kwh <= v[(n - 1) / 4] && v[(n - 1) / 4] < v[n - 1];
+    bool cheap =
+        current && n >= 4 && current->price_per_kwh <= v[(n - 1) / 4] && v[(n - 1) / 4] < v[n - 1];
     free(v);
     if (cheap)
         notify_raise(r->n, "cheap_window", "prices", NOTIFY_INFO, true, "Cheap electricity now",
-                     "The price is %.4f %s/kWh, in the cheapest quarter of the next 24 h.", current->price_per_kwh,
-                     r->currency);
+                     "The price is %.4f %s/kWh, in the cheapest quarter of the next 24 h.",
+                     current->price_per_kwh, r->currency);
     else
         notify_clear(r->n, "cheap_window", "prices");
 }
@@ -174,8 +182,8 @@ static void check_failing(struct notify_rules *r, int64_t now_ms)
         snprintf(title, sizeof title, "Provider %s failing", f->provider);
         if ((double)(now_ms - f->since_ms) >= limit_ms)
             notify_raise(r->n, "provider_failing", f->provider, NOTIFY_WARNING, false, title,
-                         "Provider %s has failed for %.0f min: %s", f->provider, (now_ms - f->since_ms) / 60000.0,
-                         f->error);
+                         "Provider %s has failed for %.0f min: %s", f->provider,
+                         (now_ms - f->since_ms) / 60000.0, f->error);
     }
 }
 
@@ -206,7 +214,8 @@ static void on_provider(struct notify_rules *r, const struct ev_provider_status 
 static void send_summary(struct notify_rules *r, int64_t now_ms)
 {
     notify_once(r->n, "daily_summary", "site", NOTIFY_INFO, "BalkonSolar: today",
-                "Solar %.2f kWh, home %.2f kWh, grid import %.2f kWh, export %.2f kWh (self-sufficiency %.0f%%). %s",
+                "Solar %.2f kWh, home %.2f kWh, grid import %.2f kWh, export %.2f kWh "
+                "(self-sufficiency %.0f%%). %s",
                 r->pv_wh / 1000, r->home_wh / 1000, r->import_wh / 1000, r->export_wh / 1000,
                 r->home_wh > 0 ? 100.0 * (1 - r->import_wh / r->home_wh) : 0.0,
                 r->plan_summary[0] ? r->plan_summary : "No plan yet.");
@@ -221,7 +230,8 @@ static void check_not_charging(struct notify_rules *r, const struct ev_site_stat
 {
     const struct balkon_config *c = cfg(r);
     bool wasting = isfinite(s->soc_pct) && isfinite(s->battery_w) && isfinite(s->grid_w) &&
-                   s->soc_pct < c->battery.soc_max_pct - 2 && s->grid_w < -100 && s->battery_w > -20;
+                   s->soc_pct < c->battery.soc_max_pct - 2 && s->grid_w < -100 &&
+                   s->battery_w > -20;
     if (!wasting) {
         r->wasting_since_ms = INT64_MIN;
         if (s->grid_w > -20 || s->battery_w < -50)
@@ -230,10 +240,12 @@ static void check_not_charging(struct notify_rules *r, const struct ev_site_stat
     }
     if (r->wasting_since_ms == INT64_MIN)
         r->wasting_since_ms = s->ts_ms;
-    if (s->ts_ms - r->wasting_since_ms >= (int64_t)(c->notifications.rules.not_charging_min * 60000.0))
-        notify_raise(r->n, "battery_not_charging", "battery", NOTIFY_WARNING, false, "Battery not charging",
-                     "%.0f W of solar go to the grid while the battery is at %.0f%% and does not charge.",
-                     -s->grid_w, s->soc_pct);
+    if (s->ts_ms - r->wasting_since_ms >=
+        (int64_t)(c->notifications.rules.not_charging_min * 60000.0))
+        notify_raise(
+            r->n, "battery_not_charging", "battery", NOTIFY_WARNING, false, "Battery not charging",
+            "%.0f W of solar go to the grid while the battery is at %.0f%% and does not charge.",
+            -s->grid_w, s->soc_pct);
 }
 
 static void on_site(struct notify_rules *r, const struct ev_site_status *s)
@@ -265,14 +277,16 @@ static void on_site(struct notify_rules *r, const struct ev_site_status *s)
         if (rules->battery_empty) {
             if (s->soc_pct <= c->battery.soc_min_pct + 0.5)
                 notify_raise(r->n, "battery_empty", "battery", NOTIFY_INFO, false, "Battery empty",
-                             "The battery is at %.0f%% (the lower limit is %.0f%%).", s->soc_pct, c->battery.soc_min_pct);
+                             "The battery is at %.0f%% (the lower limit is %.0f%%).", s->soc_pct,
+                             c->battery.soc_min_pct);
             else if (s->soc_pct >= c->battery.soc_min_pct + 5)
                 notify_clear(r->n, "battery_empty", "battery");
         }
         if (rules->battery_full) {
             if (s->soc_pct >= c->battery.soc_max_pct - 0.5)
                 notify_raise(r->n, "battery_full", "battery", NOTIFY_INFO, true, "Battery full",
-                             "The battery is at %.0f%% (the upper limit is %.0f%%).", s->soc_pct, c->battery.soc_max_pct);
+                             "The battery is at %.0f%% (the upper limit is %.0f%%).", s->soc_pct,
+                             c->battery.soc_max_pct);
             else if (s->soc_pct <= c->battery.soc_max_pct - 5)
                 notify_clear(r->n, "battery_full", "battery");
         }
@@ -283,9 +297,10 @@ static void on_site(struct notify_rules *r, const struct ev_site_status *s)
         double out_w = s->pv_w + (s->battery_w > 0 ? s->battery_w : 0);
         double cap_w = c->inverter.ac_limit_w - rules->export_cap_margin_w;
         if (out_w >= cap_w)
-            notify_raise(r->n, "export_cap", "inverter", NOTIFY_INFO, true, "Inverter at its AC limit",
-                         "The inverter delivers %.0f W, at its limit of %.0f W: more solar is cut off.", out_w,
-                         c->inverter.ac_limit_w);
+            notify_raise(
+                r->n, "export_cap", "inverter", NOTIFY_INFO, true, "Inverter at its AC limit",
+                "The inverter delivers %.0f W, at its limit of %.0f W: more solar is cut off.",
+                out_w, c->inverter.ac_limit_w);
         else if (out_w < cap_w - 50)
             notify_clear(r->n, "export_cap", "inverter");
     }
@@ -306,7 +321,8 @@ static void on_plan(struct notify_rules *r, const struct ev_plan *ev)
     bool fell_back = cJSON_IsTrue(cJSON_GetObjectItem(json, "self_consumption_fallback"));
     const cJSON *saving = cJSON_GetObjectItem(json, "expected_saving_vs_no_battery");
     /* Tomorrow's plan, in a sentence for the daily summary. */
-    int64_t tomorrow = balkon_local_midnight_ms(ev->created_ts_ms, 1), after = balkon_local_midnight_ms(ev->created_ts_ms, 2);
+    int64_t tomorrow = balkon_local_midnight_ms(ev->created_ts_ms, 1),
+            after = balkon_local_midnight_ms(ev->created_ts_ms, 2);
     double charge_wh = 0, discharge_wh = 0;
     for (size_t i = 0; i < ev->count; i++) {
         const struct balkon_plan_slot_row *s = &ev->slots[i];
@@ -318,16 +334,19 @@ static void on_plan(struct notify_rules *r, const struct ev_plan *ev)
         }
     }
     snprintf(r->plan_summary, sizeof r->plan_summary,
-             "Plan (%s): expected saving %.2f %s against no battery; tomorrow charge %.1f kWh, discharge %.1f kWh.",
-             ev->strategy, cJSON_IsNumber(saving) ? saving->valuedouble : 0.0, rec.currency, charge_wh / 1000,
-             discharge_wh / 1000);
+             "Plan (%s): expected saving %.2f %s against no battery; tomorrow charge %.1f kWh, "
+             "discharge %.1f kWh.",
+             ev->strategy, cJSON_IsNumber(saving) ? saving->valuedouble : 0.0, rec.currency,
+             charge_wh / 1000, discharge_wh / 1000);
     cJSON_Delete(json);
     balkon_plan_record_free(&rec);
     if (!cfg(r)->notifications.rules.optimizer_fallback)
         return;
     if (fell_back)
-        notify_raise(r->n, "optimizer_fallback", "planner", NOTIFY_WARNING, false, "Planner fell back to self-consumption",
-                     "The strategy \"%s\" could not make a plan; the battery follows plain self-consumption.",
+        notify_raise(r->n, "optimizer_fallback", "planner", NOTIFY_WARNING, false,
+                     "Planner fell back to self-consumption",
+                     "The strategy \"%s\" could not make a plan; the battery follows plain "
+                     "self-consumption.",
                      ev->strategy);
     else
         notify_clear(r->n, "optimizer_fallback", "planner");
@@ -345,7 +364,8 @@ void notify_rules_on_event(struct notify_rules *r, enum bus_event event, const v
         snprintf(title, sizeof title, "Device %s offline", ev->device_id);
         if (!ev->online)
             notify_raise(r->n, "device_offline", ev->device_id, NOTIFY_WARNING, false, title,
-                         "Device %s is offline: %s", ev->device_id, ev->detail[0] ? ev->detail : "no data");
+                         "Device %s is offline: %s", ev->device_id,
+                         ev->detail[0] ? ev->detail : "no data");
         else
             notify_clear(r->n, "device_offline", ev->device_id);
         break;
@@ -362,10 +382,18 @@ void notify_rules_on_event(struct notify_rules *r, enum bus_event event, const v
             notify_clear(r->n, "meter_stale", "meter");
         break;
     }
-    case BUS_EV_SITE_STATUS: on_site(r, payload); break;
-    case BUS_EV_PRICES: on_prices(r, payload); break;
-    case BUS_EV_PROVIDER_STATUS: on_provider(r, payload); break;
-    case BUS_EV_PLAN: on_plan(r, payload); break;
+    case BUS_EV_SITE_STATUS:
+        on_site(r, payload);
+        break;
+    case BUS_EV_PRICES:
+        on_prices(r, payload);
+        break;
+    case BUS_EV_PROVIDER_STATUS:
+        on_provider(r, payload);
+        break;
+    case BUS_EV_PLAN:
+        on_plan(r, payload);
+        break;
     case BUS_EV_CLOCK_JUMPED: {
         /* "Failing for 60 min" and "wasting since" keep their length across a jump. */
         int64_t jump_ms = ((const struct ev_clock_jumped *)payload)->jump_ms;
@@ -381,11 +409,12 @@ void notify_rules_on_event(struct notify_rules *r, enum bus_event event, const v
         if (ev->ok)
             notify_clear(r->n, "storage_failing", "database");
         else if (cfg(r)->notifications.rules.storage_failing)
-            notify_raise(r->n, "storage_failing", "database", NOTIFY_CRITICAL, false,
-                         "Cannot store measurements",
-                         "The database cannot be written: %s. Control goes on; measurements wait in memory "
-                         "until there is room again (free space on the disk or SD card).",
-                         ev->error);
+            notify_raise(
+                r->n, "storage_failing", "database", NOTIFY_CRITICAL, false,
+                "Cannot store measurements",
+                "The database cannot be written: %s. Control goes on; measurements wait in memory "
+                "until there is room again (free space on the disk or SD card).",
+                ev->error);
         break;
     }
     case BUS_EV_RECOMMENDATION: {
@@ -397,6 +426,7 @@ void notify_rules_on_event(struct notify_rules *r, enum bus_event event, const v
             notify_once(r->n, "recommendation", ev->id, NOTIFY_INFO, ev->name, "%s", ev->sentence);
         break;
     }
-    default: break;
+    default:
+        break;
     }
 }

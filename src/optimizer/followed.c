@@ -21,7 +21,8 @@ double balkon_opt_lowest_price_value_per_kwh(const struct balkon_opt_problem *pr
         lowest = fmin(lowest, problem->slots[i].import_price_per_kwh);
     if (!isfinite(lowest))
         return 0.0;
-    return fmax(0.0, lowest * problem->battery.discharge_efficiency - problem->battery.wear_cost_per_kwh);
+    return fmax(0.0, lowest * problem->battery.discharge_efficiency -
+                         problem->battery.wear_cost_per_kwh);
 }
 
 int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const char *strategy,
@@ -51,7 +52,9 @@ int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const cha
      * covered when discharging, idle as hold; a grid charge whose import is below one SoC
      * step is the programme rounding a PV charge up to its grid, not a purchase ... */
     struct balkon_opt_command commands[BALKON_OPT_MAX_SLOTS];
-    double rounding_w = problem->soc_step_wh / (problem->slot_s / 3600.0) / problem->battery.charge_efficiency + 0.5;
+    double rounding_w =
+        problem->soc_step_wh / (problem->slot_s / 3600.0) / problem->battery.charge_efficiency +
+        0.5;
     for (size_t t = 0; t < n; t++) {
         const struct balkon_opt_slot_result *r = &out->plan.slots[t];
         struct balkon_opt_command planned = {r->mode, r->limit_w};
@@ -74,7 +77,8 @@ int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const cha
     snprintf(out->strategy, sizeof out->strategy, "%s", name);
     /* The programme is exact on its SoC grid; run in continuous amounts it can end up a
      * hair behind plain self-consumption. Then self-consumption is the better plan. */
-    *fell_back = strcmp(name, "optimal") == 0 && followed.totals.objective > out->self_consumption.totals.objective;
+    *fell_back = strcmp(name, "optimal") == 0 &&
+                 followed.totals.objective > out->self_consumption.totals.objective;
     out->plan = *fell_back ? out->self_consumption : followed;
     return BALKON_OK;
 }

@@ -45,8 +45,9 @@ static int fill_prices(struct balkon_store *store, const struct balkon_config *c
     struct balkon_price_slot *prices = NULL;
     size_t n = 0;
     char currency[4] = "";
-    int rc = balkon_store_prices_get(store, id, in->start_ms, in->start_ms + (int64_t)max_count * BALKON_SLOT_MS,
-                                     &prices, &n, currency);
+    int rc = balkon_store_prices_get(store, id, in->start_ms,
+                                     in->start_ms + (int64_t)max_count * BALKON_SLOT_MS, &prices,
+                                     &n, currency);
     if (rc < 0)
         return rc;
     if (n && currency[0])
@@ -64,7 +65,8 @@ static int fill_prices(struct balkon_store *store, const struct balkon_config *c
     return 0;
 }
 
-static int fill_pv(struct balkon_store *store, const struct balkon_config *config, struct planner_inputs *in)
+static int fill_pv(struct balkon_store *store, const struct balkon_config *config,
+                   struct planner_inputs *in)
 {
     const char *id = first_provider(config, PROVIDER_KIND_PV);
     if (!id)
@@ -73,7 +75,8 @@ static int fill_pv(struct balkon_store *store, const struct balkon_config *confi
     struct balkon_forecast_slot *forecast = NULL;
     size_t n = 0;
     int rc = balkon_store_forecast_get(store, "pv", id, in->start_ms,
-                                       in->start_ms + (int64_t)in->count * BALKON_SLOT_MS, INT64_MAX, &forecast, &n);
+                                       in->start_ms + (int64_t)in->count * BALKON_SLOT_MS,
+                                       INT64_MAX, &forecast, &n);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -122,7 +125,8 @@ int planner_gather(struct balkon_store *store, const struct balkon_config *confi
         return rc;
     }
     double load_w[BALKON_OPT_MAX_SLOTS];
-    rc = planner_forecast_load(store, config, now_ms, in->slot_ts_ms, in->count, load_w, &in->load_history_share);
+    rc = planner_forecast_load(store, config, now_ms, in->slot_ts_ms, in->count, load_w,
+                               &in->load_history_share);
     if (rc < 0) {
         snprintf(msg, msg_size, "cannot forecast the load: %s", balkon_strerror(rc));
         return rc;
@@ -132,7 +136,8 @@ int planner_gather(struct balkon_store *store, const struct balkon_config *confi
     return 0;
 }
 
-void balkon_battery_from_config(const struct balkon_config *config, struct balkon_opt_battery *battery)
+void balkon_battery_from_config(const struct balkon_config *config,
+                                struct balkon_opt_battery *battery)
 {
     battery->capacity_wh = config->battery.capacity_wh;
     battery->soc_min_pct = config->battery.soc_min_pct;
@@ -142,12 +147,14 @@ void balkon_battery_from_config(const struct balkon_config *config, struct balko
     battery->charge_efficiency = config->battery.charge_efficiency_pct / 100.0;
     battery->discharge_efficiency = config->battery.discharge_efficiency_pct / 100.0;
     battery->wear_cost_per_kwh = config->optimizer.wear_cost_per_kwh;
-    battery->coupling = strcmp(config->battery.coupling, "dc") == 0 ? BALKON_OPT_COUPLING_DC : BALKON_OPT_COUPLING_AC;
+    battery->coupling = strcmp(config->battery.coupling, "dc") == 0 ? BALKON_OPT_COUPLING_DC
+                                                                    : BALKON_OPT_COUPLING_AC;
     battery->ac_limit_w = config->inverter.ac_limit_w;
     battery->allow_grid_charge = config->optimizer.allow_grid_charge;
 }
 
-size_t balkon_windows_from_config(const struct balkon_config *config, struct balkon_opt_window *windows)
+size_t balkon_windows_from_config(const struct balkon_config *config,
+                                  struct balkon_opt_window *windows)
 {
     size_t n = 0;
     for (size_t i = 0; i < config->optimizer.schedule_count && n < BALKON_OPT_MAX_WINDOWS; i++) {
@@ -156,7 +163,8 @@ size_t balkon_windows_from_config(const struct balkon_config *config, struct bal
         out->from_minute = balkon_parse_hhmm(w->from);
         out->to_minute = balkon_parse_hhmm(w->to);
         out->power_w = w->power_w;
-        if (out->from_minute >= 0 && out->to_minute >= 0 && balkon_opt_mode_parse(w->mode, &out->mode) == 0)
+        if (out->from_minute >= 0 && out->to_minute >= 0 &&
+            balkon_opt_mode_parse(w->mode, &out->mode) == 0)
             n++;
     }
     return n;

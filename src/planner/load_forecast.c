@@ -59,8 +59,9 @@ static int read_history(struct balkon_store *store, int64_t from_ms, int64_t to_
     return 0;
 }
 
-int planner_forecast_load(struct balkon_store *store, const struct balkon_config *config, int64_t now_ms,
-                          const int64_t *slot_ts_ms, size_t count, double *load_w, double *history_share)
+int planner_forecast_load(struct balkon_store *store, const struct balkon_config *config,
+                          int64_t now_ms, const int64_t *slot_ts_ms, size_t count, double *load_w,
+                          double *history_share)
 {
     struct balkon_load_profile_params params;
     balkon_load_profile_params_init(&params);

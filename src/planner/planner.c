@@ -41,11 +41,11 @@
 
 struct planner {
     struct balkon_ctx *ctx;
-    uv_timer_t tick;      /* the periodic replan, on slot boundaries of simulated time */
-    uv_timer_t soon;      /* coalesces event triggers */
-    char override[32];    /* strategy chosen at run time; "" = the config's */
-    char reason[32];      /* why the pending replan was asked for */
-    double soc_pct;       /* last measured; NAN until the first status */
+    uv_timer_t tick;   /* the periodic replan, on slot boundaries of simulated time */
+    uv_timer_t soon;   /* coalesces event triggers */
+    char override[32]; /* strategy chosen at run time; "" = the config's */
+    char reason[32];   /* why the pending replan was asked for */
+    double soc_pct;    /* last measured; NAN until the first status */
     int64_t last_plan_ms;
     char last_error[256];
     uint64_t generation; /* replans begun; a job's result counts only if none began after it */
@@ -109,19 +109,24 @@ static char *summary_json(const struct replan_job *job)
     cJSON_AddNumberToObject(json, "pv_forecast_slots", (double)in->pv_slots);
     cJSON_AddStringToObject(json, "price_provider", in->price_provider);
     cJSON_AddStringToObject(json, "pv_provider", in->pv_provider);
-    cJSON_AddNumberToObject(json, "load_history_share", round(in->load_history_share * 1000) / 1000);
+    cJSON_AddNumberToObject(json, "load_history_share",
+                            round(in->load_history_share * 1000) / 1000);
     cJSON_AddNumberToObject(json, "soc_start_pct", round(job->soc_start_pct * 10) / 10);
-    cJSON_AddNumberToObject(json, "terminal_value_per_kwh", round(plan->terminal_value_per_kwh * 10000) / 10000);
+    cJSON_AddNumberToObject(json, "terminal_value_per_kwh",
+                            round(plan->terminal_value_per_kwh * 10000) / 10000);
     cJSON_AddBoolToObject(json, "self_consumption_fallback", job->fell_back);
     add_totals(json, "plan", &plan->plan.totals);
     add_totals(json, "no_battery", &plan->no_battery.totals);
     add_totals(json, "self_consumption", &plan->self_consumption.totals);
     /* Savings compare what is minimised (energy + wear − stored value), so a plan that ends
      * with less in the battery does not look better than it is. */
-    cJSON_AddNumberToObject(json, "expected_saving_vs_no_battery",
-                            round((plan->no_battery.totals.objective - plan->plan.totals.objective) * 10000) / 10000);
-    cJSON_AddNumberToObject(json, "expected_saving_vs_self_consumption",
-                            round((plan->self_consumption.totals.objective - plan->plan.totals.objective) * 10000) / 10000);
+    cJSON_AddNumberToObject(
+        json, "expected_saving_vs_no_battery",
+        round((plan->no_battery.totals.objective - plan->plan.totals.objective) * 10000) / 10000);
+    cJSON_AddNumberToObject(
+        json, "expected_saving_vs_self_consumption",
+        round((plan->self_consumption.totals.objective - plan->plan.totals.objective) * 10000) /
+            10000);
     char *text = cJSON_PrintUnformatted(json);
     cJSON_Delete(json);
     return text;
@@ -360,7 +365,8 @@ static void schedule_tick(struct planner *p)
     int64_t interval_ms = (int64_t)(p->ctx->config->optimizer.replan_interval_min * 60000.0);
     int64_t now_ms = balkon_clock_now_ms(&p->ctx->clock);
     int64_t next_ms = balkon_floor_ms(now_ms, interval_ms) + interval_ms;
-    uv_timer_start(&p->tick, tick_cb, balkon_clock_wall_ms(&p->ctx->clock, next_ms - now_ms) + 1, 0);
+    uv_timer_start(&p->tick, tick_cb, balkon_clock_wall_ms(&p->ctx->clock, next_ms - now_ms) + 1,
+                   0);
 }
 
 static void tick_cb(uv_timer_t *timer)
@@ -470,7 +476,10 @@ static void planner_stop(void *state)
     uv_close((uv_handle_t *)&p->soon, NULL);
 }
 
-static void planner_free(void *state) { planner_release(state); }
+static void planner_free(void *state)
+{
+    planner_release(state);
+}
 
 const struct balkon_module balkon_module_planner = {
     .name = "planner",

@@ -14,14 +14,14 @@ struct balkon_config;
 
 /* What a plan is made of, and how much of it is real data rather than a fallback. */
 struct planner_inputs {
-    int64_t start_ms;                 /* first slot's start */
+    int64_t start_ms; /* first slot's start */
     size_t count;
     struct balkon_opt_slot slots[BALKON_OPT_MAX_SLOTS];
     int64_t slot_ts_ms[BALKON_OPT_MAX_SLOTS];
-    size_t price_slots;               /* slots with a provider's price (others: tariff) */
-    size_t pv_slots;                  /* slots with a solar forecast (others: 0 W) */
-    double load_history_share;        /* mean share of measured history in the load forecast */
-    char price_provider[32];          /* "" when none */
+    size_t price_slots;        /* slots with a provider's price (others: tariff) */
+    size_t pv_slots;           /* slots with a solar forecast (others: 0 W) */
+    double load_history_share; /* mean share of measured history in the load forecast */
+    char price_provider[32];   /* "" when none */
     char pv_provider[32];
     char currency[4];
 };
@@ -37,8 +37,9 @@ int planner_gather(struct balkon_store *store, const struct balkon_config *confi
  * stored history of home_w and writes W per slot into load_w and the mean share of
  * measured history in it into *history_share (0 = all standard profile). Returns 0 or a
  * negative BALKON_E_* code. */
-int planner_forecast_load(struct balkon_store *store, const struct balkon_config *config, int64_t now_ms,
-                          const int64_t *slot_ts_ms, size_t count, double *load_w, double *history_share);
+int planner_forecast_load(struct balkon_store *store, const struct balkon_config *config,
+                          int64_t now_ms, const int64_t *slot_ts_ms, size_t count, double *load_w,
+                          double *history_share);
 /* Stores the inputs' load forecast (forecast kind "load", provider "household"), issued at
  * issued_ms, so its accuracy can be measured later; a failure is logged. */
 void planner_store_load_forecast(struct balkon_store *store, int64_t issued_ms,

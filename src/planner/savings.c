@@ -42,7 +42,7 @@ struct run {
     struct balkon_savings *out;
     enum balkon_savings_group group;
     size_t period_capacity;
-    double sc_soc_wh;       /* the self-consumption battery's charge, carried across chunks */
+    double sc_soc_wh; /* the self-consumption battery's charge, carried across chunks */
     bool sc_soc_known;
     struct balkon_opt_workspace *ws;
     struct balkon_opt_plan *plan;
@@ -100,7 +100,8 @@ static int replay_chunk(struct run *r, const struct measured *m, size_t n, int s
     for (size_t i = 0; i < n; i++)
         slots[i] = (struct balkon_opt_slot){.import_price_per_kwh = m[i].price,
                                             .feed_in_per_kwh = c->tariff.feed_in_per_kwh,
-                                            .pv_w = m[i].pv_w, .load_w = m[i].load_w};
+                                            .pv_w = m[i].pv_w,
+                                            .load_w = m[i].load_w};
     struct balkon_opt_problem problem;
     balkon_opt_problem_init(&problem);
     problem.slots = slots;
@@ -132,7 +133,8 @@ static int replay_chunk(struct run *r, const struct measured *m, size_t n, int s
             .pv_wh = m[i].pv_w * hours,
             .import_wh = import_w * hours,
             .export_wh = export_w * hours,
-            .cost_actual = (import_w * m[i].price - export_w * c->tariff.feed_in_per_kwh) * hours / 1000.0,
+            .cost_actual =
+                (import_w * m[i].price - export_w * c->tariff.feed_in_per_kwh) * hours / 1000.0,
             .cost_no_pv = m[i].load_w * m[i].price * hours / 1000.0,
             .cost_no_battery = r->plan->no_battery.slots[i].cost,
             .cost_self_consumption = r->plan->self_consumption.slots[i].cost,
@@ -166,8 +168,9 @@ static int read_series(struct balkon_store *store, const char *name, int64_t fro
     return 0;
 }
 
-static int read_prices(struct balkon_store *store, const struct balkon_config *config, int64_t from_ms,
-                       int64_t to_ms, int64_t step_ms, struct measured *rows, size_t row_count, char *currency)
+static int read_prices(struct balkon_store *store, const struct balkon_config *config,
+                       int64_t from_ms, int64_t to_ms, int64_t step_ms, struct measured *rows,
+                       size_t row_count, char *currency)
 {
     for (size_t i = 0; i < row_count; i++)
         rows[i].price = config->tariff.import_per_kwh;
@@ -283,9 +286,9 @@ static int process_segment(struct run *r, struct balkon_store *store, int64_t fr
     return rc;
 }
 
-int balkon_savings_compute(struct balkon_store *store, const struct balkon_config *config, int64_t from_ms,
-                           int64_t to_ms, enum balkon_savings_group group, struct balkon_savings *out,
-                           char *msg, size_t msg_size)
+int balkon_savings_compute(struct balkon_store *store, const struct balkon_config *config,
+                           int64_t from_ms, int64_t to_ms, enum balkon_savings_group group,
+                           struct balkon_savings *out, char *msg, size_t msg_size)
 {
     memset(out, 0, sizeof *out);
     snprintf(out->currency, sizeof out->currency, "%s", config->tariff.currency);
@@ -299,7 +302,8 @@ int balkon_savings_compute(struct balkon_store *store, const struct balkon_confi
     if (!rc && from_ms < fine_from_ms)
         rc = process_segment(&r, store, from_ms, fine_from_ms, BALKON_MS_PER_HOUR);
     if (!rc)
-        rc = process_segment(&r, store, from_ms > fine_from_ms ? from_ms : fine_from_ms, to_ms, BALKON_SLOT_MS);
+        rc = process_segment(&r, store, from_ms > fine_from_ms ? from_ms : fine_from_ms, to_ms,
+                             BALKON_SLOT_MS);
     balkon_opt_workspace_free(r.ws);
     free(r.plan);
     if (rc < 0) {

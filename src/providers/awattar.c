@@ -33,9 +33,11 @@
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
-    if (provider->area[0] && strcasecmp(provider->area, "de") != 0 && strcasecmp(provider->area, "at") != 0)
+    if (provider->area[0] && strcasecmp(provider->area, "de") != 0 &&
+        strcasecmp(provider->area, "at") != 0)
         balkon_config_add_error(errors, path, "area",
-                                "must be \"de\" or \"at\" for type \"awattar\", got \"%s\"", provider->area);
+                                "must be \"de\" or \"at\" for type \"awattar\", got \"%s\"",
+                                provider->area);
 }
 
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
@@ -49,8 +51,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
     int64_t start_ms, end_ms;
     price_window(env, &start_ms, &end_ms);
     snprintf(request->method, sizeof request->method, "GET");
-    int n = snprintf(request->url, sizeof request->url, "%s/v1/marketdata?start=%lld&end=%lld", base,
-                     (long long)start_ms, (long long)end_ms);
+    int n = snprintf(request->url, sizeof request->url, "%s/v1/marketdata?start=%lld&end=%lld",
+                     base, (long long)start_ms, (long long)end_ms);
     if (n < 0 || (size_t)n >= sizeof request->url) {
         snprintf(request->url_for_log, sizeof request->url_for_log, "awattar: URL too long");
         return BALKON_E_INVAL;
@@ -85,19 +87,22 @@ static void parse(const struct provider_env *env, int part, const struct provide
         int64_t start_ms, end_ms;
         if (!json_int64(json_member(entry, "start_timestamp"), &start_ms) ||
             !json_int64(json_member(entry, "end_timestamp"), &end_ms)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "data[%d]: start/end_timestamp missing or not ms", index);
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "data[%d]: start/end_timestamp missing or not ms", index);
             goto done;
         }
         const char *unit = json_string(entry, "unit");
         if (!unit || strcasecmp(unit, "Eur/MWh") != 0) {
-            provider_result_fail(result, PROVIDER_ERR_UNIT, "data[%d]: unit \"%.32s\", expected \"Eur/MWh\"",
-                                 index, unit ? unit : "(none)");
+            provider_result_fail(result, PROVIDER_ERR_UNIT,
+                                 "data[%d]: unit \"%.32s\", expected \"Eur/MWh\"", index,
+                                 unit ? unit : "(none)");
             goto done;
         }
         const cJSON *price = json_member(entry, "marketprice");
         double eur_per_mwh = NAN;
         if (!cJSON_IsNull(price) && !json_number(price, &eur_per_mwh)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "data[%d]: marketprice is not a number", index);
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "data[%d]: marketprice is not a number", index);
             goto done;
         }
         if (!price_add(result, start_ms, end_ms, eur_per_mwh / 1000, index))

@@ -35,10 +35,11 @@ static void check(const struct balkon_provider_config *provider, const char *pat
                   struct balkon_config_errors *errors)
 {
     if (!provider->area[0])
-        balkon_config_add_error(errors, path, "area", "type \"corrently\" needs a German postal code, e.g. \"10115\"");
+        balkon_config_add_error(errors, path, "area",
+                                "type \"corrently\" needs a German postal code, e.g. \"10115\"");
     else if (!text_alnum(provider->area))
-        balkon_config_add_error(errors, path, "area", "must be a postal code like \"10115\", got \"%s\"",
-                                provider->area);
+        balkon_config_add_error(errors, path, "area",
+                                "must be a postal code like \"10115\", got \"%s\"", provider->area);
     if (!text_header_safe(provider->token))
         balkon_config_add_error(errors, path, "token", "must be printable ASCII without spaces");
 }
@@ -57,8 +58,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
     size_t base_len = strlen(base);
     while (base_len > 0 && base[base_len - 1] == '/')
         base_len--;
-    int n = snprintf(request->url, sizeof request->url, "%.*s/v2.0/gsi/prediction?zip=%s", (int)base_len,
-                     base, pc->area);
+    int n = snprintf(request->url, sizeof request->url, "%.*s/v2.0/gsi/prediction?zip=%s",
+                     (int)base_len, base, pc->area);
     if (n < 0 || (size_t)n >= sizeof request->url) {
         request->url[0] = '\0';
         snprintf(request->url_for_log, sizeof request->url_for_log, "corrently: base_url too long");
@@ -67,10 +68,12 @@ static int build_request(const struct provider_env *env, int part, struct provid
     snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
     snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
     if (pc->token[0]) {
-        int h = snprintf(request->headers[1], sizeof request->headers[1], "Authorization: Bearer %s", pc->token);
+        int h = snprintf(request->headers[1], sizeof request->headers[1],
+                         "Authorization: Bearer %s", pc->token);
         if (h < 0 || (size_t)h >= sizeof request->headers[1]) {
             memset(request, 0, sizeof *request);
-            snprintf(request->url_for_log, sizeof request->url_for_log, "corrently: token too long");
+            snprintf(request->url_for_log, sizeof request->url_for_log,
+                     "corrently: token too long");
             return BALKON_E_INVAL;
         }
     }
@@ -81,7 +84,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
 static bool time_ms(const cJSON *object, const char *name, double scale, int64_t *out)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(object, name);
-    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || fabs(item->valuedouble * scale) > MAX_ABS_TIME_MS)
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) ||
+        fabs(item->valuedouble * scale) > MAX_ABS_TIME_MS)
         return false;
     *out = (int64_t)llround(item->valuedouble * scale);
     return true;
@@ -97,19 +101,23 @@ static void parse_forecast(const cJSON *forecast, struct provider_result *result
         int64_t start_ms = 0, end_ms = 0;
         bool times_ok;
         if (cJSON_IsObject(timeframe)) {
-            times_ok = time_ms(timeframe, "start", 1, &start_ms) && time_ms(timeframe, "end", 1, &end_ms);
+            times_ok =
+                time_ms(timeframe, "start", 1, &start_ms) && time_ms(timeframe, "end", 1, &end_ms);
         } else {
             times_ok = time_ms(item, "epochtime", 1000, &start_ms);
             end_ms = times_ok ? start_ms + BALKON_MS_PER_HOUR : 0;
         }
         if (!cJSON_IsObject(item) || !times_ok || (!cJSON_IsNumber(gsi) && !cJSON_IsNull(gsi))) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "forecast[%d]: time or gsi missing", index);
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "forecast[%d]: time or gsi missing",
+                                 index);
             return;
         }
         struct provider_point point = {
-            .start_ms = start_ms, .end_ms = end_ms,
+            .start_ms = start_ms,
+            .end_ms = end_ms,
             .value = cJSON_IsNumber(gsi) ? gsi->valuedouble : NAN, /* NAN: rejected "null_value" */
-            .p10 = NAN, .p90 = NAN,
+            .p10 = NAN,
+            .p90 = NAN,
             .aux = cJSON_IsNumber(co2) ? co2->valuedouble : NAN,
             .source_index = index,
         };

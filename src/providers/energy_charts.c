@@ -43,8 +43,8 @@ static bool json_seconds(const cJSON *item, int64_t *out)
 static bool bzn_valid(const char *bzn)
 {
     for (const char *p = bzn; *p; p++)
-        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-              *p == '_'))
+        if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_'))
             return false;
     return true;
 }
@@ -53,9 +53,10 @@ static void check(const struct balkon_provider_config *provider, const char *pat
                   struct balkon_config_errors *errors)
 {
     if (!bzn_valid(provider->area))
-        balkon_config_add_error(errors, path, "area",
-                                "must be an Energy-Charts bidding zone like \"DE-LU\", \"AT\" or \"CH\", got \"%s\"",
-                                provider->area);
+        balkon_config_add_error(
+            errors, path, "area",
+            "must be an Energy-Charts bidding zone like \"DE-LU\", \"AT\" or \"CH\", got \"%s\"",
+            provider->area);
 }
 
 /* The local calendar date of ts_ms (process TZ) as YYYY-MM-DD. */
@@ -64,7 +65,8 @@ static void local_date(int64_t ts_ms, char out[16])
     time_t t = (time_t)(ts_ms / 1000);
     struct tm tm;
     localtime_r(&t, &tm);
-    snprintf(out, 16, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100);
+    snprintf(out, 16, "%04d-%02d-%02d", (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100,
+             tm.tm_mday % 100);
 }
 
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
@@ -72,7 +74,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
     const char *bzn = env->provider->area[0] ? env->provider->area : DEFAULT_BZN;
     char base[512];
     if (!bzn_valid(bzn) || !price_base_url(env, ENERGY_CHARTS_URL, base, sizeof base)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "energy_charts: bad area or base_url");
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "energy_charts: bad area or base_url");
         return BALKON_E_INVAL;
     }
     /* The last day of the window is the day before its end (end is the midnight after). */
@@ -82,7 +85,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
     local_date(start_ms, first);
     local_date(end_ms - 1, last);
     snprintf(request->method, sizeof request->method, "GET");
-    int n = snprintf(request->url, sizeof request->url, "%s/price?bzn=%s&start=%s&end=%s", base, bzn, first, last);
+    int n = snprintf(request->url, sizeof request->url, "%s/price?bzn=%s&start=%s&end=%s", base,
+                     bzn, first, last);
     if (n < 0 || (size_t)n >= sizeof request->url) {
         snprintf(request->url_for_log, sizeof request->url_for_log, "energy_charts: URL too long");
         return BALKON_E_INVAL;
@@ -96,7 +100,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
                   struct provider_result *result)
 {
     if (reply->status == 404) {
-        provider_result_fail(result, PROVIDER_ERR_NO_DATA, "HTTP 404: %.80s", reply->body ? reply->body : "");
+        provider_result_fail(result, PROVIDER_ERR_NO_DATA, "HTTP 404: %.80s",
+                             reply->body ? reply->body : "");
         return;
     }
     if (!provider_check_status(reply, result))
@@ -119,7 +124,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     }
     int count = cJSON_GetArraySize(seconds);
     if (count != cJSON_GetArraySize(prices)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[] has %d entries, price[] %d", count,
+        provider_result_fail(result, PROVIDER_ERR_PARSE,
+                             "unix_seconds[] has %d entries, price[] %d", count,
                              cJSON_GetArraySize(prices));
         goto done;
     }
@@ -128,7 +134,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
         goto done;
     }
     if (cJSON_IsTrue(json_member(root, "deprecated")))
-        snprintf(result->detail, sizeof result->detail, "Energy-Charts marks this endpoint deprecated");
+        snprintf(result->detail, sizeof result->detail,
+                 "Energy-Charts marks this endpoint deprecated");
 
     /* Walk both arrays together, one entry ahead, so each start knows the next one. */
     const cJSON *s = seconds->child, *p = prices->child;
@@ -152,7 +159,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     }
     goto done;
 bad_time:
-    provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[] holds a value that is not whole seconds");
+    provider_result_fail(result, PROVIDER_ERR_PARSE,
+                         "unix_seconds[] holds a value that is not whole seconds");
 done:
     if (result->error != PROVIDER_OK)
         price_rollback(result, keep);
@@ -162,7 +170,8 @@ done:
 const struct balkon_provider balkon_provider_energy_charts = {
     .type = "energy_charts",
     .kind = PROVIDER_KIND_PRICE,
-    .description = "Energy-Charts (Fraunhofer ISE) day-ahead prices of a bidding zone (area, default \"DE-LU\")",
+    .description = "Energy-Charts (Fraunhofer ISE) day-ahead prices of a bidding zone (area, "
+                   "default \"DE-LU\")",
     .schedule = PROVIDER_SCHEDULE_DAY_AHEAD,
     .publication_hour = 13,
     .default_base_url = ENERGY_CHARTS_URL,

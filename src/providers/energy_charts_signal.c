@@ -34,9 +34,10 @@ static void check(const struct balkon_provider_config *provider, const char *pat
                   struct balkon_config_errors *errors)
 {
     if (!text_alnum(provider->area))
-        balkon_config_add_error(errors, path, "area",
-                                "must be empty (all of Germany) or a postal code like \"10115\", got \"%s\"",
-                                provider->area);
+        balkon_config_add_error(
+            errors, path, "area",
+            "must be empty (all of Germany) or a postal code like \"10115\", got \"%s\"",
+            provider->area);
 }
 
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
@@ -53,11 +54,12 @@ static int build_request(const struct provider_env *env, int part, struct provid
     size_t base_len = strlen(base);
     while (base_len > 0 && base[base_len - 1] == '/')
         base_len--;
-    int n = snprintf(request->url, sizeof request->url, "%.*s/signal?country=de%s%s", (int)base_len, base,
-                     pc->area[0] ? "&postal_code=" : "", pc->area);
+    int n = snprintf(request->url, sizeof request->url, "%.*s/signal?country=de%s%s", (int)base_len,
+                     base, pc->area[0] ? "&postal_code=" : "", pc->area);
     if (n < 0 || (size_t)n >= sizeof request->url) {
         request->url[0] = '\0';
-        snprintf(request->url_for_log, sizeof request->url_for_log, "energy_charts_signal: base_url too long");
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "energy_charts_signal: base_url too long");
         return BALKON_E_INVAL;
     }
     snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
@@ -67,7 +69,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
 
 static bool is_time(const cJSON *item)
 {
-    return cJSON_IsNumber(item) && isfinite(item->valuedouble) && fabs(item->valuedouble) <= MAX_ABS_TIME_S;
+    return cJSON_IsNumber(item) && isfinite(item->valuedouble) &&
+           fabs(item->valuedouble) <= MAX_ABS_TIME_S;
 }
 
 static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *signal,
@@ -77,11 +80,14 @@ static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *si
     const cJSON *t = times->child, *sh = share->child, *sg = signal->child;
     for (int i = 0; t && sh && sg; i++, t = t->next, sh = sh->next, sg = sg->next) {
         if (!is_time(t) || (t->next && !is_time(t->next))) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[%d] is not a unix time", i);
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[%d] is not a unix time",
+                                 i);
             return;
         }
-        if ((!cJSON_IsNumber(sh) && !cJSON_IsNull(sh)) || (!cJSON_IsNumber(sg) && !cJSON_IsNull(sg))) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "share[%d] or signal[%d] is not a number", i, i);
+        if ((!cJSON_IsNumber(sh) && !cJSON_IsNull(sh)) ||
+            (!cJSON_IsNumber(sg) && !cJSON_IsNull(sg))) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "share[%d] or signal[%d] is not a number", i, i);
             return;
         }
         int64_t start_ms = (int64_t)llround(t->valuedouble * 1000.0);
@@ -97,9 +103,13 @@ static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *si
             provider_result_reject(result, i, "out_of_range");
             continue;
         }
-        struct provider_point point = {.start_ms = start_ms, .end_ms = start_ms + length_ms,
-                                       .value = sh->valuedouble, .p10 = NAN, .p90 = NAN,
-                                       .aux = light, .source_index = i};
+        struct provider_point point = {.start_ms = start_ms,
+                                       .end_ms = start_ms + length_ms,
+                                       .value = sh->valuedouble,
+                                       .p10 = NAN,
+                                       .p90 = NAN,
+                                       .aux = light,
+                                       .source_index = i};
         if (provider_result_add(result, &point) != 0) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
             return;
@@ -138,7 +148,8 @@ done:
 const struct balkon_provider balkon_provider_energy_charts_signal = {
     .type = "energy_charts_signal",
     .kind = PROVIDER_KIND_SIGNAL,
-    .description = "renewable share and grid traffic light from Energy-Charts (area: postal code, optional)",
+    .description =
+        "renewable share and grid traffic light from Energy-Charts (area: postal code, optional)",
     .schedule = PROVIDER_SCHEDULE_INTERVAL,
     .default_interval_min = 60,
     .default_base_url = DEFAULT_BASE_URL,

@@ -14,7 +14,8 @@ static void check(const struct balkon_provider_config *provider, const char *pat
 {
     /* 0 is the option's default; nobody pays nothing for power, so it was left out. */
     if (provider->price_per_kwh == 0)
-        balkon_config_add_error(errors, path, "price_per_kwh", "type \"fixed\" needs the price, e.g. 0.32");
+        balkon_config_add_error(errors, path, "price_per_kwh",
+                                "type \"fixed\" needs the price, e.g. 0.32");
 }
 
 static void generate(const struct provider_env *env, struct provider_result *result)
@@ -25,7 +26,9 @@ static void generate(const struct provider_env *env, struct provider_result *res
         .start_ms = local_midnight_ms(env->now_ms),
         .end_ms = local_midnight_after_ms(env->now_ms, 2),
         .value = env->provider->price_per_kwh,
-        .p10 = NAN, .p90 = NAN, .aux = NAN,
+        .p10 = NAN,
+        .p90 = NAN,
+        .aux = NAN,
     };
     provider_result_add(result, &point);
 }

@@ -37,14 +37,14 @@
 #include <unistd.h>
 
 #define DEFAULT_BASE_URL "https://api.forecast.solar"
-#define MAX_SAMPLES 2000                       /* ~6 days of 15-minute samples */
-#define MAX_SPAN_MS (8 * BALKON_MS_PER_DAY)    /* longest forecast of any plan, with margin */
+#define MAX_SAMPLES 2000                    /* ~6 days of 15-minute samples */
+#define MAX_SPAN_MS (8 * BALKON_MS_PER_DAY) /* longest forecast of any plan, with margin */
 
 struct sample {
     int64_t t_ms;
     double watts;
-    int index;     /* position in `watts`, for rejection reports */
-    bool local;    /* t_ms still to be computed from tm in the reply's zone */
+    int index;  /* position in `watts`, for rejection reports */
+    bool local; /* t_ms still to be computed from tm in the reply's zone */
     struct tm tm;
 };
 
@@ -67,8 +67,9 @@ static void check(const struct balkon_provider_config *provider, const char *pat
                   struct balkon_config_errors *errors)
 {
     if (provider->token[0] && !url_safe(provider->token))
-        balkon_config_add_error(errors, path, "token",
-                                "Forecast.Solar keys contain only letters, digits, '-', '.', '_' and '~'");
+        balkon_config_add_error(
+            errors, path, "token",
+            "Forecast.Solar keys contain only letters, digits, '-', '.', '_' and '~'");
 }
 
 /* A number for a URL without trailing zeros: 52.5200 -> "52.52", 35.0 -> "35". */
@@ -92,11 +93,13 @@ static int build_request(const struct provider_env *env, int part, struct provid
     snprintf(request->method, sizeof request->method, "GET");
     const char *token = env->provider->token;
     if (part < 0 || part >= parts(env)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "forecast_solar: no PV plane %d", part);
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "forecast_solar: no PV plane %d", part);
         return BALKON_E_INVAL;
     }
     if (!url_safe(token)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "forecast_solar: token has characters a URL cannot carry");
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "forecast_solar: token has characters a URL cannot carry");
         return BALKON_E_INVAL;
     }
     const struct balkon_plane_config *plane = &env->config->pv.planes[part];
@@ -113,11 +116,14 @@ static int build_request(const struct provider_env *env, int part, struct provid
     const char *slash = token[0] ? "/" : "";
     int n = snprintf(request->url, sizeof request->url, "%.*s%s%s/estimate/%s/%s/%s/%s/%s",
                      (int)base_len, base, slash, token, lat, lon, dec, az, kwp);
-    int m = snprintf(request->url_for_log, sizeof request->url_for_log, "%.*s%s%s/estimate/%s/%s/%s/%s/%s",
-                     (int)base_len, base, slash, token[0] ? "***" : "", lat, lon, dec, az, kwp);
-    if (n < 0 || (size_t)n >= sizeof request->url || m < 0 || (size_t)m >= sizeof request->url_for_log) {
+    int m = snprintf(request->url_for_log, sizeof request->url_for_log,
+                     "%.*s%s%s/estimate/%s/%s/%s/%s/%s", (int)base_len, base, slash,
+                     token[0] ? "***" : "", lat, lon, dec, az, kwp);
+    if (n < 0 || (size_t)n >= sizeof request->url || m < 0 ||
+        (size_t)m >= sizeof request->url_for_log) {
         request->url[0] = '\0';
-        snprintf(request->url_for_log, sizeof request->url_for_log, "forecast_solar: base_url too long");
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "forecast_solar: base_url too long");
         return BALKON_E_INVAL;
     }
     snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
@@ -159,8 +165,13 @@ static bool parse_key(const char *key, struct sample *s)
     if (*p != '\0') /* an offset, 'Z' or fractions: an absolute time */
         return balkon_parse_time(key, &s->t_ms) == 0;
     s->local = true;
-    s->tm = (struct tm){.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day,
-                        .tm_hour = hour, .tm_min = minute, .tm_sec = second, .tm_isdst = -1};
+    s->tm = (struct tm){.tm_year = year - 1900,
+                        .tm_mon = month - 1,
+                        .tm_mday = day,
+                        .tm_hour = hour,
+                        .tm_min = minute,
+                        .tm_sec = second,
+                        .tm_isdst = -1};
     return true;
 }
 
@@ -228,7 +239,8 @@ static void emit_slots(const struct sample *s, size_t count, struct provider_res
 {
     int64_t first = s[0].t_ms, last = s[count - 1].t_ms;
     size_t k = 0; /* the first segment that can still overlap the current slot */
-    for (int64_t start = balkon_floor_ms(first, BALKON_SLOT_MS); start < last; start += BALKON_SLOT_MS) {
+    for (int64_t start = balkon_floor_ms(first, BALKON_SLOT_MS); start < last;
+         start += BALKON_SLOT_MS) {
         int64_t end = start + BALKON_SLOT_MS;
         while (k + 1 < count && s[k + 1].t_ms <= start)
             k++;
@@ -243,9 +255,13 @@ static void emit_slots(const struct sample *s, size_t count, struct provider_res
             double w_hi = s[j].watts + slope * (double)(hi - t0);
             energy += (w_lo + w_hi) / 2.0 * (double)(hi - lo);
         }
-        struct provider_point point = {.start_ms = start, .end_ms = end,
+        struct provider_point point = {.start_ms = start,
+                                       .end_ms = end,
                                        .value = energy / (double)BALKON_SLOT_MS,
-                                       .p10 = NAN, .p90 = NAN, .aux = NAN, .source_index = s[k].index};
+                                       .p10 = NAN,
+                                       .p90 = NAN,
+                                       .aux = NAN,
+                                       .source_index = s[k].index};
         if (provider_result_add(result, &point) != 0) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
             return;
@@ -253,9 +269,11 @@ static void emit_slots(const struct sample *s, size_t count, struct provider_res
     }
 }
 
-static void parse_watts(const struct provider_env *env, const cJSON *root, struct provider_result *result)
+static void parse_watts(const struct provider_env *env, const cJSON *root,
+                        struct provider_result *result)
 {
-    const cJSON *watts = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "result"), "watts");
+    const cJSON *watts =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "result"), "watts");
     /* PHP encodes an empty map as [], so an empty array means "no samples". */
     if (cJSON_IsArray(watts) && cJSON_GetArraySize(watts) == 0)
         return; /* no points: the normaliser reports no_data */
@@ -265,7 +283,8 @@ static void parse_watts(const struct provider_env *env, const cJSON *root, struc
     }
     int size = cJSON_GetArraySize(watts);
     if (size > MAX_SAMPLES) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "%d samples in result.watts, more than %d", size, MAX_SAMPLES);
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "%d samples in result.watts, more than %d",
+                             size, MAX_SAMPLES);
         return;
     }
     struct sample *samples = calloc((size_t)size + 1, sizeof *samples);
@@ -282,8 +301,10 @@ static void parse_watts(const struct provider_env *env, const cJSON *root, struc
             continue;
         }
         struct sample *s = &samples[count];
-        if (!w->string || !cJSON_IsNumber(w) || !isfinite(w->valuedouble) || !parse_key(w->string, s)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "result.watts entry %d is not \"time\": watts", index);
+        if (!w->string || !cJSON_IsNumber(w) || !isfinite(w->valuedouble) ||
+            !parse_key(w->string, s)) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "result.watts entry %d is not \"time\": watts", index);
             goto done;
         }
         s->watts = w->valuedouble;
@@ -292,17 +313,20 @@ static void parse_watts(const struct provider_env *env, const cJSON *root, struc
         count++;
     }
     if (any_local) {
-        const cJSON *info = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "message"), "info");
+        const cJSON *info = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(root, "message"), "info");
         const cJSON *tz = cJSON_GetObjectItemCaseSensitive(info, "timezone");
         /* Without the reply's zone the site's is the best guess: the API answers in the
          * local time of the coordinates we sent. */
         const char *zone = cJSON_IsString(tz) ? tz->valuestring : env->config->site.timezone;
         if (!zone_ok(zone)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "local times in unknown time zone \"%.64s\"", zone);
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "local times in unknown time zone \"%.64s\"", zone);
             goto done;
         }
         if (convert_local(zone, samples, count) != 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "local time not representable in %.64s", zone);
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "local time not representable in %.64s", zone);
             goto done;
         }
     }
@@ -330,7 +354,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
         int64_t at_ms;
         /* Only date-shaped text: balkon_parse_time converts bare numbers without a range check. */
         if (cJSON_IsString(retry_at) && strspn(retry_at->valuestring, "0123456789") == 4 &&
-            retry_at->valuestring[4] == '-' && balkon_parse_time(retry_at->valuestring, &at_ms) == 0) {
+            retry_at->valuestring[4] == '-' &&
+            balkon_parse_time(retry_at->valuestring, &at_ms) == 0) {
             result->retry_at_ms = at_ms;
             provider_result_fail(result, PROVIDER_ERR_RATE_LIMITED, "HTTP 429, retry at %.40s",
                                  retry_at->valuestring);

@@ -15,8 +15,8 @@ cJSON *json_parse_reply(const struct provider_reply *reply, struct provider_resu
 {
     cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
     if (!root)
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "response body is not valid JSON (%zu bytes)",
-                             reply->body_size);
+        provider_result_fail(result, PROVIDER_ERR_PARSE,
+                             "response body is not valid JSON (%zu bytes)", reply->body_size);
     return root;
 }
 
@@ -66,11 +66,17 @@ bool json_time(const cJSON *item, int64_t *out_ms)
 bool price_add(struct provider_result *result, int64_t start_ms, int64_t end_ms, double value,
                int source_index)
 {
-    struct provider_point point = {.start_ms = start_ms, .end_ms = end_ms, .value = value,
-                                   .p10 = NAN, .p90 = NAN, .aux = NAN, .source_index = source_index};
+    struct provider_point point = {.start_ms = start_ms,
+                                   .end_ms = end_ms,
+                                   .value = value,
+                                   .p10 = NAN,
+                                   .p90 = NAN,
+                                   .aux = NAN,
+                                   .source_index = source_index};
     if (provider_result_add(result, &point) == 0)
         return true;
-    provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory after %zu points", result->count);
+    provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory after %zu points",
+                         result->count);
     return false;
 }
 
@@ -88,7 +94,8 @@ void price_window(const struct provider_env *env, int64_t *start_ms, int64_t *en
 
 bool price_base_url(const struct provider_env *env, const char *fallback, char *out, size_t size)
 {
-    const char *base = env->provider && env->provider->base_url[0] ? env->provider->base_url : fallback;
+    const char *base =
+        env->provider && env->provider->base_url[0] ? env->provider->base_url : fallback;
     size_t len = strlen(base);
     while (len > 0 && base[len - 1] == '/')
         len--;

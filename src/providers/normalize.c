@@ -34,7 +34,8 @@ int provider_normalize(struct provider_result *result, const struct provider_lim
             provider_result_reject(result, p->source_index, "null_value");
             continue;
         }
-        if (length_ms <= 0 || length_ms % BALKON_SLOT_MS != 0 || p->start_ms % BALKON_SLOT_MS != 0) {
+        if (length_ms <= 0 || length_ms % BALKON_SLOT_MS != 0 ||
+            p->start_ms % BALKON_SLOT_MS != 0) {
             provider_result_reject(result, p->source_index, "misaligned");
             continue;
         }
@@ -57,9 +58,12 @@ int provider_normalize(struct provider_result *result, const struct provider_lim
             out->items = grown;
         }
         for (size_t k = 0; k < n; k++) {
-            out->items[out->count++] = (struct provider_slot){
-                .start_ms = p->start_ms + (int64_t)k * BALKON_SLOT_MS,
-                .value = p->value, .p10 = p->p10, .p90 = p->p90, .aux = p->aux};
+            out->items[out->count++] =
+                (struct provider_slot){.start_ms = p->start_ms + (int64_t)k * BALKON_SLOT_MS,
+                                       .value = p->value,
+                                       .p10 = p->p10,
+                                       .p90 = p->p90,
+                                       .aux = p->aux};
         }
     }
     /* Sort and drop duplicate starts, then replay the arrivals in order onto the sorted
@@ -78,7 +82,8 @@ int provider_normalize(struct provider_result *result, const struct provider_lim
                 out->items[kept++] = out->items[i];
         for (size_t i = 0; i < out->count; i++) {
             struct provider_slot key = arrival[i];
-            struct provider_slot *slot = bsearch(&key, out->items, kept, sizeof *out->items, compare_start);
+            struct provider_slot *slot =
+                bsearch(&key, out->items, kept, sizeof *out->items, compare_start);
             if (slot)
                 *slot = key; /* the latest arrival for a start ends up in place */
         }

@@ -59,7 +59,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
     memset(request, 0, sizeof *request);
     snprintf(request->method, sizeof request->method, "GET");
     if (part < 0 || part >= parts(env)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "open_meteo: no PV plane %d", part);
+        snprintf(request->url_for_log, sizeof request->url_for_log, "open_meteo: no PV plane %d",
+                 part);
         return BALKON_E_INVAL;
     }
     const struct balkon_plane_config *plane = &env->config->pv.planes[part];
@@ -79,7 +80,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
                      (int)base_len, base, lat, lon, tilt, azimuth);
     if (n < 0 || (size_t)n >= sizeof request->url) {
         request->url[0] = '\0';
-        snprintf(request->url_for_log, sizeof request->url_for_log, "open_meteo: base_url too long");
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "open_meteo: base_url too long");
         return BALKON_E_INVAL;
     }
     snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
@@ -88,7 +90,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
 }
 
 /* A unit string, when the response declares one, must be the expected one. */
-static bool unit_ok(const cJSON *units, const char *field, const char *expected, char *got, size_t size)
+static bool unit_ok(const cJSON *units, const char *field, const char *expected, char *got,
+                    size_t size)
 {
     const cJSON *unit = cJSON_GetObjectItemCaseSensitive(units, field);
     if (!cJSON_IsString(unit) || strcmp(unit->valuestring, expected) == 0)
@@ -113,24 +116,28 @@ static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
     const cJSON *gti = cJSON_GetObjectItemCaseSensitive(block, "global_tilted_irradiance");
     const cJSON *temperature = cJSON_GetObjectItemCaseSensitive(block, "temperature_2m");
     if (!cJSON_IsArray(times) || !cJSON_IsArray(gti)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "time or global_tilted_irradiance missing");
+        provider_result_fail(result, PROVIDER_ERR_PARSE,
+                             "time or global_tilted_irradiance missing");
         return;
     }
     int count = cJSON_GetArraySize(times);
     if (cJSON_GetArraySize(gti) != count ||
-        (temperature && (!cJSON_IsArray(temperature) || cJSON_GetArraySize(temperature) != count))) {
+        (temperature &&
+         (!cJSON_IsArray(temperature) || cJSON_GetArraySize(temperature) != count))) {
         provider_result_fail(result, PROVIDER_ERR_PARSE, "arrays of different lengths");
         return;
     }
     const cJSON *t = times->child, *g = gti->child;
     const cJSON *c = temperature ? temperature->child : NULL;
     for (int i = 0; t && g; i++, t = t->next, g = g->next, c = c ? c->next : NULL) {
-        if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || fabs(t->valuedouble) > MAX_ABS_TIME_S) {
+        if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) ||
+            fabs(t->valuedouble) > MAX_ABS_TIME_S) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "time[%d] is not a unix time", i);
             return;
         }
         if (!cJSON_IsNumber(g) && !cJSON_IsNull(g)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "global_tilted_irradiance[%d] is not a number", i);
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "global_tilted_irradiance[%d] is not a number", i);
             return;
         }
         int64_t end_ms = (int64_t)llround(t->valuedouble * 1000.0);
@@ -139,7 +146,8 @@ static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
             .end_ms = end_ms,
             /* null stays NAN, which the normaliser rejects as "null_value" */
             .value = cJSON_IsNumber(g) ? fmax(0.0, g->valuedouble) : NAN,
-            .p10 = NAN, .p90 = NAN,
+            .p10 = NAN,
+            .p90 = NAN,
             .aux = cJSON_IsNumber(c) ? c->valuedouble : NAN,
             .source_index = i,
         };
@@ -178,7 +186,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     else if (cJSON_IsObject(minutely))
         parse_block(minutely, NULL, BALKON_SLOT_MS, result); /* empty: no_data later */
     else
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "neither minutely_15 nor hourly in the reply");
+        provider_result_fail(result, PROVIDER_ERR_PARSE,
+                             "neither minutely_15 nor hourly in the reply");
 done:
     cJSON_Delete(root);
 }

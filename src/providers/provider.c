@@ -54,17 +54,28 @@ const struct balkon_provider_config *balkon_provider_primary(const struct balkon
 const char *provider_error_token(enum provider_error error)
 {
     switch (error) {
-    case PROVIDER_OK: return "ok";
-    case PROVIDER_ERR_HTTP: return "http";
-    case PROVIDER_ERR_RATE_LIMITED: return "rate_limited";
-    case PROVIDER_ERR_UNAVAILABLE: return "unavailable";
-    case PROVIDER_ERR_AUTH: return "auth";
-    case PROVIDER_ERR_BAD_REQUEST: return "bad_request";
-    case PROVIDER_ERR_PARSE: return "parse";
-    case PROVIDER_ERR_UNIT: return "unit";
-    case PROVIDER_ERR_NO_DATA: return "no_data";
-    case PROVIDER_ERR_PROVIDER: return "provider_error";
-    case PROVIDER_ERR_TRANSPORT: return "transport";
+    case PROVIDER_OK:
+        return "ok";
+    case PROVIDER_ERR_HTTP:
+        return "http";
+    case PROVIDER_ERR_RATE_LIMITED:
+        return "rate_limited";
+    case PROVIDER_ERR_UNAVAILABLE:
+        return "unavailable";
+    case PROVIDER_ERR_AUTH:
+        return "auth";
+    case PROVIDER_ERR_BAD_REQUEST:
+        return "bad_request";
+    case PROVIDER_ERR_PARSE:
+        return "parse";
+    case PROVIDER_ERR_UNIT:
+        return "unit";
+    case PROVIDER_ERR_NO_DATA:
+        return "no_data";
+    case PROVIDER_ERR_PROVIDER:
+        return "provider_error";
+    case PROVIDER_ERR_TRANSPORT:
+        return "transport";
     }
     return "unknown";
 }
@@ -133,11 +144,13 @@ bool provider_check_status(const struct provider_reply *reply, struct provider_r
         else
             provider_result_fail(result, PROVIDER_ERR_RATE_LIMITED, "HTTP 429");
     } else if (status == 502 || status == 503) {
-        provider_result_fail(result, PROVIDER_ERR_UNAVAILABLE, "HTTP %ld (maintenance or overload)", status);
+        provider_result_fail(result, PROVIDER_ERR_UNAVAILABLE, "HTTP %ld (maintenance or overload)",
+                             status);
     } else if (status == 401 || status == 403) {
         provider_result_fail(result, PROVIDER_ERR_AUTH, "HTTP %ld: token refused", status);
     } else if (status == 400 || status == 422) {
-        provider_result_fail(result, PROVIDER_ERR_BAD_REQUEST, "HTTP %ld: %.120s", status, reply->body);
+        provider_result_fail(result, PROVIDER_ERR_BAD_REQUEST, "HTTP %ld: %.120s", status,
+                             reply->body);
     } else {
         provider_result_fail(result, PROVIDER_ERR_HTTP, "HTTP %ld", status);
     }

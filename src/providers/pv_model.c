@@ -13,7 +13,8 @@ double pv_model_dc_w(double peak_w, double gti_w_m2, double air_temp_c)
     if (gti_w_m2 <= 0 || peak_w <= 0)
         return 0;
     /* Unknown air temperature: assume the cell at STC rather than invent a weather. */
-    double cell_c = isfinite(air_temp_c) ? air_temp_c + PV_MODEL_K_CELL * gti_w_m2 : PV_MODEL_STC_CELL_C;
+    double cell_c =
+        isfinite(air_temp_c) ? air_temp_c + PV_MODEL_K_CELL * gti_w_m2 : PV_MODEL_STC_CELL_C;
     double derate = 1.0 + PV_MODEL_GAMMA_PER_K * (cell_c - PV_MODEL_STC_CELL_C);
     if (derate < 0)
         derate = 0; /* only for absurd cell temperatures (> 275 °C) */

@@ -56,15 +56,20 @@ static void generate(const struct provider_env *env, struct provider_result *res
         return;
     }
     if (balkon_sim_solar_forecast(env->config, start_ms, count, pv_w) < 0) {
-        provider_result_fail(result, PROVIDER_ERR_PROVIDER, "the PV model refused the site's parameters");
+        provider_result_fail(result, PROVIDER_ERR_PROVIDER,
+                             "the PV model refused the site's parameters");
         free(pv_w);
         return;
     }
     for (size_t i = 0; i < count; i++) {
         int64_t slot_ms = start_ms + (int64_t)i * BALKON_SLOT_MS;
-        struct provider_point point = {.start_ms = slot_ms, .end_ms = slot_ms + BALKON_SLOT_MS,
-                                       .value = pv_w[i], .p10 = NAN, .p90 = NAN,
-                                       .aux = NAN, .source_index = (int)i};
+        struct provider_point point = {.start_ms = slot_ms,
+                                       .end_ms = slot_ms + BALKON_SLOT_MS,
+                                       .value = pv_w[i],
+                                       .p10 = NAN,
+                                       .p90 = NAN,
+                                       .aux = NAN,
+                                       .source_index = (int)i};
         if (provider_result_add(result, &point) < 0) {
             provider_result_fail(result, PROVIDER_ERR_PROVIDER, "out of memory");
             break;

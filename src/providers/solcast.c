@@ -52,9 +52,10 @@ static void check(const struct balkon_provider_config *provider, const char *pat
         balkon_config_add_error(errors, path, "site_id",
                                 "type \"solcast\" needs the rooftop site's resource id");
     else if (!url_safe(provider->site_id))
-        balkon_config_add_error(errors, path, "site_id",
-                                "must contain only letters, digits, '-', '.', '_' and '~', got \"%s\"",
-                                provider->site_id);
+        balkon_config_add_error(
+            errors, path, "site_id",
+            "must contain only letters, digits, '-', '.', '_' and '~', got \"%s\"",
+            provider->site_id);
 }
 
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
@@ -62,7 +63,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
     const struct balkon_provider_config *pc = env->provider;
     memset(request, 0, sizeof *request);
     snprintf(request->method, sizeof request->method, "GET");
-    if (!pc->token[0] || !text_header_safe(pc->token) || !pc->site_id[0] || !url_safe(pc->site_id)) {
+    if (!pc->token[0] || !text_header_safe(pc->token) || !pc->site_id[0] ||
+        !url_safe(pc->site_id)) {
         snprintf(request->url_for_log, sizeof request->url_for_log,
                  "solcast: token and site_id are required and must be plain text");
         return BALKON_E_INVAL;
@@ -71,12 +73,16 @@ static int build_request(const struct provider_env *env, int part, struct provid
     size_t base_len = strlen(base);
     while (base_len > 0 && base[base_len - 1] == '/')
         base_len--;
-    int n = snprintf(request->url, sizeof request->url, "%.*s/rooftop_sites/%s/forecasts?format=json",
-                     (int)base_len, base, pc->site_id);
-    int h = snprintf(request->headers[0], sizeof request->headers[0], "Authorization: Bearer %s", pc->token);
-    if (n < 0 || (size_t)n >= sizeof request->url || h < 0 || (size_t)h >= sizeof request->headers[0]) {
+    int n =
+        snprintf(request->url, sizeof request->url, "%.*s/rooftop_sites/%s/forecasts?format=json",
+                 (int)base_len, base, pc->site_id);
+    int h = snprintf(request->headers[0], sizeof request->headers[0], "Authorization: Bearer %s",
+                     pc->token);
+    if (n < 0 || (size_t)n >= sizeof request->url || h < 0 ||
+        (size_t)h >= sizeof request->headers[0]) {
         memset(request, 0, sizeof *request);
-        snprintf(request->url_for_log, sizeof request->url_for_log, "solcast: base_url or token too long");
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "solcast: base_url or token too long");
         return BALKON_E_INVAL;
     }
     /* The key travels only in the header, so the URL is safe to log as it is. */
@@ -144,16 +150,20 @@ static void parse_forecasts(const cJSON *forecasts, struct provider_result *resu
         const cJSON *period = cJSON_GetObjectItemCaseSensitive(item, "period");
         int64_t end_ms, period_ms;
         if (!cJSON_IsObject(item) || !cJSON_IsString(end) || !cJSON_IsString(period) ||
-            !looks_like_date(end->valuestring) || balkon_parse_time(end->valuestring, &end_ms) != 0 ||
+            !looks_like_date(end->valuestring) ||
+            balkon_parse_time(end->valuestring, &end_ms) != 0 ||
             (period_ms = parse_duration_ms(period->valuestring)) < 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "forecasts[%d]: period_end or period unreadable", index);
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "forecasts[%d]: period_end or period unreadable", index);
             return;
         }
-        struct provider_point point = {.start_ms = end_ms - period_ms, .end_ms = end_ms, .aux = NAN,
-                                       .source_index = index};
-        if (!estimate_w(item, "pv_estimate", &point.value) || !estimate_w(item, "pv_estimate10", &point.p10) ||
+        struct provider_point point = {
+            .start_ms = end_ms - period_ms, .end_ms = end_ms, .aux = NAN, .source_index = index};
+        if (!estimate_w(item, "pv_estimate", &point.value) ||
+            !estimate_w(item, "pv_estimate10", &point.p10) ||
             !estimate_w(item, "pv_estimate90", &point.p90)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "forecasts[%d]: an estimate is not a number", index);
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "forecasts[%d]: an estimate is not a number", index);
             return;
         }
         if (provider_result_add(result, &point) != 0) {
@@ -174,8 +184,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
         const cJSON *message = cJSON_GetObjectItemCaseSensitive(status, "message");
         size_t len = strlen(result->detail);
         if (cJSON_IsString(code))
-            snprintf(result->detail + len, sizeof result->detail - len, ", %.40s: %.120s", code->valuestring,
-                     cJSON_IsString(message) ? message->valuestring : "");
+            snprintf(result->detail + len, sizeof result->detail - len, ", %.40s: %.120s",
+                     code->valuestring, cJSON_IsString(message) ? message->valuestring : "");
         goto done;
     }
     const cJSON *forecasts = cJSON_GetObjectItemCaseSensitive(root, "forecasts");

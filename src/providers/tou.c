@@ -60,13 +60,16 @@ static void check(const struct balkon_provider_config *provider, const char *pat
         char zone_path[96];
         snprintf(zone_path, sizeof zone_path, "%s.zones[%zu]", path, i);
         if (!parse_days(zone->days))
-            balkon_config_add_error(errors, zone_path, "days",
-                               "must be \"daily\" or day names like \"mon-fri\" or \"sat,sun\", got \"%s\"",
-                               zone->days);
+            balkon_config_add_error(
+                errors, zone_path, "days",
+                "must be \"daily\" or day names like \"mon-fri\" or \"sat,sun\", got \"%s\"",
+                zone->days);
         if (balkon_parse_hhmm(zone->from) < 0)
-            balkon_config_add_error(errors, zone_path, "from", "must be a time HH:MM, got \"%s\"", zone->from);
+            balkon_config_add_error(errors, zone_path, "from", "must be a time HH:MM, got \"%s\"",
+                                    zone->from);
         if (balkon_parse_hhmm(zone->to) < 0)
-            balkon_config_add_error(errors, zone_path, "to", "must be a time HH:MM, got \"%s\"", zone->to);
+            balkon_config_add_error(errors, zone_path, "to", "must be a time HH:MM, got \"%s\"",
+                                    zone->to);
     }
 }
 
@@ -101,8 +104,12 @@ static void generate(const struct provider_env *env, struct provider_result *res
                 price = pc->zones[z].price_per_kwh;
         if (isnan(price))
             continue;
-        struct provider_point point = {.start_ms = slot_ms, .end_ms = slot_ms + BALKON_SLOT_MS,
-                                       .value = price, .p10 = NAN, .p90 = NAN, .aux = NAN,
+        struct provider_point point = {.start_ms = slot_ms,
+                                       .end_ms = slot_ms + BALKON_SLOT_MS,
+                                       .value = price,
+                                       .p10 = NAN,
+                                       .p90 = NAN,
+                                       .aux = NAN,
                                        .source_index = index};
         provider_result_add(result, &point);
     }

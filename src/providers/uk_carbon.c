@@ -33,15 +33,17 @@ static int build_request(const struct provider_env *env, int part, struct provid
     time_t from = (time_t)(balkon_floor_ms(env->now_ms, 2 * BALKON_SLOT_MS) / 1000);
     struct tm tm;
     if (!gmtime_r(&from, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "uk_carbon: clock out of range");
+        snprintf(request->url_for_log, sizeof request->url_for_log,
+                 "uk_carbon: clock out of range");
         return BALKON_E_INVAL;
     }
     const char *base = pc->base_url[0] ? pc->base_url : DEFAULT_BASE_URL;
     size_t base_len = strlen(base);
     while (base_len > 0 && base[base_len - 1] == '/')
         base_len--;
-    int n = snprintf(request->url, sizeof request->url, "%.*s/intensity/%04d-%02d-%02dT%02d:%02dZ/fw48h",
-                     (int)base_len, base, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
+    int n = snprintf(request->url, sizeof request->url,
+                     "%.*s/intensity/%04d-%02d-%02dT%02d:%02dZ/fw48h", (int)base_len, base,
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
     if (n < 0 || (size_t)n >= sizeof request->url) {
         request->url[0] = '\0';
         snprintf(request->url_for_log, sizeof request->url_for_log, "uk_carbon: base_url too long");
@@ -71,15 +73,20 @@ static void parse_data(const cJSON *data, struct provider_result *result)
         const cJSON *intensity = cJSON_GetObjectItemCaseSensitive(item, "intensity");
         const cJSON *forecast = cJSON_GetObjectItemCaseSensitive(intensity, "forecast");
         int64_t start_ms, end_ms;
-        if (!cJSON_IsObject(item) || !time_member(item, "from", &start_ms) || !time_member(item, "to", &end_ms) ||
-            !cJSON_IsObject(intensity) || (!cJSON_IsNumber(forecast) && !cJSON_IsNull(forecast))) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "data[%d]: from, to or intensity.forecast unreadable", index);
+        if (!cJSON_IsObject(item) || !time_member(item, "from", &start_ms) ||
+            !time_member(item, "to", &end_ms) || !cJSON_IsObject(intensity) ||
+            (!cJSON_IsNumber(forecast) && !cJSON_IsNull(forecast))) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE,
+                                 "data[%d]: from, to or intensity.forecast unreadable", index);
             return;
         }
         struct provider_point point = {
-            .start_ms = start_ms, .end_ms = end_ms,
+            .start_ms = start_ms,
+            .end_ms = end_ms,
             .value = cJSON_IsNumber(forecast) ? forecast->valuedouble : NAN, /* NAN: "null_value" */
-            .p10 = NAN, .p90 = NAN, .aux = NAN,
+            .p10 = NAN,
+            .p90 = NAN,
+            .aux = NAN,
             .source_index = index,
         };
         if (provider_result_add(result, &point) != 0) {
@@ -98,7 +105,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     if (!provider_check_status(reply, result)) {
         size_t len = strlen(result->detail);
         if (cJSON_IsString(message))
-            snprintf(result->detail + len, sizeof result->detail - len, ", %.160s", message->valuestring);
+            snprintf(result->detail + len, sizeof result->detail - len, ", %.160s",
+                     message->valuestring);
         goto done;
     }
     if (!cJSON_IsObject(root)) {

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
 /* Tolerant: anything that cannot end a name is part of it (non-ASCII letters included). */
 static bool is_name_char(char c)
@@ -272,9 +275,14 @@ int xml_parse(const char *text, size_t size, struct xml_doc *doc)
             *n = (struct xml_node){
                 .name = colon ? colon + 1 : name,
                 .name_len = (size_t)(attrs - (colon ? colon + 1 : name)),
-                .qname = name, .qname_len = (size_t)(attrs - name),
-                .attrs = attrs, .attrs_len = (size_t)(q - attrs),
-                .parent = current, .first_child = -1, .last_child = -1, .next_sibling = -1,
+                .qname = name,
+                .qname_len = (size_t)(attrs - name),
+                .attrs = attrs,
+                .attrs_len = (size_t)(q - attrs),
+                .parent = current,
+                .first_child = -1,
+                .last_child = -1,
+                .next_sibling = -1,
             };
             if (current >= 0) {
                 struct xml_node *parent = &doc->nodes[current];
@@ -347,8 +355,8 @@ int xml_next(const struct xml_doc *doc, int node, const char *ns, const char *na
 struct text_out {
     char *out;
     size_t size;
-    size_t len;      /* bytes produced after the leading white space */
-    size_t trimmed;  /* len up to the last non-space byte */
+    size_t len;     /* bytes produced after the leading white space */
+    size_t trimmed; /* len up to the last non-space byte */
 };
 
 static void put(struct text_out *t, char c)
@@ -405,10 +413,10 @@ static const char *put_entity(struct text_out *t, const char *p, const char *end
         const char *digits = q;
         while (q < end && q - digits < 8) {
             char c = *q;
-            int d = c >= '0' && c <= '9' ? c - '0'
+            int d = c >= '0' && c <= '9'          ? c - '0'
                     : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
                     : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
-                    : -1;
+                                                  : -1;
             if (d < 0)
                 break;
             cp = cp * (hex ? 16 : 10) + (unsigned long)d;

@@ -23,17 +23,17 @@
 #define XML_MAX_NODES 1000000
 
 struct xml_node {
-    const char *name;    /* local name (prefix stripped), not NUL-terminated */
+    const char *name; /* local name (prefix stripped), not NUL-terminated */
     size_t name_len;
-    const char *ns;      /* namespace URI as written in the document, "" when none */
+    const char *ns; /* namespace URI as written in the document, "" when none */
     size_t ns_len;
-    const char *qname;   /* name as written, with its prefix */
+    const char *qname; /* name as written, with its prefix */
     size_t qname_len;
-    const char *attrs;   /* raw attribute text between the name and '>' */
+    const char *attrs; /* raw attribute text between the name and '>' */
     size_t attrs_len;
     const char *content; /* raw text between the start and the end tag */
     size_t content_len;
-    int parent;          /* node indexes; -1 when none */
+    int parent; /* node indexes; -1 when none */
     int first_child;
     int last_child;
     int next_sibling;
@@ -48,7 +48,7 @@ struct xml_doc {
     struct xml_node *nodes; /* owned; free with xml_doc_free */
     size_t count;
     size_t capacity;
-    char error[128];        /* why the document was refused, with a byte offset */
+    char error[128]; /* why the document was refused, with a byte offset */
 };
 
 /* Scans text[0..size). Returns 0, BALKON_E_PARSE (doc->error says why), BALKON_E_TOOBIG

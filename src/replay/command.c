@@ -21,24 +21,26 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: balkonsolard simulate --config FILE [options]\n"
-            "\n"
-            "Replays days at full speed with a battery of a given size and prints, per strategy,\n"
-            "energy and money: what would that battery have saved? See docs/replay.md.\n"
-            "\n"
-            "  -c, --config FILE      configuration (site, PV, battery, tariff, optimizer)\n"
-            "      --days N           days to replay, 1 to %d (default 365)\n"
-            "      --from YYYY-MM-DD  first local day (default: the N days before today; with\n"
-            "                         --db the last N days in the database)\n"
-            "      --battery-wh X     usable battery capacity, 0 to %.0f (default: battery.capacity_wh)\n"
-            "      --strategy NAME    no_battery, self_consumption, optimal, fixed_schedule,\n"
-            "                         perfect_foresight or all (default all; no_battery always runs)\n"
-            "      --db FILE          replay the measurements and prices in a daemon's database\n"
-            "                         instead of the simulator\n"
-            "      --csv              one CSV row per strategy instead of the table\n"
-            "  -h, --help             this text\n",
-            MAX_DAYS, MAX_BATTERY_WH);
+    fprintf(
+        out,
+        "Usage: balkonsolard simulate --config FILE [options]\n"
+        "\n"
+        "Replays days at full speed with a battery of a given size and prints, per strategy,\n"
+        "energy and money: what would that battery have saved? See docs/replay.md.\n"
+        "\n"
+        "  -c, --config FILE      configuration (site, PV, battery, tariff, optimizer)\n"
+        "      --days N           days to replay, 1 to %d (default 365)\n"
+        "      --from YYYY-MM-DD  first local day (default: the N days before today; with\n"
+        "                         --db the last N days in the database)\n"
+        "      --battery-wh X     usable battery capacity, 0 to %.0f (default: "
+        "battery.capacity_wh)\n"
+        "      --strategy NAME    no_battery, self_consumption, optimal, fixed_schedule,\n"
+        "                         perfect_foresight or all (default all; no_battery always runs)\n"
+        "      --db FILE          replay the measurements and prices in a daemon's database\n"
+        "                         instead of the simulator\n"
+        "      --csv              one CSV row per strategy instead of the table\n"
+        "  -h, --help             this text\n",
+        MAX_DAYS, MAX_BATTERY_WH);
 }
 
 struct options {
@@ -85,36 +87,52 @@ static int parse_options(int argc, char **argv, struct options *o)
     while ((opt = getopt_long(argc, argv, ":c:h", long_options, NULL)) != -1) {
         char *end = NULL;
         switch (opt) {
-        case 'c': o->config_path = optarg; break;
+        case 'c':
+            o->config_path = optarg;
+            break;
         case OPT_DAYS: {
             long days = strtol(optarg, &end, 10);
             if (end == optarg || *end || days < 1 || days > MAX_DAYS)
-                return bad("--days: must be a whole number from 1 to %d, got \"%s\"", MAX_DAYS, optarg);
+                return bad("--days: must be a whole number from 1 to %d, got \"%s\"", MAX_DAYS,
+                           optarg);
             o->days = (int)days;
             break;
         }
-        case OPT_FROM: o->from_text = optarg; break;
+        case OPT_FROM:
+            o->from_text = optarg;
+            break;
         case OPT_BATTERY:
             o->battery_wh = strtod(optarg, &end);
             if (end == optarg || *end || !isfinite(o->battery_wh) || o->battery_wh < 0 ||
                 o->battery_wh > MAX_BATTERY_WH)
-                return bad("--battery-wh: must be a number of Wh from 0 to %.0f, got \"%s\"", MAX_BATTERY_WH,
-                           optarg);
+                return bad("--battery-wh: must be a number of Wh from 0 to %.0f, got \"%s\"",
+                           MAX_BATTERY_WH, optarg);
             break;
         case OPT_STRATEGY: {
             enum balkon_replay_strategy s;
-            if (strcmp(optarg, "all") != 0 &&
-                (balkon_replay_strategy_parse(optarg, &s) < 0 || s == BALKON_REPLAY_OPTIMAL_AS_PLANNED))
-                return bad("--strategy: must be no_battery, self_consumption, optimal, fixed_schedule, "
-                           "perfect_foresight or all, got \"%s\"", optarg);
+            if (strcmp(optarg, "all") != 0 && (balkon_replay_strategy_parse(optarg, &s) < 0 ||
+                                               s == BALKON_REPLAY_OPTIMAL_AS_PLANNED))
+                return bad(
+                    "--strategy: must be no_battery, self_consumption, optimal, fixed_schedule, "
+                    "perfect_foresight or all, got \"%s\"",
+                    optarg);
             o->strategy = optarg;
             break;
         }
-        case OPT_DB: o->db_path = optarg; break;
-        case OPT_CSV: o->csv = true; break;
-        case 'h': usage(stdout); return 0;
-        case ':': return bad("%s: needs a value", argv[optind - 1]);
-        default: return bad("unknown option \"%s\" (see balkonsolard simulate --help)", argv[optind - 1]);
+        case OPT_DB:
+            o->db_path = optarg;
+            break;
+        case OPT_CSV:
+            o->csv = true;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            return bad("%s: needs a value", argv[optind - 1]);
+        default:
+            return bad("unknown option \"%s\" (see balkonsolard simulate --help)",
+                       argv[optind - 1]);
         }
     }
     if (optind < argc)
@@ -129,8 +147,8 @@ static int64_t parse_day(const char *text)
 {
     int y, m, d;
     char tail;
-    if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || text[4] != '-' ||
-        text[7] != '-' || y < 1971 || y > 2200)
+    if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+        text[4] != '-' || text[7] != '-' || y < 1971 || y > 2200)
         return INT64_MIN;
     struct tm tm = {.tm_year = y - 1900, .tm_mon = m - 1, .tm_mday = d, .tm_isdst = -1};
     time_t t = mktime(&tm);
@@ -140,7 +158,7 @@ static int64_t parse_day(const char *text)
 }
 
 static const enum balkon_replay_strategy ORDER[] = {
-    BALKON_REPLAY_NO_BATTERY, BALKON_REPLAY_SELF_CONSUMPTION, BALKON_REPLAY_OPTIMAL,
+    BALKON_REPLAY_NO_BATTERY,     BALKON_REPLAY_SELF_CONSUMPTION,  BALKON_REPLAY_OPTIMAL,
     BALKON_REPLAY_FIXED_SCHEDULE, BALKON_REPLAY_PERFECT_FORESIGHT,
 };
 #define ORDER_COUNT (sizeof ORDER / sizeof ORDER[0])
@@ -156,57 +174,67 @@ static void print_csv(const struct replay_data *data, const struct balkon_replay
 {
     char from[16];
     replay_format_day(data->from_ms, from, sizeof from);
-    printf("strategy,cost,saved,energy_cost,wear_cost,stored_value,import_kwh,export_kwh,pv_used_kwh,"
-           "pv_curtailed_kwh,charge_kwh,discharge_kwh,throughput_kwh,soc_start_wh,soc_end_wh,"
-           "load_kwh,pv_kwh,plans,fallbacks,currency,from,days,slots,battery_wh\n");
+    printf(
+        "strategy,cost,saved,energy_cost,wear_cost,stored_value,import_kwh,export_kwh,pv_used_kwh,"
+        "pv_curtailed_kwh,charge_kwh,discharge_kwh,throughput_kwh,soc_start_wh,soc_end_wh,"
+        "load_kwh,pv_kwh,plans,fallbacks,currency,from,days,slots,battery_wh\n");
     double none = cost_of(&r->tally[BALKON_REPLAY_NO_BATTERY]);
     for (size_t i = 0; i < ORDER_COUNT; i++) {
         const struct balkon_replay_tally *t = &r->tally[ORDER[i]];
         const struct balkon_opt_totals *x = &t->totals;
         if (!t->ran)
             continue;
-        printf("%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f,%.1f,%.4f,%.4f,%zu,"
+        printf("%s,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.1f,%.1f,%.4f,%.4f,"
+               "%zu,"
                "%zu,%s,%s,%d,%zu,%.0f\n",
                balkon_replay_strategy_name(ORDER[i]), cost_of(t), none - cost_of(t), x->energy_cost,
-               x->wear_cost, x->stored_value, x->import_wh / 1000, x->export_wh / 1000, x->pv_used_wh / 1000,
-               x->pv_curtailed_wh / 1000, x->charge_wh / 1000, x->discharge_wh / 1000,
-               x->throughput_wh / 1000, t->soc_start_wh, x->soc_end_wh, r->load_wh / 1000, r->pv_wh / 1000,
-               t->plans, t->fallbacks, data->currency, from, data->days, r->slots, battery_wh);
+               x->wear_cost, x->stored_value, x->import_wh / 1000, x->export_wh / 1000,
+               x->pv_used_wh / 1000, x->pv_curtailed_wh / 1000, x->charge_wh / 1000,
+               x->discharge_wh / 1000, x->throughput_wh / 1000, t->soc_start_wh, x->soc_end_wh,
+               r->load_wh / 1000, r->pv_wh / 1000, t->plans, t->fallbacks, data->currency, from,
+               data->days, r->slots, battery_wh);
     }
 }
 
 static void print_table(const struct balkon_config *config, const struct replay_data *data,
-                        const struct balkon_replay_params *params, const struct balkon_replay_report *r)
+                        const struct balkon_replay_params *params,
+                        const struct balkon_replay_report *r)
 {
     const struct balkon_opt_battery *b = &params->battery;
     const char *cur = data->currency;
     char from[16], to[16];
     replay_format_day(data->from_ms, from, sizeof from);
     replay_format_day(balkon_local_midnight_ms(data->to_ms, -1), to, sizeof to);
-    printf("Replay of %d day%s, %s to %s (%s): %zu slots of 15 minutes", data->days, data->days == 1 ? "" : "s",
-           from, to, config->site.timezone[0] ? config->site.timezone : "local time", r->slots);
+    printf("Replay of %d day%s, %s to %s (%s): %zu slots of 15 minutes", data->days,
+           data->days == 1 ? "" : "s", from, to,
+           config->site.timezone[0] ? config->site.timezone : "local time", r->slots);
     if (r->gaps)
         printf(", %zu without data skipped", r->gaps);
     printf("\n  data:      %s\n", data->source);
-    printf("             load %.1f kWh, PV potential %.1f kWh\n", r->load_wh / 1000, r->pv_wh / 1000);
+    printf("             load %.1f kWh, PV potential %.1f kWh\n", r->load_wh / 1000,
+           r->pv_wh / 1000);
     printf("  prices:    %s\n             %.3f to %.3f %s/kWh (mean %.3f), feed-in %.3f %s/kWh\n",
-           data->prices, r->price_min, r->price_max, cur, r->price_mean, config->tariff.feed_in_per_kwh, cur);
+           data->prices, r->price_min, r->price_max, cur, r->price_mean,
+           config->tariff.feed_in_per_kwh, cur);
     printf("  battery:   %.0f Wh usable (%g to %g %%), %s-coupled, %g W charge, %g W discharge, "
            "efficiency %g %% / %g %%, grid charging %s\n",
            b->capacity_wh, b->soc_min_pct, b->soc_max_pct,
            b->coupling == BALKON_OPT_COUPLING_DC ? "DC" : "AC", b->max_charge_w, b->max_discharge_w,
            b->charge_efficiency * 100, b->discharge_efficiency * 100,
            b->allow_grid_charge ? "allowed" : "not allowed");
-    if (params->strategies & (BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) | BALKON_REPLAY_BIT(BALKON_REPLAY_PERFECT_FORESIGHT)))
-        printf("  forecasts: load from the %g days before each decision (error at the slot decided: "
-               "MAE %.0f W, bias %+.0f W)\n             PV %s (MAE %.0f W)\n",
-               params->history_days, r->load_mae_w, r->load_bias_w, data->pv_forecast, r->pv_mae_w);
+    if (params->strategies & (BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) |
+                              BALKON_REPLAY_BIT(BALKON_REPLAY_PERFECT_FORESIGHT)))
+        printf(
+            "  forecasts: load from the %g days before each decision (error at the slot decided: "
+            "MAE %.0f W, bias %+.0f W)\n             PV %s (MAE %.0f W)\n",
+            params->history_days, r->load_mae_w, r->load_bias_w, data->pv_forecast, r->pv_mae_w);
 
     const struct balkon_replay_tally *none = &r->tally[BALKON_REPLAY_NO_BATTERY];
     const struct balkon_replay_tally *best = &r->tally[BALKON_REPLAY_PERFECT_FORESIGHT];
     double best_saved = best->ran ? cost_of(none) - cost_of(best) : 0.0;
     printf("\n%-18s %10s %10s %7s | %9s %9s %9s %9s %9s %10s | %8s\n", "strategy", "cost", "saved",
-           "of best", "import", "export", "PV used", "charged", "dischrgd", "throughput", "SoC end");
+           "of best", "import", "export", "PV used", "charged", "dischrgd", "throughput",
+           "SoC end");
     printf("%-18s %10s %10s %7s | %9s %9s %9s %9s %9s %10s | %8s\n", "", cur, cur, "", "kWh", "kWh",
            "kWh", "kWh", "kWh", "kWh", "Wh");
     for (size_t i = 0; i < ORDER_COUNT; i++) {
@@ -218,18 +246,20 @@ static void print_table(const struct balkon_config *config, const struct replay_
         if (ORDER[i] != BALKON_REPLAY_NO_BATTERY) {
             snprintf(saved, sizeof saved, "%.2f", cost_of(none) - cost_of(t));
             if (best->ran && best_saved > 0.005)
-                snprintf(share, sizeof share, "%.0f %%", 100 * (cost_of(none) - cost_of(t)) / best_saved);
+                snprintf(share, sizeof share, "%.0f %%",
+                         100 * (cost_of(none) - cost_of(t)) / best_saved);
         }
         printf("%-18s %10.2f %10s %7s | %9.1f %9.1f %9.1f %9.1f %9.1f %10.1f | %8.0f\n",
                balkon_replay_strategy_name(ORDER[i]), cost_of(t), saved, share, x->import_wh / 1000,
-               x->export_wh / 1000, x->pv_used_wh / 1000, x->charge_wh / 1000, x->discharge_wh / 1000,
-               x->throughput_wh / 1000, x->soc_end_wh);
+               x->export_wh / 1000, x->pv_used_wh / 1000, x->charge_wh / 1000,
+               x->discharge_wh / 1000, x->throughput_wh / 1000, x->soc_end_wh);
     }
     printf("\ncost = import x price - export x feed-in + wear (%.3f %s per kWh into or out of the\n"
            "cells) - what the energy gained in the battery by the end is worth",
            b->wear_cost_per_kwh, cur);
     if (r->end_credit_slots)
-        printf(" (what it saves in the\noptimal plan of the %.0f h after the range)", r->end_credit_slots / 4.0);
+        printf(" (what it saves in the\noptimal plan of the %.0f h after the range)",
+               r->end_credit_slots / 4.0);
     else
         printf(" (%.3f %s/kWh)", r->end_value_per_kwh, cur);
     printf("; every battery starts at its\nlower SoC bound; saved = against no_battery; of best = "
@@ -238,8 +268,8 @@ static void print_table(const struct balkon_config *config, const struct replay_
         const struct balkon_replay_tally *t = &r->tally[ORDER[i]];
         if (t->ran && t->plans)
             printf("%s: %zu plans, %.2f ms each, %zu fell back to self-consumption\n",
-                   balkon_replay_strategy_name(ORDER[i]), t->plans, 1e3 * t->plan_s / (double)t->plans,
-                   t->fallbacks);
+                   balkon_replay_strategy_name(ORDER[i]), t->plans,
+                   1e3 * t->plan_s / (double)t->plans, t->fallbacks);
     }
     printf("replayed in %.1f s\n", r->elapsed_s);
 }
@@ -271,7 +301,9 @@ static int run(const struct options *o)
     if (o->from_text && (request.from_ms = parse_day(o->from_text)) == INT64_MIN)
         return bad("--from: must be a date YYYY-MM-DD, got \"%s\"", o->from_text);
     double horizon = floor(config.optimizer.horizon_h * 4);
-    request.horizon_slots = horizon < 4 ? 4 : horizon > BALKON_OPT_MAX_SLOTS ? BALKON_OPT_MAX_SLOTS : (size_t)horizon;
+    request.horizon_slots = horizon < 4                      ? 4
+                            : horizon > BALKON_OPT_MAX_SLOTS ? BALKON_OPT_MAX_SLOTS
+                                                             : (size_t)horizon;
 
     struct balkon_opt_window windows[BALKON_OPT_MAX_WINDOWS];
     struct balkon_replay_params params;
@@ -286,7 +318,8 @@ static int run(const struct options *o)
     params.annual_kwh = config.household.annual_kwh;
     enum balkon_replay_strategy only;
     if (strcmp(o->strategy, "all") == 0) {
-        params.strategies = BALKON_REPLAY_BIT(BALKON_REPLAY_SELF_CONSUMPTION) | BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) |
+        params.strategies = BALKON_REPLAY_BIT(BALKON_REPLAY_SELF_CONSUMPTION) |
+                            BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) |
                             BALKON_REPLAY_BIT(BALKON_REPLAY_PERFECT_FORESIGHT);
         if (params.window_count)
             params.strategies |= BALKON_REPLAY_BIT(BALKON_REPLAY_FIXED_SCHEDULE);
@@ -294,7 +327,8 @@ static int run(const struct options *o)
         balkon_replay_strategy_parse(o->strategy, &only);
         params.strategies = BALKON_REPLAY_BIT(only);
         if (only == BALKON_REPLAY_FIXED_SCHEDULE && !params.window_count)
-            return bad("--strategy: fixed_schedule needs windows in optimizer.schedule of %s", o->config_path);
+            return bad("--strategy: fixed_schedule needs windows in optimizer.schedule of %s",
+                       o->config_path);
     }
 
     struct replay_data data = {0};

@@ -67,12 +67,13 @@ int replay_data_alloc(struct replay_data *data, int64_t start_ms, int64_t from_m
  * taken for the slots of that day (tomorrow's come from tomorrow's run, the same numbers
  * for a computed tariff). */
 static int generate_day(const struct balkon_config *config, const struct balkon_provider_config *pc,
-                        const struct balkon_provider *provider, struct replay_data *data, size_t day)
+                        const struct balkon_provider *provider, struct replay_data *data,
+                        size_t day)
 {
     struct balkon_replay_series *series = &data->series;
     size_t first = data->day_start[day], end = data->day_start[day + 1];
-    struct provider_env env = {.provider = pc, .config = config,
-                               .now_ms = series->slots[first].ts_ms + 60000};
+    struct provider_env env = {
+        .provider = pc, .config = config, .now_ms = series->slots[first].ts_ms + 60000};
     struct provider_result result;
     struct provider_slots slots = {0};
     provider_result_init(&result);

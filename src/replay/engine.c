@@ -16,8 +16,8 @@
 #define MIN_HORIZON_SLOTS 4 /* as the planner: never plan fewer */
 
 static const char *const strategy_names[BALKON_REPLAY_STRATEGY_COUNT] = {
-    "no_battery", "self_consumption", "optimal", "fixed_schedule", "optimal_as_planned",
-    "perfect_foresight",
+    "no_battery",     "self_consumption",   "optimal",
+    "fixed_schedule", "optimal_as_planned", "perfect_foresight",
 };
 
 const char *balkon_replay_strategy_name(enum balkon_replay_strategy strategy)
@@ -60,7 +60,8 @@ int balkon_replay_pv_persistence(void *user, const struct balkon_replay_series *
 {
     for (size_t s = now; s < end; s++) {
         pv_w[s - now] = 0.0;
-        for (size_t k = (s - now) / BALKON_REPLAY_SLOTS_PER_DAY + 1, tries = 0; tries < 7; k++, tries++) {
+        for (size_t k = (s - now) / BALKON_REPLAY_SLOTS_PER_DAY + 1, tries = 0; tries < 7;
+             k++, tries++) {
             size_t back = k * BALKON_REPLAY_SLOTS_PER_DAY;
             if (back > s)
                 break;
@@ -171,14 +172,16 @@ static int plan_first(struct engine *e, enum balkon_replay_strategy s, size_t n,
     if (as_planned) {
         err = balkon_opt_plan(&p, "optimal", e->ws, e->plan, e->msg, e->msg_size);
         if (!err)
-            *command = (struct balkon_opt_command){e->plan->plan.slots[0].mode, e->plan->plan.slots[0].limit_w};
+            *command = (struct balkon_opt_command){e->plan->plan.slots[0].mode,
+                                                   e->plan->plan.slots[0].limit_w};
     } else {
         /* The daemon's rules: src/planner/planner.c calls the same function. */
-        err = balkon_opt_plan_followed(&p, "optimal", e->ws, e->plan, fell_back, e->msg, e->msg_size);
+        err =
+            balkon_opt_plan_followed(&p, "optimal", e->ws, e->plan, fell_back, e->msg, e->msg_size);
         if (!err)
-            *command = balkon_opt_command_follow(&p.battery, (struct balkon_opt_command){
-                                                                 e->plan->plan.slots[0].mode,
-                                                                 e->plan->plan.slots[0].limit_w});
+            *command = balkon_opt_command_follow(
+                &p.battery, (struct balkon_opt_command){e->plan->plan.slots[0].mode,
+                                                        e->plan->plan.slots[0].limit_w});
     }
     struct balkon_replay_tally *tally = &e->out->tally[s];
     tally->plan_s += now_s() - t0;
@@ -193,7 +196,8 @@ static size_t horizon_end(const struct engine *e, size_t t)
 {
     const struct balkon_replay_series *series = e->series;
     size_t max_end = t + e->params->horizon_slots;
-    size_t rule_end = series->slots[t].prices_until < max_end ? series->slots[t].prices_until : max_end;
+    size_t rule_end =
+        series->slots[t].prices_until < max_end ? series->slots[t].prices_until : max_end;
     size_t end = max_end;
     for (size_t s = rule_end < series->count ? rule_end : series->count; s > t; s--) {
         if (series->slots[s - 1].price_known) {
@@ -224,10 +228,11 @@ static int forecast(struct engine *e, size_t t, size_t end)
         return err;
     for (size_t s = t; s < end; s++) {
         const struct balkon_replay_slot *slot = &series->slots[s];
-        e->load_fc_w[s - t] = balkon_load_forecast_w(e->profile, slot->day_type, slot->minute_of_day,
-                                                     slot->day_of_year);
+        e->load_fc_w[s - t] = balkon_load_forecast_w(e->profile, slot->day_type,
+                                                     slot->minute_of_day, slot->day_of_year);
     }
-    balkon_replay_pv_forecast_fn pv_fn = params->pv_forecast ? params->pv_forecast : balkon_replay_pv_persistence;
+    balkon_replay_pv_forecast_fn pv_fn =
+        params->pv_forecast ? params->pv_forecast : balkon_replay_pv_persistence;
     return pv_fn(params->pv_forecast_user, series, t, end, e->pv_fc_w);
 }
 
@@ -256,8 +261,8 @@ static int mpc_step(struct engine *e, enum balkon_replay_strategy s, size_t t, s
     struct balkon_opt_command command;
     bool fell_back;
     fill_horizon(e, t, end, s == BALKON_REPLAY_PERFECT_FORESIGHT);
-    int err = plan_first(e, s, end - t, e->soc_wh[s], s == BALKON_REPLAY_OPTIMAL_AS_PLANNED, &command,
-                         &fell_back);
+    int err = plan_first(e, s, end - t, e->soc_wh[s], s == BALKON_REPLAY_OPTIMAL_AS_PLANNED,
+                         &command, &fell_back);
     if (err)
         return err;
     if (fell_back)
@@ -285,12 +290,15 @@ static int replay_slot(struct engine *e, size_t t)
     execute(e, BALKON_REPLAY_NO_BATTERY, &none, &actual, (struct balkon_opt_command){0, 0});
     if (runs(e, BALKON_REPLAY_SELF_CONSUMPTION))
         execute(e, BALKON_REPLAY_SELF_CONSUMPTION, &e->params->battery, &actual,
-                reactive_command(e, "self_consumption", &actual, e->soc_wh[BALKON_REPLAY_SELF_CONSUMPTION]));
+                reactive_command(e, "self_consumption", &actual,
+                                 e->soc_wh[BALKON_REPLAY_SELF_CONSUMPTION]));
     if (runs(e, BALKON_REPLAY_FIXED_SCHEDULE))
         execute(e, BALKON_REPLAY_FIXED_SCHEDULE, &e->params->battery, &actual,
-                reactive_command(e, "fixed_schedule", &actual, e->soc_wh[BALKON_REPLAY_FIXED_SCHEDULE]));
+                reactive_command(e, "fixed_schedule", &actual,
+                                 e->soc_wh[BALKON_REPLAY_FIXED_SCHEDULE]));
 
-    unsigned mpc = BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) | BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL_AS_PLANNED) |
+    unsigned mpc = BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) |
+                   BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL_AS_PLANNED) |
                    BALKON_REPLAY_BIT(BALKON_REPLAY_PERFECT_FORESIGHT);
     if (!(e->params->strategies & mpc))
         return BALKON_OK;
@@ -324,7 +332,8 @@ static int credit_end(struct engine *e)
     double start_wh = b->capacity_wh * b->soc_min_pct / 100.0, v_start = 0.0;
     struct balkon_opt_problem p;
     balkon_opt_problem_init(&p);
-    bool by_plan = e->params->terminal_value_per_kwh < 0.0 && series->last < series->count && b->capacity_wh > 0.0;
+    bool by_plan = e->params->terminal_value_per_kwh < 0.0 && series->last < series->count &&
+                   b->capacity_wh > 0.0;
     if (by_plan) {
         size_t t = series->last, end = horizon_end(e, t);
         int err = forecast(e, t, end);
@@ -347,7 +356,8 @@ static int credit_end(struct engine *e)
             double lowest = INFINITY;
             for (size_t s = series->first; s < series->last; s++)
                 lowest = fmin(lowest, series->slots[s].import_price_per_kwh);
-            value = isfinite(lowest) ? lowest * b->discharge_efficiency - b->wear_cost_per_kwh : 0.0;
+            value =
+                isfinite(lowest) ? lowest * b->discharge_efficiency - b->wear_cost_per_kwh : 0.0;
         }
         out->end_value_per_kwh = fmax(0.0, value);
     }
@@ -371,12 +381,12 @@ static int credit_end(struct engine *e)
     return BALKON_OK;
 }
 
-static int check(const struct balkon_replay_series *series, const struct balkon_replay_params *params,
-                 char *msg, size_t msg_size)
+static int check(const struct balkon_replay_series *series,
+                 const struct balkon_replay_params *params, char *msg, size_t msg_size)
 {
     if (!series->slots || series->first > series->last || series->last > series->count) {
-        snprintf(msg, msg_size, "series: replayed range [%zu, %zu) outside its %zu slots", series->first,
-                 series->last, series->count);
+        snprintf(msg, msg_size, "series: replayed range [%zu, %zu) outside its %zu slots",
+                 series->first, series->last, series->count);
         return BALKON_E_INVAL;
     }
     if (params->horizon_slots < MIN_HORIZON_SLOTS || params->horizon_slots > BALKON_OPT_MAX_SLOTS) {
@@ -384,7 +394,8 @@ static int check(const struct balkon_replay_series *series, const struct balkon_
                  BALKON_OPT_MAX_SLOTS, params->horizon_slots);
         return BALKON_E_INVAL;
     }
-    if ((params->strategies & BALKON_REPLAY_BIT(BALKON_REPLAY_FIXED_SCHEDULE)) && params->window_count == 0) {
+    if ((params->strategies & BALKON_REPLAY_BIT(BALKON_REPLAY_FIXED_SCHEDULE)) &&
+        params->window_count == 0) {
         snprintf(msg, msg_size, "windows: fixed_schedule needs at least one window");
         return BALKON_E_INVAL;
     }
@@ -434,8 +445,8 @@ int balkon_replay_run(const struct balkon_replay_series *series,
     }
     for (size_t i = 0; i < series->count; i++) {
         const struct balkon_replay_slot *slot = &series->slots[i];
-        e->samples[i] = (struct balkon_load_sample){slot->ts_ms, slot->measured ? slot->load_w : NAN,
-                                                     slot->day_type, slot->minute_of_day};
+        e->samples[i] = (struct balkon_load_sample){
+            slot->ts_ms, slot->measured ? slot->load_w : NAN, slot->day_type, slot->minute_of_day};
     }
     double start_wh = params->battery.capacity_wh * params->battery.soc_min_pct / 100.0;
     for (int s = 0; s < BALKON_REPLAY_STRATEGY_COUNT; s++) {

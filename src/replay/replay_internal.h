@@ -15,8 +15,8 @@ struct balkon_provider_config;
 struct replay_request {
     const struct balkon_config *config;
     const char *config_path;
-    const char *db_path;  /* NULL: the simulator */
-    int64_t from_ms;      /* local midnight of --from; INT64_MIN: the default */
+    const char *db_path; /* NULL: the simulator */
+    int64_t from_ms;     /* local midnight of --from; INT64_MIN: the default */
     int days;
     double battery_wh;
     size_t horizon_slots;
@@ -25,13 +25,13 @@ struct replay_request {
 /* The data of a replay and how it was made, for the report. */
 struct replay_data {
     struct balkon_replay_series series;
-    size_t *day_start;  /* first slot of each local day of the series; [day_count] = count */
-    size_t *day_of;     /* local day index of each slot */
+    size_t *day_start; /* first slot of each local day of the series; [day_count] = count */
+    size_t *day_of;    /* local day index of each slot */
     size_t day_count;
     int64_t from_ms, to_ms; /* the replayed local days */
     int days;
-    char source[256];   /* "the simulator of FILE (...)", "measurements in FILE" */
-    char prices[256];   /* where the prices come from */
+    char source[256]; /* "the simulator of FILE (...)", "measurements in FILE" */
+    char prices[256]; /* where the prices come from */
     char pv_forecast[128];
     char currency[4];
 };

@@ -25,15 +25,18 @@
 
 /* Reads one series' means at step_ms into values (NaN where there are none). With
  * only_empty, a bucket fills the slots it spans only where none of them has a value. */
-static int read_buckets(struct balkon_store *store, const char *name, const struct replay_data *data,
-                        int64_t step_ms, double *values, bool only_empty)
+static int read_buckets(struct balkon_store *store, const char *name,
+                        const struct replay_data *data, int64_t step_ms, double *values,
+                        bool only_empty)
 {
     const struct balkon_replay_series *series = &data->series;
     int64_t start_ms = series->slots[0].ts_ms;
     int64_t end_ms = start_ms + (int64_t)series->count * BALKON_SLOT_MS;
     int64_t per = step_ms / BALKON_SLOT_MS;
-    for (int64_t from = balkon_floor_ms(start_ms, step_ms); from < end_ms; from += CHUNK_BUCKETS * step_ms) {
-        int64_t to = from + CHUNK_BUCKETS * step_ms < end_ms ? from + CHUNK_BUCKETS * step_ms : end_ms;
+    for (int64_t from = balkon_floor_ms(start_ms, step_ms); from < end_ms;
+         from += CHUNK_BUCKETS * step_ms) {
+        int64_t to =
+            from + CHUNK_BUCKETS * step_ms < end_ms ? from + CHUNK_BUCKETS * step_ms : end_ms;
         struct balkon_bucket *buckets = NULL;
         size_t n = 0;
         int err = balkon_store_query(store, name, from, to, step_ms, &buckets, &n);
@@ -92,8 +95,9 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
     size_t n = 0;
     char currency[4] = "";
     int64_t start_ms = series->slots[0].ts_ms;
-    int err = balkon_store_prices_get(store, pc->id, start_ms, start_ms + (int64_t)series->count * BALKON_SLOT_MS,
-                                      &prices, &n, currency);
+    int err = balkon_store_prices_get(store, pc->id, start_ms,
+                                      start_ms + (int64_t)series->count * BALKON_SLOT_MS, &prices,
+                                      &n, currency);
     if (err)
         return err;
     if (n && currency[0])
@@ -117,7 +121,8 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
                         (provider->schedule == PROVIDER_SCHEDULE_DAY_AHEAD &&
                          slot->minute_of_day >= provider->publication_hour * 60);
         size_t last_day = day + (tomorrow ? 2 : 1);
-        slot->prices_until = data->day_start[last_day < data->day_count ? last_day : data->day_count];
+        slot->prices_until =
+            data->day_start[last_day < data->day_count ? last_day : data->day_count];
         if (i >= series->first && i < series->last)
             known += slot->price_known;
     }
@@ -128,14 +133,15 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
     return BALKON_OK;
 }
 
-static int span_of(struct balkon_store *store, const char *path, int64_t *first_ms, int64_t *last_ms,
-                   char *msg, size_t msg_size)
+static int span_of(struct balkon_store *store, const char *path, int64_t *first_ms,
+                   int64_t *last_ms, char *msg, size_t msg_size)
 {
     struct balkon_series_info *list = NULL;
     size_t n = 0;
     int err = balkon_store_list_series(store, &list, &n);
     if (err) {
-        snprintf(msg, msg_size, "--db: cannot list the series of \"%s\": %s", path, balkon_store_errmsg(store));
+        snprintf(msg, msg_size, "--db: cannot list the series of \"%s\": %s", path,
+                 balkon_store_errmsg(store));
         return BALKON_E_INVAL;
     }
     int found = 0;
@@ -152,8 +158,10 @@ static int span_of(struct balkon_store *store, const char *path, int64_t *first_
     }
     free(list);
     if (found < 2 || *first_ms > *last_ms) {
-        snprintf(msg, msg_size, "--db: \"%s\" holds no home_w and pv_w measurements (is it a "
-                 "balkonsolard database?)", path);
+        snprintf(msg, msg_size,
+                 "--db: \"%s\" holds no home_w and pv_w measurements (is it a "
+                 "balkonsolard database?)",
+                 path);
         return BALKON_E_INVAL;
     }
     return BALKON_OK;
@@ -194,7 +202,8 @@ int replay_source_db(const struct replay_request *request, struct replay_data *d
             replay_format_day(from_ms, a, sizeof a);
             replay_format_day(first_ms, b, sizeof b);
             replay_format_day(last_ms, c, sizeof c);
-            snprintf(msg, msg_size, "--from: no measurements in the %d days from %s (\"%s\" holds %s to %s)",
+            snprintf(msg, msg_size,
+                     "--from: no measurements in the %d days from %s (\"%s\" holds %s to %s)",
                      request->days, a, path, b, c);
             err = BALKON_E_INVAL;
             goto done;
@@ -206,7 +215,8 @@ int replay_source_db(const struct replay_request *request, struct replay_data *d
         if (from_ms < balkon_local_midnight_ms(first_ms, 0))
             from_ms = balkon_local_midnight_ms(first_ms, 0);
     }
-    int64_t start_ms = balkon_local_midnight_ms(from_ms, -(int)ceil(config->optimizer.history_days));
+    int64_t start_ms =
+        balkon_local_midnight_ms(from_ms, -(int)ceil(config->optimizer.history_days));
     int lookahead_days = (int)(request->horizon_slots / BALKON_REPLAY_SLOTS_PER_DAY) + 2;
     int64_t end_ms = balkon_local_midnight_ms(to_ms, lookahead_days);
     if ((err = replay_data_alloc(data, start_ms, from_ms, to_ms, end_ms)) < 0) {

@@ -23,7 +23,8 @@ int replay_source_sim(const struct replay_request *request, struct replay_data *
     int64_t from_ms = request->from_ms != INT64_MIN
                           ? request->from_ms
                           : balkon_local_midnight_ms(balkon_wall_now_ms(), -request->days);
-    int64_t start_ms = balkon_local_midnight_ms(from_ms, -(int)ceil(config->optimizer.history_days));
+    int64_t start_ms =
+        balkon_local_midnight_ms(from_ms, -(int)ceil(config->optimizer.history_days));
     int64_t to_ms = balkon_local_midnight_ms(from_ms, request->days);
     int lookahead_days = (int)(request->horizon_slots / BALKON_REPLAY_SLOTS_PER_DAY) + 2;
     int64_t end_ms = balkon_local_midnight_ms(to_ms, lookahead_days);
@@ -33,7 +34,8 @@ int replay_source_sim(const struct replay_request *request, struct replay_data *
     params.battery_capacity_wh = request->battery_wh;
     char why[192];
     if (sim_params_validate(&params, why, sizeof why) < 0) {
-        snprintf(msg, msg_size, "%s: the simulator refuses the site: %s", request->config_path, why);
+        snprintf(msg, msg_size, "%s: the simulator refuses the site: %s", request->config_path,
+                 why);
         return BALKON_E_INVAL;
     }
     if (replay_data_alloc(data, start_ms, from_ms, to_ms, end_ms) < 0) {
@@ -72,8 +74,8 @@ int replay_source_sim(const struct replay_request *request, struct replay_data *
 int replay_climatology_init(struct replay_climatology *c, const struct balkon_config *config,
                             const struct replay_data *data, size_t horizon_slots)
 {
-    *c = (struct replay_climatology){.config = config, .data = data, .horizon_slots = horizon_slots,
-                                     .issued_day = SIZE_MAX};
+    *c = (struct replay_climatology){
+        .config = config, .data = data, .horizon_slots = horizon_slots, .issued_day = SIZE_MAX};
     /* A decision late in the day looks a horizon past the day's end (a DST day has 100). */
     c->cache_w = malloc((horizon_slots + 100) * sizeof *c->cache_w);
     return c->cache_w ? BALKON_OK : BALKON_E_NOMEM;

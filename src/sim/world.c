@@ -82,7 +82,8 @@ static void couple_ac(struct sim_world *world, double dc_w, double home_w, doubl
                       double *pv_w, double *battery_w, double *clipped_w)
 {
     const struct sim_params *p = &world->params;
-    *pv_w = sim_inverter_ac_w(dc_w, p->inverter_efficiency, fmin(p->inverter_ac_limit_w, world->pv_limit_w), clipped_w);
+    *pv_w = sim_inverter_ac_w(dc_w, p->inverter_efficiency,
+                              fmin(p->inverter_ac_limit_w, world->pv_limit_w), clipped_w);
     double max_dis_w = fmin(sim_battery_max_discharge_w(p, &world->battery, dt_s),
                             fmax(p->inverter_ac_limit_w - *pv_w, 0.0));
     double max_ch_w = sim_battery_max_charge_w(p, &world->battery, dt_s);

@@ -26,8 +26,9 @@ int balkon_store_password_get(struct balkon_store *store, char *hash, size_t siz
 int balkon_store_password_set(struct balkon_store *store, const char *hash, int64_t now_ms)
 {
     sqlite3_stmt *st;
-    int err = store_prepare(store, "INSERT OR REPLACE INTO auth_password(id, hash, set_ts_ms) VALUES (1, ?1, ?2)",
-                      &st, "password");
+    int err = store_prepare(
+        store, "INSERT OR REPLACE INTO auth_password(id, hash, set_ts_ms) VALUES (1, ?1, ?2)", &st,
+        "password");
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -35,13 +36,15 @@ int balkon_store_password_set(struct balkon_store *store, const char *hash, int6
     return store_run(store, st, "password");
 }
 
-int balkon_store_session_add(struct balkon_store *store, const struct balkon_session_record *session)
+int balkon_store_session_add(struct balkon_store *store,
+                             const struct balkon_session_record *session)
 {
     sqlite3_stmt *st;
-    int err = store_prepare(store,
-                      "INSERT INTO auth_sessions(digest, csrf, created_ts_ms, last_seen_ts_ms, expires_ts_ms)"
-                      " VALUES (?1, ?2, ?3, ?4, ?5)",
-                      &st, "session");
+    int err = store_prepare(
+        store,
+        "INSERT INTO auth_sessions(digest, csrf, created_ts_ms, last_seen_ts_ms, expires_ts_ms)"
+        " VALUES (?1, ?2, ?3, ?4, ?5)",
+        &st, "session");
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, session->digest, -1, SQLITE_STATIC);
@@ -56,10 +59,11 @@ int balkon_store_session_get(struct balkon_store *store, const char *digest, int
                              struct balkon_session_record *out)
 {
     sqlite3_stmt *st;
-    int err = store_stmt(store, STMT_SESSION_GET,
-                         "SELECT csrf, created_ts_ms, last_seen_ts_ms, expires_ts_ms FROM auth_sessions"
-                         " WHERE digest = ?1 AND expires_ts_ms > ?2",
-                         &st);
+    int err =
+        store_stmt(store, STMT_SESSION_GET,
+                   "SELECT csrf, created_ts_ms, last_seen_ts_ms, expires_ts_ms FROM auth_sessions"
+                   " WHERE digest = ?1 AND expires_ts_ms > ?2",
+                   &st);
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
@@ -79,12 +83,14 @@ int balkon_store_session_get(struct balkon_store *store, const char *digest, int
     return rc == SQLITE_DONE ? BALKON_E_NOTFOUND : store_sqlite_err(store, rc, "session");
 }
 
-int balkon_store_session_touch(struct balkon_store *store, const char *digest, int64_t last_seen_ts_ms,
-                               int64_t expires_ts_ms)
+int balkon_store_session_touch(struct balkon_store *store, const char *digest,
+                               int64_t last_seen_ts_ms, int64_t expires_ts_ms)
 {
     sqlite3_stmt *st;
-    int err = store_prepare(store, "UPDATE auth_sessions SET last_seen_ts_ms = ?2, expires_ts_ms = ?3 WHERE digest = ?1",
-                      &st, "session");
+    int err = store_prepare(
+        store,
+        "UPDATE auth_sessions SET last_seen_ts_ms = ?2, expires_ts_ms = ?3 WHERE digest = ?1", &st,
+        "session");
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
@@ -94,7 +100,8 @@ int balkon_store_session_touch(struct balkon_store *store, const char *digest, i
 }
 
 /* Runs a DELETE with one optional text (?1) and one number (?2) bound. */
-static int delete_where(struct balkon_store *store, const char *sql, const char *text, int64_t number)
+static int delete_where(struct balkon_store *store, const char *sql, const char *text,
+                        int64_t number)
 {
     sqlite3_stmt *st;
     int err = store_prepare(store, sql, &st, "sessions");
@@ -113,7 +120,8 @@ int balkon_store_session_delete(struct balkon_store *store, const char *digest)
 
 int balkon_store_sessions_delete_others(struct balkon_store *store, const char *keep)
 {
-    return delete_where(store, "DELETE FROM auth_sessions WHERE ?1 IS NULL OR digest <> ?1", keep, 0);
+    return delete_where(store, "DELETE FROM auth_sessions WHERE ?1 IS NULL OR digest <> ?1", keep,
+                        0);
 }
 
 int balkon_store_sessions_prune(struct balkon_store *store, int64_t now_ms)
@@ -125,8 +133,10 @@ int balkon_store_token_add(struct balkon_store *store, const char *name, const c
                            bool read_only, int64_t now_ms, int64_t *id_out)
 {
     sqlite3_stmt *st;
-    int err = store_prepare(store, "INSERT INTO auth_tokens(name, digest, created_ts_ms, read_only) VALUES (?1, ?2, ?3, ?4)",
-                      &st, "token");
+    int err = store_prepare(
+        store,
+        "INSERT INTO auth_tokens(name, digest, created_ts_ms, read_only) VALUES (?1, ?2, ?3, ?4)",
+        &st, "token");
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
@@ -149,13 +159,15 @@ static void read_token(sqlite3_stmt *st, struct balkon_token_record *out)
     out->read_only = sqlite3_column_int(st, 4) != 0;
 }
 
-int balkon_store_token_find(struct balkon_store *store, const char *digest, struct balkon_token_record *out)
+int balkon_store_token_find(struct balkon_store *store, const char *digest,
+                            struct balkon_token_record *out)
 {
     sqlite3_stmt *st;
-    int err = store_stmt(store, STMT_TOKEN_FIND,
-                         "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only FROM auth_tokens"
-                         " WHERE digest = ?1",
-                         &st);
+    int err = store_stmt(
+        store, STMT_TOKEN_FIND,
+        "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only FROM auth_tokens"
+        " WHERE digest = ?1",
+        &st);
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, digest, -1, SQLITE_STATIC);
@@ -171,7 +183,8 @@ int balkon_store_token_find(struct balkon_store *store, const char *digest, stru
 int balkon_store_token_touch(struct balkon_store *store, int64_t id, int64_t now_ms)
 {
     sqlite3_stmt *st;
-    int err = store_prepare(store, "UPDATE auth_tokens SET last_used_ts_ms = ?2 WHERE id = ?1", &st, "token");
+    int err = store_prepare(store, "UPDATE auth_tokens SET last_used_ts_ms = ?2 WHERE id = ?1", &st,
+                            "token");
     if (err < 0)
         return err;
     sqlite3_bind_int64(st, 1, id);
@@ -179,14 +192,16 @@ int balkon_store_token_touch(struct balkon_store *store, int64_t id, int64_t now
     return store_run(store, st, "token");
 }
 
-int balkon_store_token_list(struct balkon_store *store, struct balkon_token_record **out, size_t *count)
+int balkon_store_token_list(struct balkon_store *store, struct balkon_token_record **out,
+                            size_t *count)
 {
     *out = NULL;
     *count = 0;
     sqlite3_stmt *st;
     int err = store_prepare(store,
-                      "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only FROM auth_tokens ORDER BY id",
-                      &st, "tokens");
+                            "SELECT id, name, created_ts_ms, ifnull(last_used_ts_ms, 0), read_only "
+                            "FROM auth_tokens ORDER BY id",
+                            &st, "tokens");
     if (err < 0)
         return err;
     struct balkon_token_record *list = NULL;

@@ -53,10 +53,11 @@ int balkon_store_notification_add(struct balkon_store *store,
                                   const struct balkon_notification_record *record, int64_t *id_out)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "INSERT INTO notifications (ts_ms, rule, severity, title, message, state,"
-                                " resolved_ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        store->db,
+        "INSERT INTO notifications (ts_ms, rule, severity, title, message, state,"
+        " resolved_ts_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_err(store, rc, "notification add");
     sqlite3_bind_int64(st, 1, record->ts_ms);
@@ -82,9 +83,9 @@ int balkon_store_notification_set_state(struct balkon_store *store, int64_t id, 
                                         int64_t ts_ms)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "UPDATE notifications SET state = ?2, resolved_ts_ms = ?3 WHERE id = ?1", -1,
-                                &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        store->db, "UPDATE notifications SET state = ?2, resolved_ts_ms = ?3 WHERE id = ?1", -1,
+        &st, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_err(store, rc, "notification state");
     sqlite3_bind_int64(st, 1, id);
@@ -95,6 +96,7 @@ int balkon_store_notification_set_state(struct balkon_store *store, int64_t id, 
     if (rc != SQLITE_DONE)
         return store_sqlite_err(store, rc, "notification state");
     if (sqlite3_changes(store->db) == 0)
-        return store_set_error(store, BALKON_E_NOTFOUND, "notification %lld: not found", (long long)id);
+        return store_set_error(store, BALKON_E_NOTFOUND, "notification %lld: not found",
+                               (long long)id);
     return 0;
 }

@@ -14,24 +14,25 @@
 
 static bool slot_finite(const struct balkon_plan_slot_row *r)
 {
-    const double values[] = {r->battery_w, r->soc_pct,       r->pv_w,
-                             r->load_w,    r->import_w,      r->export_w,
-                             r->price_per_kwh, r->cost,      r->cost_no_battery,
-                             r->cost_self_consumption};
+    const double values[] = {
+        r->battery_w, r->soc_pct,       r->pv_w, r->load_w,          r->import_w,
+        r->export_w,  r->price_per_kwh, r->cost, r->cost_no_battery, r->cost_self_consumption};
     for (size_t i = 0; i < sizeof values / sizeof *values; i++)
         if (!isfinite(values[i]))
             return false;
     return true;
 }
 
-static int insert_slots(struct balkon_store *store, int64_t plan_id, const struct balkon_plan_record *plan)
+static int insert_slots(struct balkon_store *store, int64_t plan_id,
+                        const struct balkon_plan_record *plan)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "INSERT INTO plan_slots(plan_id, slot_ts_ms, mode, battery_w, soc_pct, pv_w,"
-                                " load_w, import_w, export_w, price_per_kwh, cost, cost_no_battery,"
-                                " cost_self_consumption) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        store->db,
+        "INSERT INTO plan_slots(plan_id, slot_ts_ms, mode, battery_w, soc_pct, pv_w,"
+        " load_w, import_w, export_w, price_per_kwh, cost, cost_no_battery,"
+        " cost_self_consumption) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_err(store, rc, "plan put");
     int err = 0;
@@ -40,8 +41,9 @@ static int insert_slots(struct balkon_store *store, int64_t plan_id, const struc
         const struct balkon_plan_slot_row *r = &plan->slots[i];
         sqlite3_bind_int64(st, 2, r->slot_ts_ms);
         sqlite3_bind_text(st, 3, r->mode, -1, SQLITE_STATIC);
-        const double values[] = {r->battery_w, r->soc_pct, r->pv_w, r->load_w, r->import_w, r->export_w,
-                                 r->price_per_kwh, r->cost, r->cost_no_battery, r->cost_self_consumption};
+        const double values[] = {
+            r->battery_w, r->soc_pct,       r->pv_w, r->load_w,          r->import_w,
+            r->export_w,  r->price_per_kwh, r->cost, r->cost_no_battery, r->cost_self_consumption};
         for (int v = 0; v < 10; v++)
             sqlite3_bind_double(st, 4 + v, values[v]);
         rc = sqlite3_step(st);
@@ -61,16 +63,19 @@ int balkon_store_plan_put(struct balkon_store *store, const struct balkon_plan_r
     if (plan->count && !plan->slots)
         return store_set_error(store, BALKON_E_INVAL, "plan: %zu slots but no array", plan->count);
     if (plan->slot_s <= 0)
-        return store_set_error(store, BALKON_E_INVAL, "plan: slot_s must be positive, got %d", plan->slot_s);
+        return store_set_error(store, BALKON_E_INVAL, "plan: slot_s must be positive, got %d",
+                               plan->slot_s);
     for (size_t i = 0; i < plan->count; i++)
         if (!slot_finite(&plan->slots[i]))
-            return store_set_error(store, BALKON_E_INVAL, "plan: slot %zu has a value that is not finite", i);
+            return store_set_error(store, BALKON_E_INVAL,
+                                   "plan: slot %zu has a value that is not finite", i);
 
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "INSERT INTO plans(created_ts_ms, strategy, horizon_start_ts_ms, slot_s,"
-                                " summary_json, currency) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                                -1, &st, NULL);
+    int rc =
+        sqlite3_prepare_v2(store->db,
+                           "INSERT INTO plans(created_ts_ms, strategy, horizon_start_ts_ms, slot_s,"
+                           " summary_json, currency) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                           -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_err(store, rc, "plan put");
     int err = store_begin(store);
@@ -107,11 +112,12 @@ int balkon_store_plan_put(struct balkon_store *store, const struct balkon_plan_r
 static int read_slots(struct balkon_store *store, struct balkon_plan_record *out)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT slot_ts_ms, mode, battery_w, soc_pct, pv_w, load_w, import_w, export_w,"
-                                " price_per_kwh, cost, cost_no_battery, cost_self_consumption"
-                                " FROM plan_slots WHERE plan_id = ?1 ORDER BY slot_ts_ms",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        store->db,
+        "SELECT slot_ts_ms, mode, battery_w, soc_pct, pv_w, load_w, import_w, export_w,"
+        " price_per_kwh, cost, cost_no_battery, cost_self_consumption"
+        " FROM plan_slots WHERE plan_id = ?1 ORDER BY slot_ts_ms",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_err(store, rc, "plan get: slots");
     sqlite3_bind_int64(st, 1, out->id);
@@ -131,8 +137,16 @@ static int read_slots(struct balkon_store *store, struct balkon_plan_record *out
         struct balkon_plan_slot_row *r = &out->slots[out->count++];
         r->slot_ts_ms = sqlite3_column_int64(st, 0);
         snprintf(r->mode, sizeof r->mode, "%s", (const char *)sqlite3_column_text(st, 1));
-        double *values[] = {&r->battery_w, &r->soc_pct, &r->pv_w, &r->load_w, &r->import_w, &r->export_w,
-                            &r->price_per_kwh, &r->cost, &r->cost_no_battery, &r->cost_self_consumption};
+        double *values[] = {&r->battery_w,
+                            &r->soc_pct,
+                            &r->pv_w,
+                            &r->load_w,
+                            &r->import_w,
+                            &r->export_w,
+                            &r->price_per_kwh,
+                            &r->cost,
+                            &r->cost_no_battery,
+                            &r->cost_self_consumption};
         for (int v = 0; v < 10; v++)
             *values[v] = sqlite3_column_double(st, 2 + v);
     }
@@ -146,10 +160,11 @@ int balkon_store_plan_get(struct balkon_store *store, int64_t at_ms, struct balk
 {
     memset(out, 0, sizeof *out);
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db,
-                                "SELECT id, created_ts_ms, strategy, currency, slot_s, summary_json FROM plans"
-                                " WHERE created_ts_ms <= ?1 ORDER BY created_ts_ms DESC, id DESC LIMIT 1",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(
+        store->db,
+        "SELECT id, created_ts_ms, strategy, currency, slot_s, summary_json FROM plans"
+        " WHERE created_ts_ms <= ?1 ORDER BY created_ts_ms DESC, id DESC LIMIT 1",
+        -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_err(store, rc, "plan get");
     sqlite3_bind_int64(st, 1, at_ms);
@@ -190,7 +205,8 @@ void balkon_plan_record_free(struct balkon_plan_record *plan)
 int balkon_store_plans_prune(struct balkon_store *store, int64_t before_ms)
 {
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(store->db, "DELETE FROM plans WHERE created_ts_ms < ?1", -1, &st, NULL);
+    int rc =
+        sqlite3_prepare_v2(store->db, "DELETE FROM plans WHERE created_ts_ms < ?1", -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_err(store, rc, "plan prune");
     sqlite3_bind_int64(st, 1, before_ms);

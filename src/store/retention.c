@@ -170,7 +170,8 @@ int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_r
 
 /* Runs a prepared DELETE (finalizing it); adds what it deleted to *deleted and takes it
  * from *budget. */
-static int run_delete(struct balkon_store *store, sqlite3_stmt *st, int64_t *budget, int64_t *deleted)
+static int run_delete(struct balkon_store *store, sqlite3_stmt *st, int64_t *budget,
+                      int64_t *deleted)
 {
     int err = store_run(store, st, "prune history");
     if (err < 0)
@@ -188,10 +189,11 @@ static int prune_forecast_pair(struct balkon_store *store, const char *kind, con
                                int64_t cutoff_ms, int64_t *budget, int64_t *deleted)
 {
     sqlite3_stmt *st;
-    int err = store_prepare(store,
-                            "SELECT slot_ts_ms, issued_ts_ms FROM forecasts WHERE kind = ?1 AND provider = ?2"
-                            " AND slot_ts_ms < ?3 ORDER BY slot_ts_ms, issued_ts_ms LIMIT 1 OFFSET ?4",
-                            &st, "prune history");
+    int err = store_prepare(
+        store,
+        "SELECT slot_ts_ms, issued_ts_ms FROM forecasts WHERE kind = ?1 AND provider = ?2"
+        " AND slot_ts_ms < ?3 ORDER BY slot_ts_ms, issued_ts_ms LIMIT 1 OFFSET ?4",
+        &st, "prune history");
     if (err < 0)
         return err;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
@@ -221,13 +223,15 @@ static int prune_forecast_pair(struct balkon_store *store, const char *kind, con
 }
 
 /* Deletes up to *budget command log entries older than before_ms, oldest first. */
-static int prune_commands(struct balkon_store *store, int64_t before_ms, int64_t *budget, int64_t *deleted)
+static int prune_commands(struct balkon_store *store, int64_t before_ms, int64_t *budget,
+                          int64_t *deleted)
 {
     sqlite3_stmt *st;
-    int err = store_prepare(store,
-                            "DELETE FROM command_log WHERE id IN"
-                            " (SELECT id FROM command_log WHERE ts_ms < ?1 ORDER BY ts_ms LIMIT ?2)",
-                            &st, "prune history");
+    int err =
+        store_prepare(store,
+                      "DELETE FROM command_log WHERE id IN"
+                      " (SELECT id FROM command_log WHERE ts_ms < ?1 ORDER BY ts_ms LIMIT ?2)",
+                      &st, "prune history");
     if (err < 0)
         return err;
     sqlite3_bind_int64(st, 1, before_ms);

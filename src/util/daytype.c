@@ -34,7 +34,8 @@ bool balkon_is_public_holiday_de(int year, int month, int day)
             return true;
     int easter_month, easter_day;
     easter_sunday(year, &easter_month, &easter_day);
-    long offset = days_from_civil(year, month, day) - days_from_civil(year, easter_month, easter_day);
+    long offset =
+        days_from_civil(year, month, day) - days_from_civil(year, easter_month, easter_day);
     /* Good Friday, Easter Monday, Ascension, Whit Monday. */
     return offset == -2 || offset == 1 || offset == 39 || offset == 50;
 }
@@ -44,7 +45,8 @@ enum balkon_day_type balkon_day_type_of(int64_t ts_ms)
     time_t t = (time_t)(ts_ms / 1000);
     struct tm tm;
     localtime_r(&t, &tm);
-    if (tm.tm_wday == 0 || balkon_is_public_holiday_de(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday))
+    if (tm.tm_wday == 0 ||
+        balkon_is_public_holiday_de(tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday))
         return BALKON_DAY_SUNDAY;
     return tm.tm_wday == 6 ? BALKON_DAY_SATURDAY : BALKON_DAY_WORKDAY;
 }
@@ -52,9 +54,12 @@ enum balkon_day_type balkon_day_type_of(int64_t ts_ms)
 const char *balkon_day_type_name(enum balkon_day_type type)
 {
     switch (type) {
-    case BALKON_DAY_WORKDAY: return "workday";
-    case BALKON_DAY_SATURDAY: return "saturday";
-    case BALKON_DAY_SUNDAY: return "sunday";
+    case BALKON_DAY_WORKDAY:
+        return "workday";
+    case BALKON_DAY_SATURDAY:
+        return "saturday";
+    case BALKON_DAY_SUNDAY:
+        return "sunday";
     }
     return "unknown";
 }

@@ -19,9 +19,18 @@ static const struct {
     {BALKON_LOG_INFO, "info"},   {BALKON_LOG_DEBUG, "debug"},
 };
 
-void balkon_log_set_level(enum balkon_log_level level) { current_level = level; }
-enum balkon_log_level balkon_log_get_level(void) { return current_level; }
-void balkon_log_set_journal(bool journal) { journal_mode = journal; }
+void balkon_log_set_level(enum balkon_log_level level)
+{
+    current_level = level;
+}
+enum balkon_log_level balkon_log_get_level(void)
+{
+    return current_level;
+}
+void balkon_log_set_journal(bool journal)
+{
+    journal_mode = journal;
+}
 
 int balkon_log_level_parse(const char *name, enum balkon_log_level *out)
 {
@@ -58,8 +67,8 @@ void balkon_log(enum balkon_log_level level, const char *module, const char *fmt
     } else {
         char iso[BALKON_ISO_MAX];
         balkon_format_iso(balkon_wall_now_ms(), iso, sizeof iso);
-        used = snprintf(line, sizeof line, "%s %-6s %s: ", iso, balkon_log_level_name(level),
-                        module);
+        used =
+            snprintf(line, sizeof line, "%s %-6s %s: ", iso, balkon_log_level_name(level), module);
     }
     if (used < 0)
         return;

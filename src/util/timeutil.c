@@ -29,8 +29,8 @@ char *balkon_format_iso(int64_t ts_ms, char *buf, size_t size)
     struct tm tm;
     gmtime_r(&secs, &tm);
     if (ms)
-        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+        snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
     else
         snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -141,8 +141,8 @@ int balkon_parse_hhmm(const char *text)
 {
     int h, m;
     char tail;
-    if (strlen(text) != 5 || sscanf(text, "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || m < 0 || m > 59 ||
-        h > 24 || (h == 24 && m != 0))
+    if (strlen(text) != 5 || sscanf(text, "%2d:%2d%c", &h, &m, &tail) != 2 || h < 0 || m < 0 ||
+        m > 59 || h > 24 || (h == 24 && m != 0))
         return -1;
     return h * 60 + m;
 }

@@ -90,7 +90,8 @@ static bool authorized(struct MHD_Connection *connection, const struct auth_rule
     } else {
         char *password = NULL;
         char *user = MHD_basic_auth_get_username_password(connection, &password);
-        bool ok = user && password && strcmp(user, rule->user) == 0 && strcmp(password, rule->password) == 0;
+        bool ok = user && password && strcmp(user, rule->user) == 0 &&
+                  strcmp(password, rule->password) == 0;
         if (user)
             MHD_free(user);
         if (password)
@@ -98,7 +99,8 @@ static bool authorized(struct MHD_Connection *connection, const struct auth_rule
         if (ok)
             return true;
     }
-    struct MHD_Response *response = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *response =
+        MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     if (rule->digest)
         *result = MHD_queue_auth_fail_response2(connection, rule->realm, "fake", response, stale,
                                                 MHD_DIGEST_ALG_SHA256);
@@ -113,11 +115,13 @@ static enum MHD_Result collect_query(void *cls, enum MHD_ValueKind kind, const c
 {
     char *line = cls;
     size_t len = strlen(line);
-    snprintf(line + len, 1024 - len, "%c%s=%s", strchr(line, '?') ? '&' : '?', key, value ? value : "");
+    snprintf(line + len, 1024 - len, "%c%s=%s", strchr(line, '?') ? '&' : '?', key,
+             value ? value : "");
     return MHD_YES;
 }
 
-static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                      const char *value)
 {
     (void)kind;
     char *out = cls;
@@ -172,7 +176,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
         snprintf(r->last_line, sizeof r->last_line, "%s %s", method, url);
         MHD_get_connection_values(connection, MHD_GET_ARGUMENT_KIND, collect_query, r->last_line);
         snprintf(r->last_body, sizeof r->last_body, "%.*s", (int)rb->size, rb->data);
-        const char *auth = MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Authorization");
+        const char *auth =
+            MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "Authorization");
         snprintf(r->last_auth, sizeof r->last_auth, "%s", auth ? auth : "");
         r->last_headers[0] = '\0';
         MHD_get_connection_values(connection, MHD_HEADER_KIND, collect_header, r->last_headers);
@@ -181,8 +186,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *connection, con
         if (r->handler) {
             body = calloc(1, 65536);
             snprintf(content_type, sizeof content_type, "application/json");
-            status = r->handler(r->handler_user, r->last_line, r->last_body, r->last_auth, body, 65536, content_type,
-                                sizeof content_type);
+            status = r->handler(r->handler_user, r->last_line, r->last_body, r->last_auth, body,
+                                65536, content_type, sizeof content_type);
             body_size = strlen(body);
         } else {
             body = malloc(r->body_size + 1);
@@ -230,12 +235,13 @@ struct fake_http *fake_http_start(void)
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = 0};
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     /* Digest nonces only need to differ between runs of a test, not be secret. */
-    snprintf(fake->digest_random, sizeof fake->digest_random, "%lx-%p", (unsigned long)time(NULL), (void *)fake);
-    fake->daemon = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
-                                    0, NULL, NULL, handler, fake, MHD_OPTION_SOCK_ADDR, &addr,
-                                    MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
-                                    MHD_OPTION_DIGEST_AUTH_RANDOM, sizeof fake->digest_random,
-                                    fake->digest_random, MHD_OPTION_NONCE_NC_SIZE, 256u, MHD_OPTION_END);
+    snprintf(fake->digest_random, sizeof fake->digest_random, "%lx-%p", (unsigned long)time(NULL),
+             (void *)fake);
+    fake->daemon = MHD_start_daemon(
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handler,
+        fake, MHD_OPTION_SOCK_ADDR, &addr, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
+        MHD_OPTION_DIGEST_AUTH_RANDOM, sizeof fake->digest_random, fake->digest_random,
+        MHD_OPTION_NONCE_NC_SIZE, 256u, MHD_OPTION_END);
     if (!fake->daemon) {
         free(fake);
         return NULL;
@@ -256,8 +262,14 @@ void fake_http_stop(struct fake_http *fake)
     free(fake);
 }
 
-int fake_http_port(const struct fake_http *fake) { return fake->port; }
-const char *fake_http_base(const struct fake_http *fake) { return fake->base; }
+int fake_http_port(const struct fake_http *fake)
+{
+    return fake->port;
+}
+const char *fake_http_base(const struct fake_http *fake)
+{
+    return fake->base;
+}
 
 void fake_http_route(struct fake_http *fake, const char *prefix, int status,
                      const char *content_type, const char *body, size_t body_size,
@@ -277,7 +289,8 @@ void fake_http_route(struct fake_http *fake, const char *prefix, int status,
         r->hits = hits;
         snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
         r->status = status;
-        snprintf(r->content_type, sizeof r->content_type, "%s", content_type ? content_type : "application/json");
+        snprintf(r->content_type, sizeof r->content_type, "%s",
+                 content_type ? content_type : "application/json");
         r->body = malloc(body_size + 1);
         memcpy(r->body, body, body_size);
         r->body_size = body_size;
@@ -285,15 +298,18 @@ void fake_http_route(struct fake_http *fake, const char *prefix, int status,
         if (extra_header) {
             const char *colon = strchr(extra_header, ':');
             if (colon) {
-                snprintf(r->header_name, sizeof r->header_name, "%.*s", (int)(colon - extra_header), extra_header);
-                snprintf(r->header_value, sizeof r->header_value, "%s", colon + 1 + (colon[1] == ' '));
+                snprintf(r->header_name, sizeof r->header_name, "%.*s", (int)(colon - extra_header),
+                         extra_header);
+                snprintf(r->header_value, sizeof r->header_value, "%s",
+                         colon + 1 + (colon[1] == ' '));
             }
         }
     }
     pthread_mutex_unlock(&fake->lock);
 }
 
-void fake_http_route_handler(struct fake_http *fake, const char *prefix, fake_http_handler route_handler, void *user)
+void fake_http_route_handler(struct fake_http *fake, const char *prefix,
+                             fake_http_handler route_handler, void *user)
 {
     fake_http_route(fake, prefix, 200, NULL, "", 0, NULL, 0);
     pthread_mutex_lock(&fake->lock);
@@ -306,8 +322,14 @@ void fake_http_route_handler(struct fake_http *fake, const char *prefix, fake_ht
     pthread_mutex_unlock(&fake->lock);
 }
 
-void fake_http_lock(struct fake_http *fake) { pthread_mutex_lock(&fake->lock); }
-void fake_http_unlock(struct fake_http *fake) { pthread_mutex_unlock(&fake->lock); }
+void fake_http_lock(struct fake_http *fake)
+{
+    pthread_mutex_lock(&fake->lock);
+}
+void fake_http_unlock(struct fake_http *fake)
+{
+    pthread_mutex_unlock(&fake->lock);
+}
 
 char *fake_read_file(const char *path, size_t *size)
 {
@@ -327,8 +349,8 @@ char *fake_read_file(const char *path, size_t *size)
 }
 
 void fake_http_route_file(struct fake_http *fake, const char *prefix, int status,
-                          const char *content_type, const char *file_path,
-                          const char *extra_header, int delay_ms)
+                          const char *content_type, const char *file_path, const char *extra_header,
+                          int delay_ms)
 {
     size_t size;
     char *data = fake_read_file(file_path, &size);
@@ -352,7 +374,8 @@ void fake_http_route_file(struct fake_http *fake, const char *prefix, int status
         }
     }
     *w = '\0';
-    fake_http_route(fake, prefix, status, content_type, out, (size_t)(w - out), extra_header, delay_ms);
+    fake_http_route(fake, prefix, status, content_type, out, (size_t)(w - out), extra_header,
+                    delay_ms);
     free(out);
     free(data);
 }
@@ -418,16 +441,22 @@ void fake_http_last(struct fake_http *fake, const char *prefix, char *line, size
                     char *body, size_t body_size, char *authorization, size_t auth_size)
 {
     pthread_mutex_lock(&fake->lock);
-    if (line) line[0] = '\0';
-    if (body) body[0] = '\0';
-    if (authorization) authorization[0] = '\0';
+    if (line)
+        line[0] = '\0';
+    if (body)
+        body[0] = '\0';
+    if (authorization)
+        authorization[0] = '\0';
     for (int i = 0; i < fake->route_count; i++) {
         struct route *r = &fake->routes[i];
         if (strcmp(r->prefix, prefix) != 0)
             continue;
-        if (line) snprintf(line, line_size, "%s", r->last_line);
-        if (body) snprintf(body, body_size, "%s", r->last_body);
-        if (authorization) snprintf(authorization, auth_size, "%s", r->last_auth);
+        if (line)
+            snprintf(line, line_size, "%s", r->last_line);
+        if (body)
+            snprintf(body, body_size, "%s", r->last_body);
+        if (authorization)
+            snprintf(authorization, auth_size, "%s", r->last_auth);
     }
     pthread_mutex_unlock(&fake->lock);
 }

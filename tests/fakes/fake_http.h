@@ -22,8 +22,8 @@ void fake_http_route(struct fake_http *fake, const char *prefix, int status,
                      const char *extra_header, int delay_ms);
 /* The same with the body read from a file; {{BASE}} in it becomes fake_http_base(). */
 void fake_http_route_file(struct fake_http *fake, const char *prefix, int status,
-                          const char *content_type, const char *file_path,
-                          const char *extra_header, int delay_ms);
+                          const char *content_type, const char *file_path, const char *extra_header,
+                          int delay_ms);
 
 /* A route that computes its answer: a fake device with state. Called on the server's
  * thread with the fake's lock held (read shared state from the test under
@@ -31,9 +31,11 @@ void fake_http_route_file(struct fake_http *fake, const char *prefix, int status
  * authorization the header or "". Writes the reply into reply (NUL-terminated) and its
  * content type, returns the HTTP status; a negative return closes the connection without
  * an answer (a device that hangs up). */
-typedef int (*fake_http_handler)(void *user, const char *line, const char *body, const char *authorization,
-                                 char *reply, size_t reply_size, char *content_type, size_t content_type_size);
-void fake_http_route_handler(struct fake_http *fake, const char *prefix, fake_http_handler handler, void *user);
+typedef int (*fake_http_handler)(void *user, const char *line, const char *body,
+                                 const char *authorization, char *reply, size_t reply_size,
+                                 char *content_type, size_t content_type_size);
+void fake_http_route_handler(struct fake_http *fake, const char *prefix, fake_http_handler handler,
+                             void *user);
 void fake_http_lock(struct fake_http *fake);
 void fake_http_unlock(struct fake_http *fake);
 

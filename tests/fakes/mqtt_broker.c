@@ -54,7 +54,8 @@ static int free_port(void)
 static bool accepts(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+    struct sockaddr_in addr = {.sin_family = AF_INET,
+                               .sin_port = htons((uint16_t)port),
                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
     if (fd >= 0)
@@ -71,8 +72,10 @@ static bool write_config(struct mqtt_broker *b)
      * parent-death signal that keeps a crashed test from leaving a broker behind; "user"
      * naming ourselves keeps it (and has no effect for a non-root user). */
     const struct passwd *me = getpwuid(getuid());
-    fprintf(f, "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
-               "log_type all\nuser %s\n", b->port, me ? me->pw_name : "root");
+    fprintf(f,
+            "listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
+            "log_type all\nuser %s\n",
+            b->port, me ? me->pw_name : "root");
     return fclose(f) == 0;
 }
 
@@ -130,7 +133,10 @@ struct mqtt_broker *mqtt_broker_start(void)
     return NULL;
 }
 
-int mqtt_broker_port(const struct mqtt_broker *broker) { return broker->port; }
+int mqtt_broker_port(const struct mqtt_broker *broker)
+{
+    return broker->port;
+}
 
 void mqtt_broker_kill(struct mqtt_broker *broker)
 {
@@ -210,9 +216,13 @@ static void record_ack(struct mqtt_test_client *c, int mid)
     pthread_mutex_unlock(&c->lock);
 }
 
-static void on_publish(struct mosquitto *mosq, void *obj, int mid) { record_ack(obj, mid); }
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+    record_ack(obj, mid);
+}
 
-static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count, const int *granted)
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+                         const int *granted)
 {
     record_ack(obj, mid);
 }
@@ -227,7 +237,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
     }
     struct received *r = &c->queue[c->queued++];
     snprintf(r->topic, sizeof r->topic, "%s", msg->topic);
-    size_t len = (size_t)msg->payloadlen < sizeof r->payload - 1 ? (size_t)msg->payloadlen : sizeof r->payload - 1;
+    size_t len = (size_t)msg->payloadlen < sizeof r->payload - 1 ? (size_t)msg->payloadlen
+                                                                 : sizeof r->payload - 1;
     if (len)
         memcpy(r->payload, msg->payload, len);
     r->payload[len] = '\0';
@@ -284,10 +295,12 @@ fail:
     return NULL;
 }
 
-bool mqtt_test_publish(struct mqtt_test_client *c, const char *topic, const char *payload, bool retain)
+bool mqtt_test_publish(struct mqtt_test_client *c, const char *topic, const char *payload,
+                       bool retain)
 {
     int mid;
-    if (mosquitto_publish(c->mosq, &mid, topic, (int)strlen(payload), payload, 1, retain) != MOSQ_ERR_SUCCESS)
+    if (mosquitto_publish(c->mosq, &mid, topic, (int)strlen(payload), payload, 1, retain) !=
+        MOSQ_ERR_SUCCESS)
         return false;
     return wait_ack(c, mid);
 }
@@ -310,7 +323,9 @@ bool mqtt_test_wait_message(struct mqtt_test_client *c, const char *topic_filter
     while (!found) {
         for (size_t i = 0; i < c->queued && !found; i++) {
             bool match = false;
-            if (mosquitto_topic_matches_sub(topic_filter, c->queue[i].topic, &match) != MOSQ_ERR_SUCCESS || !match)
+            if (mosquitto_topic_matches_sub(topic_filter, c->queue[i].topic, &match) !=
+                    MOSQ_ERR_SUCCESS ||
+                !match)
                 continue;
             if (payload_out && size)
                 snprintf(payload_out, size, "%s", c->queue[i].payload);

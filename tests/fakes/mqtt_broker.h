@@ -33,7 +33,8 @@ struct mqtt_test_client;
 /* Connects to 127.0.0.1:port; NULL when the broker does not accept within 5 s. */
 struct mqtt_test_client *mqtt_test_client_new(int port);
 /* Publishes at qos 1 and waits (up to 5 s) for the broker's PUBACK. */
-bool mqtt_test_publish(struct mqtt_test_client *c, const char *topic, const char *payload, bool retain);
+bool mqtt_test_publish(struct mqtt_test_client *c, const char *topic, const char *payload,
+                       bool retain);
 /* Subscribes at qos 1 and waits (up to 5 s) for the SUBACK. */
 bool mqtt_test_subscribe(struct mqtt_test_client *c, const char *filter);
 /* Takes the oldest received message whose topic matches topic_filter, waiting up to

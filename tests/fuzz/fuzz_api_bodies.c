@@ -122,8 +122,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(body, data + 1, size - 1);
     body[size - 1] = '\0';
     static const struct http_identity nobody = {.via = HTTP_AUTH_NONE};
-    struct http_request request = {.body = body, .body_size = size - 1, .identity = &nobody,
-                                   .client_ip = "192.0.2.1"};
+    struct http_request request = {
+        .body = body, .body_size = size - 1, .identity = &nobody, .client_ip = "192.0.2.1"};
     struct http_response response = {0};
     size_t kind = data[0] % (sizeof handlers / sizeof handlers[0]);
     if (handlers[kind].handler) {

@@ -99,7 +99,8 @@ static bool make_token(struct daemon_proc *d)
 {
     char out[256], err[1024];
     const char *args[] = {"token", "integration-test", "--db", d->db_path, NULL};
-    if (harness_run_cli_output(args, out, sizeof out, err, sizeof err) != 0 || strncmp(out, "bst_", 4) != 0) {
+    if (harness_run_cli_output(args, out, sizeof out, err, sizeof err) != 0 ||
+        strncmp(out, "bst_", 4) != 0) {
         fprintf(stderr, "balkonsolard token failed: %s%s\n", out, err);
         return false;
     }
@@ -238,7 +239,8 @@ int harness_run_cli_output(const char *const args[], char *out, size_t out_size,
                 continue;
             char scratch[4096];
             size_t room = size[i] - 1 - used[i];
-            ssize_t n = room ? read(pfd[i].fd, buf[i] + used[i], room) : read(pfd[i].fd, scratch, sizeof scratch);
+            ssize_t n = room ? read(pfd[i].fd, buf[i] + used[i], room)
+                             : read(pfd[i].fd, scratch, sizeof scratch);
             if (n <= 0) {
                 close(pfd[i].fd);
                 pfd[i].fd = -1;
@@ -418,7 +420,8 @@ cJSON *harness_device(struct daemon_proc *d, const char *id)
 
 double harness_device_value(const cJSON *device, const char *name)
 {
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(device, "values"), name);
+    const cJSON *item =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(device, "values"), name);
     return cJSON_IsNumber(item) ? item->valuedouble : NAN;
 }
 

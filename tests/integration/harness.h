@@ -12,17 +12,17 @@
 struct daemon_proc {
     pid_t pid;
     int port;
-    char dir[256];       /* temporary directory holding config, db and log */
+    char dir[256]; /* temporary directory holding config, db and log */
     char config_path[300];
     char db_path[300];
     char log_path[300];
-    char token[96];      /* the API token harness_http sends; made by harness_start */
-    bool anonymous;      /* set before harness_start: no token, requests go unauthenticated */
+    char token[96]; /* the API token harness_http sends; made by harness_start */
+    bool anonymous; /* set before harness_start: no token, requests go unauthenticated */
 };
 
 struct http_reply {
     long status;
-    char *body;          /* NUL-terminated, owned; free with http_reply_free */
+    char *body; /* NUL-terminated, owned; free with http_reply_free */
     size_t size;
     char content_type[128];
     char etag[64];

@@ -27,8 +27,10 @@
 
 static const char *CONFIG_FMT =
     "{\n"
-    "  \"site\": {\"name\": \"Auth\", \"latitude\": 52.52, \"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
-    "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
+    "  \"site\": {\"name\": \"Auth\", \"latitude\": 52.52, \"longitude\": 13.40, \"timezone\": "
+    "\"Europe/Berlin\"},\n"
+    "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": "
+    "890}]},\n"
     "  \"battery\": {\"capacity_wh\": 2000},\n"
     "  \"simulation\": {\"speed\": 60, \"start\": \"2026-06-21T10:00:00Z\"},\n"
     "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
@@ -79,8 +81,8 @@ static size_t head_cb(char *ptr, size_t size, size_t nmemb, void *user)
 static const char *source_ip;
 
 /* headers: NULL-terminated "Name: value" lines. */
-static struct reply request(struct daemon_proc *d, const char *method, const char *path, const char *body,
-                         const char *const headers[])
+static struct reply request(struct daemon_proc *d, const char *method, const char *path,
+                            const char *body, const char *const headers[])
 {
     struct reply r = {0};
     char url[256];
@@ -194,7 +196,8 @@ static void test_first_start_sessions_csrf_and_hosts(void **state)
     assert_int_equal(r.status, 400);
     assert_non_null(strstr(r.body, "\"field\":\"password\""));
     assert_non_null(strstr(r.body, "at least 8 characters"));
-    r = request(d, "POST", "/api/v1/auth/setup", "{\"setup_code\": \"guess\", \"password\": \"" PASSWORD "\"}", NULL);
+    r = request(d, "POST", "/api/v1/auth/setup",
+                "{\"setup_code\": \"guess\", \"password\": \"" PASSWORD "\"}", NULL);
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "\"field\":\"setup_code\""));
     snprintf(body, sizeof body, "{\"setup_code\": \"%s\", \"password\": \"%s\"}", code, PASSWORD);
@@ -211,53 +214,75 @@ static void test_first_start_sessions_csrf_and_hosts(void **state)
     assert_int_equal(request(d, "POST", "/api/v1/auth/setup", body, NULL).status, 409);
 
     /* The session reads; it writes only with its CSRF token and from its own origin. */
-    assert_int_equal(request(d, "GET", "/api/v1/status", NULL, (const char *[]){a.cookie, NULL}).status, 200);
+    assert_int_equal(
+        request(d, "GET", "/api/v1/status", NULL, (const char *[]){a.cookie, NULL}).status, 200);
     r = request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){a.cookie, NULL});
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "X-CSRF-Token"));
     assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY,
-                          (const char *[]){a.cookie, "X-CSRF-Token: 0000", NULL}).status, 403);
+                             (const char *[]){a.cookie, "X-CSRF-Token: 0000", NULL})
+                         .status,
+                     403);
     r = request(d, "PUT", "/api/v1/strategy", STRATEGY,
-             (const char *[]){a.cookie, a.csrf_header, "Origin: http://evil.example", NULL});
+                (const char *[]){a.cookie, a.csrf_header, "Origin: http://evil.example", NULL});
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "Origin"));
     char origin[64];
     snprintf(origin, sizeof origin, "Origin: http://127.0.0.1:%d", d->port);
     assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY,
-                          (const char *[]){a.cookie, a.csrf_header, origin, NULL}).status, 200);
+                             (const char *[]){a.cookie, a.csrf_header, origin, NULL})
+                         .status,
+                     200);
 
     /* DNS rebinding: a name that is not ours is refused, even for health. */
     r = request(d, "GET", "/api/v1/health", NULL, (const char *[]){"Host: evil.example", NULL});
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "http.allowed_hosts"));
-    assert_int_equal(request(d, "GET", "/api/v1/health", NULL, (const char *[]){"Host: localhost:8080", NULL}).status, 200);
-    assert_int_equal(request(d, "GET", "/api/v1/health", NULL, (const char *[]){"Host: balkon.example.net", NULL}).status, 200);
-    assert_int_equal(request(d, "GET", "/api/v1/health", NULL, (const char *[]){"Host: [::1]:8080", NULL}).status, 200);
-    assert_int_equal(request(d, "GET", "/", NULL, (const char *[]){"Host: balkon.example.net.evil.example", NULL}).status, 403);
+    assert_int_equal(
+        request(d, "GET", "/api/v1/health", NULL, (const char *[]){"Host: localhost:8080", NULL})
+            .status,
+        200);
+    assert_int_equal(request(d, "GET", "/api/v1/health", NULL,
+                             (const char *[]){"Host: balkon.example.net", NULL})
+                         .status,
+                     200);
+    assert_int_equal(
+        request(d, "GET", "/api/v1/health", NULL, (const char *[]){"Host: [::1]:8080", NULL})
+            .status,
+        200);
+    assert_int_equal(request(d, "GET", "/", NULL,
+                             (const char *[]){"Host: balkon.example.net.evil.example", NULL})
+                         .status,
+                     403);
 
     /* A second browser; a password change from the first ends it, the first stays. */
     struct session b;
     r = login(d, PASSWORD);
     session_from(&r, &b);
-    assert_int_equal(request(d, "GET", "/api/v1/status", NULL, (const char *[]){b.cookie, NULL}).status, 200);
-    r = request(d, "PUT", "/api/v1/auth/password", "{\"current_password\": \"nope nope\", \"new_password\": \"another password\"}",
-             (const char *[]){a.cookie, a.csrf_header, NULL});
+    assert_int_equal(
+        request(d, "GET", "/api/v1/status", NULL, (const char *[]){b.cookie, NULL}).status, 200);
+    r = request(d, "PUT", "/api/v1/auth/password",
+                "{\"current_password\": \"nope nope\", \"new_password\": \"another password\"}",
+                (const char *[]){a.cookie, a.csrf_header, NULL});
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "current_password"));
-    r = request(d, "PUT", "/api/v1/auth/password", "{\"current_password\": \"" PASSWORD "\", \"new_password\": \"another password\"}",
-             (const char *[]){a.cookie, a.csrf_header, NULL});
+    r = request(d, "PUT", "/api/v1/auth/password",
+                "{\"current_password\": \"" PASSWORD "\", \"new_password\": \"another password\"}",
+                (const char *[]){a.cookie, a.csrf_header, NULL});
     assert_int_equal(r.status, 200);
     r = request(d, "GET", "/api/v1/status", NULL, (const char *[]){b.cookie, NULL});
     assert_int_equal(r.status, 401);
     assert_non_null(strstr(r.body, "expired"));
-    assert_int_equal(request(d, "GET", "/api/v1/status", NULL, (const char *[]){a.cookie, NULL}).status, 200);
+    assert_int_equal(
+        request(d, "GET", "/api/v1/status", NULL, (const char *[]){a.cookie, NULL}).status, 200);
     assert_int_equal(login(d, PASSWORD).status, 401);
 
     /* Logout ends the session and clears the cookie. */
     r = request(d, "POST", "/api/v1/auth/logout", NULL, (const char *[]){a.cookie, NULL});
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.set_cookie, "Max-Age=0"));
-    assert_int_equal(request(d, "GET", "/api/v1/status", NULL, (const char *[]){a.cookie, NULL}).status, 401);
+    assert_int_equal(
+        request(d, "GET", "/api/v1/status", NULL, (const char *[]){a.cookie, NULL}).status, 401);
 
     /* Guessing: after 5 tries from one address in 15 minutes, even the right password waits.
      * (One wrong try was spent above on the old password.) */
@@ -286,48 +311,61 @@ static void test_open_reading_still_guards_every_change(void **state)
     assert_int_equal(request(d, "GET", "/api/v1/status", NULL, NULL).status, 200);
     assert_int_equal(request(d, "GET", "/api/v1/config", NULL, NULL).status, 200);
     assert_int_equal(request(d, "GET", "/api/v1/auth/tokens", NULL, NULL).status, 401);
-    static const struct { const char *method, *path, *body; } writes[] = {
+    static const struct {
+        const char *method, *path, *body;
+    } writes[] = {
         {"PUT", "/api/v1/strategy", "{\"strategy\": \"optimal\"}"},
         {"PUT", "/api/v1/config", "{}"},
-        {"POST", "/api/v1/devices/sim/command", "{\"command\": \"battery_setpoint\", \"value\": 0}"},
+        {"POST", "/api/v1/devices/sim/command",
+         "{\"command\": \"battery_setpoint\", \"value\": 0}"},
         {"POST", "/api/v1/loads/x/override", "{\"state\": \"on\"}"},
         {"POST", "/api/v1/notifications/test", "{}"},
         {"POST", "/api/v1/auth/tokens", "{\"name\": \"x\"}"},
         {"DELETE", "/api/v1/auth/tokens/1", NULL},
-        {"PUT", "/api/v1/auth/password", "{\"current_password\": \"a\", \"new_password\": \"bbbbbbbb\"}"},
+        {"PUT", "/api/v1/auth/password",
+         "{\"current_password\": \"a\", \"new_password\": \"bbbbbbbb\"}"},
     };
     for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
         struct reply r = request(d, writes[i].method, writes[i].path, writes[i].body, NULL);
         if (r.status != 401)
-            fail_msg("%s %s without a login: HTTP %ld %s", writes[i].method, writes[i].path, r.status, r.body);
+            fail_msg("%s %s without a login: HTTP %ld %s", writes[i].method, writes[i].path,
+                     r.status, r.body);
     }
     /* A made-up token is refused as such, and does not fall back to reading. */
     struct reply r = request(d, "PUT", "/api/v1/strategy", STRATEGY,
-                          (const char *[]){"Authorization: Bearer bst_0123", NULL});
+                             (const char *[]){"Authorization: Bearer bst_0123", NULL});
     assert_int_equal(r.status, 401);
     assert_non_null(strstr(r.body, "API token is not valid"));
 
     /* The harness's token (made with `balkonsolard token`) writes; revoked, it stops. */
     char bearer[128];
     snprintf(bearer, sizeof bearer, "Authorization: Bearer %s", d->token);
-    assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){bearer, NULL}).status, 200);
+    assert_int_equal(
+        request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){bearer, NULL}).status,
+        200);
     r = request(d, "GET", "/api/v1/auth/tokens", NULL, (const char *[]){bearer, NULL});
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "\"name\":\"integration-test\""));
     assert_null(strstr(r.body, d->token));
     assert_null(strstr(r.body, "digest"));
-    r = request(d, "POST", "/api/v1/auth/tokens", "{\"name\": \"second\"}", (const char *[]){bearer, NULL});
+    r = request(d, "POST", "/api/v1/auth/tokens", "{\"name\": \"second\"}",
+                (const char *[]){bearer, NULL});
     assert_int_equal(r.status, 201);
     cJSON *made = cJSON_Parse(r.body);
     char second[128];
     snprintf(second, sizeof second, "Authorization: Bearer %s", harness_text(made, "token"));
     char path[64];
-    snprintf(path, sizeof path, "/api/v1/auth/tokens/%d", cJSON_GetObjectItem(made, "id")->valueint);
+    snprintf(path, sizeof path, "/api/v1/auth/tokens/%d",
+             cJSON_GetObjectItem(made, "id")->valueint);
     cJSON_Delete(made);
-    assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){second, NULL}).status, 200);
+    assert_int_equal(
+        request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){second, NULL}).status,
+        200);
     assert_int_equal(request(d, "DELETE", path, NULL, (const char *[]){bearer, NULL}).status, 204);
     assert_int_equal(request(d, "DELETE", path, NULL, (const char *[]){bearer, NULL}).status, 404);
-    assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){second, NULL}).status, 401);
+    assert_int_equal(
+        request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){second, NULL}).status,
+        401);
 
     /* A read-only token (for Prometheus or a Home Assistant sensor) reads and changes nothing. */
     r = request(d, "POST", "/api/v1/auth/tokens", "{\"name\": \"metrics\", \"read_only\": \"yes\"}",
@@ -342,22 +380,30 @@ static void test_open_reading_still_guards_every_change(void **state)
     char reader[128];
     snprintf(reader, sizeof reader, "Authorization: Bearer %s", harness_text(made, "token"));
     cJSON_Delete(made);
-    assert_int_equal(request(d, "GET", "/metrics", NULL, (const char *[]){reader, NULL}).status, 200);
+    assert_int_equal(request(d, "GET", "/metrics", NULL, (const char *[]){reader, NULL}).status,
+                     200);
     r = request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){reader, NULL});
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "may only read"));
-    assert_int_equal(request(d, "POST", "/api/v1/auth/tokens", "{\"name\": \"x\"}", (const char *[]){reader, NULL}).status, 403);
+    assert_int_equal(request(d, "POST", "/api/v1/auth/tokens", "{\"name\": \"x\"}",
+                             (const char *[]){reader, NULL})
+                         .status,
+                     403);
     /* The same from the command line. */
     char command[600], out[96] = "";
-    snprintf(command, sizeof command, "'%s' token scraper --read-only --db '%s' 2>/dev/null", getenv("BALKONSOLARD"), d->db_path);
+    snprintf(command, sizeof command, "'%s' token scraper --read-only --db '%s' 2>/dev/null",
+             getenv("BALKONSOLARD"), d->db_path);
     FILE *cli = popen(command, "r");
     assert_non_null(cli);
     assert_non_null(fgets(out, sizeof out, cli));
     assert_int_equal(pclose(cli), 0);
     out[strcspn(out, "\n")] = '\0';
     snprintf(reader, sizeof reader, "Authorization: Bearer %s", out);
-    assert_int_equal(request(d, "GET", "/api/v1/status", NULL, (const char *[]){reader, NULL}).status, 200);
-    assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){reader, NULL}).status, 403);
+    assert_int_equal(
+        request(d, "GET", "/api/v1/status", NULL, (const char *[]){reader, NULL}).status, 200);
+    assert_int_equal(
+        request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){reader, NULL}).status,
+        403);
     r = request(d, "GET", "/api/v1/auth/tokens", NULL, (const char *[]){bearer, NULL});
     assert_non_null(strstr(r.body, "\"name\":\"scraper\",\"read_only\":true"));
     assert_null(strstr(harness_log(d), d->token));
@@ -370,7 +416,8 @@ static void test_password_from_the_command_line_while_running(void **state)
     d->anonymous = true;
     start(d, false);
     char command[600];
-    snprintf(command, sizeof command, "'%s' password --db '%s' 2>/dev/null", getenv("BALKONSOLARD"), d->db_path);
+    snprintf(command, sizeof command, "'%s' password --db '%s' 2>/dev/null", getenv("BALKONSOLARD"),
+             d->db_path);
     FILE *cli = popen(command, "w");
     assert_non_null(cli);
     fputs(PASSWORD "\n", cli);
@@ -383,10 +430,14 @@ static void test_password_from_the_command_line_while_running(void **state)
     struct session s;
     r = login(d, PASSWORD);
     session_from(&r, &s);
-    assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY, (const char *[]){s.cookie, s.csrf_header, NULL}).status, 200);
+    assert_int_equal(request(d, "PUT", "/api/v1/strategy", STRATEGY,
+                             (const char *[]){s.cookie, s.csrf_header, NULL})
+                         .status,
+                     200);
 
     /* Too short from the command line: refused, nothing changes. */
-    snprintf(command, sizeof command, "echo short | '%s' password --db '%s' 2>&1", getenv("BALKONSOLARD"), d->db_path);
+    snprintf(command, sizeof command, "echo short | '%s' password --db '%s' 2>&1",
+             getenv("BALKONSOLARD"), d->db_path);
     cli = popen(command, "r");
     char out[256] = "";
     size_t n = fread(out, 1, sizeof out - 1, cli);
@@ -411,7 +462,8 @@ static void test_cross_site_logins_and_many_addresses(void **state)
                                  (const char *[]){"Content-Type: text/plain", NULL});
         assert_int_equal(r.status, 415);
     }
-    struct reply r = request(d, "POST", "/api/v1/auth/setup", "{}", (const char *[]){"Origin: http://evil.example", NULL});
+    struct reply r = request(d, "POST", "/api/v1/auth/setup", "{}",
+                             (const char *[]){"Origin: http://evil.example", NULL});
     assert_int_equal(r.status, 403);
     assert_non_null(strstr(r.body, "Origin"));
     /* The code is not case-sensitive (it is read off a screen). */
@@ -442,10 +494,14 @@ int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_first_start_sessions_csrf_and_hosts, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_open_reading_still_guards_every_change, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_password_from_the_command_line_while_running, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_cross_site_logins_and_many_addresses, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_first_start_sessions_csrf_and_hosts, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_open_reading_still_guards_every_change, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_password_from_the_command_line_while_running,
+                                        harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_cross_site_logins_and_many_addresses, harness_setup,
+                                        harness_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();

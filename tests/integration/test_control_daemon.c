@@ -128,7 +128,8 @@ static void test_failsafe_when_the_meter_stops(void **state)
         bool online = cJSON_IsTrue(cJSON_GetObjectItem(device, "online"));
         online_count += online;
         if (strcmp(harness_text(device, "id"), "sim-meter") == 0)
-            meter_offline = !online && strstr(harness_text(device, "error"), "nothing heard for") != NULL;
+            meter_offline =
+                !online && strstr(harness_text(device, "error"), "nothing heard for") != NULL;
     }
     cJSON_Delete(devices);
     assert_true(meter_offline);
@@ -146,22 +147,27 @@ static void test_failsafe_when_the_meter_stops(void **state)
 static void test_inverter_limit_holds_zero_export(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, "{\n"
-                            "  \"site\": {\"latitude\": 52.52, \"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
-                            "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 1600}]},\n"
-                            "  \"battery\": {\"capacity_wh\": 2240},\n"
-                            "  \"household\": {\"annual_kwh\": 1000},\n"
-                            "  \"simulation\": {\"speed\": 5, \"start\": \"2026-06-22T10:00:00Z\", \"cloudiness_pct\": 0,"
-                            " \"initial_soc_pct\": 100, \"battery_latency_s\": 3},\n"
-                            "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-                            "  \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
-                            "  \"control\": {\"inverter\": \"sim-inverter\", \"target_grid_w\": 20}\n"
-                            "}\n");
+    harness_write_config(d,
+                         "{\n"
+                         "  \"site\": {\"latitude\": 52.52, \"longitude\": 13.40, \"timezone\": "
+                         "\"Europe/Berlin\"},\n"
+                         "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": "
+                         "0, \"peak_w\": 1600}]},\n"
+                         "  \"battery\": {\"capacity_wh\": 2240},\n"
+                         "  \"household\": {\"annual_kwh\": 1000},\n"
+                         "  \"simulation\": {\"speed\": 5, \"start\": \"2026-06-22T10:00:00Z\", "
+                         "\"cloudiness_pct\": 0,"
+                         " \"initial_soc_pct\": 100, \"battery_latency_s\": 3},\n"
+                         "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+                         "  \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
+                         "  \"control\": {\"inverter\": \"sim-inverter\", \"target_grid_w\": 20}\n"
+                         "}\n");
     assert_true(harness_start(d, NULL));
     /* The full battery rests (it would otherwise take nothing and cover the load itself). */
     harness_sleep_ms(1000);
     const char *rest = "{\"command\":\"setpoint\",\"value\":0}";
-    struct http_reply reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command", rest, strlen(rest), NULL);
+    struct http_reply reply =
+        harness_http(d, "POST", "/api/v1/devices/sim-battery/command", rest, strlen(rest), NULL);
     assert_int_equal(reply.status, 202);
     http_reply_free(&reply);
     harness_sleep_ms(10000);
@@ -242,7 +248,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_grid_tracks_the_target_within_the_cap, harness_setup,
                                         harness_teardown),
-        cmocka_unit_test_setup_teardown(test_inverter_limit_holds_zero_export, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_inverter_limit_holds_zero_export, harness_setup,
+                                        harness_teardown),
         cmocka_unit_test_setup_teardown(test_failsafe_when_the_meter_stops, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_api_commands_are_validated_and_logged, harness_setup,

@@ -150,7 +150,8 @@ static void test_sigkill_during_heavy_writes(void **state)
         if (before_kill_ts != INT64_MIN) {
             /* With nothing stored yet (killed before the first flush), what was lost is
              * everything since the start: the run's length on the simulated clock. */
-            int64_t stored_ms = now.rows > 0 ? now.newest_ts_ms : before_kill_ts - (int64_t)(run_ms * SPEED);
+            int64_t stored_ms =
+                now.rows > 0 ? now.newest_ts_ms : before_kill_ts - (int64_t)(run_ms * SPEED);
             int64_t loss_ms = before_kill_ts - stored_ms;
             if (loss_ms > worst_loss_ms)
                 worst_loss_ms = loss_ms;

@@ -70,7 +70,8 @@ static cJSON *wait_device(struct daemon_proc *d, const char *id, bool want_onlin
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
         cJSON *device = harness_device(d, id);
         if (device && harness_device_online(device) == want_online &&
-            (want_online ? isfinite(harness_device_value(device, name)) : harness_text(device, "error")[0] != '\0'))
+            (want_online ? isfinite(harness_device_value(device, name))
+                         : harness_text(device, "error")[0] != '\0'))
             return device;
         cJSON_Delete(device);
         harness_sleep_ms(100);

@@ -95,9 +95,11 @@ static cJSON *reply_to(struct fake_venus *f, const cJSON *request)
         const char *mode = cJSON_GetObjectItem(config, "mode")->valuestring;
         if (f->behaviour == GOOD) {
             snprintf(f->mode, sizeof f->mode, "%s", mode);
-            f->power_w = strcmp(mode, "Passive") == 0
-                             ? cJSON_GetObjectItem(cJSON_GetObjectItem(config, "passive_cfg"), "power")->valuedouble
-                             : 120;
+            f->power_w =
+                strcmp(mode, "Passive") == 0
+                    ? cJSON_GetObjectItem(cJSON_GetObjectItem(config, "passive_cfg"), "power")
+                          ->valuedouble
+                    : 120;
         }
         /* set_result is not to be trusted either way. */
         cJSON_AddBoolToObject(result, "set_result", f->behaviour != GOOD);
@@ -179,8 +181,8 @@ static void fake_stop(struct fake_venus *f)
 
 /* The /api/v1/devices entry of one device, or NULL (caller deletes). */
 /* Waits until the device is online (or offline) with the value; returns it (caller deletes). */
-static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name, double want,
-                          int timeout_ms)
+static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name,
+                          double want, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 250) {
         cJSON *dev = harness_device(d, id);
@@ -193,14 +195,14 @@ static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, co
     cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fputs(harness_log(d), stderr);
-    fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-", want,
-             dump ? dump : "(missing)");
+    fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-",
+             want, dump ? dump : "(missing)");
     return NULL;
 }
 
 /* Waits for the command log to show a result of the command with the value; returns it (static). */
-static const char *wait_result(struct daemon_proc *d, const char *id, const char *command, const char *value,
-                               int timeout_ms)
+static const char *wait_result(struct daemon_proc *d, const char *id, const char *command,
+                               const char *value, int timeout_ms)
 {
     static char result[256];
     char path[128];
@@ -211,7 +213,8 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
         result[0] = '\0';
         cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
         {
-            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 && strcmp(harness_text(item, "value"), value) == 0)
+            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
+                strcmp(harness_text(item, "value"), value) == 0)
                 snprintf(result, sizeof result, "%s", harness_text(item, "result"));
         }
         cJSON_Delete(log);
@@ -224,14 +227,15 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
     return NULL;
 }
 
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long status, const char *needle)
+static void post_command(struct daemon_proc *d, const char *id, const char *body, long status,
+                         const char *needle)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
     struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
     if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle, reply.status,
-                 reply.body);
+        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
+                 reply.status, reply.body);
     http_reply_free(&reply);
 }
 
@@ -254,13 +258,17 @@ static void write_config(struct daemon_proc *d, int venus, int stubborn, int gar
              "{\n"
              "  \"control\": {\"enabled\": false},\n"
              "  \"devices\": [\n"
-             "    {\"id\": \"venus\", \"type\": \"marstek_venus\", \"host\": \"127.0.0.1\", \"port\": %d,"
+             "    {\"id\": \"venus\", \"type\": \"marstek_venus\", \"host\": \"127.0.0.1\", "
+             "\"port\": %d,"
              " \"role\": \"battery+meter\", \"poll_interval_s\": 0.5, \"timeout_s\": 1},\n"
-             "    {\"id\": \"stubborn\", \"type\": \"marstek_venus\", \"host\": \"127.0.0.1\", \"port\": %d,"
+             "    {\"id\": \"stubborn\", \"type\": \"marstek_venus\", \"host\": \"127.0.0.1\", "
+             "\"port\": %d,"
              " \"role\": \"battery\", \"poll_interval_s\": 0.5, \"timeout_s\": 1},\n"
-             "    {\"id\": \"garbage\", \"type\": \"marstek_venus\", \"host\": \"127.0.0.1\", \"port\": %d,"
+             "    {\"id\": \"garbage\", \"type\": \"marstek_venus\", \"host\": \"127.0.0.1\", "
+             "\"port\": %d,"
              " \"poll_interval_s\": 0.5, \"timeout_s\": 1},\n"
-             "    {\"id\": \"silent\", \"type\": \"marstek_venus\", \"host\": \"127.0.0.1\", \"port\": %d,"
+             "    {\"id\": \"silent\", \"type\": \"marstek_venus\", \"host\": \"127.0.0.1\", "
+             "\"port\": %d,"
              " \"poll_interval_s\": 0.5, \"timeout_s\": 1}\n"
              "  ]\n"
              "}\n",
@@ -286,7 +294,8 @@ static void test_marstek_devices(void **state)
     assert_true(harness_device_value(dev, "capacity_wh") == 5120);
     cJSON_Delete(dev);
     dev = wait_device(d, "venus-meter", true, "power_w", 5, 12000);
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring, "meter");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
+                        "meter");
     cJSON_Delete(dev);
     cJSON_Delete(wait_device(d, "stubborn", true, "soc_pct", 55, 8000));
     for (int waited = 0;; waited += 250) {
@@ -305,7 +314,8 @@ static void test_marstek_devices(void **state)
     post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": 900}", 400,
                  "setpoint: must be between -800 and 800 W, got 900");
     post_command(d, "venus", "{\"command\": \"limit\", \"value\": 100}", 400, "is not one of");
-    post_command(d, "venus-meter", "{\"command\": \"setpoint\", \"value\": 100}", 400, "takes no commands");
+    post_command(d, "venus-meter", "{\"command\": \"setpoint\", \"value\": 100}", 400,
+                 "takes no commands");
 
     /* A charge setpoint goes out as Passive with our sign and is verified by reading back the
      * mode and ongrid_power, although the device said set_result false. The stubborn one
@@ -314,7 +324,8 @@ static void test_marstek_devices(void **state)
     post_command(d, "stubborn", "{\"command\": \"setpoint\", \"value\": 200}", 202, "pending");
     assert_string_equal(wait_result(d, "venus", "setpoint", "-300", 20000), "ok");
     pthread_mutex_lock(&venus.lock);
-    assert_non_null(strstr(venus.last_setmode, "\"mode\":\"Passive\",\"passive_cfg\":{\"power\":-300,\"cd_time\":"));
+    assert_non_null(strstr(venus.last_setmode,
+                           "\"mode\":\"Passive\",\"passive_cfg\":{\"power\":-300,\"cd_time\":"));
     pthread_mutex_unlock(&venus.lock);
     cJSON_Delete(wait_device(d, "venus", true, "power_w", -300, 8000));
 
@@ -371,7 +382,8 @@ static void test_marstek_devices(void **state)
 static void test_check_config(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, "{\"devices\": [{\"id\": \"v\", \"type\": \"marstek_venus\", \"role\": \"plug\"}]}\n");
+    harness_write_config(
+        d, "{\"devices\": [{\"id\": \"v\", \"type\": \"marstek_venus\", \"role\": \"plug\"}]}\n");
     char out[4096];
     const char *check[] = {"--check-config", "--config", d->config_path, NULL};
     assert_int_equal(harness_run_cli(check, out, sizeof out), 2);

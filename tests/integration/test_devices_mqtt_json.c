@@ -20,11 +20,13 @@
 #include <sys/wait.h>
 
 /* Waits until the device is online with the value; returns it (caller deletes). */
-static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name, double want, int timeout_ms)
+static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
+                         int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
         cJSON *dev = harness_device(d, id);
-        if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) && fabs(harness_device_value(dev, name) - want) < 0.01)
+        if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) &&
+            fabs(harness_device_value(dev, name) - want) < 0.01)
             return dev;
         cJSON_Delete(dev);
         harness_sleep_ms(100);
@@ -36,8 +38,8 @@ static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name
     return NULL;
 }
 
-static const char *wait_result(struct daemon_proc *d, const char *id, const char *command, const char *value_text,
-                               int timeout_ms)
+static const char *wait_result(struct daemon_proc *d, const char *id, const char *command,
+                               const char *value_text, int timeout_ms)
 {
     static char result[256];
     char path[128];
@@ -62,14 +64,15 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
     return NULL;
 }
 
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long status, const char *needle)
+static void post_command(struct daemon_proc *d, const char *id, const char *body, long status,
+                         const char *needle)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
     struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
     if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle, reply.status,
-                 reply.body);
+        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
+                 reply.status, reply.body);
     http_reply_free(&reply);
 }
 
@@ -95,39 +98,51 @@ static void test_mqtt_json(void **state)
     assert_true(mqtt_test_subscribe(dev, "home/plug1/set"));
     assert_true(mqtt_test_subscribe(dev, "solar/cmd/#"));
     assert_true(mqtt_test_subscribe(dev, "bat/cmd"));
-    /* What the devices last said, retained as many devices do: the daemon gets it on subscribing. */
-    assert_true(mqtt_test_publish(dev, "tele/meter/SENSOR",
-                                  "{\"Time\":\"2026-06-22T12:00:00\",\"SML\":{\"Total_in\":1234.5,\"Power_curr\":-215}}",
-                                  true));
+    /* What the devices last said, retained as many devices do: the daemon gets it on subscribing.
+     */
+    assert_true(mqtt_test_publish(
+        dev, "tele/meter/SENSOR",
+        "{\"Time\":\"2026-06-22T12:00:00\",\"SML\":{\"Total_in\":1234.5,\"Power_curr\":-215}}",
+        true));
     assert_true(mqtt_test_publish(dev, "solar/ac/power", "412.5", true));
     assert_true(mqtt_test_publish(dev, "bat/state", "{\"p\":-0.3,\"soc\":55}", true));
-    assert_true(mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"OFF\",\"power\":0}", true));
+    assert_true(
+        mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"OFF\",\"power\":0}", true));
 
     char json[4096];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  \"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d},\n"
-             "  \"devices\": [\n"
-             "    {\"id\": \"meter\", \"type\": \"mqtt_json\", \"topic\": \"tele/meter/SENSOR\","
-             " \"power_key\": \"SML.Power_curr\"},\n"
-             "    {\"id\": \"pv\", \"type\": \"mqtt_json\", \"role\": \"inverter\", \"topic\": \"solar/ac/power\","
-             " \"command_topic\": \"solar/cmd/{command}\", \"command_payload\": \"{\\\"limit\\\": {value}}\"},\n"
-             "    {\"id\": \"bat\", \"type\": \"mqtt_json\", \"role\": \"battery\", \"topic\": \"bat/state\","
-             " \"power_key\": \"p\", \"soc_key\": \"soc\", \"power_scale\": 1000, \"command_topic\": \"bat/cmd\","
-             " \"command_payload\": \"{\\\"mode\\\":\\\"{command}\\\",\\\"power\\\":{value},\\\"on\\\":{true_false}}\"},\n"
-             "    {\"id\": \"plug\", \"type\": \"mqtt_json\", \"role\": \"plug\", \"topic\": \"home/plug1/state\","
-             " \"power_key\": \"power\", \"state_key\": \"state\", \"command_topic\": \"home/plug1/set\","
-             " \"command_payload\": \"{on_off}\", \"timeout_s\": 2}\n"
-             "  ]\n"
-             "}\n",
-             mqtt_broker_port(broker));
+    snprintf(
+        json, sizeof json,
+        "{\n"
+        "  \"control\": {\"enabled\": false},\n"
+        "  \"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d},\n"
+        "  \"devices\": [\n"
+        "    {\"id\": \"meter\", \"type\": \"mqtt_json\", \"topic\": \"tele/meter/SENSOR\","
+        " \"power_key\": \"SML.Power_curr\"},\n"
+        "    {\"id\": \"pv\", \"type\": \"mqtt_json\", \"role\": \"inverter\", \"topic\": "
+        "\"solar/ac/power\","
+        " \"command_topic\": \"solar/cmd/{command}\", \"command_payload\": \"{\\\"limit\\\": "
+        "{value}}\"},\n"
+        "    {\"id\": \"bat\", \"type\": \"mqtt_json\", \"role\": \"battery\", \"topic\": "
+        "\"bat/state\","
+        " \"power_key\": \"p\", \"soc_key\": \"soc\", \"power_scale\": 1000, \"command_topic\": "
+        "\"bat/cmd\","
+        " \"command_payload\": "
+        "\"{\\\"mode\\\":\\\"{command}\\\",\\\"power\\\":{value},\\\"on\\\":{true_false}}\"},\n"
+        "    {\"id\": \"plug\", \"type\": \"mqtt_json\", \"role\": \"plug\", \"topic\": "
+        "\"home/plug1/state\","
+        " \"power_key\": \"power\", \"state_key\": \"state\", \"command_topic\": "
+        "\"home/plug1/set\","
+        " \"command_payload\": \"{on_off}\", \"timeout_s\": 2}\n"
+        "  ]\n"
+        "}\n",
+        mqtt_broker_port(broker));
     harness_write_config(d, json);
     assert_true(harness_start(d, NULL));
 
     /* Readings: a nested path, a plain number, kW scaled to W with the SoC, a plug. */
     cJSON *item = wait_value(d, "meter", "power_w", -215, 5000);
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(item, "roles"), 0)->valuestring, "meter");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(item, "roles"), 0)->valuestring,
+                        "meter");
     cJSON_Delete(item);
     cJSON_Delete(wait_value(d, "pv", "power_w", 412.5, 3000));
     item = wait_value(d, "bat", "power_w", -300, 3000);
@@ -139,27 +154,34 @@ static void test_mqtt_json(void **state)
 
     /* Garbage is reported and changes nothing; the next good message counts. */
     assert_true(mqtt_test_publish(dev, "tele/meter/SENSOR", "garbage{", false));
-    assert_true(mqtt_test_publish(dev, "tele/meter/SENSOR", "{\"SML\":{\"Power_curr\":\"abc\"}}", false));
+    assert_true(
+        mqtt_test_publish(dev, "tele/meter/SENSOR", "{\"SML\":{\"Power_curr\":\"abc\"}}", false));
     assert_true(mqtt_test_publish(dev, "tele/meter/SENSOR", "[1,2,3]", false));
     assert_true(harness_wait_log(d, "tele/meter/SENSOR: not JSON or a number", 3000));
-    assert_true(harness_wait_log(d, "tele/meter/SENSOR: SML.Power_curr missing or not a number", 3000));
+    assert_true(
+        harness_wait_log(d, "tele/meter/SENSOR: SML.Power_curr missing or not a number", 3000));
     item = harness_device(d, "meter");
     assert_true(harness_device_value(item, "power_w") == -215);
     cJSON_Delete(item);
-    assert_true(mqtt_test_publish(dev, "tele/meter/SENSOR", "{\"SML\":{\"Power_curr\":120}}", false));
+    assert_true(
+        mqtt_test_publish(dev, "tele/meter/SENSOR", "{\"SML\":{\"Power_curr\":120}}", false));
     cJSON_Delete(wait_value(d, "meter", "power_w", 120, 3000));
 
     /* Refusals. */
-    post_command(d, "meter", "{\"command\": \"switch\", \"value\": 1}", 400, "takes no commands (a meter)");
-    post_command(d, "plug", "{\"command\": \"limit\", \"value\": 100}", 400, "a plug takes \\\"switch\\\"");
-    post_command(d, "pv", "{\"command\": \"limit\", \"value\": 900}", 400, "limit: must be between 0 and 800 W, got 900");
+    post_command(d, "meter", "{\"command\": \"switch\", \"value\": 1}", 400,
+                 "takes no commands (a meter)");
+    post_command(d, "plug", "{\"command\": \"limit\", \"value\": 100}", 400,
+                 "a plug takes \\\"switch\\\"");
+    post_command(d, "pv", "{\"command\": \"limit\", \"value\": 900}", 400,
+                 "limit: must be between 0 and 800 W, got 900");
 
     /* The plug: "ON" on the command topic, verified by its next state message. */
     char payload[512];
     post_command(d, "plug", "{\"command\": \"switch\", \"value\": 1}", 202, "pending");
     assert_true(mqtt_test_wait_message(dev, "home/plug1/set", payload, sizeof payload, 5000));
     assert_string_equal(payload, "ON");
-    assert_true(mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
+    assert_true(
+        mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
     assert_string_equal(wait_result(d, "plug", "switch", "1", 5000), "ok");
     item = wait_value(d, "plug", "on", 1, 3000);
     assert_true(harness_device_value(item, "power_w") == 35);
@@ -185,9 +207,11 @@ static void test_mqtt_json(void **state)
     for (int attempt = 0; attempt < 3; attempt++) {
         assert_true(mqtt_test_wait_message(dev, "home/plug1/set", payload, sizeof payload, 8000));
         assert_string_equal(payload, "OFF");
-        assert_true(mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
+        assert_true(
+            mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
     }
-    assert_string_equal(wait_result(d, "plug", "switch", "0", 8000), "read back 1, expected 0 (after 3 attempts)");
+    assert_string_equal(wait_result(d, "plug", "switch", "0", 8000),
+                        "read back 1, expected 0 (after 3 attempts)");
     assert_false(mqtt_test_wait_message(dev, "home/plug1/set", payload, sizeof payload, 300));
 
     /* All of this left the daemon running and every device online. */
@@ -202,14 +226,17 @@ static void test_mqtt_json(void **state)
 static void test_check_config(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, "{\"devices\": [{\"id\": \"a\", \"type\": \"mqtt_json\", \"role\": \"plug\","
-                            " \"command_topic\": \"x/set\"},\n"
-                            " {\"id\": \"b\", \"type\": \"mqtt_json\", \"topic\": \"m\", \"command_topic\": \"m/#\"}]}\n");
+    harness_write_config(
+        d, "{\"devices\": [{\"id\": \"a\", \"type\": \"mqtt_json\", \"role\": \"plug\","
+           " \"command_topic\": \"x/set\"},\n"
+           " {\"id\": \"b\", \"type\": \"mqtt_json\", \"topic\": \"m\", \"command_topic\": "
+           "\"m/#\"}]}\n");
     char out[4096];
     const char *check[] = {"--check-config", "--config", d->config_path, NULL};
     assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
     assert_non_null(strstr(out, "devices[0].topic: is required for type \"mqtt_json\""));
-    assert_non_null(strstr(out, "devices[0].state_key: is required for a plug with a command_topic"));
+    assert_non_null(
+        strstr(out, "devices[0].state_key: is required for a plug with a command_topic"));
     assert_non_null(strstr(out, "devices[1].command_topic: must be empty for a meter"));
     assert_non_null(strstr(out, "devices[1].command_topic: must not contain MQTT wildcards"));
 }
@@ -218,10 +245,13 @@ static void test_check_config(void **state)
 static void test_needs_the_mqtt_section(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, "{\"control\": {\"enabled\": false}, \"devices\": [{\"id\": \"m\", \"type\": \"mqtt_json\","
-                            " \"topic\": \"tele/meter/SENSOR\", \"power_key\": \"SML.Power_curr\"}]}\n");
+    harness_write_config(
+        d,
+        "{\"control\": {\"enabled\": false}, \"devices\": [{\"id\": \"m\", \"type\": \"mqtt_json\","
+        " \"topic\": \"tele/meter/SENSOR\", \"power_key\": \"SML.Power_curr\"}]}\n");
     assert_true(harness_start(d, NULL));
-    assert_true(harness_wait_log(d, "devices[0] (m): not started: type \"mqtt_json\" needs the mqtt section enabled", 3000));
+    assert_true(harness_wait_log(
+        d, "devices[0] (m): not started: type \"mqtt_json\" needs the mqtt section enabled", 3000));
     stop_cleanly(d);
 }
 
@@ -229,7 +259,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_check_config, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_needs_the_mqtt_section, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_needs_the_mqtt_section, harness_setup,
+                                        harness_teardown),
         cmocka_unit_test_setup_teardown(test_mqtt_json, harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,7 +45,8 @@ static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
         cJSON *dev = harness_device(d, id);
-        if (dev && harness_device_online(dev) && fabs(harness_device_value(dev, name) - want) < 1e-6)
+        if (dev && harness_device_online(dev) &&
+            fabs(harness_device_value(dev, name) - want) < 1e-6)
             return dev;
         cJSON_Delete(dev);
         harness_sleep_ms(100);
@@ -95,7 +96,8 @@ static const char *wait_command_result(struct daemon_proc *d, const char *id, in
         cJSON *log = harness_get_json(d, path);
         const cJSON *list = cJSON_GetObjectItem(log, "commands");
         if (cJSON_GetArraySize(list) >= count) {
-            snprintf(result, sizeof result, "%s", harness_text(cJSON_GetArrayItem(list, 0), "result"));
+            snprintf(result, sizeof result, "%s",
+                     harness_text(cJSON_GetArrayItem(list, 0), "result"));
             cJSON_Delete(log);
             return result;
         }
@@ -568,7 +570,8 @@ static void publish_until(struct daemon_proc *d, struct mqtt_test_client *c, con
     for (int tries = 0; tries < 100; tries++) {
         assert_true(mqtt_test_publish(c, topic, payload, false));
         cJSON *dev = harness_device(d, id);
-        bool seen = dev && harness_device_online(dev) && fabs(harness_device_value(dev, name) - want) < 1e-6;
+        bool seen = dev && harness_device_online(dev) &&
+                    fabs(harness_device_value(dev, name) - want) < 1e-6;
         cJSON_Delete(dev);
         if (seen)
             return;

@@ -383,7 +383,8 @@ static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **
     for (int i = 0; i < 3; i++) {
         cJSON *device = wait_device(d, ids[i], false, NULL, 12000);
         if (strncmp(harness_text(device, "error"), errors[i], strlen(errors[i])) != 0)
-            fail_msg("%s: error \"%s\", expected \"%s\"", ids[i], harness_text(device, "error"), errors[i]);
+            fail_msg("%s: error \"%s\", expected \"%s\"", ids[i], harness_text(device, "error"),
+                     errors[i]);
         /* The last good values stay visible, marked offline. */
         assert_true(harness_device_value(device, "power_w") == -312.5);
         cJSON_Delete(device);

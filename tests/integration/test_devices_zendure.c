@@ -27,8 +27,8 @@
 
 /* --- Helpers ------------------------------------------------------------------------ */
 
-static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name, double want,
-                          int timeout_ms)
+static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name,
+                          double want, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 200) {
         cJSON *dev = harness_device(d, id);
@@ -41,13 +41,13 @@ static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, co
     cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fputs(harness_log(d), stderr);
-    fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-", want,
-             dump ? dump : "(missing)");
+    fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-",
+             want, dump ? dump : "(missing)");
     return NULL;
 }
 
-static const char *wait_result(struct daemon_proc *d, const char *id, const char *command, const char *value_text,
-                               int timeout_ms)
+static const char *wait_result(struct daemon_proc *d, const char *id, const char *command,
+                               const char *value_text, int timeout_ms)
 {
     static char result[256];
     char path[128];
@@ -72,14 +72,15 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
     return NULL;
 }
 
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long status, const char *needle)
+static void post_command(struct daemon_proc *d, const char *id, const char *body, long status,
+                         const char *needle)
 {
     char path[128];
     snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
     struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
     if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle, reply.status,
-                 reply.body);
+        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
+                 reply.status, reply.body);
     http_reply_free(&reply);
 }
 
@@ -106,22 +107,27 @@ struct fake_sf {
     char last_write[512];
 };
 
-static int sf_handler(void *user, const char *line, const char *body, const char *authorization, char *reply,
-                      size_t reply_size, char *content_type, size_t content_type_size)
+static int sf_handler(void *user, const char *line, const char *body, const char *authorization,
+                      char *reply, size_t reply_size, char *content_type, size_t content_type_size)
 {
     struct fake_sf *f = user;
     snprintf(content_type, content_type_size, "application/json");
     if (strncmp(line, "GET /properties/report", 22) == 0) {
         /* The recorded SolarFlow 800 answer, with the state this fake holds. */
-        int pack_in = f->ac_mode == 2 ? f->output_limit : 0, pack_out = f->ac_mode == 1 ? f->input_limit : 0;
+        int pack_in = f->ac_mode == 2 ? f->output_limit : 0,
+            pack_out = f->ac_mode == 1 ? f->input_limit : 0;
         snprintf(reply, reply_size,
-                 "{\"messageId\":230,\"sn\":\"%s\",\"timestamp\":1752065262,\"version\":2,\"product\":\"solarFlow800\","
-                 "\"properties\":{\"BatVolt\":5099,\"IOTState\":2,\"acMode\":%d,\"acStatus\":2,\"chargeMaxLimit\":800,"
+                 "{\"messageId\":230,\"sn\":\"%s\",\"timestamp\":1752065262,\"version\":2,"
+                 "\"product\":\"solarFlow800\","
+                 "\"properties\":{\"BatVolt\":5099,\"IOTState\":2,\"acMode\":%d,\"acStatus\":2,"
+                 "\"chargeMaxLimit\":800,"
                  "\"electricLevel\":73,\"gridInputPower\":%d,\"hyperTmp\":3211,\"inputLimit\":%d,"
                  "\"inverseMaxPower\":800,\"minSoc\":50,\"outputHomePower\":%d,\"outputLimit\":%d,"
-                 "\"outputPackPower\":%d,\"packInputPower\":%d,\"packNum\":2,\"packState\":1,\"smartMode\":1,"
+                 "\"outputPackPower\":%d,\"packInputPower\":%d,\"packNum\":2,\"packState\":1,"
+                 "\"smartMode\":1,"
                  "\"socSet\":1000,\"solarInputPower\":572,\"solarPower1\":332,\"solarPower2\":240},"
-                 "\"packData\":[{\"batcur\":99,\"maxTemp\":3071,\"power\":443,\"sn\":\"PACK1\",\"socLevel\":74}]}",
+                 "\"packData\":[{\"batcur\":99,\"maxTemp\":3071,\"power\":443,\"sn\":\"PACK1\","
+                 "\"socLevel\":74}]}",
                  f->serial, f->ac_mode, f->ac_mode == 1 ? f->input_limit : 0, f->input_limit,
                  f->ac_mode == 2 ? f->output_limit : 0, f->output_limit, pack_out, pack_in);
         return 200;
@@ -133,8 +139,8 @@ static int sf_handler(void *user, const char *line, const char *body, const char
         const cJSON *sn = cJSON_GetObjectItem(json, "sn");
         const cJSON *props = cJSON_GetObjectItem(json, "properties");
         int status = 200;
-        if (!cJSON_IsString(sn) || strcmp(sn->valuestring, f->serial) != 0 || !cJSON_IsObject(props) ||
-            !cJSON_IsNumber(cJSON_GetObjectItem(props, "smartMode")) ||
+        if (!cJSON_IsString(sn) || strcmp(sn->valuestring, f->serial) != 0 ||
+            !cJSON_IsObject(props) || !cJSON_IsNumber(cJSON_GetObjectItem(props, "smartMode")) ||
             cJSON_GetObjectItem(props, "smartMode")->valueint != 1) {
             status = 400;
         } else if (!f->ignores_writes) {
@@ -152,7 +158,8 @@ static int sf_handler(void *user, const char *line, const char *body, const char
 static void test_http(void **state)
 {
     struct daemon_proc *d = *state;
-    struct fake_sf sf = {.serial = "HOA1NHMAMXXXXX3", .ac_mode = 1, .output_limit = 0, .input_limit = 383};
+    struct fake_sf sf = {
+        .serial = "HOA1NHMAMXXXXX3", .ac_mode = 1, .output_limit = 0, .input_limit = 383};
     struct fake_sf deaf = {.serial = "HOA1NHMAMYYYYY4", .ignores_writes = true, .ac_mode = 2};
     sf.http = fake_http_start();
     deaf.http = fake_http_start();
@@ -165,25 +172,32 @@ static void test_http(void **state)
              "{\n"
              "  \"control\": {\"enabled\": false},\n"
              "  \"devices\": [\n"
-             "    {\"id\": \"sf\", \"type\": \"zendure\", \"host\": \"127.0.0.1\", \"port\": %d, \"serial\": \"%s\","
+             "    {\"id\": \"sf\", \"type\": \"zendure\", \"host\": \"127.0.0.1\", \"port\": %d, "
+             "\"serial\": \"%s\","
              " \"poll_interval_s\": 0.5, \"timeout_s\": 1},\n"
-             "    {\"id\": \"deaf\", \"type\": \"zendure\", \"host\": \"127.0.0.1\", \"port\": %d, \"serial\": \"%s\","
+             "    {\"id\": \"deaf\", \"type\": \"zendure\", \"host\": \"127.0.0.1\", \"port\": %d, "
+             "\"serial\": \"%s\","
              " \"poll_interval_s\": 0.5, \"timeout_s\": 1},\n"
-             "    {\"id\": \"broken\", \"type\": \"zendure\", \"host\": \"127.0.0.1\", \"port\": %d, \"serial\": \"X\","
+             "    {\"id\": \"broken\", \"type\": \"zendure\", \"host\": \"127.0.0.1\", \"port\": "
+             "%d, \"serial\": \"X\","
              " \"poll_interval_s\": 0.5, \"timeout_s\": 1},\n"
-             "    {\"id\": \"hub\", \"type\": \"zendure\", \"protocol\": \"mqtt\", \"product_key\": \"73bkTV\","
+             "    {\"id\": \"hub\", \"type\": \"zendure\", \"protocol\": \"mqtt\", "
+             "\"product_key\": \"73bkTV\","
              " \"serial\": \"HUB123\"}\n"
              "  ]\n"
              "}\n",
-             fake_http_port(sf.http), sf.serial, fake_http_port(deaf.http), deaf.serial, fake_http_port(broken));
+             fake_http_port(sf.http), sf.serial, fake_http_port(deaf.http), deaf.serial,
+             fake_http_port(broken));
     harness_write_config(d, json);
     assert_true(harness_start(d, NULL));
-    assert_true(harness_wait_log(d, "hub): not started: protocol \"mqtt\" needs the mqtt section enabled", 2000));
+    assert_true(harness_wait_log(
+        d, "hub): not started: protocol \"mqtt\" needs the mqtt section enabled", 2000));
 
     /* The report as a user sees it (the recorded fields, with the fake's state). */
     cJSON *dev = wait_device(d, "sf", true, "soc_pct", 73, 5000);
     assert_string_equal(harness_text(dev, "model"), "solarFlow800");
-    assert_true(harness_device_value(dev, "power_w") == -383); /* charging: outputPackPower 383, + discharge */
+    assert_true(harness_device_value(dev, "power_w") ==
+                -383); /* charging: outputPackPower 383, + discharge */
     assert_true(harness_device_value(dev, "ac_mode") == 1);
     assert_true(harness_device_value(dev, "solar_w") == 572);
     assert_true(harness_device_value(dev, "max_soc_pct") == 100);
@@ -209,13 +223,15 @@ static void test_http(void **state)
     post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": -200}", 202, "pending");
     assert_string_equal(wait_result(d, "sf", "setpoint", "-200", 8000), "ok");
     fake_http_lock(sf.http);
-    assert_string_equal(sf.last_write, "{\"sn\":\"HOA1NHMAMXXXXX3\",\"properties\":{\"smartMode\":1,\"acMode\":1,"
-                                       "\"outputLimit\":0,\"inputLimit\":200}}");
+    assert_string_equal(sf.last_write,
+                        "{\"sn\":\"HOA1NHMAMXXXXX3\",\"properties\":{\"smartMode\":1,\"acMode\":1,"
+                        "\"outputLimit\":0,\"inputLimit\":200}}");
     fake_http_unlock(sf.http);
     cJSON_Delete(wait_device(d, "sf", true, "input_limit_w", 200, 3000));
 
     /* The deaf one took three writes and changed nothing. */
-    assert_string_equal(wait_result(d, "deaf", "setpoint", "300", 15000), "read back 0, expected 300 (after 3 attempts)");
+    assert_string_equal(wait_result(d, "deaf", "setpoint", "300", 15000),
+                        "read back 0, expected 300 (after 3 attempts)");
     fake_http_lock(deaf.http);
     assert_int_equal(deaf.writes, 3);
     fake_http_unlock(deaf.http);
@@ -260,13 +276,15 @@ static void test_mqtt(void **state)
 
     /* It asks for a full report, which the hub sends. */
     char payload[1024];
-    assert_true(mqtt_test_wait_message(hub, "iot/73bkTV/HUB123/properties/read", payload, sizeof payload, 10000));
+    assert_true(mqtt_test_wait_message(hub, "iot/73bkTV/HUB123/properties/read", payload,
+                                       sizeof payload, 10000));
     assert_string_equal(payload, "{\"properties\":[\"getAll\"]}");
-    assert_true(mqtt_test_publish(hub, REPORT,
-                                  "{\"properties\":{\"electricLevel\":64,\"packInputPower\":0,\"outputPackPower\":150,"
-                                  "\"outputHomePower\":0,\"solarInputPower\":300,\"outputLimit\":100,\"inputLimit\":0,"
-                                  "\"socSet\":1000,\"minSoc\":100},\"packData\":[{\"sn\":\"P1\",\"socLevel\":64}]}",
-                                  false));
+    assert_true(mqtt_test_publish(
+        hub, REPORT,
+        "{\"properties\":{\"electricLevel\":64,\"packInputPower\":0,\"outputPackPower\":150,"
+        "\"outputHomePower\":0,\"solarInputPower\":300,\"outputLimit\":100,\"inputLimit\":0,"
+        "\"socSet\":1000,\"minSoc\":100},\"packData\":[{\"sn\":\"P1\",\"socLevel\":64}]}",
+        false));
     cJSON *dev = wait_device(d, "hub", true, "soc_pct", 64, 5000);
     assert_true(harness_device_value(dev, "power_w") == -150);
     assert_true(harness_device_value(dev, "limit_w") == 100);
@@ -276,14 +294,16 @@ static void test_mqtt(void **state)
     /* A partial report changes only what it carries; garbage is reported, not fatal. */
     assert_true(mqtt_test_publish(hub, REPORT, "no json {", false));
     assert_true(mqtt_test_publish(hub, REPORT, "{\"unexpected\":[1,2]}", false));
-    assert_true(mqtt_test_publish(hub, REPORT, "{\"properties\":{\"packInputPower\":200,\"outputPackPower\":0}}", false));
+    assert_true(mqtt_test_publish(
+        hub, REPORT, "{\"properties\":{\"packInputPower\":200,\"outputPackPower\":0}}", false));
     dev = wait_device(d, "hub", true, "power_w", 200, 5000);
     assert_true(harness_device_value(dev, "soc_pct") == 64);
     cJSON_Delete(dev);
     assert_true(harness_wait_log(d, "properties/report: not JSON", 1000));
 
     /* Only output limits over MQTT; "auto" never. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": -100}", 400, "between 0 and 800 W");
+    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": -100}", 400,
+                 "between 0 and 800 W");
     post_command(d, "hub", "{\"command\": \"auto\"}", 400, "not supported");
 
     /* A setpoint arrives as outputLimit and is confirmed by the hub's next report. */
@@ -291,7 +311,9 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_wait_message(hub, WRITE, payload, sizeof payload, 5000));
     cJSON *write = cJSON_Parse(payload);
     assert_non_null(write);
-    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(write, "properties"), "outputLimit")->valueint, 250);
+    assert_int_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(write, "properties"), "outputLimit")->valueint,
+        250);
     cJSON_Delete(write);
     assert_true(mqtt_test_publish(hub, REPORT, "{\"properties\":{\"outputLimit\":250}}", false));
     assert_string_equal(wait_result(d, "hub", "setpoint", "250", 8000), "ok");
@@ -321,15 +343,20 @@ static void test_mqtt(void **state)
 static void test_check_config(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, "{\"devices\": [{\"id\": \"a\", \"type\": \"zendure\"},\n"
-                            " {\"id\": \"b\", \"type\": \"zendure\", \"protocol\": \"mqtt\", \"serial\": \"x/y\"}]}\n");
+    harness_write_config(
+        d,
+        "{\"devices\": [{\"id\": \"a\", \"type\": \"zendure\"},\n"
+        " {\"id\": \"b\", \"type\": \"zendure\", \"protocol\": \"mqtt\", \"serial\": \"x/y\"}]}\n");
     char out[4096];
     const char *check[] = {"--check-config", "--config", d->config_path, NULL};
     assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
-    assert_non_null(strstr(out, "devices[0].host: is required for type \"zendure\" with protocol \"http\""));
+    assert_non_null(
+        strstr(out, "devices[0].host: is required for type \"zendure\" with protocol \"http\""));
     assert_non_null(strstr(out, "devices[0].serial: is required for type \"zendure\""));
-    assert_non_null(strstr(out, "devices[1].serial: must not contain '/', '+' or '#', got \"x/y\""));
-    assert_non_null(strstr(out, "devices[1].product_key: is required for type \"zendure\" with protocol \"mqtt\""));
+    assert_non_null(
+        strstr(out, "devices[1].serial: must not contain '/', '+' or '#', got \"x/y\""));
+    assert_non_null(strstr(
+        out, "devices[1].product_key: is required for type \"zendure\" with protocol \"mqtt\""));
 }
 
 int main(void)

@@ -102,7 +102,8 @@ static bool hook_says(struct fake_http *fake, const char *text, int timeout_ms)
 {
     char line[256], body[4096], authorization[64];
     for (int waited = 0; waited < timeout_ms; waited += 100) {
-        fake_http_last(fake, "/hook", line, sizeof line, body, sizeof body, authorization, sizeof authorization);
+        fake_http_last(fake, "/hook", line, sizeof line, body, sizeof body, authorization,
+                       sizeof authorization);
         if (strstr(body, text))
             return true;
         harness_sleep_ms(100);
@@ -234,7 +235,8 @@ static void test_db_full_control_goes_on_and_recovers(void **state)
     long long rows_before = start_with_full_disk(d, config, 2048, NULL);
     /* The owner hears of it, though the alert cannot be stored. */
     if (!hook_says(fake, "\"rule\":\"storage_failing\"", 10000) ||
-        !hook_says(fake, "\"severity\":\"critical\"", 1000) || !hook_says(fake, "database or disk is full", 1000))
+        !hook_says(fake, "\"severity\":\"critical\"", 1000) ||
+        !hook_says(fake, "database or disk is full", 1000))
         fail_msg("no storage_failing alert at the webhook\n%s", harness_log(d));
 
     /* Full for 8 s: the control and the site go on, samples wait in memory. */
@@ -295,7 +297,8 @@ static void test_db_full_control_goes_on_and_recovers(void **state)
 
     assert_true(harness_signal_and_wait(d, SIGTERM, 5000, NULL) >= 0);
     /* Every buffered sample was written. */
-    assert_true(sql_int(d->db_path, "SELECT count(*) FROM samples_raw") > rows_before + (long long)pending_full);
+    assert_true(sql_int(d->db_path, "SELECT count(*) FROM samples_raw") >
+                rows_before + (long long)pending_full);
     assert_string_equal(sql(d->db_path, "PRAGMA integrity_check"), "ok");
     fake_http_stop(fake);
 }
@@ -372,19 +375,21 @@ static void test_providers_down_plan_falls_back_and_alerts(void **state)
     fake_http_route(fake, "/om/", 500, "application/json", err, strlen(err), NULL, 0);
     fake_http_route(fake, "/hook", 200, "text/plain", "ok", 2, NULL, 0);
     char config[4096];
-    snprintf(config, sizeof config,
-             "{\"site\": {\"timezone\": \"Europe/Berlin\", \"latitude\": 52.52, \"longitude\": 13.4},\n"
-             " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
-             " \"battery\": {\"capacity_wh\": 2240},\n"
-             " \"tariff\": {\"import_per_kwh\": 0.31},\n"
-             " \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T08:00:00Z\"},\n"
-             " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-             " \"providers\": [{\"id\": \"prices\", \"type\": \"awattar\", \"base_url\": \"%1$s/aw\"},\n"
-             "   {\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%1$s/om\"}],\n"
-             " \"notifications\": {\"enabled\": true,\n"
-             "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%1$s/hook\"}],\n"
-             "  \"rules\": {\"provider_failing_min\": 0}}}\n",
-             fake_http_base(fake));
+    snprintf(
+        config, sizeof config,
+        "{\"site\": {\"timezone\": \"Europe/Berlin\", \"latitude\": 52.52, \"longitude\": 13.4},\n"
+        " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": "
+        "890}]},\n"
+        " \"battery\": {\"capacity_wh\": 2240},\n"
+        " \"tariff\": {\"import_per_kwh\": 0.31},\n"
+        " \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T08:00:00Z\"},\n"
+        " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+        " \"providers\": [{\"id\": \"prices\", \"type\": \"awattar\", \"base_url\": \"%1$s/aw\"},\n"
+        "   {\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%1$s/om\"}],\n"
+        " \"notifications\": {\"enabled\": true,\n"
+        "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%1$s/hook\"}],\n"
+        "  \"rules\": {\"provider_failing_min\": 0}}}\n",
+        fake_http_base(fake));
     harness_write_config(d, config);
     assert_true(harness_start(d, NULL));
 
@@ -394,8 +399,8 @@ static void test_providers_down_plan_falls_back_and_alerts(void **state)
         cJSON *providers = harness_get_json(d, "/api/v1/providers");
         int n = 0;
         const cJSON *item;
-        cJSON_ArrayForEach(item, cJSON_GetObjectItem(providers, "providers"))
-            n += strcmp(harness_text(item, "state"), "failing") == 0;
+        cJSON_ArrayForEach(item, cJSON_GetObjectItem(providers, "providers")) n +=
+            strcmp(harness_text(item, "state"), "failing") == 0;
         cJSON_Delete(providers);
         failing = n == 2;
         if (!failing)
@@ -433,9 +438,9 @@ static void test_providers_down_plan_falls_back_and_alerts(void **state)
         cJSON *list = harness_get_json(d, "/api/v1/notifications");
         rows = 0;
         const cJSON *item;
-        cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "notifications"))
-            rows += strcmp(harness_text(item, "rule"), "provider_failing") == 0 &&
-                    strcmp(harness_text(item, "state"), "open") == 0;
+        cJSON_ArrayForEach(item, cJSON_GetObjectItem(list, "notifications")) rows +=
+            strcmp(harness_text(item, "rule"), "provider_failing") == 0 &&
+            strcmp(harness_text(item, "state"), "open") == 0;
         cJSON_Delete(list);
         if (rows < 2)
             harness_sleep_ms(200);
@@ -455,16 +460,19 @@ static void test_providers_down_plan_falls_back_and_alerts(void **state)
 static void write_meter_config(struct daemon_proc *d, bool meter)
 {
     char json[2048];
-    snprintf(json, sizeof json,
-             "{\"site\": {\"timezone\": \"Europe/Berlin\", \"latitude\": 52.52, \"longitude\": 13.4},\n"
-             " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
-             " \"battery\": {\"capacity_wh\": 2240},\n"
-             " \"simulation\": {\"speed\": 5, \"start\": \"2026-06-22T05:00:00Z\", \"cloudiness_pct\": 0,"
-             " \"initial_soc_pct\": 80, \"battery_latency_s\": 1, \"meter_enabled\": %s},\n"
-             " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-             " \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
-             " \"control\": {\"meter_stale_s\": 5, \"safe_output_w\": 800}}\n",
-             meter ? "true" : "false");
+    snprintf(
+        json, sizeof json,
+        "{\"site\": {\"timezone\": \"Europe/Berlin\", \"latitude\": 52.52, \"longitude\": 13.4},\n"
+        " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": "
+        "890}]},\n"
+        " \"battery\": {\"capacity_wh\": 2240},\n"
+        " \"simulation\": {\"speed\": 5, \"start\": \"2026-06-22T05:00:00Z\", \"cloudiness_pct\": "
+        "0,"
+        " \"initial_soc_pct\": 80, \"battery_latency_s\": 1, \"meter_enabled\": %s},\n"
+        " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+        " \"optimizer\": {\"strategy\": \"self_consumption\"},\n"
+        " \"control\": {\"meter_stale_s\": 5, \"safe_output_w\": 800}}\n",
+        meter ? "true" : "false");
     harness_write_config(d, json);
 }
 
@@ -569,8 +577,10 @@ static void test_config_deleted_keeps_running_and_put_recreates(void **state)
 static const char *faketime_library(void)
 {
     static const char *const candidates[] = {
-        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1", "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
-        "/usr/lib/arm-linux-gnueabihf/faketime/libfaketime.so.1", "/usr/lib/faketime/libfaketime.so.1"};
+        "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+        "/usr/lib/arm-linux-gnueabihf/faketime/libfaketime.so.1",
+        "/usr/lib/faketime/libfaketime.so.1"};
     for (size_t i = 0; i < sizeof candidates / sizeof candidates[0]; i++)
         if (access(candidates[i], R_OK) == 0)
             return candidates[i];
@@ -607,15 +617,18 @@ static void test_clock_jumps_are_followed(void **state)
     snprintf(file_env, sizeof file_env, "FAKETIME_TIMESTAMP_FILE=%s", offset_path);
     /* Under ASan the preloaded library comes before ASan's runtime; that is fine here. */
     const char *asan_options = getenv("ASAN_OPTIONS");
-    snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0", asan_options ? asan_options : "",
-             asan_options && asan_options[0] ? ":" : "");
-    const char *env[] = {preload, file_env, "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1", asan, NULL};
+    snprintf(asan, sizeof asan, "ASAN_OPTIONS=%s%sverify_asan_link_order=0",
+             asan_options ? asan_options : "", asan_options && asan_options[0] ? ":" : "");
+    const char *env[] = {preload, file_env, "FAKETIME_NO_CACHE=1", "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                         asan,    NULL};
     /* Real time: the simulator at speed 1 from now, as a real site runs. */
-    harness_write_config(d, "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
-                            " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
-                            " \"battery\": {\"capacity_wh\": 2240},\n"
-                            " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-                            " \"storage\": {\"flush_interval_s\": 0.5, \"sample_interval_s\": 1}}\n");
+    harness_write_config(d,
+                         "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
+                         " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": "
+                         "0, \"peak_w\": 890}]},\n"
+                         " \"battery\": {\"capacity_wh\": 2240},\n"
+                         " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+                         " \"storage\": {\"flush_interval_s\": 0.5, \"sample_interval_s\": 1}}\n");
     assert_true(harness_start_env(d, NULL, env));
     harness_sleep_ms(1500);
     double real_s = (double)time(NULL);
@@ -639,7 +652,8 @@ static void test_clock_jumps_are_followed(void **state)
     harness_sleep_ms(1500);
     ts_s = status_ts_s(d);
     if (fabs(ts_s - ((double)time(NULL) - 3600)) >= 10)
-        fail_msg("status at %.0f, real time %.0f\n%s", ts_s, (double)time(NULL), strstr(harness_log(d), "jumped"));
+        fail_msg("status at %.0f, real time %.0f\n%s", ts_s, (double)time(NULL),
+                 strstr(harness_log(d), "jumped"));
     /* Through both, the control tracked, no device looked silent, the API answered and
      * nothing was corrupted. */
     cJSON *control = harness_get_json(d, "/api/v1/control");

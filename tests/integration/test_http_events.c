@@ -62,7 +62,7 @@ static long now_ms(void)
 struct stream {
     CURL *easy;
     struct curl_slist *headers; /* the API token */
-    char *text; /* everything received, NUL-terminated */
+    char *text;                 /* everything received, NUL-terminated */
     size_t size;
     bool done; /* the server ended the stream or the connection failed */
 };

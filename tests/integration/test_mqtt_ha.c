@@ -308,11 +308,13 @@ static void test_discovery_state_and_commands(void **state)
     cJSON_Delete(after);
     cJSON *control = harness_get_json(d, "/api/v1/control");
     const char *control_state = harness_text(control, "state");
-    if (!control_state[0] || strcmp(control_state, "failsafe") == 0 || strcmp(control_state, "off") == 0)
+    if (!control_state[0] || strcmp(control_state, "failsafe") == 0 ||
+        strcmp(control_state, "off") == 0)
         fail_msg("control %s while the broker is gone\n%s", control_state, harness_log(d));
     cJSON_Delete(control);
     const char *on = "{\"command\": \"switch\", \"value\": 1}";
-    struct http_reply reply = harness_http(d, "POST", "/api/v1/devices/sim-plug/command", on, strlen(on), NULL);
+    struct http_reply reply =
+        harness_http(d, "POST", "/api/v1/devices/sim-plug/command", on, strlen(on), NULL);
     assert_int_equal(reply.status, 202);
     http_reply_free(&reply);
     WAIT_FOR(plug_on(d) == 1, "the plug on without the broker", d);

@@ -98,7 +98,8 @@ static void wait_hits(struct fake_http *fake, const char *prefix, int hits, stru
     for (int waited = 0; waited < 15000 && fake_http_hits(fake, prefix) < hits; waited += 50)
         harness_sleep_ms(50);
     if (fake_http_hits(fake, prefix) < hits)
-        fail_msg("%s: %d hits, expected %d\n%s", prefix, fake_http_hits(fake, prefix), hits, harness_log(d));
+        fail_msg("%s: %d hits, expected %d\n%s", prefix, fake_http_hits(fake, prefix), hits,
+                 harness_log(d));
 }
 
 static void post_test(struct daemon_proc *d, const char *channel, long status)
@@ -149,21 +150,28 @@ static void test_every_channel_delivers_the_exact_request(void **state)
     assert_true(mqtt_test_subscribe(client, "balkon/alerts"));
     struct smtp_sink smtp = {0};
     if (!smtp_start(&smtp))
-        fail_msg("the SMTP sink did not start (is python3-aiosmtpd installed? scripts/install-deps.sh --test)");
+        fail_msg("the SMTP sink did not start (is python3-aiosmtpd installed? "
+                 "scripts/install-deps.sh --test)");
 
     const char *base = fake_http_base(fake);
     char config[4096];
     snprintf(config, sizeof config,
              "{\"devices\": [],\n"
-             " \"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": \"notify-test\"},\n"
+             " \"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d, \"client_id\": "
+             "\"notify-test\"},\n"
              " \"notifications\": {\"enabled\": true, \"channels\": [\n"
-             "  {\"id\": \"ntfy\", \"type\": \"ntfy\", \"url\": \"%s/ntfy\", \"topic\": \"alerts\", \"token\": \"tk_ntfy\"},\n"
-             "  {\"id\": \"tg\", \"type\": \"telegram\", \"url\": \"%s/tg\", \"token\": \"123:ABC\", \"chat_id\": \"42\"},\n"
-             "  {\"id\": \"po\", \"type\": \"pushover\", \"url\": \"%s/po\", \"token\": \"apptoken\", \"user\": \"userkey\"},\n"
-             "  {\"id\": \"gotify\", \"type\": \"gotify\", \"url\": \"%s/gotify\", \"token\": \"gtok\"},\n"
+             "  {\"id\": \"ntfy\", \"type\": \"ntfy\", \"url\": \"%s/ntfy\", \"topic\": "
+             "\"alerts\", \"token\": \"tk_ntfy\"},\n"
+             "  {\"id\": \"tg\", \"type\": \"telegram\", \"url\": \"%s/tg\", \"token\": "
+             "\"123:ABC\", \"chat_id\": \"42\"},\n"
+             "  {\"id\": \"po\", \"type\": \"pushover\", \"url\": \"%s/po\", \"token\": "
+             "\"apptoken\", \"user\": \"userkey\"},\n"
+             "  {\"id\": \"gotify\", \"type\": \"gotify\", \"url\": \"%s/gotify\", \"token\": "
+             "\"gtok\"},\n"
              "  {\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"},\n"
              "  {\"id\": \"broken\", \"type\": \"webhook\", \"url\": \"%s/broken\"},\n"
-             "  {\"id\": \"mail\", \"type\": \"email\", \"url\": \"smtp://127.0.0.1:%d\", \"from\": \"balkon@example.org\","
+             "  {\"id\": \"mail\", \"type\": \"email\", \"url\": \"smtp://127.0.0.1:%d\", "
+             "\"from\": \"balkon@example.org\","
              " \"to\": \"me@example.org\"},\n"
              "  {\"id\": \"mq\", \"type\": \"mqtt\", \"topic\": \"balkon/alerts\"}]}}\n",
              mqtt_broker_port(broker), base, base, base, base, base, base, smtp.port);
@@ -206,20 +214,23 @@ static void test_every_channel_delivers_the_exact_request(void **state)
 
     fake_http_last(fake, "/tg", line, sizeof line, body, sizeof body, NULL, 0);
     assert_string_equal(line, "POST /tg/bot123:ABC/sendMessage");
-    assert_string_equal(body, "{\"chat_id\":\"42\",\"text\":\"BalkonSolar test message\\n\\n" TEST_TEXT("tg", "telegram")
-                              "\",\"disable_web_page_preview\":true}");
+    assert_string_equal(body,
+                        "{\"chat_id\":\"42\",\"text\":\"BalkonSolar test message\\n\\n" TEST_TEXT(
+                            "tg", "telegram") "\",\"disable_web_page_preview\":true}");
     assert_header(fake, "/tg", "Content-Type: application/json\n");
 
     fake_http_last(fake, "/po", line, sizeof line, body, sizeof body, NULL, 0);
     assert_string_equal(line, "POST /po/1/messages.json");
-    assert_string_equal(body, "token=apptoken&user=userkey&title=BalkonSolar%20test%20message&message=This%20is%20a%20"
-                              "test%20of%20the%20notification%20channel%20%22po%22%20%28pushover%29.&priority=-1");
+    assert_string_equal(
+        body,
+        "token=apptoken&user=userkey&title=BalkonSolar%20test%20message&message=This%20is%20a%20"
+        "test%20of%20the%20notification%20channel%20%22po%22%20%28pushover%29.&priority=-1");
     assert_header(fake, "/po", "Content-Type: application/x-www-form-urlencoded\n");
 
     fake_http_last(fake, "/gotify", line, sizeof line, body, sizeof body, NULL, 0);
     assert_string_equal(line, "POST /gotify/message?token=gtok");
-    assert_string_equal(body, "{\"title\":\"BalkonSolar test message\",\"message\":\"" TEST_TEXT("gotify", "gotify")
-                              "\",\"priority\":2}");
+    assert_string_equal(body, "{\"title\":\"BalkonSolar test message\",\"message\":\"" TEST_TEXT(
+                                  "gotify", "gotify") "\",\"priority\":2}");
 
     fake_http_last(fake, "/hook", line, sizeof line, body, sizeof body, NULL, 0);
     assert_string_equal(line, "POST /hook");
@@ -230,7 +241,8 @@ static void test_every_channel_delivers_the_exact_request(void **state)
     assert_string_equal(cJSON_GetObjectItem(hook, "subject")->valuestring, "hook");
     assert_string_equal(cJSON_GetObjectItem(hook, "severity")->valuestring, "info");
     assert_string_equal(cJSON_GetObjectItem(hook, "state")->valuestring, "once");
-    assert_string_equal(cJSON_GetObjectItem(hook, "title")->valuestring, "BalkonSolar test message");
+    assert_string_equal(cJSON_GetObjectItem(hook, "title")->valuestring,
+                        "BalkonSolar test message");
     assert_string_equal(cJSON_GetObjectItem(hook, "message")->valuestring,
                         "This is a test of the notification channel \"hook\" (webhook).");
     assert_non_null(strstr(cJSON_GetObjectItem(hook, "ts")->valuestring, "Z"));
@@ -253,12 +265,14 @@ static void test_every_channel_delivers_the_exact_request(void **state)
     assert_non_null(strstr(mail, "From: BalkonSolar <balkon@example.org>\r\n"));
     assert_non_null(strstr(mail, "To: <me@example.org>\r\n"));
     assert_non_null(strstr(mail, "Subject: [BalkonSolar] BalkonSolar test message\r\n"));
-    assert_non_null(strstr(mail, "\r\n\r\nThis is a test of the notification channel \"mail\" (email).\r\n"));
+    assert_non_null(
+        strstr(mail, "\r\n\r\nThis is a test of the notification channel \"mail\" (email).\r\n"));
     free(mail);
 
     /* The broken channel: three attempts, then reported (once in the log). */
     wait_hits(fake, "/broken", 3, d);
-    assert_true(harness_wait_log(d, "channel broken (webhook) failed after 3 attempts: HTTP 500: boom", 10000));
+    assert_true(harness_wait_log(
+        d, "channel broken (webhook) failed after 3 attempts: HTTP 500: boom", 10000));
     cJSON *status = harness_get_json(d, "/api/v1/notifications/channels");
     const cJSON *broken = channel_status(status, "broken");
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(broken, "healthy")));
@@ -268,7 +282,8 @@ static void test_every_channel_delivers_the_exact_request(void **state)
     const char *ok_ids[] = {"ntfy", "tg", "po", "gotify", "hook", "mail", "mq"};
     for (size_t i = 0; i < sizeof ok_ids / sizeof ok_ids[0]; i++) {
         const cJSON *c = channel_status(status, ok_ids[i]);
-        if (!cJSON_IsTrue(cJSON_GetObjectItem(c, "healthy")) || cJSON_GetObjectItem(c, "sent")->valueint != 1 ||
+        if (!cJSON_IsTrue(cJSON_GetObjectItem(c, "healthy")) ||
+            cJSON_GetObjectItem(c, "sent")->valueint != 1 ||
             strcmp(cJSON_GetObjectItem(c, "last_test")->valuestring, "ok") != 0)
             fail_msg("channel %s: %s", ok_ids[i], cJSON_PrintUnformatted(c));
     }
@@ -313,8 +328,9 @@ static void test_every_channel_delivers_the_exact_request(void **state)
 static void test_disabled(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, "{\"devices\": [], \"notifications\": {\"enabled\": false, \"channels\": ["
-                            "{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"http://127.0.0.1:9/\"}]}}");
+    harness_write_config(
+        d, "{\"devices\": [], \"notifications\": {\"enabled\": false, \"channels\": ["
+           "{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"http://127.0.0.1:9/\"}]}}");
     assert_true(harness_start(d, NULL));
     post_test(d, "hook", 503);
 }
@@ -330,7 +346,8 @@ static void test_config_errors(void **state)
     FILE *f = fopen(path, "w");
     fputs("{\"notifications\": {\"quiet_hours_from\": \"25:00\", \"channels\": ["
           "{\"id\": \"a\", \"type\": \"telegram\"},"
-          "{\"id\": \"b\", \"type\": \"email\", \"url\": \"http://x\", \"from\": \"x\", \"to\": \"y@z\"},"
+          "{\"id\": \"b\", \"type\": \"email\", \"url\": \"http://x\", \"from\": \"x\", \"to\": "
+          "\"y@z\"},"
           "{\"id\": \"c\", \"type\": \"mqtt\", \"topic\": \"t\"},"
           "{\"id\": \"d\", \"type\": \"sms\"}]}}",
           f);
@@ -358,7 +375,8 @@ static void test_config_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_every_channel_delivers_the_exact_request, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_every_channel_delivers_the_exact_request,
+                                        harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_disabled, harness_setup, harness_teardown),
         cmocka_unit_test(test_config_errors),
     };

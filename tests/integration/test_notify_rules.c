@@ -21,21 +21,24 @@
 /* Simulated midday in June (12:00 in Berlin) at 20x: a device counts as offline about 3 s
  * after the meter fails, the control goes to failsafe within a second. Every rule the
  * test does not look at is switched off, so the webhook's hits are exact. */
-static void write_config(struct daemon_proc *d, struct fake_http *fake, bool meter, const char *extra,
-                         const char *rules)
+static void write_config(struct daemon_proc *d, struct fake_http *fake, bool meter,
+                         const char *extra, const char *rules)
 {
     char config[4096];
     snprintf(config, sizeof config,
              "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
              " \"battery\": {\"capacity_wh\": 2240},\n"
-             " \"simulation\": {\"speed\": 20, \"start\": \"2026-06-22T10:00:00Z\", \"meter_enabled\": %s},\n"
+             " \"simulation\": {\"speed\": 20, \"start\": \"2026-06-22T10:00:00Z\", "
+             "\"meter_enabled\": %s},\n"
              " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
              " \"control\": {\"enabled\": true},\n"
              " \"notifications\": {\"enabled\": true, %s\n"
              "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
-             "  \"rules\": {\"battery_empty\": false, \"battery_not_charging\": false, \"optimizer_fallback\": false, \"provider_failing\": false,"
+             "  \"rules\": {\"battery_empty\": false, \"battery_not_charging\": false, "
+             "\"optimizer_fallback\": false, \"provider_failing\": false,"
              " \"price_spike\": false, %s}}}\n",
-             meter ? "true" : "false", extra, fake_http_base(fake), rules ? rules : "\"negative_price\": false");
+             meter ? "true" : "false", extra, fake_http_base(fake),
+             rules ? rules : "\"negative_price\": false");
     harness_write_config(d, config);
 }
 
@@ -62,7 +65,8 @@ static void wait_rows(struct daemon_proc *d, const char *rule, const char *state
         harness_sleep_ms(100);
     }
     cJSON *json = harness_get_json(d, "/api/v1/notifications");
-    fail_msg("no %s row in state %s: %s\n%s", rule, state, cJSON_PrintUnformatted(json), harness_log(d));
+    fail_msg("no %s row in state %s: %s\n%s", rule, state, cJSON_PrintUnformatted(json),
+             harness_log(d));
 }
 
 static void wait_hits(struct fake_http *fake, int hits, struct daemon_proc *d)
@@ -70,7 +74,8 @@ static void wait_hits(struct fake_http *fake, int hits, struct daemon_proc *d)
     for (int waited = 0; waited < 15000 && fake_http_hits(fake, "/hook") < hits; waited += 50)
         harness_sleep_ms(50);
     if (fake_http_hits(fake, "/hook") < hits)
-        fail_msg("webhook: %d hits, expected %d\n%s", fake_http_hits(fake, "/hook"), hits, harness_log(d));
+        fail_msg("webhook: %d hits, expected %d\n%s", fake_http_hits(fake, "/hook"), hits,
+                 harness_log(d));
 }
 
 static void meter_fails(struct daemon_proc *d, struct fake_http *fake, const char *extra)
@@ -108,7 +113,8 @@ static void test_meter_failure_alerts_once_then_resolves(void **state)
         else {
             assert_string_equal(rule, "device_offline");
             assert_string_equal(severity, "warning");
-            assert_string_equal(cJSON_GetObjectItem(item, "title")->valuestring, "Device sim-meter offline");
+            assert_string_equal(cJSON_GetObjectItem(item, "title")->valuestring,
+                                "Device sim-meter offline");
         }
         assert_true(cJSON_IsNull(cJSON_GetObjectItem(item, "resolved")));
     }
@@ -144,7 +150,8 @@ static void test_quiet_hours_pass_only_critical(void **state)
     struct fake_http *fake = fake_http_start();
     fake_http_route(fake, "/hook", 200, "text/plain", "", 0, NULL, 0);
     meter_fails(d, fake, "\"quiet_hours_from\": \"06:00\", \"quiet_hours_to\": \"23:00\",");
-    assert_true(harness_wait_log(d, "quiet hours: not sending \"Device sim-meter offline\" (warning)", 10000));
+    assert_true(harness_wait_log(
+        d, "quiet hours: not sending \"Device sim-meter offline\" (warning)", 10000));
     wait_hits(fake, 1, d);
     harness_sleep_ms(1000);
     assert_int_equal(fake_http_hits(fake, "/hook"), 1);
@@ -169,7 +176,8 @@ static void test_rate_limit_caps(void **state)
     wait_hits(fake, 1, d);
     harness_sleep_ms(1000);
     assert_int_equal(fake_http_hits(fake, "/hook"), 1);
-    assert_int_equal(count_rows(d, "meter_stale", "open") + count_rows(d, "device_offline", "open"), 2);
+    assert_int_equal(count_rows(d, "meter_stale", "open") + count_rows(d, "device_offline", "open"),
+                     2);
     fake_http_stop(fake);
 }
 
@@ -180,18 +188,20 @@ static void test_negative_price(void **state)
     struct fake_http *fake = fake_http_start();
     fake_http_route(fake, "/hook", 200, "text/plain", "", 0, NULL, 0);
     char config[4096];
-    snprintf(config, sizeof config,
-             "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
-             " \"simulation\": {\"speed\": 20, \"start\": \"2026-06-22T10:00:00Z\"},\n"
-             " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-             " \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": ["
-             "{\"from\": \"00:00\", \"to\": \"14:00\", \"price_per_kwh\": 0.30},"
-             "{\"from\": \"14:00\", \"to\": \"24:00\", \"price_per_kwh\": -0.05}]}],\n"
-             " \"notifications\": {\"enabled\": true,\n"
-             "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
-             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false, \"battery_not_charging\": false,"
-             " \"optimizer_fallback\": false, \"provider_failing\": false, \"price_spike\": false}}}\n",
-             fake_http_base(fake));
+    snprintf(
+        config, sizeof config,
+        "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
+        " \"simulation\": {\"speed\": 20, \"start\": \"2026-06-22T10:00:00Z\"},\n"
+        " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+        " \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": ["
+        "{\"from\": \"00:00\", \"to\": \"14:00\", \"price_per_kwh\": 0.30},"
+        "{\"from\": \"14:00\", \"to\": \"24:00\", \"price_per_kwh\": -0.05}]}],\n"
+        " \"notifications\": {\"enabled\": true,\n"
+        "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
+        "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": "
+        "false, \"battery_not_charging\": false,"
+        " \"optimizer_fallback\": false, \"provider_failing\": false, \"price_spike\": false}}}\n",
+        fake_http_base(fake));
     harness_write_config(d, config);
     assert_true(harness_start(d, NULL));
     wait_rows(d, "negative_price", "open", 1);
@@ -223,11 +233,13 @@ static void test_recommendation_is_notified(void **state)
              "{\"from\": \"00:00\", \"to\": \"15:00\", \"price_per_kwh\": 0.40},"
              "{\"from\": \"15:00\", \"to\": \"18:00\", \"price_per_kwh\": 0.10},"
              "{\"from\": \"18:00\", \"to\": \"24:00\", \"price_per_kwh\": 0.40}]}],\n"
-             " \"appliances\": [{\"id\": \"washer\", \"name\": \"Washing machine\", \"duration_min\": 120,"
+             " \"appliances\": [{\"id\": \"washer\", \"name\": \"Washing machine\", "
+             "\"duration_min\": 120,"
              " \"energy_kwh\": 0.9, \"latest\": \"20:00\"}],\n"
              " \"notifications\": {\"enabled\": true,\n"
              "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
-             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false, \"battery_not_charging\": false,"
+             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": "
+             "false, \"battery_not_charging\": false,"
              " \"optimizer_fallback\": false, \"provider_failing\": false, \"price_spike\": false,"
              " \"negative_price\": false}}}\n",
              fake_http_base(fake));
@@ -255,21 +267,24 @@ static void test_battery_not_charging(void **state)
     struct fake_http *fake = fake_http_start();
     fake_http_route(fake, "/hook", 200, "text/plain", "", 0, NULL, 0);
     char config[4096];
-    snprintf(config, sizeof config,
-             "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
-             " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 1600}]},\n"
-             " \"battery\": {\"capacity_wh\": 2240},\n"
-             " \"household\": {\"annual_kwh\": 1000},\n"
-             " \"simulation\": {\"speed\": 20, \"start\": \"2026-06-22T10:00:00Z\", \"cloudiness_pct\": 0,"
-             " \"initial_soc_pct\": 50},\n"
-             " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-             " \"control\": {\"enabled\": false},\n"
-             " \"notifications\": {\"enabled\": true,\n"
-             "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
-             "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false,"
-             " \"optimizer_fallback\": false, \"provider_failing\": false, \"price_spike\": false,"
-             " \"negative_price\": false, \"recommendations\": false, \"not_charging_min\": 2}}}\n",
-             fake_http_base(fake));
+    snprintf(
+        config, sizeof config,
+        "{\"site\": {\"timezone\": \"Europe/Berlin\"},\n"
+        " \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": "
+        "1600}]},\n"
+        " \"battery\": {\"capacity_wh\": 2240},\n"
+        " \"household\": {\"annual_kwh\": 1000},\n"
+        " \"simulation\": {\"speed\": 20, \"start\": \"2026-06-22T10:00:00Z\", \"cloudiness_pct\": "
+        "0,"
+        " \"initial_soc_pct\": 50},\n"
+        " \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+        " \"control\": {\"enabled\": false},\n"
+        " \"notifications\": {\"enabled\": true,\n"
+        "  \"channels\": [{\"id\": \"hook\", \"type\": \"webhook\", \"url\": \"%s/hook\"}],\n"
+        "  \"rules\": {\"device_offline\": false, \"meter_stale\": false, \"battery_empty\": false,"
+        " \"optimizer_fallback\": false, \"provider_failing\": false, \"price_spike\": false,"
+        " \"negative_price\": false, \"recommendations\": false, \"not_charging_min\": 2}}}\n",
+        fake_http_base(fake));
     harness_write_config(d, config);
     assert_true(harness_start(d, NULL));
     assert_true(harness_wait_log(d, "daemon: running", 10000));
@@ -278,7 +293,8 @@ static void test_battery_not_charging(void **state)
     for (int i = 0; i < 50 && reply.status != 202; i++) { /* until the battery has reported */
         http_reply_free(&reply);
         harness_sleep_ms(100);
-        reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command", hold, strlen(hold), NULL);
+        reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command", hold, strlen(hold),
+                             NULL);
     }
     assert_int_equal(reply.status, 202);
     http_reply_free(&reply);
@@ -288,14 +304,16 @@ static void test_battery_not_charging(void **state)
     fake_http_last(fake, "/hook", NULL, 0, body, sizeof body, NULL, 0);
     cJSON *last = cJSON_Parse(body);
     assert_string_equal(cJSON_GetObjectItem(last, "rule")->valuestring, "battery_not_charging");
-    assert_non_null(strstr(cJSON_GetObjectItem(last, "message")->valuestring, "go to the grid while the battery is at"));
+    assert_non_null(strstr(cJSON_GetObjectItem(last, "message")->valuestring,
+                           "go to the grid while the battery is at"));
     cJSON_Delete(last);
     /* Once, not every interval. */
     harness_sleep_ms(2000);
     assert_int_equal(count_rows(d, "battery_not_charging", NULL), 1);
     /* Back to its own logic, it charges: resolved. */
     const char *automatic = "{\"command\": \"auto\"}";
-    reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command", automatic, strlen(automatic), NULL);
+    reply = harness_http(d, "POST", "/api/v1/devices/sim-battery/command", automatic,
+                         strlen(automatic), NULL);
     assert_int_equal(reply.status, 202);
     http_reply_free(&reply);
     wait_rows(d, "battery_not_charging", "resolved", 1);
@@ -305,11 +323,14 @@ static void test_battery_not_charging(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_meter_failure_alerts_once_then_resolves, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_quiet_hours_pass_only_critical, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_meter_failure_alerts_once_then_resolves, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_quiet_hours_pass_only_critical, harness_setup,
+                                        harness_teardown),
         cmocka_unit_test_setup_teardown(test_rate_limit_caps, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_negative_price, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_recommendation_is_notified, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_recommendation_is_notified, harness_setup,
+                                        harness_teardown),
         cmocka_unit_test_setup_teardown(test_battery_not_charging, harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

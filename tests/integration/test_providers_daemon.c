@@ -96,7 +96,8 @@ static void write_config(struct fixture *f, double speed, const char *start, con
              "{\n"
              "  \"site\": {\"name\": \"providers test\", \"latitude\": 52.52, \"longitude\": 13.41,"
              " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, \"peak_w\": 890}]},\n"
+             "  \"pv\": {\"planes\": [{\"name\": \"south\", \"tilt\": 35, \"azimuth\": 0, "
+             "\"peak_w\": 890}]},\n"
              "  \"inverter\": {\"ac_limit_w\": 800},\n"
              "  \"battery\": {\"capacity_wh\": 2240},\n"
              "  \"simulation\": {\"speed\": %g, \"start\": \"%s\"},\n"
@@ -137,7 +138,8 @@ static double number(const cJSON *json, const char *key)
 }
 
 /* Waits until the provider reaches `state` ("ok", "failing"); returns its status. */
-static cJSON *wait_provider(struct daemon_proc *d, const char *id, const char *state, int timeout_ms)
+static cJSON *wait_provider(struct daemon_proc *d, const char *id, const char *state,
+                            int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
         cJSON *status = provider_status(d, id);
@@ -219,7 +221,8 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     cJSON *fs = harness_get_json(d, "/api/v1/forecast/solar?provider=fs");
     assert_non_null(fs);
     peak_w = 0;
-    cJSON_ArrayForEach(value, cJSON_GetObjectItem(fs, "power_w")) peak_w = fmax(peak_w, value->valuedouble);
+    cJSON_ArrayForEach(value, cJSON_GetObjectItem(fs, "power_w")) peak_w =
+        fmax(peak_w, value->valuedouble);
     assert_true(peak_w > 300 && peak_w <= 800);
     cJSON_Delete(fs);
 
@@ -290,7 +293,8 @@ static void test_retry_after_is_honoured(void **state)
     serve_fixture(f->fake, "/ec/price", "energy_charts/http_429", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
-             "{\"id\": \"market\", \"type\": \"energy_charts\", \"base_url\": \"%s/ec\"}", fake_http_base(f->fake));
+             "{\"id\": \"market\", \"type\": \"energy_charts\", \"base_url\": \"%s/ec\"}",
+             fake_http_base(f->fake));
     write_config(f, 1, "2026-06-23T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     cJSON *market = wait_provider(&f->daemon, "market", "failing", 10000);
@@ -312,7 +316,8 @@ static void test_timeout_is_an_error_not_a_hang(void **state)
     serve_fixture(f->fake, "/om/", "open_meteo/minutely_15", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
-             "{\"id\": \"grid\", \"type\": \"energy_charts_signal\", \"base_url\": \"%1$s/ecs\", \"timeout_s\": 1},"
+             "{\"id\": \"grid\", \"type\": \"energy_charts_signal\", \"base_url\": \"%1$s/ecs\", "
+             "\"timeout_s\": 1},"
              "{\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%1$s/om\"}",
              fake_http_base(f->fake));
     write_config(f, 1, "2026-06-21T08:00:00Z", providers);
@@ -335,14 +340,16 @@ static void test_failure_keeps_the_last_good_data(void **state)
     serve_fixture(f->fake, "/ecs/signal", "energy_charts_signal/normal", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
-             "{\"id\": \"grid\", \"type\": \"energy_charts_signal\", \"base_url\": \"%s/ecs\", \"interval_min\": 1}",
+             "{\"id\": \"grid\", \"type\": \"energy_charts_signal\", \"base_url\": \"%s/ecs\", "
+             "\"interval_min\": 1}",
              fake_http_base(f->fake));
     /* 30x: the 1-minute interval passes in about two wall seconds. */
     write_config(f, 30, "2026-06-21T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     cJSON_Delete(wait_provider(&f->daemon, "grid", "ok", 5000));
 
-    fake_http_route(f->fake, "/ecs/signal", 200, "application/json", "{\"unix_seconds\": [1, 2", 22, NULL, 0);
+    fake_http_route(f->fake, "/ecs/signal", 200, "application/json", "{\"unix_seconds\": [1, 2", 22,
+                    NULL, 0);
     cJSON *grid = wait_provider(&f->daemon, "grid", "failing", 8000);
     assert_non_null(strstr(harness_text(grid, "last_error"), "parse"));
     assert_true(fake_http_hits(f->fake, "/ecs/signal") >= 2);
@@ -362,7 +369,8 @@ static void test_implausible_entries_are_reported_and_the_rest_kept(void **state
     struct fixture *f = *state;
     serve_fixture(f->fake, "/ec/price", "energy_charts/null_values", 0);
     char providers[512];
-    snprintf(providers, sizeof providers, "{\"id\": \"market\", \"type\": \"energy_charts\", \"base_url\": \"%s/ec\"}",
+    snprintf(providers, sizeof providers,
+             "{\"id\": \"market\", \"type\": \"energy_charts\", \"base_url\": \"%s/ec\"}",
              fake_http_base(f->fake));
     write_config(f, 1, "2026-06-22T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
@@ -385,7 +393,8 @@ static void test_tibber_auth_error_inside_http_200(void **state)
     serve_fixture(f->fake, "/tb/", "tibber/auth_error", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
-             "{\"id\": \"tibber\", \"type\": \"tibber\", \"base_url\": \"%s/tb\", \"token\": \"not-my-token\"}",
+             "{\"id\": \"tibber\", \"type\": \"tibber\", \"base_url\": \"%s/tb\", \"token\": "
+             "\"not-my-token\"}",
              fake_http_base(f->fake));
     write_config(f, 1, "2026-02-10T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
@@ -393,7 +402,8 @@ static void test_tibber_auth_error_inside_http_200(void **state)
     assert_non_null(strstr(harness_text(tibber, "last_error"), "auth"));
     cJSON_Delete(tibber);
     char line[256], body[4096], authorization[256];
-    fake_http_last(f->fake, "/tb/", line, sizeof line, body, sizeof body, authorization, sizeof authorization);
+    fake_http_last(f->fake, "/tb/", line, sizeof line, body, sizeof body, authorization,
+                   sizeof authorization);
     assert_string_equal(line, "POST /tb/v1-beta/gql");
     assert_string_equal(authorization, "Bearer not-my-token");
     assert_non_null(strstr(body, "QUARTER_HOURLY"));
@@ -409,7 +419,8 @@ static void test_forecast_accuracy_against_measured_pv(void **state)
     struct fixture *f = *state;
     serve_fixture(f->fake, "/om/", "open_meteo/minutely_15", 0);
     char providers[512];
-    snprintf(providers, sizeof providers, "{\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%s/om\"}",
+    snprintf(providers, sizeof providers,
+             "{\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%s/om\"}",
              fake_http_base(f->fake));
     /* 600x from 08:00Z: the forecast is issued at once, then two simulated hours pass. */
     write_config(f, 600, "2026-06-21T08:00:00Z", providers);
@@ -431,7 +442,8 @@ static void test_forecast_accuracy_against_measured_pv(void **state)
     assert_true(number(day, "actual_wh") > 100);
     /* The bias is the forecast minus what was measured, per slot on average. */
     double bias_w = number(day, "bias_w");
-    assert_true(fabs(bias_w - (number(day, "forecast_wh") - number(day, "actual_wh")) * 4 / number(day, "slots")) < 1.0);
+    assert_true(fabs(bias_w - (number(day, "forecast_wh") - number(day, "actual_wh")) * 4 /
+                                  number(day, "slots")) < 1.0);
     cJSON_Delete(accuracy);
 }
 
@@ -439,8 +451,8 @@ static void expect_status(struct daemon_proc *d, const char *path, long status, 
 {
     struct http_reply reply = harness_http(d, "GET", path, NULL, 0, NULL);
     if (reply.status != status || !reply.body || !strstr(reply.body, field))
-        fail_msg("GET %s: expected HTTP %ld naming \"%s\", got %ld: %s", path, status, field, reply.status,
-                 reply.body ? reply.body : "");
+        fail_msg("GET %s: expected HTTP %ld naming \"%s\", got %ld: %s", path, status, field,
+                 reply.status, reply.body ? reply.body : "");
     http_reply_free(&reply);
 }
 
@@ -450,7 +462,8 @@ static void test_bad_queries_name_the_parameter(void **state)
     start_summer_day(f);
     struct daemon_proc *d = &f->daemon;
     expect_status(d, "/api/v1/prices?from=yesterday", 400, "from");
-    expect_status(d, "/api/v1/prices?from=2026-06-22T00:00:00Z&to=2026-06-21T00:00:00Z", 400, "must be before to");
+    expect_status(d, "/api/v1/prices?from=2026-06-22T00:00:00Z&to=2026-06-21T00:00:00Z", 400,
+                  "must be before to");
     expect_status(d, "/api/v1/prices?provider=nope", 404, "provider");
     expect_status(d, "/api/v1/forecast/solar?provider=market", 404, "provider");
     expect_status(d, "/api/v1/forecast/solar/accuracy?days=0", 400, "days");
@@ -461,14 +474,17 @@ static void test_bad_queries_name_the_parameter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_prices_forecast_and_signal_reach_the_api, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prices_forecast_and_signal_reach_the_api, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_restart_uses_stored_data, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retry_after_is_honoured, setup, teardown),
         cmocka_unit_test_setup_teardown(test_timeout_is_an_error_not_a_hang, setup, teardown),
         cmocka_unit_test_setup_teardown(test_failure_keeps_the_last_good_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_implausible_entries_are_reported_and_the_rest_kept, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_implausible_entries_are_reported_and_the_rest_kept,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_tibber_auth_error_inside_http_200, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forecast_accuracy_against_measured_pv, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forecast_accuracy_against_measured_pv, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_bad_queries_name_the_parameter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

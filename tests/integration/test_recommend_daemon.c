@@ -45,7 +45,8 @@ static const cJSON *wait_recommendation(struct daemon_proc *d, const char *id, c
         const cJSON *rec;
         cJSON_ArrayForEach(rec, cJSON_GetObjectItem(*json, "recommendations"))
         {
-            if (strcmp(harness_text(rec, "id"), id) == 0 && strcmp(harness_text(rec, "status"), status) == 0)
+            if (strcmp(harness_text(rec, "id"), id) == 0 &&
+                strcmp(harness_text(rec, "status"), status) == 0)
                 return rec;
         }
         cJSON_Delete(*json);
@@ -137,7 +138,8 @@ static void test_recommendations_name_the_appliance_and_a_start_before_latest(vo
     /* Ten hours do not fit before 08:00: said in words. */
     const cJSON *dryer = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "recommendations"), 1);
     assert_string_equal(harness_text(dryer, "status"), "no_fit");
-    assert_non_null(strstr(harness_text(dryer, "sentence"), "dryer (600 min) does not fit before 08:00"));
+    assert_non_null(
+        strstr(harness_text(dryer, "sentence"), "dryer (600 min) does not fit before 08:00"));
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(dryer, "start")));
     cJSON_Delete(json);
     assert_true(harness_wait_log(d, "recommend: washer: Start the washing machine", 1000));
@@ -170,7 +172,8 @@ static void test_auto_start_switches_the_plug_on_and_off_after_the_run(void **st
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(rec, "auto_start")));
     assert_string_equal(harness_text(rec, "plug"), "sim-plug");
     assert_non_null(strstr(harness_text(rec, "sentence"), "started automatically"));
-    assert_int_equal(iso_time(harness_text(rec, "end")) - iso_time(harness_text(rec, "start")), 20 * 60);
+    assert_int_equal(iso_time(harness_text(rec, "end")) - iso_time(harness_text(rec, "start")),
+                     20 * 60);
     cJSON_Delete(json);
     if (!wait_plug(d, 1, 5000))
         fail_msg("the plug never switched on\n%s", harness_log(d));

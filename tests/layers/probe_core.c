@@ -11,4 +11,7 @@
 #include "balkon/store.h"
 
 int layers_probe_core(void);
-int layers_probe_core(void) { return DEVICE_ROLE_COUNT; }
+int layers_probe_core(void)
+{
+    return DEVICE_ROLE_COUNT;
+}

@@ -141,7 +141,8 @@ static void republish_prices(enum bus_event e, const void *payload, void *user)
     struct balkon_bus *bus = user;
     struct balkon_price_slot slots[3];
     for (int i = 0; i < 3; i++)
-        slots[i] = (struct balkon_price_slot){.slot_ts_ms = i * 900000, .slot_s = 900, .price_per_kwh = 0.1 * (i + 1)};
+        slots[i] = (struct balkon_price_slot){
+            .slot_ts_ms = i * 900000, .slot_s = 900, .price_per_kwh = 0.1 * (i + 1)};
     struct ev_prices ev = {.provider = "nested", .count = 3, .slots = slots};
     balkon_bus_publish(bus, BUS_EV_PRICES, &ev);
     memset(slots, 0xff, sizeof slots);

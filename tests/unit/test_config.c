@@ -20,7 +20,10 @@ static struct balkon_config config;
 static struct balkon_config_errors errors;
 
 /* Parses text; returns the rc. */
-static int parse(const char *text) { return balkon_config_parse(text, &config, &errors); }
+static int parse(const char *text)
+{
+    return balkon_config_parse(text, &config, &errors);
+}
 
 /* Asserts that exactly one error was reported and that it is `expected`. */
 static void expect_one_error(const char *text, const char *expected)
@@ -34,7 +37,6 @@ static void expect_one_error(const char *text, const char *expected)
     }
     assert_true(rc < 0);
 }
-
 
 /* Parses text and expects exactly these errors, in this order (NULL-terminated). */
 static void expect_errors(const char *text, const char *const *expected)
@@ -72,7 +74,8 @@ static void test_defaults_from_empty_object(void **state)
 
 static void test_comments_are_allowed(void **state)
 {
-    assert_int_equal(parse("// a comment\n{ /* inline */ \"battery\": {\"capacity_wh\": 5000} }"), 0);
+    assert_int_equal(parse("// a comment\n{ /* inline */ \"battery\": {\"capacity_wh\": 5000} }"),
+                     0);
     assert_float_equal(config.battery.capacity_wh, 5000, 0);
 }
 
@@ -92,7 +95,8 @@ static void test_number_errors(void **state)
                      "battery.capacity_wh: must be > 0 and <= 100000, got -5");
     expect_one_error("{\"battery\":{\"capacity_wh\":\"big\"}}",
                      "battery.capacity_wh: must be a number, got \"big\"");
-    expect_one_error("{\"site\":{\"latitude\":91}}", "site.latitude: must be between -90 and 90, got 91");
+    expect_one_error("{\"site\":{\"latitude\":91}}",
+                     "site.latitude: must be between -90 and 90, got 91");
     expect_one_error("{\"storage\":{\"raw_retention_days\":1.5}}",
                      "storage.raw_retention_days: must be a whole number, got 1.5");
     expect_one_error("{\"battery\":{\"capacity_wh\":null}}",
@@ -111,7 +115,8 @@ static void test_string_and_enum_errors(void **state)
     snprintf(text, sizeof text, "{\"site\":{\"name\":\"%0100d\"}}", 0);
     expect_one_error(text, "site.name: is too long (at most 63 characters)");
     expect_one_error("{\"log\":{\"level\":\"loud\"}}",
-                     "log.level: must be one of \"error\", \"warn\", \"notice\", \"info\", \"debug\", got \"loud\"");
+                     "log.level: must be one of \"error\", \"warn\", \"notice\", \"info\", "
+                     "\"debug\", got \"loud\"");
 }
 
 static void test_unknown_keys(void **state)
@@ -125,7 +130,8 @@ static void test_object_and_array_errors(void **state)
 {
     expect_one_error("{\"battery\":5}", "battery: must be an object, got 5");
     expect_one_error("{\"pv\":{\"planes\":{}}}", "pv.planes: must be an array, got an object");
-    expect_one_error("{\"pv\":{\"planes\":[]}}", "pv.planes: must have between 1 and 8 items, got 0");
+    expect_one_error("{\"pv\":{\"planes\":[]}}",
+                     "pv.planes: must have between 1 and 8 items, got 0");
     expect_one_error("{\"pv\":{\"planes\":[5]}}", "pv.planes[0]: must be an object, got 5");
     expect_one_error("{\"pv\":{\"planes\":[{\"tilt\":30}]}}", "pv.planes[0].peak_w: is required");
     expect_one_error("{\"pv\":{\"planes\":[{\"peak_w\":400},{\"peak_w\":400,\"azimuth\":200}]}}",
@@ -139,52 +145,68 @@ static void test_cross_field_checks(void **state)
                      "battery.soc_min_pct: must be below soc_max_pct (70), got 80");
     expect_one_error("{\"pv\":{\"planes\":[{\"peak_w\":1500},{\"peak_w\":1000}]}}",
                      "pv.planes: total peak power must be <= 2000 Wp, got 2500 Wp");
-    expect_one_error("{\"devices\":[{\"id\":\"a\",\"type\":\"simulator\"},{\"id\":\"a\",\"type\":\"simulator\"}]}",
+    expect_one_error("{\"devices\":[{\"id\":\"a\",\"type\":\"simulator\"},{\"id\":\"a\",\"type\":"
+                     "\"simulator\"}]}",
                      "devices[1].id: duplicate id \"a\" (also devices[0])");
     expect_one_error("{\"devices\":[{\"id\":\"a b\",\"type\":\"simulator\"}]}",
                      "devices[0].id: may contain only letters, digits, '_' and '-', got \"a b\"");
     /* The known types are every driver's, listed from the driver table. */
     char known[256], expected[320];
     balkon_driver_list_types(known, sizeof known);
-    snprintf(expected, sizeof expected, "devices[0].type: unknown device type \"toaster\" (known: %s)", known);
+    snprintf(expected, sizeof expected,
+             "devices[0].type: unknown device type \"toaster\" (known: %s)", known);
     assert_non_null(strstr(known, "\"simulator\""));
     expect_one_error("{\"devices\":[{\"id\":\"x\",\"type\":\"toaster\"}]}", expected);
     expect_one_error("{\"http\":{\"listen\":\"8080\"}}",
                      "http.listen: must be ADDRESS:PORT like \"0.0.0.0:8080\", got \"8080\"");
-    expect_one_error("{\"http\":{\"listen\":\"127.0.0.1:99999\"}}",
-                     "http.listen: must be ADDRESS:PORT like \"0.0.0.0:8080\", got \"127.0.0.1:99999\"");
-    expect_one_error("{\"site\":{\"timezone\":\"Mars/Olympus\"}}",
-                     "site.timezone: unknown time zone \"Mars/Olympus\" (expected e.g. \"Europe/Berlin\")");
+    expect_one_error(
+        "{\"http\":{\"listen\":\"127.0.0.1:99999\"}}",
+        "http.listen: must be ADDRESS:PORT like \"0.0.0.0:8080\", got \"127.0.0.1:99999\"");
+    expect_one_error(
+        "{\"site\":{\"timezone\":\"Mars/Olympus\"}}",
+        "site.timezone: unknown time zone \"Mars/Olympus\" (expected e.g. \"Europe/Berlin\")");
     expect_one_error("{\"simulation\":{\"start\":\"yesterday\"}}",
-                     "simulation.start: must be \"now\" or an ISO-8601 time like \"2026-06-21T04:00:00Z\", got \"yesterday\"");
+                     "simulation.start: must be \"now\" or an ISO-8601 time like "
+                     "\"2026-06-21T04:00:00Z\", got \"yesterday\"");
 }
 
 static void test_provider_errors(void **state)
 {
     expect_one_error("{\"providers\":[{\"type\":\"awattar\"}]}", "providers[0].id: is required");
-    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"nordpool\"}]}",
-                     "providers[0].type: unknown provider type \"nordpool\" (known: \"fixed\", \"tou\", \"awattar\", "
-                     "\"energy_charts\", \"entsoe\", \"tibber\", \"octopus\", \"open_meteo\", \"forecast_solar\", "
-                     "\"solcast\", \"energy_charts_signal\", \"corrently\", \"uk_carbon\", \"sim_solar\")");
-    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"area\":\"fr\"}]}",
-                     "providers[0].area: must be \"de\" or \"at\" for type \"awattar\", got \"fr\"");
-    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\"},{\"id\":\"p\",\"type\":\"awattar\"}]}",
-                     "providers[1].id: duplicate id \"p\" (also providers[0])");
+    expect_one_error(
+        "{\"providers\":[{\"id\":\"p\",\"type\":\"nordpool\"}]}",
+        "providers[0].type: unknown provider type \"nordpool\" (known: \"fixed\", \"tou\", "
+        "\"awattar\", "
+        "\"energy_charts\", \"entsoe\", \"tibber\", \"octopus\", \"open_meteo\", "
+        "\"forecast_solar\", "
+        "\"solcast\", \"energy_charts_signal\", \"corrently\", \"uk_carbon\", \"sim_solar\")");
+    expect_one_error(
+        "{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"area\":\"fr\"}]}",
+        "providers[0].area: must be \"de\" or \"at\" for type \"awattar\", got \"fr\"");
+    expect_one_error(
+        "{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\"},{\"id\":\"p\",\"type\":\"awattar\"}]}",
+        "providers[1].id: duplicate id \"p\" (also providers[0])");
     expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"vat_pct\":-1}]}",
                      "providers[0].vat_pct: must be between 0 and 100, got -1");
-    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"base_url\":\"ftp://x\"}]}",
-                     "providers[0].base_url: must start with http:// or https://, got \"ftp://x\"");
-    expect_one_error("{\"providers\":[{\"id\":\"p\",\"type\":\"tou\",\"zones\":[{\"days\":\"mon-fri\","
-                     "\"from\":\"25:00\",\"to\":\"06:00\",\"price_per_kwh\":0.2}]}]}",
-                     "providers[0].zones[0].from: must be a time HH:MM, got \"25:00\"");
+    expect_one_error(
+        "{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\",\"base_url\":\"ftp://x\"}]}",
+        "providers[0].base_url: must start with http:// or https://, got \"ftp://x\"");
+    expect_one_error(
+        "{\"providers\":[{\"id\":\"p\",\"type\":\"tou\",\"zones\":[{\"days\":\"mon-fri\","
+        "\"from\":\"25:00\",\"to\":\"06:00\",\"price_per_kwh\":0.2}]}]}",
+        "providers[0].zones[0].from: must be a time HH:MM, got \"25:00\"");
     /* Both missing options of one provider are reported, not just the first. */
     assert_true(parse("{\"providers\":[{\"id\":\"p\",\"type\":\"solcast\"}]}") < 0);
     assert_int_equal(errors.count, 2);
     assert_string_equal(errors.items[0], "providers[0].token: type \"solcast\" needs the API key");
-    assert_string_equal(errors.items[1], "providers[0].site_id: type \"solcast\" needs the rooftop site's resource id");
+    assert_string_equal(
+        errors.items[1],
+        "providers[0].site_id: type \"solcast\" needs the rooftop site's resource id");
     /* A disabled provider may be incomplete: it is not used. */
-    assert_int_equal(parse("{\"providers\":[{\"id\":\"p\",\"type\":\"solcast\",\"enabled\":false}]}"), 0);
-    expect_one_error("{\"tariff\":{\"currency\":\"euro\"}}", "tariff.currency: is too long (at most 3 characters)");
+    assert_int_equal(
+        parse("{\"providers\":[{\"id\":\"p\",\"type\":\"solcast\",\"enabled\":false}]}"), 0);
+    expect_one_error("{\"tariff\":{\"currency\":\"euro\"}}",
+                     "tariff.currency: is too long (at most 3 characters)");
 }
 
 /* Each channel type checks its own options (src/channels/ch_*.c); the messages are the ones
@@ -216,14 +238,16 @@ static void test_channel_errors(void **state)
                                       "email channel, got \"https://mail\"",
                                    AT "from: must be an e-mail address, got \"me\"",
                                    AT "to: must be an e-mail address, got \"\"", NULL});
-    expect_errors(CH("{\"id\":\"m\",\"type\":\"mqtt\",\"topic\":\"a/#\"}"),
-                  (const char *[]){AT "topic: must not contain MQTT wildcards, got \"a/#\"",
-                                   AT "type: \"mqtt\" needs the mqtt section enabled (mqtt.enabled true)",
-                                   NULL});
-    expect_errors(CH("{\"id\":\"m\",\"type\":\"mqtt\"}"),
-                  (const char *[]){AT "topic: is required for a mqtt channel",
-                                   AT "type: \"mqtt\" needs the mqtt section enabled (mqtt.enabled true)",
-                                   NULL});
+    expect_errors(
+        CH("{\"id\":\"m\",\"type\":\"mqtt\",\"topic\":\"a/#\"}"),
+        (const char *[]){AT "topic: must not contain MQTT wildcards, got \"a/#\"",
+                         AT "type: \"mqtt\" needs the mqtt section enabled (mqtt.enabled true)",
+                         NULL});
+    expect_errors(
+        CH("{\"id\":\"m\",\"type\":\"mqtt\"}"),
+        (const char *[]){AT "topic: is required for a mqtt channel",
+                         AT "type: \"mqtt\" needs the mqtt section enabled (mqtt.enabled true)",
+                         NULL});
 #undef AT
 #undef CH
 }
@@ -231,24 +255,30 @@ static void test_channel_errors(void **state)
 /* The strategies' and drivers' messages come from their registries. */
 static void test_registry_errors(void **state)
 {
-    expect_one_error("{\"optimizer\":{\"strategy\":\"cheapest\"}}",
-                     "optimizer.strategy: unknown strategy \"cheapest\" (known: \"self_consumption\", "
-                     "\"optimal\", \"fixed_schedule\")");
+    expect_one_error(
+        "{\"optimizer\":{\"strategy\":\"cheapest\"}}",
+        "optimizer.strategy: unknown strategy \"cheapest\" (known: \"self_consumption\", "
+        "\"optimal\", \"fixed_schedule\")");
     expect_one_error("{\"devices\":[{\"id\":\"s\",\"type\":\"shelly_gen1\"}]}",
                      "devices[0].host: is required for type \"shelly_gen1\"");
-    expect_one_error("{\"devices\":[{\"id\":\"s\",\"type\":\"shelly_gen2\",\"host\":\"h\",\"role\":\"battery\"}]}",
-                     "devices[0].role: must be \"meter\" or \"plug\" for type \"shelly_gen2\", got \"battery\"");
-    expect_one_error("{\"devices\":[{\"id\":\"t\",\"type\":\"tasmota\",\"protocol\":\"udp\"}]}",
-                     "devices[0].protocol: must be \"http\" or \"mqtt\" for type \"tasmota\", got \"udp\"");
+    expect_one_error(
+        "{\"devices\":[{\"id\":\"s\",\"type\":\"shelly_gen2\",\"host\":\"h\",\"role\":\"battery\"}]"
+        "}",
+        "devices[0].role: must be \"meter\" or \"plug\" for type \"shelly_gen2\", got \"battery\"");
+    expect_one_error(
+        "{\"devices\":[{\"id\":\"t\",\"type\":\"tasmota\",\"protocol\":\"udp\"}]}",
+        "devices[0].protocol: must be \"http\" or \"mqtt\" for type \"tasmota\", got \"udp\"");
     expect_one_error("{\"devices\":[{\"id\":\"t\",\"type\":\"tasmota\"}]}",
                      "devices[0].host: is required for type \"tasmota\" with protocol \"http\"");
-    expect_one_error("{\"devices\":[{\"id\":\"o\",\"type\":\"opendtu\",\"serial\":\"1161\",\"max_power_w\":800}]}",
+    expect_one_error("{\"devices\":[{\"id\":\"o\",\"type\":\"opendtu\",\"serial\":\"1161\",\"max_"
+                     "power_w\":800}]}",
                      "devices[0].host: is required for type \"opendtu\" with protocol \"http\"");
 }
 
 static void test_reports_every_problem(void **state)
 {
-    int rc = parse("{\"battery\":{\"capacity_wh\":-1,\"max_charge_w\":\"x\"},\"site\":{\"latitude\":200},\"nope\":1}");
+    int rc = parse("{\"battery\":{\"capacity_wh\":-1,\"max_charge_w\":\"x\"},\"site\":{"
+                   "\"latitude\":200},\"nope\":1}");
     assert_int_equal(rc, BALKON_E_INVAL);
     assert_int_equal(errors.count, 4);
     /* Far more problems than the list holds are counted, not lost silently. */
@@ -267,7 +297,8 @@ static void test_load_missing_file(void **state)
 {
     int rc = balkon_config_load("/nonexistent/balkon.json", &config, &errors);
     assert_int_equal(rc, BALKON_E_IO);
-    assert_string_equal(errors.items[0], "/nonexistent/balkon.json: cannot open: No such file or directory");
+    assert_string_equal(errors.items[0],
+                        "/nonexistent/balkon.json: cannot open: No such file or directory");
 }
 
 /* A table of our own exercises the secret mechanism generically. */
@@ -289,8 +320,10 @@ static void test_secret_from_environment_and_redacted(void **state)
     memset(&t, 0, sizeof t);
     memset(&errors, 0, sizeof errors);
     setenv("BALKON_TEST_TOKEN", "s3cr3t", 1);
-    assert_int_equal(cfg_parse(&secret_table, "{\"token\":\"env:BALKON_TEST_TOKEN\",\"plain\":\"env:X\"}",
-                               &t, &errors), 0);
+    assert_int_equal(cfg_parse(&secret_table,
+                               "{\"token\":\"env:BALKON_TEST_TOKEN\",\"plain\":\"env:X\"}", &t,
+                               &errors),
+                     0);
     assert_string_equal(t.token, "s3cr3t");
     assert_string_equal(t.plain, "env:X"); /* only secrets read the environment */
     cJSON *json = cfg_to_json(&secret_table, &t);
@@ -301,16 +334,22 @@ static void test_secret_from_environment_and_redacted(void **state)
 
     memset(&errors, 0, sizeof errors);
     unsetenv("BALKON_TEST_MISSING");
-    assert_true(cfg_parse(&secret_table, "{\"token\":\"env:BALKON_TEST_MISSING\"}", &t, &errors) < 0);
-    assert_string_equal(errors.items[0], "token: environment variable BALKON_TEST_MISSING is not set");
+    assert_true(cfg_parse(&secret_table, "{\"token\":\"env:BALKON_TEST_MISSING\"}", &t, &errors) <
+                0);
+    assert_string_equal(errors.items[0],
+                        "token: environment variable BALKON_TEST_MISSING is not set");
 }
 
 static void test_restart_options_are_kept(void **state)
 {
     struct balkon_config running, next;
-    assert_int_equal(balkon_config_parse("{\"http\":{\"listen\":\"127.0.0.1:1\"}}", &running, &errors), 0);
-    assert_int_equal(balkon_config_parse("{\"http\":{\"listen\":\"127.0.0.1:2\"},\"battery\":{\"capacity_wh\":999}}",
-                                         &next, &errors), 0);
+    assert_int_equal(
+        balkon_config_parse("{\"http\":{\"listen\":\"127.0.0.1:1\"}}", &running, &errors), 0);
+    assert_int_equal(
+        balkon_config_parse(
+            "{\"http\":{\"listen\":\"127.0.0.1:2\"},\"battery\":{\"capacity_wh\":999}}", &next,
+            &errors),
+        0);
     char changed[256];
     balkon_config_keep_restart_options(&running, &next, changed, sizeof changed);
     assert_string_equal(changed, "http.listen");
@@ -322,7 +361,9 @@ static void test_restart_options_are_kept(void **state)
 
 static void test_to_json_round_trips(void **state)
 {
-    assert_int_equal(parse("{\"battery\":{\"capacity_wh\":1234},\"devices\":[{\"id\":\"d1\",\"type\":\"simulator\"}]}"), 0);
+    assert_int_equal(parse("{\"battery\":{\"capacity_wh\":1234},\"devices\":[{\"id\":\"d1\","
+                           "\"type\":\"simulator\"}]}"),
+                     0);
     cJSON *json = balkon_config_to_json(&config);
     char *text = cJSON_PrintUnformatted(json);
     struct balkon_config again;
@@ -376,7 +417,8 @@ static void assert_keys_present(const cJSON *reference, const cJSON *example, co
         snprintf(sub, sizeof sub, "%s.%s", path, item->string);
         if (cJSON_IsObject(item))
             assert_keys_present(item, other, sub);
-        else if (cJSON_IsArray(item) && cJSON_GetArraySize(item) > 0 && cJSON_GetArraySize(other) > 0)
+        else if (cJSON_IsArray(item) && cJSON_GetArraySize(item) > 0 &&
+                 cJSON_GetArraySize(other) > 0)
             assert_keys_present(cJSON_GetArrayItem(item, 0), cJSON_GetArrayItem(other, 0), sub);
     }
 }

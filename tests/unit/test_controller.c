@@ -577,8 +577,13 @@ static void test_clock_jump_shift(void **state)
         struct balkon_ctl plain, shifted;
         balkon_ctl_init(&plain, &p);
         balkon_ctl_init(&shifted, &p);
-        struct balkon_ctl_input in = {.now_s = 100, .grid_w = 1020, .meter_ts_s = 100, .battery_w = 300,
-                                      .pv_w = 0, .soc_pct = 50, .mode = BALKON_CTL_SELF_CONSUMPTION};
+        struct balkon_ctl_input in = {.now_s = 100,
+                                      .grid_w = 1020,
+                                      .meter_ts_s = 100,
+                                      .battery_w = 300,
+                                      .pv_w = 0,
+                                      .soc_pct = 50,
+                                      .mode = BALKON_CTL_SELF_CONSUMPTION};
         double sp_plain = NAN, sp_shifted = NAN;
         assert_true(balkon_ctl_step(&plain, &in, &sp_plain));
         assert_true(balkon_ctl_step(&shifted, &in, &sp_shifted));
@@ -943,8 +948,14 @@ static void test_voltage_protection(void **state)
     p.min_voltage_v = 46.0;
     struct balkon_ctl c;
     balkon_ctl_init(&c, &p);
-    struct balkon_ctl_input in = {.now_s = 100, .grid_w = 400, .meter_ts_s = 100, .battery_w = 0, .pv_w = 0,
-                                  .soc_pct = 60, .battery_voltage_v = 45.9, .mode = BALKON_CTL_SELF_CONSUMPTION};
+    struct balkon_ctl_input in = {.now_s = 100,
+                                  .grid_w = 400,
+                                  .meter_ts_s = 100,
+                                  .battery_w = 0,
+                                  .pv_w = 0,
+                                  .soc_pct = 60,
+                                  .battery_voltage_v = 45.9,
+                                  .mode = BALKON_CTL_SELF_CONSUMPTION};
     double sp = NAN;
     balkon_ctl_step(&c, &in, &sp);
     assert_true(c.voltage_low);

@@ -26,25 +26,35 @@ static void hourly_prices(const double *eur)
 
 static struct balkon_load_params params(enum balkon_load_mode mode, double run_min)
 {
-    return (struct balkon_load_params){.mode = mode, .power_w = 500, .run_s = run_min * 60, .min_on_s = 600,
-                                       .min_off_s = 300, .battery_priority_soc_pct = 80,
+    return (struct balkon_load_params){.mode = mode,
+                                       .power_w = 500,
+                                       .run_s = run_min * 60,
+                                       .min_on_s = 600,
+                                       .min_off_s = 300,
+                                       .battery_priority_soc_pct = 80,
                                        .battery_max_charge_w = 800};
 }
 
 static struct balkon_load_state fresh_state(void)
 {
-    return (struct balkon_load_state){.switched_ms = INT64_MIN, .surplus_since_ms = INT64_MIN,
-                                      .deficit_since_ms = INT64_MIN};
+    return (struct balkon_load_state){
+        .switched_ms = INT64_MIN, .surplus_since_ms = INT64_MIN, .deficit_since_ms = INT64_MIN};
 }
 
 static struct balkon_load_inputs at(int64_t now_ms, double pv_w, double home_w, double soc_pct)
 {
-    return (struct balkon_load_inputs){.now_ms = now_ms, .earliest_ms = DAY_MS, .latest_ms = DAY_MS + 24 * HOUR_MS - MIN_MS,
-                                       .pv_w = pv_w, .home_w = home_w, .soc_pct = soc_pct, .load_w = NAN};
+    return (struct balkon_load_inputs){.now_ms = now_ms,
+                                       .earliest_ms = DAY_MS,
+                                       .latest_ms = DAY_MS + 24 * HOUR_MS - MIN_MS,
+                                       .pv_w = pv_w,
+                                       .home_w = home_w,
+                                       .soc_pct = soc_pct,
+                                       .load_w = NAN};
 }
 
 /* Runs the module's part: switch when the decision changes. */
-static struct balkon_load_decision step(const struct balkon_load_params *p, struct balkon_load_state *s,
+static struct balkon_load_decision step(const struct balkon_load_params *p,
+                                        struct balkon_load_state *s,
                                         const struct balkon_load_inputs *in)
 {
     struct balkon_load_decision d;
@@ -67,24 +77,30 @@ static void test_cheapest_window(void **state)
     eur[20] = 0.05; /* cheapest hour, but its neighbours are dear */
     hourly_prices(eur);
     double avg = 0;
-    int64_t start = balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + 24 * HOUR_MS, 2 * 3600, &avg);
+    int64_t start =
+        balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + 24 * HOUR_MS, 2 * 3600, &avg);
     assert_int_equal(start, DAY_MS + 13 * HOUR_MS);
     assert_float_equal(avg, 0.11, 1e-9);
     /* One hour fits best at 20:00; a window ending at 19:00 cannot reach it. */
-    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + 24 * HOUR_MS, 3600, NULL),
-                     DAY_MS + 20 * HOUR_MS);
-    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + 19 * HOUR_MS, 3600, NULL),
-                     DAY_MS + 13 * HOUR_MS);
+    assert_int_equal(
+        balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + 24 * HOUR_MS, 3600, NULL),
+        DAY_MS + 20 * HOUR_MS);
+    assert_int_equal(
+        balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + 19 * HOUR_MS, 3600, NULL),
+        DAY_MS + 13 * HOUR_MS);
     /* 90 minutes starting 12:30 covers 12:30-13:00 at 0.30 — worse than 13:00-14:30. */
-    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + 24 * HOUR_MS, 5400, NULL),
-                     DAY_MS + 13 * HOUR_MS);
+    assert_int_equal(
+        balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + 24 * HOUR_MS, 5400, NULL),
+        DAY_MS + 13 * HOUR_MS);
     /* From 13:20 the window starts now, not at a boundary in the past. */
-    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS + 13 * HOUR_MS + 20 * MIN_MS, DAY_MS + 24 * HOUR_MS,
-                                                3600, NULL),
+    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS + 13 * HOUR_MS + 20 * MIN_MS,
+                                                DAY_MS + 24 * HOUR_MS, 3600, NULL),
                      DAY_MS + 20 * HOUR_MS);
     /* Does not fit, or prices missing inside: no window. */
-    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + HOUR_MS, 7200, NULL), INT64_MIN);
-    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS + 23 * HOUR_MS, DAY_MS + 26 * HOUR_MS, 7200, NULL),
+    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS, DAY_MS + HOUR_MS, 7200, NULL),
+                     INT64_MIN);
+    assert_int_equal(balkon_load_cheapest_start(prices, 24, DAY_MS + 23 * HOUR_MS,
+                                                DAY_MS + 26 * HOUR_MS, 7200, NULL),
                      INT64_MIN);
 }
 

@@ -85,11 +85,26 @@ static bool run_until(bool (*done)(const void *), const void *arg, int timeout_m
     return true;
 }
 
-static bool never(const void *arg) { return false; }
-static void run_for(int ms) { run_until(never, NULL, ms); }
-static bool connected(const void *arg) { return balkon_mqtt_connected(client); }
-static bool disconnected(const void *arg) { return !balkon_mqtt_connected(client); }
-static bool status_has(const void *text) { return strstr(balkon_mqtt_status(client), text) != NULL; }
+static bool never(const void *arg)
+{
+    return false;
+}
+static void run_for(int ms)
+{
+    run_until(never, NULL, ms);
+}
+static bool connected(const void *arg)
+{
+    return balkon_mqtt_connected(client);
+}
+static bool disconnected(const void *arg)
+{
+    return !balkon_mqtt_connected(client);
+}
+static bool status_has(const void *text)
+{
+    return strstr(balkon_mqtt_status(client), text) != NULL;
+}
 
 struct count_target {
     const struct inbox *inbox;
@@ -104,7 +119,8 @@ static void wait_count(const struct inbox *in, int count)
 {
     struct count_target t = {in, count};
     if (!run_until(reached, &t, 5000))
-        fail_msg("expected %d messages, got %d; client: %s", count, in->count, balkon_mqtt_status(client));
+        fail_msg("expected %d messages, got %d; client: %s", count, in->count,
+                 balkon_mqtt_status(client));
 }
 
 static struct mqtt_test_client *test_client(void)
@@ -118,8 +134,8 @@ static void connect_client(void)
 {
     if (!broker)
         skip();
-    struct balkon_mqtt_settings settings = {.host = "127.0.0.1", .port = mqtt_broker_port(broker),
-                                            .client_id = "balkon-test"};
+    struct balkon_mqtt_settings settings = {
+        .host = "127.0.0.1", .port = mqtt_broker_port(broker), .client_id = "balkon-test"};
     char error[256];
     assert_int_equal(balkon_mqtt_new(&loop, &settings, &client, error, sizeof error), 0);
     if (!run_until(connected, NULL, 5000))
@@ -139,7 +155,8 @@ static void fence(struct inbox *probe, const char *probe_topic)
 }
 
 /* Waits for the test client to receive a message while our loop keeps running. */
-static bool wait_test_message(struct mqtt_test_client *c, const char *filter, char *out, size_t size)
+static bool wait_test_message(struct mqtt_test_client *c, const char *filter, char *out,
+                              size_t size)
 {
     for (int i = 0; i < 150; i++) {
         run_for(10);
@@ -160,10 +177,11 @@ static void test_subscribe_with_wildcards_and_receive(void **state)
     fence(&probe, "probe/1");
 
     struct mqtt_test_client *device = test_client();
-    assert_true(mqtt_test_publish(device, "tele/plug1/SENSOR", "{\"ENERGY\":{\"Power\":42}}", false));
+    assert_true(
+        mqtt_test_publish(device, "tele/plug1/SENSOR", "{\"ENERGY\":{\"Power\":42}}", false));
     assert_true(mqtt_test_publish(device, "stat/plug1/POWER", "ON", false));
     assert_true(mqtt_test_publish(device, "cmnd/plug1/POWER", "OFF", false)); /* matches nothing */
-    assert_true(mqtt_test_publish(device, "tele/plug1/STATE", "{}", false)); /* nor this */
+    assert_true(mqtt_test_publish(device, "tele/plug1/STATE", "{}", false));  /* nor this */
     assert_true(mqtt_test_publish(device, "probe/2", "", false));
     wait_count(&probe, 2); /* everything the device sent before it has arrived too */
 
@@ -179,7 +197,8 @@ static void test_subscribe_with_wildcards_and_receive(void **state)
     assert_int_equal(probe.payload_len, 0);
     mqtt_test_client_free(device);
 
-    assert_int_equal(balkon_mqtt_subscribe(client, "bad/#/filter", record_cb, &stat), BALKON_E_INVAL);
+    assert_int_equal(balkon_mqtt_subscribe(client, "bad/#/filter", record_cb, &stat),
+                     BALKON_E_INVAL);
     assert_int_equal(balkon_mqtt_subscribe(client, "", record_cb, &stat), BALKON_E_INVAL);
 }
 
@@ -304,10 +323,12 @@ static void test_unreachable_broker_is_retried(void **state)
     char error[256];
     assert_int_equal(balkon_mqtt_new(&loop, &settings, &client, error, sizeof error), 0);
     struct inbox in = {0};
-    assert_int_equal(balkon_mqtt_subscribe(client, "tele/#", record_cb, &in), 0); /* kept for later */
+    assert_int_equal(balkon_mqtt_subscribe(client, "tele/#", record_cb, &in),
+                     0); /* kept for later */
     assert_true(run_until(status_has, "cannot connect", 3000));
     char expected[128];
-    snprintf(expected, sizeof expected, "cannot connect to 127.0.0.1:%d: Connection refused; retrying in 1 s", port);
+    snprintf(expected, sizeof expected,
+             "cannot connect to 127.0.0.1:%d: Connection refused; retrying in 1 s", port);
     assert_string_equal(balkon_mqtt_status(client), expected);
     assert_false(balkon_mqtt_connected(client));
     assert_int_equal(balkon_mqtt_publish(client, "tele/x", "1", 1, 0, false), BALKON_E_IO);
@@ -326,8 +347,9 @@ static void test_unresolvable_host(void **state)
     assert_int_equal(balkon_mqtt_new(&loop, &settings, &client, error, sizeof error), 0);
     /* Generous: without a reachable resolver the lookup fails only after its timeouts. */
     assert_true(run_until(status_has, "cannot connect", 30000));
-    assert_non_null(strstr(balkon_mqtt_status(client),
-                           "cannot connect to nonexistent.invalid:1883: cannot resolve \"nonexistent.invalid\": "));
+    assert_non_null(strstr(
+        balkon_mqtt_status(client),
+        "cannot connect to nonexistent.invalid:1883: cannot resolve \"nonexistent.invalid\": "));
 }
 
 /* A listener that accepts but never answers (not an MQTT server, or a hung one). */
@@ -371,19 +393,24 @@ static void test_config_section(void **state)
     assert_true(config.mqtt.ha_discovery);
     assert_string_equal(config.mqtt.discovery_prefix, "homeassistant");
     assert_true(config.mqtt.publish_interval_s == 10);
-    assert_int_equal(balkon_config_parse("{\"mqtt\":{\"prefix\":\"home/solar\"}}", &config, &errors), 0);
+    assert_int_equal(
+        balkon_config_parse("{\"mqtt\":{\"prefix\":\"home/solar\"}}", &config, &errors), 0);
     assert_true(balkon_config_parse("{\"mqtt\":{\"prefix\":\"a/#\",\"discovery_prefix\":\"ha/\","
-                                    "\"publish_interval_s\":0}}", &config, &errors) < 0);
+                                    "\"publish_interval_s\":0}}",
+                                    &config, &errors) < 0);
     assert_int_equal(errors.count, 3);
-    assert_string_equal(errors.items[0], "mqtt.publish_interval_s: must be between 1 and 3600, got 0");
+    assert_string_equal(errors.items[0],
+                        "mqtt.publish_interval_s: must be between 1 and 3600, got 0");
     assert_non_null(strstr(errors.items[1], "mqtt.prefix: must be topic levels without wildcards"));
     assert_non_null(strstr(errors.items[2], "mqtt.discovery_prefix: must be topic levels"));
 
     assert_true(balkon_config_parse("{\"mqtt\":{\"enabled\":true}}", &config, &errors) < 0);
     assert_int_equal(errors.count, 1);
     assert_string_equal(errors.items[0], "mqtt.host: is required when mqtt.enabled is true");
-    assert_int_equal(balkon_config_parse("{\"mqtt\":{\"host\":\"\"}}", &config, &errors), 0); /* off: may be unset */
-    assert_true(balkon_config_parse("{\"mqtt\":{\"port\":0,\"keepalive_s\":1}}", &config, &errors) < 0);
+    assert_int_equal(balkon_config_parse("{\"mqtt\":{\"host\":\"\"}}", &config, &errors),
+                     0); /* off: may be unset */
+    assert_true(balkon_config_parse("{\"mqtt\":{\"port\":0,\"keepalive_s\":1}}", &config, &errors) <
+                0);
     assert_int_equal(errors.count, 2);
     assert_string_equal(errors.items[0], "mqtt.port: must be between 1 and 65535, got 0");
     assert_string_equal(errors.items[1], "mqtt.keepalive_s: must be between 5 and 600, got 1");
@@ -398,7 +425,9 @@ static void test_config_section(void **state)
     cJSON_Delete(json);
 
     /* A reload keeps the running client's settings and says so. */
-    assert_int_equal(balkon_config_parse("{\"mqtt\":{\"enabled\":true,\"host\":\"10.0.0.3\"}}", &next, &errors), 0);
+    assert_int_equal(
+        balkon_config_parse("{\"mqtt\":{\"enabled\":true,\"host\":\"10.0.0.3\"}}", &next, &errors),
+        0);
     char changed[256];
     balkon_config_keep_restart_options(&config, &next, changed, sizeof changed);
     assert_string_equal(changed, "mqtt.host, mqtt.password");
@@ -420,9 +449,12 @@ static void test_last_will_on_kill(void **state)
     if (pid == 0) {
         uv_loop_t child_loop;
         uv_loop_init(&child_loop);
-        struct balkon_mqtt_settings settings = {.host = "127.0.0.1", .port = mqtt_broker_port(broker),
-                                                .client_id = "balkon-will", .will_topic = "will/status",
-                                                .will_payload = "offline", .will_retain = true};
+        struct balkon_mqtt_settings settings = {.host = "127.0.0.1",
+                                                .port = mqtt_broker_port(broker),
+                                                .client_id = "balkon-will",
+                                                .will_topic = "will/status",
+                                                .will_payload = "offline",
+                                                .will_retain = true};
         struct balkon_mqtt *m = NULL;
         char error[256];
         if (balkon_mqtt_new(&child_loop, &settings, &m, error, sizeof error) < 0)
@@ -440,7 +472,8 @@ static void test_last_will_on_kill(void **state)
     close(ready[0]);
     assert_int_equal(flag, '1');
     char payload[64];
-    assert_false(mqtt_test_wait_message(watcher, "will/status", payload, sizeof payload, 300)); /* not yet */
+    assert_false(
+        mqtt_test_wait_message(watcher, "will/status", payload, sizeof payload, 300)); /* not yet */
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     assert_true(mqtt_test_wait_message(watcher, "will/status", payload, sizeof payload, 5000));
@@ -452,8 +485,10 @@ static void test_last_will_on_kill(void **state)
     mqtt_test_client_free(late);
 
     /* A clean close sends DISCONNECT: no will. */
-    struct balkon_mqtt_settings settings = {.host = "127.0.0.1", .port = mqtt_broker_port(broker),
-                                            .client_id = "balkon-will-2", .will_topic = "will/clean",
+    struct balkon_mqtt_settings settings = {.host = "127.0.0.1",
+                                            .port = mqtt_broker_port(broker),
+                                            .client_id = "balkon-will-2",
+                                            .will_topic = "will/clean",
                                             .will_payload = "offline"};
     char error[256];
     assert_int_equal(balkon_mqtt_new(&loop, &settings, &client, error, sizeof error), 0);
@@ -477,7 +512,10 @@ static void on_connected(void *user)
     assert_int_equal(balkon_mqtt_publish(client, "avail/status", "online", 6, 1, true), 0);
 }
 
-static bool connects_reached(const void *arg) { return *(const int *)arg >= 2; }
+static bool connects_reached(const void *arg)
+{
+    return *(const int *)arg >= 2;
+}
 
 /* Connect callbacks run on every connect, may publish, and stop with unsubscribe_all. */
 static void test_connect_callback_after_restart(void **state)
@@ -524,7 +562,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_subscribe_with_wildcards_and_receive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_publish_reaches_other_clients, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_reconnects_and_resubscribes_after_broker_restart, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reconnects_and_resubscribes_after_broker_restart,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_unsubscribe_all_stops_deliveries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_broker_is_retried, setup, teardown),

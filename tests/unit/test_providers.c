@@ -161,7 +161,8 @@ static int run_case(const struct balkon_provider *provider, const char *type, co
     struct balkon_provider_config pc = {.enabled = true, .vat_pct = 19};
     snprintf(pc.type, sizeof pc.type, "%s", type);
     snprintf(pc.id, sizeof pc.id, "%s", type);
-    struct provider_env env = {.provider = &pc, .config = &config, .now_ms = INT64_C(1782036000000)};
+    struct provider_env env = {
+        .provider = &pc, .config = &config, .now_ms = INT64_C(1782036000000)};
     struct provider_result result;
     provider_result_init(&result);
     parse_case(provider, &env, dir, &result);
@@ -178,13 +179,15 @@ static int run_case(const struct balkon_provider *provider, const char *type, co
                  provider_error_token(result.error), result.detail);
     const cJSON *retry = cJSON_GetObjectItem(expected, "retry_after_s");
     if (cJSON_IsNumber(retry) && result.retry_after_s != (long)retry->valuedouble)
-        fail_msg("%s: expected retry_after_s %g, got %ld", where, retry->valuedouble, result.retry_after_s);
+        fail_msg("%s: expected retry_after_s %g, got %ld", where, retry->valuedouble,
+                 result.retry_after_s);
     const cJSON *retry_at = cJSON_GetObjectItem(expected, "retry_at");
     if (cJSON_IsString(retry_at)) {
         int64_t at_ms;
         assert_int_equal(balkon_parse_time(retry_at->valuestring, &at_ms), 0);
         if (result.retry_at_ms != at_ms)
-            fail_msg("%s: expected retry_at %s, got %lld", where, retry_at->valuestring, (long long)result.retry_at_ms);
+            fail_msg("%s: expected retry_at %s, got %lld", where, retry_at->valuestring,
+                     (long long)result.retry_at_ms);
     }
     const cJSON *currency = cJSON_GetObjectItem(expected, "currency");
     if (cJSON_IsString(currency) && strcmp(currency->valuestring, result.currency) != 0)
@@ -203,30 +206,37 @@ static int run_case(const struct balkon_provider *provider, const char *type, co
     {
         char slot_where[1400];
         int64_t start_ms;
-        assert_int_equal(balkon_parse_time(cJSON_GetObjectItem(slot, "start")->valuestring, &start_ms), 0);
+        assert_int_equal(
+            balkon_parse_time(cJSON_GetObjectItem(slot, "start")->valuestring, &start_ms), 0);
         snprintf(slot_where, sizeof slot_where, "%s slot %zu (%s)", where, i,
                  cJSON_GetObjectItem(slot, "start")->valuestring);
         if (slots.items[i].start_ms != start_ms) {
             char iso[BALKON_ISO_MAX];
-            fail_msg("%s: got start %s", slot_where, balkon_format_iso(slots.items[i].start_ms, iso, sizeof iso));
+            fail_msg("%s: got start %s", slot_where,
+                     balkon_format_iso(slots.items[i].start_ms, iso, sizeof iso));
         }
-        expect_close("value", slot_where, json_number_or_nan(cJSON_GetObjectItem(slot, "value")), slots.items[i].value);
+        expect_close("value", slot_where, json_number_or_nan(cJSON_GetObjectItem(slot, "value")),
+                     slots.items[i].value);
         if (cJSON_GetObjectItem(slot, "p10"))
-            expect_close("p10", slot_where, json_number_or_nan(cJSON_GetObjectItem(slot, "p10")), slots.items[i].p10);
+            expect_close("p10", slot_where, json_number_or_nan(cJSON_GetObjectItem(slot, "p10")),
+                         slots.items[i].p10);
         if (cJSON_GetObjectItem(slot, "p90"))
-            expect_close("p90", slot_where, json_number_or_nan(cJSON_GetObjectItem(slot, "p90")), slots.items[i].p90);
+            expect_close("p90", slot_where, json_number_or_nan(cJSON_GetObjectItem(slot, "p90")),
+                         slots.items[i].p90);
         static const char *const aux_fields[] = {"signal", "co2_g_per_kwh", "temperature_c"};
         for (size_t f = 0; f < 3; f++)
             if (cJSON_GetObjectItem(slot, aux_fields[f]))
                 expect_close(aux_fields[f], slot_where,
-                             json_number_or_nan(cJSON_GetObjectItem(slot, aux_fields[f])), slots.items[i].aux);
+                             json_number_or_nan(cJSON_GetObjectItem(slot, aux_fields[f])),
+                             slots.items[i].aux);
         i++;
     }
 
     const cJSON *rejected = cJSON_GetObjectItem(expected, "rejected");
     size_t expected_rejected = (size_t)cJSON_GetArraySize(rejected);
     if (result.error == PROVIDER_OK && expected_rejected != result.rejected_count)
-        fail_msg("%s: expected %zu rejected entries, got %zu", where, expected_rejected, result.rejected_count);
+        fail_msg("%s: expected %zu rejected entries, got %zu", where, expected_rejected,
+                 result.rejected_count);
     i = 0;
     const cJSON *r;
     cJSON_ArrayForEach(r, rejected)

@@ -45,7 +45,8 @@ static void make_series(struct balkon_replay_slot *slots, uint64_t seed)
             .prices_until = (day + 2) * BALKON_REPLAY_SLOTS_PER_DAY,
             .minute_of_day = minute,
             .day_of_year = 160 + (int)day,
-            .day_type = (enum balkon_day_type)(day % 7 == 6 ? BALKON_DAY_SUNDAY : BALKON_DAY_WORKDAY),
+            .day_type =
+                (enum balkon_day_type)(day % 7 == 6 ? BALKON_DAY_SUNDAY : BALKON_DAY_WORKDAY),
         };
     }
 }
@@ -54,9 +55,16 @@ static void params_for(struct balkon_replay_params *params)
 {
     balkon_replay_params_init(params);
     params->battery = (struct balkon_opt_battery){
-        .capacity_wh = 2000, .soc_min_pct = 10, .soc_max_pct = 100, .max_charge_w = 800,
-        .max_discharge_w = 800, .charge_efficiency = 0.95, .discharge_efficiency = 0.95,
-        .wear_cost_per_kwh = 0.02, .coupling = BALKON_OPT_COUPLING_AC, .ac_limit_w = 800,
+        .capacity_wh = 2000,
+        .soc_min_pct = 10,
+        .soc_max_pct = 100,
+        .max_charge_w = 800,
+        .max_discharge_w = 800,
+        .charge_efficiency = 0.95,
+        .discharge_efficiency = 0.95,
+        .wear_cost_per_kwh = 0.02,
+        .coupling = BALKON_OPT_COUPLING_AC,
+        .ac_limit_w = 800,
     };
     params->soc_step_wh = 20;
     params->history_days = 14;
@@ -74,8 +82,10 @@ static void run(struct balkon_replay_slot *slots, size_t last, struct balkon_rep
 
 static bool same_tally(const struct balkon_replay_tally *a, const struct balkon_replay_tally *b)
 {
-    return a->totals.energy_cost == b->totals.energy_cost && a->totals.import_wh == b->totals.import_wh &&
-           a->totals.soc_end_wh == b->totals.soc_end_wh && a->totals.throughput_wh == b->totals.throughput_wh;
+    return a->totals.energy_cost == b->totals.energy_cost &&
+           a->totals.import_wh == b->totals.import_wh &&
+           a->totals.soc_end_wh == b->totals.soc_end_wh &&
+           a->totals.throughput_wh == b->totals.throughput_wh;
 }
 
 static void test_no_peeking(void **state)
@@ -93,11 +103,14 @@ static void test_no_peeking(void **state)
     }
     run(a, cut, &ra);
     run(b, cut, &rb);
-    assert_true(same_tally(&ra.tally[BALKON_REPLAY_NO_BATTERY], &rb.tally[BALKON_REPLAY_NO_BATTERY]));
-    assert_true(same_tally(&ra.tally[BALKON_REPLAY_SELF_CONSUMPTION], &rb.tally[BALKON_REPLAY_SELF_CONSUMPTION]));
+    assert_true(
+        same_tally(&ra.tally[BALKON_REPLAY_NO_BATTERY], &rb.tally[BALKON_REPLAY_NO_BATTERY]));
+    assert_true(same_tally(&ra.tally[BALKON_REPLAY_SELF_CONSUMPTION],
+                           &rb.tally[BALKON_REPLAY_SELF_CONSUMPTION]));
     assert_true(same_tally(&ra.tally[BALKON_REPLAY_OPTIMAL], &rb.tally[BALKON_REPLAY_OPTIMAL]));
     /* Perfect foresight sees the future: the same cut changes what it did before it. */
-    assert_false(same_tally(&ra.tally[BALKON_REPLAY_PERFECT_FORESIGHT], &rb.tally[BALKON_REPLAY_PERFECT_FORESIGHT]));
+    assert_false(same_tally(&ra.tally[BALKON_REPLAY_PERFECT_FORESIGHT],
+                            &rb.tally[BALKON_REPLAY_PERFECT_FORESIGHT]));
 }
 
 static void test_balance_and_order(void **state)
@@ -112,7 +125,8 @@ static void test_balance_and_order(void **state)
         if (!t->ran)
             continue;
         double grid = t->totals.import_wh - t->totals.export_wh;
-        double rest = r.load_wh - t->totals.pv_used_wh - (t->totals.discharge_wh - t->totals.charge_wh);
+        double rest =
+            r.load_wh - t->totals.pv_used_wh - (t->totals.discharge_wh - t->totals.charge_wh);
         assert_true(fabs(grid - rest) < 1e-6 * r.load_wh);
         if (s != BALKON_REPLAY_NO_BATTERY)
             assert_true(t->totals.soc_end_wh >= 200 - 1e-9 && t->totals.soc_end_wh <= 2000 + 1e-9);
@@ -151,7 +165,8 @@ static void test_persistence(void **state)
     assert_int_equal(balkon_replay_pv_persistence(NULL, &series, now, now + 150, pv), 0);
     assert_true(pv[0] == slots[now - 96].pv_w);
     assert_true(pv[2] == slots[now + 2 - 2 * 96].pv_w);
-    assert_true(pv[96] == slots[now - 96].pv_w); /* the day after tomorrow: still the last past day */
+    assert_true(pv[96] ==
+                slots[now - 96].pv_w); /* the day after tomorrow: still the last past day */
     assert_true(pv[100] == slots[now + 100 - 2 * 96].pv_w);
 }
 
@@ -160,7 +175,8 @@ static void test_names_and_errors(void **state)
     enum balkon_replay_strategy s;
     assert_int_equal(balkon_replay_strategy_parse("perfect_foresight", &s), 0);
     assert_int_equal(s, BALKON_REPLAY_PERFECT_FORESIGHT);
-    assert_string_equal(balkon_replay_strategy_name(BALKON_REPLAY_FIXED_SCHEDULE), "fixed_schedule");
+    assert_string_equal(balkon_replay_strategy_name(BALKON_REPLAY_FIXED_SCHEDULE),
+                        "fixed_schedule");
     assert_int_equal(balkon_replay_strategy_parse("cheapest", &s), BALKON_E_NOTFOUND);
 
     static struct balkon_replay_slot slots[COUNT];
@@ -182,10 +198,8 @@ static void test_names_and_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_peeking),
-        cmocka_unit_test(test_balance_and_order),
-        cmocka_unit_test(test_gaps_are_skipped),
-        cmocka_unit_test(test_persistence),
+        cmocka_unit_test(test_no_peeking),       cmocka_unit_test(test_balance_and_order),
+        cmocka_unit_test(test_gaps_are_skipped), cmocka_unit_test(test_persistence),
         cmocka_unit_test(test_names_and_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -60,7 +60,8 @@ static int teardown(void **state)
     return 0;
 }
 
-static void device(const char *id, unsigned roles, bool online, double power_w, double soc, int64_t ts)
+static void device(const char *id, unsigned roles, bool online, double power_w, double soc,
+                   int64_t ts)
 {
     struct ev_device_state s = {.roles = roles, .online = online, .ts_ms = ts};
     snprintf(s.device_id, sizeof s.device_id, "%s", id);

@@ -29,7 +29,9 @@ static struct balkon_store *open_memory(void)
 
 static struct balkon_plan_record make_plan(int64_t created_ms, const char *strategy, size_t count)
 {
-    struct balkon_plan_record plan = {.created_ts_ms = created_ms, .slot_s = 900, .count = count,
+    struct balkon_plan_record plan = {.created_ts_ms = created_ms,
+                                      .slot_s = 900,
+                                      .count = count,
                                       .summary_json = "{\"cost\":1.25}"};
     snprintf(plan.strategy, sizeof plan.strategy, "%s", strategy);
     snprintf(plan.currency, sizeof plan.currency, "EUR");
@@ -80,10 +82,12 @@ static void test_round_trip_and_plan_in_force(void **state)
         const struct balkon_plan_slot_row *a = &got.slots[i], *b = &first.slots[i];
         assert_true(a->slot_ts_ms == b->slot_ts_ms);
         assert_string_equal(a->mode, b->mode);
-        const double x[] = {a->battery_w, a->soc_pct, a->pv_w, a->load_w, a->import_w, a->export_w,
-                            a->price_per_kwh, a->cost, a->cost_no_battery, a->cost_self_consumption};
-        const double y[] = {b->battery_w, b->soc_pct, b->pv_w, b->load_w, b->import_w, b->export_w,
-                            b->price_per_kwh, b->cost, b->cost_no_battery, b->cost_self_consumption};
+        const double x[] = {
+            a->battery_w, a->soc_pct,       a->pv_w, a->load_w,          a->import_w,
+            a->export_w,  a->price_per_kwh, a->cost, a->cost_no_battery, a->cost_self_consumption};
+        const double y[] = {
+            b->battery_w, b->soc_pct,       b->pv_w, b->load_w,          b->import_w,
+            b->export_w,  b->price_per_kwh, b->cost, b->cost_no_battery, b->cost_self_consumption};
         for (int v = 0; v < 10; v++)
             assert_true(x[v] == y[v]);
     }

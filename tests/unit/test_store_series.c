@@ -761,11 +761,13 @@ static void test_prune_history(void **state)
     /* Slots 0..4 and commands 0..2 are due: 5 + 5 + 5 forecast rows and 3 commands. A
      * budget of 7 takes the first pair's 7 oldest rows (whole slots first). */
     int64_t deleted = 0;
-    assert_int_equal(balkon_store_prune_history(store, T0 + 5 * MS_HOUR, T0 + 3 * MS_HOUR, 7, &deleted), 0);
+    assert_int_equal(
+        balkon_store_prune_history(store, T0 + 5 * MS_HOUR, T0 + 3 * MS_HOUR, 7, &deleted), 0);
     assert_true(deleted <= 7 && deleted > 0);
     int64_t total = deleted;
     while (deleted > 0) {
-        assert_int_equal(balkon_store_prune_history(store, T0 + 5 * MS_HOUR, T0 + 3 * MS_HOUR, 7, &deleted), 0);
+        assert_int_equal(
+            balkon_store_prune_history(store, T0 + 5 * MS_HOUR, T0 + 3 * MS_HOUR, 7, &deleted), 0);
         total += deleted;
     }
     assert_int_equal(total, 18);

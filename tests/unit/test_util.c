@@ -38,8 +38,14 @@ static void test_parse_time_forms(void **state)
 
 static void test_parse_time_rejects(void **state)
 {
-    const char *bad[] = {"", "yesterday", "2026-13-01", "2026-06-21T25:00:00Z", "2026-06-21T06:00:00Zjunk",
-                         "2026-6-21", "2026-06-21T06", "12abc"};
+    const char *bad[] = {"",
+                         "yesterday",
+                         "2026-13-01",
+                         "2026-06-21T25:00:00Z",
+                         "2026-06-21T06:00:00Zjunk",
+                         "2026-6-21",
+                         "2026-06-21T06",
+                         "12abc"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int64_t ts_ms;
         if (balkon_parse_time(bad[i], &ts_ms) != BALKON_E_PARSE)
@@ -50,8 +56,10 @@ static void test_parse_time_rejects(void **state)
 static void test_format_iso(void **state)
 {
     char buf[BALKON_ISO_MAX];
-    assert_string_equal(balkon_format_iso(INT64_C(1782021600000), buf, sizeof buf), "2026-06-21T06:00:00Z");
-    assert_string_equal(balkon_format_iso(INT64_C(1782021600250), buf, sizeof buf), "2026-06-21T06:00:00.250Z");
+    assert_string_equal(balkon_format_iso(INT64_C(1782021600000), buf, sizeof buf),
+                        "2026-06-21T06:00:00Z");
+    assert_string_equal(balkon_format_iso(INT64_C(1782021600250), buf, sizeof buf),
+                        "2026-06-21T06:00:00.250Z");
     assert_string_equal(balkon_format_iso(-1, buf, sizeof buf), "1969-12-31T23:59:59.999Z");
 }
 
@@ -77,22 +85,26 @@ static void test_errors_and_levels(void **state)
 static void test_holidays_and_day_types(void **state)
 {
     /* Easter 2026 is 5 April, 2027 is 28 March, 2024 was 31 March. */
-    assert_true(balkon_is_public_holiday_de(2026, 4, 3));   /* Good Friday */
-    assert_true(balkon_is_public_holiday_de(2026, 4, 6));   /* Easter Monday */
-    assert_true(balkon_is_public_holiday_de(2026, 5, 14));  /* Ascension */
-    assert_true(balkon_is_public_holiday_de(2026, 5, 25));  /* Whit Monday */
-    assert_true(balkon_is_public_holiday_de(2027, 3, 29));  /* Easter Monday */
-    assert_true(balkon_is_public_holiday_de(2024, 5, 9));   /* Ascension */
+    assert_true(balkon_is_public_holiday_de(2026, 4, 3));  /* Good Friday */
+    assert_true(balkon_is_public_holiday_de(2026, 4, 6));  /* Easter Monday */
+    assert_true(balkon_is_public_holiday_de(2026, 5, 14)); /* Ascension */
+    assert_true(balkon_is_public_holiday_de(2026, 5, 25)); /* Whit Monday */
+    assert_true(balkon_is_public_holiday_de(2027, 3, 29)); /* Easter Monday */
+    assert_true(balkon_is_public_holiday_de(2024, 5, 9));  /* Ascension */
     assert_true(balkon_is_public_holiday_de(2026, 10, 3));
     assert_true(balkon_is_public_holiday_de(2026, 12, 26));
     assert_false(balkon_is_public_holiday_de(2026, 4, 7));
-    assert_false(balkon_is_public_holiday_de(2026, 11, 1));  /* regional only */
+    assert_false(balkon_is_public_holiday_de(2026, 11, 1)); /* regional only */
     setenv("TZ", "Europe/Berlin", 1);
     tzset();
-    assert_int_equal(balkon_day_type_of(INT64_C(1781992800000) + 1), BALKON_DAY_SUNDAY);   /* Sun 2026-06-21 00:00 local */
-    assert_int_equal(balkon_day_type_of(INT64_C(1781992800000) - 1), BALKON_DAY_SATURDAY); /* Sat 23:59:59 local */
-    assert_int_equal(balkon_day_type_of(INT64_C(1782079200000)), BALKON_DAY_WORKDAY);      /* Mon 2026-06-22 */
-    assert_int_equal(balkon_day_type_of(INT64_C(1779660000000)), BALKON_DAY_SUNDAY);       /* Whit Monday 2026-05-25 */
+    assert_int_equal(balkon_day_type_of(INT64_C(1781992800000) + 1),
+                     BALKON_DAY_SUNDAY); /* Sun 2026-06-21 00:00 local */
+    assert_int_equal(balkon_day_type_of(INT64_C(1781992800000) - 1),
+                     BALKON_DAY_SATURDAY); /* Sat 23:59:59 local */
+    assert_int_equal(balkon_day_type_of(INT64_C(1782079200000)),
+                     BALKON_DAY_WORKDAY); /* Mon 2026-06-22 */
+    assert_int_equal(balkon_day_type_of(INT64_C(1779660000000)),
+                     BALKON_DAY_SUNDAY); /* Whit Monday 2026-05-25 */
     assert_string_equal(balkon_day_type_name(BALKON_DAY_SATURDAY), "saturday");
 }
 
