@@ -15,11 +15,12 @@ build_packages=(
 )
 # The browser tests (tests/browser/) drive Debian's Chromium (/usr/bin/chromium) with
 # playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.
-# clang builds the libFuzzer targets (scripts/fuzz.sh, the fuzz/all test).
+# clang builds the libFuzzer targets (scripts/fuzz.sh, the fuzz/all test); clang-format
+# checks the layout of the C sources (scripts/check-format.sh, the style/clang-format test).
 test_packages=(
   libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients python3-aiosmtpd curl faketime
   chromium fonts-liberation
-  clang
+  clang clang-format
 )
 # Node.js and npm run the browser tests. They are looked up as commands, not as packages:
 # a machine may have them from elsewhere (NodeSource's nodejs bundles npm, and Debian's npm
