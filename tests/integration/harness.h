@@ -9,6 +9,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+struct fake_http;
+struct mqtt_test_client;
+
 struct daemon_proc {
     pid_t pid;
     int port;
@@ -75,5 +78,40 @@ cJSON *harness_device(struct daemon_proc *d, const char *id);
 /* A device entry's values[name], NAN when absent; and its "online". */
 double harness_device_value(const cJSON *device, const char *name);
 bool harness_device_online(const cJSON *device);
+
+/* The helpers below fail the running cmocka test (fail_msg) instead of returning an error,
+ * so a test reads as the steps a user takes. */
+
+/* json[key] as a number, NAN when absent or not a number. */
+double harness_number(const cJSON *json, const char *key);
+/* json[key] as a number; fails the test with "<key> is not a number" when it is not one. */
+double harness_require_number(const cJSON *json, const char *key);
+/* Milliseconds on the monotonic clock. */
+long harness_now_ms(void);
+/* Sends SIGTERM and fails the test, printing the daemon's log, unless the daemon exits
+ * with status 0 within timeout_ms. */
+void harness_stop_cleanly(struct daemon_proc *d, int timeout_ms);
+/* POSTs body to /api/v1/devices/<id>/command and fails the test unless the reply has
+ * want_status and, when want_text is not NULL, contains want_text. */
+void harness_post_command(struct daemon_proc *d, const char *id, const char *body, long want_status,
+                          const char *want_text);
+/* Waits until the device is online with |values[name] - want| < tolerance (want NAN: just
+ * online) and returns its entry (caller deletes); fails the test with the entry and the
+ * daemon's log after timeout_ms. */
+cJSON *harness_wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
+                          double tolerance, int timeout_ms);
+/* Waits until the device is offline with an error containing want; fails the test after
+ * timeout_ms. */
+void harness_wait_offline(struct daemon_proc *d, const char *id, const char *want, int timeout_ms);
+/* Waits until the command log holds count entries for the device and returns the newest
+ * entry's result (static buffer); fails the test after timeout_ms. */
+const char *harness_wait_command_count(struct daemon_proc *d, const char *id, int count,
+                                       int timeout_ms);
+/* Publishes payload on topic (every 100 ms, up to 100 times) until the device is online
+ * with values[name] == want; fails the test otherwise. */
+void harness_publish_until(struct daemon_proc *d, struct mqtt_test_client *c, const char *topic,
+                           const char *payload, const char *id, const char *name, double want);
+/* Routes prefix on a fake HTTP server to a JSON body with this status. */
+void harness_route_json(struct fake_http *fake, const char *prefix, int status, const char *body);
 
 #endif

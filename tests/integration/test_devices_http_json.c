@@ -90,23 +90,20 @@ static void assert_roles(const cJSON *device, const char *role)
     assert_string_equal(cJSON_GetArrayItem(roles, 0)->valuestring, role);
 }
 
-static void route_json(struct fake_http *fake, const char *prefix, int status, const char *body)
-{
-    fake_http_route(fake, prefix, status, "application/json", body, strlen(body), NULL, 0);
-}
-
 static void test_meter_battery_and_plug_reach_the_api(void **state)
 {
     struct fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
     /* An SML reading head that counts export as positive, a battery, a plug. */
-    route_json(f->fake, "/api/live", 200,
-               "{\"device\":\"reader-1\",\"sml\":{\"meters\":[{\"obis\":\"1-0:16.7.0\",\"power\":"
-               "\"412.3\"},"
-               "{\"obis\":\"1-0:1.8.0\",\"energy\":12345.6}]}}");
-    route_json(f->fake, "/battery", 200, "{\"bat\":{\"p\":-250,\"soc\":63.5,\"temp\":21.0}}");
-    route_json(f->fake, "/plug", 200,
-               "{\"StatusSNS\":{\"ENERGY\":{\"Power\":0.035}},\"POWER\":\"ON\"}");
+    harness_route_json(
+        f->fake, "/api/live", 200,
+        "{\"device\":\"reader-1\",\"sml\":{\"meters\":[{\"obis\":\"1-0:16.7.0\",\"power\":"
+        "\"412.3\"},"
+        "{\"obis\":\"1-0:1.8.0\",\"energy\":12345.6}]}}");
+    harness_route_json(f->fake, "/battery", 200,
+                       "{\"bat\":{\"p\":-250,\"soc\":63.5,\"temp\":21.0}}");
+    harness_route_json(f->fake, "/plug", 200,
+                       "{\"StatusSNS\":{\"ENERGY\":{\"Power\":0.035}},\"POWER\":\"ON\"}");
     char devices[2048];
     int port = fake_http_port(f->fake);
     snprintf(
@@ -202,9 +199,9 @@ static void test_bad_replies_are_shown_and_the_daemon_keeps_running(void **state
     struct daemon_proc *d = &f->daemon;
     const char *garbage = "<html><body>It works!</body></html>";
     fake_http_route(f->fake, "/garbage", 200, "text/html", garbage, strlen(garbage), NULL, 0);
-    route_json(f->fake, "/renamed", 200, "{\"sml\":{\"meters\":[{\"watts\":412.3}]}}");
-    route_json(f->fake, "/broken", 500, "{\"error\":\"internal\"}");
-    route_json(f->fake, "/good", 200, "{\"power\":-100}");
+    harness_route_json(f->fake, "/renamed", 200, "{\"sml\":{\"meters\":[{\"watts\":412.3}]}}");
+    harness_route_json(f->fake, "/broken", 500, "{\"error\":\"internal\"}");
+    harness_route_json(f->fake, "/good", 200, "{\"power\":-100}");
     int port = fake_http_port(f->fake);
     char devices[2048];
     snprintf(devices, sizeof devices,
@@ -233,7 +230,7 @@ static void test_bad_replies_are_shown_and_the_daemon_keeps_running(void **state
     cJSON *good = wait_device(d, "good", true, "power_w", 2000);
     assert_true(harness_device_value(good, "power_w") == -100);
     cJSON_Delete(good);
-    route_json(f->fake, "/garbage", 200, "{\"power\":\"17.5\"}");
+    harness_route_json(f->fake, "/garbage", 200, "{\"power\":\"17.5\"}");
     cJSON *back = wait_device(d, "garbage", true, "power_w", 5000);
     assert_true(harness_device_value(back, "power_w") == 17.5);
     cJSON_Delete(back);

@@ -227,29 +227,6 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
     return NULL;
 }
 
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long status,
-                         const char *needle)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
-                 reply.status, reply.body);
-    http_reply_free(&reply);
-}
-
-/* Stops the daemon as systemd would: it must exit 0 (under ASan also free of leaks, so
- * the drivers' stop paths are checked too). */
-static void stop_cleanly(struct daemon_proc *d)
-{
-    int status = harness_signal_and_wait(d, SIGTERM, 10000, NULL);
-    if (!(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        fputs(harness_log(d), stderr);
-        fail_msg("the daemon did not stop cleanly (status %d)", status);
-    }
-}
-
 /* venus, stubborn, garbage and silent, each polled every 0.5 s (the driver still keeps 2 s). */
 static void write_config(struct daemon_proc *d, int venus, int stubborn, int garbage, int silent)
 {
@@ -311,17 +288,20 @@ static void test_marstek_devices(void **state)
     cJSON_Delete(dev);
 
     /* Refused before anything is sent. */
-    post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": 900}", 400,
-                 "setpoint: must be between -800 and 800 W, got 900");
-    post_command(d, "venus", "{\"command\": \"limit\", \"value\": 100}", 400, "is not one of");
-    post_command(d, "venus-meter", "{\"command\": \"setpoint\", \"value\": 100}", 400,
-                 "takes no commands");
+    harness_post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": 900}", 400,
+                         "setpoint: must be between -800 and 800 W, got 900");
+    harness_post_command(d, "venus", "{\"command\": \"limit\", \"value\": 100}", 400,
+                         "is not one of");
+    harness_post_command(d, "venus-meter", "{\"command\": \"setpoint\", \"value\": 100}", 400,
+                         "takes no commands");
 
     /* A charge setpoint goes out as Passive with our sign and is verified by reading back the
      * mode and ongrid_power, although the device said set_result false. The stubborn one
      * says true and changes nothing. */
-    post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": -300}", 202, "pending");
-    post_command(d, "stubborn", "{\"command\": \"setpoint\", \"value\": 200}", 202, "pending");
+    harness_post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": -300}", 202,
+                         "pending");
+    harness_post_command(d, "stubborn", "{\"command\": \"setpoint\", \"value\": 200}", 202,
+                         "pending");
     assert_string_equal(wait_result(d, "venus", "setpoint", "-300", 20000), "ok");
     pthread_mutex_lock(&venus.lock);
     assert_non_null(strstr(venus.last_setmode,
@@ -329,7 +309,7 @@ static void test_marstek_devices(void **state)
     pthread_mutex_unlock(&venus.lock);
     cJSON_Delete(wait_device(d, "venus", true, "power_w", -300, 8000));
 
-    post_command(d, "venus", "{\"command\": \"auto\"}", 202, "pending");
+    harness_post_command(d, "venus", "{\"command\": \"auto\"}", 202, "pending");
     const char *stubborn_result = wait_result(d, "stubborn", "setpoint", "200", 40000);
     assert_string_equal(stubborn_result, "mode is Auto, expected Passive (after 3 attempts)");
     /* Garbage and silence: offline with the reason, while the rest runs on. */
@@ -371,7 +351,7 @@ static void test_marstek_devices(void **state)
     kill(d->pid, SIGHUP);
     cJSON_Delete(wait_device(d, "silent", true, "soc_pct", 55, 8000));
 
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 10000);
     fake_stop(&revived);
     fake_stop(&venus);
     fake_stop(&stubborn);

@@ -135,23 +135,6 @@ static char *wait_command_result(struct daemon_proc *d, const char *device, int 
     return NULL;
 }
 
-static void post_command(struct daemon_proc *d, const char *device, const char *body, long status,
-                         const char *needle)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", device);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
-                 reply.status, reply.body);
-    http_reply_free(&reply);
-}
-
-static void route_json(struct fake_http *fake, const char *prefix, int status, const char *body)
-{
-    fake_http_route(fake, prefix, status, "application/json", body, strlen(body), NULL, 0);
-}
-
 /* --- Fake devices -------------------------------------------------------------------- */
 
 /* Real answers of a Pro 3EM (fw 1.4.4): exporting 312.5 W in total. */
@@ -172,8 +155,8 @@ static const char *PRO3EM_STATUS =
 
 static void fake_pro3em(struct fake_http *fake, const char *password)
 {
-    route_json(fake, "/shelly", 200, PRO3EM_SHELLY);
-    route_json(fake, "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
+    harness_route_json(fake, "/shelly", 200, PRO3EM_SHELLY);
+    harness_route_json(fake, "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
     if (password)
         fake_http_require_digest(fake, "/rpc/", "shellypro3em-ec62609773d8", "admin", password);
 }
@@ -215,11 +198,12 @@ static int plug_handler(void *user, const char *line, const char *body, const ch
 
 static void fake_plus_plug_s(struct fake_http *fake, struct plug *plug)
 {
-    route_json(fake, "/shelly", 200,
-               "{\"name\":null,\"id\":\"shellyplusplugs-e86beae1a2b4\",\"mac\":\"E86BEAE1A2B4\","
-               "\"slot\":0,"
-               "\"model\":\"SNPL-00112EU\",\"gen\":2,\"fw_id\":\"20231107-164738/1.0.8-g8c7bb8d\","
-               "\"ver\":\"1.0.8\",\"app\":\"PlusPlugS\",\"auth_en\":false,\"auth_domain\":null}");
+    harness_route_json(
+        fake, "/shelly", 200,
+        "{\"name\":null,\"id\":\"shellyplusplugs-e86beae1a2b4\",\"mac\":\"E86BEAE1A2B4\","
+        "\"slot\":0,"
+        "\"model\":\"SNPL-00112EU\",\"gen\":2,\"fw_id\":\"20231107-164738/1.0.8-g8c7bb8d\","
+        "\"ver\":\"1.0.8\",\"app\":\"PlusPlugS\",\"auth_en\":false,\"auth_domain\":null}");
     fake_http_route_handler(fake, "/rpc/", plug_handler, plug);
 }
 
@@ -266,8 +250,8 @@ static void test_gen2_meter_and_plug(void **state)
     assert_non_null(strstr(auth, "Digest username=\"admin\", realm=\"shellypro3em-ec62609773d8\""));
     assert_true(fake_http_auth_refused(f->fakes[0], "/rpc/") >= 1);
     /* A meter takes no commands. */
-    post_command(d, "grid", "{\"command\": \"switch\", \"value\": 1}", 400,
-                 "is a meter and takes no commands");
+    harness_post_command(d, "grid", "{\"command\": \"switch\", \"value\": 1}", 400,
+                         "is a meter and takes no commands");
 
     /* The plug: off, then switched on through the API and verified. */
     cJSON *fridge = wait_device(d, "fridge", true, "on", 5000);
@@ -279,10 +263,10 @@ static void test_gen2_meter_and_plug(void **state)
     assert_true(harness_device_value(fridge, "energy_wh") == 1234.567);
     assert_true(harness_device_value(fridge, "temperature_c") == 41.2);
     cJSON_Delete(fridge);
-    post_command(d, "fridge", "{\"command\": \"limit\", \"value\": 100}", 400,
-                 "a plug takes \\\"switch\\\"");
-    post_command(d, "fridge", "{\"command\": \"switch\", \"value\": 1}", 202,
-                 "\"state\":\"pending\"");
+    harness_post_command(d, "fridge", "{\"command\": \"limit\", \"value\": 100}", 400,
+                         "a plug takes \\\"switch\\\"");
+    harness_post_command(d, "fridge", "{\"command\": \"switch\", \"value\": 1}", 202,
+                         "\"state\":\"pending\"");
     char *result = wait_command_result(d, "fridge", 8000);
     assert_string_equal(result, "ok");
     free(result);
@@ -314,8 +298,8 @@ static void test_gen2_plug_that_ignores_switch_set_fails(void **state)
     cJSON *heater = wait_device(d, "heater", true, "on", 10000);
     assert_roles(heater, "plug");
     cJSON_Delete(heater);
-    post_command(d, "heater", "{\"command\": \"switch\", \"value\": 1}", 202,
-                 "\"state\":\"pending\"");
+    harness_post_command(d, "heater", "{\"command\": \"switch\", \"value\": 1}", 202,
+                         "\"state\":\"pending\"");
     char *result = wait_command_result(d, "heater", 20000);
     assert_string_equal(result, "read back 0, expected 1 (after 3 attempts)");
     free(result);
@@ -373,8 +357,8 @@ static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **
     const char *garbage = "<html><body>502 Bad Gateway</body></html>";
     fake_http_route(f->fakes[0], "/rpc/EM.GetStatus", 200, "text/html", garbage, strlen(garbage),
                     NULL, 0);
-    route_json(f->fakes[1], "/rpc/EM.GetStatus", 500,
-               "{\"code\":-105,\"message\":\"Argument 'id', value 0 not found!\"}");
+    harness_route_json(f->fakes[1], "/rpc/EM.GetStatus", 500,
+                       "{\"code\":-105,\"message\":\"Argument 'id', value 0 not found!\"}");
     fake_http_route(f->fakes[2], "/rpc/EM.GetStatus", 200, "application/json", PRO3EM_STATUS,
                     strlen(PRO3EM_STATUS), NULL, 1500);
     const char *errors[] = {"EM.GetStatus: the reply is not JSON",
@@ -395,7 +379,7 @@ static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **
 
     /* Still serving, and a device that answers again is back. */
     cJSON_Delete(harness_get_json(d, "/api/v1/health"));
-    route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
+    harness_route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
     cJSON *back = wait_device(d, "garbage", true, "power_w", 5000);
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(back, "error")));
     cJSON_Delete(back);
@@ -445,10 +429,10 @@ static void test_gen1_3em_and_plug_s(void **state)
 {
     struct fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
-    route_json(f->fakes[0], "/shelly", 200,
-               "{\"type\":\"SHEM-3\",\"mac\":\"483FDAC37E3F\",\"auth\":false,"
-               "\"fw\":\"20230913-112003/v1.14.0-gcb84623\",\"num_meters\":3}");
-    route_json(
+    harness_route_json(f->fakes[0], "/shelly", 200,
+                       "{\"type\":\"SHEM-3\",\"mac\":\"483FDAC37E3F\",\"auth\":false,"
+                       "\"fw\":\"20230913-112003/v1.14.0-gcb84623\",\"num_meters\":3}");
+    harness_route_json(
         f->fakes[0], "/status", 200,
         "{\"relays\":[{\"ison\":false,\"has_timer\":false,\"timer_started\":0,\"timer_duration\":0,"
         "\"timer_remaining\":0,\"overpower\":false,\"is_valid\":true,\"source\":\"input\"}],"
@@ -462,9 +446,9 @@ static void test_gen1_3em_and_plug_s(void **state)
         "\"total_power\":212.85,\"emeter_n\":{\"current\":0.00,\"ixsum\":1.29,\"mismatch\":false,"
         "\"is_valid\":false},\"fs_mounted\":true,\"uptime\":13728721}");
     struct plug plug = {0};
-    route_json(f->fakes[1], "/shelly", 200,
-               "{\"type\":\"SHPLG-S\",\"mac\":\"C049EF8889A0\",\"auth\":true,"
-               "\"fw\":\"20230913-112003/v1.14.0-gcb84623\",\"discoverable\":true}");
+    harness_route_json(f->fakes[1], "/shelly", 200,
+                       "{\"type\":\"SHPLG-S\",\"mac\":\"C049EF8889A0\",\"auth\":true,"
+                       "\"fw\":\"20230913-112003/v1.14.0-gcb84623\",\"discoverable\":true}");
     fake_http_route_handler(f->fakes[1], "/status", plug_s_handler, &plug);
     fake_http_route_handler(f->fakes[1], "/relay/", plug_s_handler, &plug);
     fake_http_require_basic(f->fakes[1], "/status", "admin", "pl4g");
@@ -505,8 +489,8 @@ static void test_gen1_3em_and_plug_s(void **state)
     fake_http_last(f->fakes[1], "/status", NULL, 0, NULL, 0, auth, sizeof auth);
     assert_string_equal(auth, "Basic YWRtaW46cGw0Zw=="); /* admin:pl4g */
 
-    post_command(d, "washer", "{\"command\": \"switch\", \"value\": 1}", 202,
-                 "\"state\":\"pending\"");
+    harness_post_command(d, "washer", "{\"command\": \"switch\", \"value\": 1}", 202,
+                         "\"state\":\"pending\"");
     char *result = wait_command_result(d, "washer", 8000);
     assert_string_equal(result, "ok");
     free(result);
@@ -518,8 +502,8 @@ static void test_gen1_3em_and_plug_s(void **state)
     assert_true(harness_device_value(washer, "on") == 1);
     assert_true(harness_device_value(washer, "power_w") == 87.25);
     cJSON_Delete(washer);
-    post_command(d, "em3", "{\"command\": \"switch\", \"value\": 1}", 400,
-                 "is a meter and takes no commands");
+    harness_post_command(d, "em3", "{\"command\": \"switch\", \"value\": 1}", 400,
+                         "is a meter and takes no commands");
 }
 
 int main(void)

@@ -72,29 +72,6 @@ static const char *wait_result(struct daemon_proc *d, const char *id, const char
     return NULL;
 }
 
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long status,
-                         const char *needle)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
-                 reply.status, reply.body);
-    http_reply_free(&reply);
-}
-
-/* Stops the daemon as systemd would: it must exit 0 (under ASan also free of leaks, so
- * the drivers' stop paths are checked too). */
-static void stop_cleanly(struct daemon_proc *d)
-{
-    int status = harness_signal_and_wait(d, SIGTERM, 10000, NULL);
-    if (!(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        fputs(harness_log(d), stderr);
-        fail_msg("the daemon did not stop cleanly (status %d)", status);
-    }
-}
-
 /* --- HTTP: a fake SolarFlow 800 -------------------------------------------------------- */
 
 struct fake_sf {
@@ -205,13 +182,13 @@ static void test_http(void **state)
     assert_true(fabs(harness_device_value(dev, "temperature_c") - 48.0) < 0.01);
     cJSON_Delete(dev);
 
-    post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 900}", 400,
-                 "setpoint: must be between -800 and 800 W, got 900");
-    post_command(d, "sf", "{\"command\": \"auto\"}", 400, "smartMode 0");
+    harness_post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 900}", 400,
+                         "setpoint: must be between -800 and 800 W, got 900");
+    harness_post_command(d, "sf", "{\"command\": \"auto\"}", 400, "smartMode 0");
 
     /* Discharge 300 W: acMode 2 + outputLimit, verified by reading back. */
-    post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
-    post_command(d, "deaf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
+    harness_post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
+    harness_post_command(d, "deaf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
     assert_string_equal(wait_result(d, "sf", "setpoint", "300", 8000), "ok");
     fake_http_lock(sf.http);
     assert_int_equal(sf.ac_mode, 2);
@@ -220,7 +197,7 @@ static void test_http(void **state)
     cJSON_Delete(wait_device(d, "sf", true, "power_w", 300, 3000));
 
     /* Charge 200 W: acMode 1 + inputLimit, never persisted (smartMode 1). */
-    post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": -200}", 202, "pending");
+    harness_post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": -200}", 202, "pending");
     assert_string_equal(wait_result(d, "sf", "setpoint", "-200", 8000), "ok");
     fake_http_lock(sf.http);
     assert_string_equal(sf.last_write,
@@ -242,7 +219,7 @@ static void test_http(void **state)
     cJSON_Delete(dev);
     cJSON_Delete(wait_device(d, "sf", true, "soc_pct", 73, 1000));
 
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 10000);
     fake_http_stop(sf.http);
     fake_http_stop(deaf.http);
     fake_http_stop(broken);
@@ -302,12 +279,12 @@ static void test_mqtt(void **state)
     assert_true(harness_wait_log(d, "properties/report: not JSON", 1000));
 
     /* Only output limits over MQTT; "auto" never. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": -100}", 400,
-                 "between 0 and 800 W");
-    post_command(d, "hub", "{\"command\": \"auto\"}", 400, "not supported");
+    harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": -100}", 400,
+                         "between 0 and 800 W");
+    harness_post_command(d, "hub", "{\"command\": \"auto\"}", 400, "not supported");
 
     /* A setpoint arrives as outputLimit and is confirmed by the hub's next report. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 250}", 202, "pending");
+    harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 250}", 202, "pending");
     assert_true(mqtt_test_wait_message(hub, WRITE, payload, sizeof payload, 5000));
     cJSON *write = cJSON_Parse(payload);
     assert_non_null(write);
@@ -320,14 +297,14 @@ static void test_mqtt(void **state)
     cJSON_Delete(wait_device(d, "hub", true, "limit_w", 250, 2000));
 
     /* Below 100 W the hub works in 30 W steps: 50 goes out as 60 and counts as confirmed. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 50}", 202, "pending");
+    harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 50}", 202, "pending");
     assert_true(mqtt_test_wait_message(hub, WRITE, payload, sizeof payload, 5000));
     assert_non_null(strstr(payload, "{\"properties\":{\"outputLimit\":60}"));
     assert_true(mqtt_test_publish(hub, REPORT, "{\"properties\":{\"outputLimit\":60}}", false));
     assert_string_equal(wait_result(d, "hub", "setpoint", "50", 8000), "ok");
 
     /* A hub that never confirms: the command fails after its attempts. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 400}", 202, "pending");
+    harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 400}", 202, "pending");
     assert_string_equal(wait_result(d, "hub", "setpoint", "400", 20000),
                         "no report with outputLimit within 2 s (after 3 attempts)");
     int writes = 0;
@@ -335,7 +312,7 @@ static void test_mqtt(void **state)
         writes += strstr(payload, "\"outputLimit\":400") != NULL;
     assert_int_equal(writes, 3);
 
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 10000);
     mqtt_test_client_free(hub);
     mqtt_broker_stop(broker);
 }

@@ -129,14 +129,6 @@ static cJSON *provider_status(struct daemon_proc *d, const char *id)
     return NULL;
 }
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    if (!cJSON_IsNumber(item))
-        fail_msg("%s is not a number", key);
-    return item->valuedouble;
-}
-
 /* Waits until the provider reaches `state` ("ok", "failing"); returns its status. */
 static cJSON *wait_provider(struct daemon_proc *d, const char *id, const char *state,
                             int timeout_ms)
@@ -200,8 +192,8 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     assert_true(fabs(market0 - 0.08547) < 1e-9);
     assert_true(fabs(cJSON_GetArrayItem(price, 0)->valuedouble - (0.08547 + 0.20) * 1.19) < 1e-5);
     const cJSON *summary = cJSON_GetObjectItem(prices, "summary");
-    assert_true(number(summary, "min") <= number(summary, "now"));
-    assert_true(number(summary, "now") <= number(summary, "max"));
+    assert_true(harness_require_number(summary, "min") <= harness_require_number(summary, "now"));
+    assert_true(harness_require_number(summary, "now") <= harness_require_number(summary, "max"));
     assert_true(cJSON_IsString(cJSON_GetObjectItem(summary, "now_level")));
     cJSON_Delete(prices);
 
@@ -214,7 +206,7 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     const cJSON *value;
     cJSON_ArrayForEach(value, power) peak_w = fmax(peak_w, value->valuedouble);
     assert_true(peak_w > 400 && peak_w <= 800);
-    assert_true(number(solar, "energy_wh") > 2000);
+    assert_true(harness_require_number(solar, "energy_wh") > 2000);
     cJSON_Delete(solar);
 
     /* Forecast.Solar gives watts for the plane itself; capped the same way. */
@@ -238,15 +230,15 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     /* The broken provider is failing on its own; the others are untouched by it. */
     cJSON *broken = wait_provider(d, "broken", "failing", 10000);
     assert_non_null(strstr(harness_text(broken, "last_error"), "500"));
-    assert_true(number(broken, "consecutive_failures") >= 1);
-    assert_true(number(broken, "next_run_in_s") >= 20);
+    assert_true(harness_require_number(broken, "consecutive_failures") >= 1);
+    assert_true(harness_require_number(broken, "next_run_in_s") >= 20);
     cJSON_Delete(broken);
     cJSON *ok = provider_status(d, "market");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(ok, "last_error")));
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(ok, "stale")));
     /* Tomorrow's prices are not out before 13:00: the next attempt waits for them. */
-    assert_true(number(ok, "next_run_in_s") >= 3 * 3600 - 60);
-    assert_true(number(ok, "slot_count") == 96);
+    assert_true(harness_require_number(ok, "next_run_in_s") >= 3 * 3600 - 60);
+    assert_true(harness_require_number(ok, "slot_count") == 96);
     cJSON_Delete(ok);
 
     /* A second fetch would be a waste: each provider was asked once. */
@@ -273,7 +265,7 @@ static void test_restart_uses_stored_data(void **state)
     fake_http_route(f->fake, "/ec/price", 503, "text/plain", "down", 4, NULL, 0);
     assert_true(harness_start(d, NULL));
     cJSON *market = wait_provider(d, "market", "ok", 5000);
-    assert_true(number(market, "slot_count") >= 0);
+    assert_true(harness_require_number(market, "slot_count") >= 0);
     cJSON_Delete(market);
     harness_sleep_ms(1500);
     cJSON *prices = harness_get_json(d, "/api/v1/prices");
@@ -300,7 +292,7 @@ static void test_retry_after_is_honoured(void **state)
     cJSON *market = wait_provider(&f->daemon, "market", "failing", 10000);
     assert_non_null(strstr(harness_text(market, "last_error"), "rate_limited"));
     /* Retry-After: 120 beats our own first backoff of about 30 s. */
-    double next_s = number(market, "next_run_in_s");
+    double next_s = harness_require_number(market, "next_run_in_s");
     assert_true(next_s >= 110 && next_s <= 121);
     /* Nothing for today is stored: whoever reads the prices is told they are stale. */
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(market, "stale")));
@@ -376,9 +368,9 @@ static void test_implausible_entries_are_reported_and_the_rest_kept(void **state
     assert_true(harness_start(&f->daemon, NULL));
     cJSON *market = wait_provider(&f->daemon, "market", "ok", 5000);
     /* Three null prices: dropped and counted; the two inside the day leave a hole. */
-    assert_true(number(market, "slot_count") == 93);
-    assert_true(number(market, "rejected_count") == 3);
-    assert_true(number(market, "hole_count") == 2);
+    assert_true(harness_require_number(market, "slot_count") == 93);
+    assert_true(harness_require_number(market, "rejected_count") == 3);
+    assert_true(harness_require_number(market, "hole_count") == 2);
     assert_string_equal(harness_text(market, "first_hole"), "2026-06-22T08:00:00Z");
     cJSON_Delete(market);
     cJSON *prices = harness_get_json(&f->daemon, "/api/v1/prices");
@@ -433,17 +425,18 @@ static void test_forecast_accuracy_against_measured_pv(void **state)
     assert_non_null(sky);
     assert_string_equal(harness_text(sky, "provider"), "sky");
     /* Only slots that began after the forecast was issued and are measured are compared. */
-    double slots = number(sky, "slots");
+    double slots = harness_require_number(sky, "slots");
     assert_true(slots >= 6 && slots <= 10);
-    assert_true(number(sky, "mae_w") >= 0);
+    assert_true(harness_require_number(sky, "mae_w") >= 0);
     const cJSON *day = cJSON_GetArrayItem(cJSON_GetObjectItem(sky, "days"), 0);
     assert_string_equal(harness_text(day, "date"), "2026-06-21");
-    assert_true(number(day, "forecast_wh") > 500);
-    assert_true(number(day, "actual_wh") > 100);
+    assert_true(harness_require_number(day, "forecast_wh") > 500);
+    assert_true(harness_require_number(day, "actual_wh") > 100);
     /* The bias is the forecast minus what was measured, per slot on average. */
-    double bias_w = number(day, "bias_w");
-    assert_true(fabs(bias_w - (number(day, "forecast_wh") - number(day, "actual_wh")) * 4 /
-                                  number(day, "slots")) < 1.0);
+    double bias_w = harness_require_number(day, "bias_w");
+    assert_true(fabs(bias_w - (harness_require_number(day, "forecast_wh") -
+                               harness_require_number(day, "actual_wh")) *
+                                  4 / harness_require_number(day, "slots")) < 1.0);
     cJSON_Delete(accuracy);
 }
 

@@ -34,13 +34,6 @@ static const char *CONFIG = "{\n"
 /* Everything received so far, for the failure messages. */
 static char received[16384];
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Binds a datagram socket at name: a path, or "@name" for an abstract one. */
 static int bind_notify_socket(const char *name)
 {
@@ -90,9 +83,9 @@ static bool has_line(const char *msg, const char *line)
 static bool wait_for(int fd, const char *line, const char *stop_line, char *msg, size_t size,
                      int timeout_ms)
 {
-    long deadline = now_ms() + timeout_ms;
+    long deadline = harness_now_ms() + timeout_ms;
     long left;
-    while ((left = deadline - now_ms()) > 0) {
+    while ((left = deadline - harness_now_ms()) > 0) {
         if (!receive(fd, msg, size, (int)left))
             return false;
         if (has_line(msg, line))
@@ -106,10 +99,10 @@ static bool wait_for(int fd, const char *line, const char *stop_line, char *msg,
 static int count_for(int fd, const char *line, int window_ms)
 {
     int count = 0;
-    long deadline = now_ms() + window_ms;
+    long deadline = harness_now_ms() + window_ms;
     long left;
     char msg[1024];
-    while ((left = deadline - now_ms()) > 0)
+    while ((left = deadline - harness_now_ms()) > 0)
         if (receive(fd, msg, sizeof msg, (int)left) && has_line(msg, line))
             count++;
     return count;
@@ -217,7 +210,7 @@ static void test_abstract_socket_foreign_watchdog(void **state)
     struct daemon_proc *d = *state;
     harness_write_config(d, CONFIG);
     char name[64], env_socket[96];
-    snprintf(name, sizeof name, "@balkon-test-notify-%ld-%ld", (long)getpid(), now_ms());
+    snprintf(name, sizeof name, "@balkon-test-notify-%ld-%ld", (long)getpid(), harness_now_ms());
     snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", name);
     int fd = bind_notify_socket(name);
     const char *env[] = {env_socket, "WATCHDOG_USEC=1000000", "WATCHDOG_PID=1", NULL};
