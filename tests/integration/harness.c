@@ -549,3 +549,117 @@ void harness_route_json(struct fake_http *fake, const char *prefix, int status, 
 {
     fake_http_route(fake, prefix, status, "application/json", body, strlen(body), NULL, 0);
 }
+
+cJSON *harness_wait_state(struct daemon_proc *d, const char *id, bool want_online, const char *name,
+                          int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        cJSON *device = harness_device(d, id);
+        if (device && harness_device_online(device) == want_online &&
+            (want_online ? !name || isfinite(harness_device_value(device, name))
+                         : harness_text(device, "error")[0] != '\0'))
+            return device;
+        cJSON_Delete(device);
+        harness_sleep_ms(100);
+    }
+    cJSON *device = harness_device(d, id);
+    char *shown = device ? cJSON_PrintUnformatted(device) : NULL;
+    fail_msg("%s never became %s; last seen as %s\n%s", id, want_online ? "online" : "offline",
+             shown ? shown : "(not listed)", harness_log(d));
+    return NULL;
+}
+
+cJSON *harness_wait_device(struct daemon_proc *d, const char *id, bool want_online,
+                           const char *name, double want, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        cJSON *dev = harness_device(d, id);
+        if (dev && harness_device_online(dev) == want_online &&
+            (!name || fabs(harness_device_value(dev, name) - want) < 0.01))
+            return dev;
+        cJSON_Delete(dev);
+        harness_sleep_ms(100);
+    }
+    cJSON *dev = harness_device(d, id);
+    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
+    fputs(harness_log(d), stderr);
+    fail_msg("%s never %s with %s = %g: %s", id, want_online ? "online" : "offline",
+             name ? name : "-", want, dump ? dump : "(missing)");
+    return NULL;
+}
+
+const char *harness_wait_command_result(struct daemon_proc *d, const char *id, const char *command,
+                                        const char *value_text, int timeout_ms)
+{
+    static char result[256];
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        cJSON *log = harness_get_json(d, path);
+        const cJSON *item;
+        result[0] = '\0';
+        cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(log, "commands"))
+        {
+            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
+                strcmp(harness_text(item, "value"), value_text) == 0)
+                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
+        }
+        cJSON_Delete(log);
+        if (result[0])
+            return result;
+        harness_sleep_ms(100);
+    }
+    fputs(harness_log(d), stderr);
+    fail_msg("no %s %s result for %s", command, value_text, id);
+    return NULL;
+}
+
+static struct harness_fixture fake_fixture;
+
+static int setup_fakes(void **state, int count)
+{
+    harness_init(&fake_fixture.daemon);
+    for (int i = 0; i < count; i++) {
+        fake_fixture.fakes[i] = fake_http_start();
+        assert_non_null(fake_fixture.fakes[i]);
+    }
+    *state = &fake_fixture;
+    return 0;
+}
+
+int harness_setup_fake(void **state)
+{
+    return setup_fakes(state, 1);
+}
+
+int harness_setup_fakes(void **state)
+{
+    return setup_fakes(state, HARNESS_MAX_FAKES);
+}
+
+int harness_teardown_fakes(void **state)
+{
+    (void)state;
+    harness_cleanup(&fake_fixture.daemon);
+    for (int i = 0; i < HARNESS_MAX_FAKES; i++) {
+        if (fake_fixture.fakes[i])
+            fake_http_stop(fake_fixture.fakes[i]);
+        fake_fixture.fakes[i] = NULL;
+    }
+    return 0;
+}
+
+void harness_write_devices_config(struct daemon_proc *d, const char *site_name, const char *devices)
+{
+    char json[4096];
+    snprintf(json, sizeof json,
+             "{\n"
+             "  \"site\": {\"name\": \"%s\", \"latitude\": 52.52, \"longitude\": 13.40,"
+             " \"timezone\": \"Europe/Berlin\"},\n"
+             "  \"devices\": [%s],\n"
+             "  \"control\": {\"enabled\": false},\n"
+             "  \"storage\": {\"sample_interval_s\": 1}\n"
+             "}\n",
+             site_name, devices);
+    harness_write_config(d, json);
+}

@@ -61,6 +61,22 @@ void harness_cleanup(struct daemon_proc *d);
 int harness_setup(void **state);
 int harness_teardown(void **state);
 
+/* A daemon with fake HTTP servers beside it, for cmocka fixtures: harness_setup_fake
+ * starts fakes[0] only, harness_setup_fakes all of them (asserting each started), and
+ * harness_teardown_fakes removes the daemon's directory and stops the fakes. */
+#define HARNESS_MAX_FAKES 4
+struct harness_fixture {
+    struct daemon_proc daemon;
+    struct fake_http *fakes[HARNESS_MAX_FAKES];
+};
+int harness_setup_fake(void **state);
+int harness_setup_fakes(void **state);
+int harness_teardown_fakes(void **state);
+/* Writes a config of a site without a simulator: only the devices (a JSON list's items),
+ * 1 s samples, no control. site_name names the site. */
+void harness_write_devices_config(struct daemon_proc *d, const char *site_name,
+                                  const char *devices);
+
 /* HTTP against the daemon. method "GET", "POST", ...; body may be NULL. */
 struct http_reply harness_http(struct daemon_proc *d, const char *method, const char *path,
                                const char *body, size_t body_size, const char *if_none_match);
@@ -100,6 +116,20 @@ void harness_post_command(struct daemon_proc *d, const char *id, const char *bod
  * daemon's log after timeout_ms. */
 cJSON *harness_wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
                           double tolerance, int timeout_ms);
+/* Waits until the device is online with values[name] finite (name NULL: just online), or
+ * when !want_online offline with an error; returns its entry (caller deletes) and fails the
+ * test with the entry and the daemon's log after timeout_ms. */
+cJSON *harness_wait_state(struct daemon_proc *d, const char *id, bool want_online, const char *name,
+                          int timeout_ms);
+/* Waits until the device's online is want_online and (name not NULL) |values[name] - want|
+ * < 0.01; returns its entry (caller deletes), fails the test after timeout_ms. */
+cJSON *harness_wait_device(struct daemon_proc *d, const char *id, bool want_online,
+                           const char *name, double want, int timeout_ms);
+/* Waits until the command log of the device holds a command with this name and value (as
+ * the API shows it, "300") and returns its result (static buffer); fails the test after
+ * timeout_ms. */
+const char *harness_wait_command_result(struct daemon_proc *d, const char *id, const char *command,
+                                        const char *value_text, int timeout_ms);
 /* Waits until the device is offline with an error containing want; fails the test after
  * timeout_ms. */
 void harness_wait_offline(struct daemon_proc *d, const char *id, const char *want, int timeout_ms);

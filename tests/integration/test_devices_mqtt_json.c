@@ -19,32 +19,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-static const char *wait_result(struct daemon_proc *d, const char *id, const char *command,
-                               const char *value_text, int timeout_ms)
-{
-    static char result[256];
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *log = harness_get_json(d, path);
-        const cJSON *item;
-        result[0] = '\0';
-        cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
-        {
-            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
-                strcmp(harness_text(item, "value"), value_text) == 0)
-                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
-        }
-        cJSON_Delete(log);
-        if (result[0])
-            return result;
-        harness_sleep_ms(100);
-    }
-    fputs(harness_log(d), stderr);
-    fail_msg("no %s %s result for %s", command, value_text, id);
-    return NULL;
-}
-
 static void test_mqtt_json(void **state)
 {
     struct daemon_proc *d = *state;
@@ -140,7 +114,7 @@ static void test_mqtt_json(void **state)
     assert_string_equal(payload, "ON");
     assert_true(
         mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
-    assert_string_equal(wait_result(d, "plug", "switch", "1", 5000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "plug", "switch", "1", 5000), "ok");
     item = harness_wait_value(d, "plug", "on", 1, 0.01, 3000);
     assert_true(harness_device_value(item, "power_w") == 35);
     cJSON_Delete(item);
@@ -151,14 +125,14 @@ static void test_mqtt_json(void **state)
     assert_true(mqtt_test_wait_message(dev, "solar/cmd/limit", payload, sizeof payload, 5000));
     assert_string_equal(payload, "{\"limit\": 300}");
     assert_true(mqtt_test_publish(dev, "solar/ac/power", "281", false));
-    assert_string_equal(wait_result(d, "pv", "limit", "300", 5000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "pv", "limit", "300", 5000), "ok");
 
     /* The battery's setpoint, followed by its power. */
     harness_post_command(d, "bat", "{\"command\": \"setpoint\", \"value\": 250}", 202, "pending");
     assert_true(mqtt_test_wait_message(dev, "bat/cmd", payload, sizeof payload, 5000));
     assert_string_equal(payload, "{\"mode\":\"setpoint\",\"power\":250,\"on\":true}");
     assert_true(mqtt_test_publish(dev, "bat/state", "{\"p\":0.248,\"soc\":54}", false));
-    assert_string_equal(wait_result(d, "bat", "setpoint", "250", 5000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "bat", "setpoint", "250", 5000), "ok");
 
     /* A stuck relay: "OFF" three times, each answered with "ON"; the command fails. */
     harness_post_command(d, "plug", "{\"command\": \"switch\", \"value\": 0}", 202, "pending");
@@ -168,7 +142,7 @@ static void test_mqtt_json(void **state)
         assert_true(
             mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
     }
-    assert_string_equal(wait_result(d, "plug", "switch", "0", 8000),
+    assert_string_equal(harness_wait_command_result(d, "plug", "switch", "0", 8000),
                         "read back 1, expected 0 (after 3 attempts)");
     assert_false(mqtt_test_wait_message(dev, "home/plug1/set", payload, sizeof payload, 300));
 

@@ -27,51 +27,6 @@
 
 /* --- Helpers ------------------------------------------------------------------------ */
 
-static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name,
-                          double want, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 200) {
-        cJSON *dev = harness_device(d, id);
-        if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) == online &&
-            (!name || fabs(harness_device_value(dev, name) - want) < 0.01))
-            return dev;
-        cJSON_Delete(dev);
-        harness_sleep_ms(200);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fputs(harness_log(d), stderr);
-    fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-",
-             want, dump ? dump : "(missing)");
-    return NULL;
-}
-
-static const char *wait_result(struct daemon_proc *d, const char *id, const char *command,
-                               const char *value_text, int timeout_ms)
-{
-    static char result[256];
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
-    for (int waited = 0; waited <= timeout_ms; waited += 200) {
-        cJSON *log = harness_get_json(d, path);
-        const cJSON *item;
-        result[0] = '\0';
-        cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
-        {
-            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
-                strcmp(harness_text(item, "value"), value_text) == 0)
-                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
-        }
-        cJSON_Delete(log);
-        if (result[0])
-            return result;
-        harness_sleep_ms(200);
-    }
-    fputs(harness_log(d), stderr);
-    fail_msg("no %s %s result for %s", command, value_text, id);
-    return NULL;
-}
-
 /* --- HTTP: a fake SolarFlow 800 -------------------------------------------------------- */
 
 struct fake_sf {
@@ -171,7 +126,7 @@ static void test_http(void **state)
         d, "hub): not started: protocol \"mqtt\" needs the mqtt section enabled", 2000));
 
     /* The report as a user sees it (the recorded fields, with the fake's state). */
-    cJSON *dev = wait_device(d, "sf", true, "soc_pct", 73, 5000);
+    cJSON *dev = harness_wait_device(d, "sf", true, "soc_pct", 73, 5000);
     assert_string_equal(harness_text(dev, "model"), "solarFlow800");
     assert_true(harness_device_value(dev, "power_w") ==
                 -383); /* charging: outputPackPower 383, + discharge */
@@ -189,35 +144,35 @@ static void test_http(void **state)
     /* Discharge 300 W: acMode 2 + outputLimit, verified by reading back. */
     harness_post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
     harness_post_command(d, "deaf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
-    assert_string_equal(wait_result(d, "sf", "setpoint", "300", 8000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "sf", "setpoint", "300", 8000), "ok");
     fake_http_lock(sf.http);
     assert_int_equal(sf.ac_mode, 2);
     assert_int_equal(sf.output_limit, 300);
     fake_http_unlock(sf.http);
-    cJSON_Delete(wait_device(d, "sf", true, "power_w", 300, 3000));
+    cJSON_Delete(harness_wait_device(d, "sf", true, "power_w", 300, 3000));
 
     /* Charge 200 W: acMode 1 + inputLimit, never persisted (smartMode 1). */
     harness_post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": -200}", 202, "pending");
-    assert_string_equal(wait_result(d, "sf", "setpoint", "-200", 8000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "sf", "setpoint", "-200", 8000), "ok");
     fake_http_lock(sf.http);
     assert_string_equal(sf.last_write,
                         "{\"sn\":\"HOA1NHMAMXXXXX3\",\"properties\":{\"smartMode\":1,\"acMode\":1,"
                         "\"outputLimit\":0,\"inputLimit\":200}}");
     fake_http_unlock(sf.http);
-    cJSON_Delete(wait_device(d, "sf", true, "input_limit_w", 200, 3000));
+    cJSON_Delete(harness_wait_device(d, "sf", true, "input_limit_w", 200, 3000));
 
     /* The deaf one took three writes and changed nothing. */
-    assert_string_equal(wait_result(d, "deaf", "setpoint", "300", 15000),
+    assert_string_equal(harness_wait_command_result(d, "deaf", "setpoint", "300", 15000),
                         "read back 0, expected 300 (after 3 attempts)");
     fake_http_lock(deaf.http);
     assert_int_equal(deaf.writes, 3);
     fake_http_unlock(deaf.http);
 
     /* HTTP 500: offline with the reason once stale (20 s), the others unaffected. */
-    dev = wait_device(d, "broken", false, NULL, 0, 25000);
+    dev = harness_wait_device(d, "broken", false, NULL, 0, 25000);
     assert_string_equal(harness_text(dev, "error"), "/properties/report: HTTP 500");
     cJSON_Delete(dev);
-    cJSON_Delete(wait_device(d, "sf", true, "soc_pct", 73, 1000));
+    cJSON_Delete(harness_wait_device(d, "sf", true, "soc_pct", 73, 1000));
 
     harness_stop_cleanly(d, 10000);
     fake_http_stop(sf.http);
@@ -262,7 +217,7 @@ static void test_mqtt(void **state)
         "\"outputHomePower\":0,\"solarInputPower\":300,\"outputLimit\":100,\"inputLimit\":0,"
         "\"socSet\":1000,\"minSoc\":100},\"packData\":[{\"sn\":\"P1\",\"socLevel\":64}]}",
         false));
-    cJSON *dev = wait_device(d, "hub", true, "soc_pct", 64, 5000);
+    cJSON *dev = harness_wait_device(d, "hub", true, "soc_pct", 64, 5000);
     assert_true(harness_device_value(dev, "power_w") == -150);
     assert_true(harness_device_value(dev, "limit_w") == 100);
     assert_string_equal(harness_text(dev, "model"), "SolarFlow Hub 1200");
@@ -273,7 +228,7 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_publish(hub, REPORT, "{\"unexpected\":[1,2]}", false));
     assert_true(mqtt_test_publish(
         hub, REPORT, "{\"properties\":{\"packInputPower\":200,\"outputPackPower\":0}}", false));
-    dev = wait_device(d, "hub", true, "power_w", 200, 5000);
+    dev = harness_wait_device(d, "hub", true, "power_w", 200, 5000);
     assert_true(harness_device_value(dev, "soc_pct") == 64);
     cJSON_Delete(dev);
     assert_true(harness_wait_log(d, "properties/report: not JSON", 1000));
@@ -293,19 +248,19 @@ static void test_mqtt(void **state)
         250);
     cJSON_Delete(write);
     assert_true(mqtt_test_publish(hub, REPORT, "{\"properties\":{\"outputLimit\":250}}", false));
-    assert_string_equal(wait_result(d, "hub", "setpoint", "250", 8000), "ok");
-    cJSON_Delete(wait_device(d, "hub", true, "limit_w", 250, 2000));
+    assert_string_equal(harness_wait_command_result(d, "hub", "setpoint", "250", 8000), "ok");
+    cJSON_Delete(harness_wait_device(d, "hub", true, "limit_w", 250, 2000));
 
     /* Below 100 W the hub works in 30 W steps: 50 goes out as 60 and counts as confirmed. */
     harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 50}", 202, "pending");
     assert_true(mqtt_test_wait_message(hub, WRITE, payload, sizeof payload, 5000));
     assert_non_null(strstr(payload, "{\"properties\":{\"outputLimit\":60}"));
     assert_true(mqtt_test_publish(hub, REPORT, "{\"properties\":{\"outputLimit\":60}}", false));
-    assert_string_equal(wait_result(d, "hub", "setpoint", "50", 8000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "hub", "setpoint", "50", 8000), "ok");
 
     /* A hub that never confirms: the command fails after its attempts. */
     harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 400}", 202, "pending");
-    assert_string_equal(wait_result(d, "hub", "setpoint", "400", 20000),
+    assert_string_equal(harness_wait_command_result(d, "hub", "setpoint", "400", 20000),
                         "no report with outputLimit within 2 s (after 3 attempts)");
     int writes = 0;
     while (mqtt_test_wait_message(hub, WRITE, payload, sizeof payload, 100))
