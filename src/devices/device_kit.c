@@ -383,3 +383,20 @@ int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct device_comm
     dev_cmd_submit(kit, command);
     return 0;
 }
+
+int dev_battery_command_check(const struct device_command *command, double min_w, double max_w,
+                              char *msg, size_t msg_size)
+{
+    if (strcmp(command->command, "setpoint") == 0) {
+        if (!(command->value <= max_w && command->value >= min_w)) {
+            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g", min_w, max_w,
+                     command->value);
+            return BALKON_E_RANGE;
+        }
+    } else if (strcmp(command->command, "auto") != 0) {
+        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"",
+                 command->command);
+        return BALKON_E_INVAL;
+    }
+    return 0;
+}

@@ -160,6 +160,11 @@ void dev_failed(struct dev_kit *kit, const char *fmt, ...) __attribute__((format
 int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct device_command *command,
                      char *msg, size_t msg_size);
 
+/* Checks a battery's command: "setpoint" with a value from min_w (- = charge) to max_w
+ * (+ = discharge), or "auto"; BALKON_E_RANGE / BALKON_E_INVAL with the reason in msg. */
+int dev_battery_command_check(const struct device_command *command, double min_w, double max_w,
+                              char *msg, size_t msg_size);
+
 /* --- Commands (command_runner.c) ------------------------------------------------------- */
 
 /* Accepts a validated command: runs it now, or after the one in flight (replacing a
