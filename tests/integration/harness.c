@@ -472,13 +472,15 @@ void harness_post_command(struct daemon_proc *d, const char *id, const char *bod
     http_reply_free(&reply);
 }
 
-cJSON *harness_wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
-                          double tolerance, int timeout_ms)
+/* Both waits for a device: online as wanted and, unless name is NULL or want NAN,
+ * values[name] within tolerance of want. */
+static cJSON *wait_device(struct daemon_proc *d, const char *id, bool want_online, const char *name,
+                          double want, double tolerance, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
         cJSON *dev = harness_device(d, id);
-        if (dev && harness_device_online(dev) &&
-            (isnan(want) || fabs(harness_device_value(dev, name) - want) < tolerance))
+        if (dev && harness_device_online(dev) == want_online &&
+            (!name || isnan(want) || fabs(harness_device_value(dev, name) - want) < tolerance))
             return dev;
         cJSON_Delete(dev);
         harness_sleep_ms(100);
@@ -486,9 +488,15 @@ cJSON *harness_wait_value(struct daemon_proc *d, const char *id, const char *nam
     cJSON *dev = harness_device(d, id);
     char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
     fputs(harness_log(d), stderr);
-    fail_msg("%s: no %s = %g within %d ms: %s", id, name, want, timeout_ms,
-             dump ? dump : "(absent)");
+    fail_msg("%s: not %s with %s = %g within %d ms: %s", id, want_online ? "online" : "offline",
+             name ? name : "-", want, timeout_ms, dump ? dump : "(absent)");
     return NULL;
+}
+
+cJSON *harness_wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
+                          double tolerance, int timeout_ms)
+{
+    return wait_device(d, id, true, name, want, tolerance, timeout_ms);
 }
 
 void harness_wait_offline(struct daemon_proc *d, const char *id, const char *want, int timeout_ms)
@@ -572,20 +580,7 @@ cJSON *harness_wait_state(struct daemon_proc *d, const char *id, bool want_onlin
 cJSON *harness_wait_device(struct daemon_proc *d, const char *id, bool want_online,
                            const char *name, double want, int timeout_ms)
 {
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = harness_device(d, id);
-        if (dev && harness_device_online(dev) == want_online &&
-            (!name || fabs(harness_device_value(dev, name) - want) < 0.01))
-            return dev;
-        cJSON_Delete(dev);
-        harness_sleep_ms(100);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fputs(harness_log(d), stderr);
-    fail_msg("%s never %s with %s = %g: %s", id, want_online ? "online" : "offline",
-             name ? name : "-", want, dump ? dump : "(missing)");
-    return NULL;
+    return wait_device(d, id, want_online, name, want, 0.01, timeout_ms);
 }
 
 const char *harness_wait_command_result(struct daemon_proc *d, const char *id, const char *command,
@@ -662,4 +657,58 @@ void harness_write_devices_config(struct daemon_proc *d, const char *site_name, 
              "}\n",
              site_name, devices);
     harness_write_config(d, json);
+}
+
+int harness_check_config(struct daemon_proc *d, char *out, size_t size)
+{
+    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
+    return harness_run_cli(check, out, size);
+}
+
+void harness_write_site_config(struct daemon_proc *d, const char *site_name, const char *mqtt,
+                               const char *devices)
+{
+    char json[8192];
+    snprintf(json, sizeof json,
+             "{\n"
+             "  \"site\": {\"name\": \"%s\", \"latitude\": 52.52, \"longitude\": 13.41,"
+             " \"timezone\": \"Europe/Berlin\"},\n"
+             "  \"control\": {\"enabled\": false},\n"
+             "  %s%s"
+             "  \"devices\": [%s]\n"
+             "}\n",
+             site_name, mqtt ? mqtt : "", mqtt ? ",\n" : "", devices);
+    harness_write_config(d, json);
+}
+
+void harness_assert_needs_mqtt_section(struct daemon_proc *d, const char *site_name,
+                                       const char *device)
+{
+    char out[4096];
+    harness_write_site_config(d, site_name, NULL, device);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 0);
+    assert_true(harness_start(d, NULL));
+    assert_true(harness_wait_log(d, "protocol \"mqtt\" needs the mqtt section enabled", 5000));
+}
+
+static struct mqtt_broker *test_broker;
+
+struct mqtt_broker *harness_start_broker(void)
+{
+    test_broker = mqtt_broker_start();
+    return test_broker;
+}
+
+int harness_teardown_broker(void **state)
+{
+    harness_teardown(state);
+    mqtt_broker_stop(test_broker);
+    test_broker = NULL;
+    return 0;
+}
+
+void harness_mqtt_section(const struct mqtt_broker *broker, char *out, size_t size)
+{
+    snprintf(out, size, "\"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d}",
+             mqtt_broker_port(broker));
 }

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 struct fake_http;
+struct mqtt_broker;
 struct mqtt_test_client;
 
 struct daemon_proc {
@@ -50,6 +51,24 @@ int harness_run_cli(const char *const args[], char *out, size_t size);
 /* Like harness_run_cli, with stdout captured into out and stderr into err apart. */
 int harness_run_cli_output(const char *const args[], char *out, size_t out_size, char *err,
                            size_t err_size);
+/* Runs balkonsolard --check-config on the daemon's config file; returns its exit code,
+ * with stderr in out. */
+int harness_check_config(struct daemon_proc *d, char *out, size_t size);
+/* Writes the config of a site at 52.52 N 13.41 E with control off: mqtt (a config section
+ * as "\"mqtt\": {…}", or NULL), then the devices (a JSON list's items). */
+void harness_write_site_config(struct daemon_proc *d, const char *site_name, const char *mqtt,
+                               const char *devices);
+/* A device (JSON) of protocol "mqtt" in a site config without the mqtt section passes
+ * --check-config, and the daemon starts and logs that it needs the mqtt section (within
+ * 5 s); fails the test otherwise. */
+void harness_assert_needs_mqtt_section(struct daemon_proc *d, const char *site_name,
+                                       const char *device);
+/* Starts a real mosquitto broker for one test; NULL when mosquitto is missing (the caller
+ * skips). harness_teardown_broker stops it after the daemon, even when an assertion
+ * failed midway. harness_mqtt_section writes the config's mqtt section for it. */
+struct mqtt_broker *harness_start_broker(void);
+int harness_teardown_broker(void **state);
+void harness_mqtt_section(const struct mqtt_broker *broker, char *out, size_t size);
 /* The daemon's log so far (static buffer). */
 const char *harness_log(struct daemon_proc *d);
 /* Waits until the log contains text; false on timeout. */
@@ -121,8 +140,9 @@ cJSON *harness_wait_value(struct daemon_proc *d, const char *id, const char *nam
  * test with the entry and the daemon's log after timeout_ms. */
 cJSON *harness_wait_state(struct daemon_proc *d, const char *id, bool want_online, const char *name,
                           int timeout_ms);
-/* Waits until the device's online is want_online and (name not NULL) |values[name] - want|
- * < 0.01; returns its entry (caller deletes), fails the test after timeout_ms. */
+/* Waits until the device's online is want_online and, unless name is NULL (or want NAN),
+ * |values[name] - want| < 0.01; returns its entry (caller deletes), fails the test with
+ * the entry and the daemon's log after timeout_ms. */
 cJSON *harness_wait_device(struct daemon_proc *d, const char *id, bool want_online,
                            const char *name, double want, int timeout_ms);
 /* Waits until the command log of the device holds a command with this name and value (as

@@ -354,8 +354,7 @@ static void test_invalid_config_is_refused(void **state)
     harness_write_config(d, "{\n  \"battery\": {\"capacity_wh\": -5, \"coupling\": \"wireless\"},\n"
                             "  \"devices\": [{\"id\": \"x\", \"type\": \"toaster\"}]\n}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(strstr(out, "battery.capacity_wh: must be > 0 and <= 100000, got -5"));
     assert_non_null(
         strstr(out, "battery.coupling: must be one of \"ac\", \"dc\", got \"wireless\""));
@@ -366,7 +365,7 @@ static void test_invalid_config_is_refused(void **state)
     assert_non_null(strstr(out, "battery.capacity_wh: must be > 0"));
 
     write_config(d, "Fine", 2240, 1);
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 0);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 0);
     assert_non_null(strstr(out, "configuration is valid"));
 
     const char *version[] = {"--version", NULL};

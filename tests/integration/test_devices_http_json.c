@@ -117,8 +117,7 @@ static void test_config_check_names_the_fields(void **state)
         "{\"id\": \"n\", \"type\": \"http_json\", \"path\": \"status\", \"power_key\": \"p\","
         " \"role\": \"toaster\", \"power_scale\": 0}");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     const char *expected[] = {
         "devices[0].path: is required for type \"http_json\"",
         "devices[0].power_key: is required for type \"http_json\"",

@@ -318,8 +318,7 @@ static void test_check_config(void **state)
     harness_write_config(
         d, "{\"devices\": [{\"id\": \"v\", \"type\": \"marstek_venus\", \"role\": \"plug\"}]}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(strstr(out, "devices[0].host: is required for type \"marstek_venus\""));
     assert_non_null(strstr(out, "devices[0].role: must be \"battery\" or \"battery+meter\""));
 }

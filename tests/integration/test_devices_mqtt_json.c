@@ -164,8 +164,7 @@ static void test_check_config(void **state)
            " {\"id\": \"b\", \"type\": \"mqtt_json\", \"topic\": \"m\", \"command_topic\": "
            "\"m/#\"}]}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(strstr(out, "devices[0].topic: is required for type \"mqtt_json\""));
     assert_non_null(
         strstr(out, "devices[0].state_key: is required for a plug with a command_topic"));

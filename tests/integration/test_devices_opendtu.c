@@ -25,21 +25,6 @@
 
 /* --- Helpers ------------------------------------------------------------------------ */
 
-static void write_config(struct daemon_proc *d, const char *mqtt, const char *devices)
-{
-    char json[8192];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"site\": {\"name\": \"opendtu test\", \"latitude\": 52.52, \"longitude\": 13.41,"
-             " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  %s%s"
-             "  \"devices\": [%s]\n"
-             "}\n",
-             mqtt ? mqtt : "", mqtt ? ",\n" : "", devices);
-    harness_write_config(d, json);
-}
-
 /* --- A stateful fake OpenDTU -------------------------------------------------------- */
 
 enum shape { SHAPE_2024, SHAPE_2023, SHAPE_2022 };
@@ -291,7 +276,7 @@ static void test_http_inverter(void **state)
              " \"poll_interval_s\": 0.5}",
              fake_http_port(hm.http), SERIAL, fake_http_port(old23.http), SERIAL,
              fake_http_port(old22.http), SERIAL, fake_http_port(night.http), SERIAL);
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "opendtu test", NULL, devices);
     assert_true(harness_start(d, NULL));
 
     cJSON *dev = harness_wait_value(d, "hm", "power_w", 187.3, 1e-6, 10000);
@@ -403,7 +388,7 @@ static void test_http_failures(void **state)
     }
     f[0].ignores_limits = true;
     f[2].final_status = "Failure";
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "opendtu test", NULL, devices);
     assert_true(harness_start(d, NULL));
     for (int i = 0; i < N - 1; i++)
         cJSON_Delete(harness_wait_value(d, ids[i], "power_w", 187.3, 1e-6, 10000));
@@ -455,8 +440,8 @@ static void test_http_failures(void **state)
 static void test_check_config(void **state)
 {
     struct daemon_proc *d = *state;
-    write_config(
-        d, NULL,
+    harness_write_site_config(
+        d, "opendtu test", NULL,
         "{\"id\": \"a\", \"type\": \"opendtu\", \"serial\": \"" SERIAL "\"},\n"
         "{\"id\": \"b\", \"type\": \"opendtu\", \"host\": \"10.0.0.9\"},\n"
         "{\"id\": \"c\", \"type\": \"opendtu\", \"host\": \"10.0.0.9\", \"serial\": \"HM-600 "
@@ -464,8 +449,7 @@ static void test_check_config(void **state)
         "{\"id\": \"e\", \"type\": \"opendtu\", \"protocol\": \"mqtt\", \"serial\": \"" SERIAL "\","
         " \"topic\": \"solar/#\", \"max_power_w\": 0}");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(
         strstr(out, "devices[0].host: is required for type \"opendtu\" with protocol \"http\""));
     assert_non_null(strstr(out, "devices[1].serial: is required for type \"opendtu\""));
@@ -474,27 +458,13 @@ static void test_check_config(void **state)
     assert_non_null(strstr(out, "devices[3].topic: must not contain MQTT wildcards"));
     assert_non_null(strstr(out, "devices[3].max_power_w: must be > 0"));
 
-    write_config(
-        d, NULL,
+    harness_assert_needs_mqtt_section(
+        d, "opendtu test",
         "{\"id\": \"m\", \"type\": \"opendtu\", \"protocol\": \"mqtt\", \"serial\": \"" SERIAL
         "\"}");
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 0);
-    assert_true(harness_start(d, NULL));
-    assert_true(harness_wait_log(d, "protocol \"mqtt\" needs the mqtt section enabled", 5000));
 }
 
 /* --- MQTT --------------------------------------------------------------------------- */
-
-/* Stopped in the teardown, so a failed assertion leaves no broker behind. */
-static struct mqtt_broker *broker;
-
-static int mqtt_teardown(void **state)
-{
-    harness_teardown(state);
-    mqtt_broker_stop(broker);
-    broker = NULL;
-    return 0;
-}
 
 /* The DTU played through a real broker: plain-text values under the default base topic
  * "solar", the limit published non-retained on cmd/limit_nonpersistent_absolute and
@@ -502,7 +472,7 @@ static int mqtt_teardown(void **state)
 static void test_mqtt(void **state)
 {
     struct daemon_proc *d = *state;
-    broker = mqtt_broker_start();
+    struct mqtt_broker *broker = harness_start_broker();
     if (!broker)
         skip();
     struct mqtt_test_client *c = mqtt_test_client_new(mqtt_broker_port(broker));
@@ -510,11 +480,9 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_subscribe(c, "solar/" SERIAL "/cmd/#"));
 
     char mqtt[256];
-    snprintf(mqtt, sizeof mqtt,
-             "\"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d}",
-             mqtt_broker_port(broker));
-    write_config(
-        d, mqtt,
+    harness_mqtt_section(broker, mqtt, sizeof mqtt);
+    harness_write_site_config(
+        d, "opendtu test", mqtt,
         "{\"id\": \"mdtu\", \"type\": \"opendtu\", \"protocol\": \"mqtt\", \"serial\": \"" SERIAL
         "\","
         " \"max_power_w\": 800, \"poll_interval_s\": 5}");
@@ -579,7 +547,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_inverter, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_http_failures, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_check_config, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, mqtt_teardown),
+        cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, harness_teardown_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

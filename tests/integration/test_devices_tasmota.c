@@ -22,21 +22,6 @@
 
 /* --- Helpers ------------------------------------------------------------------------ */
 
-static void write_config(struct daemon_proc *d, const char *mqtt, const char *devices)
-{
-    char json[8192];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"site\": {\"name\": \"tasmota test\", \"latitude\": 52.52, \"longitude\": 13.41,"
-             " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  %s%s"
-             "  \"devices\": [%s]\n"
-             "}\n",
-             mqtt ? mqtt : "", mqtt ? ",\n" : "", devices);
-    harness_write_config(d, json);
-}
-
 /* --- A stateful fake plug ----------------------------------------------------------- */
 
 struct fake_plug {
@@ -130,7 +115,7 @@ static void test_http_plug_switch(void **state)
              "{\"id\": \"stuck\", \"type\": \"tasmota\", \"host\": \"127.0.0.1\", \"port\": %d,"
              " \"poll_interval_s\": 0.5, \"timeout_s\": 1}",
              fake_http_port(plug.http), fake_http_port(stuck.http));
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "tasmota test", NULL, devices);
     assert_true(harness_start(d, NULL));
 
     cJSON *dev = harness_wait_value(d, "plug", "on", 0, 1e-6, 10000);
@@ -208,7 +193,7 @@ static void test_http_meter(void **state)
              "\"127.0.0.1\", \"port\": %d,"
              " \"power_key\": \"Power.Power_curr\", \"power_scale\": -1, \"poll_interval_s\": 0.5}",
              fake_http_port(sml), fake_http_port(flipped));
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "tasmota test", NULL, devices);
     assert_true(harness_start(d, NULL));
 
     cJSON *dev = harness_wait_value(d, "sml", "power_w", -71, 1e-6, 10000);
@@ -254,7 +239,7 @@ static void test_http_failures(void **state)
             " \"power_key\": \"SML.curr_w\", \"poll_interval_s\": 0.5, \"timeout_s\": 0.5}",
             i ? ",\n" : "", ids[i], fake_http_port(fakes[i]));
     }
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "tasmota test", NULL, devices);
     assert_true(harness_start(d, NULL));
     for (int i = 0; i < N; i++)
         cJSON_Delete(harness_wait_value(d, ids[i], "power_w", 100, 1e-6, 10000));
@@ -301,15 +286,14 @@ static void test_http_failures(void **state)
 static void test_check_config(void **state)
 {
     struct daemon_proc *d = *state;
-    write_config(
-        d, NULL,
+    harness_write_site_config(
+        d, "tasmota test", NULL,
         "{\"id\": \"a\", \"type\": \"tasmota\"},\n"
         "{\"id\": \"b\", \"type\": \"tasmota\", \"protocol\": \"mqtt\"},\n"
         "{\"id\": \"c\", \"type\": \"tasmota\", \"host\": \"10.0.0.9\", \"role\": \"inverter\"},\n"
         "{\"id\": \"e\", \"type\": \"tasmota\", \"host\": \"10.0.0.9\", \"protocol\": \"udp\"}");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(
         strstr(out, "devices[0].host: is required for type \"tasmota\" with protocol \"http\""));
     assert_non_null(
@@ -322,26 +306,12 @@ static void test_check_config(void **state)
         "devices[3].protocol: must be \"http\" or \"mqtt\" for type \"tasmota\", got \"udp\""));
 
     /* protocol "mqtt" without the mqtt section: the device is not started, and says why. */
-    write_config(
-        d, NULL,
+    harness_assert_needs_mqtt_section(
+        d, "tasmota test",
         "{\"id\": \"m\", \"type\": \"tasmota\", \"protocol\": \"mqtt\", \"topic\": \"plug_1\"}");
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 0);
-    assert_true(harness_start(d, NULL));
-    assert_true(harness_wait_log(d, "protocol \"mqtt\" needs the mqtt section enabled", 5000));
 }
 
 /* --- MQTT --------------------------------------------------------------------------- */
-
-/* Stopped in the teardown, so a failed assertion leaves no broker behind. */
-static struct mqtt_broker *broker;
-
-static int mqtt_teardown(void **state)
-{
-    harness_teardown(state);
-    mqtt_broker_stop(broker);
-    broker = NULL;
-    return 0;
-}
 
 /* The device played through a real broker: SENSOR and STATE become values, a switch goes
  * out on cmnd/ and is confirmed by stat/, a device that never answers fails the command,
@@ -349,7 +319,7 @@ static int mqtt_teardown(void **state)
 static void test_mqtt(void **state)
 {
     struct daemon_proc *d = *state;
-    broker = mqtt_broker_start();
+    struct mqtt_broker *broker = harness_start_broker();
     if (!broker)
         skip();
     struct mqtt_test_client *c = mqtt_test_client_new(mqtt_broker_port(broker));
@@ -357,9 +327,7 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_subscribe(c, "cmnd/#"));
 
     char mqtt[256], devices[1024];
-    snprintf(mqtt, sizeof mqtt,
-             "\"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d}",
-             mqtt_broker_port(broker));
+    harness_mqtt_section(broker, mqtt, sizeof mqtt);
     /* poll_interval_s: with MQTT the device's TelePeriod, so it counts offline after 3x. */
     snprintf(
         devices, sizeof devices,
@@ -368,7 +336,7 @@ static void test_mqtt(void **state)
         "{\"id\": \"mmeter\", \"type\": \"tasmota\", \"protocol\": \"mqtt\", \"topic\": "
         "\"meter_1\","
         " \"power_key\": \"StatusSNS.SML.Power_curr\", \"poll_interval_s\": 10}");
-    write_config(d, mqtt, devices);
+    harness_write_site_config(d, "tasmota test", mqtt, devices);
     assert_true(harness_start(d, NULL));
 
     harness_publish_until(d, c, "tele/meter_1/SENSOR",
@@ -435,7 +403,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_meter, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_http_failures, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_check_config, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, mqtt_teardown),
+        cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, harness_teardown_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

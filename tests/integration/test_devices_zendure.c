@@ -280,8 +280,7 @@ static void test_check_config(void **state)
         "{\"devices\": [{\"id\": \"a\", \"type\": \"zendure\"},\n"
         " {\"id\": \"b\", \"type\": \"zendure\", \"protocol\": \"mqtt\", \"serial\": \"x/y\"}]}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(
         strstr(out, "devices[0].host: is required for type \"zendure\" with protocol \"http\""));
     assert_non_null(strstr(out, "devices[0].serial: is required for type \"zendure\""));

@@ -198,8 +198,7 @@ static void test_appliance_config_errors_name_the_field(void **state)
            "  {\"id\": \"c\", \"energy_kwh\": 1, \"latest\": \"18:00\", \"plug\": \"sim-plug\","
            " \"auto_start\": true}]}\n");
     char out[4096];
-    const char *args[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_not_equal(harness_run_cli(args, out, sizeof out), 0);
+    assert_int_not_equal(harness_check_config(d, out, sizeof out), 0);
     const char *expected[] = {
         "appliances[0].latest: must be a time HH:MM, got \"25:00\"",
         "appliances[1].energy_kwh: must be > 0",
