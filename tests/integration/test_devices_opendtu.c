@@ -23,8 +23,6 @@
 #define SERIAL "116180400144"
 #define AUTH_OK "Basic YWRtaW46czNjcmV0" /* admin:s3cret */
 
-/* --- Helpers ------------------------------------------------------------------------ */
-
 /* --- A stateful fake OpenDTU -------------------------------------------------------- */
 
 enum shape { SHAPE_2024, SHAPE_2023, SHAPE_2022 };
