@@ -4,6 +4,7 @@
 
 #include "balkon/error.h"
 #include "balkon/log.h"
+#include "balkon/mqtt.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -31,6 +32,70 @@ void dev_kit_release(struct dev_kit *kit)
 void dev_kit_handle_closed(uv_handle_t *handle)
 {
     dev_kit_release(handle->data);
+}
+
+void dev_kit_own_timer_init(struct dev_kit *kit, uv_timer_t *timer)
+{
+    uv_timer_init(kit->ctx->loop, timer);
+    timer->data = kit;
+    kit->open_handles++;
+}
+
+void dev_kit_stop_own(struct dev_kit *kit, uv_timer_t *timer, bool mqtt)
+{
+    if (mqtt)
+        balkon_mqtt_unsubscribe_all(kit->ctx->mqtt, kit);
+    uv_timer_stop(timer);
+    uv_close((uv_handle_t *)timer, dev_kit_handle_closed);
+    dev_kit_stop(kit);
+}
+
+int dev_kit_protocol(const struct balkon_ctx *ctx, const struct balkon_device_config *device,
+                     bool *mqtt, char *msg, size_t msg_size)
+{
+    *mqtt = strcmp(device->protocol, "mqtt") == 0;
+    if (*mqtt && !ctx->mqtt) {
+        snprintf(msg, msg_size, "protocol \"mqtt\" needs the mqtt section enabled");
+        return BALKON_E_INVAL;
+    }
+    return 0;
+}
+
+bool dev_mqtt_publish_command(struct dev_kit *kit, const char *topic, const char *payload)
+{
+    int rc = balkon_mqtt_publish(kit->ctx->mqtt, topic, payload, strlen(payload), 1, false);
+    if (rc < 0) {
+        dev_cmd_sent(kit, false,
+                     rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
+        return false;
+    }
+    return true;
+}
+
+bool dev_identity_poll(struct dev_kit *kit, struct dev_identity *identity, const char *path,
+                       uint64_t period_ms, dev_http_cb cb)
+{
+    if (identity->busy)
+        return true;
+    if (!identity->identified ||
+        uv_now(kit->ctx->loop) - identity->identified_wall_ms >= period_ms) {
+        identity->busy = dev_http(kit, path, NULL, NULL, cb, NULL) == 0;
+        if (identity->busy)
+            return true;
+    }
+    return false;
+}
+
+void dev_identity_taken(struct dev_kit *kit, struct dev_identity *identity)
+{
+    identity->identified = true;
+    identity->identified_wall_ms = uv_now(kit->ctx->loop);
+}
+
+void dev_identity_forget(struct dev_identity *identity)
+{
+    identity->identified = false;
+    identity->model[0] = identity->firmware[0] = '\0';
 }
 
 static void build_base_url(struct dev_kit *kit)
@@ -316,5 +381,22 @@ int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct device_comm
         return BALKON_E_RANGE;
     }
     dev_cmd_submit(kit, command);
+    return 0;
+}
+
+int dev_battery_command_check(const struct device_command *command, double min_w, double max_w,
+                              char *msg, size_t msg_size)
+{
+    if (strcmp(command->command, "setpoint") == 0) {
+        if (!(command->value <= max_w && command->value >= min_w)) {
+            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g", min_w, max_w,
+                     command->value);
+            return BALKON_E_RANGE;
+        }
+    } else if (strcmp(command->command, "auto") != 0) {
+        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"",
+                 command->command);
+        return BALKON_E_INVAL;
+    }
     return 0;
 }

@@ -74,6 +74,16 @@ struct dev_kit {
     double tolerance_w;            /* read back within this of the value counts (default 5 W) */
 };
 
+/* What a device says about itself (Shelly's /shelly), asked at the first poll and again
+ * every period, and whether a poll's requests are still out. */
+struct dev_identity {
+    bool busy; /* a poll's requests are in flight: the next poll is skipped */
+    bool identified;
+    uint64_t identified_wall_ms;
+    char model[48];
+    char firmware[32];
+};
+
 /* Starts the kit for driver instance kit (zeroed, ops set): copies the config, creates the
  * HTTP client when the config has a host, starts polling. Returns 0 or BALKON_E_* with
  * the reason in msg. On failure nothing is left running and ops->free is not called. */
@@ -90,6 +100,32 @@ void dev_kit_stop(struct dev_kit *kit);
 void dev_kit_handle_closed(uv_handle_t *handle);
 /* Drops one handle or pending operation from open_handles (the last releases the driver). */
 void dev_kit_release(struct dev_kit *kit);
+
+/* A driver's one timer of its own (the wait for an answer over MQTT): data is the driver
+ * (whose first member is the kit) and it counts in open_handles, so the driver is freed
+ * only once dev_kit_stop_own has closed it. */
+void dev_kit_own_timer_init(struct dev_kit *kit, uv_timer_t *timer);
+/* The stop op of a driver with an own timer: drops its MQTT subscriptions (made with the
+ * driver as their user) when mqtt, closes the timer and stops the kit. */
+void dev_kit_stop_own(struct dev_kit *kit, uv_timer_t *timer, bool mqtt);
+/* Whether the config says "protocol": "mqtt" (into *mqtt); BALKON_E_INVAL with the reason
+ * in msg when it does and the mqtt section is not enabled. */
+int dev_kit_protocol(const struct balkon_ctx *ctx, const struct balkon_device_config *device,
+                     bool *mqtt, char *msg, size_t msg_size);
+/* Publishes a command's payload on topic with QoS 1, never retained (a retained command
+ * would be carried out again at every reconnect). On failure reports the send as failed
+ * (dev_cmd_sent) and returns false; on success the driver reports it. */
+bool dev_mqtt_publish_command(struct dev_kit *kit, const char *topic, const char *payload);
+
+/* The start of a poll of a device with an identity: true when the poll ends here, because
+ * the last one is still busy or because GET path (cb) went out to (re)read an identity that
+ * is unknown or older than period_ms (cb then reads the status); false: read the status. */
+bool dev_identity_poll(struct dev_kit *kit, struct dev_identity *identity, const char *path,
+                       uint64_t period_ms, dev_http_cb cb);
+/* Marks the identity as read now. */
+void dev_identity_taken(struct dev_kit *kit, struct dev_identity *identity);
+/* Forgets the identity (the host or role may have changed): the next poll asks again. */
+void dev_identity_forget(struct dev_identity *identity);
 
 /* GET (body NULL) or POST path ("/rpc/EM.GetStatus?id=0") on the device, with the config's
  * user/password and timeout. cb runs exactly once unless this returns an error. */
@@ -123,6 +159,11 @@ void dev_failed(struct dev_kit *kit, const char *fmt, ...) __attribute__((format
  * with 1 or 0 and submits it, refuses everything else with the reason in msg. */
 int dev_plug_command(struct dev_kit *kit, bool is_plug, const struct device_command *command,
                      char *msg, size_t msg_size);
+
+/* Checks a battery's command: "setpoint" with a value from min_w (- = charge) to max_w
+ * (+ = discharge), or "auto"; BALKON_E_RANGE / BALKON_E_INVAL with the reason in msg. */
+int dev_battery_command_check(const struct device_command *command, double min_w, double max_w,
+                              char *msg, size_t msg_size);
 
 /* --- Commands (command_runner.c) ------------------------------------------------------- */
 

@@ -245,14 +245,8 @@ static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
     }
     g->power_seq_at_send = g->power_seq;
     g->on_seq_at_send = g->on_seq;
-    /* Never retained: a retained command would be carried out again at every reconnect. */
-    int rc = balkon_mqtt_publish(kit->ctx->mqtt, topic, payload, strlen(payload), 1, false);
-    if (rc < 0) {
-        dev_cmd_sent(kit, false,
-                     rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
-        return 0;
-    }
-    dev_cmd_sent(kit, true, "");
+    if (dev_mqtt_publish_command(kit, topic, payload)) /* never retained */
+        dev_cmd_sent(kit, true, "");
     return 0;
 }
 
@@ -344,9 +338,7 @@ static int mqtt_json_start(struct balkon_ctx *ctx, const struct balkon_device_co
         free(g);
         return rc;
     }
-    uv_timer_init(ctx->loop, &g->wait_timer);
-    g->wait_timer.data = g;
-    g->kit.open_handles++;
+    dev_kit_own_timer_init(&g->kit, &g->wait_timer);
     *instance = g;
     rc = balkon_mqtt_subscribe(ctx->mqtt, device->topic, state_msg, g);
     if (rc < 0) {
@@ -374,10 +366,7 @@ static void mqtt_json_reconfigure(void *instance)
 static void mqtt_json_stop(void *instance)
 {
     struct mqtt_json *g = instance;
-    balkon_mqtt_unsubscribe_all(g->kit.ctx->mqtt, g);
-    uv_timer_stop(&g->wait_timer);
-    uv_close((uv_handle_t *)&g->wait_timer, dev_kit_handle_closed);
-    dev_kit_stop(&g->kit);
+    dev_kit_stop_own(&g->kit, &g->wait_timer, true);
 }
 
 const struct dev_driver_ops dev_driver_mqtt_json = {

@@ -695,17 +695,9 @@ static int marstek_command(void *instance, const struct device_command *command,
         return BALKON_E_INVAL;
     }
     double max_w = m->kit.config.max_power_w;
-    if (strcmp(command->command, "setpoint") == 0) {
-        if (!(fabs(command->value) <= max_w)) {
-            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g", -max_w, max_w,
-                     command->value);
-            return BALKON_E_RANGE;
-        }
-    } else if (strcmp(command->command, "auto") != 0) {
-        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"",
-                 command->command);
-        return BALKON_E_INVAL;
-    }
+    int rc = dev_battery_command_check(command, -max_w, max_w, msg, msg_size);
+    if (rc < 0)
+        return rc;
     dev_cmd_submit(&m->kit, command);
     return 0;
 }

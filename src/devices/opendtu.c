@@ -450,9 +450,8 @@ static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
     snprintf(payload, sizeof payload, "%.0f", command->value);
     o->limit_count_at_send = o->limit_count;
     /* Not retained: OpenDTU ignores retained non-persistent limits, and rightly so. */
-    int rc = balkon_mqtt_publish(kit->ctx->mqtt, topic, payload, strlen(payload), 1, false);
-    dev_cmd_sent(kit, rc == 0,
-                 rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
+    if (dev_mqtt_publish_command(kit, topic, payload))
+        dev_cmd_sent(kit, true, "");
     return 0;
 }
 
@@ -504,11 +503,6 @@ static const struct dev_kit_ops mqtt_ops = {
     .read_back = mqtt_read_back,
 };
 
-static bool wants_mqtt(const struct balkon_device_config *device)
-{
-    return strcmp(device->protocol, "mqtt") == 0;
-}
-
 static void apply_config(struct opendtu *o)
 {
     struct balkon_device_config *c = &o->kit.config;
@@ -525,11 +519,10 @@ static void opendtu_stop(void *instance);
 static int opendtu_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
                          void **instance, char *msg, size_t msg_size)
 {
-    bool mqtt = wants_mqtt(device);
-    if (mqtt && !ctx->mqtt) {
-        snprintf(msg, msg_size, "protocol \"mqtt\" needs the mqtt section enabled");
-        return BALKON_E_INVAL;
-    }
+    bool mqtt;
+    int rc = dev_kit_protocol(ctx, device, &mqtt, msg, msg_size);
+    if (rc < 0)
+        return rc;
     struct opendtu *o = calloc(1, sizeof *o);
     if (!o)
         return BALKON_E_NOMEM;
@@ -539,15 +532,13 @@ static int opendtu_start(struct balkon_ctx *ctx, const struct balkon_device_conf
      * inverter time to confirm before reading the limit back. */
     o->kit.min_command_interval_s = 5.0;
     o->kit.verify_delay_s = 3.0;
-    int rc = dev_kit_start(&o->kit, ctx, device, mqtt ? &mqtt_ops : &http_ops, msg, msg_size);
+    rc = dev_kit_start(&o->kit, ctx, device, mqtt ? &mqtt_ops : &http_ops, msg, msg_size);
     if (rc < 0) {
         free(o);
         return rc;
     }
     apply_config(o);
-    uv_timer_init(ctx->loop, &o->timer);
-    o->timer.data = o;
-    o->kit.open_handles++; /* closed in opendtu_stop, counted with the kit's own handles */
+    dev_kit_own_timer_init(&o->kit, &o->timer); /* closed in opendtu_stop */
     if (mqtt) {
         rc = mqtt_subscribe(o, msg, msg_size);
         if (rc < 0) {
@@ -562,11 +553,7 @@ static int opendtu_start(struct balkon_ctx *ctx, const struct balkon_device_conf
 static void opendtu_stop(void *instance)
 {
     struct opendtu *o = instance;
-    if (o->mqtt)
-        balkon_mqtt_unsubscribe_all(o->kit.ctx->mqtt, o);
-    uv_timer_stop(&o->timer);
-    uv_close((uv_handle_t *)&o->timer, dev_kit_handle_closed);
-    dev_kit_stop(&o->kit);
+    dev_kit_stop_own(&o->kit, &o->timer, o->mqtt);
 }
 
 static void opendtu_reconfigure(void *instance)

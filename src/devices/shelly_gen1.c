@@ -31,13 +31,9 @@
 #define IDENTIFY_PERIOD_MS (5 * 60 * 1000)
 
 struct shelly1 {
-    struct dev_kit kit; /* first: the kit's callbacks hand out this pointer */
-    bool plug;          /* relays/meters, else emeters */
-    bool busy;          /* a poll's requests are in flight: the next poll is skipped */
-    bool identified;
-    uint64_t identified_wall_ms;
-    char model[48];
-    char firmware[32];
+    struct dev_kit kit;           /* first: the kit's callbacks hand out this pointer */
+    bool plug;                    /* relays/meters, else emeters */
+    struct dev_identity identity; /* model and firmware from /shelly */
 };
 
 static const struct {
@@ -182,8 +178,8 @@ static bool parse_plug(const cJSON *json, int channel, struct ev_device_state *s
 static void init_state(struct shelly1 *s, struct ev_device_state *state)
 {
     dev_state_init(&s->kit, state, NULL, s->plug ? DEVICE_ROLE_PLUG : DEVICE_ROLE_METER);
-    snprintf(state->model, sizeof state->model, "%s", s->model);
-    snprintf(state->firmware, sizeof state->firmware, "%s", s->firmware);
+    snprintf(state->model, sizeof state->model, "%s", s->identity.model);
+    snprintf(state->firmware, sizeof state->firmware, "%s", s->identity.firmware);
 }
 
 /* Publishes what a /status reply holds; false with the problem in why. *on is the relay
@@ -211,7 +207,7 @@ static bool publish_status(struct shelly1 *s, const cJSON *json, bool *on, char 
 static void status_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)
 {
     struct shelly1 *s = (struct shelly1 *)kit;
-    s->busy = false;
+    s->identity.busy = false;
     char why[96];
     bool on;
     cJSON *json = reply_json(result, "/status", why, sizeof why);
@@ -222,7 +218,7 @@ static void status_cb(struct dev_kit *kit, const struct balkon_http_result *resu
 
 static void read_status(struct shelly1 *s)
 {
-    s->busy = dev_http(&s->kit, "/status", NULL, NULL, status_cb, NULL) == 0;
+    s->identity.busy = dev_http(&s->kit, "/status", NULL, NULL, status_cb, NULL) == 0;
 }
 
 /* Takes /shelly's type and firmware; false (reported) when it is not a Gen1 Shelly. */
@@ -242,28 +238,27 @@ static bool take_identity(struct shelly1 *s, const cJSON *json)
         if (strcmp(MODELS[i].type, type->valuestring) == 0)
             name = MODELS[i].name;
     if (name)
-        snprintf(s->model, sizeof s->model, "%s (%s)", name, type->valuestring);
+        snprintf(s->identity.model, sizeof s->identity.model, "%s (%s)", name, type->valuestring);
     else
-        snprintf(s->model, sizeof s->model, "%s", type->valuestring);
+        snprintf(s->identity.model, sizeof s->identity.model, "%s", type->valuestring);
     /* "20230913-112003/v1.14.0-gcb84623": the version is after the build date. */
     const cJSON *fw = cJSON_GetObjectItemCaseSensitive(json, "fw");
     const char *firmware = cJSON_IsString(fw) ? fw->valuestring : "";
     const char *slash = strchr(firmware, '/');
-    snprintf(s->firmware, sizeof s->firmware, "%s", slash ? slash + 1 : firmware);
+    snprintf(s->identity.firmware, sizeof s->identity.firmware, "%s", slash ? slash + 1 : firmware);
     bool plug = strcmp(s->kit.config.role, "plug") == 0 || is_plug_type(type->valuestring);
     if (plug != s->plug)
-        log_info("shelly", "%s: %s: read as a %s", s->kit.config.id, s->model,
+        log_info("shelly", "%s: %s: read as a %s", s->kit.config.id, s->identity.model,
                  plug ? "plug" : "meter");
     s->plug = plug;
-    s->identified = true;
-    s->identified_wall_ms = uv_now(s->kit.ctx->loop);
+    dev_identity_taken(&s->kit, &s->identity);
     return true;
 }
 
 static void identity_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)
 {
     struct shelly1 *s = (struct shelly1 *)kit;
-    s->busy = false;
+    s->identity.busy = false;
     char why[96];
     cJSON *json = reply_json(result, "/shelly", why, sizeof why);
     bool go_on = true;
@@ -272,7 +267,7 @@ static void identity_cb(struct dev_kit *kit, const struct balkon_http_result *re
     } else if (result->transport_error) {
         dev_failed(kit, "%s", why);
         go_on = false; /* unreachable: /status would only time out as well */
-    } else if (!s->identified) {
+    } else if (!s->identity.identified) {
         dev_failed(kit, "%s", why); /* /status may still work, with the config's role */
     }
     cJSON_Delete(json);
@@ -283,14 +278,8 @@ static void identity_cb(struct dev_kit *kit, const struct balkon_http_result *re
 static void shelly1_poll(struct dev_kit *kit)
 {
     struct shelly1 *s = (struct shelly1 *)kit;
-    if (s->busy)
-        return;
-    if (!s->identified || uv_now(kit->ctx->loop) - s->identified_wall_ms >= IDENTIFY_PERIOD_MS) {
-        s->busy = dev_http(kit, "/shelly", NULL, NULL, identity_cb, NULL) == 0;
-        if (s->busy)
-            return;
-    }
-    read_status(s);
+    if (!dev_identity_poll(kit, &s->identity, "/shelly", IDENTIFY_PERIOD_MS, identity_cb))
+        read_status(s);
 }
 
 /* --- Commands: "switch" on plugs ----------------------------------------------------- */
@@ -373,8 +362,7 @@ static void shelly1_reconfigure(void *instance)
     dev_kit_reconfigure(&s->kit);
     default_user(&s->kit);
     /* The host or role may have changed: identify again before trusting the old model. */
-    s->identified = false;
-    s->model[0] = s->firmware[0] = '\0';
+    dev_identity_forget(&s->identity);
     s->plug = strcmp(s->kit.config.role, "plug") == 0;
 }
 

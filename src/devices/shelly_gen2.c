@@ -40,11 +40,7 @@ enum component { COMP_EM, COMP_EM1, COMP_SWITCH };
 struct shelly2 {
     struct dev_kit kit; /* first: the kit's callbacks hand out this pointer */
     enum component component;
-    bool busy; /* a poll's requests are in flight: the next poll is skipped */
-    bool identified;
-    uint64_t identified_wall_ms;
-    char model[48];
-    char firmware[32];
+    struct dev_identity identity; /* model and firmware from /shelly */
 };
 
 static const char *const SWITCH_MODELS[] = {"SNSW", "SNPL", "SPSW", "S3SW", "S3PL", "S4SW", "S4PL"};
@@ -179,8 +175,8 @@ static void init_state(struct shelly2 *s, struct ev_device_state *state)
 {
     dev_state_init(&s->kit, state, NULL,
                    s->component == COMP_SWITCH ? DEVICE_ROLE_PLUG : DEVICE_ROLE_METER);
-    snprintf(state->model, sizeof state->model, "%s", s->model);
-    snprintf(state->firmware, sizeof state->firmware, "%s", s->firmware);
+    snprintf(state->model, sizeof state->model, "%s", s->identity.model);
+    snprintf(state->firmware, sizeof state->firmware, "%s", s->identity.firmware);
 }
 
 /* Publishes a Switch.GetStatus reply; false with the problem in why when it is unusable. */
@@ -202,7 +198,7 @@ static void status_cb(struct dev_kit *kit, const struct balkon_http_result *resu
 {
     struct shelly2 *s = (struct shelly2 *)kit;
     enum component component = (enum component)(intptr_t)user;
-    s->busy = false;
+    s->identity.busy = false;
     char why[96];
     cJSON *json = rpc_reply(result, component_method(component), why, sizeof why);
     if (!json) {
@@ -234,7 +230,8 @@ static void read_status(struct shelly2 *s)
     char path[64];
     int channel = s->component == COMP_EM ? 0 : (int)s->kit.config.channel;
     snprintf(path, sizeof path, "/rpc/%s?id=%d", component_method(s->component), channel);
-    s->busy = dev_http(&s->kit, path, NULL, NULL, status_cb, (void *)(intptr_t)s->component) == 0;
+    s->identity.busy =
+        dev_http(&s->kit, path, NULL, NULL, status_cb, (void *)(intptr_t)s->component) == 0;
 }
 
 /* Takes /shelly's model, firmware and profile and picks the component to read. Returns
@@ -255,28 +252,29 @@ static bool take_identity(struct shelly2 *s, const cJSON *json)
     const char *model_text = cJSON_IsString(model) ? model->valuestring : "";
     const cJSON *app = cJSON_GetObjectItemCaseSensitive(json, "app");
     if (cJSON_IsString(app))
-        snprintf(s->model, sizeof s->model, "%s (%s, gen %d)", app->valuestring, model_text,
-                 gen->valueint);
+        snprintf(s->identity.model, sizeof s->identity.model, "%s (%s, gen %d)", app->valuestring,
+                 model_text, gen->valueint);
     else
-        snprintf(s->model, sizeof s->model, "%s (gen %d)", model_text, gen->valueint);
+        snprintf(s->identity.model, sizeof s->identity.model, "%s (gen %d)", model_text,
+                 gen->valueint);
     const cJSON *ver = cJSON_GetObjectItemCaseSensitive(json, "ver");
-    snprintf(s->firmware, sizeof s->firmware, "%s", cJSON_IsString(ver) ? ver->valuestring : "");
+    snprintf(s->identity.firmware, sizeof s->identity.firmware, "%s",
+             cJSON_IsString(ver) ? ver->valuestring : "");
     const cJSON *profile = cJSON_GetObjectItemCaseSensitive(json, "profile");
     enum component component = choose_component(
         s->kit.config.role, model_text, cJSON_IsString(profile) ? profile->valuestring : "");
     if (component != s->component)
-        log_info("shelly", "%s: %s: reading %s", s->kit.config.id, s->model,
+        log_info("shelly", "%s: %s: reading %s", s->kit.config.id, s->identity.model,
                  component_method(component));
     s->component = component;
-    s->identified = true;
-    s->identified_wall_ms = uv_now(s->kit.ctx->loop);
+    dev_identity_taken(&s->kit, &s->identity);
     return true;
 }
 
 static void identity_cb(struct dev_kit *kit, const struct balkon_http_result *result, void *user)
 {
     struct shelly2 *s = (struct shelly2 *)kit;
-    s->busy = false;
+    s->identity.busy = false;
     char why[96];
     cJSON *json = rpc_reply(result, "/shelly", why, sizeof why);
     bool go_on = true;
@@ -285,8 +283,8 @@ static void identity_cb(struct dev_kit *kit, const struct balkon_http_result *re
     } else if (result->transport_error) {
         dev_failed(kit, "%s", why);
         go_on = false; /* unreachable: the status request would only time out as well */
-    } else if (s->identified) {
-        log_debug("shelly", "%s: %s; keeping %s", kit->config.id, why, s->model);
+    } else if (s->identity.identified) {
+        log_debug("shelly", "%s: %s; keeping %s", kit->config.id, why, s->identity.model);
     } else {
         dev_failed(kit, "%s", why); /* the status below may still work, with the config's role */
     }
@@ -298,14 +296,8 @@ static void identity_cb(struct dev_kit *kit, const struct balkon_http_result *re
 static void shelly2_poll(struct dev_kit *kit)
 {
     struct shelly2 *s = (struct shelly2 *)kit;
-    if (s->busy)
-        return;
-    if (!s->identified || uv_now(kit->ctx->loop) - s->identified_wall_ms >= IDENTIFY_PERIOD_MS) {
-        s->busy = dev_http(kit, "/shelly", NULL, NULL, identity_cb, NULL) == 0;
-        if (s->busy)
-            return;
-    }
-    read_status(s);
+    if (!dev_identity_poll(kit, &s->identity, "/shelly", IDENTIFY_PERIOD_MS, identity_cb))
+        read_status(s);
 }
 
 /* --- Commands: "switch" on plugs ----------------------------------------------------- */
@@ -386,8 +378,7 @@ static void shelly2_reconfigure(void *instance)
     dev_kit_reconfigure(&s->kit);
     default_user(&s->kit);
     /* The host or role may have changed: identify again before trusting the old model. */
-    s->identified = false;
-    s->model[0] = s->firmware[0] = '\0';
+    dev_identity_forget(&s->identity);
     s->component = choose_component(s->kit.config.role, "", "");
 }
 

@@ -11,6 +11,8 @@
  * Device states are published before the meter reading of the same step, so whoever
  * balances the site sees a consistent set at every reading. The battery runs in its
  * vendor-style automatic mode (cover the load, store the surplus). */
+#include "device_kit.h"
+
 #include "devices_internal.h"
 #include "balkon/driver.h"
 
@@ -190,19 +192,10 @@ static int simulator_command(void *instance, const struct device_command *comman
                  battery_id, inverter_id);
         return BALKON_E_INVAL;
     }
-    if (strcmp(command->command, "setpoint") == 0) {
-        if (!(command->value <= config->battery.max_discharge_w &&
-              command->value >= -config->battery.max_charge_w)) {
-            snprintf(msg, msg_size, "setpoint: must be between %g and %g W, got %g",
-                     -config->battery.max_charge_w, config->battery.max_discharge_w,
-                     command->value);
-            return BALKON_E_RANGE;
-        }
-    } else if (strcmp(command->command, "auto") != 0) {
-        snprintf(msg, msg_size, "command: \"%s\" is not one of \"setpoint\", \"auto\"",
-                 command->command);
-        return BALKON_E_INVAL;
-    }
+    int rc = dev_battery_command_check(command, -config->battery.max_charge_w,
+                                       config->battery.max_discharge_w, msg, msg_size);
+    if (rc < 0)
+        return rc;
     sim->pending_command = *command;
     sim->pending_apply_ms = balkon_clock_now_ms(&sim->ctx->clock) +
                             (int64_t)(config->simulation.battery_latency_s * 1000.0);

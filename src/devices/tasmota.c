@@ -443,13 +443,8 @@ static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
     const char *payload = command->value != 0 ? "ON" : "OFF";
     t->stat_count_at_send = t->stat_count;
     /* Never retained: a retained command would switch the relay again at every reconnect. */
-    int rc = balkon_mqtt_publish(kit->ctx->mqtt, name, payload, strlen(payload), 1, false);
-    if (rc < 0) {
-        dev_cmd_sent(kit, false,
-                     rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
-        return 0;
-    }
-    dev_cmd_sent(kit, true, "");
+    if (dev_mqtt_publish_command(kit, name, payload))
+        dev_cmd_sent(kit, true, "");
     return 0;
 }
 
@@ -495,11 +490,6 @@ static const struct dev_kit_ops mqtt_ops = {
     .read_back = mqtt_read_back,
 };
 
-static bool wants_mqtt(const struct balkon_device_config *device)
-{
-    return strcmp(device->protocol, "mqtt") == 0;
-}
-
 /* Derives the role, the relay and the power's path from the (new) config. */
 static void apply_config(struct tasmota *t)
 {
@@ -519,26 +509,23 @@ static void tasmota_stop(void *instance);
 static int tasmota_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
                          void **instance, char *msg, size_t msg_size)
 {
-    bool mqtt = wants_mqtt(device);
-    if (mqtt && !ctx->mqtt) {
-        snprintf(msg, msg_size, "protocol \"mqtt\" needs the mqtt section enabled");
-        return BALKON_E_INVAL;
-    }
+    bool mqtt;
+    int rc = dev_kit_protocol(ctx, device, &mqtt, msg, msg_size);
+    if (rc < 0)
+        return rc;
     struct tasmota *t = calloc(1, sizeof *t);
     if (!t)
         return BALKON_E_NOMEM;
     t->mqtt = mqtt;
     t->power_w = t->energy_wh = t->voltage_v = NAN;
     t->on = -1;
-    int rc = dev_kit_start(&t->kit, ctx, device, mqtt ? &mqtt_ops : &http_ops, msg, msg_size);
+    rc = dev_kit_start(&t->kit, ctx, device, mqtt ? &mqtt_ops : &http_ops, msg, msg_size);
     if (rc < 0) {
         free(t);
         return rc;
     }
     apply_config(t);
-    uv_timer_init(ctx->loop, &t->wait_timer);
-    t->wait_timer.data = t;
-    t->kit.open_handles++; /* closed in tasmota_stop, counted with the kit's own handles */
+    dev_kit_own_timer_init(&t->kit, &t->wait_timer); /* closed in tasmota_stop */
     if (mqtt) {
         snprintf(t->model, sizeof t->model, "Tasmota");
         rc = mqtt_subscribe(t, msg, msg_size);
@@ -554,11 +541,7 @@ static int tasmota_start(struct balkon_ctx *ctx, const struct balkon_device_conf
 static void tasmota_stop(void *instance)
 {
     struct tasmota *t = instance;
-    if (t->mqtt)
-        balkon_mqtt_unsubscribe_all(t->kit.ctx->mqtt, t);
-    uv_timer_stop(&t->wait_timer);
-    uv_close((uv_handle_t *)&t->wait_timer, dev_kit_handle_closed);
-    dev_kit_stop(&t->kit);
+    dev_kit_stop_own(&t->kit, &t->wait_timer, t->mqtt);
 }
 
 static void tasmota_reconfigure(void *instance)

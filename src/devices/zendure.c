@@ -307,13 +307,8 @@ static int mqtt_send(struct dev_kit *kit, const struct device_command *command)
              "\"timestamp\":%lld}",
              w, kit->config.serial, ++z->message_id,
              (long long)(balkon_clock_now_ms(&kit->ctx->clock) / 1000));
-    int rc =
-        balkon_mqtt_publish(kit->ctx->mqtt, z->topic_write, payload, strlen(payload), 1, false);
-    if (rc < 0) {
-        dev_cmd_sent(kit, false,
-                     rc == BALKON_E_IO ? "not connected to the MQTT broker" : balkon_strerror(rc));
+    if (!dev_mqtt_publish_command(kit, z->topic_write, payload))
         return 0;
-    }
     z->limit_since_send = false;
     dev_cmd_sent(kit, true, "");
     return 0;
@@ -373,11 +368,6 @@ static const struct dev_kit_ops mqtt_ops = {
     .free = zendure_free,
 };
 
-static bool wants_mqtt(const struct balkon_device_config *device)
-{
-    return strcmp(device->protocol, "mqtt") == 0;
-}
-
 static void make_topics(struct zendure *z)
 {
     const struct balkon_device_config *c = &z->kit.config;
@@ -395,11 +385,10 @@ static void zendure_stop(void *instance);
 static int zendure_start(struct balkon_ctx *ctx, const struct balkon_device_config *device,
                          void **instance, char *msg, size_t msg_size)
 {
-    bool mqtt = wants_mqtt(device);
-    if (mqtt && !ctx->mqtt) {
-        snprintf(msg, msg_size, "protocol \"mqtt\" needs the mqtt section enabled");
-        return BALKON_E_INVAL;
-    }
+    bool mqtt;
+    int rc = dev_kit_protocol(ctx, device, &mqtt, msg, msg_size);
+    if (rc < 0)
+        return rc;
     struct zendure *z = calloc(1, sizeof *z);
     if (!z || !(z->props = cJSON_CreateObject())) {
         free(z);
@@ -408,15 +397,13 @@ static int zendure_start(struct balkon_ctx *ctx, const struct balkon_device_conf
     z->mqtt = mqtt;
     if (mqtt)
         z->kit.tolerance_w = HUB_STEP_W / 2.0; /* a request below 100 W goes out rounded */
-    int rc = dev_kit_start(&z->kit, ctx, device, mqtt ? &mqtt_ops : &http_ops, msg, msg_size);
+    rc = dev_kit_start(&z->kit, ctx, device, mqtt ? &mqtt_ops : &http_ops, msg, msg_size);
     if (rc < 0) {
         cJSON_Delete(z->props);
         free(z);
         return rc;
     }
-    uv_timer_init(ctx->loop, &z->wait_timer);
-    z->wait_timer.data = z;
-    z->kit.open_handles++;
+    dev_kit_own_timer_init(&z->kit, &z->wait_timer);
     *instance = z;
     if (mqtt) {
         make_topics(z);
@@ -451,11 +438,7 @@ static void zendure_reconfigure(void *instance)
 static void zendure_stop(void *instance)
 {
     struct zendure *z = instance;
-    if (z->mqtt)
-        balkon_mqtt_unsubscribe_all(z->kit.ctx->mqtt, z);
-    uv_timer_stop(&z->wait_timer);
-    uv_close((uv_handle_t *)&z->wait_timer, dev_kit_handle_closed);
-    dev_kit_stop(&z->kit);
+    dev_kit_stop_own(&z->kit, &z->wait_timer, z->mqtt);
 }
 
 static int zendure_command(void *instance, const struct device_command *command, char *msg,

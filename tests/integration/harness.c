@@ -1,4 +1,11 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "fake_http.h"
 #include "harness.h"
+#include "mqtt_broker.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -32,7 +39,7 @@ void harness_sleep_ms(int ms)
         ;
 }
 
-static long now_ms(void)
+long harness_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -80,8 +87,8 @@ const char *harness_log(struct daemon_proc *d)
 
 bool harness_wait_log(struct daemon_proc *d, const char *text, int timeout_ms)
 {
-    long deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline) {
+    long deadline = harness_now_ms() + timeout_ms;
+    while (harness_now_ms() < deadline) {
         if (strstr(harness_log(d), text))
             return true;
         harness_sleep_ms(50);
@@ -133,8 +140,8 @@ bool harness_start_env(struct daemon_proc *d, const char *extra_arg, const char 
         _exit(127);
     }
     d->pid = pid;
-    long deadline = now_ms() + 15000;
-    while (now_ms() < deadline) {
+    long deadline = harness_now_ms() + 15000;
+    while (harness_now_ms() < deadline) {
         const char *log = harness_log(d);
         const char *at = strstr(log, "listening on http://127.0.0.1:");
         if (at) {
@@ -155,13 +162,13 @@ bool harness_start_env(struct daemon_proc *d, const char *extra_arg, const char 
 
 int harness_signal_and_wait(struct daemon_proc *d, int signum, int timeout_ms, long *elapsed_ms)
 {
-    long start = now_ms();
+    long start = harness_now_ms();
     kill(d->pid, signum);
-    while (now_ms() - start < timeout_ms) {
+    while (harness_now_ms() - start < timeout_ms) {
         int status;
         if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
             if (elapsed_ms)
-                *elapsed_ms = now_ms() - start;
+                *elapsed_ms = harness_now_ms() - start;
             d->pid = 0;
             return status;
         }
@@ -171,7 +178,7 @@ int harness_signal_and_wait(struct daemon_proc *d, int signum, int timeout_ms, l
     waitpid(d->pid, NULL, 0);
     d->pid = 0;
     if (elapsed_ms)
-        *elapsed_ms = now_ms() - start;
+        *elapsed_ms = harness_now_ms() - start;
     return -1;
 }
 
@@ -428,4 +435,280 @@ double harness_device_value(const cJSON *device, const char *name)
 bool harness_device_online(const cJSON *device)
 {
     return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(device, "online"));
+}
+
+double harness_number(const cJSON *json, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
+    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
+}
+
+double harness_require_number(const cJSON *json, const char *key)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
+    if (!cJSON_IsNumber(item))
+        fail_msg("%s is not a number", key);
+    return item->valuedouble;
+}
+
+void harness_stop_cleanly(struct daemon_proc *d, int timeout_ms)
+{
+    int status = harness_signal_and_wait(d, SIGTERM, timeout_ms, NULL);
+    if (!(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+        fputs(harness_log(d), stderr);
+        fail_msg("the daemon did not stop cleanly (status %d)", status);
+    }
+}
+
+void harness_post_command(struct daemon_proc *d, const char *id, const char *body, long want_status,
+                          const char *want_text)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
+    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
+    if (reply.status != want_status || (want_text && !strstr(reply.body, want_text)))
+        fail_msg("POST %s %s: %ld %s (wanted %ld %s)", path, body, reply.status, reply.body,
+                 want_status, want_text ? want_text : "");
+    http_reply_free(&reply);
+}
+
+/* Both waits for a device: online as wanted and, unless name is NULL or want NAN,
+ * values[name] within tolerance of want. */
+static cJSON *wait_device(struct daemon_proc *d, const char *id, bool want_online, const char *name,
+                          double want, double tolerance, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        cJSON *dev = harness_device(d, id);
+        if (dev && harness_device_online(dev) == want_online &&
+            (!name || isnan(want) || fabs(harness_device_value(dev, name) - want) < tolerance))
+            return dev;
+        cJSON_Delete(dev);
+        harness_sleep_ms(100);
+    }
+    cJSON *dev = harness_device(d, id);
+    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
+    fputs(harness_log(d), stderr);
+    fail_msg("%s: not %s with %s = %g within %d ms: %s", id, want_online ? "online" : "offline",
+             name ? name : "-", want, timeout_ms, dump ? dump : "(absent)");
+    return NULL;
+}
+
+cJSON *harness_wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
+                          double tolerance, int timeout_ms)
+{
+    return wait_device(d, id, true, name, want, tolerance, timeout_ms);
+}
+
+void harness_wait_offline(struct daemon_proc *d, const char *id, const char *want, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        cJSON *dev = harness_device(d, id);
+        bool done = dev && !harness_device_online(dev) && strstr(harness_text(dev, "error"), want);
+        cJSON_Delete(dev);
+        if (done)
+            return;
+        harness_sleep_ms(100);
+    }
+    cJSON *dev = harness_device(d, id);
+    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
+    fail_msg("%s: not offline with \"%s\" within %d ms: %s", id, want, timeout_ms,
+             dump ? dump : "(absent)");
+}
+
+const char *harness_wait_command_count(struct daemon_proc *d, const char *id, int count,
+                                       int timeout_ms)
+{
+    static char result[160];
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        cJSON *log = harness_get_json(d, path);
+        const cJSON *list = cJSON_GetObjectItem(log, "commands");
+        if (cJSON_GetArraySize(list) >= count) {
+            snprintf(result, sizeof result, "%s",
+                     harness_text(cJSON_GetArrayItem(list, 0), "result"));
+            cJSON_Delete(log);
+            return result;
+        }
+        cJSON_Delete(log);
+        harness_sleep_ms(100);
+    }
+    fail_msg("%s: fewer than %d commands logged within %d ms", id, count, timeout_ms);
+    return NULL;
+}
+
+void harness_publish_until(struct daemon_proc *d, struct mqtt_test_client *c, const char *topic,
+                           const char *payload, const char *id, const char *name, double want)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        assert_true(mqtt_test_publish(c, topic, payload, false));
+        cJSON *dev = harness_device(d, id);
+        bool seen = dev && harness_device_online(dev) &&
+                    fabs(harness_device_value(dev, name) - want) < 1e-6;
+        cJSON_Delete(dev);
+        if (seen)
+            return;
+        harness_sleep_ms(100);
+    }
+    fail_msg("%s: %s never became %g after publishing %s", id, name, want, topic);
+}
+
+void harness_route_json(struct fake_http *fake, const char *prefix, int status, const char *body)
+{
+    fake_http_route(fake, prefix, status, "application/json", body, strlen(body), NULL, 0);
+}
+
+cJSON *harness_wait_state(struct daemon_proc *d, const char *id, bool want_online, const char *name,
+                          int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        cJSON *device = harness_device(d, id);
+        if (device && harness_device_online(device) == want_online &&
+            (want_online ? !name || isfinite(harness_device_value(device, name))
+                         : harness_text(device, "error")[0] != '\0'))
+            return device;
+        cJSON_Delete(device);
+        harness_sleep_ms(100);
+    }
+    cJSON *device = harness_device(d, id);
+    char *shown = device ? cJSON_PrintUnformatted(device) : NULL;
+    fail_msg("%s never became %s; last seen as %s\n%s", id, want_online ? "online" : "offline",
+             shown ? shown : "(not listed)", harness_log(d));
+    return NULL;
+}
+
+cJSON *harness_wait_device(struct daemon_proc *d, const char *id, bool want_online,
+                           const char *name, double want, int timeout_ms)
+{
+    return wait_device(d, id, want_online, name, want, 0.01, timeout_ms);
+}
+
+const char *harness_wait_command_result(struct daemon_proc *d, const char *id, const char *command,
+                                        const char *value_text, int timeout_ms)
+{
+    static char result[256];
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
+    for (int waited = 0; waited <= timeout_ms; waited += 100) {
+        cJSON *log = harness_get_json(d, path);
+        const cJSON *item;
+        result[0] = '\0';
+        cJSON_ArrayForEach(item, cJSON_GetObjectItemCaseSensitive(log, "commands"))
+        {
+            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
+                strcmp(harness_text(item, "value"), value_text) == 0)
+                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
+        }
+        cJSON_Delete(log);
+        if (result[0])
+            return result;
+        harness_sleep_ms(100);
+    }
+    fputs(harness_log(d), stderr);
+    fail_msg("no %s %s result for %s", command, value_text, id);
+    return NULL;
+}
+
+static struct harness_fixture fake_fixture;
+
+static int setup_fakes(void **state, int count)
+{
+    harness_init(&fake_fixture.daemon);
+    for (int i = 0; i < count; i++) {
+        fake_fixture.fakes[i] = fake_http_start();
+        assert_non_null(fake_fixture.fakes[i]);
+    }
+    *state = &fake_fixture;
+    return 0;
+}
+
+int harness_setup_fake(void **state)
+{
+    return setup_fakes(state, 1);
+}
+
+int harness_setup_fakes(void **state)
+{
+    return setup_fakes(state, HARNESS_MAX_FAKES);
+}
+
+int harness_teardown_fakes(void **state)
+{
+    (void)state;
+    harness_cleanup(&fake_fixture.daemon);
+    for (int i = 0; i < HARNESS_MAX_FAKES; i++) {
+        if (fake_fixture.fakes[i])
+            fake_http_stop(fake_fixture.fakes[i]);
+        fake_fixture.fakes[i] = NULL;
+    }
+    return 0;
+}
+
+void harness_write_devices_config(struct daemon_proc *d, const char *site_name, const char *devices)
+{
+    char json[4096];
+    snprintf(json, sizeof json,
+             "{\n"
+             "  \"site\": {\"name\": \"%s\", \"latitude\": 52.52, \"longitude\": 13.40,"
+             " \"timezone\": \"Europe/Berlin\"},\n"
+             "  \"devices\": [%s],\n"
+             "  \"control\": {\"enabled\": false},\n"
+             "  \"storage\": {\"sample_interval_s\": 1}\n"
+             "}\n",
+             site_name, devices);
+    harness_write_config(d, json);
+}
+
+int harness_check_config(struct daemon_proc *d, char *out, size_t size)
+{
+    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
+    return harness_run_cli(check, out, size);
+}
+
+void harness_write_site_config(struct daemon_proc *d, const char *site_name, const char *mqtt,
+                               const char *devices)
+{
+    char json[8192];
+    snprintf(json, sizeof json,
+             "{\n"
+             "  \"site\": {\"name\": \"%s\", \"latitude\": 52.52, \"longitude\": 13.41,"
+             " \"timezone\": \"Europe/Berlin\"},\n"
+             "  \"control\": {\"enabled\": false},\n"
+             "  %s%s"
+             "  \"devices\": [%s]\n"
+             "}\n",
+             site_name, mqtt ? mqtt : "", mqtt ? ",\n" : "", devices);
+    harness_write_config(d, json);
+}
+
+void harness_assert_needs_mqtt_section(struct daemon_proc *d, const char *site_name,
+                                       const char *device)
+{
+    char out[4096];
+    harness_write_site_config(d, site_name, NULL, device);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 0);
+    assert_true(harness_start(d, NULL));
+    assert_true(harness_wait_log(d, "protocol \"mqtt\" needs the mqtt section enabled", 5000));
+}
+
+static struct mqtt_broker *test_broker;
+
+struct mqtt_broker *harness_start_broker(void)
+{
+    test_broker = mqtt_broker_start();
+    return test_broker;
+}
+
+int harness_teardown_broker(void **state)
+{
+    harness_teardown(state);
+    mqtt_broker_stop(test_broker);
+    test_broker = NULL;
+    return 0;
+}
+
+void harness_mqtt_section(const struct mqtt_broker *broker, char *out, size_t size)
+{
+    snprintf(out, size, "\"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d}",
+             mqtt_broker_port(broker));
 }

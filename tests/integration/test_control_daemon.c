@@ -38,12 +38,6 @@ static void write_config(struct daemon_proc *d, bool meter_enabled)
     harness_write_config(d, json);
 }
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
 static cJSON *wait_control_state(struct daemon_proc *d, const char *state, int timeout_ms)
 {
     for (int waited = 0; waited <= timeout_ms; waited += 100) {
@@ -77,9 +71,9 @@ static void test_grid_tracks_the_target_within_the_cap(void **state)
         cJSON *control = harness_get_json(d, "/api/v1/control");
         assert_non_null(status);
         assert_non_null(control);
-        double grid_w = number(status, "grid_w"), pv_w = number(status, "pv_w"),
-               battery_w = number(status, "battery_w");
-        double soc = number(status, "soc_pct");
+        double grid_w = harness_number(status, "grid_w"), pv_w = harness_number(status, "pv_w"),
+               battery_w = harness_number(status, "battery_w");
+        double soc = harness_number(status, "soc_pct");
         /* The connection's cap holds in every interval: PV plus battery output. */
         assert_true(pv_w + fmax(0, battery_w) <= 800 + 1);
         if (soc > 15 && soc < 95) { /* away from the SoC limits the battery can always follow */
@@ -99,8 +93,8 @@ static void test_grid_tracks_the_target_within_the_cap(void **state)
         fail_msg("grid off target: mean |error| %.1f W, %d of %d samples > 200 W\n%s", mean_error_w,
                  far, samples, harness_log(d));
     cJSON *control = harness_get_json(d, "/api/v1/control");
-    assert_true(number(control, "commands_sent") >= 1);
-    assert_true(number(control, "target_w") == 20);
+    assert_true(harness_number(control, "commands_sent") >= 1);
+    assert_true(harness_number(control, "target_w") == 20);
     cJSON_Delete(control);
 }
 
@@ -114,7 +108,7 @@ static void test_failsafe_when_the_meter_stops(void **state)
     kill(d->pid, SIGHUP);
     /* meter_stale_s 5 simulated seconds = 1 wall second here. */
     cJSON *control = wait_control_state(d, "failsafe", 6000);
-    assert_true(number(control, "setpoint_w") == 0);
+    assert_true(harness_number(control, "setpoint_w") == 0);
     cJSON_Delete(control);
     assert_true(harness_wait_log(d, "failsafe, battery at 0 W", 2000));
     /* The silent meter is shown offline with the reason; the rest keeps running. */
@@ -175,7 +169,7 @@ static void test_inverter_limit_holds_zero_export(void **state)
     double abs_error_sum = 0;
     for (int i = 0; i < 30; i++) {
         cJSON *status = harness_get_json(d, "/api/v1/status");
-        double grid_w = number(status, "grid_w");
+        double grid_w = harness_number(status, "grid_w");
         abs_error_sum += fabs(grid_w - 20);
         exporting += grid_w < -50;
         samples++;
@@ -184,8 +178,9 @@ static void test_inverter_limit_holds_zero_export(void **state)
     }
     cJSON *control = harness_get_json(d, "/api/v1/control");
     assert_string_equal(harness_text(control, "battery"), "sim-inverter");
-    assert_true(number(control, "commands_sent") >= 1);
-    assert_true(number(control, "setpoint_w") < 400); /* the limit sits near the household's load */
+    assert_true(harness_number(control, "commands_sent") >= 1);
+    assert_true(harness_number(control, "setpoint_w") <
+                400); /* the limit sits near the household's load */
     cJSON_Delete(control);
     if (abs_error_sum / samples > 60 || exporting > samples / 5)
         fail_msg("export not held off: mean |grid - 20| %.1f W, %d of %d samples exporting\n%s",

@@ -35,14 +35,6 @@ static void write_config(struct daemon_proc *d, const char *name, double capacit
     harness_write_config(d, json);
 }
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
-    if (!cJSON_IsNumber(item))
-        fail_msg("%s is not a number", key);
-    return item->valuedouble;
-}
-
 /* Waits until /status has values; returns it. */
 static cJSON *wait_for_status(struct daemon_proc *d)
 {
@@ -60,13 +52,13 @@ static cJSON *wait_for_status(struct daemon_proc *d)
 
 static void assert_balanced(const cJSON *s)
 {
-    double home = number(s, "home_w"), pv = number(s, "pv_w"), bat = number(s, "battery_w"),
-           grid = number(s, "grid_w");
+    double home = harness_require_number(s, "home_w"), pv = harness_require_number(s, "pv_w"),
+           bat = harness_require_number(s, "battery_w"), grid = harness_require_number(s, "grid_w");
     /* Each value is rounded to 0.1 W in the answer. */
     assert_true(fabs(home - (pv + bat + grid)) <= 0.25);
     assert_true(pv >= 0 && home >= 0);
     assert_true(pv + (bat > 0 ? bat : 0) <= 800.5);
-    double soc = number(s, "soc_pct");
+    double soc = harness_require_number(s, "soc_pct");
     assert_true(soc >= 10 - 1e-6 && soc <= 100 + 1e-6);
 }
 
@@ -104,9 +96,10 @@ static void test_end_to_end_stop_and_restart(void **state)
     harness_sleep_ms(1200);
     cJSON *second = wait_for_status(d);
     assert_balanced(second);
-    assert_true(number(second, "ts_ms") > number(first, "ts_ms"));
-    assert_true(number(second, "home_w") != number(first, "home_w") ||
-                number(second, "pv_w") != number(first, "pv_w"));
+    assert_true(harness_require_number(second, "ts_ms") > harness_require_number(first, "ts_ms"));
+    assert_true(harness_require_number(second, "home_w") !=
+                    harness_require_number(first, "home_w") ||
+                harness_require_number(second, "pv_w") != harness_require_number(first, "pv_w"));
     cJSON_Delete(first);
 
     /* Around 06:00-08:00 UTC on 21 June the sun is up: PV must have produced. */
@@ -123,7 +116,7 @@ static void test_end_to_end_stop_and_restart(void **state)
         v->valuedouble;
     assert_true(max_pv > 50);
     assert_string_equal(cJSON_GetObjectItem(pv, "unit")->valuestring, "W");
-    assert_int_equal((int)number(pv, "step_s"), 300);
+    assert_int_equal((int)harness_require_number(pv, "step_s"), 300);
     cJSON_Delete(pv);
 
     /* Series list includes site and device series. */
@@ -166,7 +159,7 @@ static void test_end_to_end_stop_and_restart(void **state)
     /* What the first half hour looks like before the stop (once it is written). */
     for (int i = 0; i < 100; i++) {
         cJSON *now = wait_for_status(d);
-        double ts = number(now, "ts_ms");
+        double ts = harness_require_number(now, "ts_ms");
         cJSON_Delete(now);
         if (ts >= 1782023400000.0 + 5 * 60000.0) /* 06:35Z: past the range and a flush */
             break;
@@ -180,7 +173,7 @@ static void test_end_to_end_stop_and_restart(void **state)
     assert_int_equal(points_before, 30);
 
     /* Stop: graceful, within 2 s, exit code 0. */
-    double stop_ts = number(second, "ts_ms");
+    double stop_ts = harness_require_number(second, "ts_ms");
     cJSON_Delete(second);
     long elapsed_ms;
     int status = harness_signal_and_wait(d, SIGTERM, 5000, &elapsed_ms);
@@ -197,7 +190,7 @@ static void test_end_to_end_stop_and_restart(void **state)
     assert_true(first_ts_after == first_ts_before && first_avg_after == first_avg_before);
     assert_true(harness_wait_log(d, "resuming the clock after the newest stored sample", 1000));
     cJSON *resumed = wait_for_status(d);
-    assert_true(number(resumed, "ts_ms") > stop_ts);
+    assert_true(harness_require_number(resumed, "ts_ms") > stop_ts);
     cJSON_Delete(resumed);
     status = harness_signal_and_wait(d, SIGINT, 5000, &elapsed_ms);
     assert_true(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -361,8 +354,7 @@ static void test_invalid_config_is_refused(void **state)
     harness_write_config(d, "{\n  \"battery\": {\"capacity_wh\": -5, \"coupling\": \"wireless\"},\n"
                             "  \"devices\": [{\"id\": \"x\", \"type\": \"toaster\"}]\n}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(strstr(out, "battery.capacity_wh: must be > 0 and <= 100000, got -5"));
     assert_non_null(
         strstr(out, "battery.coupling: must be one of \"ac\", \"dc\", got \"wireless\""));
@@ -373,7 +365,7 @@ static void test_invalid_config_is_refused(void **state)
     assert_non_null(strstr(out, "battery.capacity_wh: must be > 0"));
 
     write_config(d, "Fine", 2240, 1);
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 0);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 0);
     assert_non_null(strstr(out, "configuration is valid"));
 
     const char *version[] = {"--version", NULL};

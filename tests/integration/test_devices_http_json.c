@@ -17,70 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct fixture {
-    struct daemon_proc daemon;
-    struct fake_http *fake;
-};
-
-static struct fixture the_fixture;
-
-static int setup(void **state)
-{
-    harness_init(&the_fixture.daemon);
-    the_fixture.fake = fake_http_start();
-    assert_non_null(the_fixture.fake);
-    *state = &the_fixture;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    harness_cleanup(&the_fixture.daemon);
-    fake_http_stop(the_fixture.fake);
-    the_fixture.fake = NULL;
-    return 0;
-}
-
-/* A site without a simulator: only the given devices, 1 s samples, no control. */
-static void write_config(struct daemon_proc *d, const char *devices)
-{
-    char json[4096];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"site\": {\"name\": \"http_json test\", \"latitude\": 52.52, \"longitude\": 13.40,"
-             " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"devices\": [%s],\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  \"storage\": {\"sample_interval_s\": 1}\n"
-             "}\n",
-             devices);
-    harness_write_config(d, json);
-}
-
 static double number_or_nan(const cJSON *json, const char *key)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
     return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
-/* Waits until the device is listed online with value `name`, or offline with an error. */
-static cJSON *wait_device(struct daemon_proc *d, const char *id, bool want_online, const char *name,
-                          int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *device = harness_device(d, id);
-        if (device && harness_device_online(device) == want_online &&
-            (want_online ? isfinite(harness_device_value(device, name))
-                         : harness_text(device, "error")[0] != '\0'))
-            return device;
-        cJSON_Delete(device);
-        harness_sleep_ms(100);
-    }
-    cJSON *device = harness_device(d, id);
-    char *shown = device ? cJSON_PrintUnformatted(device) : NULL;
-    fail_msg("%s never became %s; last seen as %s\n%s", id, want_online ? "online" : "offline",
-             shown ? shown : "(not listed)", harness_log(d));
-    return NULL;
 }
 
 static void assert_roles(const cJSON *device, const char *role)
@@ -90,25 +30,22 @@ static void assert_roles(const cJSON *device, const char *role)
     assert_string_equal(cJSON_GetArrayItem(roles, 0)->valuestring, role);
 }
 
-static void route_json(struct fake_http *fake, const char *prefix, int status, const char *body)
-{
-    fake_http_route(fake, prefix, status, "application/json", body, strlen(body), NULL, 0);
-}
-
 static void test_meter_battery_and_plug_reach_the_api(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
     /* An SML reading head that counts export as positive, a battery, a plug. */
-    route_json(f->fake, "/api/live", 200,
-               "{\"device\":\"reader-1\",\"sml\":{\"meters\":[{\"obis\":\"1-0:16.7.0\",\"power\":"
-               "\"412.3\"},"
-               "{\"obis\":\"1-0:1.8.0\",\"energy\":12345.6}]}}");
-    route_json(f->fake, "/battery", 200, "{\"bat\":{\"p\":-250,\"soc\":63.5,\"temp\":21.0}}");
-    route_json(f->fake, "/plug", 200,
-               "{\"StatusSNS\":{\"ENERGY\":{\"Power\":0.035}},\"POWER\":\"ON\"}");
+    harness_route_json(
+        f->fakes[0], "/api/live", 200,
+        "{\"device\":\"reader-1\",\"sml\":{\"meters\":[{\"obis\":\"1-0:16.7.0\",\"power\":"
+        "\"412.3\"},"
+        "{\"obis\":\"1-0:1.8.0\",\"energy\":12345.6}]}}");
+    harness_route_json(f->fakes[0], "/battery", 200,
+                       "{\"bat\":{\"p\":-250,\"soc\":63.5,\"temp\":21.0}}");
+    harness_route_json(f->fakes[0], "/plug", 200,
+                       "{\"StatusSNS\":{\"ENERGY\":{\"Power\":0.035}},\"POWER\":\"ON\"}");
     char devices[2048];
-    int port = fake_http_port(f->fake);
+    int port = fake_http_port(f->fakes[0]);
     snprintf(
         devices, sizeof devices,
         "{\"id\": \"reader\", \"type\": \"http_json\", \"host\": \"127.0.0.1\", \"port\": %d,"
@@ -122,20 +59,20 @@ static void test_meter_battery_and_plug_reach_the_api(void **state)
         "\"power_scale\": 1000,"
         " \"state_key\": \"POWER\", \"poll_interval_s\": 0.5}",
         port, port, port);
-    write_config(d, devices);
+    harness_write_devices_config(d, "http_json test", devices);
     assert_true(harness_start(d, NULL));
 
-    cJSON *reader = wait_device(d, "reader", true, "power_w", 10000);
+    cJSON *reader = harness_wait_state(d, "reader", true, "power_w", 10000);
     assert_string_equal(harness_text(reader, "type"), "http_json");
     assert_roles(reader, "meter");
     assert_true(harness_device_value(reader, "power_w") == -412.3);
     cJSON_Delete(reader);
-    cJSON *bat = wait_device(d, "bat", true, "soc_pct", 5000);
+    cJSON *bat = harness_wait_state(d, "bat", true, "soc_pct", 5000);
     assert_roles(bat, "battery");
     assert_true(harness_device_value(bat, "power_w") == -250);
     assert_true(harness_device_value(bat, "soc_pct") == 63.5);
     cJSON_Delete(bat);
-    cJSON *lamp = wait_device(d, "lamp", true, "on", 5000);
+    cJSON *lamp = harness_wait_state(d, "lamp", true, "on", 5000);
     assert_roles(lamp, "plug");
     assert_true(harness_device_value(lamp, "on") == 1);
     assert_true(harness_device_value(lamp, "power_w") == 35);
@@ -158,7 +95,7 @@ static void test_meter_battery_and_plug_reach_the_api(void **state)
     free(shown);
     cJSON_Delete(status);
     char line[256];
-    fake_http_last(f->fake, "/api/live", line, sizeof line, NULL, 0, NULL, 0);
+    fake_http_last(f->fakes[0], "/api/live", line, sizeof line, NULL, 0, NULL, 0);
     assert_string_equal(line, "GET /api/live");
 
     /* The generic device takes no commands. */
@@ -172,15 +109,15 @@ static void test_meter_battery_and_plug_reach_the_api(void **state)
 
 static void test_config_check_names_the_fields(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
-    write_config(
-        d, "{\"id\": \"m\", \"type\": \"http_json\", \"host\": \"10.0.0.9\"},"
-           "{\"id\": \"n\", \"type\": \"http_json\", \"path\": \"status\", \"power_key\": \"p\","
-           " \"role\": \"toaster\", \"power_scale\": 0}");
+    harness_write_devices_config(
+        d, "http_json test",
+        "{\"id\": \"m\", \"type\": \"http_json\", \"host\": \"10.0.0.9\"},"
+        "{\"id\": \"n\", \"type\": \"http_json\", \"path\": \"status\", \"power_key\": \"p\","
+        " \"role\": \"toaster\", \"power_scale\": 0}");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     const char *expected[] = {
         "devices[0].path: is required for type \"http_json\"",
         "devices[0].power_key: is required for type \"http_json\"",
@@ -198,14 +135,14 @@ static void test_config_check_names_the_fields(void **state)
 
 static void test_bad_replies_are_shown_and_the_daemon_keeps_running(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
     const char *garbage = "<html><body>It works!</body></html>";
-    fake_http_route(f->fake, "/garbage", 200, "text/html", garbage, strlen(garbage), NULL, 0);
-    route_json(f->fake, "/renamed", 200, "{\"sml\":{\"meters\":[{\"watts\":412.3}]}}");
-    route_json(f->fake, "/broken", 500, "{\"error\":\"internal\"}");
-    route_json(f->fake, "/good", 200, "{\"power\":-100}");
-    int port = fake_http_port(f->fake);
+    fake_http_route(f->fakes[0], "/garbage", 200, "text/html", garbage, strlen(garbage), NULL, 0);
+    harness_route_json(f->fakes[0], "/renamed", 200, "{\"sml\":{\"meters\":[{\"watts\":412.3}]}}");
+    harness_route_json(f->fakes[0], "/broken", 500, "{\"error\":\"internal\"}");
+    harness_route_json(f->fakes[0], "/good", 200, "{\"power\":-100}");
+    int port = fake_http_port(f->fakes[0]);
     char devices[2048];
     snprintf(devices, sizeof devices,
              "{\"id\": \"garbage\", \"type\": \"http_json\", \"host\": \"127.0.0.1\", \"port\": %d,"
@@ -218,23 +155,23 @@ static void test_bad_replies_are_shown_and_the_daemon_keeps_running(void **state
              "{\"id\": \"good\", \"type\": \"http_json\", \"host\": \"127.0.0.1\", \"port\": %d,"
              " \"path\": \"/good\", \"power_key\": \"power\", \"poll_interval_s\": 0.5}",
              port, port, port, port);
-    write_config(d, devices);
+    harness_write_devices_config(d, "http_json test", devices);
     assert_true(harness_start(d, NULL));
     const char *ids[] = {"garbage", "renamed", "broken"};
     const char *errors[] = {"/garbage: the reply is not JSON",
                             "/renamed: sml.meters[0].power missing or not a number",
                             "/broken: HTTP 500"};
     for (size_t i = 0; i < 3; i++) {
-        cJSON *device = wait_device(d, ids[i], false, NULL, 12000);
+        cJSON *device = harness_wait_state(d, ids[i], false, NULL, 12000);
         assert_string_equal(harness_text(device, "error"), errors[i]);
         cJSON_Delete(device);
     }
     /* The others keep running. */
-    cJSON *good = wait_device(d, "good", true, "power_w", 2000);
+    cJSON *good = harness_wait_state(d, "good", true, "power_w", 2000);
     assert_true(harness_device_value(good, "power_w") == -100);
     cJSON_Delete(good);
-    route_json(f->fake, "/garbage", 200, "{\"power\":\"17.5\"}");
-    cJSON *back = wait_device(d, "garbage", true, "power_w", 5000);
+    harness_route_json(f->fakes[0], "/garbage", 200, "{\"power\":\"17.5\"}");
+    cJSON *back = harness_wait_state(d, "garbage", true, "power_w", 5000);
     assert_true(harness_device_value(back, "power_w") == 17.5);
     cJSON_Delete(back);
 }
@@ -242,10 +179,12 @@ static void test_bad_replies_are_shown_and_the_daemon_keeps_running(void **state
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_meter_battery_and_plug_reach_the_api, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_config_check_names_the_fields, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meter_battery_and_plug_reach_the_api,
+                                        harness_setup_fake, harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_config_check_names_the_fields, harness_setup_fake,
+                                        harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_bad_replies_are_shown_and_the_daemon_keeps_running,
-                                        setup, teardown),
+                                        harness_setup_fake, harness_teardown_fakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

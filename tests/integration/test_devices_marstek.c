@@ -179,77 +179,6 @@ static void fake_stop(struct fake_venus *f)
     pthread_mutex_destroy(&f->lock);
 }
 
-/* The /api/v1/devices entry of one device, or NULL (caller deletes). */
-/* Waits until the device is online (or offline) with the value; returns it (caller deletes). */
-static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name,
-                          double want, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 250) {
-        cJSON *dev = harness_device(d, id);
-        if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) == online &&
-            (!name || fabs(harness_device_value(dev, name) - want) < 0.01))
-            return dev;
-        cJSON_Delete(dev);
-        harness_sleep_ms(250);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fputs(harness_log(d), stderr);
-    fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-",
-             want, dump ? dump : "(missing)");
-    return NULL;
-}
-
-/* Waits for the command log to show a result of the command with the value; returns it (static). */
-static const char *wait_result(struct daemon_proc *d, const char *id, const char *command,
-                               const char *value, int timeout_ms)
-{
-    static char result[256];
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
-    for (int waited = 0; waited <= timeout_ms; waited += 250) {
-        cJSON *log = harness_get_json(d, path);
-        const cJSON *item;
-        result[0] = '\0';
-        cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
-        {
-            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
-                strcmp(harness_text(item, "value"), value) == 0)
-                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
-        }
-        cJSON_Delete(log);
-        if (result[0])
-            return result;
-        harness_sleep_ms(250);
-    }
-    fputs(harness_log(d), stderr);
-    fail_msg("no %s result for %s", command, id);
-    return NULL;
-}
-
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long status,
-                         const char *needle)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
-                 reply.status, reply.body);
-    http_reply_free(&reply);
-}
-
-/* Stops the daemon as systemd would: it must exit 0 (under ASan also free of leaks, so
- * the drivers' stop paths are checked too). */
-static void stop_cleanly(struct daemon_proc *d)
-{
-    int status = harness_signal_and_wait(d, SIGTERM, 10000, NULL);
-    if (!(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        fputs(harness_log(d), stderr);
-        fail_msg("the daemon did not stop cleanly (status %d)", status);
-    }
-}
-
 /* venus, stubborn, garbage and silent, each polled every 0.5 s (the driver still keeps 2 s). */
 static void write_config(struct daemon_proc *d, int venus, int stubborn, int garbage, int silent)
 {
@@ -289,15 +218,15 @@ static void test_marstek_devices(void **state)
 
     /* What a user sees of a good device: ES.GetStatus values, Marstek.GetDevice's model and
      * firmware, and the CT from EM.GetStatus as a meter of its own. */
-    cJSON *dev = wait_device(d, "venus", true, "soc_pct", 55, 8000);
+    cJSON *dev = harness_wait_device(d, "venus", true, "soc_pct", 55, 8000);
     assert_true(harness_device_value(dev, "power_w") == 120);
     assert_true(harness_device_value(dev, "capacity_wh") == 5120);
     cJSON_Delete(dev);
-    dev = wait_device(d, "venus-meter", true, "power_w", 5, 12000);
+    dev = harness_wait_device(d, "venus-meter", true, "power_w", 5, 12000);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
                         "meter");
     cJSON_Delete(dev);
-    cJSON_Delete(wait_device(d, "stubborn", true, "soc_pct", 55, 8000));
+    cJSON_Delete(harness_wait_device(d, "stubborn", true, "soc_pct", 55, 8000));
     for (int waited = 0;; waited += 250) {
         dev = harness_device(d, "venus");
         if (strcmp(harness_text(dev, "model"), "VenusE 3.0") == 0)
@@ -311,32 +240,36 @@ static void test_marstek_devices(void **state)
     cJSON_Delete(dev);
 
     /* Refused before anything is sent. */
-    post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": 900}", 400,
-                 "setpoint: must be between -800 and 800 W, got 900");
-    post_command(d, "venus", "{\"command\": \"limit\", \"value\": 100}", 400, "is not one of");
-    post_command(d, "venus-meter", "{\"command\": \"setpoint\", \"value\": 100}", 400,
-                 "takes no commands");
+    harness_post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": 900}", 400,
+                         "setpoint: must be between -800 and 800 W, got 900");
+    harness_post_command(d, "venus", "{\"command\": \"limit\", \"value\": 100}", 400,
+                         "is not one of");
+    harness_post_command(d, "venus-meter", "{\"command\": \"setpoint\", \"value\": 100}", 400,
+                         "takes no commands");
 
     /* A charge setpoint goes out as Passive with our sign and is verified by reading back the
      * mode and ongrid_power, although the device said set_result false. The stubborn one
      * says true and changes nothing. */
-    post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": -300}", 202, "pending");
-    post_command(d, "stubborn", "{\"command\": \"setpoint\", \"value\": 200}", 202, "pending");
-    assert_string_equal(wait_result(d, "venus", "setpoint", "-300", 20000), "ok");
+    harness_post_command(d, "venus", "{\"command\": \"setpoint\", \"value\": -300}", 202,
+                         "pending");
+    harness_post_command(d, "stubborn", "{\"command\": \"setpoint\", \"value\": 200}", 202,
+                         "pending");
+    assert_string_equal(harness_wait_command_result(d, "venus", "setpoint", "-300", 20000), "ok");
     pthread_mutex_lock(&venus.lock);
     assert_non_null(strstr(venus.last_setmode,
                            "\"mode\":\"Passive\",\"passive_cfg\":{\"power\":-300,\"cd_time\":"));
     pthread_mutex_unlock(&venus.lock);
-    cJSON_Delete(wait_device(d, "venus", true, "power_w", -300, 8000));
+    cJSON_Delete(harness_wait_device(d, "venus", true, "power_w", -300, 8000));
 
-    post_command(d, "venus", "{\"command\": \"auto\"}", 202, "pending");
-    const char *stubborn_result = wait_result(d, "stubborn", "setpoint", "200", 40000);
+    harness_post_command(d, "venus", "{\"command\": \"auto\"}", 202, "pending");
+    const char *stubborn_result =
+        harness_wait_command_result(d, "stubborn", "setpoint", "200", 40000);
     assert_string_equal(stubborn_result, "mode is Auto, expected Passive (after 3 attempts)");
     /* Garbage and silence: offline with the reason, while the rest runs on. */
-    dev = wait_device(d, "garbage", false, NULL, 0, 20000);
+    dev = harness_wait_device(d, "garbage", false, NULL, 0, 20000);
     assert_string_equal(harness_text(dev, "error"), "ES.GetStatus: the reply is not a JSON object");
     cJSON_Delete(dev);
-    dev = wait_device(d, "silent", false, NULL, 0, 20000);
+    dev = harness_wait_device(d, "silent", false, NULL, 0, 20000);
     assert_string_equal(harness_text(dev, "error"), "no reply to ES.GetStatus within 1 s");
     cJSON_Delete(dev);
 
@@ -344,14 +277,14 @@ static void test_marstek_devices(void **state)
     pthread_mutex_lock(&stubborn.lock);
     stubborn.behaviour = SILENT;
     pthread_mutex_unlock(&stubborn.lock);
-    assert_string_equal(wait_result(d, "venus", "auto", "0", 20000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "venus", "auto", "0", 20000), "ok");
     pthread_mutex_lock(&venus.lock);
     assert_non_null(strstr(venus.last_setmode, "\"mode\":\"Auto\",\"auto_cfg\":{\"enable\":1}"));
     pthread_mutex_unlock(&venus.lock);
-    dev = wait_device(d, "stubborn", false, "soc_pct", 55, 25000);
+    dev = harness_wait_device(d, "stubborn", false, "soc_pct", 55, 25000);
     assert_non_null(strstr(harness_text(dev, "error"), "no reply to ES."));
     cJSON_Delete(dev);
-    cJSON_Delete(wait_device(d, "venus", true, "power_w", 120, 1000));
+    cJSON_Delete(harness_wait_device(d, "venus", true, "power_w", 120, 1000));
 
     /* The firmware-friendly pace held throughout: one request at a time, 2 s apart. */
     pthread_mutex_lock(&venus.lock);
@@ -369,9 +302,9 @@ static void test_marstek_devices(void **state)
     fake_start(&revived, GOOD);
     write_config(d, venus.port, stubborn.port, garbage.port, revived.port);
     kill(d->pid, SIGHUP);
-    cJSON_Delete(wait_device(d, "silent", true, "soc_pct", 55, 8000));
+    cJSON_Delete(harness_wait_device(d, "silent", true, "soc_pct", 55, 8000));
 
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 10000);
     fake_stop(&revived);
     fake_stop(&venus);
     fake_stop(&stubborn);
@@ -385,8 +318,7 @@ static void test_check_config(void **state)
     harness_write_config(
         d, "{\"devices\": [{\"id\": \"v\", \"type\": \"marstek_venus\", \"role\": \"plug\"}]}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(strstr(out, "devices[0].host: is required for type \"marstek_venus\""));
     assert_non_null(strstr(out, "devices[0].role: must be \"battery\" or \"battery+meter\""));
 }

@@ -19,74 +19,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* Waits until the device is online with the value; returns it (caller deletes). */
-static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
-                         int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = harness_device(d, id);
-        if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) &&
-            fabs(harness_device_value(dev, name) - want) < 0.01)
-            return dev;
-        cJSON_Delete(dev);
-        harness_sleep_ms(100);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fputs(harness_log(d), stderr);
-    fail_msg("%s never online with %s = %g: %s", id, name, want, dump ? dump : "(missing)");
-    return NULL;
-}
-
-static const char *wait_result(struct daemon_proc *d, const char *id, const char *command,
-                               const char *value_text, int timeout_ms)
-{
-    static char result[256];
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *log = harness_get_json(d, path);
-        const cJSON *item;
-        result[0] = '\0';
-        cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
-        {
-            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
-                strcmp(harness_text(item, "value"), value_text) == 0)
-                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
-        }
-        cJSON_Delete(log);
-        if (result[0])
-            return result;
-        harness_sleep_ms(100);
-    }
-    fputs(harness_log(d), stderr);
-    fail_msg("no %s %s result for %s", command, value_text, id);
-    return NULL;
-}
-
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long status,
-                         const char *needle)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
-                 reply.status, reply.body);
-    http_reply_free(&reply);
-}
-
-/* Stops the daemon as systemd would: it must exit 0 (under ASan also free of leaks, so
- * the drivers' stop paths are checked too). */
-static void stop_cleanly(struct daemon_proc *d)
-{
-    int status = harness_signal_and_wait(d, SIGTERM, 10000, NULL);
-    if (!(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        fputs(harness_log(d), stderr);
-        fail_msg("the daemon did not stop cleanly (status %d)", status);
-    }
-}
-
 static void test_mqtt_json(void **state)
 {
     struct daemon_proc *d = *state;
@@ -140,15 +72,15 @@ static void test_mqtt_json(void **state)
     assert_true(harness_start(d, NULL));
 
     /* Readings: a nested path, a plain number, kW scaled to W with the SoC, a plug. */
-    cJSON *item = wait_value(d, "meter", "power_w", -215, 5000);
+    cJSON *item = harness_wait_value(d, "meter", "power_w", -215, 0.01, 5000);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(item, "roles"), 0)->valuestring,
                         "meter");
     cJSON_Delete(item);
-    cJSON_Delete(wait_value(d, "pv", "power_w", 412.5, 3000));
-    item = wait_value(d, "bat", "power_w", -300, 3000);
+    cJSON_Delete(harness_wait_value(d, "pv", "power_w", 412.5, 0.01, 3000));
+    item = harness_wait_value(d, "bat", "power_w", -300, 0.01, 3000);
     assert_true(harness_device_value(item, "soc_pct") == 55);
     cJSON_Delete(item);
-    item = wait_value(d, "plug", "on", 0, 3000);
+    item = harness_wait_value(d, "plug", "on", 0, 0.01, 3000);
     assert_true(harness_device_value(item, "power_w") == 0);
     cJSON_Delete(item);
 
@@ -165,52 +97,52 @@ static void test_mqtt_json(void **state)
     cJSON_Delete(item);
     assert_true(
         mqtt_test_publish(dev, "tele/meter/SENSOR", "{\"SML\":{\"Power_curr\":120}}", false));
-    cJSON_Delete(wait_value(d, "meter", "power_w", 120, 3000));
+    cJSON_Delete(harness_wait_value(d, "meter", "power_w", 120, 0.01, 3000));
 
     /* Refusals. */
-    post_command(d, "meter", "{\"command\": \"switch\", \"value\": 1}", 400,
-                 "takes no commands (a meter)");
-    post_command(d, "plug", "{\"command\": \"limit\", \"value\": 100}", 400,
-                 "a plug takes \\\"switch\\\"");
-    post_command(d, "pv", "{\"command\": \"limit\", \"value\": 900}", 400,
-                 "limit: must be between 0 and 800 W, got 900");
+    harness_post_command(d, "meter", "{\"command\": \"switch\", \"value\": 1}", 400,
+                         "takes no commands (a meter)");
+    harness_post_command(d, "plug", "{\"command\": \"limit\", \"value\": 100}", 400,
+                         "a plug takes \\\"switch\\\"");
+    harness_post_command(d, "pv", "{\"command\": \"limit\", \"value\": 900}", 400,
+                         "limit: must be between 0 and 800 W, got 900");
 
     /* The plug: "ON" on the command topic, verified by its next state message. */
     char payload[512];
-    post_command(d, "plug", "{\"command\": \"switch\", \"value\": 1}", 202, "pending");
+    harness_post_command(d, "plug", "{\"command\": \"switch\", \"value\": 1}", 202, "pending");
     assert_true(mqtt_test_wait_message(dev, "home/plug1/set", payload, sizeof payload, 5000));
     assert_string_equal(payload, "ON");
     assert_true(
         mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
-    assert_string_equal(wait_result(d, "plug", "switch", "1", 5000), "ok");
-    item = wait_value(d, "plug", "on", 1, 3000);
+    assert_string_equal(harness_wait_command_result(d, "plug", "switch", "1", 5000), "ok");
+    item = harness_wait_value(d, "plug", "on", 1, 0.01, 3000);
     assert_true(harness_device_value(item, "power_w") == 35);
     cJSON_Delete(item);
 
     /* The inverter's limit: {command} in the topic, {value} in the payload; its output
      * stays under it. */
-    post_command(d, "pv", "{\"command\": \"limit\", \"value\": 300}", 202, "pending");
+    harness_post_command(d, "pv", "{\"command\": \"limit\", \"value\": 300}", 202, "pending");
     assert_true(mqtt_test_wait_message(dev, "solar/cmd/limit", payload, sizeof payload, 5000));
     assert_string_equal(payload, "{\"limit\": 300}");
     assert_true(mqtt_test_publish(dev, "solar/ac/power", "281", false));
-    assert_string_equal(wait_result(d, "pv", "limit", "300", 5000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "pv", "limit", "300", 5000), "ok");
 
     /* The battery's setpoint, followed by its power. */
-    post_command(d, "bat", "{\"command\": \"setpoint\", \"value\": 250}", 202, "pending");
+    harness_post_command(d, "bat", "{\"command\": \"setpoint\", \"value\": 250}", 202, "pending");
     assert_true(mqtt_test_wait_message(dev, "bat/cmd", payload, sizeof payload, 5000));
     assert_string_equal(payload, "{\"mode\":\"setpoint\",\"power\":250,\"on\":true}");
     assert_true(mqtt_test_publish(dev, "bat/state", "{\"p\":0.248,\"soc\":54}", false));
-    assert_string_equal(wait_result(d, "bat", "setpoint", "250", 5000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "bat", "setpoint", "250", 5000), "ok");
 
     /* A stuck relay: "OFF" three times, each answered with "ON"; the command fails. */
-    post_command(d, "plug", "{\"command\": \"switch\", \"value\": 0}", 202, "pending");
+    harness_post_command(d, "plug", "{\"command\": \"switch\", \"value\": 0}", 202, "pending");
     for (int attempt = 0; attempt < 3; attempt++) {
         assert_true(mqtt_test_wait_message(dev, "home/plug1/set", payload, sizeof payload, 8000));
         assert_string_equal(payload, "OFF");
         assert_true(
             mqtt_test_publish(dev, "home/plug1/state", "{\"state\":\"ON\",\"power\":35}", false));
     }
-    assert_string_equal(wait_result(d, "plug", "switch", "0", 8000),
+    assert_string_equal(harness_wait_command_result(d, "plug", "switch", "0", 8000),
                         "read back 1, expected 0 (after 3 attempts)");
     assert_false(mqtt_test_wait_message(dev, "home/plug1/set", payload, sizeof payload, 300));
 
@@ -218,7 +150,7 @@ static void test_mqtt_json(void **state)
     item = harness_device(d, "meter");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(item, "online")));
     cJSON_Delete(item);
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 10000);
     mqtt_test_client_free(dev);
     mqtt_broker_stop(broker);
 }
@@ -232,8 +164,7 @@ static void test_check_config(void **state)
            " {\"id\": \"b\", \"type\": \"mqtt_json\", \"topic\": \"m\", \"command_topic\": "
            "\"m/#\"}]}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(strstr(out, "devices[0].topic: is required for type \"mqtt_json\""));
     assert_non_null(
         strstr(out, "devices[0].state_key: is required for a plug with a command_topic"));
@@ -252,7 +183,7 @@ static void test_needs_the_mqtt_section(void **state)
     assert_true(harness_start(d, NULL));
     assert_true(harness_wait_log(
         d, "devices[0] (m): not started: type \"mqtt_json\" needs the mqtt section enabled", 3000));
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 10000);
 }
 
 int main(void)

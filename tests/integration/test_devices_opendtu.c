@@ -23,91 +23,6 @@
 #define SERIAL "116180400144"
 #define AUTH_OK "Basic YWRtaW46czNjcmV0" /* admin:s3cret */
 
-/* --- Helpers ------------------------------------------------------------------------ */
-
-static void write_config(struct daemon_proc *d, const char *mqtt, const char *devices)
-{
-    char json[8192];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"site\": {\"name\": \"opendtu test\", \"latitude\": 52.52, \"longitude\": 13.41,"
-             " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  %s%s"
-             "  \"devices\": [%s]\n"
-             "}\n",
-             mqtt ? mqtt : "", mqtt ? ",\n" : "", devices);
-    harness_write_config(d, json);
-}
-
-static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
-                         int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = harness_device(d, id);
-        if (dev && harness_device_online(dev) &&
-            fabs(harness_device_value(dev, name) - want) < 1e-6)
-            return dev;
-        cJSON_Delete(dev);
-        harness_sleep_ms(100);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fail_msg("%s: no %s = %g within %d ms: %s", id, name, want, timeout_ms,
-             dump ? dump : "(absent)");
-    return NULL;
-}
-
-static void wait_offline(struct daemon_proc *d, const char *id, const char *want, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = harness_device(d, id);
-        bool done = dev && !harness_device_online(dev) && strstr(harness_text(dev, "error"), want);
-        cJSON_Delete(dev);
-        if (done)
-            return;
-        harness_sleep_ms(100);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fail_msg("%s: not offline with \"%s\" within %d ms: %s", id, want, timeout_ms,
-             dump ? dump : "(absent)");
-}
-
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long want_status,
-                         const char *want_text)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != want_status || (want_text && !strstr(reply.body, want_text)))
-        fail_msg("POST %s %s: %ld %s (wanted %ld %s)", path, body, reply.status, reply.body,
-                 want_status, want_text ? want_text : "");
-    http_reply_free(&reply);
-}
-
-static const char *wait_command_result(struct daemon_proc *d, const char *id, int count,
-                                       int timeout_ms)
-{
-    static char result[160];
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *log = harness_get_json(d, path);
-        const cJSON *list = cJSON_GetObjectItem(log, "commands");
-        if (cJSON_GetArraySize(list) >= count) {
-            snprintf(result, sizeof result, "%s",
-                     harness_text(cJSON_GetArrayItem(list, 0), "result"));
-            cJSON_Delete(log);
-            return result;
-        }
-        cJSON_Delete(log);
-        harness_sleep_ms(100);
-    }
-    fail_msg("%s: fewer than %d commands logged within %d ms", id, count, timeout_ms);
-    return NULL;
-}
-
 /* --- A stateful fake OpenDTU -------------------------------------------------------- */
 
 enum shape { SHAPE_2024, SHAPE_2023, SHAPE_2022 };
@@ -359,10 +274,10 @@ static void test_http_inverter(void **state)
              " \"poll_interval_s\": 0.5}",
              fake_http_port(hm.http), SERIAL, fake_http_port(old23.http), SERIAL,
              fake_http_port(old22.http), SERIAL, fake_http_port(night.http), SERIAL);
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "opendtu test", NULL, devices);
     assert_true(harness_start(d, NULL));
 
-    cJSON *dev = wait_value(d, "hm", "power_w", 187.3, 10000);
+    cJSON *dev = harness_wait_value(d, "hm", "power_w", 187.3, 1e-6, 10000);
     assert_string_equal(harness_text(dev, "model"), "Hoymiles via OpenDTU");
     assert_string_equal(harness_text(dev, "firmware"), "OpenDTU v24.11.7");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
@@ -378,25 +293,25 @@ static void test_http_inverter(void **state)
     assert_float_equal(harness_device_value(dev, "data_age_s"), 3, 1e-9);
     cJSON_Delete(dev);
 
-    dev = wait_value(d, "old23", "power_w", 70.7, 10000);
+    dev = harness_wait_value(d, "old23", "power_w", 70.7, 1e-6, 10000);
     assert_float_equal(harness_device_value(dev, "dc_power_w"), 74.2, 1e-6);
     assert_float_equal(harness_device_value(dev, "energy_wh"), 12500, 1e-3);
     assert_float_equal(harness_device_value(dev, "temperature_c"), 22.5, 1e-6);
     assert_float_equal(harness_device_value(dev, "limit_w"), 600, 1e-6);
     cJSON_Delete(dev);
-    dev = wait_value(d, "old22", "power_w", 55.5, 10000);
+    dev = harness_wait_value(d, "old22", "power_w", 55.5, 1e-6, 10000);
     assert_float_equal(harness_device_value(dev, "dc_power_w"), 58.1, 1e-6);
     assert_float_equal(harness_device_value(dev, "yield_day_wh"), 99, 1e-6);
     assert_float_equal(harness_device_value(dev, "temperature_c"), 19.8, 1e-6);
     cJSON_Delete(dev);
-    dev = wait_value(d, "night", "reachable", 0, 10000);
+    dev = harness_wait_value(d, "night", "reachable", 0, 1e-6, 10000);
     assert_float_equal(harness_device_value(dev, "power_w"), 0, 1e-9);
     assert_true(isnan(harness_device_value(dev, "limit_w"))); /* limit_absolute -1: unknown */
     cJSON_Delete(dev);
 
     /* A limit: sent once as limit_type 0 with Basic auth, confirmed after two Pending reads. */
-    post_command(d, "hm", "{\"command\": \"limit\", \"value\": 300}", 202, NULL);
-    assert_string_equal(wait_command_result(d, "hm", 1, 20000), "ok");
+    harness_post_command(d, "hm", "{\"command\": \"limit\", \"value\": 300}", 202, NULL);
+    assert_string_equal(harness_wait_command_count(d, "hm", 1, 20000), "ok");
     assert_int_equal(locked(&hm, &hm.limit_posts), 1);
     assert_int_equal(locked(&hm, &hm.status_reads), 3);
     char body[256], auth[128];
@@ -410,24 +325,24 @@ static void test_http_inverter(void **state)
     cJSON *data = cJSON_Parse(body + 5);
     assert_int_equal(cJSON_GetObjectItem(data, "limit_type")->valueint, 0); /* never persistent */
     cJSON_Delete(data);
-    cJSON_Delete(wait_value(d, "hm", "limit_w", 300, 5000));
+    cJSON_Delete(harness_wait_value(d, "hm", "limit_w", 300, 1e-6, 5000));
 
     /* Refused before anything is sent. */
-    post_command(d, "hm", "{\"command\": \"limit\", \"value\": 900}", 400,
-                 "must be between 0 and 800 W, got 900");
-    post_command(d, "hm", "{\"command\": \"limit\", \"value\": -5}", 400,
-                 "must be between 0 and 800 W, got -5");
-    post_command(d, "hm", "{\"command\": \"switch\", \"value\": 1}", 400,
-                 "takes only \\\"limit\\\"");
-    post_command(d, "old23", "{\"command\": \"limit\", \"value\": 100}", 400,
-                 "needs the DTU's admin password");
+    harness_post_command(d, "hm", "{\"command\": \"limit\", \"value\": 900}", 400,
+                         "must be between 0 and 800 W, got 900");
+    harness_post_command(d, "hm", "{\"command\": \"limit\", \"value\": -5}", 400,
+                         "must be between 0 and 800 W, got -5");
+    harness_post_command(d, "hm", "{\"command\": \"switch\", \"value\": 1}", 400,
+                         "takes only \\\"limit\\\"");
+    harness_post_command(d, "old23", "{\"command\": \"limit\", \"value\": 100}", 400,
+                         "needs the DTU's admin password");
     assert_int_equal(locked(&hm, &hm.limit_posts), 1);
 
     /* Night: the DTU answers, the inverter sleeps with its last values at the DTU. */
     fake_http_lock(hm.http);
     hm.reachable = false;
     fake_http_unlock(hm.http);
-    dev = wait_value(d, "hm", "reachable", 0, 5000);
+    dev = harness_wait_value(d, "hm", "reachable", 0, 1e-6, 5000);
     assert_float_equal(harness_device_value(dev, "power_w"), 0, 1e-9);
     assert_float_equal(harness_device_value(dev, "producing"), 0, 1e-9);
     assert_true(harness_device_online(dev));
@@ -471,16 +386,16 @@ static void test_http_failures(void **state)
     }
     f[0].ignores_limits = true;
     f[2].final_status = "Failure";
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "opendtu test", NULL, devices);
     assert_true(harness_start(d, NULL));
     for (int i = 0; i < N - 1; i++)
-        cJSON_Delete(wait_value(d, ids[i], "power_w", 187.3, 10000));
+        cJSON_Delete(harness_wait_value(d, ids[i], "power_w", 187.3, 1e-6, 10000));
 
-    post_command(d, "ignores", "{\"command\": \"limit\", \"value\": 300}", 202, NULL);
-    post_command(d, "refuses", "{\"command\": \"limit\", \"value\": 700}", 202,
-                 NULL); /* its inverter: 600 W */
-    post_command(d, "fails", "{\"command\": \"limit\", \"value\": 300}", 202, NULL);
-    post_command(d, "wrongpw", "{\"command\": \"limit\", \"value\": 300}", 202, NULL);
+    harness_post_command(d, "ignores", "{\"command\": \"limit\", \"value\": 300}", 202, NULL);
+    harness_post_command(d, "refuses", "{\"command\": \"limit\", \"value\": 700}", 202,
+                         NULL); /* its inverter: 600 W */
+    harness_post_command(d, "fails", "{\"command\": \"limit\", \"value\": 300}", 202, NULL);
+    harness_post_command(d, "wrongpw", "{\"command\": \"limit\", \"value\": 300}", 202, NULL);
 
     route(&f[4], 200, "text/html", "<html><body>Update in progress</body></html>", 0);
     route(&f[5], 500, "text/plain", "Internal Server Error", 0);
@@ -488,23 +403,23 @@ static void test_http_failures(void **state)
     route(&f[7], 429, "text/plain", "Too Many Requests", 0);
     route(&f[8], 200, "application/json", "{\"inverters\":[]}", 3000);
 
-    wait_offline(d, "serial", "livedata: inverter 116180400999 not in the reply (check serial)",
-                 20000);
-    wait_offline(d, "garbage", "livedata: the reply is not JSON", 20000);
-    wait_offline(d, "e500", "livedata: HTTP 500", 5000);
-    wait_offline(d, "e401", "livedata: HTTP 401: wrong or missing user/password", 5000);
-    wait_offline(d, "e429", "livedata: HTTP 429", 5000);
-    wait_offline(d, "hangs", "timed out", 5000);
+    harness_wait_offline(d, "serial",
+                         "livedata: inverter 116180400999 not in the reply (check serial)", 20000);
+    harness_wait_offline(d, "garbage", "livedata: the reply is not JSON", 20000);
+    harness_wait_offline(d, "e500", "livedata: HTTP 500", 5000);
+    harness_wait_offline(d, "e401", "livedata: HTTP 401: wrong or missing user/password", 5000);
+    harness_wait_offline(d, "e429", "livedata: HTTP 429", 5000);
+    harness_wait_offline(d, "hangs", "timed out", 5000);
 
-    assert_string_equal(wait_command_result(d, "ignores", 1, 30000),
+    assert_string_equal(harness_wait_command_count(d, "ignores", 1, 30000),
                         "read back 800, expected 300 (after 3 attempts)");
     assert_int_equal(locked(&f[0], &f[0].limit_posts), 3);
-    assert_string_equal(wait_command_result(d, "refuses", 1, 30000),
+    assert_string_equal(harness_wait_command_count(d, "refuses", 1, 30000),
                         "limit/config: Limit must between 0 and 600! (after 3 attempts)");
-    assert_string_equal(wait_command_result(d, "fails", 1, 30000),
+    assert_string_equal(harness_wait_command_count(d, "fails", 1, 30000),
                         "limit status Failure (after 3 attempts)");
     assert_string_equal(
-        wait_command_result(d, "wrongpw", 1, 30000),
+        harness_wait_command_count(d, "wrongpw", 1, 30000),
         "limit/config: HTTP 401: wrong or missing user/password (after 3 attempts)");
     assert_int_equal(locked(&f[3], &f[3].limit_posts), 0);
 
@@ -523,8 +438,8 @@ static void test_http_failures(void **state)
 static void test_check_config(void **state)
 {
     struct daemon_proc *d = *state;
-    write_config(
-        d, NULL,
+    harness_write_site_config(
+        d, "opendtu test", NULL,
         "{\"id\": \"a\", \"type\": \"opendtu\", \"serial\": \"" SERIAL "\"},\n"
         "{\"id\": \"b\", \"type\": \"opendtu\", \"host\": \"10.0.0.9\"},\n"
         "{\"id\": \"c\", \"type\": \"opendtu\", \"host\": \"10.0.0.9\", \"serial\": \"HM-600 "
@@ -532,8 +447,7 @@ static void test_check_config(void **state)
         "{\"id\": \"e\", \"type\": \"opendtu\", \"protocol\": \"mqtt\", \"serial\": \"" SERIAL "\","
         " \"topic\": \"solar/#\", \"max_power_w\": 0}");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(
         strstr(out, "devices[0].host: is required for type \"opendtu\" with protocol \"http\""));
     assert_non_null(strstr(out, "devices[1].serial: is required for type \"opendtu\""));
@@ -542,43 +456,13 @@ static void test_check_config(void **state)
     assert_non_null(strstr(out, "devices[3].topic: must not contain MQTT wildcards"));
     assert_non_null(strstr(out, "devices[3].max_power_w: must be > 0"));
 
-    write_config(
-        d, NULL,
+    harness_assert_needs_mqtt_section(
+        d, "opendtu test",
         "{\"id\": \"m\", \"type\": \"opendtu\", \"protocol\": \"mqtt\", \"serial\": \"" SERIAL
         "\"}");
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 0);
-    assert_true(harness_start(d, NULL));
-    assert_true(harness_wait_log(d, "protocol \"mqtt\" needs the mqtt section enabled", 5000));
 }
 
 /* --- MQTT --------------------------------------------------------------------------- */
-
-/* Stopped in the teardown, so a failed assertion leaves no broker behind. */
-static struct mqtt_broker *broker;
-
-static int mqtt_teardown(void **state)
-{
-    harness_teardown(state);
-    mqtt_broker_stop(broker);
-    broker = NULL;
-    return 0;
-}
-
-static void publish_until(struct daemon_proc *d, struct mqtt_test_client *c, const char *topic,
-                          const char *payload, const char *id, const char *name, double want)
-{
-    for (int tries = 0; tries < 100; tries++) {
-        assert_true(mqtt_test_publish(c, topic, payload, false));
-        cJSON *dev = harness_device(d, id);
-        bool seen = dev && harness_device_online(dev) &&
-                    fabs(harness_device_value(dev, name) - want) < 1e-6;
-        cJSON_Delete(dev);
-        if (seen)
-            return;
-        harness_sleep_ms(100);
-    }
-    fail_msg("%s: %s never became %g after publishing %s", id, name, want, topic);
-}
 
 /* The DTU played through a real broker: plain-text values under the default base topic
  * "solar", the limit published non-retained on cmd/limit_nonpersistent_absolute and
@@ -586,7 +470,7 @@ static void publish_until(struct daemon_proc *d, struct mqtt_test_client *c, con
 static void test_mqtt(void **state)
 {
     struct daemon_proc *d = *state;
-    broker = mqtt_broker_start();
+    struct mqtt_broker *broker = harness_start_broker();
     if (!broker)
         skip();
     struct mqtt_test_client *c = mqtt_test_client_new(mqtt_broker_port(broker));
@@ -594,11 +478,9 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_subscribe(c, "solar/" SERIAL "/cmd/#"));
 
     char mqtt[256];
-    snprintf(mqtt, sizeof mqtt,
-             "\"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d}",
-             mqtt_broker_port(broker));
-    write_config(
-        d, mqtt,
+    harness_mqtt_section(broker, mqtt, sizeof mqtt);
+    harness_write_site_config(
+        d, "opendtu test", mqtt,
         "{\"id\": \"mdtu\", \"type\": \"opendtu\", \"protocol\": \"mqtt\", \"serial\": \"" SERIAL
         "\","
         " \"max_power_w\": 800, \"poll_interval_s\": 5}");
@@ -607,14 +489,14 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/0/power", "123.4",
                                   false)); /* maybe before the subscription */
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/status/limit_absolute", "800.00", false));
-    publish_until(d, c, "solar/" SERIAL "/status/reachable", "1", "mdtu", "reachable", 1);
+    harness_publish_until(d, c, "solar/" SERIAL "/status/reachable", "1", "mdtu", "reachable", 1);
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/status/producing", "1", false));
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/status/limit_absolute", "800.00", false));
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/status/limit_relative", "100.00", false));
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/0/powerdc", "130.5", false));
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/0/yieldtotal", "456.789", false));
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/device/fwbuildversion", "10012", false));
-    publish_until(d, c, "solar/" SERIAL "/0/power", "123.4", "mdtu", "power_w", 123.4);
+    harness_publish_until(d, c, "solar/" SERIAL "/0/power", "123.4", "mdtu", "power_w", 123.4);
     cJSON *dev = harness_device(d, "mdtu");
     assert_float_equal(harness_device_value(dev, "dc_power_w"), 130.5, 1e-6);
     assert_float_equal(harness_device_value(dev, "limit_w"), 800, 1e-6);
@@ -626,7 +508,7 @@ static void test_mqtt(void **state)
 
     /* A limit goes out on the non-persistent topic, and is confirmed by the DTU's status. */
     char payload[64];
-    post_command(d, "mdtu", "{\"command\": \"limit\", \"value\": 300.4}", 202, NULL);
+    harness_post_command(d, "mdtu", "{\"command\": \"limit\", \"value\": 300.4}", 202, NULL);
     assert_true(mqtt_test_wait_message(c, "solar/" SERIAL "/cmd/limit_nonpersistent_absolute",
                                        payload, sizeof payload, 5000));
     assert_string_equal(payload, "300");
@@ -642,17 +524,17 @@ static void test_mqtt(void **state)
                                   false)); /* not yet */
     harness_sleep_ms(3500); /* past the verify delay: the driver is waiting for the new value */
     assert_true(mqtt_test_publish(c, "solar/" SERIAL "/status/limit_absolute", "300.00", false));
-    assert_string_equal(wait_command_result(d, "mdtu", 1, 10000), "ok");
-    cJSON_Delete(wait_value(d, "mdtu", "limit_w", 300, 5000));
+    assert_string_equal(harness_wait_command_count(d, "mdtu", 1, 10000), "ok");
+    cJSON_Delete(harness_wait_value(d, "mdtu", "limit_w", 300, 1e-6, 5000));
 
     /* Night: the DTU keeps publishing, the inverter is unreachable: online at 0 W. */
-    publish_until(d, c, "solar/" SERIAL "/status/reachable", "0", "mdtu", "reachable", 0);
+    harness_publish_until(d, c, "solar/" SERIAL "/status/reachable", "0", "mdtu", "reachable", 0);
     dev = harness_device(d, "mdtu");
     assert_float_equal(harness_device_value(dev, "power_w"), 0, 1e-9);
     cJSON_Delete(dev);
 
     assert_true(mqtt_test_publish(c, "solar/dtu/status", "offline", true));
-    wait_offline(d, "mdtu", "solar/dtu/status: offline", 3000);
+    harness_wait_offline(d, "mdtu", "solar/dtu/status: offline", 3000);
 
     mqtt_test_client_free(c);
 }
@@ -663,7 +545,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_inverter, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_http_failures, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_check_config, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, mqtt_teardown),
+        cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, harness_teardown_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,74 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_FAKES 4
-
-struct fixture {
-    struct daemon_proc daemon;
-    struct fake_http *fakes[MAX_FAKES];
-};
-
-static struct fixture the_fixture;
-
-static int setup(void **state)
-{
-    harness_init(&the_fixture.daemon);
-    for (int i = 0; i < MAX_FAKES; i++) {
-        the_fixture.fakes[i] = fake_http_start();
-        assert_non_null(the_fixture.fakes[i]);
-    }
-    *state = &the_fixture;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    harness_cleanup(&the_fixture.daemon);
-    for (int i = 0; i < MAX_FAKES; i++) {
-        fake_http_stop(the_fixture.fakes[i]);
-        the_fixture.fakes[i] = NULL;
-    }
-    return 0;
-}
-
-/* A site without a simulator: only the given devices, 1 s samples, no control. */
-static void write_config(struct daemon_proc *d, const char *devices)
-{
-    char json[4096];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"site\": {\"name\": \"shelly test\", \"latitude\": 52.52, \"longitude\": 13.40,"
-             " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"devices\": [%s],\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  \"storage\": {\"sample_interval_s\": 1}\n"
-             "}\n",
-             devices);
-    harness_write_config(d, json);
-}
-
 /* --- Reading the API ------------------------------------------------------------------ */
-
-/* The /api/v1/devices entry of id, or NULL (caller deletes). */
-/* Waits until the device is listed online (with value `name`) or offline with an error. */
-static cJSON *wait_device(struct daemon_proc *d, const char *id, bool want_online, const char *name,
-                          int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *device = harness_device(d, id);
-        if (device && harness_device_online(device) == want_online &&
-            (want_online ? !name || isfinite(harness_device_value(device, name))
-                         : harness_text(device, "error")[0] != '\0'))
-            return device;
-        cJSON_Delete(device);
-        harness_sleep_ms(100);
-    }
-    cJSON *device = harness_device(d, id);
-    char *shown = device ? cJSON_PrintUnformatted(device) : NULL;
-    fail_msg("%s never became %s; last seen as %s\n%s", id, want_online ? "online" : "offline",
-             shown ? shown : "(not listed)", harness_log(d));
-    return NULL;
-}
 
 static void assert_roles(const cJSON *device, const char *role)
 {
@@ -135,23 +68,6 @@ static char *wait_command_result(struct daemon_proc *d, const char *device, int 
     return NULL;
 }
 
-static void post_command(struct daemon_proc *d, const char *device, const char *body, long status,
-                         const char *needle)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", device);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
-                 reply.status, reply.body);
-    http_reply_free(&reply);
-}
-
-static void route_json(struct fake_http *fake, const char *prefix, int status, const char *body)
-{
-    fake_http_route(fake, prefix, status, "application/json", body, strlen(body), NULL, 0);
-}
-
 /* --- Fake devices -------------------------------------------------------------------- */
 
 /* Real answers of a Pro 3EM (fw 1.4.4): exporting 312.5 W in total. */
@@ -172,8 +88,8 @@ static const char *PRO3EM_STATUS =
 
 static void fake_pro3em(struct fake_http *fake, const char *password)
 {
-    route_json(fake, "/shelly", 200, PRO3EM_SHELLY);
-    route_json(fake, "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
+    harness_route_json(fake, "/shelly", 200, PRO3EM_SHELLY);
+    harness_route_json(fake, "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
     if (password)
         fake_http_require_digest(fake, "/rpc/", "shellypro3em-ec62609773d8", "admin", password);
 }
@@ -215,11 +131,12 @@ static int plug_handler(void *user, const char *line, const char *body, const ch
 
 static void fake_plus_plug_s(struct fake_http *fake, struct plug *plug)
 {
-    route_json(fake, "/shelly", 200,
-               "{\"name\":null,\"id\":\"shellyplusplugs-e86beae1a2b4\",\"mac\":\"E86BEAE1A2B4\","
-               "\"slot\":0,"
-               "\"model\":\"SNPL-00112EU\",\"gen\":2,\"fw_id\":\"20231107-164738/1.0.8-g8c7bb8d\","
-               "\"ver\":\"1.0.8\",\"app\":\"PlusPlugS\",\"auth_en\":false,\"auth_domain\":null}");
+    harness_route_json(
+        fake, "/shelly", 200,
+        "{\"name\":null,\"id\":\"shellyplusplugs-e86beae1a2b4\",\"mac\":\"E86BEAE1A2B4\","
+        "\"slot\":0,"
+        "\"model\":\"SNPL-00112EU\",\"gen\":2,\"fw_id\":\"20231107-164738/1.0.8-g8c7bb8d\","
+        "\"ver\":\"1.0.8\",\"app\":\"PlusPlugS\",\"auth_en\":false,\"auth_domain\":null}");
     fake_http_route_handler(fake, "/rpc/", plug_handler, plug);
 }
 
@@ -227,7 +144,7 @@ static void fake_plus_plug_s(struct fake_http *fake, struct plug *plug)
 
 static void test_gen2_meter_and_plug(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
     struct plug plug = {0};
     fake_pro3em(f->fakes[0], "s3cret");
@@ -240,11 +157,11 @@ static void test_gen2_meter_and_plug(void **state)
              "\"127.0.0.1\","
              " \"port\": %d, \"poll_interval_s\": 0.5}",
              fake_http_port(f->fakes[0]), fake_http_port(f->fakes[1]));
-    write_config(d, devices);
+    harness_write_devices_config(d, "shelly test", devices);
     assert_true(harness_start(d, NULL));
 
     /* The meter: what the Pro 3EM reports, as the user sees it. */
-    cJSON *meter = wait_device(d, "grid", true, "power_w", 10000);
+    cJSON *meter = harness_wait_state(d, "grid", true, "power_w", 10000);
     assert_string_equal(harness_text(meter, "type"), "shelly_gen2");
     assert_string_equal(harness_text(meter, "model"), "Pro3EM (SPEM-003CEBEU, gen 2)");
     assert_string_equal(harness_text(meter, "firmware"), "1.4.4");
@@ -266,11 +183,11 @@ static void test_gen2_meter_and_plug(void **state)
     assert_non_null(strstr(auth, "Digest username=\"admin\", realm=\"shellypro3em-ec62609773d8\""));
     assert_true(fake_http_auth_refused(f->fakes[0], "/rpc/") >= 1);
     /* A meter takes no commands. */
-    post_command(d, "grid", "{\"command\": \"switch\", \"value\": 1}", 400,
-                 "is a meter and takes no commands");
+    harness_post_command(d, "grid", "{\"command\": \"switch\", \"value\": 1}", 400,
+                         "is a meter and takes no commands");
 
     /* The plug: off, then switched on through the API and verified. */
-    cJSON *fridge = wait_device(d, "fridge", true, "on", 5000);
+    cJSON *fridge = harness_wait_state(d, "fridge", true, "on", 5000);
     assert_roles(fridge, "plug");
     assert_string_equal(harness_text(fridge, "model"), "PlusPlugS (SNPL-00112EU, gen 2)");
     assert_true(harness_device_value(fridge, "on") == 0);
@@ -279,10 +196,10 @@ static void test_gen2_meter_and_plug(void **state)
     assert_true(harness_device_value(fridge, "energy_wh") == 1234.567);
     assert_true(harness_device_value(fridge, "temperature_c") == 41.2);
     cJSON_Delete(fridge);
-    post_command(d, "fridge", "{\"command\": \"limit\", \"value\": 100}", 400,
-                 "a plug takes \\\"switch\\\"");
-    post_command(d, "fridge", "{\"command\": \"switch\", \"value\": 1}", 202,
-                 "\"state\":\"pending\"");
+    harness_post_command(d, "fridge", "{\"command\": \"limit\", \"value\": 100}", 400,
+                         "a plug takes \\\"switch\\\"");
+    harness_post_command(d, "fridge", "{\"command\": \"switch\", \"value\": 1}", 202,
+                         "\"state\":\"pending\"");
     char *result = wait_command_result(d, "fridge", 8000);
     assert_string_equal(result, "ok");
     free(result);
@@ -298,7 +215,7 @@ static void test_gen2_meter_and_plug(void **state)
 
 static void test_gen2_plug_that_ignores_switch_set_fails(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
     struct plug plug = {.ignore_set = true};
     fake_plus_plug_s(f->fakes[0], &plug);
@@ -309,13 +226,13 @@ static void test_gen2_plug_that_ignores_switch_set_fails(void **state)
         "{\"id\": \"heater\", \"type\": \"shelly_gen2\", \"host\": \"127.0.0.1\", \"port\": %d,"
         " \"poll_interval_s\": 0.5}",
         fake_http_port(f->fakes[0]));
-    write_config(d, devices);
+    harness_write_devices_config(d, "shelly test", devices);
     assert_true(harness_start(d, NULL));
-    cJSON *heater = wait_device(d, "heater", true, "on", 10000);
+    cJSON *heater = harness_wait_state(d, "heater", true, "on", 10000);
     assert_roles(heater, "plug");
     cJSON_Delete(heater);
-    post_command(d, "heater", "{\"command\": \"switch\", \"value\": 1}", 202,
-                 "\"state\":\"pending\"");
+    harness_post_command(d, "heater", "{\"command\": \"switch\", \"value\": 1}", 202,
+                         "\"state\":\"pending\"");
     char *result = wait_command_result(d, "heater", 20000);
     assert_string_equal(result, "read back 0, expected 1 (after 3 attempts)");
     free(result);
@@ -326,7 +243,7 @@ static void test_gen2_plug_that_ignores_switch_set_fails(void **state)
 
 static void test_gen2_wrong_or_missing_password(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
     fake_pro3em(f->fakes[0], "s3cret");
     char devices[1024];
@@ -337,11 +254,11 @@ static void test_gen2_wrong_or_missing_password(void **state)
         "{\"id\": \"nopass\", \"type\": \"shelly_gen2\", \"host\": \"127.0.0.1\", \"port\": %d,"
         " \"poll_interval_s\": 0.5}",
         fake_http_port(f->fakes[0]), fake_http_port(f->fakes[0]));
-    write_config(d, devices);
+    harness_write_devices_config(d, "shelly test", devices);
     assert_true(harness_start(d, NULL));
     const char *ids[] = {"wrong", "nopass"};
     for (int i = 0; i < 2; i++) {
-        cJSON *device = wait_device(d, ids[i], false, NULL, 12000);
+        cJSON *device = harness_wait_state(d, ids[i], false, NULL, 12000);
         assert_string_equal(harness_text(device, "error"),
                             "EM.GetStatus: HTTP 401: wrong or missing user/password");
         cJSON_Delete(device);
@@ -352,7 +269,7 @@ static void test_gen2_wrong_or_missing_password(void **state)
 
 static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
     const char *ids[] = {"garbage", "failing", "hanging"};
     char devices[1536] = "";
@@ -365,23 +282,23 @@ static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **
             " \"poll_interval_s\": 0.5, \"timeout_s\": 0.5}",
             i ? "," : "", ids[i], fake_http_port(f->fakes[i]));
     }
-    write_config(d, devices);
+    harness_write_devices_config(d, "shelly test", devices);
     assert_true(harness_start(d, NULL));
     for (int i = 0; i < 3; i++)
-        cJSON_Delete(wait_device(d, ids[i], true, "power_w", 10000));
+        cJSON_Delete(harness_wait_state(d, ids[i], true, "power_w", 10000));
 
     const char *garbage = "<html><body>502 Bad Gateway</body></html>";
     fake_http_route(f->fakes[0], "/rpc/EM.GetStatus", 200, "text/html", garbage, strlen(garbage),
                     NULL, 0);
-    route_json(f->fakes[1], "/rpc/EM.GetStatus", 500,
-               "{\"code\":-105,\"message\":\"Argument 'id', value 0 not found!\"}");
+    harness_route_json(f->fakes[1], "/rpc/EM.GetStatus", 500,
+                       "{\"code\":-105,\"message\":\"Argument 'id', value 0 not found!\"}");
     fake_http_route(f->fakes[2], "/rpc/EM.GetStatus", 200, "application/json", PRO3EM_STATUS,
                     strlen(PRO3EM_STATUS), NULL, 1500);
     const char *errors[] = {"EM.GetStatus: the reply is not JSON",
                             "EM.GetStatus: error -105: Argument 'id', value 0 not found!",
                             "EM.GetStatus: "};
     for (int i = 0; i < 3; i++) {
-        cJSON *device = wait_device(d, ids[i], false, NULL, 12000);
+        cJSON *device = harness_wait_state(d, ids[i], false, NULL, 12000);
         if (strncmp(harness_text(device, "error"), errors[i], strlen(errors[i])) != 0)
             fail_msg("%s: error \"%s\", expected \"%s\"", ids[i], harness_text(device, "error"),
                      errors[i]);
@@ -395,8 +312,8 @@ static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **
 
     /* Still serving, and a device that answers again is back. */
     cJSON_Delete(harness_get_json(d, "/api/v1/health"));
-    route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
-    cJSON *back = wait_device(d, "garbage", true, "power_w", 5000);
+    harness_route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
+    cJSON *back = harness_wait_state(d, "garbage", true, "power_w", 5000);
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(back, "error")));
     cJSON_Delete(back);
 }
@@ -443,12 +360,12 @@ static int plug_s_handler(void *user, const char *line, const char *body, const 
 
 static void test_gen1_3em_and_plug_s(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
-    route_json(f->fakes[0], "/shelly", 200,
-               "{\"type\":\"SHEM-3\",\"mac\":\"483FDAC37E3F\",\"auth\":false,"
-               "\"fw\":\"20230913-112003/v1.14.0-gcb84623\",\"num_meters\":3}");
-    route_json(
+    harness_route_json(f->fakes[0], "/shelly", 200,
+                       "{\"type\":\"SHEM-3\",\"mac\":\"483FDAC37E3F\",\"auth\":false,"
+                       "\"fw\":\"20230913-112003/v1.14.0-gcb84623\",\"num_meters\":3}");
+    harness_route_json(
         f->fakes[0], "/status", 200,
         "{\"relays\":[{\"ison\":false,\"has_timer\":false,\"timer_started\":0,\"timer_duration\":0,"
         "\"timer_remaining\":0,\"overpower\":false,\"is_valid\":true,\"source\":\"input\"}],"
@@ -462,9 +379,9 @@ static void test_gen1_3em_and_plug_s(void **state)
         "\"total_power\":212.85,\"emeter_n\":{\"current\":0.00,\"ixsum\":1.29,\"mismatch\":false,"
         "\"is_valid\":false},\"fs_mounted\":true,\"uptime\":13728721}");
     struct plug plug = {0};
-    route_json(f->fakes[1], "/shelly", 200,
-               "{\"type\":\"SHPLG-S\",\"mac\":\"C049EF8889A0\",\"auth\":true,"
-               "\"fw\":\"20230913-112003/v1.14.0-gcb84623\",\"discoverable\":true}");
+    harness_route_json(f->fakes[1], "/shelly", 200,
+                       "{\"type\":\"SHPLG-S\",\"mac\":\"C049EF8889A0\",\"auth\":true,"
+                       "\"fw\":\"20230913-112003/v1.14.0-gcb84623\",\"discoverable\":true}");
     fake_http_route_handler(f->fakes[1], "/status", plug_s_handler, &plug);
     fake_http_route_handler(f->fakes[1], "/relay/", plug_s_handler, &plug);
     fake_http_require_basic(f->fakes[1], "/status", "admin", "pl4g");
@@ -477,10 +394,10 @@ static void test_gen1_3em_and_plug_s(void **state)
              "\"127.0.0.1\","
              " \"port\": %d, \"password\": \"pl4g\", \"poll_interval_s\": 0.5}",
              fake_http_port(f->fakes[0]), fake_http_port(f->fakes[1]));
-    write_config(d, devices);
+    harness_write_devices_config(d, "shelly test", devices);
     assert_true(harness_start(d, NULL));
 
-    cJSON *em3 = wait_device(d, "em3", true, "power_w", 10000);
+    cJSON *em3 = harness_wait_state(d, "em3", true, "power_w", 10000);
     assert_string_equal(harness_text(em3, "type"), "shelly_gen1");
     assert_string_equal(harness_text(em3, "model"), "Shelly 3EM (SHEM-3)");
     assert_string_equal(harness_text(em3, "firmware"), "v1.14.0-gcb84623");
@@ -494,7 +411,7 @@ static void test_gen1_3em_and_plug_s(void **state)
     cJSON_Delete(em3);
     wait_status_grid_w(d, 212.85, 8000);
 
-    cJSON *washer = wait_device(d, "washer", true, "on", 5000);
+    cJSON *washer = harness_wait_state(d, "washer", true, "on", 5000);
     assert_roles(washer, "plug");
     assert_string_equal(harness_text(washer, "model"), "Shelly Plug S (SHPLG-S)");
     assert_true(harness_device_value(washer, "on") == 0);
@@ -505,8 +422,8 @@ static void test_gen1_3em_and_plug_s(void **state)
     fake_http_last(f->fakes[1], "/status", NULL, 0, NULL, 0, auth, sizeof auth);
     assert_string_equal(auth, "Basic YWRtaW46cGw0Zw=="); /* admin:pl4g */
 
-    post_command(d, "washer", "{\"command\": \"switch\", \"value\": 1}", 202,
-                 "\"state\":\"pending\"");
+    harness_post_command(d, "washer", "{\"command\": \"switch\", \"value\": 1}", 202,
+                         "\"state\":\"pending\"");
     char *result = wait_command_result(d, "washer", 8000);
     assert_string_equal(result, "ok");
     free(result);
@@ -518,20 +435,24 @@ static void test_gen1_3em_and_plug_s(void **state)
     assert_true(harness_device_value(washer, "on") == 1);
     assert_true(harness_device_value(washer, "power_w") == 87.25);
     cJSON_Delete(washer);
-    post_command(d, "em3", "{\"command\": \"switch\", \"value\": 1}", 400,
-                 "is a meter and takes no commands");
+    harness_post_command(d, "em3", "{\"command\": \"switch\", \"value\": 1}", 400,
+                         "is a meter and takes no commands");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_gen2_meter_and_plug, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gen2_plug_that_ignores_switch_set_fails, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_gen2_wrong_or_missing_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_gen2_meter_and_plug, harness_setup_fakes,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_gen2_plug_that_ignores_switch_set_fails,
+                                        harness_setup_fakes, harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_gen2_wrong_or_missing_password, harness_setup_fakes,
+                                        harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(
-            test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gen1_3em_and_plug_s, setup, teardown),
+            test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running, harness_setup_fakes,
+            harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_gen1_3em_and_plug_s, harness_setup_fakes,
+                                        harness_teardown_fakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,96 +20,6 @@
 #include <string.h>
 #include <strings.h>
 
-/* --- Helpers ------------------------------------------------------------------------ */
-
-static void write_config(struct daemon_proc *d, const char *mqtt, const char *devices)
-{
-    char json[8192];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"site\": {\"name\": \"tasmota test\", \"latitude\": 52.52, \"longitude\": 13.41,"
-             " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  %s%s"
-             "  \"devices\": [%s]\n"
-             "}\n",
-             mqtt ? mqtt : "", mqtt ? ",\n" : "", devices);
-    harness_write_config(d, json);
-}
-
-/* The /api/v1/devices entry of one device (caller deletes), or NULL. */
-/* Waits until the device is online with values[name] == want (NAN: just online). */
-static cJSON *wait_value(struct daemon_proc *d, const char *id, const char *name, double want,
-                         int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = harness_device(d, id);
-        if (dev && harness_device_online(dev) &&
-            (isnan(want) || fabs(harness_device_value(dev, name) - want) < 1e-6))
-            return dev;
-        cJSON_Delete(dev);
-        harness_sleep_ms(100);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fail_msg("%s: no %s = %g within %d ms: %s", id, name, want, timeout_ms,
-             dump ? dump : "(absent)");
-    return NULL;
-}
-
-/* Waits until the device is offline with an error containing want. */
-static void wait_offline(struct daemon_proc *d, const char *id, const char *want, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *dev = harness_device(d, id);
-        bool done = dev && !harness_device_online(dev) && strstr(harness_text(dev, "error"), want);
-        cJSON_Delete(dev);
-        if (done)
-            return;
-        harness_sleep_ms(100);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fail_msg("%s: not offline with \"%s\" within %d ms: %s", id, want, timeout_ms,
-             dump ? dump : "(absent)");
-}
-
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long want_status,
-                         const char *want_text)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != want_status || (want_text && !strstr(reply.body, want_text)))
-        fail_msg("POST %s %s: %ld %s (wanted %ld %s)", path, body, reply.status, reply.body,
-                 want_status, want_text ? want_text : "");
-    http_reply_free(&reply);
-}
-
-/* Waits until the command log holds count entries for the device; returns the newest
- * entry's result (static). */
-static const char *wait_command_result(struct daemon_proc *d, const char *id, int count,
-                                       int timeout_ms)
-{
-    static char result[160];
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
-    for (int waited = 0; waited <= timeout_ms; waited += 100) {
-        cJSON *log = harness_get_json(d, path);
-        const cJSON *list = cJSON_GetObjectItem(log, "commands");
-        if (cJSON_GetArraySize(list) >= count) {
-            snprintf(result, sizeof result, "%s",
-                     harness_text(cJSON_GetArrayItem(list, 0), "result"));
-            cJSON_Delete(log);
-            return result;
-        }
-        cJSON_Delete(log);
-        harness_sleep_ms(100);
-    }
-    fail_msg("%s: fewer than %d commands logged within %d ms", id, count, timeout_ms);
-    return NULL;
-}
-
 /* --- A stateful fake plug ----------------------------------------------------------- */
 
 struct fake_plug {
@@ -203,10 +113,10 @@ static void test_http_plug_switch(void **state)
              "{\"id\": \"stuck\", \"type\": \"tasmota\", \"host\": \"127.0.0.1\", \"port\": %d,"
              " \"poll_interval_s\": 0.5, \"timeout_s\": 1}",
              fake_http_port(plug.http), fake_http_port(stuck.http));
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "tasmota test", NULL, devices);
     assert_true(harness_start(d, NULL));
 
-    cJSON *dev = wait_value(d, "plug", "on", 0, 10000);
+    cJSON *dev = harness_wait_value(d, "plug", "on", 0, 1e-6, 10000);
     assert_string_equal(harness_text(dev, "model"), "Nous A1T");
     assert_string_equal(harness_text(dev, "firmware"), "13.2.0(tasmota)");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
@@ -215,7 +125,7 @@ static void test_http_plug_switch(void **state)
     assert_float_equal(harness_device_value(dev, "energy_wh"), 6404, 1e-6);
     assert_float_equal(harness_device_value(dev, "voltage_v"), 226, 1e-9);
     cJSON_Delete(dev);
-    dev = wait_value(d, "stuck", "on", 0, 10000);
+    dev = harness_wait_value(d, "stuck", "on", 0, 1e-6, 10000);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
                         "plug");
     cJSON_Delete(dev);
@@ -225,24 +135,24 @@ static void test_http_plug_switch(void **state)
     fake_http_last(plug.http, "/cm", line, sizeof line, NULL, 0, NULL, 0);
     assert_non_null(strstr(line, "GET /cm?user=admin&password=s3cret&cmnd="));
 
-    post_command(d, "plug", "{\"command\": \"switch\", \"value\": 1}", 202, NULL);
-    post_command(d, "stuck", "{\"command\": \"switch\", \"value\": 1}", 202, NULL);
-    assert_string_equal(wait_command_result(d, "plug", 1, 10000), "ok");
+    harness_post_command(d, "plug", "{\"command\": \"switch\", \"value\": 1}", 202, NULL);
+    harness_post_command(d, "stuck", "{\"command\": \"switch\", \"value\": 1}", 202, NULL);
+    assert_string_equal(harness_wait_command_count(d, "plug", 1, 10000), "ok");
     assert_int_equal(plug_commands(&plug), 1);
-    dev = wait_value(d, "plug", "on", 1, 5000);
+    dev = harness_wait_value(d, "plug", "on", 1, 1e-6, 5000);
     assert_float_equal(harness_device_value(dev, "power_w"), 87, 1e-9);
     cJSON_Delete(dev);
 
-    post_command(d, "plug", "{\"command\": \"switch\", \"value\": 0}", 202, NULL);
-    assert_string_equal(wait_command_result(d, "plug", 2, 10000), "ok");
-    cJSON_Delete(wait_value(d, "plug", "on", 0, 5000));
+    harness_post_command(d, "plug", "{\"command\": \"switch\", \"value\": 0}", 202, NULL);
+    assert_string_equal(harness_wait_command_count(d, "plug", 2, 10000), "ok");
+    cJSON_Delete(harness_wait_value(d, "plug", "on", 0, 1e-6, 5000));
 
     /* Refused before anything is sent. */
-    post_command(d, "plug", "{\"command\": \"limit\", \"value\": 100}", 400,
-                 "takes only \\\"switch\\\"");
+    harness_post_command(d, "plug", "{\"command\": \"limit\", \"value\": 100}", 400,
+                         "takes only \\\"switch\\\"");
     assert_int_equal(plug_commands(&plug), 2);
 
-    assert_string_equal(wait_command_result(d, "stuck", 1, 20000),
+    assert_string_equal(harness_wait_command_count(d, "stuck", 1, 20000),
                         "read back 0, expected 1 (after 3 attempts)");
     assert_int_equal(plug_commands(&stuck), 3);
 
@@ -281,23 +191,23 @@ static void test_http_meter(void **state)
              "\"127.0.0.1\", \"port\": %d,"
              " \"power_key\": \"Power.Power_curr\", \"power_scale\": -1, \"poll_interval_s\": 0.5}",
              fake_http_port(sml), fake_http_port(flipped));
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "tasmota test", NULL, devices);
     assert_true(harness_start(d, NULL));
 
-    cJSON *dev = wait_value(d, "sml", "power_w", -71, 10000);
+    cJSON *dev = harness_wait_value(d, "sml", "power_w", -71, 1e-6, 10000);
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
                         "meter");
     assert_string_equal(harness_text(dev, "model"), "Tasmota");
     assert_true(isnan(harness_device_value(dev, "on")));
     cJSON_Delete(dev);
-    cJSON_Delete(wait_value(d, "flipped", "power_w", -134, 10000));
+    cJSON_Delete(harness_wait_value(d, "flipped", "power_w", -134, 1e-6, 10000));
 
     char line[256];
     fake_http_last(sml, "/cm", line, sizeof line, NULL, 0, NULL, 0);
     assert_string_equal(line, "GET /cm?cmnd=Status 8");
 
-    post_command(d, "sml", "{\"command\": \"switch\", \"value\": 1}", 400,
-                 "is a meter and takes no commands");
+    harness_post_command(d, "sml", "{\"command\": \"switch\", \"value\": 1}", 400,
+                         "is a meter and takes no commands");
     fake_http_stop(sml);
     fake_http_stop(flipped);
 }
@@ -327,10 +237,10 @@ static void test_http_failures(void **state)
             " \"power_key\": \"SML.curr_w\", \"poll_interval_s\": 0.5, \"timeout_s\": 0.5}",
             i ? ",\n" : "", ids[i], fake_http_port(fakes[i]));
     }
-    write_config(d, NULL, devices);
+    harness_write_site_config(d, "tasmota test", NULL, devices);
     assert_true(harness_start(d, NULL));
     for (int i = 0; i < N; i++)
-        cJSON_Delete(wait_value(d, ids[i], "power_w", 100, 10000));
+        cJSON_Delete(harness_wait_value(d, ids[i], "power_w", 100, 1e-6, 10000));
 
     fake_http_route(fakes[1], "/cm", 200, "text/html", "<html>busy</html>", 17, NULL, 0);
     fake_http_route(fakes[2], "/cm", 500, "text/plain", "oops", 4, NULL, 0);
@@ -341,16 +251,17 @@ static void test_http_failures(void **state)
                "{\"StatusSNS\":{\"Time\":\"2023-02-28T12:49:49\",\"SML\":{\"total_kwh\":1.5}}}", 0);
     route_json(fakes[7], "{\"Command\":\"Unknown\"}", 0);
 
-    wait_offline(d, "garbage", "Status 8: the reply is not a JSON object", 20000);
-    wait_offline(d, "error500", "Status 8: HTTP 500", 5000);
-    wait_offline(
+    harness_wait_offline(d, "garbage", "Status 8: the reply is not a JSON object", 20000);
+    harness_wait_offline(d, "error500", "Status 8: HTTP 500", 5000);
+    harness_wait_offline(
         d, "warning",
         "Status 8: wrong or missing user/password (\"Need user=<username>&password=<password>\")",
         5000);
-    wait_offline(d, "unauth", "Status 8: HTTP 401: wrong or missing user/password", 5000);
-    wait_offline(d, "hangs", "timed out", 5000);
-    wait_offline(d, "missing", "Status 8: StatusSNS.SML.curr_w missing or not a number", 5000);
-    wait_offline(d, "unknown", "Status 8: the device answered Command Unknown", 5000);
+    harness_wait_offline(d, "unauth", "Status 8: HTTP 401: wrong or missing user/password", 5000);
+    harness_wait_offline(d, "hangs", "timed out", 5000);
+    harness_wait_offline(d, "missing", "Status 8: StatusSNS.SML.curr_w missing or not a number",
+                         5000);
+    harness_wait_offline(d, "unknown", "Status 8: the device answered Command Unknown", 5000);
 
     /* The last good value is kept, marked offline. */
     cJSON *dev = harness_device(d, "missing");
@@ -361,7 +272,7 @@ static void test_http_failures(void **state)
     cJSON_Delete(dev);
 
     route_json(fakes[1], good, 0);
-    dev = wait_value(d, "garbage", "power_w", 100, 5000);
+    dev = harness_wait_value(d, "garbage", "power_w", 100, 1e-6, 5000);
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(dev, "error")));
     cJSON_Delete(dev);
     for (int i = 0; i < N; i++)
@@ -373,15 +284,14 @@ static void test_http_failures(void **state)
 static void test_check_config(void **state)
 {
     struct daemon_proc *d = *state;
-    write_config(
-        d, NULL,
+    harness_write_site_config(
+        d, "tasmota test", NULL,
         "{\"id\": \"a\", \"type\": \"tasmota\"},\n"
         "{\"id\": \"b\", \"type\": \"tasmota\", \"protocol\": \"mqtt\"},\n"
         "{\"id\": \"c\", \"type\": \"tasmota\", \"host\": \"10.0.0.9\", \"role\": \"inverter\"},\n"
         "{\"id\": \"e\", \"type\": \"tasmota\", \"host\": \"10.0.0.9\", \"protocol\": \"udp\"}");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(
         strstr(out, "devices[0].host: is required for type \"tasmota\" with protocol \"http\""));
     assert_non_null(
@@ -394,43 +304,12 @@ static void test_check_config(void **state)
         "devices[3].protocol: must be \"http\" or \"mqtt\" for type \"tasmota\", got \"udp\""));
 
     /* protocol "mqtt" without the mqtt section: the device is not started, and says why. */
-    write_config(
-        d, NULL,
+    harness_assert_needs_mqtt_section(
+        d, "tasmota test",
         "{\"id\": \"m\", \"type\": \"tasmota\", \"protocol\": \"mqtt\", \"topic\": \"plug_1\"}");
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 0);
-    assert_true(harness_start(d, NULL));
-    assert_true(harness_wait_log(d, "protocol \"mqtt\" needs the mqtt section enabled", 5000));
 }
 
 /* --- MQTT --------------------------------------------------------------------------- */
-
-/* Stopped in the teardown, so a failed assertion leaves no broker behind. */
-static struct mqtt_broker *broker;
-
-static int mqtt_teardown(void **state)
-{
-    harness_teardown(state);
-    mqtt_broker_stop(broker);
-    broker = NULL;
-    return 0;
-}
-
-/* Publishes until the device shows the value (the daemon subscribes in the background). */
-static void publish_until(struct daemon_proc *d, struct mqtt_test_client *c, const char *topic,
-                          const char *payload, const char *id, const char *name, double want)
-{
-    for (int tries = 0; tries < 100; tries++) {
-        assert_true(mqtt_test_publish(c, topic, payload, false));
-        cJSON *dev = harness_device(d, id);
-        bool seen = dev && harness_device_online(dev) &&
-                    fabs(harness_device_value(dev, name) - want) < 1e-6;
-        cJSON_Delete(dev);
-        if (seen)
-            return;
-        harness_sleep_ms(100);
-    }
-    fail_msg("%s: %s never became %g after publishing %s", id, name, want, topic);
-}
 
 /* The device played through a real broker: SENSOR and STATE become values, a switch goes
  * out on cmnd/ and is confirmed by stat/, a device that never answers fails the command,
@@ -438,7 +317,7 @@ static void publish_until(struct daemon_proc *d, struct mqtt_test_client *c, con
 static void test_mqtt(void **state)
 {
     struct daemon_proc *d = *state;
-    broker = mqtt_broker_start();
+    struct mqtt_broker *broker = harness_start_broker();
     if (!broker)
         skip();
     struct mqtt_test_client *c = mqtt_test_client_new(mqtt_broker_port(broker));
@@ -446,9 +325,7 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_subscribe(c, "cmnd/#"));
 
     char mqtt[256], devices[1024];
-    snprintf(mqtt, sizeof mqtt,
-             "\"mqtt\": {\"enabled\": true, \"host\": \"127.0.0.1\", \"port\": %d}",
-             mqtt_broker_port(broker));
+    harness_mqtt_section(broker, mqtt, sizeof mqtt);
     /* poll_interval_s: with MQTT the device's TelePeriod, so it counts offline after 3x. */
     snprintf(
         devices, sizeof devices,
@@ -457,25 +334,25 @@ static void test_mqtt(void **state)
         "{\"id\": \"mmeter\", \"type\": \"tasmota\", \"protocol\": \"mqtt\", \"topic\": "
         "\"meter_1\","
         " \"power_key\": \"StatusSNS.SML.Power_curr\", \"poll_interval_s\": 10}");
-    write_config(d, mqtt, devices);
+    harness_write_site_config(d, "tasmota test", mqtt, devices);
     assert_true(harness_start(d, NULL));
 
-    publish_until(d, c, "tele/meter_1/SENSOR",
-                  "{\"Time\":\"2024-10-03T12:49:13\",\"SML\":{\"Power_curr\":-250}}", "mmeter",
-                  "power_w", -250);
+    harness_publish_until(d, c, "tele/meter_1/SENSOR",
+                          "{\"Time\":\"2024-10-03T12:49:13\",\"SML\":{\"Power_curr\":-250}}",
+                          "mmeter", "power_w", -250);
     cJSON *dev = harness_device(d, "mmeter");
     assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(dev, "roles"), 0)->valuestring,
                         "meter");
     cJSON_Delete(dev);
 
-    publish_until(
+    harness_publish_until(
         d, c, "tele/plug_1/SENSOR",
         "{\"Time\":\"2024-10-03T12:49:13\",\"ENERGY\":{\"TotalStartTime\":\"2023-01-29T20:23:40\","
         "\"Total\":381.701,\"Yesterday\":0.140,\"Today\":0.327,\"Period\":25,\"Power\":42,"
         "\"ApparentPower\":50,\"ReactivePower\":20,\"Factor\":0.84,\"Voltage\":239,\"Current\":0."
         "210}}",
         "mplug", "power_w", 42);
-    publish_until(
+    harness_publish_until(
         d, c, "tele/plug_1/STATE",
         "{\"Time\":\"2020-10-25T16:45:38\",\"Uptime\":\"0T00:13:30\",\"UptimeSec\":810,\"Heap\":27,"
         "\"SleepMode\":\"Dynamic\",\"Sleep\":50,\"LoadAvg\":19,\"MqttCount\":1,\"POWER\":\"OFF\","
@@ -488,17 +365,17 @@ static void test_mqtt(void **state)
 
     /* Switch on: the command goes out on cmnd/, the device answers on stat/. */
     char payload[256];
-    post_command(d, "mplug", "{\"command\": \"switch\", \"value\": 1}", 202, NULL);
+    harness_post_command(d, "mplug", "{\"command\": \"switch\", \"value\": 1}", 202, NULL);
     assert_true(mqtt_test_wait_message(c, "cmnd/plug_1/POWER1", payload, sizeof payload, 5000));
     assert_string_equal(payload, "ON");
     assert_true(mqtt_test_publish(c, "stat/plug_1/RESULT", "{\"POWER\":\"ON\"}", false));
     assert_true(mqtt_test_publish(c, "stat/plug_1/POWER", "ON", false));
-    assert_string_equal(wait_command_result(d, "mplug", 1, 10000), "ok");
-    cJSON_Delete(wait_value(d, "mplug", "on", 1, 5000));
+    assert_string_equal(harness_wait_command_count(d, "mplug", 1, 10000), "ok");
+    cJSON_Delete(harness_wait_value(d, "mplug", "on", 1, 1e-6, 5000));
 
     /* Switch off, and the device stays silent: three sends, then the reason. */
-    post_command(d, "mplug", "{\"command\": \"switch\", \"value\": 0}", 202, NULL);
-    assert_string_equal(wait_command_result(d, "mplug", 2, 25000),
+    harness_post_command(d, "mplug", "{\"command\": \"switch\", \"value\": 0}", 202, NULL);
+    assert_string_equal(harness_wait_command_count(d, "mplug", 2, 25000),
                         "no answer on stat/plug_1/POWER1 (after 3 attempts)");
     int offs = 0;
     while (mqtt_test_wait_message(c, "cmnd/plug_1/POWER1", payload, sizeof payload, 100))
@@ -509,7 +386,7 @@ static void test_mqtt(void **state)
 
     /* The broker's last will: offline at once, with the reason. */
     assert_true(mqtt_test_publish(c, "tele/plug_1/LWT", "Offline", true));
-    wait_offline(d, "mplug", "LWT Offline", 3000);
+    harness_wait_offline(d, "mplug", "LWT Offline", 3000);
     dev = harness_device(d, "mmeter");
     assert_true(harness_device_online(dev));
     cJSON_Delete(dev);
@@ -524,7 +401,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_meter, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_http_failures, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_check_config, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, mqtt_teardown),
+        cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, harness_teardown_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,76 +25,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-/* --- Helpers ------------------------------------------------------------------------ */
-
-static cJSON *wait_device(struct daemon_proc *d, const char *id, bool online, const char *name,
-                          double want, int timeout_ms)
-{
-    for (int waited = 0; waited <= timeout_ms; waited += 200) {
-        cJSON *dev = harness_device(d, id);
-        if (dev && cJSON_IsTrue(cJSON_GetObjectItem(dev, "online")) == online &&
-            (!name || fabs(harness_device_value(dev, name) - want) < 0.01))
-            return dev;
-        cJSON_Delete(dev);
-        harness_sleep_ms(200);
-    }
-    cJSON *dev = harness_device(d, id);
-    char *dump = dev ? cJSON_PrintUnformatted(dev) : NULL;
-    fputs(harness_log(d), stderr);
-    fail_msg("%s never %s with %s = %g: %s", id, online ? "online" : "offline", name ? name : "-",
-             want, dump ? dump : "(missing)");
-    return NULL;
-}
-
-static const char *wait_result(struct daemon_proc *d, const char *id, const char *command,
-                               const char *value_text, int timeout_ms)
-{
-    static char result[256];
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/commands?device=%s", id);
-    for (int waited = 0; waited <= timeout_ms; waited += 200) {
-        cJSON *log = harness_get_json(d, path);
-        const cJSON *item;
-        result[0] = '\0';
-        cJSON_ArrayForEach(item, cJSON_GetObjectItem(log, "commands"))
-        {
-            if (!result[0] && strcmp(harness_text(item, "command"), command) == 0 &&
-                strcmp(harness_text(item, "value"), value_text) == 0)
-                snprintf(result, sizeof result, "%s", harness_text(item, "result"));
-        }
-        cJSON_Delete(log);
-        if (result[0])
-            return result;
-        harness_sleep_ms(200);
-    }
-    fputs(harness_log(d), stderr);
-    fail_msg("no %s %s result for %s", command, value_text, id);
-    return NULL;
-}
-
-static void post_command(struct daemon_proc *d, const char *id, const char *body, long status,
-                         const char *needle)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/api/v1/devices/%s/command", id);
-    struct http_reply reply = harness_http(d, "POST", path, body, strlen(body), NULL);
-    if (reply.status != status || !strstr(reply.body, needle))
-        fail_msg("POST %s %s: expected %ld with \"%s\", got %ld: %s", path, body, status, needle,
-                 reply.status, reply.body);
-    http_reply_free(&reply);
-}
-
-/* Stops the daemon as systemd would: it must exit 0 (under ASan also free of leaks, so
- * the drivers' stop paths are checked too). */
-static void stop_cleanly(struct daemon_proc *d)
-{
-    int status = harness_signal_and_wait(d, SIGTERM, 10000, NULL);
-    if (!(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
-        fputs(harness_log(d), stderr);
-        fail_msg("the daemon did not stop cleanly (status %d)", status);
-    }
-}
-
 /* --- HTTP: a fake SolarFlow 800 -------------------------------------------------------- */
 
 struct fake_sf {
@@ -194,7 +124,7 @@ static void test_http(void **state)
         d, "hub): not started: protocol \"mqtt\" needs the mqtt section enabled", 2000));
 
     /* The report as a user sees it (the recorded fields, with the fake's state). */
-    cJSON *dev = wait_device(d, "sf", true, "soc_pct", 73, 5000);
+    cJSON *dev = harness_wait_device(d, "sf", true, "soc_pct", 73, 5000);
     assert_string_equal(harness_text(dev, "model"), "solarFlow800");
     assert_true(harness_device_value(dev, "power_w") ==
                 -383); /* charging: outputPackPower 383, + discharge */
@@ -205,44 +135,44 @@ static void test_http(void **state)
     assert_true(fabs(harness_device_value(dev, "temperature_c") - 48.0) < 0.01);
     cJSON_Delete(dev);
 
-    post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 900}", 400,
-                 "setpoint: must be between -800 and 800 W, got 900");
-    post_command(d, "sf", "{\"command\": \"auto\"}", 400, "smartMode 0");
+    harness_post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 900}", 400,
+                         "setpoint: must be between -800 and 800 W, got 900");
+    harness_post_command(d, "sf", "{\"command\": \"auto\"}", 400, "smartMode 0");
 
     /* Discharge 300 W: acMode 2 + outputLimit, verified by reading back. */
-    post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
-    post_command(d, "deaf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
-    assert_string_equal(wait_result(d, "sf", "setpoint", "300", 8000), "ok");
+    harness_post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
+    harness_post_command(d, "deaf", "{\"command\": \"setpoint\", \"value\": 300}", 202, "pending");
+    assert_string_equal(harness_wait_command_result(d, "sf", "setpoint", "300", 8000), "ok");
     fake_http_lock(sf.http);
     assert_int_equal(sf.ac_mode, 2);
     assert_int_equal(sf.output_limit, 300);
     fake_http_unlock(sf.http);
-    cJSON_Delete(wait_device(d, "sf", true, "power_w", 300, 3000));
+    cJSON_Delete(harness_wait_device(d, "sf", true, "power_w", 300, 3000));
 
     /* Charge 200 W: acMode 1 + inputLimit, never persisted (smartMode 1). */
-    post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": -200}", 202, "pending");
-    assert_string_equal(wait_result(d, "sf", "setpoint", "-200", 8000), "ok");
+    harness_post_command(d, "sf", "{\"command\": \"setpoint\", \"value\": -200}", 202, "pending");
+    assert_string_equal(harness_wait_command_result(d, "sf", "setpoint", "-200", 8000), "ok");
     fake_http_lock(sf.http);
     assert_string_equal(sf.last_write,
                         "{\"sn\":\"HOA1NHMAMXXXXX3\",\"properties\":{\"smartMode\":1,\"acMode\":1,"
                         "\"outputLimit\":0,\"inputLimit\":200}}");
     fake_http_unlock(sf.http);
-    cJSON_Delete(wait_device(d, "sf", true, "input_limit_w", 200, 3000));
+    cJSON_Delete(harness_wait_device(d, "sf", true, "input_limit_w", 200, 3000));
 
     /* The deaf one took three writes and changed nothing. */
-    assert_string_equal(wait_result(d, "deaf", "setpoint", "300", 15000),
+    assert_string_equal(harness_wait_command_result(d, "deaf", "setpoint", "300", 15000),
                         "read back 0, expected 300 (after 3 attempts)");
     fake_http_lock(deaf.http);
     assert_int_equal(deaf.writes, 3);
     fake_http_unlock(deaf.http);
 
     /* HTTP 500: offline with the reason once stale (20 s), the others unaffected. */
-    dev = wait_device(d, "broken", false, NULL, 0, 25000);
+    dev = harness_wait_device(d, "broken", false, NULL, 0, 25000);
     assert_string_equal(harness_text(dev, "error"), "/properties/report: HTTP 500");
     cJSON_Delete(dev);
-    cJSON_Delete(wait_device(d, "sf", true, "soc_pct", 73, 1000));
+    cJSON_Delete(harness_wait_device(d, "sf", true, "soc_pct", 73, 1000));
 
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 10000);
     fake_http_stop(sf.http);
     fake_http_stop(deaf.http);
     fake_http_stop(broken);
@@ -285,7 +215,7 @@ static void test_mqtt(void **state)
         "\"outputHomePower\":0,\"solarInputPower\":300,\"outputLimit\":100,\"inputLimit\":0,"
         "\"socSet\":1000,\"minSoc\":100},\"packData\":[{\"sn\":\"P1\",\"socLevel\":64}]}",
         false));
-    cJSON *dev = wait_device(d, "hub", true, "soc_pct", 64, 5000);
+    cJSON *dev = harness_wait_device(d, "hub", true, "soc_pct", 64, 5000);
     assert_true(harness_device_value(dev, "power_w") == -150);
     assert_true(harness_device_value(dev, "limit_w") == 100);
     assert_string_equal(harness_text(dev, "model"), "SolarFlow Hub 1200");
@@ -296,18 +226,18 @@ static void test_mqtt(void **state)
     assert_true(mqtt_test_publish(hub, REPORT, "{\"unexpected\":[1,2]}", false));
     assert_true(mqtt_test_publish(
         hub, REPORT, "{\"properties\":{\"packInputPower\":200,\"outputPackPower\":0}}", false));
-    dev = wait_device(d, "hub", true, "power_w", 200, 5000);
+    dev = harness_wait_device(d, "hub", true, "power_w", 200, 5000);
     assert_true(harness_device_value(dev, "soc_pct") == 64);
     cJSON_Delete(dev);
     assert_true(harness_wait_log(d, "properties/report: not JSON", 1000));
 
     /* Only output limits over MQTT; "auto" never. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": -100}", 400,
-                 "between 0 and 800 W");
-    post_command(d, "hub", "{\"command\": \"auto\"}", 400, "not supported");
+    harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": -100}", 400,
+                         "between 0 and 800 W");
+    harness_post_command(d, "hub", "{\"command\": \"auto\"}", 400, "not supported");
 
     /* A setpoint arrives as outputLimit and is confirmed by the hub's next report. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 250}", 202, "pending");
+    harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 250}", 202, "pending");
     assert_true(mqtt_test_wait_message(hub, WRITE, payload, sizeof payload, 5000));
     cJSON *write = cJSON_Parse(payload);
     assert_non_null(write);
@@ -316,26 +246,26 @@ static void test_mqtt(void **state)
         250);
     cJSON_Delete(write);
     assert_true(mqtt_test_publish(hub, REPORT, "{\"properties\":{\"outputLimit\":250}}", false));
-    assert_string_equal(wait_result(d, "hub", "setpoint", "250", 8000), "ok");
-    cJSON_Delete(wait_device(d, "hub", true, "limit_w", 250, 2000));
+    assert_string_equal(harness_wait_command_result(d, "hub", "setpoint", "250", 8000), "ok");
+    cJSON_Delete(harness_wait_device(d, "hub", true, "limit_w", 250, 2000));
 
     /* Below 100 W the hub works in 30 W steps: 50 goes out as 60 and counts as confirmed. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 50}", 202, "pending");
+    harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 50}", 202, "pending");
     assert_true(mqtt_test_wait_message(hub, WRITE, payload, sizeof payload, 5000));
     assert_non_null(strstr(payload, "{\"properties\":{\"outputLimit\":60}"));
     assert_true(mqtt_test_publish(hub, REPORT, "{\"properties\":{\"outputLimit\":60}}", false));
-    assert_string_equal(wait_result(d, "hub", "setpoint", "50", 8000), "ok");
+    assert_string_equal(harness_wait_command_result(d, "hub", "setpoint", "50", 8000), "ok");
 
     /* A hub that never confirms: the command fails after its attempts. */
-    post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 400}", 202, "pending");
-    assert_string_equal(wait_result(d, "hub", "setpoint", "400", 20000),
+    harness_post_command(d, "hub", "{\"command\": \"setpoint\", \"value\": 400}", 202, "pending");
+    assert_string_equal(harness_wait_command_result(d, "hub", "setpoint", "400", 20000),
                         "no report with outputLimit within 2 s (after 3 attempts)");
     int writes = 0;
     while (mqtt_test_wait_message(hub, WRITE, payload, sizeof payload, 100))
         writes += strstr(payload, "\"outputLimit\":400") != NULL;
     assert_int_equal(writes, 3);
 
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 10000);
     mqtt_test_client_free(hub);
     mqtt_broker_stop(broker);
 }
@@ -348,8 +278,7 @@ static void test_check_config(void **state)
         "{\"devices\": [{\"id\": \"a\", \"type\": \"zendure\"},\n"
         " {\"id\": \"b\", \"type\": \"zendure\", \"protocol\": \"mqtt\", \"serial\": \"x/y\"}]}\n");
     char out[4096];
-    const char *check[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_equal(harness_run_cli(check, out, sizeof out), 2);
+    assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(
         strstr(out, "devices[0].host: is required for type \"zendure\" with protocol \"http\""));
     assert_non_null(strstr(out, "devices[0].serial: is required for type \"zendure\""));

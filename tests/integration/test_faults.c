@@ -28,12 +28,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
 /* The control is working (tracking, settling, limited, ...), not off or in failsafe. */
 static bool control_runs(const cJSON *control)
 {
@@ -156,7 +150,7 @@ static cJSON *health(struct daemon_proc *d)
 static double pending_samples(struct daemon_proc *d)
 {
     cJSON *h = health(d);
-    double pending = number(h, "db_pending_samples");
+    double pending = harness_number(h, "db_pending_samples");
     cJSON_Delete(h);
     return pending;
 }
@@ -241,13 +235,14 @@ static void test_db_full_control_goes_on_and_recovers(void **state)
 
     /* Full for 8 s: the control and the site go on, samples wait in memory. */
     cJSON *status = harness_get_json(d, "/api/v1/status");
-    double ts_then = number(status, "ts_ms");
+    double ts_then = harness_number(status, "ts_ms");
     cJSON_Delete(status);
     double pending_then = pending_samples(d);
     int failsafe_polls = 0;
     watch_control(d, 8000, &failsafe_polls);
     status = harness_get_json(d, "/api/v1/status");
-    assert_true(number(status, "ts_ms") > ts_then + 600000); /* 8 wall s = 2400 simulated s */
+    assert_true(harness_number(status, "ts_ms") >
+                ts_then + 600000); /* 8 wall s = 2400 simulated s */
     cJSON_Delete(status);
     double pending_full = pending_samples(d);
     assert_true(pending_full > pending_then);
@@ -327,7 +322,7 @@ static void test_db_full_longer_than_the_buffer(void **state)
     }
     assert_true(pending_max == 3000); /* reached, never passed */
     cJSON *status = harness_get_json(d, "/api/v1/status");
-    double ts_full_ms = number(status, "ts_ms");
+    double ts_full_ms = harness_number(status, "ts_ms");
     cJSON_Delete(status);
 
     assert_string_equal(sql(d->db_path, "DROP TABLE filler"), "");
@@ -423,13 +418,13 @@ static void test_providers_down_plan_falls_back_and_alerts(void **state)
     if (!plan)
         fail_msg("no plan\n%s", harness_log(d));
     const cJSON *summary = cJSON_GetObjectItem(plan, "summary");
-    if (!(number(summary, "slots") >= 4 && number(summary, "price_slots") == 0 &&
-          number(summary, "pv_forecast_slots") == 0))
+    if (!(harness_number(summary, "slots") >= 4 && harness_number(summary, "price_slots") == 0 &&
+          harness_number(summary, "pv_forecast_slots") == 0))
         fail_msg("plan: %s", cJSON_PrintUnformatted(summary));
     /* Every slot took tariff.import_per_kwh: the plan's current slot shows it. */
     const cJSON *current = cJSON_GetObjectItem(plan, "current");
     if (current)
-        assert_true(fabs(number(current, "price_per_kwh") - 0.31) < 1e-6);
+        assert_true(fabs(harness_number(current, "price_per_kwh") - 0.31) < 1e-6);
     cJSON_Delete(plan);
 
     /* An alert row per provider, and it was sent. */
@@ -504,8 +499,9 @@ static void test_meter_silent_safe_output_under_the_cap(void **state)
         harness_sleep_ms(250);
         cJSON *status = harness_get_json(d, "/api/v1/status");
         control = harness_get_json(d, "/api/v1/control");
-        double pv_w = number(status, "pv_w"), battery_w = number(status, "battery_w");
-        double setpoint_w = number(control, "setpoint_w");
+        double pv_w = harness_number(status, "pv_w"),
+               battery_w = harness_number(status, "battery_w");
+        double setpoint_w = harness_number(control, "setpoint_w");
         assert_string_equal(harness_text(control, "state"), "failsafe");
         /* The safe output, cut to what the cap leaves beside the PV. */
         assert_true(setpoint_w + pv_w <= 800 + 1);
@@ -599,7 +595,7 @@ static double status_ts_s(struct daemon_proc *d)
 {
     cJSON *status = harness_get_json(d, "/api/v1/status");
     assert_non_null(status);
-    double ts_s = number(status, "ts_ms") / 1000.0;
+    double ts_s = harness_number(status, "ts_ms") / 1000.0;
     cJSON_Delete(status);
     return ts_s;
 }

@@ -34,15 +34,6 @@ static const char *CONFIG =
     "  \"mqtt\": {\"password\": \"topsecret\"}\n"
     "}\n";
 
-/* Stops the daemon and asserts a clean exit: under the sanitizers a leak or an error
- * makes the exit status non-zero, and the log then says what. */
-static void stop_cleanly(struct daemon_proc *d)
-{
-    int status = harness_signal_and_wait(d, SIGTERM, 5000, NULL);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("the daemon did not stop cleanly (status %d):\n%s", status, harness_log(d));
-}
-
 static char *read_file(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -156,7 +147,7 @@ static void test_invalid_config_changes_nothing(void **state)
     cJSON_Delete(config);
     assert_non_null(
         strstr(harness_log(d), "PUT /api/v1/config refused with 2 problems; nothing changed"));
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 static void test_valid_config_is_written_and_applied(void **state)
@@ -245,7 +236,7 @@ static void test_valid_config_is_written_and_applied(void **state)
     assert_non_null(realpath(d->config_path, real));
     assert_string_equal(cJSON_GetObjectItem(system, "config_path")->valuestring, real);
     cJSON_Delete(system);
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 int main(void)

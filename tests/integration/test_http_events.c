@@ -41,22 +41,6 @@ static void write_config(struct daemon_proc *d, bool with_devices)
     harness_write_config(d, json);
 }
 
-/* Stops the daemon and asserts a clean exit: under the sanitizers a leak or an error
- * makes the exit status non-zero, and the log then says what. */
-static void stop_cleanly(struct daemon_proc *d)
-{
-    int status = harness_signal_and_wait(d, SIGTERM, 5000, NULL);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("the daemon did not stop cleanly (status %d):\n%s", status, harness_log(d));
-}
-
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* --- A small SSE reader ----------------------------------------------------------------- */
 
 struct stream {
@@ -137,7 +121,7 @@ static void stream_close(struct stream *s)
 /* Reads whatever arrives on every open stream for up to ms. */
 static void pump(int ms)
 {
-    long deadline = now_ms() + ms;
+    long deadline = harness_now_ms() + ms;
     do {
         int running;
         curl_multi_perform(multi, &running);
@@ -150,16 +134,16 @@ static void pump(int ms)
             curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&s);
             s->done = true;
         }
-        long left_ms = deadline - now_ms();
+        long left_ms = deadline - harness_now_ms();
         if (left_ms > 0)
             curl_multi_poll(multi, NULL, 0, left_ms < 20 ? (int)left_ms : 20, NULL);
-    } while (now_ms() < deadline);
+    } while (harness_now_ms() < deadline);
 }
 
 static bool wait_for_text(struct stream *s, const char *needle, size_t from, int timeout_ms)
 {
-    long deadline = now_ms() + timeout_ms;
-    while (now_ms() < deadline) {
+    long deadline = harness_now_ms() + timeout_ms;
+    while (harness_now_ms() < deadline) {
         if (s->size >= from && strstr(s->text + from, needle))
             return true;
         if (s->done)
@@ -301,12 +285,12 @@ static void test_snapshot_live_updates_throttle_and_commands(void **state)
      * (unthrottled they would come every ~80 ms). */
     long arrivals[64];
     size_t statuses = 1, arrival_count = 0;
-    long start = now_ms();
-    while (now_ms() - start < 4200) {
+    long start = harness_now_ms();
+    while (harness_now_ms() - start < 4200) {
         pump(10);
         size_t seen = count_text(s->text, "event: status\n");
         if (seen > statuses && arrival_count < 64)
-            arrivals[arrival_count++] = now_ms();
+            arrivals[arrival_count++] = harness_now_ms();
         if (seen > statuses + 1)
             fail_msg("two statuses arrived in one read (%zu then %zu)", statuses, seen);
         statuses = seen;
@@ -353,7 +337,7 @@ static void test_snapshot_live_updates_throttle_and_commands(void **state)
     assert_true(found);
     free_events(events, n);
     stream_close(s);
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 static void test_client_limit_cleanup_and_stop(void **state)
@@ -376,8 +360,8 @@ static void test_client_limit_cleanup_and_stop(void **state)
 
     /* A client that leaves frees its place (noticed at its next event). */
     stream_close(&streams[0]);
-    long deadline = now_ms() + 5000;
-    while (sse_clients(d) != 15 && now_ms() < deadline) {
+    long deadline = harness_now_ms() + 5000;
+    while (sse_clients(d) != 15 && harness_now_ms() < deadline) {
         pump(100);
     }
     assert_int_equal((int)sse_clients(d), 15);
@@ -429,7 +413,7 @@ static void test_quiet_stream_lives_on_keepalives(void **state)
     assert_int_equal((int)count_text(s->text, ": keepalive\n\n"), 2);
     assert_int_equal((int)sse_clients(d), 1);
     stream_close(s);
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 static int teardown(void **state)

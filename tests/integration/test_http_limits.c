@@ -48,13 +48,6 @@ static const char *CONFIG = "{\n"
 static int sockets[MAX_SOCKETS];
 static size_t socket_count;
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* "127.0.0.N" for the n-th abusing address, n = 0 … 7. */
 static const char *abuser(int n)
 {
@@ -113,7 +106,7 @@ static bool send_text(int fd, const char *text)
  * server sent before is read and dropped. */
 static bool closed_by_server(int fd, int timeout_ms)
 {
-    long deadline = now_ms() + timeout_ms;
+    long deadline = harness_now_ms() + timeout_ms;
     for (;;) {
         char buf[4096];
         ssize_t n = recv(fd, buf, sizeof buf, 0);
@@ -121,7 +114,7 @@ static bool closed_by_server(int fd, int timeout_ms)
             return true;
         if (n > 0)
             continue;
-        long left = deadline - now_ms();
+        long left = deadline - harness_now_ms();
         if (left <= 0)
             return false;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -136,7 +129,7 @@ static int read_status(int fd, int timeout_ms, char *head, size_t head_size)
 {
     char buf[512];
     size_t used = 0;
-    long deadline = now_ms() + timeout_ms;
+    long deadline = harness_now_ms() + timeout_ms;
     while (used < sizeof buf - 1) {
         ssize_t n = recv(fd, buf + used, sizeof buf - 1 - used, 0);
         if (n > 0) {
@@ -148,7 +141,7 @@ static int read_status(int fd, int timeout_ms, char *head, size_t head_size)
         }
         if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
             return -1;
-        long left = deadline - now_ms();
+        long left = deadline - harness_now_ms();
         if (left <= 0)
             return 0;
         struct pollfd pfd = {fd, POLLIN, 0};
@@ -168,7 +161,7 @@ static int read_status(int fd, int timeout_ms, char *head, size_t head_size)
  * within timeout_ms, -1 when the connection failed. *elapsed_ms gets the time taken. */
 static int health(struct daemon_proc *d, int timeout_ms, long *elapsed_ms)
 {
-    long start = now_ms();
+    long start = harness_now_ms();
     int status = -1;
     int fd = connect_from("127.0.0.1", d->port);
     if (fd >= 0) {
@@ -178,7 +171,7 @@ static int health(struct daemon_proc *d, int timeout_ms, long *elapsed_ms)
         close(fd);
     }
     if (elapsed_ms)
-        *elapsed_ms = now_ms() - start;
+        *elapsed_ms = harness_now_ms() - start;
     return status;
 }
 
@@ -208,14 +201,6 @@ static int open_idle(struct daemon_proc *d, int count, int addresses, int *fds)
     return made;
 }
 
-/* Stops the daemon and asserts a clean exit (the sanitizers make a leak an error). */
-static void stop_cleanly(struct daemon_proc *d)
-{
-    int status = harness_signal_and_wait(d, SIGTERM, 5000, NULL);
-    if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        fail_msg("the daemon did not stop cleanly (status %d):\n%s", status, harness_log(d));
-}
-
 /* The issue's wedge: connections up to the limit, idle, closed by the client after 1 s.
  * The server used to stop accepting for good. Twice, since "after any burst" means every
  * burst, and the health check must get in during the burst as well. */
@@ -242,7 +227,7 @@ static void test_burst_of_idle_connections_does_not_wedge(void **state)
     close_all();
     harness_sleep_ms(100);
     assert_health_answers(d, "after a burst of exactly 64");
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 /* Idle connections that never send a byte are closed by the server's request deadline,
@@ -253,28 +238,28 @@ static void test_connections_closed_by_the_deadline_do_not_wedge(void **state)
     struct daemon_proc *d = *state;
     harness_write_config(d, CONFIG);
     assert_true(harness_start(d, NULL));
-    long start = now_ms();
+    long start = harness_now_ms();
     int fds[70];
     assert_int_equal(open_idle(d, 70, 7, fds), 70);
     int still_open = 0;
     long last_closed_ms = 0;
     for (int i = 0; i < 70; i++) {
-        long left = start + REQUEST_DEADLINE_MS + 2000 - now_ms();
+        long left = start + REQUEST_DEADLINE_MS + 2000 - harness_now_ms();
         if (!closed_by_server(fds[i], left > 0 ? (int)left : 0))
             still_open++;
         else
-            last_closed_ms = now_ms() - start;
+            last_closed_ms = harness_now_ms() - start;
     }
     printf("%d of 70 idle connections still open %ld ms after they were opened; the last "
            "closed after %ld ms\n",
-           still_open, now_ms() - start, last_closed_ms);
+           still_open, harness_now_ms() - start, last_closed_ms);
     if (still_open)
         fail_msg("%d idle connections outlived the %d ms request deadline", still_open,
                  REQUEST_DEADLINE_MS);
     close_all();
     assert_health_answers(d, "after the server closed them");
     assert_non_null(strstr(harness_log(d), "no complete request within"));
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 /* Slowloris: 66 connections from 8 addresses send their request's headers one line a
@@ -289,27 +274,28 @@ static void test_slowloris_is_cut_off_by_the_deadline(void **state)
     enum { SLOW = 66 };
     int fds[SLOW];
     long opened_ms[SLOW], closed_ms[SLOW];
-    long start = now_ms();
+    long start = harness_now_ms();
     for (int i = 0; i < SLOW; i++) {
         fds[i] = keep(connect_from(abuser(i), d->port));
         assert_true(fds[i] >= 0);
         assert_true(send_text(fds[i], "GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n"));
-        opened_ms[i] = now_ms() - start;
+        opened_ms[i] = harness_now_ms() - start;
         closed_ms[i] = -1;
     }
     int open = SLOW, checks = 0, failed_checks = 0, answered = 0, line = 0;
     long worst_ms = 0, next_line_ms = start + 1000;
-    while (open > 0 && now_ms() - start < REQUEST_DEADLINE_MS + 3000) {
+    while (open > 0 && harness_now_ms() - start < REQUEST_DEADLINE_MS + 3000) {
         long elapsed;
         int status = health(d, 2000, &elapsed);
         checks++;
         if (status != 200) {
             failed_checks++;
-            printf("health at %ld ms: %d after %ld ms\n", now_ms() - start, status, elapsed);
+            printf("health at %ld ms: %d after %ld ms\n", harness_now_ms() - start, status,
+                   elapsed);
         }
         if (elapsed > worst_ms)
             worst_ms = elapsed;
-        bool send_line = now_ms() >= next_line_ms;
+        bool send_line = harness_now_ms() >= next_line_ms;
         if (send_line) {
             next_line_ms += 1000;
             line++;
@@ -325,7 +311,7 @@ static void test_slowloris_is_cut_off_by_the_deadline(void **state)
             snprintf(header, sizeof header, "X-Slow-%d: %d\r\n", line, i);
             if (got != 0 || (send_line && !send_text(fds[i], header)) ||
                 closed_by_server(fds[i], 0)) {
-                closed_ms[i] = now_ms() - start;
+                closed_ms[i] = harness_now_ms() - start;
                 open--;
             }
         }
@@ -342,15 +328,15 @@ static void test_slowloris_is_cut_off_by_the_deadline(void **state)
     printf("slowloris: %d of %d slow connections still open after %ld ms (%d header lines "
            "each); %d closed early to make room, the last after %ld ms; %d answered; health "
            "%d/%d answered 200, worst %ld ms\n",
-           open, SLOW, now_ms() - start, line, early, last_ms, answered, checks - failed_checks,
-           checks, worst_ms);
+           open, SLOW, harness_now_ms() - start, line, early, last_ms, answered,
+           checks - failed_checks, checks, worst_ms);
     assert_int_equal(failed_checks, 0);
     assert_int_equal(open, 0);
     assert_int_equal(answered, 0);
     assert_true(last_ms <= REQUEST_DEADLINE_MS + 2000);
     close_all();
     assert_health_answers(d, "after the slow connections");
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 /* One address opens far more connections than its share: it keeps at most its limit,
@@ -378,7 +364,7 @@ static void test_one_address_cannot_take_every_connection(void **state)
     assert_int_equal(others_open, 10);
     assert_health_answers(d, "with one address at its limit");
     close_all();
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 /* Opens GET /api/v1/events from source and returns the answer's status (the stream is
@@ -425,7 +411,7 @@ static void test_one_address_cannot_take_every_event_stream(void **state)
     assert_int_equal(other, 200);
     assert_health_answers(d, "with one address at its stream limit");
     close_all();
-    stop_cleanly(d);
+    harness_stop_cleanly(d, 5000);
 }
 
 static int teardown(void **state)

@@ -147,8 +147,7 @@ static void test_load_config_errors_name_the_field(void **state)
            "             {\"id\": \"b\", \"plug\": \"sim-plug\", \"run_min\": 120,"
            " \"earliest\": \"17:00\", \"latest\": \"18:00\"}]}\n");
     char out[4096];
-    const char *args[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_not_equal(harness_run_cli(args, out, sizeof out), 0);
+    assert_int_not_equal(harness_check_config(d, out, sizeof out), 0);
     assert_non_null(strstr(
         out,
         "loads[0].mode: must be one of \"surplus\", \"cheap\", \"manual\", got \"sometimes\""));

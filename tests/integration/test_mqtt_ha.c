@@ -78,12 +78,6 @@ static cJSON *retained_json(struct daemon_proc *d, int port, const char *topic)
     return NULL;
 }
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(json, key);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
 /* A sensor's discovery config has what Home Assistant needs for it. */
 static void check_sensor(struct daemon_proc *d, int port, const char *object,
                          const char *device_class, const char *unit, const char *state_class,
@@ -131,7 +125,7 @@ static bool strategy_is(struct daemon_proc *d, const char *name)
 static double control_target(struct daemon_proc *d)
 {
     cJSON *json = harness_get_json(d, "/api/v1/control");
-    double target = number(json, "target_w");
+    double target = harness_number(json, "target_w");
     cJSON_Delete(json);
     return target;
 }
@@ -144,7 +138,7 @@ static double plug_on(struct daemon_proc *d)
     cJSON_ArrayForEach(device, cJSON_GetObjectItem(json, "devices"))
     {
         if (strcmp(harness_text(device, "id"), "sim-plug") == 0)
-            on = number(cJSON_GetObjectItem(device, "values"), "on");
+            on = harness_number(cJSON_GetObjectItem(device, "values"), "on");
     }
     cJSON_Delete(json);
     return on;
@@ -208,7 +202,8 @@ static void test_discovery_state_and_commands(void **state)
     cJSON *number_config =
         retained_json(d, port, "homeassistant/number/" NODE "/grid_target/config");
     assert_string_equal(harness_text(number_config, "command_topic"), PREFIX "/set/grid_target_w");
-    assert_true(number(number_config, "min") == -800 && number(number_config, "max") == 800);
+    assert_true(harness_number(number_config, "min") == -800 &&
+                harness_number(number_config, "max") == 800);
     assert_string_equal(harness_text(number_config, "unit_of_measurement"), "W");
     cJSON_Delete(number_config);
     cJSON *plug_config =
@@ -223,27 +218,28 @@ static void test_discovery_state_and_commands(void **state)
     for (int i = 0; i < 20; i++) {
         cJSON_Delete(site);
         site = retained_json(d, port, PREFIX "/state/site");
-        if (isfinite(number(site, "pv_w")) && isfinite(number(site, "soc_pct")))
+        if (isfinite(harness_number(site, "pv_w")) && isfinite(harness_number(site, "soc_pct")))
             break;
         harness_sleep_ms(500);
     }
-    assert_true(number(site, "pv_w") > 0); /* a clear June morning */
-    assert_true(number(site, "soc_pct") >= 0 && number(site, "soc_pct") <= 100);
-    assert_true(isfinite(number(site, "grid_w")) && isfinite(number(site, "home_w")));
-    assert_true(fabs(number(site, "price_per_kwh") - 0.32) < 1e-6);
+    assert_true(harness_number(site, "pv_w") > 0); /* a clear June morning */
+    assert_true(harness_number(site, "soc_pct") >= 0 && harness_number(site, "soc_pct") <= 100);
+    assert_true(isfinite(harness_number(site, "grid_w")) &&
+                isfinite(harness_number(site, "home_w")));
+    assert_true(fabs(harness_number(site, "price_per_kwh") - 0.32) < 1e-6);
     assert_string_equal(harness_text(site, "currency"), "EUR");
     cJSON_Delete(site);
     cJSON *energy = retained_json(d, port, PREFIX "/state/energy");
-    assert_true(number(energy, "pv_kwh") >= 0);
-    assert_true(isfinite(number(energy, "savings")));
+    assert_true(harness_number(energy, "pv_kwh") >= 0);
+    assert_true(isfinite(harness_number(energy, "savings")));
     cJSON_Delete(energy);
     cJSON *device = retained_json(d, port, PREFIX "/state/device/sim-battery");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(device, "online")));
-    assert_true(number(device, "soc_pct") > 0);
+    assert_true(harness_number(device, "soc_pct") > 0);
     cJSON_Delete(device);
     cJSON *plan = retained_json(d, port, PREFIX "/state/plan");
     assert_string_equal(harness_text(plan, "strategy"), "self_consumption");
-    assert_true(isfinite(number(plan, "expected_cost")));
+    assert_true(isfinite(harness_number(plan, "expected_cost")));
     assert_true(harness_text(plan, "mode_now")[0] != '\0');
     cJSON_Delete(plan);
     assert_true(retained(port, PREFIX "/state/strategy", payload, sizeof payload, 5000));
@@ -397,7 +393,7 @@ static void test_device_energy_sensor(void **state)
     check_sensor(d, port, "dtu_energy_wh", "energy", "Wh", "total_increasing",
                  PREFIX "/state/device/dtu", "energy_wh");
     cJSON *device = retained_json(d, port, PREFIX "/state/device/dtu");
-    assert_float_equal(number(device, "energy_wh"), 456789, 1e-6);
+    assert_float_equal(harness_number(device, "energy_wh"), 456789, 1e-6);
     cJSON_Delete(device);
 
     check_sensor(d, port, "sim-battery_stored_wh", "energy_storage", "Wh", "measurement",

@@ -54,14 +54,6 @@ static void write_config(struct daemon_proc *d, const char *optimizer)
     write_config_prices(d, optimizer, 0.40, 0.25);
 }
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    if (!cJSON_IsNumber(item))
-        fail_msg("%s is not a number", key);
-    return item->valuedouble;
-}
-
 /* Waits for a plan newer than after_id (0: any); returns it. */
 static cJSON *wait_plan(struct daemon_proc *d, double after_id, int timeout_ms)
 {
@@ -70,7 +62,7 @@ static cJSON *wait_plan(struct daemon_proc *d, double after_id, int timeout_ms)
         if (reply.status == 200) {
             cJSON *plan = cJSON_Parse(reply.body);
             http_reply_free(&reply);
-            if (number(plan, "id") > after_id)
+            if (harness_require_number(plan, "id") > after_id)
                 return plan;
             cJSON_Delete(plan);
         } else {
@@ -98,8 +90,8 @@ static void test_plan_obeys_limits_and_beats_self_consumption(void **state)
     /* The tariff covers today and tomorrow: the plan reaches to the end of tomorrow. */
     assert_true(n >= 150 && n <= 192);
     const cJSON *summary = cJSON_GetObjectItem(plan, "summary");
-    assert_int_equal((int)number(summary, "price_slots"), n);
-    assert_int_equal((int)number(summary, "pv_forecast_slots"), n);
+    assert_int_equal((int)harness_require_number(summary, "price_slots"), n);
+    assert_int_equal((int)harness_require_number(summary, "pv_forecast_slots"), n);
     for (int i = 0; i < n; i++) {
         double soc = column(plan, "soc_pct", i), battery_w = column(plan, "battery_w", i);
         double import_w = column(plan, "import_w", i), export_w = column(plan, "export_w", i);
@@ -113,17 +105,18 @@ static void test_plan_obeys_limits_and_beats_self_consumption(void **state)
     const cJSON *optimal = cJSON_GetObjectItem(summary, "plan");
     const cJSON *self = cJSON_GetObjectItem(summary, "self_consumption");
     const cJSON *none = cJSON_GetObjectItem(summary, "no_battery");
-    assert_true(number(optimal, "objective") <= number(self, "objective") + 0.01);
-    assert_true(number(summary, "expected_saving_vs_no_battery") > 0.1);
-    assert_true(number(none, "discharge_wh") == 0);
+    assert_true(harness_require_number(optimal, "objective") <=
+                harness_require_number(self, "objective") + 0.01);
+    assert_true(harness_require_number(summary, "expected_saving_vs_no_battery") > 0.1);
+    assert_true(harness_require_number(none, "discharge_wh") == 0);
     cJSON *now = cJSON_GetObjectItem(plan, "now");
     assert_true(strlen(harness_text(now, "mode")) > 0);
 
     /* Model-predictive: a new plan every 15 simulated minutes (1.5 s here). */
-    double first_id = number(plan, "id");
+    double first_id = harness_require_number(plan, "id");
     cJSON_Delete(plan);
     plan = wait_plan(d, first_id, 4000);
-    assert_true(number(plan, "id") > first_id);
+    assert_true(harness_require_number(plan, "id") > first_id);
     cJSON_Delete(plan);
 }
 
@@ -138,7 +131,7 @@ static void test_cheap_nights_are_used_when_grid_charging_is_allowed(void **stat
     cJSON *plan = wait_plan(d, 0, 5000);
     const cJSON *summary = cJSON_GetObjectItem(plan, "summary");
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(summary, "self_consumption_fallback")));
-    assert_true(number(summary, "expected_saving_vs_self_consumption") > 0.05);
+    assert_true(harness_require_number(summary, "expected_saving_vs_self_consumption") > 0.05);
     int grid_charging = 0;
     const cJSON *mode;
     int i = 0;
@@ -230,24 +223,26 @@ static void test_load_forecast_and_savings_from_measurements(void **state)
         assert_true(value->valuedouble > 0 && value->valuedouble < 5000);
     /* Forecasts made before each slot began, compared with what the meter then saw. */
     const cJSON *accuracy = cJSON_GetObjectItem(load, "accuracy");
-    assert_true(number(accuracy, "slots") >= 8);
-    assert_true(number(accuracy, "mae_w") >= 0);
+    assert_true(harness_require_number(accuracy, "slots") >= 8);
+    assert_true(harness_require_number(accuracy, "mae_w") >= 0);
     cJSON_Delete(load);
 
     cJSON *savings = harness_get_json(d, "/api/v1/savings");
     assert_non_null(savings);
     const cJSON *total = cJSON_GetObjectItem(savings, "total");
-    assert_true(number(total, "slots") >= 10);
-    assert_true(number(total, "pv_kwh") > 0.5);
+    assert_true(harness_require_number(total, "slots") >= 10);
+    assert_true(harness_require_number(total, "pv_kwh") > 0.5);
     /* The sun was up: the modules saved money, and without them it costs the whole load. */
-    assert_true(number(total, "saved_vs_no_pv") > 0);
-    assert_true(number(total, "cost_no_pv") >= number(total, "cost_no_battery"));
-    assert_true(fabs(number(total, "cost_no_pv") - number(total, "load_kwh") * 0.40) <
-                0.02 + 0.1 * number(total, "load_kwh"));
+    assert_true(harness_require_number(total, "saved_vs_no_pv") > 0);
+    assert_true(harness_require_number(total, "cost_no_pv") >=
+                harness_require_number(total, "cost_no_battery"));
+    assert_true(fabs(harness_require_number(total, "cost_no_pv") -
+                     harness_require_number(total, "load_kwh") * 0.40) <
+                0.02 + 0.1 * harness_require_number(total, "load_kwh"));
     const cJSON *period = cJSON_GetArrayItem(cJSON_GetObjectItem(savings, "periods"), 0);
     assert_string_equal(harness_text(period, "period"), "2026-06-22");
     const cJSON *payback = cJSON_GetObjectItem(savings, "payback");
-    assert_true(number(payback, "investment") == 1150);
+    assert_true(harness_require_number(payback, "investment") == 1150);
     cJSON_Delete(savings);
 
     struct http_reply reply = harness_http(d, "GET", "/api/v1/savings?group=week", NULL, 0, NULL);

@@ -18,30 +18,6 @@
 #include <string.h>
 #include <sys/wait.h>
 
-struct fixture {
-    struct daemon_proc daemon;
-    struct fake_http *fake;
-};
-
-static struct fixture the_fixture;
-
-static int setup(void **state)
-{
-    harness_init(&the_fixture.daemon);
-    the_fixture.fake = fake_http_start();
-    assert_non_null(the_fixture.fake);
-    *state = &the_fixture;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    harness_cleanup(&the_fixture.daemon);
-    fake_http_stop(the_fixture.fake);
-    the_fixture.fake = NULL;
-    return 0;
-}
-
 /* Serves a fixture's recorded response (with its status and first extra header). */
 static void serve_fixture(struct fake_http *fake, const char *prefix, const char *provider_case,
                           int delay_ms)
@@ -89,7 +65,8 @@ static void serve_fixture(struct fake_http *fake, const char *prefix, const char
 }
 
 /* One plane of 890 Wp behind an 800 W inverter, Berlin; providers as given. */
-static void write_config(struct fixture *f, double speed, const char *start, const char *providers)
+static void write_config(struct harness_fixture *f, double speed, const char *start,
+                         const char *providers)
 {
     char json[8192];
     snprintf(json, sizeof json,
@@ -129,14 +106,6 @@ static cJSON *provider_status(struct daemon_proc *d, const char *id)
     return NULL;
 }
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    if (!cJSON_IsNumber(item))
-        fail_msg("%s is not a number", key);
-    return item->valuedouble;
-}
-
 /* Waits until the provider reaches `state` ("ok", "failing"); returns its status. */
 static cJSON *wait_provider(struct daemon_proc *d, const char *id, const char *state,
                             int timeout_ms)
@@ -160,15 +129,15 @@ static const char *PROVIDERS_SUMMER =
     "{\"id\": \"fs\", \"type\": \"forecast_solar\", \"base_url\": \"%1$s/fs\"},"
     "{\"id\": \"grid\", \"type\": \"energy_charts_signal\", \"base_url\": \"%1$s/ecs\"}";
 
-static void start_summer_day(struct fixture *f)
+static void start_summer_day(struct harness_fixture *f)
 {
-    serve_fixture(f->fake, "/ec/price", "energy_charts/normal_quarter_hourly", 0);
-    serve_fixture(f->fake, "/aw/", "awattar/http_500", 0);
-    serve_fixture(f->fake, "/om/", "open_meteo/minutely_15", 0);
-    serve_fixture(f->fake, "/fs/", "forecast_solar/normal", 0);
-    serve_fixture(f->fake, "/ecs/signal", "energy_charts_signal/normal", 0);
+    serve_fixture(f->fakes[0], "/ec/price", "energy_charts/normal_quarter_hourly", 0);
+    serve_fixture(f->fakes[0], "/aw/", "awattar/http_500", 0);
+    serve_fixture(f->fakes[0], "/om/", "open_meteo/minutely_15", 0);
+    serve_fixture(f->fakes[0], "/fs/", "forecast_solar/normal", 0);
+    serve_fixture(f->fakes[0], "/ecs/signal", "energy_charts_signal/normal", 0);
     char providers[2048];
-    snprintf(providers, sizeof providers, PROVIDERS_SUMMER, fake_http_base(f->fake));
+    snprintf(providers, sizeof providers, PROVIDERS_SUMMER, fake_http_base(f->fakes[0]));
     /* 10:00 in Berlin: today's prices are out, tomorrow's are not (published ~13:00). */
     write_config(f, 1, "2026-06-21T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
@@ -176,7 +145,7 @@ static void start_summer_day(struct fixture *f)
 
 static void test_prices_forecast_and_signal_reach_the_api(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     start_summer_day(f);
     struct daemon_proc *d = &f->daemon;
     cJSON_Delete(wait_provider(d, "market", "ok", 10000));
@@ -200,8 +169,8 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     assert_true(fabs(market0 - 0.08547) < 1e-9);
     assert_true(fabs(cJSON_GetArrayItem(price, 0)->valuedouble - (0.08547 + 0.20) * 1.19) < 1e-5);
     const cJSON *summary = cJSON_GetObjectItem(prices, "summary");
-    assert_true(number(summary, "min") <= number(summary, "now"));
-    assert_true(number(summary, "now") <= number(summary, "max"));
+    assert_true(harness_require_number(summary, "min") <= harness_require_number(summary, "now"));
+    assert_true(harness_require_number(summary, "now") <= harness_require_number(summary, "max"));
     assert_true(cJSON_IsString(cJSON_GetObjectItem(summary, "now_level")));
     cJSON_Delete(prices);
 
@@ -214,7 +183,7 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     const cJSON *value;
     cJSON_ArrayForEach(value, power) peak_w = fmax(peak_w, value->valuedouble);
     assert_true(peak_w > 400 && peak_w <= 800);
-    assert_true(number(solar, "energy_wh") > 2000);
+    assert_true(harness_require_number(solar, "energy_wh") > 2000);
     cJSON_Delete(solar);
 
     /* Forecast.Solar gives watts for the plane itself; capped the same way. */
@@ -238,29 +207,29 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     /* The broken provider is failing on its own; the others are untouched by it. */
     cJSON *broken = wait_provider(d, "broken", "failing", 10000);
     assert_non_null(strstr(harness_text(broken, "last_error"), "500"));
-    assert_true(number(broken, "consecutive_failures") >= 1);
-    assert_true(number(broken, "next_run_in_s") >= 20);
+    assert_true(harness_require_number(broken, "consecutive_failures") >= 1);
+    assert_true(harness_require_number(broken, "next_run_in_s") >= 20);
     cJSON_Delete(broken);
     cJSON *ok = provider_status(d, "market");
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(ok, "last_error")));
     assert_false(cJSON_IsTrue(cJSON_GetObjectItem(ok, "stale")));
     /* Tomorrow's prices are not out before 13:00: the next attempt waits for them. */
-    assert_true(number(ok, "next_run_in_s") >= 3 * 3600 - 60);
-    assert_true(number(ok, "slot_count") == 96);
+    assert_true(harness_require_number(ok, "next_run_in_s") >= 3 * 3600 - 60);
+    assert_true(harness_require_number(ok, "slot_count") == 96);
     cJSON_Delete(ok);
 
     /* A second fetch would be a waste: each provider was asked once. */
-    assert_int_equal(fake_http_hits(f->fake, "/ec/price"), 1);
-    assert_int_equal(fake_http_hits(f->fake, "/om/"), 1);
+    assert_int_equal(fake_http_hits(f->fakes[0], "/ec/price"), 1);
+    assert_int_equal(fake_http_hits(f->fakes[0], "/om/"), 1);
     char line[512];
-    fake_http_last(f->fake, "/om/", line, sizeof line, NULL, 0, NULL, 0);
+    fake_http_last(f->fakes[0], "/om/", line, sizeof line, NULL, 0, NULL, 0);
     assert_non_null(strstr(line, "latitude=52.52"));
     assert_non_null(strstr(line, "tilt=35"));
 }
 
 static void test_restart_uses_stored_data(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     start_summer_day(f);
     struct daemon_proc *d = &f->daemon;
     cJSON_Delete(wait_provider(d, "market", "ok", 10000));
@@ -270,10 +239,10 @@ static void test_restart_uses_stored_data(void **state)
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
     /* The price server is gone now: the restarted daemon still shows today's prices. */
-    fake_http_route(f->fake, "/ec/price", 503, "text/plain", "down", 4, NULL, 0);
+    fake_http_route(f->fakes[0], "/ec/price", 503, "text/plain", "down", 4, NULL, 0);
     assert_true(harness_start(d, NULL));
     cJSON *market = wait_provider(d, "market", "ok", 5000);
-    assert_true(number(market, "slot_count") >= 0);
+    assert_true(harness_require_number(market, "slot_count") >= 0);
     cJSON_Delete(market);
     harness_sleep_ms(1500);
     cJSON *prices = harness_get_json(d, "/api/v1/prices");
@@ -281,45 +250,45 @@ static void test_restart_uses_stored_data(void **state)
     assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(prices, "price")), 96);
     cJSON_Delete(prices);
     /* Replacing a route keeps its hit count: still the one fetch of the first run. */
-    if (fake_http_hits(f->fake, "/ec/price") != 1)
+    if (fake_http_hits(f->fakes[0], "/ec/price") != 1)
         fail_msg("prices fetched again after the restart:\n%s", harness_log(d));
-    assert_int_equal(fake_http_hits(f->fake, "/om/"), 1);
+    assert_int_equal(fake_http_hits(f->fakes[0], "/om/"), 1);
     assert_non_null(strstr(harness_log(d), "market: using stored data"));
 }
 
 static void test_retry_after_is_honoured(void **state)
 {
-    struct fixture *f = *state;
-    serve_fixture(f->fake, "/ec/price", "energy_charts/http_429", 0);
+    struct harness_fixture *f = *state;
+    serve_fixture(f->fakes[0], "/ec/price", "energy_charts/http_429", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
              "{\"id\": \"market\", \"type\": \"energy_charts\", \"base_url\": \"%s/ec\"}",
-             fake_http_base(f->fake));
+             fake_http_base(f->fakes[0]));
     write_config(f, 1, "2026-06-23T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     cJSON *market = wait_provider(&f->daemon, "market", "failing", 10000);
     assert_non_null(strstr(harness_text(market, "last_error"), "rate_limited"));
     /* Retry-After: 120 beats our own first backoff of about 30 s. */
-    double next_s = number(market, "next_run_in_s");
+    double next_s = harness_require_number(market, "next_run_in_s");
     assert_true(next_s >= 110 && next_s <= 121);
     /* Nothing for today is stored: whoever reads the prices is told they are stale. */
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(market, "stale")));
     cJSON_Delete(market);
     harness_sleep_ms(1000);
-    assert_int_equal(fake_http_hits(f->fake, "/ec/price"), 1);
+    assert_int_equal(fake_http_hits(f->fakes[0], "/ec/price"), 1);
 }
 
 static void test_timeout_is_an_error_not_a_hang(void **state)
 {
-    struct fixture *f = *state;
-    serve_fixture(f->fake, "/ecs/signal", "energy_charts_signal/normal", 4000);
-    serve_fixture(f->fake, "/om/", "open_meteo/minutely_15", 0);
+    struct harness_fixture *f = *state;
+    serve_fixture(f->fakes[0], "/ecs/signal", "energy_charts_signal/normal", 4000);
+    serve_fixture(f->fakes[0], "/om/", "open_meteo/minutely_15", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
              "{\"id\": \"grid\", \"type\": \"energy_charts_signal\", \"base_url\": \"%1$s/ecs\", "
              "\"timeout_s\": 1},"
              "{\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%1$s/om\"}",
-             fake_http_base(f->fake));
+             fake_http_base(f->fakes[0]));
     write_config(f, 1, "2026-06-21T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     /* The slow server does not hold up the other provider. */
@@ -336,23 +305,23 @@ static void test_timeout_is_an_error_not_a_hang(void **state)
 
 static void test_failure_keeps_the_last_good_data(void **state)
 {
-    struct fixture *f = *state;
-    serve_fixture(f->fake, "/ecs/signal", "energy_charts_signal/normal", 0);
+    struct harness_fixture *f = *state;
+    serve_fixture(f->fakes[0], "/ecs/signal", "energy_charts_signal/normal", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
              "{\"id\": \"grid\", \"type\": \"energy_charts_signal\", \"base_url\": \"%s/ecs\", "
              "\"interval_min\": 1}",
-             fake_http_base(f->fake));
+             fake_http_base(f->fakes[0]));
     /* 30x: the 1-minute interval passes in about two wall seconds. */
     write_config(f, 30, "2026-06-21T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     cJSON_Delete(wait_provider(&f->daemon, "grid", "ok", 5000));
 
-    fake_http_route(f->fake, "/ecs/signal", 200, "application/json", "{\"unix_seconds\": [1, 2", 22,
-                    NULL, 0);
+    fake_http_route(f->fakes[0], "/ecs/signal", 200, "application/json", "{\"unix_seconds\": [1, 2",
+                    22, NULL, 0);
     cJSON *grid = wait_provider(&f->daemon, "grid", "failing", 8000);
     assert_non_null(strstr(harness_text(grid, "last_error"), "parse"));
-    assert_true(fake_http_hits(f->fake, "/ecs/signal") >= 2);
+    assert_true(fake_http_hits(f->fakes[0], "/ecs/signal") >= 2);
     cJSON_Delete(grid);
 
     cJSON *signal = harness_get_json(&f->daemon, "/api/v1/signal?kind=renewable_share_pct");
@@ -366,19 +335,19 @@ static void test_failure_keeps_the_last_good_data(void **state)
 
 static void test_implausible_entries_are_reported_and_the_rest_kept(void **state)
 {
-    struct fixture *f = *state;
-    serve_fixture(f->fake, "/ec/price", "energy_charts/null_values", 0);
+    struct harness_fixture *f = *state;
+    serve_fixture(f->fakes[0], "/ec/price", "energy_charts/null_values", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
              "{\"id\": \"market\", \"type\": \"energy_charts\", \"base_url\": \"%s/ec\"}",
-             fake_http_base(f->fake));
+             fake_http_base(f->fakes[0]));
     write_config(f, 1, "2026-06-22T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     cJSON *market = wait_provider(&f->daemon, "market", "ok", 5000);
     /* Three null prices: dropped and counted; the two inside the day leave a hole. */
-    assert_true(number(market, "slot_count") == 93);
-    assert_true(number(market, "rejected_count") == 3);
-    assert_true(number(market, "hole_count") == 2);
+    assert_true(harness_require_number(market, "slot_count") == 93);
+    assert_true(harness_require_number(market, "rejected_count") == 3);
+    assert_true(harness_require_number(market, "hole_count") == 2);
     assert_string_equal(harness_text(market, "first_hole"), "2026-06-22T08:00:00Z");
     cJSON_Delete(market);
     cJSON *prices = harness_get_json(&f->daemon, "/api/v1/prices");
@@ -389,20 +358,20 @@ static void test_implausible_entries_are_reported_and_the_rest_kept(void **state
 
 static void test_tibber_auth_error_inside_http_200(void **state)
 {
-    struct fixture *f = *state;
-    serve_fixture(f->fake, "/tb/", "tibber/auth_error", 0);
+    struct harness_fixture *f = *state;
+    serve_fixture(f->fakes[0], "/tb/", "tibber/auth_error", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
              "{\"id\": \"tibber\", \"type\": \"tibber\", \"base_url\": \"%s/tb\", \"token\": "
              "\"not-my-token\"}",
-             fake_http_base(f->fake));
+             fake_http_base(f->fakes[0]));
     write_config(f, 1, "2026-02-10T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
     cJSON *tibber = wait_provider(&f->daemon, "tibber", "failing", 5000);
     assert_non_null(strstr(harness_text(tibber, "last_error"), "auth"));
     cJSON_Delete(tibber);
     char line[256], body[4096], authorization[256];
-    fake_http_last(f->fake, "/tb/", line, sizeof line, body, sizeof body, authorization,
+    fake_http_last(f->fakes[0], "/tb/", line, sizeof line, body, sizeof body, authorization,
                    sizeof authorization);
     assert_string_equal(line, "POST /tb/v1-beta/gql");
     assert_string_equal(authorization, "Bearer not-my-token");
@@ -416,12 +385,12 @@ static void test_tibber_auth_error_inside_http_200(void **state)
 
 static void test_forecast_accuracy_against_measured_pv(void **state)
 {
-    struct fixture *f = *state;
-    serve_fixture(f->fake, "/om/", "open_meteo/minutely_15", 0);
+    struct harness_fixture *f = *state;
+    serve_fixture(f->fakes[0], "/om/", "open_meteo/minutely_15", 0);
     char providers[512];
     snprintf(providers, sizeof providers,
              "{\"id\": \"sky\", \"type\": \"open_meteo\", \"base_url\": \"%s/om\"}",
-             fake_http_base(f->fake));
+             fake_http_base(f->fakes[0]));
     /* 600x from 08:00Z: the forecast is issued at once, then two simulated hours pass. */
     write_config(f, 600, "2026-06-21T08:00:00Z", providers);
     assert_true(harness_start(&f->daemon, NULL));
@@ -433,17 +402,18 @@ static void test_forecast_accuracy_against_measured_pv(void **state)
     assert_non_null(sky);
     assert_string_equal(harness_text(sky, "provider"), "sky");
     /* Only slots that began after the forecast was issued and are measured are compared. */
-    double slots = number(sky, "slots");
+    double slots = harness_require_number(sky, "slots");
     assert_true(slots >= 6 && slots <= 10);
-    assert_true(number(sky, "mae_w") >= 0);
+    assert_true(harness_require_number(sky, "mae_w") >= 0);
     const cJSON *day = cJSON_GetArrayItem(cJSON_GetObjectItem(sky, "days"), 0);
     assert_string_equal(harness_text(day, "date"), "2026-06-21");
-    assert_true(number(day, "forecast_wh") > 500);
-    assert_true(number(day, "actual_wh") > 100);
+    assert_true(harness_require_number(day, "forecast_wh") > 500);
+    assert_true(harness_require_number(day, "actual_wh") > 100);
     /* The bias is the forecast minus what was measured, per slot on average. */
-    double bias_w = number(day, "bias_w");
-    assert_true(fabs(bias_w - (number(day, "forecast_wh") - number(day, "actual_wh")) * 4 /
-                                  number(day, "slots")) < 1.0);
+    double bias_w = harness_require_number(day, "bias_w");
+    assert_true(fabs(bias_w - (harness_require_number(day, "forecast_wh") -
+                               harness_require_number(day, "actual_wh")) *
+                                  4 / harness_require_number(day, "slots")) < 1.0);
     cJSON_Delete(accuracy);
 }
 
@@ -458,7 +428,7 @@ static void expect_status(struct daemon_proc *d, const char *path, long status, 
 
 static void test_bad_queries_name_the_parameter(void **state)
 {
-    struct fixture *f = *state;
+    struct harness_fixture *f = *state;
     start_summer_day(f);
     struct daemon_proc *d = &f->daemon;
     expect_status(d, "/api/v1/prices?from=yesterday", 400, "from");
@@ -474,18 +444,24 @@ static void test_bad_queries_name_the_parameter(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_prices_forecast_and_signal_reach_the_api, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_restart_uses_stored_data, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_retry_after_is_honoured, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_timeout_is_an_error_not_a_hang, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_failure_keeps_the_last_good_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prices_forecast_and_signal_reach_the_api,
+                                        harness_setup_fake, harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_restart_uses_stored_data, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_retry_after_is_honoured, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_timeout_is_an_error_not_a_hang, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_failure_keeps_the_last_good_data, harness_setup_fake,
+                                        harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_implausible_entries_are_reported_and_the_rest_kept,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(test_tibber_auth_error_inside_http_200, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_forecast_accuracy_against_measured_pv, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_bad_queries_name_the_parameter, setup, teardown),
+                                        harness_setup_fake, harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_tibber_auth_error_inside_http_200, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_forecast_accuracy_against_measured_pv,
+                                        harness_setup_fake, harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_bad_queries_name_the_parameter, harness_setup_fake,
+                                        harness_teardown_fakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -96,12 +96,6 @@ static int balkon_test_parse_iso(const char *text, long long *ms)
     return 0;
 }
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
 struct heavy_client {
     struct daemon_proc *d;
     int index;
@@ -181,8 +175,8 @@ static void test_heavy_reads_never_stop_the_control(void **state)
             harness_sleep_ms(100);
     }
     assert_non_null(before);
-    assert_true(number(before, "failsafes") == 0);
-    double commands_before = number(before, "commands_sent");
+    assert_true(harness_number(before, "failsafes") == 0);
+    double commands_before = harness_number(before, "commands_sent");
     cJSON_Delete(before);
 
     pthread_t threads[HEAVY_CLIENTS];
@@ -215,8 +209,8 @@ static void test_heavy_reads_never_stop_the_control(void **state)
     cJSON *after = control(d);
     assert_non_null(after);
     assert_int_equal(failsafe_seen, 0);
-    assert_true(number(after, "failsafes") == 0);
-    assert_true(number(after, "commands_sent") > commands_before); /* it kept working */
+    assert_true(harness_number(after, "failsafes") == 0);
+    assert_true(harness_number(after, "commands_sent") > commands_before); /* it kept working */
     cJSON_Delete(after);
     assert_int_equal(meter_stale_alerts(d), 0);
     assert_null(strstr(harness_log(d), "failsafe"));

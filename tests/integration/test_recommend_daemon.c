@@ -13,12 +13,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static double number(const cJSON *json, const char *key)
-{
-    const cJSON *item = cJSON_GetObjectItem(json, key);
-    return cJSON_IsNumber(item) ? item->valuedouble : NAN;
-}
-
 /* Seconds since the epoch of "YYYY-MM-DDTHH:MM:SS..." (UTC). */
 static int64_t iso_time(const char *iso)
 {
@@ -65,7 +59,7 @@ static double plug_on(struct daemon_proc *d)
     cJSON_ArrayForEach(device, cJSON_GetObjectItem(json, "devices"))
     {
         if (strcmp(harness_text(device, "id"), "sim-plug") == 0)
-            value = number(cJSON_GetObjectItem(device, "values"), "on");
+            value = harness_number(cJSON_GetObjectItem(device, "values"), "on");
     }
     cJSON_Delete(json);
     return value;
@@ -129,9 +123,10 @@ static void test_recommendations_name_the_appliance_and_a_start_before_latest(vo
     assert_true(end <= latest);
     /* Starting at 07:00 pays the day price for most of it; the midday zone (or the sun) is
      * cheaper, so the advice is to wait and it saves money. */
-    double saving = number(rec, "saving");
+    double saving = harness_number(rec, "saving");
     assert_true(saving > 0);
-    assert_float_equal(saving, number(rec, "cost_now") - number(rec, "cost"), 0.0002);
+    assert_float_equal(saving, harness_number(rec, "cost_now") - harness_number(rec, "cost"),
+                       0.0002);
     assert_true(start > iso_time(harness_text(json, "computed")));
     assert_non_null(strstr(harness_text(rec, "sentence"), "cheaper than starting now"));
 
@@ -203,8 +198,7 @@ static void test_appliance_config_errors_name_the_field(void **state)
            "  {\"id\": \"c\", \"energy_kwh\": 1, \"latest\": \"18:00\", \"plug\": \"sim-plug\","
            " \"auto_start\": true}]}\n");
     char out[4096];
-    const char *args[] = {"--check-config", "--config", d->config_path, NULL};
-    assert_int_not_equal(harness_run_cli(args, out, sizeof out), 0);
+    assert_int_not_equal(harness_check_config(d, out, sizeof out), 0);
     const char *expected[] = {
         "appliances[0].latest: must be a time HH:MM, got \"25:00\"",
         "appliances[1].energy_kwh: must be > 0",

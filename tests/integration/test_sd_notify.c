@@ -34,13 +34,6 @@ static const char *CONFIG = "{\n"
 /* Everything received so far, for the failure messages. */
 static char received[16384];
 
-static long now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Binds a datagram socket at name: a path, or "@name" for an abstract one. */
 static int bind_notify_socket(const char *name)
 {
@@ -90,9 +83,9 @@ static bool has_line(const char *msg, const char *line)
 static bool wait_for(int fd, const char *line, const char *stop_line, char *msg, size_t size,
                      int timeout_ms)
 {
-    long deadline = now_ms() + timeout_ms;
+    long deadline = harness_now_ms() + timeout_ms;
     long left;
-    while ((left = deadline - now_ms()) > 0) {
+    while ((left = deadline - harness_now_ms()) > 0) {
         if (!receive(fd, msg, size, (int)left))
             return false;
         if (has_line(msg, line))
@@ -106,25 +99,38 @@ static bool wait_for(int fd, const char *line, const char *stop_line, char *msg,
 static int count_for(int fd, const char *line, int window_ms)
 {
     int count = 0;
-    long deadline = now_ms() + window_ms;
+    long deadline = harness_now_ms() + window_ms;
     long left;
     char msg[1024];
-    while ((left = deadline - now_ms()) > 0)
+    while ((left = deadline - harness_now_ms()) > 0)
         if (receive(fd, msg, sizeof msg, (int)left) && has_line(msg, line))
             count++;
     return count;
 }
 
-static void test_ready_watchdog_reload_stop(void **state)
+/* Writes CONFIG, binds <dir>/notify.sock and starts the daemon with NOTIFY_SOCKET naming it,
+ * listen_arg (or NULL) and up to two more variables (NULL ends the list early); asserts
+ * that the start succeeds or fails as wanted and returns the socket. */
+static int start_notified(struct daemon_proc *d, const char *listen_arg, bool want_started,
+                          const char *var1, const char *var2)
 {
-    struct daemon_proc *d = *state;
     harness_write_config(d, CONFIG);
     char path[300], env_socket[320];
     snprintf(path, sizeof path, "%s/notify.sock", d->dir);
     snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", path);
     int fd = bind_notify_socket(path);
-    const char *env[] = {env_socket, "WATCHDOG_USEC=2000000", NULL};
-    assert_true(harness_start_env(d, NULL, env));
+    const char *env[] = {env_socket, var1, var2, NULL};
+    if (want_started)
+        assert_true(harness_start_env(d, listen_arg, env));
+    else
+        assert_false(harness_start_env(d, listen_arg, env));
+    return fd;
+}
+
+static void test_ready_watchdog_reload_stop(void **state)
+{
+    struct daemon_proc *d = *state;
+    int fd = start_notified(d, NULL, true, "WATCHDOG_USEC=2000000", NULL);
 
     char msg[1024];
     if (!wait_for(fd, "READY=1", NULL, msg, sizeof msg, 15000))
@@ -176,14 +182,8 @@ static void test_ready_watchdog_reload_stop(void **state)
 static void test_wedged_http_server_starves_the_watchdog(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, CONFIG);
-    char path[300], env_socket[320];
-    snprintf(path, sizeof path, "%s/notify.sock", d->dir);
-    snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", path);
-    int fd = bind_notify_socket(path);
-    const char *env[] = {env_socket, "WATCHDOG_USEC=2000000", "BALKON_TEST_HTTP_WEDGE_MS=3000",
-                         NULL};
-    assert_true(harness_start_env(d, NULL, env));
+    int fd =
+        start_notified(d, NULL, true, "WATCHDOG_USEC=2000000", "BALKON_TEST_HTTP_WEDGE_MS=3000");
     char msg[1024];
     if (!wait_for(fd, "READY=1", NULL, msg, sizeof msg, 15000))
         fail_msg("no READY=1; received:\n%s\nlog:\n%s", received, harness_log(d));
@@ -217,7 +217,7 @@ static void test_abstract_socket_foreign_watchdog(void **state)
     struct daemon_proc *d = *state;
     harness_write_config(d, CONFIG);
     char name[64], env_socket[96];
-    snprintf(name, sizeof name, "@balkon-test-notify-%ld-%ld", (long)getpid(), now_ms());
+    snprintf(name, sizeof name, "@balkon-test-notify-%ld-%ld", (long)getpid(), harness_now_ms());
     snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", name);
     int fd = bind_notify_socket(name);
     const char *env[] = {env_socket, "WATCHDOG_USEC=1000000", "WATCHDOG_PID=1", NULL};
@@ -235,7 +235,6 @@ static void test_abstract_socket_foreign_watchdog(void **state)
 static void test_no_ready_when_a_module_fails(void **state)
 {
     struct daemon_proc *d = *state;
-    harness_write_config(d, CONFIG);
     int taken = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     assert_int_equal(bind(taken, (struct sockaddr *)&addr, sizeof addr), 0);
@@ -245,12 +244,7 @@ static void test_no_ready_when_a_module_fails(void **state)
     char listen_arg[64];
     snprintf(listen_arg, sizeof listen_arg, "--listen=127.0.0.1:%d", ntohs(addr.sin_port));
 
-    char path[300], env_socket[320];
-    snprintf(path, sizeof path, "%s/notify.sock", d->dir);
-    snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", path);
-    int fd = bind_notify_socket(path);
-    const char *env[] = {env_socket, NULL};
-    assert_false(harness_start_env(d, listen_arg, env));
+    int fd = start_notified(d, listen_arg, false, NULL, NULL);
     assert_true(harness_wait_log(d, "module http failed to start", 5000));
     char msg[1024];
     while (receive(fd, msg, sizeof msg, 0))

@@ -15,6 +15,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/store.h"
+#include "store_fixture.h"
 
 #include <math.h>
 #include <sqlite3.h>
@@ -29,40 +30,9 @@
 /* 2023-11-14T00:00:00Z */
 #define T0 INT64_C(1699920000000)
 
-struct fixture {
-    char dir[64];
-    char path[128];
-    struct balkon_store *store;
-};
-
 static int setup(void **state)
 {
-    struct fixture *f = calloc(1, sizeof *f);
-    if (!f)
-        return -1;
-    snprintf(f->dir, sizeof f->dir, "/tmp/balkon_series_XXXXXX");
-    if (!mkdtemp(f->dir)) {
-        free(f);
-        return -1;
-    }
-    snprintf(f->path, sizeof f->path, "%s/test.db", f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    balkon_store_close(f->store);
-    char file[160];
-    static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        snprintf(file, sizeof file, "%s%s", f->path, suffixes[i]);
-        unlink(file);
-    }
-    rmdir(f->dir);
-    free(f);
-    return 0;
+    return store_fixture_setup(state, "/tmp/balkon_series_XXXXXX");
 }
 
 static struct balkon_store *open_store(struct fixture *f)
@@ -73,33 +43,6 @@ static struct balkon_store *open_store(struct fixture *f)
     if (err)
         fail_msg("open %s: %d %s", f->path, err, msg);
     return f->store;
-}
-
-/* A second connection, as another process would have. */
-static sqlite3 *peer_open(const char *path)
-{
-    sqlite3 *db = NULL;
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_busy_timeout(db, 2000);
-    return db;
-}
-
-static void peer_exec(sqlite3 *db, const char *sql)
-{
-    char *err = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
-        fail_msg("%s: %s", sql, err ? err : "?");
-}
-
-static int64_t peer_int(sqlite3 *db, const char *sql)
-{
-    sqlite3_stmt *st = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
-    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    int64_t v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
 }
 
 static void assert_errmsg_has(struct balkon_store *store, const char *part)
@@ -910,7 +853,7 @@ static void test_in_memory_store(void **state)
     balkon_store_close(store);
 }
 
-#define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, store_fixture_teardown)
 
 int main(void)
 {
