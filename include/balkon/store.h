@@ -196,6 +196,11 @@ int balkon_store_list_series(struct balkon_store *store, struct balkon_series_in
 int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_rows,
                        int64_t *deleted_out);
 
+/* Where retention has pruned the 5-minute roll-ups: before this time (aligned to 1 h) only
+ * hourly roll-ups are left, so a query at 15 minutes returns one row per hour there.
+ * INT64_MIN when nothing was pruned. */
+int64_t balkon_store_rollup_5m_horizon(const struct balkon_store *store);
+
 /* --- Device registry -------------------------------------------------------------- */
 
 struct balkon_device_record {
