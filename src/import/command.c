@@ -101,9 +101,12 @@ static int parse_map(const char *arg, struct import_map *m)
         const char *unit;
         enum import_kind kind;
         double scale;
-    } units[] = {{"W", IMPORT_POWER, 1},        {"kW", IMPORT_POWER, 1000},
-                 {"Wh", IMPORT_ENERGY, 1},      {"kWh", IMPORT_ENERGY, 1000},
-                 {"Wh-counter", IMPORT_COUNTER, 1}, {"kWh-counter", IMPORT_COUNTER, 1000}};
+    } units[] = {{"W", IMPORT_POWER, 1},
+                 {"kW", IMPORT_POWER, 1000},
+                 {"Wh", IMPORT_ENERGY, 1},
+                 {"kWh", IMPORT_ENERGY, 1000},
+                 {"Wh-counter", IMPORT_COUNTER, 1},
+                 {"kWh-counter", IMPORT_COUNTER, 1000}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(colon + 1, units[i].unit) == 0) {
             m->kind = units[i].kind;
@@ -259,6 +262,12 @@ static char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+static int by_value(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void format_local(int64_t ts_ms, char *out, size_t size)
 {
     time_t t = (time_t)(ts_ms / 1000);
@@ -339,19 +348,24 @@ static int prepare_prices(const struct options *o, const struct import_file *fil
     const struct import_series *s = &file->series[0];
     p->file = file->name;
     snprintf(p->series, sizeof p->series, "price");
-    /* Energy-Charts has no end column: a slot lasts until the next row. */
-    int64_t slot_ms = s->slot_ms;
-    if (!slot_ms && s->count >= 2)
-        slot_ms = s->points[1].ts_ms - s->points[0].ts_ms;
-    if (slot_ms <= 0 || slot_ms % IMPORT_SLOT_MS || slot_ms > 3600000)
-        return bad("%s: slots of %lld minutes; expected 15 or 60", file->name,
-                   (long long)(slot_ms / 60000));
+    /* A SMARD row says its end; an Energy-Charts slot lasts until the next row, at most the
+     * file's usual spacing (the last row: that spacing). */
+    int64_t *spacing = calloc(s->count + 1, sizeof *spacing);
     p->prices = calloc(s->count ? s->count : 1, sizeof *p->prices);
     struct import_gap *gaps = calloc(s->count + 1, sizeof *gaps);
-    if (!p->prices || !gaps) {
+    if (!p->prices || !gaps || !spacing) {
         free(gaps);
+        free(spacing);
         return bad("%s: out of memory", file->name);
     }
+    size_t k = 0;
+    for (size_t i = 1; i < s->count; i++)
+        if (s->points[i].ts_ms > s->points[i - 1].ts_ms)
+            spacing[k++] = s->points[i].ts_ms - s->points[i - 1].ts_ms;
+    qsort(spacing, k, sizeof *spacing, by_value);
+    int64_t usual_ms = k ? spacing[k / 2] : 3600000;
+    free(spacing);
+    int64_t shortest_ms = INT64_MAX, longest_ms = 0;
     size_t gap_count = 0;
     int64_t expect = INT64_MIN;
     for (size_t i = 0; i < s->count; i++) {
@@ -362,11 +376,22 @@ static int prepare_prices(const struct options *o, const struct import_file *fil
         }
         if (expect != INT64_MIN && r->ts_ms < expect) {
             free(gaps);
-            return bad("%s:%zu: the slot starts before the previous one ends", file->name,
-                       r->line);
+            return bad("%s:%zu: the slot starts before the previous one ends", file->name, r->line);
         }
         if (expect != INT64_MIN && r->ts_ms > expect)
             gaps[gap_count++] = (struct import_gap){expect, r->ts_ms};
+        int64_t slot_ms = r->span_ms;
+        if (!slot_ms) {
+            int64_t next = i + 1 < s->count ? s->points[i + 1].ts_ms - r->ts_ms : usual_ms;
+            slot_ms = next < usual_ms ? next : usual_ms;
+        }
+        if (slot_ms <= 0 || slot_ms % IMPORT_SLOT_MS || slot_ms > 3600000) {
+            free(gaps);
+            return bad("%s:%zu: a slot of %lld minutes; expected 15 to 60, in quarter-hours",
+                       file->name, r->line, (long long)(slot_ms / 60000));
+        }
+        shortest_ms = slot_ms < shortest_ms ? slot_ms : shortest_ms;
+        longest_ms = slot_ms > longest_ms ? slot_ms : longest_ms;
         expect = r->ts_ms + slot_ms;
         if (r->missing) {
             if (gap_count && gaps[gap_count - 1].to_ms == r->ts_ms)
@@ -385,14 +410,20 @@ static int prepare_prices(const struct options *o, const struct import_file *fil
     double sum = 0;
     for (size_t i = 0; i < p->price_count; i++)
         sum += p->prices[i].market_per_kwh;
-    char a[32] = "-", b[32] = "-";
+    char a[32] = "-", b[32] = "-", len[48];
     if (p->price_count) {
+        const struct balkon_price_slot *last = &p->prices[p->price_count - 1];
         format_local(p->prices[0].slot_ts_ms, a, sizeof a);
-        format_local(p->prices[p->price_count - 1].slot_ts_ms + slot_ms, b, sizeof b);
+        format_local(last->slot_ts_ms + (int64_t)last->slot_s * 1000, b, sizeof b);
     }
-    printf("  prices from \"%s\": %zu slots of %lld minutes from %s to %s, market mean %.4f "
+    if (shortest_ms == longest_ms)
+        snprintf(len, sizeof len, "%lld", (long long)(shortest_ms / 60000));
+    else
+        snprintf(len, sizeof len, "%lld to %lld", (long long)(shortest_ms / 60000),
+                 (long long)(longest_ms / 60000));
+    printf("  prices from \"%s\": %zu slots of %s minutes from %s to %s, market mean %.4f "
            "EUR/kWh\n",
-           s->source, p->price_count, (long long)(slot_ms / 60000), a, b,
+           s->source, p->price_count, len, a, b,
            p->price_count ? sum / (double)p->price_count : 0.0);
     report_gaps(gaps, gap_count, "price");
     free(gaps);
@@ -436,7 +467,8 @@ static int write_all(const struct options *o, const struct balkon_config *config
             free(means);
         }
         if (err) {
-            fprintf(stderr, "balkonsolard import: %s: %s: %s (this and the later series were "
+            fprintf(stderr,
+                    "balkonsolard import: %s: %s: %s (this and the later series were "
                     "not written)\n",
                     p->file, options.path, balkon_store_errmsg(store));
             rc = err == BALKON_E_INVAL ? 2 : 1;
@@ -512,8 +544,8 @@ int balkon_import_main(int argc, char **argv)
             printf("%s: %zu rows%s\n", path, file.rows, o.dry_run ? " (dry run)" : "");
             if (file.ignored)
                 printf("  %zu rows of entities not named by --map ignored\n", file.ignored);
-            rc = prices ? prepare_prices(&o, &file, &pend[n++])
-                        : prepare_power(&o, &file, pend, &n);
+            rc =
+                prices ? prepare_prices(&o, &file, &pend[n++]) : prepare_power(&o, &file, pend, &n);
             import_file_free(&file);
         }
         free(text);

@@ -222,8 +222,10 @@ int import_parse_time(const char *field, int64_t prev_ms, int64_t *out_ms, char 
     } else if (sscanf(field, "%2d.%2d.%4d %2d:%2d%n", &d, &mo, &y, &h, &mi, &consumed) == 5) {
         rest = field + consumed;
     } else {
-        snprintf(why, why_size, "\"%s\" is not a timestamp (YYYY-MM-DDTHH:MM[:SS][zone], "
-                 "DD.MM.YYYY HH:MM or Unix seconds)", field);
+        snprintf(why, why_size,
+                 "\"%s\" is not a timestamp (YYYY-MM-DDTHH:MM[:SS][zone], "
+                 "DD.MM.YYYY HH:MM or Unix seconds)",
+                 field);
         return BALKON_E_PARSE;
     }
     if (*rest == ':') {

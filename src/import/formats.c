@@ -56,11 +56,10 @@ static int fail(struct parser *p, size_t column, const char *fmt, ...)
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (column < p->header_count)
-        snprintf(p->msg, p->msg_size, "%s:%zu: column %zu \"%s\": %s", p->name, p->line,
-                 column + 1, p->header[column], what);
+        snprintf(p->msg, p->msg_size, "%s:%zu: column %zu \"%s\": %s", p->name, p->line, column + 1,
+                 p->header[column], what);
     else if (column != SIZE_MAX)
-        snprintf(p->msg, p->msg_size, "%s:%zu: column %zu: %s", p->name, p->line, column + 1,
-                 what);
+        snprintf(p->msg, p->msg_size, "%s:%zu: column %zu: %s", p->name, p->line, column + 1, what);
     else
         snprintf(p->msg, p->msg_size, "%s:%zu: %s", p->name, p->line, what);
     return BALKON_E_PARSE;
@@ -76,7 +75,7 @@ static int push(struct import_series *s, int64_t ts_ms, double value, size_t lin
         s->points = points;
         s->cap = cap;
     }
-    s->points[s->count++] = (struct import_point){ts_ms, value, line, missing};
+    s->points[s->count++] = (struct import_point){ts_ms, value, line, missing, 0};
     return 0;
 }
 
@@ -161,7 +160,8 @@ static int parse_generic(struct parser *p, const char *text, size_t len, size_t 
     for (size_t m = 0; m < spec->map_count; m++) {
         cols[m] = column_named(p, spec->maps[m].source);
         if (cols[m] < 0)
-            return fail(p, SIZE_MAX, "no column \"%s\" (--map) in the header", spec->maps[m].source);
+            return fail(p, SIZE_MAX, "no column \"%s\" (--map) in the header",
+                        spec->maps[m].source);
         if (!add_series(out, spec->maps[m].source, spec->maps[m].series, spec->maps[m].kind))
             return fail(p, SIZE_MAX, "too many --map");
     }
@@ -186,8 +186,8 @@ static int parse_generic(struct parser *p, const char *text, size_t len, size_t 
         prev_ms = ts_ms;
         out->rows++;
         for (size_t m = 0; m < spec->map_count; m++) {
-            int err = value_at(p, &row, (size_t)cols[m], spec->maps[m].scale, &out->series[m],
-                               ts_ms);
+            int err =
+                value_at(p, &row, (size_t)cols[m], spec->maps[m].scale, &out->series[m], ts_ms);
             if (err)
                 return err;
         }
@@ -274,15 +274,20 @@ static int parse_prices(struct parser *p, const char *text, size_t len, size_t *
             continue;
         if (!import_split(line, p->delim, &row))
             return fail(p, SIZE_MAX, "more than %d columns", IMPORT_MAX_FIELDS);
-        /* Energy-Charts' second header row holds the units. */
-        if (!smard && p->line == 2 && (!row.count || !row.fields[0][0]))
+        /* Energy-Charts' second header row holds the units: no time in its first field. */
+        int64_t probe_ms;
+        char probe_why[160];
+        if (!smard && p->line == 2 &&
+            (!row.count ||
+             import_parse_time(row.fields[0], INT64_MIN, &probe_ms, probe_why, sizeof probe_why)))
             continue;
         int64_t from_ms = 0, to_ms = 0;
         char why[160], stamp[64];
         size_t tcol = 0;
         int err;
         if (old_smard) {
-            snprintf(stamp, sizeof stamp, "%s %s", row.fields[0], row.count > 1 ? row.fields[1] : "");
+            snprintf(stamp, sizeof stamp, "%s %s", row.fields[0],
+                     row.count > 1 ? row.fields[1] : "");
             tcol = 1;
             err = import_parse_time(stamp, prev_ms, &from_ms, why, sizeof why);
             if (!err && row.count > 2) {
@@ -308,13 +313,8 @@ static int parse_prices(struct parser *p, const char *text, size_t len, size_t *
         out->rows++;
         if ((err = value_at(p, &row, (size_t)pcol, 1.0, s, from_ms)))
             return err;
-        int64_t slot_ms = smard ? to_ms - from_ms : 0;
-        if (slot_ms && s->slot_ms && slot_ms != s->slot_ms && s->count > 1 &&
-            !(slot_ms == 2 * s->slot_ms || 2 * slot_ms == s->slot_ms))
-            return fail(p, tcol, "a slot of %lld minutes among slots of %lld",
-                        (long long)(slot_ms / 60000), (long long)(s->slot_ms / 60000));
-        if (slot_ms && !s->slot_ms)
-            s->slot_ms = slot_ms;
+        if (smard)
+            s->points[s->count - 1].span_ms = to_ms - from_ms;
     }
     return 0;
 }

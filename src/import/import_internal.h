@@ -67,14 +67,15 @@ struct import_point {
     double value; /* W, Wh or EUR/MWh (scaled from kW and kWh) */
     size_t line;
     bool missing;
+    int64_t span_ms; /* prices with an end column (SMARD): the slot's length; else 0 */
 };
 
 struct import_series {
     char source[128]; /* the column or entity it came from */
     char series[64];  /* the database's name: "pv_w", "home_w"; "price" for prices */
     enum import_kind kind;
-    bool hold;          /* a state that holds until the next one (Home Assistant) */
-    int64_t slot_ms;    /* prices: the length of each row's slot */
+    bool hold;       /* a state that holds until the next one (Home Assistant) */
+    int64_t slot_ms; /* prices: the length of each row's slot */
     struct import_point *points;
     size_t count, cap;
 };
@@ -102,7 +103,7 @@ struct import_spec {
     enum balkon_import_format format;
     const struct import_map *maps;
     size_t map_count;
-    const char *time_column; /* generic: NULL for the first column */
+    const char *time_column;  /* generic: NULL for the first column */
     const char *price_column; /* prices: NULL for the market's default */
 };
 
@@ -126,7 +127,7 @@ struct import_means {
     size_t filled;
     struct import_gap *gaps;
     size_t gap_count;
-    size_t resets;          /* counter resets */
+    size_t resets; /* counter resets */
     size_t first_reset_line;
     double energy_wh;
 };
@@ -135,8 +136,8 @@ struct import_means {
  * slots"). A slot gets a mean only where its whole 15 minutes are covered; a reading holds
  * for the file's usual spacing (max_hold_ms for states that hold until the next one), a
  * counter's difference is spread only over an interval no longer than max_hold_ms. */
-int import_means(const struct import_series *series, int64_t max_hold_ms,
-                 struct import_means *out, char *msg, size_t msg_size);
+int import_means(const struct import_series *series, int64_t max_hold_ms, struct import_means *out,
+                 char *msg, size_t msg_size);
 void import_means_free(struct import_means *means);
 
 /* Local days (process TZ) on which PV looks wrong: a mean above night_w between 00:00 and

@@ -68,8 +68,8 @@ static int64_t usual_spacing(const struct import_point *p, size_t n)
 }
 
 /* Adds power_w over [a, b) to the slots. */
-static void spread(struct import_means *m, double *covered_ms, double *energy, int64_t a,
-                   int64_t b, double power_w)
+static void spread(struct import_means *m, double *covered_ms, double *energy, int64_t a, int64_t b,
+                   double power_w)
 {
     for (int64_t slot = floor_slot(a); slot < b; slot += IMPORT_SLOT_MS) {
         int64_t lo = a > slot ? a : slot;
@@ -89,8 +89,8 @@ void import_means_free(struct import_means *means)
     memset(means, 0, sizeof *means);
 }
 
-int import_means(const struct import_series *series, int64_t max_hold_ms,
-                 struct import_means *out, char *msg, size_t msg_size)
+int import_means(const struct import_series *series, int64_t max_hold_ms, struct import_means *out,
+                 char *msg, size_t msg_size)
 {
     memset(out, 0, sizeof *out);
     size_t n = series->count;
@@ -109,8 +109,9 @@ int import_means(const struct import_series *series, int64_t max_hold_ms,
             char at[32];
             gmtime_r(&t, &tm);
             strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", &tm);
-            snprintf(msg, msg_size, "line %zu: \"%s\" has a second reading for %s (first on line %zu)",
-                     p[i].line, series->source, at, p[i - 1].line);
+            snprintf(msg, msg_size,
+                     "line %zu: \"%s\" has a second reading for %s (first on line %zu)", p[i].line,
+                     series->source, at, p[i - 1].line);
             err = BALKON_E_PARSE;
             goto done;
         }
@@ -173,7 +174,8 @@ int import_means(const struct import_series *series, int64_t max_hold_ms,
                     out->first_reset_line = r->line;
                 delta_wh = r->value;
             }
-            spread(out, covered, energy, p[i - 1].ts_ms, r->ts_ms, delta_wh * 3600000.0 / (double)dt);
+            spread(out, covered, energy, p[i - 1].ts_ms, r->ts_ms,
+                   delta_wh * 3600000.0 / (double)dt);
             break;
         }
         }

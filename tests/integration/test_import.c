@@ -77,7 +77,8 @@ static double csv_value(const char *name)
             want = col;
     assert_true(want >= 0);
     col = 0;
-    for (char *save = NULL, *t = strtok_r(row, ",", &save); t; t = strtok_r(NULL, ",", &save), col++)
+    for (char *save = NULL, *t = strtok_r(row, ",", &save); t;
+         t = strtok_r(NULL, ",", &save), col++)
         if (col == want)
             return strtod(t, NULL);
     fail_msg("no column %s", name);
@@ -86,8 +87,9 @@ static double csv_value(const char *name)
 
 static void simulate_day(const char *day)
 {
-    const char *args[] = {"simulate", "--config",   config, "--db", db, "--from", day, "--days",
-                          "1",        "--strategy", "self_consumption", "--csv", NULL};
+    const char *args[] = {"simulate",         "--config", config,   "--db", db,
+                          "--from",           day,        "--days", "1",    "--strategy",
+                          "self_consumption", "--csv",    NULL};
     int rc = run(args);
     if (rc != 0)
         fail_msg("simulate %s: exit %d: %s", day, rc, err);
@@ -140,8 +142,10 @@ static void test_meter_counters_and_prices_around_dst(void **state)
     rc = run(smard);
     if (rc != 0)
         fail_msg("exit %d: %s", rc, err);
-    assert_non_null(strstr(out, "23 slots of 60 minutes from 2025-03-30 00:00 to 2025-03-31 00:00"));
-    assert_non_null(strstr(out, "99 slots of 15 minutes from 2025-10-26 00:00 to 2025-10-27 00:00"));
+    assert_non_null(
+        strstr(out, "23 slots of 60 minutes from 2025-03-30 00:00 to 2025-03-31 00:00"));
+    assert_non_null(
+        strstr(out, "99 slots of 15 minutes from 2025-10-26 00:00 to 2025-10-27 00:00"));
     assert_non_null(strstr(out, "gap: no price from 2025-10-26 11:30 to 2025-10-26 11:45"));
 
     /* The 23-hour day: 92 slots, 400 W all day, 300 W of PV from 06:00 to 18:00, every
@@ -188,7 +192,8 @@ static void test_home_assistant_history_with_an_outage(void **state)
         fail_msg("exit %d: %s", rc, err);
     assert_non_null(strstr(out, "26 rows of entities not named by --map ignored"));
     assert_non_null(strstr(out, "home_w from \"sensor.house_power\": 96 of 100 slots"));
-    assert_non_null(strstr(out, "gap: no data from 2025-10-26 12:00 to 2025-10-26 13:00 (4 slots)"));
+    assert_non_null(
+        strstr(out, "gap: no data from 2025-10-26 12:00 to 2025-10-26 13:00 (4 slots)"));
     simulate_day("2025-10-26");
     assert_near(csv_value("slots"), 96, "slots: the outage's hour is skipped");
     assert_near(csv_value("load_kwh"), 9.6, "load");
@@ -197,8 +202,16 @@ static void test_home_assistant_history_with_an_outage(void **state)
 static void test_energy_charts_prices(void **state)
 {
     (void)state;
-    const char *ec[] = {"import", "--config", config, "--db", db, "--format", "energy-charts",
-                        "--provider", "spot", fixture("energy_charts/day_ahead_2025-10-26.csv"),
+    const char *ec[] = {"import",
+                        "--config",
+                        config,
+                        "--db",
+                        db,
+                        "--format",
+                        "energy-charts",
+                        "--provider",
+                        "spot",
+                        fixture("energy_charts/day_ahead_2025-10-26.csv"),
                         NULL};
     int rc = run(ec);
     if (rc != 0)
@@ -222,12 +235,14 @@ static void test_bad_rows_name_file_line_and_column(void **state)
          "bad/ha_time.csv:3: column 3 \"last_changed\": \"yesterday\" is not a timestamp"},
         {"generic", "nope=home_w:W", "bad/number.csv",
          "bad/number.csv:1: no column \"nope\" (--map) in the header"},
-        {"generic", "house=home_w:MW", "bad/dst_gap.csv", "--map \"house=home_w:MW\": unit must be"},
+        {"generic", "house=home_w:MW", "bad/dst_gap.csv",
+         "--map \"house=home_w:MW\": unit must be"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *args[] = {"import", "--config", config,         "--db",
-                              db,       "--format", cases[i].format, "--map",
-                              cases[i].map, fixture(cases[i].file), NULL};
+        const char *args[] = {
+            "import",   "--config",      config,  "--db",       db,
+            "--format", cases[i].format, "--map", cases[i].map, fixture(cases[i].file),
+            NULL};
         int rc = run(args);
         if (rc != 2 || !strstr(err, cases[i].message))
             fail_msg("%s: exit %d, stderr \"%s\" (wanted 2 and \"%s\")", cases[i].file, rc, err,
@@ -239,9 +254,9 @@ static void test_bad_rows_name_file_line_and_column(void **state)
 static void test_flat_pv_at_night_is_refused_with_its_dates(void **state)
 {
     (void)state;
-    const char *args[] = {"import", "--config", config,       "--db",
-                          db,       "--format", "generic",    "--map",
-                          "pv=pv_w:W", "--map", "house=home_w:W", fixture("pv_night/flat.csv"),
+    const char *args[] = {"import",    "--config", config,           "--db",
+                          db,          "--format", "generic",        "--map",
+                          "pv=pv_w:W", "--map",    "house=home_w:W", fixture("pv_night/flat.csv"),
                           NULL};
     assert_int_equal(run(args), 2);
     assert_non_null(strstr(err, "on 3 days: 2025-06-02, 2025-06-03, 2025-06-04"));

@@ -66,13 +66,12 @@ static void write_year(struct fixture *f, bool prices)
         struct balkon_price_slot *slots = calloc(n, sizeof *slots);
         assert_non_null(slots);
         for (size_t i = 0; i < n; i++)
-            slots[i] = (struct balkon_price_slot){
-                .slot_ts_ms = YEAR_START_MS - 15 * 86400000LL + (int64_t)i * HOUR_MS,
-                .slot_s = 3600,
-                .price_per_kwh = PRICE,
-                .market_per_kwh = NAN};
-        assert_int_equal(
-            balkon_store_prices_put(store, "spot", "EUR", YEAR_START_MS, slots, n), 0);
+            slots[i] = (struct balkon_price_slot){.slot_ts_ms = YEAR_START_MS - 15 * 86400000LL +
+                                                                (int64_t)i * HOUR_MS,
+                                                  .slot_s = 3600,
+                                                  .price_per_kwh = PRICE,
+                                                  .market_per_kwh = NAN};
+        assert_int_equal(balkon_store_prices_put(store, "spot", "EUR", YEAR_START_MS, slots, n), 0);
         free(slots);
     }
     /* The daemon's pruning half a year after the data: only hourly roll-ups are left. */
@@ -82,8 +81,8 @@ static void write_year(struct fixture *f, bool prices)
     while (deleted > 0);
     struct balkon_bucket *buckets = NULL;
     size_t count = 0;
-    assert_int_equal(balkon_store_query(store, "home_w", YEAR_START_MS,
-                                        YEAR_START_MS + 2 * HOUR_MS, SLOT_MS, &buckets, &count),
+    assert_int_equal(balkon_store_query(store, "home_w", YEAR_START_MS, YEAR_START_MS + 2 * HOUR_MS,
+                                        SLOT_MS, &buckets, &count),
                      0);
     assert_int_equal(count, 2); /* one row per hour: the 5-minute roll-ups are gone */
     free(buckets);
@@ -107,8 +106,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     char path[128];
-    const char *names[] = {"balkon.db", "balkon.db-wal", "balkon.db-shm", "config.json",
-                           "out.csv"};
+    const char *names[] = {"balkon.db", "balkon.db-wal", "balkon.db-shm", "config.json", "out.csv"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         snprintf(path, sizeof path, "%s/%s", f->dir, names[i]);
         unlink(path);
@@ -136,15 +134,12 @@ static void write_config(const struct fixture *f, bool prices)
 
 /* Runs `simulate` with stdout into f->out; returns the exit code and the CSV's
  * no_battery row in *values by column name. */
-static int simulate_from(const struct fixture *f, const char *from, const char *name,
-                         double *value)
+static int simulate_from(const struct fixture *f, const char *from, const char *name, double *value)
 {
-    char *argv[] = {"simulate",      "--config", (char *)f->config,
-                    "--db",          (char *)f->db,
-                    "--from",        (char *)from,
-                    "--days",        "365",
-                    "--strategy",    "self_consumption",
-                    "--csv",         NULL};
+    char *argv[] = {"simulate",    "--config",   (char *)f->config,  "--db",
+                    (char *)f->db, "--from",     (char *)from,       "--days",
+                    "365",         "--strategy", "self_consumption", "--csv",
+                    NULL};
     fflush(stdout);
     int saved = dup(1);
     int fd = open(f->out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
