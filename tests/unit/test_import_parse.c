@@ -17,7 +17,7 @@
 #include <time.h>
 
 #define MIN_MS INT64_C(60000)
-#define T_2025_03_30_00_CET INT64_C(1743289200000) /* 2025-03-29T23:00Z */
+#define T_2025_03_30_00_CET INT64_C(1743289200000)  /* 2025-03-29T23:00Z */
 #define T_2025_10_26_00_CEST INT64_C(1761429600000) /* 2025-10-25T22:00Z */
 
 static int berlin(void **state)
@@ -191,7 +191,8 @@ static void test_pv_at_night_and_flat_days(void **state)
             values[d * 96 + k] = d == 1 ? 197 : (hour >= 6 && hour < 18 ? 300 : 0);
         }
     /* 2025-06-01 00:00 local = 2025-05-31T22:00Z */
-    struct import_means m = {.first_ms = INT64_C(1748728800000), .count = 3 * 96, .value_w = values};
+    struct import_means m = {
+        .first_ms = INT64_C(1748728800000), .count = 3 * 96, .value_w = values};
     char dates[4][11];
     assert_int_equal(import_pv_suspect_days(&m, 5, dates, 4), 1);
     assert_string_equal(dates[0], "2025-06-02");
