@@ -2,6 +2,7 @@
 #include "balkon/auth_cli.h"
 #include "balkon/config.h"
 #include "balkon/daemon.h"
+#include "balkon/import.h"
 #include "balkon/log.h"
 #include "balkon/replay.h"
 #include "balkon/version.h"
@@ -45,6 +46,8 @@ static void usage(FILE *out)
         "Usage: balkonsolard --config FILE [options]\n"
         "       balkonsolard simulate --config FILE [options]   replay days with a battery size\n"
         "                                                     and compare strategies (--help)\n"
+        "       balkonsolard import --config FILE --format FORMAT FILE...  load CSV exports\n"
+        "                                                     into the database (--help)\n"
         "       balkonsolard password [--config FILE] [--db FILE] set the login password (stdin)\n"
         "       balkonsolard token NAME [--read-only] [--config FILE] [--db FILE] print a new API "
         "token\n"
@@ -79,6 +82,8 @@ int main(int argc, char **argv)
     };
     if (argc > 1 && strcmp(argv[1], "simulate") == 0)
         return balkon_replay_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "import") == 0)
+        return balkon_import_main(argc - 1, argv + 1);
     if (argc > 1 && (strcmp(argv[1], "password") == 0 || strcmp(argv[1], "token") == 0))
         return balkon_auth_cli_main(argc - 1, argv + 1);
     struct balkon_daemon_options options = {0};

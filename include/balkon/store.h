@@ -196,6 +196,26 @@ int balkon_store_list_series(struct balkon_store *store, struct balkon_series_in
 int balkon_store_prune(struct balkon_store *store, int64_t now_ms, int64_t max_rows,
                        int64_t *deleted_out);
 
+/* One mean of a series over [ts_ms, ts_ms + step). */
+struct balkon_store_mean {
+    int64_t ts_ms;
+    double value;
+};
+
+/* Writes historical means (`balkonsolard import`) straight into the roll-ups, in one
+ * transaction: each mean as the 5-minute buckets it spans (one sample each; only where the
+ * 5-minute roll-ups are not pruned yet) and the hours they make up. step_ms is 5, 10, 15,
+ * 20, 30 or 60 minutes; means are finite, aligned to step_ms and ascending. No raw samples
+ * are written. An hour that already holds a roll-up of the series is refused
+ * (BALKON_E_INVAL, balkon_store_errmsg names the hour), so nothing is counted twice. */
+int balkon_store_history_put(struct balkon_store *store, const char *series, const char *unit,
+                             int64_t step_ms, const struct balkon_store_mean *means, size_t count);
+
+/* Where retention has pruned the 5-minute roll-ups: before this time (aligned to 1 h) only
+ * hourly roll-ups are left, so a query at 15 minutes returns one row per hour there.
+ * INT64_MIN when nothing was pruned. */
+int64_t balkon_store_rollup_5m_horizon(const struct balkon_store *store);
+
 /* --- Device registry -------------------------------------------------------------- */
 
 struct balkon_device_record {

@@ -4,8 +4,13 @@
  * daemon opens it (which migrates an older schema) and only read.
  *
  * Where the 5-minute roll-ups were already pruned (storage.rollup_5m_retention_days) only
- * hourly means are left: an hour without any 15-minute bucket takes its hourly mean in all
- * four slots. Slots still without data are gaps: not replayed, not learnt from. */
+ * hourly means are left: there, and in any later hour without a 15-minute bucket, the hour's
+ * mean goes into all four slots. A 15-minute query over the pruned part would return one row
+ * per hour, at the hour's first quarter, so that part is read at 1 h only. Stored prices of
+ * longer slots (slot_s 3600) price every quarter-hour they span. Slots still without data are
+ * gaps: not replayed, not learnt from, counted in the header; when more than half of the
+ * range the database could hold is missing, the replay is refused rather than reported as
+ * if it were the whole range. */
 #include "replay_internal.h"
 
 #include "balkon/config.h"
@@ -23,17 +28,20 @@
 
 #define CHUNK_BUCKETS INT64_C(90000) /* below the store's per-query limit */
 
-/* Reads one series' means at step_ms into values (NaN where there are none). With
- * only_empty, a bucket fills the slots it spans only where none of them has a value. */
+/* Reads one series' means at step_ms from read_from_ms on into values (NaN where there are
+ * none). With only_empty, a bucket fills the slots it spans only where none of them has a
+ * value; *filled (may be NULL) counts the slots it filled. */
 static int read_buckets(struct balkon_store *store, const char *name,
-                        const struct replay_data *data, int64_t step_ms, double *values,
-                        bool only_empty)
+                        const struct replay_data *data, int64_t read_from_ms, int64_t step_ms,
+                        double *values, bool only_empty, size_t *filled)
 {
     const struct balkon_replay_series *series = &data->series;
     int64_t start_ms = series->slots[0].ts_ms;
     int64_t end_ms = start_ms + (int64_t)series->count * BALKON_SLOT_MS;
     int64_t per = step_ms / BALKON_SLOT_MS;
-    for (int64_t from = balkon_floor_ms(start_ms, step_ms); from < end_ms;
+    if (read_from_ms < start_ms)
+        read_from_ms = start_ms;
+    for (int64_t from = balkon_floor_ms(read_from_ms, step_ms); from < end_ms;
          from += CHUNK_BUCKETS * step_ms) {
         int64_t to =
             from + CHUNK_BUCKETS * step_ms < end_ms ? from + CHUNK_BUCKETS * step_ms : end_ms;
@@ -49,22 +57,30 @@ static int read_buckets(struct balkon_store *store, const char *name,
                 if (k >= 0 && (size_t)k < series->count && isfinite(values[k]))
                     empty = false;
             for (int64_t k = first; empty && k < first + per; k++)
-                if (k >= 0 && (size_t)k < series->count)
+                if (k >= 0 && (size_t)k < series->count) {
                     values[k] = buckets[i].avg;
+                    if (filled && (size_t)k >= series->first && (size_t)k < series->last)
+                        (*filled)++;
+                }
         }
         free(buckets);
     }
     return BALKON_OK;
 }
 
+/* 15-minute means where the 5-minute roll-ups are kept, hourly means in all four slots of
+ * every hour that has none (all hours before the roll-ups' pruning horizon). *hourly gets
+ * the replayed slots that took an hourly mean. */
 static int read_series(struct balkon_store *store, const char *name, const struct replay_data *data,
-                       double *values)
+                       double *values, size_t *hourly)
 {
     for (size_t i = 0; i < data->series.count; i++)
         values[i] = NAN;
-    int err = read_buckets(store, name, data, BALKON_SLOT_MS, values, false);
+    *hourly = 0;
+    int64_t horizon_ms = balkon_store_rollup_5m_horizon(store);
+    int err = read_buckets(store, name, data, horizon_ms, BALKON_SLOT_MS, values, false, NULL);
     if (!err)
-        err = read_buckets(store, name, data, BALKON_MS_PER_HOUR, values, true);
+        err = read_buckets(store, name, data, INT64_MIN, BALKON_MS_PER_HOUR, values, true, hourly);
     return err;
 }
 
@@ -102,12 +118,18 @@ static int read_prices(struct balkon_store *store, const struct balkon_config *c
         return err;
     if (n && currency[0])
         snprintf(data->currency, sizeof data->currency, "%s", currency);
+    /* A stored slot prices every quarter-hour it spans: hourly day-ahead rows (slot_s 3600)
+     * all four of theirs. */
     for (size_t i = 0; i < n; i++) {
         int64_t offset = prices[i].slot_ts_ms - start_ms;
-        if (offset < 0 || offset % BALKON_SLOT_MS || !isfinite(prices[i].price_per_kwh))
+        int64_t span_ms = (int64_t)prices[i].slot_s * 1000;
+        if (offset % BALKON_SLOT_MS || span_ms % BALKON_SLOT_MS || span_ms <= 0 ||
+            !isfinite(prices[i].price_per_kwh))
             continue;
-        size_t k = (size_t)(offset / BALKON_SLOT_MS);
-        if (k < series->count) {
+        for (int64_t at = offset; at < offset + span_ms; at += BALKON_SLOT_MS) {
+            if (at < 0 || (size_t)(at / BALKON_SLOT_MS) >= series->count)
+                continue;
+            size_t k = (size_t)(at / BALKON_SLOT_MS);
             series->slots[k].import_price_per_kwh = prices[i].price_per_kwh;
             series->slots[k].price_known = true;
         }
@@ -165,6 +187,35 @@ static int span_of(struct balkon_store *store, const char *path, int64_t *first_
         return BALKON_E_INVAL;
     }
     return BALKON_OK;
+}
+
+/* Refuses a range of which more than half is missing: figures over a quarter of a year
+ * must not pass for a year's. Counted are the replayed slots the database could hold: all of
+ * them for an explicit --from, those between its first and last measurement otherwise (the
+ * default range starts and ends at whole local days around them). */
+static int check_coverage(const struct replay_data *data, bool explicit_range, int64_t first_ms,
+                          int64_t last_ms, const char *path, char *msg, size_t msg_size)
+{
+    const struct balkon_replay_series *series = &data->series;
+    size_t expected = 0, measured = 0;
+    for (size_t i = series->first; i < series->last; i++) {
+        const struct balkon_replay_slot *slot = &series->slots[i];
+        if (!explicit_range && (slot->ts_ms + BALKON_SLOT_MS <= first_ms || slot->ts_ms > last_ms))
+            continue;
+        expected++;
+        measured += slot->measured;
+    }
+    if (expected == 0 || measured * 2 >= expected)
+        return BALKON_OK;
+    char a[16], b[16];
+    replay_format_day(data->from_ms, a, sizeof a);
+    replay_format_day(data->to_ms - 1, b, sizeof b);
+    snprintf(msg, msg_size,
+             "--db: only %zu of the %zu slots from %s to %s have both home_w and pv_w in \"%s\" "
+             "(%zu missing); the figures would not be those of the range. Import the missing "
+             "data (balkonsolard import) or choose a range with data (--from, --days)",
+             measured, expected, a, b, path, expected - measured);
+    return BALKON_E_RANGE;
 }
 
 int replay_source_db(const struct replay_request *request, struct replay_data *data, char *msg,
@@ -229,11 +280,12 @@ int replay_source_db(const struct replay_request *request, struct replay_data *d
 
     double *load_w = malloc(data->series.count * sizeof *load_w);
     double *pv_w = malloc(data->series.count * sizeof *pv_w);
+    size_t load_hourly = 0, pv_hourly = 0;
     if (!load_w || !pv_w) {
         err = BALKON_E_NOMEM;
         snprintf(msg, msg_size, "out of memory");
-    } else if ((err = read_series(store, "home_w", data, load_w)) ||
-               (err = read_series(store, "pv_w", data, pv_w)) ||
+    } else if ((err = read_series(store, "home_w", data, load_w, &load_hourly)) ||
+               (err = read_series(store, "pv_w", data, pv_w, &pv_hourly)) ||
                (err = read_prices(store, config, data))) {
         snprintf(msg, msg_size, "%s: %s", path, balkon_store_errmsg(store));
     } else {
@@ -243,14 +295,20 @@ int replay_source_db(const struct replay_request *request, struct replay_data *d
             slot->load_w = slot->measured ? fmax(0.0, load_w[i]) : 0.0;
             slot->pv_w = slot->measured ? fmax(0.0, pv_w[i]) : 0.0;
         }
-        char a[16], b[16];
-        replay_format_day(first_ms, a, sizeof a);
-        replay_format_day(last_ms, b, sizeof b);
-        snprintf(data->source, sizeof data->source,
-                 "measurements in %s (home_w and pv_w as 15-minute means; stored from %s to %s)",
-                 path, a, b);
-        snprintf(data->pv_forecast, sizeof data->pv_forecast,
-                 "persistence (the same time on the last day measured before)");
+        err = check_coverage(data, request->from_ms != INT64_MIN, first_ms, last_ms, path, msg,
+                             msg_size);
+        if (!err) {
+            char a[16], b[16];
+            replay_format_day(first_ms, a, sizeof a);
+            replay_format_day(last_ms, b, sizeof b);
+            size_t hourly = load_hourly > pv_hourly ? load_hourly : pv_hourly;
+            snprintf(data->source, sizeof data->source,
+                     "measurements in %s (home_w and pv_w as 15-minute means, %zu slots from "
+                     "hourly means; stored from %s to %s)",
+                     path, hourly, a, b);
+            snprintf(data->pv_forecast, sizeof data->pv_forecast,
+                     "persistence (the same time on the last day measured before)");
+        }
     }
     free(load_w);
     free(pv_w);

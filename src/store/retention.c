@@ -60,6 +60,11 @@ int store_meta_load(struct balkon_store *store)
     return err;
 }
 
+int64_t balkon_store_rollup_5m_horizon(const struct balkon_store *store)
+{
+    return store->rollup_5m_pruned_before_ms;
+}
+
 static int meta_set(struct balkon_store *store, const char *key, int64_t value)
 {
     sqlite3_stmt *st;
