@@ -11,17 +11,13 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static int build(const struct balkon_notify_channel_config *c, const struct notify_message *m,
                  struct notify_request *out, char *error, size_t error_size)
 {
     const char *base = c->url[0] ? c->url : "https://api.telegram.org";
-    size_t len = strlen(base);
-    const char *slash = base[len - 1] == '/' ? "" : "/";
-    if (snprintf(out->url, sizeof out->url, "%s%sbot%s/sendMessage", base, slash, c->token) >=
-        (int)sizeof out->url) {
+    if (!notify_url_join(out, base, "bot%s/sendMessage", c->token)) {
         snprintf(error, error_size, "telegram URL too long");
         return -1;
     }
@@ -33,10 +29,7 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     cJSON_AddBoolToObject(json, "disable_web_page_preview", 1);
     char *body = cJSON_PrintUnformatted(json);
     cJSON_Delete(json);
-    bool ok = body && notify_add_header(out, "Content-Type: application/json") &&
-              notify_set_body(out, body);
-    free(body);
-    if (!ok) {
+    if (!notify_json_body(out, body, "")) {
         snprintf(error, error_size, "message too long for telegram");
         return -1;
     }
