@@ -19,21 +19,15 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     static const int priority[] = {2, 5, 8};
     char token[480];
     if (!notify_urlencode(c->token, token, sizeof token) ||
-        !notify_url_join(out, c->url, "message?token=%s", token)) {
-        snprintf(error, error_size, "gotify URL too long");
-        return -1;
-    }
+        !notify_url_join(out, c->url, "message?token=%s", token))
+        return notify_refuse(error, error_size, "gotify URL too long");
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "title", m->title);
     cJSON_AddStringToObject(json, "message", m->text);
     cJSON_AddNumberToObject(json, "priority",
                             strcmp(m->state, "resolved") == 0 ? 2 : priority[m->severity]);
-    char *body = cJSON_PrintUnformatted(json);
-    cJSON_Delete(json);
-    if (!notify_json_body(out, body, "")) {
-        snprintf(error, error_size, "message too long for gotify");
-        return -1;
-    }
+    if (!notify_json_body(out, notify_json_print(json), ""))
+        return notify_refuse(error, error_size, "message too long for gotify");
     return 0;
 }
 

@@ -32,8 +32,7 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
         goto too_long;
     return 0;
 too_long:
-    snprintf(error, error_size, "message too long for pushover");
-    return -1;
+    return notify_refuse(error, error_size, "message too long for pushover");
 }
 
 static void check(const struct balkon_notify_channel_config *c, const char *path,

@@ -17,22 +17,16 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
                  struct notify_request *out, char *error, size_t error_size)
 {
     const char *base = c->url[0] ? c->url : "https://api.telegram.org";
-    if (!notify_url_join(out, base, "bot%s/sendMessage", c->token)) {
-        snprintf(error, error_size, "telegram URL too long");
-        return -1;
-    }
+    if (!notify_url_join(out, base, "bot%s/sendMessage", c->token))
+        return notify_refuse(error, error_size, "telegram URL too long");
     char text[700];
     snprintf(text, sizeof text, "%s\n\n%s", m->title, m->text);
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "chat_id", c->chat_id);
     cJSON_AddStringToObject(json, "text", text);
     cJSON_AddBoolToObject(json, "disable_web_page_preview", 1);
-    char *body = cJSON_PrintUnformatted(json);
-    cJSON_Delete(json);
-    if (!notify_json_body(out, body, "")) {
-        snprintf(error, error_size, "message too long for telegram");
-        return -1;
-    }
+    if (!notify_json_body(out, notify_json_print(json), ""))
+        return notify_refuse(error, error_size, "message too long for telegram");
     return 0;
 }
 

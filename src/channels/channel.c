@@ -2,6 +2,7 @@
  * the checks most channels make of their options. */
 #include "balkon/channel.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,6 +95,13 @@ bool notify_url_join(struct notify_request *out, const char *base, const char *f
     return m >= 0 && m < (int)(sizeof out->url - (size_t)n);
 }
 
+char *notify_json_print(cJSON *json)
+{
+    char *text = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+    return text;
+}
+
 bool notify_json_body(struct notify_request *out, char *body, const char *bearer_token)
 {
     bool ok =
@@ -102,6 +110,12 @@ bool notify_json_body(struct notify_request *out, char *body, const char *bearer
         notify_set_body(out, body);
     free(body);
     return ok;
+}
+
+int notify_refuse(char *error, size_t error_size, const char *reason)
+{
+    snprintf(error, error_size, "%s", reason);
+    return -1;
 }
 
 void notify_check_http_url(const struct balkon_notify_channel_config *c, const char *path,
