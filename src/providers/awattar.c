@@ -59,9 +59,7 @@ static int build_request(const struct provider_env *env, int part, struct provid
 static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
                   struct provider_result *result)
 {
-    if (!provider_check_status(reply, result))
-        return;
-    cJSON *root = json_parse_reply(reply, result);
+    cJSON *root = json_parse_ok_reply(reply, result);
     if (!root)
         return;
     size_t keep = result->count;
@@ -92,9 +90,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
                                  unit ? unit : "(none)");
             goto done;
         }
-        const cJSON *price = json_member(entry, "marketprice");
-        double eur_per_mwh = NAN;
-        if (!cJSON_IsNull(price) && !json_number(price, &eur_per_mwh)) {
+        double eur_per_mwh;
+        if (!json_number_or_null(json_member(entry, "marketprice"), &eur_per_mwh)) {
             provider_result_fail(result, PROVIDER_ERR_PARSE,
                                  "data[%d]: marketprice is not a number", index);
             goto done;

@@ -123,12 +123,9 @@ static void parse(const struct provider_env *env, int part, const struct provide
                              cJSON_IsString(message) ? message->valuestring : "(no message)");
         goto done;
     }
-    const cJSON *forecast = cJSON_GetObjectItemCaseSensitive(root, "forecast");
-    if (!cJSON_IsArray(forecast)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "forecast[] missing");
-        goto done;
-    }
-    parse_forecast(forecast, result);
+    const cJSON *forecast = json_array_member(root, "forecast", result);
+    if (forecast)
+        parse_forecast(forecast, result);
 done:
     cJSON_Delete(root);
 }

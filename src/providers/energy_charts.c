@@ -96,9 +96,7 @@ static void parse(const struct provider_env *env, int part, const struct provide
                              reply->body ? reply->body : "");
         return;
     }
-    if (!provider_check_status(reply, result))
-        return;
-    cJSON *root = json_parse_reply(reply, result);
+    cJSON *root = json_parse_ok_reply(reply, result);
     if (!root)
         return;
     size_t keep = result->count;
@@ -140,8 +138,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
                 goto bad_time;
             length_s = next_s - start_s;
         }
-        double eur_per_mwh = NAN;
-        if (!cJSON_IsNull(p) && !json_number(p, &eur_per_mwh)) {
+        double eur_per_mwh;
+        if (!json_number_or_null(p, &eur_per_mwh)) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "price[%d] is not a number", i);
             goto done;
         }

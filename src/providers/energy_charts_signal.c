@@ -28,7 +28,6 @@
 #include <string.h>
 
 #define DEFAULT_BASE_URL "https://api.energy-charts.info"
-#define MAX_ABS_TIME_S 1e11 /* year ~5000: anything beyond is not a timestamp */
 
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
@@ -55,19 +54,14 @@ static int build_request(const struct provider_env *env, int part, struct provid
     return 0;
 }
 
-static bool is_time(const cJSON *item)
-{
-    return cJSON_IsNumber(item) && isfinite(item->valuedouble) &&
-           fabs(item->valuedouble) <= MAX_ABS_TIME_S;
-}
-
 static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *signal,
                          struct provider_result *result)
 {
     int64_t previous_length_ms = BALKON_SLOT_MS;
     const cJSON *t = times->child, *sh = share->child, *sg = signal->child;
     for (int i = 0; t && sh && sg; i++, t = t->next, sh = sh->next, sg = sg->next) {
-        if (!is_time(t) || (t->next && !is_time(t->next))) {
+        int64_t start_ms, next_ms = 0;
+        if (!json_unix_ms(t, &start_ms) || (t->next && !json_unix_ms(t->next, &next_ms))) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[%d] is not a unix time",
                                  i);
             return;
@@ -78,9 +72,7 @@ static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *si
                                  "share[%d] or signal[%d] is not a number", i, i);
             return;
         }
-        int64_t start_ms = (int64_t)llround(t->valuedouble * 1000.0);
-        int64_t length_ms = t->next ? (int64_t)llround(t->next->valuedouble * 1000.0) - start_ms
-                                    : previous_length_ms;
+        int64_t length_ms = t->next ? next_ms - start_ms : previous_length_ms;
         previous_length_ms = length_ms;
         if (cJSON_IsNull(sh) || cJSON_IsNull(sg)) {
             provider_result_reject(result, i, "null_value");

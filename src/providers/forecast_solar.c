@@ -49,19 +49,10 @@ struct sample {
     struct tm tm;
 };
 
-/* Keys go into the URL path unescaped, so only URL-unreserved characters are allowed. */
-static bool url_safe(const char *text)
-{
-    for (const char *p = text; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-._~", *p))
-            return false;
-    return true;
-}
-
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
-    if (provider->token[0] && !url_safe(provider->token))
+    if (provider->token[0] && !text_url_safe(provider->token))
         balkon_config_add_error(
             errors, path, "token",
             "Forecast.Solar keys contain only letters, digits, '-', '.', '_' and '~'");
@@ -73,7 +64,7 @@ static int build_request(const struct provider_env *env, int part, struct provid
     const char *token = env->provider->token;
     if (part < 0 || part >= pv_plane_parts(env))
         return request_refuse(request, "forecast_solar: no PV plane %d", part);
-    if (!url_safe(token))
+    if (!text_url_safe(token))
         return request_refuse(request, "forecast_solar: token has characters a URL cannot carry");
     const struct balkon_plane_config *plane = &env->config->pv.planes[part];
     char base[512], lat[32], lon[32], dec[32], az[32], kwp[32];

@@ -27,9 +27,23 @@ cJSON *json_parse_body(const struct provider_reply *reply)
     return reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
 }
 
+cJSON *json_parse_ok_reply(const struct provider_reply *reply, struct provider_result *result)
+{
+    return provider_check_status(reply, result) ? json_parse_reply(reply, result) : NULL;
+}
+
 const cJSON *json_member(const cJSON *object, const char *key)
 {
     return cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
+}
+
+const cJSON *json_array_member(const cJSON *object, const char *key, struct provider_result *result)
+{
+    const cJSON *array = json_member(object, key);
+    if (cJSON_IsArray(array))
+        return array;
+    provider_result_fail(result, PROVIDER_ERR_PARSE, "%s[] missing", key);
+    return NULL;
 }
 
 const char *json_string(const cJSON *object, const char *key)
@@ -46,12 +60,29 @@ bool json_number(const cJSON *item, double *out)
     return true;
 }
 
+bool json_number_or_null(const cJSON *item, double *out)
+{
+    if (cJSON_IsNull(item)) {
+        *out = NAN;
+        return true;
+    }
+    return json_number(item, out);
+}
+
 bool json_int64(const cJSON *item, int64_t *out)
 {
     double v;
     if (!json_number(item, &v) || fabs(v) >= 9007199254740992.0 || v != floor(v))
         return false;
     *out = (int64_t)v;
+    return true;
+}
+
+bool json_unix_ms(const cJSON *item, int64_t *out_ms)
+{
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || fabs(item->valuedouble) > 1e11)
+        return false;
+    *out_ms = (int64_t)llround(item->valuedouble * 1000.0);
     return true;
 }
 
@@ -239,6 +270,14 @@ bool text_alnum(const char *text)
 {
     for (const char *p = text; *p; p++)
         if (!isalnum((unsigned char)*p))
+            return false;
+    return true;
+}
+
+bool text_url_safe(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-._~", *p))
             return false;
     return true;
 }

@@ -18,15 +18,28 @@ cJSON *json_parse_reply(const struct provider_reply *reply, struct provider_resu
 /* The same without setting an error: NULL when the body is absent or not JSON. For the
  * providers that read an error reply's body too, and word their own parse error. */
 cJSON *json_parse_body(const struct provider_reply *reply);
+/* The common start of a JSON parse: the status read by provider_check_status, then
+ * json_parse_reply. NULL, with the error set, when either refuses the reply. */
+cJSON *json_parse_ok_reply(const struct provider_reply *reply, struct provider_result *result);
 
 /* object[key] when object is an object, else NULL. */
 const cJSON *json_member(const cJSON *object, const char *key);
+/* object[key] when it is an array; else NULL after failing "parse" with "<key>[] missing"
+ * (the one list a signal or PV reply carries). */
+const cJSON *json_array_member(const cJSON *object, const char *key,
+                               struct provider_result *result);
 /* The string value of object[key], or NULL when absent or not a string. */
 const char *json_string(const cJSON *object, const char *key);
 /* A finite number: true and *out set, false otherwise (null, absent, wrong type). */
 bool json_number(const cJSON *item, double *out);
+/* A finite number, or null read as NAN (a price the source leaves open). False for
+ * anything else, an absent item included. */
+bool json_number_or_null(const cJSON *item, double *out);
 /* A whole number with |v| < 2^53 (so the conversion is exact and defined). */
 bool json_int64(const cJSON *item, int64_t *out);
+/* Unix seconds (a number within ±1e11 s, year ~5000: anything beyond is not a timestamp)
+ * as ms, rounded to the nearest. */
+bool json_unix_ms(const cJSON *item, int64_t *out_ms);
 /* An ISO 8601 date-time string ("2026-02-10T00:00:00.000+01:00", "…T22:00Z") as UTC ms.
  * Refuses bare numbers and anything malformed. */
 bool json_time(const cJSON *item, int64_t *out_ms);
@@ -77,6 +90,9 @@ int pv_plane_parts(const struct provider_env *env);
 bool url_encode(const char *text, char *out, size_t size);
 /* Only ASCII letters and digits (a postal code that goes into a query unescaped). */
 bool text_alnum(const char *text);
+/* Only URL-unreserved characters (letters, digits, '-', '.', '_', '~'): safe to put into
+ * a URL path unescaped. */
+bool text_url_safe(const char *text);
 /* Printable ASCII without spaces: safe to put into an HTTP header (no header injection). */
 bool text_header_safe(const char *text);
 

@@ -32,7 +32,6 @@
 #include <string.h>
 
 #define DEFAULT_BASE_URL "https://api.open-meteo.com"
-#define MAX_ABS_TIME_S 1e11 /* year ~5000: anything beyond is not a timestamp */
 
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
 {
@@ -97,8 +96,8 @@ static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
     const cJSON *t = times->child, *g = gti->child;
     const cJSON *c = temperature ? temperature->child : NULL;
     for (int i = 0; t && g; i++, t = t->next, g = g->next, c = c ? c->next : NULL) {
-        if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) ||
-            fabs(t->valuedouble) > MAX_ABS_TIME_S) {
+        int64_t end_ms;
+        if (!json_unix_ms(t, &end_ms)) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "time[%d] is not a unix time", i);
             return;
         }
@@ -107,7 +106,6 @@ static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
                                  "global_tilted_irradiance[%d] is not a number", i);
             return;
         }
-        int64_t end_ms = (int64_t)llround(t->valuedouble * 1000.0);
         /* null stays NAN, which the normaliser rejects as "null_value" */
         struct provider_point point = point_make(
             end_ms - step_ms, end_ms, cJSON_IsNumber(g) ? fmax(0.0, g->valuedouble) : NAN, i);

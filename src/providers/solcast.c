@@ -32,15 +32,6 @@
 #define DEFAULT_BASE_URL "https://api.solcast.com.au"
 #define MAX_PERIOD_MS BALKON_MS_PER_DAY
 
-/* site_id goes into the URL path unescaped: only URL-unreserved characters. */
-static bool url_safe(const char *text)
-{
-    for (const char *p = text; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-._~", *p))
-            return false;
-    return true;
-}
-
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
@@ -51,7 +42,7 @@ static void check(const struct balkon_provider_config *provider, const char *pat
     if (!provider->site_id[0])
         balkon_config_add_error(errors, path, "site_id",
                                 "type \"solcast\" needs the rooftop site's resource id");
-    else if (!url_safe(provider->site_id))
+    else if (!text_url_safe(provider->site_id))
         balkon_config_add_error(
             errors, path, "site_id",
             "must contain only letters, digits, '-', '.', '_' and '~', got \"%s\"",
@@ -62,7 +53,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
 {
     const struct balkon_provider_config *pc = env->provider;
     request_get(request);
-    if (!pc->token[0] || !text_header_safe(pc->token) || !pc->site_id[0] || !url_safe(pc->site_id))
+    if (!pc->token[0] || !text_header_safe(pc->token) || !pc->site_id[0] ||
+        !text_url_safe(pc->site_id))
         return request_refuse(request,
                               "solcast: token and site_id are required and must be plain text");
     char base[512];
@@ -175,12 +167,9 @@ static void parse(const struct provider_env *env, int part, const struct provide
                                  cJSON_IsString(message) ? message->valuestring : "");
         goto done;
     }
-    const cJSON *forecasts = cJSON_GetObjectItemCaseSensitive(root, "forecasts");
-    if (!cJSON_IsArray(forecasts)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "forecasts[] missing");
-        goto done;
-    }
-    parse_forecasts(forecasts, result);
+    const cJSON *forecasts = json_array_member(root, "forecasts", result);
+    if (forecasts)
+        parse_forecasts(forecasts, result);
 done:
     cJSON_Delete(root);
 }

@@ -96,12 +96,9 @@ static void parse(const struct provider_env *env, int part, const struct provide
                              cJSON_IsString(message) ? message->valuestring : "(no message)");
         goto done;
     }
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    if (!cJSON_IsArray(data)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "data[] missing");
-        goto done;
-    }
-    parse_data(data, result);
+    const cJSON *data = json_array_member(root, "data", result);
+    if (data)
+        parse_data(data, result);
 done:
     cJSON_Delete(root);
 }
