@@ -113,10 +113,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     if (!provider_check_status(reply, result))
         return;
     cJSON *root = json_parse_body(reply);
-    if (!cJSON_IsObject(root)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    if (!json_object_body(root, result))
         goto done;
-    }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "err"))) {
         const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
         provider_result_fail(result, PROVIDER_ERR_PROVIDER, "err: %.200s",

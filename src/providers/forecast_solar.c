@@ -316,10 +316,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     }
     if (!provider_check_status(reply, result))
         goto done;
-    if (!cJSON_IsObject(root)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    if (!json_object_body(root, result))
         goto done;
-    }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(message, "type");
     if (cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(message, "text");

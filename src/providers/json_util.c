@@ -32,6 +32,14 @@ cJSON *json_parse_ok_reply(const struct provider_reply *reply, struct provider_r
     return provider_check_status(reply, result) ? json_parse_reply(reply, result) : NULL;
 }
 
+bool json_object_body(const cJSON *root, struct provider_result *result)
+{
+    if (cJSON_IsObject(root))
+        return true;
+    provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    return false;
+}
+
 const cJSON *json_member(const cJSON *object, const char *key)
 {
     return cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;

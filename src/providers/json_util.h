@@ -22,6 +22,9 @@ cJSON *json_parse_body(const struct provider_reply *reply);
  * json_parse_reply. NULL, with the error set, when either refuses the reply. */
 cJSON *json_parse_ok_reply(const struct provider_reply *reply, struct provider_result *result);
 
+/* Whether root is a JSON object; false after failing "parse" with "body is not a JSON
+ * object" (NULL, an array or a bare value). */
+bool json_object_body(const cJSON *root, struct provider_result *result);
 /* object[key] when object is an object, else NULL. */
 const cJSON *json_member(const cJSON *object, const char *key);
 /* object[key] when it is an array; else NULL after failing "parse" with "<key>[] missing"

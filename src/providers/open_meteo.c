@@ -127,10 +127,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     }
     if (!provider_check_status(reply, result))
         goto done;
-    if (!cJSON_IsObject(root)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    if (!json_object_body(root, result))
         goto done;
-    }
     const cJSON *minutely = cJSON_GetObjectItemCaseSensitive(root, "minutely_15");
     const cJSON *hourly = cJSON_GetObjectItemCaseSensitive(root, "hourly");
     const cJSON *minutely_time = cJSON_GetObjectItemCaseSensitive(minutely, "time");

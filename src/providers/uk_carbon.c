@@ -87,10 +87,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
             result_detail_append(result, ", %.160s", message->valuestring);
         goto done;
     }
-    if (!cJSON_IsObject(root)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    if (!json_object_body(root, result))
         goto done;
-    }
     if (cJSON_IsObject(error)) {
         provider_result_fail(result, PROVIDER_ERR_PROVIDER, "error: %.200s",
                              cJSON_IsString(message) ? message->valuestring : "(no message)");
