@@ -88,6 +88,22 @@ bool notify_add_header(struct notify_request *out, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Copies a cJSON-printed or other body; false when too long. */
 bool notify_set_body(struct notify_request *out, const char *body);
+/* Writes out->url as base, a '/' unless base ends in one, then the printf-style rest: the
+ * path a service adds to its configured server. False when it does not fit. */
+bool notify_url_join(struct notify_request *out, const char *base, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+struct cJSON;
+/* Prints json without whitespace and deletes it. Caller frees the text; NULL when out of
+ * memory. */
+char *notify_json_print(struct cJSON *json);
+/* Sets a JSON body: "Content-Type: application/json", then "Authorization: Bearer <token>"
+ * when bearer_token is not empty, then body. Takes body (printed JSON, freed here; NULL when
+ * printing ran out of memory). False when body is NULL or anything does not fit. */
+bool notify_json_body(struct notify_request *out, char *body, const char *bearer_token);
+
+/* A build that cannot be done: writes the reason into error (as build's error,
+ * error_size) and returns -1. */
+int notify_refuse(char *error, size_t error_size, const char *reason);
 
 /* The message as JSON (webhook and MQTT): {"rule","subject","severity","state","title",
  * "message","ts"}. Caller frees; NULL when out of memory. */

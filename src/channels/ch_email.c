@@ -53,10 +53,8 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
                  "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
                  "Content-Transfer-Encoding: 8bit\r\n\r\n%s\r\n",
                  c->from, c->to, title, date, text);
-    if (len < 0 || len >= (int)sizeof body || !notify_set_body(out, body)) {
-        snprintf(error, error_size, "message too long for e-mail");
-        return -1;
-    }
+    if (len < 0 || len >= (int)sizeof body || !notify_set_body(out, body))
+        return notify_refuse(error, error_size, "message too long for e-mail");
     return 0;
 }
 

@@ -11,36 +11,23 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static int build(const struct balkon_notify_channel_config *c, const struct notify_message *m,
                  struct notify_request *out, char *error, size_t error_size)
 {
     static const int priority[] = {2, 5, 8};
-    size_t len = strlen(c->url);
-    const char *slash = len && c->url[len - 1] == '/' ? "" : "/";
     char token[480];
     if (!notify_urlencode(c->token, token, sizeof token) ||
-        snprintf(out->url, sizeof out->url, "%s%smessage?token=%s", c->url, slash, token) >=
-            (int)sizeof out->url) {
-        snprintf(error, error_size, "gotify URL too long");
-        return -1;
-    }
+        !notify_url_join(out, c->url, "message?token=%s", token))
+        return notify_refuse(error, error_size, "gotify URL too long");
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "title", m->title);
     cJSON_AddStringToObject(json, "message", m->text);
     cJSON_AddNumberToObject(json, "priority",
                             strcmp(m->state, "resolved") == 0 ? 2 : priority[m->severity]);
-    char *body = cJSON_PrintUnformatted(json);
-    cJSON_Delete(json);
-    bool ok = body && notify_add_header(out, "Content-Type: application/json") &&
-              notify_set_body(out, body);
-    free(body);
-    if (!ok) {
-        snprintf(error, error_size, "message too long for gotify");
-        return -1;
-    }
+    if (!notify_json_body(out, notify_json_print(json), ""))
+        return notify_refuse(error, error_size, "message too long for gotify");
     return 0;
 }
 

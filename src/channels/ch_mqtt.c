@@ -14,10 +14,8 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
     char *body = notify_message_json(m);
     bool ok = body && notify_set_body(out, body);
     free(body);
-    if (!ok) {
-        snprintf(error, error_size, "message too long for MQTT");
-        return -1;
-    }
+    if (!ok)
+        return notify_refuse(error, error_size, "message too long for MQTT");
     return 0;
 }
 

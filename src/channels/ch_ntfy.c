@@ -17,10 +17,7 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
 {
     static const char *const priority[] = {"3", "4", "5"};
     static const char *const tags[] = {"information_source", "warning", "rotating_light"};
-    size_t len = strlen(c->url);
-    const char *slash = len && c->url[len - 1] == '/' ? "" : "/";
-    if (snprintf(out->url, sizeof out->url, "%s%s%s", c->url, slash, c->topic) >=
-        (int)sizeof out->url)
+    if (!notify_url_join(out, c->url, "%s", c->topic))
         goto too_long;
     bool resolved = strcmp(m->state, "resolved") == 0;
     if (!notify_add_header(out, "Title: %s", m->title) ||
@@ -31,8 +28,7 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
         goto too_long;
     return 0;
 too_long:
-    snprintf(error, error_size, "message too long for ntfy");
-    return -1;
+    return notify_refuse(error, error_size, "message too long for ntfy");
 }
 
 static void check(const struct balkon_notify_channel_config *c, const char *path,

@@ -17,11 +17,8 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
 {
     static const char *const priority[] = {"-1", "0", "1"};
     const char *base = c->url[0] ? c->url : "https://api.pushover.net";
-    size_t len = strlen(base);
-    const char *slash = base[len - 1] == '/' ? "" : "/";
     char token[480], user[400], title[400], text[1600];
-    if (snprintf(out->url, sizeof out->url, "%s%s1/messages.json", base, slash) >=
-            (int)sizeof out->url ||
+    if (!notify_url_join(out, base, "1/messages.json") ||
         !notify_urlencode(c->token, token, sizeof token) ||
         !notify_urlencode(c->user, user, sizeof user) ||
         !notify_urlencode(m->title, title, sizeof title) ||
@@ -35,8 +32,7 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
         goto too_long;
     return 0;
 too_long:
-    snprintf(error, error_size, "message too long for pushover");
-    return -1;
+    return notify_refuse(error, error_size, "message too long for pushover");
 }
 
 static void check(const struct balkon_notify_channel_config *c, const char *path,

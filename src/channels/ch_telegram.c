@@ -11,35 +11,22 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 static int build(const struct balkon_notify_channel_config *c, const struct notify_message *m,
                  struct notify_request *out, char *error, size_t error_size)
 {
     const char *base = c->url[0] ? c->url : "https://api.telegram.org";
-    size_t len = strlen(base);
-    const char *slash = base[len - 1] == '/' ? "" : "/";
-    if (snprintf(out->url, sizeof out->url, "%s%sbot%s/sendMessage", base, slash, c->token) >=
-        (int)sizeof out->url) {
-        snprintf(error, error_size, "telegram URL too long");
-        return -1;
-    }
+    if (!notify_url_join(out, base, "bot%s/sendMessage", c->token))
+        return notify_refuse(error, error_size, "telegram URL too long");
     char text[700];
     snprintf(text, sizeof text, "%s\n\n%s", m->title, m->text);
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "chat_id", c->chat_id);
     cJSON_AddStringToObject(json, "text", text);
     cJSON_AddBoolToObject(json, "disable_web_page_preview", 1);
-    char *body = cJSON_PrintUnformatted(json);
-    cJSON_Delete(json);
-    bool ok = body && notify_add_header(out, "Content-Type: application/json") &&
-              notify_set_body(out, body);
-    free(body);
-    if (!ok) {
-        snprintf(error, error_size, "message too long for telegram");
-        return -1;
-    }
+    if (!notify_json_body(out, notify_json_print(json), ""))
+        return notify_refuse(error, error_size, "message too long for telegram");
     return 0;
 }
 

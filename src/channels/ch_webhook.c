@@ -14,7 +14,6 @@
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
-#include <stdlib.h>
 #include <time.h>
 
 char *notify_message_json(const struct notify_message *m)
@@ -32,24 +31,15 @@ char *notify_message_json(const struct notify_message *m)
     cJSON_AddStringToObject(json, "title", m->title);
     cJSON_AddStringToObject(json, "message", m->text);
     cJSON_AddStringToObject(json, "ts", ts);
-    char *text = cJSON_PrintUnformatted(json);
-    cJSON_Delete(json);
-    return text;
+    return notify_json_print(json);
 }
 
 static int build(const struct balkon_notify_channel_config *c, const struct notify_message *m,
                  struct notify_request *out, char *error, size_t error_size)
 {
     snprintf(out->url, sizeof out->url, "%s", c->url);
-    char *body = notify_message_json(m);
-    bool ok = body && notify_add_header(out, "Content-Type: application/json") &&
-              (!c->token[0] || notify_add_header(out, "Authorization: Bearer %s", c->token)) &&
-              notify_set_body(out, body);
-    free(body);
-    if (!ok) {
-        snprintf(error, error_size, "message too long for the webhook");
-        return -1;
-    }
+    if (!notify_json_body(out, notify_message_json(m), c->token))
+        return notify_refuse(error, error_size, "message too long for the webhook");
     return 0;
 }
 

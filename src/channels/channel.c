@@ -2,8 +2,10 @@
  * the checks most channels make of their options. */
 #include "balkon/channel.h"
 
+#include <cjson/cJSON.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *notify_severity_name(enum notify_severity s)
@@ -77,6 +79,43 @@ bool notify_set_body(struct notify_request *out, const char *body)
     memcpy(out->body, body, len + 1);
     out->body_size = len;
     return true;
+}
+
+bool notify_url_join(struct notify_request *out, const char *base, const char *fmt, ...)
+{
+    size_t len = strlen(base);
+    int n =
+        snprintf(out->url, sizeof out->url, "%s%s", base, len && base[len - 1] == '/' ? "" : "/");
+    if (n < 0 || n >= (int)sizeof out->url)
+        return false;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(out->url + n, sizeof out->url - (size_t)n, fmt, ap);
+    va_end(ap);
+    return m >= 0 && m < (int)(sizeof out->url - (size_t)n);
+}
+
+char *notify_json_print(cJSON *json)
+{
+    char *text = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+    return text;
+}
+
+bool notify_json_body(struct notify_request *out, char *body, const char *bearer_token)
+{
+    bool ok =
+        body && notify_add_header(out, "Content-Type: application/json") &&
+        (!bearer_token[0] || notify_add_header(out, "Authorization: Bearer %s", bearer_token)) &&
+        notify_set_body(out, body);
+    free(body);
+    return ok;
+}
+
+int notify_refuse(char *error, size_t error_size, const char *reason)
+{
+    snprintf(error, error_size, "%s", reason);
+    return -1;
 }
 
 void notify_check_http_url(const struct balkon_notify_channel_config *c, const char *path,

@@ -44,30 +44,22 @@ static int build_request(const struct provider_env *env, int part, struct provid
 {
     bool austria = strcasecmp(env->provider->area, "at") == 0;
     char base[512];
-    if (!price_base_url(env, austria ? AWATTAR_AT : AWATTAR_DE, base, sizeof base)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "awattar: base_url too long");
-        return BALKON_E_INVAL;
-    }
+    if (!price_base_url(env, austria ? AWATTAR_AT : AWATTAR_DE, base, sizeof base))
+        return request_refuse(request, "awattar: base_url too long");
     int64_t start_ms, end_ms;
     price_window(env, &start_ms, &end_ms);
     snprintf(request->method, sizeof request->method, "GET");
-    int n = snprintf(request->url, sizeof request->url, "%s/v1/marketdata?start=%lld&end=%lld",
-                     base, (long long)start_ms, (long long)end_ms);
-    if (n < 0 || (size_t)n >= sizeof request->url) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "awattar: URL too long");
-        return BALKON_E_INVAL;
-    }
-    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
-    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
+    if (!request_url(request, "%s/v1/marketdata?start=%lld&end=%lld", base, (long long)start_ms,
+                     (long long)end_ms))
+        return request_refuse(request, "awattar: URL too long");
+    request_accept_json(request);
     return 0;
 }
 
 static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
                   struct provider_result *result)
 {
-    if (!provider_check_status(reply, result))
-        return;
-    cJSON *root = json_parse_reply(reply, result);
+    cJSON *root = json_parse_ok_reply(reply, result);
     if (!root)
         return;
     size_t keep = result->count;
@@ -98,9 +90,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
                                  unit ? unit : "(none)");
             goto done;
         }
-        const cJSON *price = json_member(entry, "marketprice");
-        double eur_per_mwh = NAN;
-        if (!cJSON_IsNull(price) && !json_number(price, &eur_per_mwh)) {
+        double eur_per_mwh;
+        if (!json_number_or_null(json_member(entry, "marketprice"), &eur_per_mwh)) {
             provider_result_fail(result, PROVIDER_ERR_PARSE,
                                  "data[%d]: marketprice is not a number", index);
             goto done;

@@ -47,34 +47,20 @@ static void check(const struct balkon_provider_config *provider, const char *pat
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
 {
     const struct balkon_provider_config *pc = env->provider;
-    memset(request, 0, sizeof *request);
-    snprintf(request->method, sizeof request->method, "GET");
-    if (!pc->area[0] || !text_alnum(pc->area) || !text_header_safe(pc->token)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "corrently: area must be a postal code, token plain text");
-        return BALKON_E_INVAL;
-    }
-    const char *base = pc->base_url[0] ? pc->base_url : DEFAULT_BASE_URL;
-    size_t base_len = strlen(base);
-    while (base_len > 0 && base[base_len - 1] == '/')
-        base_len--;
-    int n = snprintf(request->url, sizeof request->url, "%.*s/v2.0/gsi/prediction?zip=%s",
-                     (int)base_len, base, pc->area);
-    if (n < 0 || (size_t)n >= sizeof request->url) {
-        request->url[0] = '\0';
-        snprintf(request->url_for_log, sizeof request->url_for_log, "corrently: base_url too long");
-        return BALKON_E_INVAL;
-    }
-    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
-    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+    request_get(request);
+    if (!pc->area[0] || !text_alnum(pc->area) || !text_header_safe(pc->token))
+        return request_refuse(request, "corrently: area must be a postal code, token plain text");
+    char base[512];
+    if (!price_base_url(env, DEFAULT_BASE_URL, base, sizeof base) ||
+        !request_url(request, "%s/v2.0/gsi/prediction?zip=%s", base, pc->area))
+        return request_refuse(request, "corrently: base_url too long");
+    request_accept_json(request);
     if (pc->token[0]) {
         int h = snprintf(request->headers[1], sizeof request->headers[1],
                          "Authorization: Bearer %s", pc->token);
         if (h < 0 || (size_t)h >= sizeof request->headers[1]) {
             memset(request, 0, sizeof *request);
-            snprintf(request->url_for_log, sizeof request->url_for_log,
-                     "corrently: token too long");
-            return BALKON_E_INVAL;
+            return request_refuse(request, "corrently: token too long");
         }
     }
     return 0;
@@ -112,19 +98,12 @@ static void parse_forecast(const cJSON *forecast, struct provider_result *result
                                  index);
             return;
         }
-        struct provider_point point = {
-            .start_ms = start_ms,
-            .end_ms = end_ms,
-            .value = cJSON_IsNumber(gsi) ? gsi->valuedouble : NAN, /* NAN: rejected "null_value" */
-            .p10 = NAN,
-            .p90 = NAN,
-            .aux = cJSON_IsNumber(co2) ? co2->valuedouble : NAN,
-            .source_index = index,
-        };
-        if (provider_result_add(result, &point) != 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+        /* A null gsi stays NAN, rejected "null_value". */
+        struct provider_point point =
+            point_make(start_ms, end_ms, cJSON_IsNumber(gsi) ? gsi->valuedouble : NAN, index);
+        point.aux = cJSON_IsNumber(co2) ? co2->valuedouble : NAN;
+        if (!point_add(result, &point))
             return;
-        }
     }
 }
 
@@ -133,23 +112,18 @@ static void parse(const struct provider_env *env, int part, const struct provide
 {
     if (!provider_check_status(reply, result))
         return;
-    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
-    if (!cJSON_IsObject(root)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    cJSON *root = json_parse_body(reply);
+    if (!json_object_body(root, result))
         goto done;
-    }
     if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "err"))) {
         const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
         provider_result_fail(result, PROVIDER_ERR_PROVIDER, "err: %.200s",
                              cJSON_IsString(message) ? message->valuestring : "(no message)");
         goto done;
     }
-    const cJSON *forecast = cJSON_GetObjectItemCaseSensitive(root, "forecast");
-    if (!cJSON_IsArray(forecast)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "forecast[] missing");
-        goto done;
-    }
-    parse_forecast(forecast, result);
+    const cJSON *forecast = json_array_member(root, "forecast", result);
+    if (forecast)
+        parse_forecast(forecast, result);
 done:
     cJSON_Delete(root);
 }

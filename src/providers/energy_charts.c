@@ -73,11 +73,8 @@ static int build_request(const struct provider_env *env, int part, struct provid
 {
     const char *bzn = env->provider->area[0] ? env->provider->area : DEFAULT_BZN;
     char base[512];
-    if (!bzn_valid(bzn) || !price_base_url(env, ENERGY_CHARTS_URL, base, sizeof base)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "energy_charts: bad area or base_url");
-        return BALKON_E_INVAL;
-    }
+    if (!bzn_valid(bzn) || !price_base_url(env, ENERGY_CHARTS_URL, base, sizeof base))
+        return request_refuse(request, "energy_charts: bad area or base_url");
     /* The last day of the window is the day before its end (end is the midnight after). */
     int64_t start_ms, end_ms;
     price_window(env, &start_ms, &end_ms);
@@ -85,14 +82,9 @@ static int build_request(const struct provider_env *env, int part, struct provid
     local_date(start_ms, first);
     local_date(end_ms - 1, last);
     snprintf(request->method, sizeof request->method, "GET");
-    int n = snprintf(request->url, sizeof request->url, "%s/price?bzn=%s&start=%s&end=%s", base,
-                     bzn, first, last);
-    if (n < 0 || (size_t)n >= sizeof request->url) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "energy_charts: URL too long");
-        return BALKON_E_INVAL;
-    }
-    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
-    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
+    if (!request_url(request, "%s/price?bzn=%s&start=%s&end=%s", base, bzn, first, last))
+        return request_refuse(request, "energy_charts: URL too long");
+    request_accept_json(request);
     return 0;
 }
 
@@ -104,9 +96,7 @@ static void parse(const struct provider_env *env, int part, const struct provide
                              reply->body ? reply->body : "");
         return;
     }
-    if (!provider_check_status(reply, result))
-        return;
-    cJSON *root = json_parse_reply(reply, result);
+    cJSON *root = json_parse_ok_reply(reply, result);
     if (!root)
         return;
     size_t keep = result->count;
@@ -148,8 +138,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
                 goto bad_time;
             length_s = next_s - start_s;
         }
-        double eur_per_mwh = NAN;
-        if (!cJSON_IsNull(p) && !json_number(p, &eur_per_mwh)) {
+        double eur_per_mwh;
+        if (!json_number_or_null(p, &eur_per_mwh)) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "price[%d] is not a number", i);
             goto done;
         }

@@ -28,7 +28,6 @@
 #include <string.h>
 
 #define DEFAULT_BASE_URL "https://api.energy-charts.info"
-#define MAX_ABS_TIME_S 1e11 /* year ~5000: anything beyond is not a timestamp */
 
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
@@ -43,34 +42,16 @@ static void check(const struct balkon_provider_config *provider, const char *pat
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
 {
     const struct balkon_provider_config *pc = env->provider;
-    memset(request, 0, sizeof *request);
-    snprintf(request->method, sizeof request->method, "GET");
-    if (!text_alnum(pc->area)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "energy_charts_signal: area must be a postal code");
-        return BALKON_E_INVAL;
-    }
-    const char *base = pc->base_url[0] ? pc->base_url : DEFAULT_BASE_URL;
-    size_t base_len = strlen(base);
-    while (base_len > 0 && base[base_len - 1] == '/')
-        base_len--;
-    int n = snprintf(request->url, sizeof request->url, "%.*s/signal?country=de%s%s", (int)base_len,
-                     base, pc->area[0] ? "&postal_code=" : "", pc->area);
-    if (n < 0 || (size_t)n >= sizeof request->url) {
-        request->url[0] = '\0';
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "energy_charts_signal: base_url too long");
-        return BALKON_E_INVAL;
-    }
-    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
-    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+    request_get(request);
+    if (!text_alnum(pc->area))
+        return request_refuse(request, "energy_charts_signal: area must be a postal code");
+    char base[512];
+    if (!price_base_url(env, DEFAULT_BASE_URL, base, sizeof base) ||
+        !request_url(request, "%s/signal?country=de%s%s", base, pc->area[0] ? "&postal_code=" : "",
+                     pc->area))
+        return request_refuse(request, "energy_charts_signal: base_url too long");
+    request_accept_json(request);
     return 0;
-}
-
-static bool is_time(const cJSON *item)
-{
-    return cJSON_IsNumber(item) && isfinite(item->valuedouble) &&
-           fabs(item->valuedouble) <= MAX_ABS_TIME_S;
 }
 
 static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *signal,
@@ -79,7 +60,8 @@ static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *si
     int64_t previous_length_ms = BALKON_SLOT_MS;
     const cJSON *t = times->child, *sh = share->child, *sg = signal->child;
     for (int i = 0; t && sh && sg; i++, t = t->next, sh = sh->next, sg = sg->next) {
-        if (!is_time(t) || (t->next && !is_time(t->next))) {
+        int64_t start_ms, next_ms = 0;
+        if (!json_unix_ms(t, &start_ms) || (t->next && !json_unix_ms(t->next, &next_ms))) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[%d] is not a unix time",
                                  i);
             return;
@@ -90,9 +72,7 @@ static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *si
                                  "share[%d] or signal[%d] is not a number", i, i);
             return;
         }
-        int64_t start_ms = (int64_t)llround(t->valuedouble * 1000.0);
-        int64_t length_ms = t->next ? (int64_t)llround(t->next->valuedouble * 1000.0) - start_ms
-                                    : previous_length_ms;
+        int64_t length_ms = t->next ? next_ms - start_ms : previous_length_ms;
         previous_length_ms = length_ms;
         if (cJSON_IsNull(sh) || cJSON_IsNull(sg)) {
             provider_result_reject(result, i, "null_value");
@@ -103,17 +83,11 @@ static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *si
             provider_result_reject(result, i, "out_of_range");
             continue;
         }
-        struct provider_point point = {.start_ms = start_ms,
-                                       .end_ms = start_ms + length_ms,
-                                       .value = sh->valuedouble,
-                                       .p10 = NAN,
-                                       .p90 = NAN,
-                                       .aux = light,
-                                       .source_index = i};
-        if (provider_result_add(result, &point) != 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+        struct provider_point point =
+            point_make(start_ms, start_ms + length_ms, sh->valuedouble, i);
+        point.aux = light;
+        if (!point_add(result, &point))
             return;
-        }
     }
 }
 
@@ -126,7 +100,7 @@ static void parse(const struct provider_env *env, int part, const struct provide
     }
     if (!provider_check_status(reply, result))
         return;
-    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    cJSON *root = json_parse_body(reply);
     const cJSON *times = cJSON_GetObjectItemCaseSensitive(root, "unix_seconds");
     const cJSON *share = cJSON_GetObjectItemCaseSensitive(root, "share");
     const cJSON *signal = cJSON_GetObjectItemCaseSensitive(root, "signal");

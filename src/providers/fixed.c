@@ -4,6 +4,7 @@
 #include "balkon/provider.h"
 
 #include "balkon/config_types.h"
+#include "json_util.h"
 #include "local_days.h"
 
 #include <math.h>
@@ -22,14 +23,9 @@ static void generate(const struct provider_env *env, struct provider_result *res
 {
     result->consumer_price = true;
     snprintf(result->currency, sizeof result->currency, "%s", env->config->tariff.currency);
-    struct provider_point point = {
-        .start_ms = local_midnight_ms(env->now_ms),
-        .end_ms = local_midnight_after_ms(env->now_ms, 2),
-        .value = env->provider->price_per_kwh,
-        .p10 = NAN,
-        .p90 = NAN,
-        .aux = NAN,
-    };
+    struct provider_point point =
+        point_make(local_midnight_ms(env->now_ms), local_midnight_after_ms(env->now_ms, 2),
+                   env->provider->price_per_kwh, 0);
     provider_result_add(result, &point);
 }
 

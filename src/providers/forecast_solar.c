@@ -26,6 +26,7 @@
 #include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
+#include "json_util.h"
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
@@ -48,83 +49,42 @@ struct sample {
     struct tm tm;
 };
 
-static int parts(const struct provider_env *env)
-{
-    size_t count = env->config->pv.plane_count;
-    return (int)(count > BALKON_MAX_PLANES ? BALKON_MAX_PLANES : count);
-}
-
-/* Keys go into the URL path unescaped, so only URL-unreserved characters are allowed. */
-static bool url_safe(const char *text)
-{
-    for (const char *p = text; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-._~", *p))
-            return false;
-    return true;
-}
-
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
-    if (provider->token[0] && !url_safe(provider->token))
+    if (provider->token[0] && !text_url_safe(provider->token))
         balkon_config_add_error(
             errors, path, "token",
             "Forecast.Solar keys contain only letters, digits, '-', '.', '_' and '~'");
 }
 
-/* A number for a URL without trailing zeros: 52.5200 -> "52.52", 35.0 -> "35". */
-static void format_number(char *out, size_t size, double value)
-{
-    snprintf(out, size, "%.4f", value);
-    if (strchr(out, '.')) {
-        size_t len = strlen(out);
-        while (len > 0 && out[len - 1] == '0')
-            out[--len] = '\0';
-        if (len > 0 && out[len - 1] == '.')
-            out[--len] = '\0';
-    }
-    if (strcmp(out, "-0") == 0)
-        snprintf(out, size, "0");
-}
-
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
 {
-    memset(request, 0, sizeof *request);
-    snprintf(request->method, sizeof request->method, "GET");
+    request_get(request);
     const char *token = env->provider->token;
-    if (part < 0 || part >= parts(env)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "forecast_solar: no PV plane %d", part);
-        return BALKON_E_INVAL;
-    }
-    if (!url_safe(token)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "forecast_solar: token has characters a URL cannot carry");
-        return BALKON_E_INVAL;
-    }
+    if (part < 0 || part >= pv_plane_parts(env))
+        return request_refuse(request, "forecast_solar: no PV plane %d", part);
+    if (!text_url_safe(token))
+        return request_refuse(request, "forecast_solar: token has characters a URL cannot carry");
     const struct balkon_plane_config *plane = &env->config->pv.planes[part];
-    const char *base = env->provider->base_url[0] ? env->provider->base_url : DEFAULT_BASE_URL;
-    size_t base_len = strlen(base);
-    while (base_len > 0 && base[base_len - 1] == '/')
-        base_len--;
-    char lat[32], lon[32], dec[32], az[32], kwp[32];
-    format_number(lat, sizeof lat, env->config->site.latitude_deg);
-    format_number(lon, sizeof lon, env->config->site.longitude_deg);
-    format_number(dec, sizeof dec, plane->tilt_deg);
-    format_number(az, sizeof az, plane->azimuth_deg);
-    format_number(kwp, sizeof kwp, plane->peak_w / 1000.0);
+    char base[512], lat[32], lon[32], dec[32], az[32], kwp[32];
+    if (!price_base_url(env, DEFAULT_BASE_URL, base, sizeof base))
+        return request_refuse(request, "forecast_solar: base_url too long");
+    url_number(lat, sizeof lat, env->config->site.latitude_deg);
+    url_number(lon, sizeof lon, env->config->site.longitude_deg);
+    url_number(dec, sizeof dec, plane->tilt_deg);
+    url_number(az, sizeof az, plane->azimuth_deg);
+    url_number(kwp, sizeof kwp, plane->peak_w / 1000.0);
     const char *slash = token[0] ? "/" : "";
-    int n = snprintf(request->url, sizeof request->url, "%.*s%s%s/estimate/%s/%s/%s/%s/%s",
-                     (int)base_len, base, slash, token, lat, lon, dec, az, kwp);
+    int n = snprintf(request->url, sizeof request->url, "%s%s%s/estimate/%s/%s/%s/%s/%s", base,
+                     slash, token, lat, lon, dec, az, kwp);
     int m = snprintf(request->url_for_log, sizeof request->url_for_log,
-                     "%.*s%s%s/estimate/%s/%s/%s/%s/%s", (int)base_len, base, slash,
-                     token[0] ? "***" : "", lat, lon, dec, az, kwp);
+                     "%s%s%s/estimate/%s/%s/%s/%s/%s", base, slash, token[0] ? "***" : "", lat, lon,
+                     dec, az, kwp);
     if (n < 0 || (size_t)n >= sizeof request->url || m < 0 ||
         (size_t)m >= sizeof request->url_for_log) {
         request->url[0] = '\0';
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "forecast_solar: base_url too long");
-        return BALKON_E_INVAL;
+        return request_refuse(request, "forecast_solar: base_url too long");
     }
     snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
     return 0;
@@ -255,17 +215,10 @@ static void emit_slots(const struct sample *s, size_t count, struct provider_res
             double w_hi = s[j].watts + slope * (double)(hi - t0);
             energy += (w_lo + w_hi) / 2.0 * (double)(hi - lo);
         }
-        struct provider_point point = {.start_ms = start,
-                                       .end_ms = end,
-                                       .value = energy / (double)BALKON_SLOT_MS,
-                                       .p10 = NAN,
-                                       .p90 = NAN,
-                                       .aux = NAN,
-                                       .source_index = s[k].index};
-        if (provider_result_add(result, &point) != 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+        struct provider_point point =
+            point_make(start, end, energy / (double)BALKON_SLOT_MS, s[k].index);
+        if (!point_add(result, &point))
             return;
-        }
     }
 }
 
@@ -346,7 +299,7 @@ done:
 static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
                   struct provider_result *result)
 {
-    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    cJSON *root = json_parse_body(reply);
     const cJSON *message = cJSON_GetObjectItemCaseSensitive(root, "message");
     if (reply->status == 429) {
         const cJSON *ratelimit = cJSON_GetObjectItemCaseSensitive(message, "ratelimit");
@@ -363,10 +316,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     }
     if (!provider_check_status(reply, result))
         goto done;
-    if (!cJSON_IsObject(root)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    if (!json_object_body(root, result))
         goto done;
-    }
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(message, "type");
     if (cJSON_IsString(type) && strcmp(type->valuestring, "error") == 0) {
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(message, "text");
@@ -389,7 +340,7 @@ const struct balkon_provider balkon_provider_forecast_solar = {
     .default_base_url = DEFAULT_BASE_URL,
     .limits = {0, 2000}, /* W: no balcony plane has more than 2000 Wp */
     .check = check,
-    .parts = parts,
+    .parts = pv_plane_parts,
     .build_request = build_request,
     .parse = parse,
 };

@@ -2,27 +2,56 @@
 #include "json_util.h"
 
 #include "balkon/config_types.h"
+#include "balkon/error.h"
 #include "balkon/timeutil.h"
 #include "local_days.h"
 
 #include <ctype.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 cJSON *json_parse_reply(const struct provider_reply *reply, struct provider_result *result)
 {
-    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    cJSON *root = json_parse_body(reply);
     if (!root)
         provider_result_fail(result, PROVIDER_ERR_PARSE,
                              "response body is not valid JSON (%zu bytes)", reply->body_size);
     return root;
 }
 
+cJSON *json_parse_body(const struct provider_reply *reply)
+{
+    return reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+}
+
+cJSON *json_parse_ok_reply(const struct provider_reply *reply, struct provider_result *result)
+{
+    return provider_check_status(reply, result) ? json_parse_reply(reply, result) : NULL;
+}
+
+bool json_object_body(const cJSON *root, struct provider_result *result)
+{
+    if (cJSON_IsObject(root))
+        return true;
+    provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    return false;
+}
+
 const cJSON *json_member(const cJSON *object, const char *key)
 {
     return cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, key) : NULL;
+}
+
+const cJSON *json_array_member(const cJSON *object, const char *key, struct provider_result *result)
+{
+    const cJSON *array = json_member(object, key);
+    if (cJSON_IsArray(array))
+        return array;
+    provider_result_fail(result, PROVIDER_ERR_PARSE, "%s[] missing", key);
+    return NULL;
 }
 
 const char *json_string(const cJSON *object, const char *key)
@@ -39,12 +68,29 @@ bool json_number(const cJSON *item, double *out)
     return true;
 }
 
+bool json_number_or_null(const cJSON *item, double *out)
+{
+    if (cJSON_IsNull(item)) {
+        *out = NAN;
+        return true;
+    }
+    return json_number(item, out);
+}
+
 bool json_int64(const cJSON *item, int64_t *out)
 {
     double v;
     if (!json_number(item, &v) || fabs(v) >= 9007199254740992.0 || v != floor(v))
         return false;
     *out = (int64_t)v;
+    return true;
+}
+
+bool json_unix_ms(const cJSON *item, int64_t *out_ms)
+{
+    if (!cJSON_IsNumber(item) || !isfinite(item->valuedouble) || fabs(item->valuedouble) > 1e11)
+        return false;
+    *out_ms = (int64_t)llround(item->valuedouble * 1000.0);
     return true;
 }
 
@@ -63,16 +109,38 @@ bool json_time(const cJSON *item, int64_t *out_ms)
     return cJSON_IsString(item) && iso_time(item->valuestring, out_ms);
 }
 
-bool price_add(struct provider_result *result, int64_t start_ms, int64_t end_ms, double value,
-               int source_index)
+struct provider_point point_make(int64_t start_ms, int64_t end_ms, double value, int source_index)
 {
-    struct provider_point point = {.start_ms = start_ms,
+    return (struct provider_point){.start_ms = start_ms,
                                    .end_ms = end_ms,
                                    .value = value,
                                    .p10 = NAN,
                                    .p90 = NAN,
                                    .aux = NAN,
                                    .source_index = source_index};
+}
+
+bool point_add(struct provider_result *result, const struct provider_point *point)
+{
+    if (provider_result_add(result, point) == 0)
+        return true;
+    provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+    return false;
+}
+
+void result_detail_append(struct provider_result *result, const char *fmt, ...)
+{
+    size_t len = strlen(result->detail);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(result->detail + len, sizeof result->detail - len, fmt, ap);
+    va_end(ap);
+}
+
+bool price_add(struct provider_result *result, int64_t start_ms, int64_t end_ms, double value,
+               int source_index)
+{
+    struct provider_point point = point_make(start_ms, end_ms, value, source_index);
     if (provider_result_add(result, &point) == 0)
         return true;
     provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory after %zu points",
@@ -104,6 +172,59 @@ bool price_base_url(const struct provider_env *env, const char *fallback, char *
     memcpy(out, base, len);
     out[len] = '\0';
     return true;
+}
+
+void request_get(struct provider_request *request)
+{
+    memset(request, 0, sizeof *request);
+    snprintf(request->method, sizeof request->method, "GET");
+}
+
+bool request_url(struct provider_request *request, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(request->url, sizeof request->url, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof request->url)
+        return true;
+    request->url[0] = '\0';
+    return false;
+}
+
+void request_accept_json(struct provider_request *request)
+{
+    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
+    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+}
+
+int request_refuse(struct provider_request *request, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(request->url_for_log, sizeof request->url_for_log, fmt, ap);
+    va_end(ap);
+    return BALKON_E_INVAL;
+}
+
+void url_number(char *out, size_t size, double value)
+{
+    snprintf(out, size, "%.4f", value);
+    if (strchr(out, '.')) {
+        size_t len = strlen(out);
+        while (len > 0 && out[len - 1] == '0')
+            out[--len] = '\0';
+        if (len > 0 && out[len - 1] == '.')
+            out[--len] = '\0';
+    }
+    if (strcmp(out, "-0") == 0)
+        snprintf(out, size, "0");
+}
+
+int pv_plane_parts(const struct provider_env *env)
+{
+    size_t count = env->config->pv.plane_count;
+    return (int)(count > BALKON_MAX_PLANES ? BALKON_MAX_PLANES : count);
 }
 
 bool url_encode(const char *text, char *out, size_t size)
@@ -157,6 +278,14 @@ bool text_alnum(const char *text)
 {
     for (const char *p = text; *p; p++)
         if (!isalnum((unsigned char)*p))
+            return false;
+    return true;
+}
+
+bool text_url_safe(const char *text)
+{
+    for (const char *p = text; *p; p++)
+        if (!isalnum((unsigned char)*p) && !strchr("-._~", *p))
             return false;
     return true;
 }

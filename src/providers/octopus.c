@@ -181,9 +181,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
                                  "results[%d]: valid_to missing or not an ISO 8601 time", index);
             goto done;
         }
-        const cJSON *price = json_member(entry, "value_inc_vat");
-        double pence_per_kwh = NAN;
-        if (!cJSON_IsNull(price) && !json_number(price, &pence_per_kwh)) {
+        double pence_per_kwh;
+        if (!json_number_or_null(json_member(entry, "value_inc_vat"), &pence_per_kwh)) {
             provider_result_fail(result, PROVIDER_ERR_PARSE,
                                  "results[%d]: value_inc_vat missing or not a number", index);
             goto done;

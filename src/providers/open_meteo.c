@@ -23,6 +23,7 @@
 
 #include "balkon/config_types.h"
 #include "balkon/error.h"
+#include "json_util.h"
 #include "pv_model.h"
 
 #include <cjson/cJSON.h>
@@ -31,61 +32,26 @@
 #include <string.h>
 
 #define DEFAULT_BASE_URL "https://api.open-meteo.com"
-#define MAX_ABS_TIME_S 1e11 /* year ~5000: anything beyond is not a timestamp */
-
-static int parts(const struct provider_env *env)
-{
-    size_t count = env->config->pv.plane_count;
-    return (int)(count > BALKON_MAX_PLANES ? BALKON_MAX_PLANES : count);
-}
-
-/* A number for a URL without trailing zeros: 52.5200 -> "52.52", 35.0 -> "35". */
-static void format_number(char *out, size_t size, double value)
-{
-    snprintf(out, size, "%.4f", value);
-    if (strchr(out, '.')) {
-        size_t len = strlen(out);
-        while (len > 0 && out[len - 1] == '0')
-            out[--len] = '\0';
-        if (len > 0 && out[len - 1] == '.')
-            out[--len] = '\0';
-    }
-    if (strcmp(out, "-0") == 0)
-        snprintf(out, size, "0");
-}
 
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
 {
-    memset(request, 0, sizeof *request);
-    snprintf(request->method, sizeof request->method, "GET");
-    if (part < 0 || part >= parts(env)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log, "open_meteo: no PV plane %d",
-                 part);
-        return BALKON_E_INVAL;
-    }
+    request_get(request);
+    if (part < 0 || part >= pv_plane_parts(env))
+        return request_refuse(request, "open_meteo: no PV plane %d", part);
     const struct balkon_plane_config *plane = &env->config->pv.planes[part];
-    const char *base = env->provider->base_url[0] ? env->provider->base_url : DEFAULT_BASE_URL;
-    size_t base_len = strlen(base);
-    while (base_len > 0 && base[base_len - 1] == '/')
-        base_len--;
-    char lat[32], lon[32], tilt[32], azimuth[32];
-    format_number(lat, sizeof lat, env->config->site.latitude_deg);
-    format_number(lon, sizeof lon, env->config->site.longitude_deg);
-    format_number(tilt, sizeof tilt, plane->tilt_deg);
-    format_number(azimuth, sizeof azimuth, plane->azimuth_deg);
-    int n = snprintf(request->url, sizeof request->url,
-                     "%.*s/v1/forecast?latitude=%s&longitude=%s"
+    char base[512], lat[32], lon[32], tilt[32], azimuth[32];
+    url_number(lat, sizeof lat, env->config->site.latitude_deg);
+    url_number(lon, sizeof lon, env->config->site.longitude_deg);
+    url_number(tilt, sizeof tilt, plane->tilt_deg);
+    url_number(azimuth, sizeof azimuth, plane->azimuth_deg);
+    if (!price_base_url(env, DEFAULT_BASE_URL, base, sizeof base) ||
+        !request_url(request,
+                     "%s/v1/forecast?latitude=%s&longitude=%s"
                      "&minutely_15=global_tilted_irradiance,temperature_2m&tilt=%s&azimuth=%s"
                      "&forecast_days=3&timeformat=unixtime",
-                     (int)base_len, base, lat, lon, tilt, azimuth);
-    if (n < 0 || (size_t)n >= sizeof request->url) {
-        request->url[0] = '\0';
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "open_meteo: base_url too long");
-        return BALKON_E_INVAL;
-    }
-    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
-    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+                     base, lat, lon, tilt, azimuth))
+        return request_refuse(request, "open_meteo: base_url too long");
+    request_accept_json(request);
     return 0;
 }
 
@@ -130,8 +96,8 @@ static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
     const cJSON *t = times->child, *g = gti->child;
     const cJSON *c = temperature ? temperature->child : NULL;
     for (int i = 0; t && g; i++, t = t->next, g = g->next, c = c ? c->next : NULL) {
-        if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) ||
-            fabs(t->valuedouble) > MAX_ABS_TIME_S) {
+        int64_t end_ms;
+        if (!json_unix_ms(t, &end_ms)) {
             provider_result_fail(result, PROVIDER_ERR_PARSE, "time[%d] is not a unix time", i);
             return;
         }
@@ -140,28 +106,19 @@ static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
                                  "global_tilted_irradiance[%d] is not a number", i);
             return;
         }
-        int64_t end_ms = (int64_t)llround(t->valuedouble * 1000.0);
-        struct provider_point point = {
-            .start_ms = end_ms - step_ms,
-            .end_ms = end_ms,
-            /* null stays NAN, which the normaliser rejects as "null_value" */
-            .value = cJSON_IsNumber(g) ? fmax(0.0, g->valuedouble) : NAN,
-            .p10 = NAN,
-            .p90 = NAN,
-            .aux = cJSON_IsNumber(c) ? c->valuedouble : NAN,
-            .source_index = i,
-        };
-        if (provider_result_add(result, &point) != 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+        /* null stays NAN, which the normaliser rejects as "null_value" */
+        struct provider_point point = point_make(
+            end_ms - step_ms, end_ms, cJSON_IsNumber(g) ? fmax(0.0, g->valuedouble) : NAN, i);
+        point.aux = cJSON_IsNumber(c) ? c->valuedouble : NAN;
+        if (!point_add(result, &point))
             return;
-        }
     }
 }
 
 static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
                   struct provider_result *result)
 {
-    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    cJSON *root = json_parse_body(reply);
     if (reply->status == 400 || reply->status == 422) {
         const cJSON *reason = cJSON_GetObjectItemCaseSensitive(root, "reason");
         if (cJSON_IsString(reason))
@@ -170,10 +127,8 @@ static void parse(const struct provider_env *env, int part, const struct provide
     }
     if (!provider_check_status(reply, result))
         goto done;
-    if (!cJSON_IsObject(root)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    if (!json_object_body(root, result))
         goto done;
-    }
     const cJSON *minutely = cJSON_GetObjectItemCaseSensitive(root, "minutely_15");
     const cJSON *hourly = cJSON_GetObjectItemCaseSensitive(root, "hourly");
     const cJSON *minutely_time = cJSON_GetObjectItemCaseSensitive(minutely, "time");
@@ -212,7 +167,7 @@ const struct balkon_provider balkon_provider_open_meteo = {
     .default_interval_min = 30,
     .default_base_url = DEFAULT_BASE_URL,
     .limits = {0, 1500}, /* W/m² of irradiance at parse time, before finish() */
-    .parts = parts,
+    .parts = pv_plane_parts,
     .build_request = build_request,
     .parse = parse,
     .finish = finish,

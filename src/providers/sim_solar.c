@@ -15,6 +15,7 @@
 #include "balkon/sim.h"
 #include "balkon/sim_config.h"
 #include "balkon/sim_solar.h"
+#include "json_util.h"
 #include "local_days.h"
 
 #include <math.h>
@@ -63,13 +64,8 @@ static void generate(const struct provider_env *env, struct provider_result *res
     }
     for (size_t i = 0; i < count; i++) {
         int64_t slot_ms = start_ms + (int64_t)i * BALKON_SLOT_MS;
-        struct provider_point point = {.start_ms = slot_ms,
-                                       .end_ms = slot_ms + BALKON_SLOT_MS,
-                                       .value = pv_w[i],
-                                       .p10 = NAN,
-                                       .p90 = NAN,
-                                       .aux = NAN,
-                                       .source_index = (int)i};
+        struct provider_point point =
+            point_make(slot_ms, slot_ms + BALKON_SLOT_MS, pv_w[i], (int)i);
         if (provider_result_add(result, &point) < 0) {
             provider_result_fail(result, PROVIDER_ERR_PROVIDER, "out of memory");
             break;

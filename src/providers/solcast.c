@@ -32,15 +32,6 @@
 #define DEFAULT_BASE_URL "https://api.solcast.com.au"
 #define MAX_PERIOD_MS BALKON_MS_PER_DAY
 
-/* site_id goes into the URL path unescaped: only URL-unreserved characters. */
-static bool url_safe(const char *text)
-{
-    for (const char *p = text; *p; p++)
-        if (!isalnum((unsigned char)*p) && !strchr("-._~", *p))
-            return false;
-    return true;
-}
-
 static void check(const struct balkon_provider_config *provider, const char *path,
                   struct balkon_config_errors *errors)
 {
@@ -51,7 +42,7 @@ static void check(const struct balkon_provider_config *provider, const char *pat
     if (!provider->site_id[0])
         balkon_config_add_error(errors, path, "site_id",
                                 "type \"solcast\" needs the rooftop site's resource id");
-    else if (!url_safe(provider->site_id))
+    else if (!text_url_safe(provider->site_id))
         balkon_config_add_error(
             errors, path, "site_id",
             "must contain only letters, digits, '-', '.', '_' and '~', got \"%s\"",
@@ -61,29 +52,20 @@ static void check(const struct balkon_provider_config *provider, const char *pat
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
 {
     const struct balkon_provider_config *pc = env->provider;
-    memset(request, 0, sizeof *request);
-    snprintf(request->method, sizeof request->method, "GET");
+    request_get(request);
     if (!pc->token[0] || !text_header_safe(pc->token) || !pc->site_id[0] ||
-        !url_safe(pc->site_id)) {
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "solcast: token and site_id are required and must be plain text");
-        return BALKON_E_INVAL;
-    }
-    const char *base = pc->base_url[0] ? pc->base_url : DEFAULT_BASE_URL;
-    size_t base_len = strlen(base);
-    while (base_len > 0 && base[base_len - 1] == '/')
-        base_len--;
-    int n =
-        snprintf(request->url, sizeof request->url, "%.*s/rooftop_sites/%s/forecasts?format=json",
-                 (int)base_len, base, pc->site_id);
+        !text_url_safe(pc->site_id))
+        return request_refuse(request,
+                              "solcast: token and site_id are required and must be plain text");
+    char base[512];
+    bool url_ok =
+        price_base_url(env, DEFAULT_BASE_URL, base, sizeof base) &&
+        request_url(request, "%s/rooftop_sites/%s/forecasts?format=json", base, pc->site_id);
     int h = snprintf(request->headers[0], sizeof request->headers[0], "Authorization: Bearer %s",
                      pc->token);
-    if (n < 0 || (size_t)n >= sizeof request->url || h < 0 ||
-        (size_t)h >= sizeof request->headers[0]) {
+    if (!url_ok || h < 0 || (size_t)h >= sizeof request->headers[0]) {
         memset(request, 0, sizeof *request);
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "solcast: base_url or token too long");
-        return BALKON_E_INVAL;
+        return request_refuse(request, "solcast: base_url or token too long");
     }
     /* The key travels only in the header, so the URL is safe to log as it is. */
     snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
@@ -166,34 +148,28 @@ static void parse_forecasts(const cJSON *forecasts, struct provider_result *resu
                                  "forecasts[%d]: an estimate is not a number", index);
             return;
         }
-        if (provider_result_add(result, &point) != 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+        if (!point_add(result, &point))
             return;
-        }
     }
 }
 
 static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
                   struct provider_result *result)
 {
-    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    cJSON *root = json_parse_body(reply);
     if (!provider_check_status(reply, result)) {
         /* Add Solcast's own reason to the status reading. */
         const cJSON *status = cJSON_GetObjectItemCaseSensitive(root, "response_status");
         const cJSON *code = cJSON_GetObjectItemCaseSensitive(status, "error_code");
         const cJSON *message = cJSON_GetObjectItemCaseSensitive(status, "message");
-        size_t len = strlen(result->detail);
         if (cJSON_IsString(code))
-            snprintf(result->detail + len, sizeof result->detail - len, ", %.40s: %.120s",
-                     code->valuestring, cJSON_IsString(message) ? message->valuestring : "");
+            result_detail_append(result, ", %.40s: %.120s", code->valuestring,
+                                 cJSON_IsString(message) ? message->valuestring : "");
         goto done;
     }
-    const cJSON *forecasts = cJSON_GetObjectItemCaseSensitive(root, "forecasts");
-    if (!cJSON_IsArray(forecasts)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "forecasts[] missing");
-        goto done;
-    }
-    parse_forecasts(forecasts, result);
+    const cJSON *forecasts = json_array_member(root, "forecasts", result);
+    if (forecasts)
+        parse_forecasts(forecasts, result);
 done:
     cJSON_Delete(root);
 }

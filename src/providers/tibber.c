@@ -229,9 +229,7 @@ static bool read_list(const cJSON *price_info, const char *name, struct entry *l
                                  i);
             return false;
         }
-        const cJSON *total = json_member(item, "total");
-        e->value = NAN;
-        if (!cJSON_IsNull(total) && !json_number(total, &e->value)) {
+        if (!json_number_or_null(json_member(item, "total"), &e->value)) {
             provider_result_fail(result, PROVIDER_ERR_PARSE,
                                  "priceInfo.%s[%d]: total missing or not a number", name, i);
             return false;
@@ -262,9 +260,7 @@ static void add_entries(const struct entry *list, int count, struct provider_res
 static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
                   struct provider_result *result)
 {
-    if (!provider_check_status(reply, result))
-        return;
-    cJSON *root = json_parse_reply(reply, result);
+    cJSON *root = json_parse_ok_reply(reply, result);
     if (!root)
         return;
     size_t keep = result->count;

@@ -7,6 +7,7 @@
 
 #include "balkon/config_types.h"
 #include "balkon/timeutil.h"
+#include "json_util.h"
 #include "local_days.h"
 
 #include <math.h>
@@ -104,13 +105,7 @@ static void generate(const struct provider_env *env, struct provider_result *res
                 price = pc->zones[z].price_per_kwh;
         if (isnan(price))
             continue;
-        struct provider_point point = {.start_ms = slot_ms,
-                                       .end_ms = slot_ms + BALKON_SLOT_MS,
-                                       .value = price,
-                                       .p10 = NAN,
-                                       .p90 = NAN,
-                                       .aux = NAN,
-                                       .source_index = index};
+        struct provider_point point = point_make(slot_ms, slot_ms + BALKON_SLOT_MS, price, index);
         provider_result_add(result, &point);
     }
 }

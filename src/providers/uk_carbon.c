@@ -16,6 +16,7 @@
 #include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "balkon/timeutil.h"
+#include "json_util.h"
 
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -27,30 +28,17 @@
 
 static int build_request(const struct provider_env *env, int part, struct provider_request *request)
 {
-    const struct balkon_provider_config *pc = env->provider;
-    memset(request, 0, sizeof *request);
-    snprintf(request->method, sizeof request->method, "GET");
+    request_get(request);
     time_t from = (time_t)(balkon_floor_ms(env->now_ms, 2 * BALKON_SLOT_MS) / 1000);
     struct tm tm;
-    if (!gmtime_r(&from, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
-        snprintf(request->url_for_log, sizeof request->url_for_log,
-                 "uk_carbon: clock out of range");
-        return BALKON_E_INVAL;
-    }
-    const char *base = pc->base_url[0] ? pc->base_url : DEFAULT_BASE_URL;
-    size_t base_len = strlen(base);
-    while (base_len > 0 && base[base_len - 1] == '/')
-        base_len--;
-    int n = snprintf(request->url, sizeof request->url,
-                     "%.*s/intensity/%04d-%02d-%02dT%02d:%02dZ/fw48h", (int)base_len, base,
-                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min);
-    if (n < 0 || (size_t)n >= sizeof request->url) {
-        request->url[0] = '\0';
-        snprintf(request->url_for_log, sizeof request->url_for_log, "uk_carbon: base_url too long");
-        return BALKON_E_INVAL;
-    }
-    snprintf(request->url_for_log, sizeof request->url_for_log, "%s", request->url);
-    snprintf(request->headers[0], sizeof request->headers[0], "Accept: application/json");
+    if (!gmtime_r(&from, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
+        return request_refuse(request, "uk_carbon: clock out of range");
+    char base[512];
+    if (!price_base_url(env, DEFAULT_BASE_URL, base, sizeof base) ||
+        !request_url(request, "%s/intensity/%04d-%02d-%02dT%02d:%02dZ/fw48h", base,
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min))
+        return request_refuse(request, "uk_carbon: base_url too long");
+    request_accept_json(request);
     return 0;
 }
 
@@ -80,50 +68,35 @@ static void parse_data(const cJSON *data, struct provider_result *result)
                                  "data[%d]: from, to or intensity.forecast unreadable", index);
             return;
         }
-        struct provider_point point = {
-            .start_ms = start_ms,
-            .end_ms = end_ms,
-            .value = cJSON_IsNumber(forecast) ? forecast->valuedouble : NAN, /* NAN: "null_value" */
-            .p10 = NAN,
-            .p90 = NAN,
-            .aux = NAN,
-            .source_index = index,
-        };
-        if (provider_result_add(result, &point) != 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "out of memory");
+        /* A null forecast stays NAN, rejected "null_value". */
+        struct provider_point point = point_make(
+            start_ms, end_ms, cJSON_IsNumber(forecast) ? forecast->valuedouble : NAN, index);
+        if (!point_add(result, &point))
             return;
-        }
     }
 }
 
 static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,
                   struct provider_result *result)
 {
-    cJSON *root = reply->body ? cJSON_ParseWithLength(reply->body, reply->body_size) : NULL;
+    cJSON *root = json_parse_body(reply);
     const cJSON *error = cJSON_GetObjectItemCaseSensitive(root, "error");
     const cJSON *message = cJSON_GetObjectItemCaseSensitive(error, "message");
     if (!provider_check_status(reply, result)) {
-        size_t len = strlen(result->detail);
         if (cJSON_IsString(message))
-            snprintf(result->detail + len, sizeof result->detail - len, ", %.160s",
-                     message->valuestring);
+            result_detail_append(result, ", %.160s", message->valuestring);
         goto done;
     }
-    if (!cJSON_IsObject(root)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "body is not a JSON object");
+    if (!json_object_body(root, result))
         goto done;
-    }
     if (cJSON_IsObject(error)) {
         provider_result_fail(result, PROVIDER_ERR_PROVIDER, "error: %.200s",
                              cJSON_IsString(message) ? message->valuestring : "(no message)");
         goto done;
     }
-    const cJSON *data = cJSON_GetObjectItemCaseSensitive(root, "data");
-    if (!cJSON_IsArray(data)) {
-        provider_result_fail(result, PROVIDER_ERR_PARSE, "data[] missing");
-        goto done;
-    }
-    parse_data(data, result);
+    const cJSON *data = json_array_member(root, "data", result);
+    if (data)
+        parse_data(data, result);
 done:
     cJSON_Delete(root);
 }
