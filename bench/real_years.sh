@@ -95,7 +95,7 @@ def replay(kind, kwh, tariff, capacity):
                          capture_output=True, text=True, check=True).stdout
     saved, ms = {}, {}
     for line in out.splitlines():
-        m = re.match(r'(self_consumption|optimal|perfect_foresight)\s+\S+\s+(\S+)\s', line)
+        m = re.match(r'(self_consumption|optimal|perfect_foresight)\s+-?[\d.]+\s+(-?[\d.]+)\s', line)
         if m:
             saved[m.group(1)] = float(m.group(2))
         m = re.match(r'(optimal|perfect_foresight): (\d+) plans, (\S+) ms each', line)
