@@ -16,11 +16,13 @@
  * of resident memory more (bench/memory.sh) for repeats the pool serves anyway. */
 #define SERIES_CACHE_BYTES (128 * 1024)
 #define SERIES_CACHE_ENTRY_BYTES (128 * 1024)
+#define SIZING_CACHE_BYTES (16 * 1024)
 
 static void forget(enum bus_event event, const void *payload, void *user)
 {
     struct http_state *state = user;
     answer_cache_clear(state->caches.series);
+    answer_cache_clear(state->caches.sizing);
     http_kept_forget(&state->caches.status);
 }
 
@@ -39,7 +41,10 @@ int http_caches_start(struct http_state *state)
     state->reads.limit = BALKON_STORE_READERS; /* read_job.c: one read per reader at a time */
     state->caches.series = answer_cache_new(SERIES_CACHE_BYTES, SERIES_CACHE_ENTRY_BYTES,
                                             make_response, destroy_response);
-    if (!state->caches.series)
+    /* A few sizes' answers of about 1 KB each. */
+    state->caches.sizing =
+        answer_cache_new(SIZING_CACHE_BYTES, SIZING_CACHE_BYTES, make_response, destroy_response);
+    if (!state->caches.series || !state->caches.sizing)
         return BALKON_E_NOMEM;
     balkon_bus_subscribe(state->ctx->bus, BUS_EV_CLOCK_JUMPED, forget, state);
     balkon_bus_subscribe(state->ctx->bus, BUS_EV_CONFIG_CHANGED, forget, state);
@@ -55,6 +60,7 @@ void http_caches_stop(struct http_state *state)
 void http_caches_free(struct http_state *state)
 {
     answer_cache_free(state->caches.series);
+    answer_cache_free(state->caches.sizing);
     http_plan_free(state->caches.plan);
     http_kept_forget(&state->caches.status);
     state->caches = (struct http_caches){0};

@@ -30,6 +30,7 @@ struct http_kept {
 /* Answers kept between requests (caches.c): read or rendered once, served many times. */
 struct http_caches {
     struct answer_cache *series; /* GET /series answers until the samples change (api_series.c) */
+    struct answer_cache *sizing; /* GET /savings/sizes answers until the next hour (api_sizing.c) */
     struct http_plan *plan;      /* the newest plan, rendered (api_plan.c) */
     struct http_kept status;     /* GET /status (api_status.c), made from status_of */
     struct ev_site_status status_of;
@@ -319,6 +320,7 @@ void api_plan_get(struct http_state *, const struct http_request *, struct http_
 void api_strategy_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_strategy_put(struct http_state *, const struct http_request *, struct http_response *);
 void api_savings_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_sizing_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_device_command_post(struct http_state *, const struct http_request *,
                              struct http_response *);
 void api_commands_get(struct http_state *, const struct http_request *, struct http_response *);

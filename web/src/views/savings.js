@@ -1,5 +1,6 @@
 // Savings: what the plant and the battery saved (GET /api/v1/savings), per period, with the
-// payback estimate and a plain-language account of how the figures are made.
+// payback estimate, what a smaller or bigger battery would have saved on the same history
+// (GET /api/v1/savings/sizes) and a plain-language account of how the figures are made.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { t } from '../i18n.js';
@@ -17,6 +18,42 @@ function spanFrom(span) {
   if (span === 'month') return localToMs(p.y, p.mo, 1);
   if (span === 'week') return localToMs(p.y, p.mo, p.d - 6);
   return null; // since installation (investment.installed) or the first measurement
+}
+
+// What each battery size would have saved on the stored history: a row per size, the
+// configured one marked, a bar for the saving, the payback where a battery price is known.
+function SizingCard({ currency }) {
+  const [res, setRes] = useState(undefined);
+  useEffect(() => {
+    let dead = false;
+    getOptional('/savings/sizes').catch((e) => ({ error: e.message })).then((r) => { if (!dead) setRes(r); });
+    return () => { dead = true; };
+  }, []);
+  const sizes = res?.sizes ?? [];
+  const cur = res?.currency || currency;
+  const best = Math.max(0, ...sizes.map((x) => x.saved));
+  const perYear = sizes.some((x) => x.annual_saving != null);
+  return html`<article class="card sizing" data-testid="savings-sizing">
+    <h2>${t('savings.sizing')}</h2>
+    ${res === undefined ? html`<p>${t('common.loading')}</p>`
+    : res?.error ? html`<p class="error" role="alert">${res.error}</p>`
+    : !sizes.length ? html`<p class="hint" data-testid="sizing-empty">${t('savings.sizingNoData')}</p>`
+    : html`<p class="hint">${res.days < 1 ? t('savings.sizingHintHours', { n: num(res.days * 24, 0) })
+      : t('savings.sizingHint', { n: num(res.days, res.days < 10 ? 1 : 0) })}</p>
+      <div class="table-wrap"><table data-testid="sizing-table">
+        <thead><tr><th scope="col">${t('savings.sizingBattery')}</th><th scope="col">${t('savings.sizingSaved')}</th>
+          <th scope="col">${t('savings.annual')}</th><th scope="col">${t('savings.sizingPrice')}</th><th scope="col">${t('savings.payback')}</th></tr></thead>
+        <tbody>${sizes.map((x) => html`<tr class=${x.configured ? 'configured' : ''} data-testid=${`sizing-row-${x.battery_wh}`}>
+          <th scope="row">${kwh(x.battery_wh)}${x.configured ? html` <span class="tag">${t('savings.sizingYours')}</span>` : ''}</th>
+          <td data-testid="sizing-saved" data-label=${t('savings.sizingSaved')}><span class="bar" style=${`width:${best > 0 ? Math.round((Math.max(0, x.saved) / best) * 100) : 0}%`}></span>${money(x.saved, cur)}</td>
+          <td data-label=${t('savings.annual')}>${perYear ? money(x.annual_saving, cur) : '–'}</td>
+          <td data-label=${t('savings.sizingPrice')}>${x.price == null ? '–' : money(x.price, cur)}</td>
+          <td data-testid="sizing-payback" data-label=${t('savings.payback')}>${x.payback_years == null ? '–' : t('savings.years', { n: num(x.payback_years, 1) })}</td>
+        </tr>`)}</tbody>
+      </table></div>
+      ${res.price_per_kwh == null && html`<p class="hint">${t('savings.sizingNoPrice')}</p>`}
+      <p class="hint">${t('savings.sizingHow')}</p>`}
+  </article>`;
 }
 
 export function SavingsView({ s, themeKey }) {
@@ -100,6 +137,7 @@ export function SavingsView({ s, themeKey }) {
           ${pb.note && html`<p class="hint">${pb.note}</p>`}`}
       </div>
     </article>
+    <${SizingCard} currency=${currency} />
     ${total && html`<article class="card">
       <h2>${t('savings.energy')}</h2>
       <dl class="stats grid3">
