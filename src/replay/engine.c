@@ -267,6 +267,10 @@ static int mpc_step(struct engine *e, enum balkon_replay_strategy s, size_t t, s
         return err;
     if (fell_back)
         command = reactive_command(e, "self_consumption", actual, e->soc_wh[s]);
+    else if (s != BALKON_REPLAY_OPTIMAL_AS_PLANNED)
+        /* The daemon's control runs the slot by the plan's values against what happens. */
+        command = balkon_opt_value_command(&e->params->battery, actual, BALKON_SLOT_S, e->soc_wh[s],
+                                           &e->plan->plan.slots[0].value, command);
     execute(e, s, &e->params->battery, actual, command);
     return BALKON_OK;
 }
