@@ -230,10 +230,10 @@ struct balkon_opt_command balkon_opt_command_follow(const struct balkon_opt_batt
  * reaches, the value being linear on each side of value->soc_wh with the slopes
  * value->charge_per_kwh and value->discharge_per_kwh. The candidates are every kink of
  * that piecewise-linear cost: no battery, all the surplus stored or all the load covered,
- * the plan's own SoC reached, the power limits, a grid charge. So unexpected surplus is
- * stored and unexpected load covered exactly when that pays, and energy the plan keeps
- * for a dearer slot stays. Ties go to self-consumption's command. Without valid values it
- * returns balkon_opt_command_follow(battery, planned). */
+ * the plan's own SoC reached (a grid charge only up to it), the power limits. So unexpected surplus
+ * is stored and unexpected load covered exactly when that pays, and energy the plan keeps for a
+ * dearer slot stays. Ties go to self-consumption's command. Without valid values it returns
+ * balkon_opt_command_follow(battery, planned). */
 struct balkon_opt_command balkon_opt_value_command(const struct balkon_opt_battery *battery,
                                                    const struct balkon_opt_slot *measured,
                                                    int slot_s, double soc_wh,

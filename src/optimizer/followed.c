@@ -73,6 +73,19 @@ int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const cha
         commands[t] = balkon_opt_command_follow(&problem->battery, planned);
     }
 
+    /* ... or run by the programme's values, as the control runs a slot (the value law,
+     * balkon_opt_value_command), here on the forecast ... */
+    struct balkon_opt_command by_value[BALKON_OPT_MAX_SLOTS];
+    double soc_wh = problem->initial_soc_wh;
+    for (size_t t = 0; have_values && t < n; t++) {
+        struct balkon_opt_slot_result r;
+        by_value[t] = balkon_opt_value_command(&problem->battery, &problem->slots[t],
+                                               problem->slot_s, soc_wh, &values[t], commands[t]);
+        balkon_opt_step(&problem->battery, &problem->slots[t], problem->slot_s, soc_wh, by_value[t],
+                        &r);
+        soc_wh = r.soc_wh;
+    }
+
     /* ... and account for everything on the true prices. */
     char name[sizeof out->strategy];
     snprintf(name, sizeof name, "%s", out->strategy);
@@ -86,13 +99,22 @@ int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const cha
         err = opt_fail(msg, msg_size, err, "simulation: %s", balkon_strerror(err));
         goto done;
     }
+    struct balkon_opt_run valued;
+    if (have_values && (err = balkon_opt_simulate(&truth, by_value, &valued))) {
+        err = opt_fail(msg, msg_size, err, "simulation: %s", balkon_strerror(err));
+        goto done;
+    }
     snprintf(out->strategy, sizeof out->strategy, "%s", name);
+    /* The values hold near the plan's SoC; where following the commands does better on
+     * the forecast, the plan carries no values and the commands are followed. */
+    bool use_values = have_values && valued.totals.objective <= followed.totals.objective;
+    const struct balkon_opt_run *best = use_values ? &valued : &followed;
     /* The programme is exact on its SoC grid; run in continuous amounts it can end up a
      * hair behind plain self-consumption. Then self-consumption is the better plan. */
     *fell_back = strcmp(name, "optimal") == 0 &&
-                 followed.totals.objective > out->self_consumption.totals.objective;
-    out->plan = *fell_back ? out->self_consumption : followed;
-    for (size_t t = 0; t < n && !*fell_back; t++)
+                 best->totals.objective > out->self_consumption.totals.objective;
+    out->plan = *fell_back ? out->self_consumption : *best;
+    for (size_t t = 0; t < n && use_values && !*fell_back; t++)
         out->plan.slots[t].value = values[t];
 done:
     balkon_opt_workspace_free(own);

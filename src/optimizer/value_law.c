@@ -8,7 +8,10 @@
  * as two slopes (struct balkon_opt_value): the worth of a kWh above the planned SoC and of
  * a kWh below it. With those the objective is piecewise linear in b, so its minimum lies at
  * a kink, and the kinks are few: no battery, the grid flow at zero (all surplus stored, all
- * load covered), the planned SoC reached, the power limits, a grid charge at full power.
+ * load covered), the planned SoC reached (from surplus or, where allowed, from the grid),
+ * the power limits. A purchase beyond the plan's is not a candidate: the two slopes hold
+ * near the plan's SoC, and a full-power grid charge moves far from it (on the random LP
+ * instances it was the one case where the slopes misled).
  * Each candidate is run through balkon_opt_step, the one code path for every figure, and
  * the cheapest wins; ties go to the earlier candidate, self-consumption's command first.
  *
@@ -63,8 +66,6 @@ struct balkon_opt_command balkon_opt_value_command(const struct balkon_opt_batte
         if (battery->allow_grid_charge)
             candidates[n++] = (struct balkon_opt_command){BALKON_OPT_GRID_CHARGE, w};
     }
-    if (battery->allow_grid_charge)
-        candidates[n++] = (struct balkon_opt_command){BALKON_OPT_GRID_CHARGE, battery->max_charge_w};
 
     struct balkon_opt_slot_result r;
     balkon_opt_step(battery, measured, slot_s, soc_wh, candidates[0], &r);

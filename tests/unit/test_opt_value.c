@@ -9,7 +9,8 @@
  * know either. Every hour is planned over the next 24 forecast hours, as the daemon
  * re-plans, and the hour is run against the true PV and load. The value law must never
  * be behind self-consumption; the old execution was (issue 14: a hold or charge slot
- * never covered a deficit nobody expected). */
+ * never covered a deficit nobody expected). The plans use a 10 Wh step to keep the test
+ * quick under the sanitizers. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -54,8 +55,8 @@ static void make_year(struct year *y, uint64_t seed, double price, double feed_i
         double h = hour + 0.5 - 13.0;
         double sun = fabs(h) < half ? cos(M_PI / 2.0 * h / half) : 0.0;
         double clear_w = 1100.0 * season * sun;
-        double load_mean =
-            180.0 + 250.0 * exp(-pow(hour - 7.5, 2) / 2.0) + 450.0 * exp(-pow(hour - 19.5, 2) / 3.0);
+        double load_mean = 180.0 + 250.0 * exp(-pow(hour - 7.5, 2) / 2.0) +
+                           450.0 * exp(-pow(hour - 19.5, 2) / 3.0);
         double spike = uniform() < 0.12 ? 1200.0 * uniform() : 0.0;
         y->actual[i] = (struct balkon_opt_slot){
             .import_price_per_kwh = price,
@@ -87,11 +88,14 @@ static struct balkon_opt_battery battery_of(enum balkon_opt_coupling coupling)
     };
 }
 
+/* FOLLOWED runs the published plan's first command through balkon_opt_command_follow,
+ * as the replay did before the value law (it lost 0.87 and 1.38 EUR against
+ * self-consumption on these years, AC and DC); kept for comparing by hand. */
 enum how { SELF_CONSUMPTION, FOLLOWED, BY_VALUE };
 
 /* The year's cost with the battery run `how`, the energy left valued at value_per_kwh. */
-static double run_year(const struct year *y, const struct balkon_opt_battery *battery,
-                       enum how how, double value_per_kwh, struct balkon_opt_workspace *ws)
+static double run_year(const struct year *y, const struct balkon_opt_battery *battery, enum how how,
+                       double value_per_kwh, struct balkon_opt_workspace *ws)
 {
     static struct balkon_opt_plan plan;
     double start_wh = battery->capacity_wh * battery->soc_min_pct / 100.0;
@@ -159,12 +163,10 @@ static void compare(enum balkon_opt_coupling coupling, uint64_t seed)
         none_cost += fmax(0.0, s->load_w - fmin(s->pv_w, 800.0)) * price / 1000.0;
     }
     double sc = run_year(&y, &battery, SELF_CONSUMPTION, value, ws);
-    double followed = run_year(&y, &battery, FOLLOWED, value, ws);
     double by_value = run_year(&y, &battery, BY_VALUE, value, ws);
-    print_message("%s seed %llu: no battery %.2f  self_consumption %.2f  followed %.2f (%+.2f)  "
-                  "by value %.2f (%+.2f)\n",
+    print_message("%s seed %llu: no battery %.2f  self_consumption %.2f  by value %.2f (%+.2f)\n",
                   coupling == BALKON_OPT_COUPLING_DC ? "dc" : "ac", (unsigned long long)seed,
-                  none_cost, sc, followed, followed - sc, by_value, by_value - sc);
+                  none_cost, sc, by_value, by_value - sc);
     /* Never behind self-consumption (a cent a year for rounding). */
     assert_true(by_value <= sc + 0.01);
     balkon_opt_workspace_free(ws);
@@ -200,12 +202,11 @@ static void test_value_law_single_slot(void **state)
     balkon_opt_step(&b, &deficit, 900, 1000.0, c, &r);
     assert_true(fabs(r.battery_w) < 1e-6); /* kept */
 
-    struct balkon_opt_slot surplus = {.import_price_per_kwh = 0.30,
-                                      .feed_in_per_kwh = 0.13,
-                                      .pv_w = 700,
-                                      .load_w = 200};
+    struct balkon_opt_slot surplus = {
+        .import_price_per_kwh = 0.30, .feed_in_per_kwh = 0.13, .pv_w = 700, .load_w = 200};
     struct balkon_opt_command charge = {BALKON_OPT_CHARGE, 800.0};
-    c = balkon_opt_value_command(&b, &surplus, 900, 1000.0, &(struct balkon_opt_value){true, 1000.0, 0.03, 0.03}, charge);
+    c = balkon_opt_value_command(&b, &surplus, 900, 1000.0,
+                                 &(struct balkon_opt_value){true, 1000.0, 0.03, 0.03}, charge);
     balkon_opt_step(&b, &surplus, 900, 1000.0, c, &r);
     assert_true(fabs(r.battery_w) < 1e-6 && fabs(r.export_w - 500.0) < 1e-6); /* sold */
     c = balkon_opt_value_command(&b, &surplus, 900, 1000.0, &cheap, charge);
@@ -225,10 +226,68 @@ static void test_value_law_single_slot(void **state)
     assert_int_equal(c.mode, BALKON_OPT_HOLD);
 }
 
+/* Issue 14's spot-indexed feed-in: morning PV sells at 12-14 ct, the battery is full by
+ * noon if it stores it, and noon's PV then sells at 3 ct. The optimum sells in the morning
+ * and stores at noon; the followed plan (idle as hold, charge storing all surplus) stored
+ * the morning PV and lost about 8 %. Planned on the truth, the plan the daemon publishes
+ * and runs must stay within 0.5 % of the programme's own optimum. */
+static void test_spot_feed_in_keeps_selling(void **state)
+{
+    (void)state;
+    static struct balkon_opt_slot slots[192];
+    static struct balkon_opt_plan plan;
+    for (size_t t = 0; t < 192; t++) {
+        double h = (double)(t % 96) / 4.0;
+        double sun = h > 6.0 && h < 20.0 ? sin(M_PI * (h - 6.0) / 14.0) : 0.0;
+        double market = h < 11.0 ? 0.13 : (h < 16.0 ? 0.03 : 0.15);
+        slots[t] = (struct balkon_opt_slot){
+            .import_price_per_kwh = 0.20 + market,
+            .feed_in_per_kwh = market,
+            .pv_w = 1400.0 * sun,
+            .load_w = 200.0,
+            .minute_of_day = (int)(t % 96) * 15,
+        };
+    }
+    struct balkon_opt_problem p;
+    balkon_opt_problem_init(&p);
+    p.slots = slots;
+    p.slot_count = 192;
+    p.battery = battery_of(BALKON_OPT_COUPLING_AC);
+    p.battery.allow_grid_charge = false;
+    p.initial_soc_wh = 224.0;
+    p.soc_step_wh = balkon_opt_soc_step_wh(p.battery.capacity_wh);
+    p.terminal_value_auto = false;
+    p.terminal_value_per_kwh = 0.30;
+    double dp, by_value = 0.0, soc = p.initial_soc_wh;
+    bool fell_back;
+    assert_int_equal(balkon_opt_optimal_value(&p, NULL, &dp), 0);
+    assert_int_equal(balkon_opt_plan_followed(&p, "optimal", NULL, &plan, &fell_back, NULL, 0), 0);
+    for (size_t t = 0; t < 192; t++) {
+        const struct balkon_opt_slot_result *f = &plan.plan.slots[t];
+        struct balkon_opt_command c = balkon_opt_value_command(
+            &p.battery, &slots[t], 900, soc, &f->value,
+            balkon_opt_command_follow(&p.battery,
+                                      (struct balkon_opt_command){f->mode, f->limit_w}));
+        struct balkon_opt_slot_result r;
+        balkon_opt_step(&p.battery, &slots[t], 900, soc, c, &r);
+        by_value += r.cost + r.wear_cost;
+        soc = r.soc_wh;
+    }
+    by_value -= 0.30 * (soc - p.initial_soc_wh) / 1000.0;
+    double followed = plan.plan.totals.objective, sc = plan.self_consumption.totals.objective;
+    print_message("spot feed-in: DP %.4f  followed plan %.4f (%+.2f %%)  by value %.4f (%+.2f %%)  "
+                  "self_consumption %.4f\n",
+                  dp, followed, 100.0 * (followed - dp) / fabs(dp), by_value,
+                  100.0 * (by_value - dp) / fabs(dp), sc);
+    assert_true(followed <= dp + 0.005 * fabs(dp));
+    assert_true(by_value <= dp + 0.005 * fabs(dp));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_value_law_single_slot),
+        cmocka_unit_test(test_spot_feed_in_keeps_selling),
         cmocka_unit_test(test_flat_year_never_behind_self_consumption),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
