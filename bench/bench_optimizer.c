@@ -184,6 +184,58 @@ done:
     return err;
 }
 
+/* --- (a2) the adaptive SoC step per battery size ------------------------------------- */
+
+/* The step balkon_opt_soc_step_wh gives each size, the DP's time for 48 h, and the whole
+ * plan the daemon makes (balkon_opt_plan_followed: DP, values, simulations, baselines). */
+static int bench_adaptive(int runs)
+{
+    static const double sizes_wh[] = {1000.0, 2240.0, 5000.0, 10000.0};
+    static struct balkon_opt_slot slots[192];
+    static struct balkon_opt_plan plan;
+    struct balkon_opt_workspace *ws = balkon_opt_workspace_new();
+    double *dp_s = calloc((size_t)runs, sizeof(double));
+    double *plan_s = calloc((size_t)runs, sizeof(double));
+    int err = BALKON_E_NOMEM;
+    if (!ws || !dp_s || !plan_s)
+        goto done;
+
+    synthetic_slots(slots, 192, 7);
+    printf("(a2) adaptive SoC step (capacity / 2000, at least %.1f Wh), 48 h x 15 min, %d runs\n",
+           BALKON_OPT_MIN_SOC_STEP_WH, runs);
+    for (size_t k = 0; k < sizeof sizes_wh / sizeof sizes_wh[0]; k++) {
+        struct balkon_opt_problem p;
+        double objective;
+        bool fell_back;
+        synthetic_problem(&p, slots, 192, balkon_opt_soc_step_wh(sizes_wh[k]));
+        p.battery.capacity_wh = sizes_wh[k];
+        p.initial_soc_wh = sizes_wh[k] / 2.0;
+        if ((err = balkon_opt_optimal_value(&p, ws, &objective)))
+            goto done;
+        for (int i = 0; i < runs; i++) {
+            double t0 = now_s();
+            balkon_opt_optimal_value(&p, ws, &objective);
+            double t1 = now_s();
+            if ((err = balkon_opt_plan_followed(&p, "optimal", ws, &plan, &fell_back, NULL, 0)))
+                goto done;
+            dp_s[i] = t1 - t0;
+            plan_s[i] = now_s() - t1;
+        }
+        printf("    %6.0f Wh: step %5.2f Wh (%5.0f levels)  DP median %6.3f ms  p90 %6.3f ms  "
+               "whole followed plan median %6.3f ms  workspace %zu bytes\n",
+               sizes_wh[k], p.soc_step_wh, sizes_wh[k] * 0.9 / p.soc_step_wh + 1.0,
+               1e3 * quantile(dp_s, (size_t)runs, 0.5), 1e3 * quantile(dp_s, (size_t)runs, 0.9),
+               1e3 * quantile(plan_s, (size_t)runs, 0.5), balkon_opt_workspace_bytes(ws));
+    }
+    printf("\n");
+    err = BALKON_OK;
+done:
+    balkon_opt_workspace_free(ws);
+    free(dp_s);
+    free(plan_s);
+    return err;
+}
+
 /* --- (b) horizon x resolution ----------------------------------------------------------- */
 
 static int bench_resolution(void)
@@ -458,8 +510,8 @@ int main(int argc, char **argv)
     tzset();
 
     int err;
-    if ((err = bench_solve(runs)) || (err = bench_resolution()) ||
-        (!skip_year && (err = bench_year(days)))) {
+    if ((err = bench_solve(runs)) || (err = bench_adaptive(runs / 5 + 1)) ||
+        (err = bench_resolution()) || (!skip_year && (err = bench_year(days)))) {
         fprintf(stderr, "bench_optimizer: %s\n", balkon_strerror(err));
         return 1;
     }

@@ -32,6 +32,8 @@
 /* Most SoC grid points the dynamic programme accepts (capacity / soc_step_wh + 1). */
 #define BALKON_OPT_MAX_LEVELS 20001
 #define BALKON_OPT_MAX_WINDOWS 16
+/* The adaptive SoC step's floor (balkon_opt_soc_step_wh). */
+#define BALKON_OPT_MIN_SOC_STEP_WH 0.5
 
 /* --- Plan inputs ------------------------------------------------------------------- */
 
@@ -142,6 +144,18 @@ double balkon_opt_terminal_value_per_kwh(const struct balkon_opt_problem *proble
 
 /* --- Results ------------------------------------------------------------------------ */
 
+/* What the optimal plan says a kWh in the cells is worth at the end of a slot: the
+ * marginal values of its value function (-dV/dE of the dynamic programme, the cost still to
+ * come) at the SoC the plan reaches, above it (charging further) and below it (discharging
+ * further). The control runs the slot by balkon_opt_value_command with these, against
+ * what is measured (docs/optimizer.md, "Executing a plan by its values"). */
+struct balkon_opt_value {
+    bool valid;               /* false: the plan has no values (not optimal, or a fall-back) */
+    double soc_wh;            /* the plan's SoC at the slot's end */
+    double charge_per_kwh;    /* worth of a kWh stored above soc_wh */
+    double discharge_per_kwh; /* worth of a kWh missing below soc_wh */
+};
+
 struct balkon_opt_slot_result {
     enum balkon_opt_mode mode; /* the command */
     double limit_w;
@@ -152,6 +166,7 @@ struct balkon_opt_slot_result {
     double export_w;
     double cost; /* import x price - export x feed-in over the slot */
     double wear_cost;
+    struct balkon_opt_value value; /* optimal plans only (see balkon_opt_plan_followed) */
 };
 
 struct balkon_opt_totals {
@@ -209,6 +224,25 @@ void balkon_opt_totals_add(struct balkon_opt_totals *t, const struct balkon_opt_
  * planned powers literally exports unforecast surplus and imports unforecast load. */
 struct balkon_opt_command balkon_opt_command_follow(const struct balkon_opt_battery *battery,
                                                     struct balkon_opt_command planned);
+
+/* The value law: the command for one slot, run against the measured (or best known) PV and
+ * load of the slot, that minimises the slot's money and wear plus the value of the SoC it
+ * reaches, the value being linear on each side of value->soc_wh with the slopes
+ * value->charge_per_kwh and value->discharge_per_kwh. The candidates are every kink of
+ * that piecewise-linear cost: no battery, all the surplus stored or all the load covered,
+ * the plan's own SoC reached (a grid charge only up to it), the power limits. So unexpected surplus
+ * is stored and unexpected load covered exactly when that pays, and energy the plan keeps for a
+ * dearer slot stays. Ties go to self-consumption's command. Without valid values it returns
+ * balkon_opt_command_follow(battery, planned). */
+struct balkon_opt_command balkon_opt_value_command(const struct balkon_opt_battery *battery,
+                                                   const struct balkon_opt_slot *measured,
+                                                   int slot_s, double soc_wh,
+                                                   const struct balkon_opt_value *value,
+                                                   struct balkon_opt_command planned);
+
+/* The adaptive SoC step of the dynamic programme for a battery: capacity / 2000, at least
+ * BALKON_OPT_MIN_SOC_STEP_WH (see docs/optimizer.md, "Discretisation"). */
+double balkon_opt_soc_step_wh(double capacity_wh);
 
 /* Runs commands[0..problem->slot_count) from problem->initial_soc_wh over the problem's
  * slots (forecast or measured) and fills out, totals included. Returns 0 or

@@ -82,7 +82,7 @@ typedef int (*balkon_replay_pv_forecast_fn)(void *user, const struct balkon_repl
 
 struct balkon_replay_params {
     struct balkon_opt_battery battery;
-    double soc_step_wh;
+    double soc_step_wh; /* the DP's grid; 0 (the default): balkon_opt_soc_step_wh */
     /* Value of a kWh left at a horizon's end; < 0: the planner's automatic value (the
      * horizon's lowest import price x discharge efficiency - wear, at least 0). */
     double terminal_value_per_kwh;

@@ -3,6 +3,7 @@
 #ifndef BALKON_SERIES_H
 #define BALKON_SERIES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* The slot: the 15-minute UTC grid that prices, forecasts, signals, plans, the control's
@@ -47,6 +48,14 @@ struct balkon_plan_slot_row {
     double cost;
     double cost_no_battery;
     double cost_self_consumption;
+    /* For the control only (not stored): the slot's feed-in and the plan's value of stored
+     * energy at the slot's end (struct balkon_opt_value, docs/optimizer.md); value_valid
+     * false when the plan carries none. */
+    double feed_in_per_kwh;
+    bool value_valid;
+    double value_soc_wh;
+    double value_charge_per_kwh;
+    double value_discharge_per_kwh;
 };
 
 #endif

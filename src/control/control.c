@@ -18,6 +18,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/optimizer.h"
 #include "balkon/services.h"
 #include "balkon/timeutil.h"
 
@@ -33,6 +34,9 @@ struct planned_slot {
     int64_t ts_ms;
     enum balkon_ctl_mode mode;
     double power_w;
+    char plan_mode[16]; /* the optimizer's mode, for the value law */
+    double import_price_per_kwh, feed_in_per_kwh;
+    struct balkon_opt_value value;
 };
 
 struct control {
@@ -110,6 +114,79 @@ static void publish_status(struct control *c, int64_t now_ms, const char *mode)
     balkon_bus_publish(c->ctx->bus, BUS_EV_CONTROL_STATUS, &status);
 }
 
+/* The battery as the optimizer models it (as balkon_battery_from_config in the planner,
+ * which a module cannot call). */
+static void battery_of(const struct balkon_config *config, struct balkon_opt_battery *b)
+{
+    *b = (struct balkon_opt_battery){
+        .capacity_wh = config->battery.capacity_wh,
+        .soc_min_pct = config->battery.soc_min_pct,
+        .soc_max_pct = config->battery.soc_max_pct,
+        .max_charge_w = config->battery.max_charge_w,
+        .max_discharge_w = config->battery.max_discharge_w,
+        .charge_efficiency = config->battery.charge_efficiency_pct / 100.0,
+        .discharge_efficiency = config->battery.discharge_efficiency_pct / 100.0,
+        .wear_cost_per_kwh = config->optimizer.wear_cost_per_kwh,
+        .coupling = strcmp(config->battery.coupling, "dc") == 0 ? BALKON_OPT_COUPLING_DC
+                                                                : BALKON_OPT_COUPLING_AC,
+        .ac_limit_w = config->inverter.ac_limit_w,
+        .allow_grid_charge = config->optimizer.allow_grid_charge,
+    };
+}
+
+/* Runs the slot by the plan's values (the value law, balkon_opt_value_command, which the
+ * replay runs too): from the PV and load measured now, taken as the rest of the slot's
+ * means, the command that minimises the slot's money plus the value of the SoC reached.
+ * Without PV, SoC or a meter reading the plan's mode stands. */
+static void by_value(const struct control *c, const struct planned_slot *slot, int64_t now_ms,
+                     enum balkon_ctl_mode *mode, double *mode_power_w)
+{
+    const struct balkon_config *config = c->ctx->config;
+    if (!isfinite(c->pv_w) || !isfinite(c->soc_pct) || !isfinite(c->grid_w))
+        return;
+    struct balkon_opt_battery battery;
+    battery_of(config, &battery);
+    double battery_w = isfinite(c->battery_w) ? c->battery_w : 0.0;
+    struct balkon_opt_slot measured = {
+        .import_price_per_kwh = slot->import_price_per_kwh,
+        .feed_in_per_kwh = slot->feed_in_per_kwh,
+        .pv_w = fmax(0.0, c->pv_w),
+        .load_w = fmax(0.0, c->pv_w + battery_w + c->grid_w),
+    };
+    int64_t left_ms = slot->ts_ms + BALKON_SLOT_MS - now_ms;
+    int left_s = left_ms < 60000 ? 60 : (int)(left_ms / 1000);
+    enum balkon_opt_mode planned = BALKON_OPT_IDLE;
+    balkon_opt_mode_parse(slot->plan_mode, &planned);
+    struct balkon_opt_command command = balkon_opt_value_command(
+        &battery, &measured, left_s, c->soc_pct / 100.0 * battery.capacity_wh, &slot->value,
+        balkon_opt_command_follow(&battery, (struct balkon_opt_command){planned, 0.0}));
+    /* The controller's modes do what balkon_opt_step does with these commands; a limit
+     * below the battery's becomes the mode's power bound. */
+    switch (command.mode) {
+    case BALKON_OPT_DISCHARGE:
+        *mode = command.limit_w >= battery.max_discharge_w ? BALKON_CTL_SELF_CONSUMPTION
+                                                           : BALKON_CTL_DISCHARGE;
+        break;
+    case BALKON_OPT_CHARGE:
+        *mode = BALKON_CTL_CHARGE;
+        break;
+    case BALKON_OPT_GRID_CHARGE:
+        *mode = BALKON_CTL_GRID_CHARGE;
+        break;
+    case BALKON_OPT_HOLD:
+        *mode = BALKON_CTL_HOLD;
+        break;
+    default:
+        *mode = BALKON_CTL_IDLE;
+        break;
+    }
+    double max_w =
+        command.mode == BALKON_OPT_DISCHARGE ? battery.max_discharge_w : battery.max_charge_w;
+    *mode_power_w = command.limit_w > 0.0 && command.limit_w < max_w ? command.limit_w : 0.0;
+    if (*mode == BALKON_CTL_GRID_CHARGE && *mode_power_w == 0.0)
+        *mode_power_w = battery.max_charge_w;
+}
+
 static void step(struct control *c)
 {
     const struct balkon_config *config = c->ctx->config;
@@ -117,6 +194,9 @@ static void step(struct control *c)
     bool inverter_mode = config->control.inverter[0] != '\0';
     const struct planned_slot *slot = inverter_mode ? NULL : current_slot(c, now_ms);
     enum balkon_ctl_mode mode = slot ? slot->mode : BALKON_CTL_SELF_CONSUMPTION;
+    double mode_power_w = slot && mode == BALKON_CTL_GRID_CHARGE ? fabs(slot->power_w) : 0;
+    if (slot && slot->value.valid)
+        by_value(c, slot, now_ms, &mode, &mode_power_w);
     if (!config->control.enabled || !c->battery_id[0] || c->meter_ts_ms == INT64_MIN ||
         c->battery_offline) {
         if (c->meter_ts_ms != INT64_MIN)
@@ -132,7 +212,7 @@ static void step(struct control *c)
         .soc_pct = inverter_mode ? NAN : c->soc_pct,
         .battery_voltage_v = c->battery_voltage_v,
         .mode = mode,
-        .mode_power_w = slot && mode == BALKON_CTL_GRID_CHARGE ? fabs(slot->power_w) : 0,
+        .mode_power_w = mode_power_w,
     };
     double setpoint_w;
     if (balkon_ctl_step(&c->ctl, &in, &setpoint_w)) {
@@ -229,11 +309,22 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         const struct ev_plan *plan = payload;
         bool self_consumption = strcmp(plan->strategy, "self_consumption") == 0;
         c->plan_count = plan->count < MAX_PLAN_SLOTS ? plan->count : MAX_PLAN_SLOTS;
-        for (size_t i = 0; i < c->plan_count; i++)
-            c->plan[i] = (struct planned_slot){plan->slots[i].slot_ts_ms,
-                                               self_consumption ? BALKON_CTL_SELF_CONSUMPTION
-                                                                : control_mode(plan->slots[i].mode),
-                                               plan->slots[i].battery_w};
+        for (size_t i = 0; i < c->plan_count; i++) {
+            const struct balkon_plan_slot_row *row = &plan->slots[i];
+            struct planned_slot *slot = &c->plan[i];
+            *slot = (struct planned_slot){
+                .ts_ms = row->slot_ts_ms,
+                .mode = self_consumption ? BALKON_CTL_SELF_CONSUMPTION : control_mode(row->mode),
+                .power_w = row->battery_w,
+                .import_price_per_kwh = row->price_per_kwh,
+                .feed_in_per_kwh = row->feed_in_per_kwh,
+                .value = {.valid = row->value_valid && !self_consumption,
+                          .soc_wh = row->value_soc_wh,
+                          .charge_per_kwh = row->value_charge_per_kwh,
+                          .discharge_per_kwh = row->value_discharge_per_kwh},
+            };
+            snprintf(slot->plan_mode, sizeof slot->plan_mode, "%s", row->mode);
+        }
         break;
     }
     case BUS_EV_CONFIG_CHANGED: {

@@ -44,9 +44,19 @@ int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const cha
     decide.slots = nudged;
     decide.terminal_value_auto = false;
     decide.terminal_value_per_kwh = balkon_opt_terminal_value_per_kwh(problem);
+    struct balkon_opt_workspace *own = NULL;
+    if (!ws && !(ws = own = balkon_opt_workspace_new()))
+        return BALKON_E_NOMEM;
     int err = balkon_opt_plan(&decide, strategy, ws, out, msg, msg_size);
     if (err)
-        return err;
+        goto done;
+    /* The programme's values along its path, for running the plan by them. */
+    struct balkon_opt_value values[BALKON_OPT_MAX_SLOTS];
+    const struct balkon_opt_value *path = NULL;
+    bool have_values =
+        strcmp(strategy, "optimal") == 0 && opt_workspace_path_values(ws, &path) == n;
+    for (size_t t = 0; t < n; t++)
+        values[t] = have_values ? path[t] : (struct balkon_opt_value){0};
 
     /* ... run them as the control does: every surplus stored when charging, all the load
      * covered when discharging, idle as hold; a grid charge whose import is below one SoC
@@ -63,6 +73,19 @@ int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const cha
         commands[t] = balkon_opt_command_follow(&problem->battery, planned);
     }
 
+    /* ... or run by the programme's values, as the control runs a slot (the value law,
+     * balkon_opt_value_command), here on the forecast ... */
+    struct balkon_opt_command by_value[BALKON_OPT_MAX_SLOTS];
+    double soc_wh = problem->initial_soc_wh;
+    for (size_t t = 0; have_values && t < n; t++) {
+        struct balkon_opt_slot_result r;
+        by_value[t] = balkon_opt_value_command(&problem->battery, &problem->slots[t],
+                                               problem->slot_s, soc_wh, &values[t], commands[t]);
+        balkon_opt_step(&problem->battery, &problem->slots[t], problem->slot_s, soc_wh, by_value[t],
+                        &r);
+        soc_wh = r.soc_wh;
+    }
+
     /* ... and account for everything on the true prices. */
     char name[sizeof out->strategy];
     snprintf(name, sizeof name, "%s", out->strategy);
@@ -70,15 +93,30 @@ int balkon_opt_plan_followed(const struct balkon_opt_problem *problem, const cha
     truth.terminal_value_auto = false;
     truth.terminal_value_per_kwh = decide.terminal_value_per_kwh;
     if ((err = balkon_opt_plan(&truth, "self_consumption", ws, out, msg, msg_size)))
-        return err;
+        goto done;
     struct balkon_opt_run followed;
-    if ((err = balkon_opt_simulate(&truth, commands, &followed)))
-        return opt_fail(msg, msg_size, err, "simulation: %s", balkon_strerror(err));
+    if ((err = balkon_opt_simulate(&truth, commands, &followed))) {
+        err = opt_fail(msg, msg_size, err, "simulation: %s", balkon_strerror(err));
+        goto done;
+    }
+    struct balkon_opt_run valued;
+    if (have_values && (err = balkon_opt_simulate(&truth, by_value, &valued))) {
+        err = opt_fail(msg, msg_size, err, "simulation: %s", balkon_strerror(err));
+        goto done;
+    }
     snprintf(out->strategy, sizeof out->strategy, "%s", name);
+    /* The values hold near the plan's SoC; where following the commands does better on
+     * the forecast, the plan carries no values and the commands are followed. */
+    bool use_values = have_values && valued.totals.objective <= followed.totals.objective;
+    const struct balkon_opt_run *best = use_values ? &valued : &followed;
     /* The programme is exact on its SoC grid; run in continuous amounts it can end up a
      * hair behind plain self-consumption. Then self-consumption is the better plan. */
     *fell_back = strcmp(name, "optimal") == 0 &&
-                 followed.totals.objective > out->self_consumption.totals.objective;
-    out->plan = *fell_back ? out->self_consumption : followed;
-    return BALKON_OK;
+                 best->totals.objective > out->self_consumption.totals.objective;
+    out->plan = *fell_back ? out->self_consumption : *best;
+    for (size_t t = 0; t < n && use_values && !*fell_back; t++)
+        out->plan.slots[t].value = values[t];
+done:
+    balkon_opt_workspace_free(own);
+    return err;
 }

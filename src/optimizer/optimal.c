@@ -50,6 +50,13 @@ struct balkon_opt_workspace {
     size_t move_costs_cap;
     int *queue; /* one level index per level */
     size_t queue_cap;
+    /* V_{t+1}(k + 1) - V_{t+1}(k) per slot t and level k: what the value law needs. */
+    float *value_steps;
+    size_t value_steps_cap;
+    /* The last optimal plan's value of stored energy along its path, one per slot. */
+    struct balkon_opt_value *path_values;
+    size_t path_values_cap;
+    size_t path_count;
 };
 
 struct grid {
@@ -76,6 +83,8 @@ void balkon_opt_workspace_free(struct balkon_opt_workspace *ws)
     free(ws->values);
     free(ws->move_costs);
     free(ws->queue);
+    free(ws->value_steps);
+    free(ws->path_values);
     free(ws);
 }
 
@@ -84,7 +93,9 @@ size_t balkon_opt_workspace_bytes(const struct balkon_opt_workspace *ws)
     if (!ws)
         return 0;
     return sizeof(*ws) + ws->moves_cap * sizeof(*ws->moves) + ws->values_cap * sizeof(*ws->values) +
-           ws->move_costs_cap * sizeof(*ws->move_costs) + ws->queue_cap * sizeof(*ws->queue);
+           ws->move_costs_cap * sizeof(*ws->move_costs) + ws->queue_cap * sizeof(*ws->queue) +
+           ws->value_steps_cap * sizeof(*ws->value_steps) +
+           ws->path_values_cap * sizeof(*ws->path_values);
 }
 
 /* Grows *buf to hold need elements; the contents are not kept. */
@@ -272,7 +283,8 @@ static int solve(const struct balkon_opt_problem *p, struct balkon_opt_workspace
         (err = reserve((void **)&ws->values, &ws->values_cap, 2 * n, sizeof(double))) ||
         (err = reserve((void **)&ws->move_costs, &ws->move_costs_cap, (size_t)(g->up + g->down + 1),
                        sizeof(double))) ||
-        (err = reserve((void **)&ws->queue, &ws->queue_cap, n, sizeof(int))))
+        (err = reserve((void **)&ws->queue, &ws->queue_cap, n, sizeof(int))) ||
+        (err = reserve((void **)&ws->value_steps, &ws->value_steps_cap, n * slots, sizeof(float))))
         return err;
 
     double value_per_wh = balkon_opt_terminal_value_per_kwh(p) / 1000.0;
@@ -280,6 +292,10 @@ static int solve(const struct balkon_opt_problem *p, struct balkon_opt_workspace
     for (size_t k = 0; k < n; k++)
         next[k] = -value_per_wh * ((double)((int)k - g->k0) * g->step_wh);
     for (size_t t = slots; t-- > 0;) {
+        float *steps = ws->value_steps + t * n;
+        for (size_t k = 0; k + 1 < n; k++)
+            steps[k] = (float)(next[k + 1] - next[k]);
+        steps[n - 1] = 0.0f;
         move_costs(p, &p->slots[t], g, cost);
         relax_slot(g, cost, next, cur, ws->moves + t * n, ws->queue);
         double *swap = next;
@@ -322,6 +338,33 @@ static struct balkon_opt_command label(const struct balkon_opt_problem *p, size_
     return fabs(r.battery_w) <= OPT_EPS_W ? hold : c;
 }
 
+/* The marginal values of stored energy at level k after slot t: -dV/dE over the next
+ * span levels above (charging further) and below (discharging further), per kWh. A span
+ * of about 1 % of the battery smooths the grid's own steps. Where there is no level on
+ * one side, that side's value is the other's (the battery cannot go there anyway). */
+static struct balkon_opt_value path_value(const struct balkon_opt_problem *p,
+                                          const struct balkon_opt_workspace *ws,
+                                          const struct grid *g, size_t t, int k)
+{
+    const float *steps = ws->value_steps + t * (size_t)g->count;
+    int span = (int)fmax(1.0, floor(0.01 * p->battery.capacity_wh / g->step_wh));
+    double up = 0.0, down = 0.0;
+    int n_up = 0, n_down = 0;
+    for (int i = k; i < k + span && i + 1 < g->count; i++, n_up++)
+        up += steps[i];
+    for (int i = k - 1; i >= k - span && i >= 0; i--, n_down++)
+        down += steps[i];
+    struct balkon_opt_value v = {.valid = true, .soc_wh = g->e0_wh + (k - g->k0) * g->step_wh};
+    double per_kwh = 1000.0 / g->step_wh;
+    v.charge_per_kwh = n_up ? -up / n_up * per_kwh : NAN;
+    v.discharge_per_kwh = n_down ? -down / n_down * per_kwh : NAN;
+    if (isnan(v.charge_per_kwh))
+        v.charge_per_kwh = isnan(v.discharge_per_kwh) ? 0.0 : v.discharge_per_kwh;
+    if (isnan(v.discharge_per_kwh))
+        v.discharge_per_kwh = v.charge_per_kwh;
+    return v;
+}
+
 static int plan_optimal(const struct balkon_opt_problem *p, struct balkon_opt_workspace *ws,
                         struct balkon_opt_command *commands)
 {
@@ -332,8 +375,14 @@ static int plan_optimal(const struct balkon_opt_problem *p, struct balkon_opt_wo
 
     if (!ws && !(ws = own = balkon_opt_workspace_new()))
         return BALKON_E_NOMEM;
+    ws->path_count = 0;
     if ((err = solve(p, ws, &g, &objective)))
         goto done;
+
+    if ((err = reserve((void **)&ws->path_values, &ws->path_values_cap, p->slot_count,
+                       sizeof(*ws->path_values))))
+        goto done;
+    ws->path_count = p->slot_count;
 
     double dt_h = p->slot_s / 3600.0, soc_wh = p->initial_soc_wh;
     int k = g.k0;
@@ -345,10 +394,18 @@ static int plan_optimal(const struct balkon_opt_problem *p, struct balkon_opt_wo
         balkon_opt_step(&p->battery, &p->slots[t], p->slot_s, soc_wh, commands[t], &r);
         soc_wh = r.soc_wh;
         k += d;
+        ws->path_values[t] = path_value(p, ws, &g, t, k);
     }
 done:
     balkon_opt_workspace_free(own);
     return err;
+}
+
+size_t opt_workspace_path_values(const struct balkon_opt_workspace *ws,
+                                 const struct balkon_opt_value **values)
+{
+    *values = ws ? ws->path_values : NULL;
+    return ws ? ws->path_count : 0;
 }
 
 int balkon_opt_optimal_value(const struct balkon_opt_problem *problem,

@@ -50,6 +50,11 @@ double opt_soc_max_wh(const struct balkon_opt_battery *battery);
 struct balkon_opt_command opt_self_consumption_command(const struct balkon_opt_battery *battery,
                                                        const struct balkon_opt_slot *slot);
 
+/* The value of stored energy along the last optimal plan made with ws, one per slot
+ * (count returned; 0 when the last plan was not the optimal strategy's). */
+size_t opt_workspace_path_values(const struct balkon_opt_workspace *ws,
+                                 const struct balkon_opt_value **values);
+
 /* Checks the problem; "field: problem" into msg (may be NULL). */
 int opt_problem_check(const struct balkon_opt_problem *problem, char *msg, size_t msg_size);
 

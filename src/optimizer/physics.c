@@ -209,6 +209,7 @@ void balkon_opt_step(const struct balkon_opt_battery *battery, const struct balk
 
     out->mode = command.mode;
     out->limit_w = command.limit_w;
+    out->value = (struct balkon_opt_value){0};
     out->battery_w = battery_w;
     out->soc_wh = end_wh;
     out->pv_used_w = flows.pv_used_w;

@@ -152,6 +152,11 @@ static void fill_rows(struct replan_job *job)
         row->cost_no_battery = plan->no_battery.slots[i].cost;
         row->cost_self_consumption =
             plan->self_consumption.slots[i].cost + plan->self_consumption.slots[i].wear_cost;
+        row->feed_in_per_kwh = in->slots[i].feed_in_per_kwh;
+        row->value_valid = r->value.valid;
+        row->value_soc_wh = r->value.soc_wh;
+        row->value_charge_per_kwh = r->value.charge_per_kwh;
+        row->value_discharge_per_kwh = r->value.discharge_per_kwh;
     }
 }
 

@@ -45,7 +45,7 @@ void balkon_replay_params_init(struct balkon_replay_params *params)
         .discharge_efficiency = 1.0,
         .ac_limit_w = BALKON_OPT_DEFAULT_AC_LIMIT_W,
     };
-    params->soc_step_wh = 2.0;
+    params->soc_step_wh = 0.0; /* adaptive */
     params->terminal_value_per_kwh = -1.0;
     params->horizon_slots = 192;
     params->history_days = 56.0;
@@ -97,6 +97,13 @@ struct engine {
     char *msg;
     size_t msg_size;
 };
+
+/* The DP's SoC step: the configured one, or with 0 the adaptive one for the battery. */
+static double step_wh(const struct balkon_replay_params *params)
+{
+    return params->soc_step_wh > 0.0 ? params->soc_step_wh
+                                     : balkon_opt_soc_step_wh(params->battery.capacity_wh);
+}
 
 static bool runs(const struct engine *e, enum balkon_replay_strategy s)
 {
@@ -162,7 +169,7 @@ static int plan_first(struct engine *e, enum balkon_replay_strategy s, size_t n,
     p.slot_s = BALKON_SLOT_S;
     p.battery = e->params->battery;
     p.initial_soc_wh = soc_wh;
-    p.soc_step_wh = e->params->soc_step_wh;
+    p.soc_step_wh = step_wh(e->params);
     p.terminal_value_auto = false;
     p.terminal_value_per_kwh = terminal_value(e, &p);
 
@@ -267,6 +274,10 @@ static int mpc_step(struct engine *e, enum balkon_replay_strategy s, size_t t, s
         return err;
     if (fell_back)
         command = reactive_command(e, "self_consumption", actual, e->soc_wh[s]);
+    else if (s != BALKON_REPLAY_OPTIMAL_AS_PLANNED)
+        /* The daemon's control runs the slot by the plan's values against what happens. */
+        command = balkon_opt_value_command(&e->params->battery, actual, BALKON_SLOT_S, e->soc_wh[s],
+                                           &e->plan->plan.slots[0].value, command);
     execute(e, s, &e->params->battery, actual, command);
     return BALKON_OK;
 }
@@ -344,7 +355,7 @@ static int credit_end(struct engine *e)
         p.slot_count = end - t;
         p.battery = *b;
         p.initial_soc_wh = start_wh;
-        p.soc_step_wh = e->params->soc_step_wh;
+        p.soc_step_wh = step_wh(e->params);
         p.terminal_value_auto = false;
         p.terminal_value_per_kwh = terminal_value(e, &p);
         if ((err = balkon_opt_optimal_value(&p, e->ws, &v_start)))
@@ -406,7 +417,7 @@ static int check(const struct balkon_replay_series *series,
     p.slots = &slot;
     p.slot_count = 1;
     p.battery = params->battery;
-    p.soc_step_wh = params->soc_step_wh;
+    p.soc_step_wh = step_wh(params);
     return balkon_opt_problem_validate(&p, msg, msg_size);
 }
 

@@ -236,19 +236,25 @@ static void compare_with_lp(uint64_t seed)
     struct balkon_opt_problem *p = &in.problem;
     double lp = solve_lp(p, balkon_opt_terminal_value_per_kwh(p));
     double coarse = plan_objective(p, 10.0, &plan);
+    double adaptive_step = balkon_opt_soc_step_wh(p->battery.capacity_wh);
+    double adaptive = plan_objective(p, adaptive_step, &plan);
     double fine = plan_objective(p, 0.5, &plan);
     double tol = fmax(REL_TOL * fabs(lp), ABS_TOL);
-    print_message("seed %2llu %s grid_charge=%d wear=%.2f: LP %.5f  DP(0.5 Wh) %.5f gap %.3f %%  "
-                  "DP(10 Wh) %.5f gap %.2f %%  no battery %.5f\n",
-                  (unsigned long long)seed,
-                  p->battery.coupling == BALKON_OPT_COUPLING_DC ? "dc" : "ac",
-                  p->battery.allow_grid_charge, p->battery.wear_cost_per_kwh, lp, fine,
-                  100.0 * (fine - lp) / fabs(lp), coarse, 100.0 * (coarse - lp) / fabs(lp),
-                  plan.no_battery.totals.objective);
+    print_message(
+        "seed %2llu %s grid_charge=%d wear=%.2f: LP %.5f  DP(adaptive %.2f Wh) %.5f gap "
+        "%.3f %%  DP(0.5 Wh) %.5f gap %.3f %%  DP(10 Wh) %.5f gap %.2f %%  "
+        "no battery %.5f\n",
+        (unsigned long long)seed, p->battery.coupling == BALKON_OPT_COUPLING_DC ? "dc" : "ac",
+        p->battery.allow_grid_charge, p->battery.wear_cost_per_kwh, lp, adaptive_step, adaptive,
+        100.0 * (adaptive - lp) / fabs(lp), fine, 100.0 * (fine - lp) / fabs(lp), coarse,
+        100.0 * (coarse - lp) / fabs(lp), plan.no_battery.totals.objective);
 
-    /* The LP is a lower bound; the fine DP is within the tolerance of it. */
+    /* The LP is a lower bound; the fine DP and the adaptive step's (balkon_opt_soc_step_wh)
+     * are within the tolerance of it. */
     assert_true(fine >= lp - 1e-6);
     assert_true(fine - lp <= tol);
+    assert_true(adaptive >= lp - 1e-6);
+    assert_true(adaptive - lp <= tol);
     /* The default grid: nested in the fine one, within its discretisation bound. */
     assert_true(coarse >= fine - 1e-9);
     assert_true(coarse - lp <= 0.05 * fabs(lp));
