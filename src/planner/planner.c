@@ -186,7 +186,9 @@ static void compute(struct replan_job *job, struct balkon_store *store)
      * the plan is redone as soon as the battery reports. */
     job->soc_start_pct = isfinite(job->soc_pct) ? job->soc_pct : config->battery.soc_min_pct;
     problem.initial_soc_wh = job->capacity_wh * job->soc_start_pct / 100.0;
-    problem.soc_step_wh = config->optimizer.soc_step_wh;
+    problem.soc_step_wh = config->optimizer.soc_step_wh > 0
+                              ? config->optimizer.soc_step_wh
+                              : balkon_opt_soc_step_wh(problem.battery.capacity_wh);
     problem.terminal_value_auto = false;
     problem.terminal_value_per_kwh = config->optimizer.terminal_value_per_kwh >= 0
                                          ? config->optimizer.terminal_value_per_kwh
