@@ -57,7 +57,7 @@ int ha_parse_strategy(const char *payload, size_t len, char *name, size_t name_s
     if (!strategy) {
         char known[160];
         balkon_opt_strategy_list_names(known, sizeof known);
-        snprintf(msg, msg_size, "unknown strategy \"%s\" (known: %s)", text, known);
+        snprintf(msg, msg_size, "unknown strategy \"%.63s\" (known: %.100s)", text, known);
         return -1;
     }
     snprintf(name, name_size, "%s", strategy->name);

@@ -65,8 +65,8 @@ static void wait_rows(struct daemon_proc *d, const char *rule, const char *state
         harness_sleep_ms(100);
     }
     cJSON *json = harness_get_json(d, "/api/v1/notifications");
-    fail_msg("no %s row in state %s: %s\n%s", rule, state, cJSON_PrintUnformatted(json),
-             harness_log(d));
+    fail_msg("no %s row in state %s: %s\n%s", rule, state ? state : "(any)",
+             cJSON_PrintUnformatted(json), harness_log(d));
 }
 
 static void wait_hits(struct fake_http *fake, int hits, struct daemon_proc *d)
