@@ -23,6 +23,10 @@ char *balkon_format_iso(int64_t ts_ms, char *buf, size_t size);
  * Returns 0 or BALKON_E_PARSE. */
 int balkon_parse_time(const char *text, int64_t *ts_ms_out);
 
+/* Days from 1970-01-01 to a civil date (proleptic Gregorian; month 1-12), without
+ * timegm's time-zone games. */
+int64_t balkon_days_from_civil(int year, int month, int day);
+
 /* Local midnight (process time zone) `days` calendar days after the local day holding
  * ts_ms; days 0 is that day's own midnight. DST-safe: days may have 23 or 25 hours. */
 int64_t balkon_local_midnight_ms(int64_t ts_ms, int days);

@@ -5,6 +5,7 @@
 #include "import_internal.h"
 
 #include "balkon/error.h"
+#include "balkon/timeutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -193,16 +194,6 @@ static bool parse_zone(const char *p, int *offset_s)
     return true;
 }
 
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 int import_parse_time(const char *field, int64_t prev_ms, int64_t *out_ms, char *why,
                       size_t why_size)
 {
@@ -243,7 +234,7 @@ int import_parse_time(const char *field, int64_t prev_ms, int64_t *out_ms, char 
             snprintf(why, why_size, "\"%s\": unknown time zone \"%s\"", field, rest);
             return BALKON_E_PARSE;
         }
-        int64_t s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 - offset_s;
+        int64_t s = balkon_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 - offset_s;
         *out_ms = s * 1000 + (int64_t)llround(sec * 1000);
         return 0;
     }

@@ -1,5 +1,7 @@
 #include "balkon/daytype.h"
 
+#include "balkon/timeutil.h"
+
 #include <time.h>
 
 /* Easter Sunday of the Gregorian calendar (the anonymous algorithm of 1876). */
@@ -15,17 +17,6 @@ static void easter_sunday(int year, int *month, int *day)
     *day = (h + l - 7 * m + 114) % 31 + 1;
 }
 
-/* Days since 1970-01-01 of a civil date; exact for the proleptic Gregorian calendar. */
-static long days_from_civil(int year, int month, int day)
-{
-    year -= month <= 2;
-    long era = (year >= 0 ? year : year - 399) / 400;
-    long yoe = year - era * 400;
-    long doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1;
-    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 bool balkon_is_public_holiday_de(int year, int month, int day)
 {
     static const int fixed[][2] = {{1, 1}, {5, 1}, {10, 3}, {12, 25}, {12, 26}};
@@ -34,8 +25,8 @@ bool balkon_is_public_holiday_de(int year, int month, int day)
             return true;
     int easter_month, easter_day;
     easter_sunday(year, &easter_month, &easter_day);
-    long offset =
-        days_from_civil(year, month, day) - days_from_civil(year, easter_month, easter_day);
+    long offset = balkon_days_from_civil(year, month, day) -
+                  balkon_days_from_civil(year, easter_month, easter_day);
     /* Good Friday, Easter Monday, Ascension, Whit Monday. */
     return offset == -2 || offset == 1 || offset == 39 || offset == 50;
 }

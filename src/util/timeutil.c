@@ -37,8 +37,7 @@ char *balkon_format_iso(int64_t ts_ms, char *buf, size_t size)
     return buf;
 }
 
-/* Days from 1970-01-01 to a civil date (proleptic Gregorian), without timegm's TZ games. */
-static int64_t days_from_civil(int y, int m, int d)
+int64_t balkon_days_from_civil(int y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -120,7 +119,7 @@ int balkon_parse_time(const char *text, int64_t *ts_ms_out)
     }
     if (*p != '\0')
         return BALKON_E_PARSE;
-    int64_t days = days_from_civil(year, month, day);
+    int64_t days = balkon_days_from_civil(year, month, day);
     int64_t total_s = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
     *ts_ms_out = total_s * 1000 + ms;
     return 0;
