@@ -99,6 +99,21 @@ static struct import_series *add_series(struct import_file *out, const char *sou
     return s;
 }
 
+/* The next non-empty line of text into line (LINE_MAX_BYTES), counting lines for the
+ * messages: 1, 0 at the end, or an error (a line too long) with p->msg set. */
+static int next_line(struct parser *p, const char *text, size_t len, size_t *pos, char *line)
+{
+    bool too_long;
+    while (import_next_line(text, len, pos, line, LINE_MAX_BYTES, &too_long)) {
+        p->line++;
+        if (too_long)
+            return fail(p, SIZE_MAX, "line longer than %d bytes", LINE_MAX_BYTES);
+        if (line[0])
+            return 1;
+    }
+    return 0;
+}
+
 static int read_header(struct parser *p, char *line, struct import_row *row)
 {
     p->delim = import_detect_delimiter(line);
@@ -166,15 +181,10 @@ static int parse_generic(struct parser *p, const char *text, size_t len, size_t 
             return fail(p, SIZE_MAX, "too many --map");
     }
     char line[LINE_MAX_BYTES];
-    bool too_long;
     struct import_row row;
     int64_t prev_ms = INT64_MIN;
-    while (import_next_line(text, len, pos, line, sizeof line, &too_long)) {
-        p->line++;
-        if (too_long)
-            return fail(p, SIZE_MAX, "line longer than %d bytes", LINE_MAX_BYTES);
-        if (!line[0])
-            continue;
+    int more;
+    while ((more = next_line(p, text, len, pos, line)) > 0) {
         if (!import_split(line, p->delim, &row))
             return fail(p, SIZE_MAX, "more than %d columns", IMPORT_MAX_FIELDS);
         if ((size_t)tcol >= row.count)
@@ -192,7 +202,7 @@ static int parse_generic(struct parser *p, const char *text, size_t len, size_t 
                 return err;
         }
     }
-    return 0;
+    return more; /* 0 at the end, or next_line's error */
 }
 
 static int parse_ha(struct parser *p, const char *text, size_t len, size_t *pos,
@@ -211,14 +221,9 @@ static int parse_ha(struct parser *p, const char *text, size_t len, size_t *pos,
         s->hold = true; /* states, not a regular table */
     }
     char line[LINE_MAX_BYTES];
-    bool too_long;
     struct import_row row;
-    while (import_next_line(text, len, pos, line, sizeof line, &too_long)) {
-        p->line++;
-        if (too_long)
-            return fail(p, SIZE_MAX, "line longer than %d bytes", LINE_MAX_BYTES);
-        if (!line[0])
-            continue;
+    int more;
+    while ((more = next_line(p, text, len, pos, line)) > 0) {
         if (!import_split(line, p->delim, &row) || row.count < 3)
             return fail(p, SIZE_MAX, "expected entity_id,state,last_changed");
         out->rows++;
@@ -237,7 +242,7 @@ static int parse_ha(struct parser *p, const char *text, size_t len, size_t *pos,
         if (err)
             return err;
     }
-    return 0;
+    return more; /* 0 at the end, or next_line's error */
 }
 
 /* SMARD and Energy-Charts: one price column in EUR/MWh, each row a slot. */
@@ -263,15 +268,10 @@ static int parse_prices(struct parser *p, const char *text, size_t len, size_t *
     if (!s)
         return BALKON_E_NOMEM;
     char line[LINE_MAX_BYTES];
-    bool too_long;
     struct import_row row;
     int64_t prev_ms = INT64_MIN;
-    while (import_next_line(text, len, pos, line, sizeof line, &too_long)) {
-        p->line++;
-        if (too_long)
-            return fail(p, SIZE_MAX, "line longer than %d bytes", LINE_MAX_BYTES);
-        if (!line[0])
-            continue;
+    int more;
+    while ((more = next_line(p, text, len, pos, line)) > 0) {
         if (!import_split(line, p->delim, &row))
             return fail(p, SIZE_MAX, "more than %d columns", IMPORT_MAX_FIELDS);
         /* Energy-Charts' second header row holds the units: no time in its first field. */
@@ -316,7 +316,7 @@ static int parse_prices(struct parser *p, const char *text, size_t len, size_t *
         if (smard)
             s->points[s->count - 1].span_ms = to_ms - from_ms;
     }
-    return 0;
+    return more; /* 0 at the end, or next_line's error */
 }
 
 int import_parse_file(const char *name, const char *text, size_t len,
