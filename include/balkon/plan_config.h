@@ -1,6 +1,6 @@
 /* The config as the optimizer sees it: the battery and connection, and the fixed_schedule
- * windows. One place for the planner module, the savings and the replay command, so the
- * three never read the config differently. */
+ * windows. In core (src/core/plan_config.c): one place for the planner, the savings, the
+ * real-time control and the replay command, so they never read the config differently. */
 #ifndef BALKON_PLAN_CONFIG_H
 #define BALKON_PLAN_CONFIG_H
 

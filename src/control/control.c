@@ -18,6 +18,7 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
+#include "balkon/plan_config.h"
 #include "balkon/optimizer.h"
 #include "balkon/services.h"
 #include "balkon/timeutil.h"
@@ -114,26 +115,6 @@ static void publish_status(struct control *c, int64_t now_ms, const char *mode)
     balkon_bus_publish(c->ctx->bus, BUS_EV_CONTROL_STATUS, &status);
 }
 
-/* The battery as the optimizer models it (as balkon_battery_from_config in the planner,
- * which a module cannot call). */
-static void battery_of(const struct balkon_config *config, struct balkon_opt_battery *b)
-{
-    *b = (struct balkon_opt_battery){
-        .capacity_wh = config->battery.capacity_wh,
-        .soc_min_pct = config->battery.soc_min_pct,
-        .soc_max_pct = config->battery.soc_max_pct,
-        .max_charge_w = config->battery.max_charge_w,
-        .max_discharge_w = config->battery.max_discharge_w,
-        .charge_efficiency = config->battery.charge_efficiency_pct / 100.0,
-        .discharge_efficiency = config->battery.discharge_efficiency_pct / 100.0,
-        .wear_cost_per_kwh = config->optimizer.wear_cost_per_kwh,
-        .coupling = strcmp(config->battery.coupling, "dc") == 0 ? BALKON_OPT_COUPLING_DC
-                                                                : BALKON_OPT_COUPLING_AC,
-        .ac_limit_w = config->inverter.ac_limit_w,
-        .allow_grid_charge = config->optimizer.allow_grid_charge,
-    };
-}
-
 /* Runs the slot by the plan's values (the value law, balkon_opt_value_command, which the
  * replay runs too): from the PV and load measured now, taken as the rest of the slot's
  * means, the command that minimises the slot's money plus the value of the SoC reached.
@@ -145,7 +126,7 @@ static void by_value(const struct control *c, const struct planned_slot *slot, i
     if (!isfinite(c->pv_w) || !isfinite(c->soc_pct) || !isfinite(c->grid_w))
         return;
     struct balkon_opt_battery battery;
-    battery_of(config, &battery);
+    balkon_battery_from_config(config, &battery);
     double battery_w = isfinite(c->battery_w) ? c->battery_w : 0.0;
     struct balkon_opt_slot measured = {
         .import_price_per_kwh = slot->import_price_per_kwh,
