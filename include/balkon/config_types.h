@@ -193,6 +193,7 @@ struct balkon_config {
         double terminal_value_per_kwh; /* < 0: automatic */
         double replan_interval_min;
         double history_days;
+        double scenario_after_h; /* 0: plan on one certain forecast */
         struct balkon_schedule_window schedule[BALKON_MAX_SCHEDULE_WINDOWS];
         size_t schedule_count;
     } optimizer;

@@ -113,6 +113,15 @@ struct balkon_opt_window {
     double power_w; /* the command's limit_w; 0 = the battery's power limit */
 };
 
+/* One way the forecast may turn out, for the optimal strategy's two-stage programme:
+ * PV and load per slot (borrowed, slot_count each) with the scenario's probability. */
+struct balkon_opt_scenario {
+    double probability;
+    const double *pv_w;
+    const double *load_w;
+};
+#define BALKON_OPT_MAX_SCENARIOS 5
+
 struct balkon_opt_problem {
     const struct balkon_opt_slot *slots; /* borrowed for the call */
     size_t slot_count;                   /* 1..BALKON_OPT_MAX_SLOTS */
@@ -127,6 +136,15 @@ struct balkon_opt_problem {
     double terminal_value_per_kwh;
     const struct balkon_opt_window *windows; /* borrowed; fixed_schedule only */
     size_t window_count;
+    /* Forecasts are wrong (docs/optimizer.md, "Plans that know forecasts are wrong"): with
+     * scenarios, "optimal" plans slots [0, scenario_from_slot) on the forecast in slots and
+     * values the SoC it reaches there by the expected cost still to come over the scenarios,
+     * each planned on its own from then on (the plan learns which came true before it must
+     * act on it). The first scenario is the one the plan's path follows after the split.
+     * None (scenario_count 0): one certain forecast. */
+    const struct balkon_opt_scenario *scenarios; /* borrowed; optimal only */
+    size_t scenario_count;
+    size_t scenario_from_slot; /* 1..slot_count-1 */
 };
 
 /* Fills problem with the defaults: no slots, 900 s slots, a 10 Wh SoC step, automatic
@@ -257,6 +275,21 @@ int balkon_opt_simulate(const struct balkon_opt_problem *problem,
 struct balkon_opt_workspace;
 struct balkon_opt_workspace *balkon_opt_workspace_new(void);
 void balkon_opt_workspace_free(struct balkon_opt_workspace *ws); /* accepts NULL */
+/* What keeping room for more surplus than forecast is worth in the last optimal plan made
+ * with a workspace and scenarios: at the split (slot), on the plan's path (soc_wh), one
+ * more kWh kept would be worth forecast_per_kwh if the forecast came true, and
+ * expected_per_kwh over the scenarios (it may not fit beside a sunnier day's surplus).
+ * Where the second is lower, the plan uses energy now that the forecast alone would keep.
+ * valid false: no scenarios. */
+struct balkon_opt_room {
+    bool valid;
+    size_t slot;
+    double soc_wh;
+    double forecast_per_kwh;
+    double expected_per_kwh;
+};
+struct balkon_opt_room balkon_opt_workspace_room(const struct balkon_opt_workspace *ws);
+
 /* Bytes the workspace holds now (its largest solve so far). */
 size_t balkon_opt_workspace_bytes(const struct balkon_opt_workspace *ws);
 

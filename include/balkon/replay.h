@@ -94,11 +94,18 @@ struct balkon_replay_params {
     unsigned strategies;  /* BALKON_REPLAY_BIT(...) of those to run; no_battery always runs */
     balkon_replay_pv_forecast_fn pv_forecast; /* NULL: balkon_replay_pv_persistence */
     void *pv_forecast_user;
+    /* Plans that know forecasts are wrong (balkon/forecast_error.h): the errors of the
+     * forecasts above are learnt as the replay goes, from the slots already replayed, and
+     * "optimal" plans against scenarios of them from this many hours ahead on; 0: on one
+     * certain forecast (optimizer.scenario_after_h). */
+    double scenario_after_h;
+    double pv_error_floor_w; /* PV errors scale with max(forecast, this) (a tenth of the peak) */
 };
 
-/* Fills params with the daemon's defaults: no battery, 2 Wh SoC step, automatic terminal
- * value, 48 h horizon, 56 days of history, 3000 kWh, the strategies self_consumption,
- * optimal and perfect_foresight (fixed_schedule needs windows), PV by persistence. */
+/* Fills params with the daemon's defaults: no battery, the adaptive SoC step, automatic
+ * terminal value, 48 h horizon, 56 days of history, 3000 kWh, the strategies
+ * self_consumption, optimal and perfect_foresight (fixed_schedule needs windows), PV by
+ * persistence, forecast error scenarios from 12 h ahead, a 50 W PV error floor. */
 void balkon_replay_params_init(struct balkon_replay_params *params);
 
 /* PV by persistence: each slot gets the measured PV of the same time (UTC, i.e. the same

@@ -317,6 +317,13 @@ int balkon_store_forecast_get(struct balkon_store *store, const char *kind, cons
 int balkon_store_forecast_get_ahead(struct balkon_store *store, const char *kind,
                                     const char *provider, int64_t from_ms, int64_t to_ms,
                                     struct balkon_forecast_slot **out, size_t *count);
+/* For each slot in [from_ms, to_ms), the newest forecast issued between lead_max_ms
+ * (exclusive) and lead_min_ms (inclusive) before the slot began: how the forecasts made
+ * that far ahead turned out (the planner learns its forecast errors from these). */
+int balkon_store_forecast_get_lead(struct balkon_store *store, const char *kind,
+                                   const char *provider, int64_t from_ms, int64_t to_ms,
+                                   int64_t lead_min_ms, int64_t lead_max_ms,
+                                   struct balkon_forecast_slot **out, size_t *count);
 /* When the newest forecast was issued and where it ends; INT64_MIN when there is none. */
 int balkon_store_forecast_coverage(struct balkon_store *store, const char *kind,
                                    const char *provider, int64_t *issued_ts_ms, int64_t *end_ms);

@@ -383,6 +383,10 @@ static const struct cfg_row optimizer_rows[] = {
         "Replan this often (and at once when prices, the solar forecast or the config change)."),
     NUM(optimizer_t, "history_days", history_days, "56", 7, 365, 0, "days",
         "Household history the load forecast learns from."),
+    NUM(optimizer_t, "scenario_after_h", scenario_after_h, "12", 0, 48, 0, "h",
+        "Forecasts are wrong: from this many hours ahead the optimal plan weighs three outcomes "
+        "(as forecast, more and less surplus, learnt from the site's own forecast errors) so "
+        "that it keeps room for a sunnier day than forecast. 0 = plan on the forecast alone."),
     ARR(optimizer_t, "schedule", schedule, window_t, schedule_count, 0, BALKON_MAX_SCHEDULE_WINDOWS,
         "[]", window_table,
         "\"fixed_schedule\": windows of local time with a battery mode, e.g. hold until 17:00, "

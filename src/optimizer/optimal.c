@@ -57,6 +57,11 @@ struct balkon_opt_workspace {
     struct balkon_opt_value *path_values;
     size_t path_values_cap;
     size_t path_count;
+    /* With scenarios: the first scenario's value steps at the split (the forecast alone),
+     * and what a stored kWh is worth there on the path, by it and over all scenarios. */
+    float *split_steps;
+    size_t split_steps_cap;
+    struct balkon_opt_room room;
 };
 
 struct grid {
@@ -85,6 +90,7 @@ void balkon_opt_workspace_free(struct balkon_opt_workspace *ws)
     free(ws->queue);
     free(ws->value_steps);
     free(ws->path_values);
+    free(ws->split_steps);
     free(ws);
 }
 
@@ -95,7 +101,8 @@ size_t balkon_opt_workspace_bytes(const struct balkon_opt_workspace *ws)
     return sizeof(*ws) + ws->moves_cap * sizeof(*ws->moves) + ws->values_cap * sizeof(*ws->values) +
            ws->move_costs_cap * sizeof(*ws->move_costs) + ws->queue_cap * sizeof(*ws->queue) +
            ws->value_steps_cap * sizeof(*ws->value_steps) +
-           ws->path_values_cap * sizeof(*ws->path_values);
+           ws->path_values_cap * sizeof(*ws->path_values) +
+           ws->split_steps_cap * sizeof(*ws->split_steps);
 }
 
 /* Grows *buf to hold need elements; the contents are not kept. */
@@ -272,7 +279,36 @@ static void relax_slot(const struct grid *g, const double *cost, const double *n
     }
 }
 
-/* Runs the recursion; ws holds the moves afterwards. */
+/* The recursion over slots [from, to): on entry *next holds the values after slot to - 1,
+ * on return the values before slot from. With a scenario, its PV and load replace the
+ * forecast's. ws keeps each slot's moves and value steps. */
+static void backward(const struct balkon_opt_problem *p, struct balkon_opt_workspace *ws,
+                     const struct grid *g, size_t from, size_t to,
+                     const struct balkon_opt_scenario *scenario, double **next, double **cur)
+{
+    size_t n = (size_t)g->count;
+    double *cost = ws->move_costs + g->down;
+    for (size_t t = to; t-- > from;) {
+        float *steps = ws->value_steps + t * n;
+        for (size_t k = 0; k + 1 < n; k++)
+            steps[k] = (float)((*next)[k + 1] - (*next)[k]);
+        steps[n - 1] = 0.0f;
+        struct balkon_opt_slot slot = p->slots[t];
+        if (scenario) {
+            slot.pv_w = scenario->pv_w[t];
+            slot.load_w = scenario->load_w[t];
+        }
+        move_costs(p, &slot, g, cost);
+        relax_slot(g, cost, *next, *cur, ws->moves + t * n, ws->queue);
+        double *swap = *next;
+        *next = *cur;
+        *cur = swap;
+    }
+}
+
+/* Runs the recursion; ws holds the moves afterwards. With scenarios: each is planned on its
+ * own from the split on (the first last, so that its moves are the ones kept), and the
+ * slots before the split are planned against the expected value of the SoC they reach. */
 static int solve(const struct balkon_opt_problem *p, struct balkon_opt_workspace *ws,
                  struct grid *g, double *objective_out)
 {
@@ -280,28 +316,39 @@ static int solve(const struct balkon_opt_problem *p, struct balkon_opt_workspace
     size_t n = (size_t)g->count, slots = p->slot_count;
     int err;
     if ((err = reserve((void **)&ws->moves, &ws->moves_cap, n * slots, sizeof(int16_t))) ||
-        (err = reserve((void **)&ws->values, &ws->values_cap, 2 * n, sizeof(double))) ||
+        (err = reserve((void **)&ws->values, &ws->values_cap, 3 * n, sizeof(double))) ||
         (err = reserve((void **)&ws->move_costs, &ws->move_costs_cap, (size_t)(g->up + g->down + 1),
                        sizeof(double))) ||
         (err = reserve((void **)&ws->queue, &ws->queue_cap, n, sizeof(int))) ||
-        (err = reserve((void **)&ws->value_steps, &ws->value_steps_cap, n * slots, sizeof(float))))
+        (err =
+             reserve((void **)&ws->value_steps, &ws->value_steps_cap, n * slots, sizeof(float))) ||
+        (p->scenario_count &&
+         (err = reserve((void **)&ws->split_steps, &ws->split_steps_cap, n, sizeof(float)))))
         return err;
 
     double value_per_wh = balkon_opt_terminal_value_per_kwh(p) / 1000.0;
-    double *next = ws->values, *cur = ws->values + n, *cost = ws->move_costs + g->down;
-    for (size_t k = 0; k < n; k++)
-        next[k] = -value_per_wh * ((double)((int)k - g->k0) * g->step_wh);
-    for (size_t t = slots; t-- > 0;) {
-        float *steps = ws->value_steps + t * n;
+    double *next = ws->values, *cur = ws->values + n, *expected = ws->values + 2 * n;
+    size_t split = p->scenario_count ? p->scenario_from_slot : slots;
+    if (p->scenario_count) {
+        for (size_t k = 0; k < n; k++)
+            expected[k] = 0.0;
+        for (size_t i = p->scenario_count; i-- > 0;) {
+            for (size_t k = 0; k < n; k++)
+                next[k] = -value_per_wh * ((double)((int)k - g->k0) * g->step_wh);
+            backward(p, ws, g, split, slots, &p->scenarios[i], &next, &cur);
+            for (size_t k = 0; k < n; k++)
+                expected[k] += p->scenarios[i].probability * next[k];
+        }
         for (size_t k = 0; k + 1 < n; k++)
-            steps[k] = (float)(next[k + 1] - next[k]);
-        steps[n - 1] = 0.0f;
-        move_costs(p, &p->slots[t], g, cost);
-        relax_slot(g, cost, next, cur, ws->moves + t * n, ws->queue);
-        double *swap = next;
-        next = cur;
-        cur = swap;
+            ws->split_steps[k] = (float)(next[k + 1] - next[k]);
+        ws->split_steps[n - 1] = 0.0f;
+        for (size_t k = 0; k < n; k++)
+            next[k] = expected[k];
+    } else {
+        for (size_t k = 0; k < n; k++)
+            next[k] = -value_per_wh * ((double)((int)k - g->k0) * g->step_wh);
     }
+    backward(p, ws, g, 0, split, NULL, &next, &cur);
     *objective_out = next[g->k0];
     return BALKON_OK;
 }
@@ -342,11 +389,9 @@ static struct balkon_opt_command label(const struct balkon_opt_problem *p, size_
  * span levels above (charging further) and below (discharging further), per kWh. A span
  * of about 1 % of the battery smooths the grid's own steps. Where there is no level on
  * one side, that side's value is the other's (the battery cannot go there anyway). */
-static struct balkon_opt_value path_value(const struct balkon_opt_problem *p,
-                                          const struct balkon_opt_workspace *ws,
-                                          const struct grid *g, size_t t, int k)
+static struct balkon_opt_value value_at(const struct balkon_opt_problem *p, const float *steps,
+                                        const struct grid *g, int k)
 {
-    const float *steps = ws->value_steps + t * (size_t)g->count;
     int span = (int)fmax(1.0, floor(0.01 * p->battery.capacity_wh / g->step_wh));
     double up = 0.0, down = 0.0;
     int n_up = 0, n_down = 0;
@@ -365,6 +410,13 @@ static struct balkon_opt_value path_value(const struct balkon_opt_problem *p,
     return v;
 }
 
+static struct balkon_opt_value path_value(const struct balkon_opt_problem *p,
+                                          const struct balkon_opt_workspace *ws,
+                                          const struct grid *g, size_t t, int k)
+{
+    return value_at(p, ws->value_steps + t * (size_t)g->count, g, k);
+}
+
 static int plan_optimal(const struct balkon_opt_problem *p, struct balkon_opt_workspace *ws,
                         struct balkon_opt_command *commands)
 {
@@ -376,6 +428,7 @@ static int plan_optimal(const struct balkon_opt_problem *p, struct balkon_opt_wo
     if (!ws && !(ws = own = balkon_opt_workspace_new()))
         return BALKON_E_NOMEM;
     ws->path_count = 0;
+    ws->room = (struct balkon_opt_room){0};
     if ((err = solve(p, ws, &g, &objective)))
         goto done;
 
@@ -395,10 +448,25 @@ static int plan_optimal(const struct balkon_opt_problem *p, struct balkon_opt_wo
         soc_wh = r.soc_wh;
         k += d;
         ws->path_values[t] = path_value(p, ws, &g, t, k);
+        if (p->scenario_count && t + 1 == p->scenario_from_slot) {
+            struct balkon_opt_value alone = value_at(p, ws->split_steps, &g, k);
+            ws->room = (struct balkon_opt_room){
+                .valid = true,
+                .slot = t + 1,
+                .soc_wh = ws->path_values[t].soc_wh,
+                .forecast_per_kwh = alone.charge_per_kwh,
+                .expected_per_kwh = ws->path_values[t].charge_per_kwh,
+            };
+        }
     }
 done:
     balkon_opt_workspace_free(own);
     return err;
+}
+
+struct balkon_opt_room balkon_opt_workspace_room(const struct balkon_opt_workspace *ws)
+{
+    return ws ? ws->room : (struct balkon_opt_room){0};
 }
 
 size_t opt_workspace_path_values(const struct balkon_opt_workspace *ws,

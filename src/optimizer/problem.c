@@ -153,6 +153,38 @@ static int check_windows(const struct balkon_opt_problem *p, char *msg, size_t m
     return BALKON_OK;
 }
 
+static int check_scenarios(const struct balkon_opt_problem *p, char *msg, size_t msg_size)
+{
+    if (p->scenario_count == 0)
+        return BALKON_OK;
+    if (p->scenario_count > BALKON_OPT_MAX_SCENARIOS || !p->scenarios)
+        return opt_fail(msg, msg_size, BALKON_E_INVAL, "scenarios: need 0 to %d, got %zu",
+                        BALKON_OPT_MAX_SCENARIOS, p->scenarios ? p->scenario_count : 0);
+    if (p->scenario_from_slot < 1 || p->scenario_from_slot >= p->slot_count)
+        return opt_fail(msg, msg_size, BALKON_E_INVAL,
+                        "scenario_from_slot: must be in [1, %zu], got %zu", p->slot_count - 1,
+                        p->scenario_from_slot);
+    double total = 0.0;
+    for (size_t i = 0; i < p->scenario_count; i++) {
+        const struct balkon_opt_scenario *sc = &p->scenarios[i];
+        if (!isfinite(sc->probability) || sc->probability < 0.0)
+            return opt_fail(msg, msg_size, BALKON_E_INVAL,
+                            "scenarios[%zu].probability: must be >= 0, got %g", i, sc->probability);
+        if (!sc->pv_w || !sc->load_w)
+            return opt_fail(msg, msg_size, BALKON_E_INVAL, "scenarios[%zu]: missing series", i);
+        for (size_t t = p->scenario_from_slot; t < p->slot_count; t++)
+            if (!isfinite(sc->pv_w[t]) || sc->pv_w[t] < 0.0 || !isfinite(sc->load_w[t]) ||
+                sc->load_w[t] < 0.0)
+                return opt_fail(msg, msg_size, BALKON_E_INVAL,
+                                "scenarios[%zu]: slot %zu: PV and load must be >= 0", i, t);
+        total += sc->probability;
+    }
+    if (fabs(total - 1.0) > 1e-6)
+        return opt_fail(msg, msg_size, BALKON_E_INVAL,
+                        "scenarios: probabilities must add up to 1, got %g", total);
+    return BALKON_OK;
+}
+
 int opt_problem_check(const struct balkon_opt_problem *p, char *msg, size_t msg_size)
 {
     int err;
@@ -164,7 +196,7 @@ int opt_problem_check(const struct balkon_opt_problem *p, char *msg, size_t msg_
                         p->slot_s);
     if ((err = check_slots(p, msg, msg_size)) ||
         (err = check_battery(&p->battery, msg, msg_size)) ||
-        (err = check_windows(p, msg, msg_size)))
+        (err = check_windows(p, msg, msg_size)) || (err = check_scenarios(p, msg, msg_size)))
         return err;
     if ((err = check_range(msg, msg_size, "initial_soc_wh", p->initial_soc_wh, 0.0,
                            p->battery.capacity_wh)) ||

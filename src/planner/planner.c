@@ -51,6 +51,11 @@ struct planner {
     uint64_t generation; /* replans begun; a job's result counts only if none began after it */
     bool job_running;    /* a replan job is on the thread pool */
     bool stopping;
+    /* The forecast errors learnt from history, relearnt on the first plan of each UTC day
+     * (on the pool); NULL until the first lesson. */
+    struct balkon_forecast_errors *errors;
+    int64_t errors_day;
+    size_t error_samples;
 };
 
 /* One replan: what it starts from (copied, so the loop may go on changing its own), what
@@ -75,6 +80,16 @@ struct replan_job {
     double soc_start_pct;
     double compute_ms;
     double gather_ms;
+    /* The planner's errors (have_errors), or relearnt by this job (learn, then learnt). */
+    struct balkon_forecast_errors errors;
+    bool have_errors, learn, learnt;
+    size_t error_samples;
+    bool scenarios; /* the plan weighed the error scenarios */
+    struct balkon_opt_room room;
+    double fc_pv_w[BALKON_OPT_MAX_SLOTS], fc_load_w[BALKON_OPT_MAX_SLOTS];
+    int minute_of_day[BALKON_OPT_MAX_SLOTS];
+    double scenario_storage[4 * BALKON_OPT_MAX_SLOTS];
+    struct balkon_opt_scenario scenario_list[3];
 };
 
 static const char *strategy_of(const struct planner *p)
@@ -115,6 +130,18 @@ static char *summary_json(const struct replan_job *job)
     cJSON_AddNumberToObject(json, "terminal_value_per_kwh",
                             round(plan->terminal_value_per_kwh * 10000) / 10000);
     cJSON_AddBoolToObject(json, "self_consumption_fallback", job->fell_back);
+    cJSON_AddBoolToObject(json, "forecast_scenarios", job->scenarios);
+    cJSON_AddNumberToObject(json, "forecast_error_samples", (double)job->error_samples);
+    if (job->room.valid) {
+        /* What room for a sunnier day than forecast is worth (docs/optimizer.md). */
+        cJSON *room = cJSON_AddObjectToObject(json, "stored_energy_value");
+        cJSON_AddNumberToObject(room, "at_ts_ms", (double)job->inputs.slot_ts_ms[job->room.slot]);
+        cJSON_AddNumberToObject(room, "soc_wh", round(job->room.soc_wh));
+        cJSON_AddNumberToObject(room, "if_forecast_right_per_kwh",
+                                round(job->room.forecast_per_kwh * 10000) / 10000);
+        cJSON_AddNumberToObject(room, "expected_per_kwh",
+                                round(job->room.expected_per_kwh * 10000) / 10000);
+    }
     add_totals(json, "plan", &plan->plan.totals);
     add_totals(json, "no_battery", &plan->no_battery.totals);
     add_totals(json, "self_consumption", &plan->self_consumption.totals);
@@ -167,6 +194,43 @@ static void fail(struct planner *p, const char *msg)
     snprintf(p->last_error, sizeof p->last_error, "%s", msg);
 }
 
+/* Plans against scenarios of the learnt forecast errors (balkon/forecast_error.h) when
+ * the config asks for it and something has been learnt; relearns them first when due (only
+ * on the pool: a replan on the loop uses what the planner has). */
+static void plan_scenarios(struct replan_job *job, struct balkon_store *store,
+                           struct balkon_opt_problem *problem)
+{
+    if (job->learn && job->readers) {
+        size_t samples = 0;
+        int rc = planner_learn_errors(store, &job->config, job->inputs.pv_provider, job->now_ms,
+                                      &job->errors, &samples);
+        job->learnt = rc == 0;
+        job->have_errors = rc == 0;
+        job->error_samples = samples;
+    }
+    double after_h = job->config.optimizer.scenario_after_h;
+    size_t split = (size_t)ceil(after_h * 3600.0 / BALKON_SLOT_S);
+    if (!job->have_errors || after_h <= 0.0 || split >= problem->slot_count ||
+        problem->battery.capacity_wh <= 0.0 ||
+        balkon_fcerr_weight(&job->errors, BALKON_FCERR_PV) +
+                balkon_fcerr_weight(&job->errors, BALKON_FCERR_LOAD) <=
+            0.0)
+        return;
+    size_t n = problem->slot_count;
+    for (size_t t = 0; t < n; t++) {
+        job->fc_pv_w[t] = problem->slots[t].pv_w;
+        job->fc_load_w[t] = problem->slots[t].load_w;
+        job->minute_of_day[t] = problem->slots[t].minute_of_day;
+    }
+    double lead0_s = (double)(job->inputs.start_ms - job->now_ms) / 1000.0;
+    balkon_fcerr_scenarios(&job->errors, job->fc_pv_w, job->fc_load_w, job->minute_of_day, n,
+                           lead0_s, BALKON_SLOT_S, job->scenario_storage, job->scenario_list);
+    problem->scenarios = job->scenario_list;
+    problem->scenario_count = 3;
+    problem->scenario_from_slot = split;
+    job->scenarios = true;
+}
+
 /* Reads the inputs and solves: pure but for the reads, so it may run on a pool thread. */
 static void compute(struct replan_job *job, struct balkon_store *store)
 {
@@ -197,6 +261,8 @@ static void compute(struct replan_job *job, struct balkon_store *store)
     problem.windows = windows;
     problem.window_count = balkon_windows_from_config(config, windows);
 
+    plan_scenarios(job, store, &problem);
+
     struct balkon_opt_workspace *ws = balkon_opt_workspace_new();
     if (!ws) {
         job->err = BALKON_E_NOMEM;
@@ -205,10 +271,25 @@ static void compute(struct replan_job *job, struct balkon_store *store)
     }
     job->err = balkon_opt_plan_followed(&problem, job->strategy, ws, &job->plan, &job->fell_back,
                                         job->msg, sizeof job->msg);
+    job->room = balkon_opt_workspace_room(ws);
     balkon_opt_workspace_free(ws);
     if (job->err >= 0)
         fill_rows(job);
     job->compute_ms = (double)(uv_hrtime() - started_ns) / 1e6;
+}
+
+/* Keeps the forecast errors a job relearnt (a failed lesson is retried the next day). */
+static void keep_errors(struct planner *p, const struct replan_job *job)
+{
+    if (!job->learn || !job->readers)
+        return;
+    p->errors_day = job->now_ms / 86400000;
+    if (!job->learnt)
+        return;
+    if (!p->errors && !(p->errors = malloc(sizeof *p->errors)))
+        return;
+    *p->errors = job->errors;
+    p->error_samples = job->error_samples;
 }
 
 /* Back on the loop: stores and publishes the plan the job made. */
@@ -219,6 +300,7 @@ static void finish(struct planner *p, struct replan_job *job)
         return;
     }
     p->last_error[0] = '\0';
+    keep_errors(p, job);
     uint64_t started_ns = uv_hrtime();
     struct balkon_store *store = p->ctx->store;
     planner_store_load_forecast(store, job->now_ms, &job->inputs);
@@ -278,6 +360,14 @@ static struct replan_job *job_new(struct planner *p)
     snprintf(job->strategy, sizeof job->strategy, "%s", strategy_of(p));
     snprintf(job->reason, sizeof job->reason, "%s", p->reason[0] ? p->reason : "timer");
     job->config = *p->ctx->config;
+    /* Forecast errors: the planner's copy, relearnt on the first plan of a UTC day. */
+    int64_t day = job->now_ms / 86400000;
+    job->have_errors = p->errors != NULL;
+    if (p->errors)
+        job->errors = *p->errors;
+    job->learn = p->errors_day != day;
+    job->learnt = job->scenarios = false;
+    job->error_samples = p->error_samples;
     return job;
 }
 
@@ -440,6 +530,7 @@ static const struct bus_subscription subscriptions[] = {
 
 static void planner_release(struct planner *p)
 {
+    free(p->errors);
     free(p);
 }
 
@@ -450,6 +541,7 @@ static int planner_start(struct balkon_ctx *ctx, void **state)
         return BALKON_E_NOMEM;
     p->ctx = ctx;
     p->soc_pct = NAN;
+    p->errors_day = INT64_MIN;
     int rc = balkon_bus_subscribe_all(ctx->bus, subscriptions, SUBSCRIPTION_COUNT, p);
     if (rc < 0) {
         planner_release(p);

@@ -1,8 +1,9 @@
 /* The planner module's parts: gathering the inputs of a plan from the store and the
- * config, and the household load forecast. */
+ * config, the household load forecast, and the forecast errors learnt from history. */
 #ifndef BALKON_PLANNER_INTERNAL_H
 #define BALKON_PLANNER_INTERNAL_H
 
+#include "balkon/forecast_error.h"
 #include "balkon/optimizer.h"
 #include "balkon/series.h"
 
@@ -44,6 +45,14 @@ int planner_forecast_load(struct balkon_store *store, const struct balkon_config
  * issued_ms, so its accuracy can be measured later; a failure is logged. */
 void planner_store_load_forecast(struct balkon_store *store, int64_t issued_ms,
                                  const struct planner_inputs *in);
+
+/* Learns the site's forecast errors (balkon/forecast_error.h) from the last weeks: the
+ * stored issues of pv_provider's forecast ("" or NULL: none) and of the load forecast at
+ * four leads against the measured pv_w and home_w. Only reads (thread pool). *samples gets
+ * the number of slots learnt from. Returns 0 or a negative BALKON_E_* code. */
+int planner_learn_errors(struct balkon_store *store, const struct balkon_config *config,
+                         const char *pv_provider, int64_t now_ms,
+                         struct balkon_forecast_errors *errors, size_t *samples);
 
 /* The local minute of day (0..1439) and day of year (1..366) of ts_ms. */
 void planner_local_time(int64_t ts_ms, int *minute_of_day, int *day_of_year);

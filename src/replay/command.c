@@ -487,6 +487,12 @@ static int run(const struct options *o)
     params.window_count = balkon_windows_from_config(&config, windows);
     params.horizon_slots = request.horizon_slots;
     params.history_days = config.optimizer.history_days;
+    params.scenario_after_h = config.optimizer.scenario_after_h;
+    double peak_w = 0.0;
+    for (size_t i = 0; i < config.pv.plane_count; i++)
+        peak_w += config.pv.planes[i].peak_w;
+    if (peak_w > 0.0)
+        params.pv_error_floor_w = peak_w / 10.0;
     params.annual_kwh = config.household.annual_kwh;
     enum balkon_replay_strategy only;
     if (strcmp(o->strategy, "all") == 0) {

@@ -6,6 +6,7 @@
 #include "balkon/replay.h"
 
 #include "balkon/error.h"
+#include "balkon/forecast_error.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -50,6 +51,8 @@ void balkon_replay_params_init(struct balkon_replay_params *params)
     params->horizon_slots = 192;
     params->history_days = 56.0;
     params->annual_kwh = 3000.0;
+    params->scenario_after_h = 12.0;
+    params->pv_error_floor_w = 50.0;
     params->strategies = BALKON_REPLAY_BIT(BALKON_REPLAY_SELF_CONSUMPTION) |
                          BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) |
                          BALKON_REPLAY_BIT(BALKON_REPLAY_PERFECT_FORESIGHT);
@@ -94,9 +97,28 @@ struct engine {
     struct balkon_opt_slot horizon[BALKON_OPT_MAX_SLOTS];
     double load_fc_w[BALKON_OPT_MAX_SLOTS];
     double pv_fc_w[BALKON_OPT_MAX_SLOTS];
+    /* Forecast errors learnt so far, from the forecasts made LEADS[i] slots ahead of each
+     * slot (kept until the slot is replayed) against what happened. */
+    struct balkon_forecast_errors *errors;
+    struct lead_memo *memo; /* [BALKON_FCERR_LEADS][MEMO_SLOTS] */
+    int64_t errors_day;     /* UTC day of the last forgetting */
+    double scenario_storage[4 * BALKON_OPT_MAX_SLOTS];
+    int minute_of_day[BALKON_OPT_MAX_SLOTS];
+    struct balkon_opt_scenario scenarios[3];
     char *msg;
     size_t msg_size;
 };
+
+/* A forecast made ahead of slot `target`, waiting for the slot to be replayed. */
+struct lead_memo {
+    size_t target;
+    double pv_w, load_w;
+};
+/* One lead per bucket of balkon_fcerr_lead_bucket: 1 h, 6 h, 18 h, 30 h. */
+static const size_t lead_slots[BALKON_FCERR_LEADS] = {4, 24, 72, 120};
+#define MEMO_SLOTS 128 /* more than the longest lead */
+/* Errors lose half their weight in 30 days: the season changes how wrong forecasts are. */
+#define ERROR_DAILY_DECAY 0.977159968434759
 
 /* The DP's SoC step: the configured one, or with 0 the adaptive one for the battery. */
 static double step_wh(const struct balkon_replay_params *params)
@@ -172,6 +194,17 @@ static int plan_first(struct engine *e, enum balkon_replay_strategy s, size_t n,
     p.soc_step_wh = step_wh(e->params);
     p.terminal_value_auto = false;
     p.terminal_value_per_kwh = terminal_value(e, &p);
+    size_t split = (size_t)ceil(e->params->scenario_after_h * 3600.0 / BALKON_SLOT_S);
+    if (s != BALKON_REPLAY_PERFECT_FORESIGHT && e->params->scenario_after_h > 0.0 && split < n &&
+        balkon_fcerr_weight(e->errors, BALKON_FCERR_PV) > 0.0) {
+        for (size_t t = 0; t < n; t++)
+            e->minute_of_day[t] = e->horizon[t].minute_of_day;
+        balkon_fcerr_scenarios(e->errors, e->pv_fc_w, e->load_fc_w, e->minute_of_day, n, 0.0,
+                               BALKON_SLOT_S, e->scenario_storage, e->scenarios);
+        p.scenarios = e->scenarios;
+        p.scenario_count = 3;
+        p.scenario_from_slot = split;
+    }
 
     double t0 = now_s();
     int err;
@@ -260,6 +293,32 @@ static void fill_horizon(struct engine *e, size_t t, size_t end, bool truth)
     }
 }
 
+/* Learns from slot t (measured) how wrong the forecasts made ahead of it were, and keeps
+ * the forecasts made now for the slots they are ahead of. */
+static void learn_errors(struct engine *e, size_t t, size_t end)
+{
+    const struct balkon_replay_slot *slot = &e->series->slots[t];
+    int64_t day = slot->ts_ms / 86400000;
+    if (day != e->errors_day) {
+        balkon_fcerr_decay(e->errors, ERROR_DAILY_DECAY);
+        e->errors_day = day;
+    }
+    for (int b = 0; b < BALKON_FCERR_LEADS; b++) {
+        double lead_s = (double)lead_slots[b] * BALKON_SLOT_S;
+        struct lead_memo *memo = &e->memo[(size_t)b * MEMO_SLOTS + t % MEMO_SLOTS];
+        if (memo->target == t) {
+            int hour = slot->minute_of_day / 60;
+            balkon_fcerr_add(e->errors, BALKON_FCERR_PV, hour, lead_s, memo->pv_w, slot->pv_w, 1.0);
+            balkon_fcerr_add(e->errors, BALKON_FCERR_LOAD, hour, lead_s, memo->load_w, slot->load_w,
+                             1.0);
+        }
+        size_t target = t + lead_slots[b];
+        if (target < end)
+            e->memo[(size_t)b * MEMO_SLOTS + target % MEMO_SLOTS] =
+                (struct lead_memo){target, e->pv_fc_w[lead_slots[b]], e->load_fc_w[lead_slots[b]]};
+    }
+}
+
 static int mpc_step(struct engine *e, enum balkon_replay_strategy s, size_t t, size_t end,
                     const struct balkon_opt_slot *actual)
 {
@@ -322,6 +381,7 @@ static int replay_slot(struct engine *e, size_t t)
     out->load_mae_w += fabs(e->load_fc_w[0] - slot->load_w);
     out->load_bias_w += e->load_fc_w[0] - slot->load_w;
     out->pv_mae_w += fabs(e->pv_fc_w[0] - slot->pv_w);
+    learn_errors(e, t, end);
     if ((err = mpc_step(e, BALKON_REPLAY_OPTIMAL, t, end, &actual)) ||
         (err = mpc_step(e, BALKON_REPLAY_OPTIMAL_AS_PLANNED, t, end, &actual)) ||
         (err = mpc_step(e, BALKON_REPLAY_PERFECT_FORESIGHT, t, end, &actual)))
@@ -449,11 +509,17 @@ int balkon_replay_run(const struct balkon_replay_series *series,
     e->plan = malloc(sizeof *e->plan);
     e->profile = malloc(sizeof *e->profile);
     e->samples = malloc((series->count ? series->count : 1) * sizeof *e->samples);
+    e->errors = malloc(sizeof *e->errors);
+    e->memo = malloc(BALKON_FCERR_LEADS * MEMO_SLOTS * sizeof *e->memo);
     err = BALKON_E_NOMEM;
-    if (!e->ws || !e->plan || !e->profile || !e->samples) {
+    if (!e->ws || !e->plan || !e->profile || !e->samples || !e->errors || !e->memo) {
         snprintf(msg, msg_size, "out of memory");
         goto done;
     }
+    balkon_fcerr_init(e->errors, params->pv_error_floor_w, 50.0);
+    for (size_t i = 0; i < BALKON_FCERR_LEADS * MEMO_SLOTS; i++)
+        e->memo[i] = (struct lead_memo){SIZE_MAX, 0.0, 0.0};
+    e->errors_day = INT64_MIN;
     for (size_t i = 0; i < series->count; i++) {
         const struct balkon_replay_slot *slot = &series->slots[i];
         e->samples[i] = (struct balkon_load_sample){
@@ -490,6 +556,8 @@ done:
     free(e->plan);
     free(e->profile);
     free(e->samples);
+    free(e->errors);
+    free(e->memo);
     free(e);
     return err;
 }

@@ -84,10 +84,12 @@ static int read_row(sqlite3_stmt *st, void *item, void *ctx)
 }
 
 /* One issue per slot in [from_ms, to_ms): the newest issued at or before issued_before_ms
- * and, when ahead, also at or before the slot's start. max() with bare columns is SQLite's
- * documented way to take the other columns from the row holding the maximum. */
+ * whose lead (the slot's start minus the issue time) lies in [lead_min_ms, lead_max_ms).
+ * max() with bare columns is SQLite's documented way to take the other columns from the
+ * row holding the maximum. */
 static int select_newest(struct balkon_store *store, const char *kind, const char *provider,
-                         int64_t from_ms, int64_t to_ms, int64_t issued_before_ms, bool ahead,
+                         int64_t from_ms, int64_t to_ms, int64_t issued_before_ms,
+                         int64_t lead_min_ms, int64_t lead_max_ms,
                          struct balkon_forecast_slot **out, size_t *count)
 {
     *out = NULL;
@@ -101,8 +103,8 @@ static int select_newest(struct balkon_store *store, const char *kind, const cha
     err = store_prepare(store,
                         "SELECT slot_ts_ms, slot_s, max(issued_ts_ms), value_w, p10_w,"
                         " p90_w FROM forecasts WHERE kind = ?1 AND provider = ?2"
-                        " AND slot_ts_ms >= ?3 AND slot_ts_ms < ?4"
-                        " AND issued_ts_ms <= ?5 AND (NOT ?6 OR issued_ts_ms <= slot_ts_ms)"
+                        " AND slot_ts_ms >= ?3 AND slot_ts_ms < ?4 AND issued_ts_ms <= ?5"
+                        " AND issued_ts_ms <= slot_ts_ms - ?6 AND issued_ts_ms > slot_ts_ms - ?7"
                         " GROUP BY slot_ts_ms ORDER BY slot_ts_ms",
                         &st, "forecast get");
     if (err)
@@ -112,7 +114,11 @@ static int select_newest(struct balkon_store *store, const char *kind, const cha
     sqlite3_bind_int64(st, 3, from_ms);
     sqlite3_bind_int64(st, 4, to_ms);
     sqlite3_bind_int64(st, 5, issued_before_ms);
-    sqlite3_bind_int(st, 6, ahead);
+    /* Leads beyond a year mean "any": SQLite would turn an overflowing difference into a
+     * float, so the open ends are bound as a plain large span. */
+    const int64_t any_ms = (int64_t)400 * 86400000;
+    sqlite3_bind_int64(st, 6, lead_min_ms < -any_ms ? -any_ms : lead_min_ms);
+    sqlite3_bind_int64(st, 7, lead_max_ms > any_ms ? any_ms : lead_max_ms);
     void *list = NULL;
     err = store_read_rows(store, st, what, "forecast get", sizeof **out, 192, read_row, NULL, &list,
                           count);
@@ -124,15 +130,25 @@ int balkon_store_forecast_get(struct balkon_store *store, const char *kind, cons
                               int64_t from_ms, int64_t to_ms, int64_t issued_before_ms,
                               struct balkon_forecast_slot **out, size_t *count)
 {
-    return select_newest(store, kind, provider, from_ms, to_ms, issued_before_ms, false, out,
-                         count);
+    return select_newest(store, kind, provider, from_ms, to_ms, issued_before_ms, INT64_MIN,
+                         INT64_MAX, out, count);
 }
 
 int balkon_store_forecast_get_ahead(struct balkon_store *store, const char *kind,
                                     const char *provider, int64_t from_ms, int64_t to_ms,
                                     struct balkon_forecast_slot **out, size_t *count)
 {
-    return select_newest(store, kind, provider, from_ms, to_ms, INT64_MAX, true, out, count);
+    return select_newest(store, kind, provider, from_ms, to_ms, INT64_MAX, 0, INT64_MAX, out,
+                         count);
+}
+
+int balkon_store_forecast_get_lead(struct balkon_store *store, const char *kind,
+                                   const char *provider, int64_t from_ms, int64_t to_ms,
+                                   int64_t lead_min_ms, int64_t lead_max_ms,
+                                   struct balkon_forecast_slot **out, size_t *count)
+{
+    return select_newest(store, kind, provider, from_ms, to_ms, INT64_MAX, lead_min_ms, lead_max_ms,
+                         out, count);
 }
 
 int balkon_store_forecast_coverage(struct balkon_store *store, const char *kind,

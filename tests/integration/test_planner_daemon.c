@@ -9,6 +9,8 @@
 
 #include "harness.h"
 
+#include "balkon/store.h"
+
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -111,6 +113,9 @@ static void test_plan_obeys_limits_and_beats_self_consumption(void **state)
     assert_true(harness_require_number(none, "discharge_wh") == 0);
     cJSON *now = cJSON_GetObjectItem(plan, "now");
     assert_true(strlen(harness_text(now, "mode")) > 0);
+    /* A new site has no forecast errors to learn from yet: one certain forecast. */
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItem(summary, "forecast_scenarios")));
+    assert_int_equal((int)harness_require_number(summary, "forecast_error_samples"), 0);
 
     /* Model-predictive: a new plan every 15 simulated minutes (1.5 s here). */
     double first_id = harness_require_number(plan, "id");
@@ -255,6 +260,86 @@ static void test_load_forecast_and_savings_from_measurements(void **state)
     http_reply_free(&reply);
 }
 
+/* A week of history in the daemon's database before it starts: measured PV and load every
+ * minute, and the forecasts a daemon would have stored, issued every hour for 48 hours. The
+ * PV forecast was 30 % low on alternate days and right on the others; the load forecast
+ * missed the evening by 40 %. */
+static void seed_history(const char *db_path, int64_t now_ms)
+{
+    struct balkon_store_options options = {.path = db_path};
+    struct balkon_store *store = NULL;
+    char msg[256] = "";
+    if (balkon_store_open(&options, &store, msg, sizeof msg) != 0)
+        fail_msg("seeding %s: %s", db_path, msg);
+    int64_t pv_id, home_id, from_ms = now_ms - 7 * INT64_C(86400000);
+    assert_int_equal(balkon_store_series_id(store, "pv_w", "W", &pv_id), 0);
+    assert_int_equal(balkon_store_series_id(store, "home_w", "W", &home_id), 0);
+    for (int64_t ts = from_ms; ts < now_ms; ts += 60000) {
+        double pv = 0.0, load = 250.0, hour = (double)(ts % 86400000) / 3600000.0;
+        if (hour > 4 && hour < 19)
+            pv = 700.0 * sin(M_PI * (hour - 4) / 15);
+        if (hour > 17 && hour < 21)
+            load = 600.0;
+        assert_int_equal(balkon_store_append(store, pv_id, ts, pv), 0);
+        assert_int_equal(balkon_store_append(store, home_id, ts, load), 0);
+    }
+    assert_int_equal(balkon_store_flush(store), 0);
+    static struct balkon_forecast_slot pv[192], load[192];
+    for (int64_t issued = from_ms; issued < now_ms; issued += 3600000) {
+        for (int i = 0; i < 192; i++) {
+            int64_t slot = issued + (int64_t)i * 900000;
+            double hour = (double)(slot % 86400000) / 3600000.0, mid = hour + 0.125;
+            bool dull = (slot / 86400000) % 2 == 0;
+            double pv_w = mid > 4 && mid < 19 ? 700.0 * sin(M_PI * (mid - 4) / 15) : 0.0;
+            pv[i] = (struct balkon_forecast_slot){slot, 900, issued, dull ? pv_w * 0.7 : pv_w,
+                                                  NAN,  NAN};
+            load[i] = (struct balkon_forecast_slot){
+                slot, 900, issued, hour > 17 && hour < 21 ? 360.0 : 250.0, NAN, NAN};
+        }
+        assert_int_equal(balkon_store_forecast_put(store, "pv", "forecast", issued, pv, 192), 0);
+        assert_int_equal(balkon_store_forecast_put(store, "load", "household", issued, load, 192),
+                         0);
+    }
+    balkon_store_close(store);
+}
+
+static void test_plan_weighs_the_sites_forecast_errors(void **state)
+{
+    struct daemon_proc *d = *state;
+    write_config(d, "{\"strategy\": \"optimal\", \"scenario_after_h\": 6}");
+    /* 2026-06-22T04:00:00Z, the simulation's start. */
+    seed_history(d->db_path, INT64_C(1782100800000));
+    assert_true(harness_start(d, NULL));
+    cJSON *plan = wait_plan(d, 0, 5000);
+    const cJSON *summary = cJSON_GetObjectItem(plan, "summary");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(summary, "forecast_scenarios")));
+    /* Four leads, two kinds, a week of 15-minute slots. */
+    assert_true(harness_require_number(summary, "forecast_error_samples") > 2000);
+    const cJSON *value = cJSON_GetObjectItem(summary, "stored_energy_value");
+    assert_non_null(value);
+    assert_true(harness_require_number(value, "at_ts_ms") >= 1782100800000.0 + 6 * 3600000.0);
+    assert_true(harness_require_number(value, "if_forecast_right_per_kwh") >= 0);
+    assert_true(harness_require_number(value, "expected_per_kwh") >= 0);
+    cJSON_Delete(plan);
+
+    /* Planning on the forecast alone is one setting away. */
+    write_config(d, "{\"strategy\": \"optimal\", \"scenario_after_h\": 0}");
+    kill(d->pid, SIGHUP);
+    for (int tries = 0; tries < 50; tries++) {
+        plan = wait_plan(d, 0, 5000);
+        summary = cJSON_GetObjectItem(plan, "summary");
+        bool off = cJSON_IsFalse(cJSON_GetObjectItem(summary, "forecast_scenarios"));
+        if (off) {
+            assert_null(cJSON_GetObjectItem(summary, "stored_energy_value"));
+            cJSON_Delete(plan);
+            return;
+        }
+        cJSON_Delete(plan);
+        harness_sleep_ms(100);
+    }
+    fail_msg("scenario_after_h 0 did not switch the scenarios off\n%s", harness_log(d));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +351,8 @@ int main(void)
                                         harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_load_forecast_and_savings_from_measurements,
                                         harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_plan_weighs_the_sites_forecast_errors, harness_setup,
+                                        harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
