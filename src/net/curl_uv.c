@@ -142,9 +142,7 @@ static bool follow_redirect(struct transfer *t, CURLcode *code)
     *code = CURLE_TOO_MANY_REDIRECTS;
     if (t->no_redirects) {
         snprintf(t->error, sizeof t->error,
-                 "redirect (HTTP %ld) to %s not followed: devices are "
-                 "asked directly, never redirected",
-                 status, shown);
+                 "redirect not followed (devices never are): HTTP %ld to %s", status, shown);
         return false;
     }
     if (!from || !balkon_url_same_origin(target, from)) {
