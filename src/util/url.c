@@ -107,8 +107,7 @@ bool balkon_url_same_origin(const char *a, const char *b)
     struct balkon_url ua, ub;
     if (balkon_url_parse(a, &ua) < 0 || balkon_url_parse(b, &ub) < 0)
         return false;
-    return strcmp(ua.scheme, ub.scheme) == 0 && strcmp(ua.host, ub.host) == 0 &&
-           ua.port == ub.port;
+    return strcmp(ua.scheme, ub.scheme) == 0 && strcmp(ua.host, ub.host) == 0 && ua.port == ub.port;
 }
 
 bool balkon_url_has_secret(const char *text)
