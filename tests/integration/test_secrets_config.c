@@ -19,8 +19,8 @@
 
 /* Every secret of the config below; none may appear in an answer or the log. */
 static const char *const SECRETS[] = {
-    "tibber-SECRET-1", "BOT-SECRET-2", "WEBHOOK-SECRET-3", "SIG-SECRET-4",
-    "BEARER-SECRET-5", "TOPIC-SECRET-6", "GOTIFY-PW-7", "GOTIFY-TOK-8",
+    "tibber-SECRET-1", "BOT-SECRET-2",   "WEBHOOK-SECRET-3", "SIG-SECRET-4",
+    "BEARER-SECRET-5", "TOPIC-SECRET-6", "GOTIFY-PW-7",      "GOTIFY-TOK-8",
 };
 
 /* A Tibber provider and four channels, all pointing at the fake "home" server. */
@@ -28,25 +28,28 @@ static void write_config(struct daemon_proc *d, const struct fake_http *home, bo
 {
     const char *base = fake_http_base(home);
     char json[4096];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"site\": {\"name\": \"secrets\", \"latitude\": 52.52, \"longitude\": 13.41,"
-             " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  \"http\": {\"read_without_login\": %s},\n"
-             "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-             "  \"providers\": [{\"id\": \"tib\", \"type\": \"tibber\", \"base_url\": \"%s/tib\","
-             " \"token\": \"tibber-SECRET-1\"}],\n"
-             "  \"notifications\": {\"channels\": [\n"
-             "    {\"id\": \"tg\", \"type\": \"telegram\", \"url\": \"%s/tg\","
-             " \"token\": \"123:BOT-SECRET-2\", \"chat_id\": \"42\"},\n"
-             "    {\"id\": \"wh\", \"type\": \"webhook\","
-             " \"url\": \"%s/hook/WEBHOOK-SECRET-3?sig=SIG-SECRET-4\", \"token\": \"BEARER-SECRET-5\"},\n"
-             "    {\"id\": \"nt\", \"type\": \"ntfy\", \"url\": \"%s\", \"topic\": \"TOPIC-SECRET-6\"},\n"
-             "    {\"id\": \"gt\", \"type\": \"gotify\","
-             " \"url\": \"http://gotuser:GOTIFY-PW-7@127.0.0.1:%d\", \"token\": \"GOTIFY-TOK-8\"}]}\n"
-             "}\n",
-             open_reads ? "true" : "false", base, base, base, base, fake_http_port(home));
+    snprintf(
+        json, sizeof json,
+        "{\n"
+        "  \"site\": {\"name\": \"secrets\", \"latitude\": 52.52, \"longitude\": 13.41,"
+        " \"timezone\": \"Europe/Berlin\"},\n"
+        "  \"control\": {\"enabled\": false},\n"
+        "  \"http\": {\"read_without_login\": %s},\n"
+        "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+        "  \"providers\": [{\"id\": \"tib\", \"type\": \"tibber\", \"base_url\": \"%s/tib\","
+        " \"token\": \"tibber-SECRET-1\"}],\n"
+        "  \"notifications\": {\"channels\": [\n"
+        "    {\"id\": \"tg\", \"type\": \"telegram\", \"url\": \"%s/tg\","
+        " \"token\": \"123:BOT-SECRET-2\", \"chat_id\": \"42\"},\n"
+        "    {\"id\": \"wh\", \"type\": \"webhook\","
+        " \"url\": \"%s/hook/WEBHOOK-SECRET-3?sig=SIG-SECRET-4\", \"token\": "
+        "\"BEARER-SECRET-5\"},\n"
+        "    {\"id\": \"nt\", \"type\": \"ntfy\", \"url\": \"%s\", \"topic\": "
+        "\"TOPIC-SECRET-6\"},\n"
+        "    {\"id\": \"gt\", \"type\": \"gotify\","
+        " \"url\": \"http://gotuser:GOTIFY-PW-7@127.0.0.1:%d\", \"token\": \"GOTIFY-TOK-8\"}]}\n"
+        "}\n",
+        open_reads ? "true" : "false", base, base, base, base, fake_http_port(home));
     harness_write_config(d, json);
 }
 

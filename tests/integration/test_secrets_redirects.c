@@ -58,19 +58,20 @@ static void test_redirects_stay_on_the_origin(void **state)
 
     const char *base = fake_http_base(home);
     char json[4096];
-    snprintf(json, sizeof json,
-             "{\n"
-             "  \"site\": {\"name\": \"redirects\", \"latitude\": 52.52, \"longitude\": 13.41,"
-             " \"timezone\": \"Europe/Berlin\"},\n"
-             "  \"control\": {\"enabled\": false},\n"
-             "  \"devices\": [{\"id\": \"meter\", \"type\": \"http_json\", \"host\": \"127.0.0.1\","
-             " \"port\": %d, \"path\": \"/dev\", \"power_key\": \"power\", \"poll_interval_s\": 0.5}],\n"
-             "  \"providers\": [\n"
-             "    {\"id\": \"far\", \"type\": \"awattar\", \"base_url\": \"%s/far\"},\n"
-             "    {\"id\": \"host\", \"type\": \"awattar\", \"base_url\": \"%s/host\"},\n"
-             "    {\"id\": \"near\", \"type\": \"awattar\", \"base_url\": \"%s/near\"}]\n"
-             "}\n",
-             fake_http_port(home), base, base, base);
+    snprintf(
+        json, sizeof json,
+        "{\n"
+        "  \"site\": {\"name\": \"redirects\", \"latitude\": 52.52, \"longitude\": 13.41,"
+        " \"timezone\": \"Europe/Berlin\"},\n"
+        "  \"control\": {\"enabled\": false},\n"
+        "  \"devices\": [{\"id\": \"meter\", \"type\": \"http_json\", \"host\": \"127.0.0.1\","
+        " \"port\": %d, \"path\": \"/dev\", \"power_key\": \"power\", \"poll_interval_s\": 0.5}],\n"
+        "  \"providers\": [\n"
+        "    {\"id\": \"far\", \"type\": \"awattar\", \"base_url\": \"%s/far\"},\n"
+        "    {\"id\": \"host\", \"type\": \"awattar\", \"base_url\": \"%s/host\"},\n"
+        "    {\"id\": \"near\", \"type\": \"awattar\", \"base_url\": \"%s/near\"}]\n"
+        "}\n",
+        fake_http_port(home), base, base, base);
     harness_write_config(d, json);
     assert_true(harness_start(d, NULL));
 

@@ -102,8 +102,8 @@ static void test_a_fifo_config_is_refused_without_blocking(void **state)
     long started_ms = harness_now_ms();
     assert_int_not_equal(harness_check_config(d, out, sizeof out), 0);
     assert_non_null(strstr(out, "is not a regular file"));
-    const char *run[] = {"--config", d->config_path, "--db", d->db_path, "--listen",
-                         "127.0.0.1:0", NULL};
+    const char *run[] = {"--config", d->config_path, "--db", d->db_path,
+                         "--listen", "127.0.0.1:0",  NULL};
     assert_int_not_equal(harness_run_cli(run, out, sizeof out), 0);
     assert_non_null(strstr(out, "is not a regular file"));
     assert_true(harness_now_ms() - started_ms < 5000);
@@ -152,8 +152,7 @@ int main(void)
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_a_fifo_config_is_refused_without_blocking,
                                         harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_files_are_owner_only, harness_setup,
-                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_files_are_owner_only, harness_setup, harness_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
