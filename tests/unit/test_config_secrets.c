@@ -1,7 +1,12 @@
-/* balkon_config_keep_secrets: what PUT /api/v1/config does with the "***" of
- * GET /api/v1/config. Array items are matched by id even when reordered; a secret that
- * is sent in clear replaces the old one; a mask with nothing behind it is an error that
- * names its path. */
+/* Secrets in the config (src/core/config_file.c, config_out.c, config.c):
+ * balkon_config_keep_secrets, what PUT /api/v1/config does with the "***" of
+ * GET /api/v1/config: array items are matched by id even when reordered; a secret sent in
+ * clear replaces the old one; a mask with nothing behind it is an error that names its
+ * path; a mask (or the file's env:NAME) is kept only while the item's destination (type,
+ * host, port, url, base_url) is unchanged; a masked URL keeps the stored one only when it
+ * points to the same origin. Also: what GET shows (no token, password, ntfy topic, URL
+ * user info, path or query), error messages that echo no secret, UTF-8 strings, and the
+ * bounds that every number has before it is converted to an integer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
