@@ -358,9 +358,12 @@ int balkon_config_write_file(const char *path, const char *text, char *msg, size
             unlink(tmp);
             return BALKON_E_IO;
         }
-        /* The backup is the old file itself (a second name of it): it held secrets too. */
-        if (chmod(bak, mode) != 0) {
-            fail(msg, msg_size, BALKON_E_IO, "cannot make %s private: %s", bak);
+        /* The backup held secrets too: owner only. Where it is the old file itself (a second
+         * name of it) owned by someone else (root), a copy of our own takes its place. */
+        if (chmod(bak, mode) != 0 &&
+            (unlink(bak) != 0 || copy_file(real, bak, mode) != 0 || chmod(bak, mode) != 0)) {
+            fail(msg, msg_size, BALKON_E_IO, "cannot keep the previous file privately as %s: %s",
+                 bak);
             unlink(tmp);
             return BALKON_E_IO;
         }
