@@ -606,6 +606,12 @@ static void check_provider(const void *object, const char *path,
                   "must not hold a user name or password (user:pass@), got \"%s\"; put the "
                   "credential in \"token\"",
                   shown);
+    /* The provider appends its own path and query, so one here would only break the URL
+     * (and a key in it would be shown in the provider's status). */
+    else if (p->base_url[0] && strpbrk(url.rest, "?#"))
+        cfg_error(errors, path, "base_url",
+                  "must not have a query or fragment (the provider adds its own), got \"%s\"",
+                  shown);
     /* A disabled provider may stay half-configured (no token yet); it is not run. */
     if (provider->check && p->enabled)
         provider->check(p, path, errors);

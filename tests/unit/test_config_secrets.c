@@ -219,7 +219,7 @@ static void test_the_config_json_shows_no_secret(void **state)
     struct balkon_config_errors errors;
     int rc = balkon_config_parse(
         "{\"providers\":[{\"id\":\"s\",\"type\":\"solcast\",\"site_id\":\"x\","
-        "\"base_url\":\"http://127.0.0.1:8080/solcast?key=k3y\",\"token\":\"solcast-tok\"}],"
+        "\"base_url\":\"http://127.0.0.1:8080/solcast/k3y\",\"token\":\"solcast-tok\"}],"
         "\"notifications\":{\"channels\":["
         "{\"id\":\"wh\",\"type\":\"webhook\",\"url\":\"https://hooks.example.org/T1/secret-path\"},"
         "{\"id\":\"nt\",\"type\":\"ntfy\",\"url\":\"https://ntfy.sh\",\"topic\":\"my-topic-x7\"},"
@@ -252,7 +252,8 @@ static void test_errors_do_not_echo_secrets(void **state)
         "{\"providers\":[{\"id\":\"p\",\"type\":\"awattar\","
         "\"base_url\":\"ftp://alice:hunter2@prices.example\"},"
         "{\"id\":\"q\",\"type\":\"awattar\",\"base_url\":\"https://"
-        "alice:hunter2@prices.example\"}],"
+        "alice:hunter2@prices.example\"},"
+        "{\"id\":\"r\",\"type\":\"awattar\",\"base_url\":\"https://prices.example/?key=hunter2\"}],"
         "\"notifications\":{\"channels\":[{\"id\":\"e\",\"type\":\"email\","
         "\"url\":\"imap://bob:swordfish@mail.example/inbox\",\"from\":\"a@b\",\"to\":\"c@d\"},"
         "{\"id\":\"w\",\"type\":\"webhook\",\"url\":\"gopher://carol:pw9@h/x\"}]},"
@@ -260,6 +261,7 @@ static void test_errors_do_not_echo_secrets(void **state)
         &config, &errors);
     assert_non_null(error_of(&errors, "providers[0].base_url: must start with http://"));
     assert_non_null(error_of(&errors, "providers[1].base_url: must not hold a user name"));
+    assert_non_null(error_of(&errors, "providers[2].base_url: must not have a query"));
     assert_non_null(error_of(&errors, "notifications.channels[0].url: must be smtp://"));
     assert_non_null(error_of(&errors, "notifications.channels[1].url: must start with http://"));
     assert_non_null(error_of(&errors, "mqtt.password: must be a string"));
