@@ -212,6 +212,18 @@ static bool random_part(const char *text)
     return true;
 }
 
+/* mkstemp's letters are of both cases nearly always (>92 %); a user's own suffix such as
+ * "backup" or "old123" is not, so a copy the user made of an API-written file is kept. */
+static bool mixed_case(const char *text)
+{
+    bool upper = false, lower = false;
+    for (const char *c = text; *c; c++) {
+        upper |= isupper((unsigned char)*c) != 0;
+        lower |= islower((unsigned char)*c) != 0;
+    }
+    return upper && lower;
+}
+
 static bool starts_with_file(int dir_fd, const char *name, const char *prefix)
 {
     int fd = openat(dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
@@ -252,7 +264,7 @@ int balkon_config_remove_stale_temps(const char *path)
         const char *tail = name + base_len;
         bool ours = strncmp(tail, TEMP_SUFFIX, strlen(TEMP_SUFFIX)) == 0 &&
                     random_part(tail + strlen(TEMP_SUFFIX));
-        if (!ours && random_part(tail + 1))
+        if (!ours && random_part(tail + 1) && mixed_case(tail + 1))
             ours = starts_with_file(dirfd(listing), name, WRITTEN_BY_API);
         struct stat st;
         if (!ours || fstatat(dirfd(listing), name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||

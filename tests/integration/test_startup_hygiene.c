@@ -52,7 +52,7 @@ static void test_stale_temporary_configs_are_removed(void **state)
     /* The user's own files beside it stay, even one of the old temporary name's shape. */
     snprintf(users, sizeof users, "%s.backup", d->config_path);
     snprintf(bak, sizeof bak, "%s.bak", d->config_path);
-    write_file(users, CONFIG);
+    write_file(users, "// Written by PUT /api/v1/config at ...\n{}"); /* the user's copy */
     write_file(bak, CONFIG);
 
     assert_true(harness_start(d, NULL));
