@@ -22,7 +22,20 @@ void balkon_config_defaults(struct balkon_config *config);
 int balkon_config_parse(const char *json_text, struct balkon_config *config,
                         struct balkon_config_errors *errors);
 
-/* Reads a file and parses it. A missing or unreadable file is one error naming the path. */
+/* Reads the config file's text into *text (the caller frees it): only a regular file of at
+ * most 1 MiB. It is opened without blocking, so a FIFO (or a device) at path is refused
+ * at once with why, instead of stopping the caller until something writes to it.
+ * Returns 0, or BALKON_E_IO / BALKON_E_INVAL / BALKON_E_TOOBIG / BALKON_E_NOMEM with why. */
+int balkon_config_read_text(const char *path, char **text, char *why, size_t why_size);
+
+/* Removes the temporary copies that balkon_config_write_file leaves beside the file when
+ * the process is killed mid-write ("<file>.tmp-XXXXXX", and the "<file>.XXXXXX" of older
+ * versions when they hold a config written through the API): they hold secrets.
+ * Returns how many were removed (0 when none or the directory cannot be read). */
+int balkon_config_remove_stale_temps(const char *path);
+
+/* Reads a file and parses it. A missing or unreadable file, or one that is no regular
+ * file (balkon_config_read_text), is one error naming the path. */
 int balkon_config_load(const char *path, struct balkon_config *config,
                        struct balkon_config_errors *errors);
 

@@ -43,6 +43,10 @@ struct balkon_http_request {
      * the SMTP server's last reply code. */
     const char *mail_from;
     const char *mail_rcpt;
+    /* Redirects (3xx) are followed, at most 3, only to the same scheme, host and port;
+     * a redirect elsewhere ends the transfer with the reason in result.error. Devices set
+     * no_redirects: a device is asked at its own address, and any redirect is an error. */
+    bool no_redirects;
 };
 
 struct balkon_http_result {

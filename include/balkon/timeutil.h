@@ -19,8 +19,12 @@ int64_t balkon_wall_now_ms(void);
 char *balkon_format_iso(int64_t ts_ms, char *buf, size_t size);
 
 /* Parses an ISO-8601 date-time ("2026-06-21T12:00:00Z", "...+02:00", fractional seconds
- * allowed), a plain date ("2026-06-21", taken as 00:00 UTC), or a number of Unix seconds.
- * Returns 0 or BALKON_E_PARSE. */
+ * allowed), a plain date ("2026-06-21", taken as 00:00 UTC), or a number of Unix seconds
+ * between BALKON_TIME_MIN_S and BALKON_TIME_MAX_S (the years 0000 to 9999, the same range
+ * the ISO form can spell). Returns 0, BALKON_E_PARSE, or BALKON_E_RANGE for a number
+ * outside that range (or NaN/infinite). */
+#define BALKON_TIME_MIN_S (-62167219200.0) /* 0000-01-01T00:00:00Z */
+#define BALKON_TIME_MAX_S 253402300799.0   /* 9999-12-31T23:59:59Z */
 int balkon_parse_time(const char *text, int64_t *ts_ms_out);
 
 /* Days from 1970-01-01 to a civil date (proleptic Gregorian; month 1-12), without

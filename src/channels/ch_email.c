@@ -14,6 +14,7 @@
  * Lines end in CRLF; libcurl does the dot-stuffing. Header values have CR/LF removed so a
  * title cannot inject headers. */
 #include "balkon/channel.h"
+#include "balkon/url.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -61,11 +62,13 @@ static int build(const struct balkon_notify_channel_config *c, const struct noti
 static void check(const struct balkon_notify_channel_config *c, const char *path,
                   struct balkon_config_errors *errors)
 {
+    char shown[96];
+    balkon_url_redact(c->url, shown, sizeof shown); /* user:pass@ must not be echoed */
     if (strncmp(c->url, "smtp://", 7) != 0 && strncmp(c->url, "smtps://", 8) != 0)
         balkon_config_add_error(
             errors, path, "url",
             "must be smtp://host:port or smtps://host:port for an email channel, got \"%s\"",
-            c->url);
+            shown);
     if (!c->from[0] || !strchr(c->from, '@'))
         balkon_config_add_error(errors, path, "from", "must be an e-mail address, got \"%s\"",
                                 c->from);

@@ -1,6 +1,7 @@
 /* The channel table and what the channels share: severities, bounded request building and
  * the checks most channels make of their options. */
 #include "balkon/channel.h"
+#include "balkon/url.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -121,9 +122,11 @@ int notify_refuse(char *error, size_t error_size, const char *reason)
 void notify_check_http_url(const struct balkon_notify_channel_config *c, const char *path,
                            struct balkon_config_errors *errors)
 {
+    char shown[96];
+    balkon_url_redact(c->url, shown, sizeof shown); /* the path may be the secret */
     if (c->url[0] && strncmp(c->url, "http://", 7) != 0 && strncmp(c->url, "https://", 8) != 0)
         balkon_config_add_error(errors, path, "url",
-                                "must start with http:// or https://, got \"%s\"", c->url);
+                                "must start with http:// or https://, got \"%s\"", shown);
 }
 
 void notify_check_required(const struct balkon_notify_channel_config *c, const char *path,

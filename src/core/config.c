@@ -4,14 +4,18 @@
 #include "config_schema.h"
 
 #include "balkon/error.h"
+#include "balkon/url.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 
@@ -23,11 +27,72 @@ static void join_path(char *out, size_t size, const char *path, const char *key)
         snprintf(out, size, "%s", key);
 }
 
-/* Describes a JSON value for an error message: `"abc"`, `true`, `an object`. */
-static void describe(const cJSON *item, char *out, size_t size)
+/* Whether text is well-formed UTF-8 (RFC 3629: no overlong forms, no surrogates, nothing
+ * above U+10FFFF). Config strings end up in JSON answers, logs and the dashboard, which
+ * all need valid UTF-8. *bad_offset gets the offset of the first bad byte. */
+static bool valid_utf8(const char *text, size_t *bad_offset)
 {
-    if (cJSON_IsString(item))
-        snprintf(out, size, "\"%.40s\"", item->valuestring);
+    const unsigned char *p = (const unsigned char *)text;
+    while (*p) {
+        unsigned char c = *p;
+        size_t len;
+        unsigned min;
+        unsigned cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2, min = 0x80, cp = c & 0x1fu;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3, min = 0x800, cp = c & 0x0fu;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4, min = 0x10000, cp = c & 0x07u;
+        } else {
+            goto bad;
+        }
+        for (size_t i = 1; i < len; i++) {
+            if ((p[i] & 0xc0) != 0x80)
+                goto bad;
+            cp = (cp << 6) | (p[i] & 0x3fu);
+        }
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+            goto bad;
+        p += len;
+    }
+    return true;
+bad:
+    *bad_offset = (size_t)(p - (const unsigned char *)text);
+    return false;
+}
+
+/* How many bytes of text fit in max without cutting a UTF-8 character in two. */
+static int utf8_prefix(const char *text, int max)
+{
+    int len = (int)strnlen(text, (size_t)max + 1);
+    if (len <= max)
+        return len;
+    len = max;
+    while (len > 0 && ((unsigned char)text[len] & 0xc0) == 0x80)
+        len--;
+    return len;
+}
+
+/* Describes a JSON value for an error message: `"abc"`, `true`, `an object`. A secret is
+ * never echoed, a URL only as far as balkon_url_redact shows it, text that is not UTF-8
+ * not at all (the message goes into JSON answers and logs). */
+static void describe_row(const struct cfg_row *row, const cJSON *item, char *out, size_t size)
+{
+    size_t bad;
+    if (cJSON_IsString(item) && row && (row->flags & CFG_SECRET) && item->valuestring[0])
+        snprintf(out, size, "a secret (not shown)");
+    else if (cJSON_IsString(item) && !valid_utf8(item->valuestring, &bad))
+        snprintf(out, size, "text that is not UTF-8");
+    else if (cJSON_IsString(item) && row && (row->flags & CFG_URL)) {
+        char shown[96];
+        balkon_url_redact(item->valuestring, shown, sizeof shown);
+        snprintf(out, size, "\"%.*s\"", utf8_prefix(shown, 60), shown);
+    } else if (cJSON_IsString(item))
+        snprintf(out, size, "\"%.*s\"", utf8_prefix(item->valuestring, 40), item->valuestring);
     else if (cJSON_IsNumber(item))
         snprintf(out, size, "%g", item->valuedouble);
     else if (cJSON_IsBool(item))
@@ -38,6 +103,11 @@ static void describe(const cJSON *item, char *out, size_t size)
         snprintf(out, size, "an array");
     else
         snprintf(out, size, "an object");
+}
+
+static void describe(const cJSON *item, char *out, size_t size)
+{
+    describe_row(NULL, item, out, size);
 }
 
 static void describe_bounds(const struct cfg_row *row, char *out, size_t size)
@@ -75,8 +145,8 @@ static void set_value(const struct cfg_row *row, const cJSON *item, void *base, 
                       struct balkon_config_errors *errors)
 {
     char *field = (char *)base + row->offset;
-    char got[64], bounds[64];
-    describe(item, got, sizeof got);
+    char got[80], bounds[64];
+    describe_row(row, item, got, sizeof got);
     describe_bounds(row, bounds, sizeof bounds);
 
     switch (row->type) {
@@ -119,6 +189,12 @@ static void set_value(const struct cfg_row *row, const cJSON *item, void *base, 
             return;
         }
         const char *value = item->valuestring;
+        size_t bad_offset;
+        if (!valid_utf8(value, &bad_offset)) {
+            cfg_error(errors, path, row->key, "must be valid UTF-8 text (bad byte at offset %zu)",
+                      bad_offset);
+            return;
+        }
         if ((row->flags & CFG_SECRET) && strncmp(value, "env:", 4) == 0) {
             const char *env = getenv(value + 4);
             if (!env || !*env) {
@@ -244,6 +320,12 @@ static void parse_object(const struct cfg_table *table, const cJSON *json, void 
         for (size_t i = 0; i < table->row_count && !row; i++)
             if (strcmp(table->rows[i].key, item->string) == 0)
                 row = &table->rows[i];
+        size_t bad_offset;
+        if (!valid_utf8(item->string, &bad_offset)) {
+            cfg_error(errors, path, "(a key)", "must be valid UTF-8 text (bad byte at offset %zu)",
+                      bad_offset);
+            continue;
+        }
         if (!row) {
             const char *suggestion = closest_key(table, item->string);
             if (suggestion)
@@ -309,9 +391,16 @@ int cfg_parse(const struct cfg_table *table, const char *json_text, void *base,
     cJSON *root = cJSON_ParseWithOpts(text, &parse_end, true);
     if (!root) {
         size_t offset = parse_end ? (size_t)(parse_end - text) : 0;
+        /* The bytes near the error, cut at a character and at the first byte that is not
+         * UTF-8, so the message stays valid text. */
+        char near[24] = "";
+        if (parse_end)
+            snprintf(near, sizeof near, "%.*s", utf8_prefix(parse_end, 20), parse_end);
+        size_t bad;
+        if (!valid_utf8(near, &bad))
+            near[bad] = '\0';
         cfg_error(errors, NULL, "(config)",
-                  "not valid JSON near \"%.20s\" (offset %zu after removing comments)",
-                  parse_end ? parse_end : "", offset);
+                  "not valid JSON near \"%s\" (offset %zu after removing comments)", near, offset);
         free(text);
         return BALKON_E_PARSE;
     }
@@ -332,34 +421,76 @@ int balkon_config_parse(const char *json_text, struct balkon_config *config,
     return cfg_parse(&balkon_config_root, json_text, config, errors);
 }
 
+int balkon_config_read_text(const char *path, char **text_out, char *why, size_t why_size)
+{
+    *text_out = NULL;
+    /* O_NONBLOCK: opening a FIFO for reading would block until a writer comes (and the
+     * daemon's loop with it, on SIGHUP). The type is checked on the descriptor, after the
+     * open, so nothing can swap the file in between. */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) {
+        snprintf(why, why_size, "cannot open: %s", strerror(errno));
+        return BALKON_E_IO;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        snprintf(why, why_size,
+                 "is not a regular file (a FIFO, device or directory cannot be a "
+                 "config file)");
+        close(fd);
+        return BALKON_E_INVAL;
+    }
+    if (st.st_size > CONFIG_MAX_FILE_BYTES) {
+        snprintf(why, why_size, "is larger than %d bytes", CONFIG_MAX_FILE_BYTES);
+        close(fd);
+        return BALKON_E_TOOBIG;
+    }
+    char *text = malloc(CONFIG_MAX_FILE_BYTES + 1);
+    if (!text) {
+        close(fd);
+        snprintf(why, why_size, "out of memory");
+        return BALKON_E_NOMEM;
+    }
+    size_t len = 0;
+    int rc = 0;
+    while (len <= CONFIG_MAX_FILE_BYTES) {
+        ssize_t n = read(fd, text + len, CONFIG_MAX_FILE_BYTES + 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            snprintf(why, why_size, "cannot read: %s", strerror(errno));
+            rc = BALKON_E_IO;
+            break;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (rc == 0 && len > CONFIG_MAX_FILE_BYTES) {
+        snprintf(why, why_size, "is larger than %d bytes", CONFIG_MAX_FILE_BYTES);
+        rc = BALKON_E_TOOBIG;
+    }
+    if (rc < 0) {
+        free(text);
+        return rc;
+    }
+    text[len] = '\0';
+    *text_out = text;
+    return 0;
+}
+
 int balkon_config_load(const char *path, struct balkon_config *config,
                        struct balkon_config_errors *errors)
 {
     memset(errors, 0, sizeof *errors);
-    FILE *file = fopen(path, "rb");
-    if (!file) {
-        cfg_error(errors, NULL, path, "cannot open: %s", strerror(errno));
-        return BALKON_E_IO;
+    char *text, why[160];
+    int rc = balkon_config_read_text(path, &text, why, sizeof why);
+    if (rc < 0) {
+        cfg_error(errors, NULL, path, "%s", why);
+        return rc;
     }
-    char *text = malloc(CONFIG_MAX_FILE_BYTES + 1);
-    if (!text) {
-        fclose(file);
-        return BALKON_E_NOMEM;
-    }
-    size_t len = fread(text, 1, CONFIG_MAX_FILE_BYTES + 1, file);
-    int read_error = ferror(file);
-    fclose(file);
-    int rc;
-    if (read_error) {
-        cfg_error(errors, NULL, path, "cannot read");
-        rc = BALKON_E_IO;
-    } else if (len > CONFIG_MAX_FILE_BYTES) {
-        cfg_error(errors, NULL, path, "is larger than %d bytes", CONFIG_MAX_FILE_BYTES);
-        rc = BALKON_E_TOOBIG;
-    } else {
-        text[len] = '\0';
-        rc = balkon_config_parse(text, config, errors);
-    }
+    rc = balkon_config_parse(text, config, errors);
     free(text);
     return rc;
 }

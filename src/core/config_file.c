@@ -5,8 +5,11 @@
 #include "config_schema.h"
 
 #include "balkon/error.h"
+#include "balkon/url.h"
 
 #include <cjson/cJSON.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -36,9 +39,111 @@ static const cJSON *matching_item(const cJSON *current_array, const cJSON *item,
     return NULL;
 }
 
+/* A row's value in an object as sent or as in the file, its default when absent. The
+ * caller deletes *owned (the parsed default) after use. */
+static const cJSON *value_or_default(const struct cfg_row *row, const cJSON *object, cJSON **owned)
+{
+    *owned = NULL;
+    const cJSON *item =
+        cJSON_IsObject(object) ? cJSON_GetObjectItemCaseSensitive(object, row->key) : NULL;
+    if (item || !row->def)
+        return item;
+    *owned = cJSON_Parse(row->def);
+    return *owned;
+}
+
+/* Whether a destination row has the same value in both objects: a URL by its origin
+ * (scheme, host, port), anything else as it is. */
+static bool same_destination(const struct cfg_row *row, const cJSON *next, const cJSON *current)
+{
+    cJSON *owned_a, *owned_b;
+    const cJSON *a = value_or_default(row, next, &owned_a);
+    const cJSON *b = value_or_default(row, current, &owned_b);
+    bool same;
+    if ((row->flags & CFG_URL) && cJSON_IsString(a) && cJSON_IsString(b) && a->valuestring[0] &&
+        b->valuestring[0])
+        same = balkon_url_same_origin(a->valuestring, b->valuestring);
+    else
+        same = (!a && !b) || (a && b && cJSON_Compare(a, b, true));
+    cJSON_Delete(owned_a);
+    cJSON_Delete(owned_b);
+    return same;
+}
+
+static bool replace_string(cJSON *object, const char *key, const char *value)
+{
+    cJSON *kept = cJSON_CreateString(value);
+    if (!kept || !cJSON_ReplaceItemInObjectCaseSensitive(object, key, kept)) {
+        cJSON_Delete(kept);
+        return false;
+    }
+    return true;
+}
+
+/* A URL sent as GET showed it ("https://host" and BALKON_URL_MASK) stands for the stored URL, as
+ * long as the stored one shows the same way; a masked URL that matches nothing is refused rather
+ * than written to the file with its "***". */
+static void keep_url(const struct cfg_row *row, cJSON *next, const cJSON *item, const cJSON *old,
+                     const char *path, struct balkon_config_errors *errors)
+{
+    if (!strstr(item->valuestring, BALKON_URL_MASK))
+        return;
+    if (cJSON_IsString(old) && balkon_url_has_secret(old->valuestring)) {
+        char shown[512];
+        balkon_url_redact(old->valuestring, shown, sizeof shown);
+        if (strcmp(shown, item->valuestring) == 0) {
+            if (!replace_string(next, row->key, old->valuestring))
+                cfg_error(errors, path, row->key, "out of memory");
+            return;
+        }
+    }
+    cfg_error(errors, path, row->key,
+              "has the hidden part \"%s\" of a URL, but the config file has no URL here that "
+              "is shown that way (another server or none); send the whole URL",
+              BALKON_URL_MASK);
+}
+
+/* A secret sent as "***" (or as the file's own "env:NAME") stands for the stored one: kept
+ * only while the item's destination (its CFG_DEST rows) stays the same, so a client with
+ * a login cannot point the item at its own server and have the stored secret sent there.
+ * A new "env:NAME" is refused for the same reason: it would send that variable wherever
+ * the item points. */
+static void keep_secret(const struct cfg_row *row, cJSON *next, const cJSON *item, const cJSON *old,
+                        const char *changed_dest, const char *path,
+                        struct balkon_config_errors *errors)
+{
+    bool masked = strcmp(item->valuestring, CFG_SECRET_MASK) == 0;
+    bool env = strncmp(item->valuestring, "env:", 4) == 0;
+    if (!masked && !env)
+        return;
+    if (env && !(cJSON_IsString(old) && strcmp(old->valuestring, item->valuestring) == 0)) {
+        cfg_error(errors, path, row->key,
+                  "\"env:NAME\" can be set only in the config file itself, not through the API "
+                  "(it would send that environment variable wherever this item points)");
+        return;
+    }
+    if (masked && !cJSON_IsString(old)) {
+        cfg_error(errors, path, row->key,
+                  "is \"%s\", which keeps the current secret, but the config file has none "
+                  "here to keep; send the secret itself",
+                  CFG_SECRET_MASK);
+        return;
+    }
+    if (changed_dest) {
+        cfg_error(errors, path, row->key,
+                  "is kept (\"%s\") but \"%s\" changed, which would send the stored secret to "
+                  "another destination; send %s anew (or leave \"%s\" as it was)",
+                  item->valuestring, changed_dest, row->key, changed_dest);
+        return;
+    }
+    if (masked && !replace_string(next, row->key, old->valuestring))
+        cfg_error(errors, path, row->key, "out of memory");
+}
+
 static void keep_in_object(const struct cfg_table *table, cJSON *next, const cJSON *current,
                            const char *path, struct balkon_config_errors *errors)
 {
+    /* First sub-objects and masked URLs, so the destinations below compare real URLs. */
     for (size_t i = 0; i < table->row_count; i++) {
         const struct cfg_row *row = &table->rows[i];
         cJSON *item = cJSON_GetObjectItemCaseSensitive(next, row->key);
@@ -62,21 +167,22 @@ static void keep_in_object(const struct cfg_table *table, cJSON *next, const cJS
                                    element_path, errors);
                 index++;
             }
-        } else if ((row->flags & CFG_SECRET) && cJSON_IsString(item) &&
-                   strcmp(item->valuestring, CFG_SECRET_MASK) == 0) {
-            if (cJSON_IsString(old)) {
-                cJSON *kept = cJSON_CreateString(old->valuestring);
-                if (!kept || !cJSON_ReplaceItemInObjectCaseSensitive(next, row->key, kept)) {
-                    cJSON_Delete(kept);
-                    cfg_error(errors, path, row->key, "out of memory");
-                }
-            } else {
-                cfg_error(errors, path, row->key,
-                          "is \"%s\", which keeps the current secret, but the config file has none "
-                          "here to keep; send the secret itself",
-                          CFG_SECRET_MASK);
-            }
+        } else if ((row->flags & CFG_URL) && cJSON_IsString(item)) {
+            keep_url(row, next, item, old, path, errors);
         }
+    }
+    const char *changed_dest = NULL;
+    for (size_t i = 0; i < table->row_count && !changed_dest; i++)
+        if ((table->rows[i].flags & CFG_DEST) && !same_destination(&table->rows[i], next, current))
+            changed_dest = table->rows[i].key;
+    for (size_t i = 0; i < table->row_count; i++) {
+        const struct cfg_row *row = &table->rows[i];
+        cJSON *item = cJSON_GetObjectItemCaseSensitive(next, row->key);
+        if (!(row->flags & CFG_SECRET) || !cJSON_IsString(item))
+            continue;
+        const cJSON *old =
+            cJSON_IsObject(current) ? cJSON_GetObjectItemCaseSensitive(current, row->key) : NULL;
+        keep_secret(row, next, item, old, changed_dest, path, errors);
     }
 }
 
@@ -87,6 +193,88 @@ int balkon_config_keep_secrets(cJSON *next, const cJSON *current,
     if (cJSON_IsObject(next))
         keep_in_object(&balkon_config_root, next, current, "", errors);
     return errors->count + errors->dropped > before ? BALKON_E_INVAL : 0;
+}
+
+/* Temporary files are "<file>.tmp-XXXXXX"; versions before used "<file>.XXXXXX". */
+#define TEMP_SUFFIX ".tmp-"
+#define TEMP_RANDOM_LEN 6
+/* How the daemon's own config writes begin (daemon.c, file_text_of): an old-style temp
+ * name is removed only with this inside, since "<file>.backup" has the same shape. */
+#define WRITTEN_BY_API "// Written by PUT /api/v1/config"
+
+static bool random_part(const char *text)
+{
+    if (strlen(text) != TEMP_RANDOM_LEN)
+        return false;
+    for (const char *c = text; *c; c++)
+        if (!isalnum((unsigned char)*c))
+            return false;
+    return true;
+}
+
+/* mkstemp's letters are of both cases nearly always (>92 %); a user's own suffix such as
+ * "backup" or "old123" is not, so a copy the user made of an API-written file is kept. */
+static bool mixed_case(const char *text)
+{
+    bool upper = false, lower = false;
+    for (const char *c = text; *c; c++) {
+        upper |= isupper((unsigned char)*c) != 0;
+        lower |= islower((unsigned char)*c) != 0;
+    }
+    return upper && lower;
+}
+
+static bool starts_with_file(int dir_fd, const char *name, const char *prefix)
+{
+    int fd = openat(dir_fd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    char head[64] = "";
+    ssize_t n = read(fd, head, sizeof head - 1);
+    close(fd);
+    if (n < 0)
+        return false;
+    head[n] = '\0';
+    return n == 0 || strncmp(head, prefix, strlen(prefix)) == 0;
+}
+
+int balkon_config_remove_stale_temps(const char *path)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real) && snprintf(real, sizeof real, "%s", path) >= (int)sizeof real)
+        return 0;
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", real);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? strrchr(real, '/') + 1 : real;
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    DIR *listing = opendir(dir);
+    if (!listing)
+        return 0;
+    size_t base_len = strlen(base);
+    int removed = 0;
+    struct dirent *entry;
+    while ((entry = readdir(listing))) {
+        const char *name = entry->d_name;
+        if (strncmp(name, base, base_len) != 0 || name[base_len] != '.')
+            continue;
+        const char *tail = name + base_len;
+        bool ours = strncmp(tail, TEMP_SUFFIX, strlen(TEMP_SUFFIX)) == 0 &&
+                    random_part(tail + strlen(TEMP_SUFFIX));
+        if (!ours && random_part(tail + 1) && mixed_case(tail + 1))
+            ours = starts_with_file(dirfd(listing), name, WRITTEN_BY_API);
+        struct stat st;
+        if (!ours || fstatat(dirfd(listing), name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+            !S_ISREG(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        if (unlinkat(dirfd(listing), name, 0) == 0)
+            removed++;
+    }
+    closedir(listing);
+    return removed;
 }
 
 static int fail(char *msg, size_t msg_size, int rc, const char *fmt, const char *what)
@@ -150,13 +338,11 @@ int balkon_config_write_file(const char *path, const char *text, char *msg, size
             return fail(msg, msg_size, BALKON_E_IO, "%s: %s", path);
         }
     }
-    mode_t mode = 0600; /* a new file may hold secrets */
-    struct stat st;
-    if (exists && stat(real, &st) == 0)
-        mode = st.st_mode & 07777;
+    /* The file holds secrets: owner only, whatever the file before allowed. */
+    const mode_t mode = 0600;
 
     char tmp[PATH_MAX + 16], bak[PATH_MAX + 8];
-    snprintf(tmp, sizeof tmp, "%s.XXXXXX", real);
+    snprintf(tmp, sizeof tmp, "%s" TEMP_SUFFIX "XXXXXX", real);
     snprintf(bak, sizeof bak, "%s.bak", real);
     int fd = mkstemp(tmp);
     if (fd < 0)
@@ -181,6 +367,15 @@ int balkon_config_write_file(const char *path, const char *text, char *msg, size
         }
         if (link(real, bak) != 0 && copy_file(real, bak, mode) != 0) {
             fail(msg, msg_size, BALKON_E_IO, "cannot keep the previous file as %s: %s", bak);
+            unlink(tmp);
+            return BALKON_E_IO;
+        }
+        /* The backup held secrets too: owner only. Where it is the old file itself (a second
+         * name of it) owned by someone else (root), a copy of our own takes its place. */
+        if (chmod(bak, mode) != 0 &&
+            (unlink(bak) != 0 || copy_file(real, bak, mode) != 0 || chmod(bak, mode) != 0)) {
+            fail(msg, msg_size, BALKON_E_IO, "cannot keep the previous file privately as %s: %s",
+                 bak);
             unlink(tmp);
             return BALKON_E_IO;
         }

@@ -2,6 +2,8 @@
  * config, the markdown reference, and the carry-over of options that need a restart. */
 #include "config_schema.h"
 
+#include "balkon/url.h"
+
 #include <cjson/cJSON.h>
 #include <stdint.h>
 #include <string.h>
@@ -22,6 +24,11 @@ static cJSON *row_to_json(const struct cfg_row *row, const void *base)
     case CFG_ENUM:
         if ((row->flags & CFG_SECRET) && field[0])
             return cJSON_CreateString(CFG_SECRET_MASK);
+        if ((row->flags & CFG_URL) && field[0]) {
+            char shown[300];
+            balkon_url_redact(field, shown, sizeof shown);
+            return cJSON_CreateString(shown);
+        }
         return cJSON_CreateString(field);
     case CFG_OBJECT:
         return object_to_json(row->sub, field);
@@ -144,10 +151,16 @@ static void write_rows(FILE *out, const struct cfg_table *table, const char *pat
         char type[48];
         snprintf(type, sizeof type, "%s%s%s%s", type_name(row), row->unit ? " (" : "",
                  row->unit ? row->unit : "", row->unit ? ")" : "");
-        fprintf(out, "| `%s%s%s` | %s | %s%s%s | %s | %s%s%s%s |\n", path, *path ? "." : "",
+        fprintf(out, "| `%s%s%s` | %s | %s%s%s | %s | %s%s%s%s%s%s |\n", path, *path ? "." : "",
                 row->key, type, row->def ? "`" : "", row->def ? row->def : "—", row->def ? "`" : "",
                 allowed, row->doc, row->flags & CFG_REQUIRED ? " **Required.**" : "",
                 row->flags & CFG_SECRET ? " Accepts `env:NAME`." : "",
+                row->flags & CFG_URL ? " Shown as `scheme://host:port/***` when it has a user, "
+                                       "a path or a query."
+                                     : "",
+                row->flags & CFG_DEST ? " Where this item's secrets go: changed through the API, "
+                                        "they must be sent anew."
+                                      : "",
                 row->flags & CFG_RESTART ? " Takes effect after a restart." : "");
     }
     for (size_t i = 0; i < table->row_count; i++) {

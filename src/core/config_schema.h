@@ -20,6 +20,14 @@ enum cfg_flags {
     CFG_HAS_MAX = 1 << 4,
     CFG_MIN_EXCL = 1 << 5, /* min is exclusive (> instead of >=) */
     CFG_NONEMPTY = 1 << 6, /* strings: must not be empty */
+    /* A URL whose user info, path and query may be credentials (a webhook's secret path):
+     * shown as "scheme://host:port" and BALKON_URL_MASK (balkon_url_redact); sent back so, the
+     * stored URL is kept. Its origin is also a destination (CFG_DEST). */
+    CFG_URL = 1 << 7,
+    /* Where the object's secrets are sent (type, host, port, url): a secret that is kept
+     * because the client sent it masked is kept only while these stay the same, so a
+     * changed destination needs the secret anew (balkon_config_keep_secrets). */
+    CFG_DEST = 1 << 8,
 };
 
 /* What a secret's value is replaced by in API answers (when it is not empty). */

@@ -4,9 +4,11 @@
 
 #include "balkon/channel.h"
 #include "balkon/driver.h"
+#include "balkon/error.h"
 #include "balkon/optimizer.h"
 #include "balkon/provider.h"
 #include "balkon/timeutil.h"
+#include "balkon/url.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -170,7 +172,14 @@ static void check_simulation(const void *object, const char *path,
 {
     const simulation_t *sim = object;
     int64_t ts_ms;
-    if (sim->start[0] && strcmp(sim->start, "now") != 0 && balkon_parse_time(sim->start, &ts_ms))
+    int rc =
+        sim->start[0] && strcmp(sim->start, "now") != 0 ? balkon_parse_time(sim->start, &ts_ms) : 0;
+    if (rc == BALKON_E_RANGE)
+        cfg_error(errors, path, "start",
+                  "must be a time between the years 0000 and 9999 (Unix seconds from %.0f to "
+                  "%.0f), got \"%.40s\"",
+                  BALKON_TIME_MIN_S, BALKON_TIME_MAX_S, sim->start);
+    else if (rc < 0)
         cfg_error(errors, path, "start",
                   "must be \"now\" or an ISO-8601 time like \"2026-06-21T04:00:00Z\", got \"%s\"",
                   sim->start);
@@ -235,15 +244,15 @@ static void check_device(const void *object, const char *path, struct balkon_con
 static const struct cfg_row device_rows[] = {
     STR(device_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
         "Unique id, used in the API and series names: letters, digits, '_', '-'."),
-    STR(device_t, "type", type, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+    STR(device_t, "type", type, NULL, CFG_REQUIRED | CFG_NONEMPTY | CFG_DEST,
         "Driver: see docs/devices.md for the types and the options each needs; \"simulator\" is a "
         "whole "
         "simulated site (meter, PV inverter and battery from the site, pv, inverter, battery and "
         "household sections)."),
     STR(device_t, "name", name, "\"\"", 0, "A display name."),
-    STR(device_t, "host", host, "\"\"", 0,
+    STR(device_t, "host", host, "\"\"", CFG_DEST,
         "The device's address on the LAN (IP or host name); see docs/devices.md per type."),
-    INT(device_t, "port", port, "0", 0, 65535, 0, NULL, "Port; 0 = the protocol's default."),
+    INT(device_t, "port", port, "0", 0, 65535, CFG_DEST, NULL, "Port; 0 = the protocol's default."),
     STR(device_t, "user", user, "\"\"", 0,
         "User name where the device asks for one (OpenDTU: \"admin\")."),
     STR(device_t, "password", password, "\"\"", CFG_SECRET, "Password, or \"env:NAME\"."),
@@ -254,7 +263,7 @@ static const struct cfg_row device_rows[] = {
         "Generic HTTP meter: the URL path to read, e.g. \"/status\"."),
     STR(device_t, "power_key", power_key, "\"\"", 0,
         "Generic devices: where the power in W is in the reply, e.g. \"emeters[0].power\"."),
-    STR(device_t, "protocol", protocol, "\"http\"", 0,
+    STR(device_t, "protocol", protocol, "\"http\"", CFG_DEST,
         "Devices that speak both: \"http\" (polled) or \"mqtt\" (pushed through the mqtt section's "
         "broker)."),
     STR(device_t, "topic", topic, "\"\"", 0,
@@ -584,10 +593,29 @@ static void check_provider(const void *object, const char *path,
         cfg_error(errors, path, "type", "unknown provider type \"%s\" (known: %s)", p->type, types);
         return;
     }
+    struct balkon_url url;
+    char shown[96];
+    balkon_url_redact(p->base_url, shown, sizeof shown);
     if (p->base_url[0] && strncmp(p->base_url, "http://", 7) != 0 &&
         strncmp(p->base_url, "https://", 8) != 0)
         cfg_error(errors, path, "base_url", "must start with http:// or https://, got \"%s\"",
-                  p->base_url);
+                  shown);
+    else if (p->base_url[0] && balkon_url_parse(p->base_url, &url) < 0)
+        cfg_error(errors, path, "base_url",
+                  "is not a URL like \"https://host:port/path\", got \"%s\"", shown);
+    /* The request URL is shown in the provider's status and the log: a password in it would
+     * be shown with it. Providers take their credential from "token". */
+    else if (p->base_url[0] && url.has_userinfo)
+        cfg_error(errors, path, "base_url",
+                  "must not hold a user name or password (user:pass@), got \"%s\"; put the "
+                  "credential in \"token\"",
+                  shown);
+    /* The provider appends its own path and query, so one here would only break the URL
+     * (and a key in it would be shown in the provider's status). */
+    else if (p->base_url[0] && strpbrk(url.rest, "?#"))
+        cfg_error(errors, path, "base_url",
+                  "must not have a query or fragment (the provider adds its own), got \"%s\"",
+                  shown);
     /* A disabled provider may stay half-configured (no token yet); it is not run. */
     if (provider->check && p->enabled)
         provider->check(p, path, errors);
@@ -595,10 +623,10 @@ static void check_provider(const void *object, const char *path,
 static const struct cfg_row provider_rows[] = {
     STR(provider_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
         "Unique id, used in the API and the database: letters, digits, '_', '-'."),
-    STR(provider_t, "type", type, NULL, CFG_REQUIRED | CFG_NONEMPTY,
+    STR(provider_t, "type", type, NULL, CFG_REQUIRED | CFG_NONEMPTY | CFG_DEST,
         "Provider: see docs/providers.md for the types and the options each needs."),
     BOOL(provider_t, "enabled", enabled, "true", 0, "Fetch from this provider."),
-    STR(provider_t, "base_url", base_url, "\"\"", 0,
+    STR(provider_t, "base_url", base_url, "\"\"", CFG_URL | CFG_DEST,
         "Override the provider's API address (a proxy, or a test server). Empty: the public API."),
     STR(provider_t, "token", token, "\"\"", CFG_SECRET,
         "API token or key (Tibber, ENTSO-E, Solcast; optional for Forecast.Solar and Corrently)."),
@@ -695,9 +723,9 @@ static void check_mqtt(const void *object, const char *path, struct balkon_confi
 static const struct cfg_row mqtt_rows[] = {
     BOOL(mqtt_t, "enabled", enabled, "false", CFG_RESTART,
          "Connect to an MQTT broker, for devices that talk MQTT (protocol \"mqtt\")."),
-    STR(mqtt_t, "host", host, "\"\"", CFG_RESTART,
+    STR(mqtt_t, "host", host, "\"\"", CFG_RESTART | CFG_DEST,
         "The broker's address; an IP address is best (a name is resolved on the daemon's loop)."),
-    INT(mqtt_t, "port", port, "1883", 1, 65535, CFG_RESTART, NULL,
+    INT(mqtt_t, "port", port, "1883", 1, 65535, CFG_RESTART | CFG_DEST, NULL,
         "The broker's port (plain MQTT, no TLS)."),
     STR(mqtt_t, "user", user, "\"\"", CFG_RESTART, "User name, if the broker asks for one."),
     STR(mqtt_t, "password", password, "\"\"", CFG_SECRET | CFG_RESTART,
@@ -736,10 +764,10 @@ static void check_channel(const void *object, const char *path, struct balkon_co
 static const struct cfg_row channel_rows[] = {
     STR(channel_t, "id", id, NULL, CFG_REQUIRED | CFG_NONEMPTY,
         "Unique id: letters, digits, '_', '-'."),
-    ENUM(channel_t, "type", type, NULL, notify_channel_types, CFG_REQUIRED,
+    ENUM(channel_t, "type", type, NULL, notify_channel_types, CFG_REQUIRED | CFG_DEST,
          "\"ntfy\", \"telegram\", \"pushover\", \"gotify\", \"webhook\" (JSON POST), \"email\" "
          "(SMTP) or \"mqtt\"."),
-    STR(channel_t, "url", url, "\"\"", 0,
+    STR(channel_t, "url", url, "\"\"", CFG_URL | CFG_DEST,
         "Server: ntfy \"https://ntfy.sh\", gotify \"http://gotify.lan\", webhook the full URL, "
         "email \"smtp://mail.example.org:587\"; telegram/pushover: API base (empty = the public "
         "API)."),
@@ -752,7 +780,7 @@ static const struct cfg_row channel_rows[] = {
     STR(channel_t, "password", password, "\"\"", CFG_SECRET, "Email: the SMTP password."),
     STR(channel_t, "to", to, "\"\"", 0, "Email: the recipient's address."),
     STR(channel_t, "from", from, "\"\"", 0, "Email: the sender's address."),
-    STR(channel_t, "topic", topic, "\"\"", 0,
+    STR(channel_t, "topic", topic, "\"\"", CFG_SECRET,
         "ntfy: the topic. mqtt: the topic published to (on the broker of the mqtt section)."),
     ENUM(channel_t, "min_severity", min_severity, "\"info\"", severity_choices, 0,
          "Least severe alert sent here: \"info\", \"warning\" or \"critical\"."),

@@ -24,9 +24,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
-
-#define CONFIG_FILE_MAX_BYTES (1024 * 1024) /* as the loader's limit */
 
 static const struct balkon_module *const modules[] = {
     &balkon_module_recorder, /* first, so it hears every sample the others publish */
@@ -172,15 +171,9 @@ static void reload(struct daemon *d)
  * or is not JSON. The caller deletes it. */
 static cJSON *read_config_json(const char *path)
 {
-    FILE *file = fopen(path, "rb");
-    if (!file)
+    char *text, why[160];
+    if (balkon_config_read_text(path, &text, why, sizeof why) < 0)
         return NULL;
-    char *text = malloc(CONFIG_FILE_MAX_BYTES + 1);
-    size_t len = text ? fread(text, 1, CONFIG_FILE_MAX_BYTES, file) : 0;
-    fclose(file);
-    if (!text)
-        return NULL;
-    text[len] = '\0';
     cJSON_Minify(text);
     cJSON *json = cJSON_Parse(text);
     free(text);
@@ -433,6 +426,18 @@ int balkon_daemon_run(const struct balkon_daemon_options *options)
     static struct daemon d; /* large (two configs); one daemon per process */
     memset(&d, 0, sizeof d);
     d.options = options;
+    /* Everything the daemon creates (database, its journal, the setup code, the config it
+     * writes) holds secrets or password hashes: owner only, also where no service manager
+     * sets a umask. The files themselves are created 0600 too. */
+    umask(077);
+    if (options->config_path) {
+        int removed = balkon_config_remove_stale_temps(options->config_path);
+        if (removed > 0)
+            log_notice("daemon",
+                       "removed %d stale temporary cop%s of %s (left by an interrupted config "
+                       "write)",
+                       removed, removed == 1 ? "y" : "ies", options->config_path);
+    }
     if (load_config(&d, &d.configs[0]) < 0)
         return 2;
     d.ctx.config = &d.configs[0];

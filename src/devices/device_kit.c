@@ -214,6 +214,7 @@ int dev_http(struct dev_kit *kit, const char *path, const char *content_type, co
         .auth = kit->config.password[0] ? kit->ops->auth : BALKON_HTTP_AUTH_NONE,
         .user = kit->config.user,
         .password = kit->config.password,
+        .no_redirects = true, /* a redirect could send the password to another host */
     };
     if (content_type) {
         snprintf(header, sizeof header, "Content-Type: %s", content_type);

@@ -1,6 +1,9 @@
-/* GET /api/v1/config: the running configuration, secrets replaced by "***".
+/* GET /api/v1/config: the running configuration, secrets replaced by "***" and URLs
+ *   shown as scheme://host:port followed by the mask (src/core/config_out.c).
  * PUT /api/v1/config: a whole new config (the shape GET answers with; "***" keeps a
- *   secret as it is). The daemon checks it with the file's loader, rewrites the config
+ *   secret as it is, but only while the item still points where it did: a changed
+ *   destination needs the secret anew, see balkon_config_keep_secrets). The daemon
+ *   checks it with the file's loader, rewrites the config
  *   file (the previous one kept as <file>.bak) and applies it as SIGHUP does; this module
  *   only calls the daemon's config.replace service and turns the answer into HTTP. */
 #include "http_internal.h"

@@ -16,6 +16,7 @@
 
 #include "balkon/error.h"
 #include "balkon/log.h"
+#include "balkon/url.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000L
 #define DEFAULT_TIMEOUT_MS 20000L
 #define DEFAULT_MAX_RESPONSE_BYTES (4u * 1024 * 1024)
+#define MAX_REDIRECTS 3
 
 struct transfer {
     struct transfer *next;
@@ -41,6 +43,8 @@ struct transfer {
     size_t body_size;
     size_t max_bytes;
     bool too_large;
+    bool no_redirects; /* devices: a redirect is an error */
+    int redirects;     /* followed so far */
     long retry_after_s;
     char error[CURL_ERROR_SIZE];
     balkon_http_cb cb;
@@ -116,6 +120,70 @@ static void free_transfer(struct transfer *t)
     client->active--;
 }
 
+/* Redirects are followed here, not by libcurl: libcurl would follow one to any host (a
+ * provider's server could send the daemon, with the provider's token, to an address on the
+ * LAN), and CURLOPT_REDIR_PROTOCOLS_STR limits schemes only. So libcurl stops at a 3xx,
+ * and a redirect to the same scheme, host and port restarts the transfer there; one to
+ * anywhere else, or any redirect of a device, ends it with an error that says where it
+ * pointed (user info, path and query hidden). Returns true when t was restarted. */
+static bool follow_redirect(struct transfer *t, CURLcode *code)
+{
+    long status = 0;
+    char *target = NULL, *from = NULL;
+    if (*code != CURLE_OK || t->rcpt)
+        return false;
+    curl->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl->easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &target);
+    curl->easy_getinfo(t->easy, CURLINFO_EFFECTIVE_URL, &from);
+    if (status < 300 || status > 399 || !target || !target[0])
+        return false;
+    char shown[128];
+    balkon_url_redact(target, shown, sizeof shown);
+    *code = CURLE_TOO_MANY_REDIRECTS;
+    if (t->no_redirects) {
+        snprintf(t->error, sizeof t->error,
+                 "redirect not followed (devices never are): HTTP %ld to %s", status, shown);
+        return false;
+    }
+    if (!from || !balkon_url_same_origin(target, from)) {
+        snprintf(t->error, sizeof t->error,
+                 "redirect (HTTP %ld) to %s refused: only redirects to "
+                 "the same scheme, host and port are followed",
+                 status, shown);
+        return false;
+    }
+    if (++t->redirects > MAX_REDIRECTS) {
+        snprintf(t->error, sizeof t->error, "more than %d redirects (the last to %s)",
+                 MAX_REDIRECTS, shown);
+        return false;
+    }
+    char *next = strdup(target); /* target belongs to the handle, which the URL resets */
+    if (!next) {
+        *code = CURLE_OUT_OF_MEMORY;
+        return false;
+    }
+    curl->multi_remove_handle(t->client->multi, t->easy);
+    free(t->body);
+    t->body = NULL;
+    t->body_size = 0;
+    t->retry_after_s = -1;
+    t->error[0] = '\0';
+    curl->easy_setopt(t->easy, CURLOPT_URL, next);
+    free(next);
+    /* As browsers and libcurl do: 303 always, and 301/302 after a POST, continue as GET. */
+    if (status == 303 || ((status == 301 || status == 302) && t->request_body)) {
+        curl->easy_setopt(t->easy, CURLOPT_CUSTOMREQUEST, (char *)NULL);
+        curl->easy_setopt(t->easy, CURLOPT_HTTPGET, 1L);
+    }
+    if (curl->multi_add_handle(t->client->multi, t->easy) != CURLM_OK) {
+        *code = CURLE_FAILED_INIT;
+        snprintf(t->error, sizeof t->error, "cannot follow the redirect to %s", shown);
+        return false;
+    }
+    *code = CURLE_OK;
+    return true;
+}
+
 static void check_done(struct balkon_http_client *client)
 {
     CURLMsg *msg;
@@ -126,6 +194,8 @@ static void check_done(struct balkon_http_client *client)
         struct transfer *t;
         curl->easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         CURLcode code = msg->data.result;
+        if (follow_redirect(t, &code))
+            continue;
         unlink_transfer(t);
         finish(t, code);
         free_transfer(t);
@@ -368,8 +438,10 @@ int balkon_http_fetch(struct balkon_http_client *client, const struct balkon_htt
     curl->easy_setopt(e, CURLOPT_TIMEOUT_MS,
                       request->timeout_ms > 0 ? request->timeout_ms : DEFAULT_TIMEOUT_MS);
     curl->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl->easy_setopt(e, CURLOPT_MAXREDIRS, 3L);
+    /* Redirects: follow_redirect, never libcurl (it would follow them to any host). */
+    curl->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl->easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    t->no_redirects = request->no_redirects;
     curl->easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
     curl->easy_setopt(e, CURLOPT_USERAGENT, "BalkonSolar/0.1 (+https://github.com/balkonsolar)");
     curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -11,10 +11,12 @@
 #include "balkon/error.h"
 #include "balkon/log.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define STORE_DEFAULT_RAW_DAYS 7
 #define STORE_DEFAULT_5M_DAYS 180
@@ -283,6 +285,14 @@ int balkon_store_open(const struct balkon_store_options *options, struct balkon_
         goto fail;
 
     sqlite3_soft_heap_limit64((sqlite3_int64)STORE_HEAP_LIMIT_KIB * 1024);
+    /* The database holds password and token digests: a new one is made owner-only here
+     * rather than by SQLite (which would use 0644 less the umask); its journal and WAL
+     * files take the database file's mode. */
+    if (strcmp(store->path, ":memory:") != 0 && strncmp(store->path, "file:", 5) != 0) {
+        int fd = open(store->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd >= 0)
+            close(fd);
+    }
     /* NOMUTEX: the store belongs to the loop thread, so SQLite's own locking is waste. */
     int rc =
         sqlite3_open_v2(store->path, &store->db,

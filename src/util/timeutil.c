@@ -70,6 +70,10 @@ int balkon_parse_time(const char *text, int64_t *ts_ms_out)
     errno = 0;
     double secs = strtod(text, &end);
     if (*end == '\0' && errno == 0 && strchr(text + 1, '-') == NULL) {
+        /* Range-checked before the conversion: a double outside int64_t's range (or NaN)
+         * converted to int64_t is undefined behaviour ("1e300" read as year -292275055). */
+        if (!(secs >= BALKON_TIME_MIN_S && secs <= BALKON_TIME_MAX_S))
+            return BALKON_E_RANGE;
         *ts_ms_out = (int64_t)(secs * 1000.0);
         return 0;
     }

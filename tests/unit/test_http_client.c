@@ -244,6 +244,71 @@ static void test_https_goes_through_tls(void **state)
     assert_int_equal(o.transport_error, CURLE_SSL_CONNECT_ERROR);
 }
 
+/* Issue 15: libcurl followed redirects to any host, so a provider's server could send the
+ * daemon (and the provider's token) to an address on the LAN. Now: the same scheme, host
+ * and port only (POST after 303 as GET), and devices not at all. */
+static void test_redirects_stay_on_the_origin(void **state)
+{
+    struct fake_http *other = fake_http_start();
+    assert_non_null(other);
+    char location[256];
+    fake_http_route(fake, "/final", 200, "application/json", "{\"ok\":1}", 8, NULL, 0);
+    fake_http_route(fake, "/same", 302, "text/plain", "", 0, "Location: /final?x=1", 0);
+    snprintf(location, sizeof location, "Location: %s/stolen", fake_http_base(other));
+    fake_http_route(fake, "/port", 302, "text/plain", "", 0, location, 0);
+    snprintf(location, sizeof location, "Location: http://127.0.0.2:%d/final?token=t0p",
+             fake_http_port(fake));
+    fake_http_route(fake, "/host", 301, "text/plain", "", 0, location, 0);
+    snprintf(location, sizeof location, "Location: https://127.0.0.1:%d/final",
+             fake_http_port(fake));
+    fake_http_route(fake, "/scheme", 308, "text/plain", "", 0, location, 0);
+    fake_http_route(fake, "/loop", 302, "text/plain", "", 0, "Location: /loop", 0);
+    fake_http_route(fake, "/post", 303, "text/plain", "", 0, "Location: /final", 0);
+    fake_http_route(other, "/stolen", 200, "application/json", "{}", 2, NULL, 0);
+    char u[256];
+
+    url(u, sizeof u, "/same");
+    struct outcome o = fetch(&(struct balkon_http_request){.url = u});
+    assert_int_equal(o.status, 200);
+    assert_string_equal(o.body, "{\"ok\":1}");
+    assert_int_equal(fake_http_hits(fake, "/final"), 1);
+
+    const char *refused[][2] = {
+        {"/port", "refused: only redirects to the same scheme, host and port"},
+        {"/host", "to http://127.0.0.2:"},
+        {"/scheme", "to https://127.0.0.1:"},
+        {"/loop", "more than 3 redirects"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        url(u, sizeof u, refused[i][0]);
+        o = fetch(&(struct balkon_http_request){.url = u, .headers = {"Authorization: Bearer t"}});
+        if (o.transport_error == 0 || !strstr(o.error, refused[i][1]))
+            fail_msg("%s: error \"%s\" (status %ld), want \"%s\"", refused[i][0], o.error, o.status,
+                     refused[i][1]);
+        assert_null(strstr(o.error, "t0p")); /* the target's query is not shown */
+    }
+    assert_int_equal(fake_http_hits(other, "/stolen"), 0);
+    assert_int_equal(fake_http_hits(fake, "/final"), 1);
+    assert_int_equal(fake_http_hits(fake, "/loop"), 4);
+
+    /* After a 303 the POST goes on as a GET. */
+    url(u, sizeof u, "/post");
+    o = fetch(&(struct balkon_http_request){
+        .method = "POST", .url = u, .body = "{\"q\":1}", .body_size = 7});
+    assert_int_equal(o.status, 200);
+    char line[128];
+    fake_http_last(fake, "/final", line, sizeof line, NULL, 0, NULL, 0);
+    assert_string_equal(line, "GET /final");
+
+    /* A device is never redirected, not even on its own host. */
+    url(u, sizeof u, "/same");
+    o = fetch(&(struct balkon_http_request){.url = u, .no_redirects = true});
+    assert_int_not_equal(o.transport_error, 0);
+    assert_non_null(strstr(o.error, "redirect not followed (devices never are)"));
+    assert_int_equal(fake_http_hits(fake, "/final"), 2);
+    fake_http_stop(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_close_cancels_in_flight, setup, teardown),
         cmocka_unit_test_setup_teardown(test_close_from_a_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_https_goes_through_tls, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_redirects_stay_on_the_origin, setup, teardown),
     };
     return cmocka_run_group_tests_name("http_client", tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include "balkon/log.h"
 #include "balkon/daytype.h"
 #include "balkon/timeutil.h"
+#include "balkon/url.h"
 #include "balkon/values.h"
 
 #include <stdint.h>
@@ -51,6 +52,64 @@ static void test_parse_time_rejects(void **state)
         if (balkon_parse_time(bad[i], &ts_ms) != BALKON_E_PARSE)
             fail_msg("accepted \"%s\"", bad[i]);
     }
+}
+
+/* Bare numbers are range-checked before the conversion to int64_t: 1e300 seconds used to
+ * be converted anyway (undefined behaviour; the sanitizer build aborts, a Release build
+ * read the year -292275055). */
+static void test_parse_time_range(void **state)
+{
+    const char *out_of_range[] = {"1e300", "-1e300", "9.3e18",       "nan",
+                                  "inf",   "-inf",   "253402300800", "-62167219201"};
+    for (size_t i = 0; i < sizeof out_of_range / sizeof out_of_range[0]; i++) {
+        int64_t ts_ms = 42;
+        if (balkon_parse_time(out_of_range[i], &ts_ms) != BALKON_E_RANGE)
+            fail_msg("\"%s\" not refused as out of range", out_of_range[i]);
+        assert_int_equal(ts_ms, 42); /* untouched */
+    }
+    assert_int_equal(parsed("253402300799"), INT64_C(253402300799000)); /* 9999-12-31T23:59:59Z */
+    assert_int_equal(parsed("-62167219200"), INT64_C(-62167219200000)); /* 0000-01-01 */
+    assert_int_equal(parsed("1782021600.5"), INT64_C(1782021600500));
+}
+
+/* include/balkon/url.h: what a URL shows and where it goes. */
+static void test_url_redact_and_origin(void **state)
+{
+    const char *cases[][2] = {
+        {"https://ntfy.sh", "https://ntfy.sh"},
+        {"https://ntfy.sh/", "https://ntfy.sh/"},
+        {"https://hooks.example.org/T000/B000/XXXX", "https://hooks.example.org/***"},
+        {"http://127.0.0.1:8123/api/webhook/abc?key=1", "http://127.0.0.1:8123/***"},
+        {"https://user:p@ss@api.example.com", "https://api.example.com/***"},
+        {"smtps://me:pw@mail.example.org:465", "smtps://mail.example.org:465/***"},
+        {"http://[::1]:8080/x", "http://[::1]:8080/***"},
+        {"https://example.com?token=1", "https://example.com/***"},
+        {"x", "x"},
+        {"user:pw@host/x", "***"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char shown[128];
+        balkon_url_redact(cases[i][0], shown, sizeof shown);
+        if (strcmp(shown, cases[i][1]) != 0)
+            fail_msg("\"%s\" shown as \"%s\", want \"%s\"", cases[i][0], shown, cases[i][1]);
+    }
+    assert_true(balkon_url_same_origin("http://a.example/x", "HTTP://A.example:80/y?z"));
+    assert_true(balkon_url_same_origin("https://u:p@a.example/", "https://a.example:443"));
+    assert_false(balkon_url_same_origin("http://a.example/", "https://a.example/"));
+    assert_false(balkon_url_same_origin("http://127.0.0.1:80/", "http://127.0.0.2:80/"));
+    assert_false(balkon_url_same_origin("http://127.0.0.1:8080/", "http://127.0.0.1:8081/"));
+    /* "a.example@evil" is user info before the host evil. */
+    assert_false(balkon_url_same_origin("http://a.example@evil.example/", "http://a.example/"));
+    assert_false(balkon_url_same_origin("not a url", "not a url"));
+    struct balkon_url url;
+    assert_int_equal(balkon_url_parse("http://host:99999/", &url), BALKON_E_PARSE);
+    assert_int_equal(balkon_url_parse("http://:80/", &url), BALKON_E_PARSE);
+    assert_int_equal(balkon_url_parse("http://[::1/", &url), BALKON_E_PARSE);
+    assert_int_equal(balkon_url_parse("http://[fe80::1]:8443/a", &url), 0);
+    assert_string_equal(url.host, "fe80::1");
+    assert_int_equal(url.port, 8443);
+    assert_string_equal(url.rest, "/a");
 }
 
 static void test_format_iso(void **state)
@@ -142,10 +201,15 @@ static void test_value_names(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse_time_forms),  cmocka_unit_test(test_parse_time_rejects),
-        cmocka_unit_test(test_format_iso),        cmocka_unit_test(test_floor),
-        cmocka_unit_test(test_errors_and_levels), cmocka_unit_test(test_holidays_and_day_types),
+        cmocka_unit_test(test_parse_time_forms),
+        cmocka_unit_test(test_parse_time_rejects),
+        cmocka_unit_test(test_format_iso),
+        cmocka_unit_test(test_floor),
+        cmocka_unit_test(test_errors_and_levels),
+        cmocka_unit_test(test_holidays_and_day_types),
         cmocka_unit_test(test_value_names),
+        cmocka_unit_test(test_parse_time_range),
+        cmocka_unit_test(test_url_redact_and_origin),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }
