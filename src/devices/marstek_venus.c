@@ -227,6 +227,24 @@ static void send_request(struct marstek *m, enum req req)
     uv_timer_start(&m->timer, timeout_cb, (uint64_t)(m->kit.config.timeout_s * 1000.0), 0);
 }
 
+/* True (and the setpoint dropped, with a warning) once a whole countdown has passed since
+ * the battery last took our setpoint: the loop was stopped or hung, or every refresh was
+ * lost, and the battery has left Passive by itself. Sending the old setpoint again would
+ * undo its failsafe; the control decides anew. */
+static bool passive_expired(struct marstek *m)
+{
+    uint64_t since_ms = uv_now(m->kit.ctx->loop) - m->passive_sent_ms;
+    if (!m->passive || since_ms < (uint64_t)(m->kit.config.failsafe_s * 1000.0))
+        return false;
+    log_warn("marstek",
+             "%s: setpoint %g W not refreshed for %.0f s: the battery's countdown (failsafe_s %g) "
+             "has run out; not sending it again",
+             m->kit.config.id, m->passive_w, (double)since_ms / 1000.0, m->kit.config.failsafe_s);
+    m->passive = false;
+    m->due[REQ_REFRESH] = false;
+    return true;
+}
+
 static void spacing_cb(uv_timer_t *timer)
 {
     pump(timer->data);
@@ -252,6 +270,10 @@ static void pump(struct marstek *m)
     uint64_t now_ms = uv_now(m->kit.ctx->loop);
     if (m->last_send_ms && now_ms < m->last_send_ms + MIN_SPACING_MS) {
         uv_timer_start(&m->timer, spacing_cb, m->last_send_ms + MIN_SPACING_MS - now_ms, 0);
+        return;
+    }
+    if (next == REQ_REFRESH && passive_expired(m)) {
+        pump(m); /* the refresh waited out the spacing across a stop: the next one instead */
         return;
     }
     if (next >= REQ_STATUS)
@@ -616,21 +638,11 @@ static void marstek_poll(struct dev_kit *kit)
         m->due[REQ_METER] |= m->meter_role;
         m->due[REQ_MODE] |= m->polls % MODE_EVERY_POLLS == 0;
         m->due[REQ_DEVICE] |= !m->device_known && m->polls % INFO_RETRY_POLLS == 0;
-        /* A third of the countdown: two refreshes may be lost before the battery gives up.
-         * Once the whole countdown has passed (the loop was stopped or hung, or every refresh
-         * was lost) the battery has left Passive: sending the old setpoint again would undo
-         * its failsafe, so it is dropped and the control decides anew. */
+        /* A third of the countdown: two refreshes may be lost before the battery gives up. */
         uint64_t since_ms = uv_now(kit->ctx->loop) - m->passive_sent_ms;
-        if (m->passive && since_ms >= (uint64_t)(kit->config.failsafe_s * 1000.0)) {
-            log_warn("marstek",
-                     "%s: setpoint %g W not refreshed for %.0f s: the battery's countdown "
-                     "(failsafe_s %g) has run out; not sending it again",
-                     kit->config.id, m->passive_w, (double)since_ms / 1000.0,
-                     kit->config.failsafe_s);
-            m->passive = false;
-        }
         uint64_t refresh_ms = (uint64_t)(kit->config.failsafe_s * 1000.0 / 3.0);
-        m->due[REQ_REFRESH] |= m->passive && !m->due[REQ_SET] && since_ms >= refresh_ms;
+        m->due[REQ_REFRESH] |=
+            !passive_expired(m) && m->passive && !m->due[REQ_SET] && since_ms >= refresh_ms;
     }
     pump(m);
 }
