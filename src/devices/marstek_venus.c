@@ -430,8 +430,10 @@ static void refuse(struct marstek *m, const char *why)
 {
     uint64_t now_ms = uv_now(m->kit.ctx->loop);
     m->refused++;
-    if (m->refused_log_ms && now_ms - m->refused_log_ms < REFUSED_LOG_MS)
+    if (m->refused_log_ms && now_ms - m->refused_log_ms < REFUSED_LOG_MS) {
+        log_debug("marstek", "%s: refused a datagram: %s", m->kit.config.id, why);
         return;
+    }
     log_warn("marstek", "%s: refused %u datagram%s that did not answer our request (last: %s)",
              m->kit.config.id, m->refused, m->refused == 1 ? "" : "s", why);
     m->refused = 0;

@@ -57,6 +57,7 @@ struct fake_venus {
     double reverted_after_s; /* the last revert, seconds after the ES.SetMode before it */
     double last_setmode_s;
     int spoof_fd; /* >= 0: a forged answer from this other socket precedes every real one */
+    bool forge_without_id; /* a forged answer without an id, from the device's own port, too */
 };
 
 static double mono_s(void)
@@ -174,6 +175,7 @@ static void *fake_thread(void *arg)
             cJSON_Delete(request);
         }
         int spoof_fd = f->spoof_fd;
+        bool forge_without_id = f->forge_without_id;
         pthread_mutex_unlock(&f->lock);
         if (out[0] && spoof_fd >= 0) {
             /* The same id, values of its own, from another port of the same host, and first. */
@@ -186,6 +188,12 @@ static void *fake_thread(void *arg)
             char *text = cJSON_PrintUnformatted(forged);
             sendto(spoof_fd, text, strlen(text), 0, (struct sockaddr *)&from, from_len);
             free(text);
+            if (forge_without_id) {
+                cJSON_DeleteItemFromObject(forged, "id");
+                text = cJSON_PrintUnformatted(forged);
+                sendto(f->fd, text, strlen(text), 0, (struct sockaddr *)&from, from_len);
+                free(text);
+            }
             cJSON_Delete(forged);
             harness_sleep_ms(20);
         }
@@ -436,7 +444,8 @@ static void test_marstek_failsafe(void **state)
 }
 
 /* Every answer raced by a forged one from another port of the same host, with the right id
- * and other values: the daemon shows only the battery's values, and says it refused. */
+ * and other values, and by one without an id from the device's own port: the daemon shows
+ * only the battery's values, and says it refused (once, not per datagram). */
 static void test_marstek_spoofed_reply(void **state)
 {
     struct daemon_proc *d = *state;
@@ -448,6 +457,7 @@ static void test_marstek_spoofed_reply(void **state)
     assert_int_equal(bind(spoof_fd, (struct sockaddr *)&addr, sizeof addr), 0);
     pthread_mutex_lock(&venus.lock);
     venus.spoof_fd = spoof_fd;
+    venus.forge_without_id = true;
     pthread_mutex_unlock(&venus.lock);
     write_one_config(d, venus.port, 60);
     assert_true(harness_start(d, NULL));
@@ -471,6 +481,8 @@ static void test_marstek_spoofed_reply(void **state)
     pthread_mutex_lock(&venus.lock);
     assert_true(venus.requests >= 3);
     pthread_mutex_unlock(&venus.lock);
+    /* The one without an id was refused too (at debug level, after the first warning). */
+    assert_true(harness_wait_log(d, "venus: refused a datagram: a reply without an id", 5000));
     /* One warning, not one per datagram. */
     const char *log = harness_log(d);
     int warnings = 0;
