@@ -45,7 +45,7 @@ if [[ -z "$mirror" ]]; then
            /etc/apt/sources.list 2>/dev/null | grep -v security | head -1 || true)
 fi
 [[ -n "$mirror" ]] || skip "no Debian mirror in /etc/apt/sources.list* (set BALKON_DEBIAN_MIRROR)"
-curl -fsS --max-time 15 -o /dev/null "$mirror/dists/bookworm/Release" ||
+curl -fsS --max-time 15 -o /dev/null "$mirror/dists/bookworm/Release" 2>/dev/null ||
   skip "the Debian mirror $mirror does not answer"
 
 cache=$build/docker-image
