@@ -7,6 +7,9 @@
 # config is never touched. Arguments are passed on to balkonsolard (--log-level debug).
 # CI runs this outside Docker (tests/docker/test_docker_scripts.sh).
 set -eu
+# The config (tokens, password hashes' salt), the database (the password hash) and the
+# setup code are the owner's alone: everything this script and the daemon create is 0600.
+umask 077
 
 data=${BALKON_DATA:-/data}
 listen=${BALKON_LISTEN:-0.0.0.0:8080}

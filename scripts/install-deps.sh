@@ -17,10 +17,13 @@ build_packages=(
 # playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.
 # clang builds the libFuzzer targets (scripts/fuzz.sh, the fuzz/all test); clang-format
 # checks the layout of the C sources (scripts/check-format.sh, the style/clang-format test).
+# podman and debootstrap build and run the container image (tests/docker/test_docker_image.sh,
+# the docker/image test; it skips without them, or without root).
 test_packages=(
   libcmocka-dev sqlite3 glpk-utils mosquitto mosquitto-clients python3-aiosmtpd curl faketime
   chromium fonts-liberation
   clang clang-format
+  podman debootstrap
 )
 # Node.js and npm run the browser tests. They are looked up as commands, not as packages:
 # a machine may have them from elsewhere (NodeSource's nodejs bundles npm, and Debian's npm

@@ -46,6 +46,7 @@ struct balkon_device_config {
     double poll_interval_s;
     double timeout_s;
     double max_power_w; /* inverters and batteries: the highest limit we may set */
+    double failsafe_s;  /* batteries with expiring setpoints: back to their own mode after this */
 };
 
 #define BALKON_MAX_PROVIDERS 12

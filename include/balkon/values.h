@@ -48,7 +48,9 @@
     X(on, "", NULL, GAUGE, NULL)                                                                   \
     X(producing, "", NULL, GAUGE, NULL)                                                            \
     X(reachable, "", NULL, GAUGE, NULL)                                                            \
-    X(ac_mode, "", NULL, GAUGE, NULL)
+    X(ac_mode, "", NULL, GAUGE, NULL)                                                              \
+    X(setpoint_w, "W", "power", GAUGE, "standing setpoint")                                        \
+    X(failsafe_trips, "", NULL, COUNTER, "failsafe expiries")
 
 enum balkon_value_kind {
     BALKON_VALUE_GAUGE,

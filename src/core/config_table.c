@@ -293,6 +293,10 @@ static const struct cfg_row device_rows[] = {
         "Timeout of one request to the device."),
     NUM(device_t, "max_power_w", max_power_w, "800", 0, 10000, 0, "W",
         "Inverters and batteries: the highest output limit the control may set."),
+    NUM(device_t, "failsafe_s", failsafe_s, "60", 10, 3600, 0, "s",
+        "Batteries whose setpoints can expire (marstek_venus, simulator): without a refresh from "
+        "the daemon for this long the battery returns to its own mode; the daemon refreshes every "
+        "third of it. See docs/devices.md, \"When the daemon dies\"."),
 };
 TABLE(device_table, device_rows, check_device);
 

@@ -23,7 +23,16 @@
  * Passive power has our sign (+ discharge / − charge), as ongrid_power does and as the
  * integrations using the spec send it, so a setpoint is sent and read back unchanged.
  * Some firmwares reply to port 30000 rather than to the request's source port: we send
- * from the device's port when we can bind it, so both kinds of reply reach us. */
+ * from the device's port when we can bind it, so both kinds of reply reach us.
+ *
+ * Failsafe: Passive carries a countdown (cd_time, s) after which the battery returns to
+ * its own mode by itself. We send failsafe_s as cd_time and repeat the setpoint every third
+ * of it, so a daemon that dies or hangs leaves the battery in Passive for failsafe_s at most.
+ *
+ * Replies are bound to their request: a datagram counts only if it comes from the device's
+ * address and port and carries the id of the request in flight. Anything else (another
+ * port or host, no id, an id we never sent) is refused with a warning (rate-limited), so a
+ * host on the LAN cannot feed us values by racing the battery's answer. */
 #include "devices_internal.h"
 #include "balkon/driver.h"
 
@@ -39,11 +48,10 @@
 
 #define DEFAULT_PORT 30000
 #define MIN_SPACING_MS 2000
-/* The device leaves Passive by itself this long after the last ES.SetMode, so a crashed
- * daemon does not leave it discharging; while a setpoint stands we send it again after
- * REFRESH_MS. */
-#define CD_TIME_S 120
-#define REFRESH_MS 60000
+/* A reply carrying one of the last LATE_IDS ids answers a request that timed out. */
+#define LATE_IDS 16
+/* Refused datagrams: one warning, then at most one summary per this. */
+#define REFUSED_LOG_MS 60000
 #define MODE_EVERY_POLLS 5
 #define INFO_RETRY_POLLS 15
 
@@ -85,6 +93,8 @@ struct marstek {
     bool passive;                  /* a setpoint of ours stands: refresh it */
     double passive_w;
     uint64_t passive_sent_ms;
+    unsigned refused;        /* datagrams refused since the last warning */
+    uint64_t refused_log_ms; /* uv_now of the last warning; 0: none yet */
     char rx[8192];
 };
 
@@ -132,6 +142,7 @@ static bool parse_mode(const cJSON *result, char *out, size_t size)
 /* --- Requests ------------------------------------------------------------------------- */
 
 static void pump(struct marstek *m);
+static long device_port(const struct marstek *m);
 
 static void finish_request(struct marstek *m)
 {
@@ -183,7 +194,7 @@ static cJSON *build_params(struct marstek *m, enum req req)
         cJSON *passive = cJSON_AddObjectToObject(config, "passive_cfg");
         cJSON_AddNumberToObject(passive, "power",
                                 round(req == REQ_SET ? m->command.value : m->passive_w));
-        cJSON_AddNumberToObject(passive, "cd_time", CD_TIME_S);
+        cJSON_AddNumberToObject(passive, "cd_time", round(m->kit.config.failsafe_s));
     }
     return params;
 }
@@ -216,6 +227,24 @@ static void send_request(struct marstek *m, enum req req)
     uv_timer_start(&m->timer, timeout_cb, (uint64_t)(m->kit.config.timeout_s * 1000.0), 0);
 }
 
+/* True (and the setpoint dropped, with a warning) once a whole countdown has passed since
+ * the battery last took our setpoint: the loop was stopped or hung, or every refresh was
+ * lost, and the battery has left Passive by itself. Sending the old setpoint again would
+ * undo its failsafe; the control decides anew. */
+static bool passive_expired(struct marstek *m)
+{
+    uint64_t since_ms = uv_now(m->kit.ctx->loop) - m->passive_sent_ms;
+    if (!m->passive || since_ms < (uint64_t)(m->kit.config.failsafe_s * 1000.0))
+        return false;
+    log_warn("marstek",
+             "%s: setpoint %g W not refreshed for %.0f s: the battery's countdown (failsafe_s %g) "
+             "has run out; not sending it again",
+             m->kit.config.id, m->passive_w, (double)since_ms / 1000.0, m->kit.config.failsafe_s);
+    m->passive = false;
+    m->due[REQ_REFRESH] = false;
+    return true;
+}
+
 static void spacing_cb(uv_timer_t *timer)
 {
     pump(timer->data);
@@ -241,6 +270,10 @@ static void pump(struct marstek *m)
     uint64_t now_ms = uv_now(m->kit.ctx->loop);
     if (m->last_send_ms && now_ms < m->last_send_ms + MIN_SPACING_MS) {
         uv_timer_start(&m->timer, spacing_cb, m->last_send_ms + MIN_SPACING_MS - now_ms, 0);
+        return;
+    }
+    if (next == REQ_REFRESH && passive_expired(m)) {
+        pump(m); /* the refresh waited out the spacing across a stop: the next one instead */
         return;
     }
     if (next >= REQ_STATUS)
@@ -373,15 +406,38 @@ static void on_result(struct marstek *m, enum req req, const cJSON *result)
     }
 }
 
-static bool same_host(const struct sockaddr_storage *a, const struct sockaddr *b)
+/* The device's address and port: its replies come from the port it listens on (even the
+ * firmwares that send them to port 30000 rather than to ours). */
+static bool from_device(const struct sockaddr_storage *a, const struct sockaddr *b)
 {
     if (a->ss_family != b->sa_family)
         return false;
-    if (b->sa_family == AF_INET)
-        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-                      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+    if (b->sa_family == AF_INET) {
+        const struct sockaddr_in *x = (const struct sockaddr_in *)a;
+        const struct sockaddr_in *y = (const struct sockaddr_in *)b;
+        return x->sin_port == y->sin_port &&
+               memcmp(&x->sin_addr, &y->sin_addr, sizeof(struct in_addr)) == 0;
+    }
+    const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+    const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)b;
+    return x->sin6_port == y->sin6_port &&
+           memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+/* A datagram that is not the answer to our request: warned about, then summed up once a
+ * minute, so a flood of them cannot flood the log. */
+static void refuse(struct marstek *m, const char *why)
+{
+    uint64_t now_ms = uv_now(m->kit.ctx->loop);
+    m->refused++;
+    if (m->refused_log_ms && now_ms - m->refused_log_ms < REFUSED_LOG_MS) {
+        log_debug("marstek", "%s: refused a datagram: %s", m->kit.config.id, why);
+        return;
+    }
+    log_warn("marstek", "%s: refused %u datagram%s that did not answer our request (last: %s)",
+             m->kit.config.id, m->refused, m->refused == 1 ? "" : "s", why);
+    m->refused = 0;
+    m->refused_log_ms = now_ms;
 }
 
 static void on_datagram(struct marstek *m, const char *data, size_t size)
@@ -396,14 +452,27 @@ static void on_datagram(struct marstek *m, const char *data, size_t size)
         fail_request(m, detail);
         return;
     }
-    /* A reply carrying another id answers a request that already timed out. */
+    /* The id binds the reply to the request. One of our last few ids answers a request that
+     * already timed out; no id, or one we never sent, answers nothing of ours. */
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(json, "id");
     double id_value = cJSON_IsNumber(id)   ? id->valuedouble
                       : cJSON_IsString(id) ? atof(id->valuestring)
                                            : NAN;
-    if ((cJSON_IsNumber(id) || cJSON_IsString(id)) && id_value != m->in_flight_id) {
-        log_debug("marstek", "%s: ignored a late reply (id %g, waiting for %u)", m->kit.config.id,
-                  id_value, m->in_flight_id);
+    if (id_value != m->in_flight_id) {
+        double age = (double)m->in_flight_id - id_value;
+        if (age < 0)
+            age += 60000; /* the ids wrap at 60000 */
+        if (age > 0 && age <= LATE_IDS) {
+            log_debug("marstek", "%s: ignored a late reply (id %g, waiting for %u)",
+                      m->kit.config.id, id_value, m->in_flight_id);
+        } else {
+            char why[64];
+            if (isnan(id_value))
+                snprintf(why, sizeof why, "a reply without an id");
+            else
+                snprintf(why, sizeof why, "id %.0f, waiting for %u", id_value, m->in_flight_id);
+            refuse(m, why);
+        }
         cJSON_Delete(json);
         return;
     }
@@ -445,8 +514,20 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
         log_debug("marstek", "%s: receive: %s", m->kit.config.id, uv_strerror((int)nread));
     if (nread <= 0 || !addr || m->kit.stopping)
         return;
-    if (!same_host(&m->addr, addr)) {
-        log_debug("marstek", "%s: ignored a datagram from another host", m->kit.config.id);
+    if (!from_device(&m->addr, addr)) {
+        char host[64] = "?";
+        int port = 0;
+        if (addr->sa_family == AF_INET) {
+            uv_ip4_name((const struct sockaddr_in *)addr, host, sizeof host);
+            port = ntohs(((const struct sockaddr_in *)addr)->sin_port);
+        } else if (addr->sa_family == AF_INET6) {
+            uv_ip6_name((const struct sockaddr_in6 *)addr, host, sizeof host);
+            port = ntohs(((const struct sockaddr_in6 *)addr)->sin6_port);
+        }
+        char why[160];
+        snprintf(why, sizeof why, "from %s port %d, not the device's port %ld", host, port,
+                 device_port(m));
+        refuse(m, why);
         return;
     }
     if (flags & UV_UDP_PARTIAL) {
@@ -559,8 +640,11 @@ static void marstek_poll(struct dev_kit *kit)
         m->due[REQ_METER] |= m->meter_role;
         m->due[REQ_MODE] |= m->polls % MODE_EVERY_POLLS == 0;
         m->due[REQ_DEVICE] |= !m->device_known && m->polls % INFO_RETRY_POLLS == 0;
-        m->due[REQ_REFRESH] |= m->passive && !m->due[REQ_SET] &&
-                               uv_now(kit->ctx->loop) - m->passive_sent_ms >= REFRESH_MS;
+        /* A third of the countdown: two refreshes may be lost before the battery gives up. */
+        uint64_t since_ms = uv_now(kit->ctx->loop) - m->passive_sent_ms;
+        uint64_t refresh_ms = (uint64_t)(kit->config.failsafe_s * 1000.0 / 3.0);
+        m->due[REQ_REFRESH] |=
+            !passive_expired(m) && m->passive && !m->due[REQ_SET] && since_ms >= refresh_ms;
     }
     pump(m);
 }

@@ -10,7 +10,15 @@
  *                  appliance adds to the household's load)
  * Device states are published before the meter reading of the same step, so whoever
  * balances the site sees a consistent set at every reading. The battery runs in its
- * vendor-style automatic mode (cover the load, store the surplus). */
+ * vendor-style automatic mode (cover the load, store the surplus).
+ *
+ * Failsafe, as the Marstek's Passive countdown: a setpoint expires when the daemon has not
+ * refreshed it for failsafe_s (counted in real seconds, i.e. failsafe_s × speed of
+ * simulated time), and the battery returns to its automatic mode. The two sides are kept
+ * apart in tick_cb: the device catches up the simulated time first (so a loop that was
+ * stopped or hung sees the setpoint expire within the gap, at the step where a real battery
+ * would have dropped it), and only then does the daemon side refresh it. The battery state
+ * shows setpoint_w (while one stands) and failsafe_trips. */
 #include "device_kit.h"
 
 #include "devices_internal.h"
@@ -47,7 +55,14 @@ struct simulator {
     int64_t pending_apply_ms;
     struct device_command pending_command;
     bool plug_on;
-    double limit_w; /* the inverter's output limit; NAN (its rating) until commanded */
+    /* The failsafe: a setpoint stands (the world is in SIM_BATTERY_SETPOINT) and was last
+     * refreshed at refreshed_ms (the clock's ms); failsafe_trips counts expiries. */
+    bool setpoint_standing;
+    double setpoint_w;
+    int64_t refreshed_ms;
+    unsigned failsafe_trips;
+    double failsafe_s; /* the device's option; 0 (a config without it): 60 */
+    double limit_w;    /* the inverter's output limit; NAN (its rating) until commanded */
     bool limit_pending;
     int64_t limit_apply_ms;
     struct device_command limit_command;
@@ -92,6 +107,9 @@ static void publish_snapshot(struct simulator *sim, const struct sim_snapshot *s
     add_value(&state, "power_w", snap->battery_w);
     add_value(&state, "soc_pct", snap->soc_pct);
     add_value(&state, "stored_wh", snap->battery_energy_wh);
+    if (sim->setpoint_standing)
+        add_value(&state, "setpoint_w", sim->setpoint_w);
+    add_value(&state, "failsafe_trips", sim->failsafe_trips);
     balkon_bus_publish(sim->ctx->bus, BUS_EV_DEVICE_STATE, &state);
 
     if (config->simulation.plug_power_w > 0) {
@@ -126,7 +144,25 @@ static void apply_command(struct simulator *sim)
     bool automatic = strcmp(c->command, "auto") == 0;
     sim_world_set_battery_mode(sim->world, automatic ? SIM_BATTERY_AUTO : SIM_BATTERY_SETPOINT,
                                c->value);
+    sim->setpoint_standing = !automatic;
+    sim->setpoint_w = c->value;
+    sim->refreshed_ms = sim->last_ts_ms;
     publish_result(sim, c);
+}
+
+/* The device side of the failsafe: a setpoint not refreshed for failsafe_s (real seconds)
+ * expires at the step where the time runs out. */
+static void check_failsafe(struct simulator *sim, int64_t ts_ms)
+{
+    double expiry_ms = sim->failsafe_s * 1000.0 * sim->ctx->clock.speed;
+    if (!sim->setpoint_standing || (double)(ts_ms - sim->refreshed_ms) <= expiry_ms)
+        return;
+    sim->setpoint_standing = false;
+    sim->failsafe_trips++;
+    sim_world_set_battery_mode(sim->world, SIM_BATTERY_AUTO, 0);
+    log_warn("simulator",
+             "%s-battery: setpoint %g W not refreshed for %g s: expired, back to automatic mode",
+             sim->id, sim->setpoint_w, sim->failsafe_s);
 }
 
 /* An inverter's limit takes effect after the same latency as the battery's setpoint. */
@@ -220,9 +256,13 @@ static void tick_cb(uv_timer_t *timer)
             apply_command(sim);
         if (sim->limit_pending && sim->last_ts_ms >= sim->limit_apply_ms)
             apply_limit(sim);
+        check_failsafe(sim, sim->last_ts_ms);
         sim_world_step(sim->world, sim->last_ts_ms, &snap);
         publish_snapshot(sim, &snap);
     }
+    /* The daemon side: alive and caught up, it keeps its setpoint from expiring. */
+    if (sim->setpoint_standing)
+        sim->refreshed_ms = sim->last_ts_ms;
 }
 
 /* The clock jumped: the simulated site goes on from the new time, as a real one would. */
@@ -233,6 +273,7 @@ static void on_clock_jumped(enum bus_event event, const void *payload, void *use
     sim->last_ts_ms += jump_ms;
     sim->pending_apply_ms += jump_ms;
     sim->limit_apply_ms += jump_ms;
+    sim->refreshed_ms += jump_ms;
     sim_world_shift(sim->world, jump_ms);
 }
 
@@ -250,6 +291,7 @@ static int simulator_start(struct balkon_ctx *ctx, const struct balkon_device_co
     sim->ctx = ctx;
     sim->limit_w = NAN;
     snprintf(sim->id, sizeof sim->id, "%s", device->id);
+    sim->failsafe_s = device->failsafe_s > 0 ? device->failsafe_s : 60;
     sim->step_ms = (int64_t)(ctx->config->simulation.step_s * 1000.0);
     int64_t now_ms = balkon_clock_now_ms(&ctx->clock);
     sim->last_ts_ms = balkon_floor_ms(now_ms, sim->step_ms);
@@ -282,6 +324,11 @@ static void simulator_reconfigure(void *instance)
         log_error("simulator", "%s: new settings not applied: %s", sim->id, msg);
         return;
     }
+    const struct balkon_config *config = sim->ctx->config;
+    for (size_t i = 0; i < config->devices.count; i++)
+        if (strcmp(config->devices.items[i].id, sim->id) == 0 &&
+            config->devices.items[i].failsafe_s > 0)
+            sim->failsafe_s = config->devices.items[i].failsafe_s;
     log_info("simulator", "%s: settings applied", sim->id);
 }
 

@@ -19,6 +19,12 @@ static void check(const struct balkon_device_config *device, const char *path,
             device->role);
     if (device->max_power_w <= 0)
         balkon_config_add_error(errors, path, "max_power_w", "must be more than 0 W for a battery");
+    /* The setpoint is refreshed at a poll, every third of failsafe_s: polls must be that often. */
+    if (device->failsafe_s < 3 * device->poll_interval_s)
+        balkon_config_add_error(errors, path, "failsafe_s",
+                                "must be at least 3 × poll_interval_s (%g s) for type "
+                                "\"marstek_venus\", got %g s",
+                                3 * device->poll_interval_s, device->failsafe_s);
 }
 
 const struct balkon_driver balkon_driver_marstek_venus = {
