@@ -51,8 +51,10 @@ struct http_server {
     uv_timer_t timer;
     int handles_open;
     bool stopping;
-    bool loop_ended;   /* http_free runs: the loop has ended */
-    bool wake_pending; /* a stream was resumed: MHD must run again */
+    bool loop_ended;       /* http_free runs: the loop has ended */
+    bool wake_pending;     /* a stream was resumed: MHD must run again */
+    bool tls;              /* answers go over TLS (tls.c) */
+    struct deferral *held; /* answers waiting on their hold timer (a login's delay) */
 };
 
 /* A request whose answer is computed on libuv's thread pool (http_defer). */
@@ -67,6 +69,9 @@ struct deferral {
     bool finished;
     struct http_gate *gate; /* NULL: not gated */
     struct deferral *next;  /* in the gate's queue */
+    uint64_t hold_until_ms; /* uv_now() before which the answer must not go out */
+    uv_timer_t hold;        /* while held: closed when it fires (hold_closed_cb) */
+    struct deferral *held_prev, *held_next;
 };
 
 /* Per-request context, allocated on the first call of the access handler and freed in
@@ -308,6 +313,53 @@ static void gate_release(struct http_gate *gate)
     deferral_start(next);
 }
 
+/* A held answer's time has come (or the server stops): send it, or drop it when its
+ * request is gone. */
+static void hold_closed_cb(uv_handle_t *handle)
+{
+    struct deferral *deferral = handle->data;
+    struct http_server *server = deferral->server;
+    if (deferral->held_prev)
+        deferral->held_prev->held_next = deferral->held_next;
+    else
+        server->held = deferral->held_next;
+    if (deferral->held_next)
+        deferral->held_next->held_prev = deferral->held_prev;
+    if (!deferral->connection) {
+        if (!deferral->reply.body_static)
+            free(deferral->reply.body);
+        free(deferral);
+        return;
+    }
+    deferral->finished = true;
+    MHD_resume_connection(deferral->connection);
+    wake_cb(server);
+}
+
+static void hold_timer_cb(uv_timer_t *timer)
+{
+    uv_close((uv_handle_t *)timer, hold_closed_cb);
+}
+
+/* Keeps deferral's finished answer until its hold time, on a timer (the connection stays
+ * suspended); false when it may go now. */
+static bool hold(struct deferral *deferral)
+{
+    struct http_server *server = deferral->server;
+    uint64_t now_ms = uv_now(server->state.ctx->loop);
+    if (server->stopping || deferral->hold_until_ms <= now_ms ||
+        uv_timer_init(server->state.ctx->loop, &deferral->hold) < 0)
+        return false;
+    deferral->hold.data = deferral;
+    uv_timer_start(&deferral->hold, hold_timer_cb, deferral->hold_until_ms - now_ms, 0);
+    deferral->held_prev = NULL;
+    deferral->held_next = server->held;
+    if (server->held)
+        server->held->held_prev = deferral;
+    server->held = deferral;
+    return true;
+}
+
 static void deferral_after_cb(uv_work_t *req, int status)
 {
     struct deferral *deferral = req->data;
@@ -321,6 +373,8 @@ static void deferral_after_cb(uv_work_t *req, int status)
         free(deferral);
         return;
     }
+    if (hold(deferral))
+        return;
     deferral->finished = true;
     /* MHD calls access_cb again for this request, which sends the reply. */
     MHD_resume_connection(deferral->connection);
@@ -356,6 +410,7 @@ void http_defer_gated(struct http_state *state, const struct http_request *reque
     deferral->arg = arg;
     deferral->work_req.data = deferral;
     deferral->gate = gate;
+    deferral->hold_until_ms = response->hold_until_ms;
     if (gate && gate->running >= gate->limit) { /* waits its turn on the loop, not the pool */
         if (gate->last)
             gate->last->next = deferral;
@@ -391,6 +446,26 @@ static void client_ip(struct MHD_Connection *connection, char *out, size_t size)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out, (socklen_t)size);
     else if (addr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, out, (socklen_t)size);
+}
+
+/* An answer ready now that must wait (a refused login's delay): kept on a timer as if it
+ * were deferred. */
+static void hold_reply(struct http_server *server, struct request_ctx *ctx,
+                       struct MHD_Connection *connection, struct http_response *reply)
+{
+    struct deferral *deferral = calloc(1, sizeof *deferral);
+    if (!deferral)
+        return; /* out of memory: it goes now */
+    deferral->server = server;
+    deferral->connection = connection;
+    deferral->reply = *reply;
+    deferral->hold_until_ms = reply->hold_until_ms;
+    if (!hold(deferral)) {
+        free(deferral);
+        return;
+    }
+    ctx->deferral = deferral;
+    *reply = (struct http_response){.deferred = true};
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, const char *url,
@@ -459,8 +534,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
             .body_size = ctx->body_size,
             .server_ctx = ctx,
         };
-        client_ip(connection, request.client_ip, sizeof request.client_ip);
+        char peer_ip[48];
+        client_ip(connection, peer_ip, sizeof peer_ip);
+        bool via_https;
+        http_auth_client_source(server->state.auth, connection, peer_ip, request.client_ip,
+                                sizeof request.client_ip, &via_https);
+        request.secure = server->tls || via_https;
         http_route(&server->state, &request, &reply);
+        if (!reply.deferred && reply.hold_until_ms > uv_now(server->state.ctx->loop))
+            hold_reply(server, ctx, connection, &reply);
         if (reply.deferred) {
             MHD_suspend_connection(connection);
             return MHD_YES;
@@ -787,6 +869,11 @@ static void http_stop(void *state)
     http_probe_stop(server->probe);
     http_listener_stop(server->listener);
     http_events_stop(server->state.events);
+    http_auth_stop(server->state.auth);
+    /* Held answers go now: MHD_stop_daemon needs every connection resumed. */
+    for (struct deferral *deferral = server->held; deferral; deferral = deferral->held_next)
+        if (!uv_is_closing((uv_handle_t *)&deferral->hold))
+            uv_close((uv_handle_t *)&deferral->hold, hold_closed_cb);
     uv_poll_stop(&server->poll);
     uv_close((uv_handle_t *)&server->poll, close_cb);
     uv_close((uv_handle_t *)&server->timer, close_cb);
