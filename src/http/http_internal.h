@@ -74,6 +74,7 @@ struct http_state {
     struct http_auth *auth;                     /* login state: setup code, rate limits (auth.c) */
     struct http_caches caches;
     struct http_gate reads; /* store reads on the pool: at most one per reader (read_job.c) */
+    bool insecure_beyond_loopback; /* listening beyond loopback without TLS (a warning) */
 };
 
 /* Makes the caches and forgets them when what they were made from changes meaning (a

@@ -24,6 +24,7 @@
 #include "balkon/log.h"
 #include "balkon/module.h"
 #include "balkon/sd_notify.h"
+#include "balkon/tls_cert.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -41,6 +42,7 @@
  * dashboard's or a script's headers take 1-2 KiB (MHD answers 431 beyond the buffer). */
 #define CONNECTION_MEMORY_BYTES (16 * 1024)
 #define CONNECTION_TIMEOUT_S 30
+#define HSTS_VALUE "max-age=31536000"
 
 struct http_server {
     struct http_state state;
@@ -53,7 +55,8 @@ struct http_server {
     bool stopping;
     bool loop_ended;       /* http_free runs: the loop has ended */
     bool wake_pending;     /* a stream was resumed: MHD must run again */
-    bool tls;              /* answers go over TLS (tls.c) */
+    bool tls;              /* answers go over TLS (http.tls) */
+    bool hsts;             /* TLS and http.hsts: Strict-Transport-Security on every answer */
     struct deferral *held; /* answers waiting on their hold timer (a login's delay) */
 };
 
@@ -125,6 +128,24 @@ static void run_mhd(struct http_server *server)
         uv_timer_stop(&server->timer);
 }
 
+/* What the browser may load for the dashboard: its own files only, nothing inline (the
+ * theme script is a file for this; styles are set through the CSSOM, which style-src does
+ * not govern), no frames of it anywhere (clickjacking), no plugins, no <base>, and forms
+ * post only here. data: images for the charts' and icons' inline SVGs. */
+#define CONTENT_SECURITY_POLICY                                                                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "                \
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+/* Headers every answer carries, whatever made it (JSON, an asset, an error, a stream). */
+static void add_security_headers(struct MHD_Response *response)
+{
+    MHD_add_response_header(response, "Content-Security-Policy", CONTENT_SECURITY_POLICY);
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+}
+
 /* The headers the reply asks for, and those every answer carries. */
 static void add_headers(struct MHD_Response *response, const struct http_response *reply)
 {
@@ -145,8 +166,7 @@ static void add_headers(struct MHD_Response *response, const struct http_respons
     }
     if (reply->status == 401)
         MHD_add_response_header(response, "WWW-Authenticate", "Bearer realm=\"balkonsolar\"");
-    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+    add_security_headers(response);
 }
 
 struct MHD_Response *http_kept_response(char *text, size_t len)
@@ -253,15 +273,16 @@ static enum MHD_Result send_response(struct http_server *server, struct MHD_Conn
                                      struct http_response *reply)
 {
     if (reply->stream) {
-        MHD_add_response_header(reply->stream, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(reply->stream, "Referrer-Policy", "no-referrer");
+        add_security_headers(reply->stream);
+        if (server->hsts)
+            MHD_add_response_header(reply->stream, "Strict-Transport-Security", HSTS_VALUE);
         enum MHD_Result result =
             MHD_queue_response(connection, (unsigned)reply->status, reply->stream);
         MHD_destroy_response(reply->stream);
         return result;
     }
     /* A kept answer goes out as it is, unless this request needs a header of its own. */
-    if (reply->ready && !reply->set_cookie[0])
+    if (reply->ready && !reply->set_cookie[0] && !server->hsts)
         return MHD_queue_response(connection, (unsigned)reply->status, reply->ready);
     enum MHD_ResponseMemoryMode mode = reply->ready         ? MHD_RESPMEM_MUST_COPY
                                        : reply->body_static ? MHD_RESPMEM_PERSISTENT
@@ -276,6 +297,8 @@ static enum MHD_Result send_response(struct http_server *server, struct MHD_Conn
         return MHD_NO;
     }
     add_headers(response, reply);
+    if (server->hsts)
+        MHD_add_response_header(response, "Strict-Transport-Security", HSTS_VALUE);
     enum MHD_Result result = MHD_queue_response(connection, (unsigned)reply->status, response);
     MHD_destroy_response(response);
     return result;
@@ -758,6 +781,14 @@ static int parse_listen(const char *listen, struct sockaddr_storage *addr, bool 
     return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : BALKON_E_INVAL;
 }
 
+/* Whether addr reaches this machine only (127/8, ::1). */
+static bool http_listen_loopback(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+}
+
 /* Starts the self-probe when there is a watchdog to feed. */
 static void start_probe(struct http_server *server, struct sockaddr_storage *addr)
 {
@@ -806,6 +837,24 @@ static int http_start(struct balkon_ctx *ctx, void **out)
         return BALKON_E_NOMEM;
     }
     server->state.ctx = ctx;
+    struct balkon_tls_pem pem = {0};
+    if (strcmp(ctx->config->http.tls, "off") != 0) {
+        char msg[512];
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            log_error("http", "http.tls: this libmicrohttpd was built without TLS");
+            discard(server);
+            return BALKON_E_INVAL;
+        }
+        if (balkon_tls_load(ctx->config, &pem, msg, sizeof msg) < 0) {
+            log_error("http", "%s", msg);
+            discard(server);
+            return BALKON_E_IO;
+        }
+        server->tls = true;
+        server->hsts = ctx->config->http.hsts;
+        log_notice("http", "HTTPS with the certificate %s, SHA-256 fingerprint %s", pem.cert_path,
+                   pem.fingerprint);
+    }
     socklen_t addr_len = ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     server->listener = http_listener_new(ctx->loop, (struct sockaddr *)&addr, addr_len, listen);
     if (!server->listener) {
@@ -815,13 +864,23 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     /* MHD's connection limit only backs ours up (listener.c): room for every connection
      * the listener may have handed over, including those it has shut but MHD not yet
      * reaped. Its per-IP limit would count an IPv6 /64 as many addresses: ours does not. */
+    /* With TLS, MHD does the handshake on the connections the listener hands over. */
+    struct MHD_OptionItem tls_options[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, pem.cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, pem.key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
     server->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
-        access_cb, server, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
+            (server->tls ? MHD_USE_TLS : 0),
+        0, NULL, NULL, access_cb, server, MHD_OPTION_ARRAY, server->tls ? tls_options : no_options,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_SLOTS, MHD_OPTION_NOTIFY_CONNECTION,
         http_listener_notify_cb, server->listener, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
         server, MHD_OPTION_END);
+    balkon_tls_pem_free(&pem); /* MHD has its own copy in GnuTLS's credentials */
     if (!server->daemon) {
         log_error("http", "cannot start libmicrohttpd");
         discard(server);
@@ -847,7 +906,14 @@ static int http_start(struct balkon_ctx *ctx, void **out)
 
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
-    log_notice("http", "listening on http://%s:%u/", host, http_listener_port(server->listener));
+    log_notice("http", "listening on %s://%s:%u/", server->tls ? "https" : "http", host,
+               http_listener_port(server->listener));
+    server->state.insecure_beyond_loopback = !server->tls && !http_listen_loopback(&addr);
+    if (server->state.insecure_beyond_loopback)
+        log_warn("http",
+                 "listening beyond this machine without HTTPS: passwords and session cookies "
+                 "cross the network readable by anyone on it (set http.tls to \"auto\" or "
+                 "\"on\", or put an HTTPS proxy in front and listen on 127.0.0.1)");
     start_probe(server, &addr);
     *out = server;
     run_mhd(server);

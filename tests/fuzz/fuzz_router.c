@@ -104,8 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *query = strchr(target, '?');
     if (query) {
         *query++ = '\0';
-        for (char *item = strtok(query, "&"); item && count < MAX_PAIRS;
-             item = strtok(NULL, "&")) {
+        for (char *item = strtok(query, "&"); item && count < MAX_PAIRS; item = strtok(NULL, "&")) {
             char *equals = strchr(item, '=');
             if (equals)
                 *equals++ = '\0';
