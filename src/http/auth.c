@@ -483,10 +483,13 @@ bool http_auth_attempt(struct http_auth *auth, const struct http_request *reques
     int64_t delay_ms = delay_after(slot->failures, FREE_FAILURES, DELAY_MAX_MS);
     char key[64];
     struct attempt_slot *prefix = NULL;
+    int64_t prefix_delay_ms = 0;
     if (prefix_key(request->client_ip, key, sizeof key)) {
+        /* The /64 queues its addresses' answers only once it is past its free failures:
+         * before that, each address counts alone (a neighbour's typo costs nothing). */
         prefix = attempt_slot(auth, key, now_ms);
-        int64_t prefix_delay_ms = delay_after(prefix->failures, FREE_FAILURES_PREFIX, DELAY_MAX_MS);
-        if (prefix->busy_until_ms > start_ms)
+        prefix_delay_ms = delay_after(prefix->failures, FREE_FAILURES_PREFIX, DELAY_MAX_MS);
+        if (prefix_delay_ms > 0 && prefix->busy_until_ms > start_ms)
             start_ms = prefix->busy_until_ms;
         if (prefix_delay_ms > delay_ms)
             delay_ms = prefix_delay_ms;
@@ -501,11 +504,12 @@ bool http_auth_attempt(struct http_auth *auth, const struct http_request *reques
     }
     if (now_ms - auth->all_last_failure_ms >= FAILURE_MEMORY_MS)
         auth->all_failures = 0;
-    /* Everyone's failures only add a little, never queue: the owner is never kept out. */
+    /* Everyone's failures only add a little (250 ms past 30, doubling every 10 more, at
+     * most 4 s) and never queue: the owner is never kept out. */
     int64_t all_delay_ms = 0;
     if (auth->all_failures >= FREE_FAILURES_ALL)
         all_delay_ms =
-            delay_after((auth->all_failures - FREE_FAILURES_ALL) / 10, 0, DELAY_ALL_MAX_MS) / 4;
+            delay_after((auth->all_failures - FREE_FAILURES_ALL) / 10, 0, 4 * DELAY_ALL_MAX_MS) / 4;
     /* Counted as a failure until it succeeds (http_auth_attempt_succeeded). */
     slot->failures++;
     slot->last_failure_ms = now_ms;
@@ -513,7 +517,8 @@ bool http_auth_attempt(struct http_auth *auth, const struct http_request *reques
     if (prefix) {
         prefix->failures++;
         prefix->last_failure_ms = now_ms;
-        prefix->busy_until_ms = start_ms + delay_ms;
+        if (prefix_delay_ms > 0)
+            prefix->busy_until_ms = start_ms + delay_ms;
     }
     auth->all_failures++;
     auth->all_last_failure_ms = now_ms;
