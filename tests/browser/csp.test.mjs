@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Session, VIEWS, byTestId, openView, sleep } from './harness.mjs';
+import { DESKTOP, Session, VIEWS, byTestId, openView, sleep } from './harness.mjs';
 
 const TEST_TIMEOUT_MS = 120000;
 
@@ -83,5 +83,32 @@ describe('content security policy', { timeout: 280000 }, () => {
     const violations = await page.evaluate(() => window.__violations);
     assert.ok(violations.some((v) => v.startsWith('script-src')), `no violation reported: ${violations}`);
     assert.ok(consoleErrors.length > 0, 'the console did not report the blocked script');
+  });
+
+  it('a daemon reachable over plain HTTP from the network shows a banner', { timeout: TEST_TIMEOUT_MS }, async () => {
+    // On loopback (this daemon): no banner.
+    const page = await session.newPage();
+    await page.goto('/');
+    await session.login(page);
+    await openView(page, 'live');
+    await sleep(500);
+    assert.equal(await byTestId(page, 'insecure-banner').count(), 0, 'a banner on loopback');
+    // The daemon's answer when it listens on 0.0.0.0 without TLS (test_http_security proves
+    // the daemon sends it): the dashboard says so on every view.
+    // (The service worker would fetch it past page.route: blocked for this page.)
+    const warned = await session.newPage({ ...DESKTOP, serviceWorkers: 'block' });
+    await warned.route('**/api/v1/health', async (route) => {
+      const response = await route.fetch();
+      const json = await response.json();
+      json.warning = 'reachable from the network without HTTPS';
+      await route.fulfill({ response, json });
+    });
+    await warned.goto('/');
+    await session.login(warned);
+    const banner = byTestId(warned, 'insecure-banner');
+    await banner.waitFor({ state: 'visible' });
+    assert.match(await banner.textContent(), /http\.tls/);
+    await openView(warned, 'settings');
+    assert.ok(await banner.isVisible(), 'the banner went away on another view');
   });
 });
