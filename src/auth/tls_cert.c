@@ -99,8 +99,8 @@ static int generate(const char *cert_path, const char *key_path, char *msg, size
     int err = BALKON_E_IO;
     int rc = gnutls_x509_privkey_init(&key);
     if (rc == 0)
-        rc = gnutls_x509_privkey_generate(
-            key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+        rc = gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+                                          GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
     if (rc == 0)
         rc = gnutls_x509_crt_init(&crt);
     if (rc < 0)
@@ -122,9 +122,8 @@ static int generate(const char *cert_path, const char *key_path, char *msg, size
         (rc = gnutls_x509_crt_set_expiration_time(crt, (time_t)(now + CERT_VALID_S))) < 0 ||
         (rc = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, name,
                                             (unsigned)strlen(name))) < 0 ||
-        (rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, name,
-                                                   (unsigned)strlen(name), GNUTLS_FSAN_APPEND)) <
-            0 ||
+        (rc = gnutls_x509_crt_set_subject_alt_name(
+             crt, GNUTLS_SAN_DNSNAME, name, (unsigned)strlen(name), GNUTLS_FSAN_APPEND)) < 0 ||
         (rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "localhost", 9,
                                                    GNUTLS_FSAN_APPEND)) < 0 ||
         (rc = gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_IPADDRESS, loopback,

@@ -28,16 +28,17 @@
 #include <strings.h>
 #include <unistd.h>
 
-static const char *CONFIG = "{\n"
-                            "  \"site\": {\"name\": \"Security\", \"latitude\": 52.52, "
-                            "\"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
-                            "  \"simulation\": {\"speed\": 60, \"start\": \"2026-06-21T10:00:00Z\"},\n"
-                            "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
-                            "  \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": "
-                            "[{\"days\": \"daily\", \"from\": \"00:00\", \"to\": \"00:00\", "
-                            "\"price_per_kwh\": 0.3}]},\n"
-                            "    {\"id\": \"forecast\", \"type\": \"sim_solar\"}]\n"
-                            "}\n";
+static const char *CONFIG =
+    "{\n"
+    "  \"site\": {\"name\": \"Security\", \"latitude\": 52.52, "
+    "\"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
+    "  \"simulation\": {\"speed\": 60, \"start\": \"2026-06-21T10:00:00Z\"},\n"
+    "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+    "  \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": "
+    "[{\"days\": \"daily\", \"from\": \"00:00\", \"to\": \"00:00\", "
+    "\"price_per_kwh\": 0.3}]},\n"
+    "    {\"id\": \"forecast\", \"type\": \"sim_solar\"}]\n"
+    "}\n";
 
 struct answer {
     long status;
@@ -163,8 +164,7 @@ static void test_security_headers_on_every_answer(void **state)
     a = ask(d, "GET", "/theme.js", NULL, NULL, false);
     assert_int_equal(a.status, 200);
     assert_security_headers(&a, "asset (theme.js)");
-    a = ask(d, "GET", "/dist/app.js", NULL, (const char *[]){"Accept-Encoding: gzip", NULL},
-            false);
+    a = ask(d, "GET", "/dist/app.js", NULL, (const char *[]){"Accept-Encoding: gzip", NULL}, false);
     assert_int_equal(a.status, 200);
     assert_security_headers(&a, "asset (gzip)");
     a = ask(d, "GET", "/no/such/file", NULL, NULL, false);
@@ -254,7 +254,8 @@ static void test_strict_input(void **state)
     harness_write_config(d, CONFIG);
     assert_true(harness_start(d, NULL));
     /* Trailing bytes after the JSON object. */
-    struct answer a = ask(d, "PUT", "/api/v1/strategy", "{\"strategy\": \"optimal\"} x", NULL, true);
+    struct answer a =
+        ask(d, "PUT", "/api/v1/strategy", "{\"strategy\": \"optimal\"} x", NULL, true);
     assert_int_equal(a.status, 400);
     assert_non_null(strstr(a.body, "body: unexpected bytes after the JSON object"));
     a = ask(d, "PUT", "/api/v1/strategy", "{\"strategy\": \"optimal\"}{\"strategy\": \"x\"}", NULL,
@@ -264,16 +265,16 @@ static void test_strict_input(void **state)
     a = ask(d, "PUT", "/api/v1/strategy", "{\"strategy\": \"optimal\"} \r\n", NULL, true);
     assert_int_equal(a.status, 200);
     /* A string that is not UTF-8: raw, and as a lone surrogate escape. */
-    a = ask(d, "PUT", "/api/v1/strategy", "{\"strategy\": \"opt\xff\", \"x\": [1, {\"y\": \"\xc0\xaf\"}]}",
-            NULL, true);
+    a = ask(d, "PUT", "/api/v1/strategy",
+            "{\"strategy\": \"opt\xff\", \"x\": [1, {\"y\": \"\xc0\xaf\"}]}", NULL, true);
     assert_int_equal(a.status, 400);
     assert_true(valid_utf8(a.body));
     cJSON *json = cJSON_Parse(a.body);
     assert_string_equal(harness_text(json, "field"), "strategy");
     assert_non_null(strstr(harness_text(json, "error"), "strategy: must be valid UTF-8"));
     cJSON_Delete(json);
-    a = ask(d, "PUT", "/api/v1/strategy", "{\"strategy\": \"optimal\", \"x\": [1, {\"y\": \"\xc0\xaf\"}]}",
-            NULL, true);
+    a = ask(d, "PUT", "/api/v1/strategy",
+            "{\"strategy\": \"optimal\", \"x\": [1, {\"y\": \"\xc0\xaf\"}]}", NULL, true);
     assert_int_equal(a.status, 400);
     json = cJSON_Parse(a.body);
     assert_string_equal(harness_text(json, "field"), "x[1].y"); /* an overlong '/' */
