@@ -55,6 +55,7 @@ struct http_server {
     bool stopping;
     bool loop_ended;       /* http_free runs: the loop has ended */
     bool wake_pending;     /* a stream was resumed: MHD must run again */
+    bool in_timer;         /* run_mhd runs from the timer's callback */
     bool tls;              /* answers go over TLS (http.tls) */
     bool hsts;             /* TLS and http.hsts: Strict-Transport-Security on every answer */
     struct deferral *held; /* answers waiting on their hold timer (a login's delay) */
@@ -94,7 +95,10 @@ static void poll_cb(uv_poll_t *poll, int status, int events)
 }
 static void timer_cb(uv_timer_t *timer)
 {
-    run_mhd(timer->data);
+    struct http_server *server = timer->data;
+    server->in_timer = true;
+    run_mhd(server);
+    server->in_timer = false;
 }
 static void listener_run(void *server)
 {
@@ -123,7 +127,12 @@ static void run_mhd(struct http_server *server)
     if (server->wake_pending)
         uv_timer_start(&server->timer, timer_cb, 0, 0);
     else if (MHD_get_timeout(server->daemon, &timeout_ms) == MHD_YES)
-        uv_timer_start(&server->timer, timer_cb, timeout_ms, 0);
+        /* MHD says 0 while a TLS handshake waits for its peer (its connection stays
+         * "ready", libmicrohttpd 0.9.75). Re-armed with 0 from inside its own callback the
+         * timer would be due again at once, and libuv runs timers until none is due: the
+         * loop would never leave that phase. 1 ms lets the loop turn. */
+        uv_timer_start(&server->timer, timer_cb,
+                       timeout_ms == 0 && server->in_timer ? 1 : timeout_ms, 0);
     else
         uv_timer_stop(&server->timer);
 }
@@ -800,8 +809,8 @@ static void start_probe(struct http_server *server, struct sockaddr_storage *add
         ((struct sockaddr_in6 *)addr)->sin6_port = port;
     else
         ((struct sockaddr_in *)addr)->sin_port = port;
-    server->probe =
-        http_probe_new(server->state.ctx, server->listener, (struct sockaddr *)addr, period_ms);
+    server->probe = http_probe_new(server->state.ctx, server->listener, (struct sockaddr *)addr,
+                                   period_ms, server->tls);
     if (!server->probe)
         log_error("http", "out of memory for the self-probe: the watchdog will not be fed");
 }

@@ -5,7 +5,9 @@
  *  - the login cookie is Secure over TLS; HSTS only with http.hsts;
  *  - a restart keeps the certificate (same fingerprint);
  *  - plain HTTP to the TLS port gets no answer; "on" without usable files does not start,
- *    with a message naming the setting. */
+ *    with a message naming the setting;
+ *  - under a systemd watchdog the self-probe speaks TLS, so the watchdog is still fed;
+ *  - clients that stall in the handshake do not stop the server answering others. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,7 +25,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,6 +45,8 @@ static const char *CONFIG_FMT =
 
 /* Starts the daemon (harness_start waits for an http:// line) and waits for its https
  * line; false when it exits or does not listen within 15 s. */
+static const char *const *start_env; /* more "NAME=value" for the daemon, NULL-ended */
+
 static bool start_tls(struct daemon_proc *d, const char *http_section)
 {
     char json[1024];
@@ -52,6 +61,8 @@ static bool start_tls(struct daemon_proc *d, const char *http_section)
         int fd = open(d->log_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
         dup2(fd, STDERR_FILENO);
         dup2(fd, STDOUT_FILENO);
+        for (size_t i = 0; start_env && start_env[i]; i++)
+            putenv((char *)start_env[i]);
         execl(getenv("BALKONSOLARD"), getenv("BALKONSOLARD"), "--config", d->config_path, "--db",
               d->db_path, "--listen", "127.0.0.1:0", (char *)NULL);
         _exit(127);
@@ -247,12 +258,88 @@ static void test_configured_files(void **state)
     assert_int_equal(harness_signal_and_wait(d, SIGTERM, 5000, NULL), 0);
 }
 
+/* Under a systemd watchdog the daemon probes itself: over TLS when it serves TLS, or the
+ * watchdog would starve and systemd restart a healthy daemon every 30 s. */
+static void test_watchdog_probe_over_tls(void **state)
+{
+    struct daemon_proc *d = *state;
+    char path[300], env_socket[320];
+    snprintf(path, sizeof path, "%s/notify.sock", d->dir);
+    snprintf(env_socket, sizeof env_socket, "NOTIFY_SOCKET=%s", path);
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_un addr = {.sun_family = AF_UNIX};
+    assert_true(strlen(path) < sizeof addr.sun_path);
+    memcpy(addr.sun_path, path, strlen(path) + 1);
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    const char *env[] = {env_socket, "WATCHDOG_USEC=2000000", NULL};
+    start_env = env;
+    bool started = start_tls(d, "\"tls\": \"auto\"");
+    start_env = NULL;
+    assert_true(started);
+    /* 3 s: a probe every 500 ms, a ping for each answered one. */
+    int pings = 0;
+    long deadline = harness_now_ms() + 3000, left;
+    while ((left = deadline - harness_now_ms()) > 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, (int)left) <= 0)
+            break;
+        char msg[512];
+        ssize_t n = recv(fd, msg, sizeof msg - 1, 0);
+        if (n > 0) {
+            msg[n] = '\0';
+            pings += strstr(msg, "WATCHDOG=1") != NULL;
+        }
+    }
+    close(fd);
+    print_message("watchdog pings in 3 s over TLS: %d\n", pings);
+    assert_true(pings >= 3);
+    assert_null(strstr(harness_log(d), "self-probe GET /api/v1/health:"));
+    assert_int_equal(harness_signal_and_wait(d, SIGTERM, 5000, NULL), 0);
+}
+
+/* Clients that start a TLS handshake and stop (here: the first 6 bytes of a ClientHello)
+ * must not stop the server: with libmicrohttpd 0.9.75 such a connection stays "ready" and
+ * MHD asks to run again at once, which froze the loop (every other client timed out). */
+static void test_stalled_handshakes_do_not_freeze_the_server(void **state)
+{
+    struct daemon_proc *d = *state;
+    assert_true(start_tls(d, "\"tls\": \"auto\""));
+    char cert[400];
+    snprintf(cert, sizeof cert, "%s/tls-cert.pem", d->dir);
+    int fds[8];
+    for (int i = 0; i < 8; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fds[i] >= 0);
+        struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)d->port)};
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        assert_int_equal(connect(fds[i], (struct sockaddr *)&addr, sizeof addr), 0);
+        static const char partial_hello[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01};
+        assert_int_equal(send(fds[i], partial_hello, sizeof partial_hello, 0),
+                         (ssize_t)sizeof partial_hello);
+    }
+    harness_sleep_ms(300);
+    long t0 = harness_now_ms();
+    struct answer a = ask(d, "https", "GET", "/api/v1/health", NULL, cert);
+    long took_ms = harness_now_ms() - t0;
+    print_message("health with 8 stalled handshakes: %ld in %ld ms\n", a.status, took_ms);
+    assert_int_equal(a.status, 200);
+    assert_true(took_ms < 2000);
+    for (int i = 0; i < 8; i++)
+        close(fds[i]);
+    assert_int_equal(harness_signal_and_wait(d, SIGTERM, 5000, NULL), 0);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_auto_certificate, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_configured_files, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_watchdog_probe_over_tls, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_stalled_handshakes_do_not_freeze_the_server,
+                                        harness_setup, harness_teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
