@@ -11,7 +11,7 @@
 # smaller), which assets.c sends in place of the file to clients that accept gzip.
 cmake_minimum_required(VERSION 3.18) # script mode: IN_LIST and the other current policies
 file(GLOB_RECURSE files RELATIVE ${WEB_DIR} ${WEB_DIR}/dist/* ${WEB_DIR}/icons/*)
-foreach(top index.html manifest.webmanifest sw.js)
+foreach(top index.html manifest.webmanifest sw.js theme.js)
   if(EXISTS ${WEB_DIR}/${top})
     list(APPEND files ${top})
   endif()

@@ -12,7 +12,7 @@
 set -euo pipefail
 
 packages=(
-  libuv1 libmicrohttpd12 libcurl4 libcjson1 libsqlite3-0 libmosquitto1 libcrypt1
+  libuv1 libmicrohttpd12 libcurl4 libcjson1 libsqlite3-0 libmosquitto1 libcrypt1 libgnutls30
   ca-certificates tzdata curl
 )
 

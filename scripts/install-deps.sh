@@ -11,7 +11,7 @@ set -euo pipefail
 build_packages=(
   build-essential cmake pkg-config git ca-certificates tzdata
   libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev libmosquitto-dev
-  libcrypt-dev
+  libcrypt-dev libgnutls28-dev # gnutls: HTTPS certificate (http.tls "auto"), as libmicrohttpd uses it
 )
 # The browser tests (tests/browser/) drive Debian's Chromium (/usr/bin/chromium) with
 # playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.

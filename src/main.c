@@ -5,6 +5,7 @@
 #include "balkon/import.h"
 #include "balkon/log.h"
 #include "balkon/replay.h"
+#include "balkon/tls_cert.h"
 #include "balkon/version.h"
 
 #include <getopt.h>
@@ -60,6 +61,7 @@ static void usage(FILE *out)
         "      --log-level LEVEL error, warn, notice, info or debug (overrides log.level)\n"
         "      --check-config    validate the configuration, print every problem, exit\n"
         "      --config-doc      print the configuration reference (markdown) and exit\n"
+        "      --show-cert       print the HTTPS certificate's SHA-256 fingerprint and exit\n"
         "      --version         print the version and exit\n"
         "  -h, --help            this text\n"
         "\n"
@@ -68,7 +70,15 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
-    enum { OPT_DB = 256, OPT_LISTEN, OPT_LOG_LEVEL, OPT_CHECK, OPT_DOC, OPT_VERSION };
+    enum {
+        OPT_DB = 256,
+        OPT_LISTEN,
+        OPT_LOG_LEVEL,
+        OPT_CHECK,
+        OPT_DOC,
+        OPT_VERSION,
+        OPT_SHOW_CERT
+    };
     static const struct option long_options[] = {
         {"config", required_argument, NULL, 'c'},
         {"db", required_argument, NULL, OPT_DB},
@@ -77,6 +87,7 @@ int main(int argc, char **argv)
         {"check-config", no_argument, NULL, OPT_CHECK},
         {"config-doc", no_argument, NULL, OPT_DOC},
         {"version", no_argument, NULL, OPT_VERSION},
+        {"show-cert", no_argument, NULL, OPT_SHOW_CERT},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -88,6 +99,7 @@ int main(int argc, char **argv)
         return balkon_auth_cli_main(argc - 1, argv + 1);
     struct balkon_daemon_options options = {0};
     int check_only = 0;
+    int show_cert = 0;
     int opt;
     while ((opt = getopt_long(argc, argv, "c:h", long_options, NULL)) != -1) {
         switch (opt) {
@@ -116,6 +128,9 @@ int main(int argc, char **argv)
         case OPT_CHECK:
             check_only = 1;
             break;
+        case OPT_SHOW_CERT:
+            show_cert = 1;
+            break;
         case OPT_DOC:
             balkon_config_write_doc(stdout);
             return 0;
@@ -139,6 +154,18 @@ int main(int argc, char **argv)
         fprintf(stderr,
                 "balkonsolard: --config FILE is required (try --config config/demo.json)\n");
         return 2;
+    }
+    if (show_cert) {
+        struct balkon_config config;
+        struct balkon_config_errors errors;
+        if (balkon_config_load(options.config_path, &config, &errors) < 0) {
+            fprintf(stderr, "balkonsolard: %s: %s\n", options.config_path,
+                    errors.count ? errors.items[0] : "cannot load");
+            return 1;
+        }
+        if (options.db_path)
+            snprintf(config.storage.path, sizeof config.storage.path, "%s", options.db_path);
+        return balkon_tls_show(&config);
     }
     if (check_only) {
         struct balkon_config config;

@@ -72,7 +72,7 @@ const files = (dir) => readdirSync(dir).flatMap((f) => {
   const p = join(dir, f);
   return statSync(p).isDirectory() ? files(p) : [p];
 });
-const shell = ['/', '/index.html', '/manifest.webmanifest', '/icons/icon.svg', '/icons/icon-192.png',
+const shell = ['/', '/index.html', '/theme.js', '/manifest.webmanifest', '/icons/icon.svg', '/icons/icon-192.png',
   ...files(dist).filter((f) => !f.endsWith('.txt')).map((f) => `/${relative(root, f)}`).sort()];
 const hash = createHash('sha256');
 for (const path of shell.slice(1)) hash.update(readFileSync(join(root, path)));

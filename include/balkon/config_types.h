@@ -233,6 +233,12 @@ struct balkon_config {
         bool read_without_login;
         char allowed_hosts[512]; /* comma-separated host names, beyond the built-in ones */
         int64_t session_days;
+        /* HTTP security (sec15b): proxies, TLS, HSTS */
+        char trusted_proxies[512]; /* comma-separated addresses and CIDR blocks */
+        char tls[8];               /* "off", "on" (tls_cert/tls_key) or "auto" */
+        char tls_cert[256];        /* PEM file; "" = beside the database (auto) */
+        char tls_key[256];
+        bool hsts;
     } http;
     struct {
         bool enabled;

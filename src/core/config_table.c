@@ -10,6 +10,7 @@
 #include "balkon/timeutil.h"
 #include "balkon/url.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -661,6 +662,39 @@ TABLE(provider_table, provider_rows, check_provider);
 
 /* --- http --------------------------------------------------------------------------- */
 typedef __typeof__(((C *)0)->http) http_t;
+/* http.trusted_proxies, http.tls* (the HTTP server's security settings, one block). */
+static const char *const tls_choices[] = {"off", "on", "auto", NULL};
+static void check_http_security(const http_t *http, const char *path,
+                                struct balkon_config_errors *errors)
+{
+    char list[sizeof http->trusted_proxies];
+    snprintf(list, sizeof list, "%s", http->trusted_proxies);
+    for (char *save = NULL, *item = strtok_r(list, ", ", &save); item;
+         item = strtok_r(NULL, ", ", &save)) {
+        char *slash = strchr(item, '/');
+        int bits_max = strchr(item, ':') ? 128 : 32, bits = bits_max;
+        char tail;
+        if (slash && (sscanf(slash + 1, "%d%c", &bits, &tail) != 1 || bits < 0 || bits > bits_max))
+            bits = -1;
+        if (slash)
+            *slash = '\0';
+        unsigned char bytes[16];
+        if (bits < 0 || inet_pton(bits_max == 128 ? AF_INET6 : AF_INET, item, bytes) != 1) {
+            cfg_error(errors, path, "trusted_proxies",
+                      "must be IP addresses or CIDR blocks separated by commas (like "
+                      "\"127.0.0.1, 10.0.0.0/8, fd00::/8\"), got \"%s\"",
+                      http->trusted_proxies);
+            break;
+        }
+    }
+    if (strcmp(http->tls, "on") == 0 && (!http->tls_cert[0] || !http->tls_key[0]))
+        cfg_error(errors, path, "tls",
+                  "\"on\" needs http.tls_cert and http.tls_key (PEM files); \"auto\" makes a "
+                  "self-signed certificate");
+    if (!http->tls_cert[0] != !http->tls_key[0])
+        cfg_error(errors, path, http->tls_cert[0] ? "tls_key" : "tls_cert",
+                  "http.tls_cert and http.tls_key go together");
+}
 static void check_http(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const http_t *http = object;
@@ -681,6 +715,7 @@ static void check_http(const void *object, const char *path, struct balkon_confi
             break;
         }
     }
+    check_http_security(http, path, errors);
 }
 static const struct cfg_row http_rows[] = {
     STR(http_t, "listen", listen, "\"127.0.0.1:8080\"", CFG_RESTART,
@@ -699,6 +734,21 @@ static const struct cfg_row http_rows[] = {
         "403: this stops DNS-rebinding attacks from web pages."),
     INT(http_t, "session_days", session_days, "30", 1, 365, 0, "d",
         "A login stays valid this many days after its last use."),
+    /* HTTP security (sec15b) */
+    STR(http_t, "trusted_proxies", trusted_proxies, "\"\"", 0,
+        "Reverse proxies (addresses or CIDR blocks, comma-separated) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed: the last address in X-Forwarded-For that is not a "
+        "trusted proxy is the client (for login delays and the log). Empty: none."),
+    ENUM(http_t, "tls", tls, "\"off\"", tls_choices, CFG_RESTART,
+         "HTTPS: \"on\" with http.tls_cert and http.tls_key, \"auto\" with a self-signed "
+         "certificate made on first start beside the database (its SHA-256 fingerprint is "
+         "logged and shown by `balkonsolard --show-cert`), \"off\" for plain HTTP."),
+    STR(http_t, "tls_cert", tls_cert, "\"\"", CFG_RESTART,
+        "PEM certificate (chain) for http.tls \"on\" (or \"auto\" to use this one)."),
+    STR(http_t, "tls_key", tls_key, "\"\"", CFG_RESTART, "PEM private key for http.tls_cert."),
+    BOOL(http_t, "hsts", hsts, "false", 0,
+         "Send Strict-Transport-Security over HTTPS (browsers then refuse plain HTTP to this "
+         "host for a year: only with a certificate they trust)."),
 };
 TABLE(http_table, http_rows, check_http);
 

@@ -34,6 +34,7 @@ struct hash_job {
     char new_hash[BALKON_PASSWORD_HASH_SIZE];       /* setup, change: the result */
     char client_ip[48];
     char session_digest[65]; /* change from a session: the one to keep */
+    bool secure;             /* the request came over HTTPS: a Secure cookie */
     bool verified;
     int err;
 };
@@ -100,10 +101,10 @@ static void hash_job_free(struct hash_job *job)
 }
 
 /* Replies with a new session's CSRF token (the cookie goes in a header). */
-static void reply_session(struct http_state *state, struct http_response *response)
+static void reply_session(struct http_state *state, struct http_response *response, bool secure)
 {
     char csrf[80];
-    if (http_auth_session_start(state, response, csrf) < 0)
+    if (http_auth_session_start(state, response, secure, csrf) < 0)
         return;
     cJSON *json = cJSON_CreateObject();
     cJSON_AddBoolToObject(json, "logged_in", true);
@@ -137,23 +138,23 @@ static void hash_job_done(struct http_state *state, void *arg, struct http_respo
         } else if (store_password(state, job->new_hash, response)) {
             http_auth_attempt_succeeded(state->auth, job->client_ip);
             log_notice("http", "password set from %s", job->client_ip);
-            reply_session(state, response);
+            reply_session(state, response, job->secure);
         }
         break;
     case JOB_LOGIN:
         if (!job->verified) {
-            log_warn("http", "failed login from %s", job->client_ip);
+            http_auth_log_refusal(state->auth, job->client_ip, "wrong password");
             reply_field_error(response, 401, "password", "wrong password");
         } else {
             http_auth_attempt_succeeded(state->auth, job->client_ip);
             log_info("http", "login from %s", job->client_ip);
-            reply_session(state, response);
+            reply_session(state, response, job->secure);
         }
         break;
     case JOB_CHANGE:
         if (!job->verified) {
-            log_warn("http", "password change with a wrong current password from %s",
-                     job->client_ip);
+            http_auth_log_refusal(state->auth, job->client_ip,
+                                  "password change with a wrong current password");
             reply_field_error(response, 403, "current_password", "wrong password");
         } else if (job->err < 0) {
             http_reply_error(response, 500, "cannot hash the password: %s",
@@ -183,6 +184,7 @@ static struct hash_job *hash_job_new(enum hash_job_kind kind, const struct http_
     }
     job->kind = kind;
     snprintf(job->client_ip, sizeof job->client_ip, "%s", request->client_ip);
+    job->secure = request->secure;
     return job;
 }
 
@@ -248,10 +250,10 @@ void api_auth_setup_post(struct http_state *state, const struct http_request *re
         reply_field_error(response, 400, "password", problem);
         goto fail;
     }
-    if (!http_auth_attempt(state->auth, request->client_ip, response))
+    if (!http_auth_attempt(state->auth, request, response))
         goto fail;
     if (!http_auth_setup_code_ok(state->auth, code)) {
-        log_warn("http", "wrong setup code from %s", request->client_ip);
+        http_auth_log_refusal(state->auth, request->client_ip, "wrong setup code");
         char problem_text[400];
         snprintf(problem_text, sizeof problem_text,
                  "wrong code: it is in the file %s on the machine running balkonsolard",
@@ -276,7 +278,7 @@ void api_auth_login_post(struct http_state *state, const struct http_request *re
     bool ok = job && string_field(body, "password", job->password, sizeof job->password, response);
     cJSON_Delete(body);
     if (ok && load_hash(state, job, response) &&
-        http_auth_attempt(state->auth, request->client_ip, response)) {
+        http_auth_attempt(state->auth, request, response)) {
         http_defer(state, request, response, hash_job_work, hash_job_done, job);
         return;
     }
@@ -315,8 +317,7 @@ void api_auth_password_put(struct http_state *state, const struct http_request *
         reply_field_error(response, 400, "new_password", problem);
         goto fail;
     }
-    if (!load_hash(state, job, response) ||
-        !http_auth_attempt(state->auth, request->client_ip, response))
+    if (!load_hash(state, job, response) || !http_auth_attempt(state->auth, request, response))
         goto fail;
     if (request->identity->via == HTTP_AUTH_SESSION)
         snprintf(job->session_digest, sizeof job->session_digest, "%s",

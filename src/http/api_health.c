@@ -19,5 +19,13 @@ void api_health_get(struct http_state *state, const struct http_request *request
                             (double)balkon_store_size_bytes(state->ctx->store));
     cJSON_AddNumberToObject(json, "db_pending_samples",
                             (double)balkon_store_pending(state->ctx->store));
+    /* For the dashboard's banner: logins over plain HTTP beyond this machine. */
+    cJSON_AddBoolToObject(json, "secure", request->secure);
+    if (state->insecure_beyond_loopback)
+        cJSON_AddStringToObject(json, "warning",
+                                "reachable from the network without HTTPS: passwords and "
+                                "session cookies cross it unencrypted (set http.tls)");
+    else
+        cJSON_AddNullToObject(json, "warning");
     http_reply_json(response, 200, json);
 }

@@ -159,12 +159,8 @@ void api_savings_get(struct http_state *state, const struct http_request *reques
     if (q->default_from) {
         /* From the first measurement, which the read looks up; it checks the range then. */
         q->to_ms = now_ms;
-        const char *to_text = http_query(request, "to");
-        if (to_text && balkon_parse_time(to_text, &q->to_ms) < 0) {
+        if (!http_query_time(request, response, "to", &q->to_ms)) {
             free(q);
-            http_reply_error(response, 400,
-                             "to: expected an ISO-8601 time or Unix seconds, got \"%.40s\"",
-                             to_text);
             return;
         }
     } else if (!http_query_range(request, response, default_from_ms, now_ms, &q->from_ms,

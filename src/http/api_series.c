@@ -42,7 +42,8 @@ static int parse_step(const char *text, int64_t *step_ms)
         unit_ms = 3600e3, end++;
     else if (*end == 'd')
         unit_ms = 86400e3, end++;
-    if (*end != '\0')
+    /* Bounded before the conversion: no step is longer than the times the API accepts. */
+    if (*end != '\0' || value * unit_ms > (double)HTTP_TIME_MAX_MS || value * unit_ms < 0)
         return BALKON_E_PARSE;
     *step_ms = (int64_t)llround(value * unit_ms);
     return 0;
@@ -177,29 +178,14 @@ static void series_read_done(struct http_state *state, void *arg, struct http_re
         answer_cache_abandon(cache, q->key);
 }
 
-static bool parse_time_param(const struct http_request *request, struct http_response *response,
-                             const char *name, int64_t *ts_ms)
-{
-    const char *text = http_query(request, name);
-    if (!text)
-        return true;
-    if (balkon_parse_time(text, ts_ms) < 0) {
-        http_reply_error(response, 400,
-                         "%s: expected an ISO-8601 time or Unix seconds, got \"%.40s\"", name,
-                         text);
-        return false;
-    }
-    return true;
-}
-
 /* Checks the query; false after a 400. */
 static bool parse_query(struct http_state *state, const struct http_request *request,
                         struct http_response *response, struct series_read *q)
 {
     int64_t to_ms = balkon_clock_now_ms(&state->ctx->clock);
     int64_t from_ms = INT64_MIN;
-    if (!parse_time_param(request, response, "to", &to_ms) ||
-        !parse_time_param(request, response, "from", &from_ms))
+    if (!http_query_time(request, response, "to", &to_ms) ||
+        !http_query_time(request, response, "from", &from_ms))
         return false;
     if (from_ms == INT64_MIN)
         from_ms = to_ms - BALKON_MS_PER_DAY;
@@ -211,7 +197,8 @@ static bool parse_query(struct http_state *state, const struct http_request *req
     const char *step_text = http_query(request, "step");
     if (step_text && parse_step(step_text, &step_ms) < 0) {
         http_reply_error(response, 400,
-                         "step: expected seconds or a number with s, m, h or d, got \"%.40s\"",
+                         "step: expected seconds or a number with s, m, h or d (at most "
+                         "9999 years), got \"%.40s\"",
                          step_text);
         return false;
     }

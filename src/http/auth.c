@@ -8,7 +8,19 @@
  * "Authorization: Bearer TOKEN" and need no CSRF token (browsers never add that header on
  * their own). A page of another site in the user's browser thus can neither write (no
  * cookie with SameSite=Strict, no CSRF token) nor read through a rebound DNS name (Host
- * allowlist). */
+ * allowlist).
+ *
+ * Login attempts slow an attacker down without locking the owner out. Each source (an
+ * address; behind a trusted proxy the client X-Forwarded-For names) gets a few free
+ * failures, then every further answer waits twice as long as the one before (1 s, 2 s,
+ * ... at most a minute), one after the other, so a source gets at most one answer per
+ * delay however many connections it opens; a source with more than two minutes queued
+ * gets 429 without a check. An IPv6 /64 (the block one host picks addresses from) is
+ * counted too, with more free failures than one address. Failures from everywhere
+ * together only add a short delay (at most 4 s) to every answer: they never refuse one,
+ * so the right password from a source of its own always gets in. A success forgets its
+ * source's failures. Waiting answers are held on a timer (server.c), never on the loop.
+ * Refused logins are logged summed, one line a minute at most. */
 #include "http_internal.h"
 
 #include "balkon/error.h"
@@ -22,24 +34,34 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <uv.h>
 
 #define COOKIE_NAME "balkon_session"
 #define SESSION_TOUCH_MS (3600 * 1000) /* a session's expiry moves at most hourly (SD card) */
 #define TOKEN_TOUCH_MS (60 * 1000)
-#define ATTEMPT_WINDOW_MS (15 * 60 * 1000)
-#define ATTEMPTS_PER_WINDOW 5
-#define ATTEMPTS_ALL_PER_WINDOW 30 /* from all addresses together */
-#define ATTEMPT_SLOTS 64
+#define FAILURE_MEMORY_MS (15 * 60 * 1000) /* failures older than this are forgotten */
+#define FREE_FAILURES 5                    /* per address, before any delay */
+#define FREE_FAILURES_PREFIX 20            /* per IPv6 /64 */
+#define FREE_FAILURES_ALL 30               /* from all sources together */
+#define DELAY_FIRST_MS 1000
+#define DELAY_MAX_MS (60 * 1000)
+#define QUEUE_MAX_MS (120 * 1000) /* a source's queued answers beyond this: 429 */
+#define DELAY_ALL_MAX_MS 4000
+#define ATTEMPT_SLOTS 256
+#define REFUSAL_REPORT_MS (60 * 1000)
+#define REFUSAL_SOURCES 64
 
 struct attempt_slot {
-    char ip[64]; /* an address, or an IPv6 /64 */
-    int64_t window_start_ms;
-    int attempts;
+    char key[64]; /* an address, or an IPv6 /64 as "PREFIX::/64" */
+    int failures;
+    int64_t last_failure_ms;
+    int64_t busy_until_ms; /* when this source's last queued answer goes out */
 };
 
 struct http_auth {
@@ -49,8 +71,15 @@ struct http_auth {
     char setup_code_path[300];
     char machine_name[64]; /* lowercase, from gethostname */
     struct attempt_slot attempts[ATTEMPT_SLOTS];
-    int64_t all_window_start_ms; /* every address's attempts, against guessing from many */
-    int all_attempts;
+    int all_failures; /* every source's, against guessing from many */
+    int64_t all_last_failure_ms;
+    /* Refused logins since the last line about them (log_refusal). */
+    uv_timer_t refusal_timer;
+    uint64_t refusal_report_ms; /* REFUSAL_REPORT_MS; tests: BALKON_TEST_REFUSAL_REPORT_MS */
+    bool refusal_timer_on;
+    unsigned refusals;
+    unsigned refusal_source_count;
+    char refusal_sources[REFUSAL_SOURCES][48];
 };
 
 /* --- Setup code ----------------------------------------------------------------------- */
@@ -140,6 +169,15 @@ struct http_auth *http_auth_new(struct http_state *state)
     if (!auth)
         return NULL;
     auth->state = state;
+    auth->refusal_report_ms = REFUSAL_REPORT_MS;
+    const char *report_ms = getenv("BALKON_TEST_REFUSAL_REPORT_MS");
+    if (report_ms && atoi(report_ms) > 0)
+        auth->refusal_report_ms = (uint64_t)atoi(report_ms);
+    if (state->ctx->loop) {
+        uv_timer_init(state->ctx->loop, &auth->refusal_timer);
+        auth->refusal_timer.data = auth;
+        uv_unref((uv_handle_t *)&auth->refusal_timer);
+    }
     if (gethostname(auth->machine_name, sizeof auth->machine_name) != 0)
         auth->machine_name[0] = '\0';
     auth->machine_name[sizeof auth->machine_name - 1] = '\0';
@@ -148,6 +186,12 @@ struct http_auth *http_auth_new(struct http_state *state)
     if (!http_auth_password_set(auth))
         write_setup_code(auth);
     return auth;
+}
+
+void http_auth_stop(struct http_auth *auth)
+{
+    if (auth && auth->state->ctx->loop && !uv_is_closing((uv_handle_t *)&auth->refusal_timer))
+        uv_close((uv_handle_t *)&auth->refusal_timer, NULL);
 }
 
 void http_auth_free(struct http_auth *auth)
@@ -245,10 +289,13 @@ static bool lookup_session(struct http_state *state, const char *cookie,
     return true;
 }
 
-void http_auth_identify(struct http_state *state, struct MHD_Connection *connection,
+void http_auth_identify(struct http_state *state, const struct http_request *request,
                         struct http_identity *identity)
 {
     memset(identity, 0, sizeof *identity);
+    struct MHD_Connection *connection = request->connection;
+    if (!connection) /* built in memory (fuzzers): nobody */
+        return;
     const char *authorization =
         MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (authorization && strncasecmp(authorization, "Bearer ", 7) == 0) {
@@ -301,9 +348,9 @@ bool http_auth_check(struct http_state *state, const struct http_request *reques
     if (access == HTTP_ACCESS_READ && state->ctx->config->http.read_without_login)
         return true;
     if (identity->via == HTTP_AUTH_NONE) {
-        bool sent_token = MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND,
-                                                      MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
+        bool sent_token = http_header(request, MHD_HTTP_HEADER_AUTHORIZATION) != NULL;
         bool sent_cookie =
+            request->connection &&
             MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND, COOKIE_NAME) != NULL;
         http_reply_error(
             response, 401, "%s",
@@ -319,8 +366,7 @@ bool http_auth_check(struct http_state *state, const struct http_request *reques
         return false;
     }
     if (access == HTTP_ACCESS_WRITE && identity->via == HTTP_AUTH_SESSION) {
-        const char *csrf =
-            MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, "X-CSRF-Token");
+        const char *csrf = http_header(request, "X-CSRF-Token");
         if (!csrf || !balkon_secret_equal(csrf, identity->csrf)) {
             http_reply_error(response, 403,
                              "X-CSRF-Token: missing or not this session's "
@@ -338,95 +384,270 @@ bool http_auth_check(struct http_state *state, const struct http_request *reques
 
 /* --- Login attempts ------------------------------------------------------------------- */
 
-static struct attempt_slot *attempt_slot(struct http_auth *auth, const char *ip, int64_t now_ms)
+/* The slot of key, made when new (taking the one whose last failure is oldest). */
+static struct attempt_slot *attempt_slot(struct http_auth *auth, const char *key, int64_t now_ms)
 {
-    struct attempt_slot *oldest = &auth->attempts[0];
+    struct attempt_slot *victim = NULL;
     for (size_t i = 0; i < ATTEMPT_SLOTS; i++) {
         struct attempt_slot *slot = &auth->attempts[i];
-        if (slot->ip[0] && strcmp(slot->ip, ip) == 0) {
-            if (now_ms - slot->window_start_ms >= ATTEMPT_WINDOW_MS) {
-                slot->window_start_ms = now_ms;
-                slot->attempts = 0;
-            }
+        if (slot->key[0] && strcmp(slot->key, key) == 0) {
+            if (now_ms - slot->last_failure_ms >= FAILURE_MEMORY_MS &&
+                now_ms >= slot->busy_until_ms)
+                slot->failures = 0;
             return slot;
         }
-        if (slot->window_start_ms < oldest->window_start_ms)
-            oldest = slot;
-    }
-    /* A slot whose window is still open is only taken when all 64 are: then the oldest. */
-    snprintf(oldest->ip, sizeof oldest->ip, "%s", ip);
-    oldest->window_start_ms = now_ms;
-    oldest->attempts = 0;
-    return oldest;
-}
-
-/* The key an address's attempts count under: an IPv6 address by its /64, the block one
- * host can pick addresses from at will. */
-static void attempt_key(const char *client_ip, char *key, size_t size)
-{
-    struct in6_addr a6;
-    if (strchr(client_ip, ':') && inet_pton(AF_INET6, client_ip, &a6) == 1) {
-        memset(a6.s6_addr + 8, 0, 8);
-        if (inet_ntop(AF_INET6, &a6, key, (socklen_t)size)) {
-            snprintf(key + strlen(key), size - strlen(key), "/64");
-            return;
+        if (!slot->key[0]) {
+            if (!victim || victim->key[0])
+                victim = slot;
+        } else if (!victim || (victim->key[0] && slot->last_failure_ms < victim->last_failure_ms)) {
+            victim = slot;
         }
     }
-    snprintf(key, size, "%s", client_ip);
+    memset(victim, 0, sizeof *victim);
+    snprintf(victim->key, sizeof victim->key, "%s", key);
+    victim->last_failure_ms = now_ms; /* not the next one taken over */
+    return victim;
 }
 
-static bool refuse(struct http_response *response, int64_t window_start_ms, int64_t now_ms,
-                   const char *who)
+/* The /64 of an IPv6 address as "PREFIX::/64"; false for IPv4. */
+static bool prefix_key(const char *client_ip, char *key, size_t size)
 {
-    int64_t wait_s = (window_start_ms + ATTEMPT_WINDOW_MS - now_ms + 999) / 1000;
-    response->retry_after_s = (unsigned)(wait_s > 0 ? wait_s : 1);
-    http_reply_error(response, 429, "too many login attempts from %s: try again in %u min", who,
-                     (response->retry_after_s + 59) / 60);
-    log_warn("http", "login attempts from %s refused for %u s", who, response->retry_after_s);
-    return false;
+    struct in6_addr a6;
+    if (!strchr(client_ip, ':') || inet_pton(AF_INET6, client_ip, &a6) != 1 ||
+        IN6_IS_ADDR_V4MAPPED(&a6))
+        return false;
+    memset(a6.s6_addr + 8, 0, 8);
+    if (!inet_ntop(AF_INET6, &a6, key, (socklen_t)size - 4))
+        return false;
+    snprintf(key + strlen(key), size - strlen(key), "/64");
+    return true;
 }
 
-bool http_auth_attempt(struct http_auth *auth, const char *client_ip,
+/* The wait before the answer after failures (free ones first, then doubling). */
+static int64_t delay_after(int failures, int free_failures, int64_t max_ms)
+{
+    if (failures < free_failures)
+        return 0;
+    int doublings = failures - free_failures;
+    if (doublings >= 20)
+        return max_ms;
+    int64_t delay_ms = (int64_t)DELAY_FIRST_MS << doublings;
+    return delay_ms < max_ms ? delay_ms : max_ms;
+}
+
+/* The summed line about refused logins: every minute while there are any. */
+static void refusal_report_cb(uv_timer_t *timer)
+{
+    struct http_auth *auth = timer->data;
+    if (auth->refusals == 0) {
+        uv_timer_stop(timer);
+        auth->refusal_timer_on = false;
+        return;
+    }
+    log_warn("http", "%u refused login%s from %s%u source%s in the last %llu s", auth->refusals,
+             auth->refusals == 1 ? "" : "s",
+             auth->refusal_source_count >= REFUSAL_SOURCES ? "at least " : "",
+             auth->refusal_source_count, auth->refusal_source_count == 1 ? "" : "s",
+             (unsigned long long)(auth->refusal_report_ms + 999) / 1000);
+    auth->refusals = 0;
+    auth->refusal_source_count = 0;
+}
+
+void http_auth_log_refusal(struct http_auth *auth, const char *client_ip, const char *what)
+{
+    if (!auth->refusal_timer_on) {
+        /* The first of a quiet minute goes out at once, with its source; the others are
+         * summed, so a flood of wrong passwords cannot flood the log (or the SD card). */
+        log_warn("http", "%s from %s (further refusals are summed once a minute)", what, client_ip);
+        if (auth->state->ctx->loop &&
+            uv_timer_start(&auth->refusal_timer, refusal_report_cb, auth->refusal_report_ms,
+                           auth->refusal_report_ms) == 0)
+            auth->refusal_timer_on = true;
+        return;
+    }
+    auth->refusals++;
+    for (unsigned i = 0; i < auth->refusal_source_count; i++)
+        if (strcmp(auth->refusal_sources[i], client_ip) == 0)
+            return;
+    if (auth->refusal_source_count < REFUSAL_SOURCES)
+        snprintf(auth->refusal_sources[auth->refusal_source_count++],
+                 sizeof auth->refusal_sources[0], "%s", client_ip);
+}
+
+bool http_auth_attempt(struct http_auth *auth, const struct http_request *request,
                        struct http_response *response)
 {
-    int64_t now_ms = balkon_wall_now_ms();
+    int64_t now_ms = (int64_t)uv_now(auth->state->ctx->loop);
+    struct attempt_slot *slot = attempt_slot(auth, request->client_ip, now_ms);
+    int64_t start_ms = slot->busy_until_ms > now_ms ? slot->busy_until_ms : now_ms;
+    int64_t delay_ms = delay_after(slot->failures, FREE_FAILURES, DELAY_MAX_MS);
     char key[64];
-    attempt_key(client_ip, key, sizeof key);
-    struct attempt_slot *slot = attempt_slot(auth, key, now_ms);
-    if (slot->attempts >= ATTEMPTS_PER_WINDOW)
-        return refuse(response, slot->window_start_ms, now_ms, key);
-    if (now_ms - auth->all_window_start_ms >= ATTEMPT_WINDOW_MS) {
-        auth->all_window_start_ms = now_ms;
-        auth->all_attempts = 0;
+    struct attempt_slot *prefix = NULL;
+    int64_t prefix_delay_ms = 0;
+    if (prefix_key(request->client_ip, key, sizeof key)) {
+        /* The /64 queues its addresses' answers only once it is past its free failures:
+         * before that, each address counts alone (a neighbour's typo costs nothing). */
+        prefix = attempt_slot(auth, key, now_ms);
+        prefix_delay_ms = delay_after(prefix->failures, FREE_FAILURES_PREFIX, DELAY_MAX_MS);
+        if (prefix_delay_ms > 0 && prefix->busy_until_ms > start_ms)
+            start_ms = prefix->busy_until_ms;
+        if (prefix_delay_ms > delay_ms)
+            delay_ms = prefix_delay_ms;
     }
-    if (auth->all_attempts >= ATTEMPTS_ALL_PER_WINDOW)
-        return refuse(response, auth->all_window_start_ms, now_ms, "all addresses");
-    slot->attempts++;
-    auth->all_attempts++;
+    if (start_ms + delay_ms - now_ms > QUEUE_MAX_MS) {
+        int64_t wait_s = (start_ms - now_ms + 999) / 1000;
+        response->retry_after_s = (unsigned)(wait_s > 0 ? wait_s : 1);
+        http_reply_error(response, 429, "too many login attempts from %s: try again in %u s",
+                         request->client_ip, response->retry_after_s);
+        http_auth_log_refusal(auth, request->client_ip, "login attempt refused (too many)");
+        return false;
+    }
+    if (now_ms - auth->all_last_failure_ms >= FAILURE_MEMORY_MS)
+        auth->all_failures = 0;
+    /* Everyone's failures only add a little (250 ms past 30, doubling every 10 more, at
+     * most 4 s) and never queue: the owner is never kept out. */
+    int64_t all_delay_ms = 0;
+    if (auth->all_failures >= FREE_FAILURES_ALL)
+        all_delay_ms =
+            delay_after((auth->all_failures - FREE_FAILURES_ALL) / 10, 0, 4 * DELAY_ALL_MAX_MS) / 4;
+    /* Counted as a failure until it succeeds (http_auth_attempt_succeeded). */
+    slot->failures++;
+    slot->last_failure_ms = now_ms;
+    slot->busy_until_ms = start_ms + delay_ms;
+    if (prefix) {
+        prefix->failures++;
+        prefix->last_failure_ms = now_ms;
+        if (prefix_delay_ms > 0)
+            prefix->busy_until_ms = start_ms + delay_ms;
+    }
+    auth->all_failures++;
+    auth->all_last_failure_ms = now_ms;
+    int64_t answer_ms = start_ms + delay_ms;
+    if (now_ms + all_delay_ms > answer_ms)
+        answer_ms = now_ms + all_delay_ms;
+    response->hold_until_ms = answer_ms > now_ms ? (uint64_t)answer_ms : 0;
     return true;
 }
 
 void http_auth_attempt_succeeded(struct http_auth *auth, const char *client_ip)
 {
     char key[64];
-    attempt_key(client_ip, key, sizeof key);
-    for (size_t i = 0; i < ATTEMPT_SLOTS; i++)
-        if (strcmp(auth->attempts[i].ip, key) == 0)
-            memset(&auth->attempts[i], 0, sizeof auth->attempts[i]);
-    if (auth->all_attempts > 0) /* only failures count against everyone */
-        auth->all_attempts--;
+    bool has_prefix = prefix_key(client_ip, key, sizeof key);
+    for (size_t i = 0; i < ATTEMPT_SLOTS; i++) {
+        struct attempt_slot *slot = &auth->attempts[i];
+        if (strcmp(slot->key, client_ip) == 0) {
+            memset(slot, 0, sizeof *slot);
+        } else if (has_prefix && strcmp(slot->key, key) == 0 && slot->failures > 0) {
+            slot->failures--; /* the /64's other hosts keep their record */
+        }
+    }
+    if (auth->all_failures > 0) /* only failures count against everyone */
+        auth->all_failures--;
+}
+
+/* --- Where a request comes from ------------------------------------------------------- */
+
+/* Whether address (text) is in list, comma-separated addresses and CIDR blocks. */
+static bool address_in_list(const char *list, const char *address)
+{
+    unsigned char want[16];
+    int family = strchr(address, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(family, address, want) != 1)
+        return false;
+    int bits_all = family == AF_INET6 ? 128 : 32;
+    while (*list) {
+        while (*list == ' ' || *list == ',')
+            list++;
+        size_t len = strcspn(list, ", ");
+        char item[64];
+        if (len == 0 || len >= sizeof item) {
+            list += len;
+            continue;
+        }
+        memcpy(item, list, len);
+        item[len] = '\0';
+        list += len;
+        int bits = bits_all;
+        char *slash = strchr(item, '/');
+        if (slash) {
+            *slash = '\0';
+            bits = atoi(slash + 1);
+        }
+        unsigned char have[16];
+        if ((strchr(item, ':') ? AF_INET6 : AF_INET) != family ||
+            inet_pton(family, item, have) != 1 || bits < 0 || bits > bits_all)
+            continue;
+        int full = bits / 8, rest = bits % 8;
+        if (memcmp(want, have, (size_t)full) != 0)
+            continue;
+        if (rest && ((want[full] ^ have[full]) & (0xff << (8 - rest))))
+            continue;
+        return true;
+    }
+    return false;
+}
+
+bool http_auth_proxy_trusted(const struct http_auth *auth, const char *peer_ip)
+{
+    const char *list = auth->state->ctx->config->http.trusted_proxies;
+    return list[0] && address_in_list(list, peer_ip);
+}
+
+void http_auth_client_source(const struct http_auth *auth, struct MHD_Connection *connection,
+                             const char *peer_ip, char *out, size_t size, bool *via_https)
+{
+    snprintf(out, size, "%s", peer_ip);
+    *via_https = false;
+    if (!http_auth_proxy_trusted(auth, peer_ip))
+        return; /* anybody can send X-Forwarded-For: only a trusted proxy's counts */
+    const char *forwarded =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Forwarded-For");
+    const char *proto =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, "X-Forwarded-Proto");
+    *via_https = proto && strcasecmp(proto, "https") == 0;
+    if (!forwarded)
+        return;
+    /* Proxies append: the last hop that is not one of ours is the client, whatever the
+     * client itself put in front. */
+    const char *end = forwarded + strlen(forwarded);
+    while (end > forwarded) {
+        const char *start = end;
+        while (start > forwarded && start[-1] != ',')
+            start--;
+        const char *a = start, *b = end;
+        while (a < b && (*a == ' ' || *a == '\t'))
+            a++;
+        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
+            b--;
+        char hop[64];
+        if ((size_t)(b - a) >= sizeof hop)
+            return; /* not an address: keep the proxy's own */
+        memcpy(hop, a, (size_t)(b - a));
+        hop[b - a] = '\0';
+        unsigned char bytes[16];
+        if (inet_pton(AF_INET, hop, bytes) != 1 && inet_pton(AF_INET6, hop, bytes) != 1)
+            return;
+        snprintf(out, size, "%s", hop);
+        if (!address_in_list(auth->state->ctx->config->http.trusted_proxies, hop))
+            return;
+        end = start > forwarded ? start - 1 : forwarded;
+    }
 }
 
 /* --- Sessions ------------------------------------------------------------------------- */
 
-static void set_cookie(struct http_state *state, struct http_response *response, const char *value)
+/* secure: the request came over HTTPS (ours or a trusted proxy's), so the browser must
+ * never send the cookie over plain HTTP. */
+static void set_cookie(struct http_state *state, struct http_response *response, const char *value,
+                       bool secure)
 {
     snprintf(response->set_cookie, sizeof response->set_cookie,
-             COOKIE_NAME "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict", value,
-             (long long)state->ctx->config->http.session_days * 86400);
+             COOKIE_NAME "=%s; Path=/; Max-Age=%lld; HttpOnly; SameSite=Strict%s", value,
+             (long long)state->ctx->config->http.session_days * 86400, secure ? "; Secure" : "");
 }
 
-int http_auth_session_start(struct http_state *state, struct http_response *response, char csrf[80])
+int http_auth_session_start(struct http_state *state, struct http_response *response, bool secure,
+                            char csrf[80])
 {
     char cookie[BALKON_TOKEN_TEXT_SIZE];
     struct balkon_session_record session = {0};
@@ -448,16 +669,17 @@ int http_auth_session_start(struct http_state *state, struct http_response *resp
         http_reply_error(response, 500, "cannot start a session: %s", balkon_strerror(err));
         return err;
     }
-    set_cookie(state, response, cookie);
+    set_cookie(state, response, cookie, secure);
     snprintf(csrf, 80, "%s", session.csrf);
     return 0;
 }
 
-void http_auth_renew_cookie(struct http_state *state, const struct http_identity *identity,
+void http_auth_renew_cookie(struct http_state *state, const struct http_request *request,
                             struct http_response *response)
 {
+    const struct http_identity *identity = request->identity;
     if (identity->renew_cookie[0] && !response->set_cookie[0])
-        set_cookie(state, response, identity->renew_cookie);
+        set_cookie(state, response, identity->renew_cookie, request->secure);
 }
 
 void http_auth_cookie_clear(struct http_response *response)

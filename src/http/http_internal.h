@@ -74,6 +74,7 @@ struct http_state {
     struct http_auth *auth;                     /* login state: setup code, rate limits (auth.c) */
     struct http_caches caches;
     struct http_gate reads; /* store reads on the pool: at most one per reader (read_job.c) */
+    bool insecure_beyond_loopback; /* listening beyond loopback without TLS (a warning) */
 };
 
 /* Makes the caches and forgets them when what they were made from changes meaning (a
@@ -106,9 +107,20 @@ struct http_request {
     struct MHD_Connection *connection;
     const char *body;
     size_t body_size;
-    char client_ip[48];                   /* the peer's address as text */
+    char client_ip[48];                   /* the source's address as text (the peer, or the
+                                           * client a trusted proxy names) */
+    bool secure;                          /* came over TLS, or via a trusted HTTPS proxy */
     const struct http_identity *identity; /* set by the router for a matched route */
     void *server_ctx;                     /* the server's per-request context (http_defer) */
+    /* Without a connection (fuzzers, unit tests): the query's decoded name/value pairs,
+     * which http_query reads instead of MHD's. */
+    const struct http_query_pair *query_pairs;
+    size_t query_count;
+};
+
+struct http_query_pair {
+    const char *name;
+    const char *value;
 };
 
 struct http_response {
@@ -122,6 +134,8 @@ struct http_response {
     char allow[48];              /* Allow header for 405 */
     char set_cookie[200];        /* Set-Cookie header; "" for none */
     unsigned retry_after_s;      /* Retry-After header (429); 0 for none */
+    uint64_t hold_until_ms;      /* uv_now() before which the answer must not go out (a
+                                  * login's delay); 0 for none */
     bool deferred;               /* set by http_defer: the answer comes later */
     struct MHD_Response *ready;  /* a kept answer's response (http_reply_kept), with body
                                   * and the fields it was made from: queued as is and never
@@ -164,7 +178,7 @@ void http_auth_free(struct http_auth *auth);
 bool http_auth_host_allowed(const struct http_auth *auth, const char *host);
 
 /* Works out who sent the request (bearer token or session cookie). */
-void http_auth_identify(struct http_state *state, struct MHD_Connection *connection,
+void http_auth_identify(struct http_state *state, const struct http_request *request,
                         struct http_identity *identity);
 
 /* Whether the request may use a route with this access; if not, fills response (401 or
@@ -178,11 +192,27 @@ bool http_auth_check(struct http_state *state, const struct http_request *reques
  * not, a 403 in response. */
 bool http_auth_same_site(const struct http_request *request, struct http_response *response);
 
-/* Login attempts per client address: false (and a 429 in response) when the address has
- * used up its attempts; otherwise counts one. A success forgets the address's attempts. */
-bool http_auth_attempt(struct http_auth *auth, const char *client_ip,
+/* A login attempt from request's source: counts it as a failure (until
+ * http_auth_attempt_succeeded) and sets response->hold_until_ms to when its answer may go
+ * out (the source's own exponential delay, queued after its earlier attempts, plus a short
+ * one while many sources fail). false (and a 429 in response) only when the source has
+ * more than two minutes of answers queued. A success forgets the source's failures. */
+bool http_auth_attempt(struct http_auth *auth, const struct http_request *request,
                        struct http_response *response);
 void http_auth_attempt_succeeded(struct http_auth *auth, const char *client_ip);
+/* Logs a refused login (what, e.g. "wrong password") from client_ip: the first of a quiet
+ * minute at once, the others summed in one line a minute. */
+void http_auth_log_refusal(struct http_auth *auth, const char *client_ip, const char *what);
+/* Closes the login state's timer (before the loop ends). */
+void http_auth_stop(struct http_auth *auth);
+
+/* Whether peer_ip is in http.trusted_proxies. */
+bool http_auth_proxy_trusted(const struct http_auth *auth, const char *peer_ip);
+/* The request's source into out: the peer's address, or, when the peer is a trusted proxy,
+ * the last address in X-Forwarded-For that is not one (a client cannot forge its way past
+ * the proxies, which append). via_https: a trusted proxy said X-Forwarded-Proto: https. */
+void http_auth_client_source(const struct http_auth *auth, struct MHD_Connection *connection,
+                             const char *peer_ip, char *out, size_t size, bool *via_https);
 
 /* Whether a password is set (re-read from the store until one is: the CLI may set it
  * while the daemon runs). */
@@ -196,11 +226,11 @@ void http_auth_password_changed(struct http_auth *auth);
 
 /* Starts a session: stores it and sets the cookie on response; csrf gets the session's
  * CSRF token. Returns 0 or an error (logged, and a 500 in response). */
-int http_auth_session_start(struct http_state *state, struct http_response *response,
+int http_auth_session_start(struct http_state *state, struct http_response *response, bool secure,
                             char csrf[80]);
 /* Sends a session's cookie again with a fresh Max-Age when its expiry moved (so the
  * browser keeps it as long as the daemon does), unless the answer sets one itself. */
-void http_auth_renew_cookie(struct http_state *state, const struct http_identity *identity,
+void http_auth_renew_cookie(struct http_state *state, const struct http_request *request,
                             struct http_response *response);
 /* Clears the session cookie on response. */
 void http_auth_cookie_clear(struct http_response *response);
@@ -295,6 +325,26 @@ cJSON *http_body_object(const struct http_request *request, struct http_response
 
 /* Query-string value or NULL. */
 const char *http_query(const struct http_request *request, const char *name);
+/* A request header or NULL (always NULL for a request built without a connection). */
+const char *http_header(const struct http_request *request, const char *name);
+
+/* The times the API accepts in a query: 1970-01-01 to 9999-12-31, so that any difference
+ * or sum of two of them (plus a few days) stays far from int64's limits. */
+#define HTTP_TIME_MIN_MS INT64_C(0)
+#define HTTP_TIME_MAX_MS INT64_C(253402300799999)
+/* Parses the query parameter name (ISO-8601 or Unix seconds) into ts_ms when present
+ * (left alone when absent); false after a 400 naming the parameter. */
+bool http_query_time(const struct http_request *request, struct http_response *response,
+                     const char *name, int64_t *ts_ms);
+/* The text's time when it is one the API accepts; NULL or what is wrong with it. Pure. */
+const char *http_parse_query_time(const char *text, int64_t *ts_ms);
+
+/* Whether text[0..len) is well-formed UTF-8 (no overlongs, surrogates or code points
+ * beyond U+10FFFF). */
+bool http_utf8_valid(const char *text, size_t len);
+/* Replaces every byte of text that is not part of well-formed UTF-8 with '?', in place,
+ * so that what is echoed back stays valid JSON text. */
+void http_utf8_scrub(char *text);
 
 /* Serves an embedded asset; false when there is none at path. */
 bool http_serve_asset(const struct http_request *request, struct http_response *response);

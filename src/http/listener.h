@@ -50,10 +50,11 @@ void http_listener_expect_probe(struct http_listener *listener, const struct soc
 struct http_probe;
 
 /* Probes the server every period_ms: connects to target (the listening address, with a
- * wildcard one replaced by loopback) on the loop, sends GET /api/v1/health and publishes
- * BUS_EV_HTTP_PROBE_ANSWERED when a 200 comes within the period. NULL when out of memory. */
+ * wildcard one replaced by loopback) on the loop, sends GET /api/v1/health (over TLS when
+ * tls) and publishes BUS_EV_HTTP_PROBE_ANSWERED when a 200 comes within the period. NULL
+ * when out of memory. */
 struct http_probe *http_probe_new(struct balkon_ctx *ctx, struct http_listener *listener,
-                                  const struct sockaddr *target, uint64_t period_ms);
+                                  const struct sockaddr *target, uint64_t period_ms, bool tls);
 /* Stops probing and closes the handles. */
 void http_probe_stop(struct http_probe *probe);
 /* Frees the probe once the loop has closed its handles. Accepts NULL. */

@@ -5,6 +5,7 @@
 
 #include "balkon/timeutil.h"
 
+#include <errno.h>
 #include <math.h>
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -88,11 +89,11 @@ void http_route(struct http_state *state, const struct http_request *request_in,
             (strcmp(request->method, "HEAD") == 0 && strcmp(routes[i].method, "GET") == 0)) {
             /* Who asks is looked up for the API only: the dashboard's files are public. */
             struct http_identity identity;
-            http_auth_identify(state, request->connection, &identity);
+            http_auth_identify(state, request, &identity);
             routed.identity = &identity;
             if (http_auth_check(state, request, routes[i].access, response))
                 routes[i].handler(state, request, response);
-            http_auth_renew_cookie(state, &identity, response);
+            http_auth_renew_cookie(state, request, response);
             return;
         }
         path_known = true;
@@ -167,18 +168,131 @@ void http_reply_error(struct http_response *response, int status, const char *fm
     va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
     va_end(ap);
+    /* Messages quote what the client sent (a query value, a path): raw bytes that are not
+     * UTF-8 (or a sequence cut by %.40s) would make the answer invalid JSON text. */
+    http_utf8_scrub(message);
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "error", message);
     http_reply_json(response, status, json);
 }
 
+/* Length of the well-formed UTF-8 sequence at p (at most avail bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xbf; /* the range of the second byte */
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        if (c == 0xe0)
+            lo = 0xa0; /* no overlongs */
+        else if (c == 0xed)
+            hi = 0x9f; /* no surrogates */
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        if (c == 0xf0)
+            lo = 0x90;
+        else if (c == 0xf4)
+            hi = 0x8f; /* nothing beyond U+10FFFF */
+    } else {
+        return 0;
+    }
+    if (avail < len || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return len;
+}
+
+bool http_utf8_valid(const char *text, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(p + i, len - i);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+void http_utf8_scrub(char *text)
+{
+    unsigned char *p = (unsigned char *)text;
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(p + i, len - i);
+        if (n == 0) {
+            p[i] = '?';
+            n = 1;
+        }
+        i += n;
+    }
+}
+
+/* The first string (key or value) in json that is not UTF-8, as a dotted path into path;
+ * false when all are. cJSON decodes \u escapes, so a lone surrogate shows up here too. */
+static bool find_bad_utf8(const cJSON *json, char *path, size_t size)
+{
+    size_t base = strlen(path);
+    int index = 0;
+    for (const cJSON *item = json->child; item; item = item->next, index++) {
+        if (item->string) {
+            snprintf(path + base, size - base, "%s%s", base ? "." : "", item->string);
+            if (!http_utf8_valid(item->string, strlen(item->string)))
+                return true;
+        } else {
+            snprintf(path + base, size - base, "[%d]", index);
+        }
+        if (cJSON_IsString(item) && !http_utf8_valid(item->valuestring, strlen(item->valuestring)))
+            return true;
+        if ((cJSON_IsObject(item) || cJSON_IsArray(item)) && find_bad_utf8(item, path, size))
+            return true;
+        path[base] = '\0';
+    }
+    return false;
+}
+
 cJSON *http_body_object(const struct http_request *request, struct http_response *response,
                         const char *example)
 {
-    cJSON *body = request->body ? cJSON_ParseWithLength(request->body, request->body_size) : NULL;
+    const char *end = NULL;
+    cJSON *body = request->body
+                      ? cJSON_ParseWithLengthOpts(request->body, request->body_size, &end, false)
+                      : NULL;
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
         http_reply_error(response, 400, "body: expected a JSON object like %s", example);
+        return NULL;
+    }
+    /* One JSON text and nothing after it but white space: a body with more is not what its
+     * sender meant (or an attempt to smuggle a second one past a proxy). */
+    size_t rest = (size_t)(end - request->body);
+    while (rest < request->body_size && strchr(" \t\r\n", request->body[rest]) &&
+           request->body[rest])
+        rest++;
+    if (rest < request->body_size) {
+        cJSON_Delete(body);
+        http_reply_error(response, 400,
+                         "body: unexpected bytes after the JSON object (at byte %zu)", rest);
+        return NULL;
+    }
+    char path[256] = "";
+    if (find_bad_utf8(body, path, sizeof path)) {
+        cJSON_Delete(body);
+        cJSON *json = cJSON_CreateObject();
+        char message[400];
+        snprintf(message, sizeof message, "%s: must be valid UTF-8 text", path);
+        http_utf8_scrub(message);
+        cJSON_AddStringToObject(json, "error", message);
+        http_utf8_scrub(path);
+        cJSON_AddStringToObject(json, "field", path);
+        http_reply_json(response, 400, json);
         return NULL;
     }
     return body;
@@ -186,7 +300,20 @@ cJSON *http_body_object(const struct http_request *request, struct http_response
 
 const char *http_query(const struct http_request *request, const char *name)
 {
+    if (!request->connection) {
+        for (size_t i = 0; i < request->query_count; i++)
+            if (strcmp(request->query_pairs[i].name, name) == 0)
+                return request->query_pairs[i].value;
+        return NULL;
+    }
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(const struct http_request *request, const char *name)
+{
+    if (!request->connection)
+        return NULL;
+    return MHD_lookup_connection_value(request->connection, MHD_HEADER_KIND, name);
 }
 
 bool http_query_limit(const struct http_request *request, struct http_response *response, long def,
@@ -197,10 +324,49 @@ bool http_query_limit(const struct http_request *request, struct http_response *
     if (!text)
         return true;
     char *end;
+    errno = 0;
     *limit = strtol(text, &end, 10);
-    if (!*text || *end || *limit < 1 || *limit > max) {
+    if (!*text || *end || errno || *limit < 1 || *limit > max) {
         http_reply_error(response, 400,
                          "limit: must be a whole number from 1 to %ld, got \"%.20s\"", max, text);
+        return false;
+    }
+    return true;
+}
+
+const char *http_parse_query_time(const char *text, int64_t *ts_ms)
+{
+    static const char *const expected = "expected an ISO-8601 time or Unix seconds";
+    static const char *const out_of_range = "must be a time from 1970-01-01 to 9999-12-31";
+    if (!text[0])
+        return expected;
+    /* Unix seconds are checked here before they are scaled to milliseconds, so that no
+     * number (1e300, nan, inf) reaches a conversion to int64 it does not fit. */
+    char *end;
+    double seconds = strtod(text, &end);
+    if (end != text && *end == '\0') {
+        if (!isfinite(seconds) || seconds < (double)HTTP_TIME_MIN_MS / 1000 ||
+            seconds > (double)HTTP_TIME_MAX_MS / 1000)
+            return out_of_range;
+    }
+    int64_t parsed_ms;
+    if (balkon_parse_time(text, &parsed_ms) < 0)
+        return expected;
+    if (parsed_ms < HTTP_TIME_MIN_MS || parsed_ms > HTTP_TIME_MAX_MS)
+        return out_of_range;
+    *ts_ms = parsed_ms;
+    return NULL;
+}
+
+bool http_query_time(const struct http_request *request, struct http_response *response,
+                     const char *name, int64_t *ts_ms)
+{
+    const char *text = http_query(request, name);
+    if (!text)
+        return true;
+    const char *problem = http_parse_query_time(text, ts_ms);
+    if (problem) {
+        http_reply_error(response, 400, "%s: %s, got \"%.40s\"", name, problem, text);
         return false;
     }
     return true;
@@ -210,20 +376,11 @@ bool http_query_range(const struct http_request *request, struct http_response *
                       int64_t default_from_ms, int64_t default_to_ms, int64_t *from_ms,
                       int64_t *to_ms)
 {
-    static const char *const names[2] = {"from", "to"};
-    int64_t *targets[2] = {from_ms, to_ms};
     *from_ms = default_from_ms;
     *to_ms = default_to_ms;
-    for (int i = 0; i < 2; i++) {
-        const char *text = http_query(request, names[i]);
-        if (text && balkon_parse_time(text, targets[i]) < 0) {
-            http_reply_error(response, 400,
-                             "%s: expected an ISO-8601 time or Unix seconds, got \"%.40s\"",
-                             names[i], text);
-            return false;
-        }
-    }
-    return http_range_ok(response, *from_ms, *to_ms);
+    return http_query_time(request, response, "from", from_ms) &&
+           http_query_time(request, response, "to", to_ms) &&
+           http_range_ok(response, *from_ms, *to_ms);
 }
 
 bool http_range_ok(struct http_response *response, int64_t from_ms, int64_t to_ms)
@@ -232,7 +389,9 @@ bool http_range_ok(struct http_response *response, int64_t from_ms, int64_t to_m
         http_reply_error(response, 400, "from: must be before to");
         return false;
     }
-    if (to_ms - from_ms > 400 * BALKON_MS_PER_DAY) {
+    /* Defaults and stored times come here too, not only checked query times. */
+    int64_t span_ms;
+    if (__builtin_sub_overflow(to_ms, from_ms, &span_ms) || span_ms > 400 * BALKON_MS_PER_DAY) {
         http_reply_error(response, 400, "to: the range may span at most 400 days");
         return false;
     }

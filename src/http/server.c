@@ -24,6 +24,7 @@
 #include "balkon/log.h"
 #include "balkon/module.h"
 #include "balkon/sd_notify.h"
+#include "balkon/tls_cert.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -41,6 +42,7 @@
  * dashboard's or a script's headers take 1-2 KiB (MHD answers 431 beyond the buffer). */
 #define CONNECTION_MEMORY_BYTES (16 * 1024)
 #define CONNECTION_TIMEOUT_S 30
+#define HSTS_VALUE "max-age=31536000"
 
 struct http_server {
     struct http_state state;
@@ -51,8 +53,12 @@ struct http_server {
     uv_timer_t timer;
     int handles_open;
     bool stopping;
-    bool loop_ended;   /* http_free runs: the loop has ended */
-    bool wake_pending; /* a stream was resumed: MHD must run again */
+    bool loop_ended;       /* http_free runs: the loop has ended */
+    bool wake_pending;     /* a stream was resumed: MHD must run again */
+    bool in_timer;         /* run_mhd runs from the timer's callback */
+    bool tls;              /* answers go over TLS (http.tls) */
+    bool hsts;             /* TLS and http.hsts: Strict-Transport-Security on every answer */
+    struct deferral *held; /* answers waiting on their hold timer (a login's delay) */
 };
 
 /* A request whose answer is computed on libuv's thread pool (http_defer). */
@@ -67,6 +73,9 @@ struct deferral {
     bool finished;
     struct http_gate *gate; /* NULL: not gated */
     struct deferral *next;  /* in the gate's queue */
+    uint64_t hold_until_ms; /* uv_now() before which the answer must not go out */
+    uv_timer_t hold;        /* while held: closed when it fires (hold_closed_cb) */
+    struct deferral *held_prev, *held_next;
 };
 
 /* Per-request context, allocated on the first call of the access handler and freed in
@@ -86,7 +95,10 @@ static void poll_cb(uv_poll_t *poll, int status, int events)
 }
 static void timer_cb(uv_timer_t *timer)
 {
-    run_mhd(timer->data);
+    struct http_server *server = timer->data;
+    server->in_timer = true;
+    run_mhd(server);
+    server->in_timer = false;
 }
 static void listener_run(void *server)
 {
@@ -115,9 +127,32 @@ static void run_mhd(struct http_server *server)
     if (server->wake_pending)
         uv_timer_start(&server->timer, timer_cb, 0, 0);
     else if (MHD_get_timeout(server->daemon, &timeout_ms) == MHD_YES)
-        uv_timer_start(&server->timer, timer_cb, timeout_ms, 0);
+        /* MHD says 0 while a TLS handshake waits for its peer (its connection stays
+         * "ready", libmicrohttpd 0.9.75). Re-armed with 0 from inside its own callback the
+         * timer would be due again at once, and libuv runs timers until none is due: the
+         * loop would never leave that phase. 1 ms lets the loop turn. */
+        uv_timer_start(&server->timer, timer_cb,
+                       timeout_ms == 0 && server->in_timer ? 1 : timeout_ms, 0);
     else
         uv_timer_stop(&server->timer);
+}
+
+/* What the browser may load for the dashboard: its own files only, nothing inline (the
+ * theme script is a file for this; styles are set through the CSSOM, which style-src does
+ * not govern), no frames of it anywhere (clickjacking), no plugins, no <base>, and forms
+ * post only here. data: images for the charts' and icons' inline SVGs. */
+#define CONTENT_SECURITY_POLICY                                                                    \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
+    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "                \
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+/* Headers every answer carries, whatever made it (JSON, an asset, an error, a stream). */
+static void add_security_headers(struct MHD_Response *response)
+{
+    MHD_add_response_header(response, "Content-Security-Policy", CONTENT_SECURITY_POLICY);
+    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(response, "X-Frame-Options", "DENY");
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
 }
 
 /* The headers the reply asks for, and those every answer carries. */
@@ -140,8 +175,7 @@ static void add_headers(struct MHD_Response *response, const struct http_respons
     }
     if (reply->status == 401)
         MHD_add_response_header(response, "WWW-Authenticate", "Bearer realm=\"balkonsolar\"");
-    MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+    add_security_headers(response);
 }
 
 struct MHD_Response *http_kept_response(char *text, size_t len)
@@ -248,15 +282,16 @@ static enum MHD_Result send_response(struct http_server *server, struct MHD_Conn
                                      struct http_response *reply)
 {
     if (reply->stream) {
-        MHD_add_response_header(reply->stream, "X-Content-Type-Options", "nosniff");
-        MHD_add_response_header(reply->stream, "Referrer-Policy", "no-referrer");
+        add_security_headers(reply->stream);
+        if (server->hsts)
+            MHD_add_response_header(reply->stream, "Strict-Transport-Security", HSTS_VALUE);
         enum MHD_Result result =
             MHD_queue_response(connection, (unsigned)reply->status, reply->stream);
         MHD_destroy_response(reply->stream);
         return result;
     }
     /* A kept answer goes out as it is, unless this request needs a header of its own. */
-    if (reply->ready && !reply->set_cookie[0])
+    if (reply->ready && !reply->set_cookie[0] && !server->hsts)
         return MHD_queue_response(connection, (unsigned)reply->status, reply->ready);
     enum MHD_ResponseMemoryMode mode = reply->ready         ? MHD_RESPMEM_MUST_COPY
                                        : reply->body_static ? MHD_RESPMEM_PERSISTENT
@@ -271,6 +306,8 @@ static enum MHD_Result send_response(struct http_server *server, struct MHD_Conn
         return MHD_NO;
     }
     add_headers(response, reply);
+    if (server->hsts)
+        MHD_add_response_header(response, "Strict-Transport-Security", HSTS_VALUE);
     enum MHD_Result result = MHD_queue_response(connection, (unsigned)reply->status, response);
     MHD_destroy_response(response);
     return result;
@@ -308,6 +345,53 @@ static void gate_release(struct http_gate *gate)
     deferral_start(next);
 }
 
+/* A held answer's time has come (or the server stops): send it, or drop it when its
+ * request is gone. */
+static void hold_closed_cb(uv_handle_t *handle)
+{
+    struct deferral *deferral = handle->data;
+    struct http_server *server = deferral->server;
+    if (deferral->held_prev)
+        deferral->held_prev->held_next = deferral->held_next;
+    else
+        server->held = deferral->held_next;
+    if (deferral->held_next)
+        deferral->held_next->held_prev = deferral->held_prev;
+    if (!deferral->connection) {
+        if (!deferral->reply.body_static)
+            free(deferral->reply.body);
+        free(deferral);
+        return;
+    }
+    deferral->finished = true;
+    MHD_resume_connection(deferral->connection);
+    wake_cb(server);
+}
+
+static void hold_timer_cb(uv_timer_t *timer)
+{
+    uv_close((uv_handle_t *)timer, hold_closed_cb);
+}
+
+/* Keeps deferral's finished answer until its hold time, on a timer (the connection stays
+ * suspended); false when it may go now. */
+static bool hold(struct deferral *deferral)
+{
+    struct http_server *server = deferral->server;
+    uint64_t now_ms = uv_now(server->state.ctx->loop);
+    if (server->stopping || deferral->hold_until_ms <= now_ms ||
+        uv_timer_init(server->state.ctx->loop, &deferral->hold) < 0)
+        return false;
+    deferral->hold.data = deferral;
+    uv_timer_start(&deferral->hold, hold_timer_cb, deferral->hold_until_ms - now_ms, 0);
+    deferral->held_prev = NULL;
+    deferral->held_next = server->held;
+    if (server->held)
+        server->held->held_prev = deferral;
+    server->held = deferral;
+    return true;
+}
+
 static void deferral_after_cb(uv_work_t *req, int status)
 {
     struct deferral *deferral = req->data;
@@ -321,6 +405,8 @@ static void deferral_after_cb(uv_work_t *req, int status)
         free(deferral);
         return;
     }
+    if (hold(deferral))
+        return;
     deferral->finished = true;
     /* MHD calls access_cb again for this request, which sends the reply. */
     MHD_resume_connection(deferral->connection);
@@ -356,6 +442,7 @@ void http_defer_gated(struct http_state *state, const struct http_request *reque
     deferral->arg = arg;
     deferral->work_req.data = deferral;
     deferral->gate = gate;
+    deferral->hold_until_ms = response->hold_until_ms;
     if (gate && gate->running >= gate->limit) { /* waits its turn on the loop, not the pool */
         if (gate->last)
             gate->last->next = deferral;
@@ -391,6 +478,26 @@ static void client_ip(struct MHD_Connection *connection, char *out, size_t size)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)addr)->sin_addr, out, (socklen_t)size);
     else if (addr->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)addr)->sin6_addr, out, (socklen_t)size);
+}
+
+/* An answer ready now that must wait (a refused login's delay): kept on a timer as if it
+ * were deferred. */
+static void hold_reply(struct http_server *server, struct request_ctx *ctx,
+                       struct MHD_Connection *connection, struct http_response *reply)
+{
+    struct deferral *deferral = calloc(1, sizeof *deferral);
+    if (!deferral)
+        return; /* out of memory: it goes now */
+    deferral->server = server;
+    deferral->connection = connection;
+    deferral->reply = *reply;
+    deferral->hold_until_ms = reply->hold_until_ms;
+    if (!hold(deferral)) {
+        free(deferral);
+        return;
+    }
+    ctx->deferral = deferral;
+    *reply = (struct http_response){.deferred = true};
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, const char *url,
@@ -459,8 +566,15 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
             .body_size = ctx->body_size,
             .server_ctx = ctx,
         };
-        client_ip(connection, request.client_ip, sizeof request.client_ip);
+        char peer_ip[48];
+        client_ip(connection, peer_ip, sizeof peer_ip);
+        bool via_https;
+        http_auth_client_source(server->state.auth, connection, peer_ip, request.client_ip,
+                                sizeof request.client_ip, &via_https);
+        request.secure = server->tls || via_https;
         http_route(&server->state, &request, &reply);
+        if (!reply.deferred && reply.hold_until_ms > uv_now(server->state.ctx->loop))
+            hold_reply(server, ctx, connection, &reply);
         if (reply.deferred) {
             MHD_suspend_connection(connection);
             return MHD_YES;
@@ -676,6 +790,14 @@ static int parse_listen(const char *listen, struct sockaddr_storage *addr, bool 
     return inet_pton(AF_INET, host, &a4->sin_addr) == 1 ? 0 : BALKON_E_INVAL;
 }
 
+/* Whether addr reaches this machine only (127/8, ::1). */
+static bool http_listen_loopback(const struct sockaddr_storage *addr)
+{
+    if (addr->ss_family == AF_INET)
+        return (ntohl(((const struct sockaddr_in *)addr)->sin_addr.s_addr) >> 24) == 127;
+    return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)addr)->sin6_addr);
+}
+
 /* Starts the self-probe when there is a watchdog to feed. */
 static void start_probe(struct http_server *server, struct sockaddr_storage *addr)
 {
@@ -687,8 +809,8 @@ static void start_probe(struct http_server *server, struct sockaddr_storage *add
         ((struct sockaddr_in6 *)addr)->sin6_port = port;
     else
         ((struct sockaddr_in *)addr)->sin_port = port;
-    server->probe =
-        http_probe_new(server->state.ctx, server->listener, (struct sockaddr *)addr, period_ms);
+    server->probe = http_probe_new(server->state.ctx, server->listener, (struct sockaddr *)addr,
+                                   period_ms, server->tls);
     if (!server->probe)
         log_error("http", "out of memory for the self-probe: the watchdog will not be fed");
 }
@@ -724,6 +846,24 @@ static int http_start(struct balkon_ctx *ctx, void **out)
         return BALKON_E_NOMEM;
     }
     server->state.ctx = ctx;
+    struct balkon_tls_pem pem = {0};
+    if (strcmp(ctx->config->http.tls, "off") != 0) {
+        char msg[512];
+        if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+            log_error("http", "http.tls: this libmicrohttpd was built without TLS");
+            discard(server);
+            return BALKON_E_INVAL;
+        }
+        if (balkon_tls_load(ctx->config, &pem, msg, sizeof msg) < 0) {
+            log_error("http", "%s", msg);
+            discard(server);
+            return BALKON_E_IO;
+        }
+        server->tls = true;
+        server->hsts = ctx->config->http.hsts;
+        log_notice("http", "HTTPS with the certificate %s, SHA-256 fingerprint %s", pem.cert_path,
+                   pem.fingerprint);
+    }
     socklen_t addr_len = ipv6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
     server->listener = http_listener_new(ctx->loop, (struct sockaddr *)&addr, addr_len, listen);
     if (!server->listener) {
@@ -733,13 +873,23 @@ static int http_start(struct balkon_ctx *ctx, void **out)
     /* MHD's connection limit only backs ours up (listener.c): room for every connection
      * the listener may have handed over, including those it has shut but MHD not yet
      * reaped. Its per-IP limit would count an IPv6 /64 as many addresses: ours does not. */
+    /* With TLS, MHD does the handshake on the connections the listener hands over. */
+    struct MHD_OptionItem tls_options[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, pem.cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, pem.key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    struct MHD_OptionItem no_options[] = {{MHD_OPTION_END, 0, NULL}};
     server->daemon = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
-        access_cb, server, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
+        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET |
+            (server->tls ? MHD_USE_TLS : 0),
+        0, NULL, NULL, access_cb, server, MHD_OPTION_ARRAY, server->tls ? tls_options : no_options,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY_BYTES,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)HTTP_CONNECTION_SLOTS, MHD_OPTION_NOTIFY_CONNECTION,
         http_listener_notify_cb, server->listener, MHD_OPTION_NOTIFY_COMPLETED, completed_cb,
         server, MHD_OPTION_END);
+    balkon_tls_pem_free(&pem); /* MHD has its own copy in GnuTLS's credentials */
     if (!server->daemon) {
         log_error("http", "cannot start libmicrohttpd");
         discard(server);
@@ -765,7 +915,14 @@ static int http_start(struct balkon_ctx *ctx, void **out)
 
     char host[64];
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(listen, ':') - listen), listen);
-    log_notice("http", "listening on http://%s:%u/", host, http_listener_port(server->listener));
+    log_notice("http", "listening on %s://%s:%u/", server->tls ? "https" : "http", host,
+               http_listener_port(server->listener));
+    server->state.insecure_beyond_loopback = !server->tls && !http_listen_loopback(&addr);
+    if (server->state.insecure_beyond_loopback)
+        log_warn("http",
+                 "listening beyond this machine without HTTPS: passwords and session cookies "
+                 "cross the network readable by anyone on it (set http.tls to \"auto\" or "
+                 "\"on\", or put an HTTPS proxy in front and listen on 127.0.0.1)");
     start_probe(server, &addr);
     *out = server;
     run_mhd(server);
@@ -787,6 +944,11 @@ static void http_stop(void *state)
     http_probe_stop(server->probe);
     http_listener_stop(server->listener);
     http_events_stop(server->state.events);
+    http_auth_stop(server->state.auth);
+    /* Held answers go now: MHD_stop_daemon needs every connection resumed. */
+    for (struct deferral *deferral = server->held; deferral; deferral = deferral->held_next)
+        if (!uv_is_closing((uv_handle_t *)&deferral->hold))
+            uv_close((uv_handle_t *)&deferral->hold, hold_closed_cb);
     uv_poll_stop(&server->poll);
     uv_close((uv_handle_t *)&server->poll, close_cb);
     uv_close((uv_handle_t *)&server->timer, close_cb);

@@ -77,6 +77,27 @@ def api_bodies():
     write("fuzz_api_bodies", bytes([3]) + demo)
 
 
+def router():
+    # Byte 0 the method (0 GET, 1 HEAD, 2 POST, 3 PUT, 4 DELETE), then the request target.
+    for method, target in [
+        (0, "/api/v1/prices?from=-9000000000000000&to=9000000000000000"),
+        (0, "/api/v1/prices?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00%2B01:00"),
+        (0, "/api/v1/series?name=grid_power_w&from=0&to=9e15&step=1s"),
+        (0, "/api/v1/series?name=grid_power_w&from=1700000000&to=1700086400&step=15m"),
+        (0, "/api/v1/series?name=grid_power_w&step=nan"), (0, "/api/v1/series"),
+        (0, "/api/v1/savings?group=%ff&from=1e300"), (0, "/api/v1/savings?to=inf&group=month"),
+        (0, "/api/v1/savings/sizes?sizes=0,1000,2000"), (0, "/api/v1/savings/sizes?sizes=1e309"),
+        (0, "/api/v1/forecast/solar?from=-1&to=1"), (0, "/api/v1/forecast/solar/accuracy?days=99999999999999999999"),
+        (0, "/api/v1/forecast/load?from=9999-12-31T23:59:59.999Z"), (0, "/api/v1/signal?kind=%c3%28"),
+        (0, "/api/v1/commands?limit=-9223372036854775809&device=x"), (0, "/api/v1/notifications?limit=5&channel=%e2%82"),
+        (0, "/api/v1/plan"), (0, "/api/v1/status"), (0, "/api/v1/config"), (0, "/api/v1/events"),
+        (0, "/metrics"), (0, "/index.html"), (1, "/"), (0, "/../../etc/passwd"),
+        (2, "/api/v1/devices/%ff/command"), (4, "/api/v1/auth/tokens/99999999999999999999"),
+        (3, "/api/v1/strategy"), (2, "/api/v1/health"),
+    ]:
+        write("fuzz_router", bytes([method]) + target.encode())
+
+
 def devices():
     seeds = {
         0: [  # shelly_gen1: selector bit 0 = /shelly, else /status
@@ -161,6 +182,7 @@ if __name__ == "__main__":
     providers()
     configs()
     api_bodies()
+    router()
     devices()
     for target in sorted(os.listdir(corpus)):
         print(target, len(os.listdir(os.path.join(corpus, target))))

@@ -317,7 +317,7 @@ static void test_snapshot_live_updates_throttle_and_commands(void **state)
     /* A command from the API shows up as it ends. */
     size_t mark = s->size;
     struct http_reply reply = harness_http(d, "POST", "/api/v1/devices/sim-plug/command",
-                                           "{\"command\":\"switch\",\"value\":1}", 31, NULL);
+                                           "{\"command\":\"switch\",\"value\":1}", 30, NULL);
     assert_int_equal(reply.status, 202);
     http_reply_free(&reply);
     assert_true(wait_for_text(s, "\"device\":\"sim-plug\"", mark, 5000));

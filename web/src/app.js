@@ -69,6 +69,15 @@ function OfflineBanner({ s }) {
   </div>`;
 }
 
+// The daemon listens beyond this machine without HTTPS (GET /api/v1/health's warning):
+// passwords and the login cookie cross the network readable by anyone on it.
+function InsecureBanner({ s }) {
+  if (!s.health?.warning) return null;
+  return html`<div class="offline-banner insecure-banner" role="alert" data-testid="insecure-banner">
+    <strong>${t('insecure.title')}</strong>${' '}${t('insecure.text')}
+  </div>`;
+}
+
 // Log in (opens the login panel) or log out (ends the session, forgets the cached answers).
 function AuthButton({ auth }) {
   if (!auth) return null;
@@ -143,6 +152,7 @@ export function App() {
     </nav>
     <main id="main" tabindex="-1">
       <${OfflineBanner} s=${s} />
+      <${InsecureBanner} s=${s} />
       ${s.error && !s.status && html`<p class="error" role="alert">${t('chrome.unreachable', { e: s.error })}</p>`}
       ${s.loginOpen && s.auth && html`<${LoginPanel} auth=${s.auth} canClose=${s.auth.read_without_login} />`}
       ${!(s.loginOpen && s.auth && !s.auth.read_without_login && !s.auth.logged_in) &&

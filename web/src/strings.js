@@ -23,6 +23,8 @@ const en = {
   'chrome.unreachable': 'Cannot reach the daemon: {e}',
   'common.loading': 'Loading…',
   'offline.title': 'Offline.', 'offline.stream': 'No live connection.',
+  'insecure.title': 'Not encrypted.',
+  'insecure.text': 'This dashboard is reachable from the network over plain HTTP: passwords and the login cross it readable. Set http.tls to "auto" (or put an HTTPS proxy in front).',
   'offline.lastKnown': 'Showing the last known state ({t}); reconnecting…', 'offline.reconnecting': 'Reconnecting…',
   'chart.now': 'now', 'chart.time': 'Time',
 
@@ -205,6 +207,8 @@ const de = {
   'chrome.unreachable': 'Der Dienst ist nicht erreichbar: {e}',
   'common.loading': 'Wird geladen …',
   'offline.title': 'Offline.', 'offline.stream': 'Keine Live-Verbindung.',
+  'insecure.title': 'Nicht verschlüsselt.',
+  'insecure.text': 'Dieses Dashboard ist im Netz über unverschlüsseltes HTTP erreichbar: Passwörter und die Anmeldung sind dort lesbar. Setze http.tls auf "auto" (oder stelle einen HTTPS-Proxy davor).',
   'offline.lastKnown': 'Zu sehen ist der letzte bekannte Stand ({t}); verbinde neu …', 'offline.reconnecting': 'Verbinde neu …',
   'chart.now': 'jetzt', 'chart.time': 'Zeit',
 
