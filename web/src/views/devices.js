@@ -57,6 +57,7 @@ function DeviceCard({ d }) {
       .filter(Boolean).join(' · ')}</p>
     <p class="hint">${t('devices.lastSeen')} <span data-testid="device-last-seen" title=${d.last_seen || ''}>${ago(d.last_seen)}</span></p>
     ${d.error && html`<p class="error" data-testid="device-error">${d.error}</p>`}
+    ${d.warning && html`<p class="error" data-testid="device-warning">⚠ ${d.warning}</p>`}
     ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<div><dt>${tOr(`value.${k}`, k)}</dt>
       <dd>${k === 'on' ? (Number(v) ? t('devices.on') : t('devices.off')) : valueWithUnit(k, v)}</dd></div>`)}</dl>`}
     ${(d.roles || []).includes('plug') && html`<${PlugSwitch} device=${d} />`}
