@@ -118,8 +118,7 @@ static void teardown_parsed(struct parsed *p)
 static void expect_ok(const struct parsed *p)
 {
     if (p->result.error != PROVIDER_OK)
-        fail_msg("%s: %s: %s", p->pc.type, provider_error_token(p->result.error),
-                 p->result.detail);
+        fail_msg("%s: %s: %s", p->pc.type, provider_error_token(p->result.error), p->result.detail);
 }
 
 static const struct provider_slot *slot_at(const struct parsed *p, int64_t start_ms)
@@ -183,20 +182,19 @@ static void test_awattar_missing_price_is_a_hole(void **state)
     cJSON *json = fixture_json("awattar/openwb_2023-10-26.json");
     cJSON *data = cJSON_GetObjectItem(json, "data");
     cJSON_DeleteItemFromObject(cJSON_GetArrayItem(data, 5), "marketprice");
-    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(data, 7), "unit",
-                              cJSON_CreateString("EUR / MWh"));
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(data, 7), "unit", cJSON_CreateString("EUR / MWh"));
     struct parsed *p = setup("awattar", 0, NULL);
     parse_json(p, json);
     expect_ok(p);
     assert_int_equal(p->slots.count, 12 * 4);
-    int64_t hole = (int64_t)cJSON_GetObjectItem(cJSON_GetArrayItem(data, 5), "start_timestamp")
-                       ->valuedouble;
+    int64_t hole =
+        (int64_t)cJSON_GetObjectItem(cJSON_GetArrayItem(data, 5), "start_timestamp")->valuedouble;
     for (int k = 0; k < 4; k++)
         assert_null(slot_at(p, hole + k * SLOT_MS));
     assert_int_equal(p->result.rejected_count, 1);
     assert_int_equal(p->result.rejected[0].index, 5);
-    expect_slot(p, hole + HOUR_MS, 0.14291, 1e-12);  /* entry 6: 142.91 */
-    expect_slot(p, hole - SLOT_MS, 0.12001, 1e-12);  /* entry 4: 120.01 */
+    expect_slot(p, hole + HOUR_MS, 0.14291, 1e-12);     /* entry 6: 142.91 */
+    expect_slot(p, hole - SLOT_MS, 0.12001, 1e-12);     /* entry 4: 120.01 */
     expect_slot(p, hole + 2 * HOUR_MS, 0.15095, 1e-12); /* entry 7, "EUR / MWh": 150.95 */
     cJSON_Delete(json);
     teardown_parsed(p);
@@ -269,8 +267,7 @@ static void test_open_meteo_iso8601_times(void **state)
             const struct provider_slot *slot = slot_at(p, end_ms - k * SLOT_MS);
             assert_non_null(slot);
             assert_true(fabs(slot->value - cJSON_GetArrayItem(gti, i)->valuedouble) < 1e-9);
-            assert_true(fabs(slot->aux - cJSON_GetArrayItem(temperature, i)->valuedouble) <
-                        1e-9);
+            assert_true(fabs(slot->aux - cJSON_GetArrayItem(temperature, i)->valuedouble) < 1e-9);
         }
     }
     assert_int_equal(p->slots.count, 48 * 4);
@@ -402,8 +399,8 @@ static void test_solcast_checked_against_the_plant(void **state)
     cJSON *json = fixture_json("solcast/openhab_forecasts_2022-07-18.json");
     const cJSON *entry;
     size_t above = 0;
-    cJSON_ArrayForEach(entry, cJSON_GetObjectItem(json, "forecasts"))
-        above += cJSON_GetObjectItem(entry, "pv_estimate")->valuedouble * 1000.0 > 1500.0;
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItem(json, "forecasts")) above +=
+        cJSON_GetObjectItem(entry, "pv_estimate")->valuedouble * 1000.0 > 1500.0;
     assert_int_equal(p->result.rejected_count, above);
     assert_string_equal(p->result.rejected[0].reason, "out_of_range");
     assert_int_equal(p->slots.count, 96 - 2 * above);
@@ -498,6 +495,76 @@ static void test_corrently_co2_null_everywhere(void **state)
     teardown_parsed(p);
 }
 
+/* --- Tibber ---------------------------------------------------------------------------- */
+
+/* A Norwegian home's hourly all-in prices in NOK (29 and 30 December 2021, CET): consumer
+ * prices, stored as they are, in the reply's currency. */
+static void test_tibber_nok_hourly(void **state)
+{
+    struct parsed *p = setup("tibber", 0, NULL);
+    parse_fixture(p, "tibber/tibber_monitor_nok_2021-12-29.json");
+    expect_ok(p);
+    assert_string_equal(p->result.currency, "NOK");
+    assert_true(p->result.consumer_price);
+    cJSON *json = fixture_json("tibber/tibber_monitor_nok_2021-12-29.json");
+    const cJSON *info = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(
+            cJSON_GetArrayItem(
+                cJSON_GetObjectItem(
+                    cJSON_GetObjectItem(cJSON_GetObjectItem(json, "data"), "viewer"), "homes"),
+                0),
+            "currentSubscription"),
+        "priceInfo");
+    static const char *const days[] = {"today", "tomorrow"};
+    int entries = 0;
+    for (int d = 0; d < 2; d++) {
+        const cJSON *entry;
+        cJSON_ArrayForEach(entry, cJSON_GetObjectItem(info, days[d]))
+        {
+            int64_t start = iso_ms(cJSON_GetObjectItem(entry, "startsAt")->valuestring);
+            double total = cJSON_GetObjectItem(entry, "total")->valuedouble;
+            for (int k = 0; k < 4; k++)
+                expect_slot(p, start + k * SLOT_MS, total, 1e-12);
+            entries++;
+        }
+    }
+    assert_int_equal(entries, 48);
+    assert_int_equal(p->slots.count, 48 * 4);
+    /* By hand: 2.5037 NOK at 12:00 CET (11:00 UTC) on the 29th. */
+    expect_slot(p, iso_ms("2021-12-29T11:00:00Z"), 2.5037, 1e-12);
+    cJSON_Delete(json);
+    teardown_parsed(p);
+}
+
+/* --- UK carbon intensity -------------------------------------------------------------- */
+
+/* The API's fw24h answer of 21 May 2020 (emoncms demandshaper's docs): half-hours of
+ * forecast gCO2/kWh, "actual" still null. */
+static void test_uk_carbon_fw24h(void **state)
+{
+    struct parsed *p = setup("uk_carbon", 0, NULL);
+    parse_fixture(p, "uk_carbon/demandshaper_fw24h_2020-05-21.json");
+    expect_ok(p);
+    cJSON *json = fixture_json("uk_carbon/demandshaper_fw24h_2020-05-21.json");
+    const cJSON *entry;
+    int entries = 0;
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItem(json, "data"))
+    {
+        char iso[40];
+        snprintf(iso, sizeof iso, "%.16s:00Z", cJSON_GetObjectItem(entry, "from")->valuestring);
+        double forecast =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(entry, "intensity"), "forecast")->valuedouble;
+        expect_slot(p, iso_ms(iso), forecast, 1e-12);
+        expect_slot(p, iso_ms(iso) + SLOT_MS, forecast, 1e-12);
+        entries++;
+    }
+    assert_int_equal(entries, 48);
+    assert_int_equal(p->slots.count, 96);
+    expect_slot(p, iso_ms("2020-05-21T20:30:00Z"), 190, 0); /* by hand */
+    cJSON_Delete(json);
+    teardown_parsed(p);
+}
+
 /* --- Units ----------------------------------------------------------------------------- */
 
 /* The fixtures' spelling variants are the same unit for every provider that checks one. */
@@ -540,6 +607,8 @@ int main(void)
         cmocka_unit_test(test_forecast_solar_large_plane),
         cmocka_unit_test(test_corrently_without_co2),
         cmocka_unit_test(test_corrently_co2_null_everywhere),
+        cmocka_unit_test(test_tibber_nok_hourly),
+        cmocka_unit_test(test_uk_carbon_fw24h),
         cmocka_unit_test(test_unit_spellings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
