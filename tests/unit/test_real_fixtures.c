@@ -565,6 +565,67 @@ static void test_uk_carbon_fw24h(void **state)
     teardown_parsed(p);
 }
 
+/* --- One bad entry is a hole, in every provider ----------------------------------------- */
+
+/* Each real reply with one entry broken: the reply is stored minus that entry's slots. */
+static void test_one_bad_entry_is_a_hole_everywhere(void **state)
+{
+    /* Tibber: an unreadable startsAt (the hour is left out), a total that is text. */
+    cJSON *json = fixture_json("tibber/tibber_monitor_nok_2021-12-29.json");
+    cJSON *info = cJSON_GetObjectItem(
+        cJSON_GetObjectItem(
+            cJSON_GetArrayItem(
+                cJSON_GetObjectItem(
+                    cJSON_GetObjectItem(cJSON_GetObjectItem(json, "data"), "viewer"), "homes"),
+                0),
+            "currentSubscription"),
+        "priceInfo");
+    cJSON *today = cJSON_GetObjectItem(info, "today");
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(today, 23), "startsAt",
+                              cJSON_CreateString("yesterday"));
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(today, 12), "total", cJSON_CreateString("?"));
+    struct parsed *p = setup("tibber", 0, NULL);
+    parse_json(p, json);
+    expect_ok(p);
+    /* Hour 12 a hole; hour 23 is covered by the length of hour 22 then a hole of nothing:
+     * the entry before a left-out one keeps its own length (the spacing to the next is two
+     * hours, more than one: a gap). */
+    assert_null(slot_at(p, iso_ms("2021-12-29T11:00:00Z")));
+    assert_null(slot_at(p, iso_ms("2021-12-29T22:00:00Z")));
+    expect_slot(p, iso_ms("2021-12-29T21:00:00Z"), 1.6907, 1e-12); /* 22:00 CET */
+    expect_slot(p, iso_ms("2021-12-29T23:00:00Z"), 1.6528, 1e-12); /* tomorrow 00:00 CET */
+    assert_int_equal(p->slots.count, 46 * 4);
+    teardown_parsed(p);
+    cJSON_Delete(json);
+
+    /* UK carbon: a half-hour whose "from" is not a time. */
+    json = fixture_json("uk_carbon/demandshaper_fw24h_2020-05-21.json");
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(json, "data"), 3), "from",
+                              cJSON_CreateString("soon"));
+    p = setup("uk_carbon", 0, NULL);
+    parse_json(p, json);
+    expect_ok(p);
+    assert_int_equal(p->slots.count, 94);
+    assert_null(slot_at(p, iso_ms("2020-05-21T22:00:00Z")));
+    teardown_parsed(p);
+    cJSON_Delete(json);
+
+    /* Solcast: an estimate that is text, a period_end that is not a time. */
+    json = fixture_json("solcast/openhab_forecasts_2022-07-18.json");
+    cJSON *forecasts = cJSON_GetObjectItem(json, "forecasts");
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(forecasts, 25), "pv_estimate",
+                              cJSON_CreateString("n/a"));
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(forecasts, 30), "period_end",
+                              cJSON_CreateString("later"));
+    p = setup("solcast", 2000, NULL);
+    parse_json(p, json);
+    expect_ok(p);
+    assert_int_equal(p->slots.count, 92);
+    assert_null(slot_at(p, iso_ms("2022-07-18T09:30:00Z"))); /* entry 25 ends 10:00 */
+    teardown_parsed(p);
+    cJSON_Delete(json);
+}
+
 /* --- Units ----------------------------------------------------------------------------- */
 
 /* The fixtures' spelling variants are the same unit for every provider that checks one. */
@@ -609,6 +670,7 @@ int main(void)
         cmocka_unit_test(test_corrently_co2_null_everywhere),
         cmocka_unit_test(test_tibber_nok_hourly),
         cmocka_unit_test(test_uk_carbon_fw24h),
+        cmocka_unit_test(test_one_bad_entry_is_a_hole_everywhere),
         cmocka_unit_test(test_unit_spellings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
