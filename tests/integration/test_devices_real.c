@@ -210,12 +210,71 @@ static void test_marstek_captured_venus_e(void **state)
     free(v.device);
 }
 
+/* --- Zendure SolarFlow (zenSDK HTTP) ---------------------------------------------------- */
+
+/* Checks a zendure device's values against a captured /properties/report, derived here. */
+static void expect_zendure(const cJSON *dev, const char *report)
+{
+    cJSON *json = cJSON_Parse(report);
+    assert_non_null(json);
+    const cJSON *props = cJSON_GetObjectItem(json, "properties");
+#define PROP(name) cJSON_GetObjectItem(props, name)->valuedouble
+    expect_device_value(dev, "soc_pct", PROP("electricLevel"), 0);
+    /* + discharge: what leaves the pack minus what goes into it. */
+    expect_device_value(dev, "power_w", PROP("packInputPower") - PROP("outputPackPower"), 0);
+    expect_device_value(dev, "ac_output_w", PROP("outputHomePower"), 0);
+    expect_device_value(dev, "ac_input_w", PROP("gridInputPower"), 0);
+    expect_device_value(dev, "solar_w", PROP("solarInputPower"), 0);
+    expect_device_value(dev, "limit_w", PROP("outputLimit"), 0);
+    expect_device_value(dev, "input_limit_w", PROP("inputLimit"), 0);
+    expect_device_value(dev, "min_soc_pct", PROP("minSoc") / 10.0, 0.0006);
+    expect_device_value(dev, "max_soc_pct", PROP("socSet") / 10.0, 0.0006);
+    /* hyperTmp is in 0.1 K. */
+    expect_device_value(dev, "temperature_c", (PROP("hyperTmp") - 2731.0) / 10.0, 0.0006);
+#undef PROP
+    cJSON_Delete(json);
+}
+
+/* Two SolarFlow 800s' real /properties/report answers: a Pro discharging 145 W off-grid with
+ * two packs, a plain 800 charging 65 W from the panels. */
+static void test_zendure_captured_reports(void **state)
+{
+    struct harness_fixture *f = *state;
+    struct daemon_proc *d = &f->daemon;
+    char *pro = real_fixture("zendure/sf800pro_report_offgrid_discharge.json");
+    char *plain = real_fixture("zendure/sf800_report_pv_charging.json");
+    harness_route_json(f->fakes[0], "/properties/report", 200, pro);
+    harness_route_json(f->fakes[1], "/properties/report", 200, plain);
+    char devices[1024];
+    snprintf(devices, sizeof devices,
+             "{\"id\": \"pro\", \"type\": \"zendure\", \"host\": \"127.0.0.1\", \"port\": %d,"
+             " \"serial\": \"EOA1NHN3N234970\", \"poll_interval_s\": 0.5, \"timeout_s\": 1},\n"
+             "{\"id\": \"plain\", \"type\": \"zendure\", \"host\": \"127.0.0.1\", \"port\": %d,"
+             " \"serial\": \"WOB1NTMCN030166\", \"poll_interval_s\": 0.5, \"timeout_s\": 1}",
+             fake_http_port(f->fakes[0]), fake_http_port(f->fakes[1]));
+    harness_write_site_config(d, "real devices", NULL, devices);
+    assert_true(harness_start(d, NULL));
+
+    cJSON *dev = harness_wait_device(d, "pro", true, "soc_pct", 42, 10000);
+    expect_zendure(dev, pro);
+    expect_device_value(dev, "power_w", 145, 0); /* by hand: discharging 145 W */
+    cJSON_Delete(dev);
+    dev = harness_wait_device(d, "plain", true, "soc_pct", 21, 10000);
+    expect_zendure(dev, plain);
+    expect_device_value(dev, "power_w", -65, 0); /* by hand: charging 65 W */
+    cJSON_Delete(dev);
+    free(pro);
+    free(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_opendtu_webapi_doc_two_inverters, harness_setup_fake,
                                         harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_marstek_captured_venus_e, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_zendure_captured_reports, harness_setup_fakes,
                                         harness_teardown_fakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
