@@ -626,6 +626,32 @@ static void test_one_bad_entry_is_a_hole_everywhere(void **state)
     cJSON_Delete(json);
 }
 
+/* --- ENTSO-E --------------------------------------------------------------------------- */
+
+/* An A44 document for the Czech zone (22 and 23 August 2025) as kept in a client library's
+ * tests, with curveType A03: each day transmits positions 1-4 only, so position 5-24 repeat
+ * position 4 (A03 leaves out repeated prices). Prices read by hand from the XML. */
+static void test_entsoe_a03_two_days(void **state)
+{
+    static const double day_eur_per_mwh[2][4] = {{88.33, 80.75, 77.23, 75.91},
+                                                 {95.33, 89.32, 87.61, 85.05}};
+    struct parsed *p = setup("entsoe", 0, NULL);
+    snprintf(p->pc.area, sizeof p->pc.area, "10YCZ-CEPS-----N");
+    snprintf(p->pc.token, sizeof p->pc.token, "test-token");
+    parse_fixture(p, "entsoe/entsoe_client_cz_2025-08-22.xml");
+    expect_ok(p);
+    int64_t start = iso_ms("2025-08-21T22:00:00Z");
+    for (int day = 0; day < 2; day++)
+        for (int hour = 0; hour < 24; hour++) {
+            double eur_per_kwh = day_eur_per_mwh[day][hour < 4 ? hour : 3] / 1000.0;
+            for (int k = 0; k < 4; k++)
+                expect_slot(p, start + (day * 24 + hour) * HOUR_MS + k * SLOT_MS, eur_per_kwh,
+                            1e-12);
+        }
+    assert_int_equal(p->slots.count, 2 * 24 * 4);
+    teardown_parsed(p);
+}
+
 /* --- Units ----------------------------------------------------------------------------- */
 
 /* The fixtures' spelling variants are the same unit for every provider that checks one. */
@@ -671,6 +697,7 @@ int main(void)
         cmocka_unit_test(test_tibber_nok_hourly),
         cmocka_unit_test(test_uk_carbon_fw24h),
         cmocka_unit_test(test_one_bad_entry_is_a_hole_everywhere),
+        cmocka_unit_test(test_entsoe_a03_two_days),
         cmocka_unit_test(test_unit_spellings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
