@@ -108,7 +108,7 @@ function LoadCard({ l }) {
 function ProviderRow({ p }) {
   return html`<li class=${`provider state-${p.state}`} data-testid=${`provider-${p.id}`}>
     <div class="row"><strong>${p.id}</strong> <span class="hint">${p.type} · ${tOr(`provider.kind.${p.kind}`, p.kind)}</span>
-      <span class=${`badge ${p.state === 'ok' && !p.stale ? 'ok' : p.state === 'failing' ? 'bad' : ''}`}>${tOr(`provider.state.${p.state}`, p.state)}${p.stale ? ` · ${t('provider.stale')}` : ''}</span></div>
+      <span class=${`badge ${p.state === 'ok' && !p.stale ? 'ok' : p.state === 'failing' ? 'bad' : ''}`}>${tOr(`provider.state.${p.state}`, p.state)}${p.stale && p.state !== 'stale' ? ` · ${t('provider.stale')}` : ''}</span></div>
     <dl class="values">
       <div><dt>${t('provider.lastSuccess')}</dt><dd>${p.last_success ? fmtDateTime(parseTime(p.last_success)) : t('devices.never')}</dd></div>
       <div><dt>${t('provider.nextRun')}</dt><dd>${p.next_run ? fmtDateTime(parseTime(p.next_run)) : '–'}</dd></div>
@@ -116,6 +116,7 @@ function ProviderRow({ p }) {
       ${p.consecutive_failures > 0 && html`<div><dt>${t('provider.failures')}</dt><dd>${p.consecutive_failures}</dd></div>`}
     </dl>
     ${p.last_error && html`<p class="error">${p.last_error}</p>`}
+    ${p.warning && html`<p class="error" data-testid=${`provider-warning-${p.id}`}>⚠ ${p.warning}</p>`}
   </li>`;
 }
 
