@@ -65,7 +65,10 @@ struct ev_device_state {
     unsigned roles;    /* DEVICE_ROLE_* bits */
     bool online;
     char error[96]; /* why it is offline; "" when online */
-    int64_t ts_ms;  /* when this state was read */
+    /* What is implausible in an accepted reading (a three-phase meter with a phase at 0 V
+     * while current flows, or a phase missing); "" for nothing. */
+    char warning[128];
+    int64_t ts_ms; /* when this state was read */
     size_t value_count;
     struct device_value values[EV_DEVICE_VALUES_MAX];
 };
@@ -221,6 +224,7 @@ enum provider_state {
     PROVIDER_STATE_OK,          /* the last run succeeded */
     PROVIDER_STATE_FAILING,     /* the last run failed; the stored data is kept */
     PROVIDER_STATE_DISABLED,
+    PROVIDER_STATE_STALE, /* the last reply held only past data; retried with backoff */
 };
 
 /* The daemon's clock followed a wall-clock jump (daemon.c). Whoever keeps "last seen"
@@ -263,6 +267,7 @@ struct ev_provider_status {
     int64_t first_hole_ms; /* the first of them; INT64_MIN: none */
     char last_error[256];  /* "" when the last run succeeded */
     char url[256];         /* the last request, secrets masked */
+    char warning[256];     /* what the last run's data lacks ("" for nothing) */
 };
 
 /* Every module has started and the loop is about to run: what the daemon runs with, for

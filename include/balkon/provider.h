@@ -159,6 +159,11 @@ struct provider_limits {
 int provider_normalize(struct provider_result *result, const struct provider_limits *limits,
                        struct provider_slots *out);
 
+struct balkon_provider;
+/* The limits a part's points are checked against (see limit_by_plant). */
+struct provider_limits provider_part_limits(const struct balkon_provider *provider,
+                                            const struct provider_env *env, int part);
+
 enum provider_schedule {
     /* Day-ahead prices: fetched at start when tomorrow is not stored yet, then each day
      * after the publication hour (local time), retried until tomorrow is there. */
@@ -178,6 +183,11 @@ struct balkon_provider {
     int publication_hour;     /* DAY_AHEAD: local hour after which tomorrow is expected */
     const char *default_base_url;
     struct provider_limits limits;
+    /* PV power in W: the upper limit is 1.5 × the configured peak (of the part's plane for
+     * per-plane providers, of all planes otherwise) instead of limits.max_value, which
+     * stays the fallback without planes. Values above the inverter's AC limit are kept
+     * and capped when stored, never dropped. */
+    bool limit_by_plant;
     /* Signals: the kinds `value` and `aux` are stored as ("renewable_share_pct",
      * "grid_signal", "co2_g_per_kwh", "green_index"); aux_kind NULL when aux is unused. */
     const char *value_kind;

@@ -93,6 +93,31 @@ static bool emeter_power(const cJSON *emeters, int index, double *power_w, char 
     return true;
 }
 
+/* Below this a phase's voltage tap reads nothing; above this current the phase has load. */
+#define PHASE_DEAD_V 50.0
+#define PHASE_LOAD_A 0.1
+
+/* A 3EM reading that is accepted but implausible: a phase at ~0 V while current flows on
+ * it (a loose voltage tap) or without voltage/current. Worded into warning, "" when fine. */
+static void phase_warning(const cJSON *emeters, char *warning, size_t size)
+{
+    char dead[16] = "", missing[16] = "";
+    for (int i = 0; i < 3; i++) {
+        const cJSON *emeter = cJSON_GetArrayItem(emeters, i);
+        double voltage, current = 0;
+        bool have_voltage = dev_json_number(emeter, "voltage", &voltage);
+        bool loaded = dev_json_number(emeter, "current", &current) && fabs(current) >= PHASE_LOAD_A;
+        char *list = !have_voltage ? missing : voltage < PHASE_DEAD_V && loaded ? dead : NULL;
+        if (list)
+            snprintf(list + strlen(list), 16 - strlen(list), "%sL%d", list[0] ? "," : "", i + 1);
+    }
+    warning[0] = '\0';
+    if (dead[0])
+        snprintf(warning, size, "phase %s at 0 V while current flows (voltage tap loose?)", dead);
+    else if (missing[0])
+        snprintf(warning, size, "phase %s missing from the reading", missing);
+}
+
 /* A 3EM's or EM's /status → grid power and the per-phase values; false with the problem. */
 static bool parse_emeters(const cJSON *json, int channel, struct ev_device_state *state,
                           double *grid_w, char *problem, size_t size)
@@ -133,6 +158,7 @@ static bool parse_emeters(const cJSON *json, int channel, struct ev_device_state
             have_energy = false;
         }
     }
+    phase_warning(emeters, state->warning, sizeof state->warning);
     if (!dev_json_number(json, "total_power", grid_w))
         *grid_w = sum_w;
     dev_state_add(state, "power_w", *grid_w);

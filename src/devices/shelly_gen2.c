@@ -116,6 +116,36 @@ static void add_number(struct ev_device_state *state, const cJSON *json, const c
         dev_state_add(state, name, value);
 }
 
+/* Below this a phase's voltage tap reads nothing: a loose or missing tap, not a grid. */
+#define PHASE_DEAD_V 50.0
+/* Current that shows the phase carries load, well above a clamp's noise. */
+#define PHASE_LOAD_A 0.1
+
+/* A three-phase reading that is accepted but implausible: a phase at ~0 V while current
+ * flows on it (a loose voltage tap: its power reads 0 and the total is wrong) or a phase
+ * missing. Worded into warning ("" when all three look right). */
+static void phase_warning(const cJSON *json, const char *const phases[3], char *warning,
+                          size_t size)
+{
+    char dead[16] = "", missing[16] = "";
+    for (int i = 0; i < 3; i++) {
+        char key[32];
+        double voltage, current = 0;
+        snprintf(key, sizeof key, "%s_voltage", phases[i]);
+        bool have_voltage = dev_json_number(json, key, &voltage);
+        snprintf(key, sizeof key, "%s_current", phases[i]);
+        bool loaded = dev_json_number(json, key, &current) && fabs(current) >= PHASE_LOAD_A;
+        char *list = !have_voltage ? missing : voltage < PHASE_DEAD_V && loaded ? dead : NULL;
+        if (list)
+            snprintf(list + strlen(list), 16 - strlen(list), "%sL%d", list[0] ? "," : "", i + 1);
+    }
+    warning[0] = '\0';
+    if (dead[0])
+        snprintf(warning, size, "phase %s at 0 V while current flows (voltage tap loose?)", dead);
+    else if (missing[0])
+        snprintf(warning, size, "phase %s missing from the reading", missing);
+}
+
 /* EM.GetStatus → the total and per-phase values; returns the problem or NULL. */
 static const char *parse_em(const cJSON *json, struct ev_device_state *state, double *grid_w)
 {
@@ -130,6 +160,7 @@ static const char *parse_em(const cJSON *json, struct ev_device_state *state, do
     dev_state_add(state, "power_w", *grid_w);
     static const char *const phases[] = {"a", "b", "c"};
     char key[32], name[24];
+    phase_warning(json, phases, state->warning, sizeof state->warning);
     for (int i = 0; i < 3; i++) {
         snprintf(key, sizeof key, "%s_act_power", phases[i]);
         snprintf(name, sizeof name, "power_l%d_w", i + 1);

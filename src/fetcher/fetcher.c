@@ -48,6 +48,7 @@ struct fetch_state {
     struct ev_provider_status status;
     size_t run_hole_count; /* holes the normaliser found in this run's parts */
     int64_t run_first_hole_ms;
+    int stale_runs; /* runs in a row whose reply held only past data */
 };
 
 struct fetcher {
@@ -229,6 +230,16 @@ static void finish_run(struct fetch_state *s)
     s->combined_count = 0;
 }
 
+/* The n-th retry's delay (n ≥ 1): 30 s doubling up to an hour, ±20 % jitter. */
+static int64_t backoff_ms(struct fetch_state *s, int n)
+{
+    int shift = n - 1 < 7 ? n - 1 : 7;
+    int64_t delay_ms = RETRY_MIN_MS << (shift > 0 ? shift : 0);
+    if (delay_ms > RETRY_MAX_MS)
+        delay_ms = RETRY_MAX_MS;
+    return (int64_t)((double)delay_ms * (0.8 + 0.4 * jitter(s->fetcher)));
+}
+
 static void fail_run(struct fetch_state *s, const char *error, long retry_after_s,
                      int64_t retry_at_ms)
 {
@@ -236,12 +247,7 @@ static void fail_run(struct fetch_state *s, const char *error, long retry_after_
     s->status.state = PROVIDER_STATE_FAILING;
     s->status.consecutive_failures++;
     snprintf(s->status.last_error, sizeof s->status.last_error, "%s", error);
-    int shift = s->status.consecutive_failures - 1 < 7 ? s->status.consecutive_failures - 1 : 7;
-    int64_t backoff_ms = RETRY_MIN_MS << shift;
-    if (backoff_ms > RETRY_MAX_MS)
-        backoff_ms = RETRY_MAX_MS;
-    backoff_ms = (int64_t)((double)backoff_ms * (0.8 + 0.4 * jitter(s->fetcher)));
-    int64_t when_ms = now + backoff_ms;
+    int64_t when_ms = now + backoff_ms(s, s->status.consecutive_failures);
     if (retry_after_s >= 0 && now + retry_after_s * BALKON_MS_PER_S > when_ms)
         when_ms = now + retry_after_s * BALKON_MS_PER_S;
     if (retry_at_ms != INT64_MIN && retry_at_ms > when_ms)
@@ -251,6 +257,33 @@ static void fail_run(struct fetch_state *s, const char *error, long retry_after_
         log_warn("providers", "%s: %s (attempt %d; keeping the stored data, retrying in %lld s)",
                  s->config.id, error, s->status.consecutive_failures,
                  (long long)((when_ms - now) / 1000));
+    finish_run(s);
+    schedule_at(s, when_ms);
+    publish_status(s);
+}
+
+/* A reply that held only past data: stored (it is what the source says), but not a success.
+ * The provider shows "stale" with a warning and retries with the failures' backoff, so a
+ * source stuck on yesterday is neither trusted nor hammered. */
+static void stale_run(struct fetch_state *s, int64_t reply_end_ms)
+{
+    int64_t now = now_ms(s);
+    s->stale_runs++;
+    int64_t when_ms = now + backoff_ms(s, s->stale_runs);
+    char until[BALKON_ISO_MAX];
+    if (reply_end_ms == INT64_MIN)
+        snprintf(until, sizeof until, "(nothing)");
+    else
+        balkon_format_iso(reply_end_ms, until, sizeof until);
+    snprintf(s->status.warning, sizeof s->status.warning,
+             "the reply holds only past data (until %s); retrying in %lld s", until,
+             (long long)((when_ms - now) / 1000));
+    s->status.state = PROVIDER_STATE_STALE;
+    s->status.slot_count = s->combined_count;
+    s->status.rejected_count = s->result.rejected_count;
+    if (s->stale_runs == 1 || s->stale_runs % 10 == 0)
+        log_warn("providers", "%s: %s (attempt %d)", s->config.id, s->status.warning,
+                 s->stale_runs);
     finish_run(s);
     schedule_at(s, when_ms);
     publish_status(s);
@@ -382,6 +415,14 @@ static void store_and_publish(struct fetch_state *s)
 
     int64_t fetched_ms;
     s->status.data_until_ms = data_end_ms(s, &fetched_ms);
+    /* What the data lacks, in the provider's words (Corrently without CO2, say). */
+    snprintf(s->status.warning, sizeof s->status.warning, "%s", s->result.detail);
+    int64_t reply_end_ms = n ? s->combined[n - 1].start_ms + BALKON_SLOT_MS : INT64_MIN;
+    if (reply_end_ms <= now) {
+        stale_run(s, reply_end_ms);
+        return;
+    }
+    s->stale_runs = 0;
     s->status.state = PROVIDER_STATE_OK;
     s->status.last_success_ms = now;
     s->status.consecutive_failures = 0;
@@ -472,7 +513,8 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
         }
     }
     struct provider_slots slots;
-    if (provider_normalize(&s->result, &s->provider->limits, &slots) < 0) {
+    struct provider_limits limits = provider_part_limits(s->provider, &env, s->part);
+    if (provider_normalize(&s->result, &limits, &slots) < 0) {
         fail_run(s, "out of memory", -1, INT64_MIN);
         return;
     }

@@ -33,6 +33,10 @@ cJSON *api_devices_json(const struct http_state *state)
             cJSON_AddStringToObject(device, "error", d->error);
         else
             cJSON_AddNullToObject(device, "error");
+        if (d->warning[0])
+            cJSON_AddStringToObject(device, "warning", d->warning);
+        else
+            cJSON_AddNullToObject(device, "warning");
         cJSON *values = cJSON_AddObjectToObject(device, "values");
         for (size_t v = 0; v < d->value_count; v++)
             cJSON_AddNumberToObject(values, d->values[v].name,

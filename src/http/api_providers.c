@@ -18,6 +18,8 @@ static const char *state_name(enum provider_state state)
         return "failing";
     case PROVIDER_STATE_DISABLED:
         return "disabled";
+    case PROVIDER_STATE_STALE:
+        return "stale";
     }
     return "unknown";
 }
@@ -67,6 +69,10 @@ cJSON *api_providers_json(const struct http_state *state)
             cJSON_AddStringToObject(item, "last_error", p->last_error);
         else
             cJSON_AddNullToObject(item, "last_error");
+        if (p->warning[0])
+            cJSON_AddStringToObject(item, "warning", p->warning);
+        else
+            cJSON_AddNullToObject(item, "warning");
         cJSON_AddStringToObject(item, "url", p->url);
         cJSON_AddItemToArray(list, item);
     }

@@ -12,10 +12,12 @@
  *           in EUR/MWh (no VAT, no fees) and may be negative. Entries are hourly or
  *           15-minute: the length of each is end − start, never assumed.
  *
- * Mapping:  value = marketprice / 1000 (EUR/kWh). `unit` is compared case-insensitively
- *           with "Eur/MWh"; any other (or a missing) unit refuses the whole reply as
- *           "unit". data: [] is "no_data"; marketprice null is kept as a null point (the
- *           normaliser rejects it "null_value"). HTTP errors take the common reading. */
+ * Mapping:  value = marketprice / 1000 (EUR/kWh). `unit` is compared ignoring case and
+ *           spaces with "Eur/MWh"; any other (or a missing) unit refuses the whole reply as
+ *           "unit". data: [] is "no_data"; marketprice null, absent or not a number is kept
+ *           as a null point (the normaliser rejects it "null_value": a hole), an entry
+ *           without timestamps is rejected "malformed"; the other entries are kept. HTTP
+ *           errors take the common reading. */
 #include "balkon/provider.h"
 
 #include "balkon/config_types.h"
@@ -79,23 +81,22 @@ static void parse(const struct provider_env *env, int part, const struct provide
         int64_t start_ms, end_ms;
         if (!json_int64(json_member(entry, "start_timestamp"), &start_ms) ||
             !json_int64(json_member(entry, "end_timestamp"), &end_ms)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "data[%d]: start/end_timestamp missing or not ms", index);
-            goto done;
+            /* An entry we cannot place is a hole, not a reason to drop the others. */
+            provider_result_reject(result, index++, "malformed");
+            continue;
         }
         const char *unit = json_string(entry, "unit");
-        if (!unit || strcasecmp(unit, "Eur/MWh") != 0) {
+        if (!unit_equal(unit, "Eur/MWh")) {
             provider_result_fail(result, PROVIDER_ERR_UNIT,
                                  "data[%d]: unit \"%.32s\", expected \"Eur/MWh\"", index,
                                  unit ? unit : "(none)");
             goto done;
         }
+        /* Absent or not a number: a null point, which the normaliser turns into a hole
+         * ("null_value"); the rest of the day stays usable. */
         double eur_per_mwh;
-        if (!json_number_or_null(json_member(entry, "marketprice"), &eur_per_mwh)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "data[%d]: marketprice is not a number", index);
-            goto done;
-        }
+        if (!json_number_or_null(json_member(entry, "marketprice"), &eur_per_mwh))
+            eur_per_mwh = NAN;
         if (!price_add(result, start_ms, end_ms, eur_per_mwh / 1000, index))
             goto done;
         index++;

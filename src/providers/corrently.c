@@ -13,7 +13,9 @@
  * Mapping  interval = [timeframe.start, timeframe.end) (without timeframe: epochtime … +1 h);
  *          value = gsi; aux = co2_g_standard in g/kWh, NAN when null. co2_g_oekostrom is
  *          the CO2 of a green-power product, not of the grid, and is never used instead.
- *          gsi null -> rejected "null_value". */
+ *          gsi null -> rejected "null_value"; an entry without readable times is rejected
+ *          "malformed" (a hole). co2_g_standard null (real replies since mid-2026) keeps
+ *          the index and says "CO2 unavailable" in the provider's warning. */
 #include "balkon/provider.h"
 
 #include "json_util.h"
@@ -79,7 +81,7 @@ static bool time_ms(const cJSON *object, const char *name, double scale, int64_t
 
 static void parse_forecast(const cJSON *forecast, struct provider_result *result)
 {
-    int index = 0;
+    int index = 0, co2_missing = 0;
     for (const cJSON *item = forecast->child; item; item = item->next, index++) {
         const cJSON *timeframe = cJSON_GetObjectItemCaseSensitive(item, "timeframe");
         const cJSON *gsi = cJSON_GetObjectItemCaseSensitive(item, "gsi");
@@ -93,18 +95,26 @@ static void parse_forecast(const cJSON *forecast, struct provider_result *result
             times_ok = time_ms(item, "epochtime", 1000, &start_ms);
             end_ms = times_ok ? start_ms + BALKON_MS_PER_HOUR : 0;
         }
-        if (!cJSON_IsObject(item) || !times_ok || (!cJSON_IsNumber(gsi) && !cJSON_IsNull(gsi))) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "forecast[%d]: time or gsi missing",
-                                 index);
-            return;
+        if (!cJSON_IsObject(item) || !times_ok) { /* a hole; the other hours are kept */
+            provider_result_reject(result, index, "malformed");
+            continue;
         }
-        /* A null gsi stays NAN, rejected "null_value". */
+        /* A null (or absent, or non-number) gsi stays NAN, rejected "null_value". */
         struct provider_point point =
             point_make(start_ms, end_ms, cJSON_IsNumber(gsi) ? gsi->valuedouble : NAN, index);
-        point.aux = cJSON_IsNumber(co2) ? co2->valuedouble : NAN;
+        point.aux = json_number(co2, &point.aux) ? point.aux : NAN;
+        if (isnan(point.aux))
+            co2_missing++;
         if (!point_add(result, &point))
             return;
     }
+    /* Real replies carry co2_g_standard null since mid-2026: the index is still good, the
+     * CO2 series is left empty, and the provider says so. */
+    if (co2_missing && co2_missing == index)
+        result_detail_append(result, "CO2 unavailable: co2_g_standard is null in every entry "
+                                     "(green index kept)");
+    else if (co2_missing)
+        result_detail_append(result, "CO2 unavailable for %d of %d hours", co2_missing, index);
 }
 
 static void parse(const struct provider_env *env, int part, const struct provider_reply *reply,

@@ -14,8 +14,9 @@
  * Mapping:  value = price[i] / 1000 (EUR/kWh). Length of entry i = unix_seconds[i+1] −
  *           unix_seconds[i]; the last entry reuses the previous length, a single entry is
  *           900 s. Null prices still count for that spacing and become null points (the
- *           normaliser rejects them "null_value", the rest is kept). unit ≠ "EUR / MWh"
- *           (exactly, spaces included) → "unit"; arrays of different lengths → "parse";
+ *           normaliser rejects them "null_value", the rest is kept); so do prices that are not
+ *           numbers. unit ≠ "EUR / MWh" (compared ignoring case and spaces: the API also
+ *           answers "EUR/MWh") → "unit"; arrays of different lengths → "parse";
  *           "deprecated": true is noted in the detail text and parsed normally.
  *
  * Errors:   404 "no content available" = the window has no data yet → "no_data"; 429 with
@@ -107,7 +108,7 @@ static void parse(const struct provider_env *env, int part, const struct provide
         provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[] or price[] missing");
         goto done;
     }
-    if (!unit || strcmp(unit, "EUR / MWh") != 0) {
+    if (!unit_equal(unit, "EUR / MWh")) {
         provider_result_fail(result, PROVIDER_ERR_UNIT, "unit \"%.32s\", expected \"EUR / MWh\"",
                              unit ? unit : "(none)");
         goto done;
@@ -138,11 +139,10 @@ static void parse(const struct provider_env *env, int part, const struct provide
                 goto bad_time;
             length_s = next_s - start_s;
         }
+        /* Not a number: a hole like null, the other entries are kept. */
         double eur_per_mwh;
-        if (!json_number_or_null(p, &eur_per_mwh)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "price[%d] is not a number", i);
-            goto done;
-        }
+        if (!json_number_or_null(p, &eur_per_mwh))
+            eur_per_mwh = NAN;
         if (!price_add(result, start_s * 1000, (start_s + length_s) * 1000, eur_per_mwh / 1000, i))
             goto done;
         start_s = next_s;

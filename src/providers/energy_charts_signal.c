@@ -61,20 +61,17 @@ static void parse_arrays(const cJSON *times, const cJSON *share, const cJSON *si
     const cJSON *t = times->child, *sh = share->child, *sg = signal->child;
     for (int i = 0; t && sh && sg; i++, t = t->next, sh = sh->next, sg = sg->next) {
         int64_t start_ms, next_ms = 0;
-        if (!json_unix_ms(t, &start_ms) || (t->next && !json_unix_ms(t->next, &next_ms))) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[%d] is not a unix time",
-                                 i);
-            return;
+        /* One bad entry is a hole: an unreadable time is rejected "malformed" (the next
+         * entry's length then falls back to the previous one), a value that is not a number
+         * "null_value". */
+        if (!json_unix_ms(t, &start_ms)) {
+            provider_result_reject(result, i, "malformed");
+            continue;
         }
-        if ((!cJSON_IsNumber(sh) && !cJSON_IsNull(sh)) ||
-            (!cJSON_IsNumber(sg) && !cJSON_IsNull(sg))) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "share[%d] or signal[%d] is not a number", i, i);
-            return;
-        }
-        int64_t length_ms = t->next ? next_ms - start_ms : previous_length_ms;
+        bool next_ok = t->next && json_unix_ms(t->next, &next_ms);
+        int64_t length_ms = next_ok ? next_ms - start_ms : previous_length_ms;
         previous_length_ms = length_ms;
-        if (cJSON_IsNull(sh) || cJSON_IsNull(sg)) {
+        if (!cJSON_IsNumber(sh) || !cJSON_IsNumber(sg)) {
             provider_result_reject(result, i, "null_value");
             continue;
         }

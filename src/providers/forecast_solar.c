@@ -338,7 +338,8 @@ const struct balkon_provider balkon_provider_forecast_solar = {
     /* 12 calls/h per IP on the public plan: planes × 60/60 min stays within it up to 12 planes */
     .default_interval_min = 60,
     .default_base_url = DEFAULT_BASE_URL,
-    .limits = {0, 2000}, /* W: no balcony plane has more than 2000 Wp */
+    .limits = {0, 100000}, /* W: without planes; with them 1.5 × their peak */
+    .limit_by_plant = true,
     .check = check,
     .parts = pv_plane_parts,
     .build_request = build_request,

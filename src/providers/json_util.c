@@ -274,6 +274,42 @@ bool url_same_origin(const char *url, const char *base)
     return a > 0 && a == b && strncasecmp(url, base, a) == 0 && !memchr(url, '@', a);
 }
 
+bool unit_equal(const char *got, const char *expected)
+{
+    if (!got || !expected)
+        return false;
+    const char *a = got, *b = expected;
+    for (;;) {
+        while (*a == ' ')
+            a++;
+        while (*b == ' ')
+            b++;
+        if (!*a || !*b)
+            return !*a && !*b;
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return false;
+        a++;
+        b++;
+    }
+}
+
+const char *url_path_part(const char *url, const char **host, size_t *host_len)
+{
+    size_t origin = origin_len(url);
+    if (!origin)
+        return NULL;
+    const char *authority = strstr(url, "://") + 3;
+    const char *end = url + origin;
+    /* userinfo ("user@host") is how look-alike links hide their real host: no host then. */
+    if (memchr(authority, '@', (size_t)(end - authority)))
+        return NULL;
+    const char *h = authority;
+    const char *colon = memchr(h, ':', (size_t)(end - h));
+    *host = h;
+    *host_len = (size_t)((colon ? colon : end) - h);
+    return *end ? end : "/";
+}
+
 bool text_alnum(const char *text)
 {
     for (const char *p = text; *p; p++)

@@ -88,6 +88,12 @@ int request_refuse(struct provider_request *request, const char *fmt, ...)
 void url_number(char *out, size_t size, double value);
 /* The requests of a run of a per-plane PV provider: one per configured plane. */
 int pv_plane_parts(const struct provider_env *env);
+/* Whether two unit strings name the same unit: compared ignoring ASCII case and spaces
+ * ("EUR / MWh" = "EUR/MWh" = "Eur/MWh"), as services change their spelling without notice. */
+bool unit_equal(const char *got, const char *expected);
+/* The path-and-query part of an absolute URL ("/v1/x?page=2"), or NULL when url is not
+ * absolute or carries userinfo. *host / *host_len name its host (without the port). */
+const char *url_path_part(const char *url, const char **host, size_t *host_len);
 /* Percent-encodes text (all but RFC 3986 unreserved characters) into out. Returns false
  * when it does not fit. */
 bool url_encode(const char *text, char *out, size_t size);

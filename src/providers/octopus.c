@@ -20,7 +20,9 @@
  *           [valid_from, valid_to) (1800 s → 2 slots); valid_to null (an open-ended fixed
  *           rate) gives an empty interval, rejected "misaligned"; value_inc_vat null is
  *           rejected "null_value". Pages are followed through `next` while it is not null
- *           and on the origin (scheme, host, port) of the configured base URL; source_index
+ *           and on the origin (scheme, host, port) of the configured base URL; a `next`
+ *           on the public host api.octopus.energy (which the API writes even behind a
+ *           proxy) has its path and query applied to base_url instead; source_index
  *           counts through the results of all pages. The normaliser sorts the slots.
  *
  * Errors:   results [] on the first page → "no_data"; `next` on another origin →
@@ -37,8 +39,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
-#define OCTOPUS_URL "https://api.octopus.energy"
+#define OCTOPUS_HOST "api.octopus.energy"
+#define OCTOPUS_URL "https://" OCTOPUS_HOST
 #define REGIONS "ABCDEFGHJKLMNP" /* the 14 GSP groups of Great Britain */
 
 /* Product codes are capitals, digits and dashes ("AGILE-24-10-01"); they go into a path. */
@@ -128,7 +132,28 @@ static void read_next(const struct provider_env *env, const cJSON *next,
         return;
     }
     const char *url = next->valuestring;
-    if (!price_base_url(env, OCTOPUS_URL, base, sizeof base) || !url_same_origin(url, base)) {
+    if (!price_base_url(env, OCTOPUS_URL, base, sizeof base)) {
+        provider_result_fail(result, PROVIDER_ERR_PARSE, "base_url too long");
+        return;
+    }
+    /* The API writes its public host into `next` even when we reach it through a proxy, a
+     * mirror or a test server: then the page lives under our base_url. Any other host is
+     * never followed. */
+    char rebased[sizeof result->next_url];
+    const char *host = NULL;
+    size_t host_len = 0;
+    const char *path = url_path_part(url, &host, &host_len);
+    if (!url_same_origin(url, base) && path && host_len == strlen(OCTOPUS_HOST) &&
+        strncasecmp(host, OCTOPUS_HOST, host_len) == 0) {
+        int n = snprintf(rebased, sizeof rebased, "%s%s", base, path);
+        if (n < 0 || (size_t)n >= sizeof rebased) {
+            provider_result_fail(result, PROVIDER_ERR_PARSE, "next URL longer than %zu bytes",
+                                 sizeof result->next_url - 1);
+            return;
+        }
+        url = rebased;
+    }
+    if (!url_same_origin(url, base)) {
         provider_result_fail(result, PROVIDER_ERR_PROVIDER,
                              "next page \"%.100s\" is not on %.100s; not followed", url, base);
         return;
@@ -167,26 +192,20 @@ static void parse(const struct provider_env *env, int part, const struct provide
     const cJSON *entry;
     cJSON_ArrayForEach(entry, results)
     {
+        /* A bad entry is a hole: rejected (times) or a null point (value); the rest stays. */
         int64_t from_ms, to_ms;
-        if (!json_time(json_member(entry, "valid_from"), &from_ms)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "results[%d]: valid_from missing or not an ISO 8601 time", index);
-            goto done;
-        }
         const cJSON *valid_to = json_member(entry, "valid_to");
-        if (cJSON_IsNull(valid_to)) {
+        if (!json_time(json_member(entry, "valid_from"), &from_ms) ||
+            (!cJSON_IsNull(valid_to) && !json_time(valid_to, &to_ms))) {
+            provider_result_reject(result, (int)result->count, "malformed");
+            index++;
+            continue;
+        }
+        if (cJSON_IsNull(valid_to))
             to_ms = from_ms; /* open-ended: no interval, the normaliser rejects it */
-        } else if (!json_time(valid_to, &to_ms)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "results[%d]: valid_to missing or not an ISO 8601 time", index);
-            goto done;
-        }
         double pence_per_kwh;
-        if (!json_number_or_null(json_member(entry, "value_inc_vat"), &pence_per_kwh)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "results[%d]: value_inc_vat missing or not a number", index);
-            goto done;
-        }
+        if (!json_number_or_null(json_member(entry, "value_inc_vat"), &pence_per_kwh))
+            pence_per_kwh = NAN;
         if (!price_add(result, from_ms, to_ms, pence_per_kwh / 100, (int)result->count))
             goto done;
         index++;

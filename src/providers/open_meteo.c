@@ -15,7 +15,10 @@
  * Radiation is the average over the interval ENDING at the timestamp: a minutely_15 value
  * stamped 10:15 is the slot starting 10:00, an hourly one stamped 11:00 covers 10:00-11:00.
  * temperature_2m is an instant value and is carried unchanged in aux (°C). Negative GTI (a
- * model artefact) is clamped to 0; null GTI (end of the horizon) is rejected "null_value".
+ * model artefact) is clamped to 0; null GTI (end of the horizon) is rejected "null_value",
+ * so is a GTI that is not a number; an unreadable time is rejected "malformed". Times come
+ * as unix seconds (timeformat=unixtime, what we ask for) or, with time unit "iso8601",
+ * as "2026-06-21T10:15" in the reply's utc_offset_seconds: both are read.
  *
  * parse() leaves value = GTI in W/m²; finish() turns one plane's slots into AC power in W
  * (without the inverter cap: the caller caps the sum of the planes, pv_model_cap()). */
@@ -23,6 +26,7 @@
 
 #include "balkon/config_types.h"
 #include "balkon/error.h"
+#include "balkon/timeutil.h"
 #include "json_util.h"
 #include "pv_model.h"
 
@@ -55,23 +59,45 @@ static int build_request(const struct provider_env *env, int part, struct provid
     return 0;
 }
 
-/* A unit string, when the response declares one, must be the expected one. */
+/* A unit string, when the response declares one, must be the expected one (ignoring case
+ * and spaces). */
 static bool unit_ok(const cJSON *units, const char *field, const char *expected, char *got,
                     size_t size)
 {
     const cJSON *unit = cJSON_GetObjectItemCaseSensitive(units, field);
-    if (!cJSON_IsString(unit) || strcmp(unit->valuestring, expected) == 0)
+    if (!cJSON_IsString(unit) || unit_equal(unit->valuestring, expected))
         return true;
     snprintf(got, size, "%s", unit->valuestring);
     return false;
 }
 
+/* An "iso8601" time of Open-Meteo: "2026-06-21T10:15", local to the reply's
+ * utc_offset_seconds (0 unless a timezone was asked for), no zone suffix. */
+static bool iso8601_ms(const cJSON *item, int64_t utc_offset_s, int64_t *out_ms)
+{
+    int year, month, day, hour, minute, used = 0;
+    if (!cJSON_IsString(item) ||
+        sscanf(item->valuestring, "%4d-%2d-%2dT%2d:%2d%n", &year, &month, &day, &hour, &minute,
+               &used) != 5 ||
+        item->valuestring[used] != '\0' || month < 1 || month > 12 || day < 1 || day > 31 ||
+        hour > 23 || minute > 59 || year < 1970 || year > 9999)
+        return false;
+    int64_t days = balkon_days_from_civil(year, month, day);
+    *out_ms = ((days * 24 + hour) * 60 + minute) * BALKON_MS_PER_MIN - utc_offset_s * 1000;
+    return true;
+}
+
 static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
-                        struct provider_result *result)
+                        int64_t utc_offset_s, struct provider_result *result)
 {
     char got[64];
+    /* timeformat=unixtime is what we ask for; "iso8601" is the API's default, which a proxy
+     * or an older request may bring back: both are read. */
+    bool iso = false;
     if (cJSON_IsObject(units)) {
-        if (!unit_ok(units, "time", "unixtime", got, sizeof got) ||
+        const cJSON *time_unit = cJSON_GetObjectItemCaseSensitive(units, "time");
+        iso = cJSON_IsString(time_unit) && unit_equal(time_unit->valuestring, "iso8601");
+        if ((!iso && !unit_ok(units, "time", "unixtime", got, sizeof got)) ||
             !unit_ok(units, "global_tilted_irradiance", "W/m²", got, sizeof got) ||
             !unit_ok(units, "temperature_2m", "°C", got, sizeof got)) {
             provider_result_fail(result, PROVIDER_ERR_UNIT, "unexpected unit \"%s\"", got);
@@ -97,14 +123,11 @@ static void parse_block(const cJSON *block, const cJSON *units, int64_t step_ms,
     const cJSON *c = temperature ? temperature->child : NULL;
     for (int i = 0; t && g; i++, t = t->next, g = g->next, c = c ? c->next : NULL) {
         int64_t end_ms;
-        if (!json_unix_ms(t, &end_ms)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE, "time[%d] is not a unix time", i);
-            return;
-        }
-        if (!cJSON_IsNumber(g) && !cJSON_IsNull(g)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "global_tilted_irradiance[%d] is not a number", i);
-            return;
+        bool time_ok = cJSON_IsString(t) ? iso8601_ms(t, utc_offset_s, &end_ms)
+                                         : !iso && json_unix_ms(t, &end_ms);
+        if (!time_ok) { /* a time we cannot read is a hole, the other entries are kept */
+            provider_result_reject(result, i, "malformed");
+            continue;
         }
         /* null stays NAN, which the normaliser rejects as "null_value" */
         struct provider_point point = point_make(
@@ -129,17 +152,20 @@ static void parse(const struct provider_env *env, int part, const struct provide
         goto done;
     if (!json_object_body(root, result))
         goto done;
+    double offset = 0;
+    json_number(cJSON_GetObjectItemCaseSensitive(root, "utc_offset_seconds"), &offset);
+    int64_t utc_offset_s = fabs(offset) <= 86400 ? (int64_t)offset : 0;
     const cJSON *minutely = cJSON_GetObjectItemCaseSensitive(root, "minutely_15");
     const cJSON *hourly = cJSON_GetObjectItemCaseSensitive(root, "hourly");
     const cJSON *minutely_time = cJSON_GetObjectItemCaseSensitive(minutely, "time");
     if (cJSON_IsObject(minutely) && cJSON_GetArraySize(minutely_time) > 0)
         parse_block(minutely, cJSON_GetObjectItemCaseSensitive(root, "minutely_15_units"),
-                    BALKON_SLOT_MS, result);
+                    BALKON_SLOT_MS, utc_offset_s, result);
     else if (cJSON_IsObject(hourly))
         parse_block(hourly, cJSON_GetObjectItemCaseSensitive(root, "hourly_units"),
-                    4 * BALKON_SLOT_MS, result);
+                    4 * BALKON_SLOT_MS, utc_offset_s, result);
     else if (cJSON_IsObject(minutely))
-        parse_block(minutely, NULL, BALKON_SLOT_MS, result); /* empty: no_data later */
+        parse_block(minutely, NULL, BALKON_SLOT_MS, 0, result); /* empty: no_data later */
     else
         provider_result_fail(result, PROVIDER_ERR_PARSE,
                              "neither minutely_15 nor hourly in the reply");

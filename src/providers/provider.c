@@ -157,6 +157,28 @@ bool provider_check_status(const struct provider_reply *reply, struct provider_r
     return false;
 }
 
+struct provider_limits provider_part_limits(const struct balkon_provider *provider,
+                                            const struct provider_env *env, int part)
+{
+    struct provider_limits limits = provider->limits;
+    if (!provider->limit_by_plant || !env->config)
+        return limits;
+    const struct balkon_config *config = env->config;
+    size_t count =
+        config->pv.plane_count < BALKON_MAX_PLANES ? config->pv.plane_count : BALKON_MAX_PLANES;
+    double peak_w = 0;
+    if (provider->parts && part >= 0 && (size_t)part < count)
+        peak_w = config->pv.planes[part].peak_w;
+    else
+        for (size_t i = 0; i < count; i++)
+            peak_w += config->pv.planes[i].peak_w;
+    /* 1.5 × peak: modules beat their rating on a cold clear day (cloud edge effects reach
+     * ~1.3), never by half again; more is a wrong unit or a wrong site. */
+    if (peak_w > 0)
+        limits.max_value = 1.5 * peak_w;
+    return limits;
+}
+
 void provider_slots_free(struct provider_slots *slots)
 {
     free(slots->items);

@@ -135,19 +135,18 @@ static void parse_forecasts(const cJSON *forecasts, struct provider_result *resu
             !looks_like_date(end->valuestring) ||
             balkon_parse_time(end->valuestring, &end_ms) != 0 ||
             (period_ms = parse_duration_ms(period->valuestring)) < 0) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "forecasts[%d]: period_end or period unreadable", index);
-            return;
+            provider_result_reject(result, index, "malformed"); /* a hole, the rest stays */
+            continue;
         }
         struct provider_point point = {
             .start_ms = end_ms - period_ms, .end_ms = end_ms, .aux = NAN, .source_index = index};
-        if (!estimate_w(item, "pv_estimate", &point.value) ||
-            !estimate_w(item, "pv_estimate10", &point.p10) ||
-            !estimate_w(item, "pv_estimate90", &point.p90)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "forecasts[%d]: an estimate is not a number", index);
-            return;
-        }
+        /* An estimate that is not a number reads as absent: a null value is a hole. */
+        if (!estimate_w(item, "pv_estimate", &point.value))
+            point.value = NAN;
+        if (!estimate_w(item, "pv_estimate10", &point.p10))
+            point.p10 = NAN;
+        if (!estimate_w(item, "pv_estimate90", &point.p90))
+            point.p90 = NAN;
         if (!point_add(result, &point))
             return;
     }
@@ -181,7 +180,8 @@ const struct balkon_provider balkon_provider_solcast = {
     .schedule = PROVIDER_SCHEDULE_INTERVAL,
     .default_interval_min = 180, /* hobbyist plan: 10 calls per day */
     .default_base_url = DEFAULT_BASE_URL,
-    .limits = {0, 2000}, /* W: a balcony plant has at most 2000 Wp */
+    .limits = {0, 100000}, /* W: without planes; with them 1.5 × their peak */
+    .limit_by_plant = true,
     .check = check,
     .build_request = build_request,
     .parse = parse,

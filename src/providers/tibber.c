@@ -222,18 +222,17 @@ static bool read_list(const cJSON *price_info, const char *name, struct entry *l
     const cJSON *item;
     cJSON_ArrayForEach(item, array)
     {
-        struct entry *e = &list[(*count)++];
+        /* One bad entry is a hole, never a failed reply: without a readable startsAt it
+         * is left out (rejected "malformed"), a total that is not a number is a null point. */
+        struct entry *e = &list[*count];
         if (!json_time(json_member(item, "startsAt"), &e->start_ms)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "priceInfo.%s[%d]: startsAt missing or not an ISO 8601 time", name,
-                                 i);
-            return false;
+            provider_result_reject(result, *count, "malformed");
+            i++;
+            continue;
         }
-        if (!json_number_or_null(json_member(item, "total"), &e->value)) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "priceInfo.%s[%d]: total missing or not a number", name, i);
-            return false;
-        }
+        if (!json_number_or_null(json_member(item, "total"), &e->value))
+            e->value = NAN;
+        (*count)++;
         i++;
     }
     return true;

@@ -62,13 +62,11 @@ static void parse_data(const cJSON *data, struct provider_result *result)
         const cJSON *forecast = cJSON_GetObjectItemCaseSensitive(intensity, "forecast");
         int64_t start_ms, end_ms;
         if (!cJSON_IsObject(item) || !time_member(item, "from", &start_ms) ||
-            !time_member(item, "to", &end_ms) || !cJSON_IsObject(intensity) ||
-            (!cJSON_IsNumber(forecast) && !cJSON_IsNull(forecast))) {
-            provider_result_fail(result, PROVIDER_ERR_PARSE,
-                                 "data[%d]: from, to or intensity.forecast unreadable", index);
-            return;
+            !time_member(item, "to", &end_ms)) {
+            provider_result_reject(result, index, "malformed"); /* a hole, the rest stays */
+            continue;
         }
-        /* A null forecast stays NAN, rejected "null_value". */
+        /* A null (or absent, or non-number) forecast stays NAN, rejected "null_value". */
         struct provider_point point = point_make(
             start_ms, end_ms, cJSON_IsNumber(forecast) ? forecast->valuedouble : NAN, index);
         if (!point_add(result, &point))

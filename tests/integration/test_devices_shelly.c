@@ -439,6 +439,162 @@ static void test_gen1_3em_and_plug_s(void **state)
                          "is a meter and takes no commands");
 }
 
+/* --- Real payloads (tests/fixtures/real/, provenance in SOURCES) ------------------------ */
+
+static char *real_fixture(const char *name)
+{
+    const char *root = getenv("BALKON_FIXTURES");
+    assert_non_null(root);
+    char path[512];
+    snprintf(path, sizeof path, "%s/real/%s", root, name);
+    char *text = fake_read_file(path, NULL);
+    if (!text)
+        fail_msg("cannot read %s", path);
+    return text;
+}
+
+/* Waits until the device's "warning" is (want != NULL: contains want) or is null. */
+static cJSON *wait_warning(struct daemon_proc *d, const char *id, const char *want, int timeout_ms)
+{
+    for (int waited = 0; waited <= timeout_ms; waited += 200) {
+        cJSON *device = harness_device(d, id);
+        const cJSON *warning = cJSON_GetObjectItemCaseSensitive(device, "warning");
+        if (device && (want ? cJSON_IsString(warning) && strstr(warning->valuestring, want)
+                            : cJSON_IsNull(warning)))
+            return device;
+        cJSON_Delete(device);
+        harness_sleep_ms(200);
+    }
+    fail_msg("device %s: warning never became %s\n%s", id, want ? want : "null", harness_log(d));
+    return NULL;
+}
+
+/* Checks a Pro 3EM's values in /devices against EM.GetStatus text, read here with cJSON. */
+static void expect_em_values(const cJSON *device, const char *em_status)
+{
+    cJSON *em = cJSON_Parse(em_status);
+    assert_non_null(em);
+    assert_true(harness_device_value(device, "power_w") ==
+                round(cJSON_GetObjectItem(em, "total_act_power")->valuedouble * 1000) / 1000);
+    static const char *const phases[] = {"a", "b", "c"};
+    for (int i = 0; i < 3; i++) {
+        char key[32], name[32];
+        static const char *const pairs[][2] = {
+            {"act_power", "power"}, {"voltage", "voltage"}, {"current", "current"}};
+        static const char *const units[] = {"w", "v", "a"};
+        for (int k = 0; k < 3; k++) {
+            snprintf(key, sizeof key, "%s_%s", phases[i], pairs[k][0]);
+            snprintf(name, sizeof name, "%s_l%d_%s", pairs[k][1], i + 1, units[k]);
+            double want = cJSON_GetObjectItem(em, key)->valuedouble;
+            if (!(fabs(harness_device_value(device, name) - want) < 1e-9))
+                fail_msg("%s: expected %g from %s, got %g", name, want, key,
+                         harness_device_value(device, name));
+        }
+    }
+    cJSON_Delete(em);
+}
+
+/* Two real Pro 3EM readings are read value by value and carry no warning; the same reading
+ * with two voltage taps loose (0 V while current flows) is flagged, not silently taken. */
+static void test_gen2_real_pro3em_and_a_loose_voltage_tap(void **state)
+{
+    struct harness_fixture *f = *state;
+    struct daemon_proc *d = &f->daemon;
+    char *crestron = real_fixture("shelly_gen2/pro3em_em_getstatus_crestron36.json");
+    char *iobroker = real_fixture("shelly_gen2/pro3em_em_status_iobroker787.json");
+    char *loose = real_fixture("shelly_gen2/pro3em_loose_tap_derived.json");
+    harness_route_json(f->fakes[0], "/shelly", 200, PRO3EM_SHELLY);
+    harness_route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, crestron);
+    char devices[512];
+    snprintf(devices, sizeof devices,
+             "{\"id\": \"grid\", \"type\": \"shelly_gen2\", \"host\": \"127.0.0.1\", "
+             "\"port\": %d, \"poll_interval_s\": 0.5}",
+             fake_http_port(f->fakes[0]));
+    harness_write_devices_config(d, "shelly test", devices);
+    assert_true(harness_start(d, NULL));
+
+    cJSON *meter = harness_wait_value(d, "grid", "power_w", 81.808, 0.001, 10000);
+    expect_em_values(meter, crestron);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(meter, "warning")));
+    cJSON_Delete(meter);
+
+    harness_route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, iobroker);
+    meter = harness_wait_value(d, "grid", "power_w", 2987.256, 0.001, 10000);
+    expect_em_values(meter, iobroker);
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(meter, "warning")));
+    cJSON_Delete(meter);
+
+    harness_route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, loose);
+    meter = wait_warning(d, "grid", "phase L2,L3 at 0 V while current flows", 10000);
+    assert_true(harness_device_online(meter)); /* a warning, the reading is still shown */
+    expect_em_values(meter, loose);
+    cJSON_Delete(meter);
+
+    /* The tap fixed: the warning goes away. */
+    harness_route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, crestron);
+    cJSON_Delete(wait_warning(d, "grid", NULL, 10000));
+    free(crestron);
+    free(iobroker);
+    free(loose);
+}
+
+/* evcc's real Gen1 /status answers: a Shelly EM (two channels, channel 0 the grid) and a
+ * Shelly 1PM (a plug whose meter counts watt-minutes). Expected values from the payloads. */
+static void test_gen1_real_em_and_1pm(void **state)
+{
+    struct harness_fixture *f = *state;
+    struct daemon_proc *d = &f->daemon;
+    char *em_status = real_fixture("shelly_gen1/shem_status_evcc.json");
+    char *pm_status = real_fixture("shelly_gen1/shsw_pm_status_evcc.json");
+    /* /shelly is not part of the captures: the documented identity of each model. */
+    harness_route_json(f->fakes[0], "/shelly", 200,
+                       "{\"type\":\"SHEM\",\"mac\":\"C45B00000000\",\"auth\":false,"
+                       "\"fw\":\"20221027-105518/v1.12.1-ga9117d3\",\"num_meters\":2}");
+    harness_route_json(f->fakes[0], "/status", 200, em_status);
+    harness_route_json(f->fakes[1], "/shelly", 200,
+                       "{\"type\":\"SHSW-PM\",\"mac\":\"84CCA8000000\",\"auth\":false,"
+                       "\"fw\":\"20220209-094317/v1.11.8-g8c7bb8d\"}");
+    harness_route_json(f->fakes[1], "/status", 200, pm_status);
+    char devices[1024];
+    snprintf(devices, sizeof devices,
+             "{\"id\": \"em\", \"type\": \"shelly_gen1\", \"host\": \"127.0.0.1\", \"port\": %d,"
+             " \"poll_interval_s\": 0.5},"
+             "{\"id\": \"pm\", \"type\": \"shelly_gen1\", \"role\": \"plug\", \"host\": "
+             "\"127.0.0.1\", \"port\": %d, \"poll_interval_s\": 0.5}",
+             fake_http_port(f->fakes[0]), fake_http_port(f->fakes[1]));
+    harness_write_devices_config(d, "shelly test", devices);
+    assert_true(harness_start(d, NULL));
+
+    cJSON *json = cJSON_Parse(em_status);
+    const cJSON *channel = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "emeters"), 0);
+    cJSON *em = harness_wait_state(d, "em", true, "power_w", 10000);
+    assert_true(harness_device_value(em, "power_w") ==
+                cJSON_GetObjectItem(channel, "power")->valuedouble); /* -620.34: exporting */
+    assert_true(harness_device_value(em, "voltage_v") ==
+                cJSON_GetObjectItem(channel, "voltage")->valuedouble);
+    assert_true(fabs(harness_device_value(em, "energy_wh") -
+                     cJSON_GetObjectItem(channel, "total")->valuedouble) < 0.001);
+    assert_true(fabs(harness_device_value(em, "energy_export_wh") -
+                     cJSON_GetObjectItem(channel, "total_returned")->valuedouble) < 0.001);
+    cJSON_Delete(em);
+    cJSON_Delete(json);
+    wait_status_grid_w(d, -620.34, 8000);
+
+    json = cJSON_Parse(pm_status);
+    const cJSON *meter = cJSON_GetArrayItem(cJSON_GetObjectItem(json, "meters"), 0);
+    cJSON *pm = harness_wait_state(d, "pm", true, "on", 10000);
+    assert_true(harness_device_value(pm, "on") == 0); /* relays[0].ison false */
+    assert_true(harness_device_value(pm, "power_w") ==
+                cJSON_GetObjectItem(meter, "power")->valuedouble);
+    /* total counts watt-minutes: 6472513 / 60 = 107875.217 Wh (the API rounds to 3 places). */
+    assert_true(fabs(harness_device_value(pm, "energy_wh") -
+                     cJSON_GetObjectItem(meter, "total")->valuedouble / 60.0) < 0.001);
+    cJSON_Delete(pm);
+    cJSON_Delete(json);
+    free(em_status);
+    free(pm_status);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +607,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(
             test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running, harness_setup_fakes,
             harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_gen2_real_pro3em_and_a_loose_voltage_tap,
+                                        harness_setup_fakes, harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_gen1_real_em_and_1pm, harness_setup_fakes,
+                                        harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_gen1_3em_and_plug_s, harness_setup_fakes,
                                         harness_teardown_fakes),
     };

@@ -212,6 +212,48 @@ static void test_http_meter(void **state)
     fake_http_stop(flipped);
 }
 
+/* Two SML readers' real Status 8 answers (evcc issues #3787 and #26857, see
+ * tests/fixtures/real/SOURCES): the grid power is SML.Power_curr as the payload says. */
+static void test_http_meter_real_sml(void **state)
+{
+    struct daemon_proc *d = *state;
+    static const char *const names[] = {"tasmota/status8_sml_evcc3787.json",
+                                        "tasmota/status8_sml_evcc26857.json"};
+    const char *root = getenv("BALKON_FIXTURES");
+    assert_non_null(root);
+    struct fake_http *fakes[2];
+    double want_w[2];
+    char devices[1024] = "";
+    size_t used = 0;
+    for (int i = 0; i < 2; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/real/%s", root, names[i]);
+        char *body = fake_read_file(path, NULL);
+        assert_non_null(body);
+        cJSON *json = cJSON_Parse(body);
+        want_w[i] =
+            cJSON_GetObjectItem(cJSON_GetObjectItem(cJSON_GetObjectItem(json, "StatusSNS"), "SML"),
+                                "Power_curr")
+                ->valuedouble;
+        cJSON_Delete(json);
+        fakes[i] = fake_http_start();
+        route_json(fakes[i], body, 0);
+        free(body);
+        used += (size_t)snprintf(devices + used, sizeof devices - used,
+                                 "%s{\"id\": \"sml%d\", \"type\": \"tasmota\", \"host\": "
+                                 "\"127.0.0.1\", \"port\": %d, \"power_key\": \"SML.Power_curr\","
+                                 " \"poll_interval_s\": 0.5}",
+                                 i ? ",\n" : "", i, fake_http_port(fakes[i]));
+    }
+    assert_true(want_w[0] == -894 && want_w[1] == -36); /* read by hand from the captures */
+    harness_write_site_config(d, "tasmota test", NULL, devices);
+    assert_true(harness_start(d, NULL));
+    cJSON_Delete(harness_wait_value(d, "sml0", "power_w", want_w[0], 1e-6, 10000));
+    cJSON_Delete(harness_wait_value(d, "sml1", "power_w", want_w[1], 1e-6, 10000));
+    for (int i = 0; i < 2; i++)
+        fake_http_stop(fakes[i]);
+}
+
 /* --- Broken devices ----------------------------------------------------------------- */
 
 /* Each kind of failure turns its device offline with its own reason; a healthy device
@@ -399,6 +441,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_http_plug_switch, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_http_meter, harness_setup, harness_teardown),
+        cmocka_unit_test_setup_teardown(test_http_meter_real_sml, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_http_failures, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_check_config, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_mqtt, harness_setup, harness_teardown_broker),

@@ -441,6 +441,106 @@ static void test_bad_queries_name_the_parameter(void **state)
     expect_status(d, "/api/v1/signal?kind=moon_phase", 404, "kind");
 }
 
+/* Serves a file of tests/fixtures/real/ (payloads captured from the real services). */
+static void serve_real(struct fake_http *fake, const char *prefix, const char *name)
+{
+    const char *root = getenv("BALKON_FIXTURES");
+    assert_non_null(root);
+    char path[512];
+    snprintf(path, sizeof path, "%s/real/%s", root, name);
+    size_t size = 0;
+    char *body = fake_read_file(path, &size);
+    assert_non_null(body);
+    fake_http_route(fake, prefix, 200, "application/json", body, size, NULL, 0);
+    free(body);
+}
+
+/* openWB's capture of an aWATTar reply is from October 2023: all in the past for a daemon
+ * living in June 2026. The provider shows "stale" with a warning and waits its backoff
+ * instead of refetching in a burst (issue 17: Tibber re-fetched 5 times in 6 ms). */
+static void test_reply_in_the_past_is_stale_with_backoff(void **state)
+{
+    struct harness_fixture *f = *state;
+    serve_real(f->fakes[0], "/aw/", "awattar/openwb_2023-10-26.json");
+    char providers[512];
+    snprintf(providers, sizeof providers,
+             "{\"id\": \"old\", \"type\": \"awattar\", \"base_url\": \"%s/aw\"}",
+             fake_http_base(f->fakes[0]));
+    write_config(f, 1, "2026-06-21T08:00:00Z", providers);
+    struct daemon_proc *d = &f->daemon;
+    assert_true(harness_start(d, NULL));
+    cJSON *status = wait_provider(d, "old", "stale", 10000);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItem(status, "stale")));
+    const char *warning = harness_text(status, "warning");
+    assert_non_null(strstr(warning, "only past data (until 2023-10-26T22:00:00Z)"));
+    assert_true(harness_require_number(status, "next_run_in_s") >= 20);
+    cJSON_Delete(status);
+    assert_true(harness_wait_log(d, "only past data", 2000));
+    /* No burst: still one request after a while. */
+    harness_sleep_ms(1500);
+    assert_int_equal(fake_http_hits(f->fakes[0], "/aw/"), 1);
+}
+
+/* The pages of an Octopus run: the real first page, a second one (by query page=2). */
+struct octopus_pages {
+    char *page1;
+    int page2_hits;
+    char page2_line[512];
+};
+
+static int octopus_handler(void *user, const char *line, const char *body,
+                           const char *authorization, char *reply, size_t reply_size,
+                           char *content_type, size_t content_type_size)
+{
+    struct octopus_pages *pages = user;
+    if (strstr(line, "page=2")) {
+        pages->page2_hits++;
+        snprintf(pages->page2_line, sizeof pages->page2_line, "%s", line);
+        snprintf(reply, reply_size,
+                 "{\"count\": 26588, \"next\": null, \"previous\": null, \"results\": "
+                 "[{\"value_exc_vat\": 16.0, \"value_inc_vat\": 16.8, \"valid_from\": "
+                 "\"2024-05-07T19:00:00Z\", \"valid_to\": \"2024-05-07T19:30:00Z\", "
+                 "\"payment_method\": null}]}");
+    } else {
+        snprintf(reply, reply_size, "%s", pages->page1);
+    }
+    return 200;
+}
+
+/* A real Octopus page names api.octopus.energy in `next`; behind base_url the daemon fetches
+ * page 2 from base_url with the same path and query, and stores both pages. */
+static void test_octopus_pages_behind_base_url(void **state)
+{
+    struct harness_fixture *f = *state;
+    const char *root = getenv("BALKON_FIXTURES");
+    assert_non_null(root);
+    char path[512];
+    snprintf(path, sizeof path, "%s/real/octopus/agile_flex_page1.json", root);
+    struct octopus_pages pages = {.page1 = fake_read_file(path, NULL)};
+    assert_non_null(pages.page1);
+    fake_http_route_handler(f->fakes[0], "/oct/", octopus_handler, &pages);
+    char providers[512];
+    snprintf(providers, sizeof providers,
+             "{\"id\": \"agile\", \"type\": \"octopus\", \"product\": \"AGILE-FLEX-22-11-25\","
+             " \"area\": \"J\", \"base_url\": \"%s/oct\"}",
+             fake_http_base(f->fakes[0]));
+    write_config(f, 1, "2024-05-07T12:00:00Z", providers);
+    struct daemon_proc *d = &f->daemon;
+    assert_true(harness_start(d, NULL));
+    cJSON *status = wait_provider(d, "agile", "ok", 10000);
+    /* Five half-hours of page 1 and one of page 2: 12 slots. */
+    assert_int_equal((int)harness_require_number(status, "slot_count"), 12);
+    cJSON_Delete(status);
+    fake_http_lock(f->fakes[0]);
+    assert_int_equal(pages.page2_hits, 1);
+    assert_string_equal(pages.page2_line,
+                        "GET /oct/v1/products/AGILE-FLEX-22-11-25/electricity-tariffs/"
+                        "E-1R-AGILE-FLEX-22-11-25-J/standard-unit-rates/?page=2");
+    fake_http_unlock(f->fakes[0]);
+    harness_stop_cleanly(d, 5000);
+    free(pages.page1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -460,6 +560,10 @@ int main(void)
                                         harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_forecast_accuracy_against_measured_pv,
                                         harness_setup_fake, harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_reply_in_the_past_is_stale_with_backoff,
+                                        harness_setup_fake, harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_octopus_pages_behind_base_url, harness_setup_fake,
+                                        harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_bad_queries_name_the_parameter, harness_setup_fake,
                                         harness_teardown_fakes),
     };

@@ -167,8 +167,10 @@ static int run_case(const struct balkon_provider *provider, const char *type, co
     provider_result_init(&result);
     parse_case(provider, &env, dir, &result);
     struct provider_slots slots = {0};
-    if (result.error == PROVIDER_OK)
-        assert_int_equal(provider_normalize(&result, &provider->limits, &slots), 0);
+    if (result.error == PROVIDER_OK) {
+        struct provider_limits limits = provider_part_limits(provider, &env, 0);
+        assert_int_equal(provider_normalize(&result, &limits, &slots), 0);
+    }
 
     char where[1100];
     snprintf(where, sizeof where, "%s/%s", type, name);

@@ -57,6 +57,7 @@ function DeviceCard({ d }) {
       .filter(Boolean).join(' · ')}</p>
     <p class="hint">${t('devices.lastSeen')} <span data-testid="device-last-seen" title=${d.last_seen || ''}>${ago(d.last_seen)}</span></p>
     ${d.error && html`<p class="error" data-testid="device-error">${d.error}</p>`}
+    ${d.warning && html`<p class="error" data-testid="device-warning">⚠ ${d.warning}</p>`}
     ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<div><dt>${tOr(`value.${k}`, k)}</dt>
       <dd>${k === 'on' ? (Number(v) ? t('devices.on') : t('devices.off')) : valueWithUnit(k, v)}</dd></div>`)}</dl>`}
     ${(d.roles || []).includes('plug') && html`<${PlugSwitch} device=${d} />`}
@@ -107,7 +108,7 @@ function LoadCard({ l }) {
 function ProviderRow({ p }) {
   return html`<li class=${`provider state-${p.state}`} data-testid=${`provider-${p.id}`}>
     <div class="row"><strong>${p.id}</strong> <span class="hint">${p.type} · ${tOr(`provider.kind.${p.kind}`, p.kind)}</span>
-      <span class=${`badge ${p.state === 'ok' && !p.stale ? 'ok' : p.state === 'failing' ? 'bad' : ''}`}>${tOr(`provider.state.${p.state}`, p.state)}${p.stale ? ` · ${t('provider.stale')}` : ''}</span></div>
+      <span class=${`badge ${p.state === 'ok' && !p.stale ? 'ok' : p.state === 'failing' ? 'bad' : ''}`}>${tOr(`provider.state.${p.state}`, p.state)}${p.stale && p.state !== 'stale' ? ` · ${t('provider.stale')}` : ''}</span></div>
     <dl class="values">
       <div><dt>${t('provider.lastSuccess')}</dt><dd>${p.last_success ? fmtDateTime(parseTime(p.last_success)) : t('devices.never')}</dd></div>
       <div><dt>${t('provider.nextRun')}</dt><dd>${p.next_run ? fmtDateTime(parseTime(p.next_run)) : '–'}</dd></div>
@@ -115,6 +116,7 @@ function ProviderRow({ p }) {
       ${p.consecutive_failures > 0 && html`<div><dt>${t('provider.failures')}</dt><dd>${p.consecutive_failures}</dd></div>`}
     </dl>
     ${p.last_error && html`<p class="error">${p.last_error}</p>`}
+    ${p.warning && html`<p class="error" data-testid=${`provider-warning-${p.id}`}>⚠ ${p.warning}</p>`}
   </li>`;
 }
 
