@@ -5,6 +5,9 @@
  *
  *   bench_control [--date YYYY-MM-DD] [--days N] [--seed N] [--cloudiness X]
  *
+ * For sweeps (docs/control.md, "Choosing the targets"), the environment overrides ours':
+ * BT target_grid_w, BCT charge_target_grid_w, BDB deadband_w, BG gain, BMS max_step_w.
+ *
  * The day: the simulator's site (include/balkon/sim.h, TZ Europe/Berlin): 1780 Wp on two
  * planes (east and west, 30°) behind an 800 W inverter, a 3000 kWh household (H0 base,
  * standby, kettle, microwave, hob, oven, washing machine, dishwasher, TV, a cycling fridge)
@@ -144,6 +147,8 @@ struct figures {
     double import_wh, export_wh;
     int commands, steps, settled;
     double over_cap_s, over_cap_run_s, hours;
+    int events; /* the first stretches over the cap: when, PV's jump into it, the battery */
+    double event_s[4], event_pv_jump_w[4], event_battery_w[4];
 };
 
 struct trace {
@@ -337,6 +342,16 @@ static int run(const struct trace *tr, const struct profile *pf, const struct co
     balkon_ctl_params_init(&params);
     params.soc_min_pct = SOC_MIN;
     params.soc_max_pct = SOC_MAX;
+    if (getenv("BT"))
+        params.target_grid_w = atof(getenv("BT"));
+    if (getenv("BCT"))
+        params.charge_target_grid_w = atof(getenv("BCT"));
+    if (getenv("BDB"))
+        params.deadband_w = atof(getenv("BDB"));
+    if (getenv("BG"))
+        params.gain = atof(getenv("BG"));
+    if (getenv("BMS"))
+        params.max_step_w = atof(getenv("BMS"));
     struct balkon_ctl ctl;
     balkon_ctl_init(&ctl, &params);
     struct reference ref = {.cmd_s = -INFINITY, .stats_s = -INFINITY};
@@ -431,6 +446,12 @@ static int run(const struct trace *tr, const struct profile *pf, const struct co
         f->grid_charge_wh += fmin(import_w, fmax(-b, 0.0)) / 3600.0;
         if (b > 0.0 && pv + b > AC_LIMIT_W + 1.0) {
             f->over_cap_s += 1.0;
+            if (run_s == 0.0 && f->events < 4) {
+                f->event_s[f->events] = s;
+                f->event_pv_jump_w[f->events] = pv - hist[s >= 3 ? s - 3 : 0].pv_w;
+                f->event_battery_w[f->events] = b;
+                f->events++;
+            }
             run_s += 1.0;
             f->over_cap_run_s = fmax(f->over_cap_run_s, run_s);
         } else {
@@ -532,6 +553,11 @@ static void targets(const struct profile *pf, const struct figures *f, const str
                 ob->free_export_wh * per_day);
         verdict("over cap ≤ 5 s/day", ours->over_cap_s * per_day <= 5.0, "%.0f s/day (limit %.0f)",
                 ours->over_cap_s * per_day, 5.0);
+        for (int e = 0; e < ours->events; e++)
+            printf("     over the cap from %02d:%02d:%02d: PV rose %.0f W within 3 s while the "
+                   "battery gave %.0f W\n",
+                   (int)ours->event_s[e] / 3600, (int)ours->event_s[e] / 60 % 60,
+                   (int)ours->event_s[e] % 60, ours->event_pv_jump_w[e], ours->event_battery_w[e]);
         verdict("≤ 2000 commands/day", ours->commands * per_day <= 2000.0, "%.0f (limit %.0f)",
                 ours->commands * per_day, 2000.0);
         int steps = ours->steps + st[0].steps, settled = ours->settled + st[0].settled;

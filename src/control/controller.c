@@ -70,9 +70,10 @@ void balkon_ctl_params_init(struct balkon_ctl_params *params)
 {
     *params = (struct balkon_ctl_params){
         .target_grid_w = 20.0,
+        .charge_target_grid_w = 0.0,
         .deadband_w = 15.0,
-        .max_step_w = 400.0,
-        .gain = 0.9,
+        .max_step_w = 800.0,
+        .gain = 1.0,
         .settle_s = 3.0,
         .meter_delay_s = 2.0,
         .min_interval_s = 1.0,
@@ -310,13 +311,24 @@ static void observe(struct balkon_ctl *ctl, double b, double now_s, bool fresh, 
     ctl->last_battery_w = b;
 }
 
+/* Where the grid should sit while charging. The plan's charging modes promise never to
+ * import for it, so they keep a deadband below 0 W; self-consumption takes the measured
+ * choice (docs/control.md, "Choosing the targets"). Never above the discharge target. */
+static double charge_target(const struct balkon_ctl *ctl)
+{
+    const struct balkon_ctl_params *p = &ctl->params;
+    if (ctl->mode == BALKON_CTL_SELF_CONSUMPTION && isfinite(p->charge_target_grid_w))
+        return fmin(p->charge_target_grid_w, p->target_grid_w);
+    return fmin(p->target_grid_w, 0.0) - p->deadband_w;
+}
+
 /* The setpoint the law asks for if the battery is at ref_w while the meter reads grid_w. */
 static double law(const struct balkon_ctl *ctl, double ref_w, double grid_w)
 {
     const struct balkon_ctl_params *p = &ctl->params;
     double gain = p->gain > 0.0 ? fmin(p->gain, 1.0) : 0.1;
     double t_dis = p->target_grid_w;
-    double t_ch = fmin(t_dis, 0.0) - p->deadband_w;
+    double t_ch = charge_target(ctl);
     double need_dis = ref_w + grid_w - t_dis;
     double need_ch = ref_w + grid_w - t_ch;
     double need = need_dis > 0.0 ? need_dis : (need_ch < 0.0 ? need_ch : 0.0);
@@ -334,7 +346,7 @@ static double track(struct balkon_ctl *ctl, double grid_w, const struct bounds *
 {
     const struct balkon_ctl_params *p = &ctl->params;
     double sp = ctl->setpoint_w;
-    double target = sp < 0.0 ? fmin(p->target_grid_w, 0.0) - p->deadband_w : p->target_grid_w;
+    double target = sp < 0.0 ? charge_target(ctl) : p->target_grid_w;
     ctl->error_w = grid_w - target;
 
     double a = law(ctl, ctl->span_lo_w, grid_w);
@@ -392,6 +404,7 @@ bool balkon_ctl_step(struct balkon_ctl *ctl, const struct balkon_ctl_input *in, 
     const struct balkon_ctl_params *p = &ctl->params;
     double now_s = in->now_s;
     struct bounds bd;
+    ctl->mode = in->mode;
     compute_bounds(ctl, in, &bd);
     ctl->min_w = bd.lo;
     ctl->max_w = bd.hi;
