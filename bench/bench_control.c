@@ -38,6 +38,9 @@
  *                         figure found: an assumption)
  *   Zendure-like          SolarFlow over local MQTT/HTTP (zenSDK): properties reported every
  *                         few seconds; latency 6..9 s, 100 W/s, report 4 s (an assumption)
+ *   slow, restarting      as the daemon's simulator does (simulation.battery_latency_s): a
+ *                         new command replaces the one in flight and waits the whole 20 s
+ *                         again; it answers (ack) when it applies
  *
  * Controllers:
  *   ours            balkon_ctl with its defaults (it learns the device's delays itself)
@@ -110,6 +113,7 @@ struct profile {
     const char *name;
     double latency_s, latency_max_s, ramp_w_per_s, meter_delay_s, report_delay_s, interval_s;
     double ack_s;
+    bool restarts; /* a new command replaces the one in flight and its latency restarts */
 };
 
 static const struct profile profiles[] = {
@@ -121,6 +125,8 @@ static const struct profile profiles[] = {
     {"Hoymiles-like: 18-22 s + 120 W/s, meter 2 s, report 5 s", 18, 22, 120, 2, 5, 1, 2},
     {"Marstek-like: 2-3 s + 500 W/s, meter 1 s, report 1 s", 2, 3, 500, 1, 1, 1, 1},
     {"Zendure-like: 6-9 s + 100 W/s, meter 2 s, report 4 s", 6, 9, 100, 2, 4, 1, 1},
+    {"slow, restarting: 20 s (a new command restarts the wait) + 120 W/s, meter 2 s, report 5 s",
+     20, 20, 120, 2, 5, 1, 20, true},
 };
 
 enum kind { OURS, PLAIN_P, P_OUR_TARGETS, OB_SHIPPED, OB_FAST, IDEAL };
@@ -585,8 +591,12 @@ static void targets(const struct profile *pf, const struct figures *f, const str
            best_ai * per_day);
     double run_s = fmax(ours->over_cap_run_s, st[0].over_cap_run_s);
     printf("%s never over the cap longer than one device latency: longest %.0f s (day and step "
-           "test), latency %.0f s; a loop reacting to the meter needs %.0f s\n",
-           run_s <= pf->latency_max_s ? "PASS" : "FAIL", run_s, pf->latency_max_s, response_s);
+           "test), latency %.0f s\n",
+           run_s <= pf->latency_max_s ? "PASS" : "FAIL", run_s, pf->latency_max_s);
+    /* The reading that can be met: one device response after the meter shows the PV. */
+    printf("%s never over the cap longer than the meter delay, one reading and one device "
+           "response (latency + ramp): longest %.0f s, limit %.0f s\n",
+           run_s <= response_s ? "PASS" : "FAIL", run_s, response_s);
 }
 
 int main(int argc, char **argv)

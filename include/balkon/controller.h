@@ -30,7 +30,7 @@ struct balkon_ctl_params {
                                     min(target_grid_w, 0) − deadband_w, so that charging never
                                     imports */
     double charge_target_grid_w; /* where the grid should sit while charging from surplus
-                                    in SELF_CONSUMPTION (0: chosen by measured cost, see
+                                    in SELF_CONSUMPTION (+10: chosen by measured cost, see
                                     docs/control.md); NAN = as the charging modes:
                                     min(target_grid_w, 0) − deadband_w */
     double deadband_w;           /* setpoint changes of this size or less are not sent */
@@ -57,7 +57,7 @@ struct balkon_ctl_params {
     double safe_output_w; /* setpoint in failsafe (clamped to 0..cap) */
 };
 
-/* Fills the defaults: target +20 W, charge target 0 W (self-consumption), deadband 15 W,
+/* Fills the defaults: target +20 W, charge target +10 W (self-consumption), deadband 15 W,
  * step 800 W, gain 1, settle 3 s, meter delay 2 s, interval 1 s, 800 W both ways and cap,
  * SoC 10..100 %, stale 15 s, safe output 0 W. */
 void balkon_ctl_params_init(struct balkon_ctl_params *params);

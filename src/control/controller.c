@@ -70,7 +70,7 @@ void balkon_ctl_params_init(struct balkon_ctl_params *params)
 {
     *params = (struct balkon_ctl_params){
         .target_grid_w = 20.0,
-        .charge_target_grid_w = 0.0,
+        .charge_target_grid_w = 10.0,
         .deadband_w = 15.0,
         .max_step_w = 800.0,
         .gain = 1.0,

@@ -482,7 +482,7 @@ static void test_defaults_and_names(void **state)
     struct balkon_ctl_params p;
     balkon_ctl_params_init(&p);
     assert_true(p.target_grid_w == 20.0 && p.deadband_w == 15.0 && p.max_step_w == 800.0);
-    assert_true(p.charge_target_grid_w == 0.0);
+    assert_true(p.charge_target_grid_w == 10.0);
     assert_true(p.gain == 1.0 && p.settle_s == 3.0 && p.meter_delay_s == 2.0);
     assert_true(p.ac_limit_w == 800.0 && p.soc_min_pct == 10.0 && p.meter_stale_s == 15.0);
     assert_true(p.safe_output_w == 0.0);
@@ -742,7 +742,7 @@ static void test_kettle(void **state)
 }
 
 /* While charging from surplus, self-consumption aims the grid at charge_target_grid_w
- * (0 W: chosen by measured cost), the charging modes a deadband below 0 W (they promise
+ * (+10 W: chosen by measured cost), the charging modes a deadband below 0 W (they promise
  * never to import for charging); a NAN charge target falls back to the latter. */
 static void test_charge_targets(void **state)
 {
@@ -751,11 +751,11 @@ static void test_charge_targets(void **state)
         enum balkon_ctl_mode mode;
         double charge_target_w, expect_w;
     } cases[] = {
-        {BALKON_CTL_SELF_CONSUMPTION, 0.0, -300.0},  /* surplus 300 W, grid to 0 W */
+        {BALKON_CTL_SELF_CONSUMPTION, 10.0, -310.0}, /* surplus 300 W, grid to +10 W */
+        {BALKON_CTL_SELF_CONSUMPTION, 0.0, -300.0},  /* grid to 0 W */
         {BALKON_CTL_SELF_CONSUMPTION, NAN, -285.0},  /* the old rule: grid to −15 W */
         {BALKON_CTL_SELF_CONSUMPTION, 50.0, -320.0}, /* never above the +20 W target */
-        {BALKON_CTL_CHARGE, 0.0, -285.0},
-        {BALKON_CTL_HOLD, 0.0, -285.0},
+        {BALKON_CTL_CHARGE, 10.0, -285.0},           {BALKON_CTL_HOLD, 10.0, -285.0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct balkon_ctl_params p;
