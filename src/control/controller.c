@@ -6,8 +6,11 @@
  * and only b moves. The new setpoint is that need, approached with `gain` when the battery
  * has to work harder (and by at most max_step_w per command) but taken whole when it backs
  * off: a late cut exports for free, a hasty one only imports for a moment. Discharging
- * aims at target_grid_w (+20 W), charging at min(target, 0) − deadband, so that neither
- * direction ever pushes the grid across 0 W; between the two targets the battery rests.
+ * aims at target_grid_w (+20 W), so that the battery never pushes the grid into export.
+ * Charging from surplus in self-consumption aims at charge_target_grid_w (+10 W): a watt
+ * exported while charging is lost, one imported is stored at the round trip's loss
+ * (docs/control.md, "Choosing the targets"); the plan's charging modes aim at
+ * min(target, 0) − deadband, never importing. Between the two targets the battery rests.
  *
  * Latency. A setpoint shows in the battery's output only after its dead time and ramp, and
  * in the meter only after the meter's own delay. Reacting to readings taken before then
@@ -55,6 +58,9 @@
 #define EPS_W 0.5
 #define MAX_DEAD_TIME_S 30.0 /* longer is no answer (a Hoymiles takes ~18-25 s) */
 #define MAX_METER_LAG_S 10.0 /* longer is a load change, not the meter */
+/* Before the device answers, a further move must exceed this many deadbands (75 W):
+ * measured on bench_control, docs/control.md. */
+#define PENDING_MOVE_DEADBANDS 5.0
 
 struct bounds {
     double lo, hi;  /* where tracking may put the setpoint */
@@ -456,6 +462,16 @@ bool balkon_ctl_step(struct balkon_ctl *ctl, const struct balkon_ctl_input *in, 
     ctl->state = limited ? BALKON_CTL_LIMITED : BALKON_CTL_TRACKING;
     if (!may_command)
         return false;
+    /* The device has not answered the last command yet (its measured power has not moved
+     * towards it): only a real load step is worth another one. Flicker may be what the
+     * pending command already covers, and a device that restarts its wait on every
+     * command (the daemon's simulator; a DTU that drops a pending limit) would never
+     * answer a loop that keeps correcting. */
+    if (isfinite(ctl->unanswered_since_s) && now_s - ctl->unanswered_since_s < MAX_DEAD_TIME_S &&
+        fabs(desired - sp) <= PENDING_MOVE_DEADBANDS * p->deadband_w) {
+        ctl->state = BALKON_CTL_SETTLING;
+        return false;
+    }
     return command(ctl, desired, now_s, setpoint_w);
 }
 

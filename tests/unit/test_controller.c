@@ -777,6 +777,54 @@ static void test_charge_targets(void **state)
     }
 }
 
+/* Until the device answers a command (its measured power moves towards it), flicker
+ * brings no further command, a real load step (beyond 5 deadbands) does; once it has
+ * answered, the loop corrects as usual. A device that restarts its wait on every new
+ * command would otherwise never answer. */
+static void test_patience_until_the_device_answers(void **state)
+{
+    (void)state;
+    struct balkon_ctl_params p;
+    balkon_ctl_params_init(&p);
+    p.settle_s = 1.0;
+    p.meter_delay_s = 0.0;
+    struct balkon_ctl c;
+    balkon_ctl_init(&c, &p);
+    struct balkon_ctl_input in = {.now_s = 100,
+                                  .grid_w = 320,
+                                  .meter_ts_s = 100,
+                                  .battery_w = 0,
+                                  .pv_w = 0,
+                                  .soc_pct = 50,
+                                  .mode = BALKON_CTL_SELF_CONSUMPTION};
+    double sp = NAN;
+    assert_true(balkon_ctl_step(&c, &in, &sp));
+    assert_true(fabs(sp - 300.0) < 1e-9);
+    /* The battery has not moved; the load rose another 50 W: hold on. */
+    for (int t = 101; t <= 110; t++) {
+        in.now_s = in.meter_ts_s = t;
+        in.grid_w = 370;
+        assert_false(balkon_ctl_step(&c, &in, &sp));
+        assert_int_equal(c.state, BALKON_CTL_SETTLING);
+    }
+    /* A 400 W appliance starts: worth a command even unanswered. */
+    in.now_s = in.meter_ts_s = 111;
+    in.grid_w = 770;
+    assert_true(balkon_ctl_step(&c, &in, &sp));
+    assert_true(fabs(sp - 750.0) < 1e-9);
+    /* The device answers (it delivers 750 W), the load has dropped by 50 W since: the
+     * usual correction follows once the reading shows the battery. */
+    in.battery_w = 750;
+    bool sent = false;
+    for (int t = 130; t <= 140 && !sent; t++) {
+        in.now_s = in.meter_ts_s = t;
+        in.grid_w = -30;
+        sent = balkon_ctl_step(&c, &in, &sp);
+    }
+    assert_true(sent);
+    assert_true(fabs(sp - 700.0) < 1e-9);
+}
+
 /* A fridge (100 W, 10 min on, 10 min off) for two hours on a 150 W base: a couple of
  * commands per edge, no hunting, the grid near the target in between. */
 static void test_fridge_cycle(void **state)
@@ -1364,6 +1412,7 @@ int main(void)
         cmocka_unit_test_teardown(test_clock_jump_shift, free_live_rigs),
         cmocka_unit_test_teardown(test_limits_apply_at_once, free_live_rigs),
         cmocka_unit_test(test_charge_targets),
+        cmocka_unit_test(test_patience_until_the_device_answers),
         cmocka_unit_test_teardown(test_load_steps, free_live_rigs),
         cmocka_unit_test_teardown(test_kettle, free_live_rigs),
         cmocka_unit_test_teardown(test_fridge_cycle, free_live_rigs),
