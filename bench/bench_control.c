@@ -117,14 +117,16 @@ struct profile {
 };
 
 static const struct profile profiles[] = {
-    {"typical: battery 5 s + 200 W/s, meter 2 s, report 2 s, readings 1 s", 5, 5, 200, 2, 2, 1, 1},
-    {"fast: battery 2 s + 400 W/s, meter 1 s, report 1 s", 2, 2, 400, 1, 1, 1, 1},
-    {"slow: battery 10 s + 80 W/s, meter 3 s, report 3 s, readings 2 s", 10, 10, 80, 3, 3, 2, 1},
-    {"meter slower: battery 5 s + 200 W/s, meter 3 s, report 1 s", 5, 5, 200, 3, 1, 1, 1},
-    {"meter faster: battery 5 s + 200 W/s, meter 1 s, report 3 s", 5, 5, 200, 1, 3, 1, 1},
-    {"Hoymiles-like: 18-22 s + 120 W/s, meter 2 s, report 5 s", 18, 22, 120, 2, 5, 1, 2},
-    {"Marstek-like: 2-3 s + 500 W/s, meter 1 s, report 1 s", 2, 3, 500, 1, 1, 1, 1},
-    {"Zendure-like: 6-9 s + 100 W/s, meter 2 s, report 4 s", 6, 9, 100, 2, 4, 1, 1},
+    {"typical: battery 5 s + 200 W/s, meter 2 s, report 2 s, readings 1 s", 5, 5, 200, 2, 2, 1, 1,
+     false},
+    {"fast: battery 2 s + 400 W/s, meter 1 s, report 1 s", 2, 2, 400, 1, 1, 1, 1, false},
+    {"slow: battery 10 s + 80 W/s, meter 3 s, report 3 s, readings 2 s", 10, 10, 80, 3, 3, 2, 1,
+     false},
+    {"meter slower: battery 5 s + 200 W/s, meter 3 s, report 1 s", 5, 5, 200, 3, 1, 1, 1, false},
+    {"meter faster: battery 5 s + 200 W/s, meter 1 s, report 3 s", 5, 5, 200, 1, 3, 1, 1, false},
+    {"Hoymiles-like: 18-22 s + 120 W/s, meter 2 s, report 5 s", 18, 22, 120, 2, 5, 1, 2, false},
+    {"Marstek-like: 2-3 s + 500 W/s, meter 1 s, report 1 s", 2, 3, 500, 1, 1, 1, 1, false},
+    {"Zendure-like: 6-9 s + 100 W/s, meter 2 s, report 4 s", 6, 9, 100, 2, 4, 1, 1, false},
     {"slow, restarting: 20 s (a new command restarts the wait) + 120 W/s, meter 2 s, report 5 s",
      20, 20, 120, 2, 5, 1, 20, true},
 };
