@@ -110,9 +110,11 @@ struct balkon_ctl {
     double unanswered_from_w;    /* the battery's measured power then */
     double unanswered_grid_w;    /* and the meter's reading then */
     double probe_s, probe_w, probe_grid_w; /* a battery move waiting to show in the meter */
-    bool settled;                          /* the meter reflects the last setpoint */
-    bool soc_low, soc_high; /* SoC protection engaged (soc_low with 1 % hysteresis) */
-    bool voltage_low;       /* voltage protection engaged */
+    double pv_last_w, pv_ts_s; /* the previous PV reading and its time (NAN, -inf: none) */
+    double pv_climb_w;         /* learned: how far PV climbs within one loop delay */
+    bool settled;              /* the meter reflects the last setpoint */
+    bool soc_low, soc_high;    /* SoC protection engaged (soc_low with 1 % hysteresis) */
+    bool voltage_low;          /* voltage protection engaged */
 };
 
 void balkon_ctl_init(struct balkon_ctl *ctl, const struct balkon_ctl_params *params);

@@ -58,6 +58,11 @@
 #define EPS_W 0.5
 #define MAX_DEAD_TIME_S 30.0 /* longer is no answer (a Hoymiles takes ~18-25 s) */
 #define MAX_METER_LAG_S 10.0 /* longer is a load change, not the meter */
+/* The cap's extra margin for climbing PV never takes more than this from the battery. */
+#define MAX_CAP_MARGIN_W 100.0
+/* How long a PV climb is remembered (clouds thin and thicken over minutes). */
+#define PV_CLIMB_MEMORY_S 600.0
+
 /* Before the device answers, a further move must exceed this many deadbands (75 W):
  * measured on bench_control, docs/control.md. */
 #define PENDING_MOVE_DEADBANDS 5.0
@@ -111,6 +116,8 @@ void balkon_ctl_init(struct balkon_ctl *ctl, const struct balkon_ctl_params *par
     ctl->unanswered_from_w = NAN;
     ctl->unanswered_grid_w = NAN;
     ctl->probe_s = NAN;
+    ctl->pv_last_w = NAN;
+    ctl->pv_ts_s = -INFINITY;
     ctl->settled = true;
 }
 
@@ -195,7 +202,10 @@ static void compute_bounds(struct balkon_ctl *ctl, const struct balkon_ctl_input
     double pv_w = isfinite(in->pv_w) ? fmax(in->pv_w, 0.0) : 0.0;
     double cap_w = fmax(p->ac_limit_w - pv_w, 0.0);
     b->hi_hard = fmin(b->hi, cap_w);
-    b->hi = fmin(b->hi, fmax(cap_w - p->deadband_w, 0.0));
+    /* Riding the cap, PV's own climb during one loop delay would carry the output over it
+     * before the next cut lands: keep that much more clear, as PV lately climbed. */
+    double margin_w = p->deadband_w + fmin(ctl->pv_climb_w, MAX_CAP_MARGIN_W);
+    b->hi = fmin(b->hi, fmax(cap_w - margin_w, 0.0));
     b->lo = fmin(b->lo, b->hi);
 }
 
@@ -257,6 +267,29 @@ static void learn_delays(struct balkon_ctl *ctl, double b, double now_s, bool fr
         ctl->probe_grid_w = ctl->unanswered_grid_w;
     }
     ctl->unanswered_since_s = NAN;
+}
+
+/* How far PV climbs within one loop delay (the battery's latency, the meter's delay and a
+ * reading), the most seen lately: steady climbs, not jumps (no margin a battery can
+ * afford absorbs a cloud's edge). */
+static void learn_pv_climb(struct balkon_ctl *ctl, const struct balkon_ctl_input *in)
+{
+    const struct balkon_ctl_params *p = &ctl->params;
+    if (!isfinite(in->pv_w) || !isfinite(in->meter_ts_s))
+        return;
+    double dt_s = in->meter_ts_s - ctl->pv_ts_s;
+    if (!(dt_s > 0.0))
+        return;
+    if (isfinite(ctl->pv_last_w) && dt_s <= 60.0) {
+        double delay_s = fmax(p->settle_s, ctl->dead_time_s + 1.0) +
+                         fmax(p->meter_delay_s, ctl->meter_lag_s) + p->min_interval_s;
+        double rate_w_per_s = fmax(in->pv_w - ctl->pv_last_w, 0.0) / dt_s;
+        ctl->pv_climb_w *= exp(-dt_s / PV_CLIMB_MEMORY_S);
+        if (rate_w_per_s * delay_s <= MAX_CAP_MARGIN_W) /* a jump is not a climb */
+            ctl->pv_climb_w = fmax(ctl->pv_climb_w, rate_w_per_s * delay_s);
+    }
+    ctl->pv_last_w = in->pv_w;
+    ctl->pv_ts_s = in->meter_ts_s;
 }
 
 /* Keeps the settling bookkeeping up to date with the battery's measured power b and, when
@@ -411,6 +444,7 @@ bool balkon_ctl_step(struct balkon_ctl *ctl, const struct balkon_ctl_input *in, 
     double now_s = in->now_s;
     struct bounds bd;
     ctl->mode = in->mode;
+    learn_pv_climb(ctl, in);
     compute_bounds(ctl, in, &bd);
     ctl->min_w = bd.lo;
     ctl->max_w = bd.hi;
@@ -525,4 +559,5 @@ void balkon_ctl_shift(struct balkon_ctl *ctl, double jump_s)
     ctl->waiting_since_s += jump_s;
     ctl->unanswered_since_s += jump_s;
     ctl->probe_s += jump_s;
+    ctl->pv_ts_s += jump_s;
 }

@@ -403,7 +403,7 @@ static void test_slow_device_holds_the_cap_and_beats_the_limiter(void **state)
             fprintf(stderr, "over the cap: setpoint %.0f W with PV %.0f W (before %.0f W)\n",
                     setpoint_w, pv_w, last_pv_w);
         }
-        discharging_near_cap += setpoint_w > 0 && pv_w + setpoint_w > 700;
+        discharging_near_cap += setpoint_w > 0 && pv_w + setpoint_w > 650;
         last_pv_w = pv_w;
         samples++;
         cJSON_Delete(now);

@@ -825,6 +825,42 @@ static void test_patience_until_the_device_answers(void **state)
     assert_true(fabs(sp - 700.0) < 1e-9);
 }
 
+/* Riding the cap while PV climbs steadily, the bound keeps clear by PV's climb over one
+ * loop delay (settle 3 s + meter 2 s + a reading = 6 s); a cloud's edge (a jump) adds no
+ * margin, and the margin fades once PV stops climbing. */
+static void test_cap_margin_follows_pv_climb(void **state)
+{
+    (void)state;
+    struct balkon_ctl c;
+    balkon_ctl_init(&c, NULL);
+    struct balkon_ctl_input in = {
+        .grid_w = 900, .battery_w = 0, .soc_pct = 50, .mode = BALKON_CTL_SELF_CONSUMPTION};
+    double sp;
+    for (int t = 0; t <= 20; t++) { /* PV climbs 5 W/s from 300 W */
+        in.now_s = in.meter_ts_s = t;
+        in.pv_w = 300 + 5.0 * t;
+        balkon_ctl_step(&c, &in, &sp);
+    }
+    /* 800 − 400 − 15 − 5 W/s × 6 s */
+    if (fabs(c.max_w - 355.0) > 1e-6)
+        fail_msg("bound %.2f W, expected 355 W", c.max_w);
+    /* A jump of 300 W in one reading is not a climb: the margin stays. */
+    in.now_s = in.meter_ts_s = 21;
+    in.pv_w = 100;
+    balkon_ctl_step(&c, &in, &sp);
+    in.now_s = in.meter_ts_s = 22;
+    in.pv_w = 400;
+    balkon_ctl_step(&c, &in, &sp);
+    assert_true(fabs(c.pv_climb_w - 30.0) < 0.5);
+    /* An hour of steady PV: the margin has faded to the deadband. */
+    for (int t = 23; t <= 3623; t += 10) {
+        in.now_s = in.meter_ts_s = t;
+        balkon_ctl_step(&c, &in, &sp);
+    }
+    if (fabs(c.max_w - (800 - 400 - 15)) > 0.5)
+        fail_msg("bound %.2f W after an hour, expected 385 W", c.max_w);
+}
+
 /* A fridge (100 W, 10 min on, 10 min off) for two hours on a 150 W base: a couple of
  * commands per edge, no hunting, the grid near the target in between. */
 static void test_fridge_cycle(void **state)
@@ -1413,6 +1449,7 @@ int main(void)
         cmocka_unit_test_teardown(test_limits_apply_at_once, free_live_rigs),
         cmocka_unit_test(test_charge_targets),
         cmocka_unit_test(test_patience_until_the_device_answers),
+        cmocka_unit_test(test_cap_margin_follows_pv_climb),
         cmocka_unit_test_teardown(test_load_steps, free_live_rigs),
         cmocka_unit_test_teardown(test_kettle, free_live_rigs),
         cmocka_unit_test_teardown(test_fridge_cycle, free_live_rigs),
