@@ -43,7 +43,8 @@
  * Hard limits (mode, power, SoC, AC cap) bound every setpoint. When the setpoint in force
  * breaks a limit (PV rose under the cap, the SoC reached a bound, the plan changed the
  * mode) the controller moves to the limit at once, without waiting or slewing. Tracking
- * stays deadband_w below the cap so that small PV changes do not force commands. */
+ * stays deadband_w below the cap so that small PV changes do not force commands, and
+ * further below by how far PV has lately climbed within one loop delay. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
