@@ -431,7 +431,7 @@ static const struct cfg_row control_rows[] = {
         "Grid power to hold: a little import (+20) so that nothing flows out for free."),
     NUM(control_t, "deadband_w", deadband_w, "15", 0, 500, 0, "W",
         "Grid errors smaller than this change nothing."),
-    NUM(control_t, "max_step_w", max_step_w, "400", 10, 2000, 0, "W",
+    NUM(control_t, "max_step_w", max_step_w, "800", 10, 2000, 0, "W",
         "Largest change of the battery's power per command."),
     NUM(control_t, "settle_s", settle_s, "3", 0, 60, 0, "s",
         "How long the battery takes to follow a command (its latency)."),
