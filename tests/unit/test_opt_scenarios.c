@@ -169,7 +169,7 @@ static void room_case(struct room_case *c)
         .ac_limit_w = 800,
     };
     c->problem.initial_soc_wh = 2000;
-    c->problem.soc_step_wh = 10;
+    c->problem.soc_step_wh = 2; /* as the adaptive step would be: capacity / 1000 */
     c->problem.terminal_value_auto = false;
     c->problem.terminal_value_per_kwh = 0.0;
 }
