@@ -397,7 +397,7 @@ static const struct cfg_row optimizer_rows[] = {
         "Replan this often (and at once when prices, the solar forecast or the config change)."),
     NUM(optimizer_t, "history_days", history_days, "56", 7, 365, 0, "days",
         "Household history the load forecast learns from."),
-    NUM(optimizer_t, "scenario_after_h", scenario_after_h, "12", 0, 48, 0, "h",
+    NUM(optimizer_t, "scenario_after_h", scenario_after_h, "8", 0, 48, 0, "h",
         "Forecasts are wrong: from this many hours ahead the optimal plan weighs three outcomes "
         "(as forecast, more and less surplus, learnt from the site's own forecast errors) so "
         "that it keeps room for a sunnier day than forecast. 0 = plan on the forecast alone."),
