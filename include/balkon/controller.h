@@ -69,6 +69,9 @@ struct balkon_ctl_input {
     double battery_w;         /* the battery's measured AC power; NAN if unknown */
     double pv_w;              /* the PV inverter's AC output; NAN if unknown (then the cap
                                  can only bound the battery alone) */
+    double pv_potential_w;    /* the most PV that could appear within one device latency
+                                 (a clear sky's, the forecast's); discharge is bounded
+                                 to ac_limit_w minus it. 0 or NAN: unknown, no bound */
     double soc_pct;           /* NAN if unknown (the last known SoC blocks stay) */
     double battery_voltage_v; /* NAN if unknown */
     enum balkon_ctl_mode mode;
@@ -112,6 +115,7 @@ struct balkon_ctl {
     double probe_s, probe_w, probe_grid_w; /* a battery move waiting to show in the meter */
     double pv_last_w, pv_ts_s; /* the previous PV reading and its time (NAN, -inf: none) */
     double pv_climb_w;         /* learned: how far PV climbs within one loop delay */
+    double sun_seen_s;         /* when PV last reached 70 % of pv_potential_w; -inf never */
     bool settled;              /* the meter reflects the last setpoint */
     bool soc_low, soc_high;    /* SoC protection engaged (soc_low with 1 % hysteresis) */
     bool voltage_low;          /* voltage protection engaged */

@@ -44,7 +44,9 @@
  * breaks a limit (PV rose under the cap, the SoC reached a bound, the plan changed the
  * mode) the controller moves to the limit at once, without waiting or slewing. Tracking
  * stays deadband_w below the cap so that small PV changes do not force commands, and
- * further below by how far PV has lately climbed within one loop delay. */
+ * further below by how far PV has lately climbed within one loop delay. While the sun has
+ * lately been out, discharge also stays within what the cap leaves beside the PV
+ * potential (the clear sky's PV): a cloud's edge outruns any cut. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -61,6 +63,11 @@
 #define MAX_METER_LAG_S 10.0 /* longer is a load change, not the meter */
 /* The cap's extra margin for climbing PV never takes more than this from the battery. */
 #define MAX_CAP_MARGIN_W 100.0
+/* The PV potential bounds discharge only while the sun has lately come through (PV at
+ * this share of the potential within this long): under an overcast sky no edge uncovers
+ * it, and the bound would only cost import (docs/control.md, "The cap while PV jumps"). */
+#define SUN_SHARE 0.7
+#define SUN_MEMORY_S 600.0
 /* How long a PV climb is remembered (clouds thin and thicken over minutes). */
 #define PV_CLIMB_MEMORY_S 600.0
 
@@ -119,6 +126,7 @@ void balkon_ctl_init(struct balkon_ctl *ctl, const struct balkon_ctl_params *par
     ctl->probe_s = NAN;
     ctl->pv_last_w = NAN;
     ctl->pv_ts_s = -INFINITY;
+    ctl->sun_seen_s = -INFINITY;
     ctl->settled = true;
 }
 
@@ -207,6 +215,19 @@ static void compute_bounds(struct balkon_ctl *ctl, const struct balkon_ctl_input
      * before the next cut lands: keep that much more clear, as PV lately climbed. */
     double margin_w = p->deadband_w + fmin(ctl->pv_climb_w, MAX_CAP_MARGIN_W);
     b->hi = fmin(b->hi, fmax(cap_w - margin_w, 0.0));
+    /* A cloud's edge lifts PV by hundreds of watts within seconds, faster than any reading
+     * and command can follow: discharge only what leaves room for the PV that could appear
+     * within one device latency. It binds only where that PV and the discharge together
+     * reach the cap, i.e. at high sun, where the battery's share is small anyway. */
+    if (isfinite(in->pv_potential_w) && in->pv_potential_w > 0.0 &&
+        pv_w >= SUN_SHARE * in->pv_potential_w)
+        ctl->sun_seen_s = in->now_s;
+    bool sun_lately = in->now_s - ctl->sun_seen_s <= SUN_MEMORY_S;
+    if (sun_lately && isfinite(in->pv_potential_w) && in->pv_potential_w > pv_w) {
+        double room_w = fmax(p->ac_limit_w - in->pv_potential_w, 0.0);
+        b->hi_hard = fmin(b->hi_hard, room_w);
+        b->hi = fmin(b->hi, room_w);
+    }
     b->lo = fmin(b->lo, b->hi);
 }
 
@@ -561,4 +582,5 @@ void balkon_ctl_shift(struct balkon_ctl *ctl, double jump_s)
     ctl->unanswered_since_s += jump_s;
     ctl->probe_s += jump_s;
     ctl->pv_ts_s += jump_s;
+    ctl->sun_seen_s += jump_s;
 }
