@@ -950,6 +950,39 @@ static void test_solcast_issue_thread(void **state)
     teardown_parsed(p);
 }
 
+/* The first page of Agile (AGILE-18-02-21, region D) of 17 April 2018 as an OpenEVSE
+ * issue quoted it: no payment_method yet, `next` on the public host, pence inc. VAT. */
+static void test_octopus_agile_2018_first_page(void **state)
+{
+    struct parsed *p = setup("octopus", 0, NULL);
+    parse_fixture(p, "octopus/openevse_agile_2018-04-17.json");
+    expect_ok(p);
+    assert_true(p->result.consumer_price);
+    assert_string_equal(p->result.currency, "GBP");
+    cJSON *json = fixture_json("octopus/openevse_agile_2018-04-17.json");
+    assert_string_equal(p->result.next_url, cJSON_GetObjectItem(json, "next")->valuestring);
+    const cJSON *entry;
+    int entries = 0;
+    cJSON_ArrayForEach(entry, cJSON_GetObjectItem(json, "results"))
+    {
+        int64_t from = iso_ms(cJSON_GetObjectItem(entry, "valid_from")->valuestring);
+        int64_t to = iso_ms(cJSON_GetObjectItem(entry, "valid_to")->valuestring);
+        assert_int_equal(to - from, 2 * SLOT_MS);
+        double exc = cJSON_GetObjectItem(entry, "value_exc_vat")->valuedouble;
+        double inc = cJSON_GetObjectItem(entry, "value_inc_vat")->valuedouble;
+        assert_true(fabs(inc - exc * 1.05) < 1e-9); /* 5 % VAT: the reply is consistent */
+        expect_slot(p, from, inc / 100.0, 1e-12);
+        expect_slot(p, from + SLOT_MS, inc / 100.0, 1e-12);
+        entries++;
+    }
+    assert_int_equal(entries, 10);
+    assert_int_equal(p->slots.count, 20);
+    /* By hand: the 17:30-18:00 peak at 29.82 p. */
+    expect_slot(p, iso_ms("2018-04-17T17:45:00Z"), 0.2982, 1e-12);
+    cJSON_Delete(json);
+    teardown_parsed(p);
+}
+
 int main(void)
 {
     /* Forecast.Solar reads local wall times; the other checks are in UTC. */
@@ -981,6 +1014,7 @@ int main(void)
         cmocka_unit_test(test_energy_charts_signal_forum_post),
         cmocka_unit_test(test_uk_carbon_api_docs_example),
         cmocka_unit_test(test_solcast_issue_thread),
+        cmocka_unit_test(test_octopus_agile_2018_first_page),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
