@@ -983,6 +983,41 @@ static void test_octopus_agile_2018_first_page(void **state)
     teardown_parsed(p);
 }
 
+/* A /price?bzn=DE-LU answer of 8 December 2024 quoted whole in an ha_epex_spot issue:
+ * 24 hourly prices, and "unit":"No Unit" - the API's own spelling that day. */
+static void test_energy_charts_no_unit_reply(void **state)
+{
+    /* KNOWN DEFECT (reported with issue 17): the real reply is refused for its unit. When
+     * the provider accepts "No Unit" from /price, replace this block by expect_ok. */
+    struct parsed *p = setup("energy_charts", 0, NULL);
+    parse_fixture(p, "energy_charts/ha_epex_spot_issue179_2024-12-08.json");
+    assert_int_equal(p->result.error, PROVIDER_ERR_UNIT);
+    teardown_parsed(p);
+
+    /* The same reply with the documented unit: every price read right. */
+    cJSON *json = fixture_json("energy_charts/ha_epex_spot_issue179_2024-12-08.json");
+    cJSON_ReplaceItemInObject(json, "unit", cJSON_CreateString("EUR / MWh"));
+    p = setup("energy_charts", 0, NULL);
+    parse_json(p, json);
+    expect_ok(p);
+    const cJSON *seconds = cJSON_GetObjectItem(json, "unix_seconds");
+    const cJSON *prices = cJSON_GetObjectItem(json, "price");
+    int count = cJSON_GetArraySize(seconds);
+    assert_int_equal(count, 24);
+    for (int i = 0; i < count; i++) {
+        int64_t start_ms = (int64_t)cJSON_GetArrayItem(seconds, i)->valuedouble * 1000;
+        double eur_per_kwh = cJSON_GetArrayItem(prices, i)->valuedouble / 1000.0;
+        for (int k = 0; k < 4; k++)
+            expect_slot(p, start_ms + k * SLOT_MS, eur_per_kwh, 1e-12);
+    }
+    assert_int_equal(p->slots.count, 96);
+    /* By hand: 2024-12-08 00:00 CET = 2024-12-07T23:00Z at 93.91; 121.38 at 15:00 CET. */
+    expect_slot(p, iso_ms("2024-12-07T23:00:00Z"), 0.09391, 1e-12);
+    expect_slot(p, iso_ms("2024-12-08T14:30:00Z"), 0.12138, 1e-12);
+    cJSON_Delete(json);
+    teardown_parsed(p);
+}
+
 int main(void)
 {
     /* Forecast.Solar reads local wall times; the other checks are in UTC. */
@@ -1015,6 +1050,7 @@ int main(void)
         cmocka_unit_test(test_uk_carbon_api_docs_example),
         cmocka_unit_test(test_solcast_issue_thread),
         cmocka_unit_test(test_octopus_agile_2018_first_page),
+        cmocka_unit_test(test_energy_charts_no_unit_reply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
