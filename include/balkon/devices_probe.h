@@ -1,0 +1,13 @@
+/* Recognising a device from one of its answers, for `balkonsolard detect`: each function
+ * takes the body of one HTTP GET that the detector made to a host and says whether the
+ * answer is that device's. Pure (no I/O); the detector makes the request. */
+#ifndef BALKON_DEVICES_PROBE_H
+#define BALKON_DEVICES_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* AhoyDTU (type "ahoydtu"): the body of GET http://<host>/api/inverter/list. */
+bool balkon_ahoydtu_probe(const char *body, size_t size);
+
+#endif
