@@ -9,5 +9,7 @@
 
 /* AhoyDTU (type "ahoydtu"): the body of GET http://<host>/api/inverter/list. */
 bool balkon_ahoydtu_probe(const char *body, size_t size);
+/* APsystems EZ1 (type "apsystems_ez1"): the body of GET http://<host>:8050/getDeviceInfo. */
+bool balkon_apsystems_ez1_probe(const char *body, size_t size);
 
 #endif

@@ -39,7 +39,13 @@
 #define MODEL "Hoymiles via AhoyDTU"
 
 /* Ahoy's acList: the positions of the AC fields in ch[0]. */
-enum { AC_POWER = 2, AC_TEMPERATURE = 5, AC_YIELD_TOTAL_KWH = 6, AC_YIELD_DAY_WH = 7, AC_DC_POWER = 8 };
+enum {
+    AC_POWER = 2,
+    AC_TEMPERATURE = 5,
+    AC_YIELD_TOTAL_KWH = 6,
+    AC_YIELD_DAY_WH = 7,
+    AC_DC_POWER = 8
+};
 
 /* What one inverter reports; NAN where it does not tell. */
 struct ahoy_live {
@@ -206,7 +212,8 @@ static int send_limit(struct dev_kit *kit, const struct device_command *command)
 {
     /* limit_nonpersistent_absolute, always: never the EEPROM. */
     char body[128];
-    snprintf(body, sizeof body, "{\"id\":%lld,\"cmd\":\"limit_nonpersistent_absolute\",\"val\":%.0f}",
+    snprintf(body, sizeof body,
+             "{\"id\":%lld,\"cmd\":\"limit_nonpersistent_absolute\",\"val\":%.0f}",
              (long long)kit->config.channel, command->value);
     return dev_http(kit, "/api/ctrl", "application/json", body, ctrl_cb, NULL);
 }

@@ -218,8 +218,8 @@ static void test_failures(void **state)
                     0);
     fake_http_route(f[6].http, "/api/inverter", 200, "application/json", "{}", 2, NULL, 3000);
 
-    harness_wait_offline(d, "unknown",
-                         "inverter/id/3: the DTU says \"inverter not found!\" (check channel", 20000);
+    harness_wait_offline(
+        d, "unknown", "inverter/id/3: the DTU says \"inverter not found!\" (check channel", 20000);
     harness_wait_offline(d, "garbage", "inverter: the reply is not JSON", 20000);
     harness_wait_offline(d, "e500", "inverter: HTTP 500", 5000);
     harness_wait_offline(d, "noch", "inverter/id/0: ch[0] (the AC channel) missing", 5000);
@@ -228,8 +228,9 @@ static void test_failures(void **state)
     assert_string_equal(harness_wait_command_count(d, "ignores", 1, 40000),
                         "read back 800, expected 300 (after 3 attempts)");
     assert_int_equal(locked_posts(&f[0]), 3);
-    assert_string_equal(harness_wait_command_count(d, "protected", 1, 40000),
-                        "ctrl: ERR_PROTECTED (the DTU's API is password-protected) (after 3 attempts)");
+    assert_string_equal(
+        harness_wait_command_count(d, "protected", 1, 40000),
+        "ctrl: ERR_PROTECTED (the DTU's API is password-protected) (after 3 attempts)");
     for (int i = 0; i < 2; i++) {
         cJSON *dev = harness_device(d, ids[i]);
         assert_true(harness_device_online(dev));
@@ -263,8 +264,8 @@ static void expect_dev_value(const cJSON *device, const char *name, double want)
 /* ch0[name], by the field names AhoyDTU's /api/live lists for ch0 (its ch0_fld_names). */
 static double ch0_field(const cJSON *ch0, const char *name)
 {
-    static const char *const names[] = {"U_AC", "I_AC",     "P_AC",       "F_AC",
-                                        "PF_AC", "Temp",    "YieldTotal", "YieldDay",
+    static const char *const names[] = {"U_AC",  "I_AC",       "P_AC",       "F_AC",
+                                        "PF_AC", "Temp",       "YieldTotal", "YieldDay",
                                         "P_DC",  "Efficiency", "Q_AC"};
     for (int i = 0; i < (int)(sizeof names / sizeof *names); i++)
         if (strcmp(names[i], name) == 0)
@@ -295,7 +296,8 @@ static void test_real_hm600(void **state)
     harness_write_site_config(d, "real ahoy", NULL, devices);
     assert_true(harness_start(d, NULL));
 
-    cJSON *dev = harness_wait_value(d, "hm600", "temperature_c", ch0_field(ch0, "Temp"), 0.0006, 10000);
+    cJSON *dev =
+        harness_wait_value(d, "hm600", "temperature_c", ch0_field(ch0, "Temp"), 0.0006, 10000);
     expect_dev_value(dev, "power_w", ch0_field(ch0, "P_AC"));
     expect_dev_value(dev, "dc_power_w", ch0_field(ch0, "P_DC"));
     expect_dev_value(dev, "energy_wh", ch0_field(ch0, "YieldTotal") * 1000.0);
@@ -324,7 +326,8 @@ static void test_check_config(void **state)
     assert_int_equal(harness_check_config(d, out, sizeof out), 2);
     assert_non_null(strstr(out, "devices[0].host: is required for type \"ahoydtu\""));
     assert_non_null(strstr(out, "devices[1].max_power_w: must be > 0 for type \"ahoydtu\""));
-    assert_non_null(strstr(out, "devices[1].channel: must be the inverter's id at the DTU, 0 to 15"));
+    assert_non_null(
+        strstr(out, "devices[1].channel: must be the inverter's id at the DTU, 0 to 15"));
 }
 
 int main(void)
