@@ -11,5 +11,8 @@
 bool balkon_ahoydtu_probe(const char *body, size_t size);
 /* APsystems EZ1 (type "apsystems_ez1"): the body of GET http://<host>:8050/getDeviceInfo. */
 bool balkon_apsystems_ez1_probe(const char *body, size_t size);
+/* ESPHome (type "esphome"): the body of GET http://<host>/sensor/<id> (or /switch/<id>):
+ * {"id":"sensor-…","state":…,"value":…}. */
+bool balkon_esphome_probe(const char *body, size_t size);
 
 #endif
