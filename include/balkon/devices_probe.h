@@ -14,5 +14,8 @@ bool balkon_apsystems_ez1_probe(const char *body, size_t size);
 /* ESPHome (type "esphome"): the body of GET http://<host>/sensor/<id> (or /switch/<id>):
  * {"id":"sensor-…","state":…,"value":…}. */
 bool balkon_esphome_probe(const char *body, size_t size);
+/* Home Assistant (type "home_assistant"): the body of GET http://<host>:8123/api/ (with or
+ * without a token: {"message":"API running."}, or the 401 answer "401: Unauthorized"). */
+bool balkon_home_assistant_probe(const char *body, size_t size);
 
 #endif
