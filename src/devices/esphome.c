@@ -3,6 +3,7 @@
  *   GET /sensor/<power_key>  {"id":"sensor-power","value":35.08036,"state":"35 W"}
  *     → power_w (× power_scale; × 1000 when the state's unit is kW); a meter's grid power
  *   GET /sensor/<soc_key>    → soc_pct (role battery)
+ *   GET /sensor/<energy_key> → energy_wh (Wh; kWh scaled)
  *   GET /switch/<state_key>  {"id":"switch-relay","state":"ON","value":true} → on (plug)
  *   POST /switch/<state_key>/turn_on | turn_off (empty body; 200 when done)
  * A sensor without a reading yet says "state":"NA" with no usable value: the poll fails
@@ -25,14 +26,14 @@
 
 #define LOG "esphome"
 
-enum step { STEP_POWER, STEP_SOC, STEP_SWITCH, STEP_DONE };
+enum step { STEP_POWER, STEP_SOC, STEP_ENERGY, STEP_SWITCH, STEP_DONE };
 
 struct esphome {
     struct dev_kit kit; /* first: the kit's callbacks cast back */
     unsigned role;
     bool polling;
     enum step step;
-    double power_w, soc_pct;
+    double power_w, soc_pct, energy_wh;
     int on; /* -1 unknown */
 };
 
@@ -112,6 +113,7 @@ static void publish(struct esphome *e)
     dev_state_add(&state, "power_w", e->power_w);
     if (e->role == DEVICE_ROLE_BATTERY)
         dev_state_add(&state, "soc_pct", e->soc_pct);
+    dev_state_add(&state, "energy_wh", e->energy_wh);
     if (e->on >= 0)
         dev_state_add(&state, "on", e->on);
     dev_publish_state(&e->kit, &state);
@@ -125,9 +127,10 @@ static void entity_cb(struct dev_kit *kit, const struct balkon_http_result *resu
 {
     struct esphome *e = user;
     const struct balkon_device_config *c = &kit->config;
-    const char *id = e->step == STEP_POWER ? c->power_key
-                     : e->step == STEP_SOC ? c->soc_key
-                                           : c->state_key;
+    const char *id = e->step == STEP_POWER    ? c->power_key
+                     : e->step == STEP_SOC    ? c->soc_key
+                     : e->step == STEP_ENERGY ? c->energy_key
+                                              : c->state_key;
     char what[160], why[96];
     snprintf(what, sizeof what, "%s/%s", e->step == STEP_SWITCH ? "switch" : "sensor", id);
     if (!dev_http_ok(kit, result, what)) {
@@ -145,6 +148,8 @@ static void entity_cb(struct dev_kit *kit, const struct balkon_http_result *resu
         e->power_w *= c->power_scale;
     } else if (e->step == STEP_SOC) {
         ok = sensor_value(json, &e->soc_pct, why, sizeof why);
+    } else if (e->step == STEP_ENERGY) {
+        ok = sensor_value(json, &e->energy_wh, why, sizeof why);
     } else {
         ok = switch_value(json, &e->on, why, sizeof why);
     }
@@ -165,6 +170,7 @@ static void next_step(struct esphome *e)
     for (;; e->step++) {
         const char *id = e->step == STEP_POWER ? c->power_key
                          : e->step == STEP_SOC ? (e->role == DEVICE_ROLE_BATTERY ? c->soc_key : "")
+                         : e->step == STEP_ENERGY ? c->energy_key
                          : e->step == STEP_SWITCH
                              ? (e->role == DEVICE_ROLE_PLUG ? c->state_key : "")
                              : NULL;
@@ -192,6 +198,7 @@ static void poll(struct dev_kit *kit)
     e->step = STEP_POWER;
     /* A plug without a power sensor reads only its switch. */
     e->power_w = NAN;
+    e->energy_wh = NAN;
     next_step(e);
 }
 
@@ -261,6 +268,7 @@ static int esphome_start(struct balkon_ctx *ctx, const struct balkon_device_conf
     e->role = balkon_driver_role_bit(device->role);
     e->power_w = NAN;
     e->soc_pct = NAN;
+    e->energy_wh = NAN;
     e->on = -1;
     e->kit.verify_delay_s = 0.5; /* ESPHome switches at once */
     int rc = dev_kit_start(&e->kit, ctx, device, &ops, msg, msg_size);

@@ -30,9 +30,10 @@ static void check(const struct balkon_device_config *device, const char *path,
         balkon_config_add_error(errors, path, "soc_key", "is read for role \"battery\" only");
     if (device->state_key[0] && role != DEVICE_ROLE_PLUG)
         balkon_config_add_error(errors, path, "state_key", "is read for role \"plug\" only");
-    const char *const ids[] = {device->power_key, device->soc_key, device->state_key};
-    const char *const keys[] = {"power_key", "soc_key", "state_key"};
-    for (int i = 0; i < 3; i++)
+    const char *const ids[] = {device->power_key, device->soc_key, device->state_key,
+                               device->energy_key};
+    const char *const keys[] = {"power_key", "soc_key", "state_key", "energy_key"};
+    for (int i = 0; i < 4; i++)
         if (strpbrk(ids[i], "/?#"))
             balkon_config_add_error(errors, path, keys[i],
                                     "must be an entity's id or name, without '/', '?' or '#', "

@@ -45,6 +45,9 @@ static int esphome_handler(void *user, const char *line, const char *body,
     else if (strcmp(line, "GET /sensor/plug_power") == 0)
         snprintf(reply, size, "{\"id\":\"sensor-plug_power\",\"value\":%s,\"state\":\"%s\"}",
                  f->relay_on ? "61.2" : "0", f->relay_on ? "61.2 W" : "0.0 W");
+    else if (strcmp(line, "GET /sensor/plug_energy") == 0)
+        snprintf(reply, size,
+                 "{\"id\":\"sensor-plug_energy\",\"value\":3.217,\"state\":\"3.217 kWh\"}");
     else if (strcmp(line, "GET /switch/relay") == 0)
         snprintf(reply, size, "{\"id\":\"switch-relay\",\"value\":%s,\"state\":\"%s\"}",
                  f->relay_on ? "true" : "false", f->relay_on ? "ON" : "OFF");
@@ -109,6 +112,7 @@ static void test_devices(void **state)
         " \"soc_key\": \"Battery SoC\", \"poll_interval_s\": 0.5},\n"
         "{\"id\": \"plug\", \"type\": \"esphome\", \"role\": \"plug\", \"host\": \"127.0.0.1\","
         " \"port\": %d, \"power_key\": \"plug_power\", \"state_key\": \"relay\","
+        " \"energy_key\": \"plug_energy\","
         " \"poll_interval_s\": 0.5},\n"
         "{\"id\": \"fresh\", \"type\": \"esphome\", \"host\": \"127.0.0.1\", \"port\": %d,"
         " \"power_key\": \"fresh\", \"poll_interval_s\": 0.5},\n"
@@ -132,6 +136,7 @@ static void test_devices(void **state)
     wait_status(d, "soc_pct", 64, 10000);
     dev = harness_wait_value(d, "plug", "on", 0, 1e-9, 10000);
     assert_float_equal(harness_device_value(dev, "power_w"), 0, 1e-9);
+    assert_float_equal(harness_device_value(dev, "energy_wh"), 3217, 1e-6); /* kWh → Wh */
     cJSON_Delete(dev);
 
     harness_post_command(d, "plug", "{\"command\": \"switch\", \"value\": 1}", 202, NULL);

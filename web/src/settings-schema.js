@@ -55,7 +55,7 @@ export const DEVICE_FIELDS = {
     'max_power_w', 'timeout_s'),
   ahoydtu: dev('host', 'port', 'channel', 'max_power_w', 'poll_interval_s', 'timeout_s'),
   apsystems_ez1: dev('host', 'port', 'max_power_w', 'poll_interval_s', 'timeout_s'),
-  esphome: dev('host', 'port', 'role', 'power_key', 'power_scale', 'soc_key', 'state_key', 'user', 'password',
+  esphome: dev('host', 'port', 'role', 'power_key', 'power_scale', 'soc_key', 'energy_key', 'state_key', 'user', 'password',
     'poll_interval_s', 'timeout_s'),
   home_assistant: dev('host', 'port', 'token', 'role', 'power_key', 'power_scale', 'soc_key', 'energy_key', 'state_key',
     'poll_interval_s', 'timeout_s'),
