@@ -281,6 +281,11 @@ static const struct cfg_row device_rows[] = {
         "Generic batteries: where the state of charge in % is in the reply."),
     STR(device_t, "state_key", state_key, "\"\"", 0,
         "Generic plugs: where the on/off state is (true/false, 1/0, \"ON\"/\"OFF\")."),
+    STR(device_t, "energy_key", energy_key, "\"\"", 0,
+        "Home Assistant, ESPHome: the entity of the device's energy counter in Wh or kWh, e.g. "
+        "\"sensor.plug_energy\"."),
+    STR(device_t, "token", token, "\"\"", CFG_SECRET,
+        "Home Assistant: a long-lived access token, or \"env:NAME\"."),
     STR(device_t, "command_topic", command_topic, "\"\"", 0,
         "Generic MQTT: the topic commands go to; \"{command}\" becomes the command name."),
     STR(device_t, "command_payload", command_payload, "\"{value}\"", 0,

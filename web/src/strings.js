@@ -182,6 +182,7 @@ const en = {
   'f.devices.topic': 'MQTT topic', 'f.devices.product_key': 'Product key', 'f.devices.role': 'Role', 'f.devices.soc_key': 'State-of-charge key',
   'f.devices.state_key': 'On/off key', 'f.devices.command_topic': 'Command topic', 'f.devices.command_payload': 'Command payload', 'f.devices.power_scale': 'Power factor', 'f.devices.poll_interval_s': 'Read every',
   'f.devices.timeout_s': 'Timeout', 'f.devices.max_power_w': 'Max. power to set',
+  'f.devices.energy_key': 'Energy entity', 'f.devices.token': 'Access token',
 };
 
 const de = {
@@ -366,6 +367,7 @@ const de = {
   'f.devices.topic': 'MQTT-Topic', 'f.devices.product_key': 'Produktschlüssel', 'f.devices.role': 'Rolle', 'f.devices.soc_key': 'Schlüssel des Ladestands',
   'f.devices.state_key': 'Schlüssel an/aus', 'f.devices.command_topic': 'Befehls-Topic', 'f.devices.command_payload': 'Befehlsinhalt', 'f.devices.power_scale': 'Leistungsfaktor', 'f.devices.poll_interval_s': 'Lesen alle',
   'f.devices.timeout_s': 'Zeitlimit', 'f.devices.max_power_w': 'Max. einstellbare Leistung',
+  'f.devices.energy_key': 'Energie-Entität', 'f.devices.token': 'Zugriffstoken',
 };
 
 export const dict = { en, de };
