@@ -882,13 +882,11 @@ static void test_energy_charts_signal_forum_post(void **state)
     /* By hand: 2024-12-19T23:00:00Z at 101.7 %, green. */
     assert_int_equal(p->result.points[0].start_ms, iso_ms("2024-12-19T23:00:00Z"));
     assert_true(fabs(p->result.points[0].value - 101.7) < 1e-12);
-    /* KNOWN DEFECT (reported with issue 17): the provider's 0-100 % limit rejects both real
-     * values as out_of_range and the whole reply ends as no_data. When the limit admits
-     * shares above 100 %, replace this block by expect_ok and two expect_slot calls. */
-    assert_int_equal(p->result.error, PROVIDER_ERR_NO_DATA);
-    assert_int_equal(p->result.rejected_count, 2);
-    assert_string_equal(p->result.rejected[0].reason, "out_of_range");
-    assert_int_equal(p->slots.count, 0);
+    /* Shares above 100 % are real (renewables beyond the load) and kept as they are. */
+    expect_ok(p);
+    assert_int_equal(p->result.rejected_count, 0);
+    expect_slot(p, iso_ms("2024-12-19T23:00:00Z"), 101.7, 1e-12);
+    expect_slot(p, p->result.points[1].start_ms, cJSON_GetArrayItem(share, 1)->valuedouble, 1e-12);
     cJSON_Delete(json);
     teardown_parsed(p);
 }
@@ -987,17 +985,10 @@ static void test_octopus_agile_2018_first_page(void **state)
  * 24 hourly prices, and "unit":"No Unit" - the API's own spelling that day. */
 static void test_energy_charts_no_unit_reply(void **state)
 {
-    /* KNOWN DEFECT (reported with issue 17): the real reply is refused for its unit. When
-     * the provider accepts "No Unit" from /price, replace this block by expect_ok. */
-    struct parsed *p = setup("energy_charts", 0, NULL);
-    parse_fixture(p, "energy_charts/ha_epex_spot_issue179_2024-12-08.json");
-    assert_int_equal(p->result.error, PROVIDER_ERR_UNIT);
-    teardown_parsed(p);
-
-    /* The same reply with the documented unit: every price read right. */
+    /* "No Unit" is the API's own spelling that day for the same EUR/MWh: read as such. */
     cJSON *json = fixture_json("energy_charts/ha_epex_spot_issue179_2024-12-08.json");
-    cJSON_ReplaceItemInObject(json, "unit", cJSON_CreateString("EUR / MWh"));
-    p = setup("energy_charts", 0, NULL);
+    assert_string_equal(cJSON_GetObjectItem(json, "unit")->valuestring, "No Unit");
+    struct parsed *p = setup("energy_charts", 0, NULL);
     parse_json(p, json);
     expect_ok(p);
     const cJSON *seconds = cJSON_GetObjectItem(json, "unix_seconds");
