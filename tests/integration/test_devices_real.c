@@ -219,13 +219,30 @@ static void *venus_thread(void *arg)
     return NULL;
 }
 
-static void test_marstek_captured_venus_e(void **state)
+/* A capture's result: the file holds the result alone or the whole reply envelope. */
+static char *marstek_result(const char *name)
+{
+    char *text = real_fixture(name);
+    cJSON *json = cJSON_Parse(text);
+    assert_non_null(json);
+    const cJSON *result = cJSON_GetObjectItem(json, "result");
+    if (result) {
+        free(text);
+        text = cJSON_PrintUnformatted(result);
+    }
+    cJSON_Delete(json);
+    return text;
+}
+
+/* The daemon reads a Venus answering with these captures: SoC, capacity and grid power
+ * from ES.GetStatus, model and firmware from Marstek.GetDevice. */
+static void marstek_captured(void **state, const char *status_name, const char *mode_name)
 {
     struct daemon_proc *d = &((struct harness_fixture *)*state)->daemon;
     struct captured_venus v = {
-        .status = real_fixture("marstek_venus/es_getstatus_sdbeu.json"),
-        .mode = real_fixture("marstek_venus/es_getmode_sdbeu.json"),
-        .device = real_fixture("marstek_venus/marstek_getdevice_sdbeu.json"),
+        .status = marstek_result(status_name),
+        .mode = marstek_result(mode_name),
+        .device = marstek_result("marstek_venus/marstek_getdevice_sdbeu.json"),
     };
     v.fd = socket(AF_INET, SOCK_DGRAM, 0);
     assert_true(v.fd >= 0);
@@ -273,6 +290,20 @@ static void test_marstek_captured_venus_e(void **state)
     free(v.status);
     free(v.mode);
     free(v.device);
+}
+
+static void test_marstek_captured_venus_e(void **state)
+{
+    marstek_captured(state, "marstek_venus/es_getstatus_sdbeu.json",
+                     "marstek_venus/es_getmode_sdbeu.json");
+}
+
+/* A Venus A's ES.GetStatus (taurgis/has-marstek-local-api #4: 21 %, 2080 Wh, 185 W) and a
+ * Venus E 3.0's mode answer in Auto with CT fields (jaapp/ha-marstek-local-api #142). */
+static void test_marstek_captured_venus_a_and_e3(void **state)
+{
+    marstek_captured(state, "marstek_venus/es_getstatus_venusa_taurgis4.json",
+                     "marstek_venus/es_getmode_venuse3_jaapp142.json");
 }
 
 /* --- Zendure SolarFlow (zenSDK HTTP) ---------------------------------------------------- */
@@ -342,6 +373,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_opendtu_v24_recording, harness_setup_fake,
                                         harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_marstek_captured_venus_e, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_marstek_captured_venus_a_and_e3, harness_setup_fake,
                                         harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_zendure_captured_reports, harness_setup_fakes,
                                         harness_teardown_fakes),
