@@ -125,6 +125,7 @@ static void add_slot_reasons(cJSON *json, const struct replan_job *job)
     for (size_t i = 0; i < count; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "code", reasons[i].code);
+        cJSON_AddStringToObject(o, "state", reasons[i].state);
         if (reasons[i].ts_ms != INT64_MIN)
             cJSON_AddNumberToObject(o, "ts_ms", (double)reasons[i].ts_ms);
         if (isfinite(reasons[i].price_per_kwh))

@@ -58,6 +58,8 @@ int planner_learn_errors(struct balkon_store *store, const struct balkon_config 
  * parameters (ts_ms INT64_MIN and price_per_kwh NAN when the code has none). */
 struct planner_reason {
     char code[32];
+    char
+        state[16]; /* the battery's state: charging, grid_charging, discharging, holding, resting */
     int64_t ts_ms;
     double price_per_kwh;
 };

@@ -14,7 +14,12 @@
  *   at_soc_max                     solar surplus, but the battery is full
  *   waiting_for_cheaper_hour{ts, price}  at its minimum; grid charging comes later, cheaper
  *   saving_for_dearer_hour{ts, price}    holding its energy for a dearer hour later
- *   nothing_to_do                  neither surplus nor a reason to discharge */
+ *   nothing_to_do                  neither surplus nor a reason to discharge
+ *
+ * Each code stands for one of the battery's states, the words the dashboard uses on Live, Plan
+ * and the control card: charging, grid_charging, discharging, holding, resting. (The
+ * optimizer's modes say how a slot is run, not what the battery does: its "discharge" also
+ * stores a surplus the forecast missed.) */
 #include "planner_internal.h"
 
 #include <math.h>
@@ -27,9 +32,21 @@
 /* Below this the battery is resting, whatever the mode says. */
 #define RESTING_W 5.0
 
+static const struct {
+    const char *code, *state;
+} states[] = {
+    {"storing_surplus", "charging"},       {"grid_charging_cheap", "grid_charging"},
+    {"covering_load", "discharging"},      {"waiting_for_cheaper_hour", "holding"},
+    {"saving_for_dearer_hour", "holding"},
+};
+
 static void set(struct planner_reason *r, const char *code)
 {
     snprintf(r->code, sizeof r->code, "%s", code);
+    snprintf(r->state, sizeof r->state, "resting");
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+        if (strcmp(code, states[i].code) == 0)
+            snprintf(r->state, sizeof r->state, "%s", states[i].state);
     r->ts_ms = INT64_MIN;
     r->price_per_kwh = NAN;
 }

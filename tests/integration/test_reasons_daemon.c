@@ -53,17 +53,36 @@ static void write_config(struct daemon_proc *d, const char *start, double soc_pc
     " {\"days\": \"daily\", \"from\": \"22:00\", \"to\": \"06:00\", \"price_per_kwh\": 0.27}"
 
 static const char *const KNOWN[] = {
-    "no_battery",       "grid_charging_cheap",      "storing_surplus",
-    "covering_load",    "at_soc_min",               "at_soc_max",
-    "nothing_to_do",    "waiting_for_cheaper_hour", "saving_for_dearer_hour",
-    "control_off",      "battery_offline",          "failsafe",
-    "export_cap",       "holding_for_plan",
+    "no_battery",
+    "grid_charging_cheap",
+    "storing_surplus",
+    "covering_load",
+    "at_soc_min",
+    "at_soc_max",
+    "nothing_to_do",
+    "waiting_for_cheaper_hour",
+    "saving_for_dearer_hour",
+    "control_off",
+    "battery_offline",
+    "failsafe",
+    "export_cap",
+    "holding_for_plan",
 };
 
 static bool known(const char *code)
 {
     for (size_t i = 0; i < sizeof KNOWN / sizeof *KNOWN; i++)
         if (code && strcmp(code, KNOWN[i]) == 0)
+            return true;
+    return false;
+}
+
+static bool known_state(const char *state)
+{
+    static const char *const states[] = {"charging", "grid_charging", "discharging", "holding",
+                                         "resting",  "failsafe",      "offline",     "limiting"};
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+        if (state && strcmp(state, states[i]) == 0)
             return true;
     return false;
 }
@@ -99,8 +118,9 @@ static cJSON *wait_plan(struct daemon_proc *d, double soc_pct)
             const cJSON *r;
             cJSON_ArrayForEach(r, reasons)
             {
-                if (!known(harness_text(r, "code")))
-                    fail_msg("a slot's reason is not a known code: %s", cJSON_PrintUnformatted(r));
+                if (!known(harness_text(r, "code")) || !known_state(harness_text(r, "state")))
+                    fail_msg("a slot's reason is not a known code and state: %s",
+                             cJSON_PrintUnformatted(r));
             }
             assert_null(cJSON_GetObjectItemCaseSensitive(
                 cJSON_GetObjectItemCaseSensitive(plan, "summary"), "slot_reasons"));
@@ -122,6 +142,7 @@ static void wait_control_reason(struct daemon_proc *d, const char *want)
         const char *code = control ? code_of(control, "reason") : NULL;
         if (code) {
             assert_true(known(code));
+            assert_true(known_state(harness_text(cJSON_GetObjectItem(control, "reason"), "state")));
             snprintf(last, sizeof last, "%s", code);
         }
         bool ok = code && strcmp(code, want) == 0;
@@ -153,6 +174,10 @@ static void test_noon_storing_surplus(void **state)
     cJSON *plan = wait_plan(d, 30);
     const cJSON *now = cJSON_GetObjectItemCaseSensitive(plan, "now");
     assert_string_equal(code_of(now, "reason"), "storing_surplus");
+    /* The plan's mode may be "discharge" (cover the load, store what is left over): the
+     * state says what the battery does. */
+    assert_string_equal(harness_text(cJSON_GetObjectItemCaseSensitive(now, "reason"), "state"),
+                        "charging");
     assert_true(harness_require_number(now, "battery_w") < 0);
     cJSON_Delete(plan);
     wait_control_reason(d, "storing_surplus");
@@ -207,8 +232,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_night_at_minimum, harness_setup, harness_teardown),
-        cmocka_unit_test_setup_teardown(test_noon_storing_surplus, harness_setup,
-                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_noon_storing_surplus, harness_setup, harness_teardown),
         cmocka_unit_test_setup_teardown(test_midnight_saving_for_dearer_hour, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_waiting_for_cheaper_hour, harness_setup,

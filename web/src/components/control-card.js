@@ -4,7 +4,7 @@
 import { html } from '../html.js';
 import { t, tOr } from '../i18n.js';
 import { watts } from '../fmt.js';
-import { reasonText } from './explain.js';
+import { batteryState, reasonText } from './explain.js';
 
 export function ControlCard({ control, currency }) {
   if (control === undefined) return null;
@@ -18,7 +18,7 @@ export function ControlCard({ control, currency }) {
         ${row('control-measured', t('ctl.measured'), watts(c.grid_w))}
         ${row('control-setpoint', t('ctl.setpoint'), watts(c.setpoint_w))}
         ${row('control-battery', t('ctl.battery'), watts(c.battery_w))}
-        ${row('control-mode', t('ctl.mode'), tOr(`state.${c.mode}`, c.mode))}
+        ${row('control-mode', t('ctl.mode'), t(`bstate.${batteryState(c.reason, c.mode)}`))}
         ${row('control-state', t('ctl.state'), tOr(`control.${c.state}`, c.state))}
       </dl>
       <p data-testid="control-reason" data-reason=${c.reason?.code || ''}><strong>${t('ctl.reason')}:</strong> ${reasonText(c.reason, currency)}</p>

@@ -13,6 +13,19 @@ const CONTROL_OVERRIDES = new Set(['failsafe', 'battery_offline', 'control_off',
 const PLAN_SPECIFIC = new Set(['waiting_for_cheaper_hour', 'saving_for_dearer_hour', 'grid_charging_cheap']);
 const CONTROL_MEASURED = new Set(['at_soc_min', 'at_soc_max', 'export_cap', 'storing_surplus', 'covering_load']);
 
+// The battery's state a reason stands for: the one vocabulary of Live, Plan and the control
+// card (the optimizer's mode names say how a slot is run, not what the battery does: its
+// "discharge" also stores a surplus the forecast missed).
+const STATE_OF = {
+  storing_surplus: 'charging', grid_charging_cheap: 'grid_charging', covering_load: 'discharging',
+  at_soc_min: 'resting', at_soc_max: 'resting', nothing_to_do: 'resting', control_off: 'resting', no_battery: 'resting',
+  waiting_for_cheaper_hour: 'holding', saving_for_dearer_hour: 'holding', holding_for_plan: 'holding',
+  failsafe: 'failsafe', battery_offline: 'offline', export_cap: 'limiting',
+};
+const STATE_OF_MODE = { charge: 'charging', grid_charge: 'grid_charging', discharge: 'discharging', hold: 'holding', idle: 'resting' };
+export const batteryState = (reason, mode) => reason?.state || STATE_OF[reason?.code] || STATE_OF_MODE[mode] || 'resting';
+export const STATES = ['charging', 'grid_charging', 'discharging', 'holding', 'resting'];
+
 // A reason object ({code, ts_ms?, price_per_kwh?, since?}) as a sentence.
 export function reasonText(reason, currency = 'EUR') {
   if (!reason?.code) return t('why.unknown');
@@ -42,7 +55,7 @@ export function nextText(plan, currency = 'EUR') {
   const next = plan?.now?.next;
   if (next === undefined || !plan?.ts?.length) return '';
   if (!next) return t('next.none', { time: fmtDateTime(plan.ts[plan.ts.length - 1] + (plan.slot_s || 900) * 1000) });
-  return t('next.at', { time: fmtTime(next.ts_ms ?? parseTime(next.slot)), mode: tOr(`state.${next.mode}`, next.mode),
+  return t('next.at', { time: fmtTime(next.ts_ms ?? parseTime(next.slot)), mode: t(`bstate.${batteryState(next.reason, next.mode)}`),
     price: pricePerKwh(next.price_per_kwh, currency) });
 }
 

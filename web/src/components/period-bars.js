@@ -28,7 +28,7 @@ export function PeriodBars({ periods, currency, monthly }) {
       ${periods.map((p) => html`<div class="month-bar" key=${p.period} data-testid="savings-period" data-period=${p.period}>
         <div class="bars">${SERIES.map(([cls, key, label]) => html`<span class=${`bar-v ${cls}`} data-testid=${`bar-${cls}`}
           data-value=${p[key]} title=${`${t(label)}: ${money(p[key], currency)}`}
-          style=${`height:${Math.round((Math.max(0, p[key] || 0) / max) * 140)}px`}></span>`)}</div>
+          style=${`height:${p[key] > 0 ? Math.max(2, Math.round((p[key] / max) * 140)) : 0}px`}></span>`)}</div>
         <span class="period-label" data-testid="period-label">${periodLabel(p.period)}</span>
       </div>`)}
     </div>

@@ -71,7 +71,7 @@ export function DeviceDetail({ s, id }) {
   return html`<section class="view device-detail" data-testid="view-devices" aria-labelledby="h-dev">
     ${back}
     <div data-testid="device-detail" data-device=${d.id}>
-      <h1 id="h-dev" class="view-title">${d.name || d.id}
+      <h1 id="h-dev" class="view-title">${d.name || d.id}${' '}
         <span class=${`badge ${d.online ? 'ok' : 'bad'}`} data-testid="device-online">${d.online ? 'online' : 'offline'}</span></h1>
       <article class="card"><h2>${t('dev.details')}</h2>
         <dl class="values">

@@ -9,7 +9,6 @@ import { getOptional } from '../api.js';
 import { fmtDateTime, parseTime } from '../fmt.js';
 
 const SEVERITIES = ['critical', 'warning', 'info'];
-const ICON = { critical: '⛔', warning: '⚠', info: 'ℹ' };
 
 export function normalise(body) {
   const list = Array.isArray(body) ? body : body?.notifications || body?.items || [];
@@ -55,7 +54,7 @@ export function NotificationsView({ s }) {
         ${shown.map((n) => html`<li key=${n.id} class=${`note sev-${n.severity} ${n.state}`} data-testid=${`notification-${n.id}`}
             data-severity=${n.severity} data-state=${n.state} data-rule=${n.rule}>
           <div class="row">
-            <span class=${`sev-badge sev-${n.severity}`} data-testid="notification-severity">${ICON[n.severity]} ${t(`notes.severity.${n.severity}`)}</span>
+            <span class=${`sev-badge sev-${n.severity}`} data-testid="notification-severity">${t(`notes.severity.${n.severity}`)}</span>
             <strong>${n.title}</strong>
             <span class=${`badge ${n.state === 'resolved' ? 'ok' : n.severity === 'critical' ? 'bad' : ''}`} data-testid="notification-state">${t(`notes.state.${n.state}`)}</span>
           </div>

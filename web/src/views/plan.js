@@ -7,7 +7,7 @@ import { t, tOr } from '../i18n.js';
 import { fmtDateTime, fmtTime, kwh, localDate, money, num, parseTime, pct, pricePerKwh, serverNow, watts } from '../fmt.js';
 import { Chart, baseOptions } from '../chart.js';
 import { getOptional } from '../api.js';
-import { reasonText } from '../components/explain.js';
+import { batteryState, reasonText } from '../components/explain.js';
 import { priceLevel } from './live.js';
 
 // The plan's decisions: each change of mode (or of its reason) from the slot in force on, with
@@ -26,11 +26,12 @@ export function planDecisions(plan, now) {
   plan.ts.forEach((ts, i) => {
     if (ts + slotMs <= now) return;
     const code = plan.reason?.[i]?.code || '';
-    const key = `${plan.mode[i]}|${code}`;
+    const state = batteryState(plan.reason?.[i], plan.mode[i]);
+    const key = `${state}|${code}`;
     if (key === last) return;
     last = key;
     const [min, max] = spread[localDate(ts)] || [null, null];
-    out.push({ ts, mode: plan.mode[i], reason: plan.reason?.[i] || null, price: plan.price[i],
+    out.push({ ts, mode: plan.mode[i], state, reason: plan.reason?.[i] || null, price: plan.price[i],
       level: priceLevel(plan.price[i], min, max) });
   });
   return out;
@@ -69,7 +70,8 @@ function SignalCard({ planId, themeKey }) {
   </article>`;
 }
 
-const MODE_COLORS = { charge: '--c-battery', grid_charge: '--c-grid', discharge: '--c-pv', hold: '--muted', idle: '--chart-grid' };
+// Colours of the battery's states (components/explain.js: one vocabulary with Live).
+const STATE_COLORS = { charging: '--c-battery', grid_charging: '--c-grid', discharging: '--c-pv', holding: '--muted', resting: '--chart-grid' };
 const cssVar = (n) => getComputedStyle(document.documentElement).getPropertyValue(n).trim();
 
 function modeStripPlugin(plan) {
@@ -83,7 +85,7 @@ function modeStripPlugin(plan) {
         ctx.globalAlpha = 0.85;
         plan.ts.forEach((ms, i) => {
           const x0 = u.valToPos(ms / 1000, 'x', true), x1 = u.valToPos(ms / 1000 + slot, 'x', true);
-          ctx.fillStyle = cssVar(MODE_COLORS[plan.mode[i]] || '--muted');
+          ctx.fillStyle = cssVar(STATE_COLORS[batteryState(plan.reason?.[i], plan.mode[i])] || '--muted');
           ctx.fillRect(x0, bbox.top, Math.max(1, x1 - x0), h);
         });
         ctx.restore();
@@ -166,13 +168,13 @@ export function PlanView({ s, themeKey }) {
           cursor: { sync: { key: 'plan' }, points: { size: 6 } },
           series: [{}, series(t('plan.socSeries'), '--c-battery', pct, { fill: cssVar('--c-battery-fill') })] })} />
       <ul class="legend-modes" aria-label=${t('plan.modes')}>
-        ${Object.entries(MODE_COLORS).map(([m, c]) => html`<li><span class="swatch" style=${`background:var(${c})`}></span>${tOr(`state.${m}`, m)}</li>`)}
+        ${Object.entries(STATE_COLORS).map(([m, c]) => html`<li><span class="swatch" style=${`background:var(${c})`}></span>${t(`bstate.${m}`)}</li>`)}
       </ul>
     </div>
     <article class="card decisions" data-testid="plan-decisions">
       <h2>${t('plan.decisions')}</h2>
-      <ol class="list">${decisions.map((d) => html`<li key=${d.ts} data-testid="plan-decision" data-mode=${d.mode} data-reason=${d.reason?.code || ''}>
-        <time>${fmtTime(d.ts)}</time> <strong>${tOr(`state.${d.mode}`, d.mode)}</strong>
+      <ol class="list">${decisions.map((d) => html`<li key=${d.ts} data-testid="plan-decision" data-mode=${d.mode} data-state=${d.state} data-reason=${d.reason?.code || ''}>
+        <time>${fmtTime(d.ts)}</time> <strong>${t(`bstate.${d.state}`)}</strong>
         <span class=${`chip ${d.level}`} data-testid="decision-price" data-level=${d.level}>${pricePerKwh(d.price, currency)} · ${t(`price.${d.level}`)}</span>
         <span class="hint">${d.reason ? reasonText(d.reason, currency) : ''}</span></li>`)}</ol>
     </article>

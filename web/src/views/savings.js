@@ -129,7 +129,7 @@ export function SavingsView({ s, themeKey }) {
               <dd class="hint">${t('savings.investment', { v: money(pb.investment, currency) })}</dd></div>
             <div class="stat"><dt>${t('savings.paybackBattery')}</dt><dd>${years(pb.battery_years)}</dd></div>
             <div class="stat"><dt>${t('savings.annual')}</dt><dd>${pb.annual_saving == null ? '–' : money(pb.annual_saving, currency)}</dd>
-              ${pb.annual_saving != null && html`<dd class="hint">${t('savings.basisShort', { n: num(pb.basis_days, pb.basis_days < 10 ? 1 : 0) })}</dd>`}</dd></div>
+              ${pb.annual_saving != null && html`<dd class="hint">${t('savings.basisShort', { n: num(pb.basis_days, pb.basis_days < 10 ? 1 : 0) })}</dd>`}</div>
           </dl>
           <p class="hint" data-testid="payback-note">${paybackNote(pb)}</p>`}
       </div>
