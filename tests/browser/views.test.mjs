@@ -51,6 +51,35 @@ async function startFakeShelly() {
   return fake;
 }
 
+// The GB carbon-intensity API on loopback (src/providers/uk_carbon.c documents the wire
+// format): 48 h of half-hours from the asked time, 100 g/kWh at night up to 300 by day.
+async function startFakeCarbon() {
+  const fake = { requests: 0 };
+  fake.intensity = (ms) => 100 + 10 * Math.round(20 * Math.max(0, Math.sin(((ms / 3600000) % 24 - 6) / 12 * Math.PI)));
+  fake.server = http.createServer((req, res) => {
+    fake.requests++;
+    const m = /^\/intensity\/(\d{4}-\d\d-\d\dT\d\d:\d\dZ)\/fw48h/.exec(req.url);
+    if (!m) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: { code: '400 Bad Request', message: 'unknown path' } }));
+      return;
+    }
+    const from = Date.parse(m[1].replace('Z', ':00Z'));
+    const iso = (ms) => new Date(ms).toISOString().slice(0, 16) + 'Z';
+    const data = [];
+    for (let i = 0; i < 96; i++) {
+      const t = from + i * 1800000;
+      data.push({ from: iso(t), to: iso(t + 1800000), intensity: { forecast: fake.intensity(t), actual: null, index: 'moderate' } });
+    }
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ data }));
+  });
+  fake.server.listen(0, '127.0.0.1');
+  await once(fake.server, 'listening');
+  fake.port = fake.server.address().port;
+  return fake;
+}
+
 async function notifications(session) {
   return (await session.api('/api/v1/notifications')).notifications;
 }
@@ -137,10 +166,22 @@ describe('notifications show severity and resolution', { timeout: 300000 }, () =
 
 describe('savings, device detail and plan', { timeout: 300000 }, () => {
   let session;
+  let carbon;
   before(async () => {
+    carbon = await startFakeCarbon();
     session = await Session.start({
       name: 'views',
-      overrides: { simulation: { start: '2026-06-21T10:00:00+02:00', initial_soc_pct: 20, cloudiness_pct: 0 } },
+      overrides: {
+        simulation: { start: '2026-06-21T10:00:00+02:00', initial_soc_pct: 20, cloudiness_pct: 0 },
+        // The demo's providers, and a grid signal (CO2 intensity) from the fake.
+        providers: [
+          { id: 'tariff', type: 'tou', zones: [
+            { days: 'daily', from: '06:00', to: '22:00', price_per_kwh: 0.38 },
+            { days: 'daily', from: '22:00', to: '06:00', price_per_kwh: 0.27 }] },
+          { id: 'forecast', type: 'sim_solar' },
+          { id: 'co2', type: 'uk_carbon', base_url: `http://127.0.0.1:${carbon.port}` },
+        ],
+      },
     });
   });
   afterEach(async () => {
@@ -148,6 +189,7 @@ describe('savings, device detail and plan', { timeout: 300000 }, () => {
   });
   after(async () => {
     await session?.close();
+    carbon?.server.close();
   });
 
   it('savings per month are bar groups labelled by month; the payback note fits its figures', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -232,8 +274,14 @@ describe('savings, device detail and plan', { timeout: 300000 }, () => {
       }
       if (reason === 'covering_load') assert.ok(text.includes('discharging'), text);
     }
-    // No signal provider in the demo: the card says so rather than hiding the signal.
-    await waitForTestId(page, 'plan-signal');
+    // The grid signal: the CO2 intensity the provider gave, now and as a chart.
+    const signal = await waitForTestId(page, 'signal-co2_g_per_kwh');
+    const chart = await waitForTestId(page, 'signal-chart-co2_g_per_kwh');
+    await chart.scrollIntoViewIfNeeded(); // charts draw once they come into view
+    await chart.locator('canvas').first().waitFor({ state: 'visible' });
+    const api = await session.api('/api/v1/signal?kind=co2_g_per_kwh');
+    assert.ok(api.series[0].value.length > 0, 'no signal stored');
+    assert.match(await byTestId(signal, 'signal-now').textContent(), /^\d+ g\/kWh · (clean|average|dirty)$/);
     await screenshot(page, 'plan-decisions');
     assert.deepEqual(page.errors, [], 'uncaught exceptions in the page');
   });

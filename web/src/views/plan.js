@@ -37,6 +37,16 @@ export function planDecisions(plan, now) {
   return out;
 }
 
+// How clean the grid is now against the day's spread: low CO2 (or a high renewable share) is
+// "clean"; the traffic light speaks for itself.
+function signalLevel(kind, v, vals) {
+  const level = priceLevel(v, Math.min(...vals), Math.max(...vals));
+  const good = { cheap: 'low', normal: 'mid', expensive: 'high' }[level];
+  if (kind === 'co2_g_per_kwh') return good;
+  if (kind === 'renewable_share_pct' || kind === 'green_index') return { low: 'high', mid: 'mid', high: 'low' }[good];
+  return null;
+}
+
 // The grid signal (GET /api/v1/signal): CO2 intensity, renewable share or traffic light per
 // slot, from the configured signal providers; fetched with each plan.
 function SignalCard({ planId, themeKey }) {
@@ -59,7 +69,7 @@ function SignalCard({ planId, themeKey }) {
       const label = tOr(`signal.kind.${x.kind}`, x.kind);
       return html`<div key=${`${x.kind}-${x.provider}`} data-testid=${`signal-${x.kind}`}>
         <h3>${label} <span class="hint">(${x.provider}${x.unit ? `, ${x.unit}` : ''})</span></h3>
-        ${v != null && html`<p data-testid="signal-now">${num(v, 0)} ${x.unit} · ${t(`price.${priceLevel(v, Math.min(...vals), Math.max(...vals))}`)}</p>`}
+        ${v != null && html`<p data-testid="signal-now">${num(v, 0)} ${x.unit}${signalLevel(x.kind, v, vals) ? ` · ${t(`signal.${signalLevel(x.kind, v, vals)}`)}` : ''}</p>`}
         <${Chart} testid=${`signal-chart-${x.kind}`} label=${label} height=${120} deps=${[themeKey, planId, x.ts.length]}
           data=${[x.ts.map((ms) => ms / 1000), x.value]}
           make=${(U) => ({ ...baseOptions(U, { showNow: true, yFormat: (y) => num(y, 0) }),
