@@ -127,6 +127,13 @@ describe('notifications show severity and resolution', { timeout: 300000 }, () =
 
     const page = await session.newPage(DESKTOP, { initScript: langScript('en') });
     await page.goto('/');
+    // Live says why the battery does what it does now: the failsafe, since the last reading.
+    const why = await waitForTestId(page, 'why-sentence');
+    await waitFor('why-sentence to give the failsafe',
+      async () => (await why.getAttribute('data-reason')) === 'failsafe', { timeoutMs: 20000 });
+    assert.match(await why.textContent(), /^Failsafe since \d\d:\d\d: no meter reading/);
+    assert.equal(await byTestId(page, 'control-reason').first().getAttribute('data-reason'), 'failsafe');
+    await screenshot(page, 'explain-failsafe-en');
     await openView(page, 'notifications');
     const critical = page.locator('[data-rule="meter_stale"]').first();
     await critical.waitFor({ state: 'visible' });
