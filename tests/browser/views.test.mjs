@@ -162,6 +162,7 @@ describe('notifications show severity and resolution', { timeout: 300000 }, () =
     assert.match(await byTestId(resolved, 'notification-state').textContent(), /behoben/);
     assert.match(await byTestId(resolved, 'notification-resolved').textContent(), /behoben/);
     assert.match(await byTestId(resolved, 'notification-severity').textContent(), /Kritisch/);
+    assert.equal((await byTestId(resolved, 'notification-title').textContent()).trim(), 'Zählerdaten veraltet');
     // "Open" hides what is resolved.
     await byTestId(de, 'notes-filter-open').click();
     await resolved.waitFor({ state: 'detached' });

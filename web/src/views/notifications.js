@@ -4,7 +4,7 @@
 // daemon) reads as "none yet".
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { t } from '../i18n.js';
+import { t, tOr } from '../i18n.js';
 import { getOptional } from '../api.js';
 import { fmtDateTime, parseTime } from '../fmt.js';
 
@@ -31,6 +31,17 @@ export function normalise(body) {
 
 const FILTERS = ['all', 'open', 'resolved'];
 
+// The title in the page's language, by the rule that raised it (src/notify/rules.c); the
+// server's English title stays for rules without a translation (an appliance's name, say).
+// Messages carry the server's figures and stay as they are.
+export function noteTitle(n) {
+  if (n.rule === 'device_offline') {
+    const id = /^Device (.+) offline$/.exec(n.title)?.[1];
+    if (id) return t('notes.rule.device_offline', { id });
+  }
+  return tOr(`notes.rule.${n.rule}`, n.title);
+}
+
 export function NotificationsView({ s }) {
   const [items, setItems] = useState(undefined);
   const [error, setError] = useState(null);
@@ -55,7 +66,7 @@ export function NotificationsView({ s }) {
             data-severity=${n.severity} data-state=${n.state} data-rule=${n.rule}>
           <div class="row">
             <span class=${`sev-badge sev-${n.severity}`} data-testid="notification-severity">${t(`notes.severity.${n.severity}`)}</span>
-            <strong>${n.title}</strong>
+            <strong data-testid="notification-title" title=${n.title}>${noteTitle(n)}</strong>
             <span class=${`badge ${n.state === 'resolved' ? 'ok' : n.severity === 'critical' ? 'bad' : ''}`} data-testid="notification-state">${t(`notes.state.${n.state}`)}</span>
           </div>
           ${n.message && html`<p>${n.message}</p>`}
