@@ -12,6 +12,7 @@
  *   covering_load                  discharging to cover the household
  *   at_soc_min                     wants to discharge, but the battery is at its minimum
  *   at_soc_max                     solar surplus, but the battery is full
+ *   exporting_surplus              solar surplus the plan does not store now (room for later)
  *   waiting_for_cheaper_hour{ts, price}  at its minimum; grid charging comes later, cheaper
  *   saving_for_dearer_hour{ts, price}    holding its energy for a dearer hour later
  *   nothing_to_do                  neither surplus nor a reason to discharge
@@ -74,7 +75,7 @@ void planner_slot_reasons(const struct balkon_plan_slot_row *rows, size_t count,
         double soc_pct = i == 0 ? soc_start_pct : rows[i - 1].soc_pct;
         bool at_min = soc_pct <= soc_min_pct + AT_LIMIT_PCT;
         bool at_max = soc_pct >= soc_max_pct - AT_LIMIT_PCT;
-        bool surplus = row->pv_w > row->load_w;
+        bool surplus = row->pv_w > row->load_w + RESTING_W;
         const char *mode = row->mode;
         if (capacity_wh <= 0.0) {
             set(r, "no_battery");
@@ -86,7 +87,7 @@ void planner_slot_reasons(const struct balkon_plan_slot_row *rows, size_t count,
         } else if (row->battery_w > RESTING_W) {
             set(r, "covering_load");
         } else if (surplus) {
-            set(r, at_max ? "at_soc_max" : "nothing_to_do");
+            set(r, at_max ? "at_soc_max" : "exporting_surplus");
         } else if (at_min) {
             long j = next_priced(rows, count, i, "grid_charge", -1);
             if (j >= 0) {

@@ -60,6 +60,7 @@ static const char *const KNOWN[] = {
     "at_soc_min",
     "at_soc_max",
     "nothing_to_do",
+    "exporting_surplus",
     "waiting_for_cheaper_hour",
     "saving_for_dearer_hour",
     "control_off",

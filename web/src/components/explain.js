@@ -18,7 +18,7 @@ const CONTROL_MEASURED = new Set(['at_soc_min', 'at_soc_max', 'export_cap', 'sto
 // "discharge" also stores a surplus the forecast missed).
 const STATE_OF = {
   storing_surplus: 'charging', grid_charging_cheap: 'grid_charging', covering_load: 'discharging',
-  at_soc_min: 'resting', at_soc_max: 'resting', nothing_to_do: 'resting', control_off: 'resting', no_battery: 'resting',
+  at_soc_min: 'resting', at_soc_max: 'resting', exporting_surplus: 'resting', nothing_to_do: 'resting', control_off: 'resting', no_battery: 'resting',
   waiting_for_cheaper_hour: 'holding', saving_for_dearer_hour: 'holding', holding_for_plan: 'holding',
   failsafe: 'failsafe', battery_offline: 'offline', export_cap: 'limiting',
 };
