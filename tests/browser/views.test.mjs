@@ -249,6 +249,14 @@ describe('savings, device detail and plan', { timeout: 300000 }, () => {
     assert.equal(await row.getAttribute('data-command'), 'setpoint');
     assert.match(await row.textContent(), /control/);
     await screenshot(page, 'device-detail-battery');
+    // The section navigation (components/section-nav.js) takes the reader to the command log.
+    const before = await byTestId(page, 'device-commands').boundingBox();
+    await byTestId(page, 'section-nav-dev-commands').click();
+    await waitFor('the command log to scroll into view', async () => {
+      const box = await byTestId(page, 'device-commands').boundingBox();
+      return box && box.y >= 0 && box.y < DESKTOP.viewport.height - 100 && box.y < before.y;
+    });
+    assert.equal(await byTestId(page, 'section-nav-dev-commands').getAttribute('aria-current'), 'true');
     // The inverter's page: its power and, where the device gives them, yield and temperature.
     await page.goto('/#/devices/demo-inverter');
     await waitForTestId(page, 'device-detail-inverter');

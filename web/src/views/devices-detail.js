@@ -6,6 +6,7 @@ import { html } from '../html.js';
 import { t, tOr } from '../i18n.js';
 import { getOptional, query } from '../api.js';
 import { fmtDateTime, parseTime, valueWithUnit, watts } from '../fmt.js';
+import { SectionNav } from '../components/section-nav.js';
 
 // The device id in the hash (#/devices/<id>), or null on the list.
 export function deviceIdFromHash(hash = location.hash) {
@@ -44,7 +45,7 @@ function CommandLog({ id, version }) {
     return () => { dead = true; };
   }, [id, version]);
   const list = res?.commands || [];
-  return html`<article class="card" data-testid="device-commands"><h2>${t('dev.commands')}</h2>
+  return html`<article class="card" id="dev-commands" data-testid="device-commands"><h2>${t('dev.commands')}</h2>
     ${res === undefined ? html`<p>${t('common.loading')}</p>` : res?.error ? html`<p class="error" role="alert">${res.error}</p>`
     : !list.length ? html`<p class="hint" data-testid="device-commands-empty">${t('dev.noCommands')}</p>`
     : html`<div class="table-wrap"><table class="dev-table">
@@ -68,12 +69,16 @@ export function DeviceDetail({ s, id }) {
   const strings = dcStrings(values);
   const inverter = roles.includes('inverter') || INVERTER.slice(1).some((k) => values[k] != null);
   const battery = roles.includes('battery') || values.soc_pct != null;
+  const sections = [{ id: 'dev-details', label: t('dev.details') },
+    inverter && { id: 'dev-inverter', label: t('dev.inverter') }, battery && { id: 'dev-battery', label: t('dev.battery') },
+    { id: 'dev-values', label: t('dev.values') }, { id: 'dev-commands', label: t('dev.commands') }].filter(Boolean);
   return html`<section class="view device-detail" data-testid="view-devices" aria-labelledby="h-dev">
     ${back}
     <div data-testid="device-detail" data-device=${d.id}>
       <h1 id="h-dev" class="view-title">${d.name || d.id}${' '}
         <span class=${`badge ${d.online ? 'ok' : 'bad'}`} data-testid="device-online">${d.online ? 'online' : 'offline'}</span></h1>
-      <article class="card"><h2>${t('dev.details')}</h2>
+      <${SectionNav} sections=${sections} />
+      <article class="card" id="dev-details"><h2>${t('dev.details')}</h2>
         <dl class="values">
           <div><dt>${t('f.devices.id')}</dt><dd>${d.id}</dd></div>
           <div><dt>${t('dev.type')}</dt><dd>${d.type || '–'}</dd></div>
@@ -84,15 +89,15 @@ export function DeviceDetail({ s, id }) {
         ${d.error && html`<p class="error">${d.error}</p>`}
         ${d.warning && html`<p class="error">⚠ ${d.warning}</p>`}
       </article>
-      ${inverter && html`<article class="card" data-testid="device-detail-inverter"><h2>${t('dev.inverter')}</h2>
+      ${inverter && html`<article class="card" id="dev-inverter" data-testid="device-detail-inverter"><h2>${t('dev.inverter')}</h2>
         <${Values} values=${values} names=${INVERTER} testid="inverter-values" />
         ${Object.keys(strings).length > 0 && html`<h3>${t('dev.strings')}</h3><div class="table-wrap"><table class="dev-table" data-testid="dc-strings">
           <tbody>${Object.entries(strings).map(([n, v]) => html`<tr data-testid="dc-string"><th scope="row">${t('dev.string', { n })}</th>
             ${Object.entries(v).map(([k, x]) => html`<td>${valueWithUnit(k, x)}</td>`)}</tr>`)}</tbody></table></div>`}
       </article>`}
-      ${battery && html`<article class="card" data-testid="device-detail-battery"><h2>${t('dev.battery')}</h2>
+      ${battery && html`<article class="card" id="dev-battery" data-testid="device-detail-battery"><h2>${t('dev.battery')}</h2>
         <${Values} values=${values} names=${BATTERY} testid="battery-values" /></article>`}
-      <article class="card"><h2>${t('dev.values')}</h2>
+      <article class="card" id="dev-values"><h2>${t('dev.values')}</h2>
         <dl class="values" data-testid="device-values">${Object.entries(values).map(([k, v]) => html`<div><dt>${tOr(`value.${k}`, k)}</dt>
           <dd>${k === 'on' ? (Number(v) ? t('devices.on') : t('devices.off')) : valueWithUnit(k, v)}</dd></div>`)}</dl>
       </article>
