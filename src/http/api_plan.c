@@ -31,6 +31,7 @@ struct plan_now {
     double soc_pct;
     double price_per_kwh;
     char reason[160]; /* the slot's reason object as compact JSON; "" for an older plan */
+    char state[16];   /* the battery's state the reason stands for; "" for an older plan */
 };
 
 struct http_plan {
@@ -166,6 +167,10 @@ static struct http_plan *render_plan(const struct balkon_plan_record *record)
     }
     for (size_t i = 0; i < record->count; i++) {
         cJSON *reason = cJSON_GetArrayItem(reasons, (int)i);
+        const cJSON *battery_state = cJSON_GetObjectItemCaseSensitive(reason, "state");
+        if (cJSON_IsString(battery_state))
+            snprintf(plan->now[i].state, sizeof plan->now[i].state, "%s",
+                     battery_state->valuestring);
         char *text = cJSON_IsObject(reason) ? cJSON_PrintUnformatted(reason) : NULL;
         if (text && strlen(text) < sizeof plan->now[i].reason)
             memcpy(plan->now[i].reason, text, strlen(text) + 1);
@@ -210,14 +215,18 @@ static void add_reason(struct json_writer *w, const struct plan_now *slot)
         jw_null(w);
 }
 
-/* "What's next": the first later slot whose mode differs from the slot in force, with its
- * time, price and reason; null when the mode holds to the horizon. */
+/* "What's next": the first later slot where the battery's state changes (charging,
+ * discharging, holding, resting: src/planner/reasons.c; the mode for an older plan without
+ * reasons), with its time, price and reason; null when it holds to the horizon. The state,
+ * not the optimizer's mode: a "discharge" slot may charge from a surplus. */
 static void add_next(struct json_writer *w, const struct http_plan *plan, size_t current)
 {
+    const struct plan_now *now = &plan->now[current];
     jw_key(w, "next");
     for (size_t i = current + 1; i < plan->count; i++) {
         const struct plan_now *slot = &plan->now[i];
-        if (strcmp(slot->mode, plan->now[current].mode) == 0)
+        if (now->state[0] && slot->state[0] ? strcmp(slot->state, now->state) == 0
+                                            : strcmp(slot->mode, now->mode) == 0)
             continue;
         jw_object_begin(w);
         jw_key(w, "slot");

@@ -14,6 +14,7 @@
  *   at_soc_max                     solar surplus, but the battery is full
  *   exporting_surplus              solar surplus the plan does not store now (room for later)
  *   waiting_for_cheaper_hour{ts, price}  at its minimum; grid charging comes later, cheaper
+ *   waiting_for_grid_charge{ts, price}   at its minimum; grid charging comes later, same price
  *   saving_for_dearer_hour{ts, price}    holding its energy for a dearer hour later
  *   nothing_to_do                  neither surplus nor a reason to discharge
  *
@@ -38,7 +39,7 @@ static const struct {
 } states[] = {
     {"storing_surplus", "charging"},       {"grid_charging_cheap", "grid_charging"},
     {"covering_load", "discharging"},      {"waiting_for_cheaper_hour", "holding"},
-    {"saving_for_dearer_hour", "holding"},
+    {"saving_for_dearer_hour", "holding"}, {"waiting_for_grid_charge", "holding"},
 };
 
 static void set(struct planner_reason *r, const char *code)
@@ -52,15 +53,19 @@ static void set(struct planner_reason *r, const char *code)
     r->price_per_kwh = NAN;
 }
 
+#define PRICE_EPS 0.0005 /* prices differ by more than a rounding */
+
 /* The first slot after i in the mode whose price is dearer (sign +1) or cheaper (sign -1)
- * than slot i's by more than a rounding; -1 when none. */
+ * than slot i's; with or_equal, also one at the same price. -1 when none. */
 static long next_priced(const struct balkon_plan_slot_row *rows, size_t count, size_t i,
-                        const char *mode, int sign)
+                        const char *mode, int sign, bool or_equal)
 {
-    for (size_t j = i + 1; j < count; j++)
+    for (size_t j = i + 1; j < count; j++) {
+        double diff = sign * (rows[j].price_per_kwh - rows[i].price_per_kwh);
         if (strcmp(rows[j].mode, mode) == 0 &&
-            sign * (rows[j].price_per_kwh - rows[i].price_per_kwh) > 0.0005)
+            (diff > PRICE_EPS || (or_equal && diff > -PRICE_EPS)))
             return (long)j;
+    }
     return -1;
 }
 
@@ -89,16 +94,20 @@ void planner_slot_reasons(const struct balkon_plan_slot_row *rows, size_t count,
         } else if (surplus) {
             set(r, at_max ? "at_soc_max" : "exporting_surplus");
         } else if (at_min) {
-            long j = next_priced(rows, count, i, "grid_charge", -1);
+            /* The cheaper grid charge it waits for, else one at the same price. */
+            long j = next_priced(rows, count, i, "grid_charge", -1, false);
+            bool cheaper = j >= 0;
+            if (j < 0)
+                j = next_priced(rows, count, i, "grid_charge", -1, true);
             if (j >= 0) {
-                set(r, "waiting_for_cheaper_hour");
+                set(r, cheaper ? "waiting_for_cheaper_hour" : "waiting_for_grid_charge");
                 r->ts_ms = rows[j].slot_ts_ms;
                 r->price_per_kwh = rows[j].price_per_kwh;
             } else {
                 set(r, "at_soc_min");
             }
         } else {
-            long j = next_priced(rows, count, i, "discharge", +1);
+            long j = next_priced(rows, count, i, "discharge", +1, false);
             if (j >= 0) {
                 set(r, "saving_for_dearer_hour");
                 r->ts_ms = rows[j].slot_ts_ms;

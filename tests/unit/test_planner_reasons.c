@@ -48,11 +48,11 @@ static void test_what_the_battery_does(void **state)
 {
     (void)state;
     const struct slot slots[] = {
-        {"charge", -300, 40, 600, 300, 0.38},     /* surplus stored */
-        {"discharge", -200, 45, 500, 300, 0.38},  /* "discharge" mode, yet charging */
-        {"discharge", 250, 40, 50, 300, 0.38},    /* covering the load */
-        {"grid_charge", -800, 70, 0, 200, 0.12},  /* cheap grid charging */
-        {"discharge", 2, 70, 300, 298, 0.38},     /* balanced: resting */
+        {"charge", -300, 40, 600, 300, 0.38},    /* surplus stored */
+        {"discharge", -200, 45, 500, 300, 0.38}, /* "discharge" mode, yet charging */
+        {"discharge", 250, 40, 50, 300, 0.38},   /* covering the load */
+        {"grid_charge", -800, 70, 0, 200, 0.12}, /* cheap grid charging */
+        {"discharge", 2, 70, 300, 298, 0.38},    /* balanced: resting */
     };
     struct planner_reason r[5];
     plan(slots, 5, 30, 2240, r);
@@ -71,10 +71,10 @@ static void test_limits(void **state)
     (void)state;
     /* The SoC a slot starts from is the previous slot's end (the first: soc_start_pct). */
     const struct slot slots[] = {
-        {"discharge", 0, 10, 0, 300, 0.38},   /* starts at 10 %: at the minimum */
-        {"charge", 0, 100, 700, 300, 0.38},   /* starts at 10 %, a surplus it does not store */
-        {"charge", 0, 100, 700, 300, 0.38},   /* starts full with a surplus: at the maximum */
-        {"idle", 0, 100, 0, 300, 0.38},       /* starts full, deficit, no later discharge */
+        {"discharge", 0, 10, 0, 300, 0.38}, /* starts at 10 %: at the minimum */
+        {"charge", 0, 100, 700, 300, 0.38}, /* starts at 10 %, a surplus it does not store */
+        {"charge", 0, 100, 700, 300, 0.38}, /* starts full with a surplus: at the maximum */
+        {"idle", 0, 100, 0, 300, 0.38},     /* starts full, deficit, no later discharge */
     };
     struct planner_reason r[4];
     plan(slots, 4, 10, 2240, r);
@@ -88,7 +88,7 @@ static void test_waiting_for_cheaper_hour(void **state)
 {
     (void)state;
     const struct slot slots[] = {
-        {"discharge", 0, 10, 0, 200, 0.27},     /* at the minimum, grid charging comes at 0.12 */
+        {"discharge", 0, 10, 0, 200, 0.27},      /* at the minimum, grid charging comes at 0.12 */
         {"grid_charge", -800, 30, 0, 200, 0.27}, /* not cheaper: not what it waits for */
         {"grid_charge", -800, 50, 0, 200, 0.12},
         {"discharge", 300, 45, 0, 300, 0.38},
@@ -99,7 +99,16 @@ static void test_waiting_for_cheaper_hour(void **state)
     assert_true(r[0].ts_ms == T0 + 2 * SLOT_MS);
     assert_true(fabs(r[0].price_per_kwh - 0.12) < 1e-9);
 
-    /* Without a cheaper grid charge ahead, the minimum is the reason. */
+    /* A grid charge at the same price: waiting for it, not for a cheaper hour. */
+    const struct slot same[] = {
+        {"discharge", 0, 10, 0, 200, 0.12},
+        {"grid_charge", -800, 30, 0, 200, 0.12},
+    };
+    plan(same, 2, 10, 2240, r);
+    expect(&r[0], "waiting_for_grid_charge", "holding");
+    assert_true(r[0].ts_ms == T0 + SLOT_MS);
+
+    /* Only a dearer grid charge ahead (for a dearer hour still): the minimum is the reason. */
     const struct slot none[] = {
         {"discharge", 0, 10, 0, 200, 0.12},
         {"grid_charge", -800, 30, 0, 200, 0.27},
@@ -112,7 +121,7 @@ static void test_saving_for_dearer_hour(void **state)
 {
     (void)state;
     const struct slot slots[] = {
-        {"idle", 0, 70, 0, 200, 0.27},        /* holds for the 0.38 slot, not the 0.27 one */
+        {"idle", 0, 70, 0, 200, 0.27}, /* holds for the 0.38 slot, not the 0.27 one */
         {"discharge", 100, 69, 0, 200, 0.27},
         {"idle", 0, 69, 0, 200, 0.27},
         {"discharge", 300, 60, 0, 300, 0.38},

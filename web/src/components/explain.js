@@ -10,7 +10,7 @@ import { fmtDateTime, fmtTime, pricePerKwh, parseTime } from '../fmt.js';
 // plan; the plan's intent beats the control's measured state when it says more ("until
 // 18:00, when it is dearer"); else the control's measured state; else the plan's.
 const CONTROL_OVERRIDES = new Set(['failsafe', 'battery_offline', 'control_off', 'no_battery']);
-const PLAN_SPECIFIC = new Set(['waiting_for_cheaper_hour', 'saving_for_dearer_hour', 'grid_charging_cheap']);
+const PLAN_SPECIFIC = new Set(['waiting_for_cheaper_hour', 'waiting_for_grid_charge', 'saving_for_dearer_hour', 'grid_charging_cheap']);
 const CONTROL_MEASURED = new Set(['at_soc_min', 'at_soc_max', 'export_cap', 'storing_surplus', 'covering_load']);
 
 // The battery's state a reason stands for: the one vocabulary of Live, Plan and the control
@@ -19,7 +19,7 @@ const CONTROL_MEASURED = new Set(['at_soc_min', 'at_soc_max', 'export_cap', 'sto
 const STATE_OF = {
   storing_surplus: 'charging', grid_charging_cheap: 'grid_charging', covering_load: 'discharging',
   at_soc_min: 'resting', at_soc_max: 'resting', exporting_surplus: 'resting', nothing_to_do: 'resting', control_off: 'resting', no_battery: 'resting',
-  waiting_for_cheaper_hour: 'holding', saving_for_dearer_hour: 'holding', holding_for_plan: 'holding',
+  waiting_for_cheaper_hour: 'holding', waiting_for_grid_charge: 'holding', saving_for_dearer_hour: 'holding', holding_for_plan: 'holding',
   failsafe: 'failsafe', battery_offline: 'offline', export_cap: 'limiting',
 };
 const STATE_OF_MODE = { charge: 'charging', grid_charge: 'grid_charging', discharge: 'discharging', hold: 'holding', idle: 'resting' };
