@@ -217,6 +217,12 @@ struct ev_control_status {
     uint64_t commands_sent;
     uint64_t failsafes;         /* times it fell into failsafe since start */
     int64_t last_command_ts_ms; /* INT64_MIN: none yet */
+    /* Why it does what it does: one of the plan's reason codes (src/planner/reasons.c) or
+     * "control_off", "battery_offline", "failsafe" (since reason_since_ts_ms), "export_cap",
+     * "holding_for_plan"; with its parameters (INT64_MIN / NAN when none). */
+    char reason[32];
+    int64_t reason_since_ts_ms;
+    double reason_price_per_kwh;
 };
 
 enum provider_state {

@@ -100,7 +100,59 @@ static const struct planned_slot *current_slot(const struct control *c, int64_t 
     return NULL;
 }
 
-static void publish_status(struct control *c, int64_t now_ms, const char *mode)
+/* Half a percent: the battery reports whole or tenth percents around its limits. */
+#define AT_LIMIT_PCT 0.5
+#define RESTING_W 5.0
+
+/* Why the control does what it does, in the plan's vocabulary (src/planner/reasons.c), from
+ * what it measured; set into status. Read off the state, not the controller's algorithm. */
+static void explain(const struct control *c, const struct planned_slot *slot, const char *mode,
+                    struct ev_control_status *status)
+{
+    const struct balkon_config *config = c->ctx->config;
+    const struct balkon_ctl_params *p = &c->ctl.params;
+    const char *why;
+    status->reason_since_ts_ms = INT64_MIN;
+    status->reason_price_per_kwh = NAN;
+    bool inverter_mode = config->control.inverter[0] != '\0';
+    bool surplus = isfinite(c->grid_w) && c->grid_w < p->target_grid_w - p->deadband_w;
+    bool deficit = isfinite(c->grid_w) && c->grid_w > p->target_grid_w + p->deadband_w;
+    bool can_charge = strcmp(mode, "charge") == 0 || strcmp(mode, "hold") == 0 ||
+                      strcmp(mode, "self_consumption") == 0;
+    bool can_discharge = strcmp(mode, "discharge") == 0 || strcmp(mode, "self_consumption") == 0;
+    if (!config->control.enabled) {
+        why = "control_off";
+    } else if (!c->battery_id[0]) {
+        why = "no_battery";
+    } else if (c->battery_offline) {
+        why = "battery_offline";
+    } else if (c->ctl.state == BALKON_CTL_FAILSAFE) {
+        why = "failsafe";
+        status->reason_since_ts_ms = c->meter_ts_ms;
+    } else if (inverter_mode) {
+        why = c->ctl.state == BALKON_CTL_LIMITED || surplus ? "export_cap" : "covering_load";
+    } else if (strcmp(mode, "grid_charge") == 0) {
+        why = "grid_charging_cheap";
+        if (slot)
+            status->reason_price_per_kwh = slot->import_price_per_kwh;
+    } else if (isfinite(c->battery_w) && c->battery_w < -RESTING_W) {
+        why = "storing_surplus";
+    } else if (isfinite(c->battery_w) && c->battery_w > RESTING_W) {
+        why = "covering_load";
+    } else if (deficit && can_discharge && c->soc_pct <= p->soc_min_pct + AT_LIMIT_PCT) {
+        why = "at_soc_min";
+    } else if (surplus && can_charge && c->soc_pct >= p->soc_max_pct - AT_LIMIT_PCT) {
+        why = "at_soc_max";
+    } else if (deficit && !can_discharge) {
+        why = "holding_for_plan";
+    } else {
+        why = "nothing_to_do";
+    }
+    snprintf(status->reason, sizeof status->reason, "%s", why);
+}
+
+static void publish_status(struct control *c, int64_t now_ms, const char *mode,
+                           const struct planned_slot *slot)
 {
     const struct balkon_config *config = c->ctx->config;
     struct ev_control_status status = {
@@ -121,6 +173,7 @@ static void publish_status(struct control *c, int64_t now_ms, const char *mode)
              !config->control.enabled || !c->battery_id[0] ? "off"
              : c->battery_offline                          ? "battery_offline"
                                                            : balkon_ctl_state_name(c->ctl.state));
+    explain(c, slot, mode, &status);
     balkon_bus_publish(c->ctx->bus, BUS_EV_CONTROL_STATUS, &status);
 }
 
@@ -221,7 +274,7 @@ static void step(struct control *c)
     if (!config->control.enabled || !c->battery_id[0] || c->meter_ts_ms == INT64_MIN ||
         c->battery_offline) {
         if (c->meter_ts_ms != INT64_MIN)
-            publish_status(c, now_ms, balkon_ctl_mode_name(mode));
+            publish_status(c, now_ms, balkon_ctl_mode_name(mode), slot);
         return;
     }
     struct balkon_ctl_input in = {
@@ -259,7 +312,7 @@ static void step(struct control *c)
                        c->ctl.params.target_grid_w);
         c->last_state = c->ctl.state;
     }
-    publish_status(c, now_ms, balkon_ctl_mode_name(mode));
+    publish_status(c, now_ms, balkon_ctl_mode_name(mode), slot);
 }
 
 /* How a slot's plan is run against what really happens (as balkon_opt_command_follow

@@ -30,6 +30,8 @@ struct plan_now {
     double battery_w;
     double soc_pct;
     double price_per_kwh;
+    char reason[160]; /* the slot's reason object as compact JSON; "" for an older plan */
+    char state[16];   /* the battery's state the reason stands for; "" for an older plan */
 };
 
 struct http_plan {
@@ -60,10 +62,13 @@ void http_plan_free(struct http_plan *plan)
 }
 
 /* The stored summary, re-printed compactly so the answer's bytes do not depend on how it
- * was stored. */
-static char *compact_summary(const char *stored)
+ * was stored. The planner stores the slots' reasons in it (src/planner/reasons.c); they
+ * are taken out into *reasons (owned by the caller, NULL when the plan has none) and
+ * answered as the "reason" column. */
+static char *compact_summary(const char *stored, cJSON **reasons)
 {
     cJSON *summary = cJSON_Parse(stored ? stored : "");
+    *reasons = summary ? cJSON_DetachItemFromObjectCaseSensitive(summary, "slot_reasons") : NULL;
     char *text = cJSON_PrintUnformatted(summary ? summary : cJSON_CreateObject());
     cJSON_Delete(summary);
     return text;
@@ -107,7 +112,8 @@ static const struct {
     {"cost_self_consumption", offsetof(struct balkon_plan_slot_row, cost_self_consumption), 5},
 };
 
-static char *render_columns(const struct balkon_plan_record *record, size_t *len)
+static char *render_columns(const struct balkon_plan_record *record, const struct plan_now *now,
+                            size_t *len)
 {
     struct json_writer w;
     json_writer_init(&w, 256 + record->count * 120);
@@ -130,6 +136,14 @@ static char *render_columns(const struct balkon_plan_record *record, size_t *len
                       number_columns[c].decimals);
         jw_array_end(&w);
     }
+    jw_key(&w, "reason");
+    jw_array_begin(&w);
+    for (size_t i = 0; i < record->count; i++)
+        if (now[i].reason[0])
+            jw_raw_value(&w, now[i].reason, strlen(now[i].reason));
+        else
+            jw_null(&w);
+    jw_array_end(&w);
     jw_object_end(&w);
     return json_writer_finish(&w, len);
 }
@@ -144,12 +158,27 @@ static struct http_plan *render_plan(const struct balkon_plan_record *record)
     plan->slot_s = record->slot_s;
     snprintf(plan->strategy, sizeof plan->strategy, "%s", record->strategy);
     plan->count = record->count;
-    plan->summary = compact_summary(record->summary_json);
+    cJSON *reasons = NULL;
+    plan->summary = compact_summary(record->summary_json, &reasons);
     plan->now = calloc(record->count ? record->count : 1, sizeof *plan->now);
-    if (!plan->summary || !plan->now)
+    if (!plan->summary || !plan->now) {
+        cJSON_Delete(reasons);
         goto fail;
+    }
+    for (size_t i = 0; i < record->count; i++) {
+        cJSON *reason = cJSON_GetArrayItem(reasons, (int)i);
+        const cJSON *battery_state = cJSON_GetObjectItemCaseSensitive(reason, "state");
+        if (cJSON_IsString(battery_state))
+            snprintf(plan->now[i].state, sizeof plan->now[i].state, "%s",
+                     battery_state->valuestring);
+        char *text = cJSON_IsObject(reason) ? cJSON_PrintUnformatted(reason) : NULL;
+        if (text && strlen(text) < sizeof plan->now[i].reason)
+            memcpy(plan->now[i].reason, text, strlen(text) + 1);
+        free(text);
+    }
+    cJSON_Delete(reasons);
     plan->head = render_head(record, plan->summary, &plan->head_len);
-    plan->columns = render_columns(record, &plan->columns_len);
+    plan->columns = render_columns(record, plan->now, &plan->columns_len);
     if (!plan->head || !plan->columns)
         goto fail;
     for (size_t i = 0; i < record->count; i++) {
@@ -177,6 +206,46 @@ static size_t current_slot(const struct http_plan *plan, int64_t now_ms)
     return 0;
 }
 
+static void add_reason(struct json_writer *w, const struct plan_now *slot)
+{
+    jw_key(w, "reason");
+    if (slot->reason[0])
+        jw_raw_value(w, slot->reason, strlen(slot->reason));
+    else
+        jw_null(w);
+}
+
+/* "What's next": the first later slot where the battery's state changes (charging,
+ * discharging, holding, resting: src/planner/reasons.c; the mode for an older plan without
+ * reasons), with its time, price and reason; null when it holds to the horizon. The state,
+ * not the optimizer's mode: a "discharge" slot may charge from a surplus. */
+static void add_next(struct json_writer *w, const struct http_plan *plan, size_t current)
+{
+    const struct plan_now *now = &plan->now[current];
+    jw_key(w, "next");
+    for (size_t i = current + 1; i < plan->count; i++) {
+        const struct plan_now *slot = &plan->now[i];
+        if (now->state[0] && slot->state[0] ? strcmp(slot->state, now->state) == 0
+                                            : strcmp(slot->mode, now->mode) == 0)
+            continue;
+        jw_object_begin(w);
+        jw_key(w, "slot");
+        jw_time(w, slot->slot_ts_ms);
+        jw_key(w, "ts_ms");
+        jw_int(w, slot->slot_ts_ms);
+        jw_key(w, "mode");
+        jw_string(w, slot->mode);
+        jw_key(w, "battery_w");
+        jw_number(w, slot->battery_w, 1);
+        jw_key(w, "price_per_kwh");
+        jw_number(w, slot->price_per_kwh, 5);
+        add_reason(w, slot);
+        jw_object_end(w);
+        return;
+    }
+    jw_null(w);
+}
+
 /* The whole answer at now_ms: the head, the slot in force, the columns. */
 static void reply_plan(const struct http_plan *plan, int64_t now_ms, struct http_response *response)
 {
@@ -197,6 +266,8 @@ static void reply_plan(const struct http_plan *plan, int64_t now_ms, struct http
         jw_number(&w, now->soc_pct, 1);
         jw_key(&w, "price_per_kwh");
         jw_number(&w, now->price_per_kwh, 5);
+        add_reason(&w, now);
+        add_next(&w, plan, (size_t)(now - plan->now));
         jw_object_end(&w);
     }
     jw_raw_value(&w, plan->columns, plan->columns_len);

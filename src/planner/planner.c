@@ -111,6 +111,31 @@ static void add_totals(cJSON *parent, const char *key, const struct balkon_opt_t
     cJSON_AddNumberToObject(o, "pv_curtailed_wh", round(t->pv_curtailed_wh));
 }
 
+/* Why each slot does what it does (src/planner/reasons.c), stored with the summary so the
+ * plan's table keeps its columns; GET /api/v1/plan moves them into a "reason" column. */
+static void add_slot_reasons(cJSON *json, const struct replan_job *job)
+{
+    size_t count = job->inputs.count;
+    struct planner_reason *reasons = calloc(count ? count : 1, sizeof *reasons);
+    if (!reasons)
+        return; /* the plan stands without its reasons */
+    planner_slot_reasons(job->rows, count, job->soc_start_pct, job->capacity_wh,
+                         job->config.battery.soc_min_pct, job->config.battery.soc_max_pct, reasons);
+    cJSON *list = cJSON_AddArrayToObject(json, "slot_reasons");
+    for (size_t i = 0; i < count; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "code", reasons[i].code);
+        cJSON_AddStringToObject(o, "state", reasons[i].state);
+        if (reasons[i].ts_ms != INT64_MIN)
+            cJSON_AddNumberToObject(o, "ts_ms", (double)reasons[i].ts_ms);
+        if (isfinite(reasons[i].price_per_kwh))
+            cJSON_AddNumberToObject(o, "price_per_kwh",
+                                    round(reasons[i].price_per_kwh * 100000) / 100000);
+        cJSON_AddItemToArray(list, o);
+    }
+    free(reasons);
+}
+
 /* What the plan expects, in a few numbers the dashboard and the notifier can quote. */
 static char *summary_json(const struct replan_job *job)
 {
@@ -142,6 +167,7 @@ static char *summary_json(const struct replan_job *job)
         cJSON_AddNumberToObject(room, "expected_per_kwh",
                                 round(job->room.expected_per_kwh * 10000) / 10000);
     }
+    add_slot_reasons(json, job);
     add_totals(json, "plan", &plan->plan.totals);
     add_totals(json, "no_battery", &plan->no_battery.totals);
     add_totals(json, "self_consumption", &plan->self_consumption.totals);

@@ -54,6 +54,22 @@ int planner_learn_errors(struct balkon_store *store, const struct balkon_config 
                          const char *pv_provider, int64_t now_ms,
                          struct balkon_forecast_errors *errors, size_t *samples);
 
+/* Why the plan does what it does in a slot (src/planner/reasons.c): a code and its
+ * parameters (ts_ms INT64_MIN and price_per_kwh NAN when the code has none). */
+struct planner_reason {
+    char code[32];
+    char
+        state[16]; /* the battery's state: charging, grid_charging, discharging, holding, resting */
+    int64_t ts_ms;
+    double price_per_kwh;
+};
+
+/* The reason of each of the count slots into out[0..count), from the plan's rows, the SoC
+ * the plan starts from and the battery's limits. Pure. */
+void planner_slot_reasons(const struct balkon_plan_slot_row *rows, size_t count,
+                          double soc_start_pct, double capacity_wh, double soc_min_pct,
+                          double soc_max_pct, struct planner_reason *out);
+
 /* The local minute of day (0..1439) and day of year (1..366) of ts_ms. */
 void planner_local_time(int64_t ts_ms, int *minute_of_day, int *day_of_year);
 

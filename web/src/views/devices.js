@@ -7,6 +7,7 @@ import { t, tOr } from '../i18n.js';
 import { getOptional, post } from '../api.js';
 import { bytes, duration, fmtDateTime, fmtTime, num, parseTime, serverNow, valueWithUnit, watts } from '../fmt.js';
 import { loadCommands, update } from '../store.js';
+import { DeviceDetail, deviceIdFromHash } from './devices-detail.js';
 
 function ago(iso) {
   const ms = parseTime(iso);
@@ -50,7 +51,7 @@ function DeviceCard({ d }) {
   return html`<article class=${`card device ${d.online ? '' : 'is-offline'}`} data-testid=${`device-${d.id}`}
     aria-labelledby=${`dev-${d.id}`}>
     <header class="row">
-      <h3 id=${`dev-${d.id}`}>${d.name || d.id}</h3>
+      <h3 id=${`dev-${d.id}`}><a href=${`#/devices/${encodeURIComponent(d.id)}`} data-testid="device-link">${d.name || d.id}</a></h3>
       <span class=${`badge ${d.online ? 'ok' : 'bad'}`} data-testid="device-online">${d.online ? 'online' : 'offline'}</span>
     </header>
     <p class="hint">${[d.name && d.name !== d.id && d.id, d.model, (d.roles || []).map((r) => tOr(`role.${r}`, r)).join(', '), d.firmware]
@@ -154,6 +155,8 @@ function commandText(c) {
 
 export function DevicesView({ s }) {
   useEffect(() => { loadCommands(); }, []);
+  const detail = deviceIdFromHash();
+  if (detail) return html`<${DeviceDetail} s=${s} id=${detail} />`;
   const devices = s.devices?.devices;
   const loads = s.loads?.loads;
   const providers = s.providers?.providers;

@@ -1,8 +1,11 @@
-// Live: the power flow, the battery, the price now, the plan's mode and today's energy.
+// Live: the power flow, the battery with what it does and why (and what comes next), the price
+// now, the control, and today's energy.
 import { html } from '../html.js';
 import { t, tOr } from '../i18n.js';
 import { kwh, localDate, money, pricePerKwh, serverNow, fmtTime, fmtTimeSec, parseTime } from '../fmt.js';
 import { FlowPicture, SocGauge } from '../flow.js';
+import { WhyCard } from '../components/explain.js';
+import { ControlCard } from '../components/control-card.js';
 
 // The slot of a column-wise answer (ts = slot starts, Unix ms) that holds the instant.
 export function slotIndex(body, ms) {
@@ -14,8 +17,16 @@ export function slotIndex(body, ms) {
   return -1;
 }
 
-// Where the current price stands among today's, by the API's rule (src/http/api_prices.c): the
-// share of today's slots that are cheaper; below 1/3 "cheap", from 2/3 on "expensive".
+// Where the current price stands in today's spread: the share of the way from today's lowest
+// to its highest price; the lower third "cheap", the upper third "expensive". Relative to the
+// spread, not to the share of cheaper slots, so with a day/night tariff the day price is
+// "expensive" and the night price "cheap" (however many hours each has); a flat day is "normal".
+export function priceLevel(value, min, max) {
+  if (value == null || !(max - min > 0.0005)) return 'normal';
+  const at = (value - min) / (max - min);
+  return at < 1 / 3 ? 'cheap' : at < 2 / 3 ? 'normal' : 'expensive';
+}
+
 export function priceNow(prices, now) {
   const i = slotIndex(prices, now);
   if (i < 0) return null;
@@ -23,12 +34,9 @@ export function priceNow(prices, now) {
   const today = prices.ts.map((ts, k) => [ts, prices.price[k]])
     .filter(([ts, p]) => p != null && localDate(ts) === day).map(([, p]) => p);
   const value = prices.price[i];
-  let level = prices.summary?.now_level || 'normal';
-  if (today.length >= 3 && value != null) {
-    const rank = today.filter((p) => p < value).length / today.length;
-    level = rank < 1 / 3 ? 'cheap' : rank < 2 / 3 ? 'normal' : 'expensive';
-  }
-  return { value, level, min: Math.min(...today), max: Math.max(...today),
+  const min = Math.min(...today), max = Math.max(...today);
+  const level = today.length >= 2 ? priceLevel(value, min, max) : prices.summary?.now_level || 'normal';
+  return { value, level, min, max,
     avg: today.length ? today.reduce((a, b) => a + b, 0) / today.length : null };
 }
 
@@ -73,14 +81,9 @@ export function LiveView({ s }) {
   const now = serverNow();
   const currency = s.config?.tariff?.currency || s.prices?.currency || 'EUR';
   const price = s.prices ? priceNow(s.prices, now) : null;
-  const mode = s.plan ? planModeNow(s.plan, now) : null;
   const today = s.today;
   const selfWh = today ? Math.max(0, today.pv_wh - today.export_wh) : null;
   const saved = s.savingsToday?.total;
-  const bat = s.status?.battery_w;
-  const batState = bat == null || s.status?.soc_pct == null ? t('live.noBattery')
-    : Math.abs(bat) < 5 ? t('live.batteryIdle') : bat > 0 ? t('flow.discharging') : t('flow.charging');
-
   return html`<section class="view live" data-testid="view-live" aria-labelledby="h-live">
     <h1 id="h-live" class="view-title">${t('nav.live')}</h1>
     <div class="live-grid">
@@ -94,15 +97,10 @@ export function LiveView({ s }) {
         <h2 id="h-battery">${t('live.battery')}</h2>
         <div class="battery-row">
           <${SocGauge} soc=${s.status?.soc_pct} />
-          <dl class="stats">
-            <${Stat} label=${t('live.batteryState')} value=${batState} />
-            <div class="stat"><dt>${t('live.planMode')}</dt>
-              <dd data-testid="plan-mode" data-mode=${mode?.mode || ''}>${mode ? tOr(`mode.${mode.mode}`, mode.mode)
-                : s.plan === null ? t('live.noPlan') : '–'}</dd>
-              ${s.control && html`<dd class="hint">${t('live.control', {
-                mode: tOr(`mode.${s.control.mode}`, s.control.mode), state: tOr(`control.${s.control.state}`, s.control.state) })}</dd>`}
-            </div>
-          </dl>
+          <div class="why-wrap">
+            <h3 class="why-title">${t('why.title')}</h3>
+            <${WhyCard} plan=${s.plan} control=${s.control} currency=${currency} />
+          </div>
         </div>
       </article>
 
@@ -130,6 +128,7 @@ export function LiveView({ s }) {
         </dl>
       </article>
 
+      <${ControlCard} control=${s.control} currency=${currency} />
       <${RecommendationsCard} recs=${s.recommendations} />
     </div>
   </section>`;

@@ -1,13 +1,87 @@
 // Plan: the battery plan in force (GET /api/v1/plan) for the next hours, as three charts with
 // one shared cursor: prices, power (solar and load forecast, planned battery power) and the
 // expected state of charge with the plan's mode per slot.
-import { useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { t, tOr } from '../i18n.js';
-import { fmtDateTime, kwh, money, num, parseTime, pct, watts } from '../fmt.js';
+import { fmtDateTime, fmtTime, kwh, localDate, money, num, parseTime, pct, pricePerKwh, serverNow, watts } from '../fmt.js';
 import { Chart, baseOptions } from '../chart.js';
+import { getOptional } from '../api.js';
+import { batteryState, reasonText } from '../components/explain.js';
+import { priceLevel } from './live.js';
 
-const MODE_COLORS = { charge: '--c-battery', grid_charge: '--c-grid', discharge: '--c-pv', hold: '--muted', idle: '--chart-grid' };
+// The plan's decisions: each change of mode (or of its reason) from the slot in force on, with
+// its time, price (badged against that day's spread) and why.
+export function planDecisions(plan, now) {
+  const out = [];
+  const slotMs = (plan.slot_s || 900) * 1000;
+  const spread = {};
+  plan.ts.forEach((ts, i) => {
+    const day = localDate(ts);
+    const p = plan.price[i];
+    if (p == null) return;
+    spread[day] = spread[day] ? [Math.min(spread[day][0], p), Math.max(spread[day][1], p)] : [p, p];
+  });
+  let last = null;
+  plan.ts.forEach((ts, i) => {
+    if (ts + slotMs <= now) return;
+    const code = plan.reason?.[i]?.code || '';
+    const state = batteryState(plan.reason?.[i], plan.mode[i]);
+    const key = `${state}|${code}`;
+    if (key === last) return;
+    last = key;
+    const [min, max] = spread[localDate(ts)] || [null, null];
+    out.push({ ts, mode: plan.mode[i], state, reason: plan.reason?.[i] || null, price: plan.price[i],
+      level: priceLevel(plan.price[i], min, max) });
+  });
+  return out;
+}
+
+// How clean the grid is now against the day's spread: low CO2 (or a high renewable share) is
+// "clean"; the traffic light speaks for itself.
+function signalLevel(kind, v, vals) {
+  const level = priceLevel(v, Math.min(...vals), Math.max(...vals));
+  const good = { cheap: 'low', normal: 'mid', expensive: 'high' }[level];
+  if (kind === 'co2_g_per_kwh') return good;
+  if (kind === 'renewable_share_pct' || kind === 'green_index') return { low: 'high', mid: 'mid', high: 'low' }[good];
+  return null;
+}
+
+// The grid signal (GET /api/v1/signal): CO2 intensity, renewable share or traffic light per
+// slot, from the configured signal providers; fetched with each plan.
+function SignalCard({ planId, themeKey }) {
+  const [res, setRes] = useState(undefined);
+  useEffect(() => {
+    let dead = false;
+    getOptional('/signal').catch(() => null).then((r) => { if (!dead) setRes(r); });
+    return () => { dead = true; };
+  }, [planId]);
+  const series = (res?.series || []).filter((x) => x.ts?.length);
+  if (res === undefined) return null;
+  if (!series.length) return html`<article class="card signal" data-testid="plan-signal"><h2>${t('signal.title')}</h2>
+    <p class="hint" data-testid="signal-none">${t('signal.none')}</p></article>`;
+  const now = serverNow();
+  return html`<article class="card signal" data-testid="plan-signal"><h2>${t('signal.title')}</h2>
+    ${series.map((x) => {
+      const vals = x.value.filter((v) => v != null);
+      const i = x.ts.findIndex((ts) => ts <= now && now < ts + 900000);
+      const v = i >= 0 ? x.value[i] : null;
+      const label = tOr(`signal.kind.${x.kind}`, x.kind);
+      return html`<div key=${`${x.kind}-${x.provider}`} data-testid=${`signal-${x.kind}`}>
+        <h3>${label} <span class="hint">(${x.provider}${x.unit ? `, ${x.unit}` : ''})</span></h3>
+        ${v != null && html`<p data-testid="signal-now">${num(v, 0)} ${x.unit}${signalLevel(x.kind, v, vals) ? ` · ${t(`signal.${signalLevel(x.kind, v, vals)}`)}` : ''}</p>`}
+        <${Chart} testid=${`signal-chart-${x.kind}`} label=${label} height=${120} deps=${[themeKey, planId, x.ts.length]}
+          data=${[x.ts.map((ms) => ms / 1000), x.value]}
+          make=${(U) => ({ ...baseOptions(U, { showNow: true, yFormat: (y) => num(y, 0) }),
+            cursor: { sync: { key: 'plan' }, points: { size: 6 } },
+            series: [{}, { label, stroke: cssVar('--c-pv'), width: 2, paths: U.paths.stepped({ align: 1 }), value: (u, y) => (y == null ? '–' : `${num(y, 0)} ${x.unit}`) }] })} />
+      </div>`;
+    })}
+  </article>`;
+}
+
+// Colours of the battery's states (components/explain.js: one vocabulary with Live).
+const STATE_COLORS = { charging: '--c-battery', grid_charging: '--c-grid', discharging: '--c-pv', holding: '--muted', resting: '--chart-grid' };
 const cssVar = (n) => getComputedStyle(document.documentElement).getPropertyValue(n).trim();
 
 function modeStripPlugin(plan) {
@@ -21,7 +95,7 @@ function modeStripPlugin(plan) {
         ctx.globalAlpha = 0.85;
         plan.ts.forEach((ms, i) => {
           const x0 = u.valToPos(ms / 1000, 'x', true), x1 = u.valToPos(ms / 1000 + slot, 'x', true);
-          ctx.fillStyle = cssVar(MODE_COLORS[plan.mode[i]] || '--muted');
+          ctx.fillStyle = cssVar(STATE_COLORS[batteryState(plan.reason?.[i], plan.mode[i])] || '--muted');
           ctx.fillRect(x0, bbox.top, Math.max(1, x1 - x0), h);
         });
         ctx.restore();
@@ -62,6 +136,7 @@ export function PlanView({ s, themeKey }) {
       <div class="card empty" data-testid="plan-empty"><p>${t('plan.empty')}</p></div></section>`;
   }
   const sum = plan.summary || {};
+  const decisions = planDecisions(plan, serverNow()).slice(0, 12);
   const stepped = (U) => U.paths.stepped({ align: 1 });
   const deps = [themeKey, plan.id];
   const w = (v) => watts(v);
@@ -103,8 +178,16 @@ export function PlanView({ s, themeKey }) {
           cursor: { sync: { key: 'plan' }, points: { size: 6 } },
           series: [{}, series(t('plan.socSeries'), '--c-battery', pct, { fill: cssVar('--c-battery-fill') })] })} />
       <ul class="legend-modes" aria-label=${t('plan.modes')}>
-        ${Object.entries(MODE_COLORS).map(([m, c]) => html`<li><span class="swatch" style=${`background:var(${c})`}></span>${tOr(`mode.${m}`, m)}</li>`)}
+        ${Object.entries(STATE_COLORS).map(([m, c]) => html`<li><span class="swatch" style=${`background:var(${c})`}></span>${t(`bstate.${m}`)}</li>`)}
       </ul>
     </div>
+    <article class="card decisions" data-testid="plan-decisions">
+      <h2>${t('plan.decisions')}</h2>
+      <ol class="list">${decisions.map((d) => html`<li key=${d.ts} data-testid="plan-decision" data-mode=${d.mode} data-state=${d.state} data-reason=${d.reason?.code || ''}>
+        <time>${fmtTime(d.ts)}</time> <strong>${t(`bstate.${d.state}`)}</strong>
+        <span class=${`chip ${d.level}`} data-testid="decision-price" data-level=${d.level}>${pricePerKwh(d.price, currency)} · ${t(`price.${d.level}`)}</span>
+        <span class="hint">${d.reason ? reasonText(d.reason, currency) : ''}</span></li>`)}</ol>
+    </article>
+    <${SignalCard} planId=${plan.id} themeKey=${themeKey} />
   </section>`;
 }

@@ -1,15 +1,14 @@
 // Savings: what the plant and the battery saved (GET /api/v1/savings), per period, with the
 // payback estimate, what a smaller or bigger battery would have saved on the same history
 // (GET /api/v1/savings/sizes) and a plain-language account of how the figures are made.
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { t } from '../i18n.js';
 import { getOptional, query } from '../api.js';
-import { fmtDay, fmtMonthShort, kwh, localParts, localToMs, money, num, serverNow } from '../fmt.js';
-import { Chart, baseOptions } from '../chart.js';
+import { kwh, localParts, localToMs, money, num, serverNow } from '../fmt.js';
+import { PeriodBars } from '../components/period-bars.js';
 
 const SPANS = ['all', 'year', 'month', 'week'];
-const cssVar = (n) => getComputedStyle(document.documentElement).getPropertyValue(n).trim();
 
 function spanFrom(span) {
   const now = serverNow();
@@ -56,6 +55,14 @@ function SizingCard({ currency }) {
   </article>`;
 }
 
+// Why the payback is what it is, in the page's language, from the figures (the API's note is
+// English): no price set, too little data to extrapolate, or how far the data reaches.
+export function paybackNote(pb) {
+  if (!(pb.investment > 0)) return t('savings.noInvestment');
+  if (pb.annual_saving == null) return t('savings.basisTooShort', { n: num(pb.basis_days, 1) });
+  return pb.basis_days < 365 ? t('savings.seasons') : t('savings.fullYear');
+}
+
 export function SavingsView({ s, themeKey }) {
   const [span, setSpan] = useState('all');
   const [res, setRes] = useState(undefined);
@@ -84,16 +91,6 @@ export function SavingsView({ s, themeKey }) {
   const currency = res?.currency || s.config?.tariff?.currency || 'EUR';
   const total = res?.total;
   const monthly = res?.group === 'month';
-  const chartData = useMemo(() => {
-    if (!res?.periods?.length) return null;
-    const x = res.periods.map((p) => {
-      const [y, m, d] = p.period.split('-').map(Number);
-      return (d ? localToMs(y, m, d, 12) : localToMs(y, m, 15)) / 1000;
-    });
-    return [x, res.periods.map((p) => p.saved_vs_no_pv), res.periods.map((p) => p.saved_vs_no_battery),
-      res.periods.map((p) => p.saved_vs_self_consumption)];
-  }, [res]);
-
   const pb = payback;
   const years = (y) => (y == null ? '–' : t('savings.years', { n: num(y, 1) }));
 
@@ -132,9 +129,9 @@ export function SavingsView({ s, themeKey }) {
               <dd class="hint">${t('savings.investment', { v: money(pb.investment, currency) })}</dd></div>
             <div class="stat"><dt>${t('savings.paybackBattery')}</dt><dd>${years(pb.battery_years)}</dd></div>
             <div class="stat"><dt>${t('savings.annual')}</dt><dd>${pb.annual_saving == null ? '–' : money(pb.annual_saving, currency)}</dd>
-              <dd class="hint">${t('savings.basis', { n: num(pb.basis_days, 0) })}</dd></div>
+              ${pb.annual_saving != null && html`<dd class="hint">${t('savings.basisShort', { n: num(pb.basis_days, pb.basis_days < 10 ? 1 : 0) })}</dd>`}</div>
           </dl>
-          ${pb.note && html`<p class="hint">${pb.note}</p>`}`}
+          <p class="hint" data-testid="payback-note">${paybackNote(pb)}</p>`}
       </div>
     </article>
     <${SizingCard} currency=${currency} />
@@ -149,15 +146,10 @@ export function SavingsView({ s, themeKey }) {
         <div class="stat"><dt>${t('live.imported')}</dt><dd>${kwh(total.import_kwh * 1000)}</dd></div>
       </dl>
     </article>`}
-    ${chartData && html`<article class="card">
+    ${res?.periods?.length > 0 && html`<article class="card" data-testid="savings-chart">
       <h2>${monthly ? t('savings.perMonth') : t('savings.perDay')}</h2>
-      <${Chart} testid="savings-chart" label=${t('nav.savings')} data=${chartData} height=${200} deps=${[themeKey, span, chartData]}
-        make=${(U) => ({ ...baseOptions(U, { yFormat: (v) => money(v, currency), xRange: [chartData[0][0] - (monthly ? 16 * 86400 : 43200),
-          chartData[0][chartData[0].length - 1] + (monthly ? 16 * 86400 : 43200)] }),
-          series: [{ value: (u, v) => (v == null ? '–' : monthly ? fmtMonthShort(v * 1000) : fmtDay(v * 1000)) },
-            { label: t('savings.vsNoPv'), stroke: cssVar('--c-pv'), fill: cssVar('--c-pv'), paths: U.paths.bars({ size: [0.3, 30], align: -1 }), points: { show: false }, value: (u, v) => money(v, currency) },
-            { label: t('savings.vsNoBattery'), stroke: cssVar('--c-battery'), fill: cssVar('--c-battery'), paths: U.paths.bars({ size: [0.3, 30], align: 1 }), points: { show: false }, value: (u, v) => money(v, currency) },
-            { label: t('savings.vsSelf'), stroke: cssVar('--c-grid'), width: 2, value: (u, v) => money(v, currency) }] })} />
+      <${PeriodBars} periods=${res.periods} currency=${currency} monthly=${monthly} />
+      <p class="hint">${t('savings.monthsHint')}</p>
     </article>`}
     <article class="card explainer" data-testid="savings-explainer">
       <h2>${t('savings.howTitle')}</h2>
