@@ -378,6 +378,7 @@ void api_control_get(struct http_state *, const struct http_request *, struct ht
 void api_loads_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_load_override_post(struct http_state *, const struct http_request *,
                             struct http_response *);
+void api_openapi_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_recommendations_get(struct http_state *, const struct http_request *,
                              struct http_response *);
 

@@ -3,6 +3,7 @@
 
 #include "json_writer.h"
 
+#include "balkon/http_routes.h"
 #include "balkon/timeutil.h"
 
 #include <errno.h>
@@ -51,7 +52,25 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/loads", api_loads_get, HTTP_ACCESS_READ},
     {"POST", "/api/v1/loads/{id}/override", api_load_override_post, HTTP_ACCESS_WRITE},
     {"GET", "/api/v1/recommendations", api_recommendations_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/openapi.json", api_openapi_get, HTTP_ACCESS_PUBLIC},
 };
+
+bool balkon_http_route_at(size_t index, const char **method, const char **path,
+                          enum balkon_route_access *access)
+{
+    if (index >= sizeof routes / sizeof routes[0])
+        return false;
+    *method = routes[index].method;
+    *path = routes[index].path;
+    static const enum balkon_route_access as_public[] = {
+        [HTTP_ACCESS_PUBLIC] = BALKON_ROUTE_PUBLIC,
+        [HTTP_ACCESS_READ] = BALKON_ROUTE_READ,
+        [HTTP_ACCESS_LOGIN] = BALKON_ROUTE_LOGIN,
+        [HTTP_ACCESS_WRITE] = BALKON_ROUTE_WRITE,
+    };
+    *access = as_public[routes[index].access];
+    return true;
+}
 
 /* Whether path matches pattern, where a "{id}" segment matches one non-empty segment
  * (copied into param). */
