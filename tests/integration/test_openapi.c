@@ -82,10 +82,9 @@ static bool is_date_time(const char *text)
 static bool validate(const cJSON *schema, const cJSON *value, const char *path, char *why,
                      size_t size)
 {
-    static const char *const known[] = {"type",        "properties", "required", "items",
-                                        "enum",        "oneOf",      "anyOf",    "$ref",
-                                        "format",      "description", "example",
-                                        "additionalProperties"};
+    static const char *const known[] = {
+        "type",  "properties", "required", "items",       "enum",    "oneOf",
+        "anyOf", "$ref",       "format",   "description", "example", "additionalProperties"};
     for (const cJSON *k = schema->child; k; k = k->next) {
         bool ok = false;
         for (size_t i = 0; i < sizeof known / sizeof *known; i++)
@@ -280,7 +279,8 @@ static int setup(void **state)
         return -1;
     /* The planner's first plan comes a moment after the start. */
     for (int i = 0; i < 300; i++) {
-        struct http_reply r = harness_http(&daemon_under_test, "GET", "/api/v1/plan", NULL, 0, NULL);
+        struct http_reply r =
+            harness_http(&daemon_under_test, "GET", "/api/v1/plan", NULL, 0, NULL);
         long status = r.status;
         http_reply_free(&r);
         if (status == 200)
@@ -337,8 +337,9 @@ static void test_every_route_described(void **state)
         const cJSON *op =
             cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(paths, path), m);
         if (!op) {
-            fprintf(stderr, "%s %s: the router has it, docs/openapi.json does not describe it "
-                            "(docs/api.md, \"The description\")\n",
+            fprintf(stderr,
+                    "%s %s: the router has it, docs/openapi.json does not describe it "
+                    "(docs/api.md, \"The description\")\n",
                     method, path);
             missing++;
             continue;
@@ -360,8 +361,8 @@ static void test_every_route_described(void **state)
                 found |= strcmp(path, p->string) == 0 && strcmp(m, op->string) == 0;
             }
             if (!found) {
-                fprintf(stderr, "%s %s: described, but the router has no such route\n",
-                        op->string, p->string);
+                fprintf(stderr, "%s %s: described, but the router has no such route\n", op->string,
+                        p->string);
                 missing++;
             }
         }
@@ -516,8 +517,8 @@ static const cJSON *described_response(const cJSON *op, long status)
 {
     char key[8];
     snprintf(key, sizeof key, "%ld", status);
-    const cJSON *response = cJSON_GetObjectItemCaseSensitive(
-        cJSON_GetObjectItemCaseSensitive(op, "responses"), key);
+    const cJSON *response =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(op, "responses"), key);
     const cJSON *ref = cJSON_GetObjectItemCaseSensitive(response, "$ref");
     return ref ? resolve_ref(ref->valuestring) : response;
 }
@@ -584,8 +585,7 @@ static long first_success(const cJSON *op)
     const cJSON *want = cJSON_GetObjectItemCaseSensitive(op, "x-test-status");
     if (cJSON_IsNumber(want))
         return (long)want->valuedouble;
-    for (const cJSON *r = cJSON_GetObjectItemCaseSensitive(op, "responses")->child; r;
-         r = r->next)
+    for (const cJSON *r = cJSON_GetObjectItemCaseSensitive(op, "responses")->child; r; r = r->next)
         if (r->string[0] == '2')
             return strtol(r->string, NULL, 10);
     fail_msg("operation without a 2xx response");
@@ -605,8 +605,8 @@ static void call(const char *method, const char *pattern, const cJSON *op, const
     snprintf(upper, sizeof upper, "%s", method);
     for (char *c = upper; *c; c++)
         *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-    const cJSON *content = cJSON_GetObjectItemCaseSensitive(
-        described_response(op, want_status), "content");
+    const cJSON *content =
+        cJSON_GetObjectItemCaseSensitive(described_response(op, want_status), "content");
     if (cJSON_GetObjectItemCaseSensitive(content, "text/event-stream")) {
         char type[128];
         long status = get_stream(req.path, type, sizeof type);
@@ -621,8 +621,7 @@ static void call(const char *method, const char *pattern, const cJSON *op, const
         check_answer(upper, req.path, op, want_status, &r);
         if (strcmp(pattern, "/api/v1/auth/tokens") == 0 && r.status == 201) {
             cJSON *made = cJSON_Parse(r.body);
-            snprintf(new_token_id, sizeof new_token_id, "%d",
-                     (int)harness_number(made, "id"));
+            snprintf(new_token_id, sizeof new_token_id, "%d", (int)harness_number(made, "id"));
             cJSON_Delete(made);
         }
         http_reply_free(&r);
