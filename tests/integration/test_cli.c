@@ -145,8 +145,8 @@ static void test_password_goes_to_the_running_daemons_database(void **state)
         fail_msg("password: exit %d: %s", rc, err);
     assert_true(empty_dir(elsewhere));
     const char *login = "{\"password\": \"cli-password-1\"}";
-    struct http_reply r = harness_http(&daemon_under_test, "POST", "/api/v1/auth/login", login,
-                                       strlen(login), NULL);
+    struct http_reply r =
+        harness_http(&daemon_under_test, "POST", "/api/v1/auth/login", login, strlen(login), NULL);
     assert_int_equal(r.status, 200);
     assert_non_null(strstr(r.body, "\"logged_in\":true"));
     http_reply_free(&r);
