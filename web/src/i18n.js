@@ -42,3 +42,15 @@ export function t(key, vars) {
 }
 // A string that may be missing (e.g. a label for an unknown value): the fallback instead.
 export const tOr = (key, fallback) => dict[current][key] ?? dict.en[key] ?? fallback;
+
+// A server error in the page's language: its code (with params) when the dictionary has it,
+// else the server's English text. English pages keep the server's own text, which names the
+// field and the problem more exactly than the codes' generic sentences (docs/api.md, "Errors").
+export function errorText(body) {
+  if (!body) return '';
+  const params = body.params || {};
+  let key = `err.${body.code}`;
+  if (body.code === 'unknown_key' && params.suggestion) key = 'err.unknown_key_suggest';
+  if (current === 'en' || !body.code || !(key in dict[current])) return body.error || body.message || '';
+  return t(key, params);
+}
