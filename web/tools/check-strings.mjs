@@ -1,5 +1,8 @@
 // Checks the dictionary (src/strings.js): every key used literally in t('…') exists in both
-// languages, and both languages have the same keys. Run by scripts/build-web.sh.
+// languages, and both languages have the same keys; every error code the server sends
+// (src/http, src/util/config_errors.c) has its err.<code> text in both; no German text is an
+// untranslated copy of the English phrase; no view writes visible words outside t(). Run by
+// scripts/build-web.sh.
 import { readFileSync, readdirSync } from 'node:fs';
 import { dict } from '../src/strings.js';
 import { SECTIONS, ZONE_FIELDS } from '../src/settings-schema.js';
@@ -34,6 +37,40 @@ labels('providers.zones', ZONE_FIELDS);
 for (const key of new Set(made)) for (const l of ['en', 'de']) if (!(key in dict[l])) problems.push(`"${key}" (made at run time) missing in ${l}`);
 for (const [a, b] of [['en', 'de'], ['de', 'en']]) {
   for (const key of Object.keys(dict[a])) if (!(key in dict[b])) problems.push(`"${key}" is in ${a} but not in ${b}`);
+}
+// The server's error codes: http_reply_error_code(…, "code", …), reply_field_error(…, "code",
+// …), the status codes of router.c's status_code() and the loader's classifications.
+const serverDir = new URL('../../src/', import.meta.url).pathname;
+const codes = new Set();
+const serverFiles = readdirSync(serverDir + 'http').filter((f) => f.endsWith('.c')).map((f) => `http/${f}`);
+serverFiles.push('util/config_errors.c');
+for (const f of serverFiles) {
+  const text = readFileSync(serverDir + f, 'utf8');
+  for (const [, code] of text.matchAll(/http_reply_error_code\(\s*[^,]+,\s*\d+,\s*"([a-z_]+)"/g)) codes.add(code);
+  for (const [, code] of text.matchAll(/reply_field_error\(\s*response,\s*\d+,\s*"([a-z_]+)"/g)) codes.add(code);
+  for (const [, code] of text.matchAll(/out->code = "([a-z_]+)"/g)) codes.add(code);
+  if (f === 'http/router.c') {
+    const body = text.slice(text.indexOf('static const char *status_code('), text.indexOf('static void reply_error_v('));
+    for (const [, code] of body.matchAll(/return "([a-z_]+)"/g)) codes.add(code);
+  }
+  // The 401's three codes, chosen by what the client sent (auth.c).
+  for (const m of text.matchAll(/sent_token\s*\?\s*"([a-z_]+)"\s*:\s*sent_cookie\s*\?\s*"([a-z_]+)"\s*:\s*"([a-z_]+)"/g)) m.slice(1).forEach((c) => codes.add(c));
+}
+for (const c of ['config_invalid', 'password_too_short', 'password_too_long']) codes.add(c);
+if (codes.size < 30) problems.push(`only ${codes.size} server error codes found in src/: has the code's form changed?`);
+for (const code of codes) for (const l of ['en', 'de']) if (!(`err.${code}` in dict[l])) problems.push(`server error code "${code}": err.${code} missing in ${l}`);
+// A German text equal to the English one is a copy nobody translated, unless it is one word
+// both languages share (Live, Plan, Name, Optimal).
+for (const key of Object.keys(dict.en)) {
+  if (dict.de[key] === dict.en[key] && (dict.en[key].match(/[A-Za-z]{3,}/g) || []).length >= 2) problems.push(`"${key}": the German text is the English "${dict.en[key]}"`);
+}
+// Words written straight into a template's markup (>Some words<) bypass the dictionary.
+for (const f of sources) {
+  const text = readFileSync(dir + f, 'utf8');
+  for (const [, node] of text.matchAll(/>([^<>`]*?)</g)) {
+    const words = node.replace(/\$\{[^}]*\}/g, ' ').match(/[A-Za-zÄÖÜäöüß]{3,}/g) || [];
+    if (words.length >= 2 && !/=>|[(){};]/.test(node)) problems.push(`${f}: visible text "${node.trim()}" is not from t()`);
+  }
 }
 if (problems.length) {
   console.error(`strings: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
