@@ -12,7 +12,10 @@ const TEST_TIMEOUT_MS = 90000;
 const GERMAN = { initScript: () => localStorage.setItem('balkon.lang', 'de') };
 // Texts of the server's English error messages that once showed on German pages.
 const ENGLISH = [/wrong password/i, /config has \d+ error/i, /must be (between|>|<|at least|one of)/i,
-  /log in first/i, /not valid/i, /is required/i];
+  /log in first/i, /not valid/i, /is required/i,
+  // Texts of the server's answers the page translates by what they describe.
+  /Simulated (micro-inverter|battery|smart plug|smart meter)/, /needs at least a day/i, /extrapolated from/i,
+  /charge from PV surplus/i, /minimum cost over the horizon/i, /battery modes by time of day/i];
 
 function assertNoEnglish(text, where) {
   for (const re of ENGLISH) assert.doesNotMatch(text, re, `${where}: English server text on the German page`);
@@ -87,5 +90,16 @@ describe('German everywhere', { timeout: 280000 }, () => {
       assertNoEnglish(await root.innerText(), view);
       await screenshot(page, `de-${view}`);
     }
+    // What the server sends in English shows in German: the simulator's device models, the
+    // payback's note, the strategy's description.
+    await openView(page, 'devices');
+    await waitFor('the devices view to show the simulated battery in German',
+      async () => (await byTestId(page, 'view-devices').innerText()).includes('Simulierte Batterie'));
+    await openView(page, 'savings');
+    const note = await waitForTestId(page, 'savings-payback-note');
+    assert.equal((await note.textContent()).trim(), 'Braucht mindestens einen Tag Messwerte.');
+    const settings = await openView(page, 'settings');
+    await waitFor('the strategy description in German',
+      async () => (await settings.innerText()).includes('Geringste Kosten über den Horizont'));
   });
 });

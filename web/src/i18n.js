@@ -54,3 +54,15 @@ export function errorText(body) {
   if (current === 'en' || !body.code || !(key in dict[current])) return body.error || body.message || '';
   return t(key, params);
 }
+
+// Texts the server sends in English, in the page's language by what they describe; an unknown
+// one (a new strategy, a real device's model name) stays as the server wrote it.
+export const strategyDescription = (name, fallback) => tOr(`strategy.desc.${name}`, fallback || '');
+export const deviceModel = (model) => (model ? tOr(`model.${model}`, model) : model);
+// The payback's note from the numbers it is about (GET /api/v1/savings, "payback").
+export function paybackNote(payback) {
+  if (!payback?.note) return '';
+  if (!(payback.investment > 0)) return t('savings.note.noInvestment');
+  if (!(payback.basis_days >= 1)) return t('savings.note.needDay');
+  return t(payback.basis_days < 365 ? 'savings.note.extrapolated' : 'savings.note.fullYear');
+}

@@ -208,9 +208,29 @@ const en = {
   'err.required': 'Required.', 'err.empty': 'Must not be empty.', 'err.too_long': 'Too long.',
   'err.unknown_key': 'Unknown setting.', 'err.unknown_key_suggest': 'Unknown setting (did you mean "{suggestion}"?).',
   'err.json_syntax': 'Not valid JSON at line {line}, column {column}.',
+  // Server texts the page translates by what they describe (i18n.js: strategyDescription,
+  // deviceModel, paybackNote). Block owned by ui16c.
+  'strategy.desc.self_consumption': 'Charge from PV surplus, discharge to cover the load (what vendor batteries do).',
+  'strategy.desc.optimal': 'Lowest cost over the horizon: grid money, battery wear and the value of the energy left at the end.',
+  'strategy.desc.fixed_schedule': 'Battery modes by time of day from configured windows; self-consumption outside them.',
+  'model.Simulated micro-inverter': 'Simulated micro-inverter', 'model.Simulated battery': 'Simulated battery',
+  'model.Simulated smart plug': 'Simulated smart plug', 'model.Simulated smart meter': 'Simulated smart meter',
+  'savings.note.noInvestment': 'Set investment.modules_price and battery_price to see the payback.',
+  'savings.note.needDay': 'Needs at least a day of measurements.',
+  'savings.note.extrapolated': 'Extrapolated from fewer than 365 days: the seasons are not balanced yet.',
+  'savings.note.fullYear': 'From a full year of measurements or more.',
 };
 
 const de = {
+  'strategy.desc.self_consumption': 'Mit PV-Überschuss laden, entladen, um den Verbrauch zu decken (wie Hersteller-Speicher).',
+  'strategy.desc.optimal': 'Geringste Kosten über den Horizont: Netzkosten, Batterieverschleiß und der Wert der am Ende gespeicherten Energie.',
+  'strategy.desc.fixed_schedule': 'Batteriemodi nach Tageszeit aus festen Zeitfenstern; außerhalb Eigenverbrauch.',
+  'model.Simulated micro-inverter': 'Simulierter Mikrowechselrichter', 'model.Simulated battery': 'Simulierte Batterie',
+  'model.Simulated smart plug': 'Simulierte Schaltsteckdose', 'model.Simulated smart meter': 'Simulierter Stromzähler',
+  'savings.note.noInvestment': 'Trage investment.modules_price und battery_price ein, um die Amortisation zu sehen.',
+  'savings.note.needDay': 'Braucht mindestens einen Tag Messwerte.',
+  'savings.note.extrapolated': 'Hochgerechnet aus weniger als 365 Tagen: die Jahreszeiten sind noch nicht ausgeglichen.',
+  'savings.note.fullYear': 'Aus einem vollen Jahr Messwerten oder mehr.',
   // Serverfehler nach Code (docs/api.md, "Errors").
   'err.bad_request': 'Die Anfrage wurde abgelehnt.', 'err.forbidden': 'Nicht erlaubt.', 'err.not_found': 'Nicht gefunden.',
   'err.conflict': 'Im jetzigen Zustand nicht möglich.', 'err.internal': 'Der Dienst hatte einen Fehler; sein Protokoll sagt, welchen.',

@@ -3,7 +3,7 @@
 // command log.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { t, tOr } from '../i18n.js';
+import { deviceModel, t, tOr } from '../i18n.js';
 import { getOptional, post } from '../api.js';
 import { bytes, duration, fmtDateTime, fmtTime, num, parseTime, serverNow, valueWithUnit, watts } from '../fmt.js';
 import { loadCommands, update } from '../store.js';
@@ -53,7 +53,7 @@ function DeviceCard({ d }) {
       <h3 id=${`dev-${d.id}`}>${d.name || d.id}</h3>
       <span class=${`badge ${d.online ? 'ok' : 'bad'}`} data-testid="device-online">${d.online ? 'online' : 'offline'}</span>
     </header>
-    <p class="hint">${[d.name && d.name !== d.id && d.id, d.model, (d.roles || []).map((r) => tOr(`role.${r}`, r)).join(', '), d.firmware]
+    <p class="hint">${[d.name && d.name !== d.id && d.id, deviceModel(d.model), (d.roles || []).map((r) => tOr(`role.${r}`, r)).join(', '), d.firmware]
       .filter(Boolean).join(' · ')}</p>
     <p class="hint">${t('devices.lastSeen')} <span data-testid="device-last-seen" title=${d.last_seen || ''}>${ago(d.last_seen)}</span></p>
     ${d.error && html`<p class="error" data-testid="device-error">${d.error}</p>`}

@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { AccessCard } from './access.js';
-import { errorText, t, tOr } from '../i18n.js';
+import { errorText, strategyDescription, t, tOr } from '../i18n.js';
 import { ApiError, get, put } from '../api.js';
 import { loadPlan, reloadConfig } from '../store.js';
 import { SECTIONS, ZONE_FIELDS as ZONES } from '../settings-schema.js';
@@ -144,7 +144,7 @@ function StrategySwitch({ strategy, onChanged }) {
       setState({ error: e.message });
     }
   };
-  const desc = strategy.strategies?.find((x) => x.name === choice)?.description;
+  const desc = strategyDescription(choice, strategy.strategies?.find((x) => x.name === choice)?.description);
   return html`<section class="card" aria-labelledby="h-strategy">
     <h2 id="h-strategy">${t('settings.strategyNow')}</h2>
     <p class="hint">${t('settings.strategyHint', { configured: tOr(`opt.${strategy.configured}`, strategy.configured) })}</p>
