@@ -6,7 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { Session, VIEWS, byTestId, openView, screenshot, waitFor, waitForTestId } from './harness.mjs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { SOURCE_DIR, Session, VIEWS, byTestId, openView, screenshot, waitFor, waitForTestId } from './harness.mjs';
+
+// The English sentences of the loads module, as the page's table matches them.
+const { LOAD_REASONS } = await import(pathToFileURL(path.join(SOURCE_DIR, 'web/src/i18n-reasons.js')).href);
 
 const TEST_TIMEOUT_MS = 90000;
 const GERMAN = { initScript: () => localStorage.setItem('balkon.lang', 'de') };
@@ -14,7 +19,7 @@ const GERMAN = { initScript: () => localStorage.setItem('balkon.lang', 'de') };
 const ENGLISH = [/wrong password/i, /config has \d+ error/i, /must be (between|>|<|at least|one of)/i,
   /log in first/i, /not valid/i, /is required/i,
   // Texts of the server's answers the page translates by what they describe.
-  /Simulated (micro-inverter|battery|smart plug|smart meter)/, /needs at least a day/i, /extrapolated from/i,
+  /Simulated (micro-inverter|battery|smart plug|smart meter)/,
   /charge from PV surplus/i, /minimum cost over the horizon/i, /battery modes by time of day/i];
 
 function assertNoEnglish(text, where) {
@@ -90,14 +95,17 @@ describe('German everywhere', { timeout: 280000 }, () => {
       assertNoEnglish(await root.innerText(), view);
       await screenshot(page, `de-${view}`);
     }
-    // What the server sends in English shows in German: the simulator's device models, the
-    // payback's note, the strategy's description.
+    // What the server sends in English shows in German: the simulator's device models and the
+    // strategy's description.
     await openView(page, 'devices');
     await waitFor('the devices view to show the simulated battery in German',
       async () => (await byTestId(page, 'view-devices').innerText()).includes('Simulierte Batterie'));
-    await openView(page, 'savings');
-    const note = await waitForTestId(page, 'savings-payback-note');
-    assert.equal((await note.textContent()).trim(), 'Braucht mindestens einen Tag Messwerte.');
+    // The water heater's reason, from the loads module's English sentences, in German.
+    const reason = (await (await waitForTestId(page, 'load-reason-heater')).textContent()).trim();
+    assert.ok(reason && reason !== '–', 'the heater shows no reason');
+    assert.ok(!LOAD_REASONS.some(([re]) => re.test(reason)), `the heater's reason is English: "${reason}"`);
+    const api = await session.api('/api/v1/loads');
+    assert.ok(LOAD_REASONS.some(([re]) => re.test(api.loads[0].reason)), `the API's reason "${api.loads[0].reason}" is not in the table`);
     const settings = await openView(page, 'settings');
     await waitFor('the strategy description in German',
       async () => (await settings.innerText()).includes('Geringste Kosten über den Horizont'));

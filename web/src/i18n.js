@@ -1,6 +1,7 @@
 // Every user-visible string, in English and German. t('key', {name: value}) fills {name}.
 // The language comes from the stored choice, else navigator.language; lang-toggle switches.
 import { dict } from './strings.js';
+import { LOAD_REASONS } from './i18n-reasons.js';
 
 const KEY = 'balkon.lang';
 let current = pick();
@@ -56,13 +57,17 @@ export function errorText(body) {
 }
 
 // Texts the server sends in English, in the page's language by what they describe; an unknown
-// one (a new strategy, a real device's model name) stays as the server wrote it.
+// one (a new strategy, a real device's model name) stays as the server wrote it. (The payback
+// note is the savings view's paybackNote.)
 export const strategyDescription = (name, fallback) => tOr(`strategy.desc.${name}`, fallback || '');
 export const deviceModel = (model) => (model ? tOr(`model.${model}`, model) : model);
-// The payback's note from the numbers it is about (GET /api/v1/savings, "payback").
-export function paybackNote(payback) {
-  if (!payback?.note) return '';
-  if (!(payback.investment > 0)) return t('savings.note.noInvestment');
-  if (!(payback.basis_days >= 1)) return t('savings.note.needDay');
-  return t(payback.basis_days < 365 ? 'savings.note.extrapolated' : 'savings.note.fullYear');
+
+// A load's reason (GET /api/v1/loads) in the page's language (i18n-reasons.js).
+export function loadReason(text) {
+  if (!text) return text;
+  for (const [re, key] of LOAD_REASONS) {
+    const m = re.exec(text);
+    if (m) return t(`loads.why.${key}`, m.groups);
+  }
+  return text;
 }

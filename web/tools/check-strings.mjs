@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { dict } from '../src/strings.js';
 import { SECTIONS, ZONE_FIELDS } from '../src/settings-schema.js';
+import { LOAD_REASONS } from '../src/i18n-reasons.js';
 
 const dir = new URL('../src/', import.meta.url).pathname;
 const sources = readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.js') && f !== 'i18n.js');
@@ -71,6 +72,29 @@ for (const f of sources) {
     const words = node.replace(/\$\{[^}]*\}/g, ' ').match(/[A-Za-zÄÖÜäöüß]{3,}/g) || [];
     if (words.length >= 2 && !/=>|[(){};]/.test(node)) problems.push(`${f}: visible text "${node.trim()}" is not from t()`);
   }
+}
+// Every reason the loads module writes is matched by LOAD_REASONS (src/i18n-reasons.js): the
+// formats of decide(out, on, "fmt", arg) ("%s" takes arg) and of the min-time sentence,
+// filled with sample values.
+const logic = readFileSync(serverDir + 'loads/load_logic.c', 'utf8');
+const formats = [];
+for (const [call] of logic.matchAll(/decide\(out,[^;]*;/g)) {
+  const strings = [...call.matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+  if (strings[0] === '%s') formats.push(...strings.slice(1));
+  else formats.push(...strings);
+}
+const staysFormat = logic.match(/sizeof out->reason, "([^"]+)",\s*s->on \? "([^"]+)" : "([^"]+)"/);
+const reasons = formats.map((f) => {
+  // The cheapest window's %s is "HH:MM at PRICE per kWh" (made by its own snprintf).
+  if (f.startsWith('cheapest window')) return f.replace('%s', '12:30 at 0.251 per kWh');
+  // A %s before " W" or "W)" is a power; any other a time.
+  return f.replace(/%s( ?W)/g, '250$1').replace(/%\.0f/g, '10').replace(/%s/g, '12:30');
+});
+if (staysFormat) reasons.push(...[staysFormat[2], staysFormat[3]].map((w) => staysFormat[1].replace('%s', w).replace('%.0f', '10')));
+reasons.push('the plug is offline'); // loads.c
+if (reasons.length < 12) problems.push(`only ${reasons.length} load reasons found in src/loads/load_logic.c: has its form changed?`);
+for (const text of reasons) {
+  if (!LOAD_REASONS.some(([re]) => re.test(text))) problems.push(`load reason "${text}" (src/loads/load_logic.c) is not matched by src/i18n-reasons.js`);
 }
 if (problems.length) {
   console.error(`strings: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);

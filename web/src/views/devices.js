@@ -3,7 +3,7 @@
 // command log.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { deviceModel, t, tOr } from '../i18n.js';
+import { deviceModel, loadReason, t, tOr } from '../i18n.js';
 import { getOptional, post } from '../api.js';
 import { bytes, duration, fmtDateTime, fmtTime, num, parseTime, serverNow, valueWithUnit, watts } from '../fmt.js';
 import { loadCommands, update } from '../store.js';
@@ -87,7 +87,7 @@ function LoadCard({ l }) {
       <h3 id=${`load-h-${l.id}`}>${l.name || l.id}</h3>
       <span class=${`badge ${l.on ? 'ok' : ''}`}>${l.on ? t('devices.on') : t('devices.off')}</span>
     </header>
-    <p data-testid=${`load-reason-${l.id}`}>${l.reason || '–'}</p>
+    <p data-testid=${`load-reason-${l.id}`}>${loadReason(l.reason) || '–'}</p>
     <dl class="values">
       <div><dt>${t('loads.mode')}</dt><dd>${tOr(`loads.mode.${l.mode}`, l.mode)}</dd></div>
       <div><dt>${t('loads.power')}</dt><dd>${watts(l.power_w)}</dd></div>

@@ -3,7 +3,7 @@
 // (GET /api/v1/savings/sizes) and a plain-language account of how the figures are made.
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { paybackNote, t } from '../i18n.js';
+import { t } from '../i18n.js';
 import { getOptional, query } from '../api.js';
 import { fmtDay, fmtMonthShort, kwh, localParts, localToMs, money, num, serverNow } from '../fmt.js';
 import { Chart, baseOptions } from '../chart.js';
@@ -134,7 +134,7 @@ export function SavingsView({ s, themeKey }) {
             <div class="stat"><dt>${t('savings.annual')}</dt><dd>${pb.annual_saving == null ? '–' : money(pb.annual_saving, currency)}</dd>
               <dd class="hint">${t('savings.basis', { n: num(pb.basis_days, 0) })}</dd></div>
           </dl>
-          ${pb.note && html`<p class="hint" data-testid="savings-payback-note">${paybackNote(pb)}</p>`}`}
+          ${pb.note && html`<p class="hint">${pb.note}</p>`}`}
       </div>
     </article>
     <${SizingCard} currency=${currency} />
