@@ -19,7 +19,7 @@ const GERMAN = { initScript: () => localStorage.setItem('balkon.lang', 'de') };
 const ENGLISH = [/wrong password/i, /config has \d+ error/i, /must be (between|>|<|at least|one of)/i,
   /log in first/i, /not valid/i, /is required/i,
   // Texts of the server's answers the page translates by what they describe.
-  /Simulated (micro-inverter|battery|smart plug|smart meter)/,
+  /Simulated (micro-inverter|battery|smart plug|smart meter)/, /BalkonSolar test message/, /This is a test of the notification/,
   /charge from PV surplus/i, /minimum cost over the horizon/i, /battery modes by time of day/i];
 
 function assertNoEnglish(text, where) {
@@ -30,7 +30,11 @@ describe('German everywhere', { timeout: 280000 }, () => {
   let session;
 
   before(async () => {
-    session = await Session.start({ name: 'i18n', overrides: { http: { read_without_login: false } } });
+    // A channel nobody listens on: the test message is stored (and shown) all the same.
+    session = await Session.start({ name: 'i18n', overrides: {
+      http: { read_without_login: false },
+      notifications: { enabled: true, channels: [{ id: 'phone', type: 'ntfy', url: 'http://127.0.0.1:9', topic: 'balkon' }] },
+    } });
   });
 
   afterEach(async () => {
@@ -86,6 +90,8 @@ describe('German everywhere', { timeout: 280000 }, () => {
   });
 
   it('every view, logged in, shows no English server text', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const sent = await session.api('/api/v1/notifications/test?channel=phone', { method: 'POST' });
+    assert.ok(sent, 'no test message');
     const page = await session.newPage(undefined, GERMAN);
     await page.goto('/');
     await session.login(page);
@@ -106,6 +112,9 @@ describe('German everywhere', { timeout: 280000 }, () => {
     assert.ok(!LOAD_REASONS.some(([re]) => re.test(reason)), `the heater's reason is English: "${reason}"`);
     const api = await session.api('/api/v1/loads');
     assert.ok(LOAD_REASONS.some(([re]) => re.test(api.loads[0].reason)), `the API's reason "${api.loads[0].reason}" is not in the table`);
+    const notes = await openView(page, 'notifications');
+    await waitFor('the test message in German', async () => (await notes.innerText()).includes('BalkonSolar-Testnachricht'));
+    assert.match(await notes.innerText(), /Dies ist ein Test des Benachrichtigungskanals „phone“ \(ntfy\)\./);
     const settings = await openView(page, 'settings');
     await waitFor('the strategy description in German',
       async () => (await settings.innerText()).includes('Geringste Kosten über den Horizont'));

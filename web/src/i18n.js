@@ -1,7 +1,7 @@
 // Every user-visible string, in English and German. t('key', {name: value}) fills {name}.
 // The language comes from the stored choice, else navigator.language; lang-toggle switches.
 import { dict } from './strings.js';
-import { LOAD_REASONS } from './i18n-reasons.js';
+import { LOAD_REASONS, NOTE_FORMATS, formatRegex } from './i18n-reasons.js';
 
 const KEY = 'balkon.lang';
 let current = pick();
@@ -70,4 +70,25 @@ export function loadReason(text) {
     if (m) return t(`loads.why.${key}`, m.groups);
   }
   return text;
+}
+
+// A notification's title and message in the page's language (GET /api/v1/notifications): by
+// its rule's formats (i18n-reasons.js), the values kept; "Resolved: …" and "… is over." of a
+// resolved alert around its title. Unknown ones stay as sent.
+function noteTitle(rule, title) {
+  const resolved = /^Resolved: (.+)$/s.exec(title);
+  if (resolved) return t('notes.resolvedTitle', { title: noteTitle(rule, resolved[1]) });
+  const formats = NOTE_FORMATS[rule];
+  const m = formats && formatRegex(formats[0]).exec(title);
+  return m ? t(`notes.title.${rule}`, Object.fromEntries(m.slice(1).map((v, i) => [String(i + 1), v]))) : title;
+}
+export function notificationText({ rule, title, message }) {
+  if (current === 'en' || !rule) return { title, message };
+  const over = /^(.+) is over\.$/s.exec(message || '');
+  if (over) return { title: noteTitle(rule, title), message: t('notes.over', { title: noteTitle(rule, over[1]) }) };
+  const formats = NOTE_FORMATS[rule];
+  const m = formats && message && formatRegex(formats[1]).exec(message);
+  // The values' positions count from 1 in the dictionary: {1} is the first.
+  const values = m ? Object.fromEntries(m.slice(1).map((v, i) => [String(i + 1), v])) : null;
+  return { title: noteTitle(rule, title), message: values ? t(`notes.msg.${rule}`, values) : message };
 }

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { dict } from '../src/strings.js';
 import { SECTIONS, ZONE_FIELDS } from '../src/settings-schema.js';
-import { LOAD_REASONS } from '../src/i18n-reasons.js';
+import { LOAD_REASONS, NOTE_FORMATS } from '../src/i18n-reasons.js';
 
 const dir = new URL('../src/', import.meta.url).pathname;
 const sources = readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.js') && f !== 'i18n.js');
@@ -95,6 +95,58 @@ reasons.push('the plug is offline'); // loads.c
 if (reasons.length < 12) problems.push(`only ${reasons.length} load reasons found in src/loads/load_logic.c: has its form changed?`);
 for (const text of reasons) {
   if (!LOAD_REASONS.some(([re]) => re.test(text))) problems.push(`load reason "${text}" (src/loads/load_logic.c) is not matched by src/i18n-reasons.js`);
+}
+// Every notification rule's title and message format (src/notify/rules.c: notify_raise(n,
+// rule, subject, severity, resolve, title, format, ...) and notify_once(n, rule, subject,
+// severity, title, format, ...); a title made by snprintf(title, …) first) is in
+// NOTE_FORMATS (src/i18n-reasons.js) with notes.title.<rule> and notes.msg.<rule>.
+function cArgs(text, start) {
+  const args = [];
+  let cur = '', depth = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      let e = i + 1;
+      while (text[e] !== '"') e += text[e] === '\\' ? 2 : 1;
+      cur += text.slice(i, e + 1);
+      i = e;
+    } else if (c === '(') { depth++; cur += c; }
+    else if (c === ')') {
+      if (depth === 0) { args.push(cur.trim()); return args; }
+      depth--; cur += c;
+    } else if (c === ',' && depth === 0) { args.push(cur.trim()); cur = ''; }
+    else cur += c;
+  }
+  return args;
+}
+const literal = (arg) => (/^("(?:[^"\\]|\\.)*"\s*)+$/.test(arg) ? [...arg.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => m[1]).join('') : null);
+const rulesC = readFileSync(serverDir + 'notify/rules.c', 'utf8');
+let noteCalls = 0;
+for (const m of rulesC.matchAll(/notify_(raise|once)\(/g)) {
+  const args = cArgs(rulesC, m.index + m[0].length);
+  const rule = literal(args[1]);
+  const [titleArg, formatArg] = m[1] === 'raise' ? [args[5], args[6]] : [args[4], args[5]];
+  let title = literal(titleArg);
+  const format = literal(formatArg);
+  if (rule === 'recommendation') continue; // the recommendation's own sentence (its module's)
+  noteCalls++;
+  if (!title) {
+    const made = rulesC.slice(0, m.index).match(/snprintf\(title, sizeof title, "([^"]+)"[^;]*;[^;]*$/);
+    title = made ? made[1] : null;
+  }
+  const known = NOTE_FORMATS[rule];
+  if (!known) { problems.push(`notification rule "${rule}" (src/notify/rules.c) is not in NOTE_FORMATS`); continue; }
+  if (title !== known[0]) problems.push(`notification "${rule}": title "${title}" differs from NOTE_FORMATS' "${known[0]}"`);
+  if (format !== known[1]) problems.push(`notification "${rule}": message "${format}" differs from NOTE_FORMATS' "${known[1]}"`);
+}
+// The test message and the resolved alert's wording (src/notify/notify.c).
+const notifyC = readFileSync(serverDir + 'notify/notify.c', 'utf8');
+for (const text of [`"${NOTE_FORMATS.test[0]}"`, `"${NOTE_FORMATS.test[1]}"`, '"Resolved: %.110s"', '"%s is over."']) {
+  if (!notifyC.includes(text)) problems.push(`src/notify/notify.c no longer writes ${text} (i18n.js notificationText)`);
+}
+if (noteCalls < 12) problems.push(`only ${noteCalls} notification rules found in src/notify/rules.c: has its form changed?`);
+for (const rule of Object.keys(NOTE_FORMATS)) {
+  for (const k of [`notes.title.${rule}`, `notes.msg.${rule}`]) for (const l of ['en', 'de']) if (!(k in dict[l])) problems.push(`"${k}" missing in ${l}`);
 }
 if (problems.length) {
   console.error(`strings: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
