@@ -19,7 +19,7 @@ const GERMAN = { initScript: () => localStorage.setItem('balkon.lang', 'de') };
 const ENGLISH = [/wrong password/i, /config has \d+ error/i, /must be (between|>|<|at least|one of)/i,
   /log in first/i, /not valid/i, /is required/i,
   // Texts of the server's answers the page translates by what they describe.
-  /Simulated (micro-inverter|battery|smart plug|smart meter)/, /BalkonSolar test message/, /This is a test of the notification/,
+  /Simulated (micro-inverter|battery|smart plug|smart meter)/, /BalkonSolar test message/, /This is a test of the notification/, /^Start the /m, /cheaper time before/,
   /charge from PV surplus/i, /minimum cost over the horizon/i, /battery modes by time of day/i];
 
 function assertNoEnglish(text, where) {

@@ -48,7 +48,28 @@ export const NOTE_FORMATS = {
   storage_failing: ['Cannot store measurements',
     'The database cannot be written: %s. Control goes on; measurements wait in memory until there is room again (free space on the disk or SD card).'],
   test: ['BalkonSolar test message', 'This is a test of the notification channel \\"%s\\" (%s).'],
+  // The title is the appliance's name (the owner's words); the message one of the recommend
+  // module's sentences (src/recommend/recommend.c, RECOMMEND_C_FORMATS), each variant with
+  // its own text.
+  recommendation: [null, [
+    ['The %s (%.0f min) does not fit before %s.', 'noFit'],
+    ['No plan covers a run of the %s before %s yet.', 'noData'],
+    ['Start the %s now: no cheaper time before %s.', 'startNow'],
+    ['Start the %s at %s: no cheaper time before %s.', 'startAt'],
+    ['Start the %s at %s (done by %s): %.2f %s cheaper than starting now.', 'laterThanNow'],
+    ['Start the %s at %s (done by %s): %.2f %s cheaper than at %s.', 'laterThanFirst'],
+    ['Start the %s at %s (done by %s): the cheapest time before %s.', 'cheapest'],
+  ]],
 };
+// The formats of recommend.c the variants above are written out from ("%s%s" is "now" or
+// "at HH:MM"); check-strings.mjs fails when recommend.c writes another.
+export const RECOMMEND_C_FORMATS = [
+  'The %s (%.0f min) does not fit before %s.',
+  'No plan covers a run of the %s before %s yet.',
+  'Start the %s %s%s: no cheaper time before %s.',
+  'Start the %s at %s (done by %s): %.2f %s cheaper than %s%s.',
+  'Start the %s at %s (done by %s): the cheapest time before %s.',
+];
 
 // A C format as a regular expression with one group per conversion.
 export function formatRegex(format) {

@@ -79,16 +79,21 @@ function noteTitle(rule, title) {
   const resolved = /^Resolved: (.+)$/s.exec(title);
   if (resolved) return t('notes.resolvedTitle', { title: noteTitle(rule, resolved[1]) });
   const formats = NOTE_FORMATS[rule];
-  const m = formats && formatRegex(formats[0]).exec(title);
+  const m = formats?.[0] && formatRegex(formats[0]).exec(title);
   return m ? t(`notes.title.${rule}`, Object.fromEntries(m.slice(1).map((v, i) => [String(i + 1), v]))) : title;
 }
 export function notificationText({ rule, title, message }) {
   if (current === 'en' || !rule) return { title, message };
   const over = /^(.+) is over\.$/s.exec(message || '');
   if (over) return { title: noteTitle(rule, title), message: t('notes.over', { title: noteTitle(rule, over[1]) }) };
+  // One message format (the key notes.msg.<rule>) or several variants (notes.msg.<rule>.<v>).
   const formats = NOTE_FORMATS[rule];
-  const m = formats && message && formatRegex(formats[1]).exec(message);
-  // The values' positions count from 1 in the dictionary: {1} is the first.
-  const values = m ? Object.fromEntries(m.slice(1).map((v, i) => [String(i + 1), v])) : null;
-  return { title: noteTitle(rule, title), message: values ? t(`notes.msg.${rule}`, values) : message };
+  const variants = !formats ? [] : Array.isArray(formats[1]) ? formats[1].map(([f, v]) => [f, `notes.msg.${rule}.${v}`]) : [[formats[1], `notes.msg.${rule}`]];
+  for (const [format, key] of variants) {
+    const m = message && formatRegex(format).exec(message);
+    // The values' positions count from 1 in the dictionary: {1} is the first.
+    // {name} is the title as written (a recommendation's appliance, as its owner named it).
+    if (m) return { title: noteTitle(rule, title), message: t(key, { name: title, ...Object.fromEntries(m.slice(1).map((v, i) => [String(i + 1), v])) }) };
+  }
+  return { title: noteTitle(rule, title), message };
 }

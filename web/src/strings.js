@@ -246,6 +246,13 @@ const en = {
   'notes.msg.meter_stale': 'No meter reading for more than {1} s: the control is in failsafe.',
   'notes.msg.storage_failing': 'The database cannot be written: {1}. Control goes on; measurements wait in memory until there is room again.',
   'notes.msg.test': 'This is a test of the notification channel "{1}" ({2}).',
+  'notes.msg.recommendation.noFit': 'The {1} ({2} min) does not fit before {3}.',
+  'notes.msg.recommendation.noData': 'No plan covers a run of the {1} before {2} yet.',
+  'notes.msg.recommendation.startNow': 'Start the {1} now: no cheaper time before {2}.',
+  'notes.msg.recommendation.startAt': 'Start the {1} at {2}: no cheaper time before {3}.',
+  'notes.msg.recommendation.laterThanNow': 'Start the {1} at {2} (done by {3}): {4} {5} cheaper than starting now.',
+  'notes.msg.recommendation.laterThanFirst': 'Start the {1} at {2} (done by {3}): {4} {5} cheaper than at {6}.',
+  'notes.msg.recommendation.cheapest': 'Start the {1} at {2} (done by {3}): the cheapest time before {4}.',
 };
 
 const de = {
@@ -285,6 +292,13 @@ const de = {
   'notes.msg.meter_stale': 'Seit mehr als {1} s kein Zählerwert: die Regelung ist im Notbetrieb.',
   'notes.msg.storage_failing': 'Die Datenbank kann nicht geschrieben werden: {1}. Die Regelung läuft weiter; Messwerte warten im Speicher, bis wieder Platz ist.',
   'notes.msg.test': 'Dies ist ein Test des Benachrichtigungskanals „{1}“ ({2}).',
+  'notes.msg.recommendation.noFit': '{name} ({2} min) passt nicht mehr vor {3}.',
+  'notes.msg.recommendation.noData': 'Noch kein Plan deckt einen Lauf von {name} vor {2} ab.',
+  'notes.msg.recommendation.startNow': '{name} jetzt starten: vor {2} wird es nicht günstiger.',
+  'notes.msg.recommendation.startAt': '{name} um {2} starten: vor {3} wird es nicht günstiger.',
+  'notes.msg.recommendation.laterThanNow': '{name} um {2} starten (fertig um {3}): {4} {5} günstiger als jetzt.',
+  'notes.msg.recommendation.laterThanFirst': '{name} um {2} starten (fertig um {3}): {4} {5} günstiger als um {6}.',
+  'notes.msg.recommendation.cheapest': '{name} um {2} starten (fertig um {3}): die günstigste Zeit vor {4}.',
   // Serverfehler nach Code (docs/api.md, "Errors").
   'err.bad_request': 'Die Anfrage wurde abgelehnt.', 'err.forbidden': 'Nicht erlaubt.', 'err.not_found': 'Nicht gefunden.',
   'err.conflict': 'Im jetzigen Zustand nicht möglich.', 'err.internal': 'Der Dienst hatte einen Fehler; sein Protokoll sagt, welchen.',

@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { dict } from '../src/strings.js';
 import { SECTIONS, ZONE_FIELDS } from '../src/settings-schema.js';
-import { LOAD_REASONS, NOTE_FORMATS } from '../src/i18n-reasons.js';
+import { LOAD_REASONS, NOTE_FORMATS, RECOMMEND_C_FORMATS } from '../src/i18n-reasons.js';
 
 const dir = new URL('../src/', import.meta.url).pathname;
 const sources = readdirSync(dir, { recursive: true }).filter((f) => f.endsWith('.js') && f !== 'i18n.js');
@@ -128,7 +128,7 @@ for (const m of rulesC.matchAll(/notify_(raise|once)\(/g)) {
   const [titleArg, formatArg] = m[1] === 'raise' ? [args[5], args[6]] : [args[4], args[5]];
   let title = literal(titleArg);
   const format = literal(formatArg);
-  if (rule === 'recommendation') continue; // the recommendation's own sentence (its module's)
+  if (rule === 'recommendation') continue; // its sentences are recommend.c's, checked below
   noteCalls++;
   if (!title) {
     const made = rulesC.slice(0, m.index).match(/snprintf\(title, sizeof title, "([^"]+)"[^;]*;[^;]*$/);
@@ -145,9 +145,16 @@ for (const text of [`"${NOTE_FORMATS.test[0]}"`, `"${NOTE_FORMATS.test[1]}"`, '"
   if (!notifyC.includes(text)) problems.push(`src/notify/notify.c no longer writes ${text} (i18n.js notificationText)`);
 }
 if (noteCalls < 12) problems.push(`only ${noteCalls} notification rules found in src/notify/rules.c: has its form changed?`);
-for (const rule of Object.keys(NOTE_FORMATS)) {
-  for (const k of [`notes.title.${rule}`, `notes.msg.${rule}`]) for (const l of ['en', 'de']) if (!(k in dict[l])) problems.push(`"${k}" missing in ${l}`);
+for (const [rule, [title, message]] of Object.entries(NOTE_FORMATS)) {
+  const keys = Array.isArray(message) ? message.map(([, v]) => `notes.msg.${rule}.${v}`) : [`notes.msg.${rule}`];
+  if (title) keys.push(`notes.title.${rule}`);
+  for (const k of keys) for (const l of ['en', 'de']) if (!(k in dict[l])) problems.push(`"${k}" missing in ${l}`);
 }
+// The recommendation sentences: recommend.c's formats are the ones the variants are written from.
+const recommendC = readFileSync(serverDir + 'recommend/recommend.c', 'utf8');
+const sentenceFormats = [...recommendC.matchAll(/out->sentence, sizeof out->sentence,\s*"([^"]+)"/g)].map((m) => m[1]);
+if (sentenceFormats.length < 4) problems.push('recommend.c: its sentence formats were not found: has its form changed?');
+for (const f of sentenceFormats) if (!RECOMMEND_C_FORMATS.includes(f)) problems.push(`recommend.c writes "${f}", not in RECOMMEND_C_FORMATS (src/i18n-reasons.js)`);
 if (problems.length) {
   console.error(`strings: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
   process.exit(1);
