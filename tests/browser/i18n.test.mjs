@@ -106,6 +106,10 @@ describe('German everywhere', { timeout: 280000 }, () => {
     await openView(page, 'devices');
     await waitFor('the devices view to show the simulated battery in German',
       async () => (await byTestId(page, 'view-devices').innerText()).includes('Simulierte Batterie'));
+    // Every reading has a label, not its API name (setpoint_w, failsafe_trips).
+    const labels = await page.locator('[data-testid="view-devices"] dl.values dt').allTextContents();
+    assert.ok(labels.length > 5, 'no readings shown');
+    for (const label of labels) assert.doesNotMatch(label.trim(), /^[a-z0-9]+(_[a-z0-9]+)+$/, 'a reading shows its API name');
     // The water heater's reason, from the loads module's English sentences, in German.
     const reason = (await (await waitForTestId(page, 'load-reason-heater')).textContent()).trim();
     assert.ok(reason && reason !== '–', 'the heater shows no reason');

@@ -97,3 +97,12 @@ export function notificationText({ rule, title, message }) {
   }
   return { title: noteTitle(rule, title), message };
 }
+
+// A device reading's label (GET /api/v1/devices, values): value.<name>, a phase's reading
+// ("power_l2_w") as its reading's label with the phase. check-strings.mjs finds the names the
+// drivers report (src/devices) and fails for one without a label.
+export function valueLabel(name) {
+  const phase = /^(.+)_l(\d)_([a-z]+)$/.exec(name);
+  if (phase) return t('value.phase', { what: tOr(`value.${phase[1]}_${phase[3]}`, name), n: phase[2] });
+  return tOr(`value.${name}`, name);
+}

@@ -155,6 +155,19 @@ const recommendC = readFileSync(serverDir + 'recommend/recommend.c', 'utf8');
 const sentenceFormats = [...recommendC.matchAll(/out->sentence, sizeof out->sentence,\s*"([^"]+)"/g)].map((m) => m[1]);
 if (sentenceFormats.length < 4) problems.push('recommend.c: its sentence formats were not found: has its form changed?');
 for (const f of sentenceFormats) if (!RECOMMEND_C_FORMATS.includes(f)) problems.push(`recommend.c writes "${f}", not in RECOMMEND_C_FORMATS (src/i18n-reasons.js)`);
+// Every reading a driver reports (src/devices: add_value / dev_state_add(state, "name", …),
+// add_number(state, json, "key", "name"…), per-phase names made with snprintf(name, …)) has
+// its value.<name> label in both languages.
+const devicesDir = serverDir + 'devices/';
+const valueNames = new Set();
+for (const f of readdirSync(devicesDir).filter((x) => x.endsWith('.c'))) {
+  const text = readFileSync(devicesDir + f, 'utf8');
+  for (const [, n] of text.matchAll(/(?:add_value|dev_state_add)\(\s*[^,]+,\s*"([a-z0-9_]+)"/g)) valueNames.add(n);
+  for (const [, n] of text.matchAll(/add_number\([^;]*?"[^"]*",\s*"([a-z0-9_]+)"/g)) valueNames.add(n);
+  for (const [, base, unit] of text.matchAll(/snprintf\(name, sizeof name, "([a-z0-9_]+)_l%d_([a-z]+)"/g)) valueNames.add(`${base}_${unit}`);
+}
+if (valueNames.size < 15) problems.push(`only ${valueNames.size} device readings found in src/devices: has the drivers' form changed?`);
+for (const n of valueNames) for (const l of ['en', 'de']) if (!(`value.${n}` in dict[l])) problems.push(`device reading "${n}" (src/devices): value.${n} missing in ${l}`);
 if (problems.length) {
   console.error(`strings: ${problems.length} problem(s):\n  ${problems.join('\n  ')}`);
   process.exit(1);

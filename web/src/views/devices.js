@@ -3,7 +3,7 @@
 // command log.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { deviceModel, loadReason, t, tOr } from '../i18n.js';
+import { deviceModel, loadReason, t, tOr, valueLabel } from '../i18n.js';
 import { getOptional, post } from '../api.js';
 import { bytes, duration, fmtDateTime, fmtTime, num, parseTime, serverNow, valueWithUnit, watts } from '../fmt.js';
 import { loadCommands, update } from '../store.js';
@@ -58,7 +58,7 @@ function DeviceCard({ d }) {
     <p class="hint">${t('devices.lastSeen')} <span data-testid="device-last-seen" title=${d.last_seen || ''}>${ago(d.last_seen)}</span></p>
     ${d.error && html`<p class="error" data-testid="device-error">${d.error}</p>`}
     ${d.warning && html`<p class="error" data-testid="device-warning">⚠ ${d.warning}</p>`}
-    ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<div><dt>${tOr(`value.${k}`, k)}</dt>
+    ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<div><dt>${valueLabel(k)}</dt>
       <dd>${k === 'on' ? (Number(v) ? t('devices.on') : t('devices.off')) : valueWithUnit(k, v)}</dd></div>`)}</dl>`}
     ${(d.roles || []).includes('plug') && html`<${PlugSwitch} device=${d} />`}
   </article>`;
