@@ -146,17 +146,22 @@ static int running_daemon_db(const char *config_real, char *out, size_t size, lo
         const char *name = strrchr(argv[0], '/');
         name = name ? name + 1 : argv[0];
         /* The daemon, not one of its commands (token, password, simulate, import). */
-        if (strcmp(name, "balkonsolard") != 0 || argv[1][0] != '-' ||
-            option_value(argc, argv, "--check-config", 0))
+        bool one_off = false; /* --check-config, --show-cert: not a running daemon */
+        for (int i = 1; i < argc; i++)
+            one_off |=
+                strcmp(argv[i], "--check-config") == 0 || strcmp(argv[i], "--show-cert") == 0;
+        if (strcmp(name, "balkonsolard") != 0 || argv[1][0] != '-' || one_off)
             continue;
-        char cwd_link[64], cwd[PATH_MAX];
+        /* Its working directory resolves its relative paths; another user's is hidden from
+         * us, and then only absolute paths can be compared. */
+        char cwd_link[64], cwd_buf[PATH_MAX];
         snprintf(cwd_link, sizeof cwd_link, "/proc/%ld/cwd", pid);
-        ssize_t n = readlink(cwd_link, cwd, sizeof cwd - 1);
-        if (n <= 0)
-            continue; /* another user's daemon: its relative paths cannot be resolved */
-        cwd[n] = '\0';
+        ssize_t n = readlink(cwd_link, cwd_buf, sizeof cwd_buf - 1);
+        const char *cwd = n > 0 ? cwd_buf : NULL;
+        if (n > 0)
+            cwd_buf[n] = '\0';
         const char *config = option_value(argc, argv, "--config", 'c');
-        if (!config)
+        if (!config || (config[0] != '/' && !cwd))
             continue;
         char its_config[PATH_MAX];
         absolute(cwd, config, its_config, sizeof its_config);
@@ -169,6 +174,8 @@ static int running_daemon_db(const char *config_real, char *out, size_t size, lo
                 continue;
             db = storage;
         }
+        if (db[0] != '/' && !cwd)
+            continue;
         char path[PATH_MAX];
         absolute(cwd, db, path, sizeof path);
         if (found && strcmp(path, out) != 0) {
