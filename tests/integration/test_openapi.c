@@ -619,6 +619,17 @@ static void call(const char *method, const char *pattern, const cJSON *op, const
         struct http_reply r = harness_http(&daemon_under_test, upper, req.path, req.body,
                                            req.body ? strlen(req.body) : 0, NULL);
         check_answer(upper, req.path, op, want_status, &r);
+        /* An x-test-errors entry may name the error's code (docs/api.md, "Errors"). */
+        const char *want_code = harness_text(override, "code");
+        if (want_code[0]) {
+            cJSON *answer = cJSON_Parse(r.body);
+            if (strcmp(harness_text(answer, "code"), want_code) != 0) {
+                fprintf(stderr, "%s %s: code \"%s\", expected \"%s\"\n", upper, req.path,
+                        harness_text(answer, "code"), want_code);
+                failures++;
+            }
+            cJSON_Delete(answer);
+        }
         if (strcmp(pattern, "/api/v1/auth/tokens") == 0 && r.status == 201) {
             cJSON *made = cJSON_Parse(r.body);
             snprintf(new_token_id, sizeof new_token_id, "%d", (int)harness_number(made, "id"));

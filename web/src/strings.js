@@ -208,6 +208,8 @@ const en = {
   'err.required': 'Required.', 'err.empty': 'Must not be empty.', 'err.too_long': 'Too long.',
   'err.unknown_key': 'Unknown setting.', 'err.unknown_key_suggest': 'Unknown setting (did you mean "{suggestion}"?).',
   'err.json_syntax': 'Not valid JSON at line {line}, column {column}.',
+  'err.no_such_device': 'There is no device "{id}".', 'err.no_such_load': 'There is no load "{id}".',
+  'err.device_refused': 'The device refused the command: {detail}',
   // Server texts the page translates by what they describe (i18n.js: strategyDescription,
   // deviceModel, loadReason, notificationText). Block owned by ui16c.
   'strategy.desc.self_consumption': 'Charge from PV surplus, discharge to cover the load (what vendor batteries do).',
@@ -334,6 +336,8 @@ const de = {
   'err.required': 'Pflichtfeld.', 'err.empty': 'Darf nicht leer sein.', 'err.too_long': 'Zu lang.',
   'err.unknown_key': 'Unbekannte Einstellung.', 'err.unknown_key_suggest': 'Unbekannte Einstellung (gemeint: "{suggestion}"?).',
   'err.json_syntax': 'Kein gültiges JSON in Zeile {line}, Spalte {column}.',
+  'err.no_such_device': 'Es gibt kein Gerät „{id}“.', 'err.no_such_load': 'Es gibt keinen Verbraucher „{id}“.',
+  'err.device_refused': 'Das Gerät hat den Befehl abgelehnt: {detail}',
   'login.title': 'Anmelden', 'login.hint': 'Änderungen brauchen eine Anmeldung. Gib das BalkonSolar-Passwort ein.',
   'login.password': 'Passwort', 'login.submit': 'Anmelden', 'login.cancel': 'Abbrechen', 'login.logout': 'Abmelden',
   'login.setupTitle': 'Passwort festlegen',

@@ -57,7 +57,8 @@ for (const f of serverFiles) {
   // The 401's three codes, chosen by what the client sent (auth.c).
   for (const m of text.matchAll(/sent_token\s*\?\s*"([a-z_]+)"\s*:\s*sent_cookie\s*\?\s*"([a-z_]+)"\s*:\s*"([a-z_]+)"/g)) m.slice(1).forEach((c) => codes.add(c));
 }
-for (const c of ['config_invalid', 'password_too_short', 'password_too_long']) codes.add(c);
+// Chosen at run time in C: the config summary, the password's problem, a device's refusal.
+for (const c of ['config_invalid', 'password_too_short', 'password_too_long', 'device_refused']) codes.add(c);
 if (codes.size < 30) problems.push(`only ${codes.size} server error codes found in src/: has the code's form changed?`);
 for (const code of codes) for (const l of ['en', 'de']) if (!(`err.${code}` in dict[l])) problems.push(`server error code "${code}": err.${code} missing in ${l}`);
 // A German text equal to the English one is a copy nobody translated, unless it is one word
