@@ -39,6 +39,8 @@ struct balkon_device_config {
     char role[16];        /* generic devices: "meter", "inverter", "battery" or "plug" */
     char soc_key[128];    /* generic devices: where the SoC in % is */
     char state_key[128];  /* generic plugs: where the on/off state is */
+    char energy_key[128]; /* Home Assistant, ESPHome: the energy entity (Wh/kWh) */
+    char token[512];      /* secret: Home Assistant's long-lived access token (a JWT) */
     char command_topic[128];   /* generic MQTT: "{command}" is replaced, e.g. "home/plug/set" */
     char command_payload[128]; /* generic MQTT: "{value}" and "{command}" are replaced */
     double power_scale; /* generic devices: multiply the power by this (-1 flips the sign, 1000 for

@@ -25,23 +25,27 @@ enum balkon_ctl_mode {
 };
 
 struct balkon_ctl_params {
-    double target_grid_w;  /* where the grid should sit while discharging (+20: a little
-                              import, no free export); while charging the target is
-                              min(target_grid_w, 0) − deadband_w, so that charging never
-                              imports */
-    double deadband_w;     /* setpoint changes of this size or less are not sent */
-    double max_step_w;     /* slew limit: the largest step away from 0 W per command
-                              (steps towards 0 W are not limited) */
-    double gain;           /* share of the error corrected per command when the battery
-                              has to work harder, (0, 1]; backing off takes the whole
-                              error */
-    double settle_s;       /* the battery's latency: how long until a setpoint shows in
-                              its measured power (dead time plus ramp) */
-    double meter_delay_s;  /* how long after the battery has shown a change the meter
-                              reflects it (the meter's averaging plus transport; 0 when
-                              meter_ts_s already is the time the value was measured) */
-    double min_interval_s; /* never command more often than this */
-    double max_charge_w;   /* battery limits, AC side */
+    double target_grid_w;        /* where the grid should sit while discharging (+20: a little
+                                    import, no free export); while charging the target is
+                                    min(target_grid_w, 0) − deadband_w, so that charging never
+                                    imports */
+    double charge_target_grid_w; /* where the grid should sit while charging from surplus
+                                    in SELF_CONSUMPTION (+10: chosen by measured cost, see
+                                    docs/control.md); NAN = as the charging modes:
+                                    min(target_grid_w, 0) − deadband_w */
+    double deadband_w;           /* setpoint changes of this size or less are not sent */
+    double max_step_w;           /* slew limit: the largest step away from 0 W per command
+                                    (steps towards 0 W are not limited) */
+    double gain;                 /* share of the error corrected per command when the battery
+                                    has to work harder, (0, 1]; backing off takes the whole
+                                    error */
+    double settle_s;             /* the battery's latency: how long until a setpoint shows in
+                                    its measured power (dead time plus ramp) */
+    double meter_delay_s;        /* how long after the battery has shown a change the meter
+                                    reflects it (the meter's averaging plus transport; 0 when
+                                    meter_ts_s already is the time the value was measured) */
+    double min_interval_s;       /* never command more often than this */
+    double max_charge_w;         /* battery limits, AC side */
     double max_discharge_w;
     double ac_limit_w;    /* PV + battery discharge through the connection (800) */
     double soc_min_pct;   /* no discharge at or below (until 1 % above again) */
@@ -53,9 +57,9 @@ struct balkon_ctl_params {
     double safe_output_w; /* setpoint in failsafe (clamped to 0..cap) */
 };
 
-/* Fills the defaults: target +20 W, deadband 15 W, step 400 W, gain 0.9, settle 3 s,
- * meter delay 2 s, interval 1 s, 800 W both ways and cap, SoC 10..100 %, stale 15 s, safe
- * output 0 W. */
+/* Fills the defaults: target +20 W, charge target +10 W (self-consumption), deadband 15 W,
+ * step 800 W, gain 1, settle 3 s, meter delay 2 s, interval 1 s, 800 W both ways and cap,
+ * SoC 10..100 %, stale 15 s, safe output 0 W. */
 void balkon_ctl_params_init(struct balkon_ctl_params *params);
 
 struct balkon_ctl_input {
@@ -65,6 +69,9 @@ struct balkon_ctl_input {
     double battery_w;         /* the battery's measured AC power; NAN if unknown */
     double pv_w;              /* the PV inverter's AC output; NAN if unknown (then the cap
                                  can only bound the battery alone) */
+    double pv_potential_w;    /* the most PV that could appear within one device latency
+                                 (a clear sky's, the forecast's); discharge is bounded
+                                 to ac_limit_w minus it. 0 or NAN: unknown, no bound */
     double soc_pct;           /* NAN if unknown (the last known SoC blocks stay) */
     double battery_voltage_v; /* NAN if unknown */
     enum balkon_ctl_mode mode;
@@ -86,8 +93,9 @@ enum balkon_ctl_state {
  * useful, never write them. */
 struct balkon_ctl {
     struct balkon_ctl_params params;
-    double setpoint_w;     /* the last setpoint sent (0 before the first) */
-    double last_command_s; /* when it was sent; -inf before the first */
+    double setpoint_w;         /* the last setpoint sent (0 before the first) */
+    enum balkon_ctl_mode mode; /* the mode of the last step */
+    double last_command_s;     /* when it was sent; -inf before the first */
     enum balkon_ctl_state state;
     double error_w;      /* grid − target at the last step (NAN in failsafe) */
     double min_w, max_w; /* the setpoint's bounds at the last step (mode, SoC, cap) */
@@ -105,9 +113,12 @@ struct balkon_ctl {
     double unanswered_from_w;    /* the battery's measured power then */
     double unanswered_grid_w;    /* and the meter's reading then */
     double probe_s, probe_w, probe_grid_w; /* a battery move waiting to show in the meter */
-    bool settled;                          /* the meter reflects the last setpoint */
-    bool soc_low, soc_high; /* SoC protection engaged (soc_low with 1 % hysteresis) */
-    bool voltage_low;       /* voltage protection engaged */
+    double pv_last_w, pv_ts_s; /* the previous PV reading and its time (NAN, -inf: none) */
+    double pv_climb_w;         /* learned: how far PV climbs within one loop delay */
+    double sun_seen_s;         /* when PV last reached 70 % of pv_potential_w; -inf never */
+    bool settled;              /* the meter reflects the last setpoint */
+    bool soc_low, soc_high;    /* SoC protection engaged (soc_low with 1 % hysteresis) */
+    bool voltage_low;          /* voltage protection engaged */
 };
 
 void balkon_ctl_init(struct balkon_ctl *ctl, const struct balkon_ctl_params *params);

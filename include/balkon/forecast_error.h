@@ -48,14 +48,15 @@ int balkon_fcerr_lead_bucket(double lead_s);
 /* Counts one slot: the forecast made lead_s ahead and what happened, with weight > 0.
  * hour: local hour of day of the slot, 0..23. Values that are not finite or negative are
  * ignored. */
-void balkon_fcerr_add(struct balkon_forecast_errors *errors, enum balkon_fcerr_kind kind,
-                      int hour, double lead_s, double forecast_w, double actual_w, double weight);
+void balkon_fcerr_add(struct balkon_forecast_errors *errors, enum balkon_fcerr_kind kind, int hour,
+                      double lead_s, double forecast_w, double actual_w, double weight);
 
 /* Multiplies every weight by factor in (0, 1]: older errors count less. */
 void balkon_fcerr_decay(struct balkon_forecast_errors *errors, double factor);
 
 /* Total weight learnt for kind (over all hours and leads). */
-double balkon_fcerr_weight(const struct balkon_forecast_errors *errors, enum balkon_fcerr_kind kind);
+double balkon_fcerr_weight(const struct balkon_forecast_errors *errors,
+                           enum balkon_fcerr_kind kind);
 
 /* The q-quantile (0 < q < 1) of e for kind at that hour and lead; 0 (the forecast is
  * right) when nothing has been learnt for the lead yet. */

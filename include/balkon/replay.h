@@ -105,7 +105,7 @@ struct balkon_replay_params {
 /* Fills params with the daemon's defaults: no battery, the adaptive SoC step, automatic
  * terminal value, 48 h horizon, 56 days of history, 3000 kWh, the strategies
  * self_consumption, optimal and perfect_foresight (fixed_schedule needs windows), PV by
- * persistence, forecast error scenarios from 12 h ahead, a 50 W PV error floor. */
+ * persistence, forecast error scenarios from 8 h ahead, a 50 W PV error floor. */
 void balkon_replay_params_init(struct balkon_replay_params *params);
 
 /* PV by persistence: each slot gets the measured PV of the same time (UTC, i.e. the same

@@ -21,6 +21,8 @@
 #include "balkon/plan_config.h"
 #include "balkon/optimizer.h"
 #include "balkon/services.h"
+#include "balkon/sim.h"
+#include "balkon/sim_config.h"
 #include "balkon/timeutil.h"
 
 #include <math.h>
@@ -30,6 +32,11 @@
 
 #define WATCHDOG_MS 1000
 #define MAX_PLAN_SLOTS 400
+/* The clear sky's PV moves with the sun: once a minute is plenty. */
+#define CLEAR_SKY_EVERY_MS 60000
+/* At a cloud's edge the uncovered sun and the lit cloud beside it give a little more than
+ * the clear sky (the simulator allows 5 %, docs/simulator.md). */
+#define CLOUD_EDGE_FACTOR 1.05
 
 struct planned_slot {
     int64_t ts_ms;
@@ -56,6 +63,8 @@ struct control {
     int64_t last_command_ms;
     enum balkon_ctl_state last_state;
     double target_override_w; /* from control.set_grid_target; NAN: the config's */
+    double clear_sky_w;       /* the site's PV under a clear sky over the next minute */
+    int64_t clear_sky_ts_ms;  /* when it was computed; INT64_MIN: not yet (or stale) */
 };
 
 static void params_from_config(const struct balkon_config *config, struct balkon_ctl_params *p)
@@ -168,6 +177,37 @@ static void by_value(const struct control *c, const struct planned_slot *slot, i
         *mode_power_w = battery.max_charge_w;
 }
 
+/* The PV a cloud's edge could uncover within one device latency: the configured site's PV
+ * under a clear sky (the simulator's model, as the sim_solar forecast uses), a little
+ * more for the edge's brightening, at most the inverter's limit. NAN without PV planes.
+ * The controller bounds discharge by it (docs/control.md, "The cap while PV jumps"). */
+static double pv_potential_w(struct control *c, int64_t now_ms)
+{
+    const struct balkon_config *config = c->ctx->config;
+    if (config->pv.plane_count == 0)
+        return NAN;
+    if (c->clear_sky_ts_ms != INT64_MIN && now_ms >= c->clear_sky_ts_ms &&
+        now_ms - c->clear_sky_ts_ms < CLEAR_SKY_EVERY_MS)
+        return c->clear_sky_w;
+    struct sim_params params;
+    balkon_sim_params_from_config(config, 50, &params);
+    params.cloudiness = 0;
+    params.battery_capacity_wh = 0;
+    struct sim_world *world = sim_world_new(&params, now_ms);
+    c->clear_sky_ts_ms = now_ms;
+    c->clear_sky_w = NAN; /* the PV model refused the site: no bound, until it changes */
+    if (world) {
+        struct sim_snapshot snapshot;
+        sim_world_step(world, now_ms + CLEAR_SKY_EVERY_MS, &snapshot);
+        double potential_w = snapshot.pv_w * CLOUD_EDGE_FACTOR;
+        if (config->inverter.ac_limit_w > 0)
+            potential_w = fmin(potential_w, config->inverter.ac_limit_w);
+        c->clear_sky_w = potential_w;
+        sim_world_free(world);
+    }
+    return c->clear_sky_w;
+}
+
 static void step(struct control *c)
 {
     const struct balkon_config *config = c->ctx->config;
@@ -190,6 +230,7 @@ static void step(struct control *c)
         .meter_ts_s = (double)c->meter_ts_ms / 1000.0,
         .battery_w = c->battery_w,
         .pv_w = inverter_mode ? 0.0 : c->pv_w,
+        .pv_potential_w = inverter_mode ? NAN : pv_potential_w(c, now_ms),
         .soc_pct = inverter_mode ? NAN : c->soc_pct,
         .battery_voltage_v = c->battery_voltage_v,
         .mode = mode,
@@ -319,6 +360,7 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         if (isfinite(c->target_override_w))
             params.target_grid_w = c->target_override_w;
         c->ctl.params = params;
+        c->clear_sky_ts_ms = INT64_MIN; /* the site or its planes may have changed */
         break;
     }
     default:
@@ -361,6 +403,7 @@ static int control_start(struct balkon_ctx *ctx, void **state)
     c->battery_w = c->soc_pct = c->pv_w = c->grid_w = c->battery_voltage_v = NAN;
     c->meter_ts_ms = INT64_MIN;
     c->target_override_w = NAN;
+    c->clear_sky_ts_ms = INT64_MIN;
     struct balkon_ctl_params params;
     params_from_config(ctx->config, &params);
     balkon_ctl_init(&c->ctl, &params);

@@ -6,8 +6,11 @@
  * and only b moves. The new setpoint is that need, approached with `gain` when the battery
  * has to work harder (and by at most max_step_w per command) but taken whole when it backs
  * off: a late cut exports for free, a hasty one only imports for a moment. Discharging
- * aims at target_grid_w (+20 W), charging at min(target, 0) − deadband, so that neither
- * direction ever pushes the grid across 0 W; between the two targets the battery rests.
+ * aims at target_grid_w (+20 W), so that the battery never pushes the grid into export.
+ * Charging from surplus in self-consumption aims at charge_target_grid_w (+10 W): a watt
+ * exported while charging is lost, one imported is stored at the round trip's loss
+ * (docs/control.md, "Choosing the targets"); the plan's charging modes aim at
+ * min(target, 0) − deadband, never importing. Between the two targets the battery rests.
  *
  * Latency. A setpoint shows in the battery's output only after its dead time and ramp, and
  * in the meter only after the meter's own delay. Reacting to readings taken before then
@@ -40,7 +43,10 @@
  * Hard limits (mode, power, SoC, AC cap) bound every setpoint. When the setpoint in force
  * breaks a limit (PV rose under the cap, the SoC reached a bound, the plan changed the
  * mode) the controller moves to the limit at once, without waiting or slewing. Tracking
- * stays deadband_w below the cap so that small PV changes do not force commands. */
+ * stays deadband_w below the cap so that small PV changes do not force commands, and
+ * further below by how far PV has lately climbed within one loop delay. While the sun has
+ * lately been out, discharge also stays within what the cap leaves beside the PV
+ * potential (the clear sky's PV): a cloud's edge outruns any cut. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -55,6 +61,19 @@
 #define EPS_W 0.5
 #define MAX_DEAD_TIME_S 30.0 /* longer is no answer (a Hoymiles takes ~18-25 s) */
 #define MAX_METER_LAG_S 10.0 /* longer is a load change, not the meter */
+/* The cap's extra margin for climbing PV never takes more than this from the battery. */
+#define MAX_CAP_MARGIN_W 100.0
+/* The PV potential bounds discharge only while the sun has lately come through (PV at
+ * this share of the potential within this long): under an overcast sky no edge uncovers
+ * it, and the bound would only cost import (docs/control.md, "The cap while PV jumps"). */
+#define SUN_SHARE 0.7
+#define SUN_MEMORY_S 600.0
+/* How long a PV climb is remembered (clouds thin and thicken over minutes). */
+#define PV_CLIMB_MEMORY_S 600.0
+
+/* Before the device answers, a further move must exceed this many deadbands (75 W):
+ * measured on bench_control, docs/control.md. */
+#define PENDING_MOVE_DEADBANDS 5.0
 
 struct bounds {
     double lo, hi;  /* where tracking may put the setpoint */
@@ -70,9 +89,10 @@ void balkon_ctl_params_init(struct balkon_ctl_params *params)
 {
     *params = (struct balkon_ctl_params){
         .target_grid_w = 20.0,
+        .charge_target_grid_w = 10.0,
         .deadband_w = 15.0,
-        .max_step_w = 400.0,
-        .gain = 0.9,
+        .max_step_w = 800.0,
+        .gain = 1.0,
         .settle_s = 3.0,
         .meter_delay_s = 2.0,
         .min_interval_s = 1.0,
@@ -104,6 +124,9 @@ void balkon_ctl_init(struct balkon_ctl *ctl, const struct balkon_ctl_params *par
     ctl->unanswered_from_w = NAN;
     ctl->unanswered_grid_w = NAN;
     ctl->probe_s = NAN;
+    ctl->pv_last_w = NAN;
+    ctl->pv_ts_s = -INFINITY;
+    ctl->sun_seen_s = -INFINITY;
     ctl->settled = true;
 }
 
@@ -188,7 +211,23 @@ static void compute_bounds(struct balkon_ctl *ctl, const struct balkon_ctl_input
     double pv_w = isfinite(in->pv_w) ? fmax(in->pv_w, 0.0) : 0.0;
     double cap_w = fmax(p->ac_limit_w - pv_w, 0.0);
     b->hi_hard = fmin(b->hi, cap_w);
-    b->hi = fmin(b->hi, fmax(cap_w - p->deadband_w, 0.0));
+    /* Riding the cap, PV's own climb during one loop delay would carry the output over it
+     * before the next cut lands: keep that much more clear, as PV lately climbed. */
+    double margin_w = p->deadband_w + fmin(ctl->pv_climb_w, MAX_CAP_MARGIN_W);
+    b->hi = fmin(b->hi, fmax(cap_w - margin_w, 0.0));
+    /* A cloud's edge lifts PV by hundreds of watts within seconds, faster than any reading
+     * and command can follow: discharge only what leaves room for the PV that could appear
+     * within one device latency. It binds only where that PV and the discharge together
+     * reach the cap, i.e. at high sun, where the battery's share is small anyway. */
+    if (isfinite(in->pv_potential_w) && in->pv_potential_w > 0.0 &&
+        pv_w >= SUN_SHARE * in->pv_potential_w)
+        ctl->sun_seen_s = in->now_s;
+    bool sun_lately = in->now_s - ctl->sun_seen_s <= SUN_MEMORY_S;
+    if (sun_lately && isfinite(in->pv_potential_w) && in->pv_potential_w > pv_w) {
+        double room_w = fmax(p->ac_limit_w - in->pv_potential_w, 0.0);
+        b->hi_hard = fmin(b->hi_hard, room_w);
+        b->hi = fmin(b->hi, room_w);
+    }
     b->lo = fmin(b->lo, b->hi);
 }
 
@@ -252,6 +291,29 @@ static void learn_delays(struct balkon_ctl *ctl, double b, double now_s, bool fr
     ctl->unanswered_since_s = NAN;
 }
 
+/* How far PV climbs within one loop delay (the battery's latency, the meter's delay and a
+ * reading), the most seen lately: steady climbs, not jumps (no margin a battery can
+ * afford absorbs a cloud's edge). */
+static void learn_pv_climb(struct balkon_ctl *ctl, const struct balkon_ctl_input *in)
+{
+    const struct balkon_ctl_params *p = &ctl->params;
+    if (!isfinite(in->pv_w) || !isfinite(in->meter_ts_s))
+        return;
+    double dt_s = in->meter_ts_s - ctl->pv_ts_s;
+    if (!(dt_s > 0.0))
+        return;
+    if (isfinite(ctl->pv_last_w) && dt_s <= 60.0) {
+        double delay_s = fmax(p->settle_s, ctl->dead_time_s + 1.0) +
+                         fmax(p->meter_delay_s, ctl->meter_lag_s) + p->min_interval_s;
+        double rate_w_per_s = fmax(in->pv_w - ctl->pv_last_w, 0.0) / dt_s;
+        ctl->pv_climb_w *= exp(-dt_s / PV_CLIMB_MEMORY_S);
+        if (rate_w_per_s * delay_s <= MAX_CAP_MARGIN_W) /* a jump is not a climb */
+            ctl->pv_climb_w = fmax(ctl->pv_climb_w, rate_w_per_s * delay_s);
+    }
+    ctl->pv_last_w = in->pv_w;
+    ctl->pv_ts_s = in->meter_ts_s;
+}
+
 /* Keeps the settling bookkeeping up to date with the battery's measured power b and, when
  * fresh, the meter reading grid_w. */
 static void observe(struct balkon_ctl *ctl, double b, double now_s, bool fresh, double grid_w)
@@ -310,13 +372,24 @@ static void observe(struct balkon_ctl *ctl, double b, double now_s, bool fresh, 
     ctl->last_battery_w = b;
 }
 
+/* Where the grid should sit while charging. The plan's charging modes promise never to
+ * import for it, so they keep a deadband below 0 W; self-consumption takes the measured
+ * choice (docs/control.md, "Choosing the targets"). Never above the discharge target. */
+static double charge_target(const struct balkon_ctl *ctl)
+{
+    const struct balkon_ctl_params *p = &ctl->params;
+    if (ctl->mode == BALKON_CTL_SELF_CONSUMPTION && isfinite(p->charge_target_grid_w))
+        return fmin(p->charge_target_grid_w, p->target_grid_w);
+    return fmin(p->target_grid_w, 0.0) - p->deadband_w;
+}
+
 /* The setpoint the law asks for if the battery is at ref_w while the meter reads grid_w. */
 static double law(const struct balkon_ctl *ctl, double ref_w, double grid_w)
 {
     const struct balkon_ctl_params *p = &ctl->params;
     double gain = p->gain > 0.0 ? fmin(p->gain, 1.0) : 0.1;
     double t_dis = p->target_grid_w;
-    double t_ch = fmin(t_dis, 0.0) - p->deadband_w;
+    double t_ch = charge_target(ctl);
     double need_dis = ref_w + grid_w - t_dis;
     double need_ch = ref_w + grid_w - t_ch;
     double need = need_dis > 0.0 ? need_dis : (need_ch < 0.0 ? need_ch : 0.0);
@@ -334,7 +407,7 @@ static double track(struct balkon_ctl *ctl, double grid_w, const struct bounds *
 {
     const struct balkon_ctl_params *p = &ctl->params;
     double sp = ctl->setpoint_w;
-    double target = sp < 0.0 ? fmin(p->target_grid_w, 0.0) - p->deadband_w : p->target_grid_w;
+    double target = sp < 0.0 ? charge_target(ctl) : p->target_grid_w;
     ctl->error_w = grid_w - target;
 
     double a = law(ctl, ctl->span_lo_w, grid_w);
@@ -392,6 +465,8 @@ bool balkon_ctl_step(struct balkon_ctl *ctl, const struct balkon_ctl_input *in, 
     const struct balkon_ctl_params *p = &ctl->params;
     double now_s = in->now_s;
     struct bounds bd;
+    ctl->mode = in->mode;
+    learn_pv_climb(ctl, in);
     compute_bounds(ctl, in, &bd);
     ctl->min_w = bd.lo;
     ctl->max_w = bd.hi;
@@ -443,6 +518,16 @@ bool balkon_ctl_step(struct balkon_ctl *ctl, const struct balkon_ctl_input *in, 
     ctl->state = limited ? BALKON_CTL_LIMITED : BALKON_CTL_TRACKING;
     if (!may_command)
         return false;
+    /* The device has not answered the last command yet (its measured power has not moved
+     * towards it): only a real load step is worth another one. Flicker may be what the
+     * pending command already covers, and a device that restarts its wait on every
+     * command (the daemon's simulator; a DTU that drops a pending limit) would never
+     * answer a loop that keeps correcting. */
+    if (isfinite(ctl->unanswered_since_s) && now_s - ctl->unanswered_since_s < MAX_DEAD_TIME_S &&
+        fabs(desired - sp) <= PENDING_MOVE_DEADBANDS * p->deadband_w) {
+        ctl->state = BALKON_CTL_SETTLING;
+        return false;
+    }
     return command(ctl, desired, now_s, setpoint_w);
 }
 
@@ -496,4 +581,6 @@ void balkon_ctl_shift(struct balkon_ctl *ctl, double jump_s)
     ctl->waiting_since_s += jump_s;
     ctl->unanswered_since_s += jump_s;
     ctl->probe_s += jump_s;
+    ctl->pv_ts_s += jump_s;
+    ctl->sun_seen_s += jump_s;
 }

@@ -281,6 +281,11 @@ static const struct cfg_row device_rows[] = {
         "Generic batteries: where the state of charge in % is in the reply."),
     STR(device_t, "state_key", state_key, "\"\"", 0,
         "Generic plugs: where the on/off state is (true/false, 1/0, \"ON\"/\"OFF\")."),
+    STR(device_t, "energy_key", energy_key, "\"\"", 0,
+        "Home Assistant, ESPHome: the entity of the device's energy counter in Wh or kWh, e.g. "
+        "\"sensor.plug_energy\"."),
+    STR(device_t, "token", token, "\"\"", CFG_SECRET,
+        "Home Assistant: a long-lived access token, or \"env:NAME\"."),
     STR(device_t, "command_topic", command_topic, "\"\"", 0,
         "Generic MQTT: the topic commands go to; \"{command}\" becomes the command name."),
     STR(device_t, "command_payload", command_payload, "\"{value}\"", 0,
@@ -397,7 +402,7 @@ static const struct cfg_row optimizer_rows[] = {
         "Replan this often (and at once when prices, the solar forecast or the config change)."),
     NUM(optimizer_t, "history_days", history_days, "56", 7, 365, 0, "days",
         "Household history the load forecast learns from."),
-    NUM(optimizer_t, "scenario_after_h", scenario_after_h, "12", 0, 48, 0, "h",
+    NUM(optimizer_t, "scenario_after_h", scenario_after_h, "8", 0, 48, 0, "h",
         "Forecasts are wrong: from this many hours ahead the optimal plan weighs three outcomes "
         "(as forecast, more and less surplus, learnt from the site's own forecast errors) so "
         "that it keeps room for a sunnier day than forecast. 0 = plan on the forecast alone."),
@@ -431,7 +436,7 @@ static const struct cfg_row control_rows[] = {
         "Grid power to hold: a little import (+20) so that nothing flows out for free."),
     NUM(control_t, "deadband_w", deadband_w, "15", 0, 500, 0, "W",
         "Grid errors smaller than this change nothing."),
-    NUM(control_t, "max_step_w", max_step_w, "400", 10, 2000, 0, "W",
+    NUM(control_t, "max_step_w", max_step_w, "800", 10, 2000, 0, "W",
         "Largest change of the battery's power per command."),
     NUM(control_t, "settle_s", settle_s, "3", 0, 60, 0, "s",
         "How long the battery takes to follow a command (its latency)."),

@@ -13,6 +13,7 @@
 #include "balkon/bus.h"
 #include "balkon/config.h"
 #include "balkon/error.h"
+#include "balkon/url.h"
 #include "balkon/http_client.h"
 #include "balkon/log.h"
 #include "balkon/module.h"
@@ -566,7 +567,12 @@ static void start_request(struct fetch_state *s, const char *url)
         url = request.url;
         snprintf(s->request_origin, sizeof s->request_origin, "%s", request.url);
     }
-    snprintf(s->status.url, sizeof s->status.url, "%.255s", s->page ? url : request.url_for_log);
+    /* A base_url with a path may carry a proxy's key, and a next page's URL is the
+     * server's: show only their origin then (the config shows base_url the same way). */
+    if (s->page || balkon_url_has_secret(s->config.base_url[0] ? s->config.base_url : "http://x"))
+        balkon_url_redact(s->page ? url : request.url, s->status.url, sizeof s->status.url);
+    else
+        snprintf(s->status.url, sizeof s->status.url, "%.255s", request.url_for_log);
     struct balkon_http_request http = {
         .method = request.method[0] ? request.method : "GET",
         .url = url,

@@ -28,8 +28,8 @@ static double scale_w(const struct balkon_forecast_errors *errors, enum balkon_f
     return fmax(forecast_w, errors->floor_w[kind]);
 }
 
-void balkon_fcerr_add(struct balkon_forecast_errors *errors, enum balkon_fcerr_kind kind,
-                      int hour, double lead_s, double forecast_w, double actual_w, double weight)
+void balkon_fcerr_add(struct balkon_forecast_errors *errors, enum balkon_fcerr_kind kind, int hour,
+                      double lead_s, double forecast_w, double actual_w, double weight)
 {
     if ((unsigned)kind >= BALKON_FCERR_KINDS || hour < 0 || hour >= BALKON_FCERR_HOURS ||
         !isfinite(forecast_w) || !isfinite(actual_w) || !isfinite(lead_s) || forecast_w < 0.0 ||

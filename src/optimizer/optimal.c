@@ -44,7 +44,7 @@
 struct balkon_opt_workspace {
     int16_t *moves;
     size_t moves_cap;
-    double *values; /* two rows of levels */
+    double *values; /* five rows of levels: two for the recursion, three for scenarios */
     size_t values_cap;
     double *move_costs;
     size_t move_costs_cap;
@@ -306,9 +306,47 @@ static void backward(const struct balkon_opt_problem *p, struct balkon_opt_works
     }
 }
 
+/* The scenarios other than the path's are needed only for their value at the split: they
+ * are solved on a grid this many times coarser (about that much less work) and read off it
+ * linearly. */
+#define SCENARIO_COARSENING 4
+
+static void terminal_values(const struct grid *g, double value_per_wh, double *values)
+{
+    for (int k = 0; k < g->count; k++)
+        values[k] = -value_per_wh * ((double)(k - g->k0) * g->step_wh);
+}
+
+/* Adds probability x the scenario's value at the split, per level of the fine grid g, to
+ * expected. The coarse solve writes its moves and value steps over rows the path's own
+ * solves write again afterwards. scratch holds 2 x g->count doubles. */
+static void add_coarse_scenario(const struct balkon_opt_problem *p, struct balkon_opt_workspace *ws,
+                                const struct grid *g, const struct balkon_opt_scenario *scenario,
+                                double value_per_wh, double *scratch, double *expected)
+{
+    struct balkon_opt_problem coarse = *p;
+    coarse.soc_step_wh = p->soc_step_wh * SCENARIO_COARSENING;
+    struct grid gc;
+    grid_setup(&coarse, &gc);
+    double *next = scratch, *cur = scratch + g->count;
+    terminal_values(&gc, value_per_wh, next);
+    backward(&coarse, ws, &gc, p->scenario_from_slot, p->slot_count, scenario, &next, &cur);
+    for (int k = 0; k < g->count; k++) {
+        double value = next[0];
+        if (gc.count > 1) {
+            double x = gc.k0 + (k - g->k0) * g->step_wh / gc.step_wh;
+            int i = clamp_int((int)floor(x), 0, gc.count - 2);
+            double frac = fmin(1.0, fmax(0.0, x - i));
+            value = next[i] * (1.0 - frac) + next[i + 1] * frac;
+        }
+        expected[k] += scenario->probability * value;
+    }
+}
+
 /* Runs the recursion; ws holds the moves afterwards. With scenarios: each is planned on its
- * own from the split on (the first last, so that its moves are the ones kept), and the
- * slots before the split are planned against the expected value of the SoC they reach. */
+ * own from the split on (the first, the path's, on the plan's grid and last, so that its
+ * moves are the ones kept; the others on a coarser grid), and the slots before the split
+ * are planned against the expected value of the SoC they reach. */
 static int solve(const struct balkon_opt_problem *p, struct balkon_opt_workspace *ws,
                  struct grid *g, double *objective_out)
 {
@@ -316,7 +354,7 @@ static int solve(const struct balkon_opt_problem *p, struct balkon_opt_workspace
     size_t n = (size_t)g->count, slots = p->slot_count;
     int err;
     if ((err = reserve((void **)&ws->moves, &ws->moves_cap, n * slots, sizeof(int16_t))) ||
-        (err = reserve((void **)&ws->values, &ws->values_cap, 3 * n, sizeof(double))) ||
+        (err = reserve((void **)&ws->values, &ws->values_cap, 5 * n, sizeof(double))) ||
         (err = reserve((void **)&ws->move_costs, &ws->move_costs_cap, (size_t)(g->up + g->down + 1),
                        sizeof(double))) ||
         (err = reserve((void **)&ws->queue, &ws->queue_cap, n, sizeof(int))) ||
@@ -332,21 +370,20 @@ static int solve(const struct balkon_opt_problem *p, struct balkon_opt_workspace
     if (p->scenario_count) {
         for (size_t k = 0; k < n; k++)
             expected[k] = 0.0;
-        for (size_t i = p->scenario_count; i-- > 0;) {
-            for (size_t k = 0; k < n; k++)
-                next[k] = -value_per_wh * ((double)((int)k - g->k0) * g->step_wh);
-            backward(p, ws, g, split, slots, &p->scenarios[i], &next, &cur);
-            for (size_t k = 0; k < n; k++)
-                expected[k] += p->scenarios[i].probability * next[k];
-        }
+        for (size_t i = 1; i < p->scenario_count; i++)
+            add_coarse_scenario(p, ws, g, &p->scenarios[i], value_per_wh, ws->values + 3 * n,
+                                expected);
+        terminal_values(g, value_per_wh, next);
+        backward(p, ws, g, split, slots, &p->scenarios[0], &next, &cur);
+        for (size_t k = 0; k < n; k++)
+            expected[k] += p->scenarios[0].probability * next[k];
         for (size_t k = 0; k + 1 < n; k++)
             ws->split_steps[k] = (float)(next[k + 1] - next[k]);
         ws->split_steps[n - 1] = 0.0f;
         for (size_t k = 0; k < n; k++)
             next[k] = expected[k];
     } else {
-        for (size_t k = 0; k < n; k++)
-            next[k] = -value_per_wh * ((double)((int)k - g->k0) * g->step_wh);
+        terminal_values(g, value_per_wh, next);
     }
     backward(p, ws, g, 0, split, NULL, &next, &cur);
     *objective_out = next[g->k0];

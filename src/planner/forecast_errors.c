@@ -58,8 +58,8 @@ static int learn_kind(struct balkon_store *store, enum balkon_fcerr_kind kind,
         size_t n = 0;
         int64_t lead_min_ms = lead_from_h[b] * 3600000;
         int rc = balkon_store_forecast_get_lead(store, forecast_kind, provider, from_ms, now_ms,
-                                                lead_min_ms,
-                                                lead_min_ms + LEAD_WINDOW_H * 3600000, &issued, &n);
+                                                lead_min_ms, lead_min_ms + LEAD_WINDOW_H * 3600000,
+                                                &issued, &n);
         if (rc < 0)
             return rc;
         for (size_t i = 0; i < n; i++) {

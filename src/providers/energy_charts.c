@@ -16,8 +16,8 @@
  *           900 s. Null prices still count for that spacing and become null points (the
  *           normaliser rejects them "null_value", the rest is kept); so do prices that are not
  *           numbers. unit ≠ "EUR / MWh" (compared ignoring case and spaces: the API also
- *           answers "EUR/MWh") → "unit"; arrays of different lengths → "parse";
- *           "deprecated": true is noted in the detail text and parsed normally.
+ *           answers "EUR/MWh"; "No Unit", seen in real replies, counts as it) → "unit"; arrays of
+ * different lengths → "parse"; "deprecated": true is noted in the detail text and parsed normally.
  *
  * Errors:   404 "no content available" = the window has no data yet → "no_data"; 429 with
  *           Retry-After → "rate_limited" (the 429 body is not documented and not read). */
@@ -108,7 +108,9 @@ static void parse(const struct provider_env *env, int part, const struct provide
         provider_result_fail(result, PROVIDER_ERR_PARSE, "unix_seconds[] or price[] missing");
         goto done;
     }
-    if (!unit_equal(unit, "EUR / MWh")) {
+    /* The API has answered "No Unit" for days (a real reply of 2024-12-08, see
+     * tests/fixtures/real/SOURCES) with the same EUR/MWh figures: /price knows no other. */
+    if (!unit_equal(unit, "EUR / MWh") && !unit_equal(unit, "No Unit")) {
         provider_result_fail(result, PROVIDER_ERR_UNIT, "unit \"%.32s\", expected \"EUR / MWh\"",
                              unit ? unit : "(none)");
         goto done;

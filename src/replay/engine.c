@@ -51,7 +51,7 @@ void balkon_replay_params_init(struct balkon_replay_params *params)
     params->horizon_slots = 192;
     params->history_days = 56.0;
     params->annual_kwh = 3000.0;
-    params->scenario_after_h = 12.0;
+    params->scenario_after_h = 8.0;
     params->pv_error_floor_w = 50.0;
     params->strategies = BALKON_REPLAY_BIT(BALKON_REPLAY_SELF_CONSUMPTION) |
                          BALKON_REPLAY_BIT(BALKON_REPLAY_OPTIMAL) |

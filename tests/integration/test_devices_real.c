@@ -34,13 +34,20 @@ static char *real_fixture(const char *name)
     return text;
 }
 
-/* inverter[channel][field].v of an OpenDTU livedata answer. */
+/* inverter[channel][field].v of an OpenDTU livedata answer; newer firmware nests the
+ * channels under "AC" and "INV". */
 static double live_value(const cJSON *inverter, const char *channel, const char *field)
 {
-    const cJSON *v = cJSON_GetObjectItem(
-        cJSON_GetObjectItem(cJSON_GetObjectItem(inverter, channel), field), "v");
-    assert_true(cJSON_IsNumber(v));
-    return v->valuedouble;
+    static const char *const groups[] = {NULL, "AC", "INV"};
+    for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++) {
+        const cJSON *group = groups[i] ? cJSON_GetObjectItem(inverter, groups[i]) : inverter;
+        const cJSON *v = cJSON_GetObjectItem(
+            cJSON_GetObjectItem(cJSON_GetObjectItem(group, channel), field), "v");
+        if (cJSON_IsNumber(v))
+            return v->valuedouble;
+    }
+    fail_msg("the capture has no %s.%s", channel, field);
+    return NAN;
 }
 
 static void expect_device_value(const cJSON *device, const char *name, double want,
@@ -53,23 +60,23 @@ static void expect_device_value(const cJSON *device, const char *name, double wa
 
 /* /api/v1/devices rounds values to 3 decimals: compare within half of that. */
 
-/* OpenDTU's Web API documentation: the curl output of /api/livedata/status for two
- * inverters (HM600 and HM800) on one DTU; one device per inverter serial. */
-static void test_opendtu_webapi_doc_two_inverters(void **state)
+/* One captured /api/livedata/status served by the fake, one device per inverter serial:
+ * every value the driver reports is the capture's. Returns the parsed capture. */
+static cJSON *opendtu_capture(struct harness_fixture *f, const char *name, char **live_out)
 {
-    struct harness_fixture *f = *state;
     struct daemon_proc *d = &f->daemon;
-    char *live = real_fixture("opendtu/livedata_webapi_doc_two_inverters.json");
-    /* /api/system/status is not part of the capture: a minimal answer. */
+    char *live = real_fixture(name);
+    /* /api/system/status is not part of the captures: a minimal answer. */
     harness_route_json(f->fakes[0], "/api/system/status", 200,
                        "{\"hostname\":\"OpenDTU-07F614\",\"git_hash\":\"v23.5.19\"}");
     harness_route_json(f->fakes[0], "/api/livedata/status", 200, live);
     cJSON *json = cJSON_Parse(live);
     assert_non_null(json);
     const cJSON *inverters = cJSON_GetObjectItem(json, "inverters");
+    int count = cJSON_GetArraySize(inverters);
     char devices[1024] = "";
     size_t used = 0;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < count; i++) {
         const cJSON *inverter = cJSON_GetArrayItem(inverters, i);
         used += (size_t)snprintf(
             devices + used, sizeof devices - used,
@@ -81,26 +88,84 @@ static void test_opendtu_webapi_doc_two_inverters(void **state)
     harness_write_site_config(d, "real devices", NULL, devices);
     assert_true(harness_start(d, NULL));
 
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < count; i++) {
         const cJSON *inverter = cJSON_GetArrayItem(inverters, i);
-        char id[8];
+        char id[16];
         snprintf(id, sizeof id, "hm%d", i);
-        cJSON *dev =
-            harness_wait_value(d, id, "power_w", live_value(inverter, "0", "Power"), 0.0006, 10000);
-        expect_device_value(dev, "dc_power_w", live_value(inverter, "0", "Power DC"), 0.0006);
+        /* An inverter the DTU cannot reach (asleep) keeps its last values there: it
+         * produces nothing (src/devices/opendtu.c). */
+        bool awake = cJSON_IsTrue(cJSON_GetObjectItem(inverter, "reachable"));
+        cJSON *dev = harness_wait_value(
+            d, id, "power_w", awake ? live_value(inverter, "0", "Power") : 0, 0.0006, 10000);
+        expect_device_value(dev, "dc_power_w", awake ? live_value(inverter, "0", "Power DC") : 0,
+                            0.0006);
         expect_device_value(dev, "yield_day_wh", live_value(inverter, "0", "YieldDay"), 0.0006);
         expect_device_value(dev, "energy_wh", live_value(inverter, "0", "YieldTotal") * 1000.0,
                             0.0006);
-        expect_device_value(dev, "temperature_c", live_value(inverter, "0", "Temperature"), 0.0006);
         expect_device_value(dev, "limit_w",
                             cJSON_GetObjectItem(inverter, "limit_absolute")->valuedouble, 1e-9);
-        expect_device_value(dev, "reachable", 1, 0);
+        expect_device_value(dev, "reachable",
+                            cJSON_IsTrue(cJSON_GetObjectItem(inverter, "reachable")), 0);
+        cJSON_Delete(dev);
+    }
+    *live_out = live;
+    return json;
+}
+
+/* OpenDTU's Web API documentation: the curl output of /api/livedata/status for two
+ * inverters (HM600 and HM800) on one DTU. */
+static void test_opendtu_webapi_doc_two_inverters(void **state)
+{
+    struct harness_fixture *f = *state;
+    char *live = NULL;
+    cJSON *json = opendtu_capture(f, "opendtu/livedata_webapi_doc_two_inverters.json", &live);
+    const cJSON *inverters = cJSON_GetObjectItem(json, "inverters");
+    for (int i = 0; i < 2; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "hm%d", i);
+        cJSON *dev = harness_device(&f->daemon, id);
+        expect_device_value(dev, "temperature_c",
+                            live_value(cJSON_GetArrayItem(inverters, i), "0", "Temperature"),
+                            0.0006);
         cJSON_Delete(dev);
     }
     /* By hand: the HM800 delivers 70.1 W AC from 73.6 W DC. */
-    cJSON *hm800 = harness_device(d, "hm1");
+    cJSON *hm800 = harness_device(&f->daemon, "hm1");
     expect_device_value(hm800, "power_w", 70.1, 0);
     cJSON_Delete(hm800);
+    cJSON_Delete(json);
+    free(live);
+}
+
+/* dbus-opendtu's recorded status of two HM-1500 (one unreachable at night, one reachable),
+ * and its recording of OpenDTU v24.2.12 with one HM-600 (docs/ of henne49/dbus-opendtu). */
+static void test_opendtu_dbus_opendtu_recordings(void **state)
+{
+    struct harness_fixture *f = *state;
+    char *live = NULL;
+    cJSON *json = opendtu_capture(f, "opendtu/dbus_opendtu_status_hm1500.json", &live);
+    /* By hand: the first HM-1500 is out of reach (its last 31.8 W are not counted) with
+     * 15 Wh that day; the second answers. */
+    cJSON *first = harness_device(&f->daemon, "hm0");
+    expect_device_value(first, "power_w", 0, 0);
+    expect_device_value(first, "yield_day_wh", 15, 0);
+    expect_device_value(first, "reachable", 0, 0);
+    cJSON_Delete(first);
+    cJSON *second = harness_device(&f->daemon, "hm1");
+    expect_device_value(second, "reachable", 1, 0);
+    cJSON_Delete(second);
+    cJSON_Delete(json);
+    free(live);
+}
+
+static void test_opendtu_v24_recording(void **state)
+{
+    struct harness_fixture *f = *state;
+    char *live = NULL;
+    cJSON *json = opendtu_capture(f, "opendtu/dbus_opendtu_v24.2.12_inverter.json", &live);
+    cJSON *hm = harness_device(&f->daemon, "hm0");
+    expect_device_value(hm, "limit_w", 600, 0); /* by hand: an HM-600 at its full limit */
+    cJSON_Delete(hm);
     cJSON_Delete(json);
     free(live);
 }
@@ -154,13 +219,30 @@ static void *venus_thread(void *arg)
     return NULL;
 }
 
-static void test_marstek_captured_venus_e(void **state)
+/* A capture's result: the file holds the result alone or the whole reply envelope. */
+static char *marstek_result(const char *name)
+{
+    char *text = real_fixture(name);
+    cJSON *json = cJSON_Parse(text);
+    assert_non_null(json);
+    const cJSON *result = cJSON_GetObjectItem(json, "result");
+    if (result) {
+        free(text);
+        text = cJSON_PrintUnformatted(result);
+    }
+    cJSON_Delete(json);
+    return text;
+}
+
+/* The daemon reads a Venus answering with these captures: SoC, capacity and grid power
+ * from ES.GetStatus, model and firmware from Marstek.GetDevice. */
+static void marstek_captured(void **state, const char *status_name, const char *mode_name)
 {
     struct daemon_proc *d = &((struct harness_fixture *)*state)->daemon;
     struct captured_venus v = {
-        .status = real_fixture("marstek_venus/es_getstatus_sdbeu.json"),
-        .mode = real_fixture("marstek_venus/es_getmode_sdbeu.json"),
-        .device = real_fixture("marstek_venus/marstek_getdevice_sdbeu.json"),
+        .status = marstek_result(status_name),
+        .mode = marstek_result(mode_name),
+        .device = marstek_result("marstek_venus/marstek_getdevice_sdbeu.json"),
     };
     v.fd = socket(AF_INET, SOCK_DGRAM, 0);
     assert_true(v.fd >= 0);
@@ -208,6 +290,20 @@ static void test_marstek_captured_venus_e(void **state)
     free(v.status);
     free(v.mode);
     free(v.device);
+}
+
+static void test_marstek_captured_venus_e(void **state)
+{
+    marstek_captured(state, "marstek_venus/es_getstatus_sdbeu.json",
+                     "marstek_venus/es_getmode_sdbeu.json");
+}
+
+/* A Venus A's ES.GetStatus (taurgis/has-marstek-local-api #4: 21 %, 2080 Wh, 185 W) and a
+ * Venus E 3.0's mode answer in Auto with CT fields (jaapp/ha-marstek-local-api #142). */
+static void test_marstek_captured_venus_a_and_e3(void **state)
+{
+    marstek_captured(state, "marstek_venus/es_getstatus_venusa_taurgis4.json",
+                     "marstek_venus/es_getmode_venuse3_jaapp142.json");
 }
 
 /* --- Zendure SolarFlow (zenSDK HTTP) ---------------------------------------------------- */
@@ -272,7 +368,13 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_opendtu_webapi_doc_two_inverters, harness_setup_fake,
                                         harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_opendtu_dbus_opendtu_recordings, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_opendtu_v24_recording, harness_setup_fake,
+                                        harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_marstek_captured_venus_e, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_marstek_captured_venus_a_and_e3, harness_setup_fake,
                                         harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_zendure_captured_reports, harness_setup_fakes,
                                         harness_teardown_fakes),

@@ -201,6 +201,20 @@ static void test_open_reads_show_no_secret(void **state)
     assert_string_equal(harness_text(channel(config, 0), "token"), "***");
     cJSON_Delete(config);
     http_reply_free(&reply);
+    /* The provider's last request shows its base_url's path (a proxy's key) no more than
+     * the config does. */
+    const char *url = "";
+    cJSON *providers = NULL;
+    for (int waited = 0; waited < 10000 && !url[0]; waited += 100) {
+        cJSON_Delete(providers);
+        harness_sleep_ms(100);
+        providers = harness_get_json(d, "/api/v1/providers");
+        const cJSON *url_item = cJSON_GetObjectItem(
+            cJSON_GetArrayItem(cJSON_GetObjectItem(providers, "providers"), 0), "url");
+        url = cJSON_IsString(url_item) ? url_item->valuestring : "";
+    }
+    assert_string_equal(url, want);
+    cJSON_Delete(providers);
     /* Nor may anyone change it without a login. */
     reply = harness_http(d, "PUT", "/api/v1/config", "{}", 2, NULL);
     assert_true(reply.status == 401 || reply.status == 403);

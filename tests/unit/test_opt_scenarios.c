@@ -53,10 +53,8 @@ static void test_quantiles_per_hour_and_lead(void **state)
      * lead nothing was learnt for says "the forecast is right". */
     assert_float_equal(balkon_fcerr_quantile(e, BALKON_FCERR_PV, 9, 7 * 3600.0, 5.0 / 6.0), 0.5,
                        0.03);
-    assert_float_equal(balkon_fcerr_quantile(e, BALKON_FCERR_PV, 12, 3600.0, 5.0 / 6.0), 0.0,
-                       1e-9);
-    assert_float_equal(balkon_fcerr_quantile(e, BALKON_FCERR_LOAD, 12, 6 * 3600.0, 0.9), 0.0,
-                       1e-9);
+    assert_float_equal(balkon_fcerr_quantile(e, BALKON_FCERR_PV, 12, 3600.0, 5.0 / 6.0), 0.0, 1e-9);
+    assert_float_equal(balkon_fcerr_quantile(e, BALKON_FCERR_LOAD, 12, 6 * 3600.0, 0.9), 0.0, 1e-9);
 
     /* Bad values are ignored rather than learnt. */
     balkon_fcerr_add(e, BALKON_FCERR_PV, 12, 6 * 3600.0, NAN, 100.0, 1.0);
@@ -97,8 +95,8 @@ static void test_scenarios_from_errors(void **state)
                 double lead_s = (1 + 8 * lead) * 3600.0;
                 balkon_fcerr_add(e, BALKON_FCERR_PV, h, lead_s, 400.0, 400.0 + 160.0 * (i % 3 - 1),
                                  1.0);
-                balkon_fcerr_add(e, BALKON_FCERR_LOAD, h, lead_s, 300.0,
-                                 300.0 + 60.0 * (i % 3 - 1), 1.0);
+                balkon_fcerr_add(e, BALKON_FCERR_LOAD, h, lead_s, 300.0, 300.0 + 60.0 * (i % 3 - 1),
+                                 1.0);
             }
         }
     double pv_w[8], load_w[8], storage[4 * 8];
@@ -171,7 +169,7 @@ static void room_case(struct room_case *c)
         .ac_limit_w = 800,
     };
     c->problem.initial_soc_wh = 2000;
-    c->problem.soc_step_wh = 10;
+    c->problem.soc_step_wh = 2; /* as the adaptive step would be: capacity / 1000 */
     c->problem.terminal_value_auto = false;
     c->problem.terminal_value_per_kwh = 0.0;
 }

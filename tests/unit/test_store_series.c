@@ -447,6 +447,41 @@ static void test_forecast_newest_issue_per_slot(void **state)
     assert_int_equal(n, 0);
 }
 
+/* The issue made within a lead window before each slot: what the planner learns its
+ * forecast errors from. */
+static void test_forecast_get_lead(void **state)
+{
+    struct balkon_store *store = open_store(*state);
+    for (size_t i = 0; i < ISSUE_COUNT; i++)
+        put_issue(store, &issues[i]);
+    const int64_t from = T0 + K_MIN * MS_SLOT, to = T0 + (K_MAX + 1) * MS_SLOT;
+    struct balkon_forecast_slot *got = NULL;
+    size_t n = 0;
+    /* 1 to 2 hours ahead: I1 (an hour before slot 0) for slots 0-3, I2 for 6-7 (its last),
+     * I3 for 8-9 (its last). */
+    assert_int_equal(balkon_store_forecast_get_lead(store, "pv", "solcast", from, to, MS_HOUR,
+                                                    2 * MS_HOUR, &got, &n),
+                     0);
+    static const int want_k[] = {0, 1, 2, 3, 6, 7, 8, 9};
+    static const int want_issue[] = {0, 0, 0, 0, 1, 1, 2, 2};
+    assert_int_equal(n, 8);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(got[i].slot_ts_ms, T0 + want_k[i] * MS_SLOT);
+        assert_int_equal(got[i].issued_ts_ms, issues[want_issue[i]].issued_ts_ms);
+    }
+    free(got);
+    /* Under half an hour ahead: the lead's lower end counts, its upper end does not. */
+    assert_int_equal(
+        balkon_store_forecast_get_lead(store, "pv", "solcast", from, to, 0, 2 * MS_SLOT, &got, &n),
+        0);
+    assert_int_equal(n, 4);
+    assert_int_equal(got[0].slot_ts_ms, T0 + 2 * MS_SLOT);
+    assert_int_equal(got[0].issued_ts_ms, issues[1].issued_ts_ms);
+    assert_int_equal(got[3].slot_ts_ms, T0 + 5 * MS_SLOT);
+    assert_int_equal(got[3].issued_ts_ms, issues[2].issued_ts_ms);
+    free(got);
+}
+
 static void test_forecast_get_ahead(void **state)
 {
     struct balkon_store *store = open_store(*state);
@@ -867,6 +902,7 @@ int main(void)
         TEST(test_prices_put_is_all_or_nothing),
         TEST(test_forecast_newest_issue_per_slot),
         TEST(test_forecast_get_ahead),
+        TEST(test_forecast_get_lead),
         TEST(test_forecast_band_and_reissue),
         TEST(test_forecast_coverage),
         TEST(test_signals_kinds_are_independent),

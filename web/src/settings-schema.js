@@ -10,7 +10,7 @@
 // src/providers/providers_list.h, the schedule modes): tests/browser/settings_schema.test.mjs
 // compares them with what `balkonsolard --check-config` knows.
 export const DEVICE_TYPES = ['simulator', 'shelly_gen2', 'shelly_gen1', 'tasmota', 'opendtu', 'marstek_venus', 'zendure', 'http_json',
-  'mqtt_json'];
+  'mqtt_json', 'ahoydtu', 'apsystems_ez1', 'esphome', 'home_assistant'];
 export const PROVIDER_TYPES = ['fixed', 'tou', 'awattar', 'energy_charts', 'entsoe', 'tibber', 'octopus', 'open_meteo',
   'forecast_solar', 'solcast', 'energy_charts_signal', 'corrently', 'uk_carbon', 'sim_solar'];
 export const MODES = ['idle', 'charge', 'discharge', 'hold', 'grid_charge'];
@@ -36,6 +36,8 @@ const DEVICE_FIELD = {
   max_power_w: ['max_power_w', 'number', { unit: 'W' }],
   command_topic: ['command_topic', 'text', {}],
   command_payload: ['command_payload', 'text', {}],
+  energy_key: ['energy_key', 'text', {}],
+  token: ['token', 'secret', {}],
 };
 const dev = (...keys) => keys.map((k) => DEVICE_FIELD[k]);
 // The options each driver reads (src/devices/<driver>.c).
@@ -51,6 +53,12 @@ export const DEVICE_FIELDS = {
     'poll_interval_s', 'timeout_s'),
   mqtt_json: dev('topic', 'role', 'power_key', 'power_scale', 'soc_key', 'state_key', 'command_topic', 'command_payload',
     'max_power_w', 'timeout_s'),
+  ahoydtu: dev('host', 'port', 'channel', 'max_power_w', 'poll_interval_s', 'timeout_s'),
+  apsystems_ez1: dev('host', 'port', 'max_power_w', 'poll_interval_s', 'timeout_s'),
+  esphome: dev('host', 'port', 'role', 'power_key', 'power_scale', 'soc_key', 'energy_key', 'state_key', 'user', 'password',
+    'poll_interval_s', 'timeout_s'),
+  home_assistant: dev('host', 'port', 'token', 'role', 'power_key', 'power_scale', 'soc_key', 'energy_key', 'state_key',
+    'poll_interval_s', 'timeout_s'),
 };
 
 const PROVIDER_FIELD = {

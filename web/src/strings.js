@@ -220,6 +220,7 @@ const en = {
   'value.limit_pct': 'Limit (%)', 'value.max_soc_pct': 'Upper charge limit', 'value.min_soc_pct': 'Lower charge limit',
   'value.producing': 'Producing', 'value.reachable': 'Reachable', 'value.setpoint_w': 'Setpoint', 'value.solar_w': 'Solar input',
   'value.yield_day_wh': 'Yield today', 'value.phase': '{what} L{n}',
+  'value.max_power_w': 'Max. power', 'value.power_input1_w': 'Input 1', 'value.power_input2_w': 'Input 2',
   'model.Simulated micro-inverter': 'Simulated micro-inverter', 'model.Simulated battery': 'Simulated battery',
   'model.Simulated smart plug': 'Simulated smart plug', 'model.Simulated smart meter': 'Simulated smart meter',
   'loads.why.noMeter': 'waits for meter readings', 'loads.why.surplus': 'solar surplus {w} W',
@@ -260,6 +261,7 @@ const en = {
   'notes.msg.recommendation.laterThanNow': 'Start the {1} at {2} (done by {3}): {4} {5} cheaper than starting now.',
   'notes.msg.recommendation.laterThanFirst': 'Start the {1} at {2} (done by {3}): {4} {5} cheaper than at {6}.',
   'notes.msg.recommendation.cheapest': 'Start the {1} at {2} (done by {3}): the cheapest time before {4}.',
+  'f.devices.energy_key': 'Energy entity', 'f.devices.token': 'Access token',
 };
 
 const de = {
@@ -271,6 +273,7 @@ const de = {
   'value.limit_pct': 'Limit (%)', 'value.max_soc_pct': 'Obere Ladegrenze', 'value.min_soc_pct': 'Untere Ladegrenze',
   'value.producing': 'Produziert', 'value.reachable': 'Erreichbar', 'value.setpoint_w': 'Sollwert', 'value.solar_w': 'Solareingang',
   'value.yield_day_wh': 'Ertrag heute', 'value.phase': '{what} L{n}',
+  'value.max_power_w': 'Max. Leistung', 'value.power_input1_w': 'Eingang 1', 'value.power_input2_w': 'Eingang 2',
   'model.Simulated micro-inverter': 'Simulierter Mikrowechselrichter', 'model.Simulated battery': 'Simulierte Batterie',
   'model.Simulated smart plug': 'Simulierte Schaltsteckdose', 'model.Simulated smart meter': 'Simulierter Stromzähler',
   'loads.why.noMeter': 'wartet auf Zählerwerte', 'loads.why.surplus': 'Solarüberschuss {w} W',
@@ -519,6 +522,7 @@ const de = {
   'f.devices.topic': 'MQTT-Topic', 'f.devices.product_key': 'Produktschlüssel', 'f.devices.role': 'Rolle', 'f.devices.soc_key': 'Schlüssel des Ladestands',
   'f.devices.state_key': 'Schlüssel an/aus', 'f.devices.command_topic': 'Befehls-Topic', 'f.devices.command_payload': 'Befehlsinhalt', 'f.devices.power_scale': 'Leistungsfaktor', 'f.devices.poll_interval_s': 'Lesen alle',
   'f.devices.timeout_s': 'Zeitlimit', 'f.devices.max_power_w': 'Max. einstellbare Leistung',
+  'f.devices.energy_key': 'Energie-Entität', 'f.devices.token': 'Zugriffstoken',
 };
 
 export const dict = { en, de };

@@ -1,0 +1,52 @@
+/* The esphome driver as the config sees it: type, roles, staleness and the checks of its
+ * options. How it talks to the device is in src/devices/esphome.c. */
+#include "balkon/driver.h"
+
+#include "balkon/config_types.h"
+
+#include <string.h>
+
+static void check(const struct balkon_device_config *device, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    balkon_driver_check_host(device, path, errors);
+    unsigned role = balkon_driver_role_bit(device->role);
+    if (!role) {
+        balkon_config_add_error(
+            errors, path, "role",
+            "must be \"meter\", \"inverter\", \"battery\" or \"plug\", got \"%s\"", device->role);
+        return;
+    }
+    if (role == DEVICE_ROLE_PLUG && !device->state_key[0])
+        balkon_config_add_error(errors, path, "state_key",
+                                "is required for an \"esphome\" plug (the switch's id, e.g. "
+                                "\"relay\")");
+    if (role != DEVICE_ROLE_PLUG && !device->power_key[0])
+        balkon_config_add_error(errors, path, "power_key",
+                                "is required for an \"esphome\" %s (the power sensor's id, e.g. "
+                                "\"power\")",
+                                device->role[0] ? device->role : "meter");
+    if (device->soc_key[0] && role != DEVICE_ROLE_BATTERY)
+        balkon_config_add_error(errors, path, "soc_key", "is read for role \"battery\" only");
+    if (device->state_key[0] && role != DEVICE_ROLE_PLUG)
+        balkon_config_add_error(errors, path, "state_key", "is read for role \"plug\" only");
+    const char *const ids[] = {device->power_key, device->soc_key, device->state_key,
+                               device->energy_key};
+    const char *const keys[] = {"power_key", "soc_key", "state_key", "energy_key"};
+    for (int i = 0; i < 4; i++)
+        if (strpbrk(ids[i], "/?#"))
+            balkon_config_add_error(errors, path, keys[i],
+                                    "must be an entity's id or name, without '/', '?' or '#', "
+                                    "got \"%s\"",
+                                    ids[i]);
+    if (device->power_scale == 0)
+        balkon_config_add_error(errors, path, "power_scale", "must not be 0");
+}
+
+const struct balkon_driver balkon_driver_esphome = {
+    .type = "esphome",
+    .description = "ESPHome device (web server REST API)",
+    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
+    .stale_s = 5.0,
+    .check = check,
+};

@@ -1,0 +1,65 @@
+/* The home_assistant driver as the config sees it: type, roles, staleness and the checks of
+ * its options. How it talks to Home Assistant is in src/devices/home_assistant.c. */
+#include "balkon/driver.h"
+
+#include "balkon/config_types.h"
+
+#include <string.h>
+
+/* "domain.object_id" with lowercase letters, digits and '_', as Home Assistant names
+ * entities. */
+static bool entity_id(const char *id)
+{
+    const char *dot = strchr(id, '.');
+    if (!dot || dot == id || !dot[1] || strchr(dot + 1, '.'))
+        return false;
+    return strspn(id, "abcdefghijklmnopqrstuvwxyz0123456789_.") == strlen(id);
+}
+
+static void check(const struct balkon_device_config *device, const char *path,
+                  struct balkon_config_errors *errors)
+{
+    balkon_driver_check_host(device, path, errors);
+    if (!device->token[0])
+        balkon_config_add_error(errors, path, "token",
+                                "is required for type \"home_assistant\" (a long-lived access "
+                                "token from your Home Assistant profile, or \"env:NAME\")");
+    unsigned role = balkon_driver_role_bit(device->role);
+    if (!role) {
+        balkon_config_add_error(
+            errors, path, "role",
+            "must be \"meter\", \"inverter\", \"battery\" or \"plug\", got \"%s\"", device->role);
+        return;
+    }
+    if (role == DEVICE_ROLE_PLUG && !device->state_key[0])
+        balkon_config_add_error(errors, path, "state_key",
+                                "is required for a \"home_assistant\" plug (the switch entity, "
+                                "e.g. \"switch.washer\")");
+    if (role != DEVICE_ROLE_PLUG && !device->power_key[0])
+        balkon_config_add_error(errors, path, "power_key",
+                                "is required for a \"home_assistant\" %s (the power entity, "
+                                "e.g. \"sensor.grid_power\")",
+                                device->role[0] ? device->role : "meter");
+    if (device->soc_key[0] && role != DEVICE_ROLE_BATTERY)
+        balkon_config_add_error(errors, path, "soc_key", "is read for role \"battery\" only");
+    if (device->state_key[0] && role != DEVICE_ROLE_PLUG)
+        balkon_config_add_error(errors, path, "state_key", "is read for role \"plug\" only");
+    const char *const ids[] = {device->power_key, device->soc_key, device->state_key,
+                               device->energy_key};
+    const char *const keys[] = {"power_key", "soc_key", "state_key", "energy_key"};
+    for (int i = 0; i < 4; i++)
+        if (ids[i][0] && !entity_id(ids[i]))
+            balkon_config_add_error(errors, path, keys[i],
+                                    "must be an entity id like \"sensor.grid_power\", got \"%s\"",
+                                    ids[i]);
+    if (device->power_scale == 0)
+        balkon_config_add_error(errors, path, "power_scale", "must not be 0");
+}
+
+const struct balkon_driver balkon_driver_home_assistant = {
+    .type = "home_assistant",
+    .description = "Home Assistant entities (REST API, long-lived token)",
+    .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
+    .stale_s = 10.0,
+    .check = check,
+};
