@@ -313,4 +313,17 @@ struct balkon_config_errors {
 void balkon_config_add_error(struct balkon_config_errors *errors, const char *path, const char *key,
                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* A loader's message ("must be between 0 and 100, got 150") as a code and parameters the
+ * dashboard translates: {"range", min "0", max "100", got "150"}. Unknown wording gives
+ * "invalid" (the page then shows the English text). */
+struct balkon_config_error_code {
+    const char *code; /* static */
+    size_t param_count;
+    struct {
+        const char *name; /* static */
+        char value[96];
+    } params[3];
+};
+void balkon_config_error_classify(const char *message, struct balkon_config_error_code *out);
+
 #endif

@@ -379,28 +379,78 @@ void balkon_config_defaults(struct balkon_config *config)
     apply_defaults(&balkon_config_root, config);
 }
 
+/* Blanks the comments of text (// to the end of the line, slash-star to star-slash) with
+ * spaces, in place and outside strings, keeping newlines: unlike cJSON_Minify every byte
+ * stays where it was, so a parse error's offset is one into the file as written. */
+static void blank_comments(char *text)
+{
+    bool in_string = false;
+    for (char *p = text; *p; p++) {
+        if (in_string) {
+            if (*p == '\\' && p[1])
+                p++;
+            else if (*p == '"')
+                in_string = false;
+        } else if (*p == '"') {
+            in_string = true;
+        } else if (p[0] == '/' && p[1] == '/') {
+            for (; *p && *p != '\n'; p++)
+                *p = ' ';
+            if (!*p)
+                return;
+        } else if (p[0] == '/' && p[1] == '*') {
+            p[0] = p[1] = ' ';
+            for (p += 2; *p && !(p[0] == '*' && p[1] == '/'); p++)
+                if (*p != '\n')
+                    *p = ' ';
+            if (!*p)
+                return;
+            p[0] = p[1] = ' ';
+            p++;
+        }
+    }
+}
+
+/* The 1-based line and column (in characters, not bytes) of offset in text. */
+static void line_column(const char *text, size_t offset, int *line, int *column)
+{
+    *line = 1;
+    *column = 1;
+    for (size_t i = 0; i < offset && text[i]; i++) {
+        if (text[i] == '\n') {
+            (*line)++;
+            *column = 1;
+        } else if (((unsigned char)text[i] & 0xc0) != 0x80) {
+            (*column)++;
+        }
+    }
+}
+
 int cfg_parse(const struct cfg_table *table, const char *json_text, void *base,
               struct balkon_config_errors *errors)
 {
-    /* cJSON_Minify strips comments in place, so work on a copy. */
+    /* Comments are blanked on a copy. */
     char *text = strdup(json_text);
     if (!text)
         return BALKON_E_NOMEM;
-    cJSON_Minify(text);
+    blank_comments(text);
     const char *parse_end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &parse_end, true);
     if (!root) {
         size_t offset = parse_end ? (size_t)(parse_end - text) : 0;
+        int line, column;
+        line_column(text, offset, &line, &column);
         /* The bytes near the error, cut at a character and at the first byte that is not
          * UTF-8, so the message stays valid text. */
         char near[24] = "";
         if (parse_end)
             snprintf(near, sizeof near, "%.*s", utf8_prefix(parse_end, 20), parse_end);
+        near[strcspn(near, "\r\n")] = '\0';
         size_t bad;
         if (!valid_utf8(near, &bad))
             near[bad] = '\0';
-        cfg_error(errors, NULL, "(config)",
-                  "not valid JSON near \"%s\" (offset %zu after removing comments)", near, offset);
+        cfg_error(errors, NULL, "(config)", "not valid JSON at line %d, column %d (near \"%s\")",
+                  line, column, near);
         free(text);
         return BALKON_E_PARSE;
     }

@@ -21,6 +21,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <string.h>
 
 enum hash_job_kind { JOB_SETUP, JOB_LOGIN, JOB_CHANGE };
@@ -39,15 +40,32 @@ struct hash_job {
     int err;
 };
 
-static void reply_field_error(struct http_response *response, int status, const char *field,
-                              const char *problem)
+/* {"error": "field: problem", "code", "params": {"field", ...}, "field"}: params beyond the
+ * field are name/value pairs of strings, NULL-terminated. */
+static void reply_field_error(struct http_response *response, int status, const char *code,
+                              const char *field, const char *problem, ...)
 {
+    cJSON *params = cJSON_CreateObject();
+    cJSON_AddStringToObject(params, "field", field);
+    va_list ap;
+    va_start(ap, problem);
+    for (const char *name; (name = va_arg(ap, const char *)) != NULL;)
+        cJSON_AddStringToObject(params, name, va_arg(ap, const char *));
+    va_end(ap);
     cJSON *json = cJSON_CreateObject();
     char message[512];
     snprintf(message, sizeof message, "%s: %s", field, problem);
     cJSON_AddStringToObject(json, "error", message);
+    cJSON_AddStringToObject(json, "code", code);
+    cJSON_AddItemToObject(json, "params", params);
     cJSON_AddStringToObject(json, "field", field);
     http_reply_json(response, status, json);
+}
+
+/* The code of a problem balkon_password_problem named (its words are the English text). */
+static const char *password_code(const char *problem)
+{
+    return strstr(problem, "at least") ? "password_too_short" : "password_too_long";
 }
 
 /* The body as a JSON object, or NULL after a 400 (or the 403/415 of a cross-site try). */
@@ -65,11 +83,12 @@ static bool string_field(const cJSON *body, const char *field, char *out, size_t
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(body, field);
     if (!cJSON_IsString(item) || !item->valuestring[0]) {
-        reply_field_error(response, 400, field, "is required and must be a non-empty string");
+        reply_field_error(response, 400, "required", field,
+                          "is required and must be a non-empty string", NULL);
         return false;
     }
     if (strlen(item->valuestring) >= size) {
-        reply_field_error(response, 400, field, "is too long");
+        reply_field_error(response, 400, "too_long", field, "is too long", NULL);
         return false;
     }
     snprintf(out, size, "%s", item->valuestring);
@@ -134,7 +153,8 @@ static void hash_job_done(struct http_state *state, void *arg, struct http_respo
             http_reply_error(response, 500, "cannot hash the password: %s",
                              balkon_strerror(job->err));
         } else if (http_auth_password_set(state->auth)) {
-            http_reply_error(response, 409, "a password is set already: log in instead");
+            http_reply_error_code(response, 409, "password_set", NULL,
+                                  "a password is set already: log in instead");
         } else if (store_password(state, job->new_hash, response)) {
             http_auth_attempt_succeeded(state->auth, job->client_ip);
             log_notice("http", "password set from %s", job->client_ip);
@@ -144,7 +164,7 @@ static void hash_job_done(struct http_state *state, void *arg, struct http_respo
     case JOB_LOGIN:
         if (!job->verified) {
             http_auth_log_refusal(state->auth, job->client_ip, "wrong password");
-            reply_field_error(response, 401, "password", "wrong password");
+            reply_field_error(response, 401, "wrong_password", "password", "wrong password", NULL);
         } else {
             http_auth_attempt_succeeded(state->auth, job->client_ip);
             log_info("http", "login from %s", job->client_ip);
@@ -155,7 +175,8 @@ static void hash_job_done(struct http_state *state, void *arg, struct http_respo
         if (!job->verified) {
             http_auth_log_refusal(state->auth, job->client_ip,
                                   "password change with a wrong current password");
-            reply_field_error(response, 403, "current_password", "wrong password");
+            reply_field_error(response, 403, "wrong_password", "current_password", "wrong password",
+                              NULL);
         } else if (job->err < 0) {
             http_reply_error(response, 500, "cannot hash the password: %s",
                              balkon_strerror(job->err));
@@ -195,9 +216,11 @@ static bool load_hash(struct http_state *state, struct hash_job *job,
     int err =
         balkon_store_password_get(state->ctx->store, job->stored_hash, sizeof job->stored_hash);
     if (err == BALKON_E_NOTFOUND) {
-        http_reply_error(response, 409,
-                         "no password is set yet: set one with the setup code from %s",
-                         http_auth_setup_code_path(state->auth));
+        http_reply_error_code(
+            response, 409, "no_password",
+            http_error_params("file", http_auth_setup_code_path(state->auth), NULL),
+            "no password is set yet: set one with the setup code from %s",
+            http_auth_setup_code_path(state->auth));
         return false;
     }
     if (err < 0) {
@@ -232,7 +255,8 @@ void api_auth_setup_post(struct http_state *state, const struct http_request *re
                          struct http_response *response)
 {
     if (http_auth_password_set(state->auth)) {
-        http_reply_error(response, 409, "a password is set already: log in instead");
+        http_reply_error_code(response, 409, "password_set", NULL,
+                              "a password is set already: log in instead");
         return;
     }
     cJSON *body = parse_body(request, response, "{\"setup_code\": \"...\", \"password\": \"...\"}");
@@ -247,7 +271,8 @@ void api_auth_setup_post(struct http_state *state, const struct http_request *re
         goto fail;
     const char *problem = balkon_password_problem(job->password);
     if (problem) {
-        reply_field_error(response, 400, "password", problem);
+        reply_field_error(response, 400, password_code(problem), "password", problem, "min", "8",
+                          "max", "256", NULL);
         goto fail;
     }
     if (!http_auth_attempt(state->auth, request, response))
@@ -258,7 +283,8 @@ void api_auth_setup_post(struct http_state *state, const struct http_request *re
         snprintf(problem_text, sizeof problem_text,
                  "wrong code: it is in the file %s on the machine running balkonsolard",
                  http_auth_setup_code_path(state->auth));
-        reply_field_error(response, 403, "setup_code", problem_text);
+        reply_field_error(response, 403, "wrong_setup_code", "setup_code", problem_text, "file",
+                          http_auth_setup_code_path(state->auth), NULL);
         goto fail;
     }
     http_defer(state, request, response, hash_job_work, hash_job_done, job);
@@ -314,7 +340,8 @@ void api_auth_password_put(struct http_state *state, const struct http_request *
         goto fail;
     const char *problem = balkon_password_problem(job->new_password);
     if (problem) {
-        reply_field_error(response, 400, "new_password", problem);
+        reply_field_error(response, 400, password_code(problem), "new_password", problem, "min",
+                          "8", "max", "256", NULL);
         goto fail;
     }
     if (!load_hash(state, job, response) || !http_auth_attempt(state->auth, request, response))
@@ -367,7 +394,7 @@ void api_auth_tokens_post(struct http_state *state, const struct http_request *r
     bool ok = string_field(body, "name", name, sizeof name, response);
     const cJSON *read_only = cJSON_GetObjectItemCaseSensitive(body, "read_only");
     if (ok && read_only && !cJSON_IsBool(read_only)) {
-        reply_field_error(response, 400, "read_only", "must be true or false");
+        reply_field_error(response, 400, "boolean", "read_only", "must be true or false", NULL);
         ok = false;
     }
     bool is_read_only = cJSON_IsTrue(read_only);

@@ -11,6 +11,7 @@
 #include "http_internal.h"
 
 #include "balkon/bus.h"
+#include "balkon/config_types.h"
 #include "balkon/error.h"
 #include "balkon/store.h"
 
@@ -26,12 +27,35 @@ static bool device_known(const struct http_state *state, const char *id)
     return false;
 }
 
+/* A command the device refused, with why ("setpoint: must be between -800 and 800 W, got
+ * 1000"): coded as the config loader's problems are (range, min, ...), else
+ * "device_refused" with the device's words. */
+static void reply_refused(struct http_response *response, int status, const char *command,
+                          const char *why)
+{
+    const char *colon = strstr(why, ": ");
+    struct balkon_config_error_code code;
+    balkon_config_error_classify(colon ? colon + 2 : why, &code);
+    cJSON *params = cJSON_CreateObject();
+    cJSON_AddStringToObject(params, "field", command);
+    if (strcmp(code.code, "invalid") == 0) {
+        cJSON_AddStringToObject(params, "detail", why);
+        http_reply_error_code(response, status, status == 503 ? "unavailable" : "device_refused",
+                              params, "%s: %s", command, why);
+        return;
+    }
+    for (size_t i = 0; i < code.param_count; i++)
+        cJSON_AddStringToObject(params, code.params[i].name, code.params[i].value);
+    http_reply_error_code(response, status, code.code, params, "%s: %s", command, why);
+}
+
 void api_device_command_post(struct http_state *state, const struct http_request *request,
                              struct http_response *response)
 {
     if (!device_known(state, request->path_param)) {
-        http_reply_error(response, 404, "no such device: %s (see GET /api/v1/devices)",
-                         request->path_param);
+        http_reply_error_code(response, 404, "no_such_device",
+                              http_error_params("id", request->path_param, NULL),
+                              "no such device: %s (see GET /api/v1/devices)", request->path_param);
         return;
     }
     cJSON *body = http_body_object(request, response, "{\"command\": \"switch\", \"value\": 1}");
@@ -45,16 +69,24 @@ void api_device_command_post(struct http_state *state, const struct http_request
         known |= strcmp(command->valuestring, commands[i]) == 0;
     struct device_command ev = {0};
     if (!known) {
-        http_reply_error(response, 400,
-                         "command: must be one of \"switch\", \"limit\", \"setpoint\", \"auto\"");
+        http_reply_error_code(
+            response, 400, "one_of",
+            http_error_params("field", "command", "allowed",
+                              "\"switch\", \"limit\", \"setpoint\", \"auto\"", NULL),
+            "command: must be one of \"switch\", \"limit\", \"setpoint\", \"auto\"");
     } else if (strcmp(command->valuestring, "auto") != 0 &&
                (!cJSON_IsNumber(value) || !isfinite(value->valuedouble))) {
-        http_reply_error(response, 400, "value: is required for \"%s\" and must be a number",
-                         command->valuestring);
+        http_reply_error_code(response, 400, "number", http_error_params("field", "value", NULL),
+                              "value: is required for \"%s\" and must be a number",
+                              command->valuestring);
     } else if (strcmp(command->valuestring, "switch") == 0 && value->valuedouble != 0 &&
                value->valuedouble != 1) {
-        http_reply_error(response, 400, "value: \"switch\" takes 1 (on) or 0 (off), got %g",
-                         value->valuedouble);
+        char got[32];
+        snprintf(got, sizeof got, "%g", value->valuedouble);
+        http_reply_error_code(
+            response, 400, "one_of",
+            http_error_params("field", "value", "allowed", "1, 0", "got", got, NULL),
+            "value: \"switch\" takes 1 (on) or 0 (off), got %g", value->valuedouble);
     } else {
         snprintf(ev.device_id, sizeof ev.device_id, "%.31s", request->path_param);
         snprintf(ev.command, sizeof ev.command, "%s", command->valuestring);
@@ -68,7 +100,7 @@ void api_device_command_post(struct http_state *state, const struct http_request
     char why[128];
     int rc = balkon_command_send(state->ctx->services, &ev, why, sizeof why);
     if (rc < 0) {
-        http_reply_error(response, rc == BALKON_E_BUSY ? 503 : 400, "%s: %s", ev.command, why);
+        reply_refused(response, rc == BALKON_E_BUSY ? 503 : 400, ev.command, why);
         return;
     }
     /* A device that applies a command at once has reported it while the call ran. */

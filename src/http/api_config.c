@@ -28,6 +28,10 @@ static cJSON *errors_json(const struct balkon_config_errors *errors)
              errors->dropped ? " (the first listed)" : "");
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "error", summary);
+    /* Codes and parameters the dashboard translates (docs/api.md, "Errors"). */
+    cJSON_AddStringToObject(json, "code", "config_invalid");
+    cJSON *params = cJSON_AddObjectToObject(json, "params");
+    cJSON_AddNumberToObject(params, "count", (double)total);
     cJSON *list = cJSON_AddArrayToObject(json, "errors");
     for (size_t i = 0; i < errors->count; i++) {
         const char *line = errors->items[i];
@@ -38,6 +42,13 @@ static cJSON *errors_json(const struct balkon_config_errors *errors)
             snprintf(path, sizeof path, "%.*s", (int)(colon - line), line);
             cJSON_AddStringToObject(item, "path", path);
             cJSON_AddStringToObject(item, "message", colon + 2);
+            struct balkon_config_error_code code;
+            balkon_config_error_classify(colon + 2, &code);
+            cJSON_AddStringToObject(item, "code", code.code);
+            cJSON *item_params = cJSON_AddObjectToObject(item, "params");
+            cJSON_AddStringToObject(item_params, "field", path);
+            for (size_t k = 0; k < code.param_count; k++)
+                cJSON_AddStringToObject(item_params, code.params[k].name, code.params[k].value);
         } else {
             cJSON_AddStringToObject(item, "path", "(config)");
             cJSON_AddStringToObject(item, "message", line);

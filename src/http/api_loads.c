@@ -9,6 +9,7 @@
 #include "http_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void add_time_or_null(cJSON *json, const char *key, int64_t ts_ms)
@@ -68,8 +69,9 @@ void api_load_override_post(struct http_state *state, const struct http_request 
                             struct http_response *response)
 {
     if (!find_load(state, request->path_param)) {
-        http_reply_error(response, 404, "no such load: %s (see GET /api/v1/loads)",
-                         request->path_param);
+        http_reply_error_code(response, 404, "no_such_load",
+                              http_error_params("id", request->path_param, NULL),
+                              "no such load: %s (see GET /api/v1/loads)", request->path_param);
         return;
     }
     cJSON *body = http_body_object(request, response, "{\"state\": \"on\", \"duration_min\": 60}");
@@ -81,11 +83,19 @@ void api_load_override_post(struct http_state *state, const struct http_request 
     if (!cJSON_IsString(load_state) || (strcmp(load_state->valuestring, "on") != 0 &&
                                         strcmp(load_state->valuestring, "off") != 0 &&
                                         strcmp(load_state->valuestring, "auto") != 0)) {
-        http_reply_error(response, 400, "state: must be \"on\", \"off\" or \"auto\"");
+        http_reply_error_code(
+            response, 400, "one_of",
+            http_error_params("field", "state", "allowed", "\"on\", \"off\", \"auto\"", NULL),
+            "state: must be \"on\", \"off\" or \"auto\"");
     } else if (duration && !cJSON_IsNull(duration) &&
                (!cJSON_IsNumber(duration) ||
                 !(duration->valuedouble >= 0 && duration->valuedouble <= 1440))) {
-        http_reply_error(response, 400, "duration_min: must be a number of minutes from 0 to 1440");
+        char *got = cJSON_PrintUnformatted(duration);
+        http_reply_error_code(response, 400, "range",
+                              http_error_params("field", "duration_min", "min", "0", "max", "1440",
+                                                "got", got ? got : "?", NULL),
+                              "duration_min: must be a number of minutes from 0 to 1440");
+        free(got);
     } else {
         snprintf(override.id, sizeof override.id, "%.31s", request->path_param);
         snprintf(override.state, sizeof override.state, "%s", load_state->valuestring);

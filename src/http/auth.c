@@ -333,7 +333,8 @@ bool http_auth_same_site(const struct http_request *request, struct http_respons
         return false;
     }
     if (!origin_matches(request->connection)) {
-        http_reply_error(response, 403, "Origin: a login must come from this dashboard's own page");
+        http_reply_error_code(response, 403, "cross_site", NULL,
+                              "Origin: a login must come from this dashboard's own page");
         return false;
     }
     return true;
@@ -352,8 +353,12 @@ bool http_auth_check(struct http_state *state, const struct http_request *reques
         bool sent_cookie =
             request->connection &&
             MHD_lookup_connection_value(request->connection, MHD_COOKIE_KIND, COOKIE_NAME) != NULL;
-        http_reply_error(
-            response, 401, "%s",
+        http_reply_error_code(
+            response, 401,
+            sent_token    ? "token_invalid"
+            : sent_cookie ? "session_expired"
+                          : "login_required",
+            NULL, "%s",
             sent_token ? "the API token is not valid (revoked or mistyped)"
             : sent_cookie
                 ? "the login has expired: log in again"
@@ -361,21 +366,21 @@ bool http_auth_check(struct http_state *state, const struct http_request *reques
         return false;
     }
     if (access == HTTP_ACCESS_WRITE && identity->read_only) {
-        http_reply_error(response, 403,
-                         "this API token may only read (make one that may change things)");
+        http_reply_error_code(response, 403, "read_only_token", NULL,
+                              "this API token may only read (make one that may change things)");
         return false;
     }
     if (access == HTTP_ACCESS_WRITE && identity->via == HTTP_AUTH_SESSION) {
         const char *csrf = http_header(request, "X-CSRF-Token");
         if (!csrf || !balkon_secret_equal(csrf, identity->csrf)) {
-            http_reply_error(response, 403,
-                             "X-CSRF-Token: missing or not this session's "
-                             "(reload the dashboard)");
+            http_reply_error_code(response, 403, "csrf", NULL,
+                                  "X-CSRF-Token: missing or not this session's "
+                                  "(reload the dashboard)");
             return false;
         }
         if (!origin_matches(request->connection)) {
-            http_reply_error(response, 403,
-                             "Origin: a change must come from this dashboard's own page");
+            http_reply_error_code(response, 403, "cross_site", NULL,
+                                  "Origin: a change must come from this dashboard's own page");
             return false;
         }
     }
@@ -497,8 +502,12 @@ bool http_auth_attempt(struct http_auth *auth, const struct http_request *reques
     if (start_ms + delay_ms - now_ms > QUEUE_MAX_MS) {
         int64_t wait_s = (start_ms - now_ms + 999) / 1000;
         response->retry_after_s = (unsigned)(wait_s > 0 ? wait_s : 1);
-        http_reply_error(response, 429, "too many login attempts from %s: try again in %u s",
-                         request->client_ip, response->retry_after_s);
+        char wait_text[16];
+        snprintf(wait_text, sizeof wait_text, "%u", response->retry_after_s);
+        http_reply_error_code(response, 429, "too_many_attempts",
+                              http_error_params("retry_after_s", wait_text, NULL),
+                              "too many login attempts from %s: try again in %u s",
+                              request->client_ip, response->retry_after_s);
         http_auth_log_refusal(auth, request->client_ip, "login attempt refused (too many)");
         return false;
     }

@@ -314,9 +314,17 @@ void http_route(struct http_state *state, const struct http_request *request,
 
 /* Sets a JSON body from a cJSON tree (consumed) with the given status. */
 void http_reply_json(struct http_response *response, int status, cJSON *json);
-/* Sets {"error": "..."} with the given status. */
+/* Sets {"error": "...", "code": "...", "params": {}} with the given status: the English
+ * text, and a code (with parameters) the dashboard translates (web/src/strings.js, "err.").
+ * http_reply_error's code is its status's ("bad_request", "not_found", ...). */
 void http_reply_error(struct http_response *response, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* The same with a code of its own and its parameters (taken; NULL for none). */
+void http_reply_error_code(struct http_response *response, int status, const char *code,
+                           cJSON *params, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* {"name": "value", ...} from NULL-terminated name/value pairs of strings. */
+cJSON *http_error_params(const char *name, const char *value, ...);
 
 /* The request's body as a JSON object (the caller deletes it), or NULL after a 400
  * "body: expected a JSON object like <example>". */
@@ -378,6 +386,7 @@ void api_control_get(struct http_state *, const struct http_request *, struct ht
 void api_loads_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_load_override_post(struct http_state *, const struct http_request *,
                             struct http_response *);
+void api_openapi_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_recommendations_get(struct http_state *, const struct http_request *,
                              struct http_response *);
 

@@ -3,6 +3,7 @@
 
 #include "json_writer.h"
 
+#include "balkon/http_routes.h"
 #include "balkon/timeutil.h"
 
 #include <errno.h>
@@ -51,7 +52,25 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/loads", api_loads_get, HTTP_ACCESS_READ},
     {"POST", "/api/v1/loads/{id}/override", api_load_override_post, HTTP_ACCESS_WRITE},
     {"GET", "/api/v1/recommendations", api_recommendations_get, HTTP_ACCESS_READ},
+    {"GET", "/api/v1/openapi.json", api_openapi_get, HTTP_ACCESS_PUBLIC},
 };
+
+bool balkon_http_route_at(size_t index, const char **method, const char **path,
+                          enum balkon_route_access *access)
+{
+    if (index >= sizeof routes / sizeof routes[0])
+        return false;
+    *method = routes[index].method;
+    *path = routes[index].path;
+    static const enum balkon_route_access as_public[] = {
+        [HTTP_ACCESS_PUBLIC] = BALKON_ROUTE_PUBLIC,
+        [HTTP_ACCESS_READ] = BALKON_ROUTE_READ,
+        [HTTP_ACCESS_LOGIN] = BALKON_ROUTE_LOGIN,
+        [HTTP_ACCESS_WRITE] = BALKON_ROUTE_WRITE,
+    };
+    *access = as_public[routes[index].access];
+    return true;
+}
 
 /* Whether path matches pattern, where a "{id}" segment matches one non-empty segment
  * (copied into param). */
@@ -101,15 +120,19 @@ void http_route(struct http_state *state, const struct http_request *request_in,
         snprintf(allow + len, sizeof allow - len, "%s%s", len ? ", " : "", routes[i].method);
     }
     if (path_known) {
-        http_reply_error(response, 405, "method %s not allowed on %s (allowed: %s)",
-                         request->method, request->path, allow);
+        http_reply_error_code(response, 405, "method_not_allowed",
+                              http_error_params("method", request->method, "allowed", allow, NULL),
+                              "method %s not allowed on %s (allowed: %s)", request->method,
+                              request->path, allow);
         snprintf(response->allow, sizeof response->allow, "%s", allow);
         return;
     }
     if (strncmp(request->path, "/api/", 5) != 0) {
         if (strcmp(request->method, "GET") != 0 && strcmp(request->method, "HEAD") != 0) {
-            http_reply_error(response, 405, "method %s not allowed on %s (allowed: GET)",
-                             request->method, request->path);
+            http_reply_error_code(
+                response, 405, "method_not_allowed",
+                http_error_params("method", request->method, "allowed", "GET", NULL),
+                "method %s not allowed on %s (allowed: GET)", request->method, request->path);
             snprintf(response->allow, sizeof response->allow, "GET, HEAD");
             return;
         }
@@ -117,7 +140,9 @@ void http_route(struct http_state *state, const struct http_request *request_in,
         if (http_serve_asset(request, response))
             return;
     }
-    http_reply_error(response, 404, "no such resource: %s", request->path);
+    http_reply_error_code(response, 404, "no_such_path",
+                          http_error_params("path", request->path, NULL), "no such resource: %s",
+                          request->path);
 }
 
 void http_reply_json(struct http_response *response, int status, cJSON *json)
@@ -161,19 +186,89 @@ void http_reply_written(struct http_response *response, struct json_writer *writ
     http_reply_text(response, text, len);
 }
 
-void http_reply_error(struct http_response *response, int status, const char *fmt, ...)
+/* The code of an error that has none of its own: its status's. */
+static const char *status_code(int status)
+{
+    switch (status) {
+    case 400:
+        return "bad_request";
+    case 401:
+        return "login_required";
+    case 403:
+        return "forbidden";
+    case 404:
+        return "not_found";
+    case 405:
+        return "method_not_allowed";
+    case 409:
+        return "conflict";
+    case 413:
+        return "too_large";
+    case 415:
+        return "json_required";
+    case 429:
+        return "too_many_attempts";
+    case 502:
+        return "bad_gateway";
+    case 503:
+        return "unavailable";
+    default:
+        return "internal";
+    }
+}
+
+static void reply_error_v(struct http_response *response, int status, const char *code,
+                          cJSON *params, const char *fmt, va_list ap)
 {
     char message[512];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(message, sizeof message, fmt, ap);
-    va_end(ap);
     /* Messages quote what the client sent (a query value, a path): raw bytes that are not
      * UTF-8 (or a sequence cut by %.40s) would make the answer invalid JSON text. */
     http_utf8_scrub(message);
     cJSON *json = cJSON_CreateObject();
     cJSON_AddStringToObject(json, "error", message);
+    cJSON_AddStringToObject(json, "code", code ? code : status_code(status));
+    if (!params)
+        params = cJSON_CreateObject();
+    if (params)
+        cJSON_AddItemToObject(json, "params", params);
     http_reply_json(response, status, json);
+}
+
+void http_reply_error(struct http_response *response, int status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(response, status, NULL, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void http_reply_error_code(struct http_response *response, int status, const char *code,
+                           cJSON *params, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(response, status, code, params, fmt, ap);
+    va_end(ap);
+}
+
+cJSON *http_error_params(const char *name, const char *value, ...)
+{
+    cJSON *params = cJSON_CreateObject();
+    va_list ap;
+    va_start(ap, value);
+    while (params && name) {
+        /* Values quote the client (a path, a header): kept to valid UTF-8 as the message. */
+        char text[200];
+        snprintf(text, sizeof text, "%s", value ? value : "");
+        http_utf8_scrub(text);
+        cJSON_AddStringToObject(params, name, text);
+        name = va_arg(ap, const char *);
+        if (name)
+            value = va_arg(ap, const char *);
+    }
+    va_end(ap);
+    return params;
 }
 
 /* Length of the well-formed UTF-8 sequence at p (at most avail bytes), or 0. */
@@ -267,7 +362,9 @@ cJSON *http_body_object(const struct http_request *request, struct http_response
                       : NULL;
     if (!cJSON_IsObject(body)) {
         cJSON_Delete(body);
-        http_reply_error(response, 400, "body: expected a JSON object like %s", example);
+        http_reply_error_code(response, 400, "bad_body",
+                              http_error_params("example", example, NULL),
+                              "body: expected a JSON object like %s", example);
         return NULL;
     }
     /* One JSON text and nothing after it but white space: a body with more is not what its
@@ -327,8 +424,12 @@ bool http_query_limit(const struct http_request *request, struct http_response *
     errno = 0;
     *limit = strtol(text, &end, 10);
     if (!*text || *end || errno || *limit < 1 || *limit > max) {
-        http_reply_error(response, 400,
-                         "limit: must be a whole number from 1 to %ld, got \"%.20s\"", max, text);
+        char max_text[24];
+        snprintf(max_text, sizeof max_text, "%ld", max);
+        http_reply_error_code(
+            response, 400, "range",
+            http_error_params("field", "limit", "min", "1", "max", max_text, "got", text, NULL),
+            "limit: must be a whole number from 1 to %ld, got \"%.20s\"", max, text);
         return false;
     }
     return true;
@@ -366,7 +467,9 @@ bool http_query_time(const struct http_request *request, struct http_response *r
         return true;
     const char *problem = http_parse_query_time(text, ts_ms);
     if (problem) {
-        http_reply_error(response, 400, "%s: %s, got \"%.40s\"", name, problem, text);
+        http_reply_error_code(response, 400, "bad_time",
+                              http_error_params("field", name, "got", text, NULL),
+                              "%s: %s, got \"%.40s\"", name, problem, text);
         return false;
     }
     return true;

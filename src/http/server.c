@@ -546,17 +546,22 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *connection, c
     const char *host =
         MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!http_auth_host_allowed(server->state.auth, host)) {
-        http_reply_error(&reply, 403,
-                         "Host \"%.100s\" is not allowed: add it to http.allowed_hosts (this "
-                         "guards against DNS rebinding)",
-                         host);
+        http_reply_error_code(&reply, 403, "host_not_allowed",
+                              http_error_params("host", host ? host : "", NULL),
+                              "Host \"%.100s\" is not allowed: add it to http.allowed_hosts (this "
+                              "guards against DNS rebinding)",
+                              host);
         log_warn("http", "refused %s %s for Host \"%.100s\" (not in http.allowed_hosts)", method,
                  url, host);
         return send_response(server, connection, &reply);
     }
     if (ctx->too_large) {
-        http_reply_error(&reply, 413, "request body larger than %lld bytes (http.max_body_bytes)",
-                         (long long)server->state.ctx->config->http.max_body_bytes);
+        char max_text[24];
+        snprintf(max_text, sizeof max_text, "%lld",
+                 (long long)server->state.ctx->config->http.max_body_bytes);
+        http_reply_error_code(&reply, 413, "too_large",
+                              http_error_params("max_bytes", max_text, NULL),
+                              "request body larger than %s bytes (http.max_body_bytes)", max_text);
     } else {
         struct http_request request = {
             .method = method,

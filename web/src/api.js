@@ -1,5 +1,7 @@
 // The REST client. Answers the service worker served from its cache (daemon unreachable) carry
 // the header X-Balkon-Cache; listeners hear about that so the offline banner can show.
+import { errorText } from './i18n.js';
+
 const listeners = new Set();
 export const onCacheAnswer = (fn) => listeners.add(fn);
 
@@ -13,7 +15,7 @@ export const onUnauthorized = (fn) => unauthorized.add(fn);
 
 export class ApiError extends Error {
   constructor(status, body, path) {
-    super(body?.error || `HTTP ${status}`);
+    super(errorText(body) || `HTTP ${status}`);
     this.status = status;
     this.body = body;
     this.path = path;

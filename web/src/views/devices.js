@@ -3,7 +3,7 @@
 // command log.
 import { useEffect, useState } from 'preact/hooks';
 import { html } from '../html.js';
-import { t, tOr } from '../i18n.js';
+import { deviceModel, loadReason, t, tOr, valueLabel } from '../i18n.js';
 import { getOptional, post } from '../api.js';
 import { bytes, duration, fmtDateTime, fmtTime, num, parseTime, serverNow, valueWithUnit, watts } from '../fmt.js';
 import { loadCommands, update } from '../store.js';
@@ -54,12 +54,12 @@ function DeviceCard({ d }) {
       <h3 id=${`dev-${d.id}`}><a href=${`#/devices/${encodeURIComponent(d.id)}`} data-testid="device-link">${d.name || d.id}</a></h3>
       <span class=${`badge ${d.online ? 'ok' : 'bad'}`} data-testid="device-online">${d.online ? 'online' : 'offline'}</span>
     </header>
-    <p class="hint">${[d.name && d.name !== d.id && d.id, d.model, (d.roles || []).map((r) => tOr(`role.${r}`, r)).join(', '), d.firmware]
+    <p class="hint">${[d.name && d.name !== d.id && d.id, deviceModel(d.model), (d.roles || []).map((r) => tOr(`role.${r}`, r)).join(', '), d.firmware]
       .filter(Boolean).join(' · ')}</p>
     <p class="hint">${t('devices.lastSeen')} <span data-testid="device-last-seen" title=${d.last_seen || ''}>${ago(d.last_seen)}</span></p>
     ${d.error && html`<p class="error" data-testid="device-error">${d.error}</p>`}
     ${d.warning && html`<p class="error" data-testid="device-warning">⚠ ${d.warning}</p>`}
-    ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<div><dt>${tOr(`value.${k}`, k)}</dt>
+    ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<div><dt>${valueLabel(k)}</dt>
       <dd>${k === 'on' ? (Number(v) ? t('devices.on') : t('devices.off')) : valueWithUnit(k, v)}</dd></div>`)}</dl>`}
     ${(d.roles || []).includes('plug') && html`<${PlugSwitch} device=${d} />`}
   </article>`;
@@ -88,7 +88,7 @@ function LoadCard({ l }) {
       <h3 id=${`load-h-${l.id}`}>${l.name || l.id}</h3>
       <span class=${`badge ${l.on ? 'ok' : ''}`}>${l.on ? t('devices.on') : t('devices.off')}</span>
     </header>
-    <p data-testid=${`load-reason-${l.id}`}>${l.reason || '–'}</p>
+    <p data-testid=${`load-reason-${l.id}`}>${loadReason(l.reason) || '–'}</p>
     <dl class="values">
       <div><dt>${t('loads.mode')}</dt><dd>${tOr(`loads.mode.${l.mode}`, l.mode)}</dd></div>
       <div><dt>${t('loads.power')}</dt><dd>${watts(l.power_w)}</dd></div>

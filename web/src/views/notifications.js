@@ -7,6 +7,12 @@ import { html } from '../html.js';
 import { t, tOr } from '../i18n.js';
 import { getOptional } from '../api.js';
 import { fmtDateTime, parseTime } from '../fmt.js';
+import { notificationText } from '../i18n.js';
+
+// The rules' English titles and messages in the page's language (i18n.js).
+const translateNote = (n) => ({ ...n, ...notificationText(n) });
+const translated = (body) => (Array.isArray(body) ? body.map(translateNote)
+  : Array.isArray(body?.notifications) ? { ...body, notifications: body.notifications.map(translateNote) } : body);
 
 const SEVERITIES = ['critical', 'warning', 'info'];
 
@@ -47,7 +53,7 @@ export function NotificationsView({ s }) {
   const [error, setError] = useState(null);
   const [filter, setFilter] = useState('all');
   useEffect(() => {
-    getOptional('/notifications').then((b) => setItems(b ? normalise(b) : [])).catch((e) => {
+    getOptional('/notifications').then((b) => setItems(b ? normalise(translated(b)) : [])).catch((e) => {
       setError(e.message);
       setItems([]);
     });

@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { AccessCard } from './access.js';
-import { t, tOr } from '../i18n.js';
+import { errorText, strategyDescription, t, tOr } from '../i18n.js';
 import { ApiError, get, put } from '../api.js';
 import { loadPlan, reloadConfig } from '../store.js';
 import { SECTIONS, ZONE_FIELDS as ZONES } from '../settings-schema.js';
@@ -144,7 +144,7 @@ function StrategySwitch({ strategy, onChanged }) {
       setState({ error: e.message });
     }
   };
-  const desc = strategy.strategies?.find((x) => x.name === choice)?.description;
+  const desc = strategyDescription(choice, strategy.strategies?.find((x) => x.name === choice)?.description);
   return html`<section class="card" aria-labelledby="h-strategy">
     <h2 id="h-strategy">${t('settings.strategyNow')}</h2>
     <p class="hint">${t('settings.strategyHint', { configured: tOr(`opt.${strategy.configured}`, strategy.configured) })}</p>
@@ -241,7 +241,9 @@ export function SettingsView({ s }) {
         const map = {};
         const shown = new Set(registry.current.map((f) => f.path));
         const unmatched = [];
-        for (const { path, message } of e.body.errors) {
+        for (const item of e.body.errors) {
+          const { path } = item;
+          const message = errorText(item);
           // A path without a field of its own shows at the nearest list or item heading.
           let p = path;
           while (p && !shown.has(p) && !/\]$/.test(p) && !isList(draft, p)) p = parent(p);
@@ -249,7 +251,7 @@ export function SettingsView({ s }) {
           else unmatched.push({ path, message });
         }
         setErrors(map);
-        setResult({ error: e.body.error || t('settings.failed'), unmatched });
+        setResult({ error: e.message || t('settings.failed'), unmatched });
         focusFirstError();
       } else {
         setResult({ error: e.status === 404 || e.status === 405 ? t('settings.noPut') : e.message, unmatched: [] });
