@@ -22,8 +22,19 @@
 int balkon_detect_run(const char *target, int timeout_ms, char **json_out, char *msg,
                       size_t msg_size);
 
-/* `balkonsolard detect [--timeout-ms N] HOST[:PORT]`: prints the answer; exit 0 when a
- * device was found, 1 when none, 2 on bad arguments. argv[0] is "detect". */
+/* How long a browse listens for answers unless the caller says otherwise. */
+#define BALKON_DETECT_BROWSE_MS 2000
+
+/* Asks the LAN by mDNS / DNS-SD (224.0.0.251:5353) for the services devices announce
+ * (_shelly._tcp, _http._tcp, _esphomelib._tcp) and lists who answered within timeout_ms:
+ * {"candidates":[{"name":…,"service":"_shelly._tcp","host":…,"address":…,"port":80,
+ * "txt":{…},"likely_type":"shelly_gen2","detect":"192.168.1.50"}],…}. Blocking like
+ * balkon_detect_run. 0, or BALKON_E_IO (msg says why: no multicast route …) / _NOMEM. */
+int balkon_detect_browse(int timeout_ms, char **json_out, char *msg, size_t msg_size);
+
+/* `balkonsolard detect [--timeout-ms N] HOST[:PORT]` or `detect --browse`: prints the
+ * answer; exit 0 when a device (a candidate) was found, 1 when none, 2 on bad arguments,
+ * 3 when the browse could not be sent. argv[0] is "detect". */
 int balkon_detect_main(int argc, char **argv);
 
 #endif

@@ -715,21 +715,47 @@ int balkon_detect_run(const char *target, int timeout_ms, char **json_out, char 
     return *json_out ? 0 : BALKON_E_NOMEM;
 }
 
+static int browse_main(int timeout_ms)
+{
+    char msg[256];
+    char *json;
+    int rc = balkon_detect_browse(timeout_ms, &json, msg, sizeof msg);
+    if (rc < 0) {
+        fprintf(stderr, "balkonsolard detect --browse: %s\n",
+                rc == BALKON_E_IO ? msg : balkon_strerror(rc));
+        return 3;
+    }
+    cJSON *answer = cJSON_Parse(json);
+    int count = cJSON_GetArraySize(cJSON_GetObjectItem(answer, "candidates"));
+    cJSON_Delete(answer);
+    printf("%s\n", json);
+    free(json);
+    if (count == 0)
+        fprintf(stderr, "balkonsolard detect --browse: no device answered by mDNS\n");
+    return count > 0 ? 0 : 1;
+}
+
 int balkon_detect_main(int argc, char **argv)
 {
-    int timeout_ms = BALKON_DETECT_TIMEOUT_MS;
+    int timeout_ms = 0; /* the default of a detection or a browse */
     const char *target = NULL;
+    bool browse = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             printf("Usage: balkonsolard detect [--timeout-ms N] HOST[:PORT]\n"
+                   "       balkonsolard detect --browse [--timeout-ms N]\n"
                    "Probes the local APIs of the devices BalkonSolar knows (Shelly, OpenDTU,\n"
                    "AhoyDTU, Tasmota, ESPHome, Zendure, APsystems EZ1, Marstek, SunSpec over\n"
                    "Modbus TCP) at HOST and prints what answered as JSON: type, model,\n"
                    "firmware, a device config and a live reading. With :PORT every probe\n"
-                   "uses that port. Exit status 0 found, 1 nothing found, 2 bad arguments.\n");
+                   "uses that port. --browse lists the devices that announce themselves by\n"
+                   "mDNS (_shelly._tcp, _http._tcp, _esphomelib._tcp) instead.\n"
+                   "Exit status 0 found, 1 nothing found, 2 bad arguments, 3 browse failed.\n");
             return 0;
         }
-        if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "--browse") == 0) {
+            browse = true;
+        } else if (strcmp(argv[i], "--timeout-ms") == 0 && i + 1 < argc) {
             char *end;
             long value = strtol(argv[++i], &end, 10);
             if (*end || value < 50 || value > 30000) {
@@ -746,6 +772,12 @@ int balkon_detect_main(int argc, char **argv)
             target = argv[i];
         }
     }
+    if (browse && target) {
+        fprintf(stderr, "balkonsolard detect: --browse takes no address (got \"%s\")\n", target);
+        return 2;
+    }
+    if (browse)
+        return browse_main(timeout_ms);
     if (!target) {
         fprintf(stderr,
                 "balkonsolard detect: which address? Usage: balkonsolard detect HOST[:PORT]\n");

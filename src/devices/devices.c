@@ -196,6 +196,7 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
         ctx->services->devices.command = command_service;
         ctx->services->devices.self = devices;
         ctx->services->detect.run = balkon_detect_run;
+        ctx->services->detect.browse = balkon_detect_browse;
     }
     *state = devices;
     return 0;
@@ -207,6 +208,7 @@ static void devices_stop(void *state)
     if (devices->ctx->services) {
         devices->ctx->services->devices.self = NULL;
         devices->ctx->services->detect.run = NULL;
+        devices->ctx->services->detect.browse = NULL;
     }
     balkon_bus_unsubscribe_all(devices->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, devices);
     for (size_t i = 0; i < devices->count; i++)

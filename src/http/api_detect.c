@@ -1,4 +1,8 @@
-/* POST /api/v1/devices/detect {"host": "192.168.1.50[:PORT]", "timeout_ms": 1500}
+/* POST /api/v1/devices/browse {"timeout_ms": 2000}
+ *   Lists the devices that announce themselves by mDNS / DNS-SD within timeout_ms (Shelly,
+ *   ESPHome, web servers), each with the address to detect. Same rules as detect; 503
+ *   when the query cannot be sent (no multicast route).
+ * POST /api/v1/devices/detect {"host": "192.168.1.50[:PORT]", "timeout_ms": 1500}
  *   Probes the local APIs of the devices the drivers know at host (include/balkon/detect.h)
  *   and answers with what it found: type, model, firmware, a ready device config and a live
  *   reading, and what every probe saw. 400 names a bad field; 409 while another detection
@@ -14,7 +18,9 @@
 #include <string.h>
 
 struct detect_job {
+    /* One of the two: a detection of target, or a browse. */
     int (*run)(const char *target, int timeout_ms, char **json_out, char *msg, size_t msg_size);
+    int (*browse)(int timeout_ms, char **json_out, char *msg, size_t msg_size);
     char target[300];
     int timeout_ms;
     int rc;
@@ -28,7 +34,9 @@ static bool detect_running;
 static void detect_work(void *arg)
 {
     struct detect_job *job = arg;
-    job->rc = job->run(job->target, job->timeout_ms, &job->json, job->msg, sizeof job->msg);
+    job->rc = job->browse
+                  ? job->browse(job->timeout_ms, &job->json, job->msg, sizeof job->msg)
+                  : job->run(job->target, job->timeout_ms, &job->json, job->msg, sizeof job->msg);
 }
 
 static void detect_done(struct http_state *state, void *arg, struct http_response *response)
@@ -38,6 +46,8 @@ static void detect_done(struct http_state *state, void *arg, struct http_respons
     detect_running = false;
     if (job->rc == BALKON_E_INVAL) {
         http_reply_error(response, 400, "%s", job->msg);
+    } else if (job->rc == BALKON_E_IO) {
+        http_reply_error(response, 503, "%s", job->msg);
     } else if (job->rc < 0) {
         http_reply_error(response, 500, "detection failed: %s", balkon_strerror(job->rc));
     } else {
@@ -79,6 +89,35 @@ void api_devices_detect_post(struct http_state *state, const struct http_request
     } else {
         job->run = services->detect.run;
         snprintf(job->target, sizeof job->target, "%s", host->valuestring);
+        job->timeout_ms = timeout ? (int)timeout->valuedouble : 0;
+        detect_running = true;
+        http_defer(state, request, response, detect_work, detect_done, job);
+    }
+    cJSON_Delete(body);
+}
+
+void api_devices_browse_post(struct http_state *state, const struct http_request *request,
+                             struct http_response *response)
+{
+    const struct balkon_services *services = state->ctx->services;
+    if (!services->detect.browse) {
+        http_reply_error(response, 503, "the devices module is not running");
+        return;
+    }
+    cJSON *body = http_body_object(request, response, "{\"timeout_ms\": 2000}");
+    if (!body)
+        return;
+    const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(body, "timeout_ms");
+    struct detect_job *job = NULL;
+    if (timeout &&
+        (!cJSON_IsNumber(timeout) || timeout->valuedouble < 100 || timeout->valuedouble > 10000)) {
+        http_reply_error(response, 400, "timeout_ms: must be a number from 100 to 10000 (ms)");
+    } else if (detect_running) {
+        http_reply_error(response, 409, "a detection is running already: try again when it ends");
+    } else if (!(job = calloc(1, sizeof *job))) {
+        http_reply_error(response, 500, "out of memory");
+    } else {
+        job->browse = services->detect.browse;
         job->timeout_ms = timeout ? (int)timeout->valuedouble : 0;
         detect_running = true;
         http_defer(state, request, response, detect_work, detect_done, job);
