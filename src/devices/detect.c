@@ -566,15 +566,15 @@ static bool probe_sunspec(struct detect *d, int port, char *why, size_t why_size
         snprintf(why, why_size, "no \"SunS\" marker at register %d", SUNSPEC_BASE);
         return false;
     }
-    if (regs[2] != 1 || regs[3] < 66) {
+    if (regs[2] != 1 || regs[3] < 65) { /* 65: without the pad register of newer maps */
         snprintf(why, why_size, "the first SunSpec model is %u (length %u), not common model 1",
                  regs[2], regs[3]);
         return false;
     }
     /* Common model 1: Mn at 0, Md at 16, Opt at 32, Vr at 40, SN at 48 (16 registers each,
      * Opt and Vr 8). */
-    uint16_t common[66];
-    if (detect_modbus_read(d->host, port, SUNSPEC_UNIT, SUNSPEC_BASE + 4, 66, d->timeout_ms, common,
+    uint16_t common[65];
+    if (detect_modbus_read(d->host, port, SUNSPEC_UNIT, SUNSPEC_BASE + 4, 65, d->timeout_ms, common,
                            why, why_size) < 0)
         return false;
     char manufacturer[40], model[40], version[24], serial[40], full_model[96];

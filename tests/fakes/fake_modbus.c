@@ -16,6 +16,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+struct fake_modbus;
+
+struct client {
+    struct fake_modbus *fake;
+    pthread_t thread;
+    int fd;
+    bool used;
+};
+
 struct fake_modbus {
     int listen_fd;
     int port;
@@ -25,6 +34,8 @@ struct fake_modbus {
     uint16_t regs[65536];
     uint8_t defined[65536];
     int requests;
+    /* Connections, each served by its own thread (devices take several at once). */
+    struct client clients[16];
 };
 
 static bool read_full(int fd, uint8_t *buf, size_t size)
@@ -113,6 +124,14 @@ static void serve(struct fake_modbus *f, int fd)
     }
 }
 
+static void *client_thread(void *arg)
+{
+    struct client *c = arg;
+    serve(c->fake, c->fd);
+    shutdown(c->fd, SHUT_RDWR);
+    return NULL;
+}
+
 static void *server_thread(void *arg)
 {
     struct fake_modbus *f = arg;
@@ -124,8 +143,20 @@ static void *server_thread(void *arg)
         int fd = accept(f->listen_fd, NULL, NULL);
         if (fd < 0)
             continue;
-        serve(f, fd);
-        close(fd);
+        size_t i = 0;
+        while (i < sizeof f->clients / sizeof *f->clients && f->clients[i].used)
+            i++;
+        if (i == sizeof f->clients / sizeof *f->clients) {
+            close(fd); /* full, as a device with all its connections taken */
+            continue;
+        }
+        f->clients[i].fake = f;
+        f->clients[i].fd = fd;
+        f->clients[i].used = true;
+        if (pthread_create(&f->clients[i].thread, NULL, client_thread, &f->clients[i]) != 0) {
+            close(fd);
+            f->clients[i].used = false;
+        }
     }
 }
 
@@ -163,6 +194,13 @@ void fake_modbus_stop(struct fake_modbus *f)
         return;
     (void)!write(f->stop_pipe[1], "x", 1);
     pthread_join(f->thread, NULL);
+    for (size_t i = 0; i < sizeof f->clients / sizeof *f->clients; i++) {
+        if (!f->clients[i].used)
+            continue;
+        shutdown(f->clients[i].fd, SHUT_RDWR); /* ends its thread's read */
+        pthread_join(f->clients[i].thread, NULL);
+        close(f->clients[i].fd);
+    }
     close(f->listen_fd);
     close(f->stop_pipe[0]);
     close(f->stop_pipe[1]);

@@ -418,6 +418,10 @@ static void test_detect_sunspec(void **state)
     const cJSON *models = cJSON_GetObjectItem(json, "sunspec_models");
     assert_int_equal(cJSON_GetArraySize(models), 1);
     assert_int_equal(cJSON_GetArrayItem(models, 0)->valueint, 203);
+    struct daemon_proc d;
+    harness_init(&d);
+    expect_config_valid(&d, json);
+    harness_cleanup(&d);
     cJSON_Delete(json);
     fake_modbus_stop(m);
 }
