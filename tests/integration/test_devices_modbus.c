@@ -100,7 +100,8 @@ static void test_register_map_exception(void **state)
              fake_modbus_port(f->modbus));
     harness_write_devices_config(d, "modbus", devices);
     assert_true(harness_start(d, NULL));
-    harness_wait_offline(d, "inv", "power_w: holding register 150: Illegal data address", 10000);
+    /* Listed once it counts as offline: stale_s (10 s) without a reading. */
+    harness_wait_offline(d, "inv", "power_w: holding register 150: Illegal data address", 25000);
     harness_stop_cleanly(d, 10000);
 }
 
