@@ -11,6 +11,7 @@
  *                 {"Version":"13.2.0(tasmota)"},"StatusSNS":{"ENERGY":{"Power":…}}}
  *   esphome       GET /events (web server, an event stream): "event: ping" with
  *                 data {"title":…}, then "event: state" data {"id":"sensor-…","value":…}
+ *                 per entity; a "switch-…" makes the config a plug
  *   zendure       GET /properties/report     {"sn":…,"product":"solarFlow800","properties":{…}}
  *   apsystems_ez1 GET /getDeviceInfo (port 8050)  {"data":{"deviceId":…,"devVer":"EZ1 1.6.0",
  *                 "maxPower":"800",…},"message":"SUCCESS"}; GET /getOutputData {"data":
@@ -386,25 +387,37 @@ static bool probe_esphome(struct detect *d, int port, char *why, size_t why_size
     }
     found(d, "esphome", title, "", port, 80);
     cJSON_Delete(ping);
-    /* The first sensor whose state is in W: the device's power. */
+    /* The first sensor whose state is in W is the device's power; a switch makes it a
+     * plug. The config names them by their ids without the "sensor-" / "switch-" prefix,
+     * as the esphome driver's power_key and state_key take them. */
+    cJSON *config = cJSON_GetObjectItem(d->found, "config");
     cJSON *state;
     const char *at = reply.body;
     bool have = false;
-    while (!have && (state = sse_event(at, "state", &next))) {
+    char power_id[64] = "", switch_id[64] = "";
+    while ((state = sse_event(at, "state", &next))) {
         const char *id = text_at(state, "id");
         const char *text = text_at(state, "state");
         double value;
-        if (id && text && strncmp(id, "sensor-", 7) == 0 &&
+        if (!have && id && text && strncmp(id, "sensor-", 7) == 0 &&
             dev_json_number(state, "value", &value)) {
             size_t len = strlen(text);
             if (len > 2 && strcmp(text + len - 2, " W") == 0) {
                 reading(d, "power_w", value);
-                cJSON_AddStringToObject(cJSON_GetObjectItem(d->found, "config"), "sensor", id + 7);
+                snprintf(power_id, sizeof power_id, "%s", id + 7);
                 have = true;
             }
         }
+        if (!switch_id[0] && id && strncmp(id, "switch-", 7) == 0)
+            snprintf(switch_id, sizeof switch_id, "%s", id + 7);
         cJSON_Delete(state);
         at = next;
+    }
+    if (power_id[0])
+        cJSON_AddStringToObject(config, "power_key", power_id);
+    if (switch_id[0]) {
+        cJSON_AddStringToObject(config, "role", "plug");
+        cJSON_AddStringToObject(config, "state_key", switch_id);
     }
     if (!have)
         no_reading(d, "/events: no sensor in W");

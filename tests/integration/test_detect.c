@@ -289,7 +289,9 @@ static void test_detect_esphome(void **state)
     cJSON *json = detect_found(target, "esphome");
     assert_string_equal(harness_text(json, "model"), "balkon-plug");
     expect_reading(json, "power_w", 412.7);
-    expect_config(json, "sensor", "power");
+    expect_config(json, "power_key", "power");
+    expect_config(json, "role", "plug");
+    expect_config(json, "state_key", "relay");
     cJSON_Delete(json);
     free(events);
 }
