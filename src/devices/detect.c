@@ -24,8 +24,9 @@
  *                 model chain, for a meter (201-204: W with its scale factor at 16/20)
  * Without a port in the target each probe uses its device's default port; with one, every
  * probe uses that port (a device behind a forwarded or changed port, and the tests' fakes).
- * Once port 80 timed out, the other probes of port 80 are skipped: the host is not there
- * or filters it, and each would wait its whole timeout again. */
+ * Once a TCP port timed out (no connection, or no answer on one), the other TCP probes of
+ * that port are skipped: the host is not there, filters it or hangs, and each would wait
+ * its whole timeout again. */
 #include "balkon/detect.h"
 
 #include "detect_net.h"
@@ -49,7 +50,7 @@ struct detect {
     char host[256];
     int port; /* 0: each probe's default */
     int timeout_ms;
-    bool port80_dead;
+    int dead_port; /* a TCP port that timed out: its other probes are skipped */
     cJSON *probes; /* the array of what each probe saw */
     cJSON *found;  /* the answer, once a probe recognised its device */
 };
@@ -57,6 +58,7 @@ struct detect {
 struct probe {
     const char *name;
     int default_port;
+    bool udp;
     /* true when its device answered: d->found is then set */
     bool (*run)(struct detect *d, int port, char *why, size_t why_size);
 };
@@ -71,8 +73,6 @@ static cJSON *get_json(struct detect *d, int port, const char *path, char *why, 
 {
     struct detect_reply reply;
     if (detect_http_get(d->host, port, path, d->timeout_ms, IDLE_MS, &reply, why, why_size) < 0) {
-        if (port == 80 && strcmp(why, "timed out") == 0)
-            d->port80_dead = true;
         return NULL;
     }
     cJSON *json = NULL;
@@ -632,15 +632,15 @@ static bool probe_sunspec(struct detect *d, int port, char *why, size_t why_size
 /* ------------------------------------------------------------------------------------- */
 
 static const struct probe probes[] = {
-    {"shelly", 80, probe_shelly},
-    {"opendtu", 80, probe_opendtu},
-    {"ahoydtu", 80, probe_ahoydtu},
-    {"tasmota", 80, probe_tasmota},
-    {"esphome", 80, probe_esphome},
-    {"zendure", 80, probe_zendure},
-    {"apsystems_ez1", 8050, probe_apsystems},
-    {"marstek_venus", 30000, probe_marstek},
-    {"sunspec", 502, probe_sunspec},
+    {"shelly", 80, false, probe_shelly},
+    {"opendtu", 80, false, probe_opendtu},
+    {"ahoydtu", 80, false, probe_ahoydtu},
+    {"tasmota", 80, false, probe_tasmota},
+    {"esphome", 80, false, probe_esphome},
+    {"zendure", 80, false, probe_zendure},
+    {"apsystems_ez1", 8050, false, probe_apsystems},
+    {"marstek_venus", 30000, true, probe_marstek},
+    {"sunspec", 502, false, probe_sunspec},
 };
 
 /* Splits "host", "host:port", "[v6]:port" and "[v6]" into d; false with msg. */
@@ -704,10 +704,12 @@ int balkon_detect_run(const char *target, int timeout_ms, char **json_out, char 
     for (size_t i = 0; i < sizeof probes / sizeof *probes && !d.found; i++) {
         int port = port_of(&d, probes[i].default_port);
         char why[200] = "";
-        bool skipped = port == 80 && d.port80_dead;
+        bool skipped = !probes[i].udp && port == d.dead_port;
         if (skipped)
-            snprintf(why, sizeof why, "skipped: port 80 did not answer");
+            snprintf(why, sizeof why, "skipped: port %d did not answer", port);
         bool hit = !skipped && probes[i].run(&d, port, why, sizeof why);
+        if (!hit && !probes[i].udp && strcmp(why, "timed out") == 0)
+            d.dead_port = port;
         cJSON *seen = cJSON_CreateObject();
         cJSON_AddStringToObject(seen, "probe", probes[i].name);
         cJSON_AddNumberToObject(seen, "port", port);

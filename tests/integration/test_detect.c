@@ -461,6 +461,43 @@ static void test_detect_nothing(void **state)
     }
 }
 
+/* A device that takes connections and never answers (a hung web server): the first probe
+ * times out, the other TCP probes of that port are skipped instead of each waiting its
+ * timeout, and the UDP probe still runs. */
+static void test_detect_hung_device(void **state)
+{
+    (void)state;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof addr;
+    assert_int_equal(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
+    assert_int_equal(listen(fd, 16), 0); /* the kernel accepts; nobody ever reads */
+    getsockname(fd, (struct sockaddr *)&addr, &len);
+    char target[64];
+    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(addr.sin_port));
+    const char *args[] = {"detect", "--timeout-ms", "300", target, NULL};
+    static char out[65536];
+    char err[1024];
+    assert_int_equal(harness_run_cli_output(args, out, sizeof out, err, sizeof err), 1);
+    cJSON *json = cJSON_Parse(out);
+    assert_non_null(json);
+    const cJSON *probes = cJSON_GetObjectItem(json, "probes");
+    char skipped[64];
+    snprintf(skipped, sizeof skipped, "skipped: port %d did not answer", ntohs(addr.sin_port));
+    const cJSON *p;
+    cJSON_ArrayForEach(p, probes)
+    {
+        const char *name = harness_text(p, "probe"), *result = harness_text(p, "result");
+        const char *want = strcmp(name, "shelly") == 0          ? "timed out"
+                           : strcmp(name, "marstek_venus") == 0 ? "no answer (port closed)"
+                                                                : skipped;
+        if (strcmp(result, want) != 0)
+            fail_msg("probe %s: \"%s\", expected \"%s\"", name, result, want);
+    }
+    cJSON_Delete(json);
+    close(fd);
+}
+
 /* --- The API ----------------------------------------------------------------------------- */
 
 struct api_call {
@@ -571,6 +608,7 @@ int main(void)
                                         harness_teardown_fakes),
         cmocka_unit_test(test_detect_marstek),
         cmocka_unit_test(test_detect_sunspec),
+        cmocka_unit_test(test_detect_hung_device),
         cmocka_unit_test_setup_teardown(test_detect_nothing, harness_setup_fake,
                                         harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_detect_api, harness_setup_fakes,
