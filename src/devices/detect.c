@@ -465,13 +465,16 @@ static bool probe_apsystems(struct detect *d, int port, char *why, size_t why_si
         cJSON_Delete(info);
         return false;
     }
-    /* devVer is "EZ1 1.6.0" (older firmware: "EZ11.0.0"): the model, then the version. */
-    char model[16] = "EZ1";
+    /* devVer is the model, a space and the version ("EZ1 1.6.0", "EZ1-H 1.12.2t"); the
+     * oldest firmware writes them together ("EZ11.0.0"). */
+    char model[32] = "EZ1";
     const char *firmware = version;
-    if (strncmp(version, "EZ1", 3) == 0) {
+    const char *space = strrchr(version, ' ');
+    if (space) {
+        snprintf(model, sizeof model, "%.*s", (int)(space - version), version);
+        firmware = space + 1;
+    } else if (strncmp(version, "EZ1", 3) == 0) {
         firmware = version + 3;
-        while (*firmware == ' ')
-            firmware++;
     }
     cJSON *config = found(d, "apsystems_ez1", model, firmware, port, 8050);
     double max_w;
