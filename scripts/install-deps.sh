@@ -12,6 +12,7 @@ build_packages=(
   build-essential cmake pkg-config git ca-certificates tzdata
   libuv1-dev libmicrohttpd-dev libcurl4-openssl-dev libcjson-dev libsqlite3-dev libmosquitto-dev
   libcrypt-dev libgnutls28-dev # gnutls: HTTPS certificate (http.tls "auto"), as libmicrohttpd uses it
+  libmodbus-dev # the modbus and sunspec drivers (Modbus TCP, run on the pool: it blocks)
 )
 # The browser tests (tests/browser/) drive Debian's Chromium (/usr/bin/chromium) with
 # playwright-core from npm; fonts-liberation gives it the common web fonts' metrics.

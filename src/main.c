@@ -2,6 +2,7 @@
 #include "balkon/auth_cli.h"
 #include "balkon/config.h"
 #include "balkon/daemon.h"
+#include "balkon/detect.h"
 #include "balkon/import.h"
 #include "balkon/log.h"
 #include "balkon/replay.h"
@@ -50,6 +51,8 @@ static void usage(FILE *out)
         "       balkonsolard import --config FILE --format FORMAT FILE...  load CSV exports\n"
         "                                                     into the database (--help)\n"
         "       balkonsolard password [--config FILE] [--db FILE] set the login password (stdin)\n"
+        "       balkonsolard detect HOST[:PORT]                 find out which device answers\n"
+        "                                                     at an address (--help)\n"
         "       balkonsolard token NAME [--read-only] [--config FILE] [--db FILE] print a new API "
         "token\n"
         "\n"
@@ -93,6 +96,8 @@ int main(int argc, char **argv)
     };
     if (argc > 1 && strcmp(argv[1], "simulate") == 0)
         return balkon_replay_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "detect") == 0)
+        return balkon_detect_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "import") == 0)
         return balkon_import_main(argc - 1, argv + 1);
     if (argc > 1 && (strcmp(argv[1], "password") == 0 || strcmp(argv[1], "token") == 0))

@@ -47,8 +47,10 @@ struct balkon_device_config {
                            kW) */
     double poll_interval_s;
     double timeout_s;
-    double max_power_w; /* inverters and batteries: the highest limit we may set */
-    double failsafe_s;  /* batteries with expiring setpoints: back to their own mode after this */
+    double max_power_w;  /* inverters and batteries: the highest limit we may set */
+    double failsafe_s;   /* batteries with expiring setpoints: back to their own mode after this */
+    char registers[512]; /* modbus: the register map ("power_w=40087:int16:sf40091, …") */
+    int64_t unit_id;     /* modbus, sunspec: the Modbus unit (slave) id */
 };
 
 #define BALKON_MAX_PROVIDERS 12

@@ -12,6 +12,7 @@
  *   service                 provided by   called by                          thread
  *   devices.command         devices       http, control, loads, recommend,   loop
  *                                         ha
+ *   detect.run, .browse     devices       http                               a pool thread
  *   config.replace          daemon        http                               loop
  *   planner.set_strategy    planner       http, ha                           loop
  *   control.set_grid_target control       ha                                 loop
@@ -127,6 +128,13 @@ struct balkon_services {
         int (*command)(void *self, const struct device_command *command, char *msg,
                        size_t msg_size);
     } devices;
+    struct {
+        /* balkon_detect_run (include/balkon/detect.h): blocking probes, so only on a pool
+         * thread. NULL while the devices module is not running. */
+        int (*run)(const char *target, int timeout_ms, char **json_out, char *msg, size_t msg_size);
+        /* balkon_detect_browse: the mDNS browse, blocking as run. */
+        int (*browse)(int timeout_ms, char **json_out, char *msg, size_t msg_size);
+    } detect;
     struct {
         void *self;
         /* Checks a whole new config file's text (JSON, size bytes, not necessarily

@@ -303,6 +303,13 @@ static const struct cfg_row device_rows[] = {
         "Batteries whose setpoints can expire (marstek_venus, simulator): without a refresh from "
         "the daemon for this long the battery returns to its own mode; the daemon refreshes every "
         "third of it. See docs/devices.md, \"When the daemon dies\"."),
+    STR(device_t, "registers", registers, "\"\"", 0,
+        "modbus: the register map, entries \"name=[input:]address:type[*factor|:sfADDRESS]\" "
+        "separated by commas, e.g. \"power_w=40087:int16:sf40091, energy_wh=input:30513:uint32\"; "
+        "types int16, uint16, int32, uint32, float32 (32-bit: high word first, or with \"_sw\" "
+        "low word first). See docs/devices.md, \"modbus\"."),
+    INT(device_t, "unit_id", unit_id, "1", 0, 255, 0, NULL,
+        "modbus, sunspec: the Modbus unit (slave) id."),
 };
 TABLE(device_table, device_rows, check_device);
 

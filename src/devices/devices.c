@@ -10,6 +10,7 @@
 #include "balkon/log.h"
 #include "balkon/module.h"
 #include "balkon/services.h"
+#include "balkon/detect.h"
 #include "balkon/store.h"
 
 #include <stdio.h>
@@ -194,6 +195,8 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
     if (ctx->services) {
         ctx->services->devices.command = command_service;
         ctx->services->devices.self = devices;
+        ctx->services->detect.run = balkon_detect_run;
+        ctx->services->detect.browse = balkon_detect_browse;
     }
     *state = devices;
     return 0;
@@ -202,8 +205,11 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
 static void devices_stop(void *state)
 {
     struct devices *devices = state;
-    if (devices->ctx->services)
+    if (devices->ctx->services) {
         devices->ctx->services->devices.self = NULL;
+        devices->ctx->services->detect.run = NULL;
+        devices->ctx->services->detect.browse = NULL;
+    }
     balkon_bus_unsubscribe_all(devices->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, devices);
     for (size_t i = 0; i < devices->count; i++)
         devices->items[i].driver->stop(devices->items[i].instance);

@@ -379,6 +379,10 @@ void api_strategy_get(struct http_state *, const struct http_request *, struct h
 void api_strategy_put(struct http_state *, const struct http_request *, struct http_response *);
 void api_savings_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_sizing_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_devices_detect_post(struct http_state *, const struct http_request *,
+                             struct http_response *);
+void api_devices_browse_post(struct http_state *, const struct http_request *,
+                             struct http_response *);
 void api_device_command_post(struct http_state *, const struct http_request *,
                              struct http_response *);
 void api_commands_get(struct http_state *, const struct http_request *, struct http_response *);

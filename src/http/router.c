@@ -46,6 +46,8 @@ static const struct http_route routes[] = {
     {"PUT", "/api/v1/strategy", api_strategy_put, HTTP_ACCESS_WRITE},
     {"GET", "/api/v1/savings", api_savings_get, HTTP_ACCESS_READ},
     {"GET", "/api/v1/savings/sizes", api_sizing_get, HTTP_ACCESS_READ},
+    {"POST", "/api/v1/devices/detect", api_devices_detect_post, HTTP_ACCESS_WRITE},
+    {"POST", "/api/v1/devices/browse", api_devices_browse_post, HTTP_ACCESS_WRITE},
     {"POST", "/api/v1/devices/{id}/command", api_device_command_post, HTTP_ACCESS_WRITE},
     {"GET", "/api/v1/commands", api_commands_get, HTTP_ACCESS_READ},
     {"GET", "/api/v1/control", api_control_get, HTTP_ACCESS_READ},
