@@ -506,8 +506,8 @@ static bool old_item_path(const struct printer *pr, const char *old_array, const
 {
     if (!old_array)
         return false;
-    const cJSON *id = cJSON_IsObject(element) ? cJSON_GetObjectItemCaseSensitive(element, "id")
-                                              : NULL;
+    const cJSON *id =
+        cJSON_IsObject(element) ? cJSON_GetObjectItemCaseSensitive(element, "id") : NULL;
     if (cJSON_IsString(id) && id->valuestring[0]) {
         for (size_t i = 0; i < pr->notes->id_count; i++) {
             const struct item_id *entry = &pr->notes->ids[i];

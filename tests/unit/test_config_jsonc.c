@@ -74,7 +74,8 @@ static void test_device_defaults_are_left_out(void **state)
 {
     (void)state;
     /* A device as GET shows it: about 24 keys, most at their default. */
-    const char *one = "{\"devices\":[{\"id\":\"m\",\"type\":\"shelly_gen2\",\"host\":\"10.0.0.2\"}]}";
+    const char *one =
+        "{\"devices\":[{\"id\":\"m\",\"type\":\"shelly_gen2\",\"host\":\"10.0.0.2\"}]}";
     struct balkon_config config;
     struct balkon_config_errors errors = {0};
     assert_int_equal(balkon_config_parse(one, &config, &errors), 0);
@@ -94,12 +95,12 @@ static void test_comments_stay_with_their_keys(void **state)
     (void)state;
     /* The devices swapped places, the meter's host changed, the battery was set back to
      * its default (so it goes, with its comment), longitude was removed. */
-    char *text = render(old_text,
-                        "{\"site\":{\"latitude\":52.5},"
-                        "\"devices\":[{\"id\":\"fridge\",\"type\":\"shelly_gen2\",\"host\":"
-                        "\"192.168.1.21\",\"role\":\"plug\"},"
-                        "{\"id\":\"meter\",\"type\":\"shelly_gen2\",\"host\":\"192.168.1.30\"}],"
-                        "\"battery\":{\"capacity_wh\":2240}}");
+    char *text =
+        render(old_text, "{\"site\":{\"latitude\":52.5},"
+                         "\"devices\":[{\"id\":\"fridge\",\"type\":\"shelly_gen2\",\"host\":"
+                         "\"192.168.1.21\",\"role\":\"plug\"},"
+                         "{\"id\":\"meter\",\"type\":\"shelly_gen2\",\"host\":\"192.168.1.30\"}],"
+                         "\"battery\":{\"capacity_wh\":2240}}");
     const char *expected = "// header\n"
                            "// My balcony, set up in May.\n"
                            "{\n"
