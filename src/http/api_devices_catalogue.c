@@ -45,8 +45,7 @@ static cJSON *driver_json(const struct balkon_driver *driver)
     cJSON_AddStringToObject(json, "brand", catalogue ? catalogue->brand : "Other");
     cJSON_AddNumberToObject(json, "default_port", catalogue ? catalogue->default_port : 0);
     cJSON_AddBoolToObject(json, "host", catalogue ? catalogue->host : true);
-    add_words(cJSON_AddArrayToObject(json, "options"), catalogue ? catalogue->options : NULL,
-              " ");
+    add_words(cJSON_AddArrayToObject(json, "options"), catalogue ? catalogue->options : NULL, " ");
     cJSON *roles = cJSON_AddArrayToObject(json, "roles");
     add_driver_roles(roles, driver->roles);
     cJSON *models = cJSON_AddArrayToObject(json, "models");

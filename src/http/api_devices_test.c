@@ -116,7 +116,8 @@ void api_devices_test_post(struct http_state *state, const struct http_request *
     free(text);
     if (rc < 0) {
         free(config);
-        http_reply_json(response, 400, http_config_errors_json(state->config_errors, "devices[0]."));
+        http_reply_json(response, 400,
+                        http_config_errors_json(state->config_errors, "devices[0]."));
         return;
     }
     struct http_device_test *test = free_slot(state);

@@ -77,8 +77,8 @@ static void test_catalogue_comes_from_the_driver_table(void **state)
     assert_string_equal(harness_text(shelly, "brand"), "Shelly");
     assert_true(harness_number(shelly, "default_port") == 80);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(shelly, "host")));
-    const cJSON *pro3em = find_by(cJSON_GetObjectItemCaseSensitive(shelly, "models"), "name",
-                                  "Pro 3EM");
+    const cJSON *pro3em =
+        find_by(cJSON_GetObjectItemCaseSensitive(shelly, "models"), "name", "Pro 3EM");
     const cJSON *roles = cJSON_GetObjectItemCaseSensitive(pro3em, "roles");
     assert_int_equal(cJSON_GetArraySize(roles), 1);
     assert_true(has_string(roles, "meter"));
@@ -171,9 +171,10 @@ static void test_bad_input_gets_field_errors(void **state)
     assert_field_error(d, "{\"type\":\"shelly_gen2\",\"host\":\"http://10.0.0.2\"}", "host",
                        "without \"http://\"");
     assert_field_error(d, "{\"type\":\"shelly_gen2\",\"host\":\"\"}", "host", "is required");
-    assert_field_error(d, "{\"type\":\"shelly_gen2\",\"host\":\"10.0.0.2\",\"port\":70000}",
-                       "port", "must be");
-    assert_field_error(d, "{\"type\":\"nonsense\"}", "type", "unknown device type \"nonsense\" (known: \"simulator\"");
+    assert_field_error(d, "{\"type\":\"shelly_gen2\",\"host\":\"10.0.0.2\",\"port\":70000}", "port",
+                       "must be");
+    assert_field_error(d, "{\"type\":\"nonsense\"}", "type",
+                       "unknown device type \"nonsense\" (known: \"simulator\"");
     assert_field_error(d, "{\"type\":\"shelly_gen2\",\"host\":\"10.0.0.2\",\"role\":\"battery\"}",
                        "role", "must be \"meter\" or \"plug\"");
     struct http_reply reply = harness_http(d, "POST", "/api/v1/devices/test", "[1]", 3, NULL);
