@@ -29,7 +29,7 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/devices", api_devices_get, HTTP_ACCESS_READ},
     {"GET", "/api/v1/devices/catalogue", api_devices_catalogue_get, HTTP_ACCESS_READ},
     {"POST", "/api/v1/devices/test", api_devices_test_post, HTTP_ACCESS_WRITE},
-    {"GET", "/api/v1/devices/test/{id}", api_devices_test_get, HTTP_ACCESS_WRITE},
+    {"GET", "/api/v1/devices/test/{id}", api_devices_test_get, HTTP_ACCESS_READ},
     {"GET", "/api/v1/config", api_config_get, HTTP_ACCESS_READ},
     {"PUT", "/api/v1/config", api_config_put, HTTP_ACCESS_WRITE},
     {"GET", "/api/v1/events", api_events_get, HTTP_ACCESS_READ},

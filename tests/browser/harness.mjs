@@ -125,7 +125,7 @@ export function demoConfig(dir, port, overrides = {}) {
   config.storage = { ...config.storage, path: path.join(dir, 'test.db') };
   config.simulation = { ...config.simulation, speed: 60 };
   for (const [key, value] of Object.entries(overrides)) {
-    config[key] = { ...config[key], ...value };
+    config[key] = Array.isArray(value) ? value : { ...config[key], ...value };
   }
   return config;
 }
