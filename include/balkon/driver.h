@@ -66,6 +66,10 @@ void balkon_driver_list_types(char *out, size_t size);
 /* The number of drivers and the i-th of them (i < count), in the table's order. */
 size_t balkon_driver_count(void);
 const struct balkon_driver *balkon_driver_at(size_t i);
+struct balkon_config;
+/* Whether a configured device is a battery (its role, or its driver's usual role): without
+ * one the planner plans no battery, whatever the battery section says. */
+bool balkon_driver_config_has_battery(const struct balkon_config *config);
 /* The DEVICE_ROLE_* bit of a config `role` of a single-role device ("" is a meter), or 0. */
 unsigned balkon_driver_role_bit(const char *role);
 

@@ -81,6 +81,30 @@ static void check_host_format(const char *host, const char *path,
                                 host);
 }
 
+/* A device is a battery when its role says so, or, without a role, when its driver's first
+ * role is the battery: the simulator (its own battery) and battery-only or battery-first
+ * drivers (Marstek, Zendure); the generic drivers default to a meter. */
+static bool is_battery(const struct balkon_device_config *device)
+{
+    if (strstr(device->role, "battery"))
+        return true;
+    if (device->role[0])
+        return false;
+    const struct balkon_driver *driver = balkon_driver_find(device->type);
+    if (!driver || !(driver->roles & DEVICE_ROLE_BATTERY))
+        return false;
+    return strcmp(device->type, "simulator") == 0 ||
+           !(driver->roles & (DEVICE_ROLE_INVERTER | DEVICE_ROLE_PLUG));
+}
+
+bool balkon_driver_config_has_battery(const struct balkon_config *config)
+{
+    for (size_t i = 0; i < config->devices.count; i++)
+        if (is_battery(&config->devices.items[i]))
+            return true;
+    return false;
+}
+
 void balkon_driver_check_host(const struct balkon_device_config *device, const char *path,
                               struct balkon_config_errors *errors)
 {

@@ -16,6 +16,7 @@
  * is outdated and its result dropped. */
 #include "planner_internal.h"
 
+#include "balkon/driver.h"
 #include "balkon/plan_config.h"
 
 #include "balkon/bus.h"
@@ -245,6 +246,10 @@ static void compute(struct replan_job *job, struct balkon_store *store)
     problem.slots = job->inputs.slots;
     problem.slot_count = job->inputs.count;
     balkon_battery_from_config(config, &problem.battery);
+    /* The battery section has defaults (2.24 kWh): without a battery among the devices
+     * there is none to plan for. */
+    if (!balkon_driver_config_has_battery(config))
+        problem.battery.capacity_wh = 0.0;
     job->capacity_wh = problem.battery.capacity_wh;
     /* Before the first measurement (devices still connecting), assume the lower bound:
      * the plan is redone as soon as the battery reports. */

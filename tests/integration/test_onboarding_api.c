@@ -3,8 +3,9 @@
  * /api/v1/devices/test against a fake Shelly Pro 3EM, its answer at GET
  * /api/v1/devices/test/{id}) without it appearing among the site's devices, field errors
  * for a host with a port or a wrong type, a failure named for a port nobody listens on,
- * and PUT /api/v1/config writing only what differs from the defaults with the file's
- * comments kept and the file before in .bak (both 0600). */
+ * a plan without battery moves when no device is a battery (the battery section's defaults
+ * notwithstanding), and PUT /api/v1/config writing only what differs from the defaults with the
+ * file's comments kept and the file before in .bak (both 0600). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -253,6 +254,51 @@ static void test_put_keeps_comments_and_leaves_defaults_out(void **state)
     cJSON_Delete(again);
 }
 
+/* Only a meter: the plan charges and discharges nothing, though battery.capacity_wh has its
+ * default of 2240 Wh. */
+static void test_no_battery_device_plans_no_battery(void **state)
+{
+    struct harness_fixture *f = *state;
+    struct daemon_proc *d = &f->daemon;
+    harness_route_json(f->fakes[0], "/shelly", 200, PRO3EM_SHELLY);
+    harness_route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"site\": {\"name\": \"meter only\"},\n"
+             " \"devices\": [{\"id\": \"grid\", \"type\": \"shelly_gen2\", \"host\": "
+             "\"127.0.0.1\", \"port\": %d}],\n"
+             " \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": [\n"
+             "   {\"days\": \"daily\", \"from\": \"06:00\", \"to\": \"22:00\", "
+             "\"price_per_kwh\": 0.45},\n"
+             "   {\"days\": \"daily\", \"from\": \"22:00\", \"to\": \"06:00\", "
+             "\"price_per_kwh\": 0.15}]},\n"
+             "   {\"id\": \"forecast\", \"type\": \"sim_solar\"}],\n"
+             " \"optimizer\": {\"strategy\": \"optimal\", \"allow_grid_charge\": true},\n"
+             " \"control\": {\"enabled\": false}}\n",
+             fake_http_port(f->fakes[0]));
+    harness_write_config(d, json);
+    assert_true(harness_start(d, NULL));
+    cJSON *plan = NULL;
+    for (int waited = 0; waited <= 15000 && !plan; waited += 200) {
+        struct http_reply reply = harness_http(d, "GET", "/api/v1/plan", NULL, 0, NULL);
+        if (reply.status == 200)
+            plan = cJSON_Parse(reply.body);
+        http_reply_free(&reply);
+        if (!plan)
+            harness_sleep_ms(200);
+    }
+    if (!plan)
+        fail_msg("no plan\n%s", harness_log(d));
+    const cJSON *battery_w = cJSON_GetObjectItemCaseSensitive(plan, "battery_w");
+    assert_true(cJSON_GetArraySize(battery_w) > 10);
+    const cJSON *item;
+    cJSON_ArrayForEach(item, battery_w)
+    {
+        assert_true(item->valuedouble == 0.0);
+    }
+    cJSON_Delete(plan);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +307,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_device_is_read_before_it_is_saved,
                                         harness_setup_fake, harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_bad_input_gets_field_errors, harness_setup_fake,
+                                        harness_teardown_fakes),
+        cmocka_unit_test_setup_teardown(test_no_battery_device_plans_no_battery, harness_setup_fake,
                                         harness_teardown_fakes),
         cmocka_unit_test_setup_teardown(test_put_keeps_comments_and_leaves_defaults_out,
                                         harness_setup_fake, harness_teardown_fakes),
