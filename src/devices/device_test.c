@@ -36,7 +36,8 @@ struct dev_test {
     void *user;
     uv_timer_t timer; /* the timeout, then the linger */
     double timeout_s;
-    bool stopped;
+    bool stopped;        /* done was called (or cancelled): the test has its answer */
+    bool driver_stopped; /* the driver's stop ran */
 };
 
 struct dev_tests {
@@ -80,7 +81,24 @@ static const struct bus_subscription subscriptions[] = {
 };
 #define SUBSCRIPTION_COUNT (sizeof subscriptions / sizeof subscriptions[0])
 
-/* Ends the test (once): tells the caller, stops the driver and lingers. */
+static void stop_driver(struct dev_test *test)
+{
+    if (test->driver_stopped)
+        return;
+    test->driver_stopped = true;
+    balkon_bus_unsubscribe_all(test->ctx.bus, subscriptions, SUBSCRIPTION_COUNT, test);
+    test->driver->stop(test->instance);
+}
+
+/* The driver stops on the loop's next turn: finish runs inside the driver's own publish. */
+static void stop_cb(uv_timer_t *timer)
+{
+    struct dev_test *test = timer->data;
+    stop_driver(test);
+    uv_timer_start(&test->timer, linger_cb, LINGER_MS, 0);
+}
+
+/* Ends the test (once): tells the caller, then stops the driver and lingers. */
 static void finish(struct dev_test *test, const struct ev_device_state *state, const char *error)
 {
     if (test->stopped)
@@ -90,10 +108,8 @@ static void finish(struct dev_test *test, const struct ev_device_state *state, c
     test->done = NULL;
     if (done)
         done(test->user, state, error);
-    balkon_bus_unsubscribe_all(test->ctx.bus, subscriptions, SUBSCRIPTION_COUNT, test);
-    test->driver->stop(test->instance);
     uv_timer_stop(&test->timer);
-    uv_timer_start(&test->timer, linger_cb, LINGER_MS, 0);
+    uv_timer_start(&test->timer, stop_cb, 0, 0);
 }
 
 static void on_state(enum bus_event event, const void *payload, void *user)
@@ -187,7 +203,9 @@ void dev_tests_stop(struct dev_tests *tests)
     while (test) {
         struct dev_test *next = test->next;
         finish(test, NULL, "the daemon is stopping");
-        /* The linger ends on the loop's next turn, after the driver's handles closed. */
+        /* Not inside a driver's callback here: the driver stops now, and the linger ends
+         * on the loop's next turn, after the driver's handles closed. */
+        stop_driver(test);
         uv_timer_start(&test->timer, linger_cb, 0, 0);
         test = next;
     }

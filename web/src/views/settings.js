@@ -158,6 +158,10 @@ export function hostProblem(host) {
   return null;
 }
 
+// Options most devices never need: behind "More options".
+const ADVANCED = new Set(['channel', 'poll_interval_s', 'timeout_s', 'power_scale', 'power_key', 'soc_key', 'state_key',
+  'path', 'command_topic', 'command_payload']);
+
 const modelKey = (type, name) => `${type}|${name}`;
 
 // A device chosen by brand and model from the catalogue; the model picks the driver (type)
@@ -189,6 +193,9 @@ export function DeviceEditor({ ip, item, ctx }) {
   const id = ip.replace(/[^A-Za-z0-9_-]/g, '-');
   const roles = chosen?.roles?.filter((r) => r) || [];
   const options = (driver.options || []).map((k) => DEVICE_FIELD[k]).filter((f) => f && f[0] !== 'role');
+  const basic = options.filter((f) => !ADVANCED.has(f[0]));
+  const advanced = options.filter((f) => ADVANCED.has(f[0]));
+  const advancedError = advanced.some((f) => ctx.errors[`${ip}.${f[0]}`]);
   const hostError = driver.host && hostProblem(item.host);
   return html`<div class="fields device-fields">
     ${fields(`${ip}.`, [['id', 'text', { required: true }], ['name', 'text', {}]], ctx)}
@@ -204,7 +211,9 @@ export function DeviceEditor({ ip, item, ctx }) {
     ${driver.host && fields(`${ip}.`, [['host', 'text', { required: true, placeholder: '192.168.1.50' }],
       ['port', 'int', { placeholder: String(driver.default_port || ''), hint: () => t('onb.portDefault', { port: driver.default_port }) }]], ctx)}
     ${hostError && !ctx.errors[`${ip}.host`] && html`<p class="field-error" data-testid=${`hostcheck-${ip}`} role="alert">${hostError}</p>`}
-    ${fields(`${ip}.`, options, ctx)}
+    ${fields(`${ip}.`, basic, ctx)}
+    ${advanced.length > 0 && html`<details class="more" open=${advancedError}><summary>${t('onb.more')}</summary>
+      <div class="fields">${fields(`${ip}.`, advanced, ctx)}</div></details>`}
     <${DeviceTest} ip=${ip} item=${item} ctx=${ctx} disabled=${!!hostError} />
   </div>`;
 }
