@@ -183,6 +183,15 @@ describe('first hour', { timeout: 300000 }, () => {
     await waitFor('the fake ntfy server to get the test', () =>
       ntfy.requests.find((r) => r.method === 'POST' && r.url === '/balcony-alerts'), { timeoutMs: 10000 });
     await screenshot(page, 'settings-channel-tested');
+    // MQTT/Home Assistant and security are in the form too, and the page speaks German.
+    await waitForTestId(page, 'field-mqtt.ha_discovery');
+    await waitForTestId(page, 'field-http.read_without_login');
+    await waitForTestId(page, 'field-notifications.rules.device_offline');
+    await byTestId(page, 'lang-toggle').click();
+    await page.getByRole('heading', { name: 'Benachrichtigungen' }).waitFor();
+    await page.getByRole('heading', { name: 'Sicherheit' }).waitFor();
+    assert.equal(await byTestId(page, 'test-notifications.channels[0]').textContent(), 'Test senden');
+    await screenshot(page, 'settings-de');
     const text = fs.readFileSync(session.daemon.configPath, 'utf8');
     assert.match(text, /"type": "ntfy"/);
     assert.match(text, /"name": "Water heater"/);
