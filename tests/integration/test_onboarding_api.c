@@ -278,6 +278,8 @@ static void test_no_battery_device_plans_no_battery(void **state)
              fake_http_port(f->fakes[0]));
     harness_write_config(d, json);
     assert_true(harness_start(d, NULL));
+    /* It says so. */
+    assert_true(harness_wait_log(d, "no device is a battery: planning without one", 5000));
     cJSON *plan = NULL;
     for (int waited = 0; waited <= 15000 && !plan; waited += 200) {
         struct http_reply reply = harness_http(d, "GET", "/api/v1/plan", NULL, 0, NULL);
