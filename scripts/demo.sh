@@ -2,6 +2,9 @@
 # Installs what is missing, builds, and runs the daemon in demo mode: simulated meter,
 # inverter and battery, an embedded SQLite database, simulated time at 60x.
 #   BALKON_DEMO_LISTEN=0.0.0.0:8080 scripts/demo.sh   to open it to phones on the LAN
+#   BALKON_DEMO_START=2026-06-21T05:00:00+02:00 scripts/demo.sh   simulated time from then
+#     (simulation.start; a summer day in December), with a database of its own, since a
+#     restart resumes after the newest stored sample
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +21,15 @@ echo "  (simulated site, a day every 24 minutes; Ctrl+C stops it)"
 echo "  Reading is open; a change (plug, strategy, settings) asks you to log in. On the first"
 echo "  start the dashboard asks for the setup code from build-demo/setup-code to set a password."
 echo
-exec build-demo/balkonsolard --config config/demo.json --db build-demo/demo.db --listen "$listen"
+config=config/demo.json
+db=build-demo/demo.db
+if [[ -n "${BALKON_DEMO_START:-}" ]]; then
+  if [[ ! "$BALKON_DEMO_START" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9:]+)?)?$ ]]; then
+    echo "BALKON_DEMO_START must be an ISO-8601 date or time, e.g. 2026-06-21T05:00:00+02:00" >&2
+    exit 2
+  fi
+  config=build-demo/demo-start.json
+  sed "s/\"start\": \"now\"/\"start\": \"${BALKON_DEMO_START}\"/" config/demo.json >"$config"
+  db="build-demo/demo-${BALKON_DEMO_START//[^0-9]/}.db"
+fi
+exec build-demo/balkonsolard --config "$config" --db "$db" --listen "$listen"

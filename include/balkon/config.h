@@ -68,4 +68,10 @@ int balkon_config_keep_secrets(struct cJSON *next, const struct cJSON *current,
  * says what went wrong. Returns 0 or BALKON_E_IO / BALKON_E_NOMEM. */
 int balkon_config_write_file(const char *path, const char *text, char *msg, size_t msg_size);
 
+/* The text PUT /api/v1/config writes for next: only the options that differ from their
+ * defaults, with the comments of old_text (the file before; NULL for none) kept for the keys
+ * that remain (items of arrays matched by "id", else by position), and header (NULL for
+ * none) first. The caller frees the answer; NULL when out of memory. */
+char *balkon_config_file_text(const char *old_text, const struct cJSON *next, const char *header);
+
 #endif

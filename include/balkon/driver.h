@@ -24,6 +24,22 @@ enum device_role {
 
 #define DEVICE_ROLE_COUNT 4
 
+/* A model of the setup UI's catalogue (GET /api/v1/devices/catalogue): its name as the
+ * maker sells it and the config "role" values it can have, comma-separated ("meter,plug"). */
+struct balkon_driver_model {
+    const char *name;
+    const char *roles;
+};
+
+/* What the setup UI offers for a driver. */
+struct balkon_driver_catalogue {
+    const char *brand;
+    const struct balkon_driver_model *models; /* ends with {NULL, NULL} */
+    int default_port;    /* the port its protocol uses when "port" is 0; 0 = no address */
+    bool host;           /* it is reached at "host" (else through MQTT or not at all) */
+    const char *options; /* further config keys a user fills in, space-separated */
+};
+
 struct balkon_driver {
     const char *type;
     const char *description;
@@ -35,6 +51,8 @@ struct balkon_driver {
      * balkon_config_add_error(errors, path, key, …). May be NULL. */
     void (*check)(const struct balkon_device_config *device, const char *path,
                   struct balkon_config_errors *errors);
+    /* For the setup UI; NULL: the catalogue shows the type under "Other". */
+    const struct balkon_driver_catalogue *catalogue;
 };
 
 #define BALKON_DRIVER(name) extern const struct balkon_driver balkon_driver_##name;
@@ -45,11 +63,18 @@ struct balkon_driver {
 const struct balkon_driver *balkon_driver_find(const char *type);
 /* Writes the known types, comma-separated and quoted, for error messages and docs. */
 void balkon_driver_list_types(char *out, size_t size);
+/* The number of drivers and the i-th of them (i < count), in the table's order. */
+size_t balkon_driver_count(void);
+const struct balkon_driver *balkon_driver_at(size_t i);
+struct balkon_config;
+/* Whether a configured device is a battery (its role, or its driver's usual role): without
+ * one the planner plans no battery, whatever the battery section says. */
+bool balkon_driver_config_has_battery(const struct balkon_config *config);
 /* The DEVICE_ROLE_* bit of a config `role` of a single-role device ("" is a meter), or 0. */
 unsigned balkon_driver_role_bit(const char *role);
 
 /* Checks shared by drivers; the messages name the device's type. */
-/* "host" is set. */
+/* "host" is set, and is a name or address only (no scheme, port, path or spaces). */
 void balkon_driver_check_host(const struct balkon_device_config *device, const char *path,
                               struct balkon_config_errors *errors);
 /* "protocol" is "http" (then "host" is set) or "mqtt"; false after reporting a problem. */

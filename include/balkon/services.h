@@ -13,6 +13,7 @@
  *   devices.command         devices       http, control, loads, recommend,   loop
  *                                         ha
  *   detect.run, .browse     devices       http                               a pool thread
+ *   devices.test, .cancel   devices       http                               loop
  *   config.replace          daemon        http                               loop
  *   planner.set_strategy    planner       http, ha                           loop
  *   control.set_grid_target control       ha                                 loop
@@ -53,6 +54,7 @@ enum config_replace_result {
 };
 
 struct balkon_config_errors;
+struct balkon_device_config;
 /* How config.replace ended. */
 struct balkon_config_replace_result {
     enum config_replace_result result;
@@ -127,6 +129,19 @@ struct balkon_services {
          * too, for the command log. */
         int (*command)(void *self, const struct device_command *command, char *msg,
                        size_t msg_size);
+        /* Reads a device that need not be in the config once (the setup UI's Test): its
+         * driver runs on a bus of its own, so no other module sees it. done(user, state,
+         * error) comes once, on the loop and never from inside this call: with the first
+         * state the device reported online, or with why it failed (its first error, or
+         * "no answer within N s" after timeout_s). Returns 0 (under way), or a BALKON_E_*
+         * code with msg, and then done never comes. When the devices module stops first,
+         * done comes with an error. */
+        int (*test)(void *self, const struct balkon_device_config *device, double timeout_s,
+                    void (*done)(void *user, const struct ev_device_state *state,
+                                 const char *error),
+                    void *user, char *msg, size_t msg_size);
+        /* Forgets the tests whose user is user: their done never comes. */
+        void (*cancel)(void *self, void *user);
     } devices;
     struct {
         /* balkon_detect_run (include/balkon/detect.h): blocking probes, so only on a pool

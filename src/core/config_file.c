@@ -1,7 +1,7 @@
 /* What replacing the config file through the API needs: secrets the client only saw
  * masked are taken from the file as it is, and the file is rewritten atomically with
- * the previous one kept beside it. Comments of the old file are not carried over (the
- * new file is the JSON the client sent). */
+ * the previous one kept beside it. Which text is written (defaults left out, the old
+ * file's comments kept) is src/core/config_jsonc.c's job. */
 #include "config_schema.h"
 
 #include "balkon/error.h"

@@ -69,6 +69,12 @@ int cfg_parse(const struct cfg_table *table, const char *json_text, void *base,
               struct balkon_config_errors *errors);
 struct cJSON *cfg_to_json(const struct cfg_table *table, const void *base);
 
+/* The config file's text for next (src/core/config_jsonc.c): members equal to their row's
+ * default left out, the comments of old_text (NULL for none) kept where their keys remain,
+ * header (NULL for none) first. The caller frees the answer; NULL when out of memory. */
+char *cfg_jsonc_render(const struct cfg_table *table, const char *old_text,
+                       const struct cJSON *next, const char *header);
+
 #define cfg_error balkon_config_add_error
 
 #endif

@@ -211,22 +211,23 @@ static void append_errors(struct balkon_config_errors *to, const struct balkon_c
     to->dropped += from->dropped;
 }
 
-/* The new file's text: a note on where it came from, then the JSON. */
+/* The new file's text: a note on where it came from, then only the options that differ
+ * from their defaults, with the comments of the file before kept where their keys remain
+ * (src/core/config_jsonc.c). */
 static char *file_text_of(const cJSON *json, const char *path)
 {
-    char *body = cJSON_Print(json);
-    if (!body)
-        return NULL;
+    char *old_text = NULL, why[160];
+    if (balkon_config_read_text(path, &old_text, why, sizeof why) < 0)
+        old_text = NULL;
     char iso[BALKON_ISO_MAX];
     const char *name = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    size_t size = strlen(body) + strlen(name) + 256;
-    char *text = malloc(size);
-    if (text)
-        snprintf(text, size,
-                 "// Written by PUT /api/v1/config at %s. Comments of the file before were not\n"
-                 "// kept; that file is %s.bak.\n%s\n",
-                 balkon_format_iso(balkon_wall_now_ms(), iso, sizeof iso), name, body);
-    free(body);
+    char header[512];
+    snprintf(header, sizeof header,
+             "// Written by PUT /api/v1/config at %s; the file before is %s.bak.\n"
+             "// Keys at their default are left out (balkonsolard --config-doc lists them).\n",
+             balkon_format_iso(balkon_wall_now_ms(), iso, sizeof iso), name);
+    char *text = balkon_config_file_text(old_text, json, header);
+    free(old_text);
     return text;
 }
 

@@ -2,6 +2,7 @@
  * reloads on. A device that fails to start is logged and left out; the others run. */
 #include "balkon/driver.h"
 
+#include "device_test.h"
 #include "devices_internal.h"
 
 #include "balkon/bus.h"
@@ -47,6 +48,7 @@ struct devices {
     struct availability *availability;
     struct running_device items[BALKON_MAX_DEVICES];
     size_t count;
+    struct dev_tests *tests; /* the devices.test service's readings (device_test.c) */
 };
 
 static const struct balkon_device_config *configured(const struct balkon_config *config,
@@ -165,6 +167,20 @@ static void on_result(enum bus_event event, const void *payload, void *user)
                  result->value, result->detail);
 }
 
+static int test_service(void *self, const struct balkon_device_config *device, double timeout_s,
+                        dev_test_done_fn done, void *user, char *msg, size_t msg_size)
+{
+    struct devices *devices = self;
+    return dev_test_start(devices->tests, devices->ctx, device, timeout_s, done, user, msg,
+                          msg_size);
+}
+
+static void cancel_service(void *self, void *user)
+{
+    struct devices *devices = self;
+    dev_tests_cancel(devices->tests, user);
+}
+
 static const struct bus_subscription subscriptions[] = {
     {BUS_EV_CONFIG_CHANGED, on_config_changed},
     {BUS_EV_COMMAND_RESULT, on_result},
@@ -177,8 +193,10 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
     if (!devices)
         return BALKON_E_NOMEM;
     devices->ctx = ctx;
-    devices->availability = availability_start(ctx);
+    devices->tests = dev_tests_new();
+    devices->availability = devices->tests ? availability_start(ctx) : NULL;
     if (!devices->availability) {
+        dev_tests_free(devices->tests);
         free(devices);
         return BALKON_E_NOMEM;
     }
@@ -189,11 +207,14 @@ static int devices_start(struct balkon_ctx *ctx, void **state)
         for (size_t i = 0; i < devices->count; i++)
             devices->items[i].driver->stop(devices->items[i].instance);
         availability_stop(devices->availability);
+        dev_tests_free(devices->tests);
         free(devices);
         return rc;
     }
     if (ctx->services) {
         ctx->services->devices.command = command_service;
+        ctx->services->devices.test = test_service;
+        ctx->services->devices.cancel = cancel_service;
         ctx->services->devices.self = devices;
         ctx->services->detect.run = balkon_detect_run;
         ctx->services->detect.browse = balkon_detect_browse;
@@ -214,13 +235,22 @@ static void devices_stop(void *state)
     for (size_t i = 0; i < devices->count; i++)
         devices->items[i].driver->stop(devices->items[i].instance);
     devices->count = 0;
+    dev_tests_stop(devices->tests);
     availability_stop(devices->availability);
     devices->availability = NULL;
+}
+
+static void devices_free(void *state)
+{
+    struct devices *devices = state;
+    if (devices)
+        dev_tests_free(devices->tests);
+    free(devices);
 }
 
 const struct balkon_module balkon_module_devices = {
     .name = "devices",
     .start = devices_start,
     .stop = devices_stop,
-    .free = free,
+    .free = devices_free,
 };

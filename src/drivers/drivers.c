@@ -22,6 +22,16 @@ const struct balkon_driver *balkon_driver_find(const char *type)
     return NULL;
 }
 
+size_t balkon_driver_count(void)
+{
+    return DRIVER_COUNT;
+}
+
+const struct balkon_driver *balkon_driver_at(size_t i)
+{
+    return i < DRIVER_COUNT ? drivers[i] : NULL;
+}
+
 void balkon_driver_list_types(char *out, size_t size)
 {
     out[0] = '\0';
@@ -47,11 +57,61 @@ unsigned balkon_driver_role_bit(const char *role)
     return 0;
 }
 
+/* A host is what goes between "http://" and the path: a name, an IPv4 or an IPv6 address.
+ * "127.0.0.1:9" or "http://x" would otherwise reach libcurl and come back as "URL using
+ * bad/illegal format" long after the form was saved. */
+static void check_host_format(const char *host, const char *path,
+                              struct balkon_config_errors *errors)
+{
+    const char *colon = strchr(host, ':');
+    bool ipv6 = colon && strchr(colon + 1, ':');
+    if (strstr(host, "://"))
+        balkon_config_add_error(errors, path, "host",
+                                "must be a name or an IP address without \"http://\", got \"%s\"",
+                                host);
+    else if (colon && !ipv6)
+        balkon_config_add_error(errors, path, "host",
+                                "must be a name or an IP address without a port (put %s into "
+                                "\"port\"), got \"%s\"",
+                                colon + 1, host);
+    else if (strpbrk(host, "/?#@ \t[]"))
+        balkon_config_add_error(errors, path, "host",
+                                "must be a name or an IP address only (no path, spaces or "
+                                "brackets), got \"%s\"",
+                                host);
+}
+
+/* A device is a battery when its role says so, or, without a role, when its driver's first
+ * role is the battery: the simulator (its own battery) and battery-only or battery-first
+ * drivers (Marstek, Zendure); the generic drivers default to a meter. */
+static bool is_battery(const struct balkon_device_config *device)
+{
+    if (strstr(device->role, "battery"))
+        return true;
+    if (device->role[0])
+        return false;
+    const struct balkon_driver *driver = balkon_driver_find(device->type);
+    if (!driver || !(driver->roles & DEVICE_ROLE_BATTERY))
+        return false;
+    return strcmp(device->type, "simulator") == 0 ||
+           !(driver->roles & (DEVICE_ROLE_INVERTER | DEVICE_ROLE_PLUG));
+}
+
+bool balkon_driver_config_has_battery(const struct balkon_config *config)
+{
+    for (size_t i = 0; i < config->devices.count; i++)
+        if (is_battery(&config->devices.items[i]))
+            return true;
+    return false;
+}
+
 void balkon_driver_check_host(const struct balkon_device_config *device, const char *path,
                               struct balkon_config_errors *errors)
 {
     if (!device->host[0])
         balkon_config_add_error(errors, path, "host", "is required for type \"%s\"", device->type);
+    else
+        check_host_format(device->host, path, errors);
 }
 
 void balkon_driver_check_meter_or_plug(const struct balkon_device_config *device, const char *path,
@@ -78,5 +138,7 @@ bool balkon_driver_check_transport(const struct balkon_device_config *device, co
                                 "is required for type \"%s\" with protocol \"http\"", device->type);
         return false;
     }
+    if (!mqtt)
+        check_host_format(device->host, path, errors);
     return true;
 }

@@ -26,10 +26,26 @@ static void check(const struct balkon_device_config *device, const char *path,
         balkon_config_add_error(errors, path, "power_scale", "must not be 0");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"HTTP JSON device", "meter,inverter,battery,plug"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Generic",
+    .models = models,
+    .default_port = 80,
+    .host = true,
+    .options =
+        "path power_key power_scale soc_key state_key user password poll_interval_s timeout_s",
+};
+
 const struct balkon_driver balkon_driver_http_json = {
     .type = "http_json",
     .description = "generic HTTP JSON device",
     .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
     .stale_s = 5.0,
     .check = check,
+    .catalogue = &catalogue,
 };

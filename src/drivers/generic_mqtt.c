@@ -34,10 +34,26 @@ static void check(const struct balkon_device_config *device, const char *path,
             "is required for a plug with a command_topic (the switch is verified by it)");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"MQTT JSON device", "meter,inverter,battery,plug"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Generic",
+    .models = models,
+    .default_port = 0,
+    .host = false,
+    .options = "topic power_key power_scale soc_key state_key command_topic command_payload "
+               "max_power_w timeout_s",
+};
+
 const struct balkon_driver balkon_driver_mqtt_json = {
     .type = "mqtt_json",
     .description = "generic MQTT JSON device",
     .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
     .stale_s = 60.0,
     .check = check,
+    .catalogue = &catalogue,
 };

@@ -27,10 +27,27 @@ static void check(const struct balkon_device_config *device, const char *path,
                                 3 * device->poll_interval_s, device->failsafe_s);
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"Venus E", "battery,battery+meter"},
+    {"Venus C", "battery,battery+meter"},
+    {"Venus D", "battery,battery+meter"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Marstek",
+    .models = models,
+    .default_port = 30000,
+    .host = true,
+    .options = "power_scale max_power_w poll_interval_s",
+};
+
 const struct balkon_driver balkon_driver_marstek_venus = {
     .type = "marstek_venus",
     .description = "Marstek Venus battery (local Open API over UDP)",
     .roles = DEVICE_ROLE_BATTERY | DEVICE_ROLE_METER,
     .stale_s = 15,
     .check = check,
+    .catalogue = &catalogue,
 };

@@ -29,10 +29,30 @@ static void check(const struct balkon_device_config *device, const char *path,
                                 "must be > 0 for type \"opendtu\" (the highest limit to set)");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"HM-300/350/400", "inverter"},
+    {"HM-600/700/800", "inverter"},
+    {"HM-1200/1500", "inverter"},
+    {"HMS-800-2T", "inverter"},
+    {"HMS-1600-4T", "inverter"},
+    {"HMS-2000-4T", "inverter"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Hoymiles (OpenDTU)",
+    .models = models,
+    .default_port = 80,
+    .host = true,
+    .options = "protocol serial topic user password max_power_w poll_interval_s",
+};
+
 const struct balkon_driver balkon_driver_opendtu = {
     .type = "opendtu",
     .description = "Hoymiles inverter via OpenDTU (HTTP or MQTT)",
     .roles = DEVICE_ROLE_INVERTER,
     .stale_s = 15.0,
     .check = check,
+    .catalogue = &catalogue,
 };

@@ -11,10 +11,26 @@ static void check(const struct balkon_device_config *device, const char *path,
     balkon_driver_check_meter_or_plug(device, path, errors);
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"Pro 3EM", "meter"},       {"Pro EM-50", "meter"},     {"3EM-63 Gen3", "meter"},
+    {"EM Gen3", "meter"},       {"Plus Plug S", "plug"},    {"Plug S Gen3", "plug"},
+    {"Plus 1PM", "plug,meter"}, {"1PM Gen3", "plug,meter"}, {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Shelly",
+    .models = models,
+    .default_port = 80,
+    .host = true,
+    .options = "channel password poll_interval_s timeout_s",
+};
+
 const struct balkon_driver balkon_driver_shelly_gen2 = {
     .type = "shelly_gen2",
     .description = "Shelly Gen2/Gen3 meter or plug (HTTP RPC)",
     .roles = DEVICE_ROLE_METER | DEVICE_ROLE_PLUG,
     .stale_s = 5.0,
     .check = check,
+    .catalogue = &catalogue,
 };

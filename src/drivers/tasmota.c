@@ -29,10 +29,26 @@ static void check(const struct balkon_device_config *device, const char *path,
         balkon_config_add_error(errors, path, "power_scale", "must not be 0");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"Smart plug", "plug"},
+    {"Smart-meter reader (SML)", "meter"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Tasmota",
+    .models = models,
+    .default_port = 80,
+    .host = true,
+    .options = "protocol topic channel user password power_key power_scale poll_interval_s",
+};
+
 const struct balkon_driver balkon_driver_tasmota = {
     .type = "tasmota",
     .description = "Tasmota plug or smart-meter reader (HTTP or MQTT)",
     .roles = DEVICE_ROLE_METER | DEVICE_ROLE_PLUG,
     .stale_s = 10.0,
     .check = check,
+    .catalogue = &catalogue,
 };

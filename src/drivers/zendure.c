@@ -50,10 +50,28 @@ static void check(const struct balkon_device_config *device, const char *path,
         balkon_config_add_error(errors, path, "max_power_w", "must be more than 0 W for a battery");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"SolarFlow 800", "battery"},
+    {"SolarFlow 800 Pro", "battery"},
+    {"SolarFlow 2400 AC", "battery"},
+    {"Hyper 2000", "battery"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Zendure",
+    .models = models,
+    .default_port = 80,
+    .host = true,
+    .options = "protocol serial product_key max_power_w poll_interval_s",
+};
+
 const struct balkon_driver balkon_driver_zendure = {
     .type = "zendure",
     .description = "Zendure SolarFlow battery (local HTTP API or MQTT)",
     .roles = DEVICE_ROLE_BATTERY,
     .stale_s = 20,
     .check = check,
+    .catalogue = &catalogue,
 };

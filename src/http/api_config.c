@@ -20,7 +20,7 @@ void api_config_get(struct http_state *state, const struct http_request *request
 
 /* {"error":"config has N errors","errors":[{"path":..,"message":..},…]}: the loader's
  * "path: message" lines split at the first ": ". */
-static cJSON *errors_json(const struct balkon_config_errors *errors)
+cJSON *http_config_errors_json(const struct balkon_config_errors *errors, const char *prefix)
 {
     size_t total = errors->count + errors->dropped;
     char summary[96];
@@ -39,7 +39,8 @@ static cJSON *errors_json(const struct balkon_config_errors *errors)
         cJSON *item = cJSON_CreateObject();
         if (colon) {
             char path[256];
-            snprintf(path, sizeof path, "%.*s", (int)(colon - line), line);
+            size_t skip = strncmp(line, prefix, strlen(prefix)) == 0 ? strlen(prefix) : 0;
+            snprintf(path, sizeof path, "%.*s", (int)(colon - line - (ptrdiff_t)skip), line + skip);
             cJSON_AddStringToObject(item, "path", path);
             cJSON_AddStringToObject(item, "message", colon + 2);
             struct balkon_config_error_code code;
@@ -94,7 +95,7 @@ void api_config_put(struct http_state *state, const struct http_request *request
         return;
     }
     case CONFIG_REPLACE_INVALID:
-        http_reply_json(response, 400, errors_json(state->config_errors));
+        http_reply_json(response, 400, http_config_errors_json(state->config_errors, ""));
         return;
     case CONFIG_REPLACE_NO_FILE:
         http_reply_error(response, 409, "%s", reply->message);

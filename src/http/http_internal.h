@@ -50,6 +50,20 @@ struct http_gate {
 };
 
 /* What the HTTP module knows, kept up to date from the bus. */
+/* A device test of the setup UI (api_devices_test.c). */
+#define HTTP_DEVICE_TESTS_MAX 4
+struct http_device_test {
+    unsigned long id; /* 0: never used */
+    enum {
+        HTTP_DEVICE_TEST_NONE,
+        HTTP_DEVICE_TEST_PENDING,
+        HTTP_DEVICE_TEST_OK,
+        HTTP_DEVICE_TEST_FAILED
+    } state;
+    struct ev_device_state reading; /* OK */
+    char error[128];                /* FAILED */
+};
+
 struct http_state {
     struct balkon_ctx *ctx;
     bool have_status;
@@ -75,6 +89,8 @@ struct http_state {
     struct http_caches caches;
     struct http_gate reads; /* store reads on the pool: at most one per reader (read_job.c) */
     bool insecure_beyond_loopback; /* listening beyond loopback without TLS (a warning) */
+    struct http_device_test device_tests[HTTP_DEVICE_TESTS_MAX];
+    unsigned long device_test_count;
 };
 
 /* Makes the caches and forgets them when what they were made from changes meaning (a
@@ -365,6 +381,16 @@ void api_health_get(struct http_state *, const struct http_request *, struct htt
 void api_status_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_series_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_devices_get(struct http_state *, const struct http_request *, struct http_response *);
+void api_devices_catalogue_get(struct http_state *, const struct http_request *,
+                               struct http_response *);
+void api_devices_test_post(struct http_state *, const struct http_request *,
+                           struct http_response *);
+void api_devices_test_get(struct http_state *, const struct http_request *, struct http_response *);
+/* Forgets the tests still running (http's stop): their answers never come. */
+void api_devices_tests_stop(struct http_state *state);
+/* {"error":"config has N errors","errors":[{"path":…,"message":…},…]} (api_config.c);
+ * prefix ("devices[0].", or "") is cut from the front of each path. */
+cJSON *http_config_errors_json(const struct balkon_config_errors *errors, const char *prefix);
 void api_prices_get(struct http_state *, const struct http_request *, struct http_response *);
 void api_forecast_solar_get(struct http_state *, const struct http_request *,
                             struct http_response *);

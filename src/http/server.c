@@ -945,6 +945,7 @@ static void http_stop(void *state)
     struct http_server *server = state;
     server->stopping = true;
     unsubscribe_all(server);
+    api_devices_tests_stop(&server->state);
     http_caches_stop(&server->state);
     http_probe_stop(server->probe);
     http_listener_stop(server->listener);

@@ -16,6 +16,7 @@
  * is outdated and its result dropped. */
 #include "planner_internal.h"
 
+#include "balkon/driver.h"
 #include "balkon/plan_config.h"
 
 #include "balkon/bus.h"
@@ -271,6 +272,10 @@ static void compute(struct replan_job *job, struct balkon_store *store)
     problem.slots = job->inputs.slots;
     problem.slot_count = job->inputs.count;
     balkon_battery_from_config(config, &problem.battery);
+    /* The battery section has defaults (2.24 kWh): without a battery among the devices
+     * there is none to plan for. */
+    if (!balkon_driver_config_has_battery(config))
+        problem.battery.capacity_wh = 0.0;
     job->capacity_wh = problem.battery.capacity_wh;
     /* Before the first measurement (devices still connecting), assume the lower bound:
      * the plan is redone as soon as the battery reports. */
@@ -499,6 +504,16 @@ static void tick_cb(uv_timer_t *timer)
     schedule_tick(p);
 }
 
+/* Says once per config (at start and when a reload changes it) that no device is a battery,
+ * so the plans hold none whatever the battery section says. */
+static void say_battery(const struct balkon_config *config, const struct balkon_config *previous)
+{
+    bool has = balkon_driver_config_has_battery(config);
+    if (!has && (!previous || balkon_driver_config_has_battery(previous)))
+        log_notice("planner", "no device is a battery: planning without one (the battery "
+                              "section applies once a battery device is configured)");
+}
+
 static void on_event(enum bus_event event, const void *payload, void *user)
 {
     struct planner *p = user;
@@ -524,6 +539,7 @@ static void on_event(enum bus_event event, const void *payload, void *user)
         if (change->previous &&
             strcmp(change->previous->optimizer.strategy, change->config->optimizer.strategy) != 0)
             p->override[0] = '\0'; /* a new strategy in the file beats the run-time choice */
+        say_battery(change->config, change->previous);
         schedule_tick(p);
         request_replan(p, "config");
         break;
@@ -578,6 +594,7 @@ static int planner_start(struct balkon_ctx *ctx, void **state)
     uv_timer_init(ctx->loop, &p->soon);
     p->tick.data = p->soon.data = p;
     schedule_tick(p);
+    say_battery(ctx->config, NULL);
     request_replan(p, "start");
     if (ctx->services) {
         ctx->services->planner.set_strategy = set_strategy;

@@ -73,9 +73,10 @@ test('the settings form offers what the daemon knows, and nothing else', { skip:
   assert.equal(field('optimizer', 'strategy')[2].options, 'strategies');
   assert.ok(listed(errors, 'optimizer.strategy', '(known:').length > 0);
 
-  // Notification channels are not edited in the form (they are kept as they came). A
-  // section for them must bring its list of channel types into this comparison.
-  assert.ok(listed(errors, 'notifications.channels[0].type', 'must be one of').length > 0);
-  assert.equal(sections.notifications, undefined,
-    'a notifications section needs its channel types compared with the daemon here');
+  // Notification channels: every type the daemon knows, each with its fields.
+  assert.deepEqual(sorted(schema.CHANNEL_TYPES), sorted(listed(errors, 'notifications.channels[0].type', 'must be one of')));
+  assert.deepEqual(sorted(Object.keys(schema.CHANNEL_FIELDS)), sorted(schema.CHANNEL_TYPES),
+    'every channel type has its fields, and only those');
+  const channels = sections.notifications.lists.find((l) => l.key === 'channels');
+  assert.deepEqual(channels.types, schema.CHANNEL_TYPES);
 });

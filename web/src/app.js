@@ -1,6 +1,6 @@
 // The shell: navigation (bottom tab bar on phones, side bar on wide screens), the language and
 // theme switches, the offline banner and the hash router (#/live, #/plan, …).
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { html } from './html.js';
 import { lang, onLang, setLang, t } from './i18n.js';
 import { getState, openLogin, subscribe } from './store.js';
@@ -15,15 +15,28 @@ import { DevicesView } from './views/devices.js';
 import { NotificationsView } from './views/notifications.js';
 import { SettingsView } from './views/settings.js';
 import { LoginPanel } from './views/login.js';
+import { OnboardingView } from './views/onboarding.js';
 
 export const VIEWS = {
   live: LiveView, plan: PlanView, history: HistoryView, savings: SavingsView,
   devices: DevicesView, notifications: NotificationsView, settings: SettingsView,
 };
 
+// Views reached by link, not from the navigation: the first setup.
+const HIDDEN_VIEWS = { setup: OnboardingView };
+
+// A site without devices (first start) is led to the setup once, unless it was finished.
+function setupDone() {
+  try {
+    return localStorage.getItem('balkon.setupDone') === '1';
+  } catch {
+    return false;
+  }
+}
+
 export function parseRoute(hash) {
   const [name, ...rest] = hash.replace(/^#\/?/, '').split('/');
-  if (!VIEWS[name]) return { name: 'live', params: {} };
+  if (!VIEWS[name] && !HIDDEN_VIEWS[name]) return { name: 'live', params: {} };
   return { name, params: name === 'history' ? { range: rest[0] } : {} };
 }
 
@@ -114,6 +127,12 @@ export function App() {
     };
   }, []);
   useEffect(() => applyTheme(theme), [theme]);
+  const ledToSetup = useRef(false);
+  useEffect(() => {
+    if (ledToSetup.current || !s.config || !(s.auth?.logged_in || s.auth?.read_without_login)) return;
+    ledToSetup.current = true;
+    if ((s.config.devices || []).length === 0 && !setupDone() && route.name === 'live') location.hash = '#/setup';
+  }, [s.config, s.auth]);
   useEffect(() => {
     const site = s.config?.site?.name;
     document.title = `${t(`nav.${route.name}`)} · ${site || 'BalkonSolar'}`;
@@ -129,7 +148,7 @@ export function App() {
     applyTheme(next); // at once, not after the next render
     setTheme(next);
   };
-  const View = VIEWS[route.name];
+  const View = VIEWS[route.name] || HIDDEN_VIEWS[route.name];
   const themeKey = `${theme}|${lang()}`;
 
   return html`<div class="app">

@@ -15,7 +15,7 @@ export const PROVIDER_TYPES = ['fixed', 'tou', 'awattar', 'energy_charts', 'ents
   'forecast_solar', 'solcast', 'energy_charts_signal', 'corrently', 'uk_carbon', 'sim_solar'];
 export const MODES = ['idle', 'charge', 'discharge', 'hold', 'grid_charge'];
 
-const DEVICE_FIELD = {
+export const DEVICE_FIELD = {
   host: ['host', 'text', { required: true }],
   port: ['port', 'int', {}],
   user: ['user', 'text', {}],
@@ -90,6 +90,30 @@ export const PROVIDER_FIELDS = {
   sim_solar: [],
 };
 
+// Notification channels (src/channels/channels_list.h) and the options each type reads.
+export const CHANNEL_TYPES = ['ntfy', 'telegram', 'pushover', 'gotify', 'webhook', 'email', 'mqtt'];
+const CHANNEL_FIELD = {
+  url: ['url', 'text', {}], token: ['token', 'secret', {}], chat_id: ['chat_id', 'text', {}], user: ['user', 'text', {}],
+  password: ['password', 'secret', {}], to: ['to', 'text', {}], from: ['from', 'text', {}], topic: ['topic', 'secret', {}],
+};
+const chan = (...keys) => keys.map((k) => CHANNEL_FIELD[k]);
+export const CHANNEL_FIELDS = {
+  ntfy: chan('url', 'topic', 'token'), telegram: chan('token', 'chat_id'), pushover: chan('token', 'user'),
+  gotify: chan('url', 'token'), webhook: chan('url'), email: chan('url', 'user', 'password', 'from', 'to'), mqtt: chan('topic'),
+};
+const RULES_BOOL = ['device_offline', 'meter_stale', 'battery_empty', 'battery_full', 'battery_not_charging', 'export_cap',
+  'negative_price', 'price_spike', 'cheap_window', 'provider_failing', 'optimizer_fallback', 'storage_failing',
+  'recommendations', 'daily_summary'];
+export const RULE_FIELDS = [...RULES_BOOL.map((k) => [k, 'bool', {}]), ['not_charging_min', 'number', { unit: 'min' }],
+  ['export_cap_margin_w', 'number', { unit: 'W' }], ['price_spike_factor', 'number', { unit: '×' }],
+  ['provider_failing_min', 'number', { unit: 'min' }], ['daily_summary_at', 'time', {}]];
+
+// Devices are chosen by brand and model from GET /api/v1/devices/catalogue (settings.js,
+// DeviceEditor); the fields of each option come from DEVICE_FIELD.
+export const DEVICE_LIST = { key: 'devices', min: 0, max: 16, item: 'device', typed: DEVICE_FIELDS, types: DEVICE_TYPES,
+  newItem: (n) => ({ id: `device${n + 1}`, type: 'shelly_gen2', name: '', host: '', role: 'meter' }),
+  common: [['id', 'text', { required: true }], ['type', 'select', { options: DEVICE_TYPES }], ['name', 'text', {}]] };
+
 export const ZONE_FIELDS = [
   ['days', 'text', {}],
   ['from', 'time', {}],
@@ -128,7 +152,30 @@ export const SECTIONS = [
     newItem: (n) => ({ id: `provider${n + 1}`, type: 'energy_charts', enabled: true }),
     common: [['id', 'text', { required: true }], ['type', 'select', { options: PROVIDER_TYPES }], ['enabled', 'bool', {}]],
     after: [['timeout_s', 'number', { unit: 's' }], ['base_url', 'text', {}]] } },
-  { id: 'devices', list: { key: 'devices', min: 0, max: 16, item: 'device', typed: DEVICE_FIELDS, types: DEVICE_TYPES,
-    newItem: (n) => ({ id: `device${n + 1}`, type: 'shelly_gen2', name: '', host: '' }),
-    common: [['id', 'text', { required: true }], ['type', 'select', { options: DEVICE_TYPES }], ['name', 'text', {}]] } },
+  { id: 'devices', list: DEVICE_LIST },
+  // Notifications: channels (each with a Test), quiet hours and the alert rules.
+  { id: 'notifications', fields: [['enabled', 'bool', {}], ['quiet_hours_from', 'time', {}], ['quiet_hours_to', 'time', {}],
+    ['max_per_hour', 'int', {}]],
+  lists: [{ key: 'channels', min: 0, max: 8, item: 'channel', typed: CHANNEL_FIELDS, types: CHANNEL_TYPES,
+    newItem: (n) => ({ id: `channel${n + 1}`, type: 'ntfy', url: 'https://ntfy.sh', topic: '' }),
+    common: [['id', 'text', { required: true }], ['type', 'select', { options: CHANNEL_TYPES }],
+      ['min_severity', 'select', { options: ['info', 'warning', 'critical'] }]] }] },
+  { id: 'rules', base: 'notifications.rules.', fields: RULE_FIELDS },
+  { id: 'loads', list: { key: 'loads', min: 0, max: 8, item: 'load',
+    newItem: (n) => ({ id: `load${n + 1}`, name: '', plug: '', mode: 'surplus', power_w: 500 }),
+    fields: [['id', 'text', { required: true }], ['name', 'text', {}], ['plug', 'text', { required: true }],
+      ['mode', 'select', { options: ['surplus', 'cheap', 'manual'] }], ['power_w', 'number', { unit: 'W' }],
+      ['run_min', 'number', { unit: 'min' }], ['earliest', 'time', {}], ['latest', 'time', {}],
+      ['min_on_s', 'number', { unit: 's' }], ['min_off_s', 'number', { unit: 's' }], ['battery_priority_soc_pct', 'number', { unit: '%' }]] } },
+  { id: 'appliances', list: { key: 'appliances', min: 0, max: 8, item: 'appliance',
+    newItem: (n) => ({ id: `appliance${n + 1}`, name: '', duration_min: 120, energy_kwh: 1, latest: '18:00' }),
+    fields: [['id', 'text', { required: true }], ['name', 'text', {}], ['duration_min', 'number', { unit: 'min', required: true }],
+      ['energy_kwh', 'number', { unit: 'kWh', required: true }], ['earliest', 'text', { placeholder: 'HH:MM' }],
+      ['latest', 'time', { required: true }], ['plug', 'text', {}], ['auto_start', 'bool', {}]] } },
+  { id: 'mqtt', fields: [['enabled', 'bool', {}], ['host', 'text', {}], ['port', 'int', {}], ['user', 'text', {}],
+    ['password', 'secret', {}], ['client_id', 'text', {}], ['prefix', 'text', {}], ['ha_discovery', 'bool', {}],
+    ['discovery_prefix', 'text', {}], ['publish_interval_s', 'number', { unit: 's' }]] },
+  { id: 'http', fields: [['read_without_login', 'bool', {}], ['session_days', 'int', { unit: 'd' }],
+    ['allowed_hosts', 'text', {}], ['trusted_proxies', 'text', {}], ['tls', 'select', { options: ['off', 'on', 'auto'] }],
+    ['hsts', 'bool', {}]] },
 ];

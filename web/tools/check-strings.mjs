@@ -20,19 +20,22 @@ for (const f of sources) {
 // Keys made at run time: views, settings sections, field labels, list items.
 const made = ['live', 'plan', 'history', 'savings', 'devices', 'notifications', 'settings'].flatMap((v) => [`nav.${v}`, `nav.short.${v}`]);
 const labels = (base, fields) => fields.forEach(([k]) => made.push(`f.${base}.${k}`));
+// A list's fields: common (or fields), after, and those of each type.
+const listFields = (l) => [...(l.common || l.fields || []), ...(l.after || []), ...Object.values(l.typed || {}).flat()];
 for (const sec of SECTIONS) {
   made.push(`settings.section.${sec.id}`);
-  if (sec.fields) labels(sec.id, sec.fields);
+  if (sec.fields) labels((sec.base || `${sec.id}.`).replace(/\.$/, ''), sec.fields);
   for (const l of sec.lists || []) {
     made.push(`f.${sec.id}.${l.key}`, `settings.item.${l.item}`);
-    labels(`${sec.id}.${l.key}`, l.fields);
+    labels(`${sec.id}.${l.key}`, listFields(l));
   }
   if (sec.list) {
     const l = sec.list;
     made.push(`f.${l.key}`, `settings.item.${l.item}`);
-    labels(l.key, [...l.common, ...(l.after || []), ...Object.values(l.typed).flat()]);
+    labels(l.key, listFields(l));
   }
 }
+made.push('nav.setup');
 made.push('f.providers.zones', 'settings.item.zone');
 labels('providers.zones', ZONE_FIELDS);
 for (const key of new Set(made)) for (const l of ['en', 'de']) if (!(key in dict[l])) problems.push(`"${key}" (made at run time) missing in ${l}`);

@@ -163,7 +163,7 @@ export function DevicesView({ s }) {
   return html`<section class="view devices" data-testid="view-devices" aria-labelledby="h-devices">
     <h1 id="h-devices" class="view-title">${t('devices.title')}</h1>
     <h2>${t('devices.devices')}</h2>
-    ${!devices ? html`<p>${t('common.loading')}</p>` : devices.length === 0 ? html`<p class="hint">${t('devices.none')}</p>`
+    ${!devices ? html`<p>${t('common.loading')}</p>` : devices.length === 0 ? html`<p class="hint" data-testid="devices-none">${t('devices.none')} <a href="#/setup">${t('onb.setupLink')}</a> · <a href="#/settings">${t('nav.settings')}</a></p>`
       : html`<div class="cards">${devices.map((d) => html`<${DeviceCard} key=${d.id} d=${d} />`)}</div>`}
     ${loads?.length > 0 && html`<h2>${t('loads.title')}</h2>
       <div class="cards">${loads.map((l) => html`<${LoadCard} key=${l.id} l=${l} />`)}</div>`}

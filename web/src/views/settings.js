@@ -7,14 +7,14 @@ import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { AccessCard } from './access.js';
 import { errorText, strategyDescription, t, tOr } from '../i18n.js';
-import { ApiError, get, put } from '../api.js';
+import { ApiError, get, post, put } from '../api.js';
 import { loadPlan, reloadConfig } from '../store.js';
-import { SECTIONS, ZONE_FIELDS as ZONES } from '../settings-schema.js';
+import { DEVICE_FIELD, SECTIONS, ZONE_FIELDS as ZONES } from '../settings-schema.js';
 
 // "pv.planes[0].peak_w" <-> ['pv', 'planes', 0, 'peak_w']
 const split = (path) => path.replace(/\[(\d+)\]/g, '.$1').split('.').map((k) => (/^\d+$/.test(k) ? +k : k));
-const getAt = (obj, path) => split(path).reduce((o, k) => (o == null ? undefined : o[k]), obj);
-function setAt(obj, path, value) {
+export const getAt = (obj, path) => split(path).reduce((o, k) => (o == null ? undefined : o[k]), obj);
+export function setAt(obj, path, value) {
   const keys = split(path);
   let o = obj;
   keys.slice(0, -1).forEach((k, i) => {
@@ -25,7 +25,7 @@ function setAt(obj, path, value) {
 }
 const labelKey = (path) => `f.${path.replace(/\[\d+\]/g, '')}`;
 const domId = (path) => `f-${path.replace(/[^A-Za-z0-9_-]/g, '-')}`;
-const NUMERIC = new Set(['number', 'int']);
+export const NUMERIC = new Set(['number', 'int']);
 
 function unitText(unit, currency) {
   if (!unit) return '';
@@ -44,7 +44,7 @@ function zoneList() {
   return timeZones;
 }
 
-function Field({ path, kind, opts, ctx }) {
+export function Field({ path, kind, opts, ctx }) {
   const value = getAt(ctx.draft, path);
   const error = ctx.errors[path];
   const id = domId(path);
@@ -53,6 +53,7 @@ function Field({ path, kind, opts, ctx }) {
     const el = e.currentTarget;
     let v;
     if (kind === 'bool') v = el.checked;
+    else if (kind === 'select' && opts.numeric) v = Number(el.value);
     else if (NUMERIC.has(kind)) {
       // The typed text is kept as typed ("0.30" stays), the number goes into the config.
       v = el.value === '' ? '' : Number.isFinite(el.valueAsNumber) ? el.valueAsNumber : el.value;
@@ -70,8 +71,9 @@ function Field({ path, kind, opts, ctx }) {
   } else if (kind === 'select') {
     let options = opts.options === 'strategies' ? ctx.strategies : opts.options;
     if (value != null && value !== '' && !options.includes(value)) options = [value, ...options];
+    const label = opts.label || ((o) => tOr(`opt.${o}`, o));
     input = html`<select ...${common} value=${value ?? ''} onChange=${onInput}>
-      ${options.map((o) => html`<option value=${o} selected=${o === value}>${tOr(`opt.${o}`, o)}</option>`)}</select>`;
+      ${options.map((o) => html`<option value=${o} selected=${o === value}>${label(o)}</option>`)}</select>`;
   } else {
     const type = { number: 'number', int: 'number', secret: 'password', time: 'time', date: 'date' }[kind] || 'text';
     const shown = NUMERIC.has(kind) && path in ctx.raw ? ctx.raw[path] : value ?? '';
@@ -80,16 +82,18 @@ function Field({ path, kind, opts, ctx }) {
       autocomplete=${kind === 'secret' ? 'new-password' : 'off'} placeholder=${opts.placeholder}
       list=${kind === 'tz' ? 'tz-list' : undefined} />`;
   }
+  const hint = opts.hint && opts.hint(value);
   const unit = unitText(opts.unit, ctx.currency);
   return html`<div class=${`field ${kind === 'bool' ? 'check' : ''} ${error ? 'has-error' : ''}`}>
     <label for=${id}>${t(labelKey(path))}${opts.required ? html`<span aria-hidden="true"> *</span>` : ''}</label>
     <div class="input-row">${input}${unit && html`<span class="unit">${unit}</span>`}</div>
     ${kind === 'secret' && value === '***' && html`<span class="hint">${t('settings.secretKept')}</span>`}
+    ${hint && html`<span class="hint">${hint}</span>`}
     ${error && html`<p class="field-error" id=${`${id}-err`} data-testid=${`error-${path}`} role="alert">${error}</p>`}
   </div>`;
 }
 
-const fields = (base, list, ctx) => list.map(([key, kind, opts]) =>
+export const fields = (base, list, ctx) => list.map(([key, kind, opts]) =>
   html`<${Field} key=${`${base}${key}`} path=${`${base}${key}`} kind=${kind} opts=${opts} ctx=${ctx} />`);
 
 // An error for a whole list item (e.g. "devices[2]: duplicate id") shows at its heading.
@@ -98,7 +102,7 @@ function ItemError({ path, ctx }) {
   return error ? html`<p class="field-error" data-testid=${`error-${path}`} role="alert">${error}</p>` : null;
 }
 
-function ListEditor({ base, spec, ctx }) {
+export function ListEditor({ base, spec, ctx }) {
   const path = `${base}${spec.key}`;
   const items = getAt(ctx.draft, path) || [];
   const add = () => ctx.change(path, [...items, spec.newItem(items.length)]);
@@ -112,11 +116,12 @@ function ListEditor({ base, spec, ctx }) {
       return html`<fieldset class="item" key=${`${ip}-${item.id ?? i}`}>
         <legend>${t(`settings.item.${spec.item}`)} ${i + 1}${item.id ? `: ${item.id}` : item.name ? `: ${item.name}` : ''}</legend>
         <${ItemError} path=${ip} ctx=${ctx} />
-        <div class="fields">
+        ${spec.item === 'device' ? html`<${DeviceEditor} ip=${ip} item=${item} ctx=${ctx} />` : html`<div class="fields">
           ${fields(`${ip}.`, spec.common || spec.fields, ctx)}
           ${typed && fields(`${ip}.`, typed, ctx)}
           ${spec.after && fields(`${ip}.`, spec.after, ctx)}
-        </div>
+        </div>`}
+        ${spec.item === 'channel' && html`<${ChannelTest} item=${item} ip=${ip} ctx=${ctx} />`}
         ${item.type === 'tou' && html`<${ListEditor} base=${`${ip}.`} ctx=${ctx} spec=${{ key: 'zones', min: 0, max: 16, item: 'zone',
           newItem: () => ({ days: 'daily', from: '00:00', to: '24:00', price_per_kwh: 0.3 }), fields: ZONES }} />`}
         <button type="button" class="secondary" data-testid=${`remove-${ip}`} disabled=${items.length <= spec.min}
@@ -125,6 +130,155 @@ function ListEditor({ base, spec, ctx }) {
     })}
     <button type="button" class="secondary" data-testid=${`add-${path}`} disabled=${items.length >= spec.max}
       onClick=${add}>${t('settings.add', { what: t(`settings.item.${spec.item}`) })}</button>
+  </div>`;
+}
+
+// The device catalogue (GET /api/v1/devices/catalogue), made by the daemon from its driver
+// table: brands, their models and the roles each model can have. Loaded once.
+let catalogueAsk = null;
+export function useCatalogue() {
+  const [catalogue, setCatalogue] = useState(null);
+  useEffect(() => {
+    catalogueAsk = catalogueAsk || get('/devices/catalogue').catch((e) => { catalogueAsk = null; throw e; });
+    let live = true;
+    catalogueAsk.then((c) => live && setCatalogue(c.drivers || [])).catch(() => live && setCatalogue([]));
+    return () => { live = false; };
+  }, []);
+  return catalogue;
+}
+
+// What a host field must hold: a name or an address, no scheme, port or path. The daemon
+// checks the same (src/drivers/drivers.c); here it shows while typing.
+export function hostProblem(host) {
+  if (!host) return null;
+  if (host.includes('://')) return t('onb.hostScheme');
+  const colons = (host.match(/:/g) || []).length;
+  if (colons === 1) return t('onb.hostPort', { port: host.split(':')[1] });
+  if (/[/?#@\s[\]]/.test(host)) return t('onb.hostChars');
+  return null;
+}
+
+// Options most devices never need: behind "More options".
+const ADVANCED = new Set(['channel', 'poll_interval_s', 'timeout_s', 'power_scale', 'power_key', 'soc_key', 'state_key',
+  'path', 'command_topic', 'command_payload']);
+
+const modelKey = (type, name) => `${type}|${name}`;
+
+// A device chosen by brand and model from the catalogue; the model picks the driver (type)
+// and the roles offered. Host and port for drivers that are reached at an address, the
+// driver's further options, and Test: one real reading before saving.
+export function DeviceEditor({ ip, item, ctx }) {
+  const catalogue = ctx.catalogue;
+  const [model, setModel] = useState(null);
+  if (!catalogue || !catalogue.length) {
+    return html`<div class="fields">${fields(`${ip}.`, [['id', 'text', { required: true }], ['type', 'text', {}], ['name', 'text', {}],
+      ['host', 'text', {}], ['port', 'int', {}]], ctx)}</div>`;
+  }
+  const driver = catalogue.find((d) => d.type === item.type) || catalogue[0];
+  const brands = [...new Set(catalogue.map((d) => d.brand))];
+  const models = catalogue.filter((d) => d.brand === driver.brand).flatMap((d) => d.models.map((m) => ({ ...m, type: d.type })));
+  const roleOf = (m) => (m.roles.includes(item.role) ? item.role : m.roles[0] || '');
+  const chosen = models.find((m) => modelKey(m.type, m.name) === model && m.type === item.type) ||
+    models.find((m) => m.type === item.type && m.roles.includes(item.role || 'meter')) || models.find((m) => m.type === item.type) || models[0];
+  const pick = (m) => {
+    setModel(modelKey(m.type, m.name));
+    const next = { ...item, type: m.type, role: roleOf(m) };
+    if (!catalogue.find((d) => d.type === m.type)?.host) delete next.host;
+    ctx.change(ip, next);
+  };
+  const pickBrand = (brand) => {
+    const first = catalogue.find((d) => d.brand === brand);
+    pick({ ...first.models[0], type: first.type });
+  };
+  const id = ip.replace(/[^A-Za-z0-9_-]/g, '-');
+  const roles = chosen?.roles?.filter((r) => r) || [];
+  const options = (driver.options || []).map((k) => DEVICE_FIELD[k]).filter((f) => f && f[0] !== 'role');
+  const basic = options.filter((f) => !ADVANCED.has(f[0]));
+  const advanced = options.filter((f) => ADVANCED.has(f[0]));
+  const advancedError = advanced.some((f) => ctx.errors[`${ip}.${f[0]}`]);
+  const hostError = driver.host && hostProblem(item.host);
+  return html`<div class="fields device-fields">
+    ${fields(`${ip}.`, [['id', 'text', { required: true }], ['name', 'text', {}]], ctx)}
+    <div class="field"><label for=${`${id}-brand`}>${t('onb.brand')}</label>
+      <div class="input-row"><select id=${`${id}-brand`} data-testid=${`brand-${ip}`} value=${driver.brand} onChange=${(e) => pickBrand(e.currentTarget.value)}>
+        ${brands.map((b) => html`<option value=${b} selected=${b === driver.brand}>${tOr(`brand.${b}`, b)}</option>`)}</select></div></div>
+    <div class="field"><label for=${`${id}-model`}>${t('onb.model')}</label>
+      <div class="input-row"><select id=${`${id}-model`} data-testid=${`model-${ip}`} value=${chosen ? modelKey(chosen.type, chosen.name) : ''}
+        onChange=${(e) => pick(models.find((m) => modelKey(m.type, m.name) === e.currentTarget.value))}>
+        ${models.map((m) => html`<option value=${modelKey(m.type, m.name)} selected=${m === chosen}>${m.name}</option>`)}</select></div>
+      <span class="hint">${driver.description} (${driver.type})</span></div>
+    ${roles.length > 0 && fields(`${ip}.`, [['role', 'select', { options: roles }]], ctx)}
+    ${driver.host && fields(`${ip}.`, [['host', 'text', { required: true, placeholder: '192.168.1.50' }],
+      ['port', 'int', { placeholder: String(driver.default_port || ''), hint: () => t('onb.portDefault', { port: driver.default_port }) }]], ctx)}
+    ${hostError && !ctx.errors[`${ip}.host`] && html`<p class="field-error" data-testid=${`hostcheck-${ip}`} role="alert">${hostError}</p>`}
+    ${fields(`${ip}.`, basic, ctx)}
+    ${advanced.length > 0 && html`<details class="more" open=${advancedError}><summary>${t('onb.more')}</summary>
+      <div class="fields">${fields(`${ip}.`, advanced, ctx)}</div></details>`}
+    <${DeviceTest} ip=${ip} item=${item} ctx=${ctx} disabled=${!!hostError} />
+  </div>`;
+}
+
+const sleepMs = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Test: POST /api/v1/devices/test with the item as it is in the form, then the answer of
+// GET /api/v1/devices/test/{id} once the daemon has read the device (a few seconds at most).
+function DeviceTest({ ip, item, ctx, disabled }) {
+  const [state, setState] = useState(null);
+  const run = async () => {
+    setState({ busy: true });
+    try {
+      let answer = await post('/devices/test', item);
+      for (let i = 0; i < 100 && answer.state === 'pending'; i++) {
+        await sleepMs(250);
+        answer = await get(`/devices/test/${answer.id}`);
+      }
+      setState(answer);
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 400 && Array.isArray(e.body?.errors)) {
+        ctx.setErrors((old) => ({ ...old, ...Object.fromEntries(e.body.errors.map((x) => [`${ip}.${x.path}`, x.message])) }));
+        setState({ state: 'failed', error: e.body.error });
+      } else setState({ state: 'failed', error: e.message });
+    }
+  };
+  const values = state?.values ? Object.entries(state.values) : [];
+  const unitOf = (k) => ({ w: 'W', pct: '%', v: 'V', a: 'A', wh: 'Wh', c: '°C', hz: 'Hz' })[k.split('_').pop()] || '';
+  const fmtValue = (k, v) => `${tOr(`onb.value.${k}`, k)}: ${v} ${unitOf(k)}`;
+  return html`<div class="device-test">
+    <button type="button" class="secondary" data-testid=${`test-${ip}`} disabled=${disabled || state?.busy} onClick=${run}>
+      ${state?.busy ? t('onb.testing') : t('onb.test')}</button>
+    ${state?.state === 'ok' && html`<div class="ok" role="status" data-testid=${`test-result-${ip}`}>
+      <p>${t('onb.testOk', { model: state.model || '?', firmware: state.firmware || '?' })}</p>
+      <ul class="test-values">${values.slice(0, 8).map(([k, v]) => html`<li>${fmtValue(k, v)}</li>`)}</ul></div>`}
+    ${state?.state === 'failed' && html`<p class="field-error" role="alert" data-testid=${`test-error-${ip}`}>${t('onb.testFailed', { e: state.error })}</p>`}
+  </div>`;
+}
+
+// Test per notification channel: the daemon sends a test message through the channel as it
+// is saved (POST /api/v1/notifications/test?channel=<id>), so an edited channel is saved first.
+function ChannelTest({ item, ip, ctx }) {
+  const [state, setState] = useState(null);
+  const saved = (ctx.saved?.notifications?.channels || []).find((c) => c.id === item.id);
+  const same = saved && JSON.stringify(saved) === JSON.stringify(item);
+  const run = async () => {
+    setState({ busy: true });
+    try {
+      await post(`/notifications/test?channel=${encodeURIComponent(item.id)}`);
+      let last = 'pending';
+      for (let i = 0; i < 40 && last === 'pending'; i++) {
+        await sleepMs(250);
+        const answer = await get('/notifications/channels');
+        last = (answer.channels || []).find((c) => c.id === item.id)?.last_test || 'pending';
+      }
+      setState(last === 'ok' ? { ok: true } : { error: last });
+    } catch (e) {
+      setState({ error: e.message });
+    }
+  };
+  return html`<div class="device-test">
+    <button type="button" class="secondary" data-testid=${`test-${ip}`} disabled=${!same || state?.busy} onClick=${run}>${t('onb.channelTest')}</button>
+    ${!same && html`<span class="hint">${t('onb.channelSaveFirst')}</span>`}
+    ${state?.ok && html`<p class="ok" role="status" data-testid=${`test-result-${ip}`}>${t('onb.channelSent')}</p>`}
+    ${state?.error && html`<p class="field-error" role="alert" data-testid=${`test-error-${ip}`}>${state.error}</p>`}
   </div>`;
 }
 
@@ -182,6 +336,7 @@ export function SettingsView({ s }) {
   useEffect(() => {
     if (!draft && s.config) setDraft(clone(s.config));
   }, [s.config]);
+  const catalogue = useCatalogue();
   const strategies = useMemo(() => strategy?.strategies?.map((x) => x.name) || ['optimal', 'self_consumption', 'fixed_schedule'], [strategy]);
 
   if (!draft) return html`<section class="view" data-testid="view-settings"><h1 class="view-title">${t('nav.settings')}</h1><p>${t('common.loading')}</p></section>`;
@@ -203,7 +358,8 @@ export function SettingsView({ s }) {
   };
 
   registry.current = [];
-  const ctx = { draft, raw, errors, change, registry: registry.current, strategies, currency: draft.tariff?.currency };
+  const ctx = { draft, raw, errors, setErrors, change, registry: registry.current, strategies, currency: draft.tariff?.currency,
+    catalogue, saved: s.config };
 
   const save = async (event) => {
     event.preventDefault();
@@ -213,6 +369,7 @@ export function SettingsView({ s }) {
       if (opts.required && (v === '' || v == null)) found[path] = t('settings.required');
       else if (NUMERIC.has(kind) && v !== '' && v != null && typeof v !== 'number') found[path] = t('settings.notNumber');
       else if (NUMERIC.has(kind) && v === '') found[path] = t('settings.required');
+      else if (/^devices\[\d+\]\.host$/.test(path) && hostProblem(v)) found[path] = hostProblem(v);
     }
     if (Object.keys(found).length) {
       setErrors(found);
@@ -274,7 +431,7 @@ export function SettingsView({ s }) {
     <form class="settings-form" onSubmit=${save} noValidate>
       ${SECTIONS.map((sec) => html`<section class="card" key=${sec.id} aria-labelledby=${`h-sec-${sec.id}`}>
         <h2 id=${`h-sec-${sec.id}`}>${t(`settings.section.${sec.id}`)}</h2>
-        ${sec.fields && html`<div class="fields">${fields(`${sec.id}.`, sec.fields, ctx)}</div>`}
+        ${sec.fields && html`<div class="fields">${fields(sec.base || `${sec.id}.`, sec.fields, ctx)}</div>`}
         ${(sec.lists || []).map((l) => html`<${ListEditor} base=${`${sec.id}.`} spec=${l} ctx=${ctx} />`)}
         ${sec.list && html`<${ListEditor} base="" spec=${sec.list} ctx=${ctx} />`}
       </section>`)}
