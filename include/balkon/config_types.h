@@ -307,7 +307,7 @@ struct balkon_config {
 struct balkon_config_errors {
     size_t count;
     size_t dropped;
-    char items[BALKON_CONFIG_MAX_ERRORS][256];
+    char items[BALKON_CONFIG_MAX_ERRORS][512]; /* room for a list of every driver type */
 };
 
 /* Adds "path.key: message" to errors (for the type-specific checks of drivers and

@@ -233,7 +233,7 @@ static void check_device(const void *object, const char *path, struct balkon_con
         return;
     const struct balkon_driver *driver = balkon_driver_find(device->type);
     if (!driver) {
-        char types[256];
+        char types[400];
         balkon_driver_list_types(types, sizeof types);
         cfg_error(errors, path, "type", "unknown device type \"%s\" (known: %s)", device->type,
                   types);

@@ -18,10 +18,25 @@ static void check(const struct balkon_device_config *device, const char *path,
                                 "must be > 0 for type \"ahoydtu\" (the highest limit to set)");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"HM-300/350/400", "inverter"}, {"HM-600/700/800", "inverter"}, {"HM-1200/1500", "inverter"},
+    {"HMS-800-2T", "inverter"},     {"TSUN TSOL-M800", "inverter"}, {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Hoymiles/TSUN (AhoyDTU)",
+    .models = models,
+    .default_port = 80,
+    .host = true,
+    .options = "channel max_power_w password poll_interval_s timeout_s",
+};
+
 const struct balkon_driver balkon_driver_ahoydtu = {
     .type = "ahoydtu",
     .description = "Hoymiles/TSUN inverter via AhoyDTU (REST API)",
     .roles = DEVICE_ROLE_INVERTER,
     .stale_s = 15.0,
     .check = check,
+    .catalogue = &catalogue,
 };

@@ -14,6 +14,21 @@ static void check(const struct balkon_device_config *device, const char *path,
             "must be > 0 for type \"apsystems_ez1\" (the highest limit to set)");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"EZ1-M", "inverter"},
+    {"EZ1-H", "inverter"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "APsystems",
+    .models = models,
+    .default_port = 8050,
+    .host = true,
+    .options = "max_power_w poll_interval_s timeout_s",
+};
+
 const struct balkon_driver balkon_driver_apsystems_ez1 = {
     .type = "apsystems_ez1",
     .description = "APsystems EZ1 micro-inverter (local API, port 8050)",
@@ -21,4 +36,5 @@ const struct balkon_driver balkon_driver_apsystems_ez1 = {
     /* The EZ1 answers slowly and sometimes not at all for a poll or two. */
     .stale_s = 30.0,
     .check = check,
+    .catalogue = &catalogue,
 };

@@ -43,10 +43,28 @@ static void check(const struct balkon_device_config *device, const char *path,
         balkon_config_add_error(errors, path, "power_scale", "must not be 0");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"ESPHome meter", "meter"},
+    {"ESPHome smart plug", "plug,meter"},
+    {"ESPHome battery", "battery"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "ESPHome",
+    .models = models,
+    .default_port = 80,
+    .host = true,
+    .options = "power_key power_scale soc_key energy_key state_key user password poll_interval_s "
+               "timeout_s",
+};
+
 const struct balkon_driver balkon_driver_esphome = {
     .type = "esphome",
     .description = "ESPHome device (web server REST API)",
     .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
     .stale_s = 5.0,
     .check = check,
+    .catalogue = &catalogue,
 };

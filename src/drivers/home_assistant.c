@@ -56,10 +56,28 @@ static void check(const struct balkon_device_config *device, const char *path,
         balkon_config_add_error(errors, path, "power_scale", "must not be 0");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model models[] = {
+    {"Home Assistant meter entity", "meter"},
+    {"Home Assistant inverter entity", "inverter"},
+    {"Home Assistant battery entities", "battery"},
+    {"Home Assistant switch", "plug,meter"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "Home Assistant",
+    .models = models,
+    .default_port = 8123,
+    .host = true,
+    .options = "token power_key power_scale soc_key energy_key state_key poll_interval_s timeout_s",
+};
+
 const struct balkon_driver balkon_driver_home_assistant = {
     .type = "home_assistant",
     .description = "Home Assistant entities (REST API, long-lived token)",
     .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY | DEVICE_ROLE_PLUG,
     .stale_s = 10.0,
     .check = check,
+    .catalogue = &catalogue,
 };

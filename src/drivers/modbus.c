@@ -65,12 +65,44 @@ static void check_sunspec(const struct balkon_device_config *device, const char 
         balkon_config_add_error(errors, path, "power_scale", "must not be 0");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). */
+static const struct balkon_driver_model modbus_models[] = {
+    {"Modbus TCP meter (register map)", "meter"},
+    {"Modbus TCP inverter (register map)", "inverter"},
+    {"Modbus TCP battery (register map)", "battery"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue modbus_catalogue = {
+    .brand = "Modbus TCP",
+    .models = modbus_models,
+    .default_port = 502,
+    .host = true,
+    .options = "unit_id registers poll_interval_s timeout_s",
+};
+
+static const struct balkon_driver_model sunspec_models[] = {
+    {"SunSpec meter (models 201-204)", "meter"},
+    {"SunSpec inverter (models 101-103)", "inverter"},
+    {"SunSpec storage (models 124, 713, 802)", "battery"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue sunspec_catalogue = {
+    .brand = "SunSpec (Modbus TCP)",
+    .models = sunspec_models,
+    .default_port = 502,
+    .host = true,
+    .options = "unit_id poll_interval_s timeout_s",
+};
+
 const struct balkon_driver balkon_driver_modbus = {
     .type = "modbus",
     .description = "any Modbus TCP device, read by a register map",
     .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY,
     .stale_s = 10.0,
     .check = check_modbus,
+    .catalogue = &modbus_catalogue,
 };
 
 const struct balkon_driver balkon_driver_sunspec = {
@@ -79,4 +111,5 @@ const struct balkon_driver balkon_driver_sunspec = {
     .roles = DEVICE_ROLE_METER | DEVICE_ROLE_INVERTER | DEVICE_ROLE_BATTERY,
     .stale_s = 10.0,
     .check = check_sunspec,
+    .catalogue = &sunspec_catalogue,
 };

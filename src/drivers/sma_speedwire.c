@@ -39,10 +39,27 @@ static void check(const struct balkon_device_config *device, const char *path,
         balkon_config_add_error(errors, path, "power_scale", "must not be 0");
 }
 
+/* The setup UI's catalogue (GET /api/v1/devices/catalogue). The meter is found among the
+ * multicast datagrams by its serial or its address; the port is Speedwire's. */
+static const struct balkon_driver_model models[] = {
+    {"Energy Meter 2.0", "meter"},
+    {"Sunny Home Manager 2.0", "meter"},
+    {NULL, NULL},
+};
+
+static const struct balkon_driver_catalogue catalogue = {
+    .brand = "SMA",
+    .models = models,
+    .default_port = 9522,
+    .host = true,
+    .options = "serial poll_interval_s",
+};
+
 const struct balkon_driver balkon_driver_sma_speedwire = {
     .type = "sma_speedwire",
     .description = "SMA Energy Meter / Sunny Home Manager 2.0 (Speedwire multicast)",
     .roles = DEVICE_ROLE_METER,
     .stale_s = 5.0,
     .check = check,
+    .catalogue = &catalogue,
 };

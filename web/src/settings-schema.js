@@ -10,7 +10,7 @@
 // src/providers/providers_list.h, the schedule modes): tests/browser/settings_schema.test.mjs
 // compares them with what `balkonsolard --check-config` knows.
 export const DEVICE_TYPES = ['simulator', 'shelly_gen2', 'shelly_gen1', 'tasmota', 'opendtu', 'marstek_venus', 'zendure', 'http_json',
-  'mqtt_json', 'ahoydtu', 'apsystems_ez1', 'esphome', 'home_assistant'];
+  'mqtt_json', 'ahoydtu', 'apsystems_ez1', 'esphome', 'home_assistant', 'modbus', 'sunspec', 'sma_speedwire'];
 export const PROVIDER_TYPES = ['fixed', 'tou', 'awattar', 'energy_charts', 'entsoe', 'tibber', 'octopus', 'open_meteo',
   'forecast_solar', 'solcast', 'energy_charts_signal', 'corrently', 'uk_carbon', 'sim_solar'];
 export const MODES = ['idle', 'charge', 'discharge', 'hold', 'grid_charge'];
@@ -38,6 +38,8 @@ export const DEVICE_FIELD = {
   command_payload: ['command_payload', 'text', {}],
   energy_key: ['energy_key', 'text', {}],
   token: ['token', 'secret', {}],
+  unit_id: ['unit_id', 'int', {}],
+  registers: ['registers', 'text', {}],
 };
 const dev = (...keys) => keys.map((k) => DEVICE_FIELD[k]);
 // The options each driver reads (src/devices/<driver>.c).
@@ -59,6 +61,9 @@ export const DEVICE_FIELDS = {
     'poll_interval_s', 'timeout_s'),
   home_assistant: dev('host', 'port', 'token', 'role', 'power_key', 'power_scale', 'soc_key', 'energy_key', 'state_key',
     'poll_interval_s', 'timeout_s'),
+  modbus: dev('host', 'port', 'unit_id', 'role', 'registers', 'poll_interval_s', 'timeout_s'),
+  sunspec: dev('host', 'port', 'unit_id', 'role', 'poll_interval_s', 'timeout_s'),
+  sma_speedwire: dev('host', 'serial', 'poll_interval_s'),
 };
 
 const PROVIDER_FIELD = {

@@ -261,7 +261,7 @@ const en = {
   'notes.msg.recommendation.laterThanNow': 'Start the {1} at {2} (done by {3}): {4} {5} cheaper than starting now.',
   'notes.msg.recommendation.laterThanFirst': 'Start the {1} at {2} (done by {3}): {4} {5} cheaper than at {6}.',
   'notes.msg.recommendation.cheapest': 'Start the {1} at {2} (done by {3}): the cheapest time before {4}.',
-  'f.devices.energy_key': 'Energy entity', 'f.devices.token': 'Access token',
+  'f.devices.energy_key': 'Energy entity', 'f.devices.token': 'Access token', 'f.devices.unit_id': 'Modbus unit id', 'f.devices.registers': 'Register map',
   // --- ui16a: decisions explained, control card, device detail, notifications, signal ---
   'why.title': 'What it does and why', 'why.next': 'What\'s next',
   'why.no_battery': 'No battery is configured: nothing to plan or control for one.',
@@ -716,7 +716,7 @@ const de = {
   'f.devices.topic': 'MQTT-Topic', 'f.devices.product_key': 'Produktschlüssel', 'f.devices.role': 'Rolle', 'f.devices.soc_key': 'Schlüssel des Ladestands',
   'f.devices.state_key': 'Schlüssel an/aus', 'f.devices.command_topic': 'Befehls-Topic', 'f.devices.command_payload': 'Befehlsinhalt', 'f.devices.power_scale': 'Leistungsfaktor', 'f.devices.poll_interval_s': 'Lesen alle',
   'f.devices.timeout_s': 'Zeitlimit', 'f.devices.max_power_w': 'Max. einstellbare Leistung',
-  'f.devices.energy_key': 'Energie-Entität', 'f.devices.token': 'Zugriffstoken',
+  'f.devices.energy_key': 'Energie-Entität', 'f.devices.token': 'Zugriffstoken', 'f.devices.unit_id': 'Modbus-Geräteadresse', 'f.devices.registers': 'Registerbelegung',
   // --- ui16a: Entscheidungen erklärt, Regelung, Gerätedetails, Meldungen, Netzsignal ---
   'why.title': 'Was er tut und warum', 'why.next': 'Als Nächstes',
   'why.no_battery': 'Kein Speicher eingerichtet: Es gibt nichts für einen zu planen oder zu regeln.',
