@@ -97,7 +97,7 @@ struct engine {
     struct balkon_opt_slot horizon[BALKON_OPT_MAX_SLOTS];
     double load_fc_w[BALKON_OPT_MAX_SLOTS];
     double pv_fc_w[BALKON_OPT_MAX_SLOTS];
-    /* Forecast errors learnt so far, from the forecasts made LEADS[i] slots ahead of each
+    /* Forecast errors learnt so far, from the forecasts made lead_slots[i] slots ahead of each
      * slot (kept until the slot is replayed) against what happened. */
     struct balkon_forecast_errors *errors;
     struct lead_memo *memo; /* [BALKON_FCERR_LEADS][MEMO_SLOTS] */
