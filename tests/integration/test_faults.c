@@ -225,8 +225,11 @@ static void test_db_full_control_goes_on_and_recovers(void **state)
     fake_http_route_handler(fake, "/hook", count_alert, &seen);
     char config[2048];
     snprintf(config, sizeof config, DB_FULL_CONFIG_FMT, 300, 120, fake_http_base(fake));
-    /* 8 MB of filler, so the space given back holds the whole backlog. */
-    long long rows_before = start_with_full_disk(d, config, 2048, NULL);
+    /* 8 MB of filler, so the space given back holds the whole backlog. At 300x the site
+     * records about 4,500 samples a wall second, so the default 65,536 would fill up
+     * before the store's backoff (1, 2, 4, 8 s) tries again at 15 s: a buffer for the
+     * whole test, as a site at 1x has for hours. */
+    long long rows_before = start_with_full_disk(d, config, 2048, "200000");
     /* The owner hears of it, though the alert cannot be stored. */
     if (!hook_says(fake, "\"rule\":\"storage_failing\"", 10000) ||
         !hook_says(fake, "\"severity\":\"critical\"", 1000) ||
