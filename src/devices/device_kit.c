@@ -175,6 +175,17 @@ void dev_kit_reconfigure(struct dev_kit *kit)
     }
 }
 
+void dev_kit_reconfigure_keep_role(struct dev_kit *kit)
+{
+    char role[sizeof kit->config.role];
+    snprintf(role, sizeof role, "%s", kit->config.role);
+    dev_kit_reconfigure(kit);
+    if (strcmp(role, kit->config.role) != 0) {
+        log_notice(kit->ops->log_name, "%s: role takes effect after a restart", kit->config.id);
+        snprintf(kit->config.role, sizeof kit->config.role, "%s", role);
+    }
+}
+
 void dev_kit_stop(struct dev_kit *kit)
 {
     kit->stopping = true;

@@ -92,6 +92,9 @@ int dev_kit_start(struct dev_kit *kit, struct balkon_ctx *ctx,
                   char *msg, size_t msg_size);
 /* Takes the reloaded config of the same id (the ctx's config is already the new one). */
 void dev_kit_reconfigure(struct dev_kit *kit);
+/* As dev_kit_reconfigure, for a driver that fixed its role at start: a new role is logged
+ * and takes effect only after a restart. */
+void dev_kit_reconfigure_keep_role(struct dev_kit *kit);
 /* Stops polling and commands; frees the driver once every handle is closed. */
 void dev_kit_stop(struct dev_kit *kit);
 

@@ -289,12 +289,7 @@ static void esphome_stop(void *instance)
 static void esphome_reconfigure(void *instance)
 {
     struct esphome *e = instance;
-    struct balkon_device_config old = e->kit.config;
-    dev_kit_reconfigure(&e->kit);
-    if (strcmp(old.role, e->kit.config.role) != 0) {
-        log_notice(LOG, "%s: role takes effect after a restart", old.id);
-        snprintf(e->kit.config.role, sizeof e->kit.config.role, "%s", old.role);
-    }
+    dev_kit_reconfigure_keep_role(&e->kit);
 }
 
 static int esphome_command(void *instance, const struct device_command *command, char *msg,

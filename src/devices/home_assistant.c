@@ -368,12 +368,7 @@ static void ha_stop(void *instance)
 static void ha_reconfigure(void *instance)
 {
     struct home_assistant *h = instance;
-    struct balkon_device_config old = h->kit.config;
-    dev_kit_reconfigure(&h->kit);
-    if (strcmp(old.role, h->kit.config.role) != 0) {
-        log_notice(LOG, "%s: role takes effect after a restart", old.id);
-        snprintf(h->kit.config.role, sizeof h->kit.config.role, "%s", old.role);
-    }
+    dev_kit_reconfigure_keep_role(&h->kit);
 }
 
 static int ha_command(void *instance, const struct device_command *command, char *msg,
