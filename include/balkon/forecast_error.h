@@ -12,6 +12,7 @@
 
 #include "balkon/optimizer.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum balkon_fcerr_kind {
@@ -77,5 +78,22 @@ void balkon_fcerr_scenarios(const struct balkon_forecast_errors *errors, const d
                             const double *load_w, const int *minute_of_day, size_t count,
                             double lead0_s, int slot_s, double *storage,
                             struct balkon_opt_scenario scenarios[3]);
+
+/* The series a problem's scenarios point into: kept by the caller for as long as the
+ * problem is solved. */
+struct balkon_fcerr_scenario_set {
+    double pv_w[BALKON_OPT_MAX_SLOTS], load_w[BALKON_OPT_MAX_SLOTS];
+    int minute_of_day[BALKON_OPT_MAX_SLOTS];
+    double storage[4 * BALKON_OPT_MAX_SLOTS];
+    struct balkon_opt_scenario scenarios[3];
+};
+
+/* Gives problem the three scenarios of its own slots' PV and load (balkon_fcerr_scenarios)
+ * from after_h hours on, when after_h > 0, the horizon reaches past that, there is a
+ * battery and something has been learnt; lead0_s as there. Returns whether it did. The
+ * planner and the replay both plan this way. */
+bool balkon_fcerr_attach(const struct balkon_forecast_errors *errors, double after_h,
+                         double lead0_s, struct balkon_fcerr_scenario_set *set,
+                         struct balkon_opt_problem *problem);
 
 #endif

@@ -137,3 +137,28 @@ void balkon_fcerr_scenarios(const struct balkon_forecast_errors *errors, const d
     scenarios[1] = (struct balkon_opt_scenario){1.0 / 3.0, pv_hi, load_lo};
     scenarios[2] = (struct balkon_opt_scenario){1.0 - 2.0 / 3.0, pv_lo, load_hi};
 }
+
+bool balkon_fcerr_attach(const struct balkon_forecast_errors *errors, double after_h,
+                         double lead0_s, struct balkon_fcerr_scenario_set *set,
+                         struct balkon_opt_problem *problem)
+{
+    size_t n = problem->slot_count;
+    size_t split = (size_t)ceil(after_h * 3600.0 / problem->slot_s);
+    if (after_h <= 0.0 || split >= n || n > BALKON_OPT_MAX_SLOTS ||
+        problem->battery.capacity_wh <= 0.0 ||
+        balkon_fcerr_weight(errors, BALKON_FCERR_PV) +
+                balkon_fcerr_weight(errors, BALKON_FCERR_LOAD) <=
+            0.0)
+        return false;
+    for (size_t t = 0; t < n; t++) {
+        set->pv_w[t] = problem->slots[t].pv_w;
+        set->load_w[t] = problem->slots[t].load_w;
+        set->minute_of_day[t] = problem->slots[t].minute_of_day;
+    }
+    balkon_fcerr_scenarios(errors, set->pv_w, set->load_w, set->minute_of_day, n, lead0_s,
+                           problem->slot_s, set->storage, set->scenarios);
+    problem->scenarios = set->scenarios;
+    problem->scenario_count = 3;
+    problem->scenario_from_slot = split;
+    return true;
+}

@@ -87,10 +87,7 @@ struct replan_job {
     size_t error_samples;
     bool scenarios; /* the plan weighed the error scenarios */
     struct balkon_opt_room room;
-    double fc_pv_w[BALKON_OPT_MAX_SLOTS], fc_load_w[BALKON_OPT_MAX_SLOTS];
-    int minute_of_day[BALKON_OPT_MAX_SLOTS];
-    double scenario_storage[4 * BALKON_OPT_MAX_SLOTS];
-    struct balkon_opt_scenario scenario_list[3];
+    struct balkon_fcerr_scenario_set scenario_set;
 };
 
 static const char *strategy_of(const struct planner *p)
@@ -235,27 +232,10 @@ static void plan_scenarios(struct replan_job *job, struct balkon_store *store,
         job->have_errors = rc == 0;
         job->error_samples = samples;
     }
-    double after_h = job->config.optimizer.scenario_after_h;
-    size_t split = (size_t)ceil(after_h * 3600.0 / BALKON_SLOT_S);
-    if (!job->have_errors || after_h <= 0.0 || split >= problem->slot_count ||
-        problem->battery.capacity_wh <= 0.0 ||
-        balkon_fcerr_weight(&job->errors, BALKON_FCERR_PV) +
-                balkon_fcerr_weight(&job->errors, BALKON_FCERR_LOAD) <=
-            0.0)
-        return;
-    size_t n = problem->slot_count;
-    for (size_t t = 0; t < n; t++) {
-        job->fc_pv_w[t] = problem->slots[t].pv_w;
-        job->fc_load_w[t] = problem->slots[t].load_w;
-        job->minute_of_day[t] = problem->slots[t].minute_of_day;
-    }
     double lead0_s = (double)(job->inputs.start_ms - job->now_ms) / 1000.0;
-    balkon_fcerr_scenarios(&job->errors, job->fc_pv_w, job->fc_load_w, job->minute_of_day, n,
-                           lead0_s, BALKON_SLOT_S, job->scenario_storage, job->scenario_list);
-    problem->scenarios = job->scenario_list;
-    problem->scenario_count = 3;
-    problem->scenario_from_slot = split;
-    job->scenarios = true;
+    job->scenarios = job->have_errors &&
+                     balkon_fcerr_attach(&job->errors, job->config.optimizer.scenario_after_h,
+                                         lead0_s, &job->scenario_set, problem);
 }
 
 /* Reads the inputs and solves: pure but for the reads, so it may run on a pool thread. */

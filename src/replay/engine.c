@@ -102,9 +102,7 @@ struct engine {
     struct balkon_forecast_errors *errors;
     struct lead_memo *memo; /* [BALKON_FCERR_LEADS][MEMO_SLOTS] */
     int64_t errors_day;     /* UTC day of the last forgetting */
-    double scenario_storage[4 * BALKON_OPT_MAX_SLOTS];
-    int minute_of_day[BALKON_OPT_MAX_SLOTS];
-    struct balkon_opt_scenario scenarios[3];
+    struct balkon_fcerr_scenario_set scenario_set;
     char *msg;
     size_t msg_size;
 };
@@ -194,17 +192,9 @@ static int plan_first(struct engine *e, enum balkon_replay_strategy s, size_t n,
     p.soc_step_wh = step_wh(e->params);
     p.terminal_value_auto = false;
     p.terminal_value_per_kwh = terminal_value(e, &p);
-    size_t split = (size_t)ceil(e->params->scenario_after_h * 3600.0 / BALKON_SLOT_S);
-    if (s != BALKON_REPLAY_PERFECT_FORESIGHT && e->params->scenario_after_h > 0.0 && split < n &&
-        balkon_fcerr_weight(e->errors, BALKON_FCERR_PV) > 0.0) {
-        for (size_t t = 0; t < n; t++)
-            e->minute_of_day[t] = e->horizon[t].minute_of_day;
-        balkon_fcerr_scenarios(e->errors, e->pv_fc_w, e->load_fc_w, e->minute_of_day, n, 0.0,
-                               BALKON_SLOT_S, e->scenario_storage, e->scenarios);
-        p.scenarios = e->scenarios;
-        p.scenario_count = 3;
-        p.scenario_from_slot = split;
-    }
+    /* Perfect foresight knows what comes: no scenarios. */
+    if (s != BALKON_REPLAY_PERFECT_FORESIGHT)
+        balkon_fcerr_attach(e->errors, e->params->scenario_after_h, 0.0, &e->scenario_set, &p);
 
     double t0 = now_s();
     int err;
