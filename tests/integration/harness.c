@@ -74,12 +74,30 @@ void harness_write_config(struct daemon_proc *d, const char *json)
 
 const char *harness_log(struct daemon_proc *d)
 {
-    static char buffer[1 << 20];
+    /* The whole log, however long: a flood test logs a debug line per request (10 MB and
+     * more), and the lines it looks for come last. Grown as needed, kept for the process. */
+    static char *buffer;
+    static size_t capacity;
     FILE *f = fopen(d->log_path, "r");
     size_t n = 0;
     if (f) {
-        n = fread(buffer, 1, sizeof buffer - 1, f);
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        fseek(f, 0, SEEK_SET);
+        if (size >= 0 && (size_t)size + 1 > capacity) {
+            char *grown = realloc(buffer, (size_t)size + 1);
+            if (grown) {
+                buffer = grown;
+                capacity = (size_t)size + 1;
+            }
+        }
+        if (buffer)
+            n = fread(buffer, 1, capacity - 1, f);
         fclose(f);
+    }
+    if (!buffer) {
+        static char empty[1];
+        return empty;
     }
     buffer[n] = '\0';
     return buffer;

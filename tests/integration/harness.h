@@ -69,7 +69,7 @@ void harness_assert_needs_mqtt_section(struct daemon_proc *d, const char *site_n
 struct mqtt_broker *harness_start_broker(void);
 int harness_teardown_broker(void **state);
 void harness_mqtt_section(const struct mqtt_broker *broker, char *out, size_t size);
-/* The daemon's log so far (static buffer). */
+/* The daemon's log so far, whole (a buffer the harness keeps and reuses). */
 const char *harness_log(struct daemon_proc *d);
 /* Waits until the log contains text; false on timeout. */
 bool harness_wait_log(struct daemon_proc *d, const char *text, int timeout_ms);
