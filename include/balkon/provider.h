@@ -188,6 +188,9 @@ struct balkon_provider {
      * stays the fallback without planes. Values above the inverter's AC limit are kept
      * and capped when stored, never dropped. */
     bool limit_by_plant;
+    /* It models the modules in pv.planes (per-plane requests or our own PV model): a config
+     * without planes is refused for it, naming pv.planes. */
+    bool needs_planes;
     /* Signals: the kinds `value` and `aux` are stored as ("renewable_share_pct",
      * "grid_signal", "co2_g_per_kwh", "green_index"); aux_kind NULL when aux is unused. */
     const char *value_kind;

@@ -110,9 +110,11 @@ static void check_pv(const void *object, const char *path, struct balkon_config_
                   total_w);
 }
 static const struct cfg_row pv_rows[] = {
-    ARR(pv_t, "planes", planes, plane_t, plane_count, 1, BALKON_MAX_PLANES,
-        "[{\"name\":\"south\",\"tilt\":35,\"azimuth\":0,\"peak_w\":890}]", plane_table,
-        "Module planes; balcony plants often have two facing different ways."),
+    /* No default plane: a plane nobody has would be forecast and planned for. */
+    ARR(pv_t, "planes", planes, plane_t, plane_count, 0, BALKON_MAX_PLANES, "[]", plane_table,
+        "Module planes; balcony plants often have two facing different ways. None: the plans "
+        "assume no solar (the simulator simulates none), and the PV forecasts that model planes "
+        "(open_meteo, forecast_solar, sim_solar) are refused."),
     NUM(pv_t, "system_loss_pct", system_loss_pct, "10", 0, 50, 0, "%",
         "DC losses before the inverter: wiring, soiling, mismatch."),
 };
@@ -988,6 +990,22 @@ static void check_unique(const char *list, const char *field, const char *first_
     }
 }
 
+/* A forecast modelling the modules has nothing to model without planes. */
+static void check_planes_needed(const C *config, struct balkon_config_errors *errors)
+{
+    if (config->pv.plane_count > 0)
+        return;
+    for (size_t i = 0; i < config->providers.count; i++) {
+        const struct balkon_provider_config *p = &config->providers.items[i];
+        const struct balkon_provider *provider = balkon_provider_find(p->type);
+        if (p->enabled && provider && provider->needs_planes)
+            cfg_error(errors, NULL, "pv.planes",
+                      "needs at least one plane: providers[%zu] (type \"%s\") forecasts "
+                      "per plane",
+                      i, provider->type);
+    }
+}
+
 static void check_root(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const C *config = object;
@@ -1012,6 +1030,7 @@ static void check_root(const void *object, const char *path, struct balkon_confi
     check_unique("appliances", "id", config->appliances.items[0].id,
                  sizeof config->appliances.items[0], config->appliances.count, errors);
     check_appliance_plugs(config, errors);
+    check_planes_needed(config, errors);
 }
 static const struct cfg_row root_rows[] = {
     OBJ(C, "site", site, site_table, "Where the plant is."),

@@ -149,6 +149,13 @@ static char *summary_json(const struct replan_job *job)
     cJSON_AddStringToObject(json, "pv_provider", in->pv_provider);
     cJSON_AddNumberToObject(json, "load_history_share",
                             round(in->load_history_share * 1000) / 1000);
+    /* What the plan had to work with: 0 says "none" (no battery device, no planes), which
+     * the dashboard says in words instead of drawing an empty gauge. */
+    cJSON_AddNumberToObject(json, "battery_capacity_wh", round(job->capacity_wh));
+    double pv_peak_w = 0.0;
+    for (size_t i = 0; i < job->config.pv.plane_count; i++)
+        pv_peak_w += job->config.pv.planes[i].peak_w;
+    cJSON_AddNumberToObject(json, "pv_peak_w", round(pv_peak_w));
     cJSON_AddNumberToObject(json, "soc_start_pct", round(job->soc_start_pct * 10) / 10);
     cJSON_AddNumberToObject(json, "terminal_value_per_kwh",
                             round(plan->terminal_value_per_kwh * 10000) / 10000);

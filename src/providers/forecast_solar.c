@@ -333,6 +333,7 @@ done:
 const struct balkon_provider balkon_provider_forecast_solar = {
     .type = "forecast_solar",
     .kind = PROVIDER_KIND_PV,
+    .needs_planes = true,
     .description = "PV forecast from Forecast.Solar, one request per plane (token optional)",
     .schedule = PROVIDER_SCHEDULE_INTERVAL,
     /* 12 calls/h per IP on the public plan: planes × 60/60 min stays within it up to 12 planes */

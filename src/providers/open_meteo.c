@@ -188,6 +188,7 @@ static void finish(const struct provider_env *env, int part, struct provider_slo
 const struct balkon_provider balkon_provider_open_meteo = {
     .type = "open_meteo",
     .kind = PROVIDER_KIND_PV,
+    .needs_planes = true,
     .description = "PV forecast from Open-Meteo irradiance and our PV model, one request per plane",
     .schedule = PROVIDER_SCHEDULE_INTERVAL,
     .default_interval_min = 30,

@@ -77,6 +77,7 @@ static void generate(const struct provider_env *env, struct provider_result *res
 const struct balkon_provider balkon_provider_sim_solar = {
     .type = "sim_solar",
     .kind = PROVIDER_KIND_PV,
+    .needs_planes = true,
     .description = "climatological solar forecast from our own PV model, no network (demo)",
     .schedule = PROVIDER_SCHEDULE_LOCAL,
     .limits = {0, 10000},

@@ -83,8 +83,9 @@ int sim_params_validate(const struct sim_params *params, char *msg, size_t msg_s
         if (err)
             return err;
     }
-    if (params->plane_count < 1 || params->plane_count > SIM_MAX_PLANES)
-        return fail(msg, msg_size, "plane_count: must be in [1, %d], got %zu", SIM_MAX_PLANES,
+    /* No planes: a site without modules (a battery on its own), which produces nothing. */
+    if (params->plane_count > SIM_MAX_PLANES)
+        return fail(msg, msg_size, "plane_count: must be in [0, %d], got %zu", SIM_MAX_PLANES,
                     params->plane_count);
     for (size_t p = 0; p < params->plane_count; p++) {
         char prefix[32];

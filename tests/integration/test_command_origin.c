@@ -30,6 +30,7 @@ static void write_config(struct daemon_proc *d, int port)
              "  \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T10:00:00Z\", "
              "\"plug_power_w\": 300},\n"
              "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+             "  \"pv\": {\"planes\": [{\"name\": \"south\", \"peak_w\": 890}]},\n"
              "  \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": [\n"
              "      {\"days\": \"daily\", \"from\": \"00:00\", \"to\": \"24:00\", "
              "\"price_per_kwh\": 0.30}]},\n"

@@ -34,6 +34,7 @@ static const char *CONFIG =
     "\"longitude\": 13.40, \"timezone\": \"Europe/Berlin\"},\n"
     "  \"simulation\": {\"speed\": 60, \"start\": \"2026-06-21T10:00:00Z\"},\n"
     "  \"devices\": [{\"id\": \"sim\", \"type\": \"simulator\"}],\n"
+    "  \"pv\": {\"planes\": [{\"name\": \"south\", \"peak_w\": 890}]},\n"
     "  \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": "
     "[{\"days\": \"daily\", \"from\": \"00:00\", \"to\": \"00:00\", "
     "\"price_per_kwh\": 0.3}]},\n"

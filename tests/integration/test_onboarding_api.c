@@ -267,6 +267,7 @@ static void test_no_battery_device_plans_no_battery(void **state)
              "{\"site\": {\"name\": \"meter only\"},\n"
              " \"devices\": [{\"id\": \"grid\", \"type\": \"shelly_gen2\", \"host\": "
              "\"127.0.0.1\", \"port\": %d}],\n"
+             "  \"pv\": {\"planes\": [{\"name\": \"south\", \"peak_w\": 890}]},\n"
              " \"providers\": [{\"id\": \"tariff\", \"type\": \"tou\", \"zones\": [\n"
              "   {\"days\": \"daily\", \"from\": \"06:00\", \"to\": \"22:00\", "
              "\"price_per_kwh\": 0.45},\n"

@@ -65,8 +65,8 @@ static void test_defaults_from_empty_object(void **state)
     assert_float_equal(config.inverter.ac_limit_w, 800, 0);
     assert_float_equal(config.battery.capacity_wh, 2240, 0);
     assert_string_equal(config.battery.coupling, "ac");
-    assert_int_equal(config.pv.plane_count, 1);
-    assert_float_equal(config.pv.planes[0].peak_w, 890, 0);
+    /* No default plane: one nobody has would be forecast and planned for. */
+    assert_int_equal(config.pv.plane_count, 0);
     assert_string_equal(config.http.listen, "127.0.0.1:8080");
     assert_int_equal(config.storage.raw_retention_days, 7);
     assert_int_equal(config.devices.count, 0);
@@ -130,8 +130,14 @@ static void test_object_and_array_errors(void **state)
 {
     expect_one_error("{\"battery\":5}", "battery: must be an object, got 5");
     expect_one_error("{\"pv\":{\"planes\":{}}}", "pv.planes: must be an array, got an object");
-    expect_one_error("{\"pv\":{\"planes\":[]}}",
-                     "pv.planes: must have between 1 and 8 items, got 0");
+    expect_one_error("{\"pv\":{\"planes\":[{\"peak_w\":100},{\"peak_w\":100},{\"peak_w\":100},"
+                     "{\"peak_w\":100},{\"peak_w\":100},{\"peak_w\":100},{\"peak_w\":100},"
+                     "{\"peak_w\":100},{\"peak_w\":100}]}}",
+                     "pv.planes: must have between 0 and 8 items, got 9");
+    /* A forecast per plane has nothing to forecast without planes. */
+    expect_one_error("{\"providers\":[{\"id\":\"pv\",\"type\":\"open_meteo\"}]}",
+                     "pv.planes: needs at least one plane: providers[0] (type \"open_meteo\") "
+                     "forecasts per plane");
     expect_one_error("{\"pv\":{\"planes\":[5]}}", "pv.planes[0]: must be an object, got 5");
     expect_one_error("{\"pv\":{\"planes\":[{\"tilt\":30}]}}", "pv.planes[0].peak_w: is required");
     expect_one_error("{\"pv\":{\"planes\":[{\"peak_w\":400},{\"peak_w\":400,\"azimuth\":200}]}}",

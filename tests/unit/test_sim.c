@@ -598,11 +598,20 @@ static void test_validation_messages(void **state)
     p.planes[0].azimuth_deg = -200.0;
     expect_invalid(p, "planes[0].azimuth_deg: must be in [-180, 180], got -200");
     p = berlin();
+    /* No planes is a site without modules: valid, and it produces nothing. */
     p.plane_count = 0;
-    expect_invalid(p, "plane_count: must be in [1, 8], got 0");
+    assert_int_equal(sim_params_validate(&p, msg, sizeof msg), 0);
+    /* 2026-06-21 12:00 Berlin (10:00 UTC): noon at midsummer. */
+    const int64_t noon_ms = 1782036000000LL;
+    struct sim_world *bare = sim_world_new(&p, noon_ms - 3600 * 1000);
+    assert_non_null(bare);
+    struct sim_snapshot snap;
+    sim_world_step(bare, noon_ms, &snap);
+    assert_true(snap.pv_w == 0.0 && snap.home_w > 0.0);
+    sim_world_free(bare);
     p = berlin();
     p.plane_count = 9;
-    expect_invalid(p, "plane_count: must be in [1, 8], got 9");
+    expect_invalid(p, "plane_count: must be in [0, 8], got 9");
     p = berlin();
     p.system_loss_fraction = 1.0;
     expect_invalid(p, "system_loss_fraction: must be in [0, 1), got 1");
