@@ -37,7 +37,10 @@ function setupDone() {
 export function parseRoute(hash) {
   const [name, ...rest] = hash.replace(/^#\/?/, '').split('/');
   if (!VIEWS[name] && !HIDDEN_VIEWS[name]) return { name: 'live', params: {} };
-  return { name, params: name === 'history' ? { range: rest[0] } : {} };
+  if (name === 'history') return { name, params: { range: rest[0] } };
+  // #/settings/devices opens Settings at its devices section (links from Live and Devices).
+  if (name === 'settings') return { name, params: { section: rest[0] } };
+  return { name, params: {} };
 }
 
 // Theme: the stored choice, else the system's (prefers-color-scheme). data-theme on <html>.

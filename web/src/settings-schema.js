@@ -130,7 +130,7 @@ export const SECTIONS = [
   { id: 'site', fields: [['name', 'text', { required: true }], ['latitude', 'number', { unit: '°' }],
     ['longitude', 'number', { unit: '°' }], ['timezone', 'tz', {}]] },
   { id: 'pv', fields: [['system_loss_pct', 'number', { unit: '%' }]],
-    lists: [{ key: 'planes', min: 1, max: 8, item: 'plane', newItem: (n) => ({ name: `plane${n + 1}`, tilt: 35, azimuth: 0, peak_w: 400 }),
+    lists: [{ key: 'planes', min: 0, max: 8, item: 'plane', newItem: (n) => ({ name: `plane${n + 1}`, tilt: 35, azimuth: 0, peak_w: 400 }),
       fields: [['name', 'text', {}], ['tilt', 'number', { unit: '°' }], ['azimuth', 'number', { unit: '°' }],
         ['peak_w', 'number', { unit: 'Wp', required: true }]] }] },
   { id: 'inverter', fields: [['ac_limit_w', 'number', { unit: 'W' }], ['efficiency_pct', 'number', { unit: '%' }]] },

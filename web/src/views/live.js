@@ -77,6 +77,26 @@ function RecommendationsCard({ recs }) {
   </article>`;
 }
 
+// What the site lacks for BalkonSolar to do its work, each with where to add it: no devices
+// (nothing measured), no battery (the plan holds none), no modules (the plan assumes no solar).
+// From the config and the plan's summary, so it says what the plan was really made with.
+export function setupGaps(config, plan) {
+  const gaps = [];
+  if (config && (config.devices || []).length === 0) gaps.push(['noDevices', '#/settings/devices']);
+  else if (plan?.summary?.battery_capacity_wh === 0) gaps.push(['noBattery', '#/settings/devices']);
+  if (plan?.summary?.pv_peak_w === 0) gaps.push(['noPlanes', '#/settings/pv']);
+  return gaps;
+}
+
+function SetupGapsCard({ gaps }) {
+  if (!gaps.length) return null;
+  return html`<article class="card gaps-card" aria-labelledby="h-gaps" data-testid="setup-gaps">
+    <h2 id="h-gaps">${t('gaps.title')}</h2>
+    <ul>${gaps.map(([key, href]) => html`<li key=${key} data-testid=${`gap-${key}`}>${t(`gaps.${key}`)}
+      <a href=${href}>${t(`gaps.${key}.link`)}</a></li>`)}</ul>
+  </article>`;
+}
+
 export function LiveView({ s }) {
   const now = serverNow();
   const currency = s.config?.tariff?.currency || s.prices?.currency || 'EUR';
@@ -84,8 +104,11 @@ export function LiveView({ s }) {
   const today = s.today;
   const selfWh = today ? Math.max(0, today.pv_wh - today.export_wh) : null;
   const saved = s.savingsToday?.total;
+  const gaps = setupGaps(s.config, s.plan);
+  const noBattery = gaps.some(([key]) => key !== 'noPlanes');
   return html`<section class="view live" data-testid="view-live" aria-labelledby="h-live">
     <h1 id="h-live" class="view-title">${t('nav.live')}</h1>
+    <${SetupGapsCard} gaps=${gaps} />
     <div class="live-grid">
       <article class="card flow-card">
         <${FlowPicture} status=${s.status} />
@@ -96,7 +119,7 @@ export function LiveView({ s }) {
       <article class="card battery-card" aria-labelledby="h-battery">
         <h2 id="h-battery">${t('live.battery')}</h2>
         <div class="battery-row">
-          <${SocGauge} soc=${s.status?.soc_pct} />
+          ${!noBattery && html`<${SocGauge} soc=${s.status?.soc_pct} />`}
           <div class="why-wrap">
             <h3 class="why-title">${t('why.title')}</h3>
             <${WhyCard} plan=${s.plan} control=${s.control} currency=${currency} />
@@ -124,7 +147,7 @@ export function LiveView({ s }) {
           <${Stat} testid="today-exported" label=${t('live.exported')} value=${today ? kwh(today.export_wh) : '–'} />
           <${Stat} testid="today-imported" label=${t('live.imported')} value=${today ? kwh(today.import_wh) : '–'} />
           <${Stat} testid="today-saved" label=${t('live.saved')} value=${saved ? money(saved.saved_vs_no_pv, s.savingsToday.currency || currency) : '–'}
-            hint=${saved ? t('live.savedBattery', { v: money(saved.saved_vs_no_battery, s.savingsToday.currency || currency) }) : t('live.savedLater')} />
+            hint=${!saved ? t('live.savedLater') : noBattery ? '' : t('live.savedBattery', { v: money(saved.saved_vs_no_battery, s.savingsToday.currency || currency) })} />
         </dl>
       </article>
 

@@ -81,10 +81,33 @@ function SiteStep({ ctx }) {
   ${where?.error && html`<p class="field-error" role="alert">${where.error}</p>`}`;
 }
 
+// Solar forecasts: per plane without an account first; Solcast has the planes at its site.
+const PV_TYPES = ['open_meteo', 'forecast_solar', 'solcast'];
+
 function PvStep({ ctx }) {
   const pv = SECTIONS.find((x) => x.id === 'pv');
+  const planes = ctx.draft.pv?.planes || [];
+  const providers = ctx.draft.providers || [];
+  const at = providers.findIndex((p) => PV_TYPES.includes(p.type));
+  const current = at >= 0 ? providers[at].type : '';
+  const choose = (type) => {
+    const rest = providers.filter((p) => !PV_TYPES.includes(p.type));
+    ctx.change('providers', type ? [...rest, { id: providers[at]?.id || 'solar', type, enabled: true }] : rest);
+  };
+  // The first plane brings a forecast (Open-Meteo needs no account): modules without one
+  // would be planned as if the sun never shone.
+  useEffect(() => {
+    if (planes.length && at < 0 && !ctx.draft.__pvForecastChosen) choose('open_meteo');
+  }, [planes.length]);
   return html`${pv.lists.map((l) => html`<${ListEditor} base="pv." spec=${l} ctx=${ctx} />`)}
-    <div class="fields">${fields('inverter.', [['ac_limit_w', 'number', { unit: 'W' }]], ctx)}</div>`;
+    ${!planes.length && html`<p class="hint" data-testid="onb-no-planes">${t('onb.noPlanes')}</p>`}
+    <div class="fields">${fields('inverter.', [['ac_limit_w', 'number', { unit: 'W' }]], ctx)}
+      <div class="field"><label for="onb-pv-forecast">${t('onb.pvForecast')}</label>
+        <div class="input-row"><select id="onb-pv-forecast" data-testid="onb-pv-forecast" value=${current}
+          onChange=${(e) => { ctx.change('__pvForecastChosen', true); choose(e.currentTarget.value); }}>
+          ${PV_TYPES.map((ty) => html`<option value=${ty} selected=${ty === current}>${t(`onb.pv.${ty}`)}</option>`)}
+          <option value="" selected=${!current}>${t('onb.pv.none')}</option></select></div></div></div>
+    ${at >= 0 && html`<div class="fields">${fields(`providers[${at}].`, PROVIDER_FIELDS[providers[at].type] || [], ctx)}</div>`}`;
 }
 
 function DevicesStep({ ctx }) {
@@ -150,7 +173,8 @@ export function OnboardingView({ s }) {
     if (Object.keys(found).length) return setErrors(found);
     setSaving(true);
     try {
-      const answer = await put('/config', draft);
+      const { __pvForecastChosen: _, ...body } = draft;
+      const answer = await put('/config', body);
       reloadConfig(answer?.config || draft);
       try {
         localStorage.setItem('balkon.setupDone', '1');

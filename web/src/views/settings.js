@@ -323,7 +323,7 @@ const omit = (o, k) => {
   return rest;
 };
 
-export function SettingsView({ s }) {
+export function SettingsView({ s, route }) {
   const [draft, setDraft] = useState(() => (s.config ? clone(s.config) : null));
   const [errors, setErrors] = useState({});
   const [result, setResult] = useState(null); // {ok, restart} | {error, unmatched}
@@ -336,6 +336,10 @@ export function SettingsView({ s }) {
   useEffect(() => {
     if (!draft && s.config) setDraft(clone(s.config));
   }, [s.config]);
+  const section = route?.params?.section;
+  useEffect(() => {
+    if (draft && section) document.getElementById(`h-sec-${section}`)?.scrollIntoView({ block: 'start' });
+  }, [!draft, section]);
   const catalogue = useCatalogue();
   const strategies = useMemo(() => strategy?.strategies?.map((x) => x.name) || ['optimal', 'self_consumption', 'fixed_schedule'], [strategy]);
 
