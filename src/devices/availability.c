@@ -36,6 +36,7 @@ struct configured {
     unsigned roles;
     double stale_s;
     char last_error[96];
+    char last_code[24]; /* last_error's fault code */
     char logged_error[96];
     bool seen; /* one of its devices published a state */
     bool placeholder_published;
@@ -122,6 +123,8 @@ static void placeholder_state(const struct configured *c, struct ev_device_state
     snprintf(state->type, sizeof state->type, "%s", c->type);
     snprintf(state->error, sizeof state->error, "%s",
              c->last_error[0] ? c->last_error : "not seen since the start");
+    snprintf(state->error_code, sizeof state->error_code, "%s",
+             c->last_error[0] ? c->last_code : "not_seen");
 }
 
 static void on_error(enum bus_event event, const void *payload, void *user)
@@ -133,6 +136,7 @@ static void on_error(enum bus_event event, const void *payload, void *user)
         return;
     bool changed = strcmp(c->last_error, error->detail) != 0;
     snprintf(c->last_error, sizeof c->last_error, "%s", error->detail);
+    snprintf(c->last_code, sizeof c->last_code, "%s", error->code[0] ? error->code : "failed");
     /* A device that keeps failing the same way is logged once, not every poll. */
     if (strcmp(c->logged_error, error->detail) != 0) {
         log_warn("devices", "%s: %s", error->device_id, error->detail);
@@ -148,6 +152,7 @@ static void on_error(enum bus_event event, const void *payload, void *user)
             struct ev_device_state state = t->last_state;
             state.online = false;
             snprintf(state.error, sizeof state.error, "%s", c->last_error);
+            snprintf(state.error_code, sizeof state.error_code, "%s", c->last_code);
             balkon_bus_publish(a->ctx->bus, BUS_EV_DEVICE_STATE, &state);
         }
     }
@@ -173,11 +178,14 @@ static void go_offline(struct availability *a, struct tracked *t, int64_t now_ms
     const struct configured *c = &a->configured[t->config_index];
     struct ev_device_state state = t->last_state;
     state.online = false; /* ts_ms stays: the values are as old as the last reading */
-    if (c->last_error[0])
+    if (c->last_error[0]) {
         snprintf(state.error, sizeof state.error, "%s", c->last_error);
-    else
+        snprintf(state.error_code, sizeof state.error_code, "%s", c->last_code);
+    } else {
         snprintf(state.error, sizeof state.error, "nothing heard for %.0f s",
                  (double)(now_ms - t->last_seen_ms) / 1000.0);
+        snprintf(state.error_code, sizeof state.error_code, "silent");
+    }
     t->online = false;
     log_warn("devices", "%s: offline: %s", t->device_id, state.error);
     publish_online(a, t->device_id, false, t->last_seen_ms, state.error);
@@ -262,7 +270,10 @@ void availability_reconfigure(struct availability *a)
                 *c = old[j]; /* keeps what was seen and the last error */
         snprintf(c->id, sizeof c->id, "%s", device->id);
         snprintf(c->type, sizeof c->type, "%s", device->type);
-        c->roles = driver ? driver->roles : 0;
+        /* A never-seen device shows the role it is configured for, not every role its
+         * driver can have (a Shelly meter is no plug, and gets no switch). */
+        unsigned configured_role = device->role[0] ? balkon_driver_role_bit(device->role) : 0;
+        c->roles = configured_role ? configured_role : driver ? driver->roles : 0;
         c->stale_s = driver ? driver->stale_s : 10.0;
         if (c->stale_s < 3.0 * device->poll_interval_s)
             c->stale_s = 3.0 * device->poll_interval_s;
