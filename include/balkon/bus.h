@@ -64,7 +64,8 @@ struct ev_device_state {
     char firmware[32]; /* "" when the device does not tell */
     unsigned roles;    /* DEVICE_ROLE_* bits */
     bool online;
-    char error[96]; /* why it is offline; "" when online */
+    char error[96];      /* why it is offline; "" when online */
+    char error_code[24]; /* error's fault code, for the dashboard to translate */
     /* What is implausible in an accepted reading (a three-phase meter with a phase at 0 V
      * while current flows, or a phase missing); "" for nothing. */
     char warning[128];
@@ -164,6 +165,7 @@ struct ev_device_error {
     char device_id[BALKON_ID_MAX]; /* the config id, or one of its devices' ids */
     int64_t ts_ms;
     char detail[96]; /* "HTTP 401: wrong user or password", "timeout after 3 s" */
+    char code[24];   /* the fault code the dashboard translates (src/devices/device_kit.h) */
 };
 
 /* A device went offline (nothing read for longer than its staleness limit) or came back.
@@ -267,13 +269,14 @@ struct ev_provider_status {
     int64_t data_until_ms; /* end of the newest stored slot, INT64_MIN: none */
     bool stale;            /* the data is older than the provider's rhythm allows */
     int consecutive_failures;
-    size_t slot_count;     /* slots of the last successful run */
-    size_t rejected_count; /* entries it rejected as implausible */
-    size_t hole_count;     /* missing slots inside the last run's range (not filled) */
-    int64_t first_hole_ms; /* the first of them; INT64_MIN: none */
-    char last_error[256];  /* "" when the last run succeeded */
-    char url[256];         /* the last request, secrets masked */
-    char warning[256];     /* what the last run's data lacks ("" for nothing) */
+    size_t slot_count;        /* slots of the last successful run */
+    size_t rejected_count;    /* entries it rejected as implausible */
+    size_t hole_count;        /* missing slots inside the last run's range (not filled) */
+    int64_t first_hole_ms;    /* the first of them; INT64_MIN: none */
+    char last_error[256];     /* "" when the last run succeeded */
+    char last_error_code[24]; /* its provider_error_token ("transport", "auth" …) */
+    char url[256];            /* the last request, secrets masked */
+    char warning[256];        /* what the last run's data lacks ("" for nothing) */
 };
 
 /* Every module has started and the loop is about to run: what the daemon runs with, for

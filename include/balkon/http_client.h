@@ -61,6 +61,12 @@ struct balkon_http_result {
 
 typedef void (*balkon_http_cb)(const struct balkon_http_result *result, void *user);
 
+/* What went wrong, as a code the dashboard translates (docs/api.md, "Fault codes"):
+ * "timeout", "unreachable" (refused, no route), "unknown_host", "tls", "too_large",
+ * "auth" (401/403), "http_status" (another non-2xx status), "transport" (any other
+ * failure); NULL for a 2xx answer. */
+const char *balkon_http_fault(const struct balkon_http_result *result);
+
 /* Creates a client on loop. The caller owns it and closes it with balkon_http_client_close. */
 int balkon_http_client_new(uv_loop_t *loop, struct balkon_http_client **out);
 

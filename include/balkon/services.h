@@ -133,12 +133,12 @@ struct balkon_services {
          * driver runs on a bus of its own, so no other module sees it. done(user, state,
          * error) comes once, on the loop and never from inside this call: with the first
          * state the device reported online, or with why it failed (its first error, or
-         * "no answer within N s" after timeout_s). Returns 0 (under way), or a BALKON_E_*
-         * code with msg, and then done never comes. When the devices module stops first,
-         * done comes with an error. */
+         * "no answer within N s" after timeout_s) and its fault code (include/balkon/bus.h).
+         * Returns 0 (under way), or a BALKON_E_* code with msg, and then done never comes. When the
+         * devices module stops first, done comes with an error. */
         int (*test)(void *self, const struct balkon_device_config *device, double timeout_s,
-                    void (*done)(void *user, const struct ev_device_state *state,
-                                 const char *error),
+                    void (*done)(void *user, const struct ev_device_state *state, const char *error,
+                                 const char *error_code),
                     void *user, char *msg, size_t msg_size);
         /* Forgets the tests whose user is user: their done never comes. */
         void (*cancel)(void *self, void *user);

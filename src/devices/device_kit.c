@@ -200,8 +200,15 @@ void dev_kit_stop(struct dev_kit *kit)
 static void request_done(const struct balkon_http_result *result, void *user)
 {
     struct dev_request *request = user;
-    if (!request->kit->stopping)
-        request->cb(request->kit, result, request->user);
+    struct dev_kit *kit = request->kit;
+    if (!kit->stopping) {
+        const char *fault = balkon_http_fault(result);
+        kit->http_fault = fault ? fault : "bad_reply";
+        request->cb(kit, result, request->user);
+        /* A kit stopped by its callback is still here: it is freed on a later loop turn,
+         * once its handles have closed. */
+        kit->http_fault = NULL;
+    }
     free(request);
 }
 
@@ -315,15 +322,29 @@ void dev_publish_meter(struct dev_kit *kit, const char *suffix, double grid_w)
     balkon_bus_publish(kit->ctx->bus, BUS_EV_METER_READING, &reading);
 }
 
-void dev_failed(struct dev_kit *kit, const char *fmt, ...)
+static void publish_failure(struct dev_kit *kit, const char *code, const char *fmt, va_list args)
 {
     struct ev_device_error error = {.ts_ms = balkon_clock_now_ms(&kit->ctx->clock)};
     snprintf(error.device_id, sizeof error.device_id, "%s", kit->config.id);
+    snprintf(error.code, sizeof error.code, "%s", code);
+    vsnprintf(error.detail, sizeof error.detail, fmt, args);
+    balkon_bus_publish(kit->ctx->bus, BUS_EV_DEVICE_ERROR, &error);
+}
+
+void dev_failed(struct dev_kit *kit, const char *fmt, ...)
+{
     va_list args;
     va_start(args, fmt);
-    vsnprintf(error.detail, sizeof error.detail, fmt, args);
+    publish_failure(kit, kit->http_fault ? kit->http_fault : "failed", fmt, args);
     va_end(args);
-    balkon_bus_publish(kit->ctx->bus, BUS_EV_DEVICE_ERROR, &error);
+}
+
+void dev_failed_code(struct dev_kit *kit, const char *code, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    publish_failure(kit, code, fmt, args);
+    va_end(args);
 }
 
 const cJSON *dev_json_path(const cJSON *root, const char *path)

@@ -67,6 +67,9 @@ struct dev_kit {
     struct dev_cmd_state cmd;
     int open_handles;
     bool stopping;
+    /* While a driver's HTTP callback runs: the exchange's fault code (balkon_http_fault),
+     * "bad_reply" for a 2xx answer; NULL otherwise. dev_failed reports it. */
+    const char *http_fault;
     /* Rules of the command runner; drivers may change them before dev_kit_start. */
     double min_command_interval_s; /* rate limit: at most one command per this (default 1 s) */
     double verify_delay_s;         /* wait before reading back (default 1 s) */
@@ -155,8 +158,15 @@ void dev_publish_state(struct dev_kit *kit, const struct ev_device_state *state)
 /* A meter's grid power (+ import / - export) for the control and the site balance. */
 void dev_publish_meter(struct dev_kit *kit, const char *suffix, double grid_w);
 /* Reports a failed read (logged at most once per distinct message, kept until the device
- * counts as offline). */
+ * counts as offline). Its fault code, which the dashboard translates (docs/api.md), is the
+ * HTTP exchange's when called from a dev_http callback ("timeout", "auth", "bad_reply" for
+ * a 2xx answer not understood …), else "failed". */
 void dev_failed(struct dev_kit *kit, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with its fault code: "timeout", "unreachable", "unknown_host", "auth",
+ * "bad_reply", "wrong_type" (another kind of device answers), "offline_reported" (the
+ * device says it is offline), "failed". */
+void dev_failed_code(struct dev_kit *kit, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 /* The command op of a device that is a plug when is_plug (else a meter): accepts "switch"
  * with 1 or 0 and submits it, refuses everything else with the reason in msg. */

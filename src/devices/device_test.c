@@ -99,7 +99,8 @@ static void stop_cb(uv_timer_t *timer)
 }
 
 /* Ends the test (once): tells the caller, then stops the driver and lingers. */
-static void finish(struct dev_test *test, const struct ev_device_state *state, const char *error)
+static void finish(struct dev_test *test, const struct ev_device_state *state, const char *error,
+                   const char *error_code)
 {
     if (test->stopped)
         return;
@@ -107,7 +108,7 @@ static void finish(struct dev_test *test, const struct ev_device_state *state, c
     dev_test_done_fn done = test->done;
     test->done = NULL;
     if (done)
-        done(test->user, state, error);
+        done(test->user, state, error, error_code);
     uv_timer_stop(&test->timer);
     uv_timer_start(&test->timer, stop_cb, 0, 0);
 }
@@ -116,15 +117,15 @@ static void on_state(enum bus_event event, const void *payload, void *user)
 {
     const struct ev_device_state *state = payload;
     if (state->online)
-        finish(user, state, NULL);
+        finish(user, state, NULL, NULL);
     else if (state->error[0])
-        finish(user, NULL, state->error);
+        finish(user, NULL, state->error, state->error_code[0] ? state->error_code : "failed");
 }
 
 static void on_error(enum bus_event event, const void *payload, void *user)
 {
     const struct ev_device_error *error = payload;
-    finish(user, NULL, error->detail);
+    finish(user, NULL, error->detail, error->code[0] ? error->code : "failed");
 }
 
 static void timeout_cb(uv_timer_t *timer)
@@ -132,7 +133,7 @@ static void timeout_cb(uv_timer_t *timer)
     struct dev_test *test = timer->data;
     char why[64];
     snprintf(why, sizeof why, "no answer within %g s", test->timeout_s);
-    finish(test, NULL, why);
+    finish(test, NULL, why, "timeout");
 }
 
 /* The driver starts on the next loop turn, so done never comes from inside dev_test_start
@@ -202,7 +203,7 @@ void dev_tests_stop(struct dev_tests *tests)
     struct dev_test *test = tests->first;
     while (test) {
         struct dev_test *next = test->next;
-        finish(test, NULL, "the daemon is stopping");
+        finish(test, NULL, "the daemon is stopping", "failed");
         /* Not inside a driver's callback here: the driver stops now, and the linger ends
          * on the loop's next turn, after the driver's handles closed. */
         stop_driver(test);

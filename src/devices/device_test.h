@@ -10,8 +10,8 @@ struct balkon_device_config;
 struct ev_device_state;
 struct dev_tests;
 
-typedef void (*dev_test_done_fn)(void *user, const struct ev_device_state *state,
-                                 const char *error);
+typedef void (*dev_test_done_fn)(void *user, const struct ev_device_state *state, const char *error,
+                                 const char *error_code);
 
 /* NULL when out of memory. */
 struct dev_tests *dev_tests_new(void);

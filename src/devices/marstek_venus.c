@@ -151,7 +151,7 @@ static void finish_request(struct marstek *m)
 }
 
 /* The request in flight failed: the command runner or the availability learns why. */
-static void fail_request(struct marstek *m, const char *detail)
+static void fail_request(struct marstek *m, const char *code, const char *detail)
 {
     enum req req = m->in_flight;
     finish_request(m);
@@ -162,7 +162,7 @@ static void fail_request(struct marstek *m, const char *detail)
     else if (req == REQ_DEVICE || req == REQ_REFRESH)
         log_info("marstek", "%s: %s", m->kit.config.id, detail);
     else
-        dev_failed(&m->kit, "%s", detail);
+        dev_failed_code(&m->kit, code, "%s", detail);
     pump(m);
 }
 
@@ -172,7 +172,7 @@ static void timeout_cb(uv_timer_t *timer)
     char detail[96];
     snprintf(detail, sizeof detail, "no reply to %s within %g s", METHODS[m->in_flight],
              m->kit.config.timeout_s);
-    fail_request(m, detail);
+    fail_request(m, "timeout", detail);
 }
 
 static cJSON *build_params(struct marstek *m, enum req req)
@@ -221,7 +221,7 @@ static void send_request(struct marstek *m, enum req req)
     if (rc < 0) {
         char detail[96];
         snprintf(detail, sizeof detail, "%s: cannot send: %s", METHODS[req], uv_strerror(rc));
-        fail_request(m, detail); /* the spacing keeps this from recursing */
+        fail_request(m, "unreachable", detail); /* the spacing keeps this from recursing */
         return;
     }
     uv_timer_start(&m->timer, timeout_cb, (uint64_t)(m->kit.config.timeout_s * 1000.0), 0);
@@ -449,7 +449,7 @@ static void on_datagram(struct marstek *m, const char *data, size_t size)
     if (!cJSON_IsObject(json)) {
         snprintf(detail, sizeof detail, "%s: the reply is not a JSON object", method);
         cJSON_Delete(json);
-        fail_request(m, detail);
+        fail_request(m, "bad_reply", detail);
         return;
     }
     /* The id binds the reply to the request. One of our last few ids answers a request that
@@ -485,13 +485,13 @@ static void on_datagram(struct marstek *m, const char *data, size_t size)
                  cJSON_IsNumber(code) ? code->valuedouble : 0.0,
                  cJSON_IsString(message) ? message->valuestring : "");
         cJSON_Delete(json);
-        fail_request(m, detail);
+        fail_request(m, "bad_reply", detail);
         return;
     }
     if (!cJSON_IsObject(result)) {
         snprintf(detail, sizeof detail, "%s: result missing in the reply", method);
         cJSON_Delete(json);
-        fail_request(m, detail);
+        fail_request(m, "bad_reply", detail);
         return;
     }
     finish_request(m);
@@ -590,7 +590,8 @@ static void resolved_cb(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
         return;
     }
     if (status < 0 || !res) {
-        dev_failed(&m->kit, "cannot resolve %s: %s", m->kit.config.host, uv_strerror(status));
+        dev_failed_code(&m->kit, "unknown_host", "cannot resolve %s: %s", m->kit.config.host,
+                        uv_strerror(status));
         uv_freeaddrinfo(res);
         return;
     }
@@ -620,7 +621,8 @@ static void resolve(struct marstek *m)
     int rc = uv_getaddrinfo(m->kit.ctx->loop, &m->resolver, resolved_cb, m->kit.config.host, NULL,
                             &hints);
     if (rc < 0) {
-        dev_failed(&m->kit, "cannot resolve %s: %s", m->kit.config.host, uv_strerror(rc));
+        dev_failed_code(&m->kit, "unknown_host", "cannot resolve %s: %s", m->kit.config.host,
+                        uv_strerror(rc));
         return;
     }
     m->resolving = true;
@@ -750,7 +752,7 @@ static void marstek_reconfigure(void *instance)
     m->status_ok = m->device_known = m->passive = false; /* perhaps another battery now */
     m->model[0] = m->firmware[0] = m->mode[0] = '\0';
     if (m->in_flight != REQ_NONE)
-        fail_request(m, "the device's address changed");
+        fail_request(m, "failed", "the device's address changed");
     m->udp_closing = true;
     uv_close((uv_handle_t *)&m->udp, socket_closed);
 }

@@ -419,12 +419,13 @@ static void dtu_status_msg(const char *topic, const void *payload, size_t len, v
     if (strcasecmp(payload, "offline") != 0)
         return;
     /* The DTU's last will: show the inverter offline now, not after the staleness limit. */
-    dev_failed(&o->kit, "%s: offline", topic);
+    dev_failed_code(&o->kit, "offline_reported", "%s: offline", topic);
     struct ev_device_state state;
     dev_state_init(&o->kit, &state, NULL, DEVICE_ROLE_INVERTER);
     snprintf(state.model, sizeof state.model, MODEL);
     state.online = false;
     snprintf(state.error, sizeof state.error, "%.80s: offline", topic);
+    snprintf(state.error_code, sizeof state.error_code, "offline_reported");
     dev_publish_state(&o->kit, &state);
 }
 

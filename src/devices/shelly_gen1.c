@@ -252,7 +252,8 @@ static bool take_identity(struct shelly1 *s, const cJSON *json)
 {
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(json, "type");
     if (cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(json, "gen"))) {
-        dev_failed(&s->kit, "/shelly: a Gen2 or newer device: use type \"shelly_gen2\"");
+        dev_failed_code(&s->kit, "wrong_type",
+                        "/shelly: a Gen2 or newer device: use type \"shelly_gen2\"");
         return false;
     }
     if (!cJSON_IsString(type)) {

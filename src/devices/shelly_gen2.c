@@ -274,8 +274,9 @@ static bool take_identity(struct shelly2 *s, const cJSON *json)
     const cJSON *type = cJSON_GetObjectItemCaseSensitive(json, "type");
     if (!cJSON_IsNumber(gen) || gen->valueint < 2) {
         if (cJSON_IsString(type))
-            dev_failed(&s->kit, "/shelly: a Gen1 device (%s): use type \"shelly_gen1\"",
-                       type->valuestring);
+            dev_failed_code(&s->kit, "wrong_type",
+                            "/shelly: a Gen1 device (%s): use type \"shelly_gen1\"",
+                            type->valuestring);
         else
             dev_failed(&s->kit, "/shelly: gen missing: not a Shelly Gen2 or newer");
         return false;

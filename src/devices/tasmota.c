@@ -398,12 +398,13 @@ static void lwt_msg(const char *topic_name, const void *payload, size_t len, voi
         return; /* "Online": the values that follow show it */
     /* The broker says the device is gone: show it offline now rather than after the
      * staleness limit. */
-    dev_failed(&t->kit, "LWT Offline");
+    dev_failed_code(&t->kit, "offline_reported", "LWT Offline");
     struct ev_device_state state;
     dev_state_init(&t->kit, &state, NULL, t->meter ? DEVICE_ROLE_METER : DEVICE_ROLE_PLUG);
     snprintf(state.model, sizeof state.model, "%s", t->model[0] ? t->model : "Tasmota");
     state.online = false;
     snprintf(state.error, sizeof state.error, "LWT Offline");
+    snprintf(state.error_code, sizeof state.error_code, "offline_reported");
     dev_publish_state(&t->kit, &state);
 }
 

@@ -241,13 +241,16 @@ static int64_t backoff_ms(struct fetch_state *s, int n)
     return (int64_t)((double)delay_ms * (0.8 + 0.4 * jitter(s->fetcher)));
 }
 
-static void fail_run(struct fetch_state *s, const char *error, long retry_after_s,
+/* code: the fault code the dashboard translates: a provider_error_token, or for no answer
+ * balkon_http_fault's ("timeout", "unreachable" …), "failed" for our own trouble. */
+static void fail_run(struct fetch_state *s, const char *code, const char *error, long retry_after_s,
                      int64_t retry_at_ms)
 {
     int64_t now = now_ms(s);
     s->status.state = PROVIDER_STATE_FAILING;
     s->status.consecutive_failures++;
     snprintf(s->status.last_error, sizeof s->status.last_error, "%s", error);
+    snprintf(s->status.last_error_code, sizeof s->status.last_error_code, "%s", code);
     int64_t when_ms = now + backoff_ms(s, s->status.consecutive_failures);
     if (retry_after_s >= 0 && now + retry_after_s * BALKON_MS_PER_S > when_ms)
         when_ms = now + retry_after_s * BALKON_MS_PER_S;
@@ -331,7 +334,7 @@ static void store_and_publish(struct fetch_state *s)
     case PROVIDER_KIND_PRICE: {
         struct balkon_price_slot *slots = calloc(n ? n : 1, sizeof *slots);
         if (!slots) {
-            fail_run(s, "out of memory", -1, INT64_MIN);
+            fail_run(s, "failed", "out of memory", -1, INT64_MIN);
             return;
         }
         double vat = 1 + s->config.vat_pct / 100.0;
@@ -357,7 +360,7 @@ static void store_and_publish(struct fetch_state *s)
     case PROVIDER_KIND_PV: {
         struct balkon_forecast_slot *slots = calloc(n ? n : 1, sizeof *slots);
         if (!slots) {
-            fail_run(s, "out of memory", -1, INT64_MIN);
+            fail_run(s, "failed", "out of memory", -1, INT64_MIN);
             return;
         }
         /* The planes' sum goes through one inverter: cap it at the connection's AC limit. */
@@ -382,7 +385,7 @@ static void store_and_publish(struct fetch_state *s)
     case PROVIDER_KIND_SIGNAL: {
         struct balkon_signal_slot *slots = calloc(n ? n : 1, sizeof *slots);
         if (!slots) {
-            fail_run(s, "out of memory", -1, INT64_MIN);
+            fail_run(s, "failed", "out of memory", -1, INT64_MIN);
             return;
         }
         const char *kinds[2] = {s->provider->value_kind, s->provider->aux_kind};
@@ -409,7 +412,7 @@ static void store_and_publish(struct fetch_state *s)
         char error[300];
         snprintf(error, sizeof error, "cannot store: %s", balkon_store_errmsg(ctx->store));
         {
-            fail_run(s, error, -1, INT64_MIN);
+            fail_run(s, "failed", error, -1, INT64_MIN);
             return;
         }
     }
@@ -428,6 +431,7 @@ static void store_and_publish(struct fetch_state *s)
     s->status.last_success_ms = now;
     s->status.consecutive_failures = 0;
     s->status.last_error[0] = '\0';
+    s->status.last_error_code[0] = '\0';
     s->status.slot_count = n;
     s->status.rejected_count = s->result.rejected_count;
     s->status.hole_count = s->run_hole_count;
@@ -476,7 +480,7 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
         char error[300];
         snprintf(error, sizeof error, "no answer: %s", http->error);
         {
-            fail_run(s, error, -1, INT64_MIN);
+            fail_run(s, balkon_http_fault(http), error, -1, INT64_MIN);
             return;
         }
     }
@@ -493,17 +497,19 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
         snprintf(error, sizeof error, "%s: %s", provider_error_token(s->result.error),
                  s->result.detail);
         {
-            fail_run(s, error, s->result.retry_after_s, s->result.retry_at_ms);
+            fail_run(s, provider_error_token(s->result.error), error, s->result.retry_after_s,
+                     s->result.retry_at_ms);
             return;
         }
     }
     if (s->result.next_url[0]) {
         if (!url_same_origin(s->result.next_url, s->request_origin)) {
-            fail_run(s, "pagination points to another server; not followed", -1, INT64_MIN);
+            fail_run(s, "provider_error", "pagination points to another server; not followed", -1,
+                     INT64_MIN);
             return;
         }
         if (++s->page >= MAX_PAGES) {
-            fail_run(s, "more pages than expected; not followed", -1, INT64_MIN);
+            fail_run(s, "provider_error", "more pages than expected; not followed", -1, INT64_MIN);
             return;
         }
         char next[1024];
@@ -516,7 +522,7 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
     struct provider_slots slots;
     struct provider_limits limits = provider_part_limits(s->provider, &env, s->part);
     if (provider_normalize(&s->result, &limits, &slots) < 0) {
-        fail_run(s, "out of memory", -1, INT64_MIN);
+        fail_run(s, "failed", "out of memory", -1, INT64_MIN);
         return;
     }
     if (s->result.error != PROVIDER_OK) {
@@ -525,7 +531,7 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
         snprintf(error, sizeof error, "%s: %s", provider_error_token(s->result.error),
                  s->result.detail);
         {
-            fail_run(s, error, -1, INT64_MIN);
+            fail_run(s, provider_error_token(s->result.error), error, -1, INT64_MIN);
             return;
         }
     }
@@ -539,7 +545,7 @@ static void reply_cb(const struct balkon_http_result *http, void *user)
     int rc = combine(s, &slots);
     provider_slots_free(&slots);
     if (rc < 0) {
-        fail_run(s, "out of memory", -1, INT64_MIN);
+        fail_run(s, "failed", "out of memory", -1, INT64_MIN);
         return;
     }
     /* Points of this part are placed; the next part starts with an empty point list but
@@ -558,7 +564,8 @@ static void start_request(struct fetch_state *s, const char *url)
         .provider = &s->config, .config = s->fetcher->ctx->config, .now_ms = now_ms(s)};
     struct provider_request request = {0};
     if (s->provider->build_request(&env, s->part, &request) < 0) {
-        fail_run(s, request.url_for_log[0] ? request.url_for_log : "cannot build the request", -1,
+        fail_run(s, "failed",
+                 request.url_for_log[0] ? request.url_for_log : "cannot build the request", -1,
                  INT64_MIN);
         return;
     }
@@ -584,7 +591,7 @@ static void start_request(struct fetch_state *s, const char *url)
         http.headers[i] = request.headers[i][0] ? request.headers[i] : NULL;
     int rc = balkon_http_fetch(s->fetcher->http, &http, reply_cb, s);
     if (rc < 0)
-        fail_run(s, "cannot start the request", -1, INT64_MIN);
+        fail_run(s, "failed", "cannot start the request", -1, INT64_MIN);
 }
 
 static void run_cb(uv_timer_t *timer)
@@ -604,13 +611,14 @@ static void run_cb(uv_timer_t *timer)
         s->provider->generate(&env, &s->result);
         struct provider_slots slots;
         if (provider_normalize(&s->result, &s->provider->limits, &slots) < 0) {
-            fail_run(s, "out of memory", -1, INT64_MIN);
+            fail_run(s, "failed", "out of memory", -1, INT64_MIN);
             return;
         }
         int rc = combine(s, &slots);
         provider_slots_free(&slots);
         if (rc < 0 || s->result.error != PROVIDER_OK) {
-            fail_run(s, s->result.error ? s->result.detail : "out of memory", -1, INT64_MIN);
+            fail_run(s, s->result.error ? provider_error_token(s->result.error) : "failed",
+                     s->result.error ? s->result.detail : "out of memory", -1, INT64_MIN);
             return;
         }
         {

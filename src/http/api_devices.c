@@ -29,10 +29,14 @@ cJSON *api_devices_json(const struct http_state *state)
             cJSON_AddNullToObject(device, "last_seen");
         else
             http_add_time(device, "last_seen", d->ts_ms);
-        if (d->error[0])
+        if (d->error[0]) {
             cJSON_AddStringToObject(device, "error", d->error);
-        else
+            cJSON_AddStringToObject(device, "error_code",
+                                    d->error_code[0] ? d->error_code : "failed");
+        } else {
             cJSON_AddNullToObject(device, "error");
+            cJSON_AddNullToObject(device, "error_code");
+        }
         if (d->warning[0])
             cJSON_AddStringToObject(device, "warning", d->warning);
         else

@@ -23,13 +23,15 @@
 /* A test's reading: the driver reads and identifies within its timeout_s, twice over. */
 #define TEST_TIMEOUT_S 8.0
 
-static void done_cb(void *user, const struct ev_device_state *state, const char *error)
+static void done_cb(void *user, const struct ev_device_state *state, const char *error,
+                    const char *error_code)
 {
     struct http_device_test *test = user;
     test->state = state ? HTTP_DEVICE_TEST_OK : HTTP_DEVICE_TEST_FAILED;
     if (state)
         test->reading = *state;
     snprintf(test->error, sizeof test->error, "%s", error ? error : "");
+    snprintf(test->error_code, sizeof test->error_code, "%s", error_code ? error_code : "");
 }
 
 /* A free slot, else the oldest finished one; NULL when every slot is pending. */
@@ -52,8 +54,10 @@ static cJSON *test_json(const struct http_device_test *test)
     cJSON *json = cJSON_CreateObject();
     cJSON_AddNumberToObject(json, "id", test->id);
     cJSON_AddStringToObject(json, "state", names[test->state]);
-    if (test->state == HTTP_DEVICE_TEST_FAILED)
+    if (test->state == HTTP_DEVICE_TEST_FAILED) {
         cJSON_AddStringToObject(json, "error", test->error);
+        cJSON_AddStringToObject(json, "error_code", test->error_code);
+    }
     if (test->state != HTTP_DEVICE_TEST_OK)
         return json;
     const struct ev_device_state *d = &test->reading;

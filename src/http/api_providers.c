@@ -65,10 +65,13 @@ cJSON *api_providers_json(const struct http_state *state)
         cJSON_AddNumberToObject(item, "rejected_count", (double)p->rejected_count);
         cJSON_AddNumberToObject(item, "hole_count", (double)p->hole_count);
         add_time_or_null(item, "first_hole", p->first_hole_ms);
-        if (p->last_error[0])
+        if (p->last_error[0]) {
             cJSON_AddStringToObject(item, "last_error", p->last_error);
-        else
+            cJSON_AddStringToObject(item, "last_error_code", p->last_error_code);
+        } else {
             cJSON_AddNullToObject(item, "last_error");
+            cJSON_AddNullToObject(item, "last_error_code");
+        }
         if (p->warning[0])
             cJSON_AddStringToObject(item, "warning", p->warning);
         else

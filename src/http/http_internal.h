@@ -62,6 +62,7 @@ struct http_device_test {
     } state;
     struct ev_device_state reading; /* OK */
     char error[128];                /* FAILED */
+    char error_code[24];            /* FAILED: its fault code */
 };
 
 struct http_state {

@@ -392,6 +392,35 @@ static int start_multi(struct balkon_http_client *client)
     return 0;
 }
 
+const char *balkon_http_fault(const struct balkon_http_result *result)
+{
+    switch (result->transport_error) {
+    case CURLE_OK:
+        break;
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_COULDNT_CONNECT:
+        return "unreachable";
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return "unknown_host";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return "tls";
+    case CURLE_FILESIZE_EXCEEDED:
+        return "too_large";
+    default:
+        return "transport";
+    }
+    if (result->status == 401 || result->status == 403)
+        return "auth";
+    if (result->status < 200 || result->status >= 300)
+        return "http_status";
+    return NULL;
+}
+
 int balkon_http_fetch(struct balkon_http_client *client, const struct balkon_http_request *request,
                       balkon_http_cb cb, void *user)
 {

@@ -261,6 +261,8 @@ static void test_gen2_wrong_or_missing_password(void **state)
         cJSON *device = harness_wait_state(d, ids[i], false, NULL, 12000);
         assert_string_equal(harness_text(device, "error"),
                             "EM.GetStatus: HTTP 401: wrong or missing user/password");
+        /* The code the dashboard translates, beside the English. */
+        assert_string_equal(harness_text(device, "error_code"), "auth");
         cJSON_Delete(device);
     }
     assert_int_equal(fake_http_hits(f->fakes[0], "/rpc/EM.GetStatus"), 0);
@@ -297,11 +299,13 @@ static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **
     const char *errors[] = {"EM.GetStatus: the reply is not JSON",
                             "EM.GetStatus: error -105: Argument 'id', value 0 not found!",
                             "EM.GetStatus: "};
+    const char *codes[] = {"bad_reply", "http_status", "timeout"};
     for (int i = 0; i < 3; i++) {
         cJSON *device = harness_wait_state(d, ids[i], false, NULL, 12000);
         if (strncmp(harness_text(device, "error"), errors[i], strlen(errors[i])) != 0)
             fail_msg("%s: error \"%s\", expected \"%s\"", ids[i], harness_text(device, "error"),
                      errors[i]);
+        assert_string_equal(harness_text(device, "error_code"), codes[i]);
         /* The last good values stay visible, marked offline. */
         assert_true(harness_device_value(device, "power_w") == -312.5);
         cJSON_Delete(device);
@@ -315,6 +319,7 @@ static void test_gen2_bad_replies_are_shown_and_the_daemon_keeps_running(void **
     harness_route_json(f->fakes[0], "/rpc/EM.GetStatus", 200, PRO3EM_STATUS);
     cJSON *back = harness_wait_state(d, "garbage", true, "power_w", 5000);
     assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(back, "error")));
+    assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(back, "error_code")));
     cJSON_Delete(back);
 }
 

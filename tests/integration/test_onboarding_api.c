@@ -191,6 +191,8 @@ static void test_bad_input_gets_field_errors(void **state)
     cJSON *answer = wait_test(d, "{\"type\":\"shelly_gen2\",\"host\":\"127.0.0.1\",\"port\":9}");
     assert_string_equal(harness_text(answer, "state"), "failed");
     assert_true(strlen(harness_text(answer, "error")) > 5);
+    /* With the code the page says it in its language: port 9 refuses the connection. */
+    assert_string_equal(harness_text(answer, "error_code"), "unreachable");
     cJSON_Delete(answer);
     reply = harness_http(d, "GET", "/api/v1/devices/test/999", NULL, 0, NULL);
     assert_int_equal(reply.status, 404);

@@ -207,6 +207,7 @@ static void test_prices_forecast_and_signal_reach_the_api(void **state)
     /* The broken provider is failing on its own; the others are untouched by it. */
     cJSON *broken = wait_provider(d, "broken", "failing", 10000);
     assert_non_null(strstr(harness_text(broken, "last_error"), "500"));
+    assert_string_equal(harness_text(broken, "last_error_code"), "http");
     assert_true(harness_require_number(broken, "consecutive_failures") >= 1);
     assert_true(harness_require_number(broken, "next_run_in_s") >= 20);
     cJSON_Delete(broken);
@@ -268,6 +269,7 @@ static void test_retry_after_is_honoured(void **state)
     assert_true(harness_start(&f->daemon, NULL));
     cJSON *market = wait_provider(&f->daemon, "market", "failing", 10000);
     assert_non_null(strstr(harness_text(market, "last_error"), "rate_limited"));
+    assert_string_equal(harness_text(market, "last_error_code"), "rate_limited");
     /* Retry-After: 120 beats our own first backoff of about 30 s. */
     double next_s = harness_require_number(market, "next_run_in_s");
     assert_true(next_s >= 110 && next_s <= 121);
@@ -295,6 +297,7 @@ static void test_timeout_is_an_error_not_a_hang(void **state)
     cJSON_Delete(wait_provider(&f->daemon, "sky", "ok", 3000));
     cJSON *grid = wait_provider(&f->daemon, "grid", "failing", 5000);
     assert_non_null(strstr(harness_text(grid, "last_error"), "no answer"));
+    assert_string_equal(harness_text(grid, "last_error_code"), "timeout");
     cJSON_Delete(grid);
     /* The daemon stays responsive and stops quickly even with a request hanging. */
     long elapsed_ms;
@@ -321,6 +324,7 @@ static void test_failure_keeps_the_last_good_data(void **state)
                     22, NULL, 0);
     cJSON *grid = wait_provider(&f->daemon, "grid", "failing", 8000);
     assert_non_null(strstr(harness_text(grid, "last_error"), "parse"));
+    assert_string_equal(harness_text(grid, "last_error_code"), "parse");
     assert_true(fake_http_hits(f->fakes[0], "/ecs/signal") >= 2);
     cJSON_Delete(grid);
 
