@@ -7,6 +7,7 @@ import { t, tOr } from '../i18n.js';
 import { getOptional, query } from '../api.js';
 import { fmtDateTime, parseTime, valueWithUnit, watts } from '../fmt.js';
 import { SectionNav } from '../components/section-nav.js';
+import { FaultText } from '../faults.js';
 
 // The device id in the hash (#/devices/<id>), or null on the list.
 export function deviceIdFromHash(hash = location.hash) {
@@ -86,7 +87,7 @@ export function DeviceDetail({ s, id }) {
           <div><dt>${t('dev.roles')}</dt><dd>${roles.map((r) => tOr(`role.${r}`, r)).join(', ') || '–'}</dd></div>
           <div><dt>${t('devices.lastSeen')}</dt><dd>${d.last_seen ? fmtDateTime(parseTime(d.last_seen)) : t('devices.never')}</dd></div>
         </dl>
-        ${d.error && html`<p class="error">${d.error}</p>`}
+        ${d.error && html`<${FaultText} code=${d.error_code} detail=${d.error} testid="device-detail-error" />`}
         ${d.warning && html`<p class="error">⚠ ${d.warning}</p>`}
       </article>
       ${inverter && html`<article class="card" id="dev-inverter" data-testid="device-detail-inverter"><h2>${t('dev.inverter')}</h2>

@@ -8,6 +8,7 @@ import { getOptional, post } from '../api.js';
 import { bytes, duration, fmtDateTime, fmtTime, num, parseTime, serverNow, valueWithUnit, watts } from '../fmt.js';
 import { loadCommands, update } from '../store.js';
 import { DeviceDetail, deviceIdFromHash } from './devices-detail.js';
+import { FaultText } from '../faults.js';
 
 function ago(iso) {
   const ms = parseTime(iso);
@@ -52,12 +53,12 @@ function DeviceCard({ d }) {
     aria-labelledby=${`dev-${d.id}`}>
     <header class="row">
       <h3 id=${`dev-${d.id}`}><a href=${`#/devices/${encodeURIComponent(d.id)}`} data-testid="device-link">${d.name || d.id}</a></h3>
-      <span class=${`badge ${d.online ? 'ok' : 'bad'}`} data-testid="device-online">${d.online ? 'online' : 'offline'}</span>
+      <span class=${`badge ${d.online ? 'ok' : 'bad'}`} data-testid="device-online">${d.online ? t('devices.online') : t('devices.offline')}</span>
     </header>
     <p class="hint">${[d.name && d.name !== d.id && d.id, deviceModel(d.model), (d.roles || []).map((r) => tOr(`role.${r}`, r)).join(', '), d.firmware]
       .filter(Boolean).join(' · ')}</p>
     <p class="hint">${t('devices.lastSeen')} <span data-testid="device-last-seen" title=${d.last_seen || ''}>${ago(d.last_seen)}</span></p>
-    ${d.error && html`<p class="error" data-testid="device-error">${d.error}</p>`}
+    ${d.error && html`<${FaultText} code=${d.error_code} detail=${d.error} testid="device-error" />`}
     ${d.warning && html`<p class="error" data-testid="device-warning">⚠ ${d.warning}</p>`}
     ${values.length > 0 && html`<dl class="values">${values.map(([k, v]) => html`<div><dt>${valueLabel(k)}</dt>
       <dd>${k === 'on' ? (Number(v) ? t('devices.on') : t('devices.off')) : valueWithUnit(k, v)}</dd></div>`)}</dl>`}
@@ -116,7 +117,7 @@ function ProviderRow({ p }) {
       <div><dt>${t('provider.dataUntil')}</dt><dd>${p.data_until ? fmtDateTime(parseTime(p.data_until)) : '–'}</dd></div>
       ${p.consecutive_failures > 0 && html`<div><dt>${t('provider.failures')}</dt><dd>${p.consecutive_failures}</dd></div>`}
     </dl>
-    ${p.last_error && html`<p class="error">${p.last_error}</p>`}
+    ${p.last_error && html`<${FaultText} code=${p.last_error_code} detail=${p.last_error} testid=${`provider-error-${p.id}`} />`}
     ${p.warning && html`<p class="error" data-testid=${`provider-warning-${p.id}`}>⚠ ${p.warning}</p>`}
   </li>`;
 }

@@ -10,6 +10,7 @@ import { errorText, strategyDescription, t, tOr } from '../i18n.js';
 import { ApiError, get, post, put } from '../api.js';
 import { loadPlan, reloadConfig } from '../store.js';
 import { DEVICE_FIELD, SECTIONS, ZONE_FIELDS as ZONES } from '../settings-schema.js';
+import { faultSentence } from '../faults.js';
 
 // "pv.planes[0].peak_w" <-> ['pv', 'planes', 0, 'peak_w']
 const split = (path) => path.replace(/\[(\d+)\]/g, '.$1').split('.').map((k) => (/^\d+$/.test(k) ? +k : k));
@@ -249,7 +250,8 @@ function DeviceTest({ ip, item, ctx, disabled }) {
     ${state?.state === 'ok' && html`<div class="ok" role="status" data-testid=${`test-result-${ip}`}>
       <p>${t('onb.testOk', { model: state.model || '?', firmware: state.firmware || '?' })}</p>
       <ul class="test-values">${values.slice(0, 8).map(([k, v]) => html`<li>${fmtValue(k, v)}</li>`)}</ul></div>`}
-    ${state?.state === 'failed' && html`<p class="field-error" role="alert" data-testid=${`test-error-${ip}`}>${t('onb.testFailed', { e: state.error })}</p>`}
+    ${state?.state === 'failed' && html`<p class="field-error" role="alert" data-testid=${`test-error-${ip}`} data-code=${state.error_code || ''}>${t('onb.testFailed', { e: state.error_code ? faultSentence(state.error_code) : state.error })}${state.error_code
+      && html` <code class="fault-detail" lang="en">${state.error}</code>`}</p>`}
   </div>`;
 }
 
