@@ -37,6 +37,7 @@
 
 #include <cjson/cJSON.h>
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -90,6 +91,39 @@ static const char *text_at(const cJSON *root, const char *path)
     return cJSON_IsString(item) ? item->valuestring : NULL;
 }
 
+/* Letters and digits of text, lower case: "Pro 3EM" and "Pro3EM", "Venus E" and "VenusE"
+ * compare equal. */
+static void model_key(const char *text, char *out, size_t size)
+{
+    size_t n = 0;
+    for (; *text && n + 1 < size; text++)
+        if (isalnum((unsigned char)*text))
+            out[n++] = (char)tolower((unsigned char)*text);
+    out[n] = '\0';
+}
+
+/* The driver's catalogue model that name is (GET /api/v1/devices/catalogue), as
+ * "catalogue_model" of the answer, so the setup UI shows the model and offers its roles;
+ * the first name that matches wins. Devices name themselves as the catalogue does, without
+ * the spaces ("VenusE", "solarFlow800", a Shelly's app "Pro3EM"); a name that matches no
+ * model leaves the choice to the UI (the first model of the type with the detected role). */
+static void catalogue_model(struct detect *d, const char *type, const char *name)
+{
+    const struct balkon_driver *driver = balkon_driver_find(type);
+    if (!name || !driver || !driver->catalogue || !driver->catalogue->models ||
+        cJSON_GetObjectItem(d->found, "catalogue_model"))
+        return;
+    char want[64], have[64];
+    model_key(name, want, sizeof want);
+    for (const struct balkon_driver_model *m = driver->catalogue->models; want[0] && m->name; m++) {
+        model_key(m->name, have, sizeof have);
+        if (strcmp(want, have) == 0) {
+            cJSON_AddStringToObject(d->found, "catalogue_model", m->name);
+            return;
+        }
+    }
+}
+
 /* The answer for a recognised device; config gets "id", "type" and "host" (and "port"
  * when it is not the driver's default). Returns the config to add the driver's fields to. */
 static cJSON *found(struct detect *d, const char *type, const char *model, const char *firmware,
@@ -104,6 +138,7 @@ static cJSON *found(struct detect *d, const char *type, const char *model, const
         cJSON_AddStringToObject(d->found, "description", driver->description);
     cJSON_AddStringToObject(d->found, "model", model ? model : "");
     cJSON_AddStringToObject(d->found, "firmware", firmware ? firmware : "");
+    catalogue_model(d, type, model);
     cJSON *config = cJSON_AddObjectToObject(d->found, "config");
     char id[48];
     snprintf(id, sizeof id, "%s", type);
@@ -217,6 +252,7 @@ static bool probe_shelly(struct detect *d, int port, char *why, size_t why_size)
     if (cJSON_IsNumber(gen) && gen->valueint >= 2 && text_at(info, "model")) {
         cJSON *config =
             found(d, "shelly_gen2", text_at(info, "model"), text_at(info, "ver"), port, 80);
+        catalogue_model(d, "shelly_gen2", text_at(info, "app")); /* "Pro3EM", "PlusPlugS" */
         shelly_gen2_reading(d, port, info, config);
     } else if (gen1_type && text_at(info, "fw")) {
         cJSON *config = found(d, "shelly_gen1", gen1_type, text_at(info, "fw"), port, 80);
@@ -646,6 +682,33 @@ static const struct probe probes[] = {
     {"sunspec", 502, false, probe_sunspec},
 };
 
+/* What a probe's result means, as a word the UI translates ("outcome" beside the English
+ * "result"): found, skipped (its port timed out for an earlier probe), timeout, refused
+ * (nothing listens), unresolved (the name is unknown), unreachable (no route), no_answer
+ * (UDP: silence), http_status (an HTTP error such as 404), answered (something answered,
+ * but not as this probe's device does) or error (this machine could not ask). The texts
+ * are detect_net.c's: strerror() of the connect and the fixed words beside it. */
+static const char *outcome_of(const char *why)
+{
+    if (!why[0] || strcmp(why, "no answer") == 0)
+        return "no_answer";
+    if (strcmp(why, "timed out") == 0)
+        return "timeout";
+    if (strcmp(why, strerror(ECONNREFUSED)) == 0 || strcmp(why, "no answer (port closed)") == 0)
+        return "refused";
+    if (strncmp(why, "cannot resolve", 14) == 0)
+        return "unresolved";
+    if (strcmp(why, strerror(ENETUNREACH)) == 0 || strcmp(why, strerror(EHOSTUNREACH)) == 0 ||
+        strcmp(why, strerror(EADDRNOTAVAIL)) == 0)
+        return "unreachable";
+    if (strncmp(why, "HTTP ", 5) == 0)
+        return "http_status";
+    if (strncmp(why, "poll: ", 6) == 0 || strncmp(why, "socket: ", 8) == 0 ||
+        strncmp(why, "send: ", 6) == 0 || strcmp(why, "out of memory") == 0)
+        return "error";
+    return "answered";
+}
+
 /* Splits "host", "host:port", "[v6]:port" and "[v6]" into d; false with msg. */
 static bool parse_target(struct detect *d, const char *target, char *msg, size_t msg_size)
 {
@@ -717,6 +780,10 @@ int balkon_detect_run(const char *target, int timeout_ms, char **json_out, char 
         cJSON_AddStringToObject(seen, "probe", probes[i].name);
         cJSON_AddNumberToObject(seen, "port", port);
         cJSON_AddStringToObject(seen, "result", hit ? "found" : why[0] ? why : "no answer");
+        cJSON_AddStringToObject(seen, "outcome",
+                                hit       ? "found"
+                                : skipped ? "skipped"
+                                          : outcome_of(why));
         cJSON_AddItemToArray(d.probes, seen);
     }
     cJSON *answer = d.found;

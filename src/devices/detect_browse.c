@@ -201,8 +201,12 @@ static cJSON *candidates_json(const struct browse *b)
             line += n + (line[n] == '\n');
         }
         cJSON_AddStringToObject(c, "likely_type", likely_type(in));
+        /* The port goes into the target only where it is the HTTP the probes ask: ESPHome
+         * announces its native API (6053, protobuf), while detect reads its web server's
+         * /events on port 80, which "addr:6053" would send to the API port. */
+        bool http = strcmp(in->service, "_esphomelib._tcp.local") != 0;
         char target[INET_ADDRSTRLEN + 8];
-        if (in->port && in->port != 80)
+        if (http && in->port && in->port != 80)
             snprintf(target, sizeof target, "%s:%u", address, in->port);
         else
             snprintf(target, sizeof target, "%s", address);

@@ -45,9 +45,12 @@ static void detect_done(struct http_state *state, void *arg, struct http_respons
     struct detect_job *job = arg;
     detect_running = false;
     if (job->rc == BALKON_E_INVAL) {
-        http_reply_error(response, 400, "%s", job->msg);
+        http_reply_error_code(response, 400, "bad_host",
+                              http_error_params("field", "host", "got", job->target, NULL), "%s",
+                              job->msg);
     } else if (job->rc == BALKON_E_IO) {
-        http_reply_error(response, 503, "%s", job->msg);
+        http_reply_error_code(response, 503, "browse_failed",
+                              http_error_params("reason", job->msg, NULL), "%s", job->msg);
     } else if (job->rc < 0) {
         http_reply_error(response, 500, "detection failed: %s", balkon_strerror(job->rc));
     } else {
@@ -59,6 +62,28 @@ static void detect_done(struct http_state *state, void *arg, struct http_respons
     }
     free(job->json);
     free(job);
+}
+
+/* 400 for a timeout_ms out of min_ms..10000, with the code the dashboard translates. */
+static void timeout_error(struct http_response *response, const cJSON *timeout, int min_ms)
+{
+    char min[16], got[32];
+    snprintf(min, sizeof min, "%d", min_ms);
+    if (cJSON_IsNumber(timeout))
+        snprintf(got, sizeof got, "%g", timeout->valuedouble);
+    else
+        snprintf(got, sizeof got, "%s", "not a number");
+    http_reply_error_code(
+        response, 400, "range",
+        http_error_params("field", "timeout_ms", "min", min, "max", "10000", "got", got, NULL),
+        "timeout_ms: must be a number from %d to 10000 (ms)", min_ms);
+}
+
+/* 409: one detection or browse at a time (another tab, another person). */
+static void busy_error(struct http_response *response)
+{
+    http_reply_error_code(response, 409, "detect_running", NULL,
+                          "a detection is running already: try again when it ends");
 }
 
 void api_devices_detect_post(struct http_state *state, const struct http_request *request,
@@ -76,14 +101,17 @@ void api_devices_detect_post(struct http_state *state, const struct http_request
     const cJSON *timeout = cJSON_GetObjectItemCaseSensitive(body, "timeout_ms");
     struct detect_job *job = NULL;
     if (!cJSON_IsString(host) || !host->valuestring[0] || strlen(host->valuestring) > 260) {
-        http_reply_error(response, 400,
-                         "host: expected the device's address as a string, like "
-                         "\"192.168.1.50\" or \"shelly.local:8080\"");
+        http_reply_error_code(response, 400, "bad_host",
+                              http_error_params("field", "host", "got",
+                                                cJSON_IsString(host) ? host->valuestring : "",
+                                                NULL),
+                              "host: expected the device's address as a string, like "
+                              "\"192.168.1.50\" or \"shelly.local:8080\"");
     } else if (timeout && (!cJSON_IsNumber(timeout) || timeout->valuedouble < 50 ||
                            timeout->valuedouble > 10000)) {
-        http_reply_error(response, 400, "timeout_ms: must be a number from 50 to 10000 (ms)");
+        timeout_error(response, timeout, 50);
     } else if (detect_running) {
-        http_reply_error(response, 409, "a detection is running already: try again when it ends");
+        busy_error(response);
     } else if (!(job = calloc(1, sizeof *job))) {
         http_reply_error(response, 500, "out of memory");
     } else {
@@ -111,9 +139,9 @@ void api_devices_browse_post(struct http_state *state, const struct http_request
     struct detect_job *job = NULL;
     if (timeout &&
         (!cJSON_IsNumber(timeout) || timeout->valuedouble < 100 || timeout->valuedouble > 10000)) {
-        http_reply_error(response, 400, "timeout_ms: must be a number from 100 to 10000 (ms)");
+        timeout_error(response, timeout, 100);
     } else if (detect_running) {
-        http_reply_error(response, 409, "a detection is running already: try again when it ends");
+        busy_error(response);
     } else if (!(job = calloc(1, sizeof *job))) {
         http_reply_error(response, 500, "out of memory");
     } else {

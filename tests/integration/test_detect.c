@@ -125,6 +125,9 @@ static void test_detect_shelly_gen2(void **state)
     assert_string_equal(harness_text(json, "model"), harness_text(info_json, "model"));
     assert_string_equal(harness_text(json, "firmware"), harness_text(info_json, "ver"));
     expect_reading(json, "grid_power_w", number_at(em_json, "total_act_power", NULL));
+    /* The model "SPEM-003CEBEU" is not a catalogue name; the app "Pro3EM" is "Pro 3EM". */
+    assert_string_equal(harness_text(info_json, "app"), "Pro3EM");
+    assert_string_equal(harness_text(json, "catalogue_model"), "Pro 3EM");
     expect_config(json, "role", "meter");
     expect_config(json, "host", "127.0.0.1");
     assert_int_equal((int)number_at(json, "config", "port"), fake_http_port(f->fakes[0]));
@@ -365,6 +368,7 @@ static void test_detect_marstek(void **state)
     expect_reading(json, "soc_pct", number_at(status, "bat_soc", NULL));
     expect_reading(json, "power_w", number_at(status, "ongrid_power", NULL));
     expect_config(json, "role", "battery");
+    assert_string_equal(harness_text(json, "catalogue_model"), "Venus E"); /* "VenusE" */
     m.stop = 1;
     pthread_join(m.thread, NULL);
     close(m.fd);
@@ -447,7 +451,29 @@ static void test_detect_nothing(void **state)
     const cJSON *first = cJSON_GetArrayItem(probes, 0);
     assert_string_equal(harness_text(first, "probe"), "shelly");
     assert_string_equal(harness_text(first, "result"), "HTTP 404");
+    assert_string_equal(harness_text(first, "outcome"), "http_status");
     cJSON_Delete(json);
+
+    /* A port nobody listens on: every TCP probe is refused, the UDP one hears nothing back
+     * but the port-closed error; each says so in a word the UI translates. */
+    int closed_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in closed = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t closed_len = sizeof closed;
+    assert_int_equal(bind(closed_fd, (struct sockaddr *)&closed, sizeof closed), 0);
+    getsockname(closed_fd, (struct sockaddr *)&closed, &closed_len); /* bound, not listening */
+    snprintf(target, sizeof target, "127.0.0.1:%d", ntohs(closed.sin_port));
+    json = run_detect(target, &code, err, sizeof err);
+    assert_int_equal(code, 1);
+    const cJSON *p;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItem(json, "probes"))
+    {
+        if (strcmp(harness_text(p, "outcome"), "refused") != 0)
+            fail_msg("probe %s: outcome \"%s\" (%s), expected \"refused\"",
+                     harness_text(p, "probe"), harness_text(p, "outcome"),
+                     harness_text(p, "result"));
+    }
+    cJSON_Delete(json);
+    close(closed_fd);
 
     const char *bad[][2] = {{"127.0.0.1:99999", "host: the port must be 1 to 65535"},
                             {"a b", "is not a host name or address"},
@@ -493,6 +519,10 @@ static void test_detect_hung_device(void **state)
                                                                 : skipped;
         if (strcmp(result, want) != 0)
             fail_msg("probe %s: \"%s\", expected \"%s\"", name, result, want);
+        const char *want_outcome = strcmp(name, "shelly") == 0          ? "timeout"
+                                   : strcmp(name, "marstek_venus") == 0 ? "refused"
+                                                                        : "skipped";
+        assert_string_equal(harness_text(p, "outcome"), want_outcome);
     }
     cJSON_Delete(json);
     close(fd);
@@ -561,6 +591,7 @@ static void test_detect_api(void **state)
     struct http_reply busy =
         harness_http(d, "POST", "/api/v1/devices/detect", call.body, strlen(call.body), NULL);
     assert_int_equal(busy.status, 409);
+    assert_non_null(strstr(busy.body, "\"code\":\"detect_running\""));
     http_reply_free(&busy);
     pthread_join(thread, NULL);
     if (health_ms > 500)
@@ -572,17 +603,26 @@ static void test_detect_api(void **state)
     cJSON_Delete(json);
     http_reply_free(&slow.reply);
 
-    const char *bad[][2] = {{"{\"host\": 5}", "host: expected"},
-                            {"{}", "host: expected"},
-                            {"{\"host\": \"a b\"}", "is not a host name or address"},
-                            {"{\"host\": \"127.0.0.1\", \"timeout_ms\": 1}", "timeout_ms: must"},
-                            {"[1]", "body: expected a JSON object"}};
+    /* Each 400 with the code the dashboard translates (err.<code>) and the field. */
+    const char *bad[][4] = {
+        {"{\"host\": 5}", "host: expected", "bad_host", "host"},
+        {"{}", "host: expected", "bad_host", "host"},
+        {"{\"host\": \"a b\"}", "is not a host name or address", "bad_host", "host"},
+        {"{\"host\": \"10.0.0.7:99999\"}", "host: the port must be 1 to 65535", "bad_host", "host"},
+        {"{\"host\": \"127.0.0.1\", \"timeout_ms\": 1}", "timeout_ms: must", "range", "timeout_ms"},
+        {"[1]", "body: expected a JSON object", "bad_body", NULL}};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct http_reply r =
             harness_http(d, "POST", "/api/v1/devices/detect", bad[i][0], strlen(bad[i][0]), NULL);
         assert_int_equal(r.status, 400);
         if (!strstr(r.body, bad[i][1]))
             fail_msg("%s: expected \"%s\" in %s", bad[i][0], bad[i][1], r.body);
+        cJSON *error = cJSON_Parse(r.body);
+        assert_string_equal(harness_text(error, "code"), bad[i][2]);
+        if (bad[i][3])
+            assert_string_equal(harness_text(cJSON_GetObjectItem(error, "params"), "field"),
+                                bad[i][3]);
+        cJSON_Delete(error);
         http_reply_free(&r);
     }
     free(info);

@@ -11,6 +11,7 @@ import { ApiError, get, post, put } from '../api.js';
 import { loadPlan, reloadConfig } from '../store.js';
 import { DEVICE_FIELD, SECTIONS, ZONE_FIELDS as ZONES } from '../settings-schema.js';
 import { faultSentence } from '../faults.js';
+import { DeviceFinder } from './device-finder.js';
 
 // "pv.planes[0].peak_w" <-> ['pv', 'planes', 0, 'peak_w']
 const split = (path) => path.replace(/\[(\d+)\]/g, '.$1').split('.').map((k) => (/^\d+$/.test(k) ? +k : k));
@@ -106,18 +107,28 @@ function ItemError({ path, ctx }) {
 export function ListEditor({ base, spec, ctx }) {
   const path = `${base}${spec.key}`;
   const items = getAt(ctx.draft, path) || [];
+  // The catalogue model a detected device was found to be, by its id, for its editor.
+  const modelHints = useRef({});
   const add = () => ctx.change(path, [...items, spec.newItem(items.length)]);
   const remove = (i) => ctx.change(path, items.filter((_, k) => k !== i));
+  const useFound = (item, model) => {
+    if (model) modelHints.current[item.id] = modelKey(item.type, model);
+    ctx.change(path, [...items, item]);
+    const at = `${path}[${items.length}]`;
+    requestAnimationFrame(() => requestAnimationFrame(() =>
+      document.querySelector(`[data-testid="item-${at}"]`)?.scrollIntoView({ block: 'start', behavior: 'smooth' })));
+  };
   return html`<div class="list-editor">
     ${base && html`<h3>${t(labelKey(path))}</h3>`}
     <${ItemError} path=${path} ctx=${ctx} />
+    ${spec.item === 'device' && items.length < spec.max && html`<${DeviceFinder} catalogue=${ctx.catalogue} items=${items} onUse=${useFound} />`}
     ${items.map((item, i) => {
       const ip = `${path}[${i}]`;
       const typed = spec.typed ? spec.typed[item.type] || [] : null;
-      return html`<fieldset class="item" key=${`${ip}-${item.id ?? i}`}>
+      return html`<fieldset class="item" key=${`${ip}-${item.id ?? i}`} data-testid=${`item-${ip}`}>
         <legend>${t(`settings.item.${spec.item}`)} ${i + 1}${item.id ? `: ${item.id}` : item.name ? `: ${item.name}` : ''}</legend>
         <${ItemError} path=${ip} ctx=${ctx} />
-        ${spec.item === 'device' ? html`<${DeviceEditor} ip=${ip} item=${item} ctx=${ctx} />` : html`<div class="fields">
+        ${spec.item === 'device' ? html`<${DeviceEditor} ip=${ip} item=${item} ctx=${ctx} hint=${modelHints.current[item.id]} />` : html`<div class="fields">
           ${fields(`${ip}.`, spec.common || spec.fields, ctx)}
           ${typed && fields(`${ip}.`, typed, ctx)}
           ${spec.after && fields(`${ip}.`, spec.after, ctx)}
@@ -165,12 +176,12 @@ const ADVANCED = new Set(['channel', 'poll_interval_s', 'timeout_s', 'power_scal
 
 const modelKey = (type, name) => `${type}|${name}`;
 
-// A device chosen by brand and model from the catalogue; the model picks the driver (type)
-// and the roles offered. Host and port for drivers that are reached at an address, the
+// A device chosen by brand and model from the catalogue (or found by DeviceFinder, its
+// catalogue model as hint); the model picks the driver (type) and the roles offered. Host and port for drivers that are reached at an address, the
 // driver's further options, and Test: one real reading before saving.
-export function DeviceEditor({ ip, item, ctx }) {
+export function DeviceEditor({ ip, item, ctx, hint }) {
   const catalogue = ctx.catalogue;
-  const [model, setModel] = useState(null);
+  const [model, setModel] = useState(hint || null);
   if (!catalogue || !catalogue.length) {
     return html`<div class="fields">${fields(`${ip}.`, [['id', 'text', { required: true }], ['type', 'text', {}], ['name', 'text', {}],
       ['host', 'text', {}], ['port', 'int', {}]], ctx)}</div>`;
