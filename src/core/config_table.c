@@ -12,6 +12,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -990,6 +991,29 @@ static void check_unique(const char *list, const char *field, const char *first_
     }
 }
 
+/* A schedule window the plan cannot follow is refused, not drawn and then planned at 0 W:
+ * grid charging that is not allowed, or more power than the battery takes or gives. */
+static void check_windows(const C *config, struct balkon_config_errors *errors)
+{
+    const optimizer_t *o = &config->optimizer;
+    for (size_t i = 0; i < o->schedule_count; i++) {
+        const window_t *w = &o->schedule[i];
+        char path[48];
+        snprintf(path, sizeof path, "optimizer.schedule[%zu]", i);
+        bool grid = strcmp(w->mode, "grid_charge") == 0;
+        if (grid && !o->allow_grid_charge)
+            cfg_error(errors, path, "mode",
+                      "needs optimizer.allow_grid_charge true, or the window plans 0 W");
+        bool charging = grid || strcmp(w->mode, "charge") == 0;
+        double limit_w = charging                            ? config->battery.max_charge_w
+                         : strcmp(w->mode, "discharge") == 0 ? config->battery.max_discharge_w
+                                                             : INFINITY;
+        if (w->power_w > limit_w)
+            cfg_error(errors, path, "power_w", "must be <= %g (battery.%s), got %g", limit_w,
+                      charging ? "max_charge_w" : "max_discharge_w", w->power_w);
+    }
+}
+
 /* A forecast modelling the modules has nothing to model without planes. */
 static void check_planes_needed(const C *config, struct balkon_config_errors *errors)
 {
@@ -1031,6 +1055,7 @@ static void check_root(const void *object, const char *path, struct balkon_confi
                  sizeof config->appliances.items[0], config->appliances.count, errors);
     check_appliance_plugs(config, errors);
     check_planes_needed(config, errors);
+    check_windows(config, errors);
 }
 static const struct cfg_row root_rows[] = {
     OBJ(C, "site", site, site_table, "Where the plant is."),

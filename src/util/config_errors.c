@@ -130,6 +130,13 @@ void balkon_config_error_classify(const char *message, struct balkon_config_erro
             size_t len = strcspn(quote + 1, "\"");
             add_param(out, "suggestion", quote + 1, len);
         }
+    } else if (starts(message, "needs optimizer.allow_grid_charge")) {
+        out->code = "needs_grid_charge";
+    } else if (starts(message, "needs at least one plane: ")) {
+        out->code = "needs_plane";
+        const char *quote = strchr(message, '"');
+        if (quote)
+            add_param(out, "type", quote + 1, strcspn(quote + 1, "\""));
     } else if (starts(message, "not valid JSON at line ")) {
         out->code = "json_syntax";
         p = number_param(out, "line", message + strlen("not valid JSON at line "));

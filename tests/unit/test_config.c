@@ -174,6 +174,20 @@ static void test_cross_field_checks(void **state)
     expect_one_error("{\"simulation\":{\"start\":\"yesterday\"}}",
                      "simulation.start: must be \"now\" or an ISO-8601 time like "
                      "\"2026-06-21T04:00:00Z\", got \"yesterday\"");
+    /* A window the plan cannot follow is refused, not drawn and planned at 0 W. */
+    expect_one_error("{\"optimizer\":{\"schedule\":[{\"from\":\"01:00\",\"to\":\"05:00\","
+                     "\"mode\":\"grid_charge\"}]}}",
+                     "optimizer.schedule[0].mode: needs optimizer.allow_grid_charge true, or the "
+                     "window plans 0 W");
+    expect_one_error("{\"optimizer\":{\"schedule\":[{\"from\":\"10:00\",\"to\":\"14:00\","
+                     "\"mode\":\"charge\",\"power_w\":2000}]}}",
+                     "optimizer.schedule[0].power_w: must be <= 800 (battery.max_charge_w), got "
+                     "2000");
+    expect_one_error(
+        "{\"battery\":{\"max_discharge_w\":600},\"optimizer\":{\"schedule\":[{"
+        "\"from\":\"18:00\",\"to\":\"22:00\",\"mode\":\"discharge\",\"power_w\":700}]}}",
+        "optimizer.schedule[0].power_w: must be <= 600 (battery.max_discharge_w), "
+        "got 700");
 }
 
 static void test_provider_errors(void **state)

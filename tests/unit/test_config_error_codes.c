@@ -57,6 +57,14 @@ static void test_each_kind_of_mistake_has_its_code(void **state)
     expect("{\"http\": {\"read_without_login\": 1}}", "http.read_without_login", "boolean",
            "got=1");
     expect("{\n  \"site\": {}\n  \"x\": 1}", "(config)", "json_syntax", "line=3 column=3");
+    expect("{\"optimizer\": {\"schedule\": [{\"from\": \"01:00\", \"to\": \"05:00\", \"mode\": "
+           "\"grid_charge\"}]}}",
+           "optimizer.schedule[0].mode", "needs_grid_charge", "");
+    expect("{\"optimizer\": {\"schedule\": [{\"from\": \"10:00\", \"to\": \"14:00\", \"mode\": "
+           "\"charge\", \"power_w\": 2000}]}}",
+           "optimizer.schedule[0].power_w", "max", "max=800 got=2000");
+    expect("{\"providers\": [{\"id\": \"pv\", \"type\": \"forecast_solar\"}]}", "pv.planes",
+           "needs_plane", "type=forecast_solar");
 }
 
 static void test_unknown_wording_is_invalid(void **state)
