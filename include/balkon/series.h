@@ -48,6 +48,13 @@ struct balkon_plan_slot_row {
     double cost;
     double cost_no_battery;
     double cost_self_consumption;
+    /* Why the plan does this (src/planner/reasons.c, docs/api.md): the code and the battery's
+     * state it stands for ("" in a plan stored before reasons were), with the time and the
+     * price it refers to (INT64_MIN and NAN when the code takes none). */
+    char reason_code[32];
+    char reason_state[16];
+    int64_t reason_ts_ms;
+    double reason_price_per_kwh;
     /* For the control only (not stored): the slot's feed-in and the plan's value of stored
      * energy at the slot's end (struct balkon_opt_value, docs/optimizer.md); value_valid
      * false when the plan carries none. */

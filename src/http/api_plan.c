@@ -19,6 +19,7 @@
 #include "balkon/store.h"
 
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,13 +63,12 @@ void http_plan_free(struct http_plan *plan)
 }
 
 /* The stored summary, re-printed compactly so the answer's bytes do not depend on how it
- * was stored. The planner stores the slots' reasons in it (src/planner/reasons.c); they
- * are taken out into *reasons (owned by the caller, NULL when the plan has none) and
- * answered as the "reason" column. */
-static char *compact_summary(const char *stored, cJSON **reasons)
+ * was stored. A plan stored before the slots' reasons were columns (schema version 6) holds
+ * them in its summary as a list, left out here: such a plan answers null reasons. */
+static char *compact_summary(const char *stored)
 {
     cJSON *summary = cJSON_Parse(stored ? stored : "");
-    *reasons = summary ? cJSON_DetachItemFromObjectCaseSensitive(summary, "slot_reasons") : NULL;
+    cJSON_DeleteItemFromObjectCaseSensitive(summary, "slot_reasons");
     char *text = cJSON_PrintUnformatted(summary ? summary : cJSON_CreateObject());
     cJSON_Delete(summary);
     return text;
@@ -148,6 +148,33 @@ static char *render_columns(const struct balkon_plan_record *record, const struc
     return json_writer_finish(&w, len);
 }
 
+/* A slot's reason object ({"code","state"[,"ts_ms"][,"price_per_kwh"]}) from its columns. */
+static void reason_of_row(const struct balkon_plan_slot_row *row, struct plan_now *now)
+{
+    snprintf(now->state, sizeof now->state, "%s", row->reason_state);
+    struct json_writer w;
+    json_writer_init(&w, 160);
+    jw_object_begin(&w);
+    jw_key(&w, "code");
+    jw_string(&w, row->reason_code);
+    jw_key(&w, "state");
+    jw_string(&w, row->reason_state);
+    if (row->reason_ts_ms != INT64_MIN) {
+        jw_key(&w, "ts_ms");
+        jw_int(&w, row->reason_ts_ms);
+    }
+    if (isfinite(row->reason_price_per_kwh)) {
+        jw_key(&w, "price_per_kwh");
+        jw_number(&w, row->reason_price_per_kwh, 5);
+    }
+    jw_object_end(&w);
+    size_t len = 0;
+    char *text = json_writer_finish(&w, &len);
+    if (text && len < sizeof now->reason)
+        memcpy(now->reason, text, len + 1);
+    free(text);
+}
+
 /* Renders a stored plan; NULL when out of memory. */
 static struct http_plan *render_plan(const struct balkon_plan_record *record)
 {
@@ -158,25 +185,13 @@ static struct http_plan *render_plan(const struct balkon_plan_record *record)
     plan->slot_s = record->slot_s;
     snprintf(plan->strategy, sizeof plan->strategy, "%s", record->strategy);
     plan->count = record->count;
-    cJSON *reasons = NULL;
-    plan->summary = compact_summary(record->summary_json, &reasons);
+    plan->summary = compact_summary(record->summary_json);
     plan->now = calloc(record->count ? record->count : 1, sizeof *plan->now);
-    if (!plan->summary || !plan->now) {
-        cJSON_Delete(reasons);
+    if (!plan->summary || !plan->now)
         goto fail;
-    }
-    for (size_t i = 0; i < record->count; i++) {
-        cJSON *reason = cJSON_GetArrayItem(reasons, (int)i);
-        const cJSON *battery_state = cJSON_GetObjectItemCaseSensitive(reason, "state");
-        if (cJSON_IsString(battery_state))
-            snprintf(plan->now[i].state, sizeof plan->now[i].state, "%s",
-                     battery_state->valuestring);
-        char *text = cJSON_IsObject(reason) ? cJSON_PrintUnformatted(reason) : NULL;
-        if (text && strlen(text) < sizeof plan->now[i].reason)
-            memcpy(plan->now[i].reason, text, strlen(text) + 1);
-        free(text);
-    }
-    cJSON_Delete(reasons);
+    for (size_t i = 0; i < record->count; i++)
+        if (record->slots[i].reason_code[0])
+            reason_of_row(&record->slots[i], &plan->now[i]);
     plan->head = render_head(record, plan->summary, &plan->head_len);
     plan->columns = render_columns(record, plan->now, &plan->columns_len);
     if (!plan->head || !plan->columns)

@@ -109,9 +109,8 @@ static void add_totals(cJSON *parent, const char *key, const struct balkon_opt_t
     cJSON_AddNumberToObject(o, "pv_curtailed_wh", round(t->pv_curtailed_wh));
 }
 
-/* Why each slot does what it does (src/planner/reasons.c), stored with the summary so the
- * plan's table keeps its columns; GET /api/v1/plan moves them into a "reason" column. */
-static void add_slot_reasons(cJSON *json, const struct replan_job *job)
+/* Why each slot does what it does (src/planner/reasons.c), into the rows it is stored with. */
+static void fill_reasons(struct replan_job *job)
 {
     size_t count = job->inputs.count;
     struct planner_reason *reasons = calloc(count ? count : 1, sizeof *reasons);
@@ -119,17 +118,14 @@ static void add_slot_reasons(cJSON *json, const struct replan_job *job)
         return; /* the plan stands without its reasons */
     planner_slot_reasons(job->rows, count, job->soc_start_pct, job->capacity_wh,
                          job->config.battery.soc_min_pct, job->config.battery.soc_max_pct, reasons);
-    cJSON *list = cJSON_AddArrayToObject(json, "slot_reasons");
     for (size_t i = 0; i < count; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "code", reasons[i].code);
-        cJSON_AddStringToObject(o, "state", reasons[i].state);
-        if (reasons[i].ts_ms != INT64_MIN)
-            cJSON_AddNumberToObject(o, "ts_ms", (double)reasons[i].ts_ms);
-        if (isfinite(reasons[i].price_per_kwh))
-            cJSON_AddNumberToObject(o, "price_per_kwh",
-                                    round(reasons[i].price_per_kwh * 100000) / 100000);
-        cJSON_AddItemToArray(list, o);
+        struct balkon_plan_slot_row *row = &job->rows[i];
+        snprintf(row->reason_code, sizeof row->reason_code, "%s", reasons[i].code);
+        snprintf(row->reason_state, sizeof row->reason_state, "%s", reasons[i].state);
+        row->reason_ts_ms = reasons[i].ts_ms;
+        row->reason_price_per_kwh = isfinite(reasons[i].price_per_kwh)
+                                        ? round(reasons[i].price_per_kwh * 100000) / 100000
+                                        : NAN;
     }
     free(reasons);
 }
@@ -172,7 +168,6 @@ static char *summary_json(const struct replan_job *job)
         cJSON_AddNumberToObject(room, "expected_per_kwh",
                                 round(job->room.expected_per_kwh * 10000) / 10000);
     }
-    add_slot_reasons(json, job);
     add_totals(json, "plan", &plan->plan.totals);
     add_totals(json, "no_battery", &plan->no_battery.totals);
     add_totals(json, "self_consumption", &plan->self_consumption.totals);
@@ -291,8 +286,10 @@ static void compute(struct replan_job *job, struct balkon_store *store)
                                         job->msg, sizeof job->msg);
     job->room = balkon_opt_workspace_room(ws);
     balkon_opt_workspace_free(ws);
-    if (job->err >= 0)
+    if (job->err >= 0) {
         fill_rows(job);
+        fill_reasons(job);
+    }
     job->compute_ms = (double)(uv_hrtime() - started_ns) / 1e6;
 }
 

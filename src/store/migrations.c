@@ -222,6 +222,15 @@ static const struct migration migrations[] = {
       * Rows from before say "". */
      "ALTER TABLE command_log ADD COLUMN source TEXT NOT NULL DEFAULT '';"
      "ALTER TABLE command_log ADD COLUMN request_id INTEGER;"},
+    /* version 6 */
+    {"plan slots: the reason of each slot",
+     /* The reason was kept in the plan's summary JSON, a list beside the table; it is the
+      * slot's, so it is a column like the others. Plans from before have '' (the API then
+      * reads the summary's list). */
+     "ALTER TABLE plan_slots ADD COLUMN reason_code TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE plan_slots ADD COLUMN reason_state TEXT NOT NULL DEFAULT '';"
+     "ALTER TABLE plan_slots ADD COLUMN reason_ts_ms INTEGER;"
+     "ALTER TABLE plan_slots ADD COLUMN reason_price_per_kwh REAL;"},
 };
 
 #define MIGRATION_COUNT ((int)(sizeof migrations / sizeof migrations[0]))

@@ -31,7 +31,8 @@ static int insert_slots(struct balkon_store *store, int64_t plan_id,
         store->db,
         "INSERT INTO plan_slots(plan_id, slot_ts_ms, mode, battery_w, soc_pct, pv_w,"
         " load_w, import_w, export_w, price_per_kwh, cost, cost_no_battery,"
-        " cost_self_consumption) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
+        " cost_self_consumption, reason_code, reason_state, reason_ts_ms, reason_price_per_kwh)"
+        " VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17)",
         -1, &st, NULL);
     if (rc != SQLITE_OK)
         return store_sqlite_err(store, rc, "plan put");
@@ -46,6 +47,17 @@ static int insert_slots(struct balkon_store *store, int64_t plan_id,
             r->export_w,  r->price_per_kwh, r->cost, r->cost_no_battery, r->cost_self_consumption};
         for (int v = 0; v < 10; v++)
             sqlite3_bind_double(st, 4 + v, values[v]);
+        bool reason = r->reason_code[0] != '\0';
+        sqlite3_bind_text(st, 14, r->reason_code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 15, reason ? r->reason_state : "", -1, SQLITE_STATIC);
+        if (reason && r->reason_ts_ms != INT64_MIN)
+            sqlite3_bind_int64(st, 16, r->reason_ts_ms);
+        else
+            sqlite3_bind_null(st, 16);
+        if (reason && isfinite(r->reason_price_per_kwh))
+            sqlite3_bind_double(st, 17, r->reason_price_per_kwh);
+        else
+            sqlite3_bind_null(st, 17);
         rc = sqlite3_step(st);
         if (rc != SQLITE_DONE)
             err = store_sqlite_err(store, rc, "plan put: slot");
@@ -115,7 +127,8 @@ static int read_slots(struct balkon_store *store, struct balkon_plan_record *out
     int rc = sqlite3_prepare_v2(
         store->db,
         "SELECT slot_ts_ms, mode, battery_w, soc_pct, pv_w, load_w, import_w, export_w,"
-        " price_per_kwh, cost, cost_no_battery, cost_self_consumption"
+        " price_per_kwh, cost, cost_no_battery, cost_self_consumption, reason_code,"
+        " reason_state, reason_ts_ms, reason_price_per_kwh"
         " FROM plan_slots WHERE plan_id = ?1 ORDER BY slot_ts_ms",
         -1, &st, NULL);
     if (rc != SQLITE_OK)
@@ -149,6 +162,14 @@ static int read_slots(struct balkon_store *store, struct balkon_plan_record *out
                             &r->cost_self_consumption};
         for (int v = 0; v < 10; v++)
             *values[v] = sqlite3_column_double(st, 2 + v);
+        snprintf(r->reason_code, sizeof r->reason_code, "%s",
+                 (const char *)sqlite3_column_text(st, 12));
+        snprintf(r->reason_state, sizeof r->reason_state, "%s",
+                 (const char *)sqlite3_column_text(st, 13));
+        r->reason_ts_ms =
+            sqlite3_column_type(st, 14) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(st, 14);
+        r->reason_price_per_kwh =
+            sqlite3_column_type(st, 15) == SQLITE_NULL ? NAN : sqlite3_column_double(st, 15);
     }
     if (!err && rc != SQLITE_DONE)
         err = store_sqlite_err(store, rc, "plan get: slots");

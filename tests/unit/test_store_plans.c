@@ -50,6 +50,16 @@ static struct balkon_plan_record make_plan(int64_t created_ms, const char *strat
         r->cost = -0.001 * (double)i;
         r->cost_no_battery = 0.02;
         r->cost_self_consumption = 0.01;
+        /* Every third slot waits for a cheaper hour (a time and a price), the others charge
+         * from surplus (neither); the first has no reason, as a plan from before reasons. */
+        if (i == 0)
+            continue;
+        bool waiting = i % 3 == 0;
+        snprintf(r->reason_code, sizeof r->reason_code, "%s",
+                 waiting ? "waiting_for_cheaper_hour" : "storing_surplus");
+        snprintf(r->reason_state, sizeof r->reason_state, "%s", waiting ? "holding" : "charging");
+        r->reason_ts_ms = waiting ? created_ms + 8 * SLOT_MS : INT64_MIN;
+        r->reason_price_per_kwh = waiting ? 0.1234 : NAN;
     }
     return plan;
 }
@@ -90,6 +100,13 @@ static void test_round_trip_and_plan_in_force(void **state)
             b->export_w,  b->price_per_kwh, b->cost, b->cost_no_battery, b->cost_self_consumption};
         for (int v = 0; v < 10; v++)
             assert_true(x[v] == y[v]);
+        assert_string_equal(a->reason_code, b->reason_code);
+        assert_string_equal(a->reason_state, b->reason_state);
+        if (b->reason_code[0]) {
+            assert_true(a->reason_ts_ms == b->reason_ts_ms);
+            assert_true(isnan(b->reason_price_per_kwh) ? isnan(a->reason_price_per_kwh)
+                                                       : a->reason_price_per_kwh == 0.1234);
+        }
     }
     balkon_plan_record_free(&got);
 

@@ -762,8 +762,8 @@ static void test_fresh_database_has_latest_schema(void **state)
 {
     struct fixture *f = *state;
     struct balkon_store *store = open_store(f);
-    assert_int_equal(balkon_store_schema_latest(), 5);
-    assert_int_equal(balkon_store_schema_version(store), 5);
+    assert_int_equal(balkon_store_schema_latest(), 6);
+    assert_int_equal(balkon_store_schema_version(store), 6);
 
     sqlite3 *db = peer_open(f->path);
     assert_int_equal(peer_int(db, "SELECT count(*) FROM pragma_table_list WHERE name = 'signals'"
