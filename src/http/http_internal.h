@@ -280,6 +280,10 @@ void http_defer(struct http_state *state, const struct http_request *request,
                 void (*done)(struct http_state *state, void *arg, struct http_response *response),
                 void *arg);
 
+/* The Content-Security-Policy for config into out (server.c): the dashboard's own files,
+ * and images from the origin of site.map_tiles_url. */
+void http_security_policy(const struct balkon_config *config, char *out, size_t size);
+
 /* --- Reads on the thread pool (read_job.c) -------------------------------------------- */
 
 struct balkon_store;
