@@ -489,6 +489,38 @@ void http_defer_gated(struct http_state *state, const struct http_request *reque
     response->deferred = true;
 }
 
+struct deferral *http_await(struct http_state *state, const struct http_request *request,
+                            struct http_response *response)
+{
+    struct request_ctx *ctx = request->server_ctx;
+    if (!ctx || !request->connection)
+        return NULL;
+    struct deferral *deferral = calloc(1, sizeof *deferral);
+    if (!deferral)
+        return NULL;
+    deferral->server = (struct http_server *)state; /* state is its first member */
+    deferral->connection = request->connection;
+    ctx->deferral = deferral;
+    response->deferred = true;
+    return deferral;
+}
+
+void http_await_answer(struct deferral *deferral, struct http_response *reply)
+{
+    deferral->reply = *reply;
+    *reply = (struct http_response){0};
+    if (!deferral->connection) { /* the request was completed meanwhile: nobody to answer */
+        if (!deferral->reply.body_static)
+            free(deferral->reply.body);
+        free(deferral);
+        return;
+    }
+    deferral->finished = true;
+    /* MHD calls access_cb again for this request, which sends the reply. */
+    MHD_resume_connection(deferral->connection);
+    wake_cb(deferral->server);
+}
+
 static void client_ip(struct MHD_Connection *connection, char *out, size_t size)
 {
     snprintf(out, size, "?");
@@ -971,6 +1003,8 @@ static void http_stop(void *state)
     server->stopping = true;
     unsubscribe_all(server);
     api_devices_tests_stop(&server->state);
+    /* Searches still waiting for the geocoder are answered now (503), before MHD stops. */
+    api_geocode_stop(&server->state);
     http_caches_stop(&server->state);
     http_probe_stop(server->probe);
     http_listener_stop(server->listener);
