@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 seconds="${1:-20}"
 shift || true
 targets=("$@")
-[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_config fuzz_providers fuzz_devices fuzz_api_bodies fuzz_router fuzz_netparse)
+[[ ${#targets[@]} -gt 0 ]] || targets=(fuzz_config fuzz_providers fuzz_devices fuzz_api_bodies fuzz_router fuzz_netparse fuzz_geocode)
 build="${BALKON_FUZZ_BUILD:-build-fuzz}"
 command -v clang >/dev/null || { echo "fuzz: clang is needed (scripts/install-deps.sh --test)" >&2; exit 1; }
 

@@ -146,6 +146,8 @@ struct balkon_config {
         double latitude_deg;
         double longitude_deg;
         char timezone[64];
+        char map_tiles_url[256]; /* {z}/{x}/{y} raster tiles for the setup's map; "" = none */
+        char geocoder_url[256];  /* Open-Meteo-style place search; "" = none */
     } site;
     struct {
         struct balkon_plane_config planes[BALKON_MAX_PLANES];

@@ -36,4 +36,11 @@ bool balkon_url_has_secret(const char *text);
  * text that is no URL as it is when it has none of "@/?#:", else "***". */
 void balkon_url_redact(const char *text, char *out, size_t size);
 
+/* Writes where an http(s) URL goes as a Content-Security-Policy source expression: its
+ * scheme and host, and its port when it is not the scheme's default ("https://host",
+ * "http://127.0.0.1:8080", "http://[::1]:8080"). Returns 0, or BALKON_E_PARSE when text is
+ * no http:// or https:// URL, has user info, or its host holds a character a policy cannot
+ * carry (only letters, digits, '.', '-' and an IPv6 address's hex digits and ':'). */
+int balkon_url_csp_source(const char *text, char *out, size_t size);
+
 #endif

@@ -59,9 +59,64 @@ typedef struct balkon_config C;
 
 /* --- site ------------------------------------------------------------------------- */
 typedef __typeof__(((C *)0)->site) site_t;
+/* The map's tiles: the dashboard's Content-Security-Policy allows images from their origin
+ * (src/http/server.c), so the origin must be one a policy can name exactly, and the path
+ * must have the three places the browser fills in. */
+static void check_map_tiles_url(const site_t *site, const char *path,
+                                struct balkon_config_errors *errors)
+{
+    const char *url = site->map_tiles_url;
+    char source[200];
+    struct balkon_url parsed;
+    if (!url[0])
+        return;
+    if (balkon_url_csp_source(url, source, sizeof source) < 0)
+        cfg_error(errors, path, "map_tiles_url",
+                  "must be an http:// or https:// URL with a plain host name or address (no "
+                  "user:pass@, no wildcard), like "
+                  "\"https://tile.openstreetmap.org/{z}/{x}/{y}.png\", got \"%s\"",
+                  url);
+    else if (balkon_url_parse(url, &parsed) < 0 || !strstr(parsed.rest, "{z}") ||
+             !strstr(parsed.rest, "{x}") || !strstr(parsed.rest, "{y}"))
+        cfg_error(errors, path, "map_tiles_url",
+                  "must have {z}, {x} and {y} in its path, like "
+                  "\"https://tile.openstreetmap.org/{z}/{x}/{y}.png\", got \"%s\"",
+                  url);
+    else if (strpbrk(url, " \"'<>\\`"))
+        cfg_error(errors, path, "map_tiles_url",
+                  "must not contain spaces, quotes, '<', '>', '\\' or '`', got \"%s\"", url);
+}
+
+/* The place search: the daemon appends its own query (?name=…&count=…), so the URL has
+ * none, and it is asked from the daemon, so only http and https. */
+static void check_geocoder_url(const site_t *site, const char *path,
+                               struct balkon_config_errors *errors)
+{
+    const char *url = site->geocoder_url;
+    struct balkon_url parsed;
+    char shown[96];
+    if (!url[0])
+        return;
+    balkon_url_redact(url, shown, sizeof shown);
+    if ((strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) ||
+        balkon_url_parse(url, &parsed) < 0)
+        cfg_error(errors, path, "geocoder_url",
+                  "must be an http:// or https:// URL like "
+                  "\"https://geocoding-api.open-meteo.com/v1/search\", got \"%s\"",
+                  shown);
+    else if (parsed.has_userinfo)
+        cfg_error(errors, path, "geocoder_url",
+                  "must not hold a user name or password (user:pass@), got \"%s\"", shown);
+    else if (strpbrk(parsed.rest, "?#"))
+        cfg_error(errors, path, "geocoder_url",
+                  "must not have a query or fragment (the daemon adds its own), got \"%s\"", shown);
+}
+
 static void check_site(const void *object, const char *path, struct balkon_config_errors *errors)
 {
     const site_t *site = object;
+    check_map_tiles_url(site, path, errors);
+    check_geocoder_url(site, path, errors);
     if (!site->timezone[0])
         return;
     /* The zone must exist in the system's tz database, else localtime silently uses UTC. */
@@ -82,6 +137,16 @@ static const struct cfg_row site_rows[] = {
         "Longitude of the modules, east positive."),
     STR(site_t, "timezone", timezone, "\"Europe/Berlin\"", CFG_RESTART,
         "IANA time zone for local times (household rhythm, day boundaries). Empty: the system's."),
+    STR(site_t, "map_tiles_url", map_tiles_url,
+        "\"https://tile.openstreetmap.org/{z}/{x}/{y}.png\"", 0,
+        "Map tiles for picking the site on a map in the dashboard's setup and Settings: a "
+        "{z}/{x}/{y} raster tile URL. The browser loads the tiles from there (the page's "
+        "Content-Security-Policy allows images from this origin only); mind the server's usage "
+        "policy. Empty: no map, only the latitude and longitude fields."),
+    STR(site_t, "geocoder_url", geocoder_url, "\"https://geocoding-api.open-meteo.com/v1/search\"",
+        0,
+        "Place search for the setup (GET /api/v1/geocode): an Open-Meteo geocoding API the "
+        "daemon asks with the place name typed in. Empty: no search."),
 };
 TABLE(site_table, site_rows, check_site);
 

@@ -65,6 +65,16 @@ struct http_device_test {
     char error_code[24];            /* FAILED: its fault code */
 };
 
+/* The place search's link to the geocoder (api_geocode.c). */
+struct http_geocoder {
+    struct balkon_http_client *client; /* made with the first search; NULL before */
+    unsigned in_flight;                /* searches waiting for the geocoder */
+    double tokens;                     /* searches that may start now (a token bucket) */
+    uint64_t tokens_at_ms;             /* uv_now() when tokens was last brought up to date */
+    bool started;                      /* tokens has been filled once */
+    bool stopping;
+};
+
 struct http_state {
     struct balkon_ctx *ctx;
     bool have_status;
@@ -92,6 +102,7 @@ struct http_state {
     bool insecure_beyond_loopback; /* listening beyond loopback without TLS (a warning) */
     struct http_device_test device_tests[HTTP_DEVICE_TESTS_MAX];
     unsigned long device_test_count;
+    struct http_geocoder geocoder;
 };
 
 /* Makes the caches and forgets them when what they were made from changes meaning (a
@@ -281,6 +292,20 @@ void http_defer(struct http_state *state, const struct http_request *request,
                 void (*done)(struct http_state *state, void *arg, struct http_response *response),
                 void *arg);
 
+/* Answers a request later, from a callback on the loop (an HTTP transfer the handler
+ * started): the connection waits, suspended, and the handler returns at once. Returns what
+ * to hand to http_await_answer, or NULL when the request has no connection to wait on (one
+ * built in memory) or memory ran out: then the handler answers now. */
+struct deferral *http_await(struct http_state *state, const struct http_request *request,
+                            struct http_response *response);
+/* The answer of an awaited request, taken from reply (which is left empty); the connection
+ * resumes and sends it. Exactly once per http_await; deferral is gone afterwards. */
+void http_await_answer(struct deferral *deferral, struct http_response *reply);
+
+/* The Content-Security-Policy for config into out (server.c): the dashboard's own files,
+ * and images from the origin of site.map_tiles_url. */
+void http_security_policy(const struct balkon_config *config, char *out, size_t size);
+
 /* --- Reads on the thread pool (read_job.c) -------------------------------------------- */
 
 struct balkon_store;
@@ -350,6 +375,9 @@ cJSON *http_body_object(const struct http_request *request, struct http_response
 
 /* Query-string value or NULL. */
 const char *http_query(const struct http_request *request, const char *name);
+/* The same with its length in *len, which counts a NUL the client encoded as %00 (where
+ * the C string would end early). */
+const char *http_query_n(const struct http_request *request, const char *name, size_t *len);
 /* A request header or NULL (always NULL for a request built without a connection). */
 const char *http_header(const struct http_request *request, const char *name);
 
@@ -389,6 +417,11 @@ void api_devices_test_post(struct http_state *, const struct http_request *,
 void api_devices_test_get(struct http_state *, const struct http_request *, struct http_response *);
 /* Forgets the tests still running (http's stop): their answers never come. */
 void api_devices_tests_stop(struct http_state *state);
+/* GET /api/v1/geocode: place search through site.geocoder_url (api_geocode.c). */
+void api_geocode_get(struct http_state *, const struct http_request *, struct http_response *);
+/* Cancels the searches in flight (each is answered 503) and closes the geocoder's client
+ * (http's stop). */
+void api_geocode_stop(struct http_state *state);
 /* {"error":"config has N errors","errors":[{"path":…,"message":…},…]} (api_config.c);
  * prefix ("devices[0].", or "") is cut from the front of each path. */
 cJSON *http_config_errors_json(const struct balkon_config_errors *errors, const char *prefix);

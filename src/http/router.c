@@ -57,6 +57,9 @@ static const struct http_route routes[] = {
     {"GET", "/api/v1/loads", api_loads_get, HTTP_ACCESS_READ},
     {"POST", "/api/v1/loads/{id}/override", api_load_override_post, HTTP_ACCESS_WRITE},
     {"GET", "/api/v1/recommendations", api_recommendations_get, HTTP_ACCESS_READ},
+    /* Asks a service beyond the LAN on the caller's behalf: for those who may change the
+     * site, not for everyone who may read it (http.read_without_login). */
+    {"GET", "/api/v1/geocode", api_geocode_get, HTTP_ACCESS_LOGIN},
     {"GET", "/api/v1/openapi.json", api_openapi_get, HTTP_ACCESS_PUBLIC},
 };
 
@@ -409,6 +412,22 @@ const char *http_query(const struct http_request *request, const char *name)
         return NULL;
     }
     return MHD_lookup_connection_value(request->connection, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_query_n(const struct http_request *request, const char *name, size_t *len)
+{
+    *len = 0;
+    if (!request->connection) {
+        const char *value = http_query(request, name);
+        if (value)
+            *len = strlen(value);
+        return value;
+    }
+    const char *value = NULL;
+    if (MHD_lookup_connection_value_n(request->connection, MHD_GET_ARGUMENT_KIND, name,
+                                      strlen(name), &value, len) != MHD_YES)
+        return NULL;
+    return value;
 }
 
 const char *http_header(const struct http_request *request, const char *name)

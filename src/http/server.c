@@ -25,6 +25,7 @@
 #include "balkon/module.h"
 #include "balkon/sd_notify.h"
 #include "balkon/tls_cert.h"
+#include "balkon/url.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -140,16 +141,38 @@ static void run_mhd(struct http_server *server)
 /* What the browser may load for the dashboard: its own files only, nothing inline (the
  * theme script is a file for this; styles are set through the CSSOM, which style-src does
  * not govern), no frames of it anywhere (clickjacking), no plugins, no <base>, and forms
- * post only here. data: images for the charts' and icons' inline SVGs. */
-#define CONTENT_SECURITY_POLICY                                                                    \
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "              \
-    "connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "                \
+ * post only here. data: images for the charts' and icons' inline SVGs, and the setup map's
+ * tiles from the one origin of site.map_tiles_url (" https://tile.openstreetmap.org" after
+ * "data:", or nothing without a map). */
+#define POLICY_TO_IMAGES                                                                           \
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:"
+#define POLICY_AFTER_IMAGES                                                                        \
+    "; connect-src 'self'; font-src 'self'; manifest-src 'self'; worker-src 'self'; "              \
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+
+/* The policy of the running config, made at start and on every new config. One per
+ * process, as the server is: kept answers (http_kept_response) are made without a server
+ * at hand. A kept answer made before a config change keeps the policy it was made with
+ * until it is made anew; only a page's own policy governs what the page loads. */
+static char security_policy[sizeof POLICY_TO_IMAGES POLICY_AFTER_IMAGES + 208] =
+    POLICY_TO_IMAGES POLICY_AFTER_IMAGES;
+
+void http_security_policy(const struct balkon_config *config, char *out, size_t size)
+{
+    char tiles[204] = "";
+    char source[200];
+    /* The config's check refused a URL whose origin a policy cannot carry; should one get
+     * here all the same, the map gets no exception rather than a wider one. */
+    if (config->site.map_tiles_url[0] &&
+        balkon_url_csp_source(config->site.map_tiles_url, source, sizeof source) == 0)
+        snprintf(tiles, sizeof tiles, " %s", source);
+    snprintf(out, size, "%s%s%s", POLICY_TO_IMAGES, tiles, POLICY_AFTER_IMAGES);
+}
 
 /* Headers every answer carries, whatever made it (JSON, an asset, an error, a stream). */
 static void add_security_headers(struct MHD_Response *response)
 {
-    MHD_add_response_header(response, "Content-Security-Policy", CONTENT_SECURITY_POLICY);
+    MHD_add_response_header(response, "Content-Security-Policy", security_policy);
     MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(response, "X-Frame-Options", "DENY");
     MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
@@ -466,6 +489,38 @@ void http_defer_gated(struct http_state *state, const struct http_request *reque
     response->deferred = true;
 }
 
+struct deferral *http_await(struct http_state *state, const struct http_request *request,
+                            struct http_response *response)
+{
+    struct request_ctx *ctx = request->server_ctx;
+    if (!ctx || !request->connection)
+        return NULL;
+    struct deferral *deferral = calloc(1, sizeof *deferral);
+    if (!deferral)
+        return NULL;
+    deferral->server = (struct http_server *)state; /* state is its first member */
+    deferral->connection = request->connection;
+    ctx->deferral = deferral;
+    response->deferred = true;
+    return deferral;
+}
+
+void http_await_answer(struct deferral *deferral, struct http_response *reply)
+{
+    deferral->reply = *reply;
+    *reply = (struct http_response){0};
+    if (!deferral->connection) { /* the request was completed meanwhile: nobody to answer */
+        if (!deferral->reply.body_static)
+            free(deferral->reply.body);
+        free(deferral);
+        return;
+    }
+    deferral->finished = true;
+    /* MHD calls access_cb again for this request, which sends the reply. */
+    MHD_resume_connection(deferral->connection);
+    wake_cb(deferral->server);
+}
+
 static void client_ip(struct MHD_Connection *connection, char *out, size_t size)
 {
     snprintf(out, size, "?");
@@ -734,6 +789,7 @@ static void on_config_changed(enum bus_event event, const void *payload, void *u
      * status (a reload that leaves providers[] alone does not restart them). */
     struct http_state *state = user;
     const struct balkon_config *config = ((const struct ev_config_changed *)payload)->config;
+    http_security_policy(config, security_policy, sizeof security_policy);
     size_t kept = 0;
     for (size_t i = 0; i < state->provider_count; i++) {
         bool present = false;
@@ -851,6 +907,7 @@ static int http_start(struct balkon_ctx *ctx, void **out)
         return BALKON_E_NOMEM;
     }
     server->state.ctx = ctx;
+    http_security_policy(ctx->config, security_policy, sizeof security_policy);
     struct balkon_tls_pem pem = {0};
     if (strcmp(ctx->config->http.tls, "off") != 0) {
         char msg[512];
@@ -946,6 +1003,8 @@ static void http_stop(void *state)
     server->stopping = true;
     unsubscribe_all(server);
     api_devices_tests_stop(&server->state);
+    /* Searches still waiting for the geocoder are answered now (503), before MHD stops. */
+    api_geocode_stop(&server->state);
     http_caches_stop(&server->state);
     http_probe_stop(server->probe);
     http_listener_stop(server->listener);

@@ -140,3 +140,23 @@ void balkon_url_redact(const char *text, char *out, size_t size)
     snprintf(out, size, "%s://%s%s%s%s%s", url.scheme, v6 ? "[" : "", url.host, v6 ? "]" : "", port,
              BALKON_URL_MASK);
 }
+
+int balkon_url_csp_source(const char *text, char *out, size_t size)
+{
+    struct balkon_url url;
+    if (balkon_url_parse(text, &url) < 0 || url.has_userinfo ||
+        (strcmp(url.scheme, "http") != 0 && strcmp(url.scheme, "https") != 0))
+        return BALKON_E_PARSE;
+    /* The policy is a header of source expressions split by spaces and ';': a host with
+     * anything beyond these characters (a '*' wildcard included) could widen it. */
+    bool v6 = strchr(url.host, ':') != NULL;
+    for (const char *c = url.host; *c; c++)
+        if (!(isalnum((unsigned char)*c) || *c == '.' || *c == '-' || (v6 && *c == ':')))
+            return BALKON_E_PARSE;
+    char port[8] = "";
+    if (url.port != default_port(url.scheme))
+        snprintf(port, sizeof port, ":%d", url.port);
+    int n = snprintf(out, size, "%s://%s%s%s%s", url.scheme, v6 ? "[" : "", url.host, v6 ? "]" : "",
+                     port);
+    return n < 0 || (size_t)n >= size ? BALKON_E_PARSE : 0;
+}

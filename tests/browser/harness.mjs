@@ -124,6 +124,9 @@ export function demoConfig(dir, port, overrides = {}) {
   config.http = { ...config.http, listen: `127.0.0.1:${port}` };
   config.storage = { ...config.storage, path: path.join(dir, 'test.db') };
   config.simulation = { ...config.simulation, speed: 60 };
+  // The setup's map and place search reach beyond loopback (the browser loads tiles, the
+  // daemon asks a geocoder): off unless a test points them at its own fakes.
+  config.site = { ...config.site, map_tiles_url: '', geocoder_url: '' };
   for (const [key, value] of Object.entries(overrides)) {
     // A list (devices, providers) replaces the demo's; an object is merged into it.
     config[key] = Array.isArray(value) ? value : { ...config[key], ...value };

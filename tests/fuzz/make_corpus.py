@@ -98,6 +98,23 @@ def router():
         write("fuzz_router", bytes([method]) + target.encode())
 
 
+def geocode():
+    # Byte 0 even: a geocoder's answer (the real capture, nothing found, its error, damage);
+    # odd: a search text as a client sends it.
+    real = os.path.join(root, "tests/fixtures/real/geocoding")
+    for path in sorted(glob.glob(os.path.join(real, "*.json"))):
+        write("fuzz_geocode", bytes([0]) + open(path, "rb").read())
+    for body in ['{"generationtime_ms":0.3}',
+                 '{"error":true,"reason":"Parameter count must be between 1 and 100."}',
+                 '{"results":[{"name":"M\u00fcnchen","latitude":48.13743,"longitude":11.57549,'
+                 '"timezone":"Europe/Berlin","postcodes":["80331"]},{"name":"x","latitude":91}]}',
+                 '{"results":"Berlin"}']:
+        write("fuzz_geocode", bytes([0]) + body.encode())
+    for text in ["Berlin", "K\u00f6ln Hbf & Dom", "B", "10115", "Ber\nlin"]:
+        write("fuzz_geocode", bytes([1]) + text.encode())
+    write("fuzz_geocode", bytes([1]) + b"Ber\xfflin")
+
+
 def devices():
     seeds = {
         0: [  # shelly_gen1: selector bit 0 = /shelly, else /status
@@ -183,6 +200,7 @@ if __name__ == "__main__":
     configs()
     api_bodies()
     router()
+    geocode()
     devices()
     for target in sorted(os.listdir(corpus)):
         print(target, len(os.listdir(os.path.join(corpus, target))))

@@ -2,7 +2,8 @@
  * real HTTP on loopback (issue 15):
  *  - security headers on API, asset (plain and gzip), error and refusal answers: a
  *    Content-Security-Policy with frame-ancestors 'none', nosniff, X-Frame-Options DENY,
- *    Referrer-Policy no-referrer; no HSTS over plain HTTP;
+ *    Referrer-Policy no-referrer; no HSTS over plain HTTP; images from the dashboard, data:
+ *    and the setup map's tile server (site.map_tiles_url) only, following a reload;
  *  - query ranges that would overflow int64 (the sanitizer build aborted on them) are a
  *    400 naming the parameter, and so are nan, inf and 1e300;
  *  - JSON bodies: trailing bytes after the object and strings that are not UTF-8 are
@@ -200,6 +201,66 @@ static void assert_refused(struct daemon_proc *d, const char *path, const char *
     cJSON_Delete(json);
 }
 
+/* CONFIG with site.map_tiles_url set to tiles. */
+static void write_tiles_config(struct daemon_proc *d, const char *tiles)
+{
+    char config[2048];
+    const char *site = strstr(CONFIG, "\"site\": {") + strlen("\"site\": {");
+    snprintf(config, sizeof config, "%.*s\"map_tiles_url\": \"%s\", %s", (int)(site - CONFIG),
+             CONFIG, tiles, site);
+    harness_write_config(d, config);
+}
+
+/* img-src of the policy of an answer: "'self' data:" and the tile origin, exactly. */
+static const char *image_sources(const struct answer *a, char *out, size_t size)
+{
+    char policy[1024];
+    header(a, "Content-Security-Policy", policy, sizeof policy);
+    assert_non_null(strstr(policy, "default-src 'self'"));
+    assert_non_null(strstr(policy, "frame-ancestors 'none'"));
+    const char *img = strstr(policy, "img-src ");
+    snprintf(out, size, "%.*s", img ? (int)strcspn(img, ";") : 0, img ? img : "");
+    return out;
+}
+
+/* Waits (a reload takes a moment) until the page's policy allows exactly want's images. */
+static void expect_page_images(struct daemon_proc *d, const char *want)
+{
+    char sources[256] = "";
+    for (int waited = 0; waited < 5000; waited += 100) {
+        struct answer page = ask(d, "GET", "/", NULL, NULL, false);
+        assert_int_equal(page.status, 200);
+        if (strcmp(image_sources(&page, sources, sizeof sources), want) == 0)
+            return;
+        harness_sleep_ms(100);
+    }
+    fail_msg("the page's images: \"%s\", want \"%s\"", sources, want);
+}
+
+/* The setup's map (site.map_tiles_url): the page may load images from the tile server's
+ * origin and from no other; a reloaded config's next page follows; no map, no exception. */
+static void test_policy_allows_the_tile_origin_only(void **state)
+{
+    struct daemon_proc *d = *state;
+    write_tiles_config(d, "http://127.0.0.1:8099/tiles/{z}/{x}/{y}.png");
+    assert_true(harness_start(d, NULL));
+    expect_page_images(d, "img-src 'self' data: http://127.0.0.1:8099");
+    char sources[256];
+    struct answer api = ask(d, "GET", "/api/v1/health", NULL, NULL, false);
+    assert_string_equal(image_sources(&api, sources, sizeof sources),
+                        "img-src 'self' data: http://127.0.0.1:8099");
+
+    /* Another tile server, the file reloaded: the next page's policy follows. */
+    write_tiles_config(d, "https://tiles.example.org/osm/{z}/{x}/{y}.png");
+    kill(d->pid, SIGHUP);
+    expect_page_images(d, "img-src 'self' data: https://tiles.example.org");
+    /* No map: no exception. */
+    write_tiles_config(d, "");
+    kill(d->pid, SIGHUP);
+    expect_page_images(d, "img-src 'self' data:");
+    harness_stop_cleanly(d, 5000);
+}
+
 static void test_overflowing_ranges_are_400(void **state)
 {
     struct daemon_proc *d = *state;
@@ -348,6 +409,8 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_security_headers_on_every_answer, harness_setup,
+                                        harness_teardown),
+        cmocka_unit_test_setup_teardown(test_policy_allows_the_tile_origin_only, harness_setup,
                                         harness_teardown),
         cmocka_unit_test_setup_teardown(test_overflowing_ranges_are_400, harness_setup,
                                         harness_teardown),

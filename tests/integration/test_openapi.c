@@ -9,6 +9,8 @@
  *   schema; each "x-test-errors" entry is sent too and its error answer must match;
  * - without credentials every non-public operation answers 401, every operation with a body
  *   answers 413 to one larger than http.max_body_bytes, an unknown path 404: all described.
+ * The demo's place search (site.geocoder_url) asks a fake geocoder on loopback that answers
+ * what the real one did (tests/fixtures/real/geocoding/), so nothing leaves the machine.
  *
  * Schemas are checked by the small JSON-schema subset below (type, properties, required,
  * items, enum, oneOf, anyOf, additionalProperties, $ref, format date-time): enough for what
@@ -20,6 +22,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "fake_http.h"
 #include "harness.h"
 
 #include "balkon/http_routes.h"
@@ -232,6 +235,7 @@ static void test_validator_refuses(void **state)
 /* --- The daemon -------------------------------------------------------------------------- */
 
 static struct daemon_proc daemon_under_test;
+static struct fake_http *geocoder;
 
 static char *read_file(const char *path)
 {
@@ -272,9 +276,29 @@ static int setup(void **state)
         return -1;
     }
     memcpy(open_reads, "\"read_without_login\":false", strlen("\"read_without_login\":false"));
-    harness_init(&daemon_under_test);
-    harness_write_config(&daemon_under_test, config);
+    geocoder = fake_http_start();
+    char *site = config ? strstr(config, "\"site\": {") : NULL;
+    if (!geocoder || !site) {
+        fprintf(stderr, "no fake geocoder, or no \"site\": { in %s\n", path);
+        free(config);
+        return -1;
+    }
+    snprintf(path, sizeof path, "%s/real/geocoding/open_meteo_berlin_en_2023-03-31.json",
+             getenv("BALKON_FIXTURES"));
+    fake_http_route_file(geocoder, "/v1/search", 200, "application/json", path, NULL, 0);
+    size_t config_size = strlen(config) + 256;
+    char *with_geocoder = malloc(config_size);
+    if (!with_geocoder) {
+        free(config);
+        return -1;
+    }
+    size_t head = (size_t)(site - config) + strlen("\"site\": {");
+    snprintf(with_geocoder, config_size, "%.*s\"geocoder_url\": \"%s/v1/search\", %s", (int)head,
+             config, fake_http_base(geocoder), config + head);
     free(config);
+    harness_init(&daemon_under_test);
+    harness_write_config(&daemon_under_test, with_geocoder);
+    free(with_geocoder);
     if (!harness_start(&daemon_under_test, NULL))
         return -1;
     /* The planner's first plan comes a moment after the start. */
@@ -295,6 +319,7 @@ static int teardown(void **state)
 {
     harness_stop_cleanly(&daemon_under_test, 5000);
     harness_cleanup(&daemon_under_test);
+    fake_http_stop(geocoder);
     cJSON_Delete(doc);
     (void)state;
     return 0;

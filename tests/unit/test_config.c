@@ -171,6 +171,31 @@ static void test_cross_field_checks(void **state)
     expect_one_error(
         "{\"site\":{\"timezone\":\"Mars/Olympus\"}}",
         "site.timezone: unknown time zone \"Mars/Olympus\" (expected e.g. \"Europe/Berlin\")");
+    /* The map's tiles: an origin the page's Content-Security-Policy can name exactly, and
+     * the three places the browser fills in; the place search gets no query of its own. */
+    expect_one_error(
+        "{\"site\":{\"map_tiles_url\":\"https://*.tile.example.org/{z}/{x}/{y}.png\"}}",
+        "site.map_tiles_url: must be an http:// or https:// URL with a plain host "
+        "name or address (no user:pass@, no wildcard), like "
+        "\"https://tile.openstreetmap.org/{z}/{x}/{y}.png\", got "
+        "\"https://*.tile.example.org/{z}/{x}/{y}.png\"");
+    expect_one_error("{\"site\":{\"map_tiles_url\":\"https://tile.example.org/{z}/{x}.png\"}}",
+                     "site.map_tiles_url: must have {z}, {x} and {y} in its path, like "
+                     "\"https://tile.openstreetmap.org/{z}/{x}/{y}.png\", got "
+                     "\"https://tile.example.org/{z}/{x}.png\"");
+    expect_one_error(
+        "{\"site\":{\"map_tiles_url\":\"https://tile.example.org/{z}/{x}/{y}.png?a='1'\"}}",
+        "site.map_tiles_url: must not contain spaces, quotes, '<', '>', '\\' or '`', "
+        "got \"https://tile.example.org/{z}/{x}/{y}.png?a='1'\"");
+    expect_one_error("{\"site\":{\"geocoder_url\":\"https://geo.example.org/v1/search?key=1\"}}",
+                     "site.geocoder_url: must not have a query or fragment (the daemon adds its "
+                     "own), got \"https://geo.example.org/***\"");
+    expect_one_error("{\"site\":{\"geocoder_url\":\"geo.example.org\"}}",
+                     "site.geocoder_url: must be an http:// or https:// URL like "
+                     "\"https://geocoding-api.open-meteo.com/v1/search\", got \"geo.example.org\"");
+    assert_int_equal(parse("{\"site\":{\"map_tiles_url\":\"\",\"geocoder_url\":\"\"}}"), 0);
+    assert_int_equal(
+        parse("{\"site\":{\"map_tiles_url\":\"http://127.0.0.1:8088/t/{z}/{x}/{y}.png\"}}"), 0);
     expect_one_error("{\"simulation\":{\"start\":\"yesterday\"}}",
                      "simulation.start: must be \"now\" or an ISO-8601 time like "
                      "\"2026-06-21T04:00:00Z\", got \"yesterday\"");

@@ -112,6 +112,46 @@ static void test_url_redact_and_origin(void **state)
     assert_string_equal(url.rest, "/a");
 }
 
+/* The origin of a URL as a Content-Security-Policy source: exactly where it goes, or
+ * refused when it could not be written into the policy without widening it. */
+static void test_url_csp_source(void **state)
+{
+    const char *good[][2] = {
+        {"https://tile.openstreetmap.org/{z}/{x}/{y}.png", "https://tile.openstreetmap.org"},
+        {"HTTPS://Tile.Example.org:443/x", "https://tile.example.org"},
+        {"http://127.0.0.1:8080/tiles/{z}/{x}/{y}.png", "http://127.0.0.1:8080"},
+        {"http://example.org:80", "http://example.org"},
+        {"https://example.org:8443/", "https://example.org:8443"},
+        {"http://[::1]:9000/{z}", "http://[::1]:9000"},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char source[128];
+        if (balkon_url_csp_source(good[i][0], source, sizeof source) != 0)
+            fail_msg("\"%s\" refused", good[i][0]);
+        if (strcmp(source, good[i][1]) != 0)
+            fail_msg("\"%s\" gave \"%s\", want \"%s\"", good[i][0], source, good[i][1]);
+    }
+    const char *bad[] = {
+        "ftp://example.org/x",
+        "example.org/{z}",
+        "https://user:pw@example.org/x",
+        "https://*.example.org/x",
+        "https://a;b.example.org/x",
+        "https://a'b.example.org/",
+        "https://a,b.example.org/",
+        "",
+        "https://[::1/",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char source[128];
+        if (balkon_url_csp_source(bad[i], source, sizeof source) == 0)
+            fail_msg("\"%s\" accepted as \"%s\"", bad[i], source);
+    }
+    char tiny[8];
+    assert_int_equal(balkon_url_csp_source("https://example.org/", tiny, sizeof tiny),
+                     BALKON_E_PARSE);
+}
+
 static void test_format_iso(void **state)
 {
     char buf[BALKON_ISO_MAX];
@@ -210,6 +250,7 @@ int main(void)
         cmocka_unit_test(test_value_names),
         cmocka_unit_test(test_parse_time_range),
         cmocka_unit_test(test_url_redact_and_origin),
+        cmocka_unit_test(test_url_csp_source),
     };
     return cmocka_run_group_tests_name("util", tests, NULL, NULL);
 }

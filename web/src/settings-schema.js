@@ -128,7 +128,9 @@ export const ZONE_FIELDS = [
 
 export const SECTIONS = [
   { id: 'site', fields: [['name', 'text', { required: true }], ['latitude', 'number', { unit: '°' }],
-    ['longitude', 'number', { unit: '°' }], ['timezone', 'tz', {}]] },
+    ['longitude', 'number', { unit: '°' }], ['timezone', 'tz', {}],
+    // The setup's map and place search (components/site-picker.js): empty switches each off.
+    ['map_tiles_url', 'text', {}], ['geocoder_url', 'text', {}]] },
   { id: 'pv', fields: [['system_loss_pct', 'number', { unit: '%' }]],
     lists: [{ key: 'planes', min: 0, max: 8, item: 'plane', newItem: (n) => ({ name: `plane${n + 1}`, tilt: 35, azimuth: 0, peak_w: 400 }),
       fields: [['name', 'text', {}], ['tilt', 'number', { unit: '°' }], ['azimuth', 'number', { unit: '°' }],

@@ -53,6 +53,8 @@ for (const f of serverFiles) {
   for (const [, code] of text.matchAll(/http_reply_error_code\(\s*[^,]+,\s*\d+,\s*"([a-z_]+)"/g)) codes.add(code);
   for (const [, code] of text.matchAll(/reply_field_error\(\s*response,\s*\d+,\s*"([a-z_]+)"/g)) codes.add(code);
   for (const [, code] of text.matchAll(/out->code = "([a-z_]+)"/g)) codes.add(code);
+  // Codes a check chooses for its caller (geocode.c: *code = "too_short").
+  for (const [, code] of text.matchAll(/\*code = "([a-z_]+)"/g)) codes.add(code);
   if (f === 'http/router.c') {
     const body = text.slice(text.indexOf('static const char *status_code('), text.indexOf('static void reply_error_v('));
     for (const [, code] of body.matchAll(/return "([a-z_]+)"/g)) codes.add(code);

@@ -1,4 +1,5 @@
-// First setup (#/setup): after the password, four steps — site, solar modules, tariff, devices —
+// First setup (#/setup): after the password, four steps — site (found by a place search or a
+// click on the map, components/site-picker.js), solar modules, tariff, devices —
 // over a draft of the config, saved at the end with PUT /api/v1/config (the daemon checks it
 // with the same rules as the file; its errors show beside the fields, the step with the first
 // one opened). Devices come from the daemon's catalogue with a Test before saving. Everything
@@ -9,7 +10,7 @@ import { t, tOr } from '../i18n.js';
 import { ApiError, put } from '../api.js';
 import { reloadConfig } from '../store.js';
 import { PROVIDER_FIELDS, SECTIONS, DEVICE_LIST } from '../settings-schema.js';
-import { ListEditor, fields, getAt, setAt, useCatalogue, hostProblem } from './settings.js';
+import { LazySitePicker, ListEditor, fields, getAt, setAt, useCatalogue, hostProblem } from './settings.js';
 
 const STEPS = ['site', 'pv', 'tariff', 'devices'];
 // Which step shows a config path (for the daemon's errors).
@@ -73,10 +74,14 @@ function SiteStep({ ctx }) {
       setWhere(null);
     }, (e) => setWhere({ error: t('onb.geoFailed', { e: e.message }) }), { timeout: 10000 });
   };
+  // The map's and the search's servers are settings for later (Settings → Site), not questions
+  // for the first hour.
+  const siteFields = SECTIONS.find((x) => x.id === 'site').fields.filter(([key]) => !/_url$/.test(key));
   return html`<div class="fields">
-    ${fields('site.', SECTIONS.find((x) => x.id === 'site').fields, ctx)}
+    ${fields('site.', siteFields, ctx)}
   </div>
   <p class="hint">${t('onb.locationHint')}</p>
+  <${LazySitePicker} ctx=${ctx} open />
   <button type="button" class="secondary" data-testid="onb-locate" onClick=${locate} disabled=${where?.busy}>${t('onb.locate')}</button>
   ${where?.error && html`<p class="field-error" role="alert">${where.error}</p>`}`;
 }

@@ -6,8 +6,8 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { html } from '../html.js';
 import { AccessCard } from './access.js';
-import { errorText, strategyDescription, t, tOr } from '../i18n.js';
-import { ApiError, get, post, put } from '../api.js';
+import { errorText, lang, strategyDescription, t, tOr } from '../i18n.js';
+import { ApiError, get, post, put, query } from '../api.js';
 import { loadPlan, reloadConfig } from '../store.js';
 import { DEVICE_FIELD, SECTIONS, ZONE_FIELDS as ZONES } from '../settings-schema.js';
 import { faultSentence } from '../faults.js';
@@ -143,6 +143,37 @@ export function ListEditor({ base, spec, ctx }) {
     <button type="button" class="secondary" data-testid=${`add-${path}`} disabled=${items.length >= spec.max}
       onClick=${add}>${t('settings.add', { what: t(`settings.item.${spec.item}`) })}</button>
   </div>`;
+}
+
+// The site's place search and map (components/site-picker.js), loaded when first shown so the
+// first view does not carry them; the module gets what it uses from here. Settings shows them
+// on request (the map's tiles come from a server beyond the LAN), the setup at once (open).
+let sitePickerLoad = null;
+const loadSitePicker = () => (sitePickerLoad ||= import('../components/site-picker.js')
+  .then((m) => m.makeSitePicker({ html, useEffect, useRef, useState, t, lang, get, query }))
+  .catch((e) => {
+    sitePickerLoad = null;
+    throw e;
+  }));
+export function LazySitePicker({ ctx, open: openAtOnce }) {
+  const [open, setOpen] = useState(!!openAtOnce);
+  const [loaded, setLoaded] = useState(null); // {SitePicker} | {error}
+  const site = ctx.saved?.site || {};
+  const wanted = open && Boolean(site.map_tiles_url || site.geocoder_url);
+  useEffect(() => {
+    if (!wanted || loaded?.SitePicker) return undefined;
+    let live = true;
+    loadSitePicker().then((SitePicker) => live && setLoaded({ SitePicker }), (e) => live && setLoaded({ error: e.message }));
+    return () => { live = false; };
+  }, [wanted]);
+  if (!site.map_tiles_url && !site.geocoder_url) return null;
+  if (!open) {
+    return html`<button type="button" class="secondary" data-testid="site-picker-open" onClick=${() => setOpen(true)}>
+      ${t('picker.open')}</button>`;
+  }
+  if (loaded?.error) return html`<p class="field-error" role="alert">${t('picker.loadFailed', { e: loaded.error })}</p>`;
+  if (!loaded) return html`<p class="hint">${t('common.loading')}</p>`;
+  return html`<${loaded.SitePicker} ctx=${ctx} />`;
 }
 
 // The device catalogue (GET /api/v1/devices/catalogue), made by the daemon from its driver
@@ -449,6 +480,7 @@ export function SettingsView({ s, route }) {
       ${SECTIONS.map((sec) => html`<section class="card" key=${sec.id} aria-labelledby=${`h-sec-${sec.id}`}>
         <h2 id=${`h-sec-${sec.id}`}>${t(`settings.section.${sec.id}`)}</h2>
         ${sec.fields && html`<div class="fields">${fields(sec.base || `${sec.id}.`, sec.fields, ctx)}</div>`}
+        ${sec.id === 'site' && html`<${LazySitePicker} ctx=${ctx} />`}
         ${(sec.lists || []).map((l) => html`<${ListEditor} base=${`${sec.id}.`} spec=${l} ctx=${ctx} />`)}
         ${sec.list && html`<${ListEditor} base="" spec=${sec.list} ctx=${ctx} />`}
       </section>`)}
