@@ -147,6 +147,7 @@ static void test_auto_start_switches_the_plug_on_and_off_after_the_run(void **st
     harness_write_config(d,
                          "{\n"
                          "  \"site\": {\"name\": \"auto start\", \"timezone\": \"UTC\"},\n"
+                         "  \"pv\": {\"planes\": [{\"name\": \"south\", \"peak_w\": 890}]},\n"
                          "  \"battery\": {\"capacity_wh\": 2240},\n"
                          "  \"simulation\": {\"speed\": 60, \"start\": \"2026-06-22T10:00:00Z\", "
                          "\"plug_power_w\": 300},\n"
