@@ -161,9 +161,16 @@ struct balkon_services {
     } config;
     struct {
         void *self;
-        /* Switches the strategy at run time and replans; name was checked against the
-         * strategy table, "" returns to the config's strategy. */
-        void (*set_strategy)(void *self, const char *name);
+        /* Switches the strategy at run time and replans at once, on the pool; name was
+         * checked against the strategy table, "" returns to the config's strategy. done
+         * (may be NULL) comes later on the loop, never from inside the call: with the new
+         * plan's strategy and summary JSON once it is published, or with error (summary
+         * NULL) when that replan failed or the planner stops first. Returns 0, or
+         * BALKON_E_NOMEM (the strategy is not switched and done never comes). */
+        int (*set_strategy)(void *self, const char *name,
+                            void (*done)(void *user, const char *error, const char *strategy,
+                                         const char *summary_json),
+                            void *user);
     } planner;
     struct {
         void *self;

@@ -116,7 +116,8 @@ static void set_strategy(struct ha *ha, const char *payload, size_t len, char *m
         return;
     }
     log_notice("ha", "strategy \"%s\" requested over MQTT", name);
-    services->planner.set_strategy(services->planner.self, name);
+    if (services->planner.set_strategy(services->planner.self, name, NULL, NULL) < 0)
+        snprintf(msg, msg_size, "out of memory");
 }
 
 static void set_grid_target(struct ha *ha, const char *payload, size_t len, char *msg,

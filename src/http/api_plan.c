@@ -419,6 +419,32 @@ void api_strategy_get(struct http_state *state, const struct http_request *reque
     answer(state, request, response, true);
 }
 
+/* A PUT /strategy waiting for the plan of its new strategy. */
+struct strategy_switch {
+    struct deferral *deferral; /* NULL: nobody to answer (a request built in memory) */
+    char configured[32];
+};
+
+static void switched_cb(void *user, const char *error, const char *strategy,
+                        const char *summary_json)
+{
+    struct strategy_switch *waiting = user;
+    struct http_response reply = {0};
+    if (error) {
+        http_reply_error(&reply, 503, "the strategy is switched, but no plan came: %s", error);
+    } else {
+        struct http_plan plan = {.summary = compact_summary(summary_json)};
+        snprintf(plan.strategy, sizeof plan.strategy, "%s", strategy);
+        http_reply_json(&reply, 200, strategies_json(&plan, waiting->configured));
+        free(plan.summary);
+    }
+    if (waiting->deferral)
+        http_await_answer(waiting->deferral, &reply);
+    else if (!reply.body_static)
+        free(reply.body);
+    free(waiting);
+}
+
 void api_strategy_put(struct http_state *state, const struct http_request *request,
                       struct http_response *response)
 {
@@ -453,7 +479,22 @@ void api_strategy_put(struct http_state *state, const struct http_request *reque
         http_reply_error(response, 503, "the planner is not running");
         return;
     }
-    /* The planner replans while the call runs, so the answer shows the new plan. */
-    services->planner.set_strategy(services->planner.self, strategy->name);
-    answer(state, request, response, true);
+    /* The planner replans on the pool; the answer waits, suspended, for the new plan. */
+    struct strategy_switch *waiting = calloc(1, sizeof *waiting);
+    if (!waiting) {
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    snprintf(waiting->configured, sizeof waiting->configured, "%s",
+             state->ctx->config->optimizer.strategy);
+    if (services->planner.set_strategy(services->planner.self, strategy->name, switched_cb,
+                                       waiting) < 0) {
+        free(waiting);
+        http_reply_error(response, 503, "out of memory");
+        return;
+    }
+    /* The callback never comes from inside set_strategy, so the deferral is in place first. */
+    waiting->deferral = http_await(state, request, response);
+    if (!waiting->deferral) /* a request without a connection to wait on: what is there now */
+        answer(state, request, response, true);
 }

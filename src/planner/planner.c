@@ -40,6 +40,13 @@
 #define COALESCE_WALL_MS 200
 #define PLAN_RETENTION_MS (7 * BALKON_MS_PER_DAY)
 
+/* A caller of planner.set_strategy waiting for its plan. */
+struct strategy_waiter {
+    void (*done)(void *user, const char *error, const char *strategy, const char *summary_json);
+    void *user;
+    struct strategy_waiter *next;
+};
+
 struct planner {
     struct balkon_ctx *ctx;
     uv_timer_t tick;   /* the periodic replan, on slot boundaries of simulated time */
@@ -51,6 +58,10 @@ struct planner {
     char last_error[256];
     uint64_t generation; /* replans begun; a job's result counts only if none began after it */
     bool job_running;    /* a replan job is on the thread pool */
+    /* Waiting for the first plan of a replan begun at strategy_generation or later (the
+     * strategy switched at run time), oldest first. */
+    struct strategy_waiter *waiters;
+    uint64_t strategy_generation;
     bool stopping;
     /* The forecast errors learnt from history, relearnt on the first plan of each UTC day
      * (on the pool); NULL until the first lesson. */
@@ -213,11 +224,30 @@ static void fill_rows(struct replan_job *job)
     }
 }
 
-static void fail(struct planner *p, const char *msg)
+/* Tells the set_strategy callers what became of a replan begun at generation: the ones
+ * waiting for a replan that began later keep waiting. */
+static void answer_waiters(struct planner *p, uint64_t generation, const char *error,
+                           const char *strategy, const char *summary_json)
+{
+    if (!p->waiters || generation < p->strategy_generation)
+        return;
+    struct strategy_waiter *w = p->waiters;
+    p->waiters = NULL;
+    while (w) {
+        struct strategy_waiter *next = w->next;
+        w->done(w->user, error, strategy, summary_json);
+        free(w);
+        w = next;
+    }
+}
+
+/* A replan begun at generation failed. */
+static void fail(struct planner *p, uint64_t generation, const char *msg)
 {
     if (strcmp(msg, p->last_error) != 0)
         log_error("planner", "cannot plan (keeping the previous plan): %s", msg);
     snprintf(p->last_error, sizeof p->last_error, "%s", msg);
+    answer_waiters(p, generation, msg, NULL, NULL);
 }
 
 /* Plans against scenarios of the learnt forecast errors (balkon/forecast_error.h) when
@@ -311,7 +341,7 @@ static void keep_errors(struct planner *p, const struct replan_job *job)
 static void finish(struct planner *p, struct replan_job *job)
 {
     if (job->err < 0) {
-        fail(p, job->msg);
+        fail(p, job->generation, job->msg);
         return;
     }
     p->last_error[0] = '\0';
@@ -332,10 +362,9 @@ static void finish(struct planner *p, struct replan_job *job)
         char msg[256];
         snprintf(msg, sizeof msg, "cannot store the plan: %s", balkon_store_errmsg(store));
         free(summary);
-        fail(p, msg);
+        fail(p, job->generation, msg);
         return;
     }
-    free(summary);
     balkon_store_plans_prune(store, job->now_ms - PLAN_RETENTION_MS);
     p->last_plan_ms = job->now_ms;
 
@@ -355,6 +384,8 @@ static void finish(struct planner *p, struct replan_job *job)
         job->readers ? "computed off the loop in" : "computed on the loop in", job->compute_ms,
         job->gather_ms, (double)(uv_hrtime() - started_ns) / 1e6);
     balkon_bus_publish(p->ctx->bus, BUS_EV_PLAN, &ev);
+    answer_waiters(p, job->generation, NULL, job->strategy, summary);
+    free(summary);
 }
 
 static struct replan_job *job_new(struct planner *p)
@@ -421,12 +452,12 @@ static void job_after_cb(uv_work_t *work, int status)
         request_replan(p, p->reason); /* asked for while the job ran */
 }
 
-/* Replans now, on the loop (for an answer that must show the new plan). */
+/* Replans now, on the loop: an in-memory database is seen by the loop's connection only. */
 static void replan_on_loop(struct planner *p)
 {
     struct replan_job *job = job_new(p);
     if (!job) {
-        fail(p, "out of memory");
+        fail(p, p->generation + 1, "out of memory");
         return;
     }
     compute(job, p->ctx->store);
@@ -446,15 +477,16 @@ static void soon_cb(uv_timer_t *timer)
     }
     struct replan_job *job = job_new(p);
     if (!job) {
-        fail(p, "out of memory");
+        fail(p, p->generation + 1, "out of memory");
         return;
     }
     p->reason[0] = '\0';
     job->readers = p->ctx->readers;
     job->work.data = job;
     if (uv_queue_work(p->ctx->loop, &job->work, job_work_cb, job_after_cb) < 0) {
+        uint64_t generation = job->generation;
         free(job);
-        fail(p, "cannot queue the replan");
+        fail(p, generation, "cannot queue the replan");
         return;
     }
     p->job_running = true;
@@ -533,17 +565,31 @@ static void on_event(enum bus_event event, const void *payload, void *user)
     }
 }
 
-/* The planner.set_strategy service. */
-static void set_strategy(void *self, const char *name)
+/* The planner.set_strategy service: a replan at once, not coalesced, on the pool like any
+ * other (a running one finishes first, and its plan, of the old strategy, answers nobody). */
+static int set_strategy(void *self, const char *name,
+                        void (*done)(void *user, const char *error, const char *strategy,
+                                     const char *summary_json),
+                        void *user)
 {
     struct planner *p = self;
+    if (done) {
+        struct strategy_waiter *w = malloc(sizeof *w);
+        if (!w)
+            return BALKON_E_NOMEM;
+        *w = (struct strategy_waiter){done, user, NULL};
+        struct strategy_waiter **tail = &p->waiters;
+        while (*tail)
+            tail = &(*tail)->next;
+        *tail = w;
+    }
     snprintf(p->override, sizeof p->override, "%s", name);
     log_notice("planner", "strategy switched to \"%s\" at run time", strategy_of(p));
-    /* At once, on the loop, not coalesced: the API answers with the new plan. */
     snprintf(p->reason, sizeof p->reason, "strategy");
+    p->strategy_generation = p->generation + 1;
     uv_timer_stop(&p->soon);
-    replan_on_loop(p);
-    p->reason[0] = '\0';
+    uv_timer_start(&p->soon, soon_cb, 0, 0);
+    return 0;
 }
 
 static const struct bus_subscription subscriptions[] = {
@@ -597,6 +643,7 @@ static void planner_stop(void *state)
         p->ctx->services->savings.compute = NULL;
     }
     p->stopping = true; /* a job still running ends without a plan */
+    answer_waiters(p, UINT64_MAX, "the daemon is stopping", NULL, NULL);
     balkon_bus_unsubscribe_all(p->ctx->bus, subscriptions, SUBSCRIPTION_COUNT, p);
     uv_close((uv_handle_t *)&p->tick, NULL);
     uv_close((uv_handle_t *)&p->soon, NULL);

@@ -173,6 +173,12 @@ static void test_strategy_switches_at_run_time_and_on_reload(void **state)
     assert_string_equal(harness_text(plan, "strategy"), "self_consumption");
     assert_string_equal(harness_text(cJSON_GetObjectItem(plan, "summary"), "reason"), "strategy");
     cJSON_Delete(plan);
+    /* The switch's replan ran on the pool like any other: the loop never computes a plan. */
+    const char *line = strstr(harness_log(d), "(self_consumption, strategy)");
+    assert_non_null(line);
+    const char *end = strchr(line, '\n');
+    const char *off = strstr(line, "computed off the loop");
+    assert_true(off && (!end || off < end));
 
     expect_put(d, "{\"strategy\": \"cheapest\"}", 400,
                "strategy: unknown strategy \\\"cheapest\\\" (known: \\\"self_consumption\\\", "
