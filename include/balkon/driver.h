@@ -83,5 +83,13 @@ bool balkon_driver_check_transport(const struct balkon_device_config *device, co
 /* "role" is "" (a meter), "meter" or "plug". */
 void balkon_driver_check_meter_or_plug(const struct balkon_device_config *device, const char *path,
                                        struct balkon_config_errors *errors);
+/* The role and entity keys of a driver that reads a device's entities by name (ESPHome,
+ * Home Assistant): a known role, state_key for a plug and power_key otherwise, soc_key for
+ * a battery only. who is "an \"esphome\"", state_hint and power_hint say what the key
+ * names ("the switch's id, e.g. \"relay\""). false when the role is unknown (the keys are
+ * not checked then). */
+bool balkon_driver_check_entity_keys(const struct balkon_device_config *device, const char *path,
+                                     struct balkon_config_errors *errors, const char *who,
+                                     const char *state_hint, const char *power_hint);
 
 #endif

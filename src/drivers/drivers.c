@@ -123,6 +123,30 @@ void balkon_driver_check_meter_or_plug(const struct balkon_device_config *device
                                 device->type, device->role);
 }
 
+bool balkon_driver_check_entity_keys(const struct balkon_device_config *device, const char *path,
+                                     struct balkon_config_errors *errors, const char *who,
+                                     const char *state_hint, const char *power_hint)
+{
+    unsigned role = balkon_driver_role_bit(device->role);
+    if (!role) {
+        balkon_config_add_error(
+            errors, path, "role",
+            "must be \"meter\", \"inverter\", \"battery\" or \"plug\", got \"%s\"", device->role);
+        return false;
+    }
+    if (role == DEVICE_ROLE_PLUG && !device->state_key[0])
+        balkon_config_add_error(errors, path, "state_key", "is required for %s plug (%s)", who,
+                                state_hint);
+    if (role != DEVICE_ROLE_PLUG && !device->power_key[0])
+        balkon_config_add_error(errors, path, "power_key", "is required for %s %s (%s)", who,
+                                device->role[0] ? device->role : "meter", power_hint);
+    if (device->soc_key[0] && role != DEVICE_ROLE_BATTERY)
+        balkon_config_add_error(errors, path, "soc_key", "is read for role \"battery\" only");
+    if (device->state_key[0] && role != DEVICE_ROLE_PLUG)
+        balkon_config_add_error(errors, path, "state_key", "is read for role \"plug\" only");
+    return true;
+}
+
 bool balkon_driver_check_transport(const struct balkon_device_config *device, const char *path,
                                    struct balkon_config_errors *errors)
 {

@@ -24,26 +24,10 @@ static void check(const struct balkon_device_config *device, const char *path,
         balkon_config_add_error(errors, path, "token",
                                 "is required for type \"home_assistant\" (a long-lived access "
                                 "token from your Home Assistant profile, or \"env:NAME\")");
-    unsigned role = balkon_driver_role_bit(device->role);
-    if (!role) {
-        balkon_config_add_error(
-            errors, path, "role",
-            "must be \"meter\", \"inverter\", \"battery\" or \"plug\", got \"%s\"", device->role);
+    if (!balkon_driver_check_entity_keys(device, path, errors, "a \"home_assistant\"",
+                                         "the switch entity, e.g. \"switch.washer\"",
+                                         "the power entity, e.g. \"sensor.grid_power\""))
         return;
-    }
-    if (role == DEVICE_ROLE_PLUG && !device->state_key[0])
-        balkon_config_add_error(errors, path, "state_key",
-                                "is required for a \"home_assistant\" plug (the switch entity, "
-                                "e.g. \"switch.washer\")");
-    if (role != DEVICE_ROLE_PLUG && !device->power_key[0])
-        balkon_config_add_error(errors, path, "power_key",
-                                "is required for a \"home_assistant\" %s (the power entity, "
-                                "e.g. \"sensor.grid_power\")",
-                                device->role[0] ? device->role : "meter");
-    if (device->soc_key[0] && role != DEVICE_ROLE_BATTERY)
-        balkon_config_add_error(errors, path, "soc_key", "is read for role \"battery\" only");
-    if (device->state_key[0] && role != DEVICE_ROLE_PLUG)
-        balkon_config_add_error(errors, path, "state_key", "is read for role \"plug\" only");
     const char *const ids[] = {device->power_key, device->soc_key, device->state_key,
                                device->energy_key};
     const char *const keys[] = {"power_key", "soc_key", "state_key", "energy_key"};
