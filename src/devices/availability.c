@@ -113,6 +113,13 @@ static void on_state(enum bus_event event, const void *payload, void *user)
     }
 }
 
+/* Why a device is offline, in words and as the fault code the dashboard translates. */
+static void set_reason(struct ev_device_state *state, const char *error, const char *code)
+{
+    snprintf(state->error, sizeof state->error, "%s", error);
+    snprintf(state->error_code, sizeof state->error_code, "%s", code);
+}
+
 /* What a configured device that never answered shows: offline under its config id. */
 static void placeholder_state(const struct configured *c, struct ev_device_state *state)
 {
@@ -121,10 +128,10 @@ static void placeholder_state(const struct configured *c, struct ev_device_state
     state->ts_ms = INT64_MIN;
     snprintf(state->device_id, sizeof state->device_id, "%s", c->id);
     snprintf(state->type, sizeof state->type, "%s", c->type);
-    snprintf(state->error, sizeof state->error, "%s",
-             c->last_error[0] ? c->last_error : "not seen since the start");
-    snprintf(state->error_code, sizeof state->error_code, "%s",
-             c->last_error[0] ? c->last_code : "not_seen");
+    if (c->last_error[0])
+        set_reason(state, c->last_error, c->last_code);
+    else
+        set_reason(state, "not seen since the start", "not_seen");
 }
 
 static void on_error(enum bus_event event, const void *payload, void *user)
@@ -151,8 +158,7 @@ static void on_error(enum bus_event event, const void *payload, void *user)
         if (t->config_index == config_index && !t->online) {
             struct ev_device_state state = t->last_state;
             state.online = false;
-            snprintf(state.error, sizeof state.error, "%s", c->last_error);
-            snprintf(state.error_code, sizeof state.error_code, "%s", c->last_code);
+            set_reason(&state, c->last_error, c->last_code);
             balkon_bus_publish(a->ctx->bus, BUS_EV_DEVICE_STATE, &state);
         }
     }
@@ -179,12 +185,12 @@ static void go_offline(struct availability *a, struct tracked *t, int64_t now_ms
     struct ev_device_state state = t->last_state;
     state.online = false; /* ts_ms stays: the values are as old as the last reading */
     if (c->last_error[0]) {
-        snprintf(state.error, sizeof state.error, "%s", c->last_error);
-        snprintf(state.error_code, sizeof state.error_code, "%s", c->last_code);
+        set_reason(&state, c->last_error, c->last_code);
     } else {
-        snprintf(state.error, sizeof state.error, "nothing heard for %.0f s",
+        char silent[64];
+        snprintf(silent, sizeof silent, "nothing heard for %.0f s",
                  (double)(now_ms - t->last_seen_ms) / 1000.0);
-        snprintf(state.error_code, sizeof state.error_code, "silent");
+        set_reason(&state, silent, "silent");
     }
     t->online = false;
     log_warn("devices", "%s: offline: %s", t->device_id, state.error);

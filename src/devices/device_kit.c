@@ -251,15 +251,17 @@ int dev_http(struct dev_kit *kit, const char *path, const char *content_type, co
 bool dev_http_problem(const struct balkon_http_result *result, const char *what, char *why,
                       size_t why_size)
 {
+    /* The fault code (dev_failed reports it) and these words come from one classification. */
+    const char *fault = balkon_http_fault(result);
+    if (!fault)
+        return false;
     if (result->transport_error)
         snprintf(why, why_size, "%.40s: %.50s", what, result->error);
-    else if (result->status == 401 || result->status == 403)
+    else if (strcmp(fault, "auth") == 0)
         snprintf(why, why_size, "%.40s: HTTP %ld: wrong or missing user/password", what,
                  result->status);
-    else if (result->status < 200 || result->status >= 300)
-        snprintf(why, why_size, "%.40s: HTTP %ld", what, result->status);
     else
-        return false;
+        snprintf(why, why_size, "%.40s: HTTP %ld", what, result->status);
     return true;
 }
 
