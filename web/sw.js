@@ -8,7 +8,7 @@
 //
 // scripts/build-web.sh writes web/sw.js from this file, filling in the version (a hash of the
 // bundle, so a new bundle installs a new worker) and the list of shell files.
-const VERSION = "40db334dffac";
+const VERSION = "1087e62e2fb0";
 const SHELL = ["/","/index.html","/theme.js","/manifest.webmanifest","/icons/icon.svg","/icons/icon-192.png","/dist/app.css","/dist/app.js","/dist/chunks/site-picker-ECTCUWQZ.js","/dist/chunks/uPlot.esm-EZLMJVM6.js"];
 const SHELL_CACHE = `balkon-shell-${VERSION}`;
 const API_CACHE = 'balkon-api-v1';

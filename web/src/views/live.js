@@ -105,7 +105,7 @@ export function LiveView({ s }) {
   const selfWh = today ? Math.max(0, today.pv_wh - today.export_wh) : null;
   const saved = s.savingsToday?.total;
   const gaps = setupGaps(s.config, s.plan);
-  const noBattery = gaps.some(([key]) => key !== 'noPlanes');
+  const noBattery = gaps.some(([key]) => key === 'noDevices' || key === 'noBattery');
   return html`<section class="view live" data-testid="view-live" aria-labelledby="h-live">
     <h1 id="h-live" class="view-title">${t('nav.live')}</h1>
     <${SetupGapsCard} gaps=${gaps} />

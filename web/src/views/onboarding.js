@@ -102,14 +102,14 @@ function PvStep({ ctx }) {
   // The first plane brings a forecast (Open-Meteo needs no account): modules without one
   // would be planned as if the sun never shone.
   useEffect(() => {
-    if (planes.length && at < 0 && !ctx.draft.__pvForecastChosen) choose('open_meteo');
+    if (planes.length && at < 0 && !ctx.pvForecastChosen) choose('open_meteo');
   }, [planes.length]);
   return html`${pv.lists.map((l) => html`<${ListEditor} base="pv." spec=${l} ctx=${ctx} />`)}
     ${!planes.length && html`<p class="hint" data-testid="onb-no-planes">${t('onb.noPlanes')}</p>`}
     <div class="fields">${fields('inverter.', [['ac_limit_w', 'number', { unit: 'W' }]], ctx)}
       <div class="field"><label for="onb-pv-forecast">${t('onb.pvForecast')}</label>
         <div class="input-row"><select id="onb-pv-forecast" data-testid="onb-pv-forecast" value=${current}
-          onChange=${(e) => { ctx.change('__pvForecastChosen', true); choose(e.currentTarget.value); }}>
+          onChange=${(e) => { ctx.setPvForecastChosen(true); choose(e.currentTarget.value); }}>
           ${PV_TYPES.map((ty) => html`<option value=${ty} selected=${ty === current}>${t(`onb.pv.${ty}`)}</option>`)}
           <option value="" selected=${!current}>${t('onb.pv.none')}</option></select></div></div></div>
     ${at >= 0 && html`<div class="fields">${fields(`providers[${at}].`, PROVIDER_FIELDS[providers[at].type] || [], ctx)}</div>`}`;
@@ -133,6 +133,8 @@ export function OnboardingView({ s }) {
   const [result, setResult] = useState(null);
   const [raw, setRaw] = useState({});
   const [saving, setSaving] = useState(false);
+  // The user chose the solar forecast (none included): the first plane no longer picks one.
+  const [pvForecastChosen, setPvForecastChosen] = useState(false);
   const catalogue = useCatalogue();
   useEffect(() => {
     if (!draft && s.config) setDraft(clone(s.config));
@@ -153,7 +155,8 @@ export function OnboardingView({ s }) {
   };
   const registry = [];
   const ctx = { draft, raw: Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)), errors, setErrors,
-    change, registry, strategies: [], currency: draft.tariff?.currency, catalogue, saved: s.config };
+    change, registry, strategies: [], currency: draft.tariff?.currency, catalogue, saved: s.config,
+    pvForecastChosen, setPvForecastChosen };
   const name = STEPS[step];
   const View = STEP_VIEWS[name];
   const last = step === STEPS.length - 1;
@@ -178,8 +181,7 @@ export function OnboardingView({ s }) {
     if (Object.keys(found).length) return setErrors(found);
     setSaving(true);
     try {
-      const { __pvForecastChosen: _, ...body } = draft;
-      const answer = await put('/config', body);
+      const answer = await put('/config', draft);
       reloadConfig(answer?.config || draft);
       try {
         localStorage.setItem('balkon.setupDone', '1');
